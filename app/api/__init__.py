@@ -1,0 +1,35 @@
+"""HTTP API: flask-smorest Api, one blueprint per resource, one error body shape."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.api.base import ZeroTripApi
+
+BLUEPRINT_MODULES = (
+    "app.api.health",
+    "app.api.auth",
+    "app.api.me",
+    "app.api.applications",
+    "app.api.benefits",
+    "app.api.inbox",
+    "app.api.subscriptions",
+    "app.api.programs",
+    "app.api.wechat_events",
+)
+
+
+def init_api(flask_app: Flask, cfg) -> ZeroTripApi:
+    import importlib
+
+    from app.api import request_context
+
+    api = ZeroTripApi(flask_app, spec_kwargs={"components": {"securitySchemes": _SECURITY}})
+    request_context.init_app(flask_app)
+    for name in BLUEPRINT_MODULES:
+        api.register_blueprint(importlib.import_module(name).blp)
+    flask_app.extensions["zerotrip_api"] = api
+    return api
+
+
+_SECURITY = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}

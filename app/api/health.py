@@ -1,0 +1,44 @@
+"""GET /healthz: database reachable, last scan run."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+import marshmallow as ma
+from sqlalchemy import select, text
+
+from app.db import SessionLocal
+from app.models import ScanRun
+
+blp = Blueprint("health", __name__, description="Liveness and readiness")
+
+
+class LastScanSchema(ma.Schema):
+    program = ma.fields.String()
+    as_of = ma.fields.Date()
+    state = ma.fields.String()
+    finished_at = ma.fields.DateTime(allow_none=True)
+    counts = ma.fields.Dict()
+
+
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(required=True)
+    database = ma.fields.String(required=True)
+    last_scan = ma.fields.Nested(LastScanSchema, allow_none=True)
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self):
+        """Is the service up: database reachable, and the last scan run."""
+        session = SessionLocal()
+        try:
+            session.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - report, never raise
+            session.rollback()
+            return {"status": "degraded", "database": "unreachable", "last_scan": None}
+        try:
+            last = session.execute(select(ScanRun).order_by(ScanRun.started_at.desc()).limit(1)).scalar()
+        except Exception:  # noqa: BLE001 - schema not migrated yet
+            session.rollback()
+            return {"status": "degraded", "database": "schema_not_migrated", "last_scan": None}
+        return {"status": "ok", "database": "ok", "last_scan": last}

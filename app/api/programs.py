@@ -1,0 +1,54 @@
+"""Public service guides (办事指南) per program."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+import marshmallow as ma
+
+from app.api.base import ErrorSchema
+from app.errors import NotFound
+from flows import programs
+
+blp = Blueprint("programs", __name__, url_prefix="/api/v1/programs", description="Programs and service guides")
+
+
+class GuideSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    summary = ma.fields.String(required=True)
+    conditions = ma.fields.List(ma.fields.String(), required=True)
+    materials = ma.fields.List(ma.fields.String(), required=True)
+    process = ma.fields.List(ma.fields.String(), required=True)
+    time_limit = ma.fields.String(required=True)
+    amounts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    legal_basis = ma.fields.String(required=True)
+    trip_level = ma.fields.String(required=True)
+    place = ma.fields.String()
+    phone = ma.fields.String()
+
+
+class ProgramSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    needs_review = ma.fields.Boolean(required=True)
+    trip_level = ma.fields.String(required=True)
+    start_date = ma.fields.Date(required=True)
+    guide = ma.fields.Nested(GuideSchema, required=True)
+
+
+@blp.route("")
+class Programs(MethodView):
+    @blp.response(200, ProgramSchema(many=True))
+    def get(self):
+        """All programs with their service guides (public)."""
+        return list(programs.PROGRAMS.values())
+
+
+@blp.route("/<string:code>")
+class ProgramByCode(MethodView):
+    @blp.response(200, ProgramSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such program")
+    def get(self, code):
+        """One program's service guide: conditions, materials (none), process, time limit, legal basis."""
+        program = programs.get(code)
+        if program is None:
+            raise NotFound("No such program.")
+        return program

@@ -1,0 +1,115 @@
+"""Our own session tokens: short-lived JWT access tokens, opaque rotating refresh tokens.
+
+Algorithms are pinned (HS256 only); `exp`, `iat`, `aud`, `sub`, `sid` and `typ` are required; every access
+token names its sign-in session, so logout or a detected refresh-token reuse ends it at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import jwt
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Unauthorized
+from app.models import Account, AuthSession, RefreshToken
+
+ALGORITHMS = ["HS256"]
+CITIZEN_AUDIENCE = "zerotrip-citizen"
+REQUIRED_CLAIMS = ["exp", "iat", "aud", "sub", "sid", "typ"]
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_access_token(cfg, account: Account, auth_session: AuthSession, audience: str = CITIZEN_AUDIENCE) -> str:
+    now = utcnow()
+    claims = {
+        "sub": account.id,
+        "sid": auth_session.id,
+        "typ": "access",
+        "aud": audience,
+        "iat": int(_epoch(now)),
+        "exp": int(_epoch(now)) + cfg.access_token_ttl,
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, cfg.signing_key_bytes, algorithm="HS256")
+
+
+def _epoch(naive_utc) -> float:
+    from datetime import UTC
+
+    return naive_utc.replace(tzinfo=UTC).timestamp()
+
+
+def start_session(session: Session, cfg, account: Account) -> dict:
+    """A new sign-in: a session (token family) plus the first access and refresh tokens."""
+    auth = AuthSession(account_id=account.id, expires_at=utcnow() + timedelta(seconds=cfg.refresh_token_ttl))
+    session.add(auth)
+    session.flush()
+    return _token_pair(session, cfg, account, auth)
+
+
+def _token_pair(session: Session, cfg, account: Account, auth: AuthSession) -> dict:
+    refresh = secrets.token_urlsafe(32)
+    session.add(RefreshToken(token_hash=_hash(refresh), session_id=auth.id))
+    return {
+        "access_token": issue_access_token(cfg, account, auth),
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": cfg.access_token_ttl,
+    }
+
+
+def rotate_refresh_token(session: Session, cfg, refresh: str) -> tuple[Account, dict]:
+    """Spend a refresh token once. A token presented twice revokes its whole family (reuse detection)."""
+    token = session.get(RefreshToken, _hash(refresh or ""))
+    if token is None:
+        raise Unauthorized("The refresh token is not valid.")
+    spent = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == token.token_hash, RefreshToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    ).rowcount
+    auth = session.get(AuthSession, token.session_id)
+    if not spent:
+        revoke_session(session, auth, "refresh_reuse")
+        session.commit()
+        raise Unauthorized("The refresh token was already used; the session has been ended.")
+    account = session.get(Account, auth.account_id)
+    if auth.revoked_at or auth.expires_at <= utcnow() or account is None or account.disabled_at:
+        raise Unauthorized("The session has ended; sign in again.")
+    return account, _token_pair(session, cfg, account, auth)
+
+
+def revoke_session(session: Session, auth: AuthSession | None, reason: str) -> None:
+    if auth is not None and auth.revoked_at is None:
+        auth.revoked_at, auth.revoked_reason = utcnow(), reason
+
+
+def verify_access_token(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> tuple[Account, AuthSession]:
+    try:
+        claims = jwt.decode(
+            token,
+            cfg.signing_key_bytes,
+            algorithms=ALGORITHMS,
+            audience=audience,
+            options={"require": REQUIRED_CLAIMS},
+            leeway=5,
+        )
+    except jwt.PyJWTError:
+        raise Unauthorized("The access token is not valid.") from None
+    if claims.get("typ") != "access":
+        raise Unauthorized("The access token is not valid.")
+    auth = session.get(AuthSession, str(claims["sid"]))
+    if auth is None or auth.revoked_at is not None or auth.account_id != claims["sub"]:
+        raise Unauthorized("The session has ended; sign in again.")
+    account = session.get(Account, auth.account_id)
+    if account is None or account.disabled_at is not None:
+        raise Unauthorized("The account is disabled.")
+    return account, auth

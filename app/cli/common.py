@@ -1,0 +1,54 @@
+"""Shared CLI plumbing: config, schema-at-head guard, progress on stderr, one summary line on stdout."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from app.config import ConfigError, load_config
+from app.migrate import is_at_head
+
+EXIT_BAD_INPUT = 2
+
+
+def config_or_exit(**overrides):
+    try:
+        return load_config(overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def ready_config(**overrides):
+    """Config for a command that needs the schema at head; refuses clearly otherwise."""
+    cfg = config_or_exit(**overrides)
+    try:
+        at_head = is_at_head(cfg.database_url)
+    except Exception as exc:  # noqa: BLE001 - unreachable database is reported, not traced
+        raise click.ClickException(f"database not reachable ({type(exc).__name__}): {cfg.database_url.split('@')[-1]}")
+    if not at_head:
+        raise click.ClickException("database schema is not at head: run `zerotrip db upgrade` first")
+    return cfg
+
+
+def summary(**counts) -> None:
+    """The last line on stdout: key=value pairs."""
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+class Progress:
+    """Progress on stderr, at most a few lines a second."""
+
+    def __init__(self, label: str, total: int | None = None):
+        self.label, self.total, self._last = label, total, 0.0
+        self.started = time.monotonic()
+
+    def update(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < 0.5:
+            return
+        self._last = now
+        total = f"/{self.total}" if self.total else ""
+        sys.stderr.write(f"{self.label}: {done}{total} ({now - self.started:.1f}s)\n")
+        sys.stderr.flush()

@@ -1,0 +1,80 @@
+"""`zerotrip demo`: API, scheduler, dispatcher and mock WeChat as four processes, with their URLs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import click
+
+from app.cli.common import ready_config
+
+PROCESSES = (
+    ("mock-wechat", ["mock-wechat", "--port", "{mock_port}"]),
+    ("api", ["serve", "--port", "{api_port}"]),
+    ("scheduler", ["scheduler"]),
+    ("dispatcher", ["dispatch"]),
+)
+
+
+def _wait_http(url: str, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return True
+        except Exception:  # noqa: BLE001
+            time.sleep(0.2)
+    return False
+
+
+@click.command("demo")
+@click.option("--api-port", default=5000, show_default=True, type=int)
+@click.option("--mock-port", default=5001, show_default=True, type=int)
+def demo(api_port: int, mock_port: int) -> None:
+    """Start everything for a local demo; Ctrl-C stops it all."""
+    cfg = ready_config()
+    env_note = "" if cfg.wechat_api_base.endswith(f":{mock_port}") else f" (WECHAT_API_BASE={cfg.wechat_api_base})"
+    children = []
+    for name, args in PROCESSES:
+        argv = [sys.executable, "-m", "app.cli", *[a.format(api_port=api_port, mock_port=mock_port) for a in args]]
+        children.append((name, subprocess.Popen(argv)))
+        if name == "mock-wechat":
+            _wait_http(f"http://127.0.0.1:{mock_port}/__mock__/messages")
+    _wait_http(f"http://127.0.0.1:{api_port}/healthz")
+    click.echo(f"api:          http://127.0.0.1:{api_port}/api/v1")
+    click.echo(f"swagger ui:   http://127.0.0.1:{api_port}/docs")
+    click.echo(f"health:       http://127.0.0.1:{api_port}/healthz")
+    click.echo(f"mock wechat:  http://127.0.0.1:{mock_port}/__mock__/messages{env_note}")
+    click.echo("scheduler and dispatcher running; Ctrl-C stops everything")
+    _supervise(children)
+
+
+def _supervise(children) -> None:
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    try:
+        while not stop["now"]:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    click.echo(f"{name} exited with code {proc.returncode}; stopping the demo", err=True)
+                    stop["now"] = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    for _name, proc in children:
+        if proc.poll() is None:
+            proc.terminate()
+    for _name, proc in children:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    click.echo("demo stopped")
+
+
+def register(cli) -> None:
+    cli.add_command(demo)

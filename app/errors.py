@@ -1,0 +1,46 @@
+"""Domain errors raised by flows; the HTTP layer renders them as flask-smorest error bodies."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    code_name = "bad_request"
+
+    def __init__(self, message: str, *, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotFound(DomainError):
+    status, code_name = 404, "not_found"
+
+
+class Conflict(DomainError):
+    status, code_name = 409, "conflict"
+
+
+class Forbidden(DomainError):
+    status, code_name = 403, "forbidden"
+
+
+class Unauthorized(DomainError):
+    status, code_name = 401, "unauthorized"
+
+
+class Unprocessable(DomainError):
+    status, code_name = 422, "unprocessable"
+
+
+class TooManyAttempts(DomainError):
+    status, code_name = 429, "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(DomainError):
+    status, code_name = 503, "upstream_unavailable"

@@ -1,0 +1,49 @@
+"""The scheduler process (`zerotrip scheduler`): daily scans, never inside the web app.
+
+Each job takes a database lease first, so a second scheduler started by mistake skips instead of
+running the job twice; the scans themselves are idempotent per as-of date as well.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from flows import joblock
+from flows.dates import SHANGHAI, today_shanghai
+from flows.scans.elderly_allowance import scan_turning_80
+
+log = logging.getLogger("zerotrip.scheduler")
+
+
+def run_daily_scans(cfg) -> None:
+    if not joblock.acquire(cfg, "scan:elderly_allowance", ttl_seconds=3600):
+        log.info("scan elderly_allowance skipped: lock held by another scheduler")
+        return
+    try:
+        result = scan_turning_80(cfg, today_shanghai())
+        log.info("scan elderly_allowance as_of=%s mode=%s proposed=%s skipped=%s",
+                 result.as_of, result.mode, result.proposed, result.skipped)
+    finally:
+        joblock.release(cfg, "scan:elderly_allowance")
+
+
+def build_scheduler(cfg) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone=SHANGHAI, job_defaults={"coalesce": True, "max_instances": 1,
+                                                                    "misfire_grace_time": 6 * 3600})
+    scheduler.add_job(run_daily_scans, CronTrigger(hour=0, minute=30, timezone=SHANGHAI), args=[cfg],
+                      id="daily-scans", name="daily proactive scans")
+    return scheduler
+
+
+def main(cfg) -> None:
+    """Catch up today's scan at start, then run on schedule until stopped."""
+    run_daily_scans(cfg)
+    scheduler = build_scheduler(cfg)
+    log.info("scheduler started: daily scans at 00:30 Asia/Shanghai")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("scheduler stopped")

@@ -1,0 +1,111 @@
+"""Application lifecycle for the citizen (or a proxy): confirm (one tap), decline, reopen.
+
+States: proposed → approved | rejected (by rule, on confirm); proposed → declined → (reopen ≤ 30 days) proposed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict
+from app.models import Application, Benefit, Resident, StaffTask
+from flows import programs
+from flows.dates import today_shanghai
+from flows.facts import resident_facts
+from flows.money import yuan
+from notifications.outbox import enqueue
+
+DECLINE_REASONS = ("not_needed", "data_wrong", "other")
+REOPEN_DAYS = 30
+FINAL_AFTER_CONFIRM = ("approved", "rejected")
+
+
+def visible_for_resident(session: Session, resident_id: int | None):
+    if resident_id is None:
+        return select(Application).where(Application.id.is_(None))
+    return (select(Application).where(Application.resident_id == resident_id)
+            .order_by(Application.created_at.desc(), Application.id))
+
+
+def confirm(session: Session, application: Application, actor_account_id: str, today: date | None = None) -> Application:
+    """One tap: accept the pre-filled data as shown; the rule decides at once. Repeats change nothing."""
+    if application.state in FINAL_AFTER_CONFIRM:
+        return application
+    if application.state != "proposed":
+        raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.")
+    claimed = session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.state == "proposed")
+        .values(state="confirmed", confirmed_at=utcnow(), confirmed_by=actor_account_id, updated_at=utcnow())
+    ).rowcount
+    session.refresh(application)
+    if not claimed:
+        return confirm(session, application, actor_account_id, today)
+    _decide(session, application, today or today_shanghai())
+    return application
+
+
+def _decide(session: Session, application: Application, today: date) -> None:
+    program = programs.get(application.program)
+    resident = session.get(Resident, application.resident_id)
+    decision = program.decide(resident_facts(resident), today)
+    application.trace = decision.trace()
+    application.decided_at, application.updated_at = utcnow(), utcnow()
+    if not decision.eligible:
+        application.state, application.decision = "rejected", "rule_not_met"
+        enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
+                resident_id=resident.id, application_id=application.id,
+                data={"program": program.code, "reason": _first_failed(decision)})
+        return
+    application.state, application.decision = "approved", "rule_met"
+    benefit = Benefit(program=program.code, resident_id=resident.id, application_id=application.id,
+                      tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen,
+                      start_month=decision.start_month, state="active")
+    session.add(benefit)
+    enqueue(session, kind="approved", idempotency_key=f"application:{application.id}:approved",
+            resident_id=resident.id, application_id=application.id,
+            data={"program": program.code, "monthly_amount": yuan(decision.monthly_amount_fen),
+                  "start_month": decision.start_month, "tier": decision.tier})
+
+
+def _first_failed(decision) -> str:
+    return next((c.citizen_text for c in decision.conditions if not c.passed), "")
+
+
+def decline(session: Session, application: Application, reason: str, comment: str | None, actor_account_id: str) -> Application:
+    if application.state == "declined":
+        return application
+    if application.state != "proposed":
+        raise Conflict(f"The application is {application.state} and cannot be declined.")
+    application.state, application.decline_reason = "declined", reason
+    application.decline_comment, application.declined_at, application.updated_at = comment, utcnow(), utcnow()
+    if reason == "data_wrong":
+        _open_correction_task(session, application, comment, actor_account_id)
+    return application
+
+
+def _open_correction_task(session: Session, application: Application, comment: str | None, actor: str) -> None:
+    resident = session.get(Resident, application.resident_id)
+    key = f"correction:{application.id}:{application.declined_at:%Y%m%d%H%M%S%f}"
+    session.add(StaffTask(kind="data_correction", resident_id=resident.id, application_id=application.id,
+                          account_id=actor, district_code=resident.district_code, street_code=resident.street_code,
+                          community_code=resident.community_code, dedupe_key=key,
+                          details={"comment": (comment or "")[:500], "program": application.program},
+                          due_at=utcnow() + timedelta(days=7)))
+
+
+def reopen(session: Session, application: Application) -> Application:
+    """Undo a decline within 30 days."""
+    if application.state == "proposed":
+        return application
+    if application.state != "declined":
+        raise Conflict(f"The application is {application.state}; only a declined application can be reopened.")
+    if application.declined_at and utcnow() - application.declined_at > timedelta(days=REOPEN_DAYS):
+        raise Conflict(f"A decline can only be undone within {REOPEN_DAYS} days.")
+    application.state, application.decline_reason, application.decline_comment = "proposed", None, None
+    application.declined_at, application.updated_at = None, utcnow()
+    return application

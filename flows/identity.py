@@ -1,0 +1,120 @@
+"""Identity binding (实名绑定): an account becomes a resident's when name + ID number match the registry
+and the phone number WeChat vouches for is on file for that resident and for no other.
+
+"No such person" and "does not match" give the same answer; failures are counted per account, per target
+ID and per source address, and after 5 in an hour the caller must wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.crypto import cipher_for
+from app.db import utcnow
+from app.errors import Conflict, TooManyAttempts, Unprocessable, UpstreamUnavailable
+from app.idnumbers import InvalidIdNumber, validate
+from app.models import Account, BindAttempt, Resident, StaffTask
+from flows.dates import today_shanghai
+from notifications.outbox import enqueue
+from notifications.wechat_client import WeChatError, WeChatTransportError
+
+WINDOW = timedelta(hours=1)
+NO_MATCH = "The name, ID number and phone number do not match our records."
+
+
+@dataclass
+class BindResult:
+    status: str  # bound | pending_staff_verification
+
+
+def _limit_check(session: Session, cfg, account: Account, id_hash: str | None, ip: str) -> None:
+    since = utcnow() - WINDOW
+    failures = select(BindAttempt.created_at).where(BindAttempt.created_at > since, BindAttempt.succeeded.is_(False))
+    for clause in (BindAttempt.account_id == account.id, BindAttempt.source_ip == ip,
+                   BindAttempt.id_hash == id_hash if id_hash else None):
+        if clause is None:
+            continue
+        rows = session.execute(failures.where(clause).order_by(BindAttempt.created_at)).scalars().all()
+        if len(rows) >= cfg.bind_max_failures:
+            wait = rows[-cfg.bind_max_failures] + WINDOW - utcnow()
+            raise TooManyAttempts("Too many failed attempts; try again later.", int(wait.total_seconds()) + 1)
+
+
+def _record(session: Session, account: Account, id_hash: str | None, ip: str, ok: bool) -> None:
+    session.add(BindAttempt(account_id=account.id, id_hash=id_hash, source_ip=ip, succeeded=ok))
+    session.commit()
+
+
+def bind(session: Session, cfg, client, account: Account, name: str, id_number: str, phone_code: str, ip: str) -> BindResult:
+    if account.resident_id is not None:
+        raise Conflict("This account is already bound to a resident; unbind it first.")
+    try:
+        number = validate(id_number, today_shanghai())
+    except InvalidIdNumber as exc:
+        raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
+    cipher = cipher_for(cfg)
+    id_hash = cipher.lookup_hash(number, "id")
+    _limit_check(session, cfg, account, id_hash, ip)
+    phone = _phone_from_wechat(client, phone_code, account.openid)
+    resident = session.execute(select(Resident).where(Resident.id_hash == id_hash)).scalar()
+    phone_hash = cipher.lookup_hash(phone, "phone")
+    if resident is None or resident.name != name.strip() or resident.phone_hash != phone_hash:
+        _record(session, account, id_hash, ip, ok=False)
+        raise Conflict(NO_MATCH)
+    return _bind_matched(session, account, resident, phone_hash, id_hash, ip)
+
+
+def _bind_matched(session: Session, account: Account, resident: Resident, phone_hash: str, id_hash: str, ip: str) -> BindResult:
+    holder = session.execute(select(Account).where(Account.resident_id == resident.id)).scalar()
+    if holder is not None:
+        enqueue(session, kind="identity_bind_attempt",
+                idempotency_key=f"bind-attempt:{holder.id}:{utcnow():%Y%m%d%H%M%S%f}", account_id=holder.id,
+                resident_id=None, data={})
+        _record(session, account, id_hash, ip, ok=False)
+        raise Conflict("This resident is already bound to another WeChat account. "
+                       "Re-binding goes through staff at your community office.")
+    sharing = session.scalar(select(func.count()).select_from(Resident).where(Resident.phone_hash == phone_hash))
+    if sharing > 1:
+        _open_verification_task(session, account, resident)
+        _record(session, account, id_hash, ip, ok=True)
+        return BindResult("pending_staff_verification")
+    account.resident_id, account.bound_at = resident.id, utcnow()
+    _record(session, account, id_hash, ip, ok=True)
+    return BindResult("bound")
+
+
+def _open_verification_task(session: Session, account: Account, resident: Resident) -> None:
+    key = f"identity-verification:{account.id}:{resident.id}"
+    if session.execute(select(StaffTask.id).where(StaffTask.dedupe_key == key)).first():
+        return
+    session.add(StaffTask(kind="identity_verification", resident_id=resident.id, account_id=account.id,
+                          district_code=resident.district_code, street_code=resident.street_code,
+                          community_code=resident.community_code, dedupe_key=key,
+                          details={"reason": "phone number on file is shared by several residents"}))
+
+
+def _phone_from_wechat(client, phone_code: str, openid: str | None) -> str:
+    try:
+        return client.phone_number(phone_code, openid).phone
+    except WeChatError as exc:
+        if exc.errcode in (40029, 40013):
+            raise Unprocessable("The phone authorisation code is invalid or expired; ask the user again.",
+                                errors={"json": {"phone_code": ["invalid_or_expired"]}}) from None
+        raise UpstreamUnavailable("WeChat could not confirm the phone number right now.") from None
+    except WeChatTransportError:
+        raise UpstreamUnavailable("WeChat could not be reached; try again shortly.") from None
+
+
+def pending_verification(session: Session, account: Account) -> bool:
+    key = f"identity-verification:{account.id}:%"
+    return session.execute(
+        select(StaffTask.id).where(StaffTask.dedupe_key.like(key), StaffTask.state == "open")
+    ).first() is not None
+
+
+def unbind(session: Session, account: Account) -> None:
+    account.resident_id, account.bound_at = None, None

@@ -1,0 +1,158 @@
+"""Legacy beneficiaries (people already paid under the old manual process) → active benefits, origin "legacy".
+
+The scans look at `benefits`, so a resident imported here is never proposed again for that program.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Engine
+
+from app import idnumbers
+from app.crypto import cipher_for
+from app.db import make_engine, utcnow
+from app.models.application import Benefit
+from app.models.ids import new_id
+from app.models.resident import Resident
+from flows.imports.batch import finish_batch, local_today, start_batch
+from flows.imports.csvfile import rows, survey
+from flows.imports.reference import PROGRAMS
+from flows.imports.report import RejectReport, report_path
+from flows.imports.validation import id_issue
+from flows.imports.writer import WriteCounts, chunks
+
+KIND = "beneficiaries"
+ORIGIN = "legacy"
+COLUMNS = ("id_number", "program", "start_month", "monthly_amount")
+BATCH_ROWS = 5_000
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_AMOUNT = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+_R, _B = Resident.__table__, Benefit.__table__
+_RESIDENTS = select(_R.c.id_hash, _R.c.id, _R.c.death_date).where(
+    _R.c.id_hash.in_(bindparam("hashes", expanding=True)))
+_BENEFITS = select(_B.c.id, _B.c.program, _B.c.resident_id, _B.c.origin, _B.c.state, _B.c.monthly_amount_fen,
+                   _B.c.start_month, _B.c.end_month).where(_B.c.resident_id.in_(bindparam("ids", expanding=True)))
+_UPDATE = update(_B).where(_B.c.id == bindparam("b_id")).values(
+    monthly_amount_fen=bindparam("b_fen"), start_month=bindparam("b_month"), updated_at=bindparam("b_now"))
+
+
+def key(row: dict[str, str]) -> tuple[str, str] | None:
+    number = idnumbers.normalize(row["id_number"])
+    return (number, row["program"].strip()) if number else None
+
+
+def validate_row(row: dict[str, str], today: date) -> tuple[dict | None, list[tuple[str, str]]]:
+    issues = []
+    number, problem = id_issue(row["id_number"], today)
+    if problem:
+        issues.append(problem)
+    program = row["program"].strip()
+    if program not in PROGRAMS:
+        issues.append(("PROGRAM_UNKNOWN", f"program {program[:40]!r} is not known"))
+    month = row["start_month"].strip()
+    if not _MONTH.match(month) or month > today.strftime("%Y-%m") or month < "1950-01":
+        issues.append(("MONTH_INVALID", "start_month must be YYYY-MM, not after the current month"))
+    amount = row["monthly_amount"].strip()
+    fen = int(Decimal(amount) * 100) if _AMOUNT.match(amount) else 0
+    if fen <= 0:
+        issues.append(("AMOUNT_INVALID", "monthly_amount must be a positive amount in yuan, e.g. 50.00"))
+    if issues:
+        return None, issues
+    return {"id_number": number, "program": program, "start_month": month, "fen": fen}, issues
+
+
+class BenefitWriter:
+    def __init__(self, engine: Engine, cipher):
+        self.engine, self.cipher = engine, cipher
+
+    def write(self, items: list[tuple[int, dict]], report: RejectReport) -> WriteCounts:
+        """Upsert one batch of (line, record); unknown or deceased residents go to the report."""
+        counts, now = WriteCounts(), utcnow()
+        hashed = [(line, self.cipher.lookup_hash(rec["id_number"], "id"), rec) for line, rec in items]
+        with self.engine.begin() as conn:
+            people = {h: (i, d) for h, i, d in conn.execute(_RESIDENTS, {"hashes": [h for _, h, _ in hashed]})}
+            ids = [p[0] for p in people.values()]
+            current = {(b.program, b.resident_id): b for b in conn.execute(_BENEFITS, {"ids": ids})} if ids else {}
+            inserts, updates = [], []
+            for line, id_hash, rec in hashed:
+                person = people.get(id_hash)
+                problem = self._problem(person, current.get((rec["program"], person[0])) if person else None, rec)
+                if problem:
+                    report.add_row(line, rec["id_number"], [problem])
+                    continue
+                existing = current.get((rec["program"], person[0]))
+                if existing is None:
+                    inserts.append(self._new(person[0], rec, now))
+                elif (existing.monthly_amount_fen, existing.start_month) == (rec["fen"], rec["start_month"]):
+                    counts.unchanged += 1
+                else:
+                    updates.append({"b_id": existing.id, "b_fen": rec["fen"], "b_month": rec["start_month"],
+                                    "b_now": now})
+            if inserts:
+                conn.execute(insert(_B), inserts)
+            if updates:
+                conn.execute(_UPDATE, updates)
+        counts.imported, counts.updated = len(inserts), len(updates)
+        return counts
+
+    @staticmethod
+    def _problem(person, existing, rec) -> tuple[str, str] | None:
+        if person is None:
+            return "RESIDENT_UNKNOWN", "no resident with this ID number in the registry"
+        if person[1] is not None:
+            return "RESIDENT_DECEASED", "the registry has a death date for this resident"
+        if existing is not None and (existing.origin != ORIGIN or existing.state != "active"):
+            return "BENEFIT_EXISTS", f"already has {rec['program']} ({existing.origin}, {existing.state})"
+        return None
+
+    @staticmethod
+    def _new(resident_id: int, rec: dict, now) -> dict:
+        return {"id": new_id(), "program": rec["program"], "resident_id": resident_id, "application_id": None,
+                "origin": ORIGIN, "tier": "", "monthly_amount_fen": rec["fen"], "start_month": rec["start_month"],
+                "end_month": None, "state": "active", "created_at": now, "updated_at": now}
+
+
+def _valid_rows(path: Path, today: date, duplicates: set, report: RejectReport):
+    for line, row in rows(path, COLUMNS):
+        if row is None:
+            report.add_row(line, "", [("ROW_FORMAT", "the row's number of fields differs from the header's")])
+            continue
+        record, issues = validate_row(row, today)
+        if key(row) in duplicates:
+            record = None
+            issues.append(("DUPLICATE_ID", "this ID number and program appear more than once in the file"))
+        if issues:
+            report.add_row(line, row["id_number"], issues)
+            continue
+        yield line, record
+
+
+def import_beneficiaries(cfg, path: Path, progress: Callable[[int], None] | None = None,
+                         on_total: Callable[[int], None] | None = None) -> dict:
+    """Import legacy beneficiaries; raises csvfile.BadInput (before writing anything) when unreadable."""
+    path, today = Path(path), local_today(cfg)
+    checked = survey(path, COLUMNS, key)
+    if on_total:
+        on_total(checked.rows)
+    engine = make_engine(cfg.database_url)
+    batch_id = start_batch(engine, KIND, path.name, checked.sha256)
+    report, writes, done = RejectReport(report_path(cfg.instance_path, KIND, batch_id)), WriteCounts(), 0
+    writer = BenefitWriter(engine, cipher_for(cfg))
+    try:
+        for batch in chunks(_valid_rows(path, today, checked.duplicates(), report), BATCH_ROWS):
+            writes.add(writer.write(batch, report))
+            done += len(batch)
+            if progress:
+                progress(done)
+    finally:
+        report.close()
+    counts = {"imported": writes.imported, "updated": writes.updated, "unchanged": writes.unchanged,
+              "rejected": report.rejected, "warnings": report.warned}
+    finish_batch(engine, batch_id, counts, str(report.path))
+    return {**counts, "report": str(report.path), "batch": batch_id}

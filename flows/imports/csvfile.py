@@ -1,0 +1,118 @@
+"""CSV input: strict UTF-8 (BOM and CRLF tolerated), columns by header name, physical line numbers.
+
+A file is read twice: `survey` checks readability, encoding and header over the whole file before anything is
+written (and collects what must be known up front, such as duplicate keys); `rows` then streams the records.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+class BadInput(Exception):
+    """The file cannot be imported at all (unreadable, not UTF-8, wrong header): nothing is written."""
+
+
+@dataclass
+class Survey:
+    sha256: str
+    rows: int = 0
+    keys: dict = field(default_factory=dict)
+
+    def duplicates(self) -> set:
+        return {key for key, count in self.keys.items() if count > 1}
+
+
+class _HashingReader(io.RawIOBase):
+    def __init__(self, raw, digest):
+        self._raw, self._digest = raw, digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        self._digest.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _open_text(path: Path, digest=None):
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the TextIOWrapper
+    except OSError as exc:
+        raise BadInput(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raw.close()
+        raise BadInput(f"cannot read {path.name}: is a directory")
+    stream = io.BufferedReader(_HashingReader(raw, digest), _CHUNK) if digest else raw
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _check_header(header: list[str] | None, expected: tuple[str, ...]) -> list[str]:
+    if not header:
+        raise BadInput("the file is empty: a header line is expected")
+    names = [h.strip().lower() for h in header]
+    unknown = [n for n in names if n not in expected]
+    missing = [n for n in expected if n not in names]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    problems = [
+        f"{label}: {', '.join(values)}"
+        for label, values in (("unknown columns", unknown), ("missing columns", missing), ("repeated", repeated))
+        if values
+    ]
+    if problems:
+        raise BadInput("wrong header (" + "; ".join(problems) + "); expected: " + ",".join(expected))
+    return names
+
+
+def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str] | None]]:
+    """Yield (physical line number of the record's first line, {column: value}); None for a ragged row."""
+    with _open_text(path) as text:
+        reader = csv.reader(text)
+        try:
+            names = _check_header(next(reader, None), expected)
+            width, previous = len(names), reader.line_num
+            for record in reader:
+                line, previous = previous + 1, reader.line_num
+                if not record or record == [""]:
+                    continue
+                yield line, (dict(zip(names, record, strict=True)) if len(record) == width else None)
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"{path.name} is not UTF-8 (byte {exc.start} of a chunk: {exc.reason}); "
+                           "re-save it as UTF-8") from None
+        except csv.Error as exc:
+            raise BadInput(f"{path.name} is not a readable CSV file: {exc}") from None
+
+
+def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None = None) -> Survey:
+    """Read the whole file once: raise BadInput for what makes it unimportable; count rows and keys."""
+    digest = hashlib.sha256()
+    result = Survey(sha256="")
+    with _open_text(path, digest) as text:
+        reader = csv.reader(text)
+        try:
+            names = _check_header(next(reader, None), expected)
+            keys, width = result.keys, len(names)
+            for record in reader:
+                if not record or record == [""]:
+                    continue
+                result.rows += 1
+                if key is not None and len(record) == width:
+                    k = key(dict(zip(names, record, strict=True)))
+                    if k is not None:
+                        keys[k] = keys.get(k, 0) + 1
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"{path.name} is not UTF-8 ({exc.reason} at byte {exc.start} of a chunk); "
+                           "re-save it as UTF-8") from None
+        except csv.Error as exc:
+            raise BadInput(f"{path.name} is not a readable CSV file: {exc}") from None
+    result.sha256 = digest.hexdigest()
+    return result

@@ -1,0 +1,102 @@
+"""高龄津贴 (elderly allowance): a monthly allowance from the 80th birthday, tiers 80–89 / 90–99 / 100+.
+
+Normative defaults (dated, so a change from a given date never alters earlier months): start 2026-01-01,
+50.00 / 100.00 / 300.00 yuan a month. Approved by rule, no human review, zero trips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flows.dates import age_on, month_index, month_from_index, nth_birthday, zh_date
+from flows.params import Dated
+from flows.programs.base import Condition, Decision, Program
+
+CODE = "elderly_allowance"
+REGISTRY = "population_registry"
+SOURCE_NAMES = {REGISTRY: "公安人口库", "rule": "政策规则"}
+
+PARAMETERS = {
+    "start_date": date(2026, 1, 1),
+    "minimum_age": Dated.of(("2026-01-01", 80)),
+    # (minimum age, tier label, monthly amount in fen), highest first
+    "tiers": Dated.of(("2026-01-01", ((100, "100+", 30000), (90, "90-99", 10000), (80, "80-89", 5000)))),
+}
+
+GUIDE = {
+    "name": "高龄津贴",
+    "summary": "年满80周岁的本市户籍老年人,按月领取高龄津贴。数据由政府部门共享,无需申请、无需跑腿。",
+    "conditions": ["具有本市户籍", "年满80周岁(生日当天即满)", "健在"],
+    "materials": [],
+    "process": ["系统按户籍数据主动发现", "微信消息通知本人或亲属", "在小程序中一键确认", "按规则自动审批", "次月起按月发放"],
+    "time_limit": "确认后即时办结",
+    "amounts": {"80-89": "50.00", "90-99": "100.00", "100+": "300.00"},
+    "legal_basis": "《太原市高龄津贴发放管理办法》(示例)",
+    "trip_level": "零跑动",
+    "place": "线上办理",
+    "phone": "12345",
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rule needs to know about one resident, each with its source date."""
+
+    birth_date: date
+    death_date: date | None
+    hukou_local: bool
+    source_date: date
+    source: str = REGISTRY
+
+
+def tier_for(age: int, on: date) -> tuple[str, int]:
+    for min_age, label, fen in PARAMETERS["tiers"].at(on):
+        if age >= min_age:
+            return label, fen
+    return "", 0
+
+
+def first_month(birth_date: date) -> str:
+    """The month after the 80th birthday, but not before the program's start."""
+    turned = nth_birthday(birth_date, PARAMETERS["minimum_age"].at(PARAMETERS["start_date"]))
+    start = month_index(f"{PARAMETERS['start_date']:%Y-%m}")
+    return month_from_index(max(turned.year * 12 + turned.month, start))
+
+
+def decide(facts: Facts, as_of: date) -> Decision:
+    """Pure rule: alive, local hukou, aged ≥ 80 on `as_of`; tier by the age on `as_of`."""
+    src, sdate = facts.source, facts.source_date.isoformat()
+    src_zh = f"来源:{SOURCE_NAMES.get(src, src)},{sdate}"
+    min_age = PARAMETERS["minimum_age"].at(max(as_of, PARAMETERS["start_date"]))
+    age = age_on(facts.birth_date, as_of)
+    turned = nth_birthday(facts.birth_date, min_age)
+    alive = facts.death_date is None or facts.death_date > as_of
+    conditions = (
+        Condition("age", age >= min_age, str(age), src, sdate,
+                  f"您于{zh_date(turned)}年满{min_age}周岁({src_zh})" if age >= min_age
+                  else f"您将于{zh_date(turned)}年满{min_age}周岁({src_zh})"),
+        Condition("hukou_local", facts.hukou_local, str(facts.hukou_local).lower(), src, sdate,
+                  f"您的户籍在本市({src_zh})" if facts.hukou_local else f"您的户籍已迁出本市({src_zh})"),
+        Condition("alive", alive, "true" if alive else "false", src, sdate,
+                  f"人口库登记为健在({src_zh})" if alive else f"人口库登记已去世({src_zh})"),
+    )
+    eligible = all(c.passed for c in conditions)
+    if not eligible:
+        return Decision(False, conditions)
+    label, fen = tier_for(age, max(as_of, PARAMETERS["start_date"]))
+    return Decision(True, conditions, tier=label, monthly_amount_fen=fen, start_month=first_month(facts.birth_date))
+
+
+PROGRAM = Program(
+    code=CODE,
+    name="高龄津贴",
+    short_name="高龄津贴",
+    start_date=PARAMETERS["start_date"],
+    needs_review=False,
+    trip_level="zero_trip",
+    time_limit_days=0,
+    guide=GUIDE,
+    parameters=PARAMETERS,
+    decide=decide,
+)

@@ -1,0 +1,189 @@
+"""scan_turning_80: propose the elderly allowance (高龄津贴) to everyone who has become eligible.
+
+Set-based SQL committed in idempotent batches: residents alive, with local hukou, aged ≥ 80 on the as-of
+date, with no application or benefit for the program → `proposed` applications whose pre-filled fields
+each carry their source and date, plus an outbox row each, in the same transaction. The first run is a
+backfill over all residents (in id ranges); later runs look only at birthdays crossed since the last run
+and residents changed since then.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, bindparam, func, select, text
+
+from app.db import make_engine, utcnow
+from app.models import Resident
+from flows.dates import birth_cutoff
+from flows.programs import elderly_allowance as program
+from flows.scans import runs
+from flows.sql import Dialect
+
+PROGRAM = program.CODE
+
+
+@dataclass
+class ScanResult:
+    program: str
+    as_of: date
+    mode: str
+    proposed: int = 0
+    candidates_batches: int = 0
+    seconds: float = 0.0
+    skipped: bool = False
+    counts: dict = field(default_factory=dict)
+
+
+def _tiers(as_of: date) -> list[tuple[date, str, str]]:
+    on = max(as_of, program.PARAMETERS["start_date"])
+    return [(birth_cutoff(as_of, age), label, f"{fen // 100}.{fen % 100:02d}")
+            for age, label, fen in program.PARAMETERS["tiers"].at(on)]
+
+
+def _insert_applications_sql(d: Dialect, as_of: date, where_extra: str) -> str:
+    y, m, dd = d.ymd("r.birth_date")
+    tiers = _tiers(as_of)
+    tier_case = "CASE " + " ".join(f"WHEN r.birth_date <= :cut{i} THEN '{t[1]}'" for i, t in enumerate(tiers)) + " END"
+    amount_case = "CASE " + " ".join(f"WHEN r.birth_date <= :cut{i} THEN '{t[2]}'" for i, t in enumerate(tiers)) + " END"
+    bump = f"CASE WHEN {m} = 2 AND {dd} = 29 AND NOT {d.leap(f'{y} + 80')} THEN 1 ELSE 0 END"
+    start_idx = f"({y} + 80) * 12 + {m} + {bump}"
+    start_idx = f"CASE WHEN {start_idx} < :program_start_idx THEN :program_start_idx ELSE {start_idx} END"
+    age = f"(:as_of_year - {y} - CASE WHEN :as_of_md < {m} * 100 + {dd} THEN 1 ELSE 0 END)"
+
+    def reg(value: str) -> str:
+        return d.json_object({"value": value, "source": "'population_registry'", "source_date": d.date_text("r.source_date")})
+
+    def rule(value: str) -> str:
+        return d.json_object({"value": value, "source": "'rule\\:elderly_allowance'", "source_date": ":as_of_text"})
+
+    prefill = d.json_object({
+        "name": reg("r.name"),
+        "sex": reg("r.sex"),
+        "birth_date": reg(d.date_text("r.birth_date")),
+        "district_code": reg("r.district_code"),
+        "street_code": reg("r.street_code"),
+        "community_code": reg("r.community_code"),
+        "hukou_local": reg(d.json_text("true")),
+        "age": rule(age),
+        "tier": rule(tier_case),
+        "monthly_amount": rule(amount_case),
+        "start_month": rule(d.month_text(start_idx)),
+    })
+    prefix, suffix = d.insert_ignore("applications")
+    return (
+        f"{prefix} (id, program, resident_id, period, origin, state, as_of, prefill, trace, scan_run_id, "
+        "created_at, updated_at) "
+        f"SELECT {d.new_id()}, :program, r.id, 'once', 'proactive', 'proposed', :as_of, {prefill}, "
+        f"{d.json_text('[]')}, :run_id, :now, :now FROM residents r "
+        "WHERE r.birth_date <= :cut80 AND (r.death_date IS NULL OR r.death_date > :as_of) AND r.hukou_local "
+        f"{where_extra} "
+        "AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.program = :program AND a.resident_id = r.id) "
+        "AND NOT EXISTS (SELECT 1 FROM benefits b WHERE b.program = :program AND b.resident_id = r.id)"
+        f"{suffix}"
+    )
+
+
+def _insert_outbox_sql(d: Dialect, where_extra: str) -> str:
+    prefix, suffix = d.insert_ignore("outbox")
+    return (
+        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
+        "next_attempt_at, created_at) "
+        f"SELECT {d.new_id()}, 'application:' || a.id || '\\:proposal_ready', 'proposal_ready', a.resident_id, "
+        f"a.id, {d.json_text('{}')}, 'pending', 0, :now, :now FROM applications a "
+        f"WHERE a.scan_run_id = :run_id {where_extra}{suffix}"
+    )
+
+
+def _params(as_of: date, run_id: str) -> dict:
+    tiers = _tiers(as_of)
+    start = program.PARAMETERS["start_date"]
+    values = {
+        "program": PROGRAM,
+        "as_of": as_of,
+        "as_of_text": as_of.isoformat(),
+        "as_of_year": as_of.year,
+        "as_of_md": as_of.month * 100 + as_of.day,
+        "program_start_idx": start.year * 12 + start.month - 1,
+        "cut80": birth_cutoff(as_of, 80),
+        "run_id": run_id,
+        "now": utcnow(),
+    }
+    values.update({f"cut{i}": t[0] for i, t in enumerate(tiers)})
+    return values
+
+
+_TYPES = {"as_of": Date, "cut80": Date, "cut0": Date, "cut1": Date, "cut2": Date, "now": DateTime,
+          "prev_cut": Date, "since": DateTime, "lo": Integer, "hi": Integer, "program": String,
+          "as_of_text": String, "run_id": String, "as_of_year": Integer, "as_of_md": Integer,
+          "program_start_idx": Integer, "true": Boolean}
+
+
+def _stmt(sql: str, params: dict):
+    stmt = text(sql)
+    return stmt.bindparams(*[bindparam(k, type_=_TYPES[k]) for k in params if k in _TYPES and f":{k}" in sql])
+
+
+def _run_batch(conn, d: Dialect, as_of: date, params: dict, app_extra: str, outbox_extra: str) -> int:
+    params = {**params, "now": utcnow()}
+    app_sql = _insert_applications_sql(d, as_of, app_extra)
+    inserted = conn.execute(_stmt(app_sql, params), params).rowcount
+    box_sql = _insert_outbox_sql(d, outbox_extra)
+    conn.execute(_stmt(box_sql, params), params)
+    return max(inserted, 0)
+
+
+def scan_turning_80(cfg, as_of: date, progress=None) -> ScanResult:
+    """Run (or resume) the scan for `as_of`; a second run for the same date touches nothing."""
+    started = time.perf_counter()
+    run, fresh = runs.open_run(cfg, PROGRAM, as_of)
+    if not fresh:
+        return ScanResult(PROGRAM, as_of, run.mode, proposed=0, skipped=True, counts=dict(run.counts or {}),
+                          seconds=time.perf_counter() - started)
+    engine = make_engine(cfg.database_url)
+    d = Dialect(engine.dialect.name)
+    previous = runs.previous_done(cfg, PROGRAM, as_of)
+    params = _params(as_of, run.id)
+    run_started = utcnow()
+    try:
+        if previous is None:
+            mode, proposed, batches = "backfill", *_backfill(cfg, engine, d, as_of, params, progress)
+        else:
+            mode, batches = "daily", 1
+            proposed = _daily(engine, d, as_of, params, previous)
+    except Exception as exc:
+        runs.fail(cfg, run.id, f"{type(exc).__name__}: {exc}")
+        raise
+    counts = {"proposed": proposed, "batches": batches}
+    runs.finish(cfg, run.id, counts, mode, run_started)
+    return ScanResult(PROGRAM, as_of, mode, proposed=proposed, candidates_batches=batches,
+                      seconds=time.perf_counter() - started, counts=counts)
+
+
+def _backfill(cfg, engine, d: Dialect, as_of: date, params: dict, progress) -> tuple[int, int]:
+    with engine.connect() as conn:
+        lo, hi = conn.execute(select(func.min(Resident.id), func.max(Resident.id))).one()
+    if lo is None:
+        return 0, 0
+    size, proposed, batches = cfg.scan_batch_size, 0, 0
+    extra = "AND r.id >= :lo AND r.id < :hi"
+    box_extra = "AND a.resident_id >= :lo AND a.resident_id < :hi"
+    for start in range(lo, hi + 1, size):
+        with engine.begin() as conn:
+            proposed += _run_batch(conn, d, as_of, {**params, "lo": start, "hi": start + size}, extra, box_extra)
+        batches += 1
+        if progress:
+            progress(min(start + size - lo, hi - lo + 1), hi - lo + 1, proposed)
+    return proposed, batches
+
+
+def _daily(engine, d: Dialect, as_of: date, params: dict, previous) -> int:
+    """Only residents whose 80th birthday fell after the last run, or whose record changed since it."""
+    extra = ("AND r.id IN (SELECT id FROM residents WHERE birth_date > :prev_cut AND birth_date <= :cut80 "
+             "UNION SELECT id FROM residents WHERE updated_at > :since)")
+    box_extra = ""
+    params = {**params, "prev_cut": birth_cutoff(previous.as_of, 80), "since": previous.started_at}
+    with engine.begin() as conn:
+        return _run_batch(conn, d, as_of, params, extra, box_extra)

@@ -1,0 +1,76 @@
+"""scan_turning_80: who is proposed, idempotence, daily mode."""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.models import Application, Benefit, OutboxMessage, ScanRun
+from flows.scans.elderly_allowance import scan_turning_80
+from tests.builders import make_resident
+
+AS_OF = date(2026, 11, 25)
+
+
+def _count(session, model):
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_scan_proposes_only_the_living_local_over_80_not_already_receiving(session, cfg):
+    li, _ = make_resident(session, cfg, name="李秀英", birth_date=date(1946, 11, 20))
+    make_resident(session, cfg, name="王大妈", birth_date=date(1946, 11, 26))  # turns 80 tomorrow
+    make_resident(session, cfg, name="张已故", birth_date=date(1940, 1, 1), death_date=date(2026, 5, 1))
+    make_resident(session, cfg, name="赵迁出", birth_date=date(1940, 1, 1), hukou_local=False)
+    paid, _ = make_resident(session, cfg, name="钱在领", birth_date=date(1930, 3, 3))
+    session.add(Benefit(program="elderly_allowance", resident_id=paid.id, origin="legacy",
+                        monthly_amount_fen=10000, start_month="2026-01"))
+    session.commit()
+
+    result = scan_turning_80(cfg, AS_OF)
+
+    apps = session.scalars(select(Application)).all()
+    assert [a.resident_id for a in apps] == [li.id]
+    assert result.proposed == 1
+    prefill = apps[0].prefill
+    assert prefill["name"] == {"value": "李秀英", "source": "population_registry", "source_date": "2026-11-25"}
+    assert prefill["tier"]["value"] == "80-89" and prefill["monthly_amount"]["value"] == "50.00"
+    assert prefill["start_month"]["value"] == "2026-12"
+    assert prefill["age"]["value"] == 80
+    box = session.scalars(select(OutboxMessage)).all()
+    assert [(b.kind, b.application_id) for b in box] == [("proposal_ready", apps[0].id)]
+
+
+def test_a_second_run_for_the_same_date_touches_nothing(session, cfg):
+    make_resident(session, cfg, birth_date=date(1940, 2, 2))
+    first = scan_turning_80(cfg, AS_OF)
+    run_before = session.scalars(select(ScanRun)).one()
+    second = scan_turning_80(cfg, AS_OF)
+    session.expire_all()
+    assert first.proposed == 1 and second.skipped and second.proposed == 0
+    assert _count(session, Application) == 1 and _count(session, OutboxMessage) == 1
+    assert session.scalars(select(ScanRun)).one().finished_at == run_before.finished_at
+
+
+def test_daily_scan_picks_up_birthdays_crossed_since_the_last_run(session, cfg):
+    make_resident(session, cfg, name="甲", birth_date=date(1940, 1, 1))
+    scan_turning_80(cfg, date(2026, 11, 20))
+    make_resident(session, cfg, name="乙", birth_date=date(1946, 11, 22))  # was 79 on the 20th
+    result = scan_turning_80(cfg, date(2026, 11, 25))
+    assert result.mode == "daily" and result.proposed == 1
+    assert _count(session, Application) == 2
+
+
+def test_leap_day_birth_turns_80_on_first_of_march_in_common_years(session, cfg):
+    make_resident(session, cfg, name="闰日", birth_date=date(1948, 2, 29))
+    assert scan_turning_80(cfg, date(2028, 2, 28)).proposed == 0
+    assert scan_turning_80(cfg, date(2028, 2, 29)).proposed == 1
+    app = session.scalars(select(Application)).one()
+    assert app.prefill["start_month"]["value"] == "2028-03"
+
+
+def test_leap_day_birth_in_a_common_target_year_starts_in_april(session, cfg):
+    # born 29 Feb 1944 → 80 on 29 Feb 2024 (leap) → before program start → 2026-01
+    make_resident(session, cfg, name="闰甲", birth_date=date(1944, 2, 29))
+    scan_turning_80(cfg, AS_OF)
+    app = session.scalars(select(Application)).one()
+    assert app.prefill["start_month"]["value"] == "2026-01"
+    assert app.prefill["tier"]["value"] == "80-89"
