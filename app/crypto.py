@@ -28,7 +28,7 @@ class FieldCipher:
         return self._aead.decrypt(blob[1:13], blob[13:], context).decode()
 
     def lookup_hash(self, value: str, kind: str = "id") -> str:
-        return hmac.new(self._mac_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._mac_key, f"{kind}:{value}".encode(), "sha256").hex()
 
 
 _cache: dict[bytes, FieldCipher] = {}

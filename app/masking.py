@@ -6,15 +6,17 @@ COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫",
 
 
 def mask_name(name: str) -> str:
-    """张*三 style: surname and last character kept, the middle starred (two characters: 张*)."""
+    """First and last character kept, everything between starred: 张*三, 李**华, 欧*娜 (欧阳娜), 欧**五.
+
+    Two characters keep only the first (张*). A compound surname is not kept whole: with it and the last
+    character shown, a three-character name such as 欧阳娜 would be fully readable.
+    """
     name = (name or "").strip()
     if len(name) <= 1:
         return "*" if name else ""
-    surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[:1]
-    rest = name[len(surname):]
-    if len(rest) <= 1:
-        return surname + "*"
-    return surname + "*" * (len(rest) - 1) + rest[-1]
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -9,11 +9,12 @@ re-run never duplicates an item.
 from __future__ import annotations
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import Account, InboxItem
+from app.models.ids import new_id
+from notifications.sqlutil import insert_ignore
 
 
 def recipient_key(*, resident_id: int | None = None, account_id: str | None = None) -> str:
@@ -30,17 +31,13 @@ def ensure_item(session: Session, *, outbox_id: str, kind: str, title: str, body
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    item = InboxItem(outbox_id=outbox_id, kind=kind, title=title[:120], body=body, application_id=application_id,
-                     resident_id=resident_id, account_id=None if resident_id is not None else account_id,
-                     recipient_key=key, created_at=utcnow())
-    try:
-        with session.begin_nested():
-            session.add(item)
-    except IntegrityError:
-        return session.execute(
-            select(InboxItem).where(InboxItem.outbox_id == outbox_id, InboxItem.recipient_key == key)
-        ).scalar_one()
-    return item
+    session.execute(insert_ignore(session, InboxItem.__table__).values(
+        id=new_id(), outbox_id=outbox_id, kind=kind, title=title[:120], body=body, application_id=application_id,
+        resident_id=resident_id, account_id=None if resident_id is not None else account_id,
+        recipient_key=key, created_at=utcnow()))
+    return session.execute(
+        select(InboxItem).where(InboxItem.outbox_id == outbox_id, InboxItem.recipient_key == key)
+    ).scalar_one()
 
 
 def _visible(account: Account):

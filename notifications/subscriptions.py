@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import Subscription
+from notifications.sqlutil import insert_ignore
 from notifications.templates import Template
 
 STATUSES = ("accept", "reject", "ban", "filter")
@@ -38,14 +38,9 @@ def _get_or_create(session: Session, account_id: str, template_id: str, status: 
     row = _get(session, account_id, template_id)
     if row is not None:
         return row
-    try:
-        with session.begin_nested():
-            row = Subscription(account_id=account_id, template_id=template_id, status=status, remaining=0,
-                               updated_at=utcnow())
-            session.add(row)
-    except IntegrityError:
-        row = _get(session, account_id, template_id)
-    return row
+    session.execute(insert_ignore(session, Subscription.__table__).values(
+        account_id=account_id, template_id=template_id, status=status, remaining=0, updated_at=utcnow()))
+    return _get(session, account_id, template_id)
 
 
 def record_popup(session: Session, account_id: str, template: Template, status: str, source: str = "app") -> None:

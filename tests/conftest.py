@@ -4,6 +4,7 @@ emptied between tests so that CLI subprocesses and real-port servers see the sam
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,20 +17,24 @@ TEST_KEYS = {
 }
 
 
+# Set at import time so that modules which build an app at collection (schemathesis) see the same database
+# and keys as the fixtures and the subprocesses.
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="zerotrip-tests-"))
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{SESSION_DIR / 'test.db'}")
+os.environ["ZEROTRIP_INSTANCE_PATH"] = str(SESSION_DIR / "instance")
+os.environ.update(TEST_KEYS)
+
+
 @pytest.fixture(scope="session")
-def session_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("zerotrip")
+def session_dir() -> Path:
+    return SESSION_DIR
 
 
 @pytest.fixture(scope="session")
 def db_url(session_dir) -> str:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{session_dir / 'test.db'}"
-    for key, value in TEST_KEYS.items():
-        os.environ[key] = value
-    os.environ["ZEROTRIP_INSTANCE_PATH"] = str(session_dir / "instance")
-    os.environ["DATABASE_URL"] = url
     from app.migrate import upgrade
 
+    url = os.environ["DATABASE_URL"]
     upgrade(url)
     return url
 
@@ -95,3 +100,70 @@ def cli(cfg):
         return runner.invoke(zerotrip, list(args), env={"DATABASE_URL": cfg.database_url}, catch_exceptions=False)
 
     return run
+
+
+# --- No full ID number, token or session key in any response or log line of the whole run -------------------
+
+def leaked_id_numbers(text: str) -> list[str]:
+    """Full, valid resident ID numbers in `text` (check character and birth date both valid)."""
+    from datetime import date as _date
+
+    from app.idnumbers import ID_PATTERN, check_char
+
+    found = []
+    for match in ID_PATTERN.finditer(text or ""):
+        number = match.group(0).upper()
+        try:
+            born = _date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        except ValueError:
+            continue
+        if check_char(number[:17]) == number[17] and 1880 <= born.year <= 2100:
+            found.append(number)
+    return found
+
+
+def assert_clean(text: str, where: str) -> None:
+    import re
+
+    assert not leaked_id_numbers(text), f"full ID number in {where}"
+    assert not re.search(r"eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}", text or ""), f"JWT in {where}"
+    assert "session_key" not in (text or ""), f"session_key in {where}"
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_in_logs():
+    import io
+    import logging
+
+    from app.logging_setup import ScrubFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ScrubFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    assert_clean(stream.getvalue(), "log output")
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_in_responses(request):
+    """Every response of the in-process app is scanned (tokens are allowed only in the sign-in answers)."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    flask_app = request.getfixturevalue("app")
+
+    @flask_app.after_request
+    def _scan(response):
+        if response.mimetype == "application/json":
+            body = response.get_data(as_text=True)
+            assert not leaked_id_numbers(body), "full ID number in a response"
+            assert "session_key" not in body
+        return response
+
+    yield

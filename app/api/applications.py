@@ -1,13 +1,13 @@
 """Applications: list, read, one-tap confirm, decline, reopen."""
 
+import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-import marshmallow as ma
 from sqlalchemy import select
 
 from app.api.application_views import payload
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, StrictSchema
+from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import auth_required, current_account
 from app.db import SessionLocal
 from app.errors import NotFound
@@ -44,10 +44,10 @@ class ApplicationSchema(ma.Schema):
     state = ma.fields.String(required=True)
     origin = ma.fields.String(required=True)
     as_of = ma.fields.Date(required=True)
-    created_at = ma.fields.DateTime(required=True)
-    updated_at = ma.fields.DateTime(required=True)
-    confirmed_at = ma.fields.DateTime(allow_none=True)
-    decided_at = ma.fields.DateTime(allow_none=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+    confirmed_at = UtcDateTime(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
     decline_reason = ma.fields.String(allow_none=True)
     monthly_amount = ma.fields.String(allow_none=True)
     start_month = ma.fields.String(allow_none=True)

@@ -1,8 +1,8 @@
 """Sign-in with WeChat, token refresh (rotation with reuse detection) and logout."""
 
+import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-import marshmallow as ma
 
 from app.api import tokens
 from app.api.base import ErrorSchema

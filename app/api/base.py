@@ -7,8 +7,9 @@ import logging
 import marshmallow as ma
 from flask import g, request
 from flask_smorest import Api, Blueprint  # noqa: F401  (re-exported)
-from werkzeug.http import HTTP_STATUS_CODES
+from flask_smorest import pagination as fs_pagination
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app.errors import DomainError
 
@@ -25,8 +26,41 @@ class ErrorSchema(ma.Schema):
     request_id = ma.fields.String()
 
 
+MAX_PAGE = 100_000
+
+
+def _bounded_pagination_schema(def_page, def_page_size, def_max_page_size):
+    """flask-smorest leaves `page` unbounded: a huge page overflows the database's OFFSET. Cap it (documented)."""
+
+    class PaginationParametersSchema(ma.Schema):
+        class Meta:
+            unknown = ma.EXCLUDE
+
+        page = ma.fields.Integer(load_default=def_page, validate=ma.validate.Range(min=1, max=MAX_PAGE))
+        page_size = ma.fields.Integer(load_default=def_page_size,
+                                      validate=ma.validate.Range(min=1, max=def_max_page_size))
+
+        @ma.post_load
+        def make_paginator(self, data, **kwargs):
+            return fs_pagination.PaginationParameters(**data)
+
+    return PaginationParametersSchema
+
+
+fs_pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
+
+PAGINATION_HEADER_DOC = {
+    "description": "Pagination metadata as a JSON object: total, total_pages, first_page, last_page, page, "
+    "previous_page, next_page",
+    "schema": {"type": "string"},
+}
+
+
 class ZeroTripApi(Api):
     ERROR_SCHEMA = ErrorSchema
+
+    def _register_pagination_header(self):
+        self.spec.components.header("PAGINATION", PAGINATION_HEADER_DOC, lazy=True)
 
     def _register_error_handlers(self):
         super()._register_error_handlers()

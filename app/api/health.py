@@ -1,10 +1,11 @@
 """GET /healthz: database reachable, last scan run."""
 
+import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-import marshmallow as ma
 from sqlalchemy import select, text
 
+from app.api.schemas import UtcDateTime
 from app.db import SessionLocal
 from app.models import ScanRun
 
@@ -15,7 +16,7 @@ class LastScanSchema(ma.Schema):
     program = ma.fields.String()
     as_of = ma.fields.Date()
     state = ma.fields.String()
-    finished_at = ma.fields.DateTime(allow_none=True)
+    finished_at = UtcDateTime(allow_none=True)
     counts = ma.fields.Dict()
 
 

@@ -1,15 +1,15 @@
 """The signed-in account and its identity binding."""
 
+import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-import marshmallow as ma
 
 from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, MeSchema, StrictSchema
 from app.api.security import auth_required, client_ip, config, current_account
+from app.crypto import cipher_for
 from app.db import SessionLocal
 from app.masking import mask_phone
-from app.crypto import cipher_for
 from app.models import Resident
 from flows import identity
 from flows.dates import age_on, today_shanghai

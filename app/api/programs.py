@@ -1,8 +1,8 @@
 """Public service guides (办事指南) per program."""
 
+import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-import marshmallow as ma
 
 from app.api.base import ErrorSchema
 from app.errors import NotFound

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import marshmallow as ma
 from marshmallow import validate
 
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="NUL characters are not allowed.")
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """Timestamps are stored as naive UTC; they go out as RFC 3339 with an offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class StrictSchema(ma.Schema):
@@ -17,7 +28,7 @@ class AccountSchema(ma.Schema):
     id = ma.fields.String(required=True)
     bound = ma.fields.Boolean(required=True)
     identity_status = ma.fields.String(required=True, metadata={"enum": ["unbound", "bound", "pending_staff_verification"]})
-    created_at = ma.fields.DateTime(required=True)
+    created_at = UtcDateTime(required=True)
 
 
 class ResidentSummarySchema(ma.Schema):

@@ -14,28 +14,41 @@ import jwt
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.db import utcnow
 from app.errors import Unauthorized
 from app.models import Account, AuthSession, RefreshToken
 
 ALGORITHMS = ["HS256"]
 CITIZEN_AUDIENCE = "zerotrip-citizen"
+STAFF_AUDIENCE = "zerotrip-staff"
+AUDIENCES = {"citizen": CITIZEN_AUDIENCE, "staff": STAFF_AUDIENCE}
 REQUIRED_CLAIMS = ["exp", "iat", "aud", "sub", "sid", "typ"]
+STAFF_ACCESS_TTL = 15 * 60
+STAFF_SESSION_TTL = 8 * 3600
+
+
+def audience_for(account: Account) -> str:
+    return AUDIENCES.get(account.kind or "citizen", "zerotrip-unknown")
+
+
+def _access_ttl(cfg, account: Account) -> int:
+    return min(cfg.access_token_ttl, STAFF_ACCESS_TTL) if account.kind == "staff" else cfg.access_token_ttl
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_access_token(cfg, account: Account, auth_session: AuthSession, audience: str = CITIZEN_AUDIENCE) -> str:
+def issue_access_token(cfg, account: Account, auth_session: AuthSession, audience: str | None = None) -> str:
     now = utcnow()
     claims = {
         "sub": account.id,
         "sid": auth_session.id,
         "typ": "access",
-        "aud": audience,
+        "aud": audience or audience_for(account),
         "iat": int(_epoch(now)),
-        "exp": int(_epoch(now)) + cfg.access_token_ttl,
+        "exp": int(_epoch(now)) + _access_ttl(cfg, account),
         "jti": secrets.token_hex(8),
     }
     return jwt.encode(claims, cfg.signing_key_bytes, algorithm="HS256")
@@ -49,7 +62,8 @@ def _epoch(naive_utc) -> float:
 
 def start_session(session: Session, cfg, account: Account) -> dict:
     """A new sign-in: a session (token family) plus the first access and refresh tokens."""
-    auth = AuthSession(account_id=account.id, expires_at=utcnow() + timedelta(seconds=cfg.refresh_token_ttl))
+    ttl = STAFF_SESSION_TTL if account.kind == "staff" else cfg.refresh_token_ttl
+    auth = AuthSession(account_id=account.id, expires_at=utcnow() + timedelta(seconds=ttl))
     session.add(auth)
     session.flush()
     return _token_pair(session, cfg, account, auth)
@@ -62,14 +76,19 @@ def _token_pair(session: Session, cfg, account: Account, auth: AuthSession) -> d
         "access_token": issue_access_token(cfg, account, auth),
         "refresh_token": refresh,
         "token_type": "Bearer",
-        "expires_in": cfg.access_token_ttl,
+        "expires_in": _access_ttl(cfg, account),
     }
 
 
-def rotate_refresh_token(session: Session, cfg, refresh: str) -> tuple[Account, dict]:
-    """Spend a refresh token once. A token presented twice revokes its whole family (reuse detection)."""
+def rotate_refresh_token(session: Session, cfg, refresh: str, kind: str = "citizen",
+                         context: dict | None = None) -> tuple[Account, dict]:
+    """Spend a refresh token once. A token presented twice revokes its whole family (reuse detection) and
+    writes a security event to the audit trail."""
     token = session.get(RefreshToken, _hash(refresh or ""))
     if token is None:
+        raise Unauthorized("The refresh token is not valid.")
+    owner = session.get(Account, session.get(AuthSession, token.session_id).account_id)
+    if owner is None or (owner.kind or "citizen") != kind:
         raise Unauthorized("The refresh token is not valid.")
     spent = session.execute(
         update(RefreshToken)
@@ -79,6 +98,8 @@ def rotate_refresh_token(session: Session, cfg, refresh: str) -> tuple[Account, 
     auth = session.get(AuthSession, token.session_id)
     if not spent:
         revoke_session(session, auth, "refresh_reuse")
+        audit.record(session, actor=f"account:{auth.account_id}", action="security.refresh_token_reuse",
+                     object_ref=f"session:{auth.id}", result="family_revoked", **(context or {}))
         session.commit()
         raise Unauthorized("The refresh token was already used; the session has been ended.")
     account = session.get(Account, auth.account_id)
@@ -93,6 +114,7 @@ def revoke_session(session: Session, auth: AuthSession | None, reason: str) -> N
 
 
 def verify_access_token(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> tuple[Account, AuthSession]:
+    """Pinned algorithm, required claims, the right audience and type, a live session, an enabled account."""
     try:
         claims = jwt.decode(
             token,
@@ -107,9 +129,12 @@ def verify_access_token(session: Session, cfg, token: str, audience: str = CITIZ
     if claims.get("typ") != "access":
         raise Unauthorized("The access token is not valid.")
     auth = session.get(AuthSession, str(claims["sid"]))
-    if auth is None or auth.revoked_at is not None or auth.account_id != claims["sub"]:
+    if (auth is None or auth.revoked_at is not None or auth.account_id != claims["sub"]
+            or auth.expires_at <= utcnow()):
         raise Unauthorized("The session has ended; sign in again.")
     account = session.get(Account, auth.account_id)
     if account is None or account.disabled_at is not None:
         raise Unauthorized("The account is disabled.")
+    if audience_for(account) != audience:
+        raise Unauthorized("The access token is not valid.")
     return account, auth

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from app.cli import db_cmd, demo_cmd, dispatch_cmd, import_cmd, scan_cmd, seed_cmd, serve_cmd
+from app.cli import db_cmd, demo_cmd, dispatch_cmd, import_cmd, outbox_cmd, scan_cmd, seed_cmd, serve_cmd
 
-COMMANDS = (db_cmd, import_cmd, seed_cmd, scan_cmd, dispatch_cmd, serve_cmd, demo_cmd)
+COMMANDS = (db_cmd, import_cmd, seed_cmd, scan_cmd, dispatch_cmd, outbox_cmd, serve_cmd, demo_cmd)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

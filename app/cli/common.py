@@ -26,7 +26,7 @@ def ready_config(**overrides):
     try:
         at_head = is_at_head(cfg.database_url)
     except Exception as exc:  # noqa: BLE001 - unreachable database is reported, not traced
-        raise click.ClickException(f"database not reachable ({type(exc).__name__}): {cfg.database_url.split('@')[-1]}")
+        raise click.ClickException(f"database not reachable ({type(exc).__name__}): {cfg.database_url.split('@')[-1]}") from None
     if not at_head:
         raise click.ClickException("database schema is not at head: run `zerotrip db upgrade` first")
     return cfg

@@ -2,23 +2,33 @@
 
 from app.models.account import Account, AuthSession, BindAttempt, RefreshToken
 from app.models.application import Application, Benefit, ScanRun, StaffTask
+from app.models.audit import AuditEvent, AuditHead
 from app.models.jobs import JobLock
 from app.models.messaging import InboxItem, OutboxMessage, Subscription, WechatToken
+from app.models.notification_extra import NotificationPref
+from app.models.proxy import ProxyGrant, ProxyInvitation
 from app.models.resident import ImportBatch, Resident
+from app.models.staff import StaffMember
 
 __all__ = [
     "Account",
     "Application",
+    "AuditEvent",
+    "AuditHead",
     "AuthSession",
     "Benefit",
     "BindAttempt",
     "ImportBatch",
     "InboxItem",
     "JobLock",
+    "NotificationPref",
     "OutboxMessage",
+    "ProxyGrant",
+    "ProxyInvitation",
     "RefreshToken",
     "Resident",
     "ScanRun",
+    "StaffMember",
     "StaffTask",
     "Subscription",
     "WechatToken",

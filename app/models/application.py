@@ -30,6 +30,7 @@ class Application(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     confirmed_by: Mapped[str | None] = mapped_column(String(32))
+    confirmed_via_grant: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decision: Mapped[str | None] = mapped_column(String(32))
     declined_at: Mapped[datetime | None] = mapped_column(DateTime)

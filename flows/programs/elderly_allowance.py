@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flows.dates import age_on, month_index, month_from_index, nth_birthday, zh_date
+from flows.dates import age_on, month_from_index, month_index, nth_birthday, zh_date
 from flows.params import Dated
 from flows.programs.base import Condition, Decision, Program
 

@@ -66,3 +66,6 @@ def stack(cfg, tmp_path):
             except subprocess.TimeoutExpired:
                 proc.kill()
         logs.close()
+    from tests.conftest import assert_clean
+
+    assert_clean((tmp_path / "servers.log").read_text(encoding="utf-8", errors="replace"), "server logs")

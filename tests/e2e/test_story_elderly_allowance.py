@@ -102,6 +102,6 @@ def test_li_xiuying_gets_her_allowance_without_a_single_trip(stack, tmp_path):
     messages = requests.get(f"{stack.mock}/__mock__/messages", params={"touser": login["openid"]}).json()
     assert len(messages) == 1 and messages[0]["template_id"] == approved_tpl
     assert all(v["value"] for v in messages[0]["data"].values())
-    assert not re.search(r"\d{17}[\dXx]", str(messages[0]))
+    assert li["id_number"] not in str(messages[0]) and not re.search(r"\d{17}[\dXx]", str(messages[0]["data"]))
     kinds = [i["kind"] for i in requests.get(f"{stack.api}/api/v1/inbox", headers=auth).json()]
     assert sorted(kinds) == ["approved", "proposal_ready"]

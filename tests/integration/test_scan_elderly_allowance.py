@@ -74,3 +74,56 @@ def test_leap_day_birth_in_a_common_target_year_starts_in_april(session, cfg):
     app = session.scalars(select(Application)).one()
     assert app.prefill["start_month"]["value"] == "2026-01"
     assert app.prefill["tier"]["value"] == "80-89"
+
+
+def test_a_crash_mid_scan_then_a_rerun_leaves_no_duplicates_and_no_gaps(session, cfg, monkeypatch):
+    import pytest
+
+    from flows.scans import elderly_allowance as scan
+
+    people = [make_resident(session, cfg, name=f"老人{i}", birth_date=date(1930 + i, 1, 1))[0] for i in range(6)]
+    cfg.scan_batch_size = 2
+    real_batch, calls = scan._run_batch, {"n": 0}
+
+    def crashing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("power cut")
+        return real_batch(*args, **kwargs)
+
+    monkeypatch.setattr(scan, "_run_batch", crashing)
+    with pytest.raises(RuntimeError):
+        scan_turning_80(cfg, AS_OF)
+    assert session.scalars(select(ScanRun)).one().state == "failed"
+    assert 0 < _count(session, Application) < 6
+
+    monkeypatch.setattr(scan, "_run_batch", real_batch)
+    scan_turning_80(cfg, AS_OF)
+    session.expire_all()
+    apps = session.scalars(select(Application)).all()
+    assert sorted(a.resident_id for a in apps) == sorted(p.id for p in people)
+    keys = session.scalars(select(OutboxMessage.application_id)).all()
+    assert sorted(keys) == sorted(a.id for a in apps)
+    assert session.scalars(select(ScanRun)).one().state == "done"
+
+
+def test_two_scans_at_once_create_each_application_once(session, cfg):
+    import threading
+
+    for i in range(20):
+        make_resident(session, cfg, name=f"并发{i}", birth_date=date(1920 + i % 6, 2, 2))
+    errors = []
+
+    def run():
+        try:
+            scan_turning_80(cfg, AS_OF)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _count(session, Application) == 20 and _count(session, OutboxMessage) == 20

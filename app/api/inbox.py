@@ -1,0 +1,60 @@
+"""The in-app inbox: `GET /api/v1/inbox` (newest first, paginated) and `POST /api/v1/inbox/{id}/read`.
+
+The caller sees items tied to her account and items tied to the resident her account is bound to
+(messages written before she had an account included).
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from sqlalchemy import func, select
+
+from app.api.base import Blueprint, ErrorSchema
+from app.api.schemas import UtcDateTime
+from app.api.security import auth_required, current_account
+from app.db import SessionLocal
+from app.errors import NotFound
+from notifications import inbox
+
+blp = Blueprint("inbox", __name__, url_prefix="/api/v1/inbox", description="The citizen's in-app messages.")
+
+
+class InboxItemSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"description": "message kind, e.g. proposal_ready"})
+    title = ma.fields.String(required=True)
+    body = ma.fields.String(required=True)
+    application_id = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime(required=True, format="iso")
+    read_at = UtcDateTime(allow_none=True, format="iso")
+
+
+@blp.route("")
+class InboxList(MethodView):
+    @auth_required(blp)
+    @blp.response(200, InboxItemSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """The caller's messages, newest first."""
+        session = SessionLocal()
+        query = inbox.items_for(session, current_account())
+        pagination_parameters.item_count = session.execute(
+            select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+        page = query.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
+        return list(session.execute(page).scalars())
+
+
+@blp.route("/<string:item_id>/read")
+class InboxRead(MethodView):
+    @auth_required(blp)
+    @blp.response(200, InboxItemSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such message for this account")
+    def post(self, item_id: str):
+        """Mark one message read (idempotent)."""
+        session = SessionLocal()
+        item = inbox.mark_read(session, current_account(), item_id)
+        if item is None:
+            raise NotFound("No such message.")
+        session.commit()
+        return item

@@ -1,0 +1,251 @@
+"""The one place that decides "may this caller do this action on this object".
+
+Plain Python over the models, no Flask. Three ways to be allowed:
+- owner: a citizen account bound to the resident the object belongs to;
+- proxy: an active, unexpired proxy grant from that resident to the caller's account, whose scopes (and
+  programs, when limited) cover the action;
+- staff: a staff member whose role allows the action and whose jurisdiction (district → street →
+  community) contains the object.
+
+`require()` raises NotFound when the caller may not even know the object exists, Forbidden when the object
+is visible to the caller but the action is not allowed (a proxy out of scope, a revoked or expired grant,
+a staff role below the action).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Forbidden, NotFound
+from app.models import Application, Benefit, ProxyGrant, Resident, StaffTask
+
+# Proxy scopes. Payout and manage-proxies are never granted automatically.
+SCOPES = ("view", "confirm", "decline", "receive_messages", "payout", "manage_proxies")
+SENSITIVE_SCOPES = frozenset({"payout", "manage_proxies"})
+DEFAULT_SCOPES = ("view", "confirm", "decline", "receive_messages")
+
+ROLES = ("clerk", "reviewer", "approver", "admin")
+RANK = {role: i for i, role in enumerate(ROLES)}
+
+# Citizen actions → the proxy scope that covers them (the owner may do all of them).
+CITIZEN_ACTIONS = {
+    "application:view": "view",
+    "application:confirm": "confirm",
+    "application:decline": "decline",
+    "application:reopen": "decline",
+    "benefit:view": "view",
+    "resident:view": "view",
+    "payout:change": "payout",
+    "proxy:manage": "manage_proxies",
+}
+# Grant actions (on a ProxyGrant): principal, the proxy herself, a managing proxy, staff.
+GRANT_ACTIONS = ("grant:view", "grant:revoke", "grant:confirm", "grant:approve")
+# Staff actions → the lowest role allowed.
+STAFF_ACTIONS = {
+    "application:view": "clerk",
+    "benefit:view": "clerk",
+    "resident:view": "clerk",
+    "resident:lookup": "clerk",
+    "task:view": "clerk",
+    "task:decide": "reviewer",
+    "proxy:record": "clerk",
+    "grant:view": "clerk",
+    "grant:revoke": "reviewer",
+    "grant:approve": "approver",
+    "staff:manage": "admin",
+}
+ACTIONS = tuple(sorted(set(CITIZEN_ACTIONS) | set(GRANT_ACTIONS) | set(STAFF_ACTIONS)))
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: str  # citizen | staff
+    account_id: str
+    resident_id: int | None = None
+    staff_id: str | None = None
+    role: str | None = None
+    district_code: str | None = None
+    street_code: str | None = None
+    community_code: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{'staff' if self.kind == 'staff' else 'account'}:{self.staff_id or self.account_id}"
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    visible: bool
+    via: str | None = None  # owner | proxy | staff
+    grant: ProxyGrant | None = None
+    resident_id: int | None = None
+    reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    @property
+    def on_behalf_of(self) -> str | None:
+        """The principal when acting as a proxy (or staff acting on a resident's record)."""
+        if self.via in ("proxy", "staff") and self.resident_id is not None:
+            return f"resident:{self.resident_id}"
+        return None
+
+
+def _deny(visible: bool, reason: str, **kw) -> Decision:
+    return Decision(False, visible, reason=reason, **kw)
+
+
+def grant_is_live(grant: ProxyGrant, now: datetime | None = None) -> bool:
+    return grant.status == "active" and grant.revoked_at is None and grant.expires_at > (now or utcnow())
+
+
+def grant_covers(grant: ProxyGrant, scope: str, program: str | None) -> bool:
+    if scope not in (grant.scopes or []):
+        return False
+    return not grant.programs or program is None or program in grant.programs
+
+
+def grants_between(session: Session, proxy_account_id: str, resident_id: int) -> list[ProxyGrant]:
+    return list(session.execute(
+        select(ProxyGrant).where(ProxyGrant.proxy_account_id == proxy_account_id,
+                                 ProxyGrant.resident_id == resident_id)
+        .order_by(ProxyGrant.created_at.desc())).scalars())
+
+
+def in_jurisdiction(caller: Caller, district: str | None, street: str | None, community: str | None) -> bool:
+    if caller.kind != "staff" or not caller.district_code or district != caller.district_code:
+        return False
+    if caller.street_code and street != caller.street_code:
+        return False
+    return not (caller.community_code and community != caller.community_code)
+
+
+def jurisdiction_clause(caller: Caller, district_col, street_col, community_col):
+    """SQL condition restricting a list to the staff member's jurisdiction."""
+    parts = [district_col == caller.district_code]
+    if caller.street_code:
+        parts.append(street_col == caller.street_code)
+    if caller.community_code:
+        parts.append(community_col == caller.community_code)
+    return and_(*parts)
+
+
+def _subject(session: Session, obj) -> tuple[int | None, str | None, tuple | None]:
+    """(resident id, program, (district, street, community)) of an object."""
+    if isinstance(obj, Resident):
+        return obj.id, None, (obj.district_code, obj.street_code, obj.community_code)
+    if isinstance(obj, StaffTask):
+        return obj.resident_id, None, (obj.district_code, obj.street_code, obj.community_code)
+    if isinstance(obj, Application | Benefit):
+        resident_id, program = obj.resident_id, obj.program
+    elif isinstance(obj, ProxyGrant):
+        resident_id, program = obj.resident_id, None
+    else:
+        raise TypeError(f"no authorization rule for {type(obj).__name__}")
+    resident = session.get(Resident, resident_id)
+    where = (resident.district_code, resident.street_code, resident.community_code) if resident else None
+    return resident_id, program, where
+
+
+def decide(session: Session, caller: Caller | None, action: str, obj) -> Decision:
+    if caller is None or obj is None:
+        return _deny(False, "no caller or no object")
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    resident_id, program, where = _subject(session, obj)
+    if caller.kind == "staff":
+        return _decide_staff(caller, action, resident_id, where)
+    if isinstance(obj, StaffTask):
+        return _deny(False, "staff work items are not visible to citizens")
+    if isinstance(obj, ProxyGrant):
+        return _decide_grant(session, caller, action, obj)
+    return _decide_citizen(session, caller, action, resident_id, program)
+
+
+def _decide_staff(caller: Caller, action: str, resident_id: int | None, where: tuple | None) -> Decision:
+    if where is None or not in_jurisdiction(caller, *where):
+        return _deny(False, "outside the staff member's jurisdiction")
+    minimum = STAFF_ACTIONS.get(action)
+    if minimum is None:
+        return _deny(True, f"staff may not {action}", resident_id=resident_id)
+    if RANK.get(caller.role or "", -1) < RANK[minimum]:
+        return _deny(True, f"{action} needs the {minimum} role or higher", resident_id=resident_id)
+    return Decision(True, True, via="staff", resident_id=resident_id)
+
+
+def _decide_citizen(session: Session, caller: Caller, action: str, resident_id: int | None,
+                    program: str | None, now: datetime | None = None) -> Decision:
+    scope = CITIZEN_ACTIONS.get(action)
+    if scope is None:
+        return _deny(False, f"citizens may not {action}")
+    if caller.resident_id is not None and caller.resident_id == resident_id:
+        return Decision(True, True, via="owner", resident_id=resident_id)
+    now = now or utcnow()
+    grants = grants_between(session, caller.account_id, resident_id) if resident_id is not None else []
+    live = [g for g in grants if grant_is_live(g, now)]
+    for grant in live:
+        if grant_covers(grant, scope, program):
+            return Decision(True, True, via="proxy", grant=grant, resident_id=resident_id)
+    if any(grant_covers(g, "view", program) for g in live):
+        return _deny(True, f"the proxy grant does not include {scope}", grant=live[0], resident_id=resident_id)
+    if live:
+        return _deny(False, "the proxy grant does not cover this", resident_id=resident_id)
+    ended = [g for g in grants if g.activated_at is not None]
+    if ended:
+        return _deny(True, "the proxy grant has been revoked or has expired", grant=ended[0],
+                     resident_id=resident_id)
+    return _deny(False, "not the caller's, and no proxy grant")
+
+
+def _decide_grant(session: Session, caller: Caller, action: str, grant: ProxyGrant) -> Decision:
+    if action not in GRANT_ACTIONS:
+        return _deny(False, f"{action} does not apply to a grant")
+    principal = caller.resident_id is not None and caller.resident_id == grant.resident_id
+    is_proxy = grant.proxy_account_id == caller.account_id
+    if principal:
+        if action == "grant:approve":
+            return _deny(True, "a second approval is given by staff", resident_id=grant.resident_id)
+        return Decision(True, True, via="owner", resident_id=grant.resident_id)
+    if is_proxy and action in ("grant:view", "grant:revoke"):
+        return Decision(True, True, via="proxy_self", grant=grant, resident_id=grant.resident_id)
+    managing = _decide_citizen(session, caller, "proxy:manage", grant.resident_id, None)
+    if managing.allowed and action in ("grant:view", "grant:revoke", "grant:confirm"):
+        if action == "grant:confirm" and (set(grant.scopes or []) & SENSITIVE_SCOPES or is_proxy):
+            return _deny(True, "payout and manage-proxies scopes need the resident herself",
+                         resident_id=grant.resident_id)
+        return Decision(True, True, via="proxy", grant=managing.grant, resident_id=grant.resident_id)
+    if is_proxy:
+        return _deny(True, f"the proxy may not {action} her own grant", resident_id=grant.resident_id)
+    return _deny(managing.visible, "not a party to this grant", resident_id=grant.resident_id)
+
+
+def can(session: Session, caller: Caller | None, action: str, obj) -> bool:
+    return decide(session, caller, action, obj).allowed
+
+
+def require(session: Session, caller: Caller | None, action: str, obj, noun: str = "object") -> Decision:
+    decision = decide(session, caller, action, obj)
+    if decision.allowed:
+        return decision
+    if not decision.visible:
+        raise NotFound(f"No such {noun}.")
+    raise Forbidden(f"You may not do this: {decision.reason}.")
+
+
+def visible_residents_for(session: Session, caller: Caller, scope: str = "view") -> list[int]:
+    """Residents whose data the citizen caller may list: herself plus live grants with `scope`."""
+    out = [caller.resident_id] if caller.resident_id is not None else []
+    now = utcnow()
+    for grant in session.execute(select(ProxyGrant).where(ProxyGrant.proxy_account_id == caller.account_id,
+                                                          ProxyGrant.status == "active")).scalars():
+        if grant_is_live(grant, now) and scope in (grant.scopes or []) and grant.resident_id not in out:
+            out.append(grant.resident_id)
+    return out

@@ -1,0 +1,47 @@
+"""`zerotrip dispatch [--once]`: send due outbox messages (WeChat subscribe messages, fallbacks, inbox)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+from app.cli.common import ready_config, summary
+from notifications.dispatcher import dispatch_once, run_forever
+
+SUMMARY_KEYS = ("claimed", "sent", "no_channel", "no_quota", "retry", "failed", "dead", "unknown",
+                "inbox_only", "delegated", "deferred")
+
+
+def summarize(counts) -> None:
+    summary(**{k: counts.get(k, 0) for k in SUMMARY_KEYS})
+
+
+@click.command("dispatch")
+@click.option("--once", is_flag=True, help="Process every row due now, print a summary, exit.")
+@click.option("--limit", type=click.IntRange(min=1), help="With --once: claim at most this many rows.")
+@click.option("--worker-id", help="Name used in leases (default host:pid).")
+def dispatch(once: bool, limit: int | None, worker_id: str | None) -> None:
+    """Send due outbox messages. Without --once: loop until SIGTERM/SIGINT (several may run at once)."""
+    cfg = ready_config()
+    if once:
+        summarize(dispatch_once(cfg, limit=limit, worker_id=worker_id))
+        return
+    stop = threading.Event()
+
+    def _stop(_signum, _frame):
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        click.echo("dispatcher running (SIGTERM/SIGINT to stop)", err=True)
+        total = run_forever(cfg, stop=stop, worker_id=worker_id)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    summarize(total)
+
+
+def register(cli) -> None:
+    cli.add_command(dispatch)

@@ -1,0 +1,63 @@
+"""Proxy grants (亲情代办) and the invitations that create them.
+
+A grant lets one account (the proxy, bound to her own identity) act for one resident (the principal) within
+scopes, until it expires or either side revokes it. `status`: requested (the proxy asked) | pending_principal
+(waiting for the resident) | pending_approval (a staff grant with the payout scope waits for a second staff
+member) | active | revoked | declined.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+from app.models.ids import new_id
+
+
+class ProxyGrant(Base):
+    __tablename__ = "proxy_grants"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    proxy_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    proxy_resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending_principal")
+    scopes: Mapped[list] = mapped_column(default=list)
+    programs: Mapped[list] = mapped_column(default=list)
+    relation: Mapped[str] = mapped_column(String(16), default="family")
+    basis: Mapped[str] = mapped_column(String(32))
+    evidence: Mapped[dict] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(40))
+    approved_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        Index("ix_proxy_grants_resident", "resident_id", "status"),
+        Index("ix_proxy_grants_proxy", "proxy_account_id", "status"),
+    )
+
+
+class ProxyInvitation(Base):
+    """A resident's invitation: a short-lived, single-use token (stored only as its SHA-256) behind a QR code."""
+
+    __tablename__ = "proxy_invitations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    created_by_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list] = mapped_column(default=list)
+    programs: Mapped[list] = mapped_column(default=list)
+    grant_days: Mapped[int] = mapped_column(default=365)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    used_by_account_id: Mapped[str | None] = mapped_column(String(32))
+    grant_id: Mapped[str | None] = mapped_column(String(32))

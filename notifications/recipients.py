@@ -1,0 +1,90 @@
+"""Who a message reaches: the account (an account-addressed message, or the resident's bound account),
+the phone on file, and proxies whose grant has the `receive_messages` scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from app.crypto import cipher_for
+from app.db import utcnow
+from app.models import Account, Application, NotificationPref, Resident, StaffTask
+from app.models.ids import new_id
+from notifications.channels.sms import usable_phone
+from notifications.sqlutil import insert_ignore
+
+RECEIVE_MESSAGES = "receive_messages"
+
+
+@dataclass
+class Target:
+    account: Account | None
+    resident_id: int | None  # set when the message is addressed to a resident (inbox tied to her)
+    phone: str | None = None
+    proxies: list[str] = field(default_factory=list)
+
+
+def _phone_of(session, cfg, resident_id: int | None) -> str | None:
+    if resident_id is None:
+        return None
+    resident = session.get(Resident, resident_id)
+    if resident is None or resident.phone_enc is None or resident.death_date is not None:
+        return None
+    try:
+        return usable_phone(cipher_for(cfg).decrypt(resident.phone_enc))
+    except Exception:  # noqa: BLE001 - an undecryptable phone is no phone
+        return None
+
+
+def resolve(session, cfg, row) -> Target:
+    """account_id wins (the message is about the account); else the resident (directly or via the
+    application) and the account bound to her, if any."""
+    if row.account_id:
+        account = session.get(Account, row.account_id)
+        if account is not None and account.disabled_at is not None:
+            account = None
+        return Target(account, None, _phone_of(session, cfg, account.resident_id if account else None))
+    resident_id = row.resident_id
+    if resident_id is None and row.application_id:
+        app_row = session.get(Application, row.application_id)
+        resident_id = app_row.resident_id if app_row else None
+    if resident_id is None:
+        return Target(None, None)
+    account = session.execute(select(Account).where(Account.resident_id == resident_id,
+                                                    Account.disabled_at.is_(None))).scalar_one_or_none()
+    return Target(account, resident_id, _phone_of(session, cfg, resident_id))
+
+
+def proxy_accounts(session, resident_id: int) -> list[str]:
+    """Account ids of proxies with an active, unexpired grant from `resident_id` that includes the
+    `receive_messages` scope (app.models.ProxyGrant: resident_id, proxy_account_id, status, scopes,
+    expires_at). Returns [] if the proxy model is not installed."""
+    import app.models as models
+
+    grant = getattr(models, "ProxyGrant", None)
+    if grant is None:
+        return []
+    now = utcnow()
+    rows = session.execute(select(grant.proxy_account_id, grant.scopes, grant.expires_at)
+                           .where(grant.resident_id == resident_id, grant.status == "active")).all()
+    return sorted({account_id for account_id, scopes, expires in rows
+                   if RECEIVE_MESSAGES in (scopes or []) and (expires is None or expires > now)})
+
+
+def proxy_mode(session, resident_id: int) -> str:
+    pref = session.get(NotificationPref, resident_id)
+    return pref.proxy_mode if pref else "also"
+
+
+def community_task(session, row, resident_id: int) -> None:
+    """A resident with no account, no phone and no proxy: a community worker tells her (once per message)."""
+    resident = session.get(Resident, resident_id)
+    session.execute(insert_ignore(session, StaffTask.__table__).values(
+        id=new_id(), kind="notify_resident", state="open",
+        resident_id=resident_id, application_id=row.application_id,
+        district_code=resident.district_code if resident else None,
+        street_code=resident.street_code if resident else None,
+        community_code=resident.community_code if resident else None,
+        details={"outbox_id": row.id, "message_kind": row.kind}, dedupe_key=f"notify:{row.id}",
+        created_at=utcnow()))

@@ -1,0 +1,122 @@
+"""Sign-in, identity binding rules, and the application endpoints through HTTP."""
+
+from datetime import date
+
+from app.models import Application, StaffTask
+from flows.scans.elderly_allowance import scan_turning_80
+from tests.builders import make_resident
+
+NO_MATCH = "The name, ID number and phone number do not match our records."
+
+
+def test_wechat_login_with_a_used_code_gets_401(client, wechat):
+    import requests
+
+    code = requests.post(f"{wechat}/__mock__/login-code", json={}).json()["code"]
+    assert client.post("/api/v1/auth/wechat-login", json={"code": code}).status_code == 200
+    again = client.post("/api/v1/auth/wechat-login", json={"code": code})
+    assert again.status_code == 401 and "session_key" not in again.get_data(as_text=True)
+
+
+def test_binding_needs_name_id_and_the_phone_on_file(session, cfg, citizen):
+    resident, id_number = make_resident(session, cfg, name="李秀英", phone="13912345678")
+    c = citizen()
+    unknown = c.bind("李秀英", "11010519491231002X", "13912345678")
+    wrong_name = c.bind("李秀华", id_number, "13912345678")
+    wrong_phone = c.bind("李秀英", id_number, "13900000000")
+    assert unknown.status_code == wrong_name.status_code == wrong_phone.status_code == 409
+    bodies = [{k: v for k, v in r.json.items() if k != "request_id"} for r in (unknown, wrong_name, wrong_phone)]
+    assert bodies[0] == bodies[1] == bodies[2] and bodies[0]["message"] == NO_MATCH
+    ok = c.bind("李秀英", id_number, "13912345678")
+    assert ok.status_code == 200 and ok.json["account"]["identity_status"] == "bound"
+    assert ok.json["resident"]["id_number_masked"] == id_number[0] + "*" * 16 + id_number[-1]
+    assert id_number not in ok.get_data(as_text=True)
+
+
+def test_malformed_input_is_422(session, cfg, citizen):
+    c = citizen()
+    bad_check = c.bind("李秀英", "110105194912310021", "13912345678")
+    assert bad_check.status_code == 422
+    missing = c.post("/api/v1/me/identity", json={"name": "x"})
+    assert missing.status_code == 422
+    extra = c.post("/api/v1/me/identity", json={"name": "x", "id_number": "1" * 18, "phone_code": "c", "admin": True})
+    assert extra.status_code == 422
+
+
+def test_five_failures_then_429_with_retry_after(session, cfg, citizen):
+    _, id_number = make_resident(session, cfg, phone="13912345678")
+    c = citizen()
+    for _ in range(5):
+        assert c.bind("王五", id_number, "13912345678").status_code == 409
+    blocked = c.bind("李秀英", id_number, "13912345678")
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+
+
+def test_a_shared_family_phone_goes_to_staff_verification(session, cfg, citizen):
+    _, id_number = make_resident(session, cfg, name="李秀英", phone="13912345678")
+    make_resident(session, cfg, name="王老伴", phone="13912345678", sex="M", birth_date=date(1944, 1, 1))
+    resp = citizen().bind("李秀英", id_number, "13912345678")
+    assert resp.status_code == 200
+    assert resp.json["account"]["identity_status"] == "pending_staff_verification"
+    assert resp.json["resident"] is None
+    assert session.query(StaffTask).filter_by(kind="identity_verification").count() == 1
+
+
+def test_a_resident_bound_elsewhere_is_refused_and_that_account_told(session, cfg, citizen):
+    from app.models import OutboxMessage
+
+    _, id_number = make_resident(session, cfg, phone="13912345678")
+    assert citizen().bind("李秀英", id_number, "13912345678").status_code == 200
+    second = citizen().bind("李秀英", id_number, "13912345678")
+    assert second.status_code == 409
+    assert session.query(OutboxMessage).filter_by(kind="identity_bind_attempt").count() == 1
+
+
+def test_someone_elses_application_is_404_and_confirm_is_idempotent(session, cfg, citizen):
+    li, li_id = make_resident(session, cfg, name="李秀英", phone="13912345678", birth_date=date(1946, 11, 20))
+    wang, wang_id = make_resident(session, cfg, name="王大爷", phone="13700000000", sex="M",
+                                  birth_date=date(1940, 1, 1), household_id="H2")
+    scan_turning_80(cfg, date(2026, 11, 25))
+    li_app = session.query(Application).filter_by(resident_id=li.id).one()
+    wang_app = session.query(Application).filter_by(resident_id=wang.id).one()
+
+    c = citizen()
+    assert c.get("/api/v1/applications").json == []
+    c.bind("李秀英", li_id, "13912345678")
+    listed = c.get("/api/v1/applications")
+    assert [a["id"] for a in listed.json] == [li_app.id] and "X-Pagination" in listed.headers
+    assert c.get(f"/api/v1/applications/{wang_app.id}").status_code == 404
+    assert c.post(f"/api/v1/applications/{wang_app.id}/confirm").status_code == 404
+    assert c.get("/api/v1/applications/" + "0" * 32).status_code == 404
+
+    first = c.post(f"/api/v1/applications/{li_app.id}/confirm")
+    assert first.status_code == 200 and first.json["state"] == "approved"
+    assert first.json["benefit"]["monthly_amount"] == "50.00" and first.json["benefit"]["start_month"] == "2026-12"
+    again = c.post(f"/api/v1/applications/{li_app.id}/confirm")
+    assert again.status_code == 200 and again.json == first.json
+    assert c.post(f"/api/v1/applications/{li_app.id}/decline", json={"reason": "not_needed"}).status_code == 409
+
+
+def test_decline_data_wrong_opens_a_task_and_reopen_undoes_it(session, cfg, citizen):
+    li, li_id = make_resident(session, cfg, phone="13912345678")
+    scan_turning_80(cfg, date(2026, 11, 25))
+    app_id = session.query(Application).one().id
+    c = citizen()
+    c.bind("李秀英", li_id, "13912345678")
+    assert c.post(f"/api/v1/applications/{app_id}/decline", json={"reason": "bogus"}).status_code == 422
+    declined = c.post(f"/api/v1/applications/{app_id}/decline", json={"reason": "data_wrong", "comment": "地址不对"})
+    assert declined.status_code == 200 and declined.json["state"] == "declined"
+    assert session.query(StaffTask).filter_by(kind="data_correction").count() == 1
+    assert c.post(f"/api/v1/applications/{app_id}/confirm").status_code == 409
+    assert c.post(f"/api/v1/applications/{app_id}/reopen").json["state"] == "proposed"
+    assert c.post(f"/api/v1/applications/{app_id}/confirm").json["state"] == "approved"
+
+
+def test_errors_share_one_json_shape(client):
+    for resp in (client.get("/nope"), client.put("/api/v1/programs"),
+                 client.post("/api/v1/auth/wechat-login", data="{", content_type="application/json"),
+                 client.post("/api/v1/auth/wechat-login", data="x", content_type="text/plain"),
+                 client.post("/api/v1/auth/wechat-login", json={})):
+        body = resp.json
+        assert set(body) >= {"code", "status", "message", "request_id"} and body["code"] == resp.status_code
+    assert client.put("/api/v1/programs").headers["Allow"]

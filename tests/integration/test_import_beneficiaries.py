@@ -1,0 +1,114 @@
+"""`zerotrip import beneficiaries FILE`: people already paid under the old process become active benefits."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.idnumbers import check_char
+from app.models import Benefit, ImportBatch, Resident
+
+COLUMNS = ("id_number", "program", "start_month", "monthly_amount")
+POPULATION = ("id_number", "name", "sex", "birth_date", "household_id", "relation_to_head", "district_code",
+              "street_code", "community_code", "hukou_local", "phone", "death_date")
+
+
+def make_id(birth: str, seq: int) -> str:
+    body = f"140105{birth}{seq:03d}"
+    return body + check_char(body)
+
+
+def write(path: Path, columns, rows) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    return path
+
+
+def summary(result) -> dict[str, str]:
+    assert result.exit_code == 0, result.stderr
+    return dict(pair.split("=", 1) for pair in result.stdout.strip().splitlines()[-1].split())
+
+
+def residents(cli, tmp_path) -> list[str]:
+    """Four residents born 1940 (the fourth deceased); returns their ID numbers."""
+    ids = [make_id("19400105", 2 * n) for n in range(1, 5)]
+    rows = [(number, f"赵秀{n}", "F", "1940-01-05", f"H{n}", "户主", "140105", "140105001", "140105001001",
+             "true", "", "2026-01-02" if n == 4 else "") for n, number in enumerate(ids, start=1)]
+    assert summary(cli("import", "population", str(write(tmp_path / "pop.csv", POPULATION, rows))))["imported"] == "4"
+    return ids
+
+
+def report(path: str) -> set[tuple[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return {(r["line"], r["reason"]) for r in csv.DictReader(f)}
+
+
+def test_beneficiaries_become_active_legacy_benefits(cli, session, tmp_path):
+    ids = residents(cli, tmp_path)
+    rows = [(ids[0], "elderly_allowance", "2020-02", "100.00"), (ids[1], "elderly_allowance", "2021-07", "100"),
+            (ids[1].lower(), "dibao", "2024-01", "812.5")]
+    counts = summary(cli("import", "beneficiaries", str(write(tmp_path / "b.csv", COLUMNS, rows))))
+    assert (counts["imported"], counts["updated"], counts["unchanged"], counts["rejected"]) == ("3", "0", "0", "0")
+    benefits = session.execute(
+        select(Resident.name, Benefit.program, Benefit.monthly_amount_fen, Benefit.start_month, Benefit.state,
+               Benefit.origin, Benefit.application_id).join(Resident, Resident.id == Benefit.resident_id)
+        .order_by(Resident.name, Benefit.program)).all()
+    assert [tuple(b) for b in benefits] == [
+        ("赵秀1", "elderly_allowance", 10000, "2020-02", "active", "legacy", None),
+        ("赵秀2", "dibao", 81250, "2024-01", "active", "legacy", None),
+        ("赵秀2", "elderly_allowance", 10000, "2021-07", "active", "legacy", None),
+    ]
+    batch = session.scalars(select(ImportBatch).where(ImportBatch.kind == "beneficiaries")).one()
+    assert batch.counts["imported"] == 3
+
+
+def test_reimport_is_unchanged_and_a_new_amount_updates(cli, session, tmp_path):
+    ids = residents(cli, tmp_path)
+    rows = [[ids[0], "elderly_allowance", "2020-02", "100.00"], [ids[1], "elderly_allowance", "2021-07", "100.00"]]
+    path = write(tmp_path / "b.csv", COLUMNS, rows)
+    summary(cli("import", "beneficiaries", str(path)))
+    again = summary(cli("import", "beneficiaries", str(path)))
+    assert (again["imported"], again["updated"], again["unchanged"]) == ("0", "0", "2")
+    rows[1][3] = "300.00"
+    changed = summary(cli("import", "beneficiaries", str(write(tmp_path / "b.csv", COLUMNS, rows))))
+    assert (changed["imported"], changed["updated"], changed["unchanged"]) == ("0", "1", "1")
+    assert sorted(session.scalars(select(Benefit.monthly_amount_fen))) == [10000, 30000]
+
+
+def test_rejected_rows_are_reported_with_masked_ids(cli, session, tmp_path):
+    ids = residents(cli, tmp_path)
+    unknown = make_id("19400105", 99)
+    rows = [
+        (ids[0], "elderly_allowance", "2020-02", "100.00"),  # line 2: fine
+        (unknown, "elderly_allowance", "2020-02", "100.00"),  # 3
+        (ids[1], "free_lunch", "2020-02", "100.00"),  # 4
+        (ids[1], "elderly_allowance", "2020-13", "100.00"),  # 5
+        (ids[2], "elderly_allowance", "2020-02", "-5"),  # 6
+        (ids[2], "dibao", "2020-02", "1,000.00"),  # 7
+        (ids[0], "dibao", "2020-02", "800.00"),  # 8 duplicate (id, program) …
+        (ids[0], "dibao", "2021-02", "800.00"),  # 9 … both rejected
+        (ids[3], "elderly_allowance", "2020-02", "100.00"),  # 10 deceased
+        (ids[1][:17] + ("0" if ids[1][17] != "0" else "1"), "dibao", "2020-02", "800.00"),  # 11
+        ("2099", "2099-01"),  # 12 ragged
+    ]
+    counts = summary(cli("import", "beneficiaries", str(write(tmp_path / "b.csv", COLUMNS, rows))))
+    assert (counts["imported"], counts["rejected"]) == ("1", "10")
+    assert report(counts["report"]) == {
+        ("3", "RESIDENT_UNKNOWN"), ("4", "PROGRAM_UNKNOWN"), ("5", "MONTH_INVALID"), ("6", "AMOUNT_INVALID"),
+        ("7", "AMOUNT_INVALID"), ("8", "DUPLICATE_ID"), ("9", "DUPLICATE_ID"), ("10", "RESIDENT_DECEASED"),
+        ("11", "ID_CHECKSUM"), ("12", "ROW_FORMAT"),
+    }
+    assert not re.search(r"\d{17}[\dXx]", Path(counts["report"]).read_text(encoding="utf-8-sig"))
+    assert session.scalar(select(func.count()).select_from(Benefit)) == 1
+
+
+def test_wrong_header_exits_2_and_writes_nothing(cli, session, tmp_path):
+    path = write(tmp_path / "b.csv", ("id_number", "program", "amount"), [("x", "dibao", "1")])
+    result = cli("import", "beneficiaries", str(path))
+    assert result.exit_code == 2 and "header" in result.stderr
+    assert session.scalar(select(func.count()).select_from(ImportBatch)) == 0
