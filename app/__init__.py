@@ -25,4 +25,7 @@ def create_app(config: dict | Config | None = None) -> Flask:
     configure_logging(cfg)
     db.init_app(flask_app, cfg)
     init_api(flask_app, cfg)
+    from app.web import init_web
+
+    init_web(flask_app, cfg)
     return flask_app

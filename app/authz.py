@@ -249,3 +249,16 @@ def visible_residents_for(session: Session, caller: Caller, scope: str = "view")
         if grant_is_live(grant, now) and scope in (grant.scopes or []) and grant.resident_id not in out:
             out.append(grant.resident_id)
     return out
+
+
+def resolve_subject(session: Session, caller: Caller, subject: str | None, action: str):
+    """`?subject=`: None/"self" → the caller's own resident; a grant id → that grant's principal, if the
+    caller is its proxy and the grant (still) allows `action`. Returns (resident id or None, Decision or None)."""
+    if subject in (None, "", "self"):
+        return caller.resident_id, None
+    grant = session.get(ProxyGrant, subject) if len(subject) <= 64 else None
+    if grant is None or grant.proxy_account_id != caller.account_id:
+        raise NotFound("No such subject.")
+    resident = session.get(Resident, grant.resident_id)
+    decision = require(session, caller, action, resident, "subject")
+    return resident.id, decision

@@ -55,7 +55,8 @@ def classify(errcode: int | str) -> Verdict:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Capped exponential backoff with jitter: base·2^(n-1), capped, times a factor in [1-jitter, 1]."""
+    """Capped exponential backoff with jitter: base·2^(n-1) times a factor in [1-jitter, 1], at least the
+    errcode's minimum delay (60 s for 45011, 1 h for 45009), never more than `cap`."""
 
     base: float = 30.0
     cap: float = 3600.0
@@ -64,7 +65,7 @@ class Backoff:
     def delay(self, attempts: int, min_delay: float = 0.0, rng: random.Random | None = None) -> float:
         raw = min(self.cap, self.base * (2 ** max(0, attempts - 1)))
         factor = 1.0 - self.jitter * (rng or random).random()
-        return max(min_delay, raw * factor)
+        return min(self.cap, max(min_delay, raw * factor))
 
     def next_at(self, now: datetime, attempts: int, min_delay: float = 0.0, rng=None) -> datetime:
         return now + timedelta(seconds=self.delay(attempts, min_delay, rng))

@@ -12,10 +12,13 @@ BLUEPRINT_MODULES = (
     "app.api.me",
     "app.api.applications",
     "app.api.benefits",
+    "app.api.proxies",
+    "app.api.staff",
     "app.api.inbox",
     "app.api.subscriptions",
     "app.api.programs",
     "app.api.wechat_events",
+    "app.api.ratings",
 )
 
 

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from app.api.application_views import payload
 from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import auth_required, current_account
+from app.api.security import audit_event, auth_required, authorize, current_account, current_caller
+from app.authz import resolve_subject
 from app.db import SessionLocal
-from app.errors import NotFound
-from app.models import Application
+from app.masking import mask_name
+from app.models import Account, Application, Resident
 from flows import applications as flow
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="Applications")
@@ -55,6 +56,13 @@ class ApplicationSchema(ma.Schema):
     reasons = ma.fields.List(ma.fields.String(), required=True)
     actions = ma.fields.List(ma.fields.String(), required=True)
     benefit = ma.fields.Nested(BenefitSchema, allow_none=True)
+    confirmed_by_proxy = ma.fields.String(allow_none=True, metadata={
+        "description": "masked name of the proxy who confirmed on the resident's behalf (null: the resident)"})
+
+
+class SubjectArgs(StrictSchema):
+    subject = ma.fields.String(validate=[ma.validate.Length(1, 64), NO_NUL], metadata={
+        "description": "`self` (default) or the id of a proxy grant: list the data of the person you help"})
 
 
 class ConfirmArgs(StrictSchema):
@@ -66,29 +74,50 @@ class DeclineArgs(StrictSchema):
     comment = ma.fields.String(validate=[ma.validate.Length(max=500), NO_NUL], load_default=None)
 
 
-def _own_application(application_id: str) -> Application:
+def _application(application_id: str, action: str):
+    """The application, if the caller may do `action` on it (owner, proxy in scope); else 404/403."""
     session = SessionLocal()
-    account = current_account()
     application = session.get(Application, application_id) if len(application_id) <= 64 else None
-    if application is None or account.resident_id is None or application.resident_id != account.resident_id:
-        raise NotFound("No such application.")
-    return application
+    decision = authorize(session, action, application, "application", object_ref=f"application:{application_id[:40]}")
+    return application, decision
+
+
+def view(session, application: Application) -> dict:
+    out = payload(session, application)
+    out["confirmed_by_proxy"] = None
+    if application.confirmed_via_grant and application.confirmed_by:
+        actor = session.get(Account, application.confirmed_by)
+        resident = session.get(Resident, actor.resident_id) if actor and actor.resident_id else None
+        out["confirmed_by_proxy"] = mask_name(resident.name) if resident else ""
+    return out
+
+
+def _act(session, application: Application, decision, action: str) -> None:
+    """Attribute and audit an action: actor, on whose behalf, object, result."""
+    audit_event(session, action, object_ref=f"application:{application.id}", on_behalf_of=decision.on_behalf_of,
+                result=application.state, details={"grant": decision.grant.id} if decision.grant else None)
 
 
 @blp.route("")
 class Applications(MethodView):
     @auth_required(blp)
+    @blp.arguments(SubjectArgs, location="query")
     @blp.response(200, ApplicationSchema(many=True))
+    @blp.alt_response(403, schema=ErrorSchema, description="The proxy grant has ended")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such subject")
     @blp.paginate()
-    def get(self, pagination_parameters):
-        """My applications, newest first (an account not bound to a resident gets [])."""
+    def get(self, args, pagination_parameters):
+        """My applications (or, with `?subject=<grant id>`, those of the person I help), newest first."""
         session = SessionLocal()
-        query = flow.visible_for_resident(session, current_account().resident_id)
+        resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "application:view")
+        query = flow.visible_for_resident(session, resident_id)
+        if decision is not None and decision.grant is not None and decision.grant.programs:
+            query = query.where(Application.program.in_(decision.grant.programs))
         total = session.scalar(select(ma_count()).select_from(query.subquery()))
         pagination_parameters.item_count = total
         rows = session.scalars(query.limit(pagination_parameters.page_size)
                                .offset(pagination_parameters.first_item)).all()
-        return [payload(session, a) for a in rows]
+        return [view(session, a) for a in rows]
 
 
 def ma_count():
@@ -101,10 +130,16 @@ def ma_count():
 class ApplicationById(MethodView):
     @auth_required(blp)
     @blp.response(200, ApplicationSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Visible, but the proxy grant does not allow this")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application (or not yours)")
     def get(self, application_id):
         """One application with each pre-filled field, its source, and why you qualify."""
-        return payload(SessionLocal(), _own_application(application_id))
+        session = SessionLocal()
+        application, decision = _application(application_id, "application:view")
+        if decision.via == "proxy":
+            _act(session, application, decision, "application.view")
+            session.commit()
+        return view(session, application)
 
 
 @blp.route("/<string:application_id>/confirm")
@@ -112,14 +147,20 @@ class ApplicationConfirm(MethodView):
     @auth_required(blp)
     @blp.arguments(ConfirmArgs, required=False)
     @blp.response(200, ApplicationSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Visible, but the proxy grant does not allow this")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application")
     @blp.alt_response(409, schema=ErrorSchema, description="Declined or otherwise not confirmable")
     def post(self, _args, application_id):
         """One tap: accept the pre-filled data as shown; the rule decides at once. A repeat changes nothing."""
         session = SessionLocal()
-        application = flow.confirm(session, _own_application(application_id), current_account().id)
+        application, decision = _application(application_id, "application:confirm")
+        before = application.state
+        application = flow.confirm(session, application, current_account().id)
+        if before != application.state:
+            application.confirmed_via_grant = decision.grant.id if decision.via == "proxy" else None
+            _act(session, application, decision, "application.confirm")
         session.commit()
-        return payload(session, application)
+        return view(session, application)
 
 
 @blp.route("/<string:application_id>/decline")
@@ -127,26 +168,35 @@ class ApplicationDecline(MethodView):
     @auth_required(blp)
     @blp.arguments(DeclineArgs)
     @blp.response(200, ApplicationSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Visible, but the proxy grant does not allow this")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application")
     @blp.alt_response(409, schema=ErrorSchema, description="Not in a state that can be declined")
     def post(self, args, application_id):
         """Say no, with a reason; `data_wrong` also opens a correction task for staff."""
         session = SessionLocal()
-        application = flow.decline(session, _own_application(application_id), args["reason"], args["comment"],
-                                   current_account().id)
+        application, decision = _application(application_id, "application:decline")
+        before = application.state
+        application = flow.decline(session, application, args["reason"], args["comment"], current_account().id)
+        if before != application.state:
+            _act(session, application, decision, "application.decline")
         session.commit()
-        return payload(session, application)
+        return view(session, application)
 
 
 @blp.route("/<string:application_id>/reopen")
 class ApplicationReopen(MethodView):
     @auth_required(blp)
     @blp.response(200, ApplicationSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Visible, but the proxy grant does not allow this")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application")
     @blp.alt_response(409, schema=ErrorSchema, description="Not declined, or declined more than 30 days ago")
     def post(self, application_id):
         """Undo a decline within 30 days."""
         session = SessionLocal()
-        application = flow.reopen(session, _own_application(application_id))
+        application, decision = _application(application_id, "application:reopen")
+        before = application.state
+        application = flow.reopen(session, application)
+        if before != application.state:
+            _act(session, application, decision, "application.reopen")
         session.commit()
-        return payload(session, application)
+        return view(session, application)

@@ -5,8 +5,10 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from app.api.application_views import benefit_payload
-from app.api.applications import BenefitSchema
-from app.api.security import auth_required, current_account
+from app.api.applications import BenefitSchema, SubjectArgs
+from app.api.base import ErrorSchema
+from app.api.security import auth_required, current_caller
+from app.authz import resolve_subject
 from app.db import SessionLocal
 from app.models import Benefit
 
@@ -16,15 +18,21 @@ blp = Blueprint("benefits", __name__, url_prefix="/api/v1/benefits", description
 @blp.route("")
 class Benefits(MethodView):
     @auth_required(blp)
+    @blp.arguments(SubjectArgs, location="query")
     @blp.response(200, BenefitSchema(many=True))
+    @blp.alt_response(403, schema=ErrorSchema, description="The proxy grant has ended")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such subject")
     @blp.paginate()
-    def get(self, pagination_parameters):
-        """My benefits: program, tier, monthly amount, from / to month, state."""
-        session, resident_id = SessionLocal(), current_account().resident_id
+    def get(self, args, pagination_parameters):
+        """My benefits (or, with `?subject=<grant id>`, those of the person I help)."""
+        session = SessionLocal()
+        resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "benefit:view")
         if resident_id is None:
             pagination_parameters.item_count = 0
             return []
         query = select(Benefit).where(Benefit.resident_id == resident_id).order_by(Benefit.created_at.desc(), Benefit.id)
+        if decision is not None and decision.grant is not None and decision.grant.programs:
+            query = query.where(Benefit.program.in_(decision.grant.programs))
         pagination_parameters.item_count = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(query.limit(pagination_parameters.page_size).offset(pagination_parameters.first_item))
         return [benefit_payload(b) for b in rows]

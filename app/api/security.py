@@ -54,3 +54,44 @@ def auth_required(blp):
         return blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid or expired access token")(documented)
 
     return decorator
+
+
+def current_caller():
+    """The caller as the authorization layer sees it (citizen or staff)."""
+    from app.authz import Caller
+
+    staff = g.get("staff")
+    account = g.account
+    if staff is not None:
+        return Caller(kind="staff", account_id=account.id, staff_id=staff.id, role=staff.role,
+                      district_code=staff.district_code, street_code=staff.street_code,
+                      community_code=staff.community_code, resident_id=None)
+    return Caller(kind="citizen", account_id=account.id, resident_id=account.resident_id)
+
+
+def audit_event(session, action: str, *, object_ref: str | None = None, on_behalf_of: str | None = None,
+                result: str = "ok", details: dict | None = None, actor: str | None = None):
+    """Append an audit event for the current request (in the caller's transaction)."""
+    from app import audit
+
+    if actor is None:
+        actor = current_caller().ref if g.get("account") is not None else "anonymous"
+    return audit.record(session, actor=actor, action=action, result=result, on_behalf_of=on_behalf_of,
+                        object_ref=object_ref, request_id=g.get("request_id"), source_ip=client_ip(),
+                        details=details)
+
+
+def authorize(session, action: str, obj, noun: str, object_ref: str | None = None):
+    """`authz.require` for the current caller; a refusal of an existing object is audited (and committed)."""
+    from app import authz
+    from app.errors import DomainError
+
+    try:
+        return authz.require(session, current_caller(), action, obj, noun)
+    except DomainError as exc:
+        if obj is not None:
+            session.rollback()
+            audit_event(session, "authz.denied", object_ref=object_ref, result=exc.code_name,
+                        details={"attempted": action})
+            session.commit()
+        raise

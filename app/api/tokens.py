@@ -28,6 +28,15 @@ STAFF_ACCESS_TTL = 15 * 60
 STAFF_SESSION_TTL = 8 * 3600
 
 
+def request_context() -> dict:
+    """Request id and source address for audit events (empty outside a request)."""
+    from flask import g, has_request_context, request
+
+    if not has_request_context():
+        return {}
+    return {"request_id": g.get("request_id"), "source_ip": request.remote_addr}
+
+
 def audience_for(account: Account) -> str:
     return AUDIENCES.get(account.kind or "citizen", "zerotrip-unknown")
 
@@ -66,7 +75,13 @@ def start_session(session: Session, cfg, account: Account) -> dict:
     auth = AuthSession(account_id=account.id, expires_at=utcnow() + timedelta(seconds=ttl))
     session.add(auth)
     session.flush()
+    audit.record(session, actor=_actor(account), action="auth.login", object_ref=f"session:{auth.id}",
+                 **request_context())
     return _token_pair(session, cfg, account, auth)
+
+
+def _actor(account: Account) -> str:
+    return f"account:{account.id}"
 
 
 def _token_pair(session: Session, cfg, account: Account, auth: AuthSession) -> dict:
@@ -99,7 +114,8 @@ def rotate_refresh_token(session: Session, cfg, refresh: str, kind: str = "citiz
     if not spent:
         revoke_session(session, auth, "refresh_reuse")
         audit.record(session, actor=f"account:{auth.account_id}", action="security.refresh_token_reuse",
-                     object_ref=f"session:{auth.id}", result="family_revoked", **(context or {}))
+                     object_ref=f"session:{auth.id}", result="family_revoked",
+                     **(context if context is not None else request_context()))
         session.commit()
         raise Unauthorized("The refresh token was already used; the session has been ended.")
     account = session.get(Account, auth.account_id)
@@ -111,6 +127,8 @@ def rotate_refresh_token(session: Session, cfg, refresh: str, kind: str = "citiz
 def revoke_session(session: Session, auth: AuthSession | None, reason: str) -> None:
     if auth is not None and auth.revoked_at is None:
         auth.revoked_at, auth.revoked_reason = utcnow(), reason
+        audit.record(session, actor=f"account:{auth.account_id}", action=f"auth.session_end.{reason}"[:64],
+                     object_ref=f"session:{auth.id}", **request_context())
 
 
 def verify_access_token(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> tuple[Account, AuthSession]:

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import click
 
-from app.cli import db_cmd, demo_cmd, dispatch_cmd, import_cmd, outbox_cmd, scan_cmd, seed_cmd, serve_cmd
+from app.cli import (
+    audit_cmd,
+    db_cmd,
+    demo_cmd,
+    dispatch_cmd,
+    import_cmd,
+    outbox_cmd,
+    partner_import_cmd,
+    scan_cmd,
+    seed_cmd,
+    serve_cmd,
+    staff_cmd,
+)
 
-COMMANDS = (db_cmd, import_cmd, seed_cmd, scan_cmd, dispatch_cmd, outbox_cmd, serve_cmd, demo_cmd)
+COMMANDS = (db_cmd, import_cmd, seed_cmd, scan_cmd, dispatch_cmd, outbox_cmd, serve_cmd, demo_cmd, staff_cmd, audit_cmd,
+            partner_import_cmd)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -6,11 +6,37 @@ from app.models.audit import AuditEvent, AuditHead
 from app.models.jobs import JobLock
 from app.models.messaging import InboxItem, OutboxMessage, Subscription, WechatToken
 from app.models.notification_extra import NotificationPref
+from app.models.programs_extra import (
+    BenefitChange,
+    DeathRecord,
+    DisabilityCertificate,
+    EconomicRecord,
+    HukouMove,
+    Objection,
+    PayoutAccount,
+    PayrollLine,
+    PayrollRun,
+    PublicNotice,
+    RateHit,
+    StepDeadline,
+)
 from app.models.proxy import ProxyGrant, ProxyInvitation
 from app.models.resident import ImportBatch, Resident
 from app.models.staff import StaffMember
 
 __all__ = [
+    "BenefitChange",
+    "DeathRecord",
+    "DisabilityCertificate",
+    "EconomicRecord",
+    "HukouMove",
+    "Objection",
+    "PayoutAccount",
+    "PayrollLine",
+    "PayrollRun",
+    "PublicNotice",
+    "RateHit",
+    "StepDeadline",
     "Account",
     "Application",
     "AuditEvent",
@@ -33,3 +59,6 @@ __all__ = [
     "Subscription",
     "WechatToken",
 ]
+from app.models.rating import ServiceRating  # noqa: E402
+
+__all__ += ["ServiceRating"]

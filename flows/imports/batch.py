@@ -19,12 +19,12 @@ def local_today(cfg) -> date:
     return datetime.now(ZoneInfo(cfg.timezone)).date()
 
 
-def start_batch(engine: Engine, kind: str, file_name: str, sha256: str, report_path: str | None = None) -> str:
+def start_batch(engine: Engine, kind: str, file_name: str, sha256: str) -> str:
     """Record the start of a run (committed at once, so that a crash leaves a trace)."""
     batch_id = new_id()
     with engine.begin() as conn:
         conn.execute(insert(_T).values(id=batch_id, kind=kind, file_name=file_name[:255], file_sha256=sha256,
-                                       started_at=utcnow(), counts={}, report_path=report_path))
+                                       started_at=utcnow(), counts={}))
     return batch_id
 
 

@@ -73,6 +73,13 @@ def _check_header(header: list[str] | None, expected: tuple[str, ...]) -> list[s
     return names
 
 
+def _bad_content(path: Path, exc: Exception) -> BadInput:
+    if isinstance(exc, UnicodeDecodeError):
+        byte = exc.object[exc.start : exc.start + 1].hex().upper()
+        return BadInput(f"{path.name} is not UTF-8 (invalid byte 0x{byte}; GBK or Latin-1?): re-save it as UTF-8")
+    return BadInput(f"{path.name} is not a readable CSV file: {exc}")
+
+
 def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str] | None]]:
     """Yield (physical line number of the record's first line, {column: value}); None for a ragged row."""
     with _open_text(path) as text:
@@ -85,11 +92,8 @@ def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
                 if not record or record == [""]:
                     continue
                 yield line, (dict(zip(names, record, strict=True)) if len(record) == width else None)
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"{path.name} is not UTF-8 (byte {exc.start} of a chunk: {exc.reason}); "
-                           "re-save it as UTF-8") from None
-        except csv.Error as exc:
-            raise BadInput(f"{path.name} is not a readable CSV file: {exc}") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _bad_content(path, exc) from None
 
 
 def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None = None) -> Survey:
@@ -109,10 +113,7 @@ def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] 
                     k = key(dict(zip(names, record, strict=True)))
                     if k is not None:
                         keys[k] = keys.get(k, 0) + 1
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"{path.name} is not UTF-8 ({exc.reason} at byte {exc.start} of a chunk); "
-                           "re-save it as UTF-8") from None
-        except csv.Error as exc:
-            raise BadInput(f"{path.name} is not a readable CSV file: {exc}") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _bad_content(path, exc) from None
     result.sha256 = digest.hexdigest()
     return result

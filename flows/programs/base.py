@@ -42,6 +42,17 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step of a program's process: who does it, its statutory time limit, whether the citizen travels."""
+
+    code: str
+    name: str
+    actor: str  # system | citizen | street | community | county
+    working_days: int = 0
+    citizen_trip: bool = False
+
+
+@dataclass(frozen=True)
 class Program:
     code: str
     name: str
@@ -53,3 +64,10 @@ class Program:
     guide: dict
     parameters: dict
     decide: Callable = field(repr=False)
+    steps: tuple[Step, ...] = ()
+    exclusive_with: tuple[str, ...] = ()
+    public_notice: bool = False
+
+    def trips(self) -> int:
+        """Trips to an office the process asks of the citizen (the 'trip level' as a number)."""
+        return sum(1 for s in self.steps if s.citizen_trip)

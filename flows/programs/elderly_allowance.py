@@ -11,7 +11,7 @@ from datetime import date
 
 from flows.dates import age_on, month_from_index, month_index, nth_birthday, zh_date
 from flows.params import Dated
-from flows.programs.base import Condition, Decision, Program
+from flows.programs.base import Condition, Decision, Program, Step
 
 CODE = "elderly_allowance"
 REGISTRY = "population_registry"
@@ -64,6 +64,35 @@ def first_month(birth_date: date) -> str:
     return month_from_index(max(turned.year * 12 + turned.month, start))
 
 
+def month_start(month: str) -> date:
+    return date(int(month[:4]), int(month[5:7]), 1)
+
+
+def tier_for_month(birth_date: date, month: str) -> tuple[str, int]:
+    """The tier and amount owed for `month`: a tier starts the month after the birthday that reaches it.
+
+    The amounts are those in force on the first day of `month`, so a later parameter change never alters
+    an earlier month. ("", 0) before the program starts or before the 80th birthday's next month.
+    """
+    first = month_start(month)
+    if first < PARAMETERS["start_date"]:
+        return "", 0
+    idx = month_index(month)
+    for min_age, label, fen in PARAMETERS["tiers"].at(first):
+        turned = nth_birthday(birth_date, min_age)
+        if turned.year * 12 + turned.month - 1 < idx:
+            return label, fen
+    return "", 0
+
+
+STEPS = (
+    Step("propose", "系统主动发现并预填", "system"),
+    Step("confirm", "本人或亲属一键确认(无手机由社区上门协助)", "citizen"),
+    Step("decide", "按规则自动审批", "system"),
+    Step("pay", "次月起按月发放", "system"),
+)
+
+
 def decide(facts: Facts, as_of: date) -> Decision:
     """Pure rule: alive, local hukou, aged ≥ 80 on `as_of`; tier by the age on `as_of`."""
     src, sdate = facts.source, facts.source_date.isoformat()
@@ -99,4 +128,5 @@ PROGRAM = Program(
     guide=GUIDE,
     parameters=PARAMETERS,
     decide=decide,
+    steps=STEPS,
 )

@@ -1,0 +1,306 @@
+"""Proxy grants (亲情代办) for citizens: invitations by QR code, requests, confirm, revoke, and
+"who did what on my behalf"."""
+
+from __future__ import annotations
+
+import base64
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.api.base import ErrorSchema
+from app.api.schemas import NO_NUL, StrictSchema
+from app.api.security import audit_event, auth_required, authorize, config, current_account, current_caller
+from app.authz import SCOPES
+from app.db import SessionLocal
+from app.errors import Conflict
+from app.masking import mask_name
+from app.models import Account, AuditEvent, ProxyGrant, Resident, StaffMember
+from flows import proxies as flow
+from notifications.wechat_client import WeChatError, WeChatTransportError, client_for
+
+blp = Blueprint("proxies", __name__, url_prefix="/api/v1/proxies", description="Family proxies (亲情代办)")
+
+ScopeList = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SCOPES)), validate=ma.validate.Length(max=10))
+ProgramList = ma.fields.List(ma.fields.String(validate=[ma.validate.Length(1, 40), NO_NUL]),
+                             validate=ma.validate.Length(max=20))
+
+
+class ProxyInvitationArgs(StrictSchema):
+    scopes = ScopeList
+    programs = ProgramList
+    days = ma.fields.Integer(validate=ma.validate.Range(1, flow.MAX_DAYS))
+
+
+class InvitationSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    token = ma.fields.String(required=True)
+    scene = ma.fields.String(required=True)
+    scopes = ma.fields.List(ma.fields.String(), required=True)
+    programs = ma.fields.List(ma.fields.String(), required=True)
+    expires_at = ma.fields.DateTime(required=True)
+    qr_png = ma.fields.String(required=True, metadata={"description": "PNG, base64"})
+    wxacode_png = ma.fields.String(allow_none=True, metadata={"description": "mini-program code PNG, base64"})
+
+
+class ProxyAcceptArgs(StrictSchema):
+    token = ma.fields.String(required=True, validate=[ma.validate.Length(8, 64), NO_NUL])
+
+
+class ProxyRequestArgs(StrictSchema):
+    name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL])
+    id_number = ma.fields.String(required=True, validate=[ma.validate.Length(15, 20), NO_NUL])
+    relation = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.RELATIONS))
+    scopes = ScopeList
+    programs = ProgramList
+    days = ma.fields.Integer(validate=ma.validate.Range(1, flow.MAX_DAYS))
+
+
+class RequestReceivedSchema(ma.Schema):
+    status = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+
+
+class GrantConfirmArgs(StrictSchema):
+    scopes = ScopeList
+
+
+class GrantNoBody(StrictSchema):
+    """No body needed."""
+
+
+class GrantSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, metadata={"enum": ["principal", "proxy", "manager", "staff"]})
+    status = ma.fields.String(required=True)
+    live = ma.fields.Boolean(required=True)
+    scopes = ma.fields.List(ma.fields.String(), required=True)
+    programs = ma.fields.List(ma.fields.String(), required=True)
+    relation = ma.fields.String(required=True)
+    basis = ma.fields.String(required=True)
+    principal_name = ma.fields.String(required=True)
+    proxy_name = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    activated_at = ma.fields.DateTime(allow_none=True)
+    expires_at = ma.fields.DateTime(required=True)
+    revoked_at = ma.fields.DateTime(allow_none=True)
+
+
+class ActivitySchema(ma.Schema):
+    at = ma.fields.DateTime(required=True)
+    action = ma.fields.String(required=True)
+    result = ma.fields.String(required=True)
+    actor_kind = ma.fields.String(required=True, metadata={"enum": ["self", "proxy", "staff", "system"]})
+    actor_name = ma.fields.String(required=True)
+    object_id = ma.fields.String(allow_none=True)
+
+
+def grant_payload(session, grant: ProxyGrant, role: str) -> dict:
+    from app.authz import grant_is_live
+
+    principal = session.get(Resident, grant.resident_id)
+    proxy = session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None
+    return {"id": grant.id, "role": role, "status": grant.status, "live": grant_is_live(grant),
+            "scopes": list(grant.scopes or []), "programs": list(grant.programs or []), "relation": grant.relation,
+            "basis": grant.basis, "principal_name": mask_name(principal.name) if principal else "",
+            "proxy_name": mask_name(proxy.name) if proxy else "", "created_at": grant.created_at,
+            "activated_at": grant.activated_at, "expires_at": grant.expires_at, "revoked_at": grant.revoked_at}
+
+
+def _role(grant: ProxyGrant, account) -> str:
+    if account.resident_id is not None and grant.resident_id == account.resident_id:
+        return "principal"
+    return "proxy" if grant.proxy_account_id == account.id else "manager"
+
+
+def _own_resident(session) -> Resident:
+    account = current_account()
+    if account.resident_id is None:
+        raise Conflict("Bind your identity first.")
+    return session.get(Resident, account.resident_id)
+
+
+def _png_b64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode() if data else None
+
+
+@blp.route("/invitations")
+class Invitations(MethodView):
+    @auth_required(blp)
+    @blp.arguments(ProxyInvitationArgs, required=False)
+    @blp.response(201, InvitationSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="Not bound to a resident")
+    @blp.alt_response(422, schema=ErrorSchema, description="Unknown scope or program")
+    def post(self, args):
+        """Invite a family member: a short-lived, single-use QR code (and mini-program code)."""
+        session, cfg = SessionLocal(), config()
+        resident = _own_resident(session)
+        authorize(session, "proxy:manage", resident, "resident", object_ref=f"resident:{resident.id}")
+        args = args or {}
+        invitation, token = flow.create_invitation(session, resident, current_account(), args.get("scopes"),
+                                                   args.get("programs"), args.get("days"))
+        audit_event(session, "proxy.invitation_create", object_ref=f"invitation:{invitation.id}",
+                    details={"scopes": invitation.scopes})
+        session.commit()
+        scene = flow.scene_for(token)
+        try:
+            wxacode = client_for(cfg).wxacode_unlimited(scene, page=None, check_path=False)
+        except (WeChatError, WeChatTransportError):
+            wxacode = None
+        return {"id": invitation.id, "token": token, "scene": scene, "scopes": invitation.scopes,
+                "programs": invitation.programs, "expires_at": invitation.expires_at,
+                "qr_png": _png_b64(flow.qr_png(scene)), "wxacode_png": _png_b64(wxacode)}
+
+
+@blp.route("/invitations/accept")
+class InvitationAccept(MethodView):
+    @auth_required(blp)
+    @blp.arguments(ProxyAcceptArgs)
+    @blp.response(200, GrantSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Invitation unknown, used or expired")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not bound, own invitation, or already a proxy")
+    def post(self, args):
+        """Accept a scanned invitation: active at once in one household, otherwise after the resident confirms."""
+        session = SessionLocal()
+        account = session.merge(current_account())
+        grant = flow.accept_invitation(session, args["token"], account)
+        audit_event(session, "proxy.invitation_accept", object_ref=f"grant:{grant.id}",
+                    on_behalf_of=f"resident:{grant.resident_id}", details={"status": grant.status})
+        session.commit()
+        return grant_payload(session, grant, "proxy")
+
+
+@blp.route("/requests")
+class Requests(MethodView):
+    @auth_required(blp)
+    @blp.arguments(ProxyRequestArgs)
+    @blp.response(202, RequestReceivedSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="Bind your own identity first")
+    @blp.alt_response(422, schema=ErrorSchema, description="Malformed input")
+    def post(self, args):
+        """Ask to become someone's proxy. The answer is the same whether or not the person is known."""
+        session, cfg = SessionLocal(), config()
+        account = session.merge(current_account())
+        grant = flow.request_grant(session, cfg, account, args["name"], args["id_number"], args["relation"],
+                                   args.get("scopes"), args.get("programs"), args.get("days"))
+        audit_event(session, "proxy.request", object_ref=f"grant:{grant.id}" if grant else None,
+                    on_behalf_of=f"resident:{grant.resident_id}" if grant else None,
+                    result="ok" if grant else "no_match")
+        session.commit()
+        return {"status": "received",
+                "message": "If the details match, the person will be asked to confirm in the app."}
+
+
+@blp.route("/grants")
+class Grants(MethodView):
+    @auth_required(blp)
+    @blp.response(200, GrantSchema(many=True))
+    def get(self):
+        """My proxies (I am the principal) and the people I help (I am the proxy)."""
+        session = SessionLocal()
+        account = current_account()
+        return [grant_payload(session, g, _role(g, account)) for g in flow.grants_of(session, account)]
+
+
+def _grant(session, grant_id: str, action: str) -> tuple[ProxyGrant, object]:
+    grant = session.get(ProxyGrant, grant_id) if len(grant_id) <= 64 else None
+    decision = authorize(session, action, grant, "grant", object_ref=f"grant:{grant_id[:40]}")
+    return grant, decision
+
+
+@blp.route("/grants/<string:grant_id>")
+class GrantById(MethodView):
+    @auth_required(blp)
+    @blp.response(200, GrantSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such grant")
+    def get(self, grant_id):
+        """One grant (the principal, the proxy, or a proxy who manages the principal's proxies)."""
+        session = SessionLocal()
+        grant, _ = _grant(session, grant_id, "grant:view")
+        return grant_payload(session, grant, _role(grant, current_account()))
+
+
+@blp.route("/grants/<string:grant_id>/confirm")
+class GrantConfirm(MethodView):
+    @auth_required(blp)
+    @blp.arguments(GrantConfirmArgs, required=False)
+    @blp.response(200, GrantSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Not allowed to confirm this grant")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such grant")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not pending")
+    def post(self, args, grant_id):
+        """The resident says yes to a request or an invitation from another household (may narrow scopes)."""
+        session = SessionLocal()
+        grant, decision = _grant(session, grant_id, "grant:confirm")
+        flow.confirm(session, grant, current_caller().ref, (args or {}).get("scopes"))
+        audit_event(session, "proxy.grant_confirm", object_ref=f"grant:{grant.id}",
+                    on_behalf_of=decision.on_behalf_of, details={"scopes": grant.scopes})
+        session.commit()
+        return grant_payload(session, grant, _role(grant, current_account()))
+
+
+@blp.route("/grants/<string:grant_id>/decline")
+class GrantDecline(MethodView):
+    @auth_required(blp)
+    @blp.arguments(GrantNoBody, required=False)
+    @blp.response(200, GrantSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Not allowed")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such grant")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not pending")
+    def post(self, _args, grant_id):
+        """The resident says no to a pending request."""
+        session = SessionLocal()
+        grant, decision = _grant(session, grant_id, "grant:confirm")
+        flow.decline(session, grant, current_caller().ref)
+        audit_event(session, "proxy.grant_decline", object_ref=f"grant:{grant.id}", on_behalf_of=decision.on_behalf_of)
+        session.commit()
+        return grant_payload(session, grant, _role(grant, current_account()))
+
+
+@blp.route("/grants/<string:grant_id>/revoke")
+class GrantRevoke(MethodView):
+    @auth_required(blp)
+    @blp.arguments(GrantNoBody, required=False)
+    @blp.response(200, GrantSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such grant")
+    def post(self, _args, grant_id):
+        """Either side ends the grant at once: the proxy's next request for the resident's data is refused."""
+        session = SessionLocal()
+        grant, decision = _grant(session, grant_id, "grant:revoke")
+        flow.revoke(session, grant, current_caller().ref)
+        audit_event(session, "proxy.grant_revoke", object_ref=f"grant:{grant.id}",
+                    on_behalf_of=decision.on_behalf_of if decision.via == "proxy" else None)
+        session.commit()
+        return grant_payload(session, grant, _role(grant, current_account()))
+
+
+@blp.route("/activity")
+class Activity(MethodView):
+    @auth_required(blp)
+    @blp.response(200, ActivitySchema(many=True))
+    def get(self):
+        """Who did what on my behalf: proxies' and staff actions on my data, newest first."""
+        session = SessionLocal()
+        account = current_account()
+        if account.resident_id is None:
+            return []
+        rows = session.execute(select(AuditEvent).where(AuditEvent.on_behalf_of == f"resident:{account.resident_id}")
+                               .order_by(AuditEvent.seq.desc()).limit(200)).scalars()
+        return [_activity(session, e) for e in rows]
+
+
+def _activity(session, event: AuditEvent) -> dict:
+    kind, _, ref = event.actor.partition(":")
+    name, actor_kind = "", "system"
+    if kind == "account":
+        other = session.get(Account, ref)
+        resident = session.get(Resident, other.resident_id) if other and other.resident_id else None
+        name, actor_kind = (mask_name(resident.name) if resident else ""), "proxy"
+    elif kind == "staff":
+        staff = session.get(StaffMember, ref)
+        name, actor_kind = (staff.display_name if staff else ""), "staff"
+    object_id = (event.object_ref or "").partition(":")[2] or None
+    return {"at": event.ts, "action": event.action, "result": event.result, "actor_kind": actor_kind,
+            "actor_name": name, "object_id": object_id}

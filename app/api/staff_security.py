@@ -1,0 +1,49 @@
+"""Authentication for staff views: `@staff_required(blp, roles=…)`. Staff tokens carry the audience
+"zerotrip-staff"; citizen tokens are refused here, and staff tokens on citizen routes."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import g
+from sqlalchemy import select
+
+from app.api import tokens
+from app.api.base import ErrorSchema
+from app.api.security import _bearer, config
+from app.db import SessionLocal
+from app.errors import Forbidden, Unauthorized
+from app.models import StaffMember
+
+
+def authenticate_staff() -> StaffMember:
+    session = SessionLocal()
+    account, auth = tokens.verify_access_token(session, config(), _bearer(), audience=tokens.STAFF_AUDIENCE)
+    staff = session.execute(select(StaffMember).where(StaffMember.account_id == account.id)).scalar()
+    if staff is None:
+        raise Unauthorized("The access token is not valid.")
+    g.account, g.auth_session, g.staff = account, auth, staff
+    return staff
+
+
+def current_staff() -> StaffMember:
+    return g.staff
+
+
+def staff_required(blp, roles: tuple[str, ...] | None = None):
+    """Decorator factory: staff bearer auth, optionally restricted to some roles (403 otherwise)."""
+
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            staff = authenticate_staff()
+            if roles and staff.role not in roles:
+                raise Forbidden("Your role does not allow this.")
+            return fn(*args, **kwargs)
+
+        documented = blp.doc(security=[{"bearerAuth": []}])(wrapper)
+        documented = blp.alt_response(403, schema=ErrorSchema, description="Role not allowed")(documented)
+        return blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid or expired staff token")(
+            documented)
+
+    return decorator

@@ -1,0 +1,59 @@
+"""`zerotrip import disability|deaths|hukou-moves|economic|payout-accounts FILE`: partner data for the programs.
+
+Registered on the same `import` group as the population import, with the same rules: a summary line
+(imported=… updated=… unchanged=… rejected=… warnings=… report=…), exit 0 when the job ran, exit 2 with nothing
+written for an unreadable file, a wrong header or a wrong encoding.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from app import idnumbers
+from app.cli.common import EXIT_BAD_INPUT, Progress, ready_config, summary
+from app.cli.import_cmd import import_group
+from flows.imports.csvfile import BadInput
+from flows.imports.deaths import import_deaths
+from flows.imports.disability import import_disability
+from flows.imports.economic import import_economic
+from flows.imports.hukou_moves import import_hukou_moves
+from flows.imports.payout_accounts import import_payout_accounts
+
+
+def _run(job, path: str, label: str) -> None:
+    cfg = ready_config()
+    progress = Progress(label)
+    try:
+        result = job(cfg, Path(path), progress=progress.update, on_total=lambda n: setattr(progress, "total", n))
+    except BadInput as exc:
+        click.echo(f"error: {idnumbers.redact(str(exc))}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    progress.update(sum(result[k] for k in ("imported", "updated", "unchanged", "rejected")), force=True)
+    summary(**{k: v for k, v in result.items() if k != "batch"})
+
+
+def _command(name: str, job, help_text: str):
+    @click.command(name, help=help_text)
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def command(file: str) -> None:
+        _run(job, file, name)
+
+    return command
+
+
+COMMANDS = (
+    _command("disability", import_disability, "残联 disability certificates (number, category, grade 1–4, dates)."),
+    _command("deaths", import_deaths, "Deaths (date of death and reporting source); benefits stop the month after."),
+    _command("hukou-moves", import_hukou_moves, "Household-registration moves out of / back into the city."),
+    _command("economic", import_economic, "Household economic records for the 低保 check (income, assets)."),
+    _command("payout-accounts", import_payout_accounts, "Payout accounts (社保卡 / bank), stored encrypted."),
+)
+
+
+def register(cli) -> None:
+    for command in COMMANDS:
+        if command.name not in import_group.commands:
+            import_group.add_command(command)

@@ -1,0 +1,82 @@
+"""`zerotrip staff add|disable|list`: staff accounts (the first admin is created here)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
+from app.db import session_scope
+from app.errors import DomainError
+
+
+@click.group("staff")
+def staff_group() -> None:
+    """Staff accounts: role (clerk/reviewer/approver/admin) and jurisdiction (district → street → community)."""
+
+
+@staff_group.command("add")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["clerk", "reviewer", "approver", "admin"]))
+@click.option("--district", required=True, help="6-digit district code")
+@click.option("--street", default=None, help="9-digit street code (optional)")
+@click.option("--community", default=None, help="12-digit community code (optional)")
+@click.option("--name", "display_name", default="", help="display name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="ZEROTRIP_STAFF_PASSWORD", help="at least 12 characters (prompted if not given)")
+def staff_add(username, role, district, street, community, display_name, password) -> None:
+    """Create a staff member."""
+    from app.audit import record
+    from flows.staff import create_staff
+
+    cfg = ready_config()
+    try:
+        with session_scope(cfg) as session:
+            staff = create_staff(session, username=username, password=password, role=role, district=district,
+                                 street=street, community=community, display_name=display_name)
+            record(session, actor="cli", action="staff.add", object_ref=f"staff:{staff.id}",
+                   details={"role": role, "district": district, "street": street, "community": community})
+            staff_id = staff.id
+    except DomainError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    summary(added=1, staff_id=staff_id, role=role)
+
+
+@staff_group.command("disable")
+@click.argument("username")
+def staff_disable(username) -> None:
+    """Disable a staff login at once (its sessions end)."""
+    from app.audit import record
+    from app.models import StaffMember
+    from flows.staff import disable
+
+    cfg = ready_config()
+    with session_scope(cfg) as session:
+        staff = session.execute(select(StaffMember).where(StaffMember.username == username)).scalar()
+        if staff is None:
+            click.echo("Error: no such staff member", err=True)
+            raise SystemExit(EXIT_BAD_INPUT)
+        ended = disable(session, staff)
+        record(session, actor="cli", action="staff.disable", object_ref=f"staff:{staff.id}")
+    summary(disabled=1, sessions_ended=ended)
+
+
+@staff_group.command("list")
+def staff_list() -> None:
+    """List staff members."""
+    from app.models import Account, StaffMember
+
+    cfg = ready_config()
+    with session_scope(cfg) as session:
+        rows = session.execute(select(StaffMember, Account).join(Account, Account.id == StaffMember.account_id)
+                               .order_by(StaffMember.username)).all()
+        for staff, account in rows:
+            where = staff.community_code or staff.street_code or staff.district_code
+            state = "disabled" if account.disabled_at else "active"
+            click.echo(f"{staff.username}\t{staff.role}\t{where}\t{state}")
+    summary(staff=len(rows))
+
+
+def register(cli) -> None:
+    cli.add_command(staff_group)

@@ -1,0 +1,259 @@
+// Every word the front end shows, in one place (简体中文, plain words for older readers).
+// Functions build sentences with values; nothing else in the code contains user-visible text.
+
+export const S = {
+  appName: "民政一次不跑",
+  skip: "跳到正文",
+  loading: "正在加载,请稍候……",
+  back: "返回",
+  home: "首页",
+  retry: "再试一次",
+  saved: "您填写的内容已保存在本机,不会丢失。",
+  offline: "网络已断开。恢复网络后,请再点一次按钮;您填写的内容不会丢失。",
+  online: "网络已恢复。",
+  elderOn: "大字模式:开",
+  elderOff: "大字模式:关",
+  elderHint: "切换字体大小",
+  signOut: "退出登录",
+
+  // Errors, by what happened (never codes or technical text).
+  err: {
+    offline: "网络连接不上。请检查手机网络后再试,您填写的内容已保存。",
+    400: "提交的内容有问题,请检查后再试。",
+    401: "登录已过期,请重新登录。您填写的内容已保存。",
+    403: "您没有办理这件事的权限。如果是替家人办理,请让家人重新授权。",
+    404: "没有找到这条信息,它可能已经处理完了。",
+    409: "这件事现在不能这样办理,请返回刷新后再看。",
+    413: "提交的内容太多了,请删减一些。",
+    415: "提交的内容有问题,请检查后再试。",
+    422: "有些内容没有填对,请检查后再试。",
+    429: "尝试次数太多了,请过一会儿再试。",
+    500: "系统出了点问题,请稍后再试。我们已经记录下来。",
+    503: "服务暂时忙不过来,请稍后再试。",
+    other: "出了点问题,请稍后再试。",
+    retryAfter: (minutes) => `请在 ${minutes} 分钟后再试。`,
+  },
+
+  // Sign in.
+  login: {
+    title: "登录",
+    lead: "用微信登录后,就能查看和办理属于您的补贴,不用跑腿。",
+    wechatOnly: "请在微信中打开本服务,用微信登录。",
+    devBadge: "开发环境:模拟微信登录",
+    devExplain: "这是测试用的登录方式,由模拟微信服务代替真实微信。正式环境中没有这个按钮。",
+    button: "用微信登录",
+    failed: "登录没有成功,请再试一次。",
+  },
+
+  // Identity binding.
+  bind: {
+    title: "确认您的身份",
+    lead: "为了保护您的信息,第一次使用需要确认身份。只需填写一次。",
+    name: "姓名",
+    idNumber: "身份证号",
+    idHint: "18位,最后一位可能是 X",
+    phone: "手机号",
+    phoneHintDev: "开发环境:这里填写的手机号代替微信的“获取手机号”。",
+    phoneHint: "请填写在户籍登记时留的手机号",
+    button: "确认身份",
+    mismatch: "姓名、身份证号和手机号与登记的信息对不上。请核对后再试。",
+    pending: "您的手机号是家人共用的,工作人员会核实后通知您,一般不超过3个工作日。",
+    invalid: "身份证号的格式不对,请核对后再试。",
+    missing: "请把姓名、身份证号和手机号都填上。",
+  },
+
+  // Home.
+  homeScreen: {
+    title: "等您办理的事",
+    greeting: (name) => `${name},您好`,
+    none: "目前没有需要您确认的事。有新的补贴时,我们会通知您。",
+    mine: "我的",
+    forOther: (name) => `替${name}办理`,
+    proposal: (program) => `${program}:请您确认`,
+    open: "查看并确认",
+    menu: "其他服务",
+  },
+
+  nav: {
+    apps: "我的申请",
+    benefits: "补贴和发放",
+    inbox: "消息",
+    family: "家人代办",
+    guide: "办事指南",
+    dibao: "申请低保",
+    settings: "设置",
+  },
+
+  // Proposal detail.
+  detail: {
+    title: "申请详情",
+    why: "您为什么符合条件",
+    whyFor: (name) => `${name}为什么符合条件`,
+    prefilled: "已为您填好的信息",
+    source: (name, date) => (date ? `来源:${name}(${date})` : `来源:${name}`),
+    amount: (yuan) => `每月 ${yuan} 元`,
+    startMonth: (month) => `从 ${month} 开始发放`,
+    confirm: "信息无误,确认申请",
+    confirmFor: (name) => `信息无误,替${name}确认`,
+    declineLink: "信息不对,或者不需要",
+    confirmed: "已确认。结果如下:",
+    approved: "申请已通过!",
+    rejected: "很抱歉,这次申请没有通过。",
+    rate: "给这次服务评个分",
+    rated: (text) => `您的评价:${text}`,
+    reopen: "我改主意了,重新办理",
+    timeline: "办理进度",
+    byProxy: (name) => `由${name}代为确认`,
+  },
+
+  states: {
+    proposed: "等您确认",
+    confirmed: "已确认,审核中",
+    approved: "已通过",
+    rejected: "未通过",
+    declined: "已谢绝",
+    submitted: "已提交",
+    reviewing: "审核中",
+    in_review: "审核中",
+    pending: "办理中",
+    withdrawn: "已撤回",
+    closed: "已办结",
+  },
+
+  steps: {
+    created: "系统为您准备好申请",
+    confirmed: "您确认了信息",
+    decided: "审核完成",
+    declined: "您谢绝了这次申请",
+  },
+
+  // Decline.
+  decline: {
+    title: "说明原因",
+    lead: "告诉我们原因,我们会处理。信息不对时,工作人员会核实更正。",
+    reason: "原因",
+    not_needed: "我不需要这项补贴",
+    data_wrong: "信息有错误",
+    other: "其他原因",
+    comment: "补充说明(可不填)",
+    button: "提交",
+    done: "已收到。如果您改变主意,30天内可以重新办理。",
+  },
+
+  // My applications.
+  apps: {
+    title: "我的申请",
+    none: "您还没有申请记录。",
+    deadline: (text) => `办理时限:${text}`,
+    created: (date) => `开始于 ${date}`,
+  },
+
+  // Benefits and payments.
+  benefits: {
+    title: "补贴和发放",
+    none: "您目前没有正在发放的补贴。",
+    monthly: (yuan) => `每月 ${yuan} 元`,
+    since: (month) => `自 ${month} 起`,
+    until: (month) => `至 ${month}`,
+    payments: "发放记录",
+    noPayments: "还没有发放记录。",
+    paid: (month, yuan) => `${month}:${yuan} 元`,
+    state: { active: "发放中", suspended: "暂停发放", ended: "已停止", stopped: "已停止" },
+  },
+
+  // Inbox.
+  inbox: {
+    title: "消息",
+    none: "没有新消息。",
+    unread: "未读",
+    open: "查看",
+  },
+
+  // Family (proxies).
+  family: {
+    title: "家人代办",
+    lead: "家人可以在手机上替您办理,您随时可以取消。",
+    myProxies: "替我办理的家人",
+    iHelp: "我帮助的人",
+    none: "还没有。",
+    invite: "邀请家人替我办理",
+    inviteLead: "请家人用手机扫描下面的二维码,或把链接发给家人。二维码30分钟内有效,只能用一次。",
+    qrAlt: "邀请家人代办的二维码",
+    link: "邀请链接",
+    expires: (time) => `有效期至 ${time}`,
+    revoke: "取消代办",
+    confirmGrant: "同意",
+    declineGrant: "不同意",
+    status: {
+      active: "已生效",
+      pending_principal: "等待本人同意",
+      requested: "等待本人同意",
+      pending_approval: "等待工作人员审核",
+      revoked: "已取消",
+      declined: "已拒绝",
+      expired: "已过期",
+    },
+    until: (date) => `有效至 ${date}`,
+    acceptTitle: "接受代办邀请",
+    acceptLead: "您的家人邀请您替他(她)办理民政补贴。接受后,您可以查看并替他(她)确认申请。",
+    accept: "接受邀请",
+    accepted: "已接受。",
+    acceptedPending: "已接受,等待对方在手机上同意。",
+    needToken: "邀请链接不完整,请让家人重新发送。",
+    expired: "这个邀请已经失效,请让家人重新生成二维码。",
+    already: "您已经是这位家人的代办人,或者这是您自己的邀请。",
+  },
+
+  // Service guide.
+  guide: {
+    title: "办事指南",
+    conditions: "谁可以申请",
+    materials: "需要的材料",
+    noMaterials: "不需要您提交材料,数据由部门之间共享。",
+    process: "办理流程",
+    timeLimit: "办理时限",
+    amounts: "补贴标准",
+    legal: "政策依据",
+    place: "办理地点",
+    phone: "咨询电话",
+    trip: { zero: "一次不跑", once: "最多跑一次", zero_trip: "一次不跑" },
+  },
+
+  // Service rating.
+  rating: {
+    title: "服务评价",
+    lead: "请为这次服务打分。您的评价会帮助我们做得更好。",
+    level: "您的评价",
+    levels: { 1: "非常不满意", 2: "不满意", 3: "基本满意", 4: "满意", 5: "非常满意" },
+    comment: "想说的话(可不填)",
+    button: "提交评价",
+    thanks: "谢谢您的评价!",
+    followUp: (date) => `工作人员会在 ${date} 前联系您,了解情况并改进。`,
+    notYet: "事情办完后才能评价。",
+    already: "您已经评价过这件事了。",
+    choose: "请先选择一个评价。",
+  },
+
+  // 低保 application form.
+  dibao: {
+    title: "申请最低生活保障(低保)",
+    lead: "只需要填写政府部门查不到的信息。户籍、社保、房产、车辆等信息由我们查询,不用您提供。",
+    unavailable: "网上申请低保即将开通。现在可以先看办事指南,或拨打咨询电话。",
+    button: "提交申请",
+    done: "已提交。工作人员会入户核实,结果会通过消息通知您。",
+    draftKept: "您填写的内容会自动保存。",
+    yes: "是",
+    no: "否",
+    fields: {
+      household_size: "家里一起生活的有几口人",
+      monthly_income: "全家每月收入合计(元)",
+      income_note: "收入说明(例如打零工、亲友资助)",
+      deposits: "全家存款合计(元)",
+      reason: "申请原因",
+      contact_phone: "联系电话",
+      members: "家庭成员",
+    },
+  },
+};
+
+export const stateText = (s) => S.states[s] || S.states.pending;

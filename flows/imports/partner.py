@@ -1,0 +1,158 @@
+"""Shared runner for the partner imports of the three programs (disability, deaths, hukou moves, economic
+records, payout accounts): same rules as the population import — the whole file is surveyed first (nothing is
+written for an unreadable file or a wrong header), every row is validated, problems go to the reject report
+with a masked ID and a fixed reason code, good rows are upserted in batches, and a re-run changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection, Engine
+
+from app import idnumbers
+from app.crypto import FieldCipher, cipher_for
+from app.db import make_engine
+from app.models.resident import Resident
+from flows.imports import reference
+from flows.imports.batch import finish_batch, local_today, start_batch
+from flows.imports.csvfile import rows, survey
+from flows.imports.report import RejectReport, report_path
+from flows.imports.validation import id_issue, parse_date
+from flows.imports.writer import WriteCounts, chunks
+
+BATCH_ROWS = 5_000
+ERROR, WARNING = reference.ERROR, reference.WARNING
+
+# Reason codes of the partner imports (docs/data-contracts.md, "Partner data for the programs").
+REASONS: dict[str, tuple[str, str]] = {
+    "CERT_NUMBER_INVALID": (ERROR, "certificate_number is not 20 characters: the ID number, the category digit "
+                                   "and the grade digit"),
+    "CERT_MISMATCH": (ERROR, "certificate_number does not match the ID number, category and grade of the row"),
+    "CATEGORY_INVALID": (ERROR, "category is not 1–7 (视力, 听力, 言语, 肢体, 智力, 精神, 多重)"),
+    "GRADE_INVALID": (ERROR, "grade is not 1, 2, 3 or 4"),
+    "ISSUE_DATE_INVALID": (ERROR, "issue_date is not YYYY-MM-DD or is in the future"),
+    "EXPIRY_DATE_INVALID": (ERROR, "expiry_date is not YYYY-MM-DD or is before issue_date"),
+    "SOURCE_UNKNOWN": (ERROR, "source is not one of the listed partner codes"),
+    "MOVE_DATE_INVALID": (ERROR, "move_date is not YYYY-MM-DD or is in the future"),
+    "DIRECTION_INVALID": (ERROR, "direction is not out/in (迁出/迁入)"),
+    "AREA_INVALID": (ERROR, "area_code is not 6 digits"),
+    "KIND_UNKNOWN": (ERROR, "kind is not one of the listed record kinds"),
+    "PERIOD_INVALID": (ERROR, "period must be YYYY-MM (not after the current month) for income, empty for assets"),
+    "QUANTITY_INVALID": (ERROR, "quantity is not a whole number from 1 to 999 (empty means 1)"),
+    "REF_INVALID": (ERROR, "ref is longer than 64 characters"),
+    "ACCOUNT_KIND_INVALID": (ERROR, "kind is not sscard (社保卡) or bank (银行账户)"),
+    "ACCOUNT_INVALID": (ERROR, "account_number is not 10–30 digits"),
+    "BANK_NAME_INVALID": (ERROR, "bank_name is empty for a bank account, or longer than 64 characters"),
+    "ACCOUNT_CHANGED_BY_CITIZEN": (WARNING, "the resident (or a proxy) changed the account after signing in; "
+                                            "the imported account is not applied"),
+    "DEATH_BEFORE_BIRTH": (ERROR, "death_date is before the resident's birth date"),
+}
+
+
+def severity(code: str) -> str:
+    return (REASONS.get(code) or reference.REASONS[code])[0]
+
+
+class PartnerReport(RejectReport):
+    """The population import's report, knowing the partner reason codes as well."""
+
+    def add_row(self, line: int, raw_id: str, issues: list[tuple[str, str]]) -> bool:
+        masked = idnumbers.mask(raw_id) if raw_id else ""
+        levels = [severity(code) for code, _ in issues]
+        if self._csv is None:
+            self._open()
+        for (code, detail), level in zip(issues, levels, strict=True):
+            self._csv.writerow((line, masked, code, idnumbers.redact(detail), level))
+        rejected = ERROR in levels
+        self.rejected += rejected
+        self.warned += bool(levels) and not rejected
+        return rejected
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one partner import is: its columns, its duplicate key, its row validation and its batch writer."""
+
+    kind: str
+    columns: tuple[str, ...]
+    key: Callable[[dict], object]
+    validate: Callable[[dict, date], tuple[dict | None, list]]
+    write: Callable[[Connection, FieldCipher, list, dict, PartnerReport, date], WriteCounts]
+    duplicate_detail: str = "this key appears more than once in the file; all its rows are rejected"
+
+
+_R = Resident.__table__
+_PEOPLE = select(_R.c.id_hash, _R.c.id, _R.c.birth_date, _R.c.death_date).where(
+    _R.c.id_hash.in_(bindparam("hashes", expanding=True)))
+UNKNOWN = ("RESIDENT_UNKNOWN", "no resident with this ID number in the population registry")
+
+
+def people(conn: Connection, cipher: FieldCipher, items: list[tuple[int, dict]]) -> dict:
+    """{id_hash: row(id, birth_date, death_date)} for the batch's ID numbers."""
+    hashes = list({cipher.lookup_hash(rec["id_number"], "id") for _, rec in items})
+    return {r.id_hash: r for r in conn.execute(_PEOPLE, {"hashes": hashes})}
+
+
+def check_date(value: str, code: str, today: date, issues: list, what: str) -> date | None:
+    parsed = parse_date(value.strip())
+    if parsed is None or parsed > today:
+        issues.append((code, f"{what} must be a real date YYYY-MM-DD, not in the future"))
+        return None
+    return parsed
+
+
+def id_or_issue(row: dict, today: date, issues: list) -> str | None:
+    number, problem = id_issue(row["id_number"], today)
+    if problem:
+        issues.append(problem)
+    return number
+
+
+def _valid_rows(path: Path, spec: Spec, today: date, duplicates: set, report: PartnerReport) -> Iterable:
+    for line, row in rows(path, spec.columns):
+        if row is None:
+            report.add_row(line, "", [("ROW_FORMAT", "the row's number of fields differs from the header's")])
+            continue
+        record, issues = spec.validate(row, today)
+        if duplicates and spec.key(row) in duplicates:
+            record = None
+            issues.append(("DUPLICATE_ID", spec.duplicate_detail))
+        if issues and report.add_row(line, row["id_number"], issues):
+            continue
+        yield line, record
+
+
+def run(cfg, spec: Spec, path: Path, progress: Callable[[int], None] | None = None,
+        on_total: Callable[[int], None] | None = None, engine: Engine | None = None) -> dict:
+    """Import one partner file; raises csvfile.BadInput (before writing anything) when it cannot be read."""
+    path, today = Path(path), local_today(cfg)
+    checked = survey(path, spec.columns, spec.key)
+    if on_total:
+        on_total(checked.rows)
+    engine = engine or make_engine(cfg.database_url)
+    batch_id = start_batch(engine, spec.kind, path.name, checked.sha256)
+    report = PartnerReport(report_path(cfg.instance_path, spec.kind, batch_id))
+    writes, done, cipher = WriteCounts(), 0, cipher_for(cfg)
+    try:
+        for batch in chunks(_valid_rows(path, spec, today, checked.duplicates(), report), BATCH_ROWS):
+            with engine.begin() as conn:
+                found = people(conn, cipher, batch)
+                writes.add(spec.write(conn, cipher, batch, found, report, today))
+            done += len(batch)
+            if progress:
+                progress(done)
+    finally:
+        report.close()
+    counts = {"imported": writes.imported, "updated": writes.updated, "unchanged": writes.unchanged,
+              "rejected": report.rejected, "warnings": report.warned}
+    finish_batch(engine, batch_id, counts, str(report.path))
+    return {**counts, "report": str(report.path), "batch": batch_id}
+
+
+def resident_of(found: dict, cipher: FieldCipher, rec: dict):
+    return found.get(cipher.lookup_hash(rec["id_number"], "id"))

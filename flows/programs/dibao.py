@@ -1,0 +1,230 @@
+"""城乡低保 (minimum living guarantee): household income per person below the local standard, assets within limits.
+
+Started by a citizen (members pre-filled from the household registry; the citizen declares only what the state
+cannot know) or proposed when economic data suggests eligibility. Process: automatic economic check
+(家庭经济状况核对) → home visit by the street's staff → street review → public notice (公示, 7 days) → county
+approval. Each step has a statutory time limit in working days. Figures are *illustrative* and dated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flows.dates import month_from_index, month_index, zh_date
+from flows.money import yuan
+from flows.params import Dated
+from flows.programs.base import Condition, Decision, Program, Step
+
+CODE = "dibao"
+REGISTRY = "population_registry"
+DECLARED = "citizen_declaration"
+SOURCE_NAMES = {
+    REGISTRY: "公安人口库", DECLARED: "本人申报", "tax": "税务部门", "social_security": "人社部门",
+    "real_estate": "不动产登记", "vehicles": "公安交管", "market_regulation": "市场监管",
+    "bank": "银行存款核对", "rule": "政策规则",
+}
+INCOME_KINDS = ("income_wage", "income_business", "income_pension", "income_property", "income_transfer",
+                "income_other")
+ASSET_KINDS = ("real_estate", "vehicle", "company", "deposit")
+KIND_NAMES = {
+    "income_wage": "工资性收入", "income_business": "经营净收入", "income_pension": "养老金",
+    "income_property": "财产净收入", "income_transfer": "转移净收入", "income_other": "其他收入",
+    "real_estate": "房产", "vehicle": "机动车", "company": "工商注册企业", "deposit": "存款及金融资产",
+}
+
+PARAMETERS = {
+    "start_date": date(2026, 1, 1),
+    # monthly standard per person, in fen
+    "standard": Dated.of(("2026-01-01", 80000)),
+    "income_months": Dated.of(("2026-01-01", 6)),
+    "deposit_months": Dated.of(("2026-01-01", 24)),  # deposits per person ≤ 24 × the standard
+    "max_real_estate": Dated.of(("2026-01-01", 1)),
+    "max_vehicles": Dated.of(("2026-01-01", 0)),
+    "max_companies": Dated.of(("2026-01-01", 0)),
+    "notice_days": Dated.of(("2026-01-01", 7)),
+}
+
+REJECTION_REASONS = {
+    "income_above_standard": "家庭月人均收入高于本市低保标准",
+    "deposits_above_limit": "家庭人均存款及金融资产超过规定",
+    "real_estate_above_limit": "家庭名下房产超过规定",
+    "vehicle_owned": "家庭成员名下有机动车",
+    "company_registered": "家庭成员有工商注册企业",
+    "hukou_not_local": "申请人户籍不在本市",
+    "deceased": "申请人已去世",
+    "home_visit_mismatch": "入户调查情况与申报不符",
+    "objection_upheld": "公示期间异议经核实成立",
+    "county_rejected": "县级民政部门审批未通过",
+}
+
+GUIDE = {
+    "name": "城乡最低生活保障",
+    "summary": "家庭月人均收入低于本市低保标准、家庭财产符合规定的本市户籍家庭,可申请低保。家庭成员由户籍信息预填,"
+               "收入和财产由部门数据自动核对,您只需申报部门无法掌握的情况。",
+    "conditions": ["申请人具有本市户籍", "家庭月人均收入低于本市低保标准(800元/人/月,示例)",
+                   "家庭人均存款不超过24个月低保标准", "家庭名下房产不超过1套", "家庭成员名下无机动车、无工商注册企业"],
+    "materials": ["无需提交证明材料;如有部门数据无法反映的收入(如零工收入、赡养费),请如实申报"],
+    "process": ["在线申请(家庭成员自动预填)", "家庭经济状况自动核对", "街道工作人员入户调查", "街道审核",
+                "公示7天(接受异议)", "区县民政部门审批", "审批通过后次月起按月发放"],
+    "time_limit": "各环节按法定工作日时限办理,全程一般不超过30个工作日",
+    "amounts": {"标准": "800.00元/人/月(示例)", "补差": "按家庭人数×标准−家庭月收入计发"},
+    "legal_basis": "《社会救助暂行办法》、《最低生活保障审核确认办法》(民发〔2021〕57号)",
+    "trip_level": "零跑动(入户调查由工作人员上门)",
+    "place": "线上申请,街道(乡镇)办理",
+    "phone": "12345",
+}
+
+STEPS = (
+    Step("apply", "在线申请或系统主动发现", "citizen"),
+    Step("checking", "家庭经济状况自动核对", "system", working_days=5),
+    Step("home_visit", "街道工作人员入户调查", "street", working_days=10),
+    Step("reviewing", "街道审核", "street", working_days=5),
+    Step("public_notice", "公示(7天)", "street", working_days=0),
+    Step("approving", "区县民政部门审批", "county", working_days=10),
+    Step("pay", "次月起按月发放", "system"),
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One economic record as the check sees it."""
+
+    kind: str
+    period: str
+    amount_fen: int
+    quantity: int
+    source: str
+    source_date: date
+
+
+@dataclass(frozen=True)
+class Member:
+    resident_id: int
+    masked_name: str
+    relation: str
+    items: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A household: who is in it (from the registry) and what the partners and the applicant say."""
+
+    members: tuple[Member, ...]
+    hukou_local: bool
+    alive: bool
+    source_date: date
+    declared_monthly_income_fen: int = 0
+    declared_note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def window(as_of: date) -> tuple[str, ...]:
+    """The complete months looked at: the N months before the month of `as_of`."""
+    n = PARAMETERS["income_months"].at(max(as_of, PARAMETERS["start_date"]))
+    current = as_of.year * 12 + as_of.month - 1
+    return tuple(month_from_index(i) for i in range(current - n, current))
+
+
+def _src(items: list[Item], fallback: str) -> tuple[str, str, str]:
+    """(source codes, latest source date, citizen text 来源:…,date)."""
+    if not items:
+        return fallback, "", f"来源:{SOURCE_NAMES.get(fallback, fallback)}"
+    sources = sorted({i.source for i in items})
+    latest = max(i.source_date for i in items).isoformat()
+    names = "、".join(SOURCE_NAMES.get(s, s) for s in sources)
+    return ",".join(sources), latest, f"来源:{names},{latest}"
+
+
+def household_income(facts: Facts, as_of: date) -> tuple[int, list[Item]]:
+    """Average monthly household income over the window, in fen (registry records + declaration)."""
+    months = set(window(as_of))
+    items = [i for m in facts.members for i in m.items if i.kind in INCOME_KINDS and i.period in months]
+    total = sum(i.amount_fen for i in items)
+    return total // max(len(months), 1) + facts.declared_monthly_income_fen, items
+
+
+def decide(facts: Facts, as_of: date) -> Decision:
+    on = max(as_of, PARAMETERS["start_date"])
+    n = max(len(facts.members), 1)
+    standard = PARAMETERS["standard"].at(on)
+    income, income_items = household_income(facts, as_of)
+    per_capita = income // n
+    all_items = [i for m in facts.members for i in m.items]
+
+    def assets(kind):
+        return [i for i in all_items if i.kind == kind]
+
+    deposits = assets("deposit")
+    deposit_total = sum(i.amount_fen for i in deposits)
+    deposit_limit = standard * PARAMETERS["deposit_months"].at(on)
+    homes = sum(i.quantity for i in assets("real_estate"))
+    cars = sum(i.quantity for i in assets("vehicle"))
+    firms = sum(i.quantity for i in assets("company"))
+    months = window(as_of)
+    src, sdate, zh = _src(income_items, "tax")
+    declared = f",含本人申报{yuan(facts.declared_monthly_income_fen)}元/月" if facts.declared_monthly_income_fen else ""
+    conditions = [
+        Condition("income_per_capita", per_capita < standard, yuan(per_capita), src, sdate,
+                  f"您家共{n}人,{months[0]}至{months[-1]}家庭月人均收入{yuan(per_capita)}元{declared},"
+                  f"{'低于' if per_capita < standard else '不低于'}本市低保标准{yuan(standard)}元({zh})"),
+    ]
+    src, sdate, zh = _src(deposits, "bank")
+    conditions.append(Condition(
+        "deposits", deposit_total // n <= deposit_limit, yuan(deposit_total // n), src, sdate,
+        f"家庭人均存款及金融资产{yuan(deposit_total // n)}元,"
+        f"{'未超过' if deposit_total // n <= deposit_limit else '超过'}规定上限{yuan(deposit_limit)}元({zh})"))
+    for code, kind, count, limit, unit in (
+        ("real_estate", "real_estate", homes, PARAMETERS["max_real_estate"].at(on), "套"),
+        ("vehicles", "vehicle", cars, PARAMETERS["max_vehicles"].at(on), "辆"),
+        ("companies", "company", firms, PARAMETERS["max_companies"].at(on), "家"),
+    ):
+        src, sdate, zh = _src(assets(kind), {"real_estate": "real_estate", "vehicle": "vehicles",
+                                              "company": "market_regulation"}[kind])
+        what = KIND_NAMES[kind]
+        text = (f"家庭名下无{what}({zh})" if count == 0
+                else f"家庭名下有{what}{count}{unit},{'符合' if count <= limit else '超过'}规定(最多{limit}{unit})({zh})")
+        conditions.append(Condition(code, count <= limit, str(count), src, sdate, text))
+    reg = f"来源:{SOURCE_NAMES[REGISTRY]},{facts.source_date.isoformat()}"
+    conditions.append(Condition("hukou_local", facts.hukou_local, str(facts.hukou_local).lower(), REGISTRY,
+                                facts.source_date.isoformat(),
+                                f"您的户籍在本市({reg})" if facts.hukou_local else f"您的户籍不在本市({reg})"))
+    conditions.append(Condition("alive", facts.alive, str(facts.alive).lower(), REGISTRY, facts.source_date.isoformat(),
+                                f"人口库登记为健在({reg})" if facts.alive else f"人口库登记已去世({reg})"))
+    if not all(c.passed for c in conditions):
+        return Decision(False, tuple(conditions))
+    gap = standard * n - income
+    amount = -(-gap // 100) * 100  # whole yuan, rounded up in the household's favour
+    return Decision(True, tuple(conditions), tier=f"{n}p", monthly_amount_fen=amount,
+                    start_month=month_from_index(as_of.year * 12 + as_of.month))
+
+
+def rejection_code(decision: Decision) -> str:
+    first = next((c.code for c in decision.conditions if not c.passed), "")
+    return {"income_per_capita": "income_above_standard", "deposits": "deposits_above_limit",
+            "real_estate": "real_estate_above_limit", "vehicles": "vehicle_owned", "companies": "company_registered",
+            "hukou_local": "hukou_not_local", "alive": "deceased"}.get(first, "county_rejected")
+
+
+def notice_text(masked_name: str, amount_fen: int, ends_on: date) -> str:
+    return f"{masked_name}家庭拟纳入城乡低保,月保障金{yuan(amount_fen)}元,公示至{zh_date(ends_on)}"
+
+
+def month_index_of(d: date) -> int:
+    return month_index(f"{d:%Y-%m}")
+
+
+PROGRAM = Program(
+    code=CODE,
+    name="城乡最低生活保障",
+    short_name="低保",
+    start_date=PARAMETERS["start_date"],
+    needs_review=True,
+    trip_level="zero_trip",
+    time_limit_days=30,
+    guide=GUIDE,
+    parameters=PARAMETERS,
+    decide=decide,
+    steps=STEPS,
+    public_notice=True,
+)

@@ -1,0 +1,169 @@
+"""重度残疾人护理补贴 (disability care subsidy): for holders of a valid grade 1–2 disability certificate.
+
+Proposed from the 残联 certificate import and pre-filled from the certificate (the citizen never uploads it and
+nothing is sent back to the federation); the citizen confirms, a staff member reviews. Stops from the month after
+the certificate expires or the person dies. Amounts are *illustrative* and dated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flows.dates import month_from_index, month_index, zh_date
+from flows.params import Dated
+from flows.programs.base import Condition, Decision, Program, Step
+
+CODE = "disability_care_subsidy"
+REGISTRY = "population_registry"
+FEDERATION = "disabled_persons_federation"
+DIBAO_REGISTRY = "dibao_registry"
+SOURCE_NAMES = {REGISTRY: "公安人口库", FEDERATION: "残联残疾人证数据", DIBAO_REGISTRY: "低保对象数据库",
+                "rule": "政策规则"}
+CATEGORIES = {"1": "视力残疾", "2": "听力残疾", "3": "言语残疾", "4": "肢体残疾", "5": "智力残疾",
+              "6": "精神残疾", "7": "多重残疾"}
+GRADE_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+
+PARAMETERS = {
+    "start_date": date(2026, 1, 1),
+    "max_grade": Dated.of(("2026-01-01", 2)),
+    # monthly amount in fen by grade
+    "amounts": Dated.of(("2026-01-01", {1: 10000, 2: 8000})),
+}
+
+GUIDE = {
+    "name": "重度残疾人护理补贴",
+    "summary": "持有有效期内一级、二级残疾人证的本市户籍残疾人,按月领取护理补贴。证件信息由残联共享,无需上传证件。",
+    "conditions": ["具有本市户籍", "持有有效期内的第二代残疾人证", "残疾等级为一级或二级", "健在"],
+    "materials": [],
+    "process": ["系统根据残联数据主动发现", "微信通知本人或亲属", "在小程序中确认预填信息", "民政工作人员审核",
+                "审核通过后次月起按月发放"],
+    "time_limit": "确认后5个工作日内审核",
+    "amounts": {"一级": "100.00", "二级": "80.00"},
+    "legal_basis": "《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》(国发〔2015〕52号)",
+    "trip_level": "零跑动",
+    "place": "线上办理",
+    "phone": "12345",
+}
+
+STEPS = (
+    Step("propose", "系统根据残联数据主动发现并预填", "system"),
+    Step("confirm", "本人或亲属确认(无手机由社区上门协助)", "citizen"),
+    Step("review", "民政工作人员审核", "street", working_days=5),
+    Step("pay", "次月起按月发放", "system"),
+)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    category: str
+    grade: int
+    issue_date: date
+    expiry_date: date
+    source_date: date
+    mask: str = ""
+    source: str = FEDERATION
+
+    def valid_on(self, day: date) -> bool:
+        return self.issue_date <= day <= self.expiry_date
+
+
+@dataclass(frozen=True)
+class Facts:
+    birth_date: date
+    death_date: date | None
+    hukou_local: bool
+    source_date: date
+    certificate: Certificate | None
+    in_dibao_household: bool = False
+    dibao_source_date: date | None = None
+    source: str = REGISTRY
+
+
+def src_text(source: str, when: date | None) -> str:
+    return f"来源:{SOURCE_NAMES.get(source, source)},{when.isoformat() if when else '无记录'}"
+
+
+def registry_conditions(facts: Facts, as_of: date) -> tuple[Condition, ...]:
+    sdate, src = facts.source_date.isoformat(), facts.source
+    zh = src_text(src, facts.source_date)
+    alive = facts.death_date is None or facts.death_date > as_of
+    return (
+        Condition("hukou_local", facts.hukou_local, str(facts.hukou_local).lower(), src, sdate,
+                  f"您的户籍在本市({zh})" if facts.hukou_local else f"您的户籍已迁出本市({zh})"),
+        Condition("alive", alive, "true" if alive else "false", src, sdate,
+                  f"人口库登记为健在({zh})" if alive else f"人口库登记已去世({zh})"),
+    )
+
+
+def certificate_condition(facts: Facts, as_of: date) -> Condition:
+    cert = facts.certificate
+    if cert is None:
+        return Condition("certificate_valid", False, "none", FEDERATION, "", "残联数据中没有您的有效残疾人证")
+    valid = cert.valid_on(as_of)
+    zh = src_text(cert.source, cert.source_date)
+    kind = f"{CATEGORIES.get(cert.category, '残疾')}{GRADE_NAMES.get(cert.grade, '')}"
+    text = (f"您持有{kind}残疾人证,有效期至{zh_date(cert.expiry_date)}({zh})" if valid
+            else f"您的残疾人证有效期为{zh_date(cert.issue_date)}至{zh_date(cert.expiry_date)},"
+                 f"{zh_date(as_of)}不在有效期内({zh})")
+    return Condition("certificate_valid", valid, f"{cert.issue_date}..{cert.expiry_date}", cert.source,
+                     cert.source_date.isoformat(), text)
+
+
+def start_month(cert: Certificate, start: date) -> str:
+    """The month after the certificate's issue date, but not before the program's start."""
+    idx = cert.issue_date.year * 12 + cert.issue_date.month  # index of the next month
+    return month_from_index(max(idx, start.year * 12 + start.month - 1))
+
+
+def last_month(cert: Certificate) -> str:
+    """The last payable month: the month in which the certificate expires."""
+    return f"{cert.expiry_date:%Y-%m}"
+
+
+def amount_for(grade: int, on: date) -> int:
+    return PARAMETERS["amounts"].at(max(on, PARAMETERS["start_date"])).get(grade, 0)
+
+
+def tier_for_month(grade: int, month: str) -> tuple[str, int]:
+    first = date(int(month[:4]), int(month[5:7]), 1)
+    if first < PARAMETERS["start_date"] or grade > PARAMETERS["max_grade"].at(first):
+        return "", 0
+    return f"grade{grade}", amount_for(grade, first)
+
+
+def decide(facts: Facts, as_of: date) -> Decision:
+    on = max(as_of, PARAMETERS["start_date"])
+    max_grade = PARAMETERS["max_grade"].at(on)
+    cert = facts.certificate
+    conditions = [certificate_condition(facts, as_of)]
+    if cert is not None:
+        ok = cert.grade <= max_grade
+        conditions.append(Condition(
+            "grade", ok, str(cert.grade), cert.source, cert.source_date.isoformat(),
+            f"您的残疾等级为{GRADE_NAMES.get(cert.grade, cert.grade)},"
+            f"{'属于' if ok else '不属于'}一至{GRADE_NAMES[max_grade][0]}级重度残疾({src_text(cert.source, cert.source_date)})"))
+    conditions.extend(registry_conditions(facts, as_of))
+    if not all(c.passed for c in conditions):
+        return Decision(False, tuple(conditions))
+    return Decision(True, tuple(conditions), tier=f"grade{cert.grade}", monthly_amount_fen=amount_for(cert.grade, as_of),
+                    start_month=start_month(cert, PARAMETERS["start_date"]))
+
+
+def month_is_payable(cert_expiry: date, month: str) -> bool:
+    return month_index(month) <= cert_expiry.year * 12 + cert_expiry.month - 1
+
+
+PROGRAM = Program(
+    code=CODE,
+    name="重度残疾人护理补贴",
+    short_name="护理补贴",
+    start_date=PARAMETERS["start_date"],
+    needs_review=True,
+    trip_level="zero_trip",
+    time_limit_days=5,
+    guide=GUIDE,
+    parameters=PARAMETERS,
+    decide=decide,
+    steps=STEPS,
+)

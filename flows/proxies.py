@@ -1,0 +1,266 @@
+"""Proxy grants (亲情代办): invitations by QR code, requests by family members, grants recorded by staff.
+
+Rules (plain Python; the HTTP layer only authenticates and authorizes):
+- a proxy is an account bound to her own identity, never the principal herself;
+- an accepted invitation is active at once only when the registry puts both in one household and the scopes
+  hold no payout / manage-proxies scope; otherwise the resident confirms it first;
+- a request by a family member says nothing about whether the ID number exists;
+- a staff grant needs a basis (guardianship or written authorisation), records who checked it, is never for
+  the staff member herself, and waits for a second staff member when it includes the payout scope;
+- every grant that becomes active is announced to the resident, with a one-tap revoke.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from datetime import datetime, timedelta
+
+import qrcode
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from app.authz import DEFAULT_SCOPES, SCOPES, SENSITIVE_SCOPES, grant_is_live
+from app.crypto import cipher_for
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.idnumbers import InvalidIdNumber, validate
+from app.masking import mask_name
+from app.models import Account, ProxyGrant, ProxyInvitation, Resident, StaffMember
+from flows import programs as program_catalogue
+from flows.dates import today_shanghai
+from notifications.outbox import enqueue
+
+INVITATION_TTL = timedelta(minutes=30)
+DEFAULT_DAYS, MAX_DAYS = 365, 5 * 365
+RELATIONS = ("child", "spouse", "sibling", "grandchild", "other_relative", "guardian", "other")
+STAFF_BASES = ("guardianship", "written_authorisation")
+PENDING = ("requested", "pending_principal", "pending_approval")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_scopes(scopes: list[str] | None, programs: list[str] | None) -> tuple[list[str], list[str]]:
+    scopes = list(dict.fromkeys(scopes or DEFAULT_SCOPES))
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad:
+        raise Unprocessable("Unknown scope.", errors={"json": {"scopes": bad}})
+    if "view" not in scopes:
+        scopes.insert(0, "view")
+    programs = list(dict.fromkeys(programs or []))
+    unknown = [p for p in programs if program_catalogue.get(p) is None]
+    if unknown:
+        raise Unprocessable("Unknown program.", errors={"json": {"programs": unknown}})
+    return scopes, programs
+
+
+def _days(days: int | None) -> int:
+    days = DEFAULT_DAYS if days is None else int(days)
+    if not 1 <= days <= MAX_DAYS:
+        raise Unprocessable(f"A grant lasts 1 to {MAX_DAYS} days.")
+    return days
+
+
+def create_invitation(session: Session, resident: Resident, account: Account, scopes=None, programs=None,
+                      days: int | None = None) -> tuple[ProxyInvitation, str]:
+    scopes, programs = check_scopes(scopes, programs)
+    token = secrets.token_urlsafe(15)  # 20 characters, all valid in a mini-program scene
+    invitation = ProxyInvitation(resident_id=resident.id, created_by_account_id=account.id, token_hash=_hash(token),
+                                 scopes=scopes, programs=programs, grant_days=_days(days),
+                                 expires_at=utcnow() + INVITATION_TTL)
+    session.add(invitation)
+    session.flush()
+    return invitation, token
+
+
+def scene_for(token: str) -> str:
+    return f"i={token}"
+
+
+def qr_png(text: str) -> bytes:
+    code = qrcode.QRCode(border=2)
+    code.add_data(text)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    return buffer.getvalue()
+
+
+def _existing(session: Session, resident_id: int, account_id: str) -> ProxyGrant | None:
+    rows = session.execute(select(ProxyGrant).where(ProxyGrant.resident_id == resident_id,
+                                                    ProxyGrant.proxy_account_id == account_id,
+                                                    ProxyGrant.status.in_(("active", *PENDING)))).scalars()
+    return next((g for g in rows if g.status in PENDING or grant_is_live(g)), None)
+
+
+def _bound_proxy(session: Session, account: Account, principal_id: int) -> Resident:
+    if account.resident_id is None:
+        raise Conflict("Bind your own identity first; a proxy acts under her own name.")
+    if account.resident_id == principal_id:
+        raise Conflict("You cannot be your own proxy.")
+    return session.get(Resident, account.resident_id)
+
+
+def accept_invitation(session: Session, token: str, account: Account) -> ProxyGrant:
+    invitation = session.execute(select(ProxyInvitation).where(ProxyInvitation.token_hash == _hash(token or ""))
+                                 ).scalar()
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
+        raise NotFound("The invitation is not valid any more; ask for a new QR code.")
+    principal = session.get(Resident, invitation.resident_id)
+    proxy_resident = _bound_proxy(session, account, principal.id)
+    if _existing(session, principal.id, account.id) is not None:
+        raise Conflict("You already are (or are about to be) this person's proxy.")
+    claimed = session.execute(update(ProxyInvitation).where(ProxyInvitation.id == invitation.id,
+                                                            ProxyInvitation.used_at.is_(None))
+                              .values(used_at=utcnow(), used_by_account_id=account.id)).rowcount
+    if not claimed:
+        raise NotFound("The invitation is not valid any more; ask for a new QR code.")
+    session.refresh(invitation)
+    same_household = proxy_resident.household_id == principal.household_id
+    automatic = same_household and not (set(invitation.scopes) & SENSITIVE_SCOPES)
+    grant = ProxyGrant(resident_id=principal.id, proxy_account_id=account.id, proxy_resident_id=proxy_resident.id,
+                       status="pending_principal", scopes=list(invitation.scopes), programs=list(invitation.programs),
+                       relation="household" if same_household else "family",
+                       basis="invitation_same_household" if same_household else "invitation",
+                       evidence={"invitation_id": invitation.id}, created_by=f"account:{account.id}",
+                       expires_at=utcnow() + timedelta(days=invitation.grant_days))
+    session.add(grant)
+    session.flush()
+    invitation.grant_id = grant.id
+    if automatic:
+        activate(session, grant, proxy_resident)
+    else:
+        _ask_principal(session, grant, proxy_resident)
+    return grant
+
+
+def request_grant(session: Session, cfg, account: Account, name: str, id_number: str, relation: str,
+                  scopes=None, programs=None, days: int | None = None) -> ProxyGrant | None:
+    """A family member asks to become a proxy. The answer never reveals whether the ID number exists."""
+    scopes, programs = check_scopes(scopes, programs)
+    if relation not in RELATIONS:
+        raise Unprocessable("Unknown relation.", errors={"json": {"relation": ["unknown"]}})
+    if account.resident_id is None:
+        raise Conflict("Bind your own identity first; a proxy acts under her own name.")
+    try:
+        number = validate(id_number, today_shanghai())
+    except InvalidIdNumber as exc:
+        raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
+    principal = session.execute(select(Resident).where(
+        Resident.id_hash == cipher_for(cfg).lookup_hash(number, "id"))).scalar()
+    if principal is None or principal.name != name.strip() or principal.id == account.resident_id:
+        return None
+    if _existing(session, principal.id, account.id) is not None:
+        return None
+    proxy_resident = session.get(Resident, account.resident_id)
+    grant = ProxyGrant(resident_id=principal.id, proxy_account_id=account.id, proxy_resident_id=proxy_resident.id,
+                       status="requested", scopes=scopes, programs=programs, relation=relation,
+                       basis="request", evidence={}, created_by=f"account:{account.id}",
+                       expires_at=utcnow() + timedelta(days=_days(days)))
+    session.add(grant)
+    session.flush()
+    _ask_principal(session, grant, proxy_resident)
+    return grant
+
+
+def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] | None = None) -> ProxyGrant:
+    """The resident (or a proxy who manages her proxies) says yes, optionally narrowing the scopes."""
+    if grant.status == "active":
+        return grant
+    if grant.status not in ("requested", "pending_principal"):
+        raise Conflict(f"The grant is {grant.status}; it cannot be confirmed.")
+    if scopes is not None:
+        narrowed, _ = check_scopes(scopes, grant.programs)
+        if not set(narrowed) <= set(grant.scopes or []):
+            raise Unprocessable("Confirming can only narrow the scopes that were asked for.")
+        grant.scopes = narrowed
+    grant.approved_by = actor
+    activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
+    return grant
+
+
+def decline(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
+    if grant.status not in PENDING:
+        raise Conflict(f"The grant is {grant.status}; only a pending grant can be declined.")
+    grant.status, grant.revoked_at, grant.revoked_by = "declined", utcnow(), actor
+    return grant
+
+
+def revoke(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
+    """Either side, at once: the next request of the proxy for the resident's data is refused."""
+    if grant.status in ("revoked", "declined"):
+        return grant
+    grant.status = "revoked" if grant.status == "active" else "declined"
+    grant.revoked_at, grant.revoked_by = utcnow(), actor
+    return grant
+
+
+def activate(session: Session, grant: ProxyGrant, proxy_resident: Resident | None) -> None:
+    grant.status, grant.activated_at = "active", utcnow()
+    session.flush()
+    enqueue(session, kind="proxy_granted", idempotency_key=f"proxy-grant:{grant.id}:active",
+            resident_id=grant.resident_id,
+            data={"grant_id": grant.id, "proxy_name": mask_name(proxy_resident.name) if proxy_resident else "",
+                  "scopes": list(grant.scopes), "text": "您已新增一位亲情代办人,如非本人意愿可一键撤销",
+                  "revoke_path": f"/api/v1/proxies/grants/{grant.id}/revoke"})
+
+
+def _ask_principal(session: Session, grant: ProxyGrant, proxy_resident: Resident) -> None:
+    enqueue(session, kind="proxy_request", idempotency_key=f"proxy-grant:{grant.id}:asked",
+            resident_id=grant.resident_id,
+            data={"grant_id": grant.id, "proxy_name": mask_name(proxy_resident.name), "scopes": list(grant.scopes),
+                  "text": "有人申请成为您的亲情代办人,请在小程序中确认或拒绝"})
+
+
+def record_by_staff(session: Session, staff: StaffMember, principal: Resident, proxy_resident: Resident, *,
+                    basis: str, document_ref: str, checked_at: datetime | None, place: str,
+                    scopes=None, programs=None, days: int | None = None) -> ProxyGrant:
+    if basis not in STAFF_BASES:
+        raise Unprocessable("basis must be guardianship or written_authorisation")
+    if staff.resident_id is not None and staff.resident_id in (principal.id, proxy_resident.id):
+        raise Forbidden("Staff never record a grant that involves themselves.")
+    if principal.id == proxy_resident.id:
+        raise Conflict("A resident cannot be her own proxy.")
+    scopes, programs = check_scopes(scopes, programs)
+    proxy_account = session.execute(select(Account).where(Account.resident_id == proxy_resident.id,
+                                                          Account.disabled_at.is_(None))).scalar()
+    if proxy_account is None:
+        raise Conflict("The proxy must first sign in to the mini-program and bind her own identity.")
+    if _existing(session, principal.id, proxy_account.id) is not None:
+        raise Conflict("This person already is (or is about to be) the resident's proxy.")
+    grant = ProxyGrant(resident_id=principal.id, proxy_account_id=proxy_account.id,
+                       proxy_resident_id=proxy_resident.id, status="pending_approval", scopes=scopes,
+                       programs=programs, relation="guardian" if basis == "guardianship" else "family", basis=basis,
+                       evidence={"document_ref": document_ref[:120], "checked_by": f"staff:{staff.id}",
+                                 "checked_at": (checked_at or utcnow()).isoformat(timespec="seconds"),
+                                 "place": place},
+                       created_by=f"staff:{staff.id}", expires_at=utcnow() + timedelta(days=_days(days)))
+    session.add(grant)
+    session.flush()
+    if "payout" not in scopes:
+        grant.approved_by = f"staff:{staff.id}"
+        activate(session, grant, proxy_resident)
+    return grant
+
+
+def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMember) -> ProxyGrant:
+    if grant.status != "pending_approval":
+        raise Conflict(f"The grant is {grant.status}; nothing to approve.")
+    if grant.created_by == f"staff:{staff.id}":
+        raise Forbidden("A second staff member must approve a grant with the payout scope.")
+    if staff.resident_id is not None and staff.resident_id in (grant.resident_id, grant.proxy_resident_id):
+        raise Forbidden("Staff never approve a grant that involves themselves.")
+    grant.approved_by = f"staff:{staff.id}"
+    activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
+    return grant
+
+
+def grants_of(session: Session, account: Account) -> list[ProxyGrant]:
+    """Grants where the account is the proxy, or the resident bound to it is the principal."""
+    clauses = [ProxyGrant.proxy_account_id == account.id]
+    if account.resident_id is not None:
+        clauses.append(ProxyGrant.resident_id == account.resident_id)
+    return list(session.execute(select(ProxyGrant).where(or_(*clauses))
+                                .order_by(ProxyGrant.created_at.desc(), ProxyGrant.id)).scalars())

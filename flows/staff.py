@@ -1,0 +1,169 @@
+"""Staff accounts: scrypt password hashes, lock-out after failures, work queues of one jurisdiction,
+decisions with reasons, and the audited resident look-up."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.authz import ROLES, Caller, jurisdiction_clause
+from app.crypto import cipher_for
+from app.db import utcnow
+from app.errors import Conflict, TooManyAttempts, Unauthorized, Unprocessable
+from app.idnumbers import InvalidIdNumber, validate
+from app.models import Account, AuthSession, Resident, StaffMember, StaffTask
+from flows.dates import today_shanghai
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+MAX_FAILURES = 5
+LOCK_FOR = timedelta(minutes=15)
+MIN_PASSWORD = 12
+QUEUES = ("review", "home_visit", "overdue", "all")
+REVIEW_KINDS = ("review", "data_correction", "identity_verification", "manual_review")
+HOME_VISIT_KINDS = ("home_visit", "notify_resident")
+DECISIONS = ("approve", "reject", "done")
+LOOKUP_PURPOSES = ("home_visit", "office_visit", "guardianship_grant", "application_review", "complaint",
+                   "data_correction")
+INVALID_LOGIN = "The username or password is wrong."
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 2**20,
+                            dklen=32)
+    b64 = base64.urlsafe_b64encode
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.urlsafe_b64decode(digest)
+        got = hashlib.scrypt(password.encode(), salt=base64.urlsafe_b64decode(salt), n=int(n), r=int(r), p=int(p),
+                             maxmem=64 * 2**20, dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+_DUMMY_HASH = None
+
+
+def _dummy_check(password: str) -> None:
+    """Spend the same time on an unknown username as on a wrong password."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_hex(8))
+    check_password(password, _DUMMY_HASH)
+
+
+def create_staff(session: Session, *, username: str, password: str, role: str, district: str,
+                 street: str | None = None, community: str | None = None, display_name: str = "",
+                 resident_id: int | None = None) -> StaffMember:
+    if role not in ROLES:
+        raise Unprocessable(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise Unprocessable(f"the password must have at least {MIN_PASSWORD} characters")
+    if not (district.isdigit() and len(district) == 6):
+        raise Unprocessable("district must be a 6-digit code")
+    if street and not street.startswith(district):
+        raise Unprocessable("the street code must be inside the district")
+    if community and not (street and community.startswith(street)):
+        raise Unprocessable("the community code must be inside the street (give --street too)")
+    if session.execute(select(StaffMember.id).where(StaffMember.username == username)).first():
+        raise Conflict("a staff member with this username exists")
+    account = Account(kind="staff")
+    session.add(account)
+    session.flush()
+    staff = StaffMember(account_id=account.id, username=username, display_name=display_name or username,
+                        password_hash=hash_password(password), role=role, district_code=district,
+                        street_code=street or None, community_code=community or None, resident_id=resident_id,
+                        failed_logins=0)
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def login(session: Session, username: str, password: str) -> tuple[StaffMember | None, str]:
+    """Check a password. Returns (staff, "ok"); failures are counted and committed, then raised."""
+    staff = session.execute(select(StaffMember).where(StaffMember.username == username)).scalar()
+    now = utcnow()
+    if staff is None:
+        _dummy_check(password)
+        raise Unauthorized(INVALID_LOGIN)
+    if staff.locked_until and staff.locked_until > now:
+        raise TooManyAttempts("Too many failed sign-ins; the account is locked for a while.",
+                              int((staff.locked_until - now).total_seconds()) + 1)
+    account = session.get(Account, staff.account_id)
+    if not check_password(password, staff.password_hash):
+        staff.failed_logins = (staff.failed_logins or 0) + 1
+        if staff.failed_logins >= MAX_FAILURES:
+            staff.locked_until, staff.failed_logins = now + LOCK_FOR, 0
+        return staff, "bad_password"
+    if account is None or account.disabled_at is not None:
+        return staff, "disabled"
+    staff.failed_logins, staff.locked_until = 0, None
+    account.last_login_at = now
+    return staff, "ok"
+
+
+def disable(session: Session, staff: StaffMember) -> int:
+    """Disable a staff login at once: the account and every open session."""
+    account = session.get(Account, staff.account_id)
+    account.disabled_at = utcnow()
+    sessions = session.execute(select(AuthSession).where(AuthSession.account_id == account.id,
+                                                         AuthSession.revoked_at.is_(None))).scalars().all()
+    for auth in sessions:
+        auth.revoked_at, auth.revoked_reason = utcnow(), "disabled"
+    return len(sessions)
+
+
+def queue(session: Session, caller: Caller, name: str):
+    """A work queue of the caller's jurisdiction only (a select; the caller pages it)."""
+    if name not in QUEUES:
+        raise Unprocessable(f"queue must be one of {', '.join(QUEUES)}")
+    query = select(StaffTask).where(
+        StaffTask.state == "open",
+        jurisdiction_clause(caller, StaffTask.district_code, StaffTask.street_code, StaffTask.community_code))
+    if name == "review":
+        query = query.where(StaffTask.kind.in_(REVIEW_KINDS))
+    elif name == "home_visit":
+        query = query.where(StaffTask.kind.in_(HOME_VISIT_KINDS))
+    elif name == "overdue":
+        query = query.where(StaffTask.due_at.is_not(None), StaffTask.due_at < utcnow())
+    return query.order_by(StaffTask.due_at.is_(None), StaffTask.due_at, StaffTask.created_at, StaffTask.id)
+
+
+def decide_task(session: Session, task: StaffTask, staff: StaffMember, decision: str, reason: str) -> StaffTask:
+    if decision not in DECISIONS:
+        raise Unprocessable(f"decision must be one of {', '.join(DECISIONS)}")
+    if task.state != "open":
+        raise Conflict(f"The task is {task.state}; it was decided already.")
+    task.state, task.closed_at = "closed", utcnow()
+    task.details = {**(task.details or {}), "decision": decision, "reason": reason[:500], "decided_by": staff.id,
+                    "decided_at": utcnow().isoformat(timespec="seconds")}
+    return task
+
+
+def find_resident(session: Session, cfg, caller: Caller, id_number: str) -> tuple[Resident | None, str]:
+    """(resident or None, keyed-hash reference for the audit). Outside the jurisdiction counts as not found."""
+    try:
+        number = validate(id_number, today_shanghai())
+    except InvalidIdNumber as exc:
+        raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
+    id_hash = cipher_for(cfg).lookup_hash(number, "id")
+    resident = session.execute(select(Resident).where(Resident.id_hash == id_hash)).scalar()
+    return resident, f"idh:{id_hash[:24]}"
+
+
+def staff_for(session: Session, usernames: list[str]) -> list[StaffMember]:
+    return list(session.execute(select(StaffMember).where(or_(*(StaffMember.username == u for u in usernames))))
+                .scalars())
