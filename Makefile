@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PEOPLE ?= 50000
 
-.PHONY: install run migrate seed test lint ci clean
+.PHONY: install run migrate seed test lint ci clean browser-deps
 
 install: $(STAMP)
 
@@ -28,7 +28,16 @@ lint: install
 	$(BIN)/ruff check app flows notifications mock_wechat tests benchmarks
 	$(BIN)/lint-imports
 
-test: install lint
+# Debian's Chromium (+ CJK fonts for screenshots) and axe-core from npm, for tests/web; quick when present.
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	  || echo "browser-deps: could not install chromium; tests/web will skip (and fail under CI)" >&2; fi
+	@test -f $(AXE) || npm install --no-save --no-audit --no-fund --silent --prefix .cache/npm axe-core@4 \
+	  || echo "browser-deps: could not install axe-core; tests/web will skip (and fail under CI)" >&2
+
+test: install lint browser-deps
 	$(BIN)/python -m pytest
 
 ci:

@@ -224,7 +224,7 @@ def _decide_grant(session: Session, caller: Caller, action: str, grant: ProxyGra
         return Decision(True, True, via="proxy", grant=managing.grant, resident_id=grant.resident_id)
     if is_proxy:
         return _deny(True, f"the proxy may not {action} her own grant", resident_id=grant.resident_id)
-    return _deny(managing.visible, "not a party to this grant", resident_id=grant.resident_id)
+    return _deny(False, "not a party to this grant", resident_id=grant.resident_id)
 
 
 def can(session: Session, caller: Caller | None, action: str, obj) -> bool:

@@ -11,8 +11,13 @@ import logging
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from app.db import session_scope
 from flows import joblock
 from flows.dates import SHANGHAI, today_shanghai
+from flows.dibao import cases as dibao_cases
+from flows.lifecycle.jobs import run_daily as run_lifecycle
+from flows.scans.disability import MODULES as DISABILITY_PROGRAMS
+from flows.scans.disability import scan_disability
 from flows.scans.elderly_allowance import scan_turning_80
 
 log = logging.getLogger("zerotrip.scheduler")
@@ -28,6 +33,27 @@ def run_daily_scans(cfg) -> None:
                  result.as_of, result.mode, result.proposed, result.skipped)
     finally:
         joblock.release(cfg, "scan:elderly_allowance")
+    run_daily_programs(cfg)
+
+
+def run_daily_programs(cfg) -> None:
+    """Disability proposals and the lifecycle jobs (deaths, moves, expiries, tier raises, reminders)."""
+    if not joblock.acquire(cfg, "daily:programs", ttl_seconds=3600):
+        log.info("daily programs skipped: lock held by another scheduler")
+        return
+    try:
+        today = today_shanghai()
+        for program in DISABILITY_PROGRAMS:
+            result = scan_disability(cfg, program, today)
+            log.info("scan %s as_of=%s proposed=%s skipped=%s", program, today, result.proposed, result.skipped)
+        lifecycle = run_lifecycle(cfg, today)
+        log.info("lifecycle as_of=%s %s", today, " ".join(f"{k}={v}" for k, v in lifecycle.counts.items()))
+        with session_scope(cfg) as session:
+            moved = dibao_cases.close_notices(session, today)
+            overdue = dibao_cases.flag_overdue(session, today)
+        log.info("dibao as_of=%s notices_closed=%s steps_overdue=%s", today, moved, overdue)
+    finally:
+        joblock.release(cfg, "daily:programs")
 
 
 def build_scheduler(cfg) -> BlockingScheduler:

@@ -146,8 +146,8 @@ def request_grant(session: Session, cfg, account: Account, name: str, id_number:
         raise Conflict("Bind your own identity first; a proxy acts under her own name.")
     try:
         number = validate(id_number, today_shanghai())
-    except InvalidIdNumber as exc:
-        raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
+    except InvalidIdNumber:
+        return None  # the same answer as "no such person": a request reveals nothing
     principal = session.execute(select(Resident).where(
         Resident.id_hash == cipher_for(cfg).lookup_hash(number, "id"))).scalar()
     if principal is None or principal.name != name.strip() or principal.id == account.resident_id:

@@ -41,12 +41,15 @@ from notifications import outbox as ob
 from notifications.channels import Outcome
 from notifications.channels import wechat as wechat_channel
 from notifications.channels.sms import SmsClient
-from notifications.errors import FAILED, NO_QUOTA, OK, RETRY, Backoff
+from notifications.errors import FAILED, NO_QUOTA, OK, RETRY, TRANSPORT, Backoff
 from notifications.sqlutil import insert_ignore, is_postgres
 from notifications.templates import TZ, URGENT_KINDS, Message, render
 from notifications.wechat_client import client_for
 
 log = logging.getLogger("zerotrip.dispatch")
+# A WeChat call without an answer may still have been delivered; the row's last_error keeps this marker
+# through later retries so that a final 43101 is read as "probably delivered by that attempt".
+MAYBE_DELIVERED = "[maybe-delivered] "
 T = OutboxMessage
 
 
@@ -122,6 +125,7 @@ class Job:
     message: Message | None = None
     phone: str | None = None
     reserved: bool = False
+    prev_error: str | None = None
     outcome: Outcome | None = None
 
 
@@ -272,7 +276,8 @@ class Dispatcher:
                 return None
         job = Job(id=row.id, lease=lease, kind=row.kind, attempts=row.attempts + 1, channel="wechat",
                   account_id=account.id if account else None, template=message.template,
-                  openid=account.openid if account else None, message=message, phone=target.phone)
+                  openid=account.openid if account else None, message=message, phone=target.phone,
+                  prev_error=row.last_error)
         why_not = None
         if row.channel == "sms":
             why_not = row.last_error or "wechat not possible"
@@ -354,6 +359,7 @@ class Dispatcher:
 
     def _record_one(self, s, job: Job, now: datetime, counts: Counter) -> None:
         out = job.outcome
+        ambiguous = (job.prev_error or "").startswith(MAYBE_DELIVERED)
         guard = and_(T.id == job.id, T.lease_owner == job.lease, T.state.in_((ob.INFLIGHT, ob.UNKNOWN)))
 
         def move(**values) -> bool:
@@ -378,8 +384,18 @@ class Dispatcher:
                               job.id, job.kind, job.attempts, out.error)
                 return
             next_at = self.settings.backoff.next_at(now, job.attempts, out.min_delay, self.rng)
-            if move(state=ob.PENDING, next_attempt_at=next_at, last_error=out.error, lease_owner=None):
+            error = out.error or ""
+            if job.channel == "wechat" and (ambiguous or out.errcode == TRANSPORT):
+                error = MAYBE_DELIVERED + error
+            if move(state=ob.PENDING, next_attempt_at=next_at, last_error=error, lease_owner=None):
                 counts["retry"] += 1
+            return
+        if out.verdict == NO_QUOTA and ambiguous:
+            # The previous attempt timed out after the request left: WeChat probably delivered it then and
+            # spent the grant. Not a refusal, and not worth an SMS duplicate: `unknown`, grant zeroed.
+            subscriptions.mark_refused_by_wechat(s, job.account_id, job.template, refused=False)
+            if move(state=ob.UNKNOWN, last_error=f"{out.error} after a timed-out attempt: probably delivered"):
+                counts[ob.UNKNOWN] += 1
             return
         if out.verdict == NO_QUOTA:
             subscriptions.mark_refused_by_wechat(s, job.account_id, job.template)

@@ -88,10 +88,11 @@ def refund(session: Session, account_id: str, template: Template) -> None:
     )
 
 
-def mark_refused_by_wechat(session: Session, account_id: str, template: Template) -> None:
-    """WeChat answered 43101: our count was wrong or the user unsubscribed. Zero it; long-term → refused."""
+def mark_refused_by_wechat(session: Session, account_id: str, template: Template, refused: bool = True) -> None:
+    """WeChat answered 43101: our count was wrong or the user unsubscribed. Zero it; long-term → refused
+    (unless `refused` is False: the grant was spent by an earlier attempt that timed out)."""
     values = {"remaining": 0, "updated_at": utcnow(), "last_error": "wechat:43101"}
-    if template.long_term:
+    if template.long_term and refused:
         values["status"] = "reject"
     row = _get_or_create(session, account_id, template.id, "reject")
     session.execute(update(Subscription).where(Subscription.id == row.id).values(**values)

@@ -51,8 +51,10 @@ KIND_TITLES = {
     "home_visit_scheduled": "入户调查预约通知",
     "identity_bind_attempt": "账号绑定提醒",
 }
-# Urgent kinds ignore quiet hours (a security alert must not wait for the morning).
-URGENT_KINDS = frozenset({"identity_bind_attempt"})
+# Kinds that ignore quiet hours: a security alert must not wait for the morning, and the answer to the
+# citizen's own tap (confirm → approved / rejected) is expected at once — she is awake, she just used the app.
+# Everything the system starts on its own (proposals, reminders, tier raises, stops) waits for 08:00.
+URGENT_KINDS = frozenset({"identity_bind_attempt", "approved", "rejected"})
 APP_NAME = "民政零跑"
 
 

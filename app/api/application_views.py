@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.models import Application, Benefit
+from app.models import Application, Benefit, BenefitChange
 from flows import programs
+from flows.dates import nth_birthday, zh_date
 from flows.money import yuan
 
 FIELD_LABELS = {
     "name": "姓名", "sex": "性别", "birth_date": "出生日期", "district_code": "区县", "street_code": "街道",
     "community_code": "社区", "hukou_local": "本市户籍", "age": "年龄", "tier": "档次",
     "monthly_amount": "每月金额(元)", "start_month": "起始发放月份",
+    "certificate": "残疾人证号", "disability_category": "残疾类别", "disability_grade": "残疾等级",
+    "certificate_issue_date": "发证日期", "certificate_expiry_date": "证件有效期至", "dibao_household": "低保家庭",
+    "household_members": "家庭成员", "declared_monthly_income": "申报月收入(元)", "declared_note": "申报说明",
 }
-SOURCE_NAMES = {"population_registry": "公安人口库", "rule:elderly_allowance": "高龄津贴政策规则"}
+SOURCE_NAMES = {
+    "population_registry": "公安人口库", "rule:elderly_allowance": "高龄津贴政策规则",
+    "rule:disability_care_subsidy": "护理补贴政策规则", "rule:disability_living_subsidy": "生活补贴政策规则",
+    "rule:dibao": "低保政策规则", "disabled_persons_federation": "残联残疾人证数据", "dibao_registry": "低保对象数据库",
+    "citizen_declaration": "本人申报", "tax": "税务部门", "social_security": "人社部门", "real_estate": "不动产登记",
+    "vehicles": "公安交管", "market_regulation": "市场监管", "bank": "银行存款核对", "staff": "工作人员",
+}
 ACTIONS = {"proposed": ["confirm", "decline"], "declined": ["reopen"]}
 
 
@@ -49,6 +59,56 @@ def reasons_of(application: Application) -> list[str]:
     return reasons
 
 
+def _month_zh(month: str) -> str:
+    return f"{int(month[:4])}年{int(month[5:7])}月" if month and len(month) == 7 else month
+
+
+def change_text(change: BenefitChange) -> str:
+    """A lifecycle decision in plain Chinese, from its stored trace (values, source, date)."""
+    item = (change.trace or [{}])[0]
+    src = f"(来源:{SOURCE_NAMES.get(item.get('source', ''), item.get('source', ''))},{item.get('source_date', '')})"
+    if change.kind == "tier_raised":
+        try:
+            from datetime import date
+
+            turned = zh_date(nth_birthday(date.fromisoformat(item["birth_date"]), int(item["value"])))
+        except (KeyError, ValueError):
+            turned = ""
+        return (f"您于{turned}年满{item.get('value')}周岁,自{_month_zh(change.effective_month)}起按"
+                f"{change.tier}档每月{yuan(change.monthly_amount_fen)}元发放{src}")
+    if change.reason == "death":
+        return f"人口库登记于{item.get('death_date', '')}去世,自{_month_zh(change.effective_month)}起停止发放{src}"
+    if change.reason == "moved_out":
+        return f"户籍于{item.get('move_date', '')}迁出本市,自{_month_zh(change.effective_month)}起暂停发放{src}"
+    if change.reason == "certificate_expired":
+        return f"残疾人证有效期至{item.get('value', '')},自{_month_zh(change.effective_month)}起停止发放{src}"
+    if change.reason == "dibao_ended":
+        return f"您所在家庭已不再享受城乡低保,自{_month_zh(change.effective_month)}起停止发放{src}"
+    return f"{change.kind} {change.effective_month}"
+
+
+def trace_of(session, application: Application, benefit: Benefit | None) -> list[dict]:
+    """Every decision on the case, in plain Chinese with source and date: the rule check, then the benefit's
+    lifecycle decisions (tier raised, stopped, suspended)."""
+    out = []
+    for entry in application.trace or []:
+        source = entry.get("source", "")
+        out.append({"kind": "decision", "code": entry.get("code", ""), "passed": bool(entry.get("passed")),
+                    "text": entry.get("text", ""), "source_name": SOURCE_NAMES.get(source, source),
+                    "source_date": entry.get("source_date") or None, "effective_month": None})
+    if benefit is not None:
+        changes = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id)
+                                  .order_by(BenefitChange.created_at, BenefitChange.id))
+        for change in changes:
+            item = (change.trace or [{}])[0]
+            source = item.get("source", "")
+            out.append({"kind": change.kind, "code": item.get("code", change.kind),
+                        "passed": change.kind == "tier_raised", "text": change_text(change),
+                        "source_name": SOURCE_NAMES.get(source, source), "source_date": item.get("source_date"),
+                        "effective_month": change.effective_month})
+    return out
+
+
 def payload(session, application: Application) -> dict:
     program = programs.get(application.program)
     benefit = session.execute(select(Benefit).where(Benefit.application_id == application.id)).scalar()
@@ -70,6 +130,7 @@ def payload(session, application: Application) -> dict:
         "fields": fields_of(pre),
         "reasons": reasons_of(application),
         "actions": ACTIONS.get(application.state, []),
+        "trace": trace_of(session, application, benefit),
         "benefit": benefit_payload(benefit) if benefit else None,
     }
 

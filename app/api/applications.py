@@ -14,6 +14,7 @@ from app.db import SessionLocal
 from app.masking import mask_name
 from app.models import Account, Application, Resident
 from flows import applications as flow
+from flows import casework
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="Applications")
 
@@ -38,6 +39,19 @@ class BenefitSchema(ma.Schema):
     state = ma.fields.String(required=True)
 
 
+class TraceSchema(ma.Schema):
+    """One checked condition or lifecycle decision, in plain Chinese, with its source and date."""
+
+    kind = ma.fields.String(required=True, metadata={"description": "decision | tier_raised | stopped | suspended"})
+    code = ma.fields.String(required=True)
+    passed = ma.fields.Boolean(required=True)
+    text = ma.fields.String(required=True, metadata={
+        "example": "您于2026年11月20日年满80周岁(来源:公安人口库,2026-11-25)"})
+    source_name = ma.fields.String(required=True)
+    source_date = ma.fields.String(allow_none=True)
+    effective_month = ma.fields.String(allow_none=True)
+
+
 class ApplicationSchema(ma.Schema):
     id = ma.fields.String(required=True)
     program = ma.fields.String(required=True)
@@ -56,6 +70,7 @@ class ApplicationSchema(ma.Schema):
     reasons = ma.fields.List(ma.fields.String(), required=True)
     actions = ma.fields.List(ma.fields.String(), required=True)
     benefit = ma.fields.Nested(BenefitSchema, allow_none=True)
+    trace = ma.fields.List(ma.fields.Nested(TraceSchema), required=True)
     confirmed_by_proxy = ma.fields.String(allow_none=True, metadata={
         "description": "masked name of the proxy who confirmed on the resident's behalf (null: the resident)"})
 
@@ -155,7 +170,7 @@ class ApplicationConfirm(MethodView):
         session = SessionLocal()
         application, decision = _application(application_id, "application:confirm")
         before = application.state
-        application = flow.confirm(session, application, current_account().id)
+        application = casework.confirm(session, application, current_account().id)  # every program
         if before != application.state:
             application.confirmed_via_grant = decision.grant.id if decision.via == "proxy" else None
             _act(session, application, decision, "application.confirm")

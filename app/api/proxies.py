@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, StrictSchema
+from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, auth_required, authorize, config, current_account, current_caller
 from app.authz import SCOPES
 from app.db import SessionLocal
@@ -19,13 +19,15 @@ from app.errors import Conflict
 from app.masking import mask_name
 from app.models import Account, AuditEvent, ProxyGrant, Resident, StaffMember
 from flows import proxies as flow
+from flows.programs import PROGRAMS
 from notifications.wechat_client import WeChatError, WeChatTransportError, client_for
 
 blp = Blueprint("proxies", __name__, url_prefix="/api/v1/proxies", description="Family proxies (亲情代办)")
 
 ScopeList = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SCOPES)), validate=ma.validate.Length(max=10))
-ProgramList = ma.fields.List(ma.fields.String(validate=[ma.validate.Length(1, 40), NO_NUL]),
+ProgramList = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(sorted(PROGRAMS))),
                              validate=ma.validate.Length(max=20))
+ID_SHAPE = ma.validate.Regexp(r"^\s*\d{17}[\dXx]\s*$", error="An ID number is 17 digits and a check character.")
 
 
 class ProxyInvitationArgs(StrictSchema):
@@ -40,7 +42,7 @@ class InvitationSchema(ma.Schema):
     scene = ma.fields.String(required=True)
     scopes = ma.fields.List(ma.fields.String(), required=True)
     programs = ma.fields.List(ma.fields.String(), required=True)
-    expires_at = ma.fields.DateTime(required=True)
+    expires_at = UtcDateTime(format="iso", required=True)
     qr_png = ma.fields.String(required=True, metadata={"description": "PNG, base64"})
     wxacode_png = ma.fields.String(allow_none=True, metadata={"description": "mini-program code PNG, base64"})
 
@@ -51,7 +53,7 @@ class ProxyAcceptArgs(StrictSchema):
 
 class ProxyRequestArgs(StrictSchema):
     name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL])
-    id_number = ma.fields.String(required=True, validate=[ma.validate.Length(15, 20), NO_NUL])
+    id_number = ma.fields.String(required=True, validate=[ma.validate.Length(18, 20), ID_SHAPE])
     relation = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.RELATIONS))
     scopes = ScopeList
     programs = ProgramList
@@ -82,14 +84,14 @@ class GrantSchema(ma.Schema):
     basis = ma.fields.String(required=True)
     principal_name = ma.fields.String(required=True)
     proxy_name = ma.fields.String(required=True)
-    created_at = ma.fields.DateTime(required=True)
-    activated_at = ma.fields.DateTime(allow_none=True)
-    expires_at = ma.fields.DateTime(required=True)
-    revoked_at = ma.fields.DateTime(allow_none=True)
+    created_at = UtcDateTime(format="iso", required=True)
+    activated_at = UtcDateTime(format="iso", allow_none=True)
+    expires_at = UtcDateTime(format="iso", required=True)
+    revoked_at = UtcDateTime(format="iso", allow_none=True)
 
 
 class ActivitySchema(ma.Schema):
-    at = ma.fields.DateTime(required=True)
+    at = UtcDateTime(format="iso", required=True)
     action = ma.fields.String(required=True)
     result = ma.fields.String(required=True)
     actor_kind = ma.fields.String(required=True, metadata={"enum": ["self", "proxy", "staff", "system"]})

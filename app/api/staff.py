@@ -16,7 +16,7 @@ from app.api.application_views import payload as application_payload
 from app.api.applications import ApplicationSchema
 from app.api.base import ErrorSchema
 from app.api.proxies import GrantSchema, ProgramList, ScopeList, grant_payload
-from app.api.schemas import NO_NUL, StrictSchema
+from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, config, current_auth_session, current_caller
 from app.api.staff_security import current_staff, staff_required
 from app.crypto import cipher_for
@@ -77,9 +77,9 @@ class TaskSchema(ma.Schema):
     district_code = ma.fields.String(allow_none=True)
     street_code = ma.fields.String(allow_none=True)
     community_code = ma.fields.String(allow_none=True)
-    due_at = ma.fields.DateTime(allow_none=True)
-    created_at = ma.fields.DateTime(required=True)
-    closed_at = ma.fields.DateTime(allow_none=True)
+    due_at = UtcDateTime(format="iso", allow_none=True)
+    created_at = UtcDateTime(format="iso", required=True)
+    closed_at = UtcDateTime(format="iso", allow_none=True)
     decision = ma.fields.String(allow_none=True)
     reason = ma.fields.String(allow_none=True)
 

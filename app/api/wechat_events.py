@@ -47,10 +47,11 @@ def _verify() -> None:
     args = request.args
     sig, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
     token = current_app.extensions["zerotrip_config"].wechat_push_token
-    if not (sig and timestamp and nonce) or not hmac.compare_digest(signature(token, timestamp, nonce), sig.lower()):
+    expected = signature(token, timestamp, nonce).encode()
+    if not (sig and timestamp and nonce) or not hmac.compare_digest(expected, sig.lower().encode("utf-8")):
         raise Unauthorized("Bad or missing signature.")
     try:
-        skew = abs(time.time() - int(timestamp))
+        skew = abs(time.time() - int(timestamp.strip()[:12]))
     except ValueError:
         raise Unauthorized("Bad timestamp.") from None
     if skew > MAX_SKEW_S:

@@ -12,14 +12,16 @@ from app.cli import (
     import_cmd,
     outbox_cmd,
     partner_import_cmd,
+    payroll_cmd,
     scan_cmd,
     seed_cmd,
     serve_cmd,
+    simulate_cmd,
     staff_cmd,
 )
 
 COMMANDS = (db_cmd, import_cmd, seed_cmd, scan_cmd, dispatch_cmd, outbox_cmd, serve_cmd, demo_cmd, staff_cmd, audit_cmd,
-            partner_import_cmd)
+            partner_import_cmd, payroll_cmd, simulate_cmd)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

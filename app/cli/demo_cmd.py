@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -31,24 +32,37 @@ def _wait_http(url: str, seconds: float = 20.0) -> bool:
     return False
 
 
+def demo_environment(api_port: int, mock_port: int) -> dict:
+    """The demo wires everything to the mock: WeChat API, SMS gateway, and WeChat's event push to our webhook."""
+    env = dict(os.environ)
+    env.setdefault("WECHAT_API_BASE", f"http://127.0.0.1:{mock_port}")
+    env.setdefault("SMS_API_BASE", f"http://127.0.0.1:{mock_port}")
+    env.setdefault("MOCK_WECHAT_WEBHOOK_URL", f"http://127.0.0.1:{api_port}/api/v1/wechat/events")
+    return env
+
+
 @click.command("demo")
 @click.option("--api-port", default=5000, show_default=True, type=int)
 @click.option("--mock-port", default=5001, show_default=True, type=int)
 def demo(api_port: int, mock_port: int) -> None:
     """Start everything for a local demo; Ctrl-C stops it all."""
     cfg = ready_config()
-    env_note = "" if cfg.wechat_api_base.endswith(f":{mock_port}") else f" (WECHAT_API_BASE={cfg.wechat_api_base})"
+    env_note = "" if os.environ.get("WECHAT_API_BASE", f":{mock_port}").endswith(f":{mock_port}") \
+        else f" (WECHAT_API_BASE={cfg.wechat_api_base})"
+    env = demo_environment(api_port, mock_port)
     children = []
     for name, args in PROCESSES:
         argv = [sys.executable, "-m", "app.cli", *[a.format(api_port=api_port, mock_port=mock_port) for a in args]]
-        children.append((name, subprocess.Popen(argv)))
+        children.append((name, subprocess.Popen(argv, env=env)))
         if name == "mock-wechat":
             _wait_http(f"http://127.0.0.1:{mock_port}/__mock__/messages")
     _wait_http(f"http://127.0.0.1:{api_port}/healthz")
     click.echo(f"api:          http://127.0.0.1:{api_port}/api/v1")
     click.echo(f"swagger ui:   http://127.0.0.1:{api_port}/docs")
     click.echo(f"health:       http://127.0.0.1:{api_port}/healthz")
+    click.echo(f"phone app:    http://127.0.0.1:{api_port}/m/")
     click.echo(f"mock wechat:  http://127.0.0.1:{mock_port}/__mock__/messages{env_note}")
+    click.echo(f"mock sms:     http://127.0.0.1:{mock_port}/__mock__/sms")
     click.echo("scheduler and dispatcher running; Ctrl-C stops everything")
     _supervise(children)
 

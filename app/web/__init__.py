@@ -85,6 +85,8 @@ def create_blueprint(dev: bool) -> Blueprint:
 
 
 def _forward(path: str, body: dict):
+    if not request.is_json:  # a cross-site form post cannot mint codes
+        return jsonify({"code": 415, "status": "Unsupported Media Type", "message": "send JSON"}), 415
     cfg = _cfg()
     try:
         upstream = requests.post(cfg.wechat_api_base.rstrip("/") + path, json=body, timeout=cfg.http_timeout)

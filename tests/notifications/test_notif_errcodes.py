@@ -89,3 +89,22 @@ def test_backoff_is_capped_exponential_with_jitter():
         assert min(3600, 30 * 2 ** (n - 1)) * 0.5 <= d <= min(3600, 30 * 2 ** (n - 1))
     assert b.delay(1, min_delay=60, rng=rng) >= 60
     assert classify("transport").kind == "retry"
+
+
+def test_43101_after_a_timed_out_attempt_is_unknown_not_refused(session, wechat, resident, application, account,
+                                                                dispatcher):
+    r = resident()
+    acc = account(resident=r)
+    template = grant(session, wechat, acc)
+    row = proposal(session, application(r))
+    wechat.faults({"drop_rate": 1.0})
+    assert dispatcher().run_once()["retry"] == 1
+    wechat.faults(None)
+    # the "timed-out" attempt had in fact reached WeChat and spent the grant
+    wechat.app.extensions["mock_wechat"].state.grants[(acc.openid, template.id)] = 0
+    counts = dispatcher(clock=lambda: utcnow() + timedelta(hours=1)).run_once()
+    assert counts["unknown"] == 1
+    got = outbox_row(session, row.id)
+    assert got.state == "unknown" and "probably delivered" in got.last_error
+    sub = session.execute(select(Subscription).where(Subscription.account_id == acc.id)).scalar_one()
+    assert (sub.status, sub.remaining) == ("accept", 0)

@@ -96,3 +96,26 @@ def test_due_date_past_the_library_data_falls_back_to_weekends():
     # 2 January 2030 is a Wednesday; 15 weekdays later (no lunar holidays known) is Wednesday 23 January.
     due = ratings.follow_up_due(date(2030, 1, 2))
     assert due == datetime(2030, 1, 23, 15, 59, 59)
+
+
+def test_the_follow_up_is_in_the_staff_queue_of_that_community_only(session, cfg, citizen, client):
+    from flows.staff import create_staff
+
+    c, app_id, _ = _proposed(session, cfg, citizen)
+    c.post(f"/api/v1/applications/{app_id}/confirm")
+    assert c.post(f"/api/v1/applications/{app_id}/rating", json={"level": 1, "comment": "没人回电话"}).status_code == 201
+    create_staff(session, username="clerk_here", password="correct horse battery", role="clerk",
+                 district="140105", street="140105001", community="140105001001")
+    create_staff(session, username="clerk_there", password="correct horse battery", role="clerk",
+                 district="140106")
+    session.commit()
+
+    def queue(username):
+        login = client.post("/api/v1/staff/auth/login", json={"username": username, "password": "correct horse battery"})
+        assert login.status_code == 200, login.get_data(as_text=True)
+        headers = {"Authorization": f"Bearer {login.json['access_token']}"}
+        return client.get("/api/v1/staff/tasks", headers=headers).json
+
+    here = [t for t in queue("clerk_here") if t["kind"] == "rating_follow_up"]
+    assert len(here) == 1 and here[0]["application_id"] == app_id and here[0]["due_at"]
+    assert [t for t in queue("clerk_there") if t["kind"] == "rating_follow_up"] == []

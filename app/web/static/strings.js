@@ -15,6 +15,7 @@ export const S = {
   elderOff: "大字模式:关",
   elderHint: "切换字体大小",
   signOut: "退出登录",
+  noscript: "请开启浏览器的 JavaScript 功能后再使用本服务。",
 
   // Errors, by what happened (never codes or technical text).
   err: {
@@ -104,6 +105,7 @@ export const S = {
     reopen: "我改主意了,重新办理",
     timeline: "办理进度",
     byProxy: (name) => `由${name}代为确认`,
+    values: { sex: { F: "女", M: "男" } },
   },
 
   states: {
@@ -254,6 +256,22 @@ export const S = {
       members: "家庭成员",
     },
   },
+};
+
+export const fmt = {
+  date(iso) {
+    if (!iso) return "";
+    const d = new Date(iso.length === 10 ? iso + "T00:00:00+08:00" : iso);
+    const p = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", year: "numeric", month: "numeric", day: "numeric" })
+      .formatToParts(d).reduce((o, x) => ({ ...o, [x.type]: x.value }), {});
+    return `${p.year}年${p.month}月${p.day}日`;
+  },
+  time(iso) {
+    if (!iso) return "";
+    return new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit" })
+      .format(new Date(iso));
+  },
+  month(ym) { return ym ? `${ym.slice(0, 4)}年${Number(ym.slice(5, 7))}月` : ""; },
 };
 
 export const stateText = (s) => S.states[s] || S.states.pending;

@@ -1,0 +1,224 @@
+"""Casework for every program: one `confirm` entry point, the staff review of the disability subsidies, the
+community worker's home-help task, and the facts each rule needs from the registry copies.
+
+- elderly_allowance: confirm → decided by rule at once (flows.applications.confirm);
+- disability subsidies: confirm → rule checked (trace kept) → `reviewing` with a review task and a time limit →
+  staff approve (rule re-checked) or reject with a coded reason;
+- dibao: see flows.dibao.cases.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, aliased
+
+from app.db import utcnow
+from app.errors import Conflict, Unprocessable
+from app.models import Application, Benefit, DisabilityCertificate, Resident, StaffTask, StepDeadline
+from flows import applications as elderly_flow
+from flows import programs, workdays
+from flows.dates import today_shanghai
+from flows.money import yuan
+from flows.programs import disability_care_subsidy, disability_living_subsidy
+from flows.programs.disability_care_subsidy import Certificate, Facts
+from notifications.outbox import enqueue
+
+REVIEWED = (disability_care_subsidy.CODE, disability_living_subsidy.CODE)
+REVIEW_REJECTION_REASONS = {
+    "rule_not_met": "经核对,不符合补贴条件",
+    "duplicate_benefit": "已享受同类补贴,不能重复享受",
+    "data_inconsistent": "部门共享数据存在矛盾,需更正后重新办理",
+    "other": "其他原因(详见说明)",
+}
+HOME_HELP_OUTCOMES = ("confirmed", "declined", "unreachable")
+
+
+# ---- facts ----------------------------------------------------------------------------------------------------
+
+def certificate_of(session: Session, resident_id: int, as_of: date) -> Certificate | None:
+    certs = session.scalars(select(DisabilityCertificate).where(DisabilityCertificate.resident_id == resident_id)).all()
+    if not certs:
+        return None
+    valid = [c for c in certs if c.issue_date <= as_of <= c.expiry_date]
+    best = min(valid, key=lambda c: (c.grade, -c.expiry_date.toordinal())) if valid else max(
+        certs, key=lambda c: c.expiry_date)
+    return Certificate(category=best.category, grade=best.grade, issue_date=best.issue_date,
+                       expiry_date=best.expiry_date, source_date=best.source_date, mask=best.cert_mask,
+                       source=best.source)
+
+
+def in_dibao_household(session: Session, resident: Resident) -> bool:
+    member = aliased(Resident)
+    return bool(session.scalar(select(exists().where(
+        Benefit.program == "dibao", Benefit.state == "active", Benefit.resident_id == member.id,
+        member.household_id == resident.household_id))))
+
+
+def disability_facts(session: Session, resident: Resident, as_of: date) -> Facts:
+    return Facts(birth_date=resident.birth_date, death_date=resident.death_date,
+                 hukou_local=bool(resident.hukou_local), source_date=resident.source_date,
+                 certificate=certificate_of(session, resident.id, as_of),
+                 in_dibao_household=in_dibao_household(session, resident), dibao_source_date=as_of,
+                 source=resident.source or "population_registry")
+
+
+# ---- confirm ----------------------------------------------------------------------------------------------------
+
+def confirm(session: Session, application: Application, actor: str, today: date | None = None) -> Application:
+    """The citizen's (or a proxy's, or the community worker's) one tap, whatever the program."""
+    today = today or today_shanghai()
+    if application.program not in REVIEWED:
+        return elderly_flow.confirm(session, application, actor, today)
+    if application.state in ("reviewing", "approved", "rejected"):
+        return application
+    if application.state != "proposed":
+        raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.")
+    claimed = session.execute(
+        update(Application).where(Application.id == application.id, Application.state == "proposed")
+        .values(state="confirmed", confirmed_at=utcnow(), confirmed_by=actor, updated_at=utcnow())).rowcount
+    session.refresh(application)
+    if not claimed:
+        return confirm(session, application, actor, today)
+    resident = session.get(Resident, application.resident_id)
+    program = programs.get(application.program)
+    decision = program.decide(disability_facts(session, resident, today), today)
+    application.trace = decision.trace()
+    application.updated_at = utcnow()
+    if not decision.eligible:
+        _reject(session, application, "rule_not_met", _first_failed(decision))
+        return application
+    application.state = "reviewing"
+    step = next(s for s in program.steps if s.code == "review")
+    open_deadline(session, application, "review", today, step.working_days)
+    session.add(StaffTask(kind="review", resident_id=resident.id, application_id=application.id,
+                          district_code=resident.district_code, street_code=resident.street_code,
+                          community_code=resident.community_code, dedupe_key=f"review:{application.id}",
+                          details={"program": program.code, "tier": decision.tier,
+                                   "monthly_amount": yuan(decision.monthly_amount_fen)},
+                          due_at=_due_datetime(today, step.working_days)))
+    return application
+
+
+def _due_datetime(start: date, working_days: int):
+    due = workdays.add_working_days(start, working_days)
+    return utcnow().replace(year=due.year, month=due.month, day=due.day, hour=15, minute=59, second=59,
+                            microsecond=0)
+
+
+def open_deadline(session: Session, application: Application, step: str, start: date, working_days: int) -> StepDeadline:
+    """The statutory time limit of a step, in working days from `start` (idempotent per step)."""
+    found = session.scalar(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                      StepDeadline.step == step))
+    if found:
+        return found
+    due = workdays.add_working_days(start, working_days)
+    row = StepDeadline(application_id=application.id, step=step, started_on=start, due_on=due,
+                       working_days=working_days, calendar_note=workdays.calendar_note(start, due))
+    session.add(row)
+    return row
+
+
+def close_deadline(session: Session, application: Application, step: str, today: date) -> None:
+    row = session.scalar(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                    StepDeadline.step == step))
+    if row and row.done_on is None:
+        row.done_on = today
+        row.overdue = today > row.due_on
+
+
+def _first_failed(decision) -> str:
+    return next((c.citizen_text for c in decision.conditions if not c.passed), "")
+
+
+def _reject(session: Session, application: Application, code: str, text: str) -> None:
+    application.state, application.decision = "rejected", code
+    application.decided_at = application.updated_at = utcnow()
+    enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
+            resident_id=application.resident_id, application_id=application.id,
+            data={"program": application.program, "reason_code": code, "reason": text})
+
+
+def start_benefit(session: Session, application: Application, decision) -> Benefit:
+    benefit = Benefit(program=application.program, resident_id=application.resident_id,
+                      application_id=application.id, tier=decision.tier,
+                      monthly_amount_fen=decision.monthly_amount_fen, start_month=decision.start_month,
+                      state="active")
+    session.add(benefit)
+    application.state, application.decision = "approved", "rule_met"
+    application.decided_at = application.updated_at = utcnow()
+    enqueue(session, kind="approved", idempotency_key=f"application:{application.id}:approved",
+            resident_id=application.resident_id, application_id=application.id,
+            data={"program": application.program, "monthly_amount": yuan(decision.monthly_amount_fen),
+                  "start_month": decision.start_month, "tier": decision.tier})
+    return benefit
+
+
+# ---- staff review (disability subsidies) ---------------------------------------------------------------------------
+
+def review(session: Session, application: Application, staff_id: str, approve: bool, reason_code: str | None = None,
+           note: str | None = None, today: date | None = None) -> Application:
+    """A staff decision on a reviewed application; approval re-checks the rule on today's data."""
+    today = today or today_shanghai()
+    if application.program not in REVIEWED:
+        raise Conflict("This program is not decided by the disability review.")
+    if application.state != "reviewing":
+        raise Conflict(f"The application is {application.state}, not waiting for review.")
+    if not approve and reason_code not in REVIEW_REJECTION_REASONS:
+        raise Unprocessable("A rejection needs a reason code.",
+                            errors={"reason_code": sorted(REVIEW_REJECTION_REASONS)})
+    resident = session.get(Resident, application.resident_id)
+    decision = programs.get(application.program).decide(disability_facts(session, resident, today), today)
+    staff_entry = {"code": "staff_review", "passed": bool(approve), "value": "approve" if approve else reason_code,
+                   "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
+                   "text": "工作人员审核通过" if approve else
+                   f"工作人员审核未通过:{REVIEW_REJECTION_REASONS[reason_code]}" + (f"({note[:200]})" if note else "")}
+    application.trace = decision.trace() + [staff_entry]
+    close_deadline(session, application, "review", today)
+    _close_tasks(session, application, "review")
+    if approve and decision.eligible:
+        start_benefit(session, application, decision)
+    elif approve:
+        _reject(session, application, "rule_not_met", _first_failed(decision))
+    else:
+        _reject(session, application, reason_code, staff_entry["text"])
+    return application
+
+
+def _close_tasks(session: Session, application: Application, kind: str) -> None:
+    for task in session.scalars(select(StaffTask).where(StaffTask.application_id == application.id,
+                                                        StaffTask.kind == kind, StaffTask.state == "open")):
+        task.state, task.closed_at = "done", utcnow()
+
+
+def review_queue(session: Session, street_code: str | None = None):
+    """Applications waiting for a staff review, oldest deadline first."""
+    query = (select(Application, StepDeadline.due_on).join(StepDeadline, StepDeadline.application_id == Application.id)
+             .where(Application.state == "reviewing", StepDeadline.step == "review", StepDeadline.done_on.is_(None))
+             .order_by(StepDeadline.due_on, Application.id))
+    if street_code:
+        query = query.join(Resident, Resident.id == Application.resident_id).where(Resident.street_code == street_code)
+    return query
+
+
+# ---- the community worker's home help --------------------------------------------------------------------------------
+
+def complete_home_help(session: Session, task: StaffTask, outcome: str, staff_id: str,
+                       today: date | None = None, note: str | None = None) -> StaffTask:
+    """The worker went to the door: the resident confirmed (on paper/with help), declined, or was not reachable."""
+    if outcome not in HOME_HELP_OUTCOMES:
+        raise Unprocessable("Unknown outcome.", errors={"outcome": list(HOME_HELP_OUTCOMES)})
+    if task.kind != "home_help" or task.state != "open":
+        raise Conflict("The task is not an open home-help task.")
+    application = session.get(Application, task.application_id)
+    if outcome == "confirmed" and application.state == "proposed":
+        confirm(session, application, f"staff:{staff_id}", today)
+    elif outcome == "declined" and application.state == "proposed":
+        elderly_flow.decline(session, application, "not_needed", note, f"staff:{staff_id}")
+    task.details = {**(task.details or {}), "outcome": outcome, "note": (note or "")[:500]}
+    if outcome == "unreachable":
+        task.due_at = utcnow() + timedelta(days=7)
+        return task
+    task.state, task.closed_at = "done", utcnow()
+    return task

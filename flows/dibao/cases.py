@@ -1,0 +1,296 @@
+"""城乡低保 casework: apply (members pre-filled from the household registry) → automatic economic check with a
+report per member → home visit by the street's staff (checklist) → street review → public notice (公示, 7 days,
+objections by signed-in residents) → county approval → benefit. Every step has a statutory time limit in
+working days (flows.workdays); `flag_overdue` marks late steps. A rejection carries a coded reason and a text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict, Unprocessable
+from app.masking import mask_name
+from app.models import (
+    Application,
+    EconomicRecord,
+    Objection,
+    PublicNotice,
+    Resident,
+    StaffTask,
+    StepDeadline,
+)
+from flows.casework import close_deadline, open_deadline, start_benefit
+from flows.dates import month_of, today_shanghai
+from flows.money import yuan
+from flows.programs import dibao
+from notifications.outbox import enqueue
+
+CODE = dibao.CODE
+HOME_VISIT_CHECKLIST = ("居住情况与申报一致", "家庭成员与户籍一致", "无高档消费品", "收入情况与申报一致",
+                        "申请人已知悉诚信承诺")
+STEP_LIMITS = {s.code: s.working_days for s in dibao.STEPS}
+
+
+# ---- facts and the economic check -----------------------------------------------------------------------------
+
+def household_of(session: Session, resident: Resident) -> list[Resident]:
+    return session.scalars(select(Resident).where(Resident.household_id == resident.household_id,
+                                                  Resident.death_date.is_(None)).order_by(Resident.id)).all()
+
+
+def facts_for(session: Session, application: Application, as_of: date) -> dibao.Facts:
+    applicant = session.get(Resident, application.resident_id)
+    members = household_of(session, applicant)
+    ids = [m.id for m in members]
+    records = session.scalars(select(EconomicRecord).where(EconomicRecord.resident_id.in_(ids))).all() if ids else []
+    by_member: dict[int, list] = {i: [] for i in ids}
+    for r in records:
+        by_member[r.resident_id].append(dibao.Item(r.kind, r.period, r.amount_fen, r.quantity, r.source,
+                                                   r.source_date))
+    declared = (application.prefill or {}).get("declared_monthly_income", {}).get("value") or "0"
+    return dibao.Facts(
+        members=tuple(dibao.Member(m.id, mask_name(m.name), m.relation_to_head, tuple(by_member[m.id]))
+                      for m in members),
+        hukou_local=bool(applicant.hukou_local),
+        alive=applicant.death_date is None or applicant.death_date > as_of,
+        source_date=applicant.source_date,
+        declared_monthly_income_fen=int(round(float(declared) * 100)),
+    )
+
+
+def economic_report(facts: dibao.Facts, as_of: date) -> list[dict]:
+    """Per household member: income by kind over the window, assets by kind, with sources and dates."""
+    months = set(dibao.window(as_of))
+    out = []
+    for m in facts.members:
+        incomes: dict[str, int] = {}
+        assets: dict[str, int] = {}
+        sources = set()
+        for i in m.items:
+            if i.kind in dibao.INCOME_KINDS and i.period in months:
+                incomes[i.kind] = incomes.get(i.kind, 0) + i.amount_fen
+            elif i.kind in dibao.ASSET_KINDS:
+                assets[i.kind] = assets.get(i.kind, 0) + (i.amount_fen if i.kind == "deposit" else i.quantity)
+            else:
+                continue
+            sources.add((dibao.SOURCE_NAMES.get(i.source, i.source), i.source_date.isoformat()))
+        out.append({
+            "member": m.masked_name, "relation": m.relation,
+            "income": {dibao.KIND_NAMES[k]: yuan(v) for k, v in incomes.items()},
+            "assets": {dibao.KIND_NAMES[k]: (yuan(v) if k == "deposit" else v) for k, v in assets.items()},
+            "sources": [f"{n},{d}" for n, d in sorted(sources)],
+        })
+    return out
+
+
+# ---- the steps ------------------------------------------------------------------------------------------------------
+
+def apply(session: Session, applicant: Resident, actor: str, declared_monthly_income_fen: int = 0,
+          declared_note: str = "", today: date | None = None) -> Application:
+    """A citizen-started application: members pre-filled from the registry, the citizen declares the rest.
+    The automatic economic check runs at once."""
+    today = today or today_shanghai()
+    period = month_of(today)
+    if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
+                                                   Application.state.notin_(("rejected", "declined", "expired")))):
+        raise Conflict("A 低保 application for this household is already in progress.")
+    if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
+                                                   Application.period == period)):
+        raise Conflict("Only one 低保 application a month.")
+    members = household_of(session, applicant)
+    src = {"source": "population_registry", "source_date": applicant.source_date.isoformat()}
+    declared = {"source": "citizen_declaration", "source_date": today.isoformat()}
+    application = Application(
+        program=CODE, resident_id=applicant.id, period=period, origin="citizen", state="checking", as_of=today,
+        prefill={
+            "name": {"value": applicant.name, **src},
+            "household_members": {"value": "、".join(f"{mask_name(m.name)}({m.relation_to_head})" for m in members),
+                                  **src},
+            "street_code": {"value": applicant.street_code, **src},
+            "declared_monthly_income": {"value": yuan(declared_monthly_income_fen), **declared},
+            "declared_note": {"value": declared_note[:500], **declared},
+        },
+        confirmed_at=utcnow(), confirmed_by=actor)
+    session.add(application)
+    session.flush()
+    check(session, application, today)
+    return application
+
+
+def check(session: Session, application: Application, today: date) -> Application:
+    """家庭经济状况核对: the rule over the imported records; a failure rejects at once with the coded reason."""
+    open_deadline(session, application, "checking", today, STEP_LIMITS["checking"])
+    facts = facts_for(session, application, today)
+    decision = dibao.decide(facts, today)
+    application.trace = decision.trace()
+    application.prefill = {**application.prefill, "economic_check": {
+        "value": economic_report(facts, today), "source": "rule:dibao", "source_date": today.isoformat()},
+        "monthly_amount": {"value": yuan(decision.monthly_amount_fen), "source": "rule:dibao",
+                           "source_date": today.isoformat()}}
+    close_deadline(session, application, "checking", today)
+    if not decision.eligible:
+        reject(session, application, dibao.rejection_code(decision), _first_failed(decision), today)
+        return application
+    application.state = "home_visit"
+    resident = session.get(Resident, application.resident_id)
+    open_deadline(session, application, "home_visit", today, STEP_LIMITS["home_visit"])
+    session.add(StaffTask(kind="home_visit", resident_id=resident.id, application_id=application.id,
+                          district_code=resident.district_code, street_code=resident.street_code,
+                          community_code=resident.community_code, dedupe_key=f"home_visit:{application.id}",
+                          details={"program": CODE, "checklist": list(HOME_VISIT_CHECKLIST)},
+                          due_at=utcnow() + timedelta(days=14)))
+    enqueue(session, kind="home_visit_scheduled", idempotency_key=f"application:{application.id}:home_visit_scheduled",
+            resident_id=resident.id, application_id=application.id, data={"program": CODE})
+    return application
+
+
+def _first_failed(decision) -> str:
+    return next((c.citizen_text for c in decision.conditions if not c.passed), "")
+
+
+def _require(application: Application, state: str) -> None:
+    if application.program != CODE:
+        raise Conflict("Not a 低保 application.")
+    if application.state != state:
+        raise Conflict(f"The application is {application.state}, not {state}.")
+
+
+def record_home_visit(session: Session, application: Application, staff_id: str, checklist: dict[str, bool],
+                      note: str = "", today: date | None = None) -> Application:
+    """The street's staff record the visit: every checklist item true → street review; otherwise rejected."""
+    today = today or today_shanghai()
+    _require(application, "home_visit")
+    missing = [item for item in HOME_VISIT_CHECKLIST if item not in checklist]
+    if missing:
+        raise Unprocessable("The checklist is incomplete.", errors={"checklist": missing})
+    close_deadline(session, application, "home_visit", today)
+    _close_task(session, application, "home_visit")
+    ok = all(bool(checklist[item]) for item in HOME_VISIT_CHECKLIST)
+    application.trace = [*application.trace, {
+        "code": "home_visit", "passed": ok, "value": "ok" if ok else "mismatch", "source": "staff",
+        "source_date": today.isoformat(), "staff_id": staff_id,
+        "text": "入户调查情况与申报一致" if ok else "入户调查情况与申报不符" + (f"({note[:200]})" if note else "")}]
+    if not ok:
+        reject(session, application, "home_visit_mismatch", dibao.REJECTION_REASONS["home_visit_mismatch"], today)
+        return application
+    application.state, application.updated_at = "reviewing", utcnow()
+    open_deadline(session, application, "reviewing", today, STEP_LIMITS["reviewing"])
+    return application
+
+
+def street_review(session: Session, application: Application, staff_id: str, approve: bool,
+                  reason_code: str | None = None, today: date | None = None) -> Application:
+    """Street review: approve → public notice for N days; reject with a coded reason."""
+    today = today or today_shanghai()
+    _require(application, "reviewing")
+    close_deadline(session, application, "reviewing", today)
+    if not approve:
+        if reason_code not in dibao.REJECTION_REASONS:
+            raise Unprocessable("A rejection needs a reason code.", errors={"reason_code": sorted(dibao.REJECTION_REASONS)})
+        reject(session, application, reason_code, dibao.REJECTION_REASONS[reason_code], today)
+        return application
+    resident = session.get(Resident, application.resident_id)
+    days = dibao.PARAMETERS["notice_days"].at(max(today, dibao.PARAMETERS["start_date"]))
+    amount = dibao.decide(facts_for(session, application, today), today).monthly_amount_fen
+    session.add(PublicNotice(application_id=application.id, program=CODE, street_code=resident.street_code,
+                             masked_name=mask_name(resident.name), amount_fen=amount, starts_on=today,
+                             ends_on=today + timedelta(days=days - 1), state="open"))
+    application.state, application.updated_at = "public_notice", utcnow()
+    return application
+
+
+def object_to(session: Session, notice: PublicNotice, account_id: str, text: str, today: date | None = None) -> Objection:
+    """An objection by a signed-in resident during the notice period (one per account and notice)."""
+    today = today or today_shanghai()
+    if notice.state != "open" or not notice.starts_on <= today <= notice.ends_on:
+        raise Conflict("The notice period is over; objections are no longer accepted.")
+    text = (text or "").strip()
+    if not 5 <= len(text) <= 1000:
+        raise Unprocessable("Say in 5 to 1000 characters what is wrong.", errors={"text": ["5–1000 characters"]})
+    if session.scalar(select(Objection.id).where(Objection.notice_id == notice.id, Objection.account_id == account_id)):
+        raise Conflict("You have already objected to this notice.")
+    row = Objection(notice_id=notice.id, account_id=account_id, text=text, state="open")
+    session.add(row)
+    application = session.get(Application, notice.application_id)
+    resident = session.get(Resident, application.resident_id)
+    session.add(StaffTask(kind="objection", resident_id=resident.id, application_id=application.id,
+                          street_code=resident.street_code, district_code=resident.district_code,
+                          community_code=resident.community_code, details={"notice_id": notice.id},
+                          due_at=utcnow() + timedelta(days=5)))
+    return row
+
+
+def decide_objection(session: Session, objection: Objection, upheld: bool) -> Objection:
+    if objection.state != "open":
+        raise Conflict("The objection is already decided.")
+    objection.state = "upheld" if upheld else "dismissed"
+    return objection
+
+
+def close_notices(session: Session, today: date) -> int:
+    """After the period: no upheld objection → county approval; an upheld one → rejected. Open objections wait."""
+    moved = 0
+    for notice in session.scalars(select(PublicNotice).where(PublicNotice.state == "open", PublicNotice.ends_on < today)):
+        states = [o.state for o in session.scalars(select(Objection).where(Objection.notice_id == notice.id))]
+        if "open" in states:
+            continue
+        notice.state = "closed"
+        application = session.get(Application, notice.application_id)
+        if application.state != "public_notice":
+            continue
+        if "upheld" in states:
+            reject(session, application, "objection_upheld", dibao.REJECTION_REASONS["objection_upheld"], today)
+        else:
+            application.state, application.updated_at = "approving", utcnow()
+            open_deadline(session, application, "approving", today, STEP_LIMITS["approving"])
+        moved += 1
+    return moved
+
+
+def county_decide(session: Session, application: Application, staff_id: str, approve: bool,
+                  reason_code: str | None = None, today: date | None = None) -> Application:
+    """County approval: the rule is re-checked on today's data; approval starts the benefit next month."""
+    today = today or today_shanghai()
+    _require(application, "approving")
+    close_deadline(session, application, "approving", today)
+    if not approve:
+        code = reason_code if reason_code in dibao.REJECTION_REASONS else "county_rejected"
+        reject(session, application, code, dibao.REJECTION_REASONS[code], today)
+        return application
+    decision = dibao.decide(facts_for(session, application, today), today)
+    application.trace = [*decision.trace(), *[t for t in application.trace if t.get("source") == "staff"],
+                         {"code": "county_approval", "passed": decision.eligible, "value": "approve",
+                          "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
+                          "text": "区县民政部门审批通过" if decision.eligible else "审批时复核不符合条件"}]
+    if not decision.eligible:
+        reject(session, application, dibao.rejection_code(decision), _first_failed(decision), today)
+        return application
+    start_benefit(session, application, decision)
+    return application
+
+
+def reject(session: Session, application: Application, code: str, text: str, today: date) -> None:
+    application.state, application.decision = "rejected", code
+    application.decided_at = application.updated_at = utcnow()
+    for row in session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                          StepDeadline.done_on.is_(None))):
+        row.done_on = today
+    enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
+            resident_id=application.resident_id, application_id=application.id,
+            data={"program": CODE, "reason_code": code, "reason": text})
+
+
+def _close_task(session: Session, application: Application, kind: str) -> None:
+    for task in session.scalars(select(StaffTask).where(StaffTask.application_id == application.id,
+                                                        StaffTask.kind == kind, StaffTask.state == "open")):
+        task.state, task.closed_at = "done", utcnow()
+
+
+def flag_overdue(session: Session, today: date) -> int:
+    """Mark every open step whose working-day limit has passed (set-based)."""
+    return session.execute(update(StepDeadline).where(StepDeadline.done_on.is_(None), StepDeadline.due_on < today,
+                                                      StepDeadline.overdue.is_(False)).values(overdue=True)).rowcount

@@ -1,0 +1,293 @@
+"""The daily lifecycle jobs: stop on death, suspend on moving out, stop on certificate expiry or end of 低保,
+raise the elderly-allowance tier at 90 and 100, remind unanswered proposals (day 3, day 10) and then give the
+community worker a home-help task (day 14), so that nobody without a phone is dropped.
+
+Order matters and is fixed in `run_daily`: deaths first (no reminder or tier raise for the dead), then moves,
+expiries, tier raises, reminders.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from app.db import make_engine, utcnow
+from flows.dates import birth_cutoff
+from flows.lifecycle.sqlbits import (
+    at_least,
+    json_array,
+    month_of,
+    next_month_of,
+    nth_birthday_next_month,
+    stmt,
+)
+from flows.programs import disability_care_subsidy, disability_living_subsidy, elderly_allowance
+from flows.sql import Dialect
+
+REMINDER_DAYS = (3, 10)
+HOME_HELP_DAY = 14
+HOME_HELP_DUE_DAYS = 5
+DISABILITY = (disability_care_subsidy.CODE, disability_living_subsidy.CODE)
+PROPOSAL_OPEN = ("proposed",)
+IN_PROGRESS = ("proposed", "confirmed", "checking", "home_visit", "reviewing", "public_notice", "approving")
+
+
+@dataclass
+class LifecycleResult:
+    as_of: date
+    counts: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _change_insert(d: Dialect) -> tuple[str, str]:
+    prefix, suffix = d.insert_ignore("benefit_changes")
+    cols = ("(id, benefit_id, change_key, kind, effective_month, old_tier, old_amount_fen, tier, monthly_amount_fen, "
+            "reason, as_of, trace, created_at)")
+    return f"{prefix} {cols} ", suffix
+
+
+def _outbox_from_changes(d: Dialect, kind: str, key_suffix: str, data: dict, where: str) -> str:
+    """Outbox rows for the changes written today (key: benefit:<id>:<key_suffix>)."""
+    prefix, suffix = d.insert_ignore("outbox")
+    return (
+        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
+        "next_attempt_at, created_at) "
+        f"SELECT {d.new_id()}, 'benefit:' || b.id || '\\:' || {key_suffix}, '{kind}', b.resident_id, "
+        f"b.application_id, {d.json_object(data)}, 'pending', 0, :now, :now "
+        f"FROM benefit_changes c JOIN benefits b ON b.id = c.benefit_id WHERE c.as_of = :as_of AND {where}{suffix}"
+    )
+
+
+def _registry_trace(d: Dialect, code: str, value: str, extra: dict | None = None) -> str:
+    pairs = {"code": f"'{code}'", "passed": d.json_text("false"), "value": value,
+             "source": "r.source", "source_date": d.date_text("r.source_date")}
+    pairs.update(extra or {})
+    return json_array(d, d.json_object(pairs))
+
+
+# ---- deaths -------------------------------------------------------------------------------------------------
+
+def stop_on_death(conn, d: Dialect, as_of: date) -> dict:
+    """Benefits of the deceased stop from the month after the death; open proposals and cases expire."""
+    params = {"as_of": as_of, "now": utcnow()}
+    head, tail = _change_insert(d)
+    trace = _registry_trace(d, "alive", "'false'", {"death_date": d.date_text("r.death_date")})
+    sql = (head + f"SELECT {d.new_id()}, b.id, 'stop', 'stopped', {next_month_of(d, 'r.death_date')}, b.tier, "
+           f"b.monthly_amount_fen, b.tier, 0, 'death', :as_of, {trace}, :now "
+           "FROM benefits b JOIN residents r ON r.id = b.resident_id "
+           "WHERE b.state IN ('active', 'suspended') AND r.death_date IS NOT NULL AND r.death_date <= :as_of" + tail)
+    stopped = max(conn.execute(stmt(sql, params), params).rowcount, 0)
+    death_month = month_of(d, "r.death_date")
+    conn.execute(stmt(
+        "UPDATE benefits SET state = 'stopped', updated_at = :now, end_month = ("
+        f"SELECT CASE WHEN benefits.end_month IS NOT NULL AND benefits.end_month < {death_month} "
+        f"THEN benefits.end_month ELSE {death_month} END FROM residents r WHERE r.id = benefits.resident_id) "
+        "WHERE state IN ('active', 'suspended') AND resident_id IN "
+        "(SELECT id FROM residents WHERE death_date IS NOT NULL AND death_date <= :as_of)", params), params)
+    conn.execute(stmt(_outbox_from_changes(
+        d, "benefit_stopped", "'stopped'",
+        {"program": "b.program", "reason": "'death'", "last_month": "b.end_month"},
+        "c.change_key = 'stop' AND c.reason = 'death'"), params), params)
+    expired = _expire_cases(conn, d, params, "deceased",
+                            "SELECT id FROM residents WHERE death_date IS NOT NULL AND death_date <= :as_of")
+    return {"stopped_death": stopped, "expired_death": expired}
+
+
+def _expire_cases(conn, d: Dialect, params: dict, reason: str, residents_sql: str) -> int:
+    states = ", ".join(f"'{s}'" for s in IN_PROGRESS)
+    n = conn.execute(stmt(
+        f"UPDATE applications SET state = 'expired', decision = '{reason}', updated_at = :now "
+        f"WHERE state IN ({states}) AND resident_id IN ({residents_sql})", params), params).rowcount
+    conn.execute(stmt(
+        "UPDATE staff_tasks SET state = 'cancelled', closed_at = :now WHERE state = 'open' "
+        f"AND kind IN ('home_help', 'review', 'home_visit') AND resident_id IN ({residents_sql})", params), params)
+    return max(n, 0)
+
+
+# ---- moves out of the city ----------------------------------------------------------------------------------
+
+def suspend_on_move_out(conn, d: Dialect, as_of: date) -> dict:
+    """Benefits of residents whose hukou left the city are suspended from the month after the move."""
+    params = {"as_of": as_of, "now": utcnow()}
+    moved = ("COALESCE((SELECT MAX(m.move_date) FROM hukou_moves m WHERE m.resident_id = r.id "
+             "AND m.direction = 'out' AND m.move_date <= :as_of), :as_of)")
+    head, tail = _change_insert(d)
+    trace = _registry_trace(d, "hukou_local", "'false'", {"move_date": d.date_text(moved)})
+    where = ("b.state = 'active' AND NOT r.hukou_local AND (r.death_date IS NULL OR r.death_date > :as_of)")
+    sql = (head + f"SELECT {d.new_id()}, b.id, 'suspend:' || {d.date_text(moved)}, 'suspended', "
+           f"{next_month_of(d, moved)}, b.tier, b.monthly_amount_fen, b.tier, 0, 'moved_out', :as_of, {trace}, :now "
+           f"FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail)
+    suspended = max(conn.execute(stmt(sql, params), params).rowcount, 0)
+    conn.execute(stmt(
+        f"UPDATE benefits SET state = 'suspended', updated_at = :now, end_month = (SELECT {month_of(d, moved)} "
+        "FROM residents r WHERE r.id = benefits.resident_id) "
+        "WHERE state = 'active' AND resident_id IN (SELECT id FROM residents r WHERE NOT r.hukou_local "
+        "AND (r.death_date IS NULL OR r.death_date > :as_of))", params), params)
+    conn.execute(stmt(_outbox_from_changes(
+        d, "benefit_stopped", "'suspended\\:' || c.effective_month",
+        {"program": "b.program", "reason": "'moved_out'", "effective_month": "c.effective_month",
+         "last_month": "b.end_month"},
+        "c.kind = 'suspended' AND c.reason = 'moved_out'"), params), params)
+    expired = _expire_cases(conn, d, params, "moved_out",
+                            "SELECT id FROM residents WHERE NOT hukou_local")
+    return {"suspended_move": suspended, "expired_move": expired}
+
+
+# ---- disability certificates and 低保 households ------------------------------------------------------------
+
+def _valid_cert(max_grade: int) -> str:
+    return ("EXISTS (SELECT 1 FROM disability_certificates c2 WHERE c2.resident_id = b.resident_id "
+            f"AND c2.issue_date <= :as_of AND c2.expiry_date >= :as_of AND c2.grade <= {int(max_grade)})")
+
+
+def stop_on_certificate_expiry(conn, d: Dialect, as_of: date) -> dict:
+    """Disability subsidies stop from the month after the last valid certificate expired."""
+    params = {"as_of": as_of, "now": utcnow()}
+    total = 0
+    for module in (disability_care_subsidy, disability_living_subsidy):
+        max_grade = module.PARAMETERS["max_grade"].at(max(as_of, module.PARAMETERS["start_date"]))
+        expired = ("(SELECT MAX(c.expiry_date) FROM disability_certificates c WHERE c.resident_id = b.resident_id "
+                   "AND c.expiry_date < :as_of)")
+        expired_r = expired.replace("b.resident_id", "r.id")
+        head, tail = _change_insert(d)
+        trace = json_array(d, d.json_object({
+            "code": "'certificate_valid'", "passed": d.json_text("false"), "value": d.date_text(expired_r),
+            "source": "'disabled_persons_federation'", "source_date": ":as_of_text"}))
+        where = f"b.program = '{module.CODE}' AND b.state = 'active' AND NOT {_valid_cert(max_grade)}"
+        sql = (head + f"SELECT {d.new_id()}, b.id, 'stop', 'stopped', "
+               f"COALESCE({next_month_of(d, expired)}, {next_month_of(d, ':as_of')}), b.tier, b.monthly_amount_fen, "
+               f"b.tier, 0, 'certificate_expired', :as_of, {trace}, :now "
+               f"FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail)
+        p = {**params, "as_of_text": as_of.isoformat()}
+        total += max(conn.execute(stmt(sql, p), p).rowcount, 0)
+        conn.execute(stmt(
+            f"UPDATE benefits SET state = 'stopped', updated_at = :now, end_month = COALESCE("
+            f"{month_of(d, expired.replace('b.resident_id', 'benefits.resident_id'))}, {month_of(d, ':as_of')}) "
+            f"WHERE benefits.program = '{module.CODE}' AND benefits.state = 'active' "
+            f"AND NOT {_valid_cert(max_grade).replace('b.resident_id', 'benefits.resident_id')}", params), params)
+    conn.execute(stmt(_outbox_from_changes(
+        d, "benefit_stopped", "'stopped'",
+        {"program": "b.program", "reason": "'certificate_expired'", "last_month": "b.end_month"},
+        "c.change_key = 'stop' AND c.reason = 'certificate_expired'"), params), params)
+    return {"stopped_certificate": total}
+
+
+def stop_living_subsidy_without_dibao(conn, d: Dialect, as_of: date) -> dict:
+    params = {"as_of": as_of, "now": utcnow()}
+    from flows.scans.disability import IN_DIBAO as in_dibao
+    head, tail = _change_insert(d)
+    trace = json_array(d, d.json_object({"code": "'dibao_household'", "passed": d.json_text("false"),
+                                         "value": "'false'", "source": "'dibao_registry'",
+                                         "source_date": ":as_of_text"}))
+    where = f"b.program = '{disability_living_subsidy.CODE}' AND b.state = 'active' AND NOT {in_dibao}"
+    p = {**params, "as_of_text": as_of.isoformat()}
+    n = conn.execute(stmt(
+        head + f"SELECT {d.new_id()}, b.id, 'stop', 'stopped', {next_month_of(d, ':as_of')}, b.tier, "
+        f"b.monthly_amount_fen, b.tier, 0, 'dibao_ended', :as_of, {trace}, :now "
+        f"FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail, p), p).rowcount
+    conn.execute(stmt(
+        f"UPDATE benefits SET state = 'stopped', updated_at = :now, end_month = {month_of(d, ':as_of')} "
+        "WHERE id IN (SELECT c.benefit_id FROM benefit_changes c WHERE c.as_of = :as_of AND c.reason = 'dibao_ended') "
+        "AND state = 'active'", params), params)
+    conn.execute(stmt(_outbox_from_changes(
+        d, "benefit_stopped", "'stopped'",
+        {"program": "b.program", "reason": "'dibao_ended'", "last_month": "b.end_month"},
+        "c.change_key = 'stop' AND c.reason = 'dibao_ended'"), params), params)
+    return {"stopped_dibao_ended": max(n, 0)}
+
+
+# ---- elderly allowance tiers ----------------------------------------------------------------------------------
+
+def raise_tiers(conn, d: Dialect, as_of: date) -> dict:
+    """Raise the elderly-allowance tier at 90 and 100 from the month after the birthday; no confirmation."""
+    on = max(as_of, elderly_allowance.PARAMETERS["start_date"])
+    tiers = sorted(elderly_allowance.PARAMETERS["tiers"].at(on))  # lowest age first
+    start = elderly_allowance.PARAMETERS["start_date"]
+    counts = {}
+    for i, (age, label, fen) in enumerate(tiers):
+        if i == 0:
+            continue
+        at_or_above = ", ".join(f"'{t[1]}'" for t in tiers[i:])
+        params = {"as_of": as_of, "now": utcnow(), "cut": birth_cutoff(as_of, age), "label": label, "fen": fen,
+                  "start_idx": start.year * 12 + start.month - 1}
+        head, tail = _change_insert(d)
+        trace = _registry_trace(d, "age", f"'{age}'", {"birth_date": d.date_text("r.birth_date"),
+                                                        "passed": d.json_text("true")})
+        eff = d.month_text(at_least(nth_birthday_next_month(d, age)))
+        where = (f"b.program = '{elderly_allowance.CODE}' AND b.state = 'active' AND b.tier NOT IN ({at_or_above}) "
+                 "AND r.birth_date <= :cut")
+        n = conn.execute(stmt(
+            head + f"SELECT {d.new_id()}, b.id, 'tier\\:' || :label, 'tier_raised', {eff}, b.tier, "
+            f"b.monthly_amount_fen, :label, :fen, 'age', :as_of, {trace}, :now "
+            f"FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail, params), params).rowcount
+        conn.execute(stmt(_outbox_from_changes(
+            d, "tier_raised", "'tier_raised\\:' || c.tier",
+            {"program": "b.program", "tier": "c.tier", "monthly_amount": f"'{fen // 100}.{fen % 100:02d}'",
+             "effective_month": "c.effective_month"},
+            "c.kind = 'tier_raised' AND c.tier = :label"), params), params)
+        conn.execute(stmt(
+            "UPDATE benefits SET tier = :label, monthly_amount_fen = :fen, updated_at = :now "
+            f"WHERE program = '{elderly_allowance.CODE}' AND state = 'active' AND tier NOT IN ({at_or_above}) "
+            "AND id IN (SELECT benefit_id FROM benefit_changes WHERE change_key = 'tier:' || :label)",
+            params), params)
+        counts[f"tier_raised_{age}"] = max(n, 0)
+    return counts
+
+
+# ---- reminders and the community worker -----------------------------------------------------------------------
+
+def remind_and_escalate(conn, d: Dialect, as_of: date) -> dict:
+    """Reminders on day 3 and day 10 of an unanswered proposal, then a home-help task for the community worker."""
+    prefix, suffix = d.insert_ignore("outbox")
+    params = {"as_of": as_of, "now": utcnow()}
+    counts = {}
+    for day in REMINDER_DAYS:
+        p = {**params, "d3": as_of - timedelta(days=day)}
+        n = conn.execute(stmt(
+            f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
+            "next_attempt_at, created_at) "
+            f"SELECT {d.new_id()}, 'application:' || a.id || '\\:reminder\\:{day}', 'reminder', a.resident_id, a.id, "
+            f"{d.json_object({'program': 'a.program', 'day': str(day)})}, 'pending', 0, :now, :now "
+            f"FROM applications a WHERE a.state = 'proposed' AND a.as_of <= :d3{suffix}", p), p).rowcount
+        counts[f"reminders_day{day}"] = max(n, 0)
+    task_prefix, task_suffix = d.insert_ignore("staff_tasks")
+    p = {**params, "d_task": as_of - timedelta(days=HOME_HELP_DAY),
+         "due": utcnow() + timedelta(days=HOME_HELP_DUE_DAYS)}
+    details = d.json_object({"program": "a.program", "reason": "'proposal_unanswered'",
+                             "proposed_on": d.date_text("a.as_of"), "checklist": d.json_text(
+                                 '["上门说明政策","核实本人意愿","协助确认或记录放弃原因"]')})
+    n = conn.execute(stmt(
+        f"{task_prefix} (id, kind, state, resident_id, application_id, account_id, district_code, street_code, "
+        "community_code, details, dedupe_key, due_at, created_at) "
+        f"SELECT {d.new_id()}, 'home_help', 'open', a.resident_id, a.id, NULL, r.district_code, r.street_code, "
+        f"r.community_code, {details}, 'home_help:' || a.id, :due, :now "
+        "FROM applications a JOIN residents r ON r.id = a.resident_id "
+        f"WHERE a.state = 'proposed' AND a.as_of <= :d_task{task_suffix}", p), p).rowcount
+    counts["home_help_tasks"] = max(n, 0)
+    conn.execute(stmt(
+        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
+        "next_attempt_at, created_at) "
+        f"SELECT {d.new_id()}, 'application:' || t.application_id || '\\:home_visit_scheduled', "
+        f"'home_visit_scheduled', t.resident_id, t.application_id, "
+        f"{d.json_object({'program': 'a.program', 'community_code': 't.community_code'})}, 'pending', 0, :now, :now "
+        "FROM staff_tasks t JOIN applications a ON a.id = t.application_id "
+        f"WHERE t.kind = 'home_help' AND t.created_at = :now{suffix}", p), p)
+    return counts
+
+
+JOBS = (stop_on_death, suspend_on_move_out, stop_on_certificate_expiry, stop_living_subsidy_without_dibao,
+        raise_tiers, remind_and_escalate)
+
+
+def run_daily(cfg, as_of: date, engine=None) -> LifecycleResult:
+    """Run every lifecycle job for `as_of`, each in its own transaction."""
+    started = time.perf_counter()
+    engine = engine or make_engine(cfg.database_url)
+    d = Dialect(engine.dialect.name)
+    result = LifecycleResult(as_of)
+    for job in JOBS:
+        with engine.begin() as conn:
+            result.counts.update(job(conn, d, as_of))
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,124 @@
+"""Proactive proposals of the two disability subsidies from the 残联 certificate import (set-based SQL).
+
+- disability_care_subsidy: a certificate valid on the as-of date with grade ≤ 2;
+- disability_living_subsidy: a valid certificate (grade 1–4) and a household member receiving 低保.
+
+Residents alive with local hukou and without an application or benefit for the program get a `proposed`
+application pre-filled from the certificate (each field with its source and date) and an outbox row, in the
+same transaction. The certificate table is small (a few per cent of residents), so every run looks at all of
+it; a run per (program, as-of) is recorded and never repeated.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from app.db import make_engine, utcnow
+from flows.lifecycle.sqlbits import at_least, stmt
+from flows.programs import disability_care_subsidy, disability_living_subsidy
+from flows.scans import runs
+from flows.scans.elderly_allowance import ScanResult
+from flows.sql import Dialect
+
+MODULES = {m.CODE: m for m in (disability_care_subsidy, disability_living_subsidy)}
+# household first (index on household_id), then the member's 低保 benefit (unique index on program, resident)
+IN_DIBAO = ("EXISTS (SELECT 1 FROM residents rd WHERE rd.household_id = r.household_id AND EXISTS ("
+            "SELECT 1 FROM benefits bd WHERE bd.program = 'dibao' AND bd.resident_id = rd.id AND bd.state = 'active'))")
+
+
+def _best_cert(max_grade: int) -> str:
+    """The certificate used: valid on the as-of date, the most severe grade, then the latest expiry."""
+    return ("c.id = (SELECT c2.id FROM disability_certificates c2 WHERE c2.resident_id = r.id "
+            f"AND c2.issue_date <= :as_of AND c2.expiry_date >= :as_of AND c2.grade <= {int(max_grade)} "
+            "ORDER BY c2.grade, c2.expiry_date DESC, c2.id LIMIT 1)")
+
+
+def _insert_sql(d: Dialect, module, as_of: date) -> str:
+    params = module.PARAMETERS
+    on = max(as_of, params["start_date"])
+    max_grade = params["max_grade"].at(on)
+    amounts = params["amounts"].at(on)
+
+    def reg(value: str) -> str:
+        return d.json_object({"value": value, "source": "r.source", "source_date": d.date_text("r.source_date")})
+
+    def fed(value: str) -> str:
+        return d.json_object({"value": value, "source": "c.source", "source_date": d.date_text("c.source_date")})
+
+    def rule(value: str) -> str:
+        return d.json_object({"value": value, "source": f"'rule\\:{module.CODE}'", "source_date": ":as_of_text"})
+
+    amount_case = "CASE c.grade " + " ".join(f"WHEN {g} THEN '{f // 100}.{f % 100:02d}'"
+                                             for g, f in sorted(amounts.items())) + " END"
+    y, m, _ = d.ymd("c.issue_date")
+    fields = {
+        "name": reg("r.name"), "sex": reg("r.sex"), "birth_date": reg(d.date_text("r.birth_date")),
+        "district_code": reg("r.district_code"), "street_code": reg("r.street_code"),
+        "community_code": reg("r.community_code"), "hukou_local": reg(d.json_text("true")),
+        "certificate": fed("c.cert_mask"), "disability_category": fed("c.category"),
+        "disability_grade": fed("c.grade"), "certificate_issue_date": fed(d.date_text("c.issue_date")),
+        "certificate_expiry_date": fed(d.date_text("c.expiry_date")),
+        "tier": rule("'grade' || c.grade"), "monthly_amount": rule(amount_case),
+        "start_month": rule(d.month_text(at_least(f"({y} * 12 + {m})"))),
+    }
+    extra = ""
+    if module is disability_living_subsidy:
+        fields["dibao_household"] = d.json_object({"value": d.json_text("true"), "source": "'dibao_registry'",
+                                                   "source_date": ":as_of_text"})
+        extra = f"AND {IN_DIBAO} "
+    prefix, suffix = d.insert_ignore("applications")
+    return (
+        f"{prefix} (id, program, resident_id, period, origin, state, as_of, prefill, trace, scan_run_id, "
+        "created_at, updated_at) "
+        f"SELECT {d.new_id()}, :program, r.id, 'once', 'proactive', 'proposed', :as_of, {d.json_object(fields)}, "
+        f"{d.json_text('[]')}, :run_id, :now, :now "
+        # certificates first (a few per cent of residents): SQLite keeps the written order of a CROSS JOIN
+        f"FROM disability_certificates c {'JOIN' if d.pg else 'CROSS JOIN'} residents r "
+        f"{'ON r.id = c.resident_id' if d.pg else ''} "
+        f"WHERE {'' if d.pg else 'r.id = c.resident_id AND '}c.issue_date <= :as_of AND c.expiry_date >= :as_of "
+        f"AND c.grade <= {int(max_grade)} "
+        # cheap tests first: most holders already have an application or a benefit
+        "AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.program = :program AND a.resident_id = c.resident_id) "
+        "AND NOT EXISTS (SELECT 1 FROM benefits b WHERE b.program = :program AND b.resident_id = c.resident_id) "
+        f"AND r.hukou_local AND (r.death_date IS NULL OR r.death_date > :as_of) {extra}"
+        f"AND {_best_cert(max_grade)}{suffix}"
+    )
+
+
+def _outbox_sql(d: Dialect) -> str:
+    prefix, suffix = d.insert_ignore("outbox")
+    return (
+        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
+        "next_attempt_at, created_at) "
+        f"SELECT {d.new_id()}, 'application:' || a.id || '\\:proposal_ready', 'proposal_ready', a.resident_id, "
+        f"a.id, {d.json_object({'program': 'a.program'})}, 'pending', 0, :now, :now FROM applications a "
+        f"WHERE a.scan_run_id = :run_id{suffix}"
+    )
+
+
+def scan_disability(cfg, program: str, as_of: date, engine=None) -> ScanResult:
+    """Propose one disability subsidy to everyone newly eligible on `as_of` (idempotent per date)."""
+    module = MODULES[program]
+    started = time.perf_counter()
+    run, fresh = runs.open_run(cfg, program, as_of)
+    if not fresh:
+        return ScanResult(program, as_of, run.mode, skipped=True, counts=dict(run.counts or {}),
+                          seconds=time.perf_counter() - started)
+    engine = engine or make_engine(cfg.database_url)
+    d = Dialect(engine.dialect.name)
+    start = module.PARAMETERS["start_date"]
+    params = {"program": program, "as_of": as_of, "as_of_text": as_of.isoformat(), "run_id": run.id,
+              "now": utcnow(), "start_idx": start.year * 12 + start.month - 1}
+    run_started = utcnow()
+    try:
+        with engine.begin() as conn:
+            proposed = max(conn.execute(stmt(_insert_sql(d, module, as_of), params), params).rowcount, 0)
+            conn.execute(stmt(_outbox_sql(d), params), params)
+    except Exception as exc:
+        runs.fail(cfg, run.id, f"{type(exc).__name__}: {exc}")
+        raise
+    counts = {"proposed": proposed, "batches": 1}
+    runs.finish(cfg, run.id, counts, "full", run_started)
+    return ScanResult(program, as_of, "full", proposed=proposed, candidates_batches=1,
+                      seconds=time.perf_counter() - started, counts=counts)

@@ -1,0 +1,1 @@
+"""The simulated year (`zerotrip simulate`): see flows.simulation.city_year."""

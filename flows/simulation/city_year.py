@@ -1,0 +1,468 @@
+"""A simulated year: a synthetic city lives day by day and the real scans, lifecycle jobs, citizens' answers,
+staff reviews, home-help visits and monthly rolls run on it; at the end, the KPIs.
+
+- The city comes from flows.synthetic_city (same generator and bulk writer as `zerotrip seed`), dated the day
+  before the start. Before day 1 ("warm-up") everyone already eligible is proposed and confirmed, so the year's
+  figures are about people who become eligible during it. About 6% of residents hold a disability certificate
+  (grades 1–4, five-year validity, some expiring during the year: most are renewed, some not) and about 1.5%
+  of households receive 低保 (legacy benefits), so the living subsidy has candidates.
+- Each day: deaths (by age), births, moves out of the city, new disability certificates, renewals, monthly
+  income records; then the scheduler's jobs for that date (elderly-allowance scan, both disability scans, the
+  lifecycle jobs); then simulated citizens answer their proposals with realistic delays (some never: the
+  community worker's home-help task, 14 days after the proposal, reaches them), staff review the disability
+  subsidies within a few working days, and on the 5th of each month the roll of that month is computed and
+  closed.
+- Everything is set-based SQL except the answers and reviews, which go through the same functions the API
+  uses (flows.casework.confirm / review / complete_home_help), in one transaction per day.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, insert, select, text, update
+
+from app.crypto import cipher_for
+from app.db import make_engine, session_factory, utcnow
+from app.masking import mask_account
+from app.models import (
+    Application,
+    Benefit,
+    DeathRecord,
+    DisabilityCertificate,
+    EconomicRecord,
+    HukouMove,
+    OutboxMessage,
+    PayoutAccount,
+    PayrollLine,
+    PayrollRun,
+    Resident,
+    StaffTask,
+)
+from app.models.ids import new_id
+from flows import casework, payroll, programs
+from flows.dates import month_of, nth_birthday
+from flows.imports.population import load_people
+from flows.imports.report import RejectReport, report_path
+from flows.imports.writer import ResidentWriter
+from flows.lifecycle.jobs import run_daily
+from flows.programs import disability_care_subsidy, disability_living_subsidy, elderly_allowance
+from flows.scans.disability import scan_disability
+from flows.scans.elderly_allowance import scan_turning_80
+from flows.synthetic_city import City, PeopleWriter
+
+ANNUAL_DEATH = ((60, 0.001), (70, 0.008), (80, 0.025), (90, 0.07), (100, 0.18), (200, 0.35))
+MOVE_OUT_RATE = 0.004
+NEW_CERT_RATE = 0.004
+BIRTH_RATE = 0.007
+CERT_SHARE = 0.06
+DIBAO_HOUSEHOLD_SHARE = 0.015
+RENEWAL_SHARE = 0.7
+PAY_DAY = 5
+SIM_PROGRAMS = (elderly_allowance.CODE, disability_care_subsidy.CODE, disability_living_subsidy.CODE)
+
+
+@dataclass
+class Kpis:
+    people: int
+    days: int
+    seed: int
+    start: date
+    rows: dict = field(default_factory=dict)
+    anomalies: dict = field(default_factory=dict)
+    events: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+
+def _annual_death(age: int) -> float:
+    return next(q for limit, q in ANNUAL_DEATH if age < limit)
+
+
+def _answer_delay(rng: random.Random) -> int | None:
+    """Days until the citizen (or a family member) answers a proposal; None: never (the worker will come)."""
+    r = rng.random()
+    if r < 0.55:
+        return rng.randint(0, 2)
+    if r < 0.80:
+        return rng.randint(3, 9)
+    if r < 0.92:
+        return rng.randint(10, 13)
+    return None
+
+
+class Simulation:
+    def __init__(self, cfg, people: int, days: int, seed: int, start: date, progress=None):
+        self.cfg, self.n, self.days, self.seed, self.start = cfg, people, days, seed, start
+        self.end = start + timedelta(days=days - 1)
+        self.rng = random.Random(seed)
+        self.engine = make_engine(cfg.database_url)
+        self.Session = session_factory(cfg)
+        self.cipher = cipher_for(cfg)
+        self.progress = progress or (lambda msg: None)
+        self.answers: dict[date, list[str]] = defaultdict(list)
+        self.reviews: dict[date, list[str]] = defaultdict(list)
+        self.events: dict[date, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        self.closed_on: dict[str, date] = {}
+        self.counts: dict[str, int] = defaultdict(int)
+        self.city = City(seed + 1, start - timedelta(days=1))
+
+    # ---- the city -------------------------------------------------------------------------------------------
+    def build(self) -> None:
+        today = self.start - timedelta(days=1)
+        generator = PeopleWriter(City(self.seed, today))
+        report = RejectReport(report_path(self.cfg.instance_path, "simulate", f"s{self.seed}"), always=False)
+        writer = ResidentWriter(self.engine, self.cipher, today)
+        numbered = ((line, row) for line, row in enumerate(generator.rows(self.n), start=2))
+        try:
+            load_people(writer, numbered, today, set(), report)
+        finally:
+            report.close()
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(Resident.id, Resident.birth_date, Resident.household_id, Resident.death_date,
+                                       Resident.hukou_local, Resident.district_code, Resident.street_code,
+                                       Resident.community_code, Resident.relation_to_head)).all()
+        self.residents = rows
+        self._accounts(rows, today)
+        self._certificates(rows, today)
+        self._dibao(rows, today)
+        self._plan_events(rows)
+
+    def _accounts(self, rows, today: date) -> None:
+        values = []
+        for r in rows:
+            number = "6222" + f"{self.rng.randrange(10**15):015d}"
+            values.append({"resident_id": r.id, "kind": "sscard", "bank_name": "", "number_enc":
+                           self.cipher.encrypt(number), "number_mask": mask_account(number),
+                           "number_hash": self.cipher.lookup_hash(number, "account"), "source": "import",
+                           "changed_by": None, "source_date": today, "updated_at": utcnow()})
+        self._bulk(PayoutAccount, values)
+
+    def _cert_row(self, resident_id: int, grade: int, issue: date, expiry: date, today: date) -> dict:
+        return {"resident_id": resident_id, "cert_hash": new_id() + new_id(), "cert_mask": "1****************X**",
+                "category": str(self.rng.randint(1, 7)), "grade": grade, "issue_date": issue, "expiry_date": expiry,
+                "row_hash": "sim", "source": "disabled_persons_federation", "source_date": today,
+                "updated_at": utcnow()}
+
+    def _grade(self) -> int:
+        return self.rng.choices((1, 2, 3, 4), weights=(15, 20, 30, 35))[0]
+
+    def _certificates(self, rows, today: date) -> None:
+        values, self.certified = [], set()
+        for r in rows:
+            if r.death_date is None and self.rng.random() < CERT_SHARE:
+                issue = today - timedelta(days=self.rng.randrange(5 * 365))
+                expiry = issue + timedelta(days=5 * 365)
+                values.append(self._cert_row(r.id, self._grade(), issue, expiry, today))
+                self.certified.add(r.id)
+        self._bulk(DisabilityCertificate, values)
+        self.counts["certificates_at_start"] = len(values)
+
+    def _dibao(self, rows, today: date) -> None:
+        heads = [r for r in rows if r.relation_to_head == "户主" and r.death_date is None and r.hukou_local]
+        chosen = self.rng.sample(heads, int(len(heads) * DIBAO_HOUSEHOLD_SHARE))
+        now = utcnow()
+        self._bulk(Benefit, [{"id": new_id(), "program": "dibao", "resident_id": r.id, "application_id": None,
+                              "origin": "legacy", "tier": "2p", "monthly_amount_fen": 60000,
+                              "start_month": month_of(today), "end_month": None, "state": "active",
+                              "created_at": now, "updated_at": now} for r in chosen])
+        self.dibao_heads = [r.id for r in chosen]
+
+    def _plan_events(self, rows) -> None:
+        """Who dies, moves, gets a certificate, on which day of the year (drawn once per resident)."""
+        for r in rows:
+            if r.death_date is not None:
+                continue
+            age = (self.start - r.birth_date).days // 365
+            if self.rng.random() < _annual_death(age) * self.days / 365:
+                self.events[self._day()]["deaths"].append(r.id)
+            elif r.hukou_local and self.rng.random() < MOVE_OUT_RATE * self.days / 365:
+                self.events[self._day()]["moves"].append(r.id)
+            if r.id not in self.certified and self.rng.random() < NEW_CERT_RATE * self.days / 365:
+                self.events[self._day()]["certificates"].append(r.id)
+        for _ in range(int(len(rows) * BIRTH_RATE * self.days / 365)):
+            self.events[self._day()]["births"].append(self.rng.choice(rows))
+
+    def _day(self) -> date:
+        return self.start + timedelta(days=self.rng.randrange(self.days))
+
+    def _bulk(self, model, values: list[dict]) -> None:
+        with self.engine.begin() as conn:
+            for i in range(0, len(values), 10_000):
+                if values[i:i + 10_000]:
+                    conn.execute(insert(model.__table__), values[i:i + 10_000])
+
+    # ---- a day ----------------------------------------------------------------------------------------------------
+    def apply_events(self, day: date) -> None:
+        ev = self.events.pop(day, {})
+        now = utcnow()
+        with self.engine.begin() as conn:
+            deaths = ev.get("deaths", [])
+            if deaths:
+                conn.execute(insert(DeathRecord.__table__), [
+                    {"resident_id": rid, "death_date": day, "source": "health", "source_date": day, "updated_at": now}
+                    for rid in deaths])
+                conn.execute(update(Resident).where(Resident.id.in_(deaths)).values(death_date=day, updated_at=now))
+            moves = ev.get("moves", [])
+            if moves:
+                conn.execute(insert(HukouMove.__table__), [
+                    {"resident_id": rid, "move_date": day, "direction": "out", "area_code": "110105",
+                     "source": "population_registry", "source_date": day, "created_at": now} for rid in moves])
+                conn.execute(update(Resident).where(Resident.id.in_(moves)).values(hukou_local=False, updated_at=now))
+            certs = [self._cert_row(rid, self._grade(), day, day + timedelta(days=5 * 365), day)
+                     for rid in ev.get("certificates", [])]
+            if certs:
+                conn.execute(insert(DisabilityCertificate.__table__), certs)
+            # renewals: most certificates expiring in 10 days get a new expiry (same number)
+            expiring = conn.execute(select(DisabilityCertificate.id).where(
+                DisabilityCertificate.expiry_date == day + timedelta(days=10))).scalars().all()
+            renew = [cid for cid in expiring if self.rng.random() < RENEWAL_SHARE]
+            if renew:
+                conn.execute(update(DisabilityCertificate).where(DisabilityCertificate.id.in_(renew)).values(
+                    expiry_date=day + timedelta(days=10 + 5 * 365), source_date=day, updated_at=now))
+            if day.day == 1 and self.dibao_heads:
+                prev = month_of(day - timedelta(days=1))
+                conn.execute(insert(EconomicRecord.__table__), [
+                    {"resident_id": rid, "kind": "income_wage", "period": prev, "ref_hash": "",
+                     "amount_fen": self.rng.randrange(0, 90_000), "quantity": 1, "source": "tax", "source_date": day,
+                     "updated_at": now} for rid in self.dibao_heads])
+        births = ev.get("births", [])
+        if births:
+            writer = ResidentWriter(self.engine, self.cipher, day)
+            records = []
+            for parent in births:
+                sex = self.rng.choice("MF")
+                records.append({"id_number": self.city.id_number(parent.district_code, day, sex),
+                                "name": self.city.name(self.city.surname(), sex), "sex": sex, "birth_date": day,
+                                "household_id": parent.household_id, "relation_to_head": "孙子女",
+                                "district_code": parent.district_code, "street_code": parent.street_code,
+                                "community_code": parent.community_code, "hukou_local": True, "phone": None,
+                                "death_date": None})
+            writer.write(records)
+        for key in ("deaths", "moves", "certificates", "births"):
+            self.counts[key] += len(ev.get(key, []))
+        self.counts["renewals"] += len(renew)
+
+    def scheduler_jobs(self, day: date) -> None:
+        scan_turning_80(self.cfg, day)
+        for program in (disability_care_subsidy.CODE, disability_living_subsidy.CODE):
+            scan_disability(self.cfg, program, day, engine=self.engine)
+        run_daily(self.cfg, day, engine=self.engine)
+
+    def citizens_and_staff(self, day: date) -> None:
+        with self.Session() as s:
+            fresh = s.execute(select(Application.id).where(Application.as_of == day,
+                                                            Application.state == "proposed")).scalars().all()
+            for app_id in fresh:
+                delay = _answer_delay(self.rng)
+                if delay is not None:
+                    self.answers[day + timedelta(days=delay)].append(app_id)
+            for app_id in self.answers.pop(day, []):
+                app = s.get(Application, app_id)
+                if app.state == "proposed":
+                    casework.confirm(s, app, "sim-citizen", day)
+                    if app.state == "reviewing":
+                        self.reviews[day + timedelta(days=self.rng.randint(1, 4))].append(app.id)
+            for app_id in self.reviews.pop(day, []):
+                app = s.get(Application, app_id)
+                if app.state == "reviewing":
+                    casework.review(s, app, "sim-staff", approve=True, today=day)
+            tasks = s.scalars(select(StaffTask).where(StaffTask.kind == "home_help", StaffTask.state == "open")).all()
+            for task in tasks:
+                if self.rng.random() < 0.5 or (task.details or {}).get("outcome") == "unreachable":
+                    casework.complete_home_help(s, task, "confirmed", "sim-worker", day)
+                    app = s.get(Application, task.application_id)
+                    if app.state == "reviewing":
+                        self.reviews[day + timedelta(days=self.rng.randint(1, 4))].append(app.id)
+            s.commit()
+
+    def pay(self, day: date) -> None:
+        if day.day != PAY_DAY:
+            return
+        month = month_of(day)
+        with self.Session() as s:
+            roll = payroll.compute(s, month, day, close=True)
+            s.commit()
+            self.last_anomalies = {k: v["count"] for k, v in roll.anomalies.items()}
+        self.closed_on[month] = day
+
+    # ---- the year ----------------------------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        day = self.start - timedelta(days=1)
+        self.scheduler_jobs(day)
+        with self.Session() as s:
+            ids = s.scalars(select(Application.id).where(Application.state == "proposed")).all()
+        for i in range(0, len(ids), 200):  # small transactions: a big identity map makes every flush slow
+            with self.Session() as s:
+                for app in s.scalars(select(Application).where(Application.id.in_(ids[i:i + 200]))).all():
+                    casework.confirm(s, app, "sim-existing", day)
+                    if app.state == "reviewing":
+                        casework.review(s, app, "sim-staff", approve=True, today=day)
+                s.commit()
+            if i % 2000 == 0:
+                self.progress(f"warm-up: {i}/{len(ids)} existing beneficiaries confirmed")
+
+    def run(self) -> Kpis:
+        timings, t0 = {}, time.perf_counter()
+        self.progress(f"building a city of {self.n} residents")
+        self.build()
+        timings["city"] = time.perf_counter() - t0
+        self.progress(f"city built in {timings['city']:.0f}s; warm-up")
+        t1 = time.perf_counter()
+        self.warm_up()
+        timings["warm_up"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        self.last_anomalies = {}
+        for i in range(self.days):
+            day = self.start + timedelta(days=i)
+            self.apply_events(day)
+            self.scheduler_jobs(day)
+            self.citizens_and_staff(day)
+            self.pay(day)
+            if i % 30 == 0:
+                self.progress(f"day {i + 1}/{self.days} ({day}) {time.perf_counter() - t2:.0f}s")
+        timings["year"] = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        kpis = self.kpis()
+        timings["kpis"] = time.perf_counter() - t3
+        timings["total"] = time.perf_counter() - t0
+        kpis.seconds = timings
+        return kpis
+
+    # ---- KPIs ----------------------------------------------------------------------------------------------------------
+    def _eligible_since(self, s) -> dict[str, dict[int, date]]:
+        """Who became eligible during the year, and on which day (alive and local the day after)."""
+        out: dict[str, dict[int, date]] = {p: {} for p in SIM_PROGRAMS}
+        lo, hi = self.start, self.end
+
+        def ok(r, when):
+            alive = r.death_date is None or r.death_date > when + timedelta(days=1)
+            moved = r.id in moved_on and moved_on[r.id] <= when + timedelta(days=1)
+            return alive and r.hukou_local is not None and not moved and (r.hukou_local or r.id in moved_on)
+
+        moved_on = dict(s.execute(select(HukouMove.resident_id, func.min(HukouMove.move_date))
+                                  .group_by(HukouMove.resident_id)).all())
+        born_lo, born_hi = date(lo.year - 80, 1, 1), date(hi.year - 79, 12, 31)
+        for r in s.execute(select(Resident.id, Resident.birth_date, Resident.death_date, Resident.hukou_local)
+                           .where(Resident.birth_date >= born_lo, Resident.birth_date <= born_hi)):
+            turned = nth_birthday(r.birth_date, 80)
+            if lo <= turned <= hi and ok(r, turned):
+                out[elderly_allowance.CODE][r.id] = turned
+        in_dibao = {rid for (rid,) in s.execute(text(
+            "SELECT r.id FROM benefits b JOIN residents h ON h.id = b.resident_id "
+            "JOIN residents r ON r.household_id = h.household_id WHERE b.program = 'dibao'"))}
+        certs = s.execute(select(DisabilityCertificate.resident_id, DisabilityCertificate.grade,
+                                 DisabilityCertificate.issue_date, Resident.death_date, Resident.hukou_local,
+                                 Resident.id).join(Resident, Resident.id == DisabilityCertificate.resident_id)
+                          .where(DisabilityCertificate.issue_date >= lo, DisabilityCertificate.issue_date <= hi))
+        for c in certs:
+            if not ok(c, c.issue_date):
+                continue
+            if c.grade <= 2:
+                out[disability_care_subsidy.CODE][c.resident_id] = c.issue_date
+            if c.resident_id in in_dibao and self._dibao_active_on(s, c.resident_id, c.issue_date):
+                out[disability_living_subsidy.CODE][c.resident_id] = c.issue_date
+        return out
+
+    def _dibao_active_on(self, s, resident_id: int, day: date) -> bool:
+        return bool(s.execute(text(
+            "SELECT 1 FROM benefits b JOIN residents h ON h.id = b.resident_id JOIN residents r ON "
+            "r.household_id = h.household_id WHERE r.id = :rid AND b.program = 'dibao' AND "
+            "(b.state = 'active' OR (b.end_month IS NOT NULL AND b.end_month >= :m))"),
+            {"rid": resident_id, "m": month_of(day)}).first())
+
+    def kpis(self) -> Kpis:
+        result = Kpis(self.n, self.days, self.seed, self.start, anomalies=dict(self.last_anomalies),
+                      events=dict(self.counts))
+        with self.Session() as s:
+            eligible = self._eligible_since(s)
+            proposed = defaultdict(dict)
+            for a in s.execute(select(Application.program, Application.resident_id, Application.as_of)
+                               .where(Application.as_of >= self.start)):
+                proposed[a.program][a.resident_id] = a.as_of
+            first_paid = self._first_payment_days(s)
+            wrongful = self._wrongful_months(s)
+            for code in SIM_PROGRAMS:
+                program = programs.get(code)
+                who = eligible[code]
+                on_time = sum(1 for rid, d in who.items() if rid in proposed[code] and (proposed[code][rid] - d).days <= 1)
+                started = s.scalar(select(func.count()).select_from(Benefit).join(
+                    Application, Application.id == Benefit.application_id).where(
+                    Benefit.program == code, Application.as_of >= self.start))
+                messages = s.scalar(select(func.count()).select_from(OutboxMessage).join(
+                    Application, Application.id == OutboxMessage.application_id).where(
+                    Application.program == code, Application.as_of >= self.start))
+                delays = [(first_paid[rid_code] - who[rid_code[0]]).days
+                          for rid_code in first_paid if rid_code[1] == code and rid_code[0] in who]
+                result.rows[code] = {
+                    "name": program.short_name,
+                    "eligible": len(who), "proposed_on_time": on_time,
+                    "coverage": (on_time / len(who)) if who else 1.0,
+                    "wrongful_months": wrongful.get(code, 0),
+                    "median_days_to_pay": statistics.median(delays) if delays else None,
+                    "paid": len(delays),
+                    "trips": program.trips(),
+                    "benefits_started": started,
+                    "messages_per_benefit": (messages / started) if started else None,
+                }
+        return result
+
+    def _first_payment_days(self, s) -> dict[tuple[int, str], date]:
+        firsts: dict[tuple[int, str], date] = {}
+        for rid, program, month in s.execute(
+                select(PayrollLine.resident_id, PayrollLine.program, func.min(PayrollLine.month))
+                .join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
+                .where(PayrollRun.state == "closed", PayrollLine.status == "paid")
+                .group_by(PayrollLine.resident_id, PayrollLine.program)):
+            if month in self.closed_on:
+                firsts[(rid, program)] = self.closed_on[month]
+        return firsts
+
+    def _wrongful_months(self, s) -> dict[str, int]:
+        """Months paid (closed rolls) to someone ineligible that month: dead, moved out, no valid certificate,
+        or under 80 — judged from the registry as it stands at the end of the year."""
+        moved = dict(s.execute(select(HukouMove.resident_id, func.min(HukouMove.move_date))
+                               .where(HukouMove.direction == "out").group_by(HukouMove.resident_id)).all())
+        cert_end = dict(s.execute(select(DisabilityCertificate.resident_id, func.max(DisabilityCertificate.expiry_date))
+                                  .group_by(DisabilityCertificate.resident_id)).all())
+        people = {r.id: r for r in s.execute(select(Resident.id, Resident.birth_date, Resident.death_date))}
+        bad: dict[str, int] = defaultdict(int)
+        for program, rid, months in s.execute(
+                select(PayrollLine.program, PayrollLine.resident_id, PayrollLine.months)
+                .join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
+                .where(PayrollRun.state == "closed", PayrollLine.status == "paid")):
+            r = people[rid]
+            for m in months:
+                if r.death_date and m > month_of(r.death_date):
+                    bad[program] += 1
+                elif rid in moved and m > month_of(moved[rid]):
+                    bad[program] += 1
+                elif program == elderly_allowance.CODE and elderly_allowance.tier_for_month(r.birth_date, m)[0] == "":
+                    bad[program] += 1
+                elif program != elderly_allowance.CODE and program != "dibao" and (
+                        rid not in cert_end or m > month_of(cert_end[rid])):
+                    bad[program] += 1
+        return bad
+
+
+def format_table(k: Kpis) -> str:
+    head = ("| program | eligible in the year | coverage (proposed ≤ 1 day) | wrongful payments (months) | "
+            "median days eligibility → first payment | trips | messages per benefit started |")
+    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for code, row in k.rows.items():
+        median = f"{row['median_days_to_pay']:.0f}" if row["median_days_to_pay"] is not None else "–"
+        per = f"{row['messages_per_benefit']:.2f}" if row["messages_per_benefit"] is not None else "–"
+        lines.append(f"| {row['name']} (`{code}`) | {row['eligible']} | {row['coverage'] * 100:.1f}% "
+                     f"({row['proposed_on_time']}/{row['eligible']}) | {row['wrongful_months']} | {median} | "
+                     f"{row['trips']} | {per} |")
+    s = k.seconds
+    lines.append("")
+    lines.append("anomalies in the last roll: " + ", ".join(f"{a}={n}" for a, n in k.anomalies.items()))
+    lines.append("events: " + ", ".join(f"{a}={n}" for a, n in sorted(k.events.items())))
+    lines.append(f"run time: {s.get('total', 0):.0f} s (city {s.get('city', 0):.0f} s, warm-up "
+                 f"{s.get('warm_up', 0):.0f} s, {k.days} days {s.get('year', 0):.0f} s, KPIs {s.get('kpis', 0):.0f} s)")
+    return "\n".join(lines)

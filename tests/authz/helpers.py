@@ -1,0 +1,72 @@
+"""Builders for authorization tests: residents with accounts and tokens, proxy grants, staff with tokens."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+from app.db import utcnow
+from app.models import Application, ProxyGrant, StaffTask
+from tests.builders import make_account, make_resident
+
+_n = itertools.count(1)
+
+
+def headers_for(session, cfg, account) -> dict:
+    from app.api import tokens
+
+    pair = tokens.start_session(session, cfg, account)
+    session.commit()
+    return {"Authorization": f"Bearer {pair['access_token']}"}
+
+
+def person(session, cfg, name="张三", *, district="140105", street="140105001", community="140105001001",
+           household=None, birth=date(1950, 3, 3), sex="F", phone=None):
+    i = next(_n)
+    resident, id_number = make_resident(session, cfg, name=name, birth_date=birth, sex=sex,
+                                        phone=phone or f"1390000{i:04d}", household_id=household or f"HH{i}",
+                                        district=district, street=street, community=community)
+    account = make_account(session, openid=f"o_authz_{i:024d}", resident=resident)
+    return resident, account, id_number
+
+
+def grant(session, principal, proxy_account, proxy_resident, scopes=("view", "confirm", "decline"), *,
+          status="active", expires_in=timedelta(days=30), revoked=False, programs=()):
+    now = utcnow()
+    g = ProxyGrant(resident_id=principal.id, proxy_account_id=proxy_account.id, proxy_resident_id=proxy_resident.id,
+                   status="revoked" if revoked else status, scopes=list(scopes), programs=list(programs),
+                   relation="family", basis="test", evidence={}, created_by="test",
+                   created_at=now - timedelta(days=1), activated_at=now - timedelta(days=1) if status == "active" else None,
+                   expires_at=now + expires_in, revoked_at=now if revoked else None)
+    session.add(g)
+    session.commit()
+    return g
+
+
+def application(session, resident, program="elderly_allowance", state="proposed") -> Application:
+    a = Application(program=program, resident_id=resident.id, state=state, as_of=date(2026, 11, 25), prefill={},
+                    trace=[])
+    session.add(a)
+    session.commit()
+    return a
+
+
+def task(session, resident, kind="data_correction", application_id=None) -> StaffTask:
+    t = StaffTask(kind=kind, resident_id=resident.id, application_id=application_id,
+                  district_code=resident.district_code, street_code=resident.street_code,
+                  community_code=resident.community_code, details={}, due_at=utcnow() + timedelta(days=3))
+    session.add(t)
+    session.commit()
+    return t
+
+
+def staff(session, cfg, role="reviewer", district="140105", street=None, community=None, username=None,
+          password="correct horse battery", resident_id=None):
+    from flows.staff import create_staff
+
+    s = create_staff(session, username=username or f"staff{next(_n)}", password=password, role=role,
+                     district=district, street=street, community=community, resident_id=resident_id)
+    session.commit()
+    from app.models import Account
+
+    return s, headers_for(session, cfg, session.get(Account, s.account_id))

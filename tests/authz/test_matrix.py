@@ -1,0 +1,127 @@
+"""The authorization matrix: every route that takes an object id × every kind of caller.
+
+Callers: owner, stranger, proxy in scope, proxy out of scope (view only), revoked proxy, expired proxy,
+staff of this district, staff of another district, no token. The test fails when an id-bearing route is
+added without being listed here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.models import Benefit, InboxItem
+from tests.authz import helpers as h
+
+ROLES = ("owner", "stranger", "proxy_in", "proxy_out", "revoked", "expired", "staff_here", "staff_there", "none")
+
+# Public catalogue entries, not objects of anyone: no authorization to test.
+# Public notices (公示) are public by law: any signed-in citizen may object to one (no owner, no grant).
+PUBLIC = {("GET", "/api/v1/programs/<string:code>"),
+          ("POST", "/api/v1/public-notices/<string:notice_id>/objections")}
+
+# (method, rule) → (object key, body, expected status per role in ROLES order)
+CITIZEN_APP = {"owner": 200, "stranger": 404, "proxy_in": 200, "proxy_out": 403, "revoked": 403, "expired": 403,
+               "staff_here": 401, "staff_there": 401, "none": 401}
+A = "/api/v1/applications/<string:application_id>"
+G = "/api/v1/proxies/grants/<string:grant_id>"
+SG = "/api/v1/staff/proxy-grants/<string:grant_id>"
+T = "/api/v1/staff/tasks/<string:task_id>"
+STAFF = {"owner": 401, "stranger": 401, "proxy_in": 401, "proxy_out": 401, "revoked": 401, "expired": 401,
+         "staff_here": 200, "staff_there": 404, "none": 401}
+GRANT_OTHERS = {"stranger": 404, "proxy_out": 404, "revoked": 404, "expired": 404, "staff_here": 401,
+                "staff_there": 401, "none": 401}
+
+MATRIX = {
+    ("GET", A): ("application", None, {**CITIZEN_APP, "proxy_out": 200}),
+    ("POST", A + "/confirm"): ("application", None, CITIZEN_APP),
+    ("POST", A + "/decline"): ("application", {"reason": "not_needed"}, CITIZEN_APP),
+    ("POST", A + "/reopen"): ("application", None, CITIZEN_APP),
+    # Ratings: the case has not ended (409) / not rated yet (404) once authorization has passed.
+    ("GET", A + "/rating"): ("application", None, {**CITIZEN_APP, "owner": 404, "proxy_in": 404, "proxy_out": 404}),
+    ("POST", A + "/rating"): ("application", {"level": 5},
+                              {**CITIZEN_APP, "owner": 409, "proxy_in": 409, "proxy_out": 409}),
+    ("GET", "/api/v1/benefits/<string:benefit_id>/payments"): ("benefit", None, {**CITIZEN_APP, "proxy_out": 200}),
+    ("GET", G): ("grant", None, {"owner": 200, "proxy_in": 200, **GRANT_OTHERS}),
+    ("POST", G + "/confirm"): ("grant", None, {"owner": 200, "proxy_in": 403, **GRANT_OTHERS}),
+    ("POST", G + "/decline"): ("grant", None, {"owner": 409, "proxy_in": 403, **GRANT_OTHERS}),
+    ("POST", G + "/revoke"): ("grant", None, {"owner": 200, "proxy_in": 200, **GRANT_OTHERS}),
+    ("POST", "/api/v1/inbox/<string:item_id>/read"): (
+        "inbox", None, {**CITIZEN_APP, "proxy_in": 404, "proxy_out": 404, "revoked": 404, "expired": 404}),
+    ("GET", T): ("task", None, STAFF),
+    ("POST", T + "/decide"): ("task", {"decision": "done", "reason": "checked at home"}, STAFF),
+    ("GET", "/api/v1/staff/applications/<string:application_id>"): ("application", None, STAFF),
+    ("GET", SG): ("grant", None, STAFF),
+    ("POST", SG + "/approve"): ("grant", None, {**STAFF, "staff_here": 403}),  # reviewer < approver
+    ("POST", SG + "/revoke"): ("grant", None, STAFF),
+}
+
+
+def id_routes(app) -> set[tuple[str, str]]:
+    out = set()
+    for rule in app.url_map.iter_rules():
+        if rule.arguments and rule.rule.startswith("/api/"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                out.add((method, rule.rule))
+    return out
+
+
+def test_every_id_route_is_in_the_matrix(app):
+    routes = id_routes(app) - PUBLIC
+    assert routes - set(MATRIX) == set(), "add these id-bearing routes to the authorization matrix"
+    assert set(MATRIX) - routes == set(), "these matrix rows no longer exist"
+
+
+@pytest.fixture
+def world(session, cfg):
+    owner, owner_acc, _ = h.person(session, cfg, "王大爷", sex="M")
+    _, stranger_acc, _ = h.person(session, cfg, "陌生人")
+    accounts = {"owner": owner_acc, "stranger": stranger_acc}
+    grants = {}
+    for role, kw in {"proxy_in": {}, "proxy_out": {"scopes": ("view",)}, "revoked": {"revoked": True},
+                     "expired": {"expires_in": -timedelta(hours=1)}}.items():
+        resident, account, _ = h.person(session, cfg, "王" + role[:2])
+        grants[role] = h.grant(session, owner, account, resident, **kw)
+        accounts[role] = account
+    app_row = h.application(session, owner)
+    benefit = Benefit(program="elderly_allowance", resident_id=owner.id, application_id=app_row.id, tier="80",
+                      monthly_amount_fen=5000, start_month="2026-12", state="active")
+    session.add(benefit)
+    task = h.task(session, owner, application_id=app_row.id)
+    item = InboxItem(outbox_id="o" * 32, resident_id=owner.id, account_id=owner_acc.id, kind="proposal_ready",
+                     title="t", body="b", recipient_key=f"account:{owner_acc.id}")
+    session.add(item)
+    session.commit()
+    headers = {role: h.headers_for(session, cfg, acc) for role, acc in accounts.items()}
+    _, headers["staff_here"] = h.staff(session, cfg, "reviewer", "140105")
+    _, headers["staff_there"] = h.staff(session, cfg, "reviewer", "140106")
+    headers["none"] = {}
+    objects = {"application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id}
+    return headers, objects
+
+
+def _path(rule: str, object_id: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", object_id, rule)
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
+def test_matrix(client, world, route):
+    headers, objects = world
+    method, rule = route
+    key, body, expected = MATRIX[route]
+    failures = []
+    # refusals first, then the allowed (possibly state-changing) callers; repeats are idempotent
+    order = sorted(ROLES, key=lambda r: expected[r] in (200, 201))
+    for role in order:
+        kwargs = {"headers": headers[role]}
+        if body is not None:
+            kwargs["json"] = body
+        resp = client.open(_path(rule, objects[key]), method=method, **kwargs)
+        if resp.status_code != expected[role]:
+            failures.append(f"{role}: got {resp.status_code}, expected {expected[role]}: {resp.get_data(as_text=True)[:200]}")
+        if resp.status_code in (401, 403, 404):
+            assert resp.is_json and set(resp.json) <= {"code", "status", "message", "errors", "request_id"}
+    assert not failures, "\n".join(failures)

@@ -1,0 +1,159 @@
+"""城乡低保 end to end: economic check with a per-member report, home visit, review, 公示 with an objection,
+county approval, working-day time limits and overdue flags — and the public endpoint's masking and limits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from app.models import (
+    Account,
+    Application,
+    Benefit,
+    EconomicRecord,
+    OutboxMessage,
+    PublicNotice,
+    StaffTask,
+    StepDeadline,
+)
+from flows.dibao import cases
+from tests.api.conftest import Citizen, wechat, wechat_server  # noqa: F401  (fixtures)
+from tests.builders import make_account, make_resident
+from tests.conftest import leaked_id_numbers
+
+TODAY = date(2026, 11, 25)
+OK = dict.fromkeys(cases.HOME_VISIT_CHECKLIST, True)
+
+
+def _household(session, cfg, monthly_wage_fen=60_000, homes=1, cars=0):
+    head, head_id = make_resident(session, cfg, name="张小三", birth_date=date(1975, 3, 3), household_id="HD1",
+                                  sex="M", phone="13911112222")
+    wife, _ = make_resident(session, cfg, name="王芳", birth_date=date(1977, 4, 4), household_id="HD1",
+                            relation="配偶", phone="13911113333")
+    for month in ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"):
+        session.add(EconomicRecord(resident_id=head.id, kind="income_wage", period=month, amount_fen=monthly_wage_fen,
+                                   source="tax", source_date=date(2026, 11, 20)))
+    if homes:
+        session.add(EconomicRecord(resident_id=head.id, kind="real_estate", quantity=homes, source="real_estate",
+                                   source_date=date(2026, 11, 20)))
+    if cars:
+        session.add(EconomicRecord(resident_id=wife.id, kind="vehicle", quantity=cars, source="vehicles",
+                                   source_date=date(2026, 11, 20)))
+    session.commit()
+    return head, head_id, wife
+
+
+def test_full_case_with_objection_dismissed_and_county_approval(session, cfg):
+    head, _, _ = _household(session, cfg)
+    app = cases.apply(session, head, "acct-1", declared_monthly_income_fen=20_000, today=TODAY)
+    session.commit()
+    assert app.state == "home_visit"
+    report = app.prefill["economic_check"]["value"]
+    assert [r["member"] for r in report] == ["张*三", "王*"]
+    assert report[0]["income"] == {"工资性收入": "3600.00"} and report[0]["assets"] == {"房产": 1}
+    assert app.trace[0]["text"].startswith("您家共2人,2026-05至2026-10家庭月人均收入400.00元,含本人申报200.00元/月")
+    visit = session.scalars(select(StaffTask).where(StaffTask.kind == "home_visit")).one()
+    assert visit.details["checklist"] == list(cases.HOME_VISIT_CHECKLIST)
+    deadline = session.scalar(select(StepDeadline).where(StepDeadline.step == "home_visit"))
+    assert deadline.due_on == date(2026, 12, 9)  # 10 working days
+
+    with pytest.raises(Exception, match="checklist"):
+        cases.record_home_visit(session, app, "s1", {"居住情况与申报一致": True}, today=date(2026, 11, 30))
+    cases.record_home_visit(session, app, "s1", OK, today=date(2026, 11, 30))
+    cases.street_review(session, app, "s1", approve=True, today=date(2026, 12, 1))
+    session.commit()
+    notice = session.scalars(select(PublicNotice)).one()
+    assert (notice.masked_name, notice.amount_fen, notice.ends_on) == ("张*三", 90_000, date(2026, 12, 7))  # Jun–Nov window on 1 Dec
+    objection = cases.object_to(session, notice, "acct-neighbour", "他家有经营收入未申报", today=date(2026, 12, 3))
+    with pytest.raises(Exception, match="already objected"):
+        cases.object_to(session, notice, "acct-neighbour", "再说一次他家有收入", today=date(2026, 12, 3))
+    assert cases.close_notices(session, date(2026, 12, 8)) == 0   # an open objection holds the case
+    cases.decide_objection(session, objection, upheld=False)
+    assert cases.close_notices(session, date(2026, 12, 8)) == 1
+    with pytest.raises(Exception, match="period is over"):
+        cases.object_to(session, notice, "acct-late", "过了公示期的异议", today=date(2026, 12, 8))
+    assert app.state == "approving"
+    cases.county_decide(session, app, "c1", approve=True, today=date(2026, 12, 10))
+    session.commit()
+    b = session.scalars(select(Benefit)).one()
+    assert (b.program, b.monthly_amount_fen, b.start_month, b.tier) == ("dibao", 90_000, "2027-01", "2p")
+    assert app.trace[-1]["code"] == "county_approval"
+    assert all(d.done_on and not d.overdue for d in session.scalars(select(StepDeadline)))
+
+
+def test_economic_check_rejects_with_a_coded_reason_and_text(session, cfg):
+    head, _, _ = _household(session, cfg, cars=1)
+    app = cases.apply(session, head, "acct-1", today=TODAY)
+    session.commit()
+    assert (app.state, app.decision) == ("rejected", "vehicle_owned")
+    msg = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "rejected")).one()
+    assert msg.data["reason_code"] == "vehicle_owned" and "机动车1辆" in msg.data["reason"]
+
+
+def test_upheld_objection_rejects_and_overdue_steps_are_flagged(session, cfg):
+    head, _, _ = _household(session, cfg)
+    app = cases.apply(session, head, "acct-1", today=TODAY)
+    assert cases.flag_overdue(session, date(2026, 12, 9)) == 0
+    assert cases.flag_overdue(session, date(2026, 12, 10)) == 1
+    session.commit()
+    assert session.scalar(select(StepDeadline).where(StepDeadline.step == "home_visit")).overdue
+    cases.record_home_visit(session, app, "s1", OK, today=date(2026, 12, 10))
+    cases.street_review(session, app, "s1", approve=True, today=date(2026, 12, 10))
+    notice = session.scalars(select(PublicNotice)).one()
+    cases.decide_objection(session, cases.object_to(session, notice, "n1", "隐瞒了房产和收入", today=date(2026, 12, 11)),
+                           upheld=True)
+    cases.close_notices(session, date(2026, 12, 17))
+    assert (app.state, app.decision) == ("rejected", "objection_upheld")
+
+
+def test_public_notices_endpoint_masks_requires_a_street_and_limits(session, cfg, client, wechat, monkeypatch):  # noqa: F811
+    from app.api import public_notices
+
+    head, head_id, _ = _household(session, cfg)
+    app = cases.apply(session, head, "acct-1")
+    cases.record_home_visit(session, app, "s1", OK)
+    cases.street_review(session, app, "s1", approve=True)
+    session.commit()
+    assert client.get("/api/v1/public-notices").status_code == 422
+    assert client.get("/api/v1/public-notices?street=12").status_code == 422
+    assert client.get("/api/v1/public-notices?street=140105001&page_size=100").status_code == 422
+    resp = client.get("/api/v1/public-notices?street=140105001")
+    assert resp.status_code == 200
+    assert resp.json == [{"id": resp.json[0]["id"], "program": "dibao", "program_name": "城乡最低生活保障",
+                          "street_code": "140105001", "name": "张*三", "monthly_amount": resp.json[0]["monthly_amount"],
+                          "starts_on": resp.json[0]["starts_on"], "ends_on": resp.json[0]["ends_on"]}]
+    body = resp.get_data(as_text=True)
+    assert "张小三" not in body and not leaked_id_numbers(body) and head_id[6:14] not in body
+    assert client.get("/api/v1/public-notices?street=140105002").json == []
+    notice_id = resp.json[0]["id"]
+    assert client.post(f"/api/v1/public-notices/{notice_id}/objections", json={"text": "没有登录的异议"}).status_code == 401
+    neighbour, n_id = make_resident(session, cfg, name="赵邻居", birth_date=date(1980, 1, 1), phone="13600001111",
+                                    household_id="HN")
+    c = Citizen(client, wechat)
+    assert c.bind("赵邻居", n_id, "13600001111").status_code == 200
+    made = c.post(f"/api/v1/public-notices/{notice_id}/objections", json={"text": "他家有经营收入未申报"})
+    assert made.status_code == 201 and made.json["state"] == "open"
+    assert c.post(f"/api/v1/public-notices/{notice_id}/objections", json={"text": "他家有经营收入未申报"}).status_code == 409
+    monkeypatch.setattr(public_notices, "RATE_LIMIT", 3)
+    codes = [client.get("/api/v1/public-notices?street=140105001").status_code for _ in range(5)]
+    assert codes[-1] == 429
+    limited = client.get("/api/v1/public-notices?street=140105001")
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1 and limited.json["code"] == 429
+
+
+def test_citizen_starts_a_dibao_application(session, cfg, client, wechat):  # noqa: F811
+    head, head_id, _ = _household(session, cfg)
+    c = Citizen(client, wechat)
+    assert c.post("/api/v1/dibao/applications", json={}).status_code == 403
+    assert c.bind("张小三", head_id, "13911112222").status_code == 200
+    assert c.post("/api/v1/dibao/applications", json={"declared_monthly_income": "abc"}).status_code == 422
+    made = c.post("/api/v1/dibao/applications", json={"declared_monthly_income": "100.00", "declared_note": "零工"})
+    assert made.status_code == 201, made.json
+    assert made.json["state"] == "home_visit" and made.json["trace"][0]["code"] == "income_per_capita"
+    assert "王*(配偶)" in next(f["value"] for f in made.json["fields"] if f["field"] == "household_members")
+    assert c.post("/api/v1/dibao/applications", json={}).status_code == 409
+    assert session.scalar(select(Application.origin)) == "citizen"
+    assert session.scalar(select(Account.id)) is not None
+    assert make_account  # builders stay importable

@@ -1,0 +1,116 @@
+"""Proxy grants in-process: a daughter in another household asks and her mother approves; staff record a
+grant for a resident without a phone; invitations are single-use; requests reveal nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.models import AuditEvent, OutboxMessage, ProxyGrant
+from tests.authz import helpers as h
+
+
+def test_daughter_in_another_household_asks_mother_approves_daughter_acts_within_scope(client, session, cfg):
+    mother, mother_acc, mother_id = h.person(session, cfg, "刘桂兰", birth=date(1940, 1, 1), household="H-M")
+    daughter, daughter_acc, _ = h.person(session, cfg, "张丽", birth=date(1970, 1, 1), household="H-D")
+    mh, dh = h.headers_for(session, cfg, mother_acc), h.headers_for(session, cfg, daughter_acc)
+    app_row = h.application(session, mother)
+
+    # Unknown person and a wrong name get exactly the same answer as a match.
+    answers = [client.post("/api/v1/proxies/requests", headers=dh, json=body) for body in (
+        {"name": "刘桂兰", "id_number": mother_id, "relation": "child", "scopes": ["view", "confirm"]},
+        {"name": "别人", "id_number": mother_id, "relation": "child"},
+        {"name": "刘桂兰", "id_number": h.person(session, cfg)[2][:-1] + "0", "relation": "child"},
+    )]
+    assert [a.status_code for a in answers[:2]] == [202, 202]
+    assert answers[0].json == answers[1].json
+    assert client.get(f"/api/v1/applications/{app_row.id}", headers=dh).status_code == 404
+
+    pending = client.get("/api/v1/proxies/grants", headers=mh).json
+    assert [(g["role"], g["status"]) for g in pending] == [("principal", "requested")]
+    assert client.post(f"/api/v1/proxies/grants/{pending[0]['id']}/confirm", headers=dh).status_code == 403
+    confirmed = client.post(f"/api/v1/proxies/grants/{pending[0]['id']}/confirm", headers=mh)
+    assert confirmed.status_code == 200 and confirmed.json["status"] == "active"
+    grant_id = confirmed.json["id"]
+
+    listed = client.get(f"/api/v1/applications?subject={grant_id}", headers=dh)
+    assert [a["id"] for a in listed.json] == [app_row.id]
+    assert client.post(f"/api/v1/applications/{app_row.id}/decline", headers=dh,
+                       json={"reason": "not_needed"}).status_code == 403  # decline not in scope
+    done = client.post(f"/api/v1/applications/{app_row.id}/confirm", headers=dh)
+    assert done.status_code == 200 and done.json["confirmed_by_proxy"] == "张*"
+    activity = client.get("/api/v1/proxies/activity", headers=mh).json
+    assert activity[0]["action"] == "application.confirm" and activity[0]["actor_name"] == "张*"
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "application.confirm")).scalar_one()
+    assert event.actor == f"account:{daughter_acc.id}" and event.on_behalf_of == f"resident:{mother.id}"
+    notices = session.execute(select(OutboxMessage.kind).where(OutboxMessage.resident_id == mother.id)).scalars()
+    assert "proxy_granted" in set(notices)
+
+
+def test_staff_record_a_grant_for_a_resident_without_a_phone(client, session, cfg):
+    elder, _, elder_id = h.person(session, cfg, "赵老太", birth=date(1935, 5, 5))
+    son, son_acc, son_id = h.person(session, cfg, "赵刚", district="140106", street="140106001",
+                                    community="140106001001")
+    son_h = h.headers_for(session, cfg, son_acc)
+    app_row = h.application(session, elder)
+    clerk, clerk_h = h.staff(session, cfg, "clerk", "140105")
+    _, approver_h = h.staff(session, cfg, "approver", "140105")
+    _, other_h = h.staff(session, cfg, "approver", "140106")
+
+    def lookup(headers, number):
+        return client.post("/api/v1/staff/residents/lookup", headers=headers,
+                           json={"id_number": number, "purpose": "guardianship_grant"}).json["resident_ref"]
+
+    body = {"resident_ref": lookup(clerk_h, elder_id), "proxy_ref": lookup(clerk_h, son_id),
+            "basis": "written_authorisation", "document_ref": "委托书 2026-118", "place": "home_visit",
+            "scopes": ["view", "confirm"]}
+    # The son is in another district: only the principal must be in the clerk's jurisdiction.
+    recorded = client.post("/api/v1/staff/proxy-grants", headers=clerk_h, json=body)
+    assert recorded.status_code == 201 and recorded.json["status"] == "active"
+    grant = session.get(ProxyGrant, recorded.json["id"])
+    assert grant.evidence["checked_by"] == f"staff:{clerk.id}" and grant.evidence["place"] == "home_visit"
+
+    assert client.post(f"/api/v1/applications/{app_row.id}/decline", headers=son_h,
+                       json={"reason": "not_needed"}).status_code == 403
+    assert client.post(f"/api/v1/applications/{app_row.id}/confirm", headers=son_h).status_code == 200
+
+    # A payout scope needs a second staff member, in the jurisdiction, not the recorder.
+    client.post(f"/api/v1/staff/proxy-grants/{grant.id}/revoke", headers=approver_h)
+    payout = client.post("/api/v1/staff/proxy-grants", headers=clerk_h,
+                         json={**body, "resident_ref": lookup(clerk_h, elder_id), "proxy_ref": lookup(clerk_h, son_id),
+                               "scopes": ["view", "payout"]})
+    assert payout.status_code == 201 and payout.json["status"] == "pending_approval"
+    gid = payout.json["id"]
+    assert client.post(f"/api/v1/staff/proxy-grants/{gid}/approve", headers=clerk_h).status_code == 403
+    assert client.post(f"/api/v1/staff/proxy-grants/{gid}/approve", headers=other_h).status_code == 404
+    approved = client.post(f"/api/v1/staff/proxy-grants/{gid}/approve", headers=approver_h)
+    assert approved.status_code == 200 and approved.json["status"] == "active"
+
+
+def test_staff_never_record_a_grant_for_themselves(client, session, cfg):
+    elder, _, elder_id = h.person(session, cfg, "钱老伯")
+    me, _, my_id = h.person(session, cfg, "钱工作")
+    _, headers = h.staff(session, cfg, "clerk", "140105", resident_id=me.id)
+    refs = [client.post("/api/v1/staff/residents/lookup", headers=headers,
+                        json={"id_number": n, "purpose": "guardianship_grant"}).json["resident_ref"]
+            for n in (elder_id, my_id)]
+    resp = client.post("/api/v1/staff/proxy-grants", headers=headers, json={
+        "resident_ref": refs[0], "proxy_ref": refs[1], "basis": "guardianship", "document_ref": "x",
+        "place": "office"})
+    assert resp.status_code == 403
+
+
+def test_invitation_is_single_use_and_sensitive_scopes_wait_for_the_resident(client, session, cfg):
+    father, father_acc, _ = h.person(session, cfg, "孙父", household="H-S")
+    daughter, daughter_acc, _ = h.person(session, cfg, "孙女", household="H-S")
+    _, other_acc, _ = h.person(session, cfg, "外人")
+    fh, dh = h.headers_for(session, cfg, father_acc), h.headers_for(session, cfg, daughter_acc)
+    inv = client.post("/api/v1/proxies/invitations", headers=fh, json={"scopes": ["view", "payout"]})
+    assert inv.status_code == 201 and inv.json["qr_png"]
+    assert client.post("/api/v1/proxies/invitations", headers=fh, json={"owner_id": "x"}).status_code == 422
+    accepted = client.post("/api/v1/proxies/invitations/accept", headers=dh, json={"token": inv.json["token"]})
+    assert accepted.status_code == 200 and accepted.json["status"] == "pending_principal"  # payout: never automatic
+    again = client.post("/api/v1/proxies/invitations/accept", headers=h.headers_for(session, cfg, other_acc),
+                        json={"token": inv.json["token"]})
+    assert again.status_code == 404

@@ -1,0 +1,59 @@
+"""The daughter's flow: her father invites her by QR code, she accepts from the link, and confirms for him."""
+
+from __future__ import annotations
+
+from tests.web.conftest import check_screen, sign_in_and_bind
+
+
+def test_wang_li_confirms_her_fathers_allowance(phone, city):
+    assert city.scan()["proposed"] == "2"
+    father, daughter = phone(), phone()
+
+    # The father creates an invitation; the QR code encodes a link into this front end.
+    sign_in_and_bind(father, city.wang)
+    father.go("#/family")
+    check_screen(father, "family")
+    father.page.click("main .btn.primary")  # 邀请家人替我办理
+    father.settle()
+    assert father.screen() == "invite"
+    qr = father.page.locator("img.qr")
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 100")
+    link = father.page.input_value("#invite-link")
+    assert link.startswith(f"{city.stack.api}/m/#/accept?t=")
+    check_screen(father, "invite")
+
+    # The daughter opens the link on her phone: sign in, bind, and she is back at the invitation.
+    sign_in_and_bind(daughter, city.wang_daughter, start=link.split("/m/", 1)[1])
+    assert daughter.screen() == "accept"
+    check_screen(daughter, "accept")
+    daughter.page.click("main .btn.primary")
+    daughter.page.wait_for_selector("text=已接受")
+    assert "等待对方在手机上同意" in daughter.page.inner_text("main")  # another household: he says yes first
+
+    # The father agrees on his family screen.
+    father.go("#/family")
+    assert "王*" in father.page.inner_text("main") or "王" in father.page.inner_text("main")
+    father.page.click("main .btn.primary")  # 同意
+    father.page.wait_for_selector("text=已生效")
+
+    # Her home shows what waits for her father; she confirms for him.
+    daughter.go("#/home")
+    main = daughter.page.inner_text("main")
+    assert "替王" in main and "高龄津贴" in main, main
+    daughter.page.click("main .btn.primary")
+    daughter.settle()
+    assert daughter.page.inner_text("main .btn.primary").startswith("信息无误,替王")
+    assert "为什么符合条件" in daughter.page.inner_text("main")
+    daughter.page.click("main .btn.primary")
+    daughter.page.wait_for_selector("text=申请已通过!")
+
+    # He sees the approval in his inbox, confirmed by his daughter.
+    city.dispatch()
+    father.go("#/inbox")
+    assert father.page.locator("[data-kind=approved]").count() == 1
+    father.go("#/apps")
+    father.page.click("main h2 a")
+    father.settle()
+    assert "代为确认" in father.page.inner_text("main")
+    daughter.go("#/family")
+    check_screen(daughter, "family-helper")
