@@ -58,7 +58,17 @@ STAFF_ACTIONS = {
     "grant:revoke": "reviewer",
     "grant:approve": "approver",
     "staff:manage": "admin",
+    # programs casework (app/api/staff_programs.py)
+    "casework:queue": "clerk",
+    "casework:review": "reviewer",
+    "casework:home_help": "clerk",
+    "dibao:home_visit": "clerk",
+    "dibao:street_review": "reviewer",
+    "objection:decide": "reviewer",
+    "dibao:county_approve": "approver",
 }
+# Staff actions reserved to the district (county) level: a staff member bound to a street or community is refused.
+DISTRICT_LEVEL_ACTIONS = frozenset({"dibao:county_approve"})
 ACTIONS = tuple(sorted(set(CITIZEN_ACTIONS) | set(GRANT_ACTIONS) | set(STAFF_ACTIONS)))
 
 
@@ -178,6 +188,8 @@ def _decide_staff(caller: Caller, action: str, resident_id: int | None, where: t
         return _deny(True, f"staff may not {action}", resident_id=resident_id)
     if RANK.get(caller.role or "", -1) < RANK[minimum]:
         return _deny(True, f"{action} needs the {minimum} role or higher", resident_id=resident_id)
+    if action in DISTRICT_LEVEL_ACTIONS and (caller.street_code or caller.community_code):
+        return _deny(True, f"{action} is decided at the district (county) level", resident_id=resident_id)
     return Decision(True, True, via="staff", resident_id=resident_id)
 
 

@@ -13,9 +13,11 @@ from apscheduler.triggers.cron import CronTrigger
 
 from app.db import session_scope
 from flows import joblock
+from flows.audit_anchor import run_daily_anchor
 from flows.dates import SHANGHAI, today_shanghai
 from flows.dibao import cases as dibao_cases
 from flows.lifecycle.jobs import run_daily as run_lifecycle
+from flows.scans.dibao import scan_dibao
 from flows.scans.disability import MODULES as DISABILITY_PROGRAMS
 from flows.scans.disability import scan_disability
 from flows.scans.elderly_allowance import scan_turning_80
@@ -46,6 +48,8 @@ def run_daily_programs(cfg) -> None:
         for program in DISABILITY_PROGRAMS:
             result = scan_disability(cfg, program, today)
             log.info("scan %s as_of=%s proposed=%s skipped=%s", program, today, result.proposed, result.skipped)
+        result = scan_dibao(cfg, today)
+        log.info("scan dibao as_of=%s proposed=%s skipped=%s", today, result.proposed, result.skipped)
         lifecycle = run_lifecycle(cfg, today)
         log.info("lifecycle as_of=%s %s", today, " ".join(f"{k}={v}" for k, v in lifecycle.counts.items()))
         with session_scope(cfg) as session:
@@ -61,6 +65,8 @@ def build_scheduler(cfg) -> BlockingScheduler:
                                                                     "misfire_grace_time": 6 * 3600})
     scheduler.add_job(run_daily_scans, CronTrigger(hour=0, minute=30, timezone=SHANGHAI), args=[cfg],
                       id="daily-scans", name="daily proactive scans")
+    scheduler.add_job(run_daily_anchor, CronTrigger(hour=0, minute=5, timezone=SHANGHAI), args=[cfg],
+                      id="audit-anchor", name="daily audit chain anchor (written outside the database)")
     return scheduler
 
 
@@ -68,7 +74,7 @@ def main(cfg) -> None:
     """Catch up today's scan at start, then run on schedule until stopped."""
     run_daily_scans(cfg)
     scheduler = build_scheduler(cfg)
-    log.info("scheduler started: daily scans at 00:30 Asia/Shanghai")
+    log.info("scheduler started: audit anchor at 00:05, daily scans and lifecycle jobs at 00:30 Asia/Shanghai")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

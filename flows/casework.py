@@ -66,9 +66,17 @@ def disability_facts(session: Session, resident: Resident, as_of: date) -> Facts
 
 # ---- confirm ----------------------------------------------------------------------------------------------------
 
-def confirm(session: Session, application: Application, actor: str, today: date | None = None) -> Application:
-    """The citizen's (or a proxy's, or the community worker's) one tap, whatever the program."""
+def confirm(session: Session, application: Application, actor: str, today: date | None = None,
+            declared: dict | None = None) -> Application:
+    """The citizen's (or a proxy's, or the community worker's) one tap, whatever the program. `declared` (低保
+    only): {"monthly_income_fen", "note"} — what the state cannot know."""
     today = today or today_shanghai()
+    if application.program == "dibao":  # a proactive proposal (flows.scans.dibao): the economic check runs now
+        from flows.dibao import cases as dibao_cases
+
+        declared = declared or {}
+        return dibao_cases.confirm_proposal(session, application, actor, declared.get("monthly_income_fen", 0),
+                                            declared.get("note", ""), today=today)
     if application.program not in REVIEWED:
         return elderly_flow.confirm(session, application, actor, today)
     if application.state in ("reviewing", "approved", "rejected"):
@@ -205,18 +213,20 @@ def review_queue(session: Session, street_code: str | None = None):
 # ---- the community worker's home help --------------------------------------------------------------------------------
 
 def complete_home_help(session: Session, task: StaffTask, outcome: str, staff_id: str,
-                       today: date | None = None, note: str | None = None) -> StaffTask:
-    """The worker went to the door: the resident confirmed (on paper/with help), declined, or was not reachable."""
+                       today: date | None = None, note: str | None = None, actor: str | None = None) -> StaffTask:
+    """The worker went to the door: the resident confirmed (on paper/with help), declined, or was not reachable.
+    `actor` (≤ 32 characters, e.g. the staff member's account id) is recorded as who confirmed/declined."""
     if outcome not in HOME_HELP_OUTCOMES:
         raise Unprocessable("Unknown outcome.", errors={"outcome": list(HOME_HELP_OUTCOMES)})
     if task.kind != "home_help" or task.state != "open":
         raise Conflict("The task is not an open home-help task.")
     application = session.get(Application, task.application_id)
+    actor = actor or f"staff:{staff_id}"
     if outcome == "confirmed" and application.state == "proposed":
-        confirm(session, application, f"staff:{staff_id}", today)
+        confirm(session, application, actor, today)
     elif outcome == "declined" and application.state == "proposed":
-        elderly_flow.decline(session, application, "not_needed", note, f"staff:{staff_id}")
-    task.details = {**(task.details or {}), "outcome": outcome, "note": (note or "")[:500]}
+        elderly_flow.decline(session, application, "not_needed", note, actor)
+    task.details = {**(task.details or {}), "outcome": outcome, "note": (note or "")[:500], "staff_id": staff_id}
     if outcome == "unreachable":
         task.due_at = utcnow() + timedelta(days=7)
         return task

@@ -123,9 +123,10 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
         .where(Benefit.state.in_(PAYABLE_STATES), Benefit.start_month <= month)
         .order_by(Benefit.program, Benefit.id).execution_options(populate_existing=True)).all()
     changes: dict[str, list] = defaultdict(list)
-    for c in session.scalars(select(BenefitChange).where(BenefitChange.kind == "tier_raised")
+    for c in session.scalars(select(BenefitChange).where(BenefitChange.kind.in_(("tier_raised", "resumed")))
                              .execution_options(populate_existing=True)):
         changes[c.benefit_id].append(c)
+    away = _suspended_months(session, {b for b, cs in changes.items() if any(c.kind == "resumed" for c in cs)})
     accounts = dict(session.execute(select(PayoutAccount.resident_id, PayoutAccount.number_mask)).all())
     lines = []
     for benefit, _born, _died in benefits:
@@ -135,7 +136,11 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
             first = max(first, month_from_index(month_index(paid[benefit.id]) + 1))
         if first > last:
             continue
-        covered = {m: amount_in(benefit, changes.get(benefit.id, []), m) for m in months_between(first, last)}
+        covered = {m: amount_in(benefit, changes.get(benefit.id, []), m) for m in months_between(first, last)
+                   if m not in away.get(benefit.id, ())}
+        if not covered:
+            continue
+        first, last = min(covered), max(covered)
         this = covered.get(month, ("", 0))
         mask = accounts.get(benefit.resident_id)
         lines.append({
@@ -146,6 +151,28 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
             "account_mask": mask, "status": "scheduled" if mask else "no_account",
         })
     return lines
+
+
+def _suspended_months(session: Session, benefit_ids: set[str]) -> dict[str, set[str]]:
+    """Months a resumed benefit was suspended (moved out → moved back): from each suspension's effective month
+    up to the month before the next resumption. Never paid, not even as arrears."""
+    out: dict[str, set[str]] = {}
+    if not benefit_ids:
+        return out
+    rows = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id.in_(sorted(benefit_ids)),
+                                                       BenefitChange.kind.in_(("suspended", "resumed")))
+                           .order_by(BenefitChange.benefit_id, BenefitChange.effective_month,
+                                     BenefitChange.created_at))
+    pending: dict[str, str] = {}
+    for c in rows:
+        if c.kind == "suspended":
+            pending.setdefault(c.benefit_id, c.effective_month)
+        elif c.benefit_id in pending:
+            start = pending.pop(c.benefit_id)
+            if c.effective_month > start:
+                out.setdefault(c.benefit_id, set()).update(
+                    months_between(start, month_from_index(month_index(c.effective_month) - 1)))
+    return out
 
 
 def anomalies(session: Session, lines: list[dict], month: str) -> dict:

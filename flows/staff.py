@@ -28,6 +28,13 @@ QUEUES = ("review", "home_visit", "overdue", "all")
 REVIEW_KINDS = ("review", "data_correction", "identity_verification", "manual_review")
 HOME_VISIT_KINDS = ("home_visit", "notify_resident")
 DECISIONS = ("approve", "reject", "done")
+# Tasks that drive an application through its program: closed only by the program's staff endpoint.
+CASE_TASKS = {
+    "review": "POST /api/v1/staff/applications/{id}/review",
+    "home_visit": "POST /api/v1/staff/applications/{id}/home-visit",
+    "objection": "POST /api/v1/staff/objections/{id}/decide",
+    "home_help": "POST /api/v1/staff/tasks/{id}/home-help",
+}
 LOOKUP_PURPOSES = ("home_visit", "office_visit", "guardianship_grant", "application_review", "complaint",
                    "data_correction")
 INVALID_LOGIN = "The username or password is wrong."
@@ -147,6 +154,9 @@ def decide_task(session: Session, task: StaffTask, staff: StaffMember, decision:
         raise Unprocessable(f"decision must be one of {', '.join(DECISIONS)}")
     if task.state != "open":
         raise Conflict(f"The task is {task.state}; it was decided already.")
+    if task.kind in CASE_TASKS and task.application_id:
+        # one path for decisions that move an application: the program endpoints (docs/programs.md, "Staff API")
+        raise Conflict(f"This {task.kind} task belongs to an application; decide it with {CASE_TASKS[task.kind]}.")
     task.state, task.closed_at = "closed", utcnow()
     task.details = {**(task.details or {}), "decision": decision, "reason": reason[:500], "decided_by": staff.id,
                     "decided_at": utcnow().isoformat(timespec="seconds")}

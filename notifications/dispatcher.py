@@ -43,7 +43,7 @@ from notifications.channels import wechat as wechat_channel
 from notifications.channels.sms import SmsClient
 from notifications.errors import FAILED, NO_QUOTA, OK, RETRY, TRANSPORT, Backoff
 from notifications.sqlutil import insert_ignore, is_postgres
-from notifications.templates import TZ, URGENT_KINDS, Message, render
+from notifications.templates import SELF_ONLY_KINDS, TZ, URGENT_KINDS, Message, render
 from notifications.wechat_client import client_for
 
 log = logging.getLogger("zerotrip.dispatch")
@@ -231,10 +231,11 @@ class Dispatcher:
             s.commit()
         return jobs
 
-    def _quiet_until(self, s, row, resident_id: int | None, now: datetime) -> datetime | None:
-        """Next allowed send time if `now` is inside quiet hours for an elderly recipient, else None."""
+    def _quiet_until(self, s, row, resident_id: int | None, now: datetime, *, anyone: bool = False) -> datetime | None:
+        """Next allowed send time if `now` is inside quiet hours for an elderly recipient (or for anyone, e.g.
+        the family told of a death), else None."""
         quiet = self.settings.quiet_hours
-        if not quiet or row.kind in URGENT_KINDS or resident_id is None:
+        if not quiet or row.kind in URGENT_KINDS or (resident_id is None and not anyone):
             return None
         local_now = now.replace(tzinfo=UTC).astimezone(TZ)
         start, end = quiet
@@ -242,8 +243,8 @@ class Dispatcher:
         inside = (start <= hour or hour < end) if start > end else (start <= hour < end)
         if not inside:
             return None
-        resident = s.get(Resident, resident_id)
-        if resident is None or _age(resident.birth_date, local_now.date()) < self.settings.elderly_age:
+        resident = s.get(Resident, resident_id) if resident_id is not None else None
+        if not anyone and (resident is None or _age(resident.birth_date, local_now.date()) < self.settings.elderly_age):
             return None
         wake = local_now.replace(hour=end, minute=0, second=0, microsecond=0)
         if wake <= local_now:
@@ -253,23 +254,35 @@ class Dispatcher:
     def _prepare_row(self, s, row, lease: str, now: datetime, counts: Counter) -> Job | None:
         message = render(s, row, now=now)
         target = recipients.resolve(s, self.cfg, row)
-        if (row.data or {}).get("for_resident"):
-            message.body = "您作为亲情代办人代收的消息：\n" + message.body
         inbox.ensure_item(s, outbox_id=row.id, kind=row.kind, title=message.title, body=message.body,
                           application_id=row.application_id, resident_id=target.resident_id,
                           account_id=target.account.id if target.account else row.account_id)
-        if target.resident_id is not None:
-            target.proxies = self._fan_out(s, row, target.resident_id)
+        if target.deceased:
+            # Never her own WeChat or phone: the family (proxies, else household members with an account).
+            family = self._fan_out(s, row, target.resident_id, recipients.family_accounts(s, target.resident_id),
+                                   relation="family")
+            if family:
+                self._finish(s, row.id, lease, ob.DELEGATED, counts=counts, channel="family")
+            else:
+                recipients.community_task(s, row, target.resident_id)
+                self._finish(s, row.id, lease, ob.NO_CHANNEL, counts=counts, channel="inbox",
+                             error="deceased resident without reachable family: community worker task")
+            return None
+        if target.resident_id is not None and row.kind not in SELF_ONLY_KINDS:
+            target.proxies = self._fan_out(s, row, target.resident_id,
+                                           recipients.proxy_accounts(s, target.resident_id))
             if target.proxies and recipients.proxy_mode(s, target.resident_id) == "instead":
                 self._finish(s, row.id, lease, ob.DELEGATED, counts=counts, channel="proxy")
                 return None
-        if message.template is None:
+        if message.template is None and not (target.phone and self.sms is not None):
             self._finish(s, row.id, lease, ob.INBOX_ONLY, counts=counts, channel="inbox")
             return None
         account = target.account
         reachable = (account is not None and account.openid) or (target.phone and self.sms is not None)
         if reachable:
-            wake = self._quiet_until(s, row, target.resident_id, now)
+            copy_for = account.resident_id if account is not None and target.resident_id is None else None
+            wake = self._quiet_until(s, row, target.resident_id or copy_for, now,
+                                     anyone=(row.data or {}).get("relation") == "family")
             if wake is not None:
                 self._finish(s, row.id, lease, ob.PENDING, counts=counts, next_at=wake, error="quiet hours",
                              count_as="deferred")
@@ -279,7 +292,9 @@ class Dispatcher:
                   openid=account.openid if account else None, message=message, phone=target.phone,
                   prev_error=row.last_error)
         why_not = None
-        if row.channel == "sms":
+        if message.template is None:  # no WeChat template for this kind: SMS (a phone is on file)
+            why_not = "no WeChat template for this kind"
+        elif row.channel == "sms":
             why_not = row.last_error or "wechat not possible"
         elif account is None or not account.openid:
             why_not = "no account"
@@ -314,17 +329,17 @@ class Dispatcher:
             raise RuntimeError("lease lost while preparing")
         return job
 
-    def _fan_out(self, s, row, resident_id: int) -> list[str]:
-        """Copies for proxies with the receive_messages scope (idempotent child rows)."""
-        proxies = recipients.proxy_accounts(s, resident_id)
+    def _fan_out(self, s, row, resident_id: int, accounts: list[str], relation: str = "proxy") -> list[str]:
+        """Copies for proxies with the receive_messages scope, or for the family of a deceased resident
+        (idempotent child rows addressed to their accounts)."""
         now = self.clock()
-        for account_id in proxies:
+        for account_id in accounts:
             s.execute(insert_ignore(s, T.__table__).values(
-                id=new_id(), idempotency_key=f"{row.idempotency_key}>proxy:{account_id}"[:160], kind=row.kind,
+                id=new_id(), idempotency_key=f"{row.idempotency_key}>{relation}:{account_id}"[:160], kind=row.kind,
                 resident_id=None, account_id=account_id, application_id=row.application_id,
-                data={**(row.data or {}), "for_resident": resident_id}, state=ob.PENDING, attempts=0,
-                next_attempt_at=now, created_at=now))
-        return proxies
+                data={**(row.data or {}), "for_resident": resident_id, "relation": relation}, state=ob.PENDING,
+                attempts=0, next_attempt_at=now, created_at=now))
+        return accounts
 
     # -- send ----------------------------------------------------------------------------------------------
     def _send_one(self, job: Job) -> None:

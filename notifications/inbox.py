@@ -12,9 +12,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.models import Account, InboxItem
+from app.models import Account, InboxItem, OutboxMessage
 from app.models.ids import new_id
 from notifications.sqlutil import insert_ignore
+from notifications.templates import action_for
 
 
 def recipient_key(*, resident_id: int | None = None, account_id: str | None = None) -> str:
@@ -62,3 +63,22 @@ def mark_read(session: Session, account: Account, item_id: str) -> InboxItem | N
                         .values(read_at=utcnow()).execution_options(synchronize_session=False))
         session.refresh(item)
     return item
+
+
+ACTION_KINDS = ("proxy_granted",)
+
+
+def actions_for(session: Session, items) -> dict[str, dict]:
+    """item id → its one-tap action (e.g. revoke a new proxy), built from the outbox row's data. Only the
+    resident's own item carries one (a copy addressed to an account does not)."""
+    wanted = {i.outbox_id: i for i in items if i.kind in ACTION_KINDS and i.resident_id is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.data)
+                           .where(OutboxMessage.id.in_(list(wanted)))).all()
+    out = {}
+    for outbox_id, kind, data in rows:
+        action = action_for(kind, data)
+        if action is not None:
+            out[wanted[outbox_id].id] = action
+    return out

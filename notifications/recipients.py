@@ -23,6 +23,7 @@ class Target:
     resident_id: int | None  # set when the message is addressed to a resident (inbox tied to her)
     phone: str | None = None
     proxies: list[str] = field(default_factory=list)
+    deceased: bool = False  # the resident died: her own account and phone are never used
 
 
 def _phone_of(session, cfg, resident_id: int | None) -> str | None:
@@ -51,6 +52,9 @@ def resolve(session, cfg, row) -> Target:
         resident_id = app_row.resident_id if app_row else None
     if resident_id is None:
         return Target(None, None)
+    resident = session.get(Resident, resident_id)
+    if resident is not None and resident.death_date is not None:
+        return Target(None, resident_id, None, deceased=True)
     account = session.execute(select(Account).where(Account.resident_id == resident_id,
                                                     Account.disabled_at.is_(None))).scalar_one_or_none()
     return Target(account, resident_id, _phone_of(session, cfg, resident_id))
@@ -70,6 +74,24 @@ def proxy_accounts(session, resident_id: int) -> list[str]:
                            .where(grant.resident_id == resident_id, grant.status == "active")).all()
     return sorted({account_id for account_id, scopes, expires in rows
                    if RECEIVE_MESSAGES in (scopes or []) and (expires is None or expires > now)})
+
+
+def family_accounts(session, resident_id: int) -> list[str]:
+    """Who is told about a deceased resident: her proxies with `receive_messages`; if she has none, the
+    living members of her registry household (same `household_id`) who have a bound, enabled account.
+    Never her own account."""
+    proxies = proxy_accounts(session, resident_id)
+    resident = session.get(Resident, resident_id)
+    own = set(session.execute(select(Account.id).where(Account.resident_id == resident_id)).scalars())
+    if proxies:
+        return [a for a in proxies if a not in own]
+    if resident is None or not resident.household_id:
+        return []
+    rows = session.execute(
+        select(Account.id).join(Resident, Resident.id == Account.resident_id)
+        .where(Resident.household_id == resident.household_id, Resident.id != resident_id,
+               Resident.death_date.is_(None), Account.disabled_at.is_(None))).scalars()
+    return sorted(set(rows) - own)
 
 
 def proxy_mode(session, resident_id: int) -> str:

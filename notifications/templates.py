@@ -17,17 +17,18 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.idnumbers import ID_PATTERN
 from app.masking import mask_name
-from app.models import Application, Benefit
+from app.models import Application, Benefit, Resident, StaffTask
 
 REGISTRY_PATH = Path(__file__).with_name("wechat_templates.json")
 ONE_TIME, LONG_TERM = 2, 3
@@ -50,12 +51,25 @@ KIND_TITLES = {
     "proxy_invitation": "亲情代办邀请通知",
     "home_visit_scheduled": "入户调查预约通知",
     "identity_bind_attempt": "账号绑定提醒",
+    # Kinds without a WeChat template: SMS (if a phone is on file) and the inbox.
+    "proxy_granted": "新增亲情代办人通知",
+    "proxy_request": "亲情代办申请待确认",
+    "benefit_resumed": "待遇恢复发放通知",
+    "payout_account_changed": "收款账户变更通知",
 }
 # Kinds that ignore quiet hours: a security alert must not wait for the morning, and the answer to the
 # citizen's own tap (confirm → approved / rejected) is expected at once — she is awake, she just used the app.
 # Everything the system starts on its own (proposals, reminders, tier raises, stops) waits for 08:00.
 URGENT_KINDS = frozenset({"identity_bind_attempt", "approved", "rejected"})
+# Kinds about the resident's own proxies: they reach her alone (no copy to proxies, never delegated to them),
+# since they are how she notices a proxy she did not want.
+# A payout-account change (possibly made by a proxy) is told to the resident herself for the same reason.
+SELF_ONLY_KINDS = frozenset({"proxy_granted", "proxy_request", "identity_bind_attempt", "payout_account_changed"})
 APP_NAME = "民政零跑"
+HOTLINE = "12345"  # 政务服务便民热线 (flows.programs GUIDE["phone"])
+# flows.lifecycle.jobs.HOME_HELP_DAY: the day of an unanswered proposal when a community worker is sent
+# (notifications may not import flows; tests/notifications/test_notif_kinds.py keeps the two equal).
+HOME_HELP_DAY = 14
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,12 @@ def _key_type(key: str) -> str:
     return m.group(1) if m else key
 
 
+def _ranged(pattern: re.Pattern, text: str) -> bool:
+    """One value, or a range `A~B` of two (WeChat's date/time rule)."""
+    parts = [p.strip() for p in text.split("~")]
+    return len(parts) <= 2 and all(pattern.fullmatch(p) for p in parts)
+
+
 def _one_line(value: str) -> str:
     return " ".join(str(value).split())
 
@@ -137,9 +157,9 @@ def fit(key: str, value) -> str | None:
     if kind == "amount":
         return text if _AMOUNT_RE.fullmatch(text) else None
     if kind == "date":
-        return text if _DATE_RE.fullmatch(text) else None
+        return text if _ranged(_DATE_RE, text) else None
     if kind == "time":
-        return text if _TIME_RE.fullmatch(text) else None
+        return text if _ranged(_TIME_RE, text) else None
     if kind == "phrase":
         return text if len(text) <= 5 and all(_HAN_RE.fullmatch(c) for c in text) else None
     if kind == "name":
@@ -208,6 +228,21 @@ def program_name(code: str | None) -> str:
 
 # -- rendering -------------------------------------------------------------------------------------------
 
+SCOPE_TEXT = {"view": "查看办理进度", "confirm": "确认申请", "decline": "放弃申请", "receive_messages": "代收消息",
+              "payout": "变更收款账户", "manage_proxies": "管理代办人"}
+TIER_TEXT = {"100+": "100岁及以上", "90-99": "90至99岁", "80-89": "80至89岁"}
+# benefit_stopped reason → (WeChat 停发原因 ≤ 20, cause in the sentence, WeChat 温馨提示)
+STOP_REASONS = {
+    "death": ("家人离世，深表哀悼", "", "如有疑问请联系社区"),
+    "moved_out": ("户籍迁出本市，暂停发放", "因户籍已迁出本市，", "迁回本市后可恢复发放"),
+    "certificate_expired": ("残疾人证已过有效期", "因残疾人证已过有效期，", "换领新证后可重新申请"),
+    "dibao_ended": ("家庭已不再享受低保", "因您的家庭已不再享受城乡低保，", "如有异议请联系社区"),
+}
+OTHER_STOP = ("享受条件发生变化", "因享受条件发生变化，", "如有异议请联系社区")
+REVOKE_PATH = re.compile(r"/api/v1/proxies/grants/[A-Za-z0-9_-]{1,40}/revoke")
+_HIDDEN = "（已隐去）"
+
+
 @dataclass
 class Message:
     kind: str
@@ -218,6 +253,7 @@ class Message:
     template: Template | None = None
     problems: list[str] = field(default_factory=list)
     sms_text: str = ""
+    action: dict | None = None  # a one-tap action shown with the inbox item (e.g. revoke a new proxy)
 
     @property
     def wechat_ok(self) -> bool:
@@ -226,23 +262,44 @@ class Message:
 
 @dataclass
 class _Ctx:
+    session: Session
     row: object
     data: dict
     application: Application | None
     benefit: Benefit | None
     now: datetime
+    subject: Resident | None = None  # the resident the message is about
+    relation: str | None = None  # None: to the resident herself; "proxy": a proxy's copy; "family": a relative's
+
+    @property
+    def program_code(self) -> str | None:
+        return self.data.get("program") or (self.application.program if self.application else None) or (
+            self.benefit.program if self.benefit else None)
 
     @property
     def program(self) -> str:
-        code = self.data.get("program") or (self.application.program if self.application else None) or (
-            self.benefit.program if self.benefit else None)
-        return program_name(code)
+        return program_name(self.program_code)
+
+    @property
+    def deceased(self) -> bool:
+        return self.subject is not None and self.subject.death_date is not None
+
+    @property
+    def name(self) -> str:
+        return mask_name(self.subject.name) if self.subject is not None else ""
+
+    @property
+    def created(self) -> datetime:
+        return getattr(self.row, "created_at", None) or self.now
 
     def amount(self) -> str | None:
         value = self.data.get("monthly_amount")
         if value is None and self.application is not None:
             item = (self.application.prefill or {}).get("monthly_amount")
             value = item.get("value") if isinstance(item, dict) else item
+        fen = self.data.get("monthly_amount_fen")
+        if value is None and isinstance(fen, int | str) and str(fen).isdigit():
+            value = f"{int(fen) // 100}.{int(fen) % 100:02d}"
         if value is None and self.benefit is not None:
             fen = self.benefit.monthly_amount_fen
             value = f"{fen // 100}.{fen % 100:02d}"
@@ -253,15 +310,66 @@ class _Ctx:
         return fmt_datetime(at)
 
 
+def _month_after(value) -> str | None:
+    m = re.match(r"(\d{4})-(\d{1,2})", str(value or "").strip())
+    if not m:
+        return None
+    y, mo = int(m.group(1)), int(m.group(2)) + 1
+    return f"{y + (mo > 12)}-{(mo - 1) % 12 + 1:02d}"
+
+
+def _day(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _scopes(values) -> str:
+    names = [SCOPE_TEXT[s] for s in (values or []) if s in SCOPE_TEXT and s != "view"]
+    return "、".join(["查看办理进度", *names]) if values else "查看办理进度"
+
+
+def _reminder_deadline(c: _Ctx) -> str | None:
+    if c.data.get("deadline"):
+        return fmt_date(c.data["deadline"])
+    if c.application is not None and c.application.as_of is not None:
+        return fmt_date(c.application.as_of + timedelta(days=HOME_HELP_DAY))
+    return None
+
+
+def _stop(c: _Ctx) -> tuple[tuple[str, str, str], str | None]:
+    reason = STOP_REASONS.get(c.data.get("reason") or "", OTHER_STOP)
+    month = (c.data.get("effective_month") or _month_after(c.data.get("last_month"))
+             or c.data.get("stop_date") or c.data.get("end_month"))
+    return reason, fmt_date(month)
+
+
+def _visit(c: _Ctx) -> tuple[str, str | None, str | None]:
+    """(task kind, WeChat time value, window in words) of a home visit / home help."""
+    kind = "home_visit" if c.program_code == "dibao" else "home_help"
+    if c.data.get("visit_at"):
+        when = fmt_when(c.data["visit_at"])
+        return kind, when, when
+    task = None
+    app_id = getattr(c.row, "application_id", None)
+    if app_id:
+        task = c.session.execute(select(StaffTask).where(
+            StaffTask.application_id == app_id, StaffTask.kind.in_(("home_visit", "home_help")))
+            .order_by(StaffTask.created_at.desc()).limit(1)).scalar()
+    start = local(c.created).date() + timedelta(days=1)
+    end = local(task.due_at).date() if task is not None and task.due_at else start + timedelta(days=5)
+    end = max(end, start)
+    kind = task.kind if task is not None else kind
+    return kind, f"{_day(start)} 09:00~{_day(end)} 17:00", f"{_day(start)}至{_day(end)}"
+
+
 def _values(kind: str, c: _Ctx) -> dict[str, str | None]:
+    """WeChat keyword values (fitted later)."""
     d = c.data
     if kind == "proposal_ready":
-        return {"thing1": f"{c.program}申请", "amount2": c.amount(),
-                "date3": fmt_datetime(getattr(c.row, "created_at", None) or c.now),
+        return {"thing1": f"{c.program}申请", "amount2": c.amount(), "date3": fmt_datetime(c.created),
                 "thing4": d.get("note") or "请进入小程序核对并确认"}
     if kind == "reminder":
-        return {"thing1": f"{c.program}申请待确认", "date2": fmt_date(d.get("deadline")),
-                "thing3": d.get("note") or "逾期未确认将自动关闭"}
+        return {"thing1": f"{c.program}申请待确认", "date2": _reminder_deadline(c),
+                "thing3": d.get("note") or "逾期未确认社区将上门协助"}
     if kind == "approved":
         start = fmt_date(d.get("start_month"))
         return {"thing1": c.program, "phrase2": "已通过", "amount3": c.amount(), "date4": c.decided(),
@@ -270,26 +378,159 @@ def _values(kind: str, c: _Ctx) -> dict[str, str | None]:
         return {"thing1": c.program, "phrase2": "未通过", "thing3": d.get("reason") or "详情请进入小程序查看",
                 "date4": c.decided()}
     if kind == "tier_raised":
+        tier = TIER_TEXT.get(d.get("tier") or "")
         return {"thing1": c.program, "amount2": c.amount(),
-                "date3": fmt_date(d.get("effective_date") or d.get("start_month")),
-                "thing4": d.get("note") or "补贴标准已提高"}
+                "date3": fmt_date(d.get("effective_month") or d.get("effective_date") or d.get("start_month")),
+                "thing4": d.get("note") or (f"按{tier}档发放，无需申请" if tier else "补贴标准已提高，无需申请")}
     if kind == "payment_started":
         return {"thing1": c.program, "amount2": c.amount(), "date3": fmt_date(d.get("paid_on")) or
                 fmt_date(c.now), "thing4": d.get("note") or "已按月发放"}
     if kind == "benefit_stopped":
-        return {"thing1": c.program, "thing2": d.get("reason") or "享受条件发生变化",
-                "date3": fmt_date(d.get("stop_date") or d.get("end_month")) or fmt_date(c.now),
-                "thing4": d.get("note") or "如有异议请联系社区"}
+        (why, _cause, tip), month = _stop(c)
+        thing1 = f"{c.name}的{c.program}" if c.deceased and c.name else c.program
+        return {"thing1": thing1, "thing2": why, "date3": month or fmt_date(c.now), "thing4": d.get("note") or tip}
     if kind == "proxy_invitation":
         return {"name1": mask_name(d.get("inviter_name") or "") or None, "thing2": d.get("scope_text") or "亲情代办",
                 "date3": fmt_date(d.get("expires_on")), "thing4": d.get("note") or "请进入小程序确认授权"}
     if kind == "home_visit_scheduled":
-        return {"thing1": f"{c.program}入户调查", "time2": fmt_when(d.get("visit_at")), "thing3": d.get("address"),
-                "name4": mask_name(d.get("staff_name") or "") or None, "phone_number5": d.get("staff_phone")}
+        task_kind, when, _window = _visit(c)
+        thing1 = f"{c.program}入户调查" if task_kind == "home_visit" else f"{c.program}申请上门协助"
+        return {"thing1": thing1, "time2": when, "thing3": d.get("address") or "您的户籍登记地址",
+                "name4": mask_name(d.get("staff_name") or "") or "社区工作人员",
+                "phone_number5": d.get("staff_phone") or HOTLINE}
     if kind == "identity_bind_attempt":
-        return {"thing1": d.get("action") or "绑定身份证号", "time2": fmt_datetime(c.now),
+        return {"thing1": d.get("action") or "绑定身份证号", "time2": fmt_datetime(c.created),
                 "thing3": "如非本人操作请立即联系我们"}
-    return {"thing1": d.get("text") or KIND_TITLES.get(kind, "消息通知")}
+    return {}
+
+
+def _sentence(kind: str, c: _Ctx) -> str:
+    """The inbox / SMS text: whole sentences in plain Chinese, no codes, no ID or bank numbers."""
+    d, p = c.data, c.program
+    amount = c.amount()
+    if kind == "proposal_ready":
+        money = f"（预计每月{amount}）" if amount else ""
+        return (f"您有一份{p}申请待确认：根据登记信息，您已符合享受条件，系统已为您预先填好申请{money}。"
+                "请进入小程序核对并确认，无需到窗口办理。")
+    if kind == "reminder":
+        by = _reminder_deadline(c)
+        return (f"您的{p}申请还在等待您确认，" + (f"请于{by}前" if by else "请尽快") +
+                "进入小程序确认。如需帮助，社区工作人员将上门协助。")
+    if kind == "approved":
+        start = fmt_date(d.get("start_month"))
+        return (f"您的{p}申请已审核通过" + (f"，每月{amount}" if amount else "") +
+                (f"，自{start}起按月发放。" if start else "，次月起按月发放。"))
+    if kind == "rejected":
+        reason = _one_line(d.get("reason") or "").rstrip("。")
+        return (f"很抱歉，您的{p}申请未通过审核。" + (f"原因：{reason}。" if reason else "") +
+                f"如有疑问，请联系社区或拨打{HOTLINE}。")
+    if kind == "tier_raised":
+        tier = TIER_TEXT.get(d.get("tier") or "")
+        eff = fmt_date(d.get("effective_month") or d.get("effective_date") or d.get("start_month"))
+        return (f"您的{p}标准已提高" + (f"，自{eff}起" if eff else "") + (f"每月{amount}" if amount else "") +
+                (f"（{tier}档）" if tier else "") + "。无需申请，系统已自动调整。")
+    if kind == "payment_started":
+        paid = fmt_date(d.get("paid_on"))
+        return f"您的{p}已开始发放" + (f"，每月{amount}" if amount else "") + (f"，{paid}到账" if paid else "") + "。"
+    if kind == "benefit_stopped":
+        (_why, cause, _tip), month = _stop(c)
+        since = f"自{month}起" if month else ""
+        if d.get("reason") == "death" or c.deceased:
+            who = f"您的家人{c.name}" if c.name else "您的家人"
+            return (f"{who}的{p}{since}停发。我们深表哀悼，愿您节哀。"
+                    f"后续事宜如有疑问，请联系社区或拨打{HOTLINE}。")
+        if d.get("reason") == "moved_out":
+            return f"{cause}您的{p}{since}暂停发放。迁回本市后可恢复发放；如有异议，请联系社区或拨打{HOTLINE}。"
+        if d.get("reason") == "certificate_expired":
+            return f"{cause}您的{p}{since}停发。换领新证后可重新申请；如有疑问，请联系社区或拨打{HOTLINE}。"
+        return f"{cause}您的{p}{since}停发。如有异议，请联系社区或拨打{HOTLINE}。"
+    if kind == "proxy_invitation":
+        inviter = mask_name(d.get("inviter_name") or "")
+        until = fmt_date(d.get("expires_on"))
+        return ((f"{inviter}" if inviter else "有人") + "邀请您成为亲情代办人。" +
+                (f"请于{until}前" if until else "请") + "进入小程序确认授权。")
+    if kind == "home_visit_scheduled":
+        task_kind, _when, window = _visit(c)
+        phone = d.get("staff_phone") or HOTLINE
+        if task_kind == "home_visit":
+            return (f"为核实您的{p}申请，社区工作人员将于{window}期间上门入户调查，请留意来电。"
+                    f"如有疑问，请拨打{phone}。")
+        return f"您的{p}申请还未确认，社区工作人员将于{window}期间上门或来电，协助您办理。如有疑问，请拨打{phone}。"
+    if kind == "identity_bind_attempt":
+        return (f"{fmt_datetime(c.created)}，有人尝试用您的身份信息在另一个微信账号上绑定，未能成功。"
+                f"如非本人操作，请立即联系社区或拨打{HOTLINE}。")
+    if kind == "proxy_granted":
+        who = _masked(d.get("proxy_name")) or "一位亲属"
+        return (f"{who}已成为您的亲情代办人，可以为您{_scopes(d.get('scopes'))}。"
+                "如非本人意愿，请点击“撤销授权”一键撤销，撤销后立即生效。")
+    if kind == "proxy_request":
+        who = _masked(d.get("proxy_name")) or "一位亲属"
+        return (f"{who}申请成为您的亲情代办人，希望为您{_scopes(d.get('scopes'))}。"
+                "请进入小程序确认或拒绝；如不认识此人，请直接拒绝。")
+    if kind == "benefit_resumed":
+        month = fmt_date(d.get("effective_month") or d.get("resume_month") or d.get("start_month"))
+        return (f"您的{p}已恢复发放" + (f"，自{month}起" if month else "") + (f"每月{amount}" if amount else "") +
+                "。如有疑问，请联系社区或拨打" + HOTLINE + "。")
+    if kind == "payout_account_changed":
+        bank = d.get("bank_name") if _plain(d.get("bank_name")) else ""
+        card = ACCOUNT_KINDS.get(d.get("kind") or "", "账户")
+        tail = _tail(d)
+        to = (bank or "") + (f"尾号{tail}的{card}" if tail else ("" if bank else f"新的{card}"))
+        when = _iso_time(d.get("changed_at"))
+        by = ""
+        if d.get("by") == "proxy":
+            by = f"由亲情代办人{_masked(d.get('proxy_name'))}" if _masked(d.get("proxy_name")) else "由亲情代办人"
+        scope = p if c.program_code else "补贴"
+        return ((f"{when}，" if when else "") + f"您的{scope}收款账户已{by}变更为{to}，以后的补贴将发放到该账户。"
+                f"如非您本人同意，请立即联系社区或拨打{HOTLINE}。")
+    text = d.get("text")
+    if _plain(text) and _HAN_RE.search(text):
+        return text
+    return f"您有一条新消息：{KIND_TITLES.get(kind, '消息通知')}，请进入小程序查看。"
+
+
+ACCOUNT_KINDS = {"social_security_card": "社会保障卡", "bank_account": "银行账户"}
+
+
+def _iso_time(value) -> str | None:
+    """'2026-11-27T02:30:00Z' (UTC) → '2026年11月27日 10:30' (Asia/Shanghai)."""
+    try:
+        at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return fmt_datetime(at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at)
+
+
+def _plain(value) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and not sensitive(value) and not re.search(
+        r"[A-Za-z_]{3,}", value)
+
+
+def _masked(name) -> str:
+    """A name as given (flows mask it already); masked here if it was not."""
+    if not _plain(name):
+        return ""
+    return name if "*" in name else mask_name(name)
+
+
+def _tail(d: dict) -> str | None:
+    for key in ("account_tail", "account_last4", "account_masked", "number_masked"):
+        digits = re.sub(r"\D", "", str(d.get(key) or ""))
+        if digits:
+            return digits[-4:]
+    return None
+
+
+def _scrub(text: str) -> str:
+    return _LONG_DIGITS.sub(_HIDDEN, ID_PATTERN.sub(_HIDDEN, text))
+
+
+def action_for(kind: str, data: dict | None, *, own: bool = True) -> dict | None:
+    """The one-tap action of an inbox item: revoke a new proxy (the resident's own item only)."""
+    path = (data or {}).get("revoke_path")
+    if kind == "proxy_granted" and own and isinstance(path, str) and REVOKE_PATH.fullmatch(path):
+        return {"label": "撤销授权", "method": "POST", "path": path}
+    return None
 
 
 def _page(kind: str, row) -> str:
@@ -300,21 +541,31 @@ def _page(kind: str, row) -> str:
 
 
 def render(session: Session, row, *, now: datetime | None = None) -> Message:
-    """Build a message for an outbox row (ORM object or row mapping with the outbox columns)."""
+    """Build a message for an outbox row (ORM object or row mapping with the outbox columns).
+
+    A copy for a proxy (`data.for_resident`) says so; anything about a deceased resident is worded for her
+    family ("您的家人…"), whoever reads it.
+    """
     kind = row.kind
     data = dict(row.data or {})
     application = session.get(Application, row.application_id) if row.application_id else None
     benefit = session.get(Benefit, data["benefit_id"]) if data.get("benefit_id") else None
-    ctx = _Ctx(row, data, application, benefit, now or utcnow())
+    subject_id = data.get("for_resident") or getattr(row, "resident_id", None) or (
+        application.resident_id if application else None)
+    subject = session.get(Resident, subject_id) if isinstance(subject_id, int) else None
+    relation = data.get("relation") or ("proxy" if data.get("for_resident") else None)
+    ctx = _Ctx(session, row, data, application, benefit, now or utcnow(), subject, relation)
     values = _values(kind, ctx)
     template = template_for(kind)
     title = template.title if template else KIND_TITLES.get(kind, "消息通知")
-    names = dict(template.keywords) if template else {}
-    lines = []
-    for key, value in values.items():
-        if value not in (None, "") and not sensitive(str(value)):
-            lines.append(f"{names.get(key, '')}：{_one_line(value)}" if names.get(key) else _one_line(value))
-    message = Message(kind=kind, title=title, body="\n".join(lines), page=_page(kind, row), template=template)
+    body = _sentence(kind, ctx)
+    if ctx.deceased and kind != "benefit_stopped":
+        body = f"关于您的家人{ctx.name}的消息：{body}"
+    elif relation == "proxy" and not ctx.deceased:
+        body = f"您作为亲情代办人代收的消息（{ctx.name or '被代办人'}）：\n{body}"
+    body = _scrub(body)
+    message = Message(kind=kind, title=title, body=body, page=_page(kind, row), template=template,
+                      action=action_for(kind, data, own=relation is None))
     if template:
         for key, _name in template.keywords:
             fitted = fit(key, values.get(key))
@@ -322,6 +573,7 @@ def render(session: Session, row, *, now: datetime | None = None) -> Message:
                 message.problems.append(key)
             else:
                 message.wechat_data[key] = {"value": fitted}
-    summary = "，".join(_one_line(v) for v in values.values() if v and not sensitive(str(v)))[:60]
-    message.sms_text = f"【{APP_NAME}】{title}：{summary}。详情请在微信搜索“{APP_NAME}”小程序查看。"
+    text = _one_line(body)
+    text = text if len(text) <= 150 else text[:149] + ELLIPSIS
+    message.sms_text = f"【{APP_NAME}】{title}：{text}详情请在微信搜索“{APP_NAME}”小程序查看。"
     return message

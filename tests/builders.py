@@ -15,7 +15,7 @@ _seq = itertools.count(1)
 
 
 def make_id_number(birth: date, sex: str = "F", area: str = "140105") -> str:
-    n = next(_seq) % 500
+    n = next(_seq) % 499  # seq = 2n + 1|2 stays within three digits (≤ 998)
     seq = n * 2 + (1 if sex == "M" else 2)
     body = f"{area}{birth:%Y%m%d}{seq:03d}"
     return body + check_char(body)

@@ -17,6 +17,8 @@ BLUEPRINT_MODULES = (
     "app.api.dibao",
     "app.api.proxies",
     "app.api.staff",
+    "app.api.staff_programs",
+    "app.api.payout",
     "app.api.inbox",
     "app.api.subscriptions",
     "app.api.programs",

@@ -15,7 +15,8 @@ FIELD_LABELS = {
     "monthly_amount": "每月金额(元)", "start_month": "起始发放月份",
     "certificate": "残疾人证号", "disability_category": "残疾类别", "disability_grade": "残疾等级",
     "certificate_issue_date": "发证日期", "certificate_expiry_date": "证件有效期至", "dibao_household": "低保家庭",
-    "household_members": "家庭成员", "declared_monthly_income": "申报月收入(元)", "declared_note": "申报说明",
+    "household_members": "家庭成员", "household_size": "家庭人数",
+    "proposal_income_per_capita": "部门数据家庭月人均收入(元)", "proposal_standard": "本市低保标准(元/人/月)", "declared_monthly_income": "申报月收入(元)", "declared_note": "申报说明",
 }
 SOURCE_NAMES = {
     "population_registry": "公安人口库", "rule:elderly_allowance": "高龄津贴政策规则",

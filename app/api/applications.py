@@ -15,6 +15,7 @@ from app.masking import mask_name
 from app.models import Account, Application, Resident
 from flows import applications as flow
 from flows import casework
+from flows.money import fen
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="Applications")
 
@@ -81,7 +82,14 @@ class SubjectArgs(StrictSchema):
 
 
 class ConfirmArgs(StrictSchema):
-    """An empty body accepts the pre-filled data as shown."""
+    """An empty body accepts the pre-filled data as shown. For a 低保 proposal the household may add what the
+    state cannot know (both optional, ignored for the other programs)."""
+
+    declared_monthly_income = ma.fields.String(
+        validate=ma.validate.Regexp(r"^\d{1,7}(\.\d{1,2})?$", error="an amount like 300.00"),
+        metadata={"description": "低保 only: household income the state cannot see (yuan a month)"})
+    declared_note = ma.fields.String(validate=[ma.validate.Length(max=500), NO_NUL],
+                                     metadata={"description": "低保 only"})
 
 
 class DeclineArgs(StrictSchema):
@@ -165,12 +173,15 @@ class ApplicationConfirm(MethodView):
     @blp.alt_response(403, schema=ErrorSchema, description="Visible, but the proxy grant does not allow this")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application")
     @blp.alt_response(409, schema=ErrorSchema, description="Declined or otherwise not confirmable")
-    def post(self, _args, application_id):
+    def post(self, args, application_id):
         """One tap: accept the pre-filled data as shown; the rule decides at once. A repeat changes nothing."""
         session = SessionLocal()
         application, decision = _application(application_id, "application:confirm")
         before = application.state
-        application = casework.confirm(session, application, current_account().id)  # every program
+        args = args or {}
+        declared = {"monthly_income_fen": fen(args.get("declared_monthly_income") or "0"),
+                    "note": args.get("declared_note") or ""}
+        application = casework.confirm(session, application, current_account().id, declared=declared)
         if before != application.state:
             application.confirmed_via_grant = decision.grant.id if decision.via == "proxy" else None
             _act(session, application, decision, "application.confirm")

@@ -20,6 +20,12 @@ from notifications import inbox
 blp = Blueprint("inbox", __name__, url_prefix="/api/v1/inbox", description="The citizen's in-app messages.")
 
 
+class InboxActionSchema(ma.Schema):
+    label = ma.fields.String(required=True, metadata={"description": "button text, e.g. 撤销授权"})
+    method = ma.fields.String(required=True, metadata={"enum": ["POST"]})
+    path = ma.fields.String(required=True, metadata={"description": "API path to call, e.g. a grant's revoke"})
+
+
 class InboxItemSchema(ma.Schema):
     id = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"description": "message kind, e.g. proposal_ready"})
@@ -28,6 +34,14 @@ class InboxItemSchema(ma.Schema):
     application_id = ma.fields.String(allow_none=True)
     created_at = UtcDateTime(required=True, format="iso")
     read_at = UtcDateTime(allow_none=True, format="iso")
+    action = ma.fields.Nested(InboxActionSchema, allow_none=True,
+                              metadata={"description": "one-tap action (a new proxy: revoke it), else null"})
+
+
+def _with_actions(session, items: list) -> list[dict]:
+    actions = inbox.actions_for(session, items)
+    fields = ("id", "kind", "title", "body", "application_id", "created_at", "read_at")
+    return [{**{f: getattr(i, f) for f in fields}, "action": actions.get(i.id)} for i in items]
 
 
 @blp.route("")
@@ -42,7 +56,7 @@ class InboxList(MethodView):
         pagination_parameters.item_count = session.execute(
             select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
         page = query.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
-        return list(session.execute(page).scalars())
+        return _with_actions(session, list(session.execute(page).scalars()))
 
 
 @blp.route("/<string:item_id>/read")
@@ -57,4 +71,4 @@ class InboxRead(MethodView):
         if item is None:
             raise NotFound("No such message.")
         session.commit()
-        return item
+        return _with_actions(session, [item])[0]

@@ -5,14 +5,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, MeSchema, StrictSchema
-from app.api.security import auth_required, client_ip, config, current_account
+from app.api.schemas import NO_NUL, MeSchema, StrictSchema, UtcDateTime
+from app.api.security import audit_event, auth_required, client_ip, config, current_account
 from app.crypto import cipher_for
-from app.db import SessionLocal
+from app.db import SessionLocal, utcnow
+from app.errors import Conflict
 from app.masking import mask_phone
-from app.models import Resident
+from app.models import NotificationPref, Resident
 from flows import identity
 from flows.dates import age_on, today_shanghai
+from notifications import recipients
 from notifications.wechat_client import client_for
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The signed-in account")
@@ -87,3 +89,65 @@ class Identity(MethodView):
         identity.unbind(session, account)
         session.commit()
         return me_payload(session, account)
+
+
+PROXY_MODES = ("also", "instead")
+
+
+class NotificationPrefsArgs(StrictSchema):
+    proxy_mode = ma.fields.String(required=True, validate=ma.validate.OneOf(PROXY_MODES), metadata={
+        "description": "also: proxies who receive messages get a copy as well as you; instead: only they are "
+                       "contacted (you keep every message in your inbox)"})
+
+
+class NotificationPrefsSchema(ma.Schema):
+    proxy_mode = ma.fields.String(required=True, metadata={"enum": list(PROXY_MODES)})
+    proxies_receiving = ma.fields.Integer(required=True, metadata={
+        "description": "active proxies with the receive_messages scope; with none, `instead` acts like `also`"})
+    updated_at = UtcDateTime(format="iso", allow_none=True, required=True)
+
+
+def _bound_resident_id(session, account) -> int:
+    if account.resident_id is None:
+        raise Conflict("Bind your identity first; message preferences belong to the resident.")
+    return account.resident_id
+
+
+def _prefs(session, resident_id: int) -> dict:
+    pref = session.get(NotificationPref, resident_id)
+    return {"proxy_mode": pref.proxy_mode if pref else "also",
+            "proxies_receiving": len(recipients.proxy_accounts(session, resident_id)),
+            "updated_at": pref.updated_at if pref else None}
+
+
+@blp.route("/notification-preferences")
+class NotificationPreferences(MethodView):
+    @auth_required(blp)
+    @blp.response(200, NotificationPrefsSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="The account is not bound to a resident")
+    def get(self):
+        """Whether proxies with the receive_messages scope get your messages as well as you, or instead of you."""
+        session = SessionLocal()
+        account = session.merge(current_account())
+        return _prefs(session, _bound_resident_id(session, account))
+
+    @auth_required(blp)
+    @blp.arguments(NotificationPrefsArgs)
+    @blp.response(200, NotificationPrefsSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="The account is not bound to a resident")
+    @blp.alt_response(422, schema=ErrorSchema, description="Malformed input")
+    def put(self, args):
+        """Set whether proxies get your messages `also` (default) or `instead` of you."""
+        session = SessionLocal()
+        account = session.merge(current_account())
+        resident_id = _bound_resident_id(session, account)
+        pref = session.get(NotificationPref, resident_id)
+        if pref is None:
+            pref = NotificationPref(resident_id=resident_id)
+            session.add(pref)
+        old = pref.proxy_mode
+        pref.proxy_mode, pref.updated_at = args["proxy_mode"], utcnow()
+        audit_event(session, "me.notification_prefs", object_ref=f"resident:{resident_id}",
+                    details={"proxy_mode": args["proxy_mode"], "was": old or "also"})
+        session.commit()
+        return _prefs(session, resident_id)

@@ -101,22 +101,52 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
     if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
                                                    Application.period == period)):
         raise Conflict("Only one 低保 application a month.")
-    members = household_of(session, applicant)
-    src = {"source": "population_registry", "source_date": applicant.source_date.isoformat()}
-    declared = {"source": "citizen_declaration", "source_date": today.isoformat()}
     application = Application(
         program=CODE, resident_id=applicant.id, period=period, origin="citizen", state="checking", as_of=today,
-        prefill={
-            "name": {"value": applicant.name, **src},
-            "household_members": {"value": "、".join(f"{mask_name(m.name)}({m.relation_to_head})" for m in members),
-                                  **src},
-            "street_code": {"value": applicant.street_code, **src},
-            "declared_monthly_income": {"value": yuan(declared_monthly_income_fen), **declared},
-            "declared_note": {"value": declared_note[:500], **declared},
-        },
+        prefill=_prefill(session, applicant, declared_monthly_income_fen, declared_note, today),
         confirmed_at=utcnow(), confirmed_by=actor)
     session.add(application)
     session.flush()
+    check(session, application, today)
+    return application
+
+
+def _prefill(session: Session, applicant: Resident, declared_monthly_income_fen: int, declared_note: str,
+             today: date) -> dict:
+    members = household_of(session, applicant)
+    src = {"source": "population_registry", "source_date": applicant.source_date.isoformat()}
+    declared = {"source": "citizen_declaration", "source_date": today.isoformat()}
+    return {
+        "name": {"value": applicant.name, **src},
+        "household_members": {"value": "、".join(f"{mask_name(m.name)}({m.relation_to_head})" for m in members),
+                              **src},
+        "street_code": {"value": applicant.street_code, **src},
+        "declared_monthly_income": {"value": yuan(declared_monthly_income_fen), **declared},
+        "declared_note": {"value": declared_note[:500], **declared},
+    }
+
+
+def confirm_proposal(session: Session, application: Application, actor: str, declared_monthly_income_fen: int = 0,
+                     declared_note: str = "", today: date | None = None) -> Application:
+    """The household head confirms a proactive proposal (flows.scans.dibao): the members are re-read from the
+    registry, the citizen adds only what the state cannot know, and the economic check runs at once."""
+    today = today or today_shanghai()
+    if application.program != CODE:
+        raise Conflict("Not a 低保 application.")
+    if application.state != "proposed":
+        if application.state in ("declined", "expired"):
+            raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.")
+        return application  # a repeat of the tap: the case is already on its way
+    claimed = session.execute(
+        update(Application).where(Application.id == application.id, Application.state == "proposed")
+        .values(state="checking", confirmed_at=utcnow(), confirmed_by=actor, updated_at=utcnow())).rowcount
+    session.refresh(application)
+    if not claimed:
+        return application
+    applicant = session.get(Resident, application.resident_id)
+    proposal = {k: v for k, v in (application.prefill or {}).items() if k.startswith("proposal_")}
+    application.prefill = {**proposal, **_prefill(session, applicant, declared_monthly_income_fen, declared_note,
+                                                  today)}
     check(session, application, today)
     return application
 
@@ -182,16 +212,25 @@ def record_home_visit(session: Session, application: Application, staff_id: str,
     return application
 
 
+def _staff_text(base: str, note: str) -> str:
+    return base + (f"({note[:200]})" if note else "")
+
+
 def street_review(session: Session, application: Application, staff_id: str, approve: bool,
-                  reason_code: str | None = None, today: date | None = None) -> Application:
-    """Street review: approve → public notice for N days; reject with a coded reason."""
+                  reason_code: str | None = None, today: date | None = None, note: str = "") -> Application:
+    """Street review: approve → public notice for N days; reject with a coded reason (and the staff's words)."""
     today = today or today_shanghai()
     _require(application, "reviewing")
+    if not approve and reason_code not in dibao.REJECTION_REASONS:
+        raise Unprocessable("A rejection needs a reason code.", errors={"reason_code": sorted(dibao.REJECTION_REASONS)})
     close_deadline(session, application, "reviewing", today)
+    application.trace = [*application.trace, {
+        "code": "street_review", "passed": bool(approve), "value": "approve" if approve else reason_code,
+        "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
+        "text": _staff_text("街道审核通过,进入公示" if approve else
+                            f"街道审核未通过:{dibao.REJECTION_REASONS.get(reason_code or '', '')}", note)}]
     if not approve:
-        if reason_code not in dibao.REJECTION_REASONS:
-            raise Unprocessable("A rejection needs a reason code.", errors={"reason_code": sorted(dibao.REJECTION_REASONS)})
-        reject(session, application, reason_code, dibao.REJECTION_REASONS[reason_code], today)
+        reject(session, application, reason_code, _staff_text(dibao.REJECTION_REASONS[reason_code], note), today)
         return application
     resident = session.get(Resident, application.resident_id)
     days = dibao.PARAMETERS["notice_days"].at(max(today, dibao.PARAMETERS["start_date"]))
@@ -215,51 +254,84 @@ def object_to(session: Session, notice: PublicNotice, account_id: str, text: str
         raise Conflict("You have already objected to this notice.")
     row = Objection(notice_id=notice.id, account_id=account_id, text=text, state="open")
     session.add(row)
+    session.flush()
     application = session.get(Application, notice.application_id)
     resident = session.get(Resident, application.resident_id)
     session.add(StaffTask(kind="objection", resident_id=resident.id, application_id=application.id,
                           street_code=resident.street_code, district_code=resident.district_code,
-                          community_code=resident.community_code, details={"notice_id": notice.id},
+                          community_code=resident.community_code,
+                          details={"notice_id": notice.id, "objection_id": row.id},
                           due_at=utcnow() + timedelta(days=5)))
     return row
 
 
-def decide_objection(session: Session, objection: Objection, upheld: bool) -> Objection:
+def decide_objection(session: Session, objection: Objection, upheld: bool, staff_id: str | None = None,
+                     note: str = "", today: date | None = None) -> Objection:
+    """A staff decision on an objection, during or after the notice period. With a staff id the decision is
+    kept in the case's trace; once the period is over and nothing is left open, the notice closes at once."""
     if objection.state != "open":
         raise Conflict("The objection is already decided.")
     objection.state = "upheld" if upheld else "dismissed"
+    if staff_id is None:
+        return objection
+    today = today or today_shanghai()
+    notice = session.get(PublicNotice, objection.notice_id)
+    application = session.get(Application, notice.application_id)
+    for task in session.scalars(select(StaffTask).where(StaffTask.application_id == application.id,
+                                                        StaffTask.kind == "objection", StaffTask.state == "open")):
+        if (task.details or {}).get("objection_id") in (objection.id, None):
+            task.state, task.closed_at = "done", utcnow()
+            task.details = {**task.details, "decision": objection.state, "decided_by": staff_id}
+    application.trace = [*application.trace, {
+        "code": "objection", "passed": not upheld, "value": objection.state, "source": "staff",
+        "source_date": today.isoformat(), "staff_id": staff_id,
+        "text": ("公示期间异议经核实成立" if upheld else "公示期间异议经核实不成立") + (f"({note[:200]})" if note else "")}]
+    application.updated_at = utcnow()
+    session.flush()
+    if notice.state == "open" and notice.ends_on < today:
+        close_notice(session, notice, today)
     return objection
+
+
+def close_notice(session: Session, notice: PublicNotice, today: date) -> bool:
+    """Close one notice whose period is over: no upheld objection → county approval; an upheld one → rejected.
+    Returns False while an objection is still open (it holds the case)."""
+    states = [o.state for o in session.scalars(select(Objection).where(Objection.notice_id == notice.id))]
+    if "open" in states:
+        return False
+    notice.state = "closed"
+    application = session.get(Application, notice.application_id)
+    if application.state != "public_notice":
+        return False
+    if "upheld" in states:
+        reject(session, application, "objection_upheld", dibao.REJECTION_REASONS["objection_upheld"], today)
+    else:
+        application.state, application.updated_at = "approving", utcnow()
+        open_deadline(session, application, "approving", today, STEP_LIMITS["approving"])
+    return True
 
 
 def close_notices(session: Session, today: date) -> int:
     """After the period: no upheld objection → county approval; an upheld one → rejected. Open objections wait."""
     moved = 0
     for notice in session.scalars(select(PublicNotice).where(PublicNotice.state == "open", PublicNotice.ends_on < today)):
-        states = [o.state for o in session.scalars(select(Objection).where(Objection.notice_id == notice.id))]
-        if "open" in states:
-            continue
-        notice.state = "closed"
-        application = session.get(Application, notice.application_id)
-        if application.state != "public_notice":
-            continue
-        if "upheld" in states:
-            reject(session, application, "objection_upheld", dibao.REJECTION_REASONS["objection_upheld"], today)
-        else:
-            application.state, application.updated_at = "approving", utcnow()
-            open_deadline(session, application, "approving", today, STEP_LIMITS["approving"])
-        moved += 1
+        moved += close_notice(session, notice, today)
     return moved
 
 
 def county_decide(session: Session, application: Application, staff_id: str, approve: bool,
-                  reason_code: str | None = None, today: date | None = None) -> Application:
+                  reason_code: str | None = None, today: date | None = None, note: str = "") -> Application:
     """County approval: the rule is re-checked on today's data; approval starts the benefit next month."""
     today = today or today_shanghai()
     _require(application, "approving")
     close_deadline(session, application, "approving", today)
     if not approve:
         code = reason_code if reason_code in dibao.REJECTION_REASONS else "county_rejected"
-        reject(session, application, code, dibao.REJECTION_REASONS[code], today)
+        application.trace = [*application.trace, {
+            "code": "county_approval", "passed": False, "value": code, "source": "staff",
+            "source_date": today.isoformat(), "staff_id": staff_id,
+            "text": _staff_text(f"区县民政部门审批未通过:{dibao.REJECTION_REASONS[code]}", note)}]
+        reject(session, application, code, _staff_text(dibao.REJECTION_REASONS[code], note), today)
         return application
     decision = dibao.decide(facts_for(session, application, today), today)
     application.trace = [*decision.trace(), *[t for t in application.trace if t.get("source") == "staff"],

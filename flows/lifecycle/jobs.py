@@ -134,6 +134,40 @@ def suspend_on_move_out(conn, d: Dialect, as_of: date) -> dict:
     return {"suspended_move": suspended, "expired_move": expired}
 
 
+# ---- moves back into the city -------------------------------------------------------------------------------
+
+RESUMABLE = (elderly_allowance.CODE,)
+
+
+def resume_on_move_in(conn, d: Dialect, as_of: date) -> dict:
+    """A suspended elderly allowance is active again from the month after the hukou moved back into the city
+    (the latest move in after the suspension); the months away stay unpaid (flows.payroll reads the changes)."""
+    params = {"as_of": as_of, "now": utcnow()}
+    programs_in = ", ".join(f"'{p}'" for p in RESUMABLE)
+    back = ("(SELECT MAX(m.move_date) FROM hukou_moves m WHERE m.resident_id = r.id AND m.direction = 'in' "
+            "AND m.move_date <= :as_of AND m.move_date >= (SELECT MAX(m2.move_date) FROM hukou_moves m2 "
+            "WHERE m2.resident_id = r.id AND m2.direction = 'out'))")
+    head, tail = _change_insert(d)
+    trace = _registry_trace(d, "hukou_local", "'true'", {"passed": d.json_text("true"),
+                                                         "move_date": d.date_text(back)})
+    where = (f"b.program IN ({programs_in}) AND b.state = 'suspended' AND r.hukou_local "
+             f"AND (r.death_date IS NULL OR r.death_date > :as_of) AND {back} IS NOT NULL")
+    sql = (head + f"SELECT {d.new_id()}, b.id, 'resume:' || {d.date_text(back)}, 'resumed', "
+           f"{next_month_of(d, back)}, b.tier, b.monthly_amount_fen, b.tier, b.monthly_amount_fen, 'moved_in', "
+           f":as_of, {trace}, :now FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail)
+    resumed = max(conn.execute(stmt(sql, params), params).rowcount, 0)
+    conn.execute(stmt(
+        "UPDATE benefits SET state = 'active', end_month = NULL, updated_at = :now WHERE state = 'suspended' "
+        "AND id IN (SELECT c.benefit_id FROM benefit_changes c WHERE c.as_of = :as_of AND c.kind = 'resumed')",
+        params), params)
+    conn.execute(stmt(_outbox_from_changes(
+        d, "benefit_resumed", "'resumed\\:' || c.effective_month",
+        {"program": "b.program", "reason": "'moved_in'", "effective_month": "c.effective_month",
+         "monthly_amount_fen": "c.monthly_amount_fen"},
+        "c.kind = 'resumed'"), params), params)
+    return {"resumed_move_in": resumed}
+
+
 # ---- disability certificates and 低保 households ------------------------------------------------------------
 
 def _valid_cert(max_grade: int) -> str:
@@ -276,7 +310,7 @@ def remind_and_escalate(conn, d: Dialect, as_of: date) -> dict:
     return counts
 
 
-JOBS = (stop_on_death, suspend_on_move_out, stop_on_certificate_expiry, stop_living_subsidy_without_dibao,
+JOBS = (stop_on_death, suspend_on_move_out, resume_on_move_in, stop_on_certificate_expiry, stop_living_subsidy_without_dibao,
         raise_tiers, remind_and_escalate)
 
 

@@ -8,7 +8,7 @@ from flows.sql import Dialect
 
 TYPES = {"as_of": Date, "now": DateTime, "cut": Date, "d3": Date, "d10": Date, "d_task": Date, "due": DateTime,
          "start_idx": Integer, "fen": Integer, "label": String, "program": String, "max_grade": Integer,
-         "as_of_text": String, "run_id": String, "true": Boolean}
+         "as_of_text": String, "run_id": String, "true": Boolean, "since": Date, "period": String}
 
 
 def stmt(sql: str, params: dict):

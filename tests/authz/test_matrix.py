@@ -7,11 +7,12 @@ added without being listed here.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from app.models import Benefit, InboxItem
+from app.models import Benefit, InboxItem, Objection, PublicNotice
+from flows.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
 
 ROLES = ("owner", "stranger", "proxy_in", "proxy_out", "revoked", "expired", "staff_here", "staff_there", "none")
@@ -28,6 +29,8 @@ A = "/api/v1/applications/<string:application_id>"
 G = "/api/v1/proxies/grants/<string:grant_id>"
 SG = "/api/v1/staff/proxy-grants/<string:grant_id>"
 T = "/api/v1/staff/tasks/<string:task_id>"
+SA = "/api/v1/staff/applications/<string:application_id>"
+B = "/api/v1/benefits/<string:benefit_id>"
 STAFF = {"owner": 401, "stranger": 401, "proxy_in": 401, "proxy_out": 401, "revoked": 401, "expired": 401,
          "staff_here": 200, "staff_there": 404, "none": 401}
 GRANT_OTHERS = {"stranger": 404, "proxy_out": 404, "revoked": 404, "expired": 404, "staff_here": 401,
@@ -55,6 +58,24 @@ MATRIX = {
     ("GET", SG): ("grant", None, STAFF),
     ("POST", SG + "/approve"): ("grant", None, {**STAFF, "staff_here": 403}),  # reviewer < approver
     ("POST", SG + "/revoke"): ("grant", None, STAFF),
+    # Programs casework (app/api/staff_programs.py): the elderly-allowance proposal is in no staff step (409)
+    # once role and jurisdiction have passed; county approval needs the approver role (the world's staff are
+    # reviewers, 403); the objection is decided once (200).
+    ("POST", SA + "/review"): ("application", {"decision": "approve", "reason": "核对无误"}, {**STAFF, "staff_here": 409}),
+    ("POST", SA + "/home-visit"): ("application", {"checklist": dict.fromkeys(HOME_VISIT_CHECKLIST, True)},
+                                   {**STAFF, "staff_here": 409}),
+    ("POST", SA + "/street-review"): ("application", {"decision": "approve", "reason": "核对无误"},
+                                      {**STAFF, "staff_here": 409}),
+    ("POST", SA + "/county-decision"): ("application", {"decision": "approve", "reason": "核对无误"},
+                                        {**STAFF, "staff_here": 403}),
+    ("POST", "/api/v1/staff/objections/<string:objection_id>/decide"): (
+        "objection", {"decision": "dismissed", "reason": "经核实不成立"}, STAFF),
+    ("POST", T + "/home-help"): ("task", {"outcome": "confirmed"}, {**STAFF, "staff_here": 409}),
+    # Payout account: reading is like the payments; a change needs the payout scope (the world's proxy lacks it).
+    ("GET", B + "/payout-account"): ("benefit", None, {**CITIZEN_APP, "proxy_out": 200}),
+    ("PUT", B + "/payout-account"): ("benefit", {"kind": "bank_account", "bank_name": "中国工商银行",
+                                                 "account_number": "6222020200112233446", "holder_name": "王大爷"},
+                                     {**CITIZEN_APP, "proxy_in": 403}),
 }
 
 
@@ -92,12 +113,21 @@ def world(session, cfg):
     item = InboxItem(outbox_id="o" * 32, resident_id=owner.id, account_id=owner_acc.id, kind="proposal_ready",
                      title="t", body="b", recipient_key=f"account:{owner_acc.id}")
     session.add(item)
+    today = date.today()
+    notice = PublicNotice(application_id=app_row.id, program="dibao", street_code=owner.street_code,
+                          masked_name="王*爷", amount_fen=30000, starts_on=today - timedelta(days=1),
+                          ends_on=today + timedelta(days=5))
+    session.add(notice)
+    session.flush()
+    objection = Objection(notice_id=notice.id, account_id=stranger_acc.id, text="他家有收入未申报", state="open")
+    session.add(objection)
     session.commit()
     headers = {role: h.headers_for(session, cfg, acc) for role, acc in accounts.items()}
     _, headers["staff_here"] = h.staff(session, cfg, "reviewer", "140105")
     _, headers["staff_there"] = h.staff(session, cfg, "reviewer", "140106")
     headers["none"] = {}
-    objects = {"application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id}
+    objects = {"application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
+               "objection": objection.id}
     return headers, objects
 
 

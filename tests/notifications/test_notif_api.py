@@ -50,7 +50,7 @@ def test_inbox_lists_own_and_resident_items_newest_first_paginated(client, sessi
     resp = client.get("/api/v1/inbox", headers=headers)
     assert resp.status_code == 200
     assert [i["id"] for i in resp.json] == [b.id, a.id]
-    assert set(resp.json[0]) == {"id", "kind", "title", "body", "application_id", "created_at", "read_at"}
+    assert set(resp.json[0]) == {"id", "kind", "title", "body", "application_id", "created_at", "read_at", "action"}
     assert "X-Pagination" in resp.headers
     page = client.get("/api/v1/inbox?page=2&page_size=1", headers=headers)
     assert [i["id"] for i in page.json] == [a.id]

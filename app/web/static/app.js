@@ -503,7 +503,8 @@ route(/^\/dibao$/, async () => {
     busy(form.querySelector("button[type=submit]"), async () => {
       const v = Object.fromEntries(new FormData(form));
       try {
-        const res = await post("/api/v1/dibao/applications", { declared_monthly_income: v.monthly_income || "0", income_note: v.income_note || null, reason: v.reason || null });
+        const note = [v.income_note, v.reason].map((t) => (t || "").trim()).filter(Boolean).join("\n").slice(0, 500);
+        const res = await post("/api/v1/dibao/applications", { declared_monthly_income: (v.monthly_income || "0").trim(), declared_note: note });
         d.clear();
         form.replaceWith(para(S.dibao.done, "notice ok"), res && res.id ? link(`#/app/${res.id}`, S.detail.title) : "");
       } catch (err) { showError(box, err, { 404: S.dibao.unavailable, 405: S.dibao.unavailable }); }

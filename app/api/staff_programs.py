@@ -1,0 +1,333 @@
+"""Staff API of the programs: the casework queue (disability review and every 低保 step) of my jurisdiction with
+the full trace, the decisions that move an application (review, home visit, street review, objections, county
+approval), the overdue list and the community worker's home-help visit.
+
+One path per decision: these endpoints drive the application through flows (and close its task); the generic
+`POST /staff/tasks/{id}/decide` refuses tasks that belong to an application (409 naming the endpoint).
+Every decision is authorized by app.authz (role and jurisdiction; 404 outside it) and audited with its reason.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from app.api.base import ErrorSchema
+from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
+from app.api.security import audit_event, authorize, current_caller
+from app.api.staff import TaskSchema, task_payload
+from app.api.staff_security import current_staff, staff_required
+from app.db import SessionLocal
+from app.errors import NotFound
+from app.models import Application, Objection, PublicNotice, Resident, StaffTask
+from flows import casework, staff_cases
+from flows.dates import today_shanghai
+from flows.dibao import cases as dibao_cases
+from flows.programs import dibao
+
+blp = Blueprint("staff_programs", __name__, url_prefix="/api/v1/staff",
+                description="Staff casework of the programs (review, 低保 steps, objections, overdue, home help)")
+
+PROGRAMS = (*casework.REVIEWED, dibao.CODE)
+DISABILITY_CODES = tuple(sorted(casework.REVIEW_REJECTION_REASONS))
+DIBAO_CODES = tuple(sorted(dibao.REJECTION_REASONS))
+REASON = ma.fields.String(required=True, validate=[ma.validate.Length(2, 500), NO_NUL], metadata={
+    "description": "the decision's reason in plain words: audited, kept in the trace, and shown to the citizen "
+                   "with the coded reason of a rejection"})
+
+
+class CaseQueueArgs(StrictSchema):
+    program = ma.fields.String(validate=ma.validate.OneOf(PROGRAMS))
+    step = ma.fields.String(validate=ma.validate.OneOf(staff_cases.STEPS))
+
+
+class ObjectionViewSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    state = ma.fields.String(required=True)
+    text = ma.fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+
+
+class CaseSchema(ma.Schema):
+    application_id = ma.fields.String(required=True)
+    program = ma.fields.String(required=True)
+    state = ma.fields.String(required=True)
+    decision = ma.fields.String(allow_none=True)
+    step = ma.fields.String(allow_none=True, metadata={"description": "the staff step waiting, if any"})
+    due_on = ma.fields.Date(allow_none=True)
+    overdue = ma.fields.Boolean(required=True)
+    calendar_note = ma.fields.String(allow_none=True)
+    resident_name = ma.fields.String(required=True)
+    resident_id_masked = ma.fields.String(required=True)
+    district_code = ma.fields.String(required=True)
+    street_code = ma.fields.String(required=True)
+    community_code = ma.fields.String(required=True)
+    monthly_amount = ma.fields.String(allow_none=True)
+    economic_check = ma.fields.List(ma.fields.Dict(), allow_none=True, metadata={
+        "description": "低保: the report per household member (income by kind, assets, sources)"})
+    checklist = ma.fields.List(ma.fields.String(), allow_none=True, metadata={"description": "低保 home visit"})
+    trace = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "the stored entries in full: code, passed, value, source, source_date, staff_id, text"})
+    objections = ma.fields.List(ma.fields.Nested(ObjectionViewSchema), required=True)
+    updated_at = UtcDateTime(required=True)
+
+
+class OverdueSchema(ma.Schema):
+    application_id = ma.fields.String(required=True)
+    program = ma.fields.String(required=True)
+    state = ma.fields.String(required=True)
+    step = ma.fields.String(required=True)
+    started_on = ma.fields.Date(required=True)
+    due_on = ma.fields.Date(required=True)
+    working_days = ma.fields.Integer(required=True)
+    days_late = ma.fields.Integer(required=True)
+    calendar_note = ma.fields.String(allow_none=True)
+
+
+class _Decision(StrictSchema):
+    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(("approve", "reject")))
+    reason = REASON
+
+    @ma.validates_schema
+    def _code(self, data, **_):
+        if data.get("decision") == "reject" and not data.get("reason_code"):
+            raise ma.ValidationError("A rejection needs a coded reason.", "reason_code")
+
+
+class ReviewArgs(_Decision):
+    reason_code = ma.fields.String(validate=ma.validate.OneOf(DISABILITY_CODES))
+
+
+class DibaoDecisionArgs(_Decision):
+    reason_code = ma.fields.String(validate=ma.validate.OneOf(DIBAO_CODES))
+
+
+class HomeVisitArgs(StrictSchema):
+    checklist = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(dibao_cases.HOME_VISIT_CHECKLIST)),
+                               values=ma.fields.Boolean(), required=True,
+                               metadata={"description": "every item of the case's checklist → true/false"})
+    note = ma.fields.String(load_default="", validate=[ma.validate.Length(max=500), NO_NUL])
+
+
+class ObjectionDecideArgs(StrictSchema):
+    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(("upheld", "dismissed")))
+    reason = REASON
+
+
+class HomeHelpArgs(StrictSchema):
+    outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(casework.HOME_HELP_OUTCOMES))
+    note = ma.fields.String(load_default="", validate=[ma.validate.Length(max=500), NO_NUL])
+
+
+def case_payload(session, application: Application) -> dict:
+    resident = session.get(Resident, application.resident_id)
+    deadline = staff_cases.open_deadline_of(session, application)
+    prefill = application.prefill or {}
+    task = session.scalar(select(StaffTask).where(StaffTask.application_id == application.id,
+                                                  StaffTask.kind == "home_visit").order_by(StaffTask.created_at))
+    report = (prefill.get("economic_check") or {}).get("value")
+    return {
+        "application_id": application.id, "program": application.program, "state": application.state,
+        "decision": application.decision, "step": staff_cases.step_of(application),
+        "due_on": deadline.due_on if deadline else None,
+        "overdue": bool(deadline and (deadline.overdue or (deadline.done_on is None
+                                                           and deadline.due_on < today_shanghai()))),
+        "calendar_note": (deadline.calendar_note or None) if deadline else None,
+        "resident_name": resident.name, "resident_id_masked": resident.id_mask,
+        "district_code": resident.district_code, "street_code": resident.street_code,
+        "community_code": resident.community_code,
+        "monthly_amount": (prefill.get("monthly_amount") or {}).get("value"),
+        "economic_check": report if isinstance(report, list) else None,
+        "checklist": (task.details or {}).get("checklist") if task else None,
+        "trace": list(application.trace or []),
+        "objections": [{"id": o.id, "state": o.state, "text": o.text, "created_at": o.created_at}
+                       for o in staff_cases.objections_of(session, application)],
+        "updated_at": application.updated_at,
+    }
+
+
+def _application(session, application_id: str, action: str):
+    application = session.get(Application, application_id) if len(application_id) <= 64 else None
+    decision = authorize(session, action, application, "application", object_ref=f"application:{application_id[:40]}")
+    return application, decision
+
+
+def _audit(session, action: str, application: Application, decision, result: str, details: dict) -> None:
+    audit_event(session, action, object_ref=f"application:{application.id}", on_behalf_of=decision.on_behalf_of,
+                result=result[:32], details={"program": application.program, "state": application.state, **details})
+
+
+@blp.route("/cases")
+class Cases(MethodView):
+    @staff_required(blp)
+    @blp.arguments(CaseQueueArgs, location="query")
+    @blp.response(200, CaseSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """The review queue of my jurisdiction: disability subsidies waiting for review and 低保 cases waiting
+        for a home visit, a street review, the end of their 公示 (objections) or county approval — with the
+        full trace. The read is audited."""
+        session = SessionLocal()
+        query = staff_cases.review_queue(current_caller(), args.get("program"), args.get("step"))
+        pagination_parameters.item_count = session.scalar(select(func.count()).select_from(
+            query.order_by(None).subquery()))
+        rows = session.scalars(query.limit(pagination_parameters.page_size)
+                               .offset(pagination_parameters.first_item)).all()
+        out = [case_payload(session, a) for a in rows]
+        audit_event(session, "staff.case_queue", result="ok",
+                    details={"program": args.get("program"), "step": args.get("step"), "shown": len(out),
+                             "applications": [a.id for a in rows]})
+        session.commit()
+        return out
+
+
+@blp.route("/overdue")
+class Overdue(MethodView):
+    @staff_required(blp)
+    @blp.response(200, OverdueSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Steps of my jurisdiction past their statutory working-day limit, the latest first in line."""
+        session, today = SessionLocal(), today_shanghai()
+        query = staff_cases.overdue_steps(current_caller(), today)
+        pagination_parameters.item_count = session.scalar(select(func.count()).select_from(
+            query.order_by(None).subquery()))
+        rows = session.execute(query.limit(pagination_parameters.page_size)
+                               .offset(pagination_parameters.first_item)).all()
+        return [{"application_id": a.id, "program": a.program, "state": a.state, "step": d.step,
+                 "started_on": d.started_on, "due_on": d.due_on, "working_days": d.working_days,
+                 "days_late": max((today - d.due_on).days, 0), "calendar_note": d.calendar_note or None}
+                for d, a in rows]
+
+
+@blp.route("/applications/<string:application_id>/review")
+class Review(MethodView):
+    @staff_required(blp)
+    @blp.arguments(ReviewArgs)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not a disability subsidy waiting for review")
+    def post(self, args, application_id):
+        """Decide a disability subsidy under review (reviewer or above): approval re-checks the rule and starts
+        the benefit; a rejection carries a coded reason and the text the citizen reads."""
+        session = SessionLocal()
+        application, decision = _application(session, application_id, "casework:review")
+        casework.review(session, application, current_staff().id, args["decision"] == "approve",
+                        args.get("reason_code"), note=args["reason"])
+        _audit(session, "staff.case_review", application, decision, args["decision"],
+               {"reason_code": args.get("reason_code"), "reason": args["reason"]})
+        session.commit()
+        return case_payload(session, application)
+
+
+@blp.route("/applications/<string:application_id>/home-visit")
+class HomeVisit(MethodView):
+    @staff_required(blp)
+    @blp.arguments(HomeVisitArgs)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not a 低保 case waiting for its home visit")
+    @blp.alt_response(422, schema=ErrorSchema, description="The checklist is incomplete")
+    def post(self, args, application_id):
+        """Record the 低保 home visit (入户调查) with its checklist: all true → street review; otherwise the case
+        is rejected (`home_visit_mismatch`)."""
+        session = SessionLocal()
+        application, decision = _application(session, application_id, "dibao:home_visit")
+        dibao_cases.record_home_visit(session, application, current_staff().id, args["checklist"], args["note"])
+        _audit(session, "staff.dibao_home_visit", application, decision, application.state,
+               {"checklist": args["checklist"], "note": args["note"][:200]})
+        session.commit()
+        return case_payload(session, application)
+
+
+@blp.route("/applications/<string:application_id>/street-review")
+class StreetReview(MethodView):
+    @staff_required(blp)
+    @blp.arguments(DibaoDecisionArgs)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not a 低保 case waiting for street review")
+    def post(self, args, application_id):
+        """Street review (reviewer or above): approval opens the 公示 for `notice_days`; a rejection carries a
+        coded reason."""
+        session = SessionLocal()
+        application, decision = _application(session, application_id, "dibao:street_review")
+        dibao_cases.street_review(session, application, current_staff().id, args["decision"] == "approve",
+                                  args.get("reason_code"), note=args["reason"])
+        _audit(session, "staff.dibao_street_review", application, decision, args["decision"],
+               {"reason_code": args.get("reason_code"), "reason": args["reason"]})
+        session.commit()
+        return case_payload(session, application)
+
+
+@blp.route("/applications/<string:application_id>/county-decision")
+class CountyDecision(MethodView):
+    @staff_required(blp)
+    @blp.arguments(DibaoDecisionArgs)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not a 低保 case waiting for county approval")
+    def post(self, args, application_id):
+        """County approval (approver or admin of the district, not of a street): the rule is re-checked on
+        today's data; approval starts the benefit from the next month."""
+        session = SessionLocal()
+        application, decision = _application(session, application_id, "dibao:county_approve")
+        dibao_cases.county_decide(session, application, current_staff().id, args["decision"] == "approve",
+                                  args.get("reason_code"), note=args["reason"])
+        _audit(session, "staff.dibao_county_decision", application, decision, args["decision"],
+               {"reason_code": args.get("reason_code"), "reason": args["reason"]})
+        session.commit()
+        return case_payload(session, application)
+
+
+@blp.route("/objections/<string:objection_id>/decide")
+class ObjectionDecide(MethodView):
+    @staff_required(blp)
+    @blp.arguments(ObjectionDecideArgs)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such objection in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Decided already")
+    def post(self, args, objection_id):
+        """Decide an objection to a 公示, during or after the period (reviewer or above). After the period, the
+        last decision moves the case at once: upheld → rejected (`objection_upheld`), else county approval."""
+        session = SessionLocal()
+        objection = session.get(Objection, objection_id) if len(objection_id) <= 64 else None
+        notice = session.get(PublicNotice, objection.notice_id) if objection else None
+        application = session.get(Application, notice.application_id) if notice else None
+        decision = authorize(session, "objection:decide", application, "objection",
+                             object_ref=f"objection:{objection_id[:40]}")
+        if objection is None:
+            raise NotFound("No such objection.")
+        dibao_cases.decide_objection(session, objection, args["decision"] == "upheld", current_staff().id,
+                                     args["reason"])
+        audit_event(session, "staff.objection_decide", object_ref=f"objection:{objection.id}",
+                    on_behalf_of=decision.on_behalf_of, result=args["decision"],
+                    details={"application": application.id, "reason": args["reason"], "state": application.state})
+        session.commit()
+        return case_payload(session, application)
+
+
+@blp.route("/tasks/<string:task_id>/home-help")
+class HomeHelp(MethodView):
+    @staff_required(blp)
+    @blp.arguments(HomeHelpArgs)
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such task in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not an open home-help task")
+    def post(self, args, task_id):
+        """The community worker's day-14 home-help visit: the resident confirmed (the application is confirmed
+        on her behalf and goes on), declined, or was unreachable (the task stays open, due in 7 days)."""
+        session = SessionLocal()
+        task = session.get(StaffTask, task_id) if len(task_id) <= 64 else None
+        decision = authorize(session, "casework:home_help", task, "task", object_ref=f"task:{task_id[:40]}")
+        casework.complete_home_help(session, task, args["outcome"], current_staff().id, note=args["note"],
+                                    actor=current_staff().account_id)
+        application = session.get(Application, task.application_id) if task.application_id else None
+        audit_event(session, "staff.home_help", object_ref=f"task:{task.id}", on_behalf_of=decision.on_behalf_of,
+                    result=args["outcome"], details={"application": task.application_id,
+                                                     "state": application.state if application else None,
+                                                     "note": args["note"][:200]})
+        session.commit()
+        return task_payload(session, task)
