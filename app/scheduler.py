@@ -10,6 +10,7 @@ import logging
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from app.db import session_scope
 from flows import joblock
@@ -21,6 +22,7 @@ from flows.scans.dibao import scan_dibao
 from flows.scans.disability import MODULES as DISABILITY_PROGRAMS
 from flows.scans.disability import scan_disability
 from flows.scans.elderly_allowance import scan_turning_80
+from notifications import reconcile as outbox_reconcile
 
 log = logging.getLogger("zerotrip.scheduler")
 
@@ -67,6 +69,8 @@ def build_scheduler(cfg) -> BlockingScheduler:
                       id="daily-scans", name="daily proactive scans")
     scheduler.add_job(run_daily_anchor, CronTrigger(hour=0, minute=5, timezone=SHANGHAI), args=[cfg],
                       id="audit-anchor", name="daily audit chain anchor (written outside the database)")
+    scheduler.add_job(outbox_reconcile.run, IntervalTrigger(minutes=5), args=[cfg], id="outbox-reconcile",
+                      name="outbox reconciler (stuck rows re-queued, ALERT log lines)", coalesce=True, max_instances=1)
     return scheduler
 
 

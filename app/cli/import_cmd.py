@@ -19,7 +19,8 @@ def import_group() -> None:
     """Import partner data (UTF-8 CSV); rejected rows go to a report under instance/reports/."""
 
 
-def _run(job, path: str, label: str) -> None:
+def run_import(job, path: str, label: str) -> None:
+    """Run one import job on `path` with progress on stderr; exit 2 (nothing written) for an unreadable file."""
     cfg = ready_config()
     progress = Progress(label)
     try:
@@ -35,14 +36,14 @@ def _run(job, path: str, label: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def population(file: str) -> None:
     """Upsert residents by ID number from a population registry extract."""
-    _run(import_population, file, "population")
+    run_import(import_population, file, "population")
 
 
 @import_group.command("beneficiaries")
 @click.argument("file", type=click.Path(dir_okay=False))
 def beneficiaries(file: str) -> None:
     """Record people already receiving a benefit (old manual process) as active legacy benefits."""
-    _run(import_beneficiaries, file, "beneficiaries")
+    run_import(import_beneficiaries, file, "beneficiaries")
 
 
 def register(cli) -> None:

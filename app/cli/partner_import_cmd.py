@@ -7,15 +7,9 @@ written for an unreadable file, a wrong header or a wrong encoding.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
-from app import idnumbers
-from app.cli.common import EXIT_BAD_INPUT, Progress, ready_config, summary
-from app.cli.import_cmd import import_group
-from flows.imports.csvfile import BadInput
+from app.cli.import_cmd import import_group, run_import
 from flows.imports.deaths import import_deaths
 from flows.imports.disability import import_disability
 from flows.imports.economic import import_economic
@@ -23,23 +17,11 @@ from flows.imports.hukou_moves import import_hukou_moves
 from flows.imports.payout_accounts import import_payout_accounts
 
 
-def _run(job, path: str, label: str) -> None:
-    cfg = ready_config()
-    progress = Progress(label)
-    try:
-        result = job(cfg, Path(path), progress=progress.update, on_total=lambda n: setattr(progress, "total", n))
-    except BadInput as exc:
-        click.echo(f"error: {idnumbers.redact(str(exc))}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    progress.update(sum(result[k] for k in ("imported", "updated", "unchanged", "rejected")), force=True)
-    summary(**{k: v for k, v in result.items() if k != "batch"})
-
-
 def _command(name: str, job, help_text: str):
     @click.command(name, help=help_text)
     @click.argument("file", type=click.Path(dir_okay=False))
     def command(file: str) -> None:
-        _run(job, file, name)
+        run_import(job, file, name)
 
     return command
 

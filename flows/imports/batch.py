@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
-from app.db import utcnow
+from app.db import make_engine, utcnow
 from app.models.ids import new_id
 from app.models.resident import ImportBatch
+from flows.imports.csvfile import Survey, survey
 
 _T = ImportBatch.__table__
 
@@ -28,7 +31,26 @@ def start_batch(engine: Engine, kind: str, file_name: str, sha256: str) -> str:
     return batch_id
 
 
+def open_batch(cfg, kind: str, path: Path, columns: tuple[str, ...], key: Callable[[dict], object],
+               on_total: Callable[[int], None] | None, engine: Engine | None = None) -> tuple[Survey, Engine, str]:
+    """Survey the whole file (csvfile.BadInput before anything is written), report its row count, record the
+    batch's start: (survey, engine, batch id)."""
+    checked = survey(path, columns, key)
+    if on_total:
+        on_total(checked.rows)
+    engine = engine or make_engine(cfg.database_url)
+    return checked, engine, start_batch(engine, kind, path.name, checked.sha256)
+
+
 def finish_batch(engine: Engine, batch_id: str, counts: dict, report_path: str | None) -> None:
     with engine.begin() as conn:
         conn.execute(update(_T).where(_T.c.id == batch_id)
                      .values(finished_at=utcnow(), counts=counts, report_path=report_path))
+
+
+def finish_import(engine: Engine, batch_id: str, writes, report) -> dict:
+    """Record the run's counts (from its WriteCounts and its closed reject report) and return its summary."""
+    counts = {"imported": writes.imported, "updated": writes.updated, "unchanged": writes.unchanged,
+              "rejected": report.rejected, "warnings": report.warned}
+    finish_batch(engine, batch_id, counts, str(report.path))
+    return {**counts, "report": str(report.path), "batch": batch_id}

@@ -16,16 +16,16 @@ from sqlalchemy.engine import Engine
 
 from app import idnumbers
 from app.crypto import cipher_for
-from app.db import make_engine, utcnow
+from app.db import utcnow
 from app.models.application import Benefit
 from app.models.ids import new_id
 from app.models.resident import Resident
-from flows.imports.batch import finish_batch, local_today, start_batch
-from flows.imports.csvfile import rows, survey
+from flows.imports.batch import finish_import, local_today, open_batch
+from flows.imports.csvfile import rows
 from flows.imports.reference import PROGRAMS
 from flows.imports.report import RejectReport, report_path
 from flows.imports.validation import id_issue
-from flows.imports.writer import WriteCounts, chunks
+from flows.imports.writer import WriteCounts, write_in_batches
 
 KIND = "beneficiaries"
 ORIGIN = "legacy"
@@ -137,22 +137,12 @@ def import_beneficiaries(cfg, path: Path, progress: Callable[[int], None] | None
                          on_total: Callable[[int], None] | None = None) -> dict:
     """Import legacy beneficiaries; raises csvfile.BadInput (before writing anything) when unreadable."""
     path, today = Path(path), local_today(cfg)
-    checked = survey(path, COLUMNS, key)
-    if on_total:
-        on_total(checked.rows)
-    engine = make_engine(cfg.database_url)
-    batch_id = start_batch(engine, KIND, path.name, checked.sha256)
-    report, writes, done = RejectReport(report_path(cfg.instance_path, KIND, batch_id)), WriteCounts(), 0
+    checked, engine, batch_id = open_batch(cfg, KIND, path, COLUMNS, key, on_total)
+    report = RejectReport(report_path(cfg.instance_path, KIND, batch_id))
     writer = BenefitWriter(engine, cipher_for(cfg))
     try:
-        for batch in chunks(_valid_rows(path, today, checked.duplicates(), report), BATCH_ROWS):
-            writes.add(writer.write(batch, report))
-            done += len(batch)
-            if progress:
-                progress(done)
+        writes = write_in_batches(_valid_rows(path, today, checked.duplicates(), report), BATCH_ROWS,
+                                  lambda batch: writer.write(batch, report), progress)
     finally:
         report.close()
-    counts = {"imported": writes.imported, "updated": writes.updated, "unchanged": writes.unchanged,
-              "rejected": report.rejected, "warnings": report.warned}
-    finish_batch(engine, batch_id, counts, str(report.path))
-    return {**counts, "report": str(report.path), "batch": batch_id}
+    return finish_import(engine, batch_id, writes, report)

@@ -6,11 +6,11 @@ from datetime import date
 
 from sqlalchemy import bindparam, insert, select, update
 
-from app import idnumbers
 from app.db import utcnow
 from app.models.programs_extra import DeathRecord
 from app.models.resident import Resident
 from flows.imports import partner
+from flows.imports.validation import id_key
 from flows.imports.writer import WriteCounts
 
 KIND = "deaths"
@@ -26,10 +26,6 @@ _RESIDENT = update(_R).where(_R.c.id == bindparam("b_id")).values(death_date=bin
                                                                    updated_at=bindparam("b_now"))
 
 
-def key(row: dict) -> str | None:
-    return idnumbers.normalize(row["id_number"]) or None
-
-
 def validate(row: dict, today: date) -> tuple[dict | None, list]:
     issues: list = []
     number = partner.id_or_issue(row, today, issues)
@@ -42,17 +38,14 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
     return {"id_number": number, "died": died, "source": source}, issues
 
 
+def death_before_birth(person, rec: dict) -> tuple[str, str] | None:
+    """DEATH_BEFORE_BIRTH when the reported death date is before the resident's birth date."""
+    return ("DEATH_BEFORE_BIRTH", "death_date is before the birth date") if rec["died"] < person.birth_date else None
+
+
 def write(conn, cipher, items, found, report, today) -> WriteCounts:
     counts, now = WriteCounts(), utcnow()
-    matched = []
-    for line, rec in items:
-        person = partner.resident_of(found, cipher, rec)
-        if person is None:
-            report.add_row(line, rec["id_number"], [partner.UNKNOWN])
-        elif rec["died"] < person.birth_date:
-            report.add_row(line, rec["id_number"], [("DEATH_BEFORE_BIRTH", "death_date is before the birth date")])
-        else:
-            matched.append((person, rec))
+    matched = [(person, rec) for _, person, rec in partner.known_residents(items, found, cipher, report, death_before_birth)]
     existing = {r.resident_id: r for r in conn.execute(_EXISTING, {"ids": [p.id for p, _ in matched]})} \
         if matched else {}
     inserts, updates, residents = [], [], []
@@ -68,17 +61,13 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
                             "b_now": now})
         if person.death_date != rec["died"]:
             residents.append({"b_id": person.id, "b_date": rec["died"], "b_now": now})
-    if inserts:
-        conn.execute(insert(_D), inserts)
-    if updates:
-        conn.execute(_UPDATE, updates)
+    partner.save(conn, counts, insert(_D), inserts, _UPDATE, updates)
     if residents:
         conn.execute(_RESIDENT, residents)
-    counts.imported, counts.updated = len(inserts), len(updates)
     return counts
 
 
-SPEC = partner.Spec(KIND, COLUMNS, key, validate, write)
+SPEC = partner.Spec(KIND, COLUMNS, id_key, validate, write)
 
 
 def import_deaths(cfg, path, progress=None, on_total=None) -> dict:

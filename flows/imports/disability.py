@@ -83,12 +83,7 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
             updates.append({"b_id": current[0], "b_resident": person.id, "b_category": rec["category"],
                             "b_grade": rec["grade"], "b_issue": rec["issue"], "b_expiry": rec["expiry"],
                             "b_row_hash": row_hash, "b_source_date": today, "b_now": now})
-    if inserts:
-        conn.execute(insert(_T), inserts)
-    if updates:
-        conn.execute(_UPDATE, updates)
-    counts.imported, counts.updated = len(inserts), len(updates)
-    return counts
+    return partner.save(conn, counts, insert(_T), inserts, _UPDATE, updates)
 
 
 SPEC = partner.Spec(KIND, COLUMNS, key, validate, write,

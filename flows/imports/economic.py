@@ -67,13 +67,7 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
 
 def write(conn, cipher, items, found, report, today) -> WriteCounts:
     counts, now = WriteCounts(), utcnow()
-    matched = []
-    for line, rec in items:
-        person = partner.resident_of(found, cipher, rec)
-        if person is None:
-            report.add_row(line, rec["id_number"], [partner.UNKNOWN])
-        else:
-            matched.append((person.id, rec))
+    matched = [(person.id, rec) for _, person, rec in partner.known_residents(items, found, cipher, report)]
     ids = list({pid for pid, _ in matched})
     existing = {(r.resident_id, r.kind, r.period, r.ref_hash): r
                 for r in (conn.execute(_EXISTING, {"ids": ids}) if ids else [])}
@@ -90,12 +84,7 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
         else:
             updates.append({"b_id": current.id, "b_fen": rec["fen"], "b_qty": rec["qty"], "b_source": rec["source"],
                             "b_sd": today, "b_now": now})
-    if inserts:
-        conn.execute(insert(_T), inserts)
-    if updates:
-        conn.execute(_UPDATE, updates)
-    counts.imported, counts.updated = len(inserts), len(updates)
-    return counts
+    return partner.save(conn, counts, insert(_T), inserts, _UPDATE, updates)
 
 
 SPEC = partner.Spec(KIND, COLUMNS, key, validate, write,

@@ -49,13 +49,7 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
 
 def write(conn, cipher, items, found, report, today) -> WriteCounts:
     counts, now = WriteCounts(), utcnow()
-    matched = []
-    for line, rec in items:
-        person = partner.resident_of(found, cipher, rec)
-        if person is None:
-            report.add_row(line, rec["id_number"], [partner.UNKNOWN])
-        else:
-            matched.append((person, rec))
+    matched = [(person, rec) for _, person, rec in partner.known_residents(items, found, cipher, report)]
     ids = list({p.id for p, _ in matched})
     history: dict[int, list] = {}
     for r in (conn.execute(_EXISTING, {"ids": ids}) if ids else []):

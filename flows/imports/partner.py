@@ -14,16 +14,14 @@ from pathlib import Path
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 
-from app import idnumbers
 from app.crypto import FieldCipher, cipher_for
-from app.db import make_engine
 from app.models.resident import Resident
 from flows.imports import reference
-from flows.imports.batch import finish_batch, local_today, start_batch
-from flows.imports.csvfile import rows, survey
+from flows.imports.batch import finish_import, local_today, open_batch
+from flows.imports.csvfile import rows
 from flows.imports.report import RejectReport, report_path
 from flows.imports.validation import id_issue, parse_date
-from flows.imports.writer import WriteCounts, chunks
+from flows.imports.writer import WriteCounts, write_in_batches
 
 BATCH_ROWS = 5_000
 ERROR, WARNING = reference.ERROR, reference.WARNING
@@ -61,17 +59,8 @@ def severity(code: str) -> str:
 class PartnerReport(RejectReport):
     """The population import's report, knowing the partner reason codes as well."""
 
-    def add_row(self, line: int, raw_id: str, issues: list[tuple[str, str]]) -> bool:
-        masked = idnumbers.mask(raw_id) if raw_id else ""
-        levels = [severity(code) for code, _ in issues]
-        if self._csv is None:
-            self._open()
-        for (code, detail), level in zip(issues, levels, strict=True):
-            self._csv.writerow((line, masked, code, idnumbers.redact(detail), level))
-        rejected = ERROR in levels
-        self.rejected += rejected
-        self.warned += bool(levels) and not rejected
-        return rejected
+    def severity(self, code: str) -> str:
+        return severity(code)
 
 
 @dataclass(frozen=True)
@@ -131,28 +120,46 @@ def run(cfg, spec: Spec, path: Path, progress: Callable[[int], None] | None = No
         on_total: Callable[[int], None] | None = None, engine: Engine | None = None) -> dict:
     """Import one partner file; raises csvfile.BadInput (before writing anything) when it cannot be read."""
     path, today = Path(path), local_today(cfg)
-    checked = survey(path, spec.columns, spec.key)
-    if on_total:
-        on_total(checked.rows)
-    engine = engine or make_engine(cfg.database_url)
-    batch_id = start_batch(engine, spec.kind, path.name, checked.sha256)
+    checked, engine, batch_id = open_batch(cfg, spec.kind, path, spec.columns, spec.key, on_total, engine)
     report = PartnerReport(report_path(cfg.instance_path, spec.kind, batch_id))
-    writes, done, cipher = WriteCounts(), 0, cipher_for(cfg)
+    cipher = cipher_for(cfg)
+
+    def write(batch: list) -> WriteCounts:
+        with engine.begin() as conn:
+            return spec.write(conn, cipher, batch, people(conn, cipher, batch), report, today)
+
     try:
-        for batch in chunks(_valid_rows(path, spec, today, checked.duplicates(), report), BATCH_ROWS):
-            with engine.begin() as conn:
-                found = people(conn, cipher, batch)
-                writes.add(spec.write(conn, cipher, batch, found, report, today))
-            done += len(batch)
-            if progress:
-                progress(done)
+        writes = write_in_batches(_valid_rows(path, spec, today, checked.duplicates(), report), BATCH_ROWS, write,
+                                  progress)
     finally:
         report.close()
-    counts = {"imported": writes.imported, "updated": writes.updated, "unchanged": writes.unchanged,
-              "rejected": report.rejected, "warnings": report.warned}
-    finish_batch(engine, batch_id, counts, str(report.path))
-    return {**counts, "report": str(report.path), "batch": batch_id}
+    return finish_import(engine, batch_id, writes, report)
 
 
 def resident_of(found: dict, cipher: FieldCipher, rec: dict):
     return found.get(cipher.lookup_hash(rec["id_number"], "id"))
+
+
+def known_residents(items: list[tuple[int, dict]], found: dict, cipher: FieldCipher, report: PartnerReport,
+                    reject: Callable[[object, dict], tuple[str, str] | None] | None = None) -> list[tuple]:
+    """(line, resident, record) for the batch's rows whose resident is on file and not refused by `reject`;
+    the other rows go to the report (RESIDENT_UNKNOWN, or the issue `reject` returns), in file order."""
+    matched = []
+    for line, rec in items:
+        person = resident_of(found, cipher, rec)
+        issue = UNKNOWN if person is None else reject(person, rec) if reject else None
+        if issue:
+            report.add_row(line, rec["id_number"], [issue])
+        else:
+            matched.append((line, person, rec))
+    return matched
+
+
+def save(conn: Connection, counts: WriteCounts, insert_into, inserts: list, update_rows, updates: list) -> WriteCounts:
+    """Run the batch's inserts and updates (each only if any) and count them into `counts`."""
+    if inserts:
+        conn.execute(insert_into, inserts)
+    if updates:
+        conn.execute(update_rows, updates)
+    counts.imported, counts.updated = len(inserts), len(updates)
+    return counts

@@ -11,11 +11,11 @@ from datetime import date
 
 from sqlalchemy import bindparam, insert, select, update
 
-from app import idnumbers
 from app.db import utcnow
 from app.masking import mask_account
 from app.models.programs_extra import PayoutAccount
 from flows.imports import partner
+from flows.imports.validation import id_key
 from flows.imports.writer import WriteCounts
 
 KIND = "payout_accounts"
@@ -28,10 +28,6 @@ _UPDATE = update(_T).where(_T.c.resident_id == bindparam("b_id")).values(
     kind=bindparam("b_kind"), bank_name=bindparam("b_bank"), number_enc=bindparam("b_enc"),
     number_mask=bindparam("b_mask"), number_hash=bindparam("b_hash"), source_date=bindparam("b_sd"),
     updated_at=bindparam("b_now"))
-
-
-def key(row: dict) -> str | None:
-    return idnumbers.normalize(row["id_number"]) or None
 
 
 def validate(row: dict, today: date) -> tuple[dict | None, list]:
@@ -53,13 +49,7 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
 
 def write(conn, cipher, items, found, report, today) -> WriteCounts:
     counts, now = WriteCounts(), utcnow()
-    matched = []
-    for line, rec in items:
-        person = partner.resident_of(found, cipher, rec)
-        if person is None:
-            report.add_row(line, rec["id_number"], [partner.UNKNOWN])
-        else:
-            matched.append((line, person.id, rec))
+    matched = [(line, person.id, rec) for line, person, rec in partner.known_residents(items, found, cipher, report)]
     ids = [pid for _, pid, _ in matched]
     existing = {r.resident_id: r for r in (conn.execute(_EXISTING, {"ids": ids}) if ids else [])}
     inserts, updates = [], []
@@ -79,15 +69,10 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
         else:
             updates.append({"b_id": pid, "b_kind": rec["kind"], "b_bank": rec["bank"], "b_enc": values["number_enc"],
                             "b_mask": values["number_mask"], "b_hash": number_hash, "b_sd": today, "b_now": now})
-    if inserts:
-        conn.execute(insert(_T), inserts)
-    if updates:
-        conn.execute(_UPDATE, updates)
-    counts.imported, counts.updated = len(inserts), len(updates)
-    return counts
+    return partner.save(conn, counts, insert(_T), inserts, _UPDATE, updates)
 
 
-SPEC = partner.Spec(KIND, COLUMNS, key, validate, write)
+SPEC = partner.Spec(KIND, COLUMNS, id_key, validate, write)
 
 
 def import_payout_accounts(cfg, path, progress=None, on_total=None) -> dict:

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from app import idnumbers
 from app.crypto import cipher_for
-from app.db import make_engine
-from flows.imports.batch import finish_batch, local_today, start_batch
-from flows.imports.csvfile import rows, survey
+from flows.imports.batch import finish_import, local_today, open_batch
+from flows.imports.csvfile import rows
 from flows.imports.report import RejectReport, report_path
-from flows.imports.validation import POPULATION_COLUMNS, validate_person
+from flows.imports.validation import POPULATION_COLUMNS, id_key, validate_person
 from flows.imports.writer import BATCH_ROWS, ResidentWriter, WriteCounts
 
 KIND = "population"
@@ -27,10 +25,6 @@ class LoadResult:
     rejected: int
     warnings: int
     valid: int
-
-
-def id_key(row: dict[str, str]) -> str | None:
-    return idnumbers.normalize(row["id_number"]) or None
 
 
 def load_people(
@@ -70,18 +64,11 @@ def import_population(cfg, path: Path, progress: Callable[[int], None] | None = 
                       on_total: Callable[[int], None] | None = None) -> dict:
     """Import a population CSV; raises csvfile.BadInput (before writing anything) when it cannot be read."""
     path, today = Path(path), local_today(cfg)
-    checked = survey(path, POPULATION_COLUMNS, id_key)
-    if on_total:
-        on_total(checked.rows)
-    engine = make_engine(cfg.database_url)
-    batch_id = start_batch(engine, KIND, path.name, checked.sha256)
+    checked, engine, batch_id = open_batch(cfg, KIND, path, POPULATION_COLUMNS, id_key, on_total)
     report = RejectReport(report_path(cfg.instance_path, KIND, batch_id))
     writer = ResidentWriter(engine, cipher_for(cfg), today)
     try:
         result = load_people(writer, rows(path, POPULATION_COLUMNS), today, checked.duplicates(), report, progress)
     finally:
         report.close()
-    counts = {"imported": result.writes.imported, "updated": result.writes.updated,
-              "unchanged": result.writes.unchanged, "rejected": result.rejected, "warnings": result.warnings}
-    finish_batch(engine, batch_id, counts, str(report.path))
-    return {**counts, "report": str(report.path), "batch": batch_id}
+    return finish_import(engine, batch_id, result.writes, report)

@@ -36,10 +36,14 @@ class RejectReport:
     def written(self) -> bool:
         return self._file is not None
 
+    def severity(self, code: str) -> str:
+        """The level ("error" or "warning") of a reason code."""
+        return severity(code)
+
     def add_row(self, line: int, raw_id: str, issues: list[tuple[str, str]]) -> bool:
         """Record a row's issues; True when the row is rejected (any error)."""
         masked = idnumbers.mask(raw_id) if raw_id else ""
-        levels = [severity(code) for code, _ in issues]
+        levels = [self.severity(code) for code, _ in issues]
         if self._csv is None:
             self._open()
         for (code, detail), level in zip(issues, levels, strict=True):

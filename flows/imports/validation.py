@@ -50,6 +50,11 @@ def normalize_phone(raw: str) -> str | None:
     return value if _PHONE.match(value) else None
 
 
+def id_key(row: dict[str, str]) -> str | None:
+    """A row's duplicate key when it is one per resident: its normalized ID number."""
+    return idnumbers.normalize(row["id_number"]) or None
+
+
 def id_issue(raw: str, today: date) -> tuple[str | None, Issue | None]:
     try:
         return idnumbers.validate(raw, today), None

@@ -6,7 +6,7 @@ not written at all, so `updated_at` only moves when something changed (the scans
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -57,6 +57,18 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
     it = iter(items)
     while batch := list(islice(it, size)):
         yield batch
+
+
+def write_in_batches(records: Iterable, size: int, write: Callable[[list], WriteCounts],
+                     progress: Callable[[int], None] | None = None) -> WriteCounts:
+    """`write` the records `size` at a time, reporting the number done after each batch; the summed counts."""
+    writes, done = WriteCounts(), 0
+    for batch in chunks(records, size):
+        writes.add(write(batch))
+        done += len(batch)
+        if progress:
+            progress(done)
+    return writes
 
 
 class ResidentWriter:

@@ -71,3 +71,39 @@ class Program:
     def trips(self) -> int:
         """Trips to an office the process asks of the citizen (the 'trip level' as a number)."""
         return sum(1 for s in self.steps if s.citizen_trip)
+
+
+@dataclass(frozen=True)
+class RegistryFacts:
+    """What the population registry says of one resident, as of its source date (a program's Facts add the
+    program's own facts and the `source`)."""
+
+    birth_date: date
+    death_date: date | None
+    hukou_local: bool
+    source_date: date
+
+
+# The closing lines of the guide of a program handled wholly online.
+ONLINE_GUIDE = {"trip_level": "零跑动", "place": "线上办理", "phone": "12345"}
+
+
+def zero_trip_program(code: str, name: str, short_name: str, parameters: dict, guide: dict, decide: Callable,
+                      steps: tuple[Step, ...], *, needs_review: bool, time_limit_days: int,
+                      public_notice: bool = False) -> Program:
+    """A program the citizen never travels for, starting on its parameters' start date."""
+    return Program(code=code, name=name, short_name=short_name, start_date=parameters["start_date"],
+                   needs_review=needs_review, trip_level="zero_trip", time_limit_days=time_limit_days,
+                   guide=guide, parameters=parameters, decide=decide, steps=steps, public_notice=public_notice)
+
+
+def hukou_and_alive(facts: RegistryFacts, as_of: date, source_text: str) -> tuple[Condition, Condition]:
+    """The population registry's two conditions: local hukou, and alive on `as_of`."""
+    src, sdate = facts.source, facts.source_date.isoformat()
+    alive = facts.death_date is None or facts.death_date > as_of
+    return (
+        Condition("hukou_local", facts.hukou_local, str(facts.hukou_local).lower(), src, sdate,
+                  f"您的户籍在本市({source_text})" if facts.hukou_local else f"您的户籍已迁出本市({source_text})"),
+        Condition("alive", alive, "true" if alive else "false", src, sdate,
+                  f"人口库登记为健在({source_text})" if alive else f"人口库登记已去世({source_text})"),
+    )

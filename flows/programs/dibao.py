@@ -14,7 +14,7 @@ from datetime import date
 from flows.dates import month_from_index, month_index, zh_date
 from flows.money import yuan
 from flows.params import Dated
-from flows.programs.base import Condition, Decision, Program, Step
+from flows.programs.base import Condition, Decision, Step, zero_trip_program
 
 CODE = "dibao"
 REGISTRY = "population_registry"
@@ -214,17 +214,5 @@ def month_index_of(d: date) -> int:
     return month_index(f"{d:%Y-%m}")
 
 
-PROGRAM = Program(
-    code=CODE,
-    name="城乡最低生活保障",
-    short_name="低保",
-    start_date=PARAMETERS["start_date"],
-    needs_review=True,
-    trip_level="zero_trip",
-    time_limit_days=30,
-    guide=GUIDE,
-    parameters=PARAMETERS,
-    decide=decide,
-    steps=STEPS,
-    public_notice=True,
-)
+PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETERS, GUIDE, decide, STEPS,
+                            needs_review=True, time_limit_days=30, public_notice=True)

@@ -12,7 +12,15 @@ from datetime import date
 
 from flows.dates import month_from_index, month_index, zh_date
 from flows.params import Dated
-from flows.programs.base import Condition, Decision, Program, Step
+from flows.programs.base import (
+    ONLINE_GUIDE,
+    Condition,
+    Decision,
+    RegistryFacts,
+    Step,
+    hukou_and_alive,
+    zero_trip_program,
+)
 
 CODE = "disability_care_subsidy"
 REGISTRY = "population_registry"
@@ -31,6 +39,8 @@ PARAMETERS = {
     "amounts": Dated.of(("2026-01-01", {1: 10000, 2: 8000})),
 }
 
+LEGAL_BASIS = "《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》(国发〔2015〕52号)"
+
 GUIDE = {
     "name": "重度残疾人护理补贴",
     "summary": "持有有效期内一级、二级残疾人证的本市户籍残疾人,按月领取护理补贴。证件信息由残联共享,无需上传证件。",
@@ -40,18 +50,22 @@ GUIDE = {
                 "审核通过后次月起按月发放"],
     "time_limit": "确认后5个工作日内审核",
     "amounts": {"一级": "100.00", "二级": "80.00"},
-    "legal_basis": "《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》(国发〔2015〕52号)",
-    "trip_level": "零跑动",
-    "place": "线上办理",
-    "phone": "12345",
+    "legal_basis": LEGAL_BASIS,
+    **ONLINE_GUIDE,
 }
 
-STEPS = (
-    Step("propose", "系统根据残联数据主动发现并预填", "system"),
-    Step("confirm", "本人或亲属确认(无手机由社区上门协助)", "citizen"),
-    Step("review", "民政工作人员审核", "street", working_days=5),
-    Step("pay", "次月起按月发放", "system"),
-)
+
+def reviewed_steps(propose: str) -> tuple[Step, ...]:
+    """Proposed by the system (`propose`), confirmed by the citizen, reviewed by staff, paid from next month."""
+    return (
+        Step("propose", propose, "system"),
+        Step("confirm", "本人或亲属确认(无手机由社区上门协助)", "citizen"),
+        Step("review", "民政工作人员审核", "street", working_days=5),
+        Step("pay", "次月起按月发放", "system"),
+    )
+
+
+STEPS = reviewed_steps("系统根据残联数据主动发现并预填")
 
 
 @dataclass(frozen=True)
@@ -69,11 +83,7 @@ class Certificate:
 
 
 @dataclass(frozen=True)
-class Facts:
-    birth_date: date
-    death_date: date | None
-    hukou_local: bool
-    source_date: date
+class Facts(RegistryFacts):
     certificate: Certificate | None
     in_dibao_household: bool = False
     dibao_source_date: date | None = None
@@ -85,15 +95,7 @@ def src_text(source: str, when: date | None) -> str:
 
 
 def registry_conditions(facts: Facts, as_of: date) -> tuple[Condition, ...]:
-    sdate, src = facts.source_date.isoformat(), facts.source
-    zh = src_text(src, facts.source_date)
-    alive = facts.death_date is None or facts.death_date > as_of
-    return (
-        Condition("hukou_local", facts.hukou_local, str(facts.hukou_local).lower(), src, sdate,
-                  f"您的户籍在本市({zh})" if facts.hukou_local else f"您的户籍已迁出本市({zh})"),
-        Condition("alive", alive, "true" if alive else "false", src, sdate,
-                  f"人口库登记为健在({zh})" if alive else f"人口库登记已去世({zh})"),
-    )
+    return hukou_and_alive(facts, as_of, src_text(facts.source, facts.source_date))
 
 
 def certificate_condition(facts: Facts, as_of: date) -> Condition:
@@ -121,15 +123,31 @@ def last_month(cert: Certificate) -> str:
     return f"{cert.expiry_date:%Y-%m}"
 
 
-def amount_for(grade: int, on: date) -> int:
-    return PARAMETERS["amounts"].at(max(on, PARAMETERS["start_date"])).get(grade, 0)
+def grade_amount(parameters: dict, grade: int, on: date) -> int:
+    """The monthly amount in fen for a certificate `grade` under `parameters`, as in force on `on`."""
+    return parameters["amounts"].at(max(on, parameters["start_date"])).get(grade, 0)
+
+
+def grade_tier_for_month(parameters: dict, grade: int, month: str) -> tuple[str, int]:
+    """The tier and amount owed for `month` under `parameters`; ("", 0) before the start or above the max grade."""
+    first = date(int(month[:4]), int(month[5:7]), 1)
+    if first < parameters["start_date"] or grade > parameters["max_grade"].at(first):
+        return "", 0
+    return f"grade{grade}", grade_amount(parameters, grade, first)
+
+
+def certificate_decision(parameters: dict, conditions: list[Condition], cert: Certificate | None,
+                         as_of: date) -> Decision:
+    """Eligible if every condition passed: then the certificate's grade sets the tier and amount."""
+    if not all(c.passed for c in conditions):
+        return Decision(False, tuple(conditions))
+    return Decision(True, tuple(conditions), tier=f"grade{cert.grade}",
+                    monthly_amount_fen=grade_amount(parameters, cert.grade, as_of),
+                    start_month=start_month(cert, parameters["start_date"]))
 
 
 def tier_for_month(grade: int, month: str) -> tuple[str, int]:
-    first = date(int(month[:4]), int(month[5:7]), 1)
-    if first < PARAMETERS["start_date"] or grade > PARAMETERS["max_grade"].at(first):
-        return "", 0
-    return f"grade{grade}", amount_for(grade, first)
+    return grade_tier_for_month(PARAMETERS, grade, month)
 
 
 def decide(facts: Facts, as_of: date) -> Decision:
@@ -144,26 +162,12 @@ def decide(facts: Facts, as_of: date) -> Decision:
             f"您的残疾等级为{GRADE_NAMES.get(cert.grade, cert.grade)},"
             f"{'属于' if ok else '不属于'}一至{GRADE_NAMES[max_grade][0]}级重度残疾({src_text(cert.source, cert.source_date)})"))
     conditions.extend(registry_conditions(facts, as_of))
-    if not all(c.passed for c in conditions):
-        return Decision(False, tuple(conditions))
-    return Decision(True, tuple(conditions), tier=f"grade{cert.grade}", monthly_amount_fen=amount_for(cert.grade, as_of),
-                    start_month=start_month(cert, PARAMETERS["start_date"]))
+    return certificate_decision(PARAMETERS, conditions, cert, as_of)
 
 
 def month_is_payable(cert_expiry: date, month: str) -> bool:
     return month_index(month) <= cert_expiry.year * 12 + cert_expiry.month - 1
 
 
-PROGRAM = Program(
-    code=CODE,
-    name="重度残疾人护理补贴",
-    short_name="护理补贴",
-    start_date=PARAMETERS["start_date"],
-    needs_review=True,
-    trip_level="zero_trip",
-    time_limit_days=5,
-    guide=GUIDE,
-    parameters=PARAMETERS,
-    decide=decide,
-    steps=STEPS,
-)
+PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴", PARAMETERS, GUIDE, decide, STEPS,
+                            needs_review=True, time_limit_days=5)

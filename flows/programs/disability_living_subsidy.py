@@ -8,16 +8,19 @@ from __future__ import annotations
 from datetime import date
 
 from flows.params import Dated
-from flows.programs.base import Condition, Decision, Program, Step
+from flows.programs.base import ONLINE_GUIDE, Condition, Decision, zero_trip_program
 from flows.programs.disability_care_subsidy import (
     DIBAO_REGISTRY,
     GRADE_NAMES,
+    LEGAL_BASIS,
     Certificate,
     Facts,
     certificate_condition,
+    certificate_decision,
+    grade_tier_for_month,
     registry_conditions,
+    reviewed_steps,
     src_text,
-    start_month,
 )
 
 CODE = "disability_living_subsidy"
@@ -39,29 +42,15 @@ GUIDE = {
                 "审核通过后次月起按月发放"],
     "time_limit": "确认后5个工作日内审核",
     "amounts": {"一级、二级": "100.00", "三级、四级": "60.00"},
-    "legal_basis": "《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》(国发〔2015〕52号)",
-    "trip_level": "零跑动",
-    "place": "线上办理",
-    "phone": "12345",
+    "legal_basis": LEGAL_BASIS,
+    **ONLINE_GUIDE,
 }
 
-STEPS = (
-    Step("propose", "系统根据残联和低保数据主动发现并预填", "system"),
-    Step("confirm", "本人或亲属确认(无手机由社区上门协助)", "citizen"),
-    Step("review", "民政工作人员审核", "street", working_days=5),
-    Step("pay", "次月起按月发放", "system"),
-)
-
-
-def amount_for(grade: int, on: date) -> int:
-    return PARAMETERS["amounts"].at(max(on, PARAMETERS["start_date"])).get(grade, 0)
+STEPS = reviewed_steps("系统根据残联和低保数据主动发现并预填")
 
 
 def tier_for_month(grade: int, month: str) -> tuple[str, int]:
-    first = date(int(month[:4]), int(month[5:7]), 1)
-    if first < PARAMETERS["start_date"] or grade > PARAMETERS["max_grade"].at(first):
-        return "", 0
-    return f"grade{grade}", amount_for(grade, first)
+    return grade_tier_for_month(PARAMETERS, grade, month)
 
 
 def decide(facts: Facts, as_of: date) -> Decision:
@@ -79,22 +68,8 @@ def decide(facts: Facts, as_of: date) -> Decision:
         facts.dibao_source_date.isoformat() if facts.dibao_source_date else "",
         f"您所在家庭正在享受城乡低保({zh})" if facts.in_dibao_household else f"您所在家庭未享受城乡低保({zh})"))
     conditions.extend(registry_conditions(facts, as_of))
-    if not all(c.passed for c in conditions):
-        return Decision(False, tuple(conditions))
-    return Decision(True, tuple(conditions), tier=f"grade{cert.grade}", monthly_amount_fen=amount_for(cert.grade, as_of),
-                    start_month=start_month(cert, PARAMETERS["start_date"]))
+    return certificate_decision(PARAMETERS, conditions, cert, as_of)
 
 
-PROGRAM = Program(
-    code=CODE,
-    name="困难残疾人生活补贴",
-    short_name="生活补贴",
-    start_date=PARAMETERS["start_date"],
-    needs_review=True,
-    trip_level="zero_trip",
-    time_limit_days=5,
-    guide=GUIDE,
-    parameters=PARAMETERS,
-    decide=decide,
-    steps=STEPS,
-)
+PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴", PARAMETERS, GUIDE, decide, STEPS,
+                            needs_review=True, time_limit_days=5)

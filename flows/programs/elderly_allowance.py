@@ -11,7 +11,8 @@ from datetime import date
 
 from flows.dates import age_on, month_from_index, month_index, nth_birthday, zh_date
 from flows.params import Dated
-from flows.programs.base import Condition, Decision, Program, Step
+from flows.programs import base
+from flows.programs.base import Condition, Decision, RegistryFacts, Step
 
 CODE = "elderly_allowance"
 REGISTRY = "population_registry"
@@ -33,20 +34,14 @@ GUIDE = {
     "time_limit": "确认后即时办结",
     "amounts": {"80-89": "50.00", "90-99": "100.00", "100+": "300.00"},
     "legal_basis": "《太原市高龄津贴发放管理办法》(示例)",
-    "trip_level": "零跑动",
-    "place": "线上办理",
-    "phone": "12345",
+    **base.ONLINE_GUIDE,
 }
 
 
 @dataclass(frozen=True)
-class Facts:
+class Facts(RegistryFacts):
     """What the rule needs to know about one resident, each with its source date."""
 
-    birth_date: date
-    death_date: date | None
-    hukou_local: bool
-    source_date: date
     source: str = REGISTRY
 
 
@@ -100,15 +95,11 @@ def decide(facts: Facts, as_of: date) -> Decision:
     min_age = PARAMETERS["minimum_age"].at(max(as_of, PARAMETERS["start_date"]))
     age = age_on(facts.birth_date, as_of)
     turned = nth_birthday(facts.birth_date, min_age)
-    alive = facts.death_date is None or facts.death_date > as_of
     conditions = (
         Condition("age", age >= min_age, str(age), src, sdate,
                   f"您于{zh_date(turned)}年满{min_age}周岁({src_zh})" if age >= min_age
                   else f"您将于{zh_date(turned)}年满{min_age}周岁({src_zh})"),
-        Condition("hukou_local", facts.hukou_local, str(facts.hukou_local).lower(), src, sdate,
-                  f"您的户籍在本市({src_zh})" if facts.hukou_local else f"您的户籍已迁出本市({src_zh})"),
-        Condition("alive", alive, "true" if alive else "false", src, sdate,
-                  f"人口库登记为健在({src_zh})" if alive else f"人口库登记已去世({src_zh})"),
+        *base.hukou_and_alive(facts, as_of, src_zh),
     )
     eligible = all(c.passed for c in conditions)
     if not eligible:
@@ -117,16 +108,5 @@ def decide(facts: Facts, as_of: date) -> Decision:
     return Decision(True, conditions, tier=label, monthly_amount_fen=fen, start_month=first_month(facts.birth_date))
 
 
-PROGRAM = Program(
-    code=CODE,
-    name="高龄津贴",
-    short_name="高龄津贴",
-    start_date=PARAMETERS["start_date"],
-    needs_review=False,
-    trip_level="zero_trip",
-    time_limit_days=0,
-    guide=GUIDE,
-    parameters=PARAMETERS,
-    decide=decide,
-    steps=STEPS,
-)
+PROGRAM = base.zero_trip_program(CODE, "高龄津贴", "高龄津贴", PARAMETERS, GUIDE, decide, STEPS,
+                                 needs_review=False, time_limit_days=0)

@@ -15,18 +15,14 @@ data of that day (flows.dibao.cases.confirm_proposal).
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
-from app.db import make_engine, utcnow
 from flows.dates import month_of
 from flows.imports.reference import HEAD
 from flows.lifecycle.jobs import IN_PROGRESS
-from flows.lifecycle.sqlbits import stmt
 from flows.programs import dibao
-from flows.scans import runs
-from flows.scans.disability import _outbox_sql
 from flows.scans.elderly_allowance import ScanResult
+from flows.scans.single_pass import propose_in_one_pass
 from flows.sql import Dialect
 
 CODE = dibao.CODE
@@ -93,24 +89,4 @@ def _insert_sql(d: Dialect, as_of: date) -> tuple[str, dict]:
 
 def scan_dibao(cfg, as_of: date, engine=None) -> ScanResult:
     """Propose 低保 to every household the economic records say is eligible on `as_of` (idempotent per date)."""
-    started = time.perf_counter()
-    run, fresh = runs.open_run(cfg, CODE, as_of)
-    if not fresh:
-        return ScanResult(CODE, as_of, run.mode, skipped=True, counts=dict(run.counts or {}),
-                          seconds=time.perf_counter() - started)
-    engine = engine or make_engine(cfg.database_url)
-    d = Dialect(engine.dialect.name)
-    sql, extra = _insert_sql(d, as_of)
-    params = {"as_of": as_of, "as_of_text": as_of.isoformat(), "run_id": run.id, "now": utcnow(), **extra}
-    run_started = utcnow()
-    try:
-        with engine.begin() as conn:
-            proposed = max(conn.execute(stmt(sql, params), params).rowcount, 0)
-            conn.execute(stmt(_outbox_sql(d), params), params)
-    except Exception as exc:
-        runs.fail(cfg, run.id, f"{type(exc).__name__}: {exc}")
-        raise
-    counts = {"proposed": proposed, "batches": 1}
-    runs.finish(cfg, run.id, counts, "full", run_started)
-    return ScanResult(CODE, as_of, "full", proposed=proposed, candidates_batches=1,
-                      seconds=time.perf_counter() - started, counts=counts)
+    return propose_in_one_pass(cfg, CODE, as_of, engine, lambda d: _insert_sql(d, as_of))

@@ -11,14 +11,12 @@ it; a run per (program, as-of) is recorded and never repeated.
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
-from app.db import make_engine, utcnow
-from flows.lifecycle.sqlbits import at_least, stmt
+from flows.lifecycle.sqlbits import at_least
 from flows.programs import disability_care_subsidy, disability_living_subsidy
-from flows.scans import runs
 from flows.scans.elderly_allowance import ScanResult
+from flows.scans.single_pass import propose_in_one_pass
 from flows.sql import Dialect
 
 MODULES = {m.CODE: m for m in (disability_care_subsidy, disability_living_subsidy)}
@@ -86,39 +84,9 @@ def _insert_sql(d: Dialect, module, as_of: date) -> str:
     )
 
 
-def _outbox_sql(d: Dialect) -> str:
-    prefix, suffix = d.insert_ignore("outbox")
-    return (
-        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
-        "next_attempt_at, created_at) "
-        f"SELECT {d.new_id()}, 'application:' || a.id || '\\:proposal_ready', 'proposal_ready', a.resident_id, "
-        f"a.id, {d.json_object({'program': 'a.program'})}, 'pending', 0, :now, :now FROM applications a "
-        f"WHERE a.scan_run_id = :run_id{suffix}"
-    )
-
-
 def scan_disability(cfg, program: str, as_of: date, engine=None) -> ScanResult:
     """Propose one disability subsidy to everyone newly eligible on `as_of` (idempotent per date)."""
     module = MODULES[program]
-    started = time.perf_counter()
-    run, fresh = runs.open_run(cfg, program, as_of)
-    if not fresh:
-        return ScanResult(program, as_of, run.mode, skipped=True, counts=dict(run.counts or {}),
-                          seconds=time.perf_counter() - started)
-    engine = engine or make_engine(cfg.database_url)
-    d = Dialect(engine.dialect.name)
     start = module.PARAMETERS["start_date"]
-    params = {"program": program, "as_of": as_of, "as_of_text": as_of.isoformat(), "run_id": run.id,
-              "now": utcnow(), "start_idx": start.year * 12 + start.month - 1}
-    run_started = utcnow()
-    try:
-        with engine.begin() as conn:
-            proposed = max(conn.execute(stmt(_insert_sql(d, module, as_of), params), params).rowcount, 0)
-            conn.execute(stmt(_outbox_sql(d), params), params)
-    except Exception as exc:
-        runs.fail(cfg, run.id, f"{type(exc).__name__}: {exc}")
-        raise
-    counts = {"proposed": proposed, "batches": 1}
-    runs.finish(cfg, run.id, counts, "full", run_started)
-    return ScanResult(program, as_of, "full", proposed=proposed, candidates_batches=1,
-                      seconds=time.perf_counter() - started, counts=counts)
+    extra = {"program": program, "start_idx": start.year * 12 + start.month - 1}
+    return propose_in_one_pass(cfg, program, as_of, engine, lambda d: (_insert_sql(d, module, as_of), extra))

@@ -52,3 +52,10 @@ def test_reconciler_is_quiet_when_all_is_well(session, cfg, caplog):
     assert counts == {"requeued": 0, "lost_inflight": 0, "overdue_1h": 0, "dead": 0, "unknown": 0}
     assert not [r for r in caplog.records if r.name == "zerotrip.outbox.reconcile"]
     assert reconcile.run(cfg)["requeued"] == 0  # idempotent
+
+
+def test_the_scheduler_runs_the_reconciler(cfg):
+    from app.scheduler import build_scheduler
+
+    job = build_scheduler(cfg).get_job("outbox-reconcile")
+    assert job is not None and job.func is reconcile.run
