@@ -43,6 +43,7 @@ from flows import programs
 from flows.dates import month_from_index, month_index
 from flows.money import yuan
 from flows.programs import disability_care_subsidy, disability_living_subsidy, elderly_allowance
+from notifications.outbox import insert_rows
 
 PAYABLE_STATES = ("active", "suspended", "stopped")
 ANOMALY_KINDS = ("paid_after_death", "paid_twice", "paid_exclusive", "wrong_tier")
@@ -243,6 +244,7 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
         session.flush()
     else:
         session.execute(delete(PayrollLine).where(PayrollLine.run_id == run.id))
+    paid_before = _paid_through(session) if close else {}
     lines = _compute_lines(session, month)
     found = anomalies(session, lines, month)
     totals = _totals(lines)
@@ -256,7 +258,23 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
     run.inputs = {**_inputs(session, as_of), "lines": len(lines), "digest": digest(lines)}
     if close:
         run.state, run.closed_at = "closed", utcnow()
+        _announce_first_payments(session, lines, paid_before, month)
     return Roll(run, len(lines), totals, run.anomalies)
+
+
+def _announce_first_payments(session: Session, lines: list[dict], paid_before: dict, month: str) -> int:
+    """待遇发放通知: one message when a benefit started by this service is paid for the first time
+    (residents paid under the old manual process already know), in the same transaction as the close."""
+    first = {ln["benefit_id"]: ln for ln in lines if ln["status"] == "scheduled" and ln["benefit_id"] not in paid_before}
+    if not first:
+        return 0
+    legacy = set(session.scalars(select(Benefit.id).where(Benefit.id.in_(list(first)), Benefit.origin == "legacy")))
+    rows = [{"kind": "payment_started", "idempotency_key": f"benefit:{bid}:payment_started",
+             "resident_id": ln["resident_id"],
+             "data": {"program": ln["program"], "benefit_id": bid, "monthly_amount": yuan(ln["amount_fen"]),
+                      "month": month, "arrears": yuan(ln["arrears_fen"])}}
+            for bid, ln in first.items() if bid not in legacy]
+    return insert_rows(session, rows)
 
 
 def verify(session: Session, month: str) -> dict:

@@ -96,3 +96,22 @@ def test_payroll_cli_writes_the_bank_file_with_full_numbers_only_there(cli, cfg,
     assert rows[0]["account_number"] == "6222020200112233445" and rows[0]["amount"] == "50.00"
     assert number not in Path(last["csv"]).read_text(encoding="utf-8-sig")
     assert cli("payroll", "--month", "2026-13").exit_code == 2
+
+
+def test_the_first_payment_of_a_new_benefit_is_announced_once_and_legacy_ones_are_not(session, cfg):
+    from app.models import OutboxMessage
+
+    person, _ = make_resident(session, cfg, birth_date=date(1940, 1, 1))
+    old_timer, _ = make_resident(session, cfg, name="王老", birth_date=date(1938, 1, 1), household_id="H9")
+    _account(session, cfg, person)
+    _account(session, cfg, old_timer, number="6222020200112239999")
+    new = benefit(session, person, start="2026-03")
+    old = benefit(session, old_timer, start="2026-01")
+    old.origin = "legacy"
+    session.commit()
+    payroll.compute(session, "2026-03", date(2026, 3, 5), close=True)
+    payroll.compute(session, "2026-04", date(2026, 4, 5), close=True)
+    session.commit()
+    sent = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "payment_started")).all()
+    assert [(m.resident_id, m.data["benefit_id"], m.data["monthly_amount"]) for m in sent] == [(person.id, new.id, "50.00")]
+    assert old.id not in [m.data["benefit_id"] for m in sent]
