@@ -3,10 +3,9 @@
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from app.api.application_views import payload
-from app.api.base import ErrorSchema
+from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, auth_required, authorize, current_account, current_caller
 from app.authz import resolve_subject
@@ -136,17 +135,7 @@ class Applications(MethodView):
         query = flow.visible_for_resident(session, resident_id)
         if decision is not None and decision.grant is not None and decision.grant.programs:
             query = query.where(Application.program.in_(decision.grant.programs))
-        total = session.scalar(select(ma_count()).select_from(query.subquery()))
-        pagination_parameters.item_count = total
-        rows = session.scalars(query.limit(pagination_parameters.page_size)
-                               .offset(pagination_parameters.first_item)).all()
-        return [view(session, a) for a in rows]
-
-
-def ma_count():
-    from sqlalchemy import func
-
-    return func.count()
+        return [view(session, a) for a in page_of(session, query, pagination_parameters)]
 
 
 @blp.route("/<string:application_id>")

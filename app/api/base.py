@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask import g, request
 from flask_smorest import Api, Blueprint  # noqa: F401  (re-exported)
 from flask_smorest import pagination as fs_pagination
+from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -95,3 +96,13 @@ class ZeroTripApi(Api):
             return self.handle_http_exception(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return self.handle_http_exception(InternalServerError())
+
+
+def page_of(session, query, pagination_parameters, *, rows: bool = False) -> list:
+    """One page of a SELECT for `@blp.paginate()`: counts the whole query (for `X-Pagination`), then limits.
+
+    Returns ORM objects (scalars), or whole result rows when `rows=True` (a query over several entities).
+    """
+    pagination_parameters.item_count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page = query.limit(pagination_parameters.page_size).offset(pagination_parameters.first_item)
+    return session.execute(page).all() if rows else session.scalars(page).all()

@@ -2,11 +2,11 @@
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.api.application_views import benefit_payload
 from app.api.applications import BenefitSchema, SubjectArgs
-from app.api.base import ErrorSchema
+from app.api.base import ErrorSchema, page_of
 from app.api.security import auth_required, current_caller
 from app.authz import resolve_subject
 from app.db import SessionLocal
@@ -33,6 +33,4 @@ class Benefits(MethodView):
         query = select(Benefit).where(Benefit.resident_id == resident_id).order_by(Benefit.created_at.desc(), Benefit.id)
         if decision is not None and decision.grant is not None and decision.grant.programs:
             query = query.where(Benefit.program.in_(decision.grant.programs))
-        pagination_parameters.item_count = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(query.limit(pagination_parameters.page_size).offset(pagination_parameters.first_item))
-        return [benefit_payload(b) for b in rows]
+        return [benefit_payload(b) for b in page_of(session, query, pagination_parameters)]

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from sqlalchemy import func, select
 
-from app.api.base import Blueprint, ErrorSchema
+from app.api.base import Blueprint, ErrorSchema, page_of
 from app.api.schemas import UtcDateTime
 from app.api.security import auth_required, current_account
 from app.db import SessionLocal
@@ -53,10 +52,7 @@ class InboxList(MethodView):
         """The caller's messages, newest first."""
         session = SessionLocal()
         query = inbox.items_for(session, current_account())
-        pagination_parameters.item_count = session.execute(
-            select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-        page = query.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
-        return _with_actions(session, list(session.execute(page).scalars()))
+        return _with_actions(session, page_of(session, query, pagination_parameters))
 
 
 @blp.route("/<string:item_id>/read")

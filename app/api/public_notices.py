@@ -12,10 +12,10 @@ from datetime import timedelta
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.api.base import ErrorSchema
+from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema
 from app.api.security import auth_required, client_ip, current_account
 from app.db import SessionLocal, session_factory, utcnow
@@ -105,9 +105,7 @@ class Notices(MethodView):
         query = (select(PublicNotice).where(PublicNotice.street_code == args["street"], PublicNotice.state == "open",
                                             PublicNotice.starts_on <= today, PublicNotice.ends_on >= today)
                  .order_by(PublicNotice.starts_on.desc(), PublicNotice.id))
-        pagination_parameters.item_count = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(query.limit(pagination_parameters.page_size).offset(pagination_parameters.first_item))
-        return [_payload(n) for n in rows]
+        return [_payload(n) for n in page_of(session, query, pagination_parameters)]
 
 
 @blp.route("/<string:notice_id>/objections")

@@ -9,12 +9,12 @@ import time
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.api import tokens
 from app.api.application_views import payload as application_payload
 from app.api.applications import ApplicationSchema
-from app.api.base import ErrorSchema
+from app.api.base import ErrorSchema, page_of
 from app.api.proxies import GrantSchema, ProgramList, ScopeList, grant_payload
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, config, current_auth_session, current_caller
@@ -241,10 +241,7 @@ class Tasks(MethodView):
         """A work queue (review, home_visit, overdue, all) of my jurisdiction only, most urgent first."""
         session = SessionLocal()
         query = flow.queue(session, current_caller(), args["queue"])
-        pagination_parameters.item_count = session.scalar(select(func.count()).select_from(
-            query.order_by(None).subquery()))
-        rows = session.scalars(query.limit(pagination_parameters.page_size).offset(pagination_parameters.first_item))
-        return [task_payload(session, t) for t in rows]
+        return [task_payload(session, t) for t in page_of(session, query, pagination_parameters)]
 
 
 def _task(session, task_id: str, action: str):

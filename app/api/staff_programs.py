@@ -12,9 +12,9 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.api.base import ErrorSchema
+from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, current_caller
 from app.api.staff import TaskSchema, task_payload
@@ -171,10 +171,7 @@ class Cases(MethodView):
         full trace. The read is audited."""
         session = SessionLocal()
         query = staff_cases.review_queue(current_caller(), args.get("program"), args.get("step"))
-        pagination_parameters.item_count = session.scalar(select(func.count()).select_from(
-            query.order_by(None).subquery()))
-        rows = session.scalars(query.limit(pagination_parameters.page_size)
-                               .offset(pagination_parameters.first_item)).all()
+        rows = page_of(session, query, pagination_parameters)
         out = [case_payload(session, a) for a in rows]
         audit_event(session, "staff.case_queue", result="ok",
                     details={"program": args.get("program"), "step": args.get("step"), "shown": len(out),
@@ -192,10 +189,7 @@ class Overdue(MethodView):
         """Steps of my jurisdiction past their statutory working-day limit, the latest first in line."""
         session, today = SessionLocal(), today_shanghai()
         query = staff_cases.overdue_steps(current_caller(), today)
-        pagination_parameters.item_count = session.scalar(select(func.count()).select_from(
-            query.order_by(None).subquery()))
-        rows = session.execute(query.limit(pagination_parameters.page_size)
-                               .offset(pagination_parameters.first_item)).all()
+        rows = page_of(session, query, pagination_parameters, rows=True)
         return [{"application_id": a.id, "program": a.program, "state": a.state, "step": d.step,
                  "started_on": d.started_on, "due_on": d.due_on, "working_days": d.working_days,
                  "days_late": max((today - d.due_on).days, 0), "calendar_note": d.calendar_note or None}
