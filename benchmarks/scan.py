@@ -30,6 +30,7 @@ from app.migrate import upgrade  # noqa: E402
 from app.models import Application, OutboxMessage, Resident  # noqa: E402
 from flows.dates import today_shanghai  # noqa: E402
 from flows.imports.population import import_population  # noqa: E402
+from flows.lifecycle.sqlbits import stmt  # noqa: E402
 from flows.scans import elderly_allowance as scan  # noqa: E402
 from flows.sql import Dialect  # noqa: E402
 from flows.synthetic_city import POPULATION_COLUMNS, seed_city  # noqa: E402
@@ -50,8 +51,8 @@ def baseline(engine, as_of) -> float:
     box_sql = scan._insert_outbox_sql(d, "").replace("INSERT OR IGNORE", "INSERT").replace(" ON CONFLICT DO NOTHING", "")
     started = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(scan._stmt(app_sql, params), params)
-        conn.execute(scan._stmt(box_sql, params), params)
+        conn.execute(stmt(app_sql, params), params)
+        conn.execute(stmt(box_sql, params), params)
     return time.perf_counter() - started
 
 

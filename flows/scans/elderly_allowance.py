@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, bindparam, func, select, text
+from sqlalchemy import func, select
 
 from app.db import make_engine, utcnow
 from app.models import Resident
 from flows.dates import birth_cutoff
+from flows.lifecycle.sqlbits import nth_birthday_next_month, stmt
 from flows.programs import elderly_allowance as program
 from flows.scans import runs
 from flows.sql import Dialect
@@ -48,8 +49,7 @@ def _insert_applications_sql(d: Dialect, as_of: date, where_extra: str) -> str:
     tiers = _tiers(as_of)
     tier_case = "CASE " + " ".join(f"WHEN r.birth_date <= :cut{i} THEN '{t[1]}'" for i, t in enumerate(tiers)) + " END"
     amount_case = "CASE " + " ".join(f"WHEN r.birth_date <= :cut{i} THEN '{t[2]}'" for i, t in enumerate(tiers)) + " END"
-    bump = f"CASE WHEN {m} = 2 AND {dd} = 29 AND NOT {d.leap(f'{y} + 80')} THEN 1 ELSE 0 END"
-    start_idx = f"({y} + 80) * 12 + {m} + {bump}"
+    start_idx = nth_birthday_next_month(d, 80)
     start_idx = f"CASE WHEN {start_idx} < :program_start_idx THEN :program_start_idx ELSE {start_idx} END"
     age = f"(:as_of_year - {y} - CASE WHEN :as_of_md < {m} * 100 + {dd} THEN 1 ELSE 0 END)"
 
@@ -115,23 +115,12 @@ def _params(as_of: date, run_id: str) -> dict:
     return values
 
 
-_TYPES = {"as_of": Date, "cut80": Date, "cut0": Date, "cut1": Date, "cut2": Date, "now": DateTime,
-          "prev_cut": Date, "since": DateTime, "lo": Integer, "hi": Integer, "program": String,
-          "as_of_text": String, "run_id": String, "as_of_year": Integer, "as_of_md": Integer,
-          "program_start_idx": Integer, "true": Boolean}
-
-
-def _stmt(sql: str, params: dict):
-    stmt = text(sql)
-    return stmt.bindparams(*[bindparam(k, type_=_TYPES[k]) for k in params if k in _TYPES and f":{k}" in sql])
-
-
 def _run_batch(conn, d: Dialect, as_of: date, params: dict, app_extra: str, outbox_extra: str) -> int:
     params = {**params, "now": utcnow()}
     app_sql = _insert_applications_sql(d, as_of, app_extra)
-    inserted = conn.execute(_stmt(app_sql, params), params).rowcount
+    inserted = conn.execute(stmt(app_sql, params), params).rowcount
     box_sql = _insert_outbox_sql(d, outbox_extra)
-    conn.execute(_stmt(box_sql, params), params)
+    conn.execute(stmt(box_sql, params), params)
     return max(inserted, 0)
 
 
@@ -182,8 +171,8 @@ def _backfill(cfg, engine, d: Dialect, as_of: date, params: dict, progress) -> t
 def _daily(engine, d: Dialect, as_of: date, params: dict, previous) -> int:
     """Only residents whose 80th birthday fell after the last run, or whose record changed since it."""
     extra = ("AND r.id IN (SELECT id FROM residents WHERE birth_date > :prev_cut AND birth_date <= :cut80 "
-             "UNION SELECT id FROM residents WHERE updated_at > :since)")
+             "UNION SELECT id FROM residents WHERE updated_at > :changed_since)")
     box_extra = ""
-    params = {**params, "prev_cut": birth_cutoff(previous.as_of, 80), "since": previous.started_at}
+    params = {**params, "prev_cut": birth_cutoff(previous.as_of, 80), "changed_since": previous.started_at}
     with engine.begin() as conn:
         return _run_batch(conn, d, as_of, params, extra, box_extra)
