@@ -22,9 +22,9 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from app import security_log
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
-from app import security_log
 from app.models import Account, Application, Benefit, ProxyGrant, Resident, StaffTask
 
 # Proxy scopes. Payout and manage-proxies are never granted automatically.

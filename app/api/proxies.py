@@ -12,13 +12,22 @@ from sqlalchemy import select
 
 from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, authorize, config, current_account, current_caller
+from app.api.security import (
+    audit_event,
+    auth_required,
+    authorize,
+    client_ip,
+    config,
+    current_account,
+    current_caller,
+)
 from app.authz import SCOPES
 from app.db import SessionLocal
 from app.errors import Conflict
 from app.masking import mask_name
 from app.models import Account, AuditEvent, ProxyGrant, Resident, StaffMember
 from flows import proxies as flow
+from flows import proxy_requests
 from flows.programs import PROGRAMS
 from notifications.wechat_client import WeChatError, WeChatTransportError, client_for
 
@@ -114,7 +123,8 @@ def grant_payload(session, grant: ProxyGrant, role: str) -> dict:
 def _role(grant: ProxyGrant, account) -> str:
     if account.resident_id is not None and grant.resident_id == account.resident_id:
         return "principal"
-    return "proxy" if grant.proxy_account_id == account.id else "manager"
+    is_proxy = account.resident_id is not None and grant.proxy_resident_id == account.resident_id
+    return "proxy" if is_proxy else "manager"
 
 
 def _own_resident(session) -> Resident:
@@ -179,20 +189,33 @@ class Requests(MethodView):
     @auth_required(blp)
     @blp.arguments(ProxyRequestArgs)
     @blp.response(202, RequestReceivedSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="Bind your own identity first")
+    @blp.alt_response(409, schema=ErrorSchema, description="Bind your own identity first; or `errors.code` "
+                      "`proxy_request_open`: you already have an open request for this ID number")
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed input")
+    @blp.alt_response(429, schema=ErrorSchema, description="More than 5 requests today (see Retry-After)")
     def post(self, args):
-        """Ask to become someone's proxy. The answer is the same whether or not the person is known."""
+        """Ask to become someone's proxy. The answer, and the `pending` entry you then see in
+        `GET /proxies/grants`, are the same whether or not the person is known; it becomes `active` when she
+        accepts, `expired` after 7 days. At most 5 requests a day, one open request per ID number."""
         session, cfg = SessionLocal(), config()
         account = session.merge(current_account())
-        grant = flow.request_grant(session, cfg, account, args["name"], args["id_number"], args["relation"],
-                                   args.get("scopes"), args.get("programs"), args.get("days"))
-        audit_event(session, "proxy.request", object_ref=f"grant:{grant.id}" if grant else None,
-                    on_behalf_of=f"resident:{grant.resident_id}" if grant else None,
-                    result="ok" if grant else "no_match")
+        scopes, programs = flow.check_scopes(args.get("scopes"), args.get("programs"))
+        request = proxy_requests.request(session, cfg, account, args["name"], args["id_number"], args["relation"],
+                                         scopes, programs, flow._days(args.get("days")), address=client_ip())
+        audit_event(session, "proxy.request", object_ref=f"proxy_request:{request.id}")
         session.commit()
         return {"status": "received",
                 "message": "If the details match, the person will be asked to confirm in the app."}
+
+
+def request_payload(session, request, grant, account) -> dict:
+    """A request as its requester sees it: the same whether or not it matched anyone."""
+    own = session.get(Resident, account.resident_id) if account.resident_id else None
+    return {"id": request.id, "role": "proxy", "status": proxy_requests.status_of(request, grant), "live": False,
+            "scopes": list(request.scopes or []), "programs": list(request.programs or []),
+            "relation": request.relation, "basis": "request", "principal_name": request.name_masked,
+            "proxy_name": mask_name(own.name) if own else "", "created_at": request.created_at,
+            "activated_at": None, "expires_at": request.expires_at, "revoked_at": None}
 
 
 @blp.route("/grants")
@@ -200,10 +223,13 @@ class Grants(MethodView):
     @auth_required(blp)
     @blp.response(200, GrantSchema(many=True))
     def get(self):
-        """My proxies (I am the principal) and the people I help (I am the proxy)."""
+        """My proxies (I am the principal), the people I help (I am the proxy), and my requests not yet accepted
+        (`pending`, or `expired` after 7 days — whether or not they matched anyone)."""
         session = SessionLocal()
         account = current_account()
-        return [grant_payload(session, g, _role(g, account)) for g in flow.grants_of(session, account)]
+        grants = [grant_payload(session, g, _role(g, account)) for g in flow.grants_of(session, account)]
+        requests = [request_payload(session, r, g, account) for r, g in proxy_requests.requests_of(session, account)]
+        return sorted(grants + requests, key=lambda x: x["created_at"], reverse=True)
 
 
 def _grant(session, grant_id: str, action: str) -> tuple[ProxyGrant, object]:
