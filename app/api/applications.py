@@ -7,7 +7,15 @@ from flask_smorest import Blueprint
 from app.api.application_views import payload
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, authorize, current_account, current_caller
+from app.api.security import (
+    audit_event,
+    audit_read,
+    auth_required,
+    authorize,
+    client_ip,
+    current_account,
+    current_caller,
+)
 from app.authz import resolve_subject
 from app.db import SessionLocal
 from app.masking import mask_name
@@ -131,11 +139,15 @@ class Applications(MethodView):
     def get(self, args, pagination_parameters):
         """My applications (or, with `?subject=<grant id>`, those of the person I help), newest first."""
         session = SessionLocal()
-        resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "application:view")
+        resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "application:view",
+                                                address=client_ip())
         query = flow.visible_for_resident(session, resident_id)
         if decision is not None and decision.grant is not None and decision.grant.programs:
             query = query.where(Application.program.in_(decision.grant.programs))
-        return [view(session, a) for a in page_of(session, query, pagination_parameters)]
+        rows = page_of(session, query, pagination_parameters)
+        audit_read(session, "application.list", decision, ids=[a.id for a in rows])
+        session.commit()
+        return [view(session, a) for a in rows]
 
 
 @blp.route("/<string:application_id>")

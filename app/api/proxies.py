@@ -8,12 +8,13 @@ import base64
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from app.api.activity import ActivitySchema, feed_page
 from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import (
     audit_event,
+    audit_read,
     auth_required,
     authorize,
     client_ip,
@@ -25,7 +26,7 @@ from app.authz import SCOPES
 from app.db import SessionLocal
 from app.errors import Conflict
 from app.masking import mask_name
-from app.models import Account, AuditEvent, ProxyGrant, Resident, StaffMember
+from app.models import ProxyGrant, Resident
 from flows import proxies as flow
 from flows import proxy_requests
 from flows.programs import PROGRAMS
@@ -97,15 +98,6 @@ class GrantSchema(ma.Schema):
     activated_at = UtcDateTime(format="iso", allow_none=True)
     expires_at = UtcDateTime(format="iso", required=True)
     revoked_at = UtcDateTime(format="iso", allow_none=True)
-
-
-class ActivitySchema(ma.Schema):
-    at = UtcDateTime(format="iso", required=True)
-    action = ma.fields.String(required=True)
-    result = ma.fields.String(required=True)
-    actor_kind = ma.fields.String(required=True, metadata={"enum": ["self", "proxy", "staff", "system"]})
-    actor_name = ma.fields.String(required=True)
-    object_id = ma.fields.String(allow_none=True)
 
 
 def grant_payload(session, grant: ProxyGrant, role: str) -> dict:
@@ -246,7 +238,9 @@ class GrantById(MethodView):
     def get(self, grant_id):
         """One grant (the principal, the proxy, or a proxy who manages the principal's proxies)."""
         session = SessionLocal()
-        grant, _ = _grant(session, grant_id, "grant:view")
+        grant, decision = _grant(session, grant_id, "grant:view")
+        audit_read(session, "proxy.grant_view", decision, object_ref=f"grant:{grant.id}")
+        session.commit()
         return grant_payload(session, grant, _role(grant, current_account()))
 
 
@@ -308,27 +302,8 @@ class GrantRevoke(MethodView):
 class Activity(MethodView):
     @auth_required(blp)
     @blp.response(200, ActivitySchema(many=True))
-    def get(self):
-        """Who did what on my behalf: proxies' and staff actions on my data, newest first."""
-        session = SessionLocal()
-        account = current_account()
-        if account.resident_id is None:
-            return []
-        rows = session.execute(select(AuditEvent).where(AuditEvent.on_behalf_of == f"resident:{account.resident_id}")
-                               .order_by(AuditEvent.seq.desc()).limit(200)).scalars()
-        return [_activity(session, e) for e in rows]
-
-
-def _activity(session, event: AuditEvent) -> dict:
-    kind, _, ref = event.actor.partition(":")
-    name, actor_kind = "", "system"
-    if kind == "account":
-        other = session.get(Account, ref)
-        resident = session.get(Resident, other.resident_id) if other and other.resident_id else None
-        name, actor_kind = (mask_name(resident.name) if resident else ""), "proxy"
-    elif kind == "staff":
-        staff = session.get(StaffMember, ref)
-        name, actor_kind = (staff.display_name if staff else ""), "staff"
-    object_id = (event.object_ref or "").partition(":")[2] or None
-    return {"at": event.ts, "action": event.action, "result": event.result, "actor_kind": actor_kind,
-            "actor_name": name, "object_id": object_id}
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Who did what on my behalf: the resident feed (`GET /api/v1/me/activity`) filtered to proxies and
+        staff, newest first."""
+        return feed_page(("proxy", "staff"), pagination_parameters)

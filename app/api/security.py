@@ -69,19 +69,11 @@ def current_caller():
     return Caller(kind="citizen", account_id=account.id, resident_id=account.resident_id)
 
 
-def office_of(staff) -> str:
-    """The office a staff member works for (never her name): the most local level of her jurisdiction."""
-    if staff.community_code:
-        return f"社区居委会 {staff.community_code}"
-    if staff.street_code:
-        return f"街道办事处 {staff.street_code}"
-    return f"区民政局 {staff.district_code}"
-
-
 def _who_acted(session, on_behalf_of: str | None) -> dict:
     """Who acted, stored with the event at the time: a proxy's masked name as then bound; a staff member's office."""
     from app.masking import mask_name
     from app.models import Resident
+    from flows.activity import office_of
 
     staff = g.get("staff")
     if staff is not None:
@@ -107,6 +99,20 @@ def audit_event(session, action: str, *, object_ref: str | None = None, on_behal
     return audit.record(session, actor=actor, action=action, result=result, on_behalf_of=on_behalf_of,
                         object_ref=object_ref, request_id=g.get("request_id"), source_ip=client_ip(),
                         details=stamped, subjects=subjects, actor_kind=actor_kind)
+
+
+def audit_read(session, action: str, decision, *, object_ref: str | None = None, ids=None,
+               details: dict | None = None) -> None:
+    """Record a read of a resident's record or case by a proxy or a staff member (owners reading their own data
+    are not recorded). A list page is one event naming the ids shown. The resident sees it in her feed."""
+    if decision is None or decision.via not in ("proxy", "staff"):
+        return
+    extra = dict(details or {})
+    if ids is not None:
+        extra["ids"] = list(ids)
+    if decision.grant is not None:
+        extra["grant"] = decision.grant.id
+    audit_event(session, action, object_ref=object_ref, on_behalf_of=decision.on_behalf_of, details=extra)
 
 
 def authorize(session, action: str, obj, noun: str, object_ref: str | None = None):
