@@ -4,7 +4,8 @@ existence oracle nor a spam channel.
 - Every request writes the same rows whatever matched: one `proxy_requests` row (the target is null when the
   name and ID number match nobody) and one audit event; the requester sees it as `pending` until the target
   accepts (`active`) or 7 days pass (`expired`). A match also leaves a `requested` grant for the target to
-  confirm or decline (never shown to the requester).
+  confirm or decline (never shown to the requester) and the message to her; an unmatched request runs the same
+  reads, so both take comparable time.
 - At most 5 requests per requester (person) per Shanghai day: a conditional UPDATE on one counter row
   (`used < 5`), atomic across processes; the sixth → 429.
 - One open request per (requester, ID number): a unique key (`open_key`), inserted with ON CONFLICT DO
@@ -115,11 +116,24 @@ def request(session: Session, cfg, account: Account, name: str, id_number: str, 
     inserted = session.execute(insert_ignore(session, ProxyRequest.__table__).values(id=new_id(), **row)
                                .returning(ProxyRequest.__table__.c.id)).scalar()
     if inserted is None:
+        security_log.refused("proxy_request_open", actor=f"account:{account.id}", address=address, result="409")
         raise RequestAlreadyOpen()
     proxy_request = session.get(ProxyRequest, inserted)
-    if matched and _existing(session, principal.id, account.id) is None:
+    if matched and _blocking(_existing(session, principal.id, account.id), now) is None:
         _ask(session, proxy_request, principal, account, days, now)
+    elif not matched:
+        # The same reads as a match (comparable time); with 5 requests a day, timing tells nothing anyway.
+        _existing(session, 0, account.id)
+        _turned_down_before(session, account.resident_id, 0, now, proxy_request.id)
+        session.get(ProxyRequestQuota, f"target:{account.resident_id}")
     return proxy_request
+
+
+def _blocking(grant: ProxyGrant | None, now: datetime) -> ProxyGrant | None:
+    """An existing grant that makes a new request moot — not a request left unanswered for 7 days."""
+    if grant is not None and grant.status == "requested" and grant.created_at + REQUEST_TTL <= now:
+        return None
+    return grant
 
 
 def _ask(session: Session, proxy_request: ProxyRequest, principal: Resident, account: Account, days: int,

@@ -23,7 +23,7 @@ from app.api.security import (
     current_caller,
 )
 from app.authz import SCOPES
-from app.db import SessionLocal
+from app.db import SessionLocal, utcnow
 from app.errors import Conflict
 from app.masking import mask_name
 from app.models import ProxyGrant, Resident
@@ -105,7 +105,10 @@ def grant_payload(session, grant: ProxyGrant, role: str) -> dict:
 
     principal = session.get(Resident, grant.resident_id)
     proxy = session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None
-    return {"id": grant.id, "role": role, "status": grant.status, "live": grant_is_live(grant),
+    status = grant.status
+    if status == "requested" and grant.created_at + proxy_requests.REQUEST_TTL <= utcnow():
+        status = "expired"  # a request not answered within 7 days can no longer be accepted
+    return {"id": grant.id, "role": role, "status": status, "live": grant_is_live(grant),
             "scopes": list(grant.scopes or []), "programs": list(grant.programs or []), "relation": grant.relation,
             "basis": grant.basis, "principal_name": mask_name(principal.name) if principal else "",
             "proxy_name": mask_name(proxy.name) if proxy else "", "created_at": grant.created_at,

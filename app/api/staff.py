@@ -323,7 +323,7 @@ class ResidentLookup(MethodView):
         result = "ok" if allowed else ("proxy_only" if as_proxy else "not_found")
         audit_event(session, "staff.resident_lookup", object_ref=f"resident:{resident.id}" if resident else hash_ref,
                     on_behalf_of=f"resident:{resident.id}" if allowed else None, result=result,
-                    details={"purpose": args["purpose"]})
+                    details={"purpose": args["purpose"]}, subjects=[resident.id] if as_proxy else ())
         session.commit()
         if not (allowed or as_proxy):
             raise NotFound("No such resident in your jurisdiction.")
