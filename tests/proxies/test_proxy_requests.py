@@ -136,3 +136,21 @@ def test_no_message_from_a_requester_she_declined_or_ignored(client, session, cf
     assert sorted(statuses) == ["declined", "expired", "requested", "requested"]
     old = next(g for g in client.get("/api/v1/proxies/grants", headers=mh).json if g["status"] == "expired")
     assert client.post(f"/api/v1/proxies/grants/{old['id']}/confirm", headers=mh).status_code == 409
+
+
+def test_twelve_parallel_requests_from_one_requester_give_exactly_five(app, session, cfg):
+    """The daily limit is a conditional UPDATE on one row, not read-then-write: parallel requests cannot pass it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, acc, _ = h.person(session, cfg, "张丽")
+    headers = h.headers_for(session, cfg, acc)
+    numbers = [make_id_number(date(1944, 1, 1 + i)) for i in range(12)]
+
+    def one(number):
+        return _ask(app.test_client(), headers, "某某", number).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(one, numbers))
+    assert sorted(codes) == [202] * 5 + [429] * 7
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "proxy.request")) == 5
