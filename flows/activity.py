@@ -101,13 +101,17 @@ def feed_query(resident_id: int, actor_kinds: tuple[str, ...] | None = None):
 def proxy_name_at(session, account_id: str, event: AuditEvent) -> str:
     """The proxy's masked name as bound when she acted: stored with the event, else the binding history."""
     stored = (event.details or {}).get("actor_name")
-    if stored:
-        return stored
+    return stored or name_bound_at(session, account_id, event.ts)
+
+
+def name_bound_at(session, account_id: str, at) -> str:
+    """The masked name of the resident bound to `account_id` at time `at` (binding history), or
+    "已解除绑定的代办人"."""
     history = session.execute(
         select(IdentityBinding.resident_id, IdentityBinding.bound_at, IdentityBinding.unbound_at)
         .where(IdentityBinding.account_id == account_id)).all()
     for resident_id, bound_at, unbound_at in history:
-        if bound_at <= event.ts and (unbound_at is None or unbound_at > event.ts):
+        if bound_at <= at and (unbound_at is None or unbound_at > at):
             resident = session.get(Resident, resident_id)
             return mask_name(resident.name) if resident else UNBOUND_PROXY
     if not history:  # bound before the history was kept and never unbound since

@@ -18,10 +18,9 @@ from app.api.security import (
 )
 from app.authz import resolve_subject
 from app.db import SessionLocal
-from app.masking import mask_name
-from app.models import Account, Application, Resident
+from app.models import Application
+from flows import activity, casework
 from flows import applications as flow
-from flows import casework
 from flows.money import fen
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="Applications")
@@ -116,9 +115,9 @@ def view(session, application: Application) -> dict:
     out = payload(session, application)
     out["confirmed_by_proxy"] = None
     if application.confirmed_via_grant and application.confirmed_by:
-        actor = session.get(Account, application.confirmed_by)
-        resident = session.get(Resident, actor.resident_id) if actor and actor.resident_id else None
-        out["confirmed_by_proxy"] = mask_name(resident.name) if resident else ""
+        # the proxy as bound when she confirmed (binding history), even if she has unbound since
+        out["confirmed_by_proxy"] = activity.name_bound_at(session, application.confirmed_by,
+                                                           application.confirmed_at or application.updated_at)
     return out
 
 

@@ -80,8 +80,13 @@ def test_binding_the_same_person_again_on_another_account_restores_and_tells_the
     w = _world(session, cfg, citizen)
     d, app_id = w["d"], w["app"].id
     assert d.get(f"/api/v1/applications/{app_id}").status_code == 200  # viewed while bound: "张*"
+    session.delete(session.get(Benefit, w["benefit"].id))  # (the confirmation starts this benefit)
+    session.commit()
+    assert d.post(f"/api/v1/applications/{app_id}/confirm").status_code == 200
     assert client.delete("/api/v1/me/identity", headers=d.headers).status_code == 200
     assert d.get(f"/api/v1/applications/{app_id}").status_code == 403
+    # Who confirmed is the proxy as bound then, though she has unbound since.
+    assert client.get(f"/api/v1/applications/{app_id}", headers=w["mh"]).json["confirmed_by_proxy"] == "张*"
 
     phone = citizen()  # a new phone, a new WeChat account: the same person binds again
     assert phone.bind("张丽", w["daughter_id"], "13911112222").status_code == 200
@@ -98,8 +103,8 @@ def test_binding_the_same_person_again_on_another_account_restores_and_tells_the
     assert actions[:3] == ["identity.bind", "identity.unbind", "identity.bind"]
     # The mother's feed names the proxy (masked, as then bound) for both views.
     feed = client.get("/api/v1/me/activity", headers=w["mh"]).json
-    views = [e for e in feed if e["action"] == "application.view"]
-    assert len(views) == 2 and {e["actor_name"] for e in views} == {"张*"}
+    views = [e for e in feed if e["action"] in ("application.view", "application.confirm")]
+    assert len(views) == 3 and {e["actor_name"] for e in views} == {"张*"}
 
 
 def test_earlier_events_name_the_proxy_from_the_binding_history_or_as_unbound(client, session, cfg, citizen):
