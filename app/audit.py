@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.models import AuditEvent, AuditHead
+from app.models import AuditEvent, AuditHead, AuditSubject
 
 GENESIS = "0" * 64
 ADVISORY_KEY = 0x5A54_4155  # "ZTAU"
@@ -63,8 +63,12 @@ def _lock_head(session: Session) -> AuditHead:
 
 def record(session: Session, *, actor: str, action: str, result: str = "ok", on_behalf_of: str | None = None,
            object_ref: str | None = None, request_id: str | None = None, source_ip: str | None = None,
-           details: dict | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction (it commits or rolls back with the action)."""
+           details: dict | None = None, subjects=(), actor_kind: str | None = None) -> AuditEvent:
+    """Append one event in the caller's transaction (it commits or rolls back with the action).
+
+    `subjects`: residents whose record the event touched besides `on_behalf_of` (a list page read by staff
+    names every listed resident); each gets a row in `audit_subjects`, which the resident feed reads.
+    `actor_kind` (self | proxy | staff | system) defaults from the actor and `on_behalf_of`."""
     head = _lock_head(session)
     event = AuditEvent(seq=head.seq + 1, ts=utcnow(), actor=actor[:64], on_behalf_of=on_behalf_of,
                        action=action[:64], object_ref=(object_ref or None) and object_ref[:96], result=result[:32],
@@ -75,7 +79,33 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
     session.add(event)
     head.seq, head.hash = event.seq, event.hash
     session.flush()
+    _link_subjects(session, event, subjects, actor_kind)
     return event
+
+
+def subject_of(on_behalf_of: str | None) -> int | None:
+    kind, _, ref = (on_behalf_of or "").partition(":")
+    return int(ref) if kind == "resident" and ref.isascii() and ref.isdigit() else None
+
+
+def default_actor_kind(actor: str, on_behalf_of: str | None) -> str:
+    if actor.startswith("staff:"):
+        return "staff"
+    if actor.startswith("account:"):
+        return "proxy" if on_behalf_of else "self"
+    return "system"
+
+
+def _link_subjects(session: Session, event: AuditEvent, subjects, actor_kind: str | None) -> None:
+    ids = {int(r) for r in subjects or () if r is not None}
+    own = subject_of(event.on_behalf_of)
+    if own is not None:
+        ids.add(own)
+    if not ids:
+        return
+    kind = actor_kind or default_actor_kind(event.actor, event.on_behalf_of)
+    session.execute(insert(AuditSubject.__table__),
+                    [{"resident_id": r, "seq": event.seq, "actor_kind": kind} for r in sorted(ids)])
 
 
 @dataclass

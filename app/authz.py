@@ -2,8 +2,10 @@
 
 Plain Python over the models, no Flask. Three ways to be allowed:
 - owner: a citizen account bound to the resident the object belongs to;
-- proxy: an active, unexpired proxy grant from that resident to the caller's account, whose scopes (and
-  programs, when limited) cover the action;
+- proxy: an active, unexpired proxy grant from that resident to the proxy *person* the caller's account is
+  bound to now, whose scopes (and programs, when limited) cover the action. A grant belongs to the person and
+  works only from the account currently bound to her (`proxy_grants_in_force`, also used for message
+  routing): unbinding suspends it at once, binding the same person again (on any account) restores it;
 - staff: a staff member whose role allows the action and whose jurisdiction (district → street →
   community) contains the object.
 
@@ -20,9 +22,10 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from app import security_log
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
-from app.models import Application, Benefit, ProxyGrant, Resident, StaffTask
+from app.models import Account, Application, Benefit, ProxyGrant, Resident, StaffTask
 
 # Proxy scopes. Payout and manage-proxies are never granted automatically.
 SCOPES = ("view", "confirm", "decline", "receive_messages", "payout", "manage_proxies")
@@ -124,10 +127,42 @@ def grant_covers(grant: ProxyGrant, scope: str, program: str | None) -> bool:
 
 
 def grants_between(session: Session, proxy_account_id: str, resident_id: int) -> list[ProxyGrant]:
+    """Grants once held through this account (whoever it is bound to now)."""
     return list(session.execute(
         select(ProxyGrant).where(ProxyGrant.proxy_account_id == proxy_account_id,
                                  ProxyGrant.resident_id == resident_id)
         .order_by(ProxyGrant.created_at.desc())).scalars())
+
+
+def grants_of_person(session: Session, proxy_resident_id: int, resident_id: int) -> list[ProxyGrant]:
+    """Grants from `resident_id` to the proxy person `proxy_resident_id`, newest first (any status)."""
+    return list(session.execute(
+        select(ProxyGrant).where(ProxyGrant.proxy_resident_id == proxy_resident_id,
+                                 ProxyGrant.resident_id == resident_id)
+        .order_by(ProxyGrant.created_at.desc())).scalars())
+
+
+def proxy_grants_in_force(session: Session, *, principal_id: int | None = None,
+                          proxy_resident_id: int | None = None, now: datetime | None = None
+                          ) -> list[tuple[ProxyGrant, str]]:
+    """THE rule for a proxy, used by authorization and by message routing (notifications.recipients):
+    (grant, account id) for every live grant (active, not revoked, unexpired) whose proxy person is bound *now*
+    to an enabled account — that account is the only one the grant works from. A proxy who unbinds has no
+    account here (her grants are suspended); binding the same person again, on any account, restores them."""
+    query = (select(ProxyGrant, Account.id)
+             .join(Account, and_(Account.resident_id == ProxyGrant.proxy_resident_id, Account.disabled_at.is_(None)))
+             .where(ProxyGrant.status == "active", ProxyGrant.revoked_at.is_(None),
+                    ProxyGrant.expires_at > (now or utcnow())))
+    if principal_id is not None:
+        query = query.where(ProxyGrant.resident_id == principal_id)
+    if proxy_resident_id is not None:
+        query = query.where(ProxyGrant.proxy_resident_id == proxy_resident_id)
+    return [(grant, account_id) for grant, account_id in session.execute(query.order_by(ProxyGrant.created_at.desc()))]
+
+
+def acts_as_proxy_of(caller: Caller, grant: ProxyGrant) -> bool:
+    """The caller is the grant's proxy person (through the account bound to her now)."""
+    return caller.resident_id is not None and grant.proxy_resident_id == caller.resident_id
 
 
 def in_jurisdiction(caller: Caller, district: str | None, street: str | None, community: str | None) -> bool:
@@ -201,8 +236,23 @@ def _decide_citizen(session: Session, caller: Caller, action: str, resident_id: 
     if caller.resident_id is not None and caller.resident_id == resident_id:
         return Decision(True, True, via="owner", resident_id=resident_id)
     now = now or utcnow()
-    grants = grants_between(session, caller.account_id, resident_id) if resident_id is not None else []
-    live = [g for g in grants if grant_is_live(g, now)]
+    if resident_id is None:
+        return _deny(False, "not the caller's, and no proxy grant")
+    if caller.resident_id is None:
+        # An unbound account: grants she held through it are suspended until she binds herself again.
+        held = grants_between(session, caller.account_id, resident_id)
+        suspended = [g for g in held if grant_is_live(g, now)]
+        if suspended:
+            return _deny(True, "the proxy grant is suspended: the proxy has unbound her identity",
+                         grant=suspended[0], resident_id=resident_id, extra={"rule": "proxy_grant_suspended"})
+        grants = held
+        live = []
+    else:
+        grants = grants_of_person(session, caller.resident_id, resident_id)
+        in_force = {g.id for g, account_id in proxy_grants_in_force(
+            session, principal_id=resident_id, proxy_resident_id=caller.resident_id, now=now)
+            if account_id == caller.account_id}
+        live = [g for g in grants if g.id in in_force]
     for grant in live:
         if grant_covers(grant, scope, program):
             return Decision(True, True, via="proxy", grant=grant, resident_id=resident_id)
@@ -221,7 +271,7 @@ def _decide_grant(session: Session, caller: Caller, action: str, grant: ProxyGra
     if action not in GRANT_ACTIONS:
         return _deny(False, f"{action} does not apply to a grant")
     principal = caller.resident_id is not None and caller.resident_id == grant.resident_id
-    is_proxy = grant.proxy_account_id == caller.account_id
+    is_proxy = acts_as_proxy_of(caller, grant)
     if principal:
         if action == "grant:approve":
             return _deny(True, "a second approval is given by staff", resident_id=grant.resident_id)
@@ -243,34 +293,40 @@ def can(session: Session, caller: Caller | None, action: str, obj) -> bool:
     return decide(session, caller, action, obj).allowed
 
 
-def require(session: Session, caller: Caller | None, action: str, obj, noun: str = "object") -> Decision:
+def require(session: Session, caller: Caller | None, action: str, obj, noun: str = "object",
+            address: str | None = None) -> Decision:
     decision = decide(session, caller, action, obj)
     if decision.allowed:
         return decision
+    if decision.extra.get("rule"):
+        security_log.refused(decision.extra["rule"], actor=caller.ref if caller else None, address=address,
+                             action=action)
     if not decision.visible:
         raise NotFound(f"No such {noun}.")
     raise Forbidden(f"You may not do this: {decision.reason}.")
 
 
 def visible_residents_for(session: Session, caller: Caller, scope: str = "view") -> list[int]:
-    """Residents whose data the citizen caller may list: herself plus live grants with `scope`."""
+    """Residents whose data the citizen caller may list: herself plus grants in force with `scope`."""
     out = [caller.resident_id] if caller.resident_id is not None else []
-    now = utcnow()
-    for grant in session.execute(select(ProxyGrant).where(ProxyGrant.proxy_account_id == caller.account_id,
-                                                          ProxyGrant.status == "active")).scalars():
-        if grant_is_live(grant, now) and scope in (grant.scopes or []) and grant.resident_id not in out:
+    if caller.resident_id is None:
+        return out
+    for grant, account_id in proxy_grants_in_force(session, proxy_resident_id=caller.resident_id):
+        if account_id == caller.account_id and scope in (grant.scopes or []) and grant.resident_id not in out:
             out.append(grant.resident_id)
     return out
 
 
-def resolve_subject(session: Session, caller: Caller, subject: str | None, action: str):
+def resolve_subject(session: Session, caller: Caller, subject: str | None, action: str, address: str | None = None):
     """`?subject=`: None/"self" → the caller's own resident; a grant id → that grant's principal, if the
-    caller is its proxy and the grant (still) allows `action`. Returns (resident id or None, Decision or None)."""
+    caller is its proxy person and the grant (still) allows `action` (an unbound account that held the grant is
+    told it is suspended). Returns (resident id or None, Decision or None)."""
     if subject in (None, "", "self"):
         return caller.resident_id, None
     grant = session.get(ProxyGrant, subject) if len(subject) <= 64 else None
-    if grant is None or grant.proxy_account_id != caller.account_id:
+    held = grant is not None and caller.resident_id is None and grant.proxy_account_id == caller.account_id
+    if grant is None or not (acts_as_proxy_of(caller, grant) or held):
         raise NotFound("No such subject.")
     resident = session.get(Resident, grant.resident_id)
-    decision = require(session, caller, action, resident, "subject")
+    decision = require(session, caller, action, resident, "subject", address=address)
     return resident.id, decision

@@ -18,6 +18,7 @@ from app.db import utcnow
 from app.errors import Conflict, TooManyAttempts, Unprocessable, UpstreamUnavailable
 from app.idnumbers import InvalidIdNumber, validate
 from app.models import Account, BindAttempt, Resident, StaffTask
+from flows import bindings
 from flows.dates import today_shanghai
 from notifications.outbox import enqueue
 from notifications.wechat_client import WeChatError, WeChatTransportError
@@ -83,6 +84,8 @@ def _bind_matched(session: Session, account: Account, resident: Resident, phone_
         _record(session, account, id_hash, ip, ok=True)
         return BindResult("pending_staff_verification")
     account.resident_id, account.bound_at = resident.id, utcnow()
+    session.flush()
+    bindings.on_bound(session, account, resident)
     _record(session, account, id_hash, ip, ok=True)
     return BindResult("bound")
 
@@ -116,5 +119,10 @@ def pending_verification(session: Session, account: Account) -> bool:
     ).first() is not None
 
 
-def unbind(session: Session, account: Account) -> None:
+def unbind(session: Session, account: Account) -> tuple[int | None, int]:
+    """Unbind; her grants as a proxy are suspended at once (flows.bindings). Returns (the resident that was bound,
+    how many grants were suspended)."""
+    resident_id = account.resident_id
     account.resident_id, account.bound_at = None, None
+    suspended = bindings.on_unbound(session, account, resident_id) if resident_id is not None else 0
+    return resident_id, suspended

@@ -4,7 +4,7 @@ Rules (plain Python; the HTTP layer only authenticates and authorizes):
 - a proxy is an account bound to her own identity, never the principal herself;
 - an accepted invitation is active at once only when the registry puts both in one household and the scopes
   hold no payout / manage-proxies scope; otherwise the resident confirms it first;
-- a request by a family member says nothing about whether the ID number exists;
+- a request by a family member says nothing about whether the ID number exists (flows.proxy_requests);
 - a staff grant needs a basis (guardianship or written authorisation), records who checked it, is never for
   the staff member herself, and waits for a second staff member when it includes the payout scope;
 - every grant that becomes active is announced to the resident, with a one-tap revoke.
@@ -18,18 +18,16 @@ import secrets
 from datetime import datetime, timedelta
 
 import qrcode
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.authz import DEFAULT_SCOPES, SCOPES, SENSITIVE_SCOPES, grant_is_live
-from app.crypto import cipher_for
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.idnumbers import InvalidIdNumber, validate
 from app.masking import mask_name
 from app.models import Account, ProxyGrant, ProxyInvitation, Resident, StaffMember
 from flows import programs as program_catalogue
-from flows.dates import today_shanghai
+from flows import proxy_requests
 from notifications.outbox import enqueue
 
 INVITATION_TTL = timedelta(minutes=30)
@@ -136,41 +134,13 @@ def accept_invitation(session: Session, token: str, account: Account) -> ProxyGr
     return grant
 
 
-def request_grant(session: Session, cfg, account: Account, name: str, id_number: str, relation: str,
-                  scopes=None, programs=None, days: int | None = None) -> ProxyGrant | None:
-    """A family member asks to become a proxy. The answer never reveals whether the ID number exists."""
-    scopes, programs = check_scopes(scopes, programs)
-    if relation not in RELATIONS:
-        raise Unprocessable("Unknown relation.", errors={"json": {"relation": ["unknown"]}})
-    if account.resident_id is None:
-        raise Conflict("Bind your own identity first; a proxy acts under her own name.")
-    try:
-        number = validate(id_number, today_shanghai())
-    except InvalidIdNumber:
-        return None  # the same answer as "no such person": a request reveals nothing
-    principal = session.execute(select(Resident).where(
-        Resident.id_hash == cipher_for(cfg).lookup_hash(number, "id"))).scalar()
-    if principal is None or principal.name != name.strip() or principal.id == account.resident_id:
-        return None
-    if _existing(session, principal.id, account.id) is not None:
-        return None
-    proxy_resident = session.get(Resident, account.resident_id)
-    grant = ProxyGrant(resident_id=principal.id, proxy_account_id=account.id, proxy_resident_id=proxy_resident.id,
-                       status="requested", scopes=scopes, programs=programs, relation=relation,
-                       basis="request", evidence={}, created_by=f"account:{account.id}",
-                       expires_at=utcnow() + timedelta(days=_days(days)))
-    session.add(grant)
-    session.flush()
-    _ask_principal(session, grant, proxy_resident)
-    return grant
-
-
 def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] | None = None) -> ProxyGrant:
     """The resident (or a proxy who manages her proxies) says yes, optionally narrowing the scopes."""
     if grant.status == "active":
         return grant
     if grant.status not in ("requested", "pending_principal"):
         raise Conflict(f"The grant is {grant.status}; it cannot be confirmed.")
+    proxy_requests.check_confirmable(session, grant)
     if scopes is not None:
         narrowed, _ = check_scopes(scopes, grant.programs)
         if not set(narrowed) <= set(grant.scopes or []):
@@ -178,6 +148,7 @@ def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] |
         grant.scopes = narrowed
     grant.approved_by = actor
     activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
+    proxy_requests.accepted(session, grant)
     return grant
 
 
@@ -258,9 +229,12 @@ def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMem
 
 
 def grants_of(session: Session, account: Account) -> list[ProxyGrant]:
-    """Grants where the account is the proxy, or the resident bound to it is the principal."""
-    clauses = [ProxyGrant.proxy_account_id == account.id]
-    if account.resident_id is not None:
-        clauses.append(ProxyGrant.resident_id == account.resident_id)
+    """Grants where the person bound to the account is the principal, or the proxy (a grant belongs to the proxy
+    person; an unbound account has none). Requests not yet accepted are not listed to the requester: she sees
+    her requests instead (flows.proxy_requests.requests_of)."""
+    if account.resident_id is None:
+        return []
+    clauses = [and_(ProxyGrant.proxy_resident_id == account.resident_id, ~proxy_requests.UNACCEPTED_REQUEST),
+               ProxyGrant.resident_id == account.resident_id]
     return list(session.execute(select(ProxyGrant).where(or_(*clauses))
                                 .order_by(ProxyGrant.created_at.desc(), ProxyGrant.id)).scalars())

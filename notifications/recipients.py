@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from app.authz import proxy_grants_in_force
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.models import Account, Application, NotificationPref, Resident, StaffTask
@@ -61,19 +62,11 @@ def resolve(session, cfg, row) -> Target:
 
 
 def proxy_accounts(session, resident_id: int) -> list[str]:
-    """Account ids of proxies with an active, unexpired grant from `resident_id` that includes the
-    `receive_messages` scope (app.models.ProxyGrant: resident_id, proxy_account_id, status, scopes,
-    expires_at). Returns [] if the proxy model is not installed."""
-    import app.models as models
-
-    grant = getattr(models, "ProxyGrant", None)
-    if grant is None:
-        return []
-    now = utcnow()
-    rows = session.execute(select(grant.proxy_account_id, grant.scopes, grant.expires_at)
-                           .where(grant.resident_id == resident_id, grant.status == "active")).all()
-    return sorted({account_id for account_id, scopes, expires in rows
-                   if RECEIVE_MESSAGES in (scopes or []) and (expires is None or expires > now)})
+    """Account ids of proxies whose grant from `resident_id` is in force and includes the `receive_messages`
+    scope. The same rule as authorization (app.authz.proxy_grants_in_force): a grant reaches only the account
+    bound to the proxy person now — none while she is unbound."""
+    return sorted({account_id for grant, account_id in proxy_grants_in_force(session, principal_id=resident_id)
+                   if RECEIVE_MESSAGES in (grant.scopes or [])})
 
 
 def family_accounts(session, resident_id: int) -> list[str]:

@@ -54,6 +54,7 @@ KIND_TITLES = {
     # Kinds without a WeChat template: SMS (if a phone is on file) and the inbox.
     "proxy_granted": "新增亲情代办人通知",
     "proxy_request": "亲情代办申请待确认",
+    "proxy_restored": "亲情代办人恢复代办通知",
     "benefit_resumed": "待遇恢复发放通知",
     "payout_account_changed": "收款账户变更通知",
 }
@@ -64,7 +65,8 @@ URGENT_KINDS = frozenset({"identity_bind_attempt", "approved", "rejected"})
 # Kinds about the resident's own proxies: they reach her alone (no copy to proxies, never delegated to them),
 # since they are how she notices a proxy she did not want.
 # A payout-account change (possibly made by a proxy) is told to the resident herself for the same reason.
-SELF_ONLY_KINDS = frozenset({"proxy_granted", "proxy_request", "identity_bind_attempt", "payout_account_changed"})
+SELF_ONLY_KINDS = frozenset({"proxy_granted", "proxy_request", "proxy_restored", "identity_bind_attempt",
+                             "payout_account_changed"})
 APP_NAME = "民政零跑"
 HOTLINE = "12345"  # 政务服务便民热线 (flows.programs GUIDE["phone"])
 # flows.lifecycle.jobs.HOME_HELP_DAY: the day of an unanswered proposal when a community worker is sent
@@ -467,6 +469,10 @@ def _sentence(kind: str, c: _Ctx) -> str:
         who = _masked(d.get("proxy_name")) or "一位亲属"
         return (f"{who}申请成为您的亲情代办人，希望为您{_scopes(d.get('scopes'))}。"
                 "请进入小程序确认或拒绝；如不认识此人，请直接拒绝。")
+    if kind == "proxy_restored":
+        who = _masked(d.get("proxy_name")) or "您的亲情代办人"
+        return (f"{who}已重新完成实名绑定，恢复为您的亲情代办人，可以为您{_scopes(d.get('scopes'))}。"
+                "如非本人意愿，请在小程序中撤销授权，撤销后立即生效。")
     if kind == "benefit_resumed":
         month = fmt_date(d.get("effective_month") or d.get("resume_month") or d.get("start_month"))
         return (f"您的{p}已恢复发放" + (f"，自{month}起" if month else "") + (f"每月{amount}" if amount else "") +

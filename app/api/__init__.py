@@ -24,6 +24,7 @@ BLUEPRINT_MODULES = (
     "app.api.programs",
     "app.api.wechat_events",
     "app.api.ratings",
+    "app.api.activity",
 )
 
 

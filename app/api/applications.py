@@ -7,13 +7,20 @@ from flask_smorest import Blueprint
 from app.api.application_views import payload
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, authorize, current_account, current_caller
+from app.api.security import (
+    audit_event,
+    audit_read,
+    auth_required,
+    authorize,
+    client_ip,
+    current_account,
+    current_caller,
+)
 from app.authz import resolve_subject
 from app.db import SessionLocal
-from app.masking import mask_name
-from app.models import Account, Application, Resident
+from app.models import Application
+from flows import activity, casework
 from flows import applications as flow
-from flows import casework
 from flows.money import fen
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="Applications")
@@ -108,9 +115,9 @@ def view(session, application: Application) -> dict:
     out = payload(session, application)
     out["confirmed_by_proxy"] = None
     if application.confirmed_via_grant and application.confirmed_by:
-        actor = session.get(Account, application.confirmed_by)
-        resident = session.get(Resident, actor.resident_id) if actor and actor.resident_id else None
-        out["confirmed_by_proxy"] = mask_name(resident.name) if resident else ""
+        # the proxy as bound when she confirmed (binding history), even if she has unbound since
+        out["confirmed_by_proxy"] = activity.name_bound_at(session, application.confirmed_by,
+                                                           application.confirmed_at or application.updated_at)
     return out
 
 
@@ -131,11 +138,15 @@ class Applications(MethodView):
     def get(self, args, pagination_parameters):
         """My applications (or, with `?subject=<grant id>`, those of the person I help), newest first."""
         session = SessionLocal()
-        resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "application:view")
+        resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "application:view",
+                                                address=client_ip())
         query = flow.visible_for_resident(session, resident_id)
         if decision is not None and decision.grant is not None and decision.grant.programs:
             query = query.where(Application.program.in_(decision.grant.programs))
-        return [view(session, a) for a in page_of(session, query, pagination_parameters)]
+        rows = page_of(session, query, pagination_parameters)
+        audit_read(session, "application.list", decision, ids=[a.id for a in rows])
+        session.commit()
+        return [view(session, a) for a in rows]
 
 
 @blp.route("/<string:application_id>")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.api.application_views import benefit_payload
 from app.api.applications import BenefitSchema, SubjectArgs
 from app.api.base import ErrorSchema, page_of
-from app.api.security import auth_required, current_caller
+from app.api.security import audit_read, auth_required, client_ip, current_caller
 from app.authz import resolve_subject
 from app.db import SessionLocal
 from app.models import Benefit
@@ -26,11 +26,15 @@ class Benefits(MethodView):
     def get(self, args, pagination_parameters):
         """My benefits (or, with `?subject=<grant id>`, those of the person I help)."""
         session = SessionLocal()
-        resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "benefit:view")
+        resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "benefit:view",
+                                                address=client_ip())
         if resident_id is None:
             pagination_parameters.item_count = 0
             return []
         query = select(Benefit).where(Benefit.resident_id == resident_id).order_by(Benefit.created_at.desc(), Benefit.id)
         if decision is not None and decision.grant is not None and decision.grant.programs:
             query = query.where(Benefit.program.in_(decision.grant.programs))
-        return [benefit_payload(b) for b in page_of(session, query, pagination_parameters)]
+        rows = page_of(session, query, pagination_parameters)
+        audit_read(session, "benefit.list", decision, ids=[b.id for b in rows])
+        session.commit()
+        return [benefit_payload(b) for b in rows]

@@ -75,18 +75,25 @@ class Identity(MethodView):
         """Bind this account to a resident: name + ID number + the phone number from getPhoneNumber."""
         session, cfg = SessionLocal(), config()
         account = session.merge(current_account())
-        identity.bind(session, cfg, client_for(cfg), account, args["name"], args["id_number"],
-                      args["phone_code"], client_ip())
+        result = identity.bind(session, cfg, client_for(cfg), account, args["name"], args["id_number"],
+                               args["phone_code"], client_ip())
+        bound = account.resident_id if result.status == "bound" else None
+        audit_event(session, "identity.bind", object_ref=f"resident:{bound}" if bound else None, result=result.status,
+                    subjects=[bound] if bound else (), actor_kind="self")
         session.commit()
         return me_payload(session, account)
 
     @auth_required(blp)
     @blp.response(200, MeSchema)
     def delete(self):
-        """Unbind the resident from this account."""
+        """Unbind the resident from this account. Her grants as a proxy are suspended at once (until she binds
+        herself again, on any account); grants where she is the principal are unaffected."""
         session = SessionLocal()
         account = session.merge(current_account())
-        identity.unbind(session, account)
+        resident_id, suspended = identity.unbind(session, account)
+        if resident_id is not None:
+            audit_event(session, "identity.unbind", object_ref=f"resident:{resident_id}", subjects=[resident_id],
+                        actor_kind="self", details={"grants_suspended_as_proxy": suspended})
         session.commit()
         return me_payload(session, account)
 

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from app.api.base import ErrorSchema
-from app.api.security import auth_required, authorize
+from app.api.security import audit_read, auth_required, authorize
 from app.db import SessionLocal
 from app.errors import NotFound
 from app.models import Benefit, PayrollLine
@@ -39,9 +39,13 @@ class BenefitPayments(MethodView):
         benefit = session.get(Benefit, benefit_id) if len(benefit_id) <= 64 else None
         if benefit is None:
             raise NotFound("No such benefit.")
-        authorize(session, "benefit:view", benefit, "benefit", object_ref=f"benefit:{benefit.id}")
+        decision = authorize(session, "benefit:view", benefit, "benefit", object_ref=f"benefit:{benefit.id}")
         pagination_parameters.item_count = session.scalar(
             select(func.count()).select_from(PayrollLine).where(PayrollLine.benefit_id == benefit.id))
         rows = payroll.payments_of(session, benefit.id)
         first = pagination_parameters.first_item
-        return rows[first:first + pagination_parameters.page_size]
+        page = rows[first:first + pagination_parameters.page_size]
+        audit_read(session, "benefit.payments_view", decision, object_ref=f"benefit:{benefit.id}",
+                   details={"months": [r["month"] for r in page]})
+        session.commit()
+        return page

@@ -19,6 +19,7 @@ from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import (
     audit_event,
+    audit_read,
     auth_required,
     authorize,
     config,
@@ -78,7 +79,10 @@ class BenefitPayoutAccount(MethodView):
     def get(self, benefit_id):
         """Where this benefit is paid (masked; all fields null when no account is on file)."""
         session = SessionLocal()
-        benefit, _ = _benefit(session, benefit_id, "benefit:view")
+        benefit, decision = _benefit(session, benefit_id, "benefit:view")
+        audit_read(session, "payout.account_view", decision, object_ref=f"resident:{benefit.resident_id}",
+                   details={"benefit": benefit.id})
+        session.commit()
         return flow.view(session.get(PayoutAccount, benefit.resident_id))
 
     @auth_required(blp)

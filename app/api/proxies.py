@@ -8,17 +8,27 @@ import base64
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from app.api.activity import ActivitySchema, feed_page
 from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, authorize, config, current_account, current_caller
+from app.api.security import (
+    audit_event,
+    audit_read,
+    auth_required,
+    authorize,
+    client_ip,
+    config,
+    current_account,
+    current_caller,
+)
 from app.authz import SCOPES
-from app.db import SessionLocal
+from app.db import SessionLocal, utcnow
 from app.errors import Conflict
 from app.masking import mask_name
-from app.models import Account, AuditEvent, ProxyGrant, Resident, StaffMember
+from app.models import ProxyGrant, Resident
 from flows import proxies as flow
+from flows import proxy_requests
 from flows.programs import PROGRAMS
 from notifications.wechat_client import WeChatError, WeChatTransportError, client_for
 
@@ -90,21 +100,15 @@ class GrantSchema(ma.Schema):
     revoked_at = UtcDateTime(format="iso", allow_none=True)
 
 
-class ActivitySchema(ma.Schema):
-    at = UtcDateTime(format="iso", required=True)
-    action = ma.fields.String(required=True)
-    result = ma.fields.String(required=True)
-    actor_kind = ma.fields.String(required=True, metadata={"enum": ["self", "proxy", "staff", "system"]})
-    actor_name = ma.fields.String(required=True)
-    object_id = ma.fields.String(allow_none=True)
-
-
 def grant_payload(session, grant: ProxyGrant, role: str) -> dict:
     from app.authz import grant_is_live
 
     principal = session.get(Resident, grant.resident_id)
     proxy = session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None
-    return {"id": grant.id, "role": role, "status": grant.status, "live": grant_is_live(grant),
+    status = grant.status
+    if status == "requested" and grant.created_at + proxy_requests.REQUEST_TTL <= utcnow():
+        status = "expired"  # a request not answered within 7 days can no longer be accepted
+    return {"id": grant.id, "role": role, "status": status, "live": grant_is_live(grant),
             "scopes": list(grant.scopes or []), "programs": list(grant.programs or []), "relation": grant.relation,
             "basis": grant.basis, "principal_name": mask_name(principal.name) if principal else "",
             "proxy_name": mask_name(proxy.name) if proxy else "", "created_at": grant.created_at,
@@ -114,7 +118,8 @@ def grant_payload(session, grant: ProxyGrant, role: str) -> dict:
 def _role(grant: ProxyGrant, account) -> str:
     if account.resident_id is not None and grant.resident_id == account.resident_id:
         return "principal"
-    return "proxy" if grant.proxy_account_id == account.id else "manager"
+    is_proxy = account.resident_id is not None and grant.proxy_resident_id == account.resident_id
+    return "proxy" if is_proxy else "manager"
 
 
 def _own_resident(session) -> Resident:
@@ -179,20 +184,33 @@ class Requests(MethodView):
     @auth_required(blp)
     @blp.arguments(ProxyRequestArgs)
     @blp.response(202, RequestReceivedSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="Bind your own identity first")
+    @blp.alt_response(409, schema=ErrorSchema, description="Bind your own identity first; or `errors.code` "
+                      "`proxy_request_open`: you already have an open request for this ID number")
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed input")
+    @blp.alt_response(429, schema=ErrorSchema, description="More than 5 requests today (see Retry-After)")
     def post(self, args):
-        """Ask to become someone's proxy. The answer is the same whether or not the person is known."""
+        """Ask to become someone's proxy. The answer, and the `pending` entry you then see in
+        `GET /proxies/grants`, are the same whether or not the person is known; it becomes `active` when she
+        accepts, `expired` after 7 days. At most 5 requests a day, one open request per ID number."""
         session, cfg = SessionLocal(), config()
         account = session.merge(current_account())
-        grant = flow.request_grant(session, cfg, account, args["name"], args["id_number"], args["relation"],
-                                   args.get("scopes"), args.get("programs"), args.get("days"))
-        audit_event(session, "proxy.request", object_ref=f"grant:{grant.id}" if grant else None,
-                    on_behalf_of=f"resident:{grant.resident_id}" if grant else None,
-                    result="ok" if grant else "no_match")
+        scopes, programs = flow.check_scopes(args.get("scopes"), args.get("programs"))
+        request = proxy_requests.request(session, cfg, account, args["name"], args["id_number"], args["relation"],
+                                         scopes, programs, flow._days(args.get("days")), address=client_ip())
+        audit_event(session, "proxy.request", object_ref=f"proxy_request:{request.id}")
         session.commit()
         return {"status": "received",
                 "message": "If the details match, the person will be asked to confirm in the app."}
+
+
+def request_payload(session, request, grant, account) -> dict:
+    """A request as its requester sees it: the same whether or not it matched anyone."""
+    own = session.get(Resident, account.resident_id) if account.resident_id else None
+    return {"id": request.id, "role": "proxy", "status": proxy_requests.status_of(request, grant), "live": False,
+            "scopes": list(request.scopes or []), "programs": list(request.programs or []),
+            "relation": request.relation, "basis": "request", "principal_name": request.name_masked,
+            "proxy_name": mask_name(own.name) if own else "", "created_at": request.created_at,
+            "activated_at": None, "expires_at": request.expires_at, "revoked_at": None}
 
 
 @blp.route("/grants")
@@ -200,10 +218,13 @@ class Grants(MethodView):
     @auth_required(blp)
     @blp.response(200, GrantSchema(many=True))
     def get(self):
-        """My proxies (I am the principal) and the people I help (I am the proxy)."""
+        """My proxies (I am the principal), the people I help (I am the proxy), and my requests not yet accepted
+        (`pending`, or `expired` after 7 days — whether or not they matched anyone)."""
         session = SessionLocal()
         account = current_account()
-        return [grant_payload(session, g, _role(g, account)) for g in flow.grants_of(session, account)]
+        grants = [grant_payload(session, g, _role(g, account)) for g in flow.grants_of(session, account)]
+        requests = [request_payload(session, r, g, account) for r, g in proxy_requests.requests_of(session, account)]
+        return sorted(grants + requests, key=lambda x: x["created_at"], reverse=True)
 
 
 def _grant(session, grant_id: str, action: str) -> tuple[ProxyGrant, object]:
@@ -220,7 +241,9 @@ class GrantById(MethodView):
     def get(self, grant_id):
         """One grant (the principal, the proxy, or a proxy who manages the principal's proxies)."""
         session = SessionLocal()
-        grant, _ = _grant(session, grant_id, "grant:view")
+        grant, decision = _grant(session, grant_id, "grant:view")
+        audit_read(session, "proxy.grant_view", decision, object_ref=f"grant:{grant.id}")
+        session.commit()
         return grant_payload(session, grant, _role(grant, current_account()))
 
 
@@ -282,27 +305,8 @@ class GrantRevoke(MethodView):
 class Activity(MethodView):
     @auth_required(blp)
     @blp.response(200, ActivitySchema(many=True))
-    def get(self):
-        """Who did what on my behalf: proxies' and staff actions on my data, newest first."""
-        session = SessionLocal()
-        account = current_account()
-        if account.resident_id is None:
-            return []
-        rows = session.execute(select(AuditEvent).where(AuditEvent.on_behalf_of == f"resident:{account.resident_id}")
-                               .order_by(AuditEvent.seq.desc()).limit(200)).scalars()
-        return [_activity(session, e) for e in rows]
-
-
-def _activity(session, event: AuditEvent) -> dict:
-    kind, _, ref = event.actor.partition(":")
-    name, actor_kind = "", "system"
-    if kind == "account":
-        other = session.get(Account, ref)
-        resident = session.get(Resident, other.resident_id) if other and other.resident_id else None
-        name, actor_kind = (mask_name(resident.name) if resident else ""), "proxy"
-    elif kind == "staff":
-        staff = session.get(StaffMember, ref)
-        name, actor_kind = (staff.display_name if staff else ""), "staff"
-    object_id = (event.object_ref or "").partition(":")[2] or None
-    return {"at": event.ts, "action": event.action, "result": event.result, "actor_kind": actor_kind,
-            "actor_name": name, "object_id": object_id}
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Who did what on my behalf: the resident feed (`GET /api/v1/me/activity`) filtered to proxies and
+        staff, newest first."""
+        return feed_page(("proxy", "staff"), pagination_parameters)

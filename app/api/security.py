@@ -69,16 +69,50 @@ def current_caller():
     return Caller(kind="citizen", account_id=account.id, resident_id=account.resident_id)
 
 
+def _who_acted(session, on_behalf_of: str | None) -> dict:
+    """Who acted, stored with the event at the time: a proxy's masked name as then bound; a staff member's office."""
+    from app.masking import mask_name
+    from app.models import Resident
+    from flows.activity import office_of
+
+    staff = g.get("staff")
+    if staff is not None:
+        return {"office": office_of(staff)}
+    account = g.get("account")
+    if on_behalf_of and account is not None and account.resident_id is not None:
+        resident = session.get(Resident, account.resident_id)
+        if resident is not None:
+            return {"actor_name": mask_name(resident.name)}
+    return {}
+
+
 def audit_event(session, action: str, *, object_ref: str | None = None, on_behalf_of: str | None = None,
-                result: str = "ok", details: dict | None = None, actor: str | None = None):
-    """Append an audit event for the current request (in the caller's transaction)."""
+                result: str = "ok", details: dict | None = None, actor: str | None = None, subjects=(),
+                actor_kind: str | None = None):
+    """Append an audit event for the current request (in the caller's transaction). `subjects`: residents whose
+    records a list page showed (each sees the event in her feed, GET /api/v1/me/activity)."""
     from app import audit
 
     if actor is None:
         actor = current_caller().ref if g.get("account") is not None else "anonymous"
+    stamped = {**_who_acted(session, on_behalf_of or (subjects and "list")), **(details or {})}
     return audit.record(session, actor=actor, action=action, result=result, on_behalf_of=on_behalf_of,
                         object_ref=object_ref, request_id=g.get("request_id"), source_ip=client_ip(),
-                        details=details)
+                        details=stamped, subjects=subjects, actor_kind=actor_kind)
+
+
+def audit_read(session, action: str, decision, *, object_ref: str | None = None, ids=None,
+               details: dict | None = None) -> None:
+    """Record a read of a resident's record or case by a proxy or a staff member (owners reading their own data
+    are not recorded). A list page is one event naming the ids shown. The resident sees it in her feed."""
+    if decision is None or decision.via not in ("proxy", "staff"):
+        return
+    extra = dict(details or {})
+    if ids is not None:
+        extra["ids"] = list(ids)
+    if decision.grant is not None:
+        extra["grant"] = decision.grant.id
+    audit_event(session, action, object_ref=object_ref, on_behalf_of=decision.on_behalf_of, details=extra)
 
 
 def authorize(session, action: str, obj, noun: str, object_ref: str | None = None):
@@ -87,7 +121,7 @@ def authorize(session, action: str, obj, noun: str, object_ref: str | None = Non
     from app.errors import DomainError
 
     try:
-        return authz.require(session, current_caller(), action, obj, noun)
+        return authz.require(session, current_caller(), action, obj, noun, address=client_ip())
     except DomainError as exc:
         if obj is not None:
             session.rollback()

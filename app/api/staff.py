@@ -17,7 +17,7 @@ from app.api.applications import ApplicationSchema
 from app.api.base import ErrorSchema, page_of
 from app.api.proxies import GrantSchema, ProgramList, ScopeList, grant_payload
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, authorize, config, current_auth_session, current_caller
+from app.api.security import audit_event, audit_read, authorize, config, current_auth_session, current_caller
 from app.api.staff_security import current_staff, staff_required
 from app.crypto import cipher_for
 from app.db import SessionLocal
@@ -238,10 +238,16 @@ class Tasks(MethodView):
     @blp.response(200, TaskSchema(many=True))
     @blp.paginate()
     def get(self, args, pagination_parameters):
-        """A work queue (review, home_visit, overdue, all) of my jurisdiction only, most urgent first."""
+        """A work queue (review, home_visit, overdue, all) of my jurisdiction only, most urgent first. The page
+        read is audited (one event naming the tasks; each listed resident sees it in her feed)."""
         session = SessionLocal()
         query = flow.queue(session, current_caller(), args["queue"])
-        return [task_payload(session, t) for t in page_of(session, query, pagination_parameters)]
+        rows = page_of(session, query, pagination_parameters)
+        out = [task_payload(session, t) for t in rows]
+        audit_event(session, "staff.task_list", details={"queue": args["queue"], "ids": [t.id for t in rows]},
+                    subjects=[t.resident_id for t in rows if t.resident_id is not None])
+        session.commit()
+        return out
 
 
 def _task(session, task_id: str, action: str):
@@ -317,7 +323,7 @@ class ResidentLookup(MethodView):
         result = "ok" if allowed else ("proxy_only" if as_proxy else "not_found")
         audit_event(session, "staff.resident_lookup", object_ref=f"resident:{resident.id}" if resident else hash_ref,
                     on_behalf_of=f"resident:{resident.id}" if allowed else None, result=result,
-                    details={"purpose": args["purpose"]})
+                    details={"purpose": args["purpose"]}, subjects=[resident.id] if as_proxy else ())
         session.commit()
         if not (allowed or as_proxy):
             raise NotFound("No such resident in your jurisdiction.")
@@ -375,7 +381,9 @@ class GrantById(MethodView):
     def get(self, grant_id):
         """One grant of a resident in my jurisdiction."""
         session = SessionLocal()
-        grant, _ = _grant(session, grant_id, "grant:view")
+        grant, decision = _grant(session, grant_id, "grant:view")
+        audit_read(session, "staff.proxy_grant_view", decision, object_ref=f"grant:{grant.id}")
+        session.commit()
         return grant_payload(session, grant, "staff")
 
 

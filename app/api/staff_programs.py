@@ -175,7 +175,8 @@ class Cases(MethodView):
         out = [case_payload(session, a) for a in rows]
         audit_event(session, "staff.case_queue", result="ok",
                     details={"program": args.get("program"), "step": args.get("step"), "shown": len(out),
-                             "applications": [a.id for a in rows]})
+                             "applications": [a.id for a in rows]},
+                    subjects=[a.resident_id for a in rows])
         session.commit()
         return out
 
@@ -190,6 +191,9 @@ class Overdue(MethodView):
         session, today = SessionLocal(), today_shanghai()
         query = staff_cases.overdue_steps(current_caller(), today)
         rows = page_of(session, query, pagination_parameters, rows=True)
+        audit_event(session, "staff.overdue_list", details={"ids": [a.id for _d, a in rows]},
+                    subjects=[a.resident_id for _d, a in rows])
+        session.commit()
         return [{"application_id": a.id, "program": a.program, "state": a.state, "step": d.step,
                  "started_on": d.started_on, "due_on": d.due_on, "working_days": d.working_days,
                  "days_late": max((today - d.due_on).days, 0), "calendar_note": d.calendar_note or None}

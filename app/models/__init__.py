@@ -2,7 +2,8 @@
 
 from app.models.account import Account, AuthSession, BindAttempt, RefreshToken
 from app.models.application import Application, Benefit, ScanRun, StaffTask
-from app.models.audit import AuditEvent, AuditHead
+from app.models.audit import AuditEvent, AuditHead, AuditSubject
+from app.models.binding import IdentityBinding
 from app.models.jobs import JobLock
 from app.models.messaging import InboxItem, OutboxMessage, Subscription, WechatToken
 from app.models.notification_extra import NotificationPref
@@ -20,7 +21,7 @@ from app.models.programs_extra import (
     RateHit,
     StepDeadline,
 )
-from app.models.proxy import ProxyGrant, ProxyInvitation
+from app.models.proxy import ProxyGrant, ProxyInvitation, ProxyRequest, ProxyRequestQuota
 from app.models.resident import ImportBatch, Resident
 from app.models.staff import StaffMember
 
@@ -41,6 +42,8 @@ __all__ = [
     "Application",
     "AuditEvent",
     "AuditHead",
+    "AuditSubject",
+    "IdentityBinding",
     "AuthSession",
     "Benefit",
     "BindAttempt",
@@ -51,6 +54,8 @@ __all__ = [
     "OutboxMessage",
     "ProxyGrant",
     "ProxyInvitation",
+    "ProxyRequest",
+    "ProxyRequestQuota",
     "RefreshToken",
     "Resident",
     "ScanRun",

@@ -43,3 +43,17 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSubject(Base):
+    """Whose record an audit event touched: one row per (resident, event). The resident feed
+    (`GET /api/v1/me/activity`) reads the audit trail through it, so a list page read by staff (one event
+    listing many ids) shows in each listed resident's feed. Derived from the events (not hash-chained);
+    `actor_kind` (self | proxy | staff | system) is fixed when the event is written."""
+
+    __tablename__ = "audit_subjects"
+
+    resident_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    actor_kind: Mapped[str] = mapped_column(String(16))

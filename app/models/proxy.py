@@ -61,3 +61,46 @@ class ProxyInvitation(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
     used_by_account_id: Mapped[str | None] = mapped_column(String(32))
     grant_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class ProxyRequest(Base):
+    """A family member's request to become someone's proxy, written the same way whether or not the name and ID
+    number matched anyone (`target_resident_id` is null then). The requester sees it as `pending` until the
+    target accepts (`active`) or `expires_at` passes (`expired`). `open_key` is set while it is open: a unique
+    key allows one open request per (requester, ID number)."""
+
+    __tablename__ = "proxy_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    requester_account_id: Mapped[str] = mapped_column(String(32))
+    requester_resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    target_id_hash: Mapped[str] = mapped_column(String(64))
+    target_resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    name_masked: Mapped[str] = mapped_column(String(64))
+    relation: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list] = mapped_column(default=list)
+    programs: Mapped[list] = mapped_column(default=list)
+    grant_id: Mapped[str | None] = mapped_column(String(32))
+    messaged: Mapped[bool] = mapped_column(default=False)
+    open_key: Mapped[str | None] = mapped_column(String(140), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_proxy_requests_requester", "requester_resident_id", "created_at"),
+        Index("ix_proxy_requests_target", "target_resident_id", "requester_resident_id"),
+    )
+
+
+class ProxyRequestQuota(Base):
+    """Atomic counters for proxy requests (conditional UPDATE on one row, correct across processes):
+    `requester:<resident id>:<day>` counts a requester's requests of one Shanghai day in `used`;
+    `target:<resident id>` keeps the times of the last 3 request messages a target got (t1 oldest)."""
+
+    __tablename__ = "proxy_request_quotas"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used: Mapped[int] = mapped_column(default=0)
+    t1: Mapped[datetime | None] = mapped_column(DateTime)
+    t2: Mapped[datetime | None] = mapped_column(DateTime)
+    t3: Mapped[datetime | None] = mapped_column(DateTime)

@@ -16,6 +16,8 @@ from flows.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
 
 ROLES = ("owner", "stranger", "proxy_in", "proxy_out", "revoked", "expired", "staff_here", "staff_there", "none")
+# A proxy who unbound her identity (issue 9 item 2): her grant is suspended; she gets what a revoked proxy gets.
+EXTRA_ROLES = {"unbound": "revoked"}
 
 # Public catalogue entries, not objects of anyone: no authorization to test.
 # Public notices (公示) are public by law: any signed-in citizen may object to one (no owner, no grant).
@@ -101,10 +103,11 @@ def world(session, cfg):
     accounts = {"owner": owner_acc, "stranger": stranger_acc}
     grants = {}
     for role, kw in {"proxy_in": {}, "proxy_out": {"scopes": ("view",)}, "revoked": {"revoked": True},
-                     "expired": {"expires_in": -timedelta(hours=1)}}.items():
+                     "expired": {"expires_in": -timedelta(hours=1)}, "unbound": {}}.items():
         resident, account, _ = h.person(session, cfg, "王" + role[:2])
         grants[role] = h.grant(session, owner, account, resident, **kw)
         accounts[role] = account
+    accounts["unbound"].resident_id = None  # DELETE /api/v1/me/identity (tests/api/test_proxy_person.py)
     app_row = h.application(session, owner)
     benefit = Benefit(program="elderly_allowance", resident_id=owner.id, application_id=app_row.id, tier="80",
                       monthly_amount_fen=5000, start_month="2026-12", state="active")
@@ -142,9 +145,10 @@ def test_matrix(client, world, route):
     headers, objects = world
     method, rule = route
     key, body, expected = MATRIX[route]
+    expected = {**expected, **{role: expected[like] for role, like in EXTRA_ROLES.items()}}
     failures = []
     # refusals first, then the allowed (possibly state-changing) callers; repeats are idempotent
-    order = sorted(ROLES, key=lambda r: expected[r] in (200, 201))
+    order = sorted((*ROLES, *EXTRA_ROLES), key=lambda r: expected[r] in (200, 201))
     for role in order:
         kwargs = {"headers": headers[role]}
         if body is not None:

@@ -58,6 +58,8 @@ CASES = {
     "proxy_request": {"grant_id": "g2", "proxy_name": "王*明", "scopes": ["view", "payout"],
                       "text": "有人申请成为您的亲情代办人,请在小程序中确认或拒绝"},
     "identity_bind_attempt": {},
+    "proxy_restored": {"grant_id": "g3", "proxy_name": "王*明", "scopes": ["view", "confirm"],
+                       "revoke_path": "/api/v1/proxies/grants/g3/revoke"},
     "benefit_resumed": {"program": "elderly_allowance", "reason": "moved_in", "effective_month": "2027-02",
                         "monthly_amount_fen": 5000},
     "payout_account_changed": {"kind": "bank_account", "bank_name": "中国农业银行", "account_masked": "6228********0018",
@@ -69,7 +71,7 @@ CASES = {
     "payout_account_changed/bare": {"id_number": ID_NUMBER},
 }
 RAW = re.compile(r"[A-Za-z_]{2,}")
-TEMPLATE_LESS = {"proxy_granted", "proxy_request", "benefit_resumed", "payout_account_changed"}
+TEMPLATE_LESS = {"proxy_granted", "proxy_request", "proxy_restored", "benefit_resumed", "payout_account_changed"}
 
 
 def _kind(case: str) -> str:

@@ -1,0 +1,153 @@
+"""The resident feed (`GET /api/v1/me/activity`): who acted on or looked at my record, at what, why, when.
+
+Built on the audit trail: every audit event that names a resident as its subject (`audit_subjects`: the
+`on_behalf_of` resident, or each resident a list page showed) is in her feed. Nothing is written for the feed
+itself, so anything that audits with a subject — proxies' and staff reads and actions today, the staff
+workbench and other departments' queries later — shows up here without changes to this module (a new action
+only needs a line in WHAT, and a staff purpose in PURPOSES, to read well).
+
+Who: a proxy by her masked name as it was when she acted (stored with the event; for older events, from the
+binding history; otherwise "已解除绑定的代办人"); staff by office and purpose, never by name.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, select
+
+from app.masking import mask_name
+from app.models import Account, AuditEvent, AuditSubject, IdentityBinding, Resident, StaffMember
+
+ACTOR_KINDS = ("self", "proxy", "staff", "system")
+UNBOUND_PROXY = "已解除绑定的代办人"
+
+WHAT = {
+    "application.view": "查看了申请",
+    "application.list": "查看了申请列表",
+    "application.confirm": "确认了申请",
+    "application.decline": "放弃了申请",
+    "application.reopen": "撤回了放弃",
+    "benefit.list": "查看了待遇列表",
+    "benefit.payments_view": "查看了发放记录",
+    "payout.account_view": "查看了收款账户",
+    "payout.account_change": "变更了收款账户",
+    "rating.create": "评价了服务",
+    "proxy.grant_view": "查看了代办授权",
+    "proxy.grant_confirm": "确认了代办授权",
+    "proxy.grant_decline": "拒绝了代办申请",
+    "proxy.grant_revoke": "撤销了代办授权",
+    "proxy.invitation_accept": "接受了代办邀请",
+    "identity.bind": "完成了实名绑定",
+    "identity.unbind": "解除了实名绑定",
+    "staff.application_view": "查看了申请",
+    "staff.case_queue": "在审核列表中查看了您的申请",
+    "staff.task_list": "在工作队列中查看了您的事项",
+    "staff.overdue_list": "在超期督办列表中查看了您的申请",
+    "staff.task_view": "查看了待办事项",
+    "staff.task_decide": "处理了待办事项",
+    "staff.resident_lookup": "查询了您的户籍信息",
+    "staff.proxy_grant_view": "查看了代办授权",
+    "staff.proxy_grant_record": "登记了代办授权",
+    "staff.proxy_grant_approve": "复核了代办授权",
+    "staff.proxy_grant_revoke": "终止了代办授权",
+    "staff.case_review": "审核了申请",
+    "staff.dibao_home_visit": "记录了入户调查",
+    "staff.dibao_street_review": "完成了街道审核",
+    "staff.dibao_county_decision": "作出了县级审批",
+    "staff.objection_decide": "处理了公示异议",
+    "staff.home_help": "上门协助办理",
+}
+# Why a staff member looked or acted (code, text). A look-up states its own purpose.
+PURPOSES = {
+    "staff.application_view": ("case_review", "审核办理申请"),
+    "staff.case_queue": ("case_review", "审核办理申请"),
+    "staff.case_review": ("case_review", "审核办理申请"),
+    "staff.dibao_home_visit": ("case_review", "审核办理申请"),
+    "staff.dibao_street_review": ("case_review", "审核办理申请"),
+    "staff.dibao_county_decision": ("case_review", "审核办理申请"),
+    "staff.task_list": ("casework", "处理待办事项"),
+    "staff.task_view": ("casework", "处理待办事项"),
+    "staff.task_decide": ("casework", "处理待办事项"),
+    "staff.overdue_list": ("deadline_supervision", "督办超期事项"),
+    "staff.home_help": ("home_help", "上门协助办理"),
+    "staff.objection_decide": ("objection", "处理公示异议"),
+    "staff.proxy_grant_view": ("proxy_grant", "办理亲情代办授权"),
+    "staff.proxy_grant_record": ("proxy_grant", "办理亲情代办授权"),
+    "staff.proxy_grant_approve": ("proxy_grant", "办理亲情代办授权"),
+    "staff.proxy_grant_revoke": ("proxy_grant", "办理亲情代办授权"),
+}
+LOOKUP_PURPOSES = {"guardianship_grant": "办理监护代办授权", "identity_verification": "核实身份",
+                   "data_correction": "更正数据", "casework": "办理业务"}
+PROXY_PURPOSE = ("proxy", "亲情代办")
+
+
+def office_of(staff) -> str:
+    """The office a staff member works for (never her name): the most local level of her jurisdiction."""
+    if staff.community_code:
+        return f"社区居委会 {staff.community_code}"
+    if staff.street_code:
+        return f"街道办事处 {staff.street_code}"
+    return f"区民政局 {staff.district_code}"
+
+
+def feed_query(resident_id: int, actor_kinds: tuple[str, ...] | None = None):
+    """Events with `resident_id` as a subject, newest first (a select of (event, actor_kind) for page_of)."""
+    query = (select(AuditEvent, AuditSubject.actor_kind)
+             .join(AuditSubject, and_(AuditSubject.seq == AuditEvent.seq, AuditSubject.resident_id == resident_id)))
+    if actor_kinds:
+        query = query.where(AuditSubject.actor_kind.in_(actor_kinds))
+    return query.order_by(AuditEvent.seq.desc())
+
+
+def proxy_name_at(session, account_id: str, event: AuditEvent) -> str:
+    """The proxy's masked name as bound when she acted: stored with the event, else the binding history."""
+    stored = (event.details or {}).get("actor_name")
+    return stored or name_bound_at(session, account_id, event.ts)
+
+
+def name_bound_at(session, account_id: str, at) -> str:
+    """The masked name of the resident bound to `account_id` at time `at` (binding history), or
+    "已解除绑定的代办人"."""
+    history = session.execute(
+        select(IdentityBinding.resident_id, IdentityBinding.bound_at, IdentityBinding.unbound_at)
+        .where(IdentityBinding.account_id == account_id)).all()
+    for resident_id, bound_at, unbound_at in history:
+        if bound_at <= at and (unbound_at is None or unbound_at > at):
+            resident = session.get(Resident, resident_id)
+            return mask_name(resident.name) if resident else UNBOUND_PROXY
+    if not history:  # bound before the history was kept and never unbound since
+        account = session.get(Account, account_id)
+        resident = session.get(Resident, account.resident_id) if account and account.resident_id else None
+        if resident is not None:
+            return mask_name(resident.name)
+    return UNBOUND_PROXY
+
+
+def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict:
+    details = event.details or {}
+    kind, _, ref = event.actor.partition(":")
+    office, purpose = None, None
+    if actor_kind == "staff":
+        office = details.get("office")
+        if not office:  # events written before the office was stored with them
+            staff = session.get(StaffMember, ref) if kind == "staff" else None
+            office = office_of(staff) if staff else "民政部门"
+        name = office
+        if event.action == "staff.resident_lookup" and details.get("purpose"):
+            code = str(details["purpose"])
+            purpose = (code, LOOKUP_PURPOSES.get(code, "办理业务"))
+        else:
+            purpose = PURPOSES.get(event.action, ("casework", "办理业务"))
+    elif actor_kind == "proxy":
+        name = proxy_name_at(session, ref, event) if kind == "account" else UNBOUND_PROXY
+        purpose = PROXY_PURPOSE
+    elif actor_kind == "self":
+        name = "本人"
+    else:
+        name = "系统"
+    own = event.on_behalf_of == f"resident:{resident_id}" or actor_kind == "self"
+    object_id = (event.object_ref or "").partition(":")[2] or None
+    ids = [str(i) for i in details.get("ids") or details.get("applications") or []] if own else []
+    return {"at": event.ts, "action": event.action, "what": WHAT.get(event.action, event.action),
+            "result": event.result, "actor_kind": actor_kind, "actor_name": name, "office": office,
+            "purpose": purpose[0] if purpose else None, "purpose_text": purpose[1] if purpose else None,
+            "object_id": object_id if own else None, "object_ids": ids}
