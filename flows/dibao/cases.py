@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -24,6 +25,7 @@ from app.models import (
     StepDeadline,
 )
 from flows.casework import close_deadline, open_deadline, start_benefit
+from flows.conflicts import is_unique_violation
 from flows.dates import month_of, today_shanghai
 from flows.money import yuan
 from flows.programs import dibao
@@ -250,11 +252,15 @@ def object_to(session: Session, notice: PublicNotice, account_id: str, text: str
     text = (text or "").strip()
     if not 5 <= len(text) <= 1000:
         raise Unprocessable("Say in 5 to 1000 characters what is wrong.", errors={"text": ["5–1000 characters"]})
-    if session.scalar(select(Objection.id).where(Objection.notice_id == notice.id, Objection.account_id == account_id)):
-        raise Conflict("You have already objected to this notice.")
     row = Objection(notice_id=notice.id, account_id=account_id, text=text, state="open")
-    session.add(row)
-    session.flush()
+    try:  # the unique key (notice_id, account_id) decides between parallel objections, not a prior SELECT
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "objections", "notice_id", "account_id"):
+            raise
+        raise Conflict("You have already objected to this notice.", error_code="objection_exists") from None
     application = session.get(Application, notice.application_id)
     resident = session.get(Resident, application.resident_id)
     session.add(StaffTask(kind="objection", resident_id=resident.id, application_id=application.id,
