@@ -247,12 +247,21 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
 
 def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMember) -> ProxyGrant:
     if grant.status != "pending_approval":
-        raise Conflict(f"The grant is {grant.status}; nothing to approve.")
+        raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
     if grant.created_by == f"staff:{staff.id}":
         raise Forbidden("A second staff member must approve a grant with the payout scope.")
     if staff.resident_id is not None and staff.resident_id in (grant.resident_id, grant.proxy_resident_id):
         raise Forbidden("Staff never approve a grant that involves themselves.")
-    grant.approved_by = f"staff:{staff.id}"
+    # The second approval is one conditional UPDATE (pending_approval → active): of two staff approving at
+    # once, one activates the grant (one message); the other gets 409 grant_not_pending.
+    claimed = session.execute(
+        update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status == "pending_approval")
+        .values(status="active", approved_by=f"staff:{staff.id}", activated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(grant)
+    if not claimed:
+        raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
     activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
     return grant
 

@@ -185,13 +185,23 @@ def decide_task(session: Session, task: StaffTask, staff: StaffMember, decision:
     if decision not in DECISIONS:
         raise Unprocessable(f"decision must be one of {', '.join(DECISIONS)}")
     if task.state != "open":
-        raise Conflict(f"The task is {task.state}; it was decided already.")
+        raise Conflict(f"The task is {task.state}; it was decided already.", error_code="task_decided")
     if task.kind in CASE_TASKS and task.application_id:
         # one path for decisions that move an application: the program endpoints (docs/programs.md, "Staff API")
         raise Conflict(f"This {task.kind} task belongs to an application; decide it with {CASE_TASKS[task.kind]}.")
-    task.state, task.closed_at = "closed", utcnow()
-    task.details = {**(task.details or {}), "decision": decision, "reason": reason[:500], "decided_by": staff.id,
-                    "decided_at": utcnow().isoformat(timespec="seconds")}
+    # Claiming the task is one conditional UPDATE (open → closed): of two staff deciding at once, one decision
+    # stands and the other gets 409 task_decided.
+    now = utcnow()
+    details = {**(task.details or {}), "decision": decision, "reason": reason[:500], "decided_by": staff.id,
+               "decided_at": now.isoformat(timespec="seconds")}
+    claimed = session.execute(
+        update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open")
+        .values(state="closed", closed_at=now, details=details)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(task)
+    if not claimed:
+        raise Conflict(f"The task is {task.state}; it was decided already.", error_code="task_decided")
     return task
 
 

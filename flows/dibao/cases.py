@@ -276,8 +276,14 @@ def decide_objection(session: Session, objection: Objection, upheld: bool, staff
     """A staff decision on an objection, during or after the notice period. With a staff id the decision is
     kept in the case's trace; once the period is over and nothing is left open, the notice closes at once."""
     if objection.state != "open":
-        raise Conflict("The objection is already decided.")
-    objection.state = "upheld" if upheld else "dismissed"
+        raise Conflict("The objection is already decided.", error_code="objection_decided")
+    claimed = session.execute(  # one conditional UPDATE: of two parallel decisions one stands
+        update(Objection).where(Objection.id == objection.id, Objection.state == "open")
+        .values(state="upheld" if upheld else "dismissed").execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(objection)
+    if not claimed:
+        raise Conflict("The objection is already decided.", error_code="objection_decided")
     if staff_id is None:
         return objection
     today = today or today_shanghai()
