@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import security_log
@@ -20,12 +21,15 @@ from app.errors import Conflict, TooManyAttempts, Unprocessable, UpstreamUnavail
 from app.idnumbers import InvalidIdNumber, validate
 from app.models import Account, BindAttempt, Resident, StaffTask
 from flows import limits
+from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
 from notifications.outbox import enqueue
 from notifications.wechat_client import WeChatError, WeChatTransportError
 
 WINDOW = timedelta(hours=1)
 NO_MATCH = "The name, ID number and phone number do not match our records."
+BOUND_ELSEWHERE = ("This resident is already bound to another WeChat account. "
+                   "Re-binding goes through staff at your community office.")
 
 
 @dataclass
@@ -67,7 +71,7 @@ def _record(session: Session, account: Account, id_hash: str | None, ip: str, ok
 
 def bind(session: Session, cfg, client, account: Account, name: str, id_number: str, phone_code: str, ip: str) -> BindResult:
     if account.resident_id is not None:
-        raise Conflict("This account is already bound to a resident; unbind it first.")
+        raise Conflict("This account is already bound to a resident; unbind it first.", error_code="account_bound")
     try:
         number = validate(id_number, today_shanghai())
     except InvalidIdNumber as exc:
@@ -84,8 +88,14 @@ def bind(session: Session, cfg, client, account: Account, name: str, id_number: 
     phone_hash = cipher.lookup_hash(phone, "phone")
     if resident is None or resident.name != name.strip() or resident.phone_hash != phone_hash:
         _record(session, account, id_hash, ip, ok=False)
-        raise Conflict(NO_MATCH)
-    result = _bind_matched(session, account, resident, phone_hash, id_hash, ip)
+        raise Conflict(NO_MATCH, error_code="identity_no_match")
+    try:
+        result = _bind_matched(session, account, resident, phone_hash, id_hash, ip)
+    except IntegrityError as exc:  # another account bound this resident a moment ago (unique accounts.resident_id)
+        session.rollback()
+        if not is_unique_violation(exc, "accounts", "resident_id"):
+            raise
+        raise Conflict(BOUND_ELSEWHERE, error_code="resident_bound_elsewhere") from None
     _give_back(session, taken)  # a success is not a failure
     return result
 
@@ -97,8 +107,7 @@ def _bind_matched(session: Session, account: Account, resident: Resident, phone_
                 idempotency_key=f"bind-attempt:{holder.id}:{utcnow():%Y%m%d%H%M%S%f}", account_id=holder.id,
                 resident_id=None, data={})
         _record(session, account, id_hash, ip, ok=False)
-        raise Conflict("This resident is already bound to another WeChat account. "
-                       "Re-binding goes through staff at your community office.")
+        raise Conflict(BOUND_ELSEWHERE, error_code="resident_bound_elsewhere")
     sharing = session.scalar(select(func.count()).select_from(Resident).where(Resident.phone_hash == phone_hash))
     if sharing > 1:
         _open_verification_task(session, account, resident)

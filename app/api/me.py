@@ -12,7 +12,7 @@ from app.db import SessionLocal, utcnow
 from app.errors import Conflict
 from app.masking import mask_phone
 from app.models import NotificationPref, Resident
-from flows import identity
+from flows import identity, notification_prefs
 from flows.dates import age_on, today_shanghai
 from notifications import recipients
 from notifications.wechat_client import client_for
@@ -141,10 +141,7 @@ class NotificationPreferences(MethodView):
         session = SessionLocal()
         account = session.merge(current_account())
         resident_id = _bound_resident_id(session, account)
-        pref = session.get(NotificationPref, resident_id)
-        if pref is None:
-            pref = NotificationPref(resident_id=resident_id)
-            session.add(pref)
+        pref = session.get(NotificationPref, resident_id) or notification_prefs.first_row(session, resident_id)
         old = pref.proxy_mode
         pref.proxy_mode, pref.updated_at = args["proxy_mode"], utcnow()
         audit_event(session, "me.notification_prefs", object_ref=f"resident:{resident_id}",

@@ -91,6 +91,10 @@ def economic_report(facts: dibao.Facts, as_of: date) -> list[dict]:
 
 # ---- the steps ------------------------------------------------------------------------------------------------------
 
+IN_PROGRESS = "A 低保 application for this household is already in progress."
+ONE_A_MONTH = "Only one 低保 application a month."
+
+
 def apply(session: Session, applicant: Resident, actor: str, declared_monthly_income_fen: int = 0,
           declared_note: str = "", today: date | None = None) -> Application:
     """A citizen-started application: members pre-filled from the registry, the citizen declares the rest.
@@ -99,16 +103,22 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
     period = month_of(today)
     if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
                                                    Application.state.notin_(("rejected", "declined", "expired")))):
-        raise Conflict("A 低保 application for this household is already in progress.")
+        raise Conflict(IN_PROGRESS, error_code="dibao_in_progress")
     if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
                                                    Application.period == period)):
-        raise Conflict("Only one 低保 application a month.")
+        raise Conflict(ONE_A_MONTH, error_code="dibao_one_a_month")
     application = Application(
         program=CODE, resident_id=applicant.id, period=period, origin="citizen", state="checking", as_of=today,
         prefill=_prefill(session, applicant, declared_monthly_income_fen, declared_note, today),
         confirmed_at=utcnow(), confirmed_by=actor)
-    session.add(application)
-    session.flush()
+    try:  # parallel submissions: the unique key (program, resident_id, period) lets one in
+        with session.begin_nested():
+            session.add(application)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "applications", "program", "resident_id", "period"):
+            raise
+        raise Conflict(IN_PROGRESS, error_code="dibao_in_progress") from None
     check(session, application, today)
     return application
 

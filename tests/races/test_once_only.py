@@ -10,8 +10,20 @@ from datetime import date, timedelta
 import requests
 from sqlalchemy import func, select
 
-from app.models import Objection, ProxyGrant, PublicNotice, ServiceRating, StaffTask
+from app.models import (
+    Account,
+    Application,
+    Benefit,
+    NotificationPref,
+    Objection,
+    PayoutAccount,
+    ProxyGrant,
+    PublicNotice,
+    ServiceRating,
+    StaffTask,
+)
 from tests.authz import helpers as h
+from tests.builders import make_resident
 from tests.races.conftest import QUIET
 
 
@@ -74,3 +86,46 @@ def test_24_parallel_refreshes_of_one_token_one_wins(servers, session, cfg):
     answers = servers.burst(24, lambda i, base: requests.post(
         f"{base}/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}, timeout=QUIET))
     assert Counter(r.status_code for r in answers) == {200: 1, 401: 23}
+
+
+def test_24_accounts_binding_one_resident_bind_exactly_one(servers, session, cfg):
+    from tests.races.test_limits import _Binder
+
+    _, id_number = make_resident(session, cfg, name="李秀英", phone="13900002222")
+    binders = [_Binder(servers, session, cfg, 300 + i) for i in range(24)]
+    answers = servers.burst(24, lambda i, base: binders[i].bind(base, "李秀英", id_number, phone="13900002222"))
+    codes = Counter(r.status_code for r in answers)
+    assert codes[200] == 1 and codes[200] + codes[409] + codes[429] == 24, codes
+    # one success, then at most the target ID's 5 tries (the success gives its try back)
+    assert 4 <= codes[409] <= 5, codes
+    assert {r.json()["error_code"] for r in answers if r.status_code == 409} == {"resident_bound_elsewhere"}
+    assert _count(session, select(Account).where(Account.resident_id.is_not(None))) == 1
+
+
+def test_24_parallel_dibao_applications_of_one_resident_make_one(servers, session, cfg):
+    _, account, _ = h.person(session, cfg, "张小三", birth=date(1975, 3, 3), sex="M")
+    headers = h.headers_for(session, cfg, account)
+    answers = servers.burst(24, lambda i, base: requests.post(
+        f"{base}/api/v1/dibao/applications", headers=headers, json={}, timeout=QUIET))
+    assert Counter(r.status_code for r in answers) == {201: 1, 409: 23}
+    assert {r.json()["error_code"] for r in answers if r.status_code == 409} == {"dibao_in_progress"}
+    assert _count(session, select(Application).where(Application.program == "dibao")) == 1
+
+
+def test_24_parallel_first_payout_accounts_and_preferences_all_succeed_once_stored(servers, session, cfg):
+    """PUTs of a row keyed by the resident: the first insert races; the last writer wins, nobody gets a 500."""
+    owner, account, _ = h.person(session, cfg, "王大爷", sex="M")
+    headers = h.headers_for(session, cfg, account)
+    benefit = Benefit(program="elderly_allowance", resident_id=owner.id, tier="80-89", monthly_amount_fen=5000,
+                      start_month="2026-12", state="active")
+    session.add(benefit)
+    session.commit()
+    body = {"kind": "bank_account", "bank_name": "中国工商银行", "account_number": "6222020200112233446",
+            "holder_name": "王大爷"}
+    answers = servers.burst(24, lambda i, base: requests.put(
+        f"{base}/api/v1/benefits/{benefit.id}/payout-account", headers=headers, json=body, timeout=QUIET)
+        if i % 2 else requests.put(f"{base}/api/v1/me/notification-preferences", headers=headers, timeout=QUIET,
+                                   json={"proxy_mode": "instead" if i % 4 else "also"}))
+    assert Counter(r.status_code for r in answers) == {200: 24}, [r.text for r in answers if r.status_code != 200]
+    assert _count(session, select(PayoutAccount)) == 1
+    assert _count(session, select(NotificationPref)) == 1

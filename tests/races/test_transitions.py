@@ -50,17 +50,29 @@ def test_24_parallel_confirms_and_declines_change_the_state_once(servers, sessio
     assert all(r.json()["error_code"] == "application_state" for _, r in answers if r.status_code == 409)
 
 
-def test_24_parallel_reopens_and_declines_of_a_declined_application(servers, session, cfg):
+def test_24_parallel_reopens_and_confirms_of_a_declined_application(servers, session, cfg):
+    """Reopen (declined → proposed) races confirm (proposed → approved): a late reopen must not turn an
+    approved application back into a proposal (a benefit would then hang off a proposal)."""
     resident, account, _ = h.person(session, cfg, "周爷爷", birth=date(1940, 3, 3))
     headers = h.headers_for(session, cfg, account)
     application = h.application(session, resident)
     assert requests.post(f"{servers.apis[0]}/api/v1/applications/{application.id}/decline", headers=headers,
                          json={"reason": "not_needed"}, timeout=QUIET).status_code == 200
-    answers = servers.burst(24, lambda i, base: requests.post(
-        f"{base}/api/v1/applications/{application.id}/reopen", headers=headers, timeout=QUIET))
-    assert Counter(r.status_code for r in answers) == {200: 24}
+
+    def act(i, base):
+        kind = "reopen" if i % 2 else "confirm"
+        return kind, requests.post(f"{base}/api/v1/applications/{application.id}/{kind}", headers=headers,
+                                   timeout=QUIET)
+
+    answers = servers.burst(24, act)
+    assert {r.status_code for _, r in answers} <= {200, 409}
+    assert all(r.json()["error_code"] == "application_state" for _, r in answers if r.status_code == 409)
+    confirmed = [r for kind, r in answers if kind == "confirm" and r.status_code == 200]
     session.expire_all()
-    assert session.get(Application, application.id).state == "proposed"
+    state = session.get(Application, application.id).state
+    assert state == ("approved" if confirmed else "proposed")
+    assert _count(session, select(Benefit)) == (1 if confirmed else 0)
+    assert all(r.json()["state"] == "approved" for r in confirmed)
 
 
 def test_24_parallel_second_approvals_activate_a_payout_grant_once(servers, session, cfg):
