@@ -49,7 +49,7 @@ def rate(session: Session, application: Application, rater_account_id: str, leve
     if level not in LEVELS:
         raise ValueError("level must be 1 to 5")
     if application.state not in ENDED_STATES:
-        raise Conflict("A service can be rated only after the case has ended.")
+        raise Conflict("A service can be rated only after the case has ended.", error_code="case_not_ended")
     if existing(session, application.id, rater_account_id) is not None:
         raise Conflict("You have already rated this case.", error_code="rating_exists")
     comment = (comment or "").strip() or None

@@ -68,7 +68,9 @@ class Identity(MethodView):
     @auth_required(blp)
     @blp.arguments(BindArgs)
     @blp.response(200, MeSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="Does not match, or already bound")
+    @blp.alt_response(409, schema=ErrorSchema, description="Does not match (`error_code`: "
+                      "identity_no_match), this account is bound (account_bound), or the resident is bound to "
+                      "another account (resident_bound_elsewhere)")
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed input")
     @blp.alt_response(429, schema=ErrorSchema, description="Too many failed attempts (see Retry-After)")
     def post(self, args):

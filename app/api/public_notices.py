@@ -100,7 +100,8 @@ class NoticeObjections(MethodView):
     @blp.response(201, ObjectionSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Only residents who have bound their identity")
     @blp.alt_response(404, schema=ErrorSchema, description="No such notice")
-    @blp.alt_response(409, schema=ErrorSchema, description="The period is over, or already objected")
+    @blp.alt_response(409, schema=ErrorSchema, description="The period is over (`error_code`: "
+                      "notice_closed), or this account already objected (objection_exists)")
     def post(self, args, notice_id):
         """Object to a notice during its period (a signed-in, identity-bound resident; once per notice)."""
         session = SessionLocal()

@@ -279,7 +279,7 @@ class TaskDecide(MethodView):
     @blp.arguments(StaffDecideArgs)
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such task in your jurisdiction")
-    @blp.alt_response(409, schema=ErrorSchema, description="Decided already")
+    @blp.alt_response(409, schema=ErrorSchema, description="Decided already (`error_code`: task_decided)")
     def post(self, args, task_id):
         """Decide a task with a reason (reviewer or above)."""
         session = SessionLocal()
@@ -395,7 +395,8 @@ class GrantApprove(MethodView):
     @blp.arguments(StaffNoBody, required=False)
     @blp.response(200, GrantSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such grant in your jurisdiction")
-    @blp.alt_response(409, schema=ErrorSchema, description="Nothing to approve")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not waiting for a second approval (`error_code`: "
+                      "grant_not_pending)")
     def post(self, _args, grant_id):
         """Second approval of a grant with the payout scope (approver or admin, not the recorder)."""
         session = SessionLocal()

@@ -118,7 +118,7 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
     except IntegrityError as exc:
         if not is_unique_violation(exc, "applications", "program", "resident_id", "period"):
             raise
-        raise Conflict(IN_PROGRESS, error_code="dibao_in_progress") from None
+        raise Conflict(ONE_A_MONTH, error_code="dibao_one_a_month") from None
     check(session, application, today)
     return application
 
@@ -147,7 +147,8 @@ def confirm_proposal(session: Session, application: Application, actor: str, dec
         raise Conflict("Not a 低保 application.")
     if application.state != "proposed":
         if application.state in ("declined", "expired"):
-            raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.")
+            raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
+                           error_code="application_state")
         return application  # a repeat of the tap: the case is already on its way
     claimed = session.execute(
         update(Application).where(Application.id == application.id, Application.state == "proposed")
@@ -258,7 +259,7 @@ def object_to(session: Session, notice: PublicNotice, account_id: str, text: str
     """An objection by a signed-in resident during the notice period (one per account and notice)."""
     today = today or today_shanghai()
     if notice.state != "open" or not notice.starts_on <= today <= notice.ends_on:
-        raise Conflict("The notice period is over; objections are no longer accepted.")
+        raise Conflict("The notice period is over; objections are no longer accepted.", error_code="notice_closed")
     text = (text or "").strip()
     if not 5 <= len(text) <= 1000:
         raise Unprocessable("Say in 5 to 1000 characters what is wrong.", errors={"text": ["5–1000 characters"]})

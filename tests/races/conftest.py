@@ -35,8 +35,13 @@ def wait_ready(url: str, proc: subprocess.Popen) -> None:
 
 
 class Servers:
-    def __init__(self, apis: list[str], mock: str, env: dict):
-        self.apis, self.mock, self.env = apis, mock, env
+    def __init__(self, apis: list[str], mock: str, env: dict, log_path):
+        self.apis, self.mock, self.env, self.log_path = apis, mock, env, log_path
+
+    def security_lines(self, rule: str, result: str = "refused") -> int:
+        """How many security log lines both processes have written so far for `rule` with `result`."""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return text.count(f"security rule={rule} result={result} ")
 
     def burst(self, n: int, call) -> list[requests.Response]:
         """Run call(i, base_url) n times at once, request i on server i % 2; the responses in order of i."""
@@ -70,7 +75,7 @@ def servers(db_url, tmp_path_factory):
         wait_ready(f"http://127.0.0.1:{mock_port}/__mock__/messages", procs[0])
         for port, proc in zip(ports, procs[1:], strict=True):
             wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
-        yield Servers([f"http://127.0.0.1:{p}" for p in ports], f"http://127.0.0.1:{mock_port}", env)
+        yield Servers([f"http://127.0.0.1:{p}" for p in ports], f"http://127.0.0.1:{mock_port}", env, log_path)
     finally:
         for proc in procs:
             proc.terminate()

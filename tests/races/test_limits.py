@@ -29,6 +29,7 @@ def test_24_parallel_wrong_passwords_check_exactly_5_then_lock(servers, session,
         return requests.post(f"{base}/api/v1/staff/auth/login", json={"username": "clerk_race", "password": password},
                              timeout=QUIET)
 
+    refused, locked = servers.security_lines("staff_lockout"), servers.security_lines("staff_lockout", "locked")
     answers = servers.burst(24, login)
     assert Counter(r.status_code for r in answers) == {401: 5, 429: 19}
     assert all(int(r.headers["Retry-After"]) > 0 for r in answers if r.status_code == 429)
@@ -38,6 +39,9 @@ def test_24_parallel_wrong_passwords_check_exactly_5_then_lock(servers, session,
     checked = select(AuditEvent).where(AuditEvent.action == "staff.login", AuditEvent.result == "bad_password")
     assert _count(session, checked) == 5
     assert _count(session, select(AuditEvent).where(AuditEvent.action == "staff.lockout")) == 1
+    # one security log line per refusal (19 + the 2 right passwords), one for the lock itself
+    assert (servers.security_lines("staff_lockout") - refused, servers.security_lines("staff_lockout", "locked")
+            - locked) == (21, 1)
 
 
 class _Binder:
@@ -62,12 +66,14 @@ def _failures(session) -> int:
 def test_24_parallel_failed_bindings_of_one_account_record_exactly_5(servers, session, cfg):
     _, id_number = make_resident(session, cfg, name="李秀英", phone="13900001111")
     me = _Binder(servers, session, cfg, 1)
+    refused = servers.security_lines("bind_failures")
     answers = servers.burst(24, lambda i, base: me.bind(base, "王冒名", id_number))
     assert Counter(r.status_code for r in answers) == {409: 5, 429: 19}
     assert all(int(r.headers["Retry-After"]) > 0 for r in answers if r.status_code == 429)
     assert _failures(session) == 5
     # the right answer waits too: the account is over its limit
     assert me.bind(servers.apis[0], "李秀英", id_number).status_code == 429
+    assert servers.security_lines("bind_failures") - refused == 20
 
 
 def test_24_accounts_guessing_one_target_id_get_5_tries_between_them(servers, session, cfg):
@@ -97,8 +103,10 @@ def test_60_parallel_notice_requests_from_one_address_pass_exactly_30(servers, s
                              masked_name="李*英", amount_fen=35000, starts_on=today - timedelta(days=1),
                              ends_on=today + timedelta(days=5), state="open"))
     session.commit()
+    refused = servers.security_lines("public_notice_rate")
     answers = servers.burst(60, lambda i, base: requests.get(f"{base}/api/v1/public-notices",
                                                             params={"street": "140105001"}, timeout=QUIET))
     assert Counter(r.status_code for r in answers) == {200: 30, 429: 30}
     assert all(int(r.headers["Retry-After"]) > 0 for r in answers if r.status_code == 429)
     assert all(len(r.json()) == 1 for r in answers if r.status_code == 200)
+    assert servers.security_lines("public_notice_rate") - refused == 30
