@@ -2,7 +2,8 @@
 
 GET /api/v1/public-notices?street=CODE is public but deliberately narrow, so that nobody can scrape a city-wide
 list: a street code is required, pages hold at most 20 notices, and each source address may call it 30 times a
-minute (a DB-backed fixed window in `rate_hits`, shared by every worker process; 429 with Retry-After beyond).
+minute (a DB-backed fixed window in `rate_hits`, spent atomically by flows.limits.take and shared by every worker
+process; 429 with Retry-After beyond).
 A notice shows only the masked name (张*三), the street, the program and the amount — never an ID number, an
 address or a household member. Objections need a signed-in resident and are accepted during the period only.
 """
