@@ -170,21 +170,37 @@ def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] |
     if grant.status == "active":
         return grant
     if grant.status not in ("requested", "pending_principal"):
-        raise Conflict(f"The grant is {grant.status}; it cannot be confirmed.")
+        raise Conflict(f"The grant is {grant.status}; it cannot be confirmed.", error_code="grant_not_pending")
+    narrowed = list(grant.scopes or [])
     if scopes is not None:
         narrowed, _ = check_scopes(scopes, grant.programs)
         if not set(narrowed) <= set(grant.scopes or []):
             raise Unprocessable("Confirming can only narrow the scopes that were asked for.")
-        grant.scopes = narrowed
-    grant.approved_by = actor
+    # one conditional UPDATE: of parallel confirms (or a confirm and a decline) one changes the grant
+    claimed = session.execute(
+        update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status.in_(("requested", "pending_principal")))
+        .values(status="active", scopes=narrowed, approved_by=actor, activated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(grant)
+    if not claimed:
+        return confirm(session, grant, actor, scopes)
     activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
     return grant
 
 
 def decline(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
     if grant.status not in PENDING:
-        raise Conflict(f"The grant is {grant.status}; only a pending grant can be declined.")
-    grant.status, grant.revoked_at, grant.revoked_by = "declined", utcnow(), actor
+        raise Conflict(f"The grant is {grant.status}; only a pending grant can be declined.",
+                       error_code="grant_not_pending")
+    claimed = session.execute(
+        update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status.in_(PENDING))
+        .values(status="declined", revoked_at=utcnow(), revoked_by=actor)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(grant)
+    if not claimed:
+        return decline(session, grant, actor)
     return grant
 
 

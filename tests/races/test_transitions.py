@@ -127,3 +127,55 @@ def test_4_parallel_payroll_closes_close_the_month_once(servers, session, cfg, t
     assert _count(session, select(PayrollRun)) == 1
     assert _count(session, select(PayrollLine)) == 3
     assert _count(session, select(OutboxMessage).where(OutboxMessage.kind == "payment_started")) == 3
+
+
+def test_24_parallel_confirms_and_declines_of_a_proxy_grant_change_it_once(servers, session, cfg):
+    principal, principal_account, _ = h.person(session, cfg, "冯奶奶", birth=date(1939, 9, 9))
+    proxy_resident, proxy_account, _ = h.person(session, cfg, "冯小妹")
+    grant = h.grant(session, principal, proxy_account, proxy_resident, status="pending_principal")
+    headers = h.headers_for(session, cfg, principal_account)
+
+    def act(i, base):
+        kind = "confirm" if i % 2 else "decline"
+        return kind, requests.post(f"{base}/api/v1/proxies/grants/{grant.id}/{kind}", headers=headers, json={},
+                                   timeout=QUIET)
+
+    answers = servers.burst(24, act)
+    outcome = Counter((kind, r.status_code) for kind, r in answers)
+    session.expire_all()
+    status = session.get(type(grant), grant.id).status
+    granted = select(OutboxMessage).where(OutboxMessage.kind == "proxy_granted")
+    if status == "active":  # a repeated confirm answers the same; every decline is refused
+        assert outcome == {("confirm", 200): 12, ("decline", 409): 12}
+        assert _count(session, granted) == 1
+    else:
+        assert status == "declined"
+        assert outcome == {("decline", 200): 1, ("decline", 409): 11, ("confirm", 409): 12}
+        assert _count(session, granted) == 0
+    assert all(r.json()["error_code"] == "grant_not_pending" for _, r in answers if r.status_code == 409)
+
+
+def test_24_parallel_decisions_on_one_objection_one_stands(servers, session, cfg):
+    from app.models import Objection, PublicNotice
+
+    subject, _, _ = h.person(session, cfg, "陈三")
+    _, objector, _ = h.person(session, cfg, "陈四")
+    application = h.application(session, subject, program="dibao", state="public_notice")
+    today = date.today()
+    notice = PublicNotice(application_id=application.id, program="dibao", street_code="140105001",
+                          masked_name="陈*", amount_fen=35000, starts_on=today, ends_on=today.replace(year=today.year + 1),
+                          state="open")
+    session.add(notice)
+    session.flush()
+    objection = Objection(notice_id=notice.id, account_id=objector.id, text="他家有车", state="open")
+    session.add(objection)
+    session.commit()
+    reviewers = [h.staff(session, cfg, role="reviewer")[1] for _ in range(2)]
+    answers = servers.burst(24, lambda i, base: requests.post(
+        f"{base}/api/v1/staff/objections/{objection.id}/decide", headers=reviewers[i % 2], timeout=QUIET,
+        json={"decision": "upheld" if i % 2 else "dismissed", "reason": f"入户核实 {i}"}))
+    assert Counter(r.status_code for r in answers) == {200: 1, 409: 23}, [r.text for r in answers][:2]
+    assert {r.json()["error_code"] for r in answers if r.status_code == 409} == {"objection_decided"}
+    session.expire_all()
+    trace = session.get(Application, application.id).trace
+    assert [t["code"] for t in trace].count("objection") == 1
