@@ -46,6 +46,7 @@ class Config:
     dispatch_batch: int = 100
     dispatch_max_attempts: int = 8
     bind_max_failures: int = 5
+    bind_max_failures_per_address: int = 50  # a backstop: carriers put many residents behind one address
     scan_batch_size: int = 50_000
     keys_generated: bool = False
 

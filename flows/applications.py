@@ -36,7 +36,8 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
     if application.state in FINAL_AFTER_CONFIRM:
         return application
     if application.state != "proposed":
-        raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.")
+        raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
+                       error_code="application_state")
     claimed = session.execute(
         update(Application)
         .where(Application.id == application.id, Application.state == "proposed")
@@ -77,12 +78,22 @@ def _first_failed(decision) -> str:
 
 
 def decline(session: Session, application: Application, reason: str, comment: str | None, actor_account_id: str) -> Application:
+    """Decline a proposal. The state changes with one conditional UPDATE (proposed → declined), so a decline
+    racing a confirm (or another decline) changes the state once; the loser sees the winner's state."""
     if application.state == "declined":
         return application
     if application.state != "proposed":
-        raise Conflict(f"The application is {application.state} and cannot be declined.")
-    application.state, application.decline_reason = "declined", reason
-    application.decline_comment, application.declined_at, application.updated_at = comment, utcnow(), utcnow()
+        raise Conflict(f"The application is {application.state} and cannot be declined.",
+                       error_code="application_state")
+    now = utcnow()
+    claimed = session.execute(
+        update(Application).where(Application.id == application.id, Application.state == "proposed")
+        .values(state="declined", decline_reason=reason, decline_comment=comment, declined_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(application)
+    if not claimed:
+        return decline(session, application, reason, comment, actor_account_id)
     if reason == "data_wrong":
         _open_correction_task(session, application, comment, actor_account_id)
     return application
@@ -99,13 +110,20 @@ def _open_correction_task(session: Session, application: Application, comment: s
 
 
 def reopen(session: Session, application: Application) -> Application:
-    """Undo a decline within 30 days."""
+    """Undo a decline within 30 days (one conditional UPDATE declined → proposed)."""
     if application.state == "proposed":
         return application
     if application.state != "declined":
-        raise Conflict(f"The application is {application.state}; only a declined application can be reopened.")
+        raise Conflict(f"The application is {application.state}; only a declined application can be reopened.",
+                       error_code="application_state")
     if application.declined_at and utcnow() - application.declined_at > timedelta(days=REOPEN_DAYS):
-        raise Conflict(f"A decline can only be undone within {REOPEN_DAYS} days.")
-    application.state, application.decline_reason, application.decline_comment = "proposed", None, None
-    application.declined_at, application.updated_at = None, utcnow()
+        raise Conflict(f"A decline can only be undone within {REOPEN_DAYS} days.", error_code="reopen_too_late")
+    claimed = session.execute(
+        update(Application).where(Application.id == application.id, Application.state == "declined")
+        .values(state="proposed", decline_reason=None, decline_comment=None, declined_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(application)
+    if not claimed:
+        return reopen(session, application)
     return application

@@ -82,7 +82,8 @@ def confirm(session: Session, application: Application, actor: str, today: date 
     if application.state in ("reviewing", "approved", "rejected"):
         return application
     if application.state != "proposed":
-        raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.")
+        raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
+                       error_code="application_state")
     claimed = session.execute(
         update(Application).where(Application.id == application.id, Application.state == "proposed")
         .values(state="confirmed", confirmed_at=utcnow(), confirmed_by=actor, updated_at=utcnow())).rowcount

@@ -11,20 +11,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import security_log
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.errors import Conflict, TooManyAttempts, Unprocessable, UpstreamUnavailable
 from app.idnumbers import InvalidIdNumber, validate
 from app.models import Account, BindAttempt, Resident, StaffTask
-from flows import bindings
+from flows import bindings, limits
+from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
 from notifications.outbox import enqueue
 from notifications.wechat_client import WeChatError, WeChatTransportError
 
 WINDOW = timedelta(hours=1)
 NO_MATCH = "The name, ID number and phone number do not match our records."
+BOUND_ELSEWHERE = ("This resident is already bound to another WeChat account. "
+                   "Re-binding goes through staff at your community office.")
 
 
 @dataclass
@@ -32,17 +37,31 @@ class BindResult:
     status: str  # bound | pending_staff_verification
 
 
-def _limit_check(session: Session, cfg, account: Account, id_hash: str | None, ip: str) -> None:
-    since = utcnow() - WINDOW
-    failures = select(BindAttempt.created_at).where(BindAttempt.created_at > since, BindAttempt.succeeded.is_(False))
-    for clause in (BindAttempt.account_id == account.id, BindAttempt.source_ip == ip,
-                   BindAttempt.id_hash == id_hash if id_hash else None):
-        if clause is None:
-            continue
-        rows = session.execute(failures.where(clause).order_by(BindAttempt.created_at)).scalars().all()
-        if len(rows) >= cfg.bind_max_failures:
-            wait = rows[-cfg.bind_max_failures] + WINDOW - utcnow()
-            raise TooManyAttempts("Too many failed attempts; try again later.", int(wait.total_seconds()) + 1)
+def _buckets(cfg, account: Account, id_hash: str, ip: str) -> list[tuple[str, str, int]]:
+    """(scope, counter, limit): per account and per target ID do the work; per address is only a backstop."""
+    return [("account", f"bind:acct:{account.id}", cfg.bind_max_failures),
+            ("target", f"bind:id:{id_hash}", cfg.bind_max_failures),
+            ("address", f"bind:addr:{ip}"[:80], cfg.bind_max_failures_per_address)]
+
+
+def _claim_attempt(session: Session, cfg, account: Account, id_hash: str, ip: str) -> list[str]:
+    """Spend one attempt of each counter atomically (flows.limits.take, committed before the registry is asked);
+    on a refusal give back what was taken, log one security line and raise 429."""
+    taken: list[str] = []
+    for scope, bucket, limit in _buckets(cfg, account, id_hash, ip):
+        wait = limits.take(session, bucket, limit, int(WINDOW.total_seconds()))
+        if wait is not None:
+            _give_back(session, taken)
+            security_log.refused("bind_failures", actor=f"account:{account.id}", address=ip, scope=scope)
+            raise TooManyAttempts("Too many failed attempts; try again later.", wait)
+        taken.append(bucket)
+    return taken
+
+
+def _give_back(session: Session, buckets: list[str]) -> None:
+    for bucket in buckets:
+        limits.give_back(session, bucket)
+    session.commit()
 
 
 def _record(session: Session, account: Account, id_hash: str | None, ip: str, ok: bool) -> None:
@@ -52,21 +71,33 @@ def _record(session: Session, account: Account, id_hash: str | None, ip: str, ok
 
 def bind(session: Session, cfg, client, account: Account, name: str, id_number: str, phone_code: str, ip: str) -> BindResult:
     if account.resident_id is not None:
-        raise Conflict("This account is already bound to a resident; unbind it first.")
+        raise Conflict("This account is already bound to a resident; unbind it first.", error_code="account_bound")
     try:
         number = validate(id_number, today_shanghai())
     except InvalidIdNumber as exc:
         raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
     cipher = cipher_for(cfg)
     id_hash = cipher.lookup_hash(number, "id")
-    _limit_check(session, cfg, account, id_hash, ip)
-    phone = _phone_from_wechat(client, phone_code, account.openid)
+    taken = _claim_attempt(session, cfg, account, id_hash, ip)
+    try:
+        phone = _phone_from_wechat(client, phone_code, account.openid)
+    except Exception:
+        _give_back(session, taken)  # WeChat could not say: not a failed match
+        raise
     resident = session.execute(select(Resident).where(Resident.id_hash == id_hash)).scalar()
     phone_hash = cipher.lookup_hash(phone, "phone")
     if resident is None or resident.name != name.strip() or resident.phone_hash != phone_hash:
         _record(session, account, id_hash, ip, ok=False)
-        raise Conflict(NO_MATCH)
-    return _bind_matched(session, account, resident, phone_hash, id_hash, ip)
+        raise Conflict(NO_MATCH, error_code="identity_no_match")
+    try:
+        result = _bind_matched(session, account, resident, phone_hash, id_hash, ip)
+    except IntegrityError as exc:  # another account bound this resident a moment ago (unique accounts.resident_id)
+        session.rollback()
+        if not is_unique_violation(exc, "accounts", "resident_id"):
+            raise
+        raise Conflict(BOUND_ELSEWHERE, error_code="resident_bound_elsewhere") from None
+    _give_back(session, taken)  # a success is not a failure
+    return result
 
 
 def _bind_matched(session: Session, account: Account, resident: Resident, phone_hash: str, id_hash: str, ip: str) -> BindResult:
@@ -76,8 +107,7 @@ def _bind_matched(session: Session, account: Account, resident: Resident, phone_
                 idempotency_key=f"bind-attempt:{holder.id}:{utcnow():%Y%m%d%H%M%S%f}", account_id=holder.id,
                 resident_id=None, data={})
         _record(session, account, id_hash, ip, ok=False)
-        raise Conflict("This resident is already bound to another WeChat account. "
-                       "Re-binding goes through staff at your community office.")
+        raise Conflict(BOUND_ELSEWHERE, error_code="resident_bound_elsewhere")
     sharing = session.scalar(select(func.count()).select_from(Resident).where(Resident.phone_hash == phone_hash))
     if sharing > 1:
         _open_verification_task(session, account, resident)

@@ -9,6 +9,7 @@ later import does not overwrite it (flows.imports.payout_accounts).
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.crypto import cipher_for
@@ -16,6 +17,7 @@ from app.db import utcnow
 from app.errors import Unprocessable
 from app.masking import mask_account, mask_name
 from app.models import PayoutAccount, Resident
+from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
 from notifications.outbox import enqueue
 
@@ -65,6 +67,21 @@ def view(account: PayoutAccount | None) -> dict:
             "account_masked": account.number_mask, "source": account.source, "updated_at": account.updated_at}
 
 
+def _first_account(session: Session, resident_id: int, values: dict) -> PayoutAccount:
+    """Insert the resident's first account; if a parallel request inserted it a moment ago (primary key
+    resident_id), load that one instead, which this change then overwrites (a PUT: the last one wins)."""
+    account = PayoutAccount(resident_id=resident_id, **values)
+    try:
+        with session.begin_nested():
+            session.add(account)
+            session.flush()
+        return account
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "payout_accounts", "resident_id"):
+            raise
+    return session.get(PayoutAccount, resident_id, populate_existing=True)
+
+
 def change(session: Session, cfg, resident: Resident, *, kind: str, number: str, bank_name: str | None,
            holder_name: str, actor_account_id: str, via_proxy: bool, proxy_name: str | None = None
            ) -> tuple[PayoutAccount, bool]:
@@ -77,14 +94,13 @@ def change(session: Session, cfg, resident: Resident, *, kind: str, number: str,
     if account is not None and (account.kind, account.number_hash, account.bank_name) == (stored, number_hash, bank):
         return account, False
     now = utcnow()
-    if account is None:
-        account = PayoutAccount(resident_id=resident.id)
-        session.add(account)
-    account.kind, account.bank_name = stored, bank
-    account.number_enc, account.number_mask, account.number_hash = cipher.encrypt(number), mask_account(number), \
-        number_hash
-    account.source, account.changed_by = ("proxy" if via_proxy else "citizen"), actor_account_id[:32]
-    account.source_date, account.updated_at = today_shanghai(), now
+    values = {"kind": stored, "bank_name": bank, "number_enc": cipher.encrypt(number),
+              "number_mask": mask_account(number), "number_hash": number_hash,
+              "source": "proxy" if via_proxy else "citizen", "changed_by": actor_account_id[:32],
+              "source_date": today_shanghai(), "updated_at": now}
+    account = account or _first_account(session, resident.id, values)
+    for key, value in values.items():
+        setattr(account, key, value)
     enqueue(session, kind="payout_account_changed",
             idempotency_key=f"resident:{resident.id}:payout_account_changed:{now:%Y%m%d%H%M%S%f}",
             resident_id=resident.id,

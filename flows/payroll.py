@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.crypto import FieldCipher
@@ -39,6 +41,7 @@ from app.models import (
     PayrollRun,
     Resident,
 )
+from app.models.ids import new_id
 from flows import programs
 from flows.dates import month_from_index, month_index
 from flows.money import yuan
@@ -234,16 +237,22 @@ def digest(lines: list[dict]) -> str:
 
 def compute(session: Session, month: str, as_of: date, close: bool = False) -> Roll:
     """Compute (or recompute) the draft roll of `month`; with close=True, close it. A closed roll is returned as is."""
-    run = session.scalar(select(PayrollRun).where(PayrollRun.month == month))
-    if run is not None and run.state == "closed":
+    # Two `payroll` runs at once (two operators, two hosts): the month's row is created by an insert that
+    # ignores a conflict on the unique month, then claimed by a conditional UPDATE (state = 'draft') that holds
+    # the row (PostgreSQL row lock, SQLite write lock) until this transaction ends. The second run waits, finds
+    # the roll closed and returns it as is: one close, one set of lines, one message per first payment.
+    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(make(PayrollRun).values(id=new_id(), month=month, state="draft", as_of=as_of, computed_at=utcnow(),
+                                            inputs={}, totals={}, anomalies={})
+                    .on_conflict_do_nothing(index_elements=[PayrollRun.month]))
+    claimed = session.execute(update(PayrollRun).where(PayrollRun.month == month, PayrollRun.state == "draft")
+                              .values(computed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    run = session.scalar(select(PayrollRun).where(PayrollRun.month == month)
+                         .execution_options(populate_existing=True))
+    if not claimed:
         count = session.scalar(select(func.count()).select_from(PayrollLine).where(PayrollLine.run_id == run.id))
         return Roll(run, count, run.totals, run.anomalies, recomputed=False)
-    if run is None:
-        run = PayrollRun(month=month, state="draft", as_of=as_of)
-        session.add(run)
-        session.flush()
-    else:
-        session.execute(delete(PayrollLine).where(PayrollLine.run_id == run.id))
+    session.execute(delete(PayrollLine).where(PayrollLine.run_id == run.id))
     paid_before = _paid_through(session) if close else {}
     lines = _compute_lines(session, month)
     found = anomalies(session, lines, month)

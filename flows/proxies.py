@@ -139,14 +139,22 @@ def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] |
     if grant.status == "active":
         return grant
     if grant.status not in ("requested", "pending_principal"):
-        raise Conflict(f"The grant is {grant.status}; it cannot be confirmed.")
+        raise Conflict(f"The grant is {grant.status}; it cannot be confirmed.", error_code="grant_not_pending")
     proxy_requests.check_confirmable(session, grant)
+    narrowed = list(grant.scopes or [])
     if scopes is not None:
         narrowed, _ = check_scopes(scopes, grant.programs)
         if not set(narrowed) <= set(grant.scopes or []):
             raise Unprocessable("Confirming can only narrow the scopes that were asked for.")
-        grant.scopes = narrowed
-    grant.approved_by = actor
+    # one conditional UPDATE: of parallel confirms (or a confirm and a decline) one changes the grant
+    claimed = session.execute(
+        update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status.in_(("requested", "pending_principal")))
+        .values(status="active", scopes=narrowed, approved_by=actor, activated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(grant)
+    if not claimed:
+        return confirm(session, grant, actor, scopes)
     activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
     proxy_requests.accepted(session, grant)
     return grant
@@ -154,8 +162,16 @@ def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] |
 
 def decline(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
     if grant.status not in PENDING:
-        raise Conflict(f"The grant is {grant.status}; only a pending grant can be declined.")
-    grant.status, grant.revoked_at, grant.revoked_by = "declined", utcnow(), actor
+        raise Conflict(f"The grant is {grant.status}; only a pending grant can be declined.",
+                       error_code="grant_not_pending")
+    claimed = session.execute(
+        update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status.in_(PENDING))
+        .values(status="declined", revoked_at=utcnow(), revoked_by=actor)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(grant)
+    if not claimed:
+        return decline(session, grant, actor)
     return grant
 
 
@@ -218,12 +234,21 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
 
 def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMember) -> ProxyGrant:
     if grant.status != "pending_approval":
-        raise Conflict(f"The grant is {grant.status}; nothing to approve.")
+        raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
     if grant.created_by == f"staff:{staff.id}":
         raise Forbidden("A second staff member must approve a grant with the payout scope.")
     if staff.resident_id is not None and staff.resident_id in (grant.resident_id, grant.proxy_resident_id):
         raise Forbidden("Staff never approve a grant that involves themselves.")
-    grant.approved_by = f"staff:{staff.id}"
+    # The second approval is one conditional UPDATE (pending_approval → active): of two staff approving at
+    # once, one activates the grant (one message); the other gets 409 grant_not_pending.
+    claimed = session.execute(
+        update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status == "pending_approval")
+        .values(status="active", approved_by=f"staff:{staff.id}", activated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(grant)
+    if not claimed:
+        raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
     activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
     return grant
 

@@ -46,7 +46,7 @@ class RequestAlreadyOpen(Conflict):
 
     def __init__(self):
         super().__init__("You already have an open request for this ID number; it stays pending for 7 days.",
-                         errors={"code": "proxy_request_open"})
+                         error_code="proxy_request_open")
 
 
 def _take_daily_slot(session: Session, account: Account, address: str | None) -> None:

@@ -21,6 +21,7 @@ from app.db import utcnow
 from app.errors import Conflict
 from app.models import Application, Resident, ServiceRating, StaffTask
 from flows import workdays
+from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
 
 ENDED_STATES = ("approved", "rejected", "declined")
@@ -48,9 +49,9 @@ def rate(session: Session, application: Application, rater_account_id: str, leve
     if level not in LEVELS:
         raise ValueError("level must be 1 to 5")
     if application.state not in ENDED_STATES:
-        raise Conflict("A service can be rated only after the case has ended.")
+        raise Conflict("A service can be rated only after the case has ended.", error_code="case_not_ended")
     if existing(session, application.id, rater_account_id) is not None:
-        raise Conflict("You have already rated this case.")
+        raise Conflict("You have already rated this case.", error_code="rating_exists")
     comment = (comment or "").strip() or None
     rating = ServiceRating(application_id=application.id, resident_id=application.resident_id,
                            rater_account_id=rater_account_id, level=level, comment=comment,
@@ -59,8 +60,10 @@ def rate(session: Session, application: Application, rater_account_id: str, leve
         with session.begin_nested():
             session.add(rating)
             session.flush()
-    except IntegrityError:
-        raise Conflict("You have already rated this case.") from None
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "service_ratings", "application_id", "rater_account_id"):
+            raise
+        raise Conflict("You have already rated this case.", error_code="rating_exists") from None
     if level in DISSATISFIED:
         rating.follow_up_task_id = _open_follow_up(session, application, rating, today or today_shanghai()).id
     return rating

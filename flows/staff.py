@@ -9,7 +9,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.authz import ROLES, Caller, jurisdiction_clause
@@ -100,26 +100,58 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
 
 
 def login(session: Session, username: str, password: str) -> tuple[StaffMember | None, str]:
-    """Check a password. Returns (staff, "ok"); failures are counted and committed, then raised."""
+    """Check a password. Returns (staff, "ok" | "bad_password" | "locked" | "disabled").
+
+    Atomic lock-out: before the password is checked, one attempt is claimed with a conditional
+    `UPDATE … SET failed_logins = failed_logins + 1 WHERE failed_logins < 5 AND not locked RETURNING`, committed
+    at once. So at most 5 passwords are ever checked per lock period, whatever the concurrency and the number
+    of processes; the attempt that spends the fifth claim and fails sets the lock ("locked", audited once)."""
     staff = session.execute(select(StaffMember).where(StaffMember.username == username)).scalar()
-    now = utcnow()
     if staff is None:
         _dummy_check(password)
         raise Unauthorized(INVALID_LOGIN)
-    if staff.locked_until and staff.locked_until > now:
-        raise TooManyAttempts("Too many failed sign-ins; the account is locked for a while.",
-                              int((staff.locked_until - now).total_seconds()) + 1)
+    now = utcnow()
+    open_ = or_(StaffMember.locked_until.is_(None), StaffMember.locked_until <= now)
+    claimed = session.execute(
+        update(StaffMember)
+        .where(StaffMember.id == staff.id, open_, StaffMember.failed_logins < MAX_FAILURES)
+        .values(failed_logins=StaffMember.failed_logins + 1)
+        .returning(StaffMember.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    session.commit()
+    if claimed is None:
+        raise _locked(session, staff, now)
     account = session.get(Account, staff.account_id)
     if not check_password(password, staff.password_hash):
-        staff.failed_logins = (staff.failed_logins or 0) + 1
-        if staff.failed_logins >= MAX_FAILURES:
-            staff.locked_until, staff.failed_logins = now + LOCK_FOR, 0
+        if claimed >= MAX_FAILURES:
+            session.execute(update(StaffMember).where(StaffMember.id == staff.id)
+                            .values(locked_until=utcnow() + LOCK_FOR, failed_logins=0)
+                            .execution_options(synchronize_session=False))
+            return staff, "locked"
         return staff, "bad_password"
     if account is None or account.disabled_at is not None:
         return staff, "disabled"
-    staff.failed_logins, staff.locked_until = 0, None
+    now = utcnow()
+    reset = session.execute(
+        update(StaffMember)
+        .where(StaffMember.id == staff.id, or_(StaffMember.locked_until.is_(None), StaffMember.locked_until <= now))
+        .values(failed_logins=0, locked_until=None)
+        .returning(StaffMember.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if reset is None:  # locked by parallel failures while this password was being checked
+        raise _locked(session, staff, now)
     account.last_login_at = now
     return staff, "ok"
+
+
+def _locked(session: Session, staff: StaffMember, now) -> TooManyAttempts:
+    until = session.scalar(select(StaffMember.locked_until).where(StaffMember.id == staff.id))
+    wait = (until - now).total_seconds() if until and until > now else LOCK_FOR.total_seconds()
+    refusal = TooManyAttempts("Too many failed sign-ins; the account is locked for a while.", int(wait) + 1)
+    refusal.actor = f"staff:{staff.id}"
+    return refusal
 
 
 def disable(session: Session, staff: StaffMember) -> int:
@@ -153,13 +185,23 @@ def decide_task(session: Session, task: StaffTask, staff: StaffMember, decision:
     if decision not in DECISIONS:
         raise Unprocessable(f"decision must be one of {', '.join(DECISIONS)}")
     if task.state != "open":
-        raise Conflict(f"The task is {task.state}; it was decided already.")
+        raise Conflict(f"The task is {task.state}; it was decided already.", error_code="task_decided")
     if task.kind in CASE_TASKS and task.application_id:
         # one path for decisions that move an application: the program endpoints (docs/programs.md, "Staff API")
         raise Conflict(f"This {task.kind} task belongs to an application; decide it with {CASE_TASKS[task.kind]}.")
-    task.state, task.closed_at = "closed", utcnow()
-    task.details = {**(task.details or {}), "decision": decision, "reason": reason[:500], "decided_by": staff.id,
-                    "decided_at": utcnow().isoformat(timespec="seconds")}
+    # Claiming the task is one conditional UPDATE (open → closed): of two staff deciding at once, one decision
+    # stands and the other gets 409 task_decided.
+    now = utcnow()
+    details = {**(task.details or {}), "decision": decision, "reason": reason[:500], "decided_by": staff.id,
+               "decided_at": now.isoformat(timespec="seconds")}
+    claimed = session.execute(
+        update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open")
+        .values(state="closed", closed_at=now, details=details)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(task)
+    if not claimed:
+        raise Conflict(f"The task is {task.state}; it was decided already.", error_code="task_decided")
     return task
 
 

@@ -172,7 +172,8 @@ class ApplicationConfirm(MethodView):
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Visible, but the proxy grant does not allow this")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application")
-    @blp.alt_response(409, schema=ErrorSchema, description="Declined or otherwise not confirmable")
+    @blp.alt_response(409, schema=ErrorSchema, description="Declined or otherwise not confirmable "
+                      "(`error_code`: application_state)")
     def post(self, args, application_id):
         """One tap: accept the pre-filled data as shown; the rule decides at once. A repeat changes nothing."""
         session = SessionLocal()
@@ -196,7 +197,8 @@ class ApplicationDecline(MethodView):
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Visible, but the proxy grant does not allow this")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application")
-    @blp.alt_response(409, schema=ErrorSchema, description="Not in a state that can be declined")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not in a state that can be declined "
+                      "(`error_code`: application_state)")
     def post(self, args, application_id):
         """Say no, with a reason; `data_wrong` also opens a correction task for staff."""
         session = SessionLocal()
@@ -215,7 +217,8 @@ class ApplicationReopen(MethodView):
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Visible, but the proxy grant does not allow this")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application")
-    @blp.alt_response(409, schema=ErrorSchema, description="Not declined, or declined more than 30 days ago")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not declined (`error_code`: "
+                      "application_state), or declined more than 30 days ago (reopen_too_late)")
     def post(self, application_id):
         """Undo a decline within 30 days."""
         session = SessionLocal()

@@ -32,7 +32,8 @@ class DibaoApplications(MethodView):
     @blp.arguments(DibaoArgs, required=False)
     @blp.response(201, ApplicationSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Identity not bound")
-    @blp.alt_response(409, schema=ErrorSchema, description="An application is already in progress")
+    @blp.alt_response(409, schema=ErrorSchema, description="An application is already in progress "
+                      "(`error_code`: dibao_in_progress), or one was made this month (dibao_one_a_month)")
     def post(self, args):
         """Apply for 低保 for my household; the result of the automatic economic check is in `trace`."""
         session = SessionLocal()

@@ -12,7 +12,7 @@ from app.db import SessionLocal, utcnow
 from app.errors import Conflict
 from app.masking import mask_phone
 from app.models import NotificationPref, Resident
-from flows import identity
+from flows import identity, notification_prefs
 from flows.dates import age_on, today_shanghai
 from notifications import recipients
 from notifications.wechat_client import client_for
@@ -68,7 +68,9 @@ class Identity(MethodView):
     @auth_required(blp)
     @blp.arguments(BindArgs)
     @blp.response(200, MeSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="Does not match, or already bound")
+    @blp.alt_response(409, schema=ErrorSchema, description="Does not match (`error_code`: "
+                      "identity_no_match), this account is bound (account_bound), or the resident is bound to "
+                      "another account (resident_bound_elsewhere)")
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed input")
     @blp.alt_response(429, schema=ErrorSchema, description="Too many failed attempts (see Retry-After)")
     def post(self, args):
@@ -148,10 +150,7 @@ class NotificationPreferences(MethodView):
         session = SessionLocal()
         account = session.merge(current_account())
         resident_id = _bound_resident_id(session, account)
-        pref = session.get(NotificationPref, resident_id)
-        if pref is None:
-            pref = NotificationPref(resident_id=resident_id)
-            session.add(pref)
+        pref = session.get(NotificationPref, resident_id) or notification_prefs.first_row(session, resident_id)
         old = pref.proxy_mode
         pref.proxy_mode, pref.updated_at = args["proxy_mode"], utcnow()
         audit_event(session, "me.notification_prefs", object_ref=f"resident:{resident_id}",

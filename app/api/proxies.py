@@ -254,7 +254,7 @@ class GrantConfirm(MethodView):
     @blp.response(200, GrantSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Not allowed to confirm this grant")
     @blp.alt_response(404, schema=ErrorSchema, description="No such grant")
-    @blp.alt_response(409, schema=ErrorSchema, description="Not pending")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not pending (`error_code`: grant_not_pending)")
     def post(self, args, grant_id):
         """The resident says yes to a request or an invitation from another household (may narrow scopes)."""
         session = SessionLocal()
@@ -273,7 +273,7 @@ class GrantDecline(MethodView):
     @blp.response(200, GrantSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Not allowed")
     @blp.alt_response(404, schema=ErrorSchema, description="No such grant")
-    @blp.alt_response(409, schema=ErrorSchema, description="Not pending")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not pending (`error_code`: grant_not_pending)")
     def post(self, _args, grant_id):
         """The resident says no to a pending request."""
         session = SessionLocal()

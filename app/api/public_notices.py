@@ -2,26 +2,25 @@
 
 GET /api/v1/public-notices?street=CODE is public but deliberately narrow, so that nobody can scrape a city-wide
 list: a street code is required, pages hold at most 20 notices, and each source address may call it 30 times a
-minute (a DB-backed fixed window in `rate_hits`, shared by every worker process; 429 with Retry-After beyond).
+minute (a DB-backed fixed window in `rate_hits`, spent atomically by flows.limits.take and shared by every worker
+process; 429 with Retry-After beyond).
 A notice shows only the masked name (张*三), the street, the program and the amount — never an ID number, an
 address or a household member. Objections need a signed-in resident and are accepted during the period only.
 """
-
-from datetime import timedelta
 
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from app import security_log
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema
 from app.api.security import auth_required, client_ip, current_account
-from app.db import SessionLocal, session_factory, utcnow
+from app.db import SessionLocal, session_factory
 from app.errors import Forbidden, NotFound, TooManyAttempts
-from app.models import PublicNotice, RateHit
-from flows import programs
+from app.models import PublicNotice
+from flows import limits, programs
 from flows.dates import today_shanghai
 from flows.dibao import cases
 from flows.money import yuan
@@ -60,29 +59,16 @@ class ObjectionSchema(ma.Schema):
 
 
 def rate_limit(bucket: str, limit: int | None = None, window: int | None = None) -> None:
-    """Fixed window per bucket, in its own short transaction; raises TooManyAttempts beyond the limit."""
+    """Fixed window per bucket, spent atomically in its own short transaction (flows.limits.take);
+    raises TooManyAttempts beyond the limit and writes one security log line."""
     from flask import current_app
 
     limit, window = limit or RATE_LIMIT, window or RATE_WINDOW
-    now = utcnow()
     with session_factory(current_app.extensions["zerotrip_config"])() as s:
-        row = s.get(RateHit, bucket, with_for_update=True)
-        if row is None:
-            try:
-                s.add(RateHit(bucket=bucket, window_start=now, hits=1))
-                s.commit()
-                return
-            except IntegrityError:
-                s.rollback()
-                row = s.get(RateHit, bucket, with_for_update=True)
-        if now - row.window_start >= timedelta(seconds=window):
-            row.window_start, row.hits = now, 0
-        row.hits += 1
-        hits, started = row.hits, row.window_start
-        s.commit()
-    if hits > limit:
-        raise TooManyAttempts("Too many requests for public notices; try again later.",
-                              retry_after=max(1, window - int((now - started).total_seconds())))
+        wait = limits.take(s, bucket, limit, window)
+    if wait is not None:
+        security_log.refused("public_notice_rate", address=client_ip(), bucket=bucket.split(":", 1)[0])
+        raise TooManyAttempts("Too many requests for public notices; try again later.", retry_after=wait)
 
 
 def _payload(n: PublicNotice) -> dict:
@@ -115,7 +101,8 @@ class NoticeObjections(MethodView):
     @blp.response(201, ObjectionSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Only residents who have bound their identity")
     @blp.alt_response(404, schema=ErrorSchema, description="No such notice")
-    @blp.alt_response(409, schema=ErrorSchema, description="The period is over, or already objected")
+    @blp.alt_response(409, schema=ErrorSchema, description="The period is over (`error_code`: "
+                      "notice_closed), or this account already objected (objection_exists)")
     def post(self, args, notice_id):
         """Object to a notice during its period (a signed-in, identity-bound resident; once per notice)."""
         session = SessionLocal()

@@ -68,7 +68,8 @@ class Rating(MethodView):
     @blp.arguments(RatingArgs)
     @blp.response(201, RatingSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such application (or not yours)")
-    @blp.alt_response(409, schema=ErrorSchema, description="The case has not ended, or you already rated it")
+    @blp.alt_response(409, schema=ErrorSchema, description="The case has not ended (`error_code`: "
+                      "case_not_ended), or you already rated it (rating_exists)")
     def post(self, args, application_id):
         """Rate the service (好差评) once the case has ended; 1–2 open a follow-up task for staff (15 working days)."""
         session = SessionLocal()

@@ -11,17 +11,26 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app import security_log
 from app.api import tokens
 from app.api.application_views import payload as application_payload
 from app.api.applications import ApplicationSchema
 from app.api.base import ErrorSchema, page_of
 from app.api.proxies import GrantSchema, ProgramList, ScopeList, grant_payload
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, audit_read, authorize, config, current_auth_session, current_caller
+from app.api.security import (
+    audit_event,
+    audit_read,
+    authorize,
+    client_ip,
+    config,
+    current_auth_session,
+    current_caller,
+)
 from app.api.staff_security import current_staff, staff_required
 from app.crypto import cipher_for
 from app.db import SessionLocal
-from app.errors import NotFound, Unauthorized
+from app.errors import NotFound, TooManyAttempts, Unauthorized
 from app.masking import mask_name
 from app.models import Account, Application, ProxyGrant, Resident, StaffTask
 from flows import proxies as proxy_flow
@@ -162,6 +171,10 @@ class Login(MethodView):
 
         try:
             staff, outcome = flow.login(session, args["username"], args["password"])
+        except TooManyAttempts as exc:
+            session.rollback()
+            security_log.refused("staff_lockout", actor=getattr(exc, "actor", None), address=client_ip())
+            raise
         except Exception as exc:
             from app import audit
 
@@ -173,8 +186,13 @@ class Login(MethodView):
         if outcome != "ok":
             from app import audit
 
-            audit.record(session, actor=f"staff:{staff.id}", action="staff.login", result=outcome,
-                         **request_context())
+            audit.record(session, actor=f"staff:{staff.id}", action="staff.login",
+                         result="bad_password" if outcome == "locked" else outcome, **request_context())
+            if outcome == "locked":
+                audit.record(session, actor=f"staff:{staff.id}", action="staff.lockout", result="locked",
+                             object_ref=f"staff:{staff.id}", **request_context())
+                security_log.refused("staff_lockout", actor=f"staff:{staff.id}", address=client_ip(),
+                                     result="locked")
             session.commit()
             raise Unauthorized(flow.INVALID_LOGIN)
         account = session.get(Account, staff.account_id)
@@ -275,7 +293,7 @@ class TaskDecide(MethodView):
     @blp.arguments(StaffDecideArgs)
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such task in your jurisdiction")
-    @blp.alt_response(409, schema=ErrorSchema, description="Decided already")
+    @blp.alt_response(409, schema=ErrorSchema, description="Decided already (`error_code`: task_decided)")
     def post(self, args, task_id):
         """Decide a task with a reason (reviewer or above)."""
         session = SessionLocal()
@@ -393,7 +411,8 @@ class GrantApprove(MethodView):
     @blp.arguments(StaffNoBody, required=False)
     @blp.response(200, GrantSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such grant in your jurisdiction")
-    @blp.alt_response(409, schema=ErrorSchema, description="Nothing to approve")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not waiting for a second approval (`error_code`: "
+                      "grant_not_pending)")
     def post(self, _args, grant_id):
         """Second approval of a grant with the payout scope (approver or admin, not the recorder)."""
         session = SessionLocal()

@@ -286,7 +286,7 @@ class ObjectionDecide(MethodView):
     @blp.arguments(ObjectionDecideArgs)
     @blp.response(200, CaseSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such objection in your jurisdiction")
-    @blp.alt_response(409, schema=ErrorSchema, description="Decided already")
+    @blp.alt_response(409, schema=ErrorSchema, description="Decided already (`error_code`: objection_decided)")
     def post(self, args, objection_id):
         """Decide an objection to a 公示, during or after the period (reviewer or above). After the period, the
         last decision moves the case at once: upheld → rejected (`objection_upheld`), else county approval."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -24,6 +25,7 @@ from app.models import (
     StepDeadline,
 )
 from flows.casework import close_deadline, open_deadline, start_benefit
+from flows.conflicts import is_unique_violation
 from flows.dates import month_of, today_shanghai
 from flows.money import yuan
 from flows.programs import dibao
@@ -89,6 +91,10 @@ def economic_report(facts: dibao.Facts, as_of: date) -> list[dict]:
 
 # ---- the steps ------------------------------------------------------------------------------------------------------
 
+IN_PROGRESS = "A 低保 application for this household is already in progress."
+ONE_A_MONTH = "Only one 低保 application a month."
+
+
 def apply(session: Session, applicant: Resident, actor: str, declared_monthly_income_fen: int = 0,
           declared_note: str = "", today: date | None = None) -> Application:
     """A citizen-started application: members pre-filled from the registry, the citizen declares the rest.
@@ -97,16 +103,22 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
     period = month_of(today)
     if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
                                                    Application.state.notin_(("rejected", "declined", "expired")))):
-        raise Conflict("A 低保 application for this household is already in progress.")
+        raise Conflict(IN_PROGRESS, error_code="dibao_in_progress")
     if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
                                                    Application.period == period)):
-        raise Conflict("Only one 低保 application a month.")
+        raise Conflict(ONE_A_MONTH, error_code="dibao_one_a_month")
     application = Application(
         program=CODE, resident_id=applicant.id, period=period, origin="citizen", state="checking", as_of=today,
         prefill=_prefill(session, applicant, declared_monthly_income_fen, declared_note, today),
         confirmed_at=utcnow(), confirmed_by=actor)
-    session.add(application)
-    session.flush()
+    try:  # parallel submissions: the unique key (program, resident_id, period) lets one in
+        with session.begin_nested():
+            session.add(application)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "applications", "program", "resident_id", "period"):
+            raise
+        raise Conflict(ONE_A_MONTH, error_code="dibao_one_a_month") from None
     check(session, application, today)
     return application
 
@@ -135,7 +147,8 @@ def confirm_proposal(session: Session, application: Application, actor: str, dec
         raise Conflict("Not a 低保 application.")
     if application.state != "proposed":
         if application.state in ("declined", "expired"):
-            raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.")
+            raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
+                           error_code="application_state")
         return application  # a repeat of the tap: the case is already on its way
     claimed = session.execute(
         update(Application).where(Application.id == application.id, Application.state == "proposed")
@@ -246,15 +259,19 @@ def object_to(session: Session, notice: PublicNotice, account_id: str, text: str
     """An objection by a signed-in resident during the notice period (one per account and notice)."""
     today = today or today_shanghai()
     if notice.state != "open" or not notice.starts_on <= today <= notice.ends_on:
-        raise Conflict("The notice period is over; objections are no longer accepted.")
+        raise Conflict("The notice period is over; objections are no longer accepted.", error_code="notice_closed")
     text = (text or "").strip()
     if not 5 <= len(text) <= 1000:
         raise Unprocessable("Say in 5 to 1000 characters what is wrong.", errors={"text": ["5–1000 characters"]})
-    if session.scalar(select(Objection.id).where(Objection.notice_id == notice.id, Objection.account_id == account_id)):
-        raise Conflict("You have already objected to this notice.")
     row = Objection(notice_id=notice.id, account_id=account_id, text=text, state="open")
-    session.add(row)
-    session.flush()
+    try:  # the unique key (notice_id, account_id) decides between parallel objections, not a prior SELECT
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "objections", "notice_id", "account_id"):
+            raise
+        raise Conflict("You have already objected to this notice.", error_code="objection_exists") from None
     application = session.get(Application, notice.application_id)
     resident = session.get(Resident, application.resident_id)
     session.add(StaffTask(kind="objection", resident_id=resident.id, application_id=application.id,
@@ -270,8 +287,14 @@ def decide_objection(session: Session, objection: Objection, upheld: bool, staff
     """A staff decision on an objection, during or after the notice period. With a staff id the decision is
     kept in the case's trace; once the period is over and nothing is left open, the notice closes at once."""
     if objection.state != "open":
-        raise Conflict("The objection is already decided.")
-    objection.state = "upheld" if upheld else "dismissed"
+        raise Conflict("The objection is already decided.", error_code="objection_decided")
+    claimed = session.execute(  # one conditional UPDATE: of two parallel decisions one stands
+        update(Objection).where(Objection.id == objection.id, Objection.state == "open")
+        .values(state="upheld" if upheld else "dismissed").execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(objection)
+    if not claimed:
+        raise Conflict("The objection is already decided.", error_code="objection_decided")
     if staff_id is None:
         return objection
     today = today or today_shanghai()

@@ -86,7 +86,7 @@ def test_five_requests_a_day_then_429_and_one_open_request_per_id_number(client,
     first = make_id_number(date(1941, 3, 3))
     assert _ask(client, headers, "某某", first).status_code == 202
     again = _ask(client, headers, "别名", first)
-    assert again.status_code == 409 and again.json["errors"]["code"] == "proxy_request_open"
+    assert again.status_code == 409 and again.json["error_code"] == "proxy_request_open"
     for i in range(4):
         assert _ask(client, headers, "某某", make_id_number(date(1942, 1, 1 + i))).status_code == 202
     caplog.set_level(logging.WARNING, logger="zerotrip.security")

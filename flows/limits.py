@@ -1,0 +1,57 @@
+"""Atomic limit counters in the database (no Redis): one conditional `UPDATE … RETURNING` per attempt.
+
+A counter is a row of `rate_hits` (bucket → window start, hits). `take` first makes sure the row exists
+(an insert that ignores a conflict on the primary key), then spends one hit with a single statement that
+either starts a new window or adds one **only while the count is below the limit** — so the check and the
+increment are one step, correct on SQLite (one writer at a time) and PostgreSQL (the row lock makes a second
+writer re-evaluate the WHERE clause on the committed row), whatever the number of API processes.
+Each call commits at once, in the caller's session, so that other processes see the hit before the work it
+guards (checking a password, asking the registry) starts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.models import RateHit
+
+
+def _ensure(session: Session, bucket: str, now) -> None:
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(make(RateHit).values(bucket=bucket, window_start=now, hits=0)
+                    .on_conflict_do_nothing(index_elements=[RateHit.bucket]))
+
+
+def take(session: Session, bucket: str, limit: int, window_seconds: int) -> int | None:
+    """Spend one hit of `bucket`. None when allowed; else the seconds until the window ends (for Retry-After).
+    Commits the session."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=window_seconds)
+    _ensure(session, bucket, now)
+    expired = RateHit.window_start <= cutoff
+    spent = session.execute(
+        update(RateHit)
+        .where(RateHit.bucket == bucket, expired | (RateHit.hits < limit))
+        .values(hits=case((expired, 1), else_=RateHit.hits + 1),
+                window_start=case((expired, now), else_=RateHit.window_start))
+        .returning(RateHit.hits)
+        .execution_options(synchronize_session=False)
+    ).first()
+    started = None if spent else session.scalar(select(RateHit.window_start).where(RateHit.bucket == bucket))
+    session.commit()
+    if spent:
+        return None
+    return max(1, window_seconds - int((now - started).total_seconds())) if started else window_seconds
+
+
+def give_back(session: Session, bucket: str) -> None:
+    """Return one hit (an attempt that succeeded does not count as a failure). Commits nothing."""
+    session.execute(update(RateHit).where(RateHit.bucket == bucket, RateHit.hits > 0)
+                    .values(hits=RateHit.hits - 1).execution_options(synchronize_session=False))
