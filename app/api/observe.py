@@ -4,13 +4,23 @@ the address or the account — nothing personal."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 
 from flask import Flask, g, request
 
 log = logging.getLogger("zerotrip.request")
 UNMATCHED = "<unmatched>"
+_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+@functools.lru_cache(maxsize=512)
+def route_label(rule: str) -> str:
+    """`/api/v1/applications/<string:application_id>` → `/api/v1/applications/{application_id}` (as in the
+    OpenAPI document)."""
+    return _PARAM.sub(r"{\1}", rule)
 
 
 def init_app(flask_app: Flask, cfg) -> None:
@@ -29,7 +39,7 @@ def init_app(flask_app: Flask, cfg) -> None:
         if started is None:
             return response
         seconds = time.perf_counter() - started
-        route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+        route = route_label(request.url_rule.rule) if request.url_rule is not None else UNMATCHED
         metrics.observe_request(route, request.method, response.status_code, seconds)
         if json_lines:
             log.info("request", extra={"request_id": g.get("request_id"), "method": request.method, "route": route,
