@@ -17,7 +17,8 @@ def test_help_imports_nothing_heavy():
 
 
 def test_help_lists_every_command_with_its_own_help(cli):
-    from app.cli import LAZY_COMMANDS, cli as group
+    from app.cli import LAZY_COMMANDS
+    from app.cli import cli as group
 
     listing = cli("--help").output
     for name, (_module, _attr, help_text) in LAZY_COMMANDS.items():
