@@ -11,6 +11,7 @@ import os
 import shutil
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 
 class ZeroTripServer(BaseApplication):
@@ -22,6 +23,8 @@ class ZeroTripServer(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if self.zerotrip_cfg.log_format == "json":
+            self.cfg.set("logger_class", JsonLogger)
         if "control_socket_disable" in self.cfg.settings:  # gunicorn ≥ 24: no shared ~/.gunicorn socket
             self.cfg.set("control_socket_disable", True)
         self.cfg.set("when_ready", self._when_ready)
@@ -49,6 +52,17 @@ class ZeroTripServer(BaseApplication):
     def _on_exit(self, _arbiter) -> None:
         if self.owned_metrics_dir:
             shutil.rmtree(self.owned_metrics_dir, ignore_errors=True)
+
+
+class JsonLogger(Logger):
+    """gunicorn's own lines (start, worker boots, signals) as JSON too when ZEROTRIP_LOG_FORMAT=json."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        from app.logging_setup import JsonFormatter
+
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
 
 
 def _child_exit(_arbiter, worker) -> None:
