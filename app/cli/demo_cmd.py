@@ -20,7 +20,7 @@ PROCESSES = (
     ("api", ["serve", "--port", "{api_port}", "--metrics-port", "{metrics_port}"]),
     ("scheduler", ["scheduler"]),
 )
-DISPATCHER = ["dispatch", "--worker-id", "demo-dispatcher-{n}"]
+DISPATCHER = ["dispatch"]  # worker id host:pid, unique per process
 
 
 def _wait_http(url: str, seconds: float = 120.0) -> bool:
@@ -61,8 +61,7 @@ def demo(api_port: int, mock_port: int, metrics_port: int, dispatchers: int) -> 
     metrics_dir = tempfile.mkdtemp(prefix="zerotrip-demo-metrics-")
     env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     ports = {"api_port": api_port, "mock_port": mock_port, "metrics_port": metrics_port}
-    commands = [*PROCESSES, *((f"dispatcher-{n}", [a.replace("{n}", str(n)) for a in DISPATCHER])
-                              for n in range(1, dispatchers + 1))]
+    commands = [*PROCESSES, *((f"dispatcher-{n}", DISPATCHER) for n in range(1, dispatchers + 1))]
     children = []
     for name, args in commands:
         argv = [sys.executable, "-m", "app.cli", *[a.format(**ports) for a in args]]
