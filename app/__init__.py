@@ -1,22 +1,24 @@
 """ZeroTrip backend: application factory.
 
-Only `app.config` is imported at module level (Flask when the app is built) so that `import app.models`
-(which flows and notifications do) and the CLI never drag the HTTP layer in.
+Nothing is imported at module level (Flask and the config when the app is built) so that `import app.models`
+(which flows and notifications do) and `zerotrip --help` never drag the HTTP layer in.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.config import Config, load_config
-
 if TYPE_CHECKING:
     from flask import Flask
+
+    from app.config import Config
 
 
 def create_app(config: dict | Config | None = None) -> Flask:
     """Build the HTTP application. The scheduler is never started here (it has its own process)."""
     from flask import Flask
+
+    from app.config import Config, load_config
 
     cfg = config if isinstance(config, Config) else load_config(config or {})
     flask_app = Flask(__name__, instance_path=cfg.instance_path, static_folder=None)
