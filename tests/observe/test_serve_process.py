@@ -48,6 +48,23 @@ def test_behind_a_trusted_proxy_the_client_is_the_rightmost_untrusted_entry(cfg,
         assert other.status_code == 200, "another client behind the same proxy must not share the limit"
 
 
+def _assert_not_reachable_off_loopback(metrics_url: str) -> None:
+    """The metrics port listens on 127.0.0.1 only: this host's other address gets no connection."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent; it only picks the outgoing interface
+            address = probe.getsockname()[0]
+        except OSError:
+            return  # no non-loopback interface on this machine: nothing else to try
+    if address.startswith("127."):
+        return
+    port = int(metrics_url.rsplit(":", 1)[1].split("/")[0])
+    with socket.socket() as sock:
+        assert sock.connect_ex((address, port)) != 0, f"metrics port reachable on {address}"
+
+
 def _families(text: str) -> set[str]:
     names = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
     return names | {name.removesuffix("_total") for name in names}
@@ -103,6 +120,7 @@ def test_metrics_scrape_and_json_log_lines(cfg, tmp_path, session, resident, app
         assert re.search(r'zerotrip_scan_last_success_timestamp_seconds\{program="elderly_allowance"\} 1\.\d+e\+09', text)
         assert re.search(r'zerotrip_job_last_success_timestamp_seconds\{job="daily-scans"\} 1\.\d+e\+09', text)
         assert re.search(r'zerotrip_lease_held\{holder="[^"]+",lease="scan:elderly_allowance"\}', text)
+        _assert_not_reachable_off_loopback(api.metrics)
         log = api.log()
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     mine = [line for line in lines if line.get("request_id") == "trace-observe-0001" and "route" in line]
