@@ -68,7 +68,9 @@ def serve(host: str, port: int, workers: int | None, threads: int, timeout: int,
 
     options = {"bind": f"{host}:{port}", "worker_class": "gthread", "workers": workers, "threads": threads,
                "timeout": timeout, "graceful_timeout": 10, "keepalive": 5, "accesslog": None,
-               "errorlog": "-", "loglevel": "info", "proc_name": "zerotrip-api", "forwarded_allow_ips": ""}
+               "errorlog": "-", "loglevel": "info", "proc_name": "zerotrip-api",
+               # X-Forwarded-Proto & co. only from our own proxies, like X-Forwarded-For (app/api/client_address.py)
+               "forwarded_allow_ips": ",".join(cfg.trusted_proxies.replace(",", " ").split())}
     ZeroTripServer(cfg, options, metrics, owned).run()
 
 
