@@ -16,11 +16,14 @@ def test_ready_when_the_schema_is_at_head(client):
 
 
 def test_not_ready_before_migrations_or_without_a_database(cfg, tmp_path):
-    empty = _client(cfg, f"sqlite:///{tmp_path / 'empty.db'}")
-    assert empty.get("/healthz").status_code == 200
-    resp = empty.get("/readyz")
-    assert resp.status_code == 503 and resp.json["migrations"] == "behind"
-    gone = _client(cfg, f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
-    resp = gone.get("/readyz")
-    assert resp.status_code == 503 and resp.json["database"] == "unreachable"
-    assert gone.get("/healthz").status_code == 200
+    try:
+        empty = _client(cfg, f"sqlite:///{tmp_path / 'empty.db'}")
+        assert empty.get("/healthz").status_code == 200
+        resp = empty.get("/readyz")
+        assert resp.status_code == 503 and resp.json["migrations"] == "behind"
+        gone = _client(cfg, f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
+        resp = gone.get("/readyz")
+        assert resp.status_code == 503 and resp.json["database"] == "unreachable"
+        assert gone.get("/healthz").status_code == 200
+    finally:
+        _client(cfg, cfg.database_url)  # the request session is process-wide: bind it back to the test database
