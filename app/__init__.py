@@ -1,29 +1,37 @@
 """ZeroTrip backend: application factory.
 
-Only `flask` and `app.config` are imported at module level so that `import app.models` (which flows and
-notifications do) never drags the HTTP layer in.
+Nothing is imported at module level (Flask and the config when the app is built) so that `import app.models`
+(which flows and notifications do) and `zerotrip --help` never drag the HTTP layer in.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from app.config import Config, load_config
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from app.config import Config
 
 
 def create_app(config: dict | Config | None = None) -> Flask:
     """Build the HTTP application. The scheduler is never started here (it has its own process)."""
+    from flask import Flask
+
+    from app.config import Config, load_config
+
     cfg = config if isinstance(config, Config) else load_config(config or {})
     flask_app = Flask(__name__, instance_path=cfg.instance_path, static_folder=None)
     flask_app.config.update(cfg.flask_settings())
     flask_app.extensions["zerotrip_config"] = cfg
 
     from app import db
-    from app.api import init_api
+    from app.api import init_api, observe
     from app.logging_setup import configure_logging
 
     configure_logging(cfg)
     db.init_app(flask_app, cfg)
+    observe.init_app(flask_app, cfg)
     init_api(flask_app, cfg)
     from app.web import init_web
 

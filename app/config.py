@@ -20,6 +20,23 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used (e.g. production without keys)."""
 
 
+DEFAULT_KID = "default"
+
+
+def parse_signing_keys(value: str) -> list[tuple[str, str]]:
+    """`kid:secret` entries separated by commas or whitespace; kids unique, secrets non-empty."""
+    pairs, seen = [], set()
+    for entry in value.replace(",", " ").split():
+        kid, sep, secret = entry.partition(":")
+        if not sep or not kid or not secret:
+            raise ConfigError("ZEROTRIP_SIGNING_KEYS entries are kid:secret (e.g. 2026-12:…,2026-06:…)")
+        if kid in seen:
+            raise ConfigError(f"ZEROTRIP_SIGNING_KEYS names kid {kid!r} twice")
+        seen.add(kid)
+        pairs.append((kid, secret))
+    return pairs
+
+
 def _default_db_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'zerotrip.db'}"
 
@@ -49,6 +66,10 @@ class Config:
     bind_max_failures_per_address: int = 50  # a backstop: carriers put many residents behind one address
     scan_batch_size: int = 50_000
     keys_generated: bool = False
+    signing_keys: str = ""  # "kid:secret,kid:secret": the first signs, every one verifies (rotation)
+    trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed
+    log_format: str = "text"  # "json": one JSON object per line
+    metrics_token: str = ""  # bearer token a non-local caller needs for the metrics port
 
     def flask_settings(self) -> dict:
         return {
@@ -67,7 +88,20 @@ class Config:
 
     @property
     def signing_key_bytes(self) -> bytes:
-        return hashlib.sha256(("sign:" + self.signing_key).encode()).digest()
+        """The key that signs new tokens (the first of ZEROTRIP_SIGNING_KEYS, or ZEROTRIP_SIGNING_KEY)."""
+        return self.signing_keyring[0][1]
+
+    @property
+    def signing_keyring(self) -> tuple[tuple[str, bytes], ...]:
+        """(kid, key) pairs; the first signs, all verify. A lone ZEROTRIP_SIGNING_KEY has the kid "default"."""
+        cached = self.__dict__.get("_keyring")
+        source = (self.signing_keys, self.signing_key)
+        if cached is None or cached[0] != source:
+            pairs = parse_signing_keys(self.signing_keys) or [(DEFAULT_KID, self.signing_key)]
+            ring = tuple((kid, hashlib.sha256(("sign:" + secret).encode()).digest()) for kid, secret in pairs)
+            cached = (source, ring)
+            self.__dict__["_keyring"] = cached
+        return cached[1]
 
     @property
     def data_key_bytes(self) -> bytes:
@@ -95,6 +129,10 @@ _ENV_NAMES = {
     "instance_path": "ZEROTRIP_INSTANCE_PATH",
     "audit_anchor_path": "AUDIT_ANCHOR_PATH",
     "access_token_ttl": "ACCESS_TOKEN_TTL",
+    "signing_keys": "ZEROTRIP_SIGNING_KEYS",
+    "trusted_proxies": "ZEROTRIP_TRUSTED_PROXIES",
+    "log_format": "ZEROTRIP_LOG_FORMAT",
+    "metrics_token": "ZEROTRIP_METRICS_TOKEN",
 }
 
 
@@ -131,10 +169,25 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     cfg = Config(**values)
     if cfg.database_url.startswith("postgres://"):
         cfg.database_url = "postgresql+psycopg://" + cfg.database_url[len("postgres://"):]
+    if cfg.signing_keys:
+        cfg.signing_key = parse_signing_keys(cfg.signing_keys)[0][1]
+    _check_trusted_proxies(cfg.trusted_proxies)
+    if cfg.log_format not in ("text", "json"):
+        raise ConfigError("ZEROTRIP_LOG_FORMAT is text or json")
     _ensure_keys(cfg)
     if not cfg.audit_anchor_path:
         cfg.audit_anchor_path = str(Path(cfg.instance_path) / "audit-anchors.jsonl")
     return cfg
+
+
+def _check_trusted_proxies(spec: str) -> None:
+    import ipaddress
+
+    for entry in spec.replace(",", " ").split():
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"ZEROTRIP_TRUSTED_PROXIES: {entry!r} is not an address or CIDR") from None
 
 
 def _ensure_keys(cfg: Config) -> None:

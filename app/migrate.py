@@ -1,20 +1,25 @@
-"""Schema migrations: only `zerotrip db upgrade` changes the schema; everything else checks it is at head."""
+"""Schema migrations: only `zerotrip db upgrade` changes the schema; everything else checks it is at head.
+
+`is_at_head` is on every command's start-up path and behind `/readyz`, so it does not import Alembic: the
+heads are read from the revision files (`revision` / `down_revision` assignments, parsed, never executed)
+and the database's revisions from the `alembic_version` table.
+"""
 
 from __future__ import annotations
 
+import ast
+import functools
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from app.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
+VERSIONS = ROOT / "migrations" / "versions"
 
 
-def alembic_config(database_url: str) -> AlembicConfig:
+def alembic_config(database_url: str):
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.attributes["database_url"] = database_url
@@ -23,19 +28,44 @@ def alembic_config(database_url: str) -> AlembicConfig:
 
 def upgrade(database_url: str) -> tuple[set[str], set[str]]:
     """Upgrade to head; return (revisions before, revisions after)."""
+    from alembic import command
+
     before = current_revisions(database_url)
     command.upgrade(alembic_config(database_url), "heads")
     return before, current_revisions(database_url)
 
 
-def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+def _assignments(path: Path) -> dict:
+    values = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value is not None:
+            values[target.id] = ast.literal_eval(node.value)
+    return values
+
+
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """Revisions that no other revision names as its parent."""
+    revisions, parents = set(), set()
+    for path in VERSIONS.glob("*.py"):
+        found = _assignments(path)
+        if "revision" not in found:
+            continue
+        revisions.add(found["revision"])
+        down = found.get("down_revision")
+        parents.update(down if isinstance(down, tuple | list) else ([down] if down else []))
+    return frozenset(revisions - parents)
 
 
 def current_revisions(database_url: str) -> set[str]:
+    from sqlalchemy import inspect, text
+
     with make_engine(database_url).connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads())
+        if not inspect(conn).has_table("alembic_version"):
+            return set()
+        return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
 
 
 def is_at_head(database_url: str) -> bool:
-    return current_revisions(database_url) == head_revisions()
+    return current_revisions(database_url) == set(head_revisions())

@@ -25,6 +25,21 @@ from flows.scans.elderly_allowance import scan_turning_80
 from notifications import reconcile as outbox_reconcile
 
 log = logging.getLogger("zerotrip.scheduler")
+LEASE_TTL = 3600
+
+
+def timed(job: str, fn, lease_ttl: float | None = None):
+    """`fn` with its duration, last success and (while running) lease deadline in the metrics."""
+    import functools
+
+    from app.observe.metrics import timed_job
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with timed_job(job, lease_ttl):
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def run_daily_scans(cfg) -> None:
@@ -65,18 +80,18 @@ def run_daily_programs(cfg) -> None:
 def build_scheduler(cfg) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=SHANGHAI, job_defaults={"coalesce": True, "max_instances": 1,
                                                                     "misfire_grace_time": 6 * 3600})
-    scheduler.add_job(run_daily_scans, CronTrigger(hour=0, minute=30, timezone=SHANGHAI), args=[cfg],
+    scheduler.add_job(timed("daily-scans", run_daily_scans, LEASE_TTL), CronTrigger(hour=0, minute=30, timezone=SHANGHAI), args=[cfg],
                       id="daily-scans", name="daily proactive scans")
-    scheduler.add_job(run_daily_anchor, CronTrigger(hour=0, minute=5, timezone=SHANGHAI), args=[cfg],
+    scheduler.add_job(timed("audit-anchor", run_daily_anchor), CronTrigger(hour=0, minute=5, timezone=SHANGHAI), args=[cfg],
                       id="audit-anchor", name="daily audit chain anchor (written outside the database)")
-    scheduler.add_job(outbox_reconcile.run, IntervalTrigger(minutes=5), args=[cfg], id="outbox-reconcile",
+    scheduler.add_job(timed("outbox-reconcile", outbox_reconcile.run), IntervalTrigger(minutes=5), args=[cfg], id="outbox-reconcile",
                       name="outbox reconciler (stuck rows re-queued, ALERT log lines)", coalesce=True, max_instances=1)
     return scheduler
 
 
 def main(cfg) -> None:
     """Catch up today's scan at start, then run on schedule until stopped."""
-    run_daily_scans(cfg)
+    timed("daily-scans", run_daily_scans, LEASE_TTL)(cfg)
     scheduler = build_scheduler(cfg)
     log.info("scheduler started: audit anchor at 00:05, daily scans and lifecycle jobs at 00:30 Asia/Shanghai")
     try:

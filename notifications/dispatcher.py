@@ -50,6 +50,9 @@ log = logging.getLogger("zerotrip.dispatch")
 # A WeChat call without an answer may still have been delivered; the row's last_error keeps this marker
 # through later retries so that a final 43101 is read as "probably delivered by that attempt".
 MAYBE_DELIVERED = "[maybe-delivered] "
+# Called as listener(channel, verdict, error_class) for every provider answer; `zerotrip dispatch` registers
+# the metrics counter (kept free of imports here). error_class: "none", "transport" or the provider errcode.
+result_listeners: list = []
 T = OutboxMessage
 
 
@@ -374,6 +377,8 @@ class Dispatcher:
 
     def _record_one(self, s, job: Job, now: datetime, counts: Counter) -> None:
         out = job.outcome
+        for listener in result_listeners:
+            listener(out.channel or job.channel, out.verdict, "none" if out.errcode in (None, 0) else str(out.errcode))
         ambiguous = (job.prev_error or "").startswith(MAYBE_DELIVERED)
         guard = and_(T.id == job.id, T.lease_owner == job.lease, T.state.in_((ob.INFLIGHT, ob.UNKNOWN)))
 

@@ -1,4 +1,5 @@
-"""GET /healthz: database reachable, last scan run."""
+"""GET /healthz (live: the process answers; database and last scan reported) and GET /readyz (ready: the
+database answers and the schema is at head, else 503)."""
 
 import marshmallow as ma
 from flask.views import MethodView
@@ -43,3 +44,29 @@ class Health(MethodView):
             session.rollback()
             return {"status": "degraded", "database": "schema_not_migrated", "last_scan": None}
         return {"status": "ok", "database": "ok", "last_scan": last}
+
+
+class ReadySchema(ma.Schema):
+    status = ma.fields.String(required=True, metadata={"description": "ready or not_ready"})
+    database = ma.fields.String(required=True, metadata={"description": "ok or unreachable"})
+    migrations = ma.fields.String(required=True, metadata={"description": "at_head, behind or unknown"})
+
+
+@blp.route("/readyz")
+class Ready(MethodView):
+    @blp.response(200, ReadySchema)
+    @blp.alt_response(503, schema=ReadySchema, description="Database unreachable or schema not at head")
+    def get(self):
+        """Ready to serve: the database answers and its schema is at the migrations' head (else 503)."""
+        from flask import current_app
+
+        from app.migrate import is_at_head
+
+        cfg = current_app.extensions["zerotrip_config"]
+        try:
+            at_head = is_at_head(cfg.database_url)
+        except Exception:  # noqa: BLE001 - report, never raise
+            return {"status": "not_ready", "database": "unreachable", "migrations": "unknown"}, 503
+        if not at_head:
+            return {"status": "not_ready", "database": "ok", "migrations": "behind"}, 503
+        return {"status": "ready", "database": "ok", "migrations": "at_head"}

@@ -25,7 +25,14 @@ def current_auth_session():
 
 
 def client_ip() -> str:
-    return request.remote_addr or "unknown"
+    """The client's address (the TCP peer, or what a trusted reverse proxy says; app/api/client_address.py)."""
+    cached = g.get("client_ip")
+    if cached is None:
+        from app.api.client_address import client_address
+
+        cached = g.client_ip = client_address(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
+                                              config().trusted_proxies)
+    return cached
 
 
 def _bearer() -> str:

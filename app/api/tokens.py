@@ -30,11 +30,13 @@ STAFF_SESSION_TTL = 8 * 3600
 
 def request_context() -> dict:
     """Request id and source address for audit events (empty outside a request)."""
-    from flask import g, has_request_context, request
+    from flask import g, has_request_context
 
     if not has_request_context():
         return {}
-    return {"request_id": g.get("request_id"), "source_ip": request.remote_addr}
+    from app.api.security import client_ip
+
+    return {"request_id": g.get("request_id"), "source_ip": client_ip()}
 
 
 def audience_for(account: Account) -> str:
@@ -60,7 +62,27 @@ def issue_access_token(cfg, account: Account, auth_session: AuthSession, audienc
         "exp": int(_epoch(now)) + _access_ttl(cfg, account),
         "jti": secrets.token_hex(8),
     }
-    return jwt.encode(claims, cfg.signing_key_bytes, algorithm="HS256")
+    kid, key = cfg.signing_keyring[0]
+    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid})
+
+
+def _verification_key(cfg, token: str) -> bytes:
+    """The key named by the token's `kid` (any key of the ring: rotation); unknown kid → 401. A token
+    without a kid (issued before kids existed) is checked against the signing key."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        raise Unauthorized("The access token is not valid.") from None
+    ring = cfg.signing_keyring
+    if kid is None:
+        return ring[0][1]
+    for known, key in ring:
+        if known == kid:
+            return key
+    from app import security_log
+
+    security_log.refused("token_kid_unknown", address=request_context().get("source_ip"))
+    raise Unauthorized("The access token is not valid.")
 
 
 def _epoch(naive_utc) -> float:
@@ -133,10 +155,11 @@ def revoke_session(session: Session, auth: AuthSession | None, reason: str) -> N
 
 def verify_access_token(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> tuple[Account, AuthSession]:
     """Pinned algorithm, required claims, the right audience and type, a live session, an enabled account."""
+    key = _verification_key(cfg, token)
     try:
         claims = jwt.decode(
             token,
-            cfg.signing_key_bytes,
+            key,
             algorithms=ALGORITHMS,
             audience=audience,
             options={"require": REQUIRED_CLAIMS},

@@ -1,36 +1,72 @@
-"""The `zerotrip` command line. One module per command group; each says what it did in one line."""
+"""The `zerotrip` command line. One module per command group; each says what it did in one line.
+
+Subcommands load lazily (click's documented LazyGroup pattern): `zerotrip --help` imports click and this
+file only, and `zerotrip scan …` imports what the scan needs — not the web app, not gunicorn, not the
+dispatcher. The one-line help of each command is written here so that the listing needs no import;
+`tests/unit/test_cli_lazy.py` checks it against the command's own docstring.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from app.cli import (
-    audit_cmd,
-    db_cmd,
-    demo_cmd,
-    dispatch_cmd,
-    import_cmd,
-    outbox_cmd,
-    partner_import_cmd,
-    payroll_cmd,
-    scan_cmd,
-    seed_cmd,
-    serve_cmd,
-    simulate_cmd,
-    staff_cmd,
-)
+# name → (module, attribute, one-line help shown by `zerotrip --help`)
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "audit": ("app.cli.audit_cmd", "audit_group", "The tamper-evident audit trail."),
+    "db": ("app.cli.db_cmd", "db_group", "Database schema."),
+    "demo": ("app.cli.demo_cmd", "demo", "Start everything for a local demo; Ctrl-C stops it all."),
+    "dispatch": ("app.cli.dispatch_cmd", "dispatch", "Send due outbox messages."),
+    "import": ("app.cli.import_cmd", "import_group",
+               "Import partner data (UTF-8 CSV); rejected rows go to a report under instance/reports/."),
+    "mock-wechat": ("app.cli.serve_cmd", "mock_wechat",
+                    "Run the mock WeChat server (its own Flask app; shares no code with the backend)."),
+    "outbox": ("app.cli.outbox_cmd", "outbox_group", "Outbox messages: counts per state, re-queueing dead letters."),
+    "payroll": ("app.cli.payroll_cmd", "payroll_command",
+                "Per program: benefits owed money up to MONTH (with arrears), totals, anomalies; bank CSV when closed."),
+    "scan": ("app.cli.scan_cmd", "scan_group", "Proactive scans (主动发现)."),
+    "scheduler": ("app.cli.serve_cmd", "scheduler", "Run the scheduler process (daily scans)."),
+    "seed": ("app.cli.seed_cmd", "seed",
+             "Generate valid synthetic Taiyuan residents (households, age pyramid, phones) and upsert them."),
+    "serve": ("app.cli.serve_cmd", "serve", "Run the HTTP API under gunicorn (gthread), or Flask's server with --dev."),
+    "simulate": ("app.cli.simulate_cmd", "simulate_command",
+                 "Simulate a city for DAYS days and print coverage, wrongful payments, delays, trips and messages."),
+    "staff": ("app.cli.staff_cmd", "staff_group",
+              "Staff accounts: role (clerk/reviewer/approver/admin) and jurisdiction (district → street → community)."),
+}
+# Commands added to a group by another module once the group is loaded.
+EXTENSIONS = {"import": ("app.cli.partner_import_cmd",)}
 
-COMMANDS = (db_cmd, import_cmd, seed_cmd, scan_cmd, dispatch_cmd, outbox_cmd, serve_cmd, demo_cmd, staff_cmd, audit_cmd,
-            partner_import_cmd, payroll_cmd, simulate_cmd)
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when invoked (or when their own help is asked for)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands or name not in LAZY_COMMANDS:
+            return super().get_command(ctx, name)
+        module_name, attr, _help = LAZY_COMMANDS[name]
+        command = getattr(importlib.import_module(module_name), attr)
+        for extension in EXTENSIONS.get(name, ()):
+            importlib.import_module(extension).register(self)
+        self.add_command(command, name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The listing from the table above: no subcommand module is imported for `--help`."""
+        rows = [(name, LAZY_COMMANDS[name][2]) for name in self.list_commands(ctx) if name in LAZY_COMMANDS]
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, click.utils.make_default_short_help(text, limit)) for name, text in rows])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """ZeroTrip: proactive civil-affairs benefits (免申即享)."""
-
-
-for _module in COMMANDS:
-    _module.register(cli)
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ import time
 import click
 
 from app.config import ConfigError, load_config
-from app.migrate import is_at_head
 
 EXIT_BAD_INPUT = 2
 
@@ -22,6 +21,8 @@ def config_or_exit(**overrides):
 
 def ready_config(**overrides):
     """Config for a command that needs the schema at head; refuses clearly otherwise."""
+    from app.migrate import is_at_head
+
     cfg = config_or_exit(**overrides)
     try:
         at_head = is_at_head(cfg.database_url)

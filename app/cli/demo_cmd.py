@@ -1,4 +1,6 @@
-"""`zerotrip demo`: API, scheduler, dispatcher and mock WeChat as four processes, with their URLs."""
+"""`zerotrip demo`: the production topology on one machine — the API under gunicorn, one scheduler, N
+dispatchers — plus mock WeChat, with their URLs. All share one fresh PROMETHEUS_MULTIPROC_DIR so that the
+API's metrics port shows the dispatchers' and the scheduler's families too."""
 
 from __future__ import annotations
 
@@ -15,13 +17,13 @@ from app.cli.common import ready_config
 
 PROCESSES = (
     ("mock-wechat", ["mock-wechat", "--port", "{mock_port}"]),
-    ("api", ["serve", "--port", "{api_port}"]),
+    ("api", ["serve", "--port", "{api_port}", "--metrics-port", "{metrics_port}"]),
     ("scheduler", ["scheduler"]),
-    ("dispatcher", ["dispatch"]),
 )
+DISPATCHER = ["dispatch"]  # worker id host:pid, unique per process
 
 
-def _wait_http(url: str, seconds: float = 20.0) -> bool:
+def _wait_http(url: str, seconds: float = 120.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -44,27 +46,41 @@ def demo_environment(api_port: int, mock_port: int) -> dict:
 @click.command("demo")
 @click.option("--api-port", default=5000, show_default=True, type=int)
 @click.option("--mock-port", default=5001, show_default=True, type=int)
-def demo(api_port: int, mock_port: int) -> None:
+@click.option("--metrics-port", default=9464, show_default=True, type=int)
+@click.option("--dispatchers", default=2, show_default=True, type=click.IntRange(min=1),
+              help="dispatcher processes (they share the outbox through leases)")
+def demo(api_port: int, mock_port: int, metrics_port: int, dispatchers: int) -> None:
     """Start everything for a local demo; Ctrl-C stops it all."""
+    import shutil
+    import tempfile
+
     cfg = ready_config()
     env_note = "" if os.environ.get("WECHAT_API_BASE", f":{mock_port}").endswith(f":{mock_port}") \
         else f" (WECHAT_API_BASE={cfg.wechat_api_base})"
     env = demo_environment(api_port, mock_port)
+    metrics_dir = tempfile.mkdtemp(prefix="zerotrip-demo-metrics-")
+    env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    ports = {"api_port": api_port, "mock_port": mock_port, "metrics_port": metrics_port}
+    commands = [*PROCESSES, *((f"dispatcher-{n}", DISPATCHER) for n in range(1, dispatchers + 1))]
     children = []
-    for name, args in PROCESSES:
-        argv = [sys.executable, "-m", "app.cli", *[a.format(api_port=api_port, mock_port=mock_port) for a in args]]
+    for name, args in commands:
+        argv = [sys.executable, "-m", "app.cli", *[a.format(**ports) for a in args]]
         children.append((name, subprocess.Popen(argv, env=env)))
         if name == "mock-wechat":
             _wait_http(f"http://127.0.0.1:{mock_port}/__mock__/messages")
-    _wait_http(f"http://127.0.0.1:{api_port}/healthz")
-    click.echo(f"api:          http://127.0.0.1:{api_port}/api/v1")
+    _wait_http(f"http://127.0.0.1:{api_port}/readyz")
+    click.echo(f"api:          http://127.0.0.1:{api_port}/api/v1  (gunicorn; see its start line above)")
     click.echo(f"swagger ui:   http://127.0.0.1:{api_port}/docs")
-    click.echo(f"health:       http://127.0.0.1:{api_port}/healthz")
+    click.echo(f"health:       http://127.0.0.1:{api_port}/healthz  ready: /readyz")
+    click.echo(f"metrics:      http://127.0.0.1:{metrics_port}/metrics  (loopback only)")
     click.echo(f"phone app:    http://127.0.0.1:{api_port}/m/")
     click.echo(f"mock wechat:  http://127.0.0.1:{mock_port}/__mock__/messages{env_note}")
     click.echo(f"mock sms:     http://127.0.0.1:{mock_port}/__mock__/sms")
-    click.echo("scheduler and dispatcher running; Ctrl-C stops everything")
-    _supervise(children)
+    click.echo(f"one scheduler and {dispatchers} dispatchers running; Ctrl-C stops everything")
+    try:
+        _supervise(children)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _supervise(children) -> None:

@@ -18,6 +18,20 @@ def summarize(counts) -> None:
     summary(**{k: counts.get(k, 0) for k in SUMMARY_KEYS})
 
 
+def _count_results() -> None:
+    """Dispatch results by channel and error class into the metrics (shared with serve through
+    PROMETHEUS_MULTIPROC_DIR when this dispatcher runs on the same host; `zerotrip demo` does)."""
+    import os
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from app.observe.metrics import count_dispatch
+    from notifications import dispatcher
+
+    if count_dispatch not in dispatcher.result_listeners:
+        dispatcher.result_listeners.append(count_dispatch)
+
+
 @click.command("dispatch")
 @click.option("--once", is_flag=True, help="Process every row due now, print a summary, exit.")
 @click.option("--limit", type=click.IntRange(min=1), help="With --once: claim at most this many rows.")
@@ -25,6 +39,7 @@ def summarize(counts) -> None:
 def dispatch(once: bool, limit: int | None, worker_id: str | None) -> None:
     """Send due outbox messages. Without --once: loop until SIGTERM/SIGINT (several may run at once)."""
     cfg = ready_config()
+    _count_results()
     if once:
         summarize(dispatch_once(cfg, limit=limit, worker_id=worker_id))
         return
