@@ -7,11 +7,14 @@ class DomainError(Exception):
     status = 400
     code_name = "bad_request"
 
-    def __init__(self, message: str, *, errors: dict | None = None, headers: dict | None = None):
+    def __init__(self, message: str, *, errors: dict | None = None, headers: dict | None = None,
+                 error_code: str | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors
         self.headers = headers or {}
+        # A stable machine-readable reason (e.g. "objection_exists") for refusals a client must tell apart.
+        self.error_code = error_code
 
 
 class NotFound(DomainError):

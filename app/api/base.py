@@ -23,6 +23,8 @@ class ErrorSchema(ma.Schema):
     code = ma.fields.Integer(required=True)
     status = ma.fields.String(required=True)
     message = ma.fields.String()
+    error_code = ma.fields.String(metadata={"description": "A stable reason for refusals a client must tell apart, "
+                                            "e.g. `objection_exists` on a 409 (see each operation's 409)"})
     errors = ma.fields.Dict()
     request_id = ma.fields.String()
 
@@ -87,6 +89,8 @@ class ZeroTripApi(Api):
             "message": error.message,
             "request_id": getattr(g, "request_id", ""),
         }
+        if error.error_code:
+            payload["error_code"] = error.error_code
         if error.errors:
             payload["errors"] = error.errors
         return payload, error.status, error.headers
