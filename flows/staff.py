@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app import digits
 from app.authz import ROLES, Caller, jurisdiction_clause
 from app.crypto import cipher_for
 from app.db import utcnow
@@ -79,7 +80,7 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
         raise Unprocessable(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise Unprocessable(f"the password must have at least {MIN_PASSWORD} characters")
-    if not (district.isdigit() and len(district) == 6):
+    if not (digits.is_ascii_digits(district) and len(district) == 6):
         raise Unprocessable("district must be a 6-digit code")
     if street and not street.startswith(district):
         raise Unprocessable("the street code must be inside the district")
