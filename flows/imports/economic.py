@@ -56,6 +56,8 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
     ref = row["ref"].strip()
     if len(ref) > 64:
         issues.append(("REF_INVALID", "ref is longer than 64 characters"))
+    elif digits.foreign_digit(ref):
+        issues.append(("REF_INVALID", "ref holds a digit other than 0-9"))
     source = row["source"].strip().lower()
     if source not in SOURCES:
         issues.append(("SOURCE_UNKNOWN", "source must be one of " + ", ".join(SOURCES)))

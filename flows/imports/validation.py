@@ -79,6 +79,8 @@ def _person_fields(row: dict[str, str], today: date, issues: list[Issue]) -> dic
         issues.append(("HOUSEHOLD_MISSING", "household_id is empty"))
     elif len(household) > 32:
         issues.append(("HOUSEHOLD_INVALID", "household_id is longer than 32 characters"))
+    elif digits.foreign_digit(household):
+        issues.append(("HOUSEHOLD_INVALID", "household_id holds a digit other than 0-9"))
     relation = relation_name(row["relation_to_head"])
     if relation is None:
         issues.append(("RELATION_UNKNOWN", f"relation_to_head {row['relation_to_head'].strip()[:8]!r} "
