@@ -4,7 +4,8 @@
 `JsonTooComplex` when containers nest deeper than MAX_DEPTH or the text holds more than MAX_VALUES values
 (every object, array, string value, number, true/false/null counts; object keys do not). It does not
 validate the JSON: the parser still does that afterwards, on a text now known to be small and shallow.
-The walk stops at the first bound crossed, so it costs at most a few MAX_VALUES steps whatever the size.
+The walk stops at the first bound crossed (or after 4 × MAX_VALUES tokens), so it costs at most a few
+MAX_VALUES steps whatever the size.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ def check(data: bytes, *, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALU
     values = 0
     in_object: list[bool] = []  # per open container: object (True) or array; bounded by max_depth
     expect_key = False
-    for match in _TOKEN.finditer(data):
+    # A text of 10,000 values has at most ~4 tokens per value (value, comma, key, colon; brackets are values):
+    # more tokens (e.g. 2 MiB of commas) is refused without walking them all.
+    max_tokens = 4 * max_values + 2 * max_depth + 8
+    for tokens, match in enumerate(_TOKEN.finditer(data)):
+        if tokens > max_tokens:
+            raise JsonTooComplex(f"more than {max_values} values")
         token = match.group()
         first = token[:1]
         if first in (b"]", b"}"):

@@ -84,8 +84,10 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
         raise Unprocessable(f"the password must have at least {MIN_PASSWORD} characters")
     if not (digits.is_ascii_digits(district) and len(district) == 6):
         raise Unprocessable("district must be a 6-digit code")
-    if street and not street.startswith(district):
-        raise Unprocessable("the street code must be inside the district")
+    if street and not (digits.is_ascii_digits(street) and len(street) == 9 and street.startswith(district)):
+        raise Unprocessable("the street code must be 9 digits inside the district")
+    if community and not (digits.is_ascii_digits(community) and len(community) == 12):
+        raise Unprocessable("the community code must be 12 digits")
     if community and not (street and community.startswith(street)):
         raise Unprocessable("the community code must be inside the street (give --street too)")
     if session.execute(select(StaffMember.id).where(StaffMember.username == username)).first():

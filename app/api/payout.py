@@ -40,7 +40,8 @@ class PayoutAccountArgs(StrictSchema):
     bank_name = ma.fields.String(load_default=None, allow_none=True,
                                  validate=[ma.validate.Length(max=64), NO_NUL],
                                  metadata={"description": "required for a bank account"})
-    account_number = Digits(required=True, validate=[ma.validate.Length(1, 40), NO_NUL],
+    account_number = Digits(required=True, validate=[ma.validate.Length(1, 40), NO_NUL], pattern=r"^[0-9 ]+$",
+                            pattern_error="digits_only",
                                       metadata={"description": "digits; bank account 12–19 (cards: Luhn), "
                                                                "social-security card 10–19"})
     holder_name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL],

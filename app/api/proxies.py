@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime
+from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime
 from app.api.security import audit_event, auth_required, authorize, config, current_account, current_caller
 from app.authz import SCOPES
 from app.db import SessionLocal
@@ -27,7 +27,6 @@ blp = Blueprint("proxies", __name__, url_prefix="/api/v1/proxies", description="
 ScopeList = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SCOPES)), validate=ma.validate.Length(max=10))
 ProgramList = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(sorted(PROGRAMS))),
                              validate=ma.validate.Length(max=20))
-ID_SHAPE = r"^[0-9]{17}[0-9X]$"  # after app/digits.py's mapping (full-width, Ｘ/ｘ/x) and trimming
 
 
 class ProxyInvitationArgs(StrictSchema):
@@ -53,7 +52,7 @@ class ProxyAcceptArgs(StrictSchema):
 
 class ProxyRequestArgs(StrictSchema):
     name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL])
-    id_number = Digits(required=True, id_number=True, pattern=ID_SHAPE,
+    id_number = Digits(required=True, id_number=True, pattern=ID_INPUT,
                        pattern_error="An ID number is 17 digits and a check character.")
     relation = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.RELATIONS))
     scopes = ScopeList

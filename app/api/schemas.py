@@ -13,6 +13,8 @@ NO_NUL = validate.Regexp(r"^[^\x00]*$", error="NUL characters are not allowed.")
 DIGITS_ONLY = "Write numbers with the digits 0-9 (full-width ０-９ are accepted); {char} is not one of them."
 # Marks every request field that holds a number (OpenAPI extension): the digit tests find them by it.
 DIGITS_MARK = "x-ascii-digits"
+# An ID number as typed: 17 digits and a check character, full-width accepted, spaces around ignored.
+ID_INPUT = r"^\s*[0-9０-９]{17}[0-9０-９XxＸｘ]\s*$"
 
 
 def _refuse_digit(field_name: str, ch: str) -> None:
@@ -29,14 +31,17 @@ def _refuse_digit(field_name: str, ch: str) -> None:
 
 class Digits(ma.fields.String):
     """A string of digits: full-width ０-９ (and for ID numbers Ｘ/ｘ/x) mapped to ASCII, any other digit →
-    422 (app/digits.py). `pattern` (ASCII, e.g. digits.AMOUNT) is also published in the OpenAPI document."""
+    422 (app/digits.py). `pattern` (e.g. digits.AMOUNT) is checked and published in the OpenAPI document
+    with full-width digits allowed wherever it allows 0-9 (it describes what a client may send)."""
 
     def __init__(self, *args, pattern: str | None = None, pattern_error: str | None = None,
                  id_number: bool = False, **kwargs):
         validators = kwargs.pop("validate", None) or []
         validators = list(validators) if isinstance(validators, list | tuple) else [validators]
-        if pattern:
-            validators.append(validate.Regexp(pattern, error=pattern_error or "Not in the expected form."))
+        if pattern:  # the one published pattern (it excludes NUL too, so other Regexp validators go)
+            pattern = pattern.replace("[0-9]", "[0-9０-９]").replace("[0-9 ]", "[0-9０-９ ]")
+            validators = [validate.Regexp(pattern, error=pattern_error or "Not in the expected form."),
+                          *(v for v in validators if not isinstance(v, validate.Regexp))]
         kwargs["metadata"] = {**kwargs.get("metadata", {}), DIGITS_MARK: True}
         super().__init__(*args, validate=validators, **kwargs)
         self.id_number = id_number

@@ -80,3 +80,9 @@ def test_a_body_over_2_mib_is_413_in_json(client, caplog, size):
         assert r.status_code == 413 and r.is_json, r.data[:200]
         assert r.get_json()["code"] == 413
     assert sum("rule=body_size" in rec.getMessage() for rec in caplog.records) == 2
+
+
+def test_separator_floods_are_refused_without_walking_them(client):
+    for body in (b"[" + b"," * (2 * 1024 * 1024 - 10) + b"]", b"{" + b'"k":' * 400_000 + b"1}"):
+        r = _refused(client, "POST", "/api/v1/auth/refresh", body)
+        assert r.status_code == 400 and r.get_json()["error_code"] == "invalid_json"

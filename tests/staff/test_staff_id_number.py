@@ -55,7 +55,7 @@ def test_staff_add_prompts_for_the_id_number_without_echo_and_stores_it_like_res
     assert staff.id_mask == number[0] + "*" * 16 + number[-1] and number.encode() not in staff.id_enc
 
     bad = _zerotrip(cfg, "staff", "add", "--username", "clerk2", "--role", "clerk", "--district", "140105",
-                    input=f"{PASSWORD}\n{PASSWORD}\n{number[:17]}0\n")
+                    input=f"{PASSWORD}\n{PASSWORD}\n{number[:17]}{'1' if number[17] != '1' else '2'}\n")
     assert bad.exit_code == 2 and "ID_CHECKSUM" in bad.output and number[:17] not in bad.output
     assert session.execute(select(StaffMember).where(StaffMember.username == "clerk2")).first() is None
     wide = _zerotrip(cfg, "staff", "add", "--username", "clerk3", "--role", "clerk", "--district", "140105",
