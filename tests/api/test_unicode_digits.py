@@ -158,3 +158,19 @@ def test_the_cases_of_the_report(client, session, cfg, caplog):
             (url, r.status_code, r.json)
     r = client.post("/api/v1/staff/residents/lookup", json={**lookup, "id_number": full_width}, headers=staff_head)
     assert r.status_code == 200 and r.json["id_number_masked"] == owner.id_mask, r.json
+
+
+def test_the_webhook_timestamp_is_ascii_digits_even_when_signed(app, client, caplog):
+    import time
+
+    from app.api.wechat_events import signature
+
+    token = app.extensions["zerotrip_config"].wechat_push_token
+    now = str(int(time.time()))
+    arabic = now.translate({ord(c): 0x0660 + int(c) for c in "0123456789"})
+    caplog.set_level(logging.WARNING, logger="zerotrip.security")
+    for ts, expected in ((arabic, 401), (now, 200)):
+        r = client.get("/api/v1/wechat/events", query_string={
+            "signature": signature(token, ts, "n1"), "timestamp": ts, "nonce": "n1", "echostr": "ok"})
+        assert r.status_code == expected, (ts, r.status_code, r.data[:200])
+    assert sum("rule=ascii_digits" in rec.getMessage() for rec in caplog.records) == 1
