@@ -23,6 +23,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.digits import ASCII_DIGITS
 from app.models import AuditEvent, AuditHead, AuditSubject
 
 GENESIS = "0" * 64
@@ -85,7 +86,7 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
 
 def subject_of(on_behalf_of: str | None) -> int | None:
     kind, _, ref = (on_behalf_of or "").partition(":")
-    return int(ref) if kind == "resident" and ref.isascii() and ref.isdigit() else None
+    return int(ref) if kind == "resident" and ASCII_DIGITS.fullmatch(ref) else None
 
 
 def default_actor_kind(actor: str, on_behalf_of: str | None) -> str:

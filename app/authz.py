@@ -41,6 +41,7 @@ CITIZEN_ACTIONS = {
     "application:confirm": "confirm",
     "application:decline": "decline",
     "application:reopen": "decline",
+    "application:rate": "confirm",  # rating on someone's behalf speaks for her (and 1–2 opens a staff task)
     "benefit:view": "view",
     "resident:view": "view",
     "payout:change": "payout",

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from app import digits
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+# Detection for masking: matches every script's digits on purpose (a full-width ID in a log is masked too).
 ID_PATTERN = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 
 
@@ -27,14 +30,15 @@ def check_char(body17: str) -> str:
     Computed as (1 − 2·int(body, 13)) mod 11, which is the same sum (WEIGHTS[i] = 2^(17−i) mod 11 and
     13 ≡ 2 mod 11) done in C: the import checks a million of these.
     """
-    if len(body17) != 17 or not (body17.isascii() and body17.isdigit()):
+    if len(body17) != 17 or not digits.is_ascii_digits(body17):
         raise ValueError("the body of an ID number is 17 ASCII digits")
     remainder = (1 - 2 * int(body17, 13)) % 11
     return "X" if remainder == 10 else str(remainder)
 
 
 def normalize(raw: str) -> str:
-    return (raw or "").strip().upper()
+    """Trimmed, upper case, full-width digits and Ｘ/ｘ/x mapped to ASCII (app/digits.py); nothing else."""
+    return digits.id_to_ascii(raw or "")
 
 
 def birth_date_of(id_number: str) -> date:
@@ -50,6 +54,8 @@ def validate(raw: str, today: date) -> str:
     """Return the normalised number or raise InvalidIdNumber with a reason code."""
     number = normalize(raw)
     if not _SHAPE.match(number):
+        if digits.foreign_digit(number):
+            raise InvalidIdNumber("ID_FORMAT", "ID number must be written with the digits 0-9")
         raise InvalidIdNumber("ID_FORMAT", "ID number must be 17 digits and a check character")
     if check_char(number[:17]) != number[17]:
         raise InvalidIdNumber("ID_CHECKSUM", "wrong check character")

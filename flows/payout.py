@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import digits
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.errors import Unprocessable
@@ -39,10 +40,10 @@ def validate(kind: str, number: str, bank_name: str | None, holder_name: str, re
     """(stored kind, normalised number) or Unprocessable with a code per field."""
     errors: dict[str, list[str]] = {}
     stored = KINDS.get(kind)
-    number = (number or "").replace(" ", "")
+    number = digits.to_ascii(number or "").replace(" ", "")
     if stored is None:
         errors["kind"] = ["kind_invalid"]
-    if not number.isdigit():
+    if not digits.is_ascii_digits(number):
         errors["account_number"] = ["digits_only"]
     elif stored == "bank":
         if not 12 <= len(number) <= 19:

@@ -28,6 +28,7 @@ from app.masking import mask_name
 from app.models import Account, ProxyGrant, ProxyInvitation, Resident, StaffMember
 from flows import programs as program_catalogue
 from flows import proxy_requests
+from flows import staff as staff_flow
 from notifications.outbox import enqueue
 
 INVITATION_TTL = timedelta(minutes=30)
@@ -206,8 +207,7 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
                     scopes=None, programs=None, days: int | None = None) -> ProxyGrant:
     if basis not in STAFF_BASES:
         raise Unprocessable("basis must be guardianship or written_authorisation")
-    if staff.resident_id is not None and staff.resident_id in (principal.id, proxy_resident.id):
-        raise Forbidden("Staff never record a grant that involves themselves.")
+    staff_flow.refuse_self_involvement(session, staff, (principal.id, proxy_resident.id), "record")
     if principal.id == proxy_resident.id:
         raise Conflict("A resident cannot be her own proxy.")
     scopes, programs = check_scopes(scopes, programs)
@@ -237,8 +237,7 @@ def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMem
         raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
     if grant.created_by == f"staff:{staff.id}":
         raise Forbidden("A second staff member must approve a grant with the payout scope.")
-    if staff.resident_id is not None and staff.resident_id in (grant.resident_id, grant.proxy_resident_id):
-        raise Forbidden("Staff never approve a grant that involves themselves.")
+    staff_flow.refuse_self_involvement(session, staff, (grant.resident_id, grant.proxy_resident_id), "approve")
     # The second approval is one conditional UPDATE (pending_approval → active): of two staff approving at
     # once, one activates the grant (one message); the other gets 409 grant_not_pending.
     claimed = session.execute(

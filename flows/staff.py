@@ -12,12 +12,14 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from app import digits
 from app.authz import ROLES, Caller, jurisdiction_clause
 from app.crypto import cipher_for
 from app.db import utcnow
-from app.errors import Conflict, TooManyAttempts, Unauthorized, Unprocessable
-from app.idnumbers import InvalidIdNumber, validate
+from app.errors import Conflict, Forbidden, TooManyAttempts, Unauthorized, Unprocessable
+from app.idnumbers import InvalidIdNumber, mask, validate
 from app.models import Account, AuthSession, Resident, StaffMember, StaffTask
+from app.security_log import refused
 from flows.dates import today_shanghai
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -74,15 +76,18 @@ def _dummy_check(password: str) -> None:
 
 def create_staff(session: Session, *, username: str, password: str, role: str, district: str,
                  street: str | None = None, community: str | None = None, display_name: str = "",
-                 resident_id: int | None = None) -> StaffMember:
+                 resident_id: int | None = None, id_number: str | None = None, cipher=None) -> StaffMember:
+    """A staff member; `id_number` (with the `cipher`) is her own ID number (see `set_id_number`)."""
     if role not in ROLES:
         raise Unprocessable(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise Unprocessable(f"the password must have at least {MIN_PASSWORD} characters")
-    if not (district.isdigit() and len(district) == 6):
+    if not (digits.is_ascii_digits(district) and len(district) == 6):
         raise Unprocessable("district must be a 6-digit code")
-    if street and not street.startswith(district):
-        raise Unprocessable("the street code must be inside the district")
+    if street and not (digits.is_ascii_digits(street) and len(street) == 9 and street.startswith(district)):
+        raise Unprocessable("the street code must be 9 digits inside the district")
+    if community and not (digits.is_ascii_digits(community) and len(community) == 12):
+        raise Unprocessable("the community code must be 12 digits")
     if community and not (street and community.startswith(street)):
         raise Unprocessable("the community code must be inside the street (give --street too)")
     if session.execute(select(StaffMember.id).where(StaffMember.username == username)).first():
@@ -96,7 +101,48 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
                         failed_logins=0)
     session.add(staff)
     session.flush()
+    if id_number:
+        set_id_number(session, cipher, staff, id_number)
     return staff
+
+
+def set_id_number(session: Session, cipher, staff: StaffMember, raw: str) -> None:
+    """Store the staff member's own ID number like residents' (keyed hash, ciphertext, mask) and link her
+    registry entry when there is one. Until this is set she records and approves no proxy grants: the rule
+    "staff never handle a grant that involves themselves" needs to know who she is."""
+    try:
+        number = validate(raw, today_shanghai())
+    except InvalidIdNumber as exc:
+        raise Unprocessable(f"The ID number is not valid ({exc.code}).", errors={"id_number": [exc.code]}) from None
+    id_hash = cipher.lookup_hash(number, "id")
+    taken = session.execute(select(StaffMember.id).where(StaffMember.id_hash == id_hash,
+                                                         StaffMember.id != staff.id)).first()
+    if taken:
+        raise Conflict("Another staff member has this ID number.")
+    staff.id_hash, staff.id_enc, staff.id_mask = id_hash, cipher.encrypt(number), mask(number)
+    resident = session.execute(select(Resident.id).where(Resident.id_hash == id_hash)).scalar()
+    staff.resident_id = resident if resident is not None else staff.resident_id
+    session.flush()
+
+
+def refuse_self_involvement(session: Session, staff: StaffMember, resident_ids, verb: str) -> None:
+    """403 unless the staff member has her ID number on file and no resident of the grant is herself or in
+    her own registry household (户). Each refusal writes one security log line."""
+    if not staff.id_hash:
+        refused("staff_id_number_missing", actor=f"staff:{staff.id}", action=verb)
+        raise Forbidden("Your own ID number is not on file: an administrator sets it with `zerotrip staff set-id` "
+                        "before you can record or approve proxy grants.", error_code="staff_id_number_missing")
+    ids = [i for i in resident_ids if i is not None]
+    own = session.execute(select(Resident.id, Resident.household_id).where(
+        or_(Resident.id_hash == staff.id_hash, Resident.id == staff.resident_id))).all()
+    own_ids = {r.id for r in own}
+    households = {r.household_id for r in own if r.household_id}
+    involved = session.execute(select(Resident.id, Resident.household_id).where(Resident.id.in_(ids))).all() \
+        if ids else []
+    if any(r.id in own_ids or (r.household_id and r.household_id in households) for r in involved):
+        refused("staff_self_involvement", actor=f"staff:{staff.id}", action=verb)
+        raise Forbidden(f"Staff never {verb} a grant that involves themselves or their own household.",
+                        error_code="staff_self_involvement")
 
 
 def login(session: Session, username: str, password: str) -> tuple[StaffMember | None, str]:

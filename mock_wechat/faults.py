@@ -3,7 +3,10 @@
 Config (JSON): `errors` {errcode: probability}, `drop_rate`, `timeout_rate`, `latency_ms`,
 `timeout_sleep_s` (default: setting `timeout_sleep_s`, 10), `seed` (deterministic draws),
 `only_paths` (exact request paths; default: subscribe/send, getuserphonenumber, getwxacodeunlimit,
-/sms/v1/send). Probabilities are checked against one uniform draw per request, in the order drop,
+/sms/v1/send), `script` (a list of outcomes — an errcode, "drop", "timeout" or null for "no fault" — used
+one per matching request, in order, before any draw; per path when given as {path: [...]}).
+`GET /__mock__/faults` also reports `calls`: matching requests seen per path since the config was set
+(faulted ones included), so a test can count the calls a client made. Probabilities are checked against one uniform draw per request, in the order drop,
 timeout, then errors as given; their sum must be ≤ 1. `latency_ms` delays every matching request.
 
 Effects, all before the handler runs (so no grant is spent, no message or SMS recorded):
@@ -41,12 +44,15 @@ class FaultConfig:
     drop_rate: float = 0.0
     seed: int | None = None
     only_paths: list[str] | None = None
+    script: dict[str, list] = field(default_factory=dict)  # path ("*" = any matching path) → outcomes left
+    calls: dict[str, int] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def as_dict(self) -> dict:
         return {"errors": {str(k): v for k, v in self.errors.items()}, "latency_ms": self.latency_ms,
                 "timeout_rate": self.timeout_rate, "timeout_sleep_s": self.timeout_sleep_s,
-                "drop_rate": self.drop_rate, "seed": self.seed, "only_paths": self.only_paths}
+                "drop_rate": self.drop_rate, "seed": self.seed, "only_paths": self.only_paths,
+                "script": {k: list(v) for k, v in self.script.items()}, "calls": dict(self.calls)}
 
 
 def _probability(value) -> float:
@@ -63,6 +69,15 @@ def parse(body: dict) -> FaultConfig:
                          timeout_rate=_probability(body.get("timeout_rate") or 0),
                          drop_rate=_probability(body.get("drop_rate") or 0), seed=body.get("seed"),
                          only_paths=body.get("only_paths") or None)
+    script = body.get("script") or {}
+    if isinstance(script, list):
+        script = {"*": script}
+    for outcomes in script.values():
+        for outcome in outcomes:
+            if outcome not in (None, "drop", "timeout"):
+                int(outcome)
+    config.script = {str(path): [o if o in (None, "drop", "timeout") else int(o) for o in outcomes]
+                     for path, outcomes in script.items()}
     if body.get("timeout_sleep_s") is not None:
         config.timeout_sleep_s = float(body["timeout_sleep_s"])
     if sum(errors.values()) + config.timeout_rate + config.drop_rate > 1.0 + 1e-9:
@@ -75,6 +90,10 @@ def decide(config: FaultConfig | None, path: str) -> str | int | None:
     """"drop", "timeout", an errcode, or None (no fault) for one request."""
     if config is None or path not in (config.only_paths or DEFAULT_PATHS):
         return None
+    config.calls[path] = config.calls.get(path, 0) + 1
+    for key in (path, "*"):
+        if config.script.get(key):
+            return config.script[key].pop(0)
     draw = config.rng.random()
     for outcome, p in [("drop", config.drop_rate), ("timeout", config.timeout_rate), *config.errors.items()]:
         if draw < p:

@@ -9,12 +9,16 @@ One pass (`Dispatcher.run_once`):
    could deliver twice and spend a second one-time grant, so they are never re-sent automatically).
 2. **prepare** (short transaction per chunk, guarded by the lease): render the message from the database,
    resolve the recipient, write the inbox item, decide the channel, reserve a one-time grant, and mark
-   the row `inflight` (attempts + 1) — or finish it (`no_channel`, `no_quota`, `inbox_only`, `failed`,
+   the row `inflight` (attempts on this channel + 1) — or finish it (`no_channel`, `no_quota`, `inbox_only`, `failed`,
    deferred for quiet hours).
 3. **send** the chunk concurrently (threads), rate-limited, no transaction open.
 4. **record** (short transaction, guarded by lease owner and state `inflight`/`unknown`, so a terminal
    state never regresses): `sent` + provider msgid, or back to `pending` with backoff (refunding the
-   grant), `dead` after max attempts (alert), `no_quota` on 43101 (grant zeroed), `failed` (refund).
+   grant), the next channel (SMS, due now, its own attempt count) on a permanent WeChat refusal
+   (43101 no grant, 40003 bad openid, 47003 bad data, …) or when WeChat's attempts are spent, `dead`
+   (alert) only when the last channel's attempts are spent, `no_quota`/`failed` when there is no next
+   channel. `attempts` counts the calls on the row's current `channel`: DISPATCH_MAX_ATTEMPTS is per
+   channel (docs/notifications.md). The inbox item exists whatever the channels did.
 """
 
 from __future__ import annotations
@@ -129,6 +133,7 @@ class Job:
     phone: str | None = None
     reserved: bool = False
     prev_error: str | None = None
+    prev_channel: str | None = None
     outcome: Outcome | None = None
 
 
@@ -293,7 +298,7 @@ class Dispatcher:
         job = Job(id=row.id, lease=lease, kind=row.kind, attempts=row.attempts + 1, channel="wechat",
                   account_id=account.id if account else None, template=message.template,
                   openid=account.openid if account else None, message=message, phone=target.phone,
-                  prev_error=row.last_error)
+                  prev_error=row.last_error, prev_channel=row.channel)
         why_not = None
         if message.template is None:  # no WeChat template for this kind: SMS (a phone is on file)
             why_not = "no WeChat template for this kind"
@@ -324,8 +329,10 @@ class Dispatcher:
         return None
 
     def _start(self, s, job: Job, now: datetime) -> Job:
+        if job.prev_channel not in (None, job.channel):  # a new channel starts its own count
+            job.attempts = 1
         started = s.execute(update(T).where(T.id == job.id, T.lease_owner == job.lease, T.state == ob.SENDING)
-                            .values(state=ob.INFLIGHT, attempts=T.attempts + 1, channel=job.channel,
+                            .values(state=ob.INFLIGHT, attempts=job.attempts, channel=job.channel,
                                     lease_until=now + timedelta(seconds=self.settings.lease_s))
                             .execution_options(synchronize_session=False)).rowcount
         if not started:  # cannot happen while we hold the lease; a reservation rolls back with us
@@ -397,6 +404,8 @@ class Dispatcher:
         if job.reserved and out.verdict in (RETRY, FAILED):
             subscriptions.refund(s, job.account_id, job.template)
         if out.verdict == RETRY:
+            if job.attempts >= self.settings.max_attempts and self._next_channel(s, job, move, now, counts):
+                return
             if job.attempts >= self.settings.max_attempts:
                 if move(state=ob.DEAD, last_error=f"{out.error} (attempt {job.attempts}: dead-lettered)"):
                     counts[ob.DEAD] += 1
@@ -419,16 +428,28 @@ class Dispatcher:
             return
         if out.verdict == NO_QUOTA:
             subscriptions.mark_refused_by_wechat(s, job.account_id, job.template)
-            if job.phone and self.sms is not None:  # next channel: SMS, due now
-                if move(state=ob.PENDING, next_attempt_at=now, last_error=out.error, channel="sms",
-                        lease_owner=None):
-                    counts["fallback"] += 1
-            elif move(state=ob.NO_QUOTA, last_error=out.error, channel="inbox"):
+            if self._next_channel(s, job, move, now, counts):
+                return
+            if move(state=ob.NO_QUOTA, last_error=out.error, channel="inbox"):
                 counts[ob.NO_QUOTA] += 1
+            return
+        if self._next_channel(s, job, move, now, counts):  # a permanent WeChat refusal (40003, 47003, …)
+            log.warning("outbox row %s (%s): WeChat refused permanently (%s), trying SMS", job.id, job.kind,
+                        out.error)
             return
         if move(state=ob.FAILED, last_error=out.error):
             counts[ob.FAILED] += 1
             log.error("outbox alert: row %s (%s) failed permanently: %s", job.id, job.kind, out.error)
+
+    def _next_channel(self, s, job: Job, move, now: datetime, counts: Counter) -> bool:
+        """WeChat is spent or refused: the row goes to SMS, due now, with a fresh attempt count — when a
+        phone and an SMS client are there. False when WeChat was the last channel (or SMS already was)."""
+        if job.channel != "wechat" or not (job.phone and self.sms is not None):
+            return False
+        if move(state=ob.PENDING, next_attempt_at=now, attempts=0, channel="sms", lease_owner=None,
+                last_error=f"{job.outcome.error} (wechat attempt {job.attempts}: next channel sms)"):
+            counts["fallback"] += 1
+        return True
 
     def close(self) -> None:
         if self._pool is not None:

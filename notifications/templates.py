@@ -117,17 +117,18 @@ def template_by_id(template_id: str) -> Template | None:
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RE = re.compile(f"[{_HAN}]")
-_TIME = r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?"
-_DATE = r"\d{4}年(0?[1-9]|1[0-2])月((0?[1-9]|[12]\d|3[01])日)?|\d{4}-(0?[1-9]|1[0-2])(-(0?[1-9]|[12]\d|3[01]))?"
+_TIME = r"([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?"
+_DATE = r"[0-9]{4}年(0?[1-9]|1[0-2])月((0?[1-9]|[12][0-9]|3[01])日)?|[0-9]{4}-(0?[1-9]|1[0-2])(-(0?[1-9]|[12][0-9]|3[01]))?"
 _DATE_RE = re.compile(rf"({_DATE})( {_TIME})?", re.ASCII)
 _TIME_RE = re.compile(rf"(({_DATE}) )?{_TIME}", re.ASCII)
 _AMOUNT_RE = re.compile(r"[¥￥]?\d{1,10}(\.\d{1,2})?元?", re.ASCII)
+_ANY_DIGIT = re.compile(r"\d")  # a name holds no digit of any script (detection, not parsing)
 _LONG_DIGITS = re.compile(r"\d[\d ]{13,}\d")  # 15+ digits: ID numbers (old and new), bank cards
 ELLIPSIS = "…"
 
 
 def _key_type(key: str) -> str:
-    m = re.fullmatch(r"(.*?)(\d+)", key)
+    m = re.fullmatch(r"(.*?)([0-9]+)", key)
     return m.group(1) if m else key
 
 
@@ -165,14 +166,14 @@ def fit(key: str, value) -> str | None:
     if kind == "phrase":
         return text if len(text) <= 5 and all(_HAN_RE.fullmatch(c) for c in text) else None
     if kind == "name":
-        if any(c.isdigit() for c in text):
+        if _ANY_DIGIT.search(text):
             return None
         return text if len(text) <= (10 if _HAN_RE.search(text) else 20) else None
     if kind == "phone_number":
-        ok = len(text) <= 17 and any(c.isdigit() for c in text) and all(c.isdigit() or c in "+-()" for c in text)
+        ok = len(text) <= 17 and re.fullmatch(r"[0-9+()-]*[0-9][0-9+()-]*", text) is not None
         return text if ok else None
     if kind in ("number",):
-        return text if re.fullmatch(r"\d{1,32}(\.\d+)?", text) and len(text) <= 32 else None
+        return text if re.fullmatch(r"[0-9]{1,32}(\.[0-9]+)?", text) and len(text) <= 32 else None
     if kind == "character_string":
         return text if len(text) <= 32 and not _HAN_RE.search(text) and " " not in text else None
     return text if len(text) <= 20 else None
@@ -199,7 +200,7 @@ def fmt_date(value) -> str | None:
     if isinstance(value, date):
         return f"{value.year}年{value.month}月{value.day}日"
     text = str(value).strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?", text)
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})(?:-([0-9]{1,2}))?", text)
     if not m:
         return text
     y, mo, d = m.group(1), int(m.group(2)), m.group(3)
@@ -210,7 +211,7 @@ def fmt_when(value) -> str | None:
     """An ISO local date-time text ('2026-12-01T10:00' or '2026-12-01 10:00') → '2026年12月1日 10:00'."""
     if not value:
         return None
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2}).*", str(value).strip())
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[T ]([0-9]{1,2}):([0-9]{2}).*", str(value).strip())
     if not m:
         return str(value)
     y, mo, d, h, mi = m.groups()
@@ -300,7 +301,7 @@ class _Ctx:
             item = (self.application.prefill or {}).get("monthly_amount")
             value = item.get("value") if isinstance(item, dict) else item
         fen = self.data.get("monthly_amount_fen")
-        if value is None and isinstance(fen, int | str) and str(fen).isdigit():
+        if value is None and isinstance(fen, int | str) and re.fullmatch("[0-9]+", str(fen)):
             value = f"{int(fen) // 100}.{int(fen) % 100:02d}"
         if value is None and self.benefit is not None:
             fen = self.benefit.monthly_amount_fen
@@ -313,7 +314,7 @@ class _Ctx:
 
 
 def _month_after(value) -> str | None:
-    m = re.match(r"(\d{4})-(\d{1,2})", str(value or "").strip())
+    m = re.match(r"([0-9]{4})-([0-9]{1,2})", str(value or "").strip())
     if not m:
         return None
     y, mo = int(m.group(1)), int(m.group(2)) + 1

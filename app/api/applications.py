@@ -4,9 +4,10 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app import digits
 from app.api.application_views import payload
 from app.api.base import ErrorSchema, page_of
-from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
+from app.api.schemas import NO_NUL, Digits, StrictSchema, UtcDateTime
 from app.api.security import (
     audit_event,
     audit_read,
@@ -91,8 +92,8 @@ class ConfirmArgs(StrictSchema):
     """An empty body accepts the pre-filled data as shown. For a 低保 proposal the household may add what the
     state cannot know (both optional, ignored for the other programs)."""
 
-    declared_monthly_income = ma.fields.String(
-        validate=ma.validate.Regexp(r"^\d{1,7}(\.\d{1,2})?$", error="an amount like 300.00"),
+    declared_monthly_income = Digits(
+        pattern=digits.AMOUNT.pattern, pattern_error="an amount like 300.00",
         metadata={"description": "低保 only: household income the state cannot see (yuan a month)"})
     declared_note = ma.fields.String(validate=[ma.validate.Length(max=500), NO_NUL],
                                      metadata={"description": "低保 only"})

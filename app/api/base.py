@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
+from app.api.schemas import AsciiInteger
 from app.errors import DomainError
 
 log = logging.getLogger("zerotrip.api")
@@ -39,8 +40,8 @@ def _bounded_pagination_schema(def_page, def_page_size, def_max_page_size):
         class Meta:
             unknown = ma.EXCLUDE
 
-        page = ma.fields.Integer(load_default=def_page, validate=ma.validate.Range(min=1, max=MAX_PAGE))
-        page_size = ma.fields.Integer(load_default=def_page_size,
+        page = AsciiInteger(load_default=def_page, validate=ma.validate.Range(min=1, max=MAX_PAGE))
+        page_size = AsciiInteger(load_default=def_page_size,
                                       validate=ma.validate.Range(min=1, max=def_max_page_size))
 
         @ma.post_load

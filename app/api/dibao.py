@@ -5,10 +5,11 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app import digits
 from app.api.application_views import payload
 from app.api.applications import ApplicationSchema
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, StrictSchema
+from app.api.schemas import NO_NUL, Digits, StrictSchema
 from app.api.security import auth_required, current_account
 from app.db import SessionLocal
 from app.errors import Forbidden
@@ -20,8 +21,8 @@ blp = Blueprint("dibao", __name__, url_prefix="/api/v1/dibao", description="åŸŽä
 
 
 class DibaoArgs(StrictSchema):
-    declared_monthly_income = ma.fields.String(
-        load_default="0.00", validate=ma.validate.Regexp(r"^\d{1,7}(\.\d{1,2})?$", error="an amount like 300.00"),
+    declared_monthly_income = Digits(
+        load_default="0.00", pattern=digits.AMOUNT.pattern, pattern_error="an amount like 300.00",
         metadata={"description": "household income the state cannot see (yuan a month), e.g. odd jobs"})
     declared_note = ma.fields.String(load_default="", validate=[ma.validate.Length(max=500), NO_NUL])
 

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, MeSchema, StrictSchema, UtcDateTime
+from app.api.schemas import ID_INPUT, NO_NUL, Digits, MeSchema, StrictSchema, UtcDateTime
 from app.api.security import audit_event, auth_required, client_ip, config, current_account
 from app.crypto import cipher_for
 from app.db import SessionLocal, utcnow
@@ -22,7 +22,8 @@ blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The signed
 
 class BindArgs(StrictSchema):
     name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL])
-    id_number = ma.fields.String(required=True, validate=[ma.validate.Length(15, 20), NO_NUL])
+    id_number = Digits(required=True, id_number=True, validate=[ma.validate.Length(15, 20), NO_NUL],
+                       pattern=ID_INPUT, pattern_error="An ID number is 17 digits and a check character.")
     phone_code = ma.fields.String(required=True, validate=[ma.validate.Length(1, 128), NO_NUL])
 
 

@@ -16,7 +16,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
+from app.api.schemas import NO_NUL, Digits, StrictSchema, UtcDateTime
 from app.api.security import (
     audit_event,
     audit_read,
@@ -41,7 +41,8 @@ class PayoutAccountArgs(StrictSchema):
     bank_name = ma.fields.String(load_default=None, allow_none=True,
                                  validate=[ma.validate.Length(max=64), NO_NUL],
                                  metadata={"description": "required for a bank account"})
-    account_number = ma.fields.String(required=True, validate=[ma.validate.Length(1, 40), NO_NUL],
+    account_number = Digits(required=True, validate=[ma.validate.Length(1, 40), NO_NUL], pattern=r"^[0-9 ]+$",
+                            pattern_error="digits_only",
                                       metadata={"description": "digits; bank account 12–19 (cards: Luhn), "
                                                                "social-security card 10–19"})
     holder_name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL],

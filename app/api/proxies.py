@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from app.api.activity import ActivitySchema, feed_page
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
+from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime
 from app.api.security import (
     audit_event,
     audit_read,
@@ -37,13 +37,12 @@ blp = Blueprint("proxies", __name__, url_prefix="/api/v1/proxies", description="
 ScopeList = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SCOPES)), validate=ma.validate.Length(max=10))
 ProgramList = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(sorted(PROGRAMS))),
                              validate=ma.validate.Length(max=20))
-ID_SHAPE = ma.validate.Regexp(r"^\s*\d{17}[\dXx]\s*$", error="An ID number is 17 digits and a check character.")
 
 
 class ProxyInvitationArgs(StrictSchema):
     scopes = ScopeList
     programs = ProgramList
-    days = ma.fields.Integer(validate=ma.validate.Range(1, flow.MAX_DAYS))
+    days = AsciiInteger(validate=ma.validate.Range(1, flow.MAX_DAYS))
 
 
 class InvitationSchema(ma.Schema):
@@ -63,11 +62,12 @@ class ProxyAcceptArgs(StrictSchema):
 
 class ProxyRequestArgs(StrictSchema):
     name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL])
-    id_number = ma.fields.String(required=True, validate=[ma.validate.Length(18, 20), ID_SHAPE])
+    id_number = Digits(required=True, id_number=True, pattern=ID_INPUT,
+                       pattern_error="An ID number is 17 digits and a check character.")
     relation = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.RELATIONS))
     scopes = ScopeList
     programs = ProgramList
-    days = ma.fields.Integer(validate=ma.validate.Range(1, flow.MAX_DAYS))
+    days = AsciiInteger(validate=ma.validate.Range(1, flow.MAX_DAYS))
 
 
 class RequestReceivedSchema(ma.Schema):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app import security_log
 from app.api.base import ErrorSchema, page_of
-from app.api.schemas import NO_NUL, StrictSchema
+from app.api.schemas import NO_NUL, Digits, StrictSchema
 from app.api.security import auth_required, client_ip, current_account
 from app.db import SessionLocal, session_factory
 from app.errors import Forbidden, NotFound, TooManyAttempts
@@ -35,7 +35,7 @@ class NoticeArgs(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    street = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{9}$", error="a 9-digit street code"))
+    street = Digits(required=True, pattern=r"^[0-9]{9}$", pattern_error="a 9-digit street code")
 
 
 class NoticeSchema(ma.Schema):

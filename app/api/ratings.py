@@ -8,10 +8,11 @@ from flask_smorest import Blueprint
 
 from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, authorize, current_account, current_caller
+from app.api.security import audit_event, auth_required, authorize, client_ip, current_account, current_caller
 from app.db import SessionLocal
-from app.errors import NotFound
+from app.errors import Forbidden, NotFound
 from app.models import Application, StaffTask
+from app.security_log import refused
 from flows import ratings as flow
 
 blp = Blueprint("ratings", __name__, url_prefix="/api/v1/applications", description="Service ratings (好差评)")
@@ -74,6 +75,12 @@ class Rating(MethodView):
         """Rate the service (好差评) once the case has ended; 1–2 open a follow-up task for staff (15 working days)."""
         session = SessionLocal()
         application = _application(session, application_id)
+        try:
+            authorize(session, "application:rate", application, "application",
+                      object_ref=f"application:{application_id}")
+        except Forbidden:
+            refused("proxy_scope", actor=current_account().id, address=client_ip(), action="application:rate")
+            raise
         rating = flow.rate(session, application, current_account().id, args["level"], args["comment"])
         on_behalf = None if current_account().resident_id == application.resident_id else \
             f"resident:{application.resident_id}"

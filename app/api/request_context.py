@@ -1,16 +1,28 @@
-"""Request ids, security headers and the JSON-only rules for request bodies."""
+"""Request ids, security headers and the JSON-only rules for request bodies.
+
+Bodies: at most MAX_CONTENT_LENGTH (2 MiB) → else 413; a JSON body (a JSON media type, or a route that
+parses its body as JSON whatever the header, like the WeChat event webhook) nested deeper than 32 levels or
+holding more than 10,000 values → 400 `invalid_json`, checked over the bytes before the parser runs
+(app/jsonscan.py). Both refusals write one security log line.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
 
-from flask import Flask, g, request
-from werkzeug.exceptions import UnsupportedMediaType
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+
+from app import jsonscan
+from app.errors import DomainError
+from app.security_log import refused
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _NON_JSON_PREFIXES = ("/api/v1/wechat/",)
+# Routes that parse any body as JSON (request.get_json(force=True)), whatever its media type.
+_FORCED_JSON_PATHS = ("/api/v1/wechat/events",)
 
 
 def init_app(flask_app: Flask) -> None:
@@ -19,6 +31,7 @@ def init_app(flask_app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _SAFE_ID.match(incoming) else secrets.token_hex(8)
         _require_json_body()
+        _bound_json_body()
         _reject_unknown_query_parameters(flask_app)
 
     @flask_app.after_request
@@ -41,6 +54,29 @@ def _require_json_body() -> None:
     mimetype = request.mimetype or ""
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Send the request body as application/json.")
+
+
+def _bound_json_body() -> None:
+    """413 over the size limit; 400 `invalid_json` when a JSON body is too deep or has too many values."""
+    if request.method not in _BODY_METHODS and request.method != "DELETE":
+        return
+    limit = request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length and request.content_length > limit:
+        refused("body_size", address=request.remote_addr, path=request.path, limit=limit)
+        raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")
+    mimetype = request.mimetype or ""
+    if not (mimetype == "application/json" or mimetype.endswith("+json") or request.path in _FORCED_JSON_PATHS):
+        return
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        refused("body_size", address=request.remote_addr, path=request.path, limit=limit)
+        raise
+    try:
+        jsonscan.check(data)
+    except jsonscan.JsonTooComplex as exc:
+        refused("json_limits", address=request.remote_addr, path=request.path, why=str(exc).replace(" ", "_"))
+        raise DomainError(f"The request body is not acceptable JSON: {exc}.", error_code="invalid_json") from None
 
 
 _PATH_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")

@@ -7,7 +7,70 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import validate
 
+from app import digits
+
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="NUL characters are not allowed.")
+DIGITS_ONLY = "Write numbers with the digits 0-9 (full-width ０-９ are accepted); {char} is not one of them."
+# Marks every request field that holds a number (OpenAPI extension): the digit tests find them by it.
+DIGITS_MARK = "x-ascii-digits"
+# An ID number as typed: 17 digits and a check character, full-width accepted, spaces around ignored.
+ID_INPUT = r"^\s*[0-9０-９]{17}[0-9０-９XxＸｘ]\s*$"
+
+
+def _refuse_digit(field_name: str, ch: str) -> None:
+    """One security log line for a refused non-ASCII digit (the value itself is never logged)."""
+    from flask import g, has_request_context, request
+
+    from app.security_log import refused
+
+    account = getattr(g, "account", None) if has_request_context() else None
+    refused("ascii_digits", actor=getattr(account, "id", None),
+            address=request.remote_addr if has_request_context() else None, field=field_name,
+            char=digits.describe(ch), path=request.path if has_request_context() else "-")
+
+
+class Digits(ma.fields.String):
+    """A string of digits: full-width ０-９ (and for ID numbers Ｘ/ｘ/x) mapped to ASCII, any other digit →
+    422 (app/digits.py). `pattern` (e.g. digits.AMOUNT) is checked and published in the OpenAPI document
+    with full-width digits allowed wherever it allows 0-9 (it describes what a client may send)."""
+
+    def __init__(self, *args, pattern: str | None = None, pattern_error: str | None = None,
+                 id_number: bool = False, **kwargs):
+        validators = kwargs.pop("validate", None) or []
+        validators = list(validators) if isinstance(validators, list | tuple) else [validators]
+        if pattern:  # the one published pattern (it excludes NUL too, so other Regexp validators go)
+            pattern = pattern.replace("[0-9]", "[0-9０-９]").replace("[0-9 ]", "[0-9０-９ ]")
+            validators = [validate.Regexp(pattern, error=pattern_error or "Not in the expected form."),
+                          *(v for v in validators if not isinstance(v, validate.Regexp))]
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), DIGITS_MARK: True}
+        super().__init__(*args, validate=validators, **kwargs)
+        self.id_number = id_number
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = digits.id_to_ascii(text) if self.id_number else digits.to_ascii(text)
+        bad = digits.foreign_digit(text)
+        if bad is not None:
+            _refuse_digit(self.data_key or self.name or attr or "?", bad)
+            raise ma.ValidationError(DIGITS_ONLY.format(char=digits.describe(bad)))
+        return text
+
+
+class AsciiInteger(ma.fields.Integer):
+    """An integer; given as a string (query parameters), only ASCII digits (after the full-width mapping):
+    `int()` alone would take "٣" or "３" and, through `Decimal`, exponents."""
+
+    def _validated(self, value):
+        if isinstance(value, str):
+            text = digits.to_ascii(value)
+            bad = digits.foreign_digit(text)
+            if bad is not None:
+                _refuse_digit(self.data_key or self.name or "?", bad)
+                raise ma.ValidationError(DIGITS_ONLY.format(char=digits.describe(bad)))
+            if not digits.is_ascii_digits(text.removeprefix("-")):
+                raise self.make_error("invalid")
+            value = text
+        return super()._validated(value)
 
 
 class UtcDateTime(ma.fields.DateTime):

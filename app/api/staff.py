@@ -17,7 +17,7 @@ from app.api.application_views import payload as application_payload
 from app.api.applications import ApplicationSchema
 from app.api.base import ErrorSchema, page_of
 from app.api.proxies import GrantSchema, ProgramList, ScopeList, grant_payload
-from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
+from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime
 from app.api.security import (
     audit_event,
     audit_read,
@@ -99,7 +99,8 @@ class StaffDecideArgs(StrictSchema):
 
 
 class StaffLookupArgs(StrictSchema):
-    id_number = ma.fields.String(required=True, validate=[ma.validate.Length(15, 20), NO_NUL])
+    id_number = Digits(required=True, id_number=True, validate=[ma.validate.Length(15, 20), NO_NUL],
+                       pattern=ID_INPUT, pattern_error="An ID number is 17 digits and a check character.")
     purpose = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.LOOKUP_PURPOSES))
 
 
@@ -126,7 +127,7 @@ class RecordGrantArgs(StrictSchema):
     place = ma.fields.String(required=True, validate=ma.validate.OneOf(("office", "home_visit")))
     scopes = ScopeList
     programs = ProgramList
-    days = ma.fields.Integer(validate=ma.validate.Range(1, proxy_flow.MAX_DAYS))
+    days = AsciiInteger(validate=ma.validate.Range(1, proxy_flow.MAX_DAYS))
 
 
 class StaffNoBody(StrictSchema):

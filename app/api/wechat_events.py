@@ -25,10 +25,12 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from sqlalchemy import select, update
 
+from app import digits
 from app.api.base import Blueprint, ErrorSchema
 from app.db import SessionLocal
 from app.errors import DomainError, Unauthorized
 from app.models import Account, OutboxMessage
+from app.security_log import refused
 from notifications import subscriptions
 from notifications.templates import template_by_id
 
@@ -50,10 +52,10 @@ def _verify() -> None:
     expected = signature(token, timestamp, nonce).encode()
     if not (sig and timestamp and nonce) or not hmac.compare_digest(expected, sig.lower().encode("utf-8")):
         raise Unauthorized("Bad or missing signature.")
-    try:
-        skew = abs(time.time() - int(timestamp.strip()[:12]))
-    except ValueError:
-        raise Unauthorized("Bad timestamp.") from None
+    if not digits.is_ascii_digits(timestamp.strip()[:12]):  # int() would take "١٧٠٠…" (issue 9 item 4)
+        refused("ascii_digits", address=request.remote_addr, field="timestamp", path=request.path)
+        raise Unauthorized("Bad timestamp.")
+    skew = abs(time.time() - int(timestamp.strip()[:12]))
     if skew > MAX_SKEW_S:
         raise Unauthorized("Stale timestamp.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -25,6 +25,11 @@ class StaffMember(Base):
     street_code: Mapped[str | None] = mapped_column(String(9))
     community_code: Mapped[str | None] = mapped_column(String(12))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    # The staff member's own ID number, stored like residents' (keyed hash for look-up, ciphertext, mask):
+    # `zerotrip staff add --id-number` / `staff set-id`. Without it she records and approves no grants.
+    id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_mask: Mapped[str | None] = mapped_column(String(18))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 
-from app import idnumbers
+from app import digits, idnumbers
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.models.application import Benefit
@@ -31,8 +31,8 @@ KIND = "beneficiaries"
 ORIGIN = "legacy"
 COLUMNS = ("id_number", "program", "start_month", "monthly_amount")
 BATCH_ROWS = 5_000
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_AMOUNT = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_AMOUNT = digits.AMOUNT
 _R, _B = Resident.__table__, Benefit.__table__
 _RESIDENTS = select(_R.c.id_hash, _R.c.id, _R.c.death_date).where(
     _R.c.id_hash.in_(bindparam("hashes", expanding=True)))

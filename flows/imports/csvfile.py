@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app import digits
+from app.security_log import refused
+
 _CHUNK = 1 << 20
 
 
@@ -82,6 +85,7 @@ def _bad_content(path: Path, exc: Exception) -> BadInput:
 
 def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str] | None]]:
     """Yield (physical line number of the record's first line, {column: value}); None for a ragged row."""
+    foreign = 0  # rows holding a non-ASCII digit: the validators reject them; one security log line
     with _open_text(path) as text:
         reader = csv.reader(text)
         try:
@@ -91,9 +95,13 @@ def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
                 line, previous = previous + 1, reader.line_num
                 if not record or record == [""]:
                     continue
+                if digits.foreign_digit("".join(record).translate(digits.FULLWIDTH_DIGITS)):
+                    foreign += 1
                 yield line, (dict(zip(names, record, strict=True)) if len(record) == width else None)
         except (UnicodeDecodeError, csv.Error) as exc:
             raise _bad_content(path, exc) from None
+    if foreign:
+        refused("ascii_digits", actor="import", source=path.name, rows=foreign)
 
 
 def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None = None) -> Survey:

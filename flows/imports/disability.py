@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlalchemy import bindparam, insert, select, update
 
-from app import idnumbers
+from app import digits, idnumbers
 from app.db import utcnow
 from app.models.programs_extra import DisabilityCertificate
 from flows.imports import partner
@@ -45,7 +45,7 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
     if grade_text not in ("1", "2", "3", "4"):
         issues.append(("GRADE_INVALID", "grade must be 1, 2, 3 or 4"))
     cert = row["certificate_number"].strip().upper()
-    if len(cert) != 20 or not cert[:17].isdigit() or not cert[18:].isdigit():
+    if len(cert) != 20 or not digits.is_ascii_digits(cert[:17]) or not digits.is_ascii_digits(cert[18:]):
         issues.append(("CERT_NUMBER_INVALID", "certificate_number must be the ID number plus two digits"))
     elif number and cert != f"{number}{category}{grade_text}":
         issues.append(("CERT_MISMATCH", "certificate_number differs from ID number + category + grade"))

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, insert, select, update
 
-from app import idnumbers
+from app import digits, idnumbers
 from app.db import utcnow
 from app.models.programs_extra import EconomicRecord
 from flows.imports import partner
@@ -22,8 +22,8 @@ from flows.programs.dibao import ASSET_KINDS, INCOME_KINDS
 KIND = "economic"
 COLUMNS = ("id_number", "kind", "period", "amount", "quantity", "ref", "source")
 SOURCES = ("tax", "social_security", "real_estate", "vehicles", "market_regulation", "bank")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_AMOUNT = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_AMOUNT = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
 _T = EconomicRecord.__table__
 _EXISTING = select(_T.c.id, _T.c.resident_id, _T.c.kind, _T.c.period, _T.c.ref_hash, _T.c.amount_fen,
                    _T.c.quantity, _T.c.source).where(_T.c.resident_id.in_(bindparam("ids", expanding=True)))
@@ -51,11 +51,13 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
     if not _AMOUNT.match(amount):
         issues.append(("AMOUNT_INVALID", "amount must be a non-negative amount in yuan with at most 2 decimals"))
     quantity = row["quantity"].strip() or "1"
-    if not quantity.isdigit() or not 1 <= int(quantity) <= 999:
+    if not digits.is_ascii_digits(quantity) or not 1 <= int(quantity) <= 999:
         issues.append(("QUANTITY_INVALID", "quantity must be 1–999"))
     ref = row["ref"].strip()
     if len(ref) > 64:
         issues.append(("REF_INVALID", "ref is longer than 64 characters"))
+    elif digits.foreign_digit(ref):
+        issues.append(("REF_INVALID", "ref holds a digit other than 0-9"))
     source = row["source"].strip().lower()
     if source not in SOURCES:
         issues.append(("SOURCE_UNKNOWN", "source must be one of " + ", ".join(SOURCES)))

@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlalchemy import bindparam, select, update
 
-from app import idnumbers
+from app import digits, idnumbers
 from app.db import utcnow
 from app.models.programs_extra import HukouMove
 from app.models.resident import Resident
@@ -40,7 +40,7 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
     if direction is None:
         issues.append(("DIRECTION_INVALID", "direction must be out/in or 迁出/迁入"))
     area = row["area_code"].strip()
-    if len(area) != 6 or not area.isdigit():
+    if len(area) != 6 or not digits.is_ascii_digits(area):
         issues.append(("AREA_INVALID", "area_code must be 6 digits"))
     if issues:
         return None, issues

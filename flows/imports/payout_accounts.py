@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy import bindparam, insert, select, update
 
+from app import digits
 from app.db import utcnow
 from app.masking import mask_account
 from app.models.programs_extra import PayoutAccount
@@ -37,7 +38,7 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
     if kind is None:
         issues.append(("ACCOUNT_KIND_INVALID", "kind must be sscard or bank"))
     account = row["account_number"].strip().replace(" ", "")
-    if not account.isdigit() or not 10 <= len(account) <= 30:
+    if not digits.is_ascii_digits(account) or not 10 <= len(account) <= 30:
         issues.append(("ACCOUNT_INVALID", "account_number must be 10–30 digits"))
     bank = row["bank_name"].strip()
     if (kind == "bank" and not bank) or len(bank) > 64:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app import digits
+
 # GB/T 2260 codes of Taiyuan's ten county-level divisions, with 2020-census populations (thousands) used as
 # weights by the synthetic city.
 TAIYUAN_DISTRICTS: dict[str, tuple[str, int]] = {
@@ -47,7 +49,7 @@ RELATION_CODE = {HEAD: "02", SPOUSE: "10", SON: "20", DAUGHTER: "30", GRANDCHILD
 def relation_name(raw: str) -> str | None:
     """The stored group name for a GB/T 4761 code (`1`–`99`) or Chinese name; None when unknown."""
     value = raw.strip()
-    if value.isdigit() and len(value) <= 2:
+    if digits.is_ascii_digits(value) and len(value) <= 2:
         return _GROUP_BY_FIRST_DIGIT[value.zfill(2)[0]] if value.strip("0") else None
     return RELATION_BY_NAME.get(value)
 

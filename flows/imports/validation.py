@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from app import idnumbers
+from app import digits, idnumbers
 from flows.imports.reference import (
     HUKOU_VALUES,
     OTHER,
@@ -24,7 +24,7 @@ POPULATION_COLUMNS = (
     "id_number", "name", "sex", "birth_date", "household_id", "relation_to_head",
     "district_code", "street_code", "community_code", "hukou_local", "phone", "death_date",
 )
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 _PHONE_NOISE = str.maketrans("", "", " -")
 
 Issue = tuple[str, str]
@@ -79,6 +79,8 @@ def _person_fields(row: dict[str, str], today: date, issues: list[Issue]) -> dic
         issues.append(("HOUSEHOLD_MISSING", "household_id is empty"))
     elif len(household) > 32:
         issues.append(("HOUSEHOLD_INVALID", "household_id is longer than 32 characters"))
+    elif digits.foreign_digit(household):
+        issues.append(("HOUSEHOLD_INVALID", "household_id holds a digit other than 0-9"))
     relation = relation_name(row["relation_to_head"])
     if relation is None:
         issues.append(("RELATION_UNKNOWN", f"relation_to_head {row['relation_to_head'].strip()[:8]!r} "
@@ -91,11 +93,11 @@ def _place_fields(row: dict[str, str], issues: list[Issue]) -> dict:
     district, street, community = (row[c].strip() for c in ("district_code", "street_code", "community_code"))
     if district not in TAIYUAN_DISTRICTS:
         issues.append(("DISTRICT_UNKNOWN", f"district_code {district[:12]!r} is not a Taiyuan district"))
-    if len(street) != 9 or not street.isdigit():
+    if len(street) != 9 or not digits.is_ascii_digits(street):
         issues.append(("STREET_INVALID", "street_code must be 9 digits"))
     elif not street.startswith(district):
         issues.append(("STREET_MISMATCH", f"street_code {street} is not in district {district[:12]}"))
-    if len(community) != 12 or not community.isdigit():
+    if len(community) != 12 or not digits.is_ascii_digits(community):
         issues.append(("COMMUNITY_INVALID", "community_code must be 12 digits"))
     elif not community.startswith(street):
         issues.append(("COMMUNITY_MISMATCH", f"community_code {community} is not in street {street[:12]}"))

@@ -16,7 +16,7 @@ from notifications.errors import FAILED, OK, RETRY
 
 CHANNEL = "sms"
 SIGN = "民政零跑"
-MOBILE = re.compile(r"1\d{10}")
+MOBILE = re.compile(r"1[0-9]{10}")
 
 
 class SmsClient:

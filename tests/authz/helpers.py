@@ -61,11 +61,21 @@ def task(session, resident, kind="data_correction", application_id=None) -> Staf
 
 
 def staff(session, cfg, role="reviewer", district="140105", street=None, community=None, username=None,
-          password="correct horse battery", resident_id=None):
+          password="correct horse battery", resident_id=None, id_number=None, with_id=True):
+    """A staff member with her own ID number on file (the resident's when `resident_id` is given, else a
+    fresh synthetic one); `with_id=False` for one without (she records and approves no grants)."""
+    from app.crypto import cipher_for
+    from app.models import Resident
     from flows.staff import create_staff
+    from tests.builders import make_id_number
 
+    cipher = cipher_for(cfg)
+    if with_id and id_number is None:
+        id_number = (cipher.decrypt(session.get(Resident, resident_id).id_enc) if resident_id is not None
+                     else make_id_number(date(1985, 6, 15)))
     s = create_staff(session, username=username or f"staff{next(_n)}", password=password, role=role,
-                     district=district, street=street, community=community, resident_id=resident_id)
+                     district=district, street=street, community=community, resident_id=resident_id,
+                     id_number=id_number if with_id else None, cipher=cipher)
     session.commit()
     from app.models import Account
 

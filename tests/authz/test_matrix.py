@@ -45,8 +45,8 @@ MATRIX = {
     ("POST", A + "/reopen"): ("application", None, CITIZEN_APP),
     # Ratings: the case has not ended (409) / not rated yet (404) once authorization has passed.
     ("GET", A + "/rating"): ("application", None, {**CITIZEN_APP, "owner": 404, "proxy_in": 404, "proxy_out": 404}),
-    ("POST", A + "/rating"): ("application", {"level": 5},
-                              {**CITIZEN_APP, "owner": 409, "proxy_in": 409, "proxy_out": 409}),
+    # Rating on someone's behalf needs `confirm` (issue 9 item 7): the view-only proxy_out gets 403.
+    ("POST", A + "/rating"): ("application", {"level": 5}, {**CITIZEN_APP, "owner": 409, "proxy_in": 409}),
     ("GET", "/api/v1/benefits/<string:benefit_id>/payments"): ("benefit", None, {**CITIZEN_APP, "proxy_out": 200}),
     ("GET", G): ("grant", None, {"owner": 200, "proxy_in": 200, **GRANT_OTHERS}),
     ("POST", G + "/confirm"): ("grant", None, {"owner": 200, "proxy_in": 403, **GRANT_OTHERS}),

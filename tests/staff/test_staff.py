@@ -28,7 +28,7 @@ def _events(session, action):
 
 def test_cli_adds_the_first_admin_who_can_sign_in(cli, client, session):
     result = cli("staff", "add", "--username", "admin1", "--role", "admin", "--district", "140105",
-                 "--password", "a-very-long-password")
+                 "--password", "a-very-long-password", "--id-number", "11010519491231002X")
     assert result.exit_code == 0, result.output
     staff = session.execute(select(StaffMember).where(StaffMember.username == "admin1")).scalar_one()
     assert staff.password_hash.startswith("scrypt$") and "a-very-long-password" not in staff.password_hash
@@ -38,7 +38,7 @@ def test_cli_adds_the_first_admin_who_can_sign_in(cli, client, session):
     claims = jwt.decode(resp.json["access_token"], options={"verify_signature": False})
     assert claims["aud"] == "zerotrip-staff"
     assert cli("staff", "add", "--username", "weak", "--role", "clerk", "--district", "140105",
-               "--password", "short").exit_code == 2
+               "--password", "short", "--id-number", "").exit_code == 2
 
 
 def test_lock_out_after_five_failures(client, session, cfg):

@@ -93,3 +93,16 @@ def test_redact_masks_every_id_in_text():
     redacted = redact(text)
     assert GB_EXAMPLE not in redacted and other not in redacted
     assert "13800138000" in redacted
+
+
+def test_full_width_digits_and_x_are_the_one_mapping_other_digits_are_id_format():
+    wide = GB_EXAMPLE[:17].translate({ord(c): 0xFF10 + int(c) for c in "0123456789"})
+    for last in ("X", "x", "Ｘ", "ｘ"):
+        assert validate(f" {wide}{last} ", TODAY) == GB_EXAMPLE
+    for other in ("٣", "²", "①", "३", "Ⅲ"):
+        assert reason(GB_EXAMPLE[:5] + other + GB_EXAMPLE[6:]) == "ID_FORMAT"
+
+
+def test_masking_still_detects_id_numbers_written_in_any_script():
+    arabic = GB_EXAMPLE[:17].translate({ord(c): 0x0660 + int(c) for c in "0123456789"}) + "X"
+    assert arabic not in redact(f"note {arabic} end")

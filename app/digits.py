@@ -1,0 +1,71 @@
+"""ASCII digits only (issue 9 item 4): the one mapping, and how other digits are found and refused.
+
+Python's `str.isdigit()`, `int()`, `Decimal()` and a regex `\\d` (without `re.ASCII`) accept every script's
+digits: `"١٢٣"` (Arabic-Indic), `"²"` and `"①"` pass some of them and reach the database or a bank file. Numbers
+here are the ASCII digits 0-9 only, after exactly one documented mapping:
+
+- U+FF10–U+FF19 (full-width ０–９, what a Chinese IME types) → 0–9;
+- in ID numbers also `Ｘ` (U+FF38), `ｘ` (U+FF58) and `x` → `X`.
+
+Nothing else is mapped — in particular no NFKC, which would turn `²` and `①` into digits. Any other digit
+(Unicode categories Nd, No, Nl outside ASCII) is refused: 422 at the API, a rejected row with its reason in
+an import. Patterns that *detect* ID numbers for masking (app.idnumbers.ID_PATTERN) keep matching every
+script's digits on purpose.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import unicodedata
+
+FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)}
+_ID_MAP = {**FULLWIDTH_DIGITS, 0xFF38: "X", 0xFF58: "X", ord("x"): "X"}
+ASCII_DIGITS = re.compile(r"[0-9]+")
+# Money in yuan: up to 7 integer digits and 2 decimals; no sign, exponent, NaN, separator or space.
+AMOUNT = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")
+_NUMERIC = ("Nd", "No", "Nl")
+
+
+def to_ascii(text: str) -> str:
+    """Full-width digits → ASCII; everything else unchanged."""
+    return text.translate(FULLWIDTH_DIGITS)
+
+
+def id_to_ascii(text: str) -> str:
+    """An ID number as typed: surrounding spaces removed, full-width digits and Ｘ/ｘ/x → ASCII, upper case."""
+    return text.strip().translate(_ID_MAP).upper()
+
+
+@functools.cache
+def _foreign() -> re.Pattern:
+    """One character class of every non-ASCII Nd/No/Nl character (built once, ~0.3 s): C-speed search."""
+    ranges, start, prev = [], None, None
+    for code in range(0x80, sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) in _NUMERIC:
+            if start is None:
+                start = code
+            elif code != prev + 1:
+                ranges.append((start, prev))
+                start = code
+            prev = code
+    ranges.append((start, prev))
+    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+
+
+def foreign_digit(text: str) -> str | None:
+    """The first digit-like character that is not ASCII 0-9 (after the mapping, callers map first)."""
+    if text.isascii():
+        return None
+    found = _foreign().search(text)
+    return found.group() if found else None
+
+
+def is_ascii_digits(text: str) -> bool:
+    return ASCII_DIGITS.fullmatch(text) is not None
+
+
+def describe(ch: str) -> str:
+    """`U+0663` — for messages and logs (the character itself may not display)."""
+    return f"U+{ord(ch):04X}"

@@ -1,0 +1,88 @@
+"""Body size and JSON shape limits on every route that takes a body (issue 9 item 6).
+
+A body over 2 MiB → 413; JSON nested deeper than 32 levels or with more than 10,000 values → 400
+`invalid_json`, decided before any parser runs (deep nesting used to end in RecursionError → 500).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+BODY_METHODS = ("POST", "PUT", "PATCH")
+DEEP = b"[" * 100_000 + b"]" * 100_000
+DEEP_OBJECTS = b'{"a":' * 5_000 + b"1" + b"}" * 5_000
+MANY = b"[" + b"0," * 10_000 + b"0]"  # 10,001 numbers in one array
+
+
+def _json_routes(app) -> list[tuple[str, str]]:
+    out = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) & set(BODY_METHODS)):
+            path = rule.rule
+            for arg in rule.arguments:
+                path = path.replace(f"<{arg}>", "x1").replace(f"<string:{arg}>", "x1")
+                path = path.replace(f"<int:{arg}>", "1").replace(f"<path:{arg}>", "x1")
+            out.append((method, path))
+    return sorted(out)
+
+
+def _refused(client, method, path, body, **headers):
+    return client.open(path, method=method, data=body, headers={"Content-Type": "application/json", **headers})
+
+
+def test_every_json_route_refuses_deep_and_huge_json_before_parsing(app, client, caplog):
+    routes = _json_routes(app)
+    assert ("POST", "/api/v1/wechat/events") in routes and len(routes) > 30
+    caplog.set_level(logging.WARNING, logger="zerotrip.security")
+    for method, path in routes:
+        for body in (DEEP, DEEP_OBJECTS, MANY):
+            r = _refused(client, method, path, body)
+            assert r.status_code == 400, (method, path, r.status_code, r.data[:200])
+            got = r.get_json()
+            assert got["error_code"] == "invalid_json" and got["code"] == 400 and got["request_id"], got
+    lines = [rec.getMessage() for rec in caplog.records if "rule=json_limits" in rec.getMessage()]
+    assert len(lines) == 3 * len(routes)
+
+
+def test_the_webhook_parses_any_media_type_as_json_and_is_bounded_too(client):
+    r = client.post("/api/v1/wechat/events?signature=x&timestamp=1&nonce=n", data=DEEP,
+                    headers={"Content-Type": "text/plain"})
+    assert r.status_code == 400 and r.get_json()["error_code"] == "invalid_json"
+
+
+def test_limits_are_exact(client):
+    """32 levels and 10,000 values pass the scanner (the schema answers); one more is refused."""
+    ok_depth = b"[" * 32 + b"]" * 32
+    ok_values = b"[" + b"0," * 9_998 + b"0]"  # the array and 9,999 numbers
+    keys = b"{" + b",".join(b'"k%d":1' % i for i in range(9_999)) + b"}"  # keys are not values
+    for body in (ok_depth, ok_values, keys):
+        r = _refused(client, "POST", "/api/v1/auth/refresh", body)
+        assert r.status_code in (400, 422) and r.get_json().get("error_code") != "invalid_json", r.data[:200]
+    for body in (b"[" * 33 + b"]" * 33, b"[" + b"0," * 9_999 + b"0]"):
+        r = _refused(client, "POST", "/api/v1/auth/refresh", body)
+        assert r.get_json().get("error_code") == "invalid_json"
+
+
+def test_brackets_inside_strings_do_not_count(client):
+    body = b'{"refresh_token": "' + b"[" * 1000 + b'\\"' + b"{" * 1000 + b'"}'
+    r = _refused(client, "POST", "/api/v1/auth/refresh", body)
+    assert r.get_json().get("error_code") != "invalid_json"
+
+
+@pytest.mark.parametrize("size", [2 * 1024 * 1024 + 1, 5 * 1024 * 1024])
+def test_a_body_over_2_mib_is_413_in_json(client, caplog, size):
+    caplog.set_level(logging.WARNING, logger="zerotrip.security")
+    body = b'{"refresh_token": "' + b"a" * size + b'"}'
+    for path in ("/api/v1/auth/refresh", "/api/v1/wechat/events"):
+        r = _refused(client, "POST", path, body)
+        assert r.status_code == 413 and r.is_json, r.data[:200]
+        assert r.get_json()["code"] == 413
+    assert sum("rule=body_size" in rec.getMessage() for rec in caplog.records) == 2
+
+
+def test_separator_floods_are_refused_without_walking_them(client):
+    for body in (b"[" + b"," * (2 * 1024 * 1024 - 10) + b"]", b"{" + b'"k":' * 400_000 + b"1}"):
+        r = _refused(client, "POST", "/api/v1/auth/refresh", body)
+        assert r.status_code == 400 and r.get_json()["error_code"] == "invalid_json"
