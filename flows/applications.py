@@ -5,9 +5,10 @@ States: proposed → approved | rejected (by rule, on confirm); proposed → dec
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -29,6 +30,38 @@ def visible_for_resident(session: Session, resident_id: int | None):
         return select(Application).where(Application.id.is_(None))
     return (select(Application).where(Application.resident_id == resident_id)
             .order_by(Application.created_at.desc(), Application.id))
+
+
+BENEFIT_COLUMNS = ("id", "program", "tier", "monthly_amount_fen", "start_month", "end_month", "state")
+
+
+def benefit_join():
+    """applications ⟕ benefits on the benefit decided from each application, through the unique
+    (program, resident_id) index of benefits."""
+    a, b = Application.__table__.c, Benefit.__table__.c
+    return Application.__table__.outerjoin(
+        Benefit.__table__, and_(b.program == a.program, b.resident_id == a.resident_id, b.application_id == a.id))
+
+
+def rows_for_resident(resident_id: int | None, programs_only: list[str] | None = None) -> tuple[Select, dict]:
+    """`visible_for_resident` as one Core SELECT of plain rows, each with its benefit's columns
+    (`benefit_<name>`, NULL without one): a list page in one round trip, no ORM objects. Returns the
+    statement (built once per process, so SQLAlchemy's compiled cache is hit without re-walking it) and its
+    parameters."""
+    params: dict = {"resident_id": resident_id}
+    if programs_only:
+        params["programs"] = list(programs_only)
+    return _rows_query(bool(programs_only)), params
+
+
+@functools.cache
+def _rows_query(by_program: bool) -> Select:
+    a, b = Application.__table__.c, Benefit.__table__.c
+    query = (select(*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS))
+             .select_from(benefit_join()).where(a.resident_id == bindparam("resident_id")))
+    if by_program:
+        query = query.where(a.program.in_(bindparam("programs", expanding=True)))
+    return query.order_by(a.created_at.desc(), a.id)
 
 
 def confirm(session: Session, application: Application, actor_account_id: str, today: date | None = None) -> Application:

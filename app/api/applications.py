@@ -4,7 +4,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.api.application_views import payload
+from app.api.application_views import payload, payloads_of_rows
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, auth_required, authorize, current_account, current_caller
@@ -105,7 +105,11 @@ def _application(application_id: str, action: str):
 
 
 def view(session, application: Application) -> dict:
-    out = payload(session, application)
+    return _with_proxy(session, application, payload(session, application))
+
+
+def _with_proxy(session, application, out: dict) -> dict:
+    """Who confirmed, when a proxy did (masked name); `application` is an ORM object or a plain row."""
     out["confirmed_by_proxy"] = None
     if application.confirmed_via_grant and application.confirmed_by:
         actor = session.get(Account, application.confirmed_by)
@@ -132,10 +136,10 @@ class Applications(MethodView):
         """My applications (or, with `?subject=<grant id>`, those of the person I help), newest first."""
         session = SessionLocal()
         resident_id, decision = resolve_subject(session, current_caller(), args.get("subject"), "application:view")
-        query = flow.visible_for_resident(session, resident_id)
-        if decision is not None and decision.grant is not None and decision.grant.programs:
-            query = query.where(Application.program.in_(decision.grant.programs))
-        return [view(session, a) for a in page_of(session, query, pagination_parameters)]
+        only = decision.grant.programs if decision is not None and decision.grant is not None else None
+        query, params = flow.rows_for_resident(resident_id, only or None)
+        rows = page_of(session, query, pagination_parameters, rows=True, params=params)
+        return [_with_proxy(session, row, out) for row, out in zip(rows, payloads_of_rows(session, rows), strict=True)]
 
 
 @blp.route("/<string:application_id>")

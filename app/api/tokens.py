@@ -6,13 +6,14 @@ token names its sign-in session, so logout or a detected refresh-token reuse end
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -142,14 +143,15 @@ class Principal:
     session_id: str
 
 
-def _live_session_query(sid: str):
+@functools.cache
+def _live_session_query():
     """The sign-in session and its account in ONE round trip, read fresh on every request: a revoked session
-    or a disabled account is refused on the very next request, in every process."""
+    or a disabled account is refused on the very next request, in every process. Built once (bound `sid`)."""
     s, a = AuthSession.__table__.c, Account.__table__.c
     return (select(s.account_id, s.revoked_at, s.expires_at, a.id.label("account"), a.kind, a.resident_id,
                    a.disabled_at)
             .select_from(AuthSession.__table__.outerjoin(Account.__table__, a.id == s.account_id))
-            .where(s.id == sid))
+            .where(s.id == bindparam("sid")))
 
 
 def verify_access(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> Principal:
@@ -167,7 +169,7 @@ def verify_access(session: Session, cfg, token: str, audience: str = CITIZEN_AUD
         raise Unauthorized("The access token is not valid.") from None
     if claims.get("typ") != "access":
         raise Unauthorized("The access token is not valid.")
-    row = session.execute(_live_session_query(str(claims["sid"]))).first()
+    row = session.execute(_live_session_query(), {"sid": str(claims["sid"])}).first()
     if (row is None or row.revoked_at is not None or row.account_id != claims["sub"]
             or row.expires_at <= utcnow()):
         raise Unauthorized("The session has ended; sign in again.")
