@@ -54,6 +54,18 @@ def rows_for_resident(resident_id: int | None, programs_only: list[str] | None =
     return _rows_query(bool(programs_only)), params
 
 
+def row_by_id(application_id: str) -> tuple[Select, dict]:
+    """One application as a plain row with its benefit's columns (like `rows_for_resident`)."""
+    return _row_by_id_query(), {"application_id": application_id}
+
+
+@functools.cache
+def _row_by_id_query() -> Select:
+    a, b = Application.__table__.c, Benefit.__table__.c
+    return (select(*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS))
+            .select_from(benefit_join()).where(a.id == bindparam("application_id")))
+
+
 @functools.cache
 def _rows_query(by_program: bool) -> Select:
     a, b = Application.__table__.c, Benefit.__table__.c
@@ -75,8 +87,8 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
         .where(Application.id == application.id, Application.state == "proposed")
         .values(state="confirmed", confirmed_at=utcnow(), confirmed_by=actor_account_id, updated_at=utcnow())
     ).rowcount
-    session.refresh(application)
-    if not claimed:
+    if not claimed:  # someone else moved it first: see what they did (when claimed, the ORM update already
+        session.refresh(application)  # set the new values on `application`: no second read)
         return confirm(session, application, actor_account_id, today)
     _decide(session, application, today or today_shanghai())
     return application

@@ -125,9 +125,10 @@ def changes_of(session, benefit_ids: list[str]) -> dict[str, list]:
 
 def payload(session, application: Application) -> dict:
     """One application (ORM object) as the citizen sees it."""
-    benefit = session.execute(select(Benefit).where(
-        Benefit.program == application.program, Benefit.resident_id == application.resident_id,
-        Benefit.application_id == application.id)).scalar()
+    b = Benefit.__table__.c
+    benefit = session.execute(select(*(b[name] for name in BENEFIT_COLUMNS)).where(
+        b.program == application.program, b.resident_id == application.resident_id,
+        b.application_id == application.id)).first()
     changes = changes_of(session, [benefit.id]).get(benefit.id, []) if benefit is not None else []
     return build(application, benefit, changes)
 
