@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from app.api.application_views import payload, payloads_of_rows
 from app.api.base import ErrorSchema, page_of
+from app.api.fast_dump import FastDumpSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, auth_required, authorize, current_caller, current_principal
 from app.authz import resolve_subject
@@ -52,7 +53,7 @@ class TraceSchema(ma.Schema):
     effective_month = ma.fields.String(allow_none=True)
 
 
-class ApplicationSchema(ma.Schema):
+class ApplicationSchema(FastDumpSchema):
     id = ma.fields.String(required=True)
     program = ma.fields.String(required=True)
     program_name = ma.fields.String(required=True)
