@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -154,19 +155,44 @@ def _live_session_query():
             .where(s.id == bindparam("sid")))
 
 
-def verify_access(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> Principal:
-    """Pinned algorithm, required claims, the right audience and type, a live session, an enabled account."""
+LEEWAY = 5
+_VERIFIED: dict[tuple, dict] = {}  # (key, audience, token) → claims whose signature and format checked out
+_VERIFIED_MAX = 50_000
+
+
+def _decode(cfg, token: str, audience: str) -> dict:
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             cfg.signing_key_bytes,
             algorithms=ALGORITHMS,
             audience=audience,
             options={"require": REQUIRED_CLAIMS},
-            leeway=5,
+            leeway=LEEWAY,
         )
     except jwt.PyJWTError:
         raise Unauthorized("The access token is not valid.") from None
+
+
+def verified_claims(cfg, token: str, audience: str) -> dict:
+    """The token's claims, its signature and claims checked by PyJWT once per process (a token's content never
+    changes); only `exp` can turn a checked token invalid, so a repeat checks just that. Whether its sign-in is
+    still live is never cached: `verify_access` reads that from the database on every request."""
+    key = (cfg.signing_key_bytes, audience, token)
+    claims = _VERIFIED.get(key)
+    if claims is None:
+        claims = _decode(cfg, token, audience)
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[key] = claims
+    elif int(claims["exp"]) <= time.time() - LEEWAY:
+        raise Unauthorized("The access token is not valid.")
+    return claims
+
+
+def verify_access(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> Principal:
+    """Pinned algorithm, required claims, the right audience and type, a live session, an enabled account."""
+    claims = verified_claims(cfg, token, audience)
     if claims.get("typ") != "access":
         raise Unauthorized("The access token is not valid.")
     row = session.execute(_live_session_query(), {"sid": str(claims["sid"])}).first()
