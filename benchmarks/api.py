@@ -124,13 +124,15 @@ def wrk(url: str, connections: int, seconds: float, lua_args: list[str] | None =
     else:
         cmd.append(url)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     done = re.search(r"^\s*(\d+) requests in ([\d.]+)(\w+),", out, re.M)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not (done and rps and "50" in latency and "99" in latency):
+        raise SystemExit(f"could not read wrk's output of {' '.join(cmd)}:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": _ms(latency["50"]), "p99": _ms(latency["99"]), "requests": int(done.group(1)),
-            "non_2xx": int(errors.group(1)) if errors else 0,
+    return {"rps": float(rps.group(1)), "p50": _ms(latency["50"]), "p99": _ms(latency["99"]),
+            "requests": int(done.group(1)), "non_2xx": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
 
