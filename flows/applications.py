@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import utcnow
 from app.errors import Conflict
@@ -82,15 +83,19 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
         return application
     if application.state != "proposed":
         raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.")
+    now = utcnow()
+    claim = {"state": "confirmed", "confirmed_at": now, "confirmed_by": actor_account_id, "updated_at": now}
+    table = Application.__table__
     claimed = session.execute(
-        update(Application)
-        .where(Application.id == application.id, Application.state == "proposed")
-        .values(state="confirmed", confirmed_at=utcnow(), confirmed_by=actor_account_id, updated_at=utcnow())
+        update(table).where(table.c.id == application.id, table.c.state == "proposed").values(**claim)
     ).rowcount
-    if not claimed:  # someone else moved it first: see what they did (when claimed, the ORM update already
-        session.refresh(application)  # set the new values on `application`: no second read)
+    if not claimed:  # someone else moved it first: see what they did
+        session.refresh(application)
         return confirm(session, application, actor_account_id, today)
-    _decide(session, application, today or today_shanghai())
+    for name, value in claim.items():  # what the row now holds, without reading it back
+        set_committed_value(application, name, value)
+    with session.no_autoflush:  # one flush at commit for the decision, the benefit and the outbox row
+        _decide(session, application, today or today_shanghai())
     return application
 
 

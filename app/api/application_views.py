@@ -110,14 +110,17 @@ def trace_of(application, changes) -> list[dict]:
     return out
 
 
+CHANGE_COLUMNS = ("kind", "effective_month", "tier", "monthly_amount_fen", "reason", "trace")
+
+
 def changes_of(session, benefit_ids: list[str]) -> dict[str, list]:
     """The lifecycle changes of these benefits, oldest first, in one query (plain rows)."""
     if not benefit_ids:
         return {}
     c = BenefitChange.__table__.c
     out: dict[str, list] = {}
-    for row in session.execute(select(c.benefit_id, c.kind, c.effective_month, c.tier, c.monthly_amount_fen,
-                                      c.reason, c.trace).where(c.benefit_id.in_(benefit_ids))
+    for row in session.execute(select(c.benefit_id, *(c[name] for name in CHANGE_COLUMNS))
+                               .where(c.benefit_id.in_(benefit_ids))
                                .order_by(c.created_at, c.id)):
         out.setdefault(row.benefit_id, []).append(row)
     return out
@@ -125,12 +128,18 @@ def changes_of(session, benefit_ids: list[str]) -> dict[str, list]:
 
 def payload(session, application: Application) -> dict:
     """One application (ORM object) as the citizen sees it."""
-    b = Benefit.__table__.c
-    benefit = session.execute(select(*(b[name] for name in BENEFIT_COLUMNS)).where(
-        b.program == application.program, b.resident_id == application.resident_id,
-        b.application_id == application.id)).first()
-    changes = changes_of(session, [benefit.id]).get(benefit.id, []) if benefit is not None else []
-    return build(application, benefit, changes)
+    b, c = Benefit.__table__.c, BenefitChange.__table__.c
+    rows = session.execute(
+        select(*(b[name] for name in BENEFIT_COLUMNS), *(c[name].label(f"change_{name}") for name in CHANGE_COLUMNS))
+        .select_from(Benefit.__table__.outerjoin(BenefitChange.__table__, c.benefit_id == b.id))
+        .where(b.program == application.program, b.resident_id == application.resident_id,
+               b.application_id == application.id)
+        .order_by(c.created_at, c.id)).all()  # the benefit and its changes in one query (one row without any)
+    if not rows:
+        return build(application, None, [])
+    changes = [SimpleNamespace(**{name: getattr(row, f"change_{name}") for name in CHANGE_COLUMNS})
+               for row in rows if row.change_kind is not None]
+    return build(application, rows[0], changes)
 
 
 def payloads_of_rows(session, rows) -> list[dict]:
