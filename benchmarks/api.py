@@ -189,6 +189,8 @@ def main() -> None:
     print(f"database: {args.db}; preparing {args.accounts:,} + {args.confirm_pairs:,} accounts …", flush=True)
     started = time.perf_counter()
     pairs = api_data.prepare(cfg, args.accounts + args.confirm_pairs)
+    with make_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))  # planner statistics for the freshly loaded tables
     dispose_engines()
     print(f"prepared in {time.perf_counter() - started:.1f} s", flush=True)
     readers, confirmers = pairs[:args.accounts], pairs[args.accounts:]
