@@ -3,7 +3,7 @@
     python benchmarks/api.py --db sqlite
     python benchmarks/api.py --db postgresql --database-url postgresql+psycopg://postgres@127.0.0.1:5432/zt_bench
 
-Needs `wrk` (Debian: `apt-get install -y wrk`). The PostgreSQL database given is emptied (its tables are
+Needs `wrk` (Debian: `apt-get install -y wrk`). The PostgreSQL database given is emptied (its public schema is
 dropped and migrated again); SQLite uses a fresh file in a temporary directory.
 
 Prepares `--accounts` residents aged 80+ with a proposal each (through the real scan), a bound account and a
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from sqlalchemy import text  # noqa: E402
 
 from app.config import load_config  # noqa: E402
-from app.db import Base, dispose_engines, make_engine  # noqa: E402
+from app.db import dispose_engines, make_engine  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 
 TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"  # the test suite's key (tests/conftest.py)
@@ -144,8 +144,8 @@ def write_pairs(path: Path, pairs) -> Path:
 def reset_postgresql(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     dispose_engines()
 
 
@@ -164,7 +164,7 @@ def show(runs: list[dict], key: str, fmt: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (its tables are dropped first)")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (its public schema is dropped first)")
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--confirm-pairs", type=int, default=20_000)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
