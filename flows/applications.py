@@ -26,13 +26,6 @@ REOPEN_DAYS = 30
 FINAL_AFTER_CONFIRM = ("approved", "rejected")
 
 
-def visible_for_resident(session: Session, resident_id: int | None):
-    if resident_id is None:
-        return select(Application).where(Application.id.is_(None))
-    return (select(Application).where(Application.resident_id == resident_id)
-            .order_by(Application.created_at.desc(), Application.id))
-
-
 BENEFIT_COLUMNS = ("id", "program", "tier", "monthly_amount_fen", "start_month", "end_month", "state")
 
 
@@ -45,7 +38,7 @@ def benefit_join():
 
 
 def rows_for_resident(resident_id: int | None, programs_only: list[str] | None = None) -> tuple[Select, dict]:
-    """`visible_for_resident` as one Core SELECT of plain rows, each with its benefit's columns
+    """The resident's applications, newest first, as one Core SELECT of plain rows, each with its benefit's columns
     (`benefit_<name>`, NULL without one): a list page in one round trip, no ORM objects. Returns the
     statement (built once per process, so SQLAlchemy's compiled cache is hit without re-walking it) and its
     parameters."""

@@ -205,9 +205,3 @@ def verify_access(session: Session, cfg, token: str, audience: str = CITIZEN_AUD
         raise Unauthorized("The access token is not valid.")
     return Principal(account_id=row.account, kind=row.kind or "citizen", resident_id=row.resident_id,
                      session_id=str(claims["sid"]))
-
-
-def verify_access_token(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> tuple[Account, AuthSession]:
-    """`verify_access`, then the account and the session as ORM objects (for callers that change them)."""
-    principal = verify_access(session, cfg, token, audience)
-    return session.get(Account, principal.account_id), session.get(AuthSession, principal.session_id)
