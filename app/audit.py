@@ -12,14 +12,16 @@ rewrite (recomputed hashes) and truncation.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -62,24 +64,44 @@ def _lock_head(session: Session) -> AuditHead:
     return head
 
 
+@functools.cache
+def _statements() -> tuple:
+    """Built once: advance the head (the write that serialises appends, returning the new seq and the previous
+    hash), insert the event, store the new hash."""
+    head, events = AuditHead.__table__, AuditEvent.__table__
+    advance = (update(head).where(head.c.id == HEAD_ID).values(seq=head.c.seq + 1)
+               .returning(head.c.seq, head.c.hash))
+    store = update(head).where(head.c.id == HEAD_ID).values(hash=bindparam("new_hash"))
+    return advance, insert(events), store
+
+
 def record(session: Session, *, actor: str, action: str, result: str = "ok", on_behalf_of: str | None = None,
            object_ref: str | None = None, request_id: str | None = None, source_ip: str | None = None,
-           details: dict | None = None, subjects=(), actor_kind: str | None = None) -> AuditEvent:
+           details: dict | None = None, subjects=(), actor_kind: str | None = None) -> SimpleNamespace:
     """Append one event in the caller's transaction (it commits or rolls back with the action).
 
     `subjects`: residents whose record the event touched besides `on_behalf_of` (a list page read by staff
     names every listed resident); each gets a row in `audit_subjects`, which the resident feed reads.
-    `actor_kind` (self | proxy | staff | system) defaults from the actor and `on_behalf_of`."""
-    head = _lock_head(session)
-    event = AuditEvent(seq=head.seq + 1, ts=utcnow(), actor=actor[:64], on_behalf_of=on_behalf_of,
-                       action=action[:64], object_ref=(object_ref or None) and object_ref[:96], result=result[:32],
-                       request_id=(request_id or None) and request_id[:64],
-                       source_ip=(source_ip or None) and source_ip[:64], details=dict(details or {}),
-                       prev_hash=head.hash)
+    `actor_kind` (self | proxy | staff | system) defaults from the actor and `on_behalf_of`.
+
+    Three Core statements (plus the advisory lock on PostgreSQL): advancing the head row takes the lock that
+    serialises appends (SQLite's write lock, PostgreSQL's row lock) and returns the seq and previous hash.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
+    advance, add, store = _statements()
+    head = session.execute(advance).first()
+    if head is None:  # the very first event: create the head (from the last event, if any), then advance it
+        _lock_head(session)
+        head = session.execute(advance).first()
+    event = SimpleNamespace(seq=head.seq, ts=utcnow(), actor=actor[:64], on_behalf_of=on_behalf_of,
+                            action=action[:64], object_ref=(object_ref or None) and object_ref[:96],
+                            result=result[:32], request_id=(request_id or None) and request_id[:64],
+                            source_ip=(source_ip or None) and source_ip[:64], details=dict(details or {}),
+                            prev_hash=head.hash)
     event.hash = event_hash(event)
-    session.add(event)
-    head.seq, head.hash = event.seq, event.hash
-    session.flush()
+    session.execute(add, [vars(event)])
+    session.execute(store, {"new_hash": event.hash})
     _link_subjects(session, event, subjects, actor_kind)
     return event
 
@@ -97,7 +119,7 @@ def default_actor_kind(actor: str, on_behalf_of: str | None) -> str:
     return "system"
 
 
-def _link_subjects(session: Session, event: AuditEvent, subjects, actor_kind: str | None) -> None:
+def _link_subjects(session: Session, event, subjects, actor_kind: str | None) -> None:
     ids = {int(r) for r in subjects or () if r is not None}
     own = subject_of(event.on_behalf_of)
     if own is not None:

@@ -184,8 +184,9 @@ def jurisdiction_clause(caller: Caller, district_col, street_col, community_col)
     return and_(*parts)
 
 
-def _subject(session: Session, obj) -> tuple[int | None, str | None, tuple | None]:
-    """(resident id, program, (district, street, community)) of an object."""
+def _subject(session: Session, obj, place: bool = True) -> tuple[int | None, str | None, tuple | None]:
+    """(resident id, program, (district, street, community)) of an object; the place (which costs a query
+    for applications, benefits and grants) only when `place` is true — staff jurisdiction needs it."""
     if isinstance(obj, Resident):
         return obj.id, None, (obj.district_code, obj.street_code, obj.community_code)
     if isinstance(obj, StaffTask):
@@ -196,6 +197,8 @@ def _subject(session: Session, obj) -> tuple[int | None, str | None, tuple | Non
         resident_id, program = obj.resident_id, None
     else:
         raise TypeError(f"no authorization rule for {type(obj).__name__}")
+    if not place:
+        return resident_id, program, None
     resident = session.get(Resident, resident_id)
     where = (resident.district_code, resident.street_code, resident.community_code) if resident else None
     return resident_id, program, where
@@ -206,7 +209,7 @@ def decide(session: Session, caller: Caller | None, action: str, obj) -> Decisio
         return _deny(False, "no caller or no object")
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    resident_id, program, where = _subject(session, obj)
+    resident_id, program, where = _subject(session, obj, place=caller.kind == "staff")
     if caller.kind == "staff":
         return _decide_staff(caller, action, resident_id, where)
     if isinstance(obj, StaffTask):

@@ -5,10 +5,12 @@ States: proposed → approved | rejected (by rule, on confirm); proposed → dec
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import utcnow
 from app.errors import Conflict
@@ -24,11 +26,48 @@ REOPEN_DAYS = 30
 FINAL_AFTER_CONFIRM = ("approved", "rejected")
 
 
-def visible_for_resident(session: Session, resident_id: int | None):
-    if resident_id is None:
-        return select(Application).where(Application.id.is_(None))
-    return (select(Application).where(Application.resident_id == resident_id)
-            .order_by(Application.created_at.desc(), Application.id))
+BENEFIT_COLUMNS = ("id", "program", "tier", "monthly_amount_fen", "start_month", "end_month", "state")
+
+
+def benefit_join():
+    """applications ⟕ benefits on the benefit decided from each application, through the unique
+    (program, resident_id) index of benefits."""
+    a, b = Application.__table__.c, Benefit.__table__.c
+    return Application.__table__.outerjoin(
+        Benefit.__table__, and_(b.program == a.program, b.resident_id == a.resident_id, b.application_id == a.id))
+
+
+def rows_for_resident(resident_id: int | None, programs_only: list[str] | None = None) -> tuple[Select, dict]:
+    """The resident's applications, newest first, as one Core SELECT of plain rows, each with its benefit's columns
+    (`benefit_<name>`, NULL without one): a list page in one round trip, no ORM objects. Returns the
+    statement (built once per process, so SQLAlchemy's compiled cache is hit without re-walking it) and its
+    parameters."""
+    params: dict = {"resident_id": resident_id}
+    if programs_only:
+        params["programs"] = list(programs_only)
+    return _rows_query(bool(programs_only)), params
+
+
+def row_by_id(application_id: str) -> tuple[Select, dict]:
+    """One application as a plain row with its benefit's columns (like `rows_for_resident`)."""
+    return _row_by_id_query(), {"application_id": application_id}
+
+
+@functools.cache
+def _row_by_id_query() -> Select:
+    a, b = Application.__table__.c, Benefit.__table__.c
+    return (select(*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS))
+            .select_from(benefit_join()).where(a.id == bindparam("application_id")))
+
+
+@functools.cache
+def _rows_query(by_program: bool) -> Select:
+    a, b = Application.__table__.c, Benefit.__table__.c
+    query = (select(*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS))
+             .select_from(benefit_join()).where(a.resident_id == bindparam("resident_id")))
+    if by_program:
+        query = query.where(a.program.in_(bindparam("programs", expanding=True)))
+    return query.order_by(a.created_at.desc(), a.id)
 
 
 def confirm(session: Session, application: Application, actor_account_id: str, today: date | None = None) -> Application:
@@ -38,15 +77,19 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
     if application.state != "proposed":
         raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
                        error_code="application_state")
+    now = utcnow()
+    claim = {"state": "confirmed", "confirmed_at": now, "confirmed_by": actor_account_id, "updated_at": now}
+    table = Application.__table__
     claimed = session.execute(
-        update(Application)
-        .where(Application.id == application.id, Application.state == "proposed")
-        .values(state="confirmed", confirmed_at=utcnow(), confirmed_by=actor_account_id, updated_at=utcnow())
+        update(table).where(table.c.id == application.id, table.c.state == "proposed").values(**claim)
     ).rowcount
-    session.refresh(application)
-    if not claimed:
+    if not claimed:  # someone else moved it first: see what they did
+        session.refresh(application)
         return confirm(session, application, actor_account_id, today)
-    _decide(session, application, today or today_shanghai())
+    for name, value in claim.items():  # what the row now holds, without reading it back
+        set_committed_value(application, name, value)
+    with session.no_autoflush:  # one flush at commit for the decision, the benefit and the outbox row
+        _decide(session, application, today or today_shanghai())
     return application
 
 

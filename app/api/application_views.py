@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlalchemy import select
 
 from app.models import Application, Benefit, BenefitChange
 from flows import programs
+from flows.applications import BENEFIT_COLUMNS
 from flows.dates import nth_birthday, zh_date
 from flows.money import yuan
 
@@ -88,31 +91,75 @@ def change_text(change: BenefitChange) -> str:
     return f"{change.kind} {change.effective_month}"
 
 
-def trace_of(session, application: Application, benefit: Benefit | None) -> list[dict]:
+def trace_of(application, changes) -> list[dict]:
     """Every decision on the case, in plain Chinese with source and date: the rule check, then the benefit's
-    lifecycle decisions (tier raised, stopped, suspended)."""
+    lifecycle decisions (`changes`: tier raised, stopped, suspended, oldest first)."""
     out = []
     for entry in application.trace or []:
         source = entry.get("source", "")
         out.append({"kind": "decision", "code": entry.get("code", ""), "passed": bool(entry.get("passed")),
                     "text": entry.get("text", ""), "source_name": SOURCE_NAMES.get(source, source),
                     "source_date": entry.get("source_date") or None, "effective_month": None})
-    if benefit is not None:
-        changes = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id)
-                                  .order_by(BenefitChange.created_at, BenefitChange.id))
-        for change in changes:
-            item = (change.trace or [{}])[0]
-            source = item.get("source", "")
-            out.append({"kind": change.kind, "code": item.get("code", change.kind),
-                        "passed": change.kind == "tier_raised", "text": change_text(change),
-                        "source_name": SOURCE_NAMES.get(source, source), "source_date": item.get("source_date"),
-                        "effective_month": change.effective_month})
+    for change in changes:
+        item = (change.trace or [{}])[0]
+        source = item.get("source", "")
+        out.append({"kind": change.kind, "code": item.get("code", change.kind),
+                    "passed": change.kind == "tier_raised", "text": change_text(change),
+                    "source_name": SOURCE_NAMES.get(source, source), "source_date": item.get("source_date"),
+                    "effective_month": change.effective_month})
+    return out
+
+
+CHANGE_COLUMNS = ("kind", "effective_month", "tier", "monthly_amount_fen", "reason", "trace")
+
+
+def changes_of(session, benefit_ids: list[str]) -> dict[str, list]:
+    """The lifecycle changes of these benefits, oldest first, in one query (plain rows)."""
+    if not benefit_ids:
+        return {}
+    c = BenefitChange.__table__.c
+    out: dict[str, list] = {}
+    for row in session.execute(select(c.benefit_id, *(c[name] for name in CHANGE_COLUMNS))
+                               .where(c.benefit_id.in_(benefit_ids))
+                               .order_by(c.created_at, c.id)):
+        out.setdefault(row.benefit_id, []).append(row)
     return out
 
 
 def payload(session, application: Application) -> dict:
+    """One application (ORM object) as the citizen sees it."""
+    b, c = Benefit.__table__.c, BenefitChange.__table__.c
+    rows = session.execute(
+        select(*(b[name] for name in BENEFIT_COLUMNS), *(c[name].label(f"change_{name}") for name in CHANGE_COLUMNS))
+        .select_from(Benefit.__table__.outerjoin(BenefitChange.__table__, c.benefit_id == b.id))
+        .where(b.program == application.program, b.resident_id == application.resident_id,
+               b.application_id == application.id)
+        .order_by(c.created_at, c.id)).all()  # the benefit and its changes in one query (one row without any)
+    if not rows:
+        return build(application, None, [])
+    changes = [SimpleNamespace(**{name: getattr(row, f"change_{name}") for name in CHANGE_COLUMNS})
+               for row in rows if row.change_kind is not None]
+    return build(application, rows[0], changes)
+
+
+def payloads_of_rows(session, rows) -> list[dict]:
+    """A page of `flows.applications.rows_for_resident` rows as the citizen sees them (one more query only
+    when some of them have a benefit, for its lifecycle changes)."""
+    benefits = [_benefit_of_row(row) for row in rows]
+    changes = changes_of(session, [b.id for b in benefits if b is not None])
+    return [build(row, benefit, changes.get(benefit.id, []) if benefit is not None else [])
+            for row, benefit in zip(rows, benefits, strict=True)]
+
+
+def _benefit_of_row(row):
+    if row.benefit_id is None:
+        return None
+    return SimpleNamespace(**{name: getattr(row, f"benefit_{name}") for name in BENEFIT_COLUMNS})
+
+
+def build(application, benefit, changes) -> dict:
+    """`application` and `benefit` are ORM objects or plain rows with the same attribute names."""
     program = programs.get(application.program)
-    benefit = session.execute(select(Benefit).where(Benefit.application_id == application.id)).scalar()
     pre = application.prefill or {}
     return {
         "id": application.id,
@@ -131,7 +178,7 @@ def payload(session, application: Application) -> dict:
         "fields": fields_of(pre),
         "reasons": reasons_of(application),
         "actions": ACTIONS.get(application.state, []),
-        "trace": trace_of(session, application, benefit),
+        "trace": trace_of(application, changes),
         "benefit": benefit_payload(benefit) if benefit else None,
     }
 

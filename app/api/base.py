@@ -8,7 +8,8 @@ import marshmallow as ma
 from flask import g, request
 from flask_smorest import Api, Blueprint  # noqa: F401  (re-exported)
 from flask_smorest import pagination as fs_pagination
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -52,6 +53,43 @@ def _bounded_pagination_schema(def_page, def_page_size, def_max_page_size):
 
 
 fs_pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
+
+
+class SchemaReusingParser(FlaskParser):
+    """webargs instantiates a Schema *class* on every request (marshmallow deep-copies every declared field
+    for that); loading is stateless, so one instance per class serves every request and thread."""
+
+    _instances: dict[type, ma.Schema] = {}
+
+    def _get_schema(self, argmap, req):
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            schema = self._instances.get(argmap)
+            if schema is None:
+                schema = self._instances.setdefault(argmap, argmap())
+            return schema
+        return super()._get_schema(argmap, req)
+
+
+def _pagination_metadata(page, page_size, item_count):
+    """flask-smorest's X-Pagination object, built directly (its PaginationMetadataSchema only copies ints)."""
+    meta = {"total": item_count}
+    if item_count == 0:
+        meta["total_pages"] = 0
+        return meta
+    last_page = (item_count - 1) // page_size + 1
+    meta.update(total_pages=last_page, first_page=1, last_page=last_page)
+    if page <= last_page:
+        meta["page"] = page
+        if page > 1:
+            meta["previous_page"] = page - 1
+        if page < last_page:
+            meta["next_page"] = page + 1
+    return meta
+
+
+Blueprint.ARGUMENTS_PARSER = SchemaReusingParser()
+Blueprint.PAGINATION_ARGUMENTS_PARSER = SchemaReusingParser()
+Blueprint._make_pagination_metadata = staticmethod(_pagination_metadata)
 
 PAGINATION_HEADER_DOC = {
     "description": "Pagination metadata as a JSON object: total, total_pages, first_page, last_page, page, "
@@ -103,11 +141,30 @@ class ZeroTripApi(Api):
         return self.handle_http_exception(InternalServerError())
 
 
-def page_of(session, query, pagination_parameters, *, rows: bool = False) -> list:
-    """One page of a SELECT for `@blp.paginate()`: counts the whole query (for `X-Pagination`), then limits.
+_PAGED: dict = {}  # a statement built once → the same with LIMIT and OFFSET as bound parameters
 
-    Returns ORM objects (scalars), or whole result rows when `rows=True` (a query over several entities).
+
+def page_of(session, query, pagination_parameters, *, rows: bool = False, params: dict | None = None) -> list:
+    """One page of a SELECT for `@blp.paginate()`, with the total for `X-Pagination`.
+
+    The page is read first; the total is counted by a second query only when the page cannot tell it (a
+    full page, or an empty page past the first): a partial page ends the list, so total = offset + its rows.
+    Returns ORM objects (scalars), or whole result rows when `rows=True` (a query over several entities, or Core).
+    With `params`, `query` is a statement built once per process with bound parameters: its paged form is
+    kept too, so neither is rebuilt nor re-walked for SQLAlchemy's cache key on each request.
     """
-    pagination_parameters.item_count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = query.limit(pagination_parameters.page_size).offset(pagination_parameters.first_item)
-    return session.execute(page).all() if rows else session.scalars(page).all()
+    size, offset = pagination_parameters.page_size, pagination_parameters.first_item
+    if params is None:
+        page, bind = query.limit(size).offset(offset), {}
+    else:
+        page = _PAGED.get(query)
+        if page is None:
+            page = _PAGED.setdefault(query, query.limit(bindparam("page_limit")).offset(bindparam("page_offset")))
+        bind = {**params, "page_limit": size, "page_offset": offset}
+    items = session.execute(page, bind).all() if rows else session.scalars(page, bind).all()
+    if 0 < len(items) < size or (not items and offset == 0):
+        pagination_parameters.item_count = offset + len(items)
+    else:
+        pagination_parameters.item_count = session.scalar(
+            select(func.count()).select_from(query.order_by(None).subquery()), params or {})
+    return items

@@ -16,12 +16,28 @@ def config():
     return current_app.extensions["zerotrip_config"]
 
 
+def current_principal() -> tokens.Principal:
+    """The verified caller (account id, kind, resident id, sign-in session id): no extra query."""
+    return g.principal
+
+
 def current_account():
-    return g.account
+    """The caller's Account as an ORM object, loaded on first use (most requests only need the principal)."""
+    account = g.get("account")
+    if account is None:
+        from app.models import Account
+
+        account = g.account = SessionLocal().get(Account, g.principal.account_id)
+    return account
 
 
 def current_auth_session():
-    return g.auth_session
+    auth = g.get("auth_session")
+    if auth is None:
+        from app.models import AuthSession
+
+        auth = g.auth_session = SessionLocal().get(AuthSession, g.principal.session_id)
+    return auth
 
 
 def client_ip() -> str:
@@ -44,8 +60,7 @@ def _bearer() -> str:
 
 
 def authenticate() -> None:
-    account, auth = tokens.verify_access_token(SessionLocal(), config(), _bearer())
-    g.account, g.auth_session = account, auth
+    g.principal = tokens.verify_access(SessionLocal(), config(), _bearer())
 
 
 def auth_required(blp):
@@ -68,12 +83,12 @@ def current_caller():
     from app.authz import Caller
 
     staff = g.get("staff")
-    account = g.account
+    principal = g.principal
     if staff is not None:
-        return Caller(kind="staff", account_id=account.id, staff_id=staff.id, role=staff.role,
+        return Caller(kind="staff", account_id=principal.account_id, staff_id=staff.id, role=staff.role,
                       district_code=staff.district_code, street_code=staff.street_code,
                       community_code=staff.community_code, resident_id=None)
-    return Caller(kind="citizen", account_id=account.id, resident_id=account.resident_id)
+    return Caller(kind="citizen", account_id=principal.account_id, resident_id=principal.resident_id)
 
 
 def _who_acted(session, on_behalf_of: str | None) -> dict:
@@ -85,9 +100,9 @@ def _who_acted(session, on_behalf_of: str | None) -> dict:
     staff = g.get("staff")
     if staff is not None:
         return {"office": office_of(staff)}
-    account = g.get("account")
-    if on_behalf_of and account is not None and account.resident_id is not None:
-        resident = session.get(Resident, account.resident_id)
+    principal = g.get("principal")
+    if on_behalf_of and principal is not None and principal.resident_id is not None:
+        resident = session.get(Resident, principal.resident_id)
         if resident is not None:
             return {"actor_name": mask_name(resident.name)}
     return {}
@@ -101,7 +116,7 @@ def audit_event(session, action: str, *, object_ref: str | None = None, on_behal
     from app import audit
 
     if actor is None:
-        actor = current_caller().ref if g.get("account") is not None else "anonymous"
+        actor = current_caller().ref if g.get("principal") is not None else "anonymous"
     stamped = {**_who_acted(session, on_behalf_of or (subjects and "list")), **(details or {})}
     return audit.record(session, actor=actor, action=action, result=result, on_behalf_of=on_behalf_of,
                         object_ref=object_ref, request_id=g.get("request_id"), source_ip=client_ip(),

@@ -18,11 +18,11 @@ from app.models import StaffMember
 
 def authenticate_staff() -> StaffMember:
     session = SessionLocal()
-    account, auth = tokens.verify_access_token(session, config(), _bearer(), audience=tokens.STAFF_AUDIENCE)
-    staff = session.execute(select(StaffMember).where(StaffMember.account_id == account.id)).scalar()
+    principal = tokens.verify_access(session, config(), _bearer(), audience=tokens.STAFF_AUDIENCE)
+    staff = session.execute(select(StaffMember).where(StaffMember.account_id == principal.account_id)).scalar()
     if staff is None:
         raise Unauthorized("The access token is not valid.")
-    g.account, g.auth_session, g.staff = account, auth, staff
+    g.principal, g.staff = principal, staff
     return staff
 
 

@@ -6,12 +6,15 @@ token names its sign-in session, so logout or a detected refresh-token reuse end
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -153,29 +156,75 @@ def revoke_session(session: Session, auth: AuthSession | None, reason: str) -> N
                      object_ref=f"session:{auth.id}", **request_context())
 
 
-def verify_access_token(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> tuple[Account, AuthSession]:
-    """Pinned algorithm, required claims, the right audience and type, a live session, an enabled account."""
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified access token speaks for, read in one query (no ORM objects on the hot path)."""
+
+    account_id: str
+    kind: str
+    resident_id: int | None
+    session_id: str
+
+
+@functools.cache
+def _live_session_query():
+    """The sign-in session and its account in ONE round trip, read fresh on every request: a revoked session
+    or a disabled account is refused on the very next request, in every process. Built once (bound `sid`)."""
+    s, a = AuthSession.__table__.c, Account.__table__.c
+    return (select(s.account_id, s.revoked_at, s.expires_at, a.id.label("account"), a.kind, a.resident_id,
+                   a.disabled_at)
+            .select_from(AuthSession.__table__.outerjoin(Account.__table__, a.id == s.account_id))
+            .where(s.id == bindparam("sid")))
+
+
+LEEWAY = 5
+_VERIFIED: dict[tuple, dict] = {}  # (key ring, audience, token) → claims whose signature and format checked out
+_VERIFIED_MAX = 50_000
+
+
+def _decode(cfg, token: str, audience: str) -> dict:
     key = _verification_key(cfg, token)
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             key,
             algorithms=ALGORITHMS,
             audience=audience,
             options={"require": REQUIRED_CLAIMS},
-            leeway=5,
+            leeway=LEEWAY,
         )
     except jwt.PyJWTError:
         raise Unauthorized("The access token is not valid.") from None
+
+
+def verified_claims(cfg, token: str, audience: str) -> dict:
+    """The token's claims, its signature and claims checked by PyJWT once per process (a token's content never
+    changes); only `exp` can turn a checked token invalid, so a repeat checks just that. Whether its sign-in is
+    still live is never cached: `verify_access` reads that from the database on every request."""
+    cache_key = (cfg.signing_keyring, audience, token)
+    claims = _VERIFIED.get(cache_key)
+    if claims is None:
+        claims = _decode(cfg, token, audience)
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[cache_key] = claims
+    elif int(claims["exp"]) <= time.time() - LEEWAY:
+        raise Unauthorized("The access token is not valid.")
+    return claims
+
+
+def verify_access(session: Session, cfg, token: str, audience: str = CITIZEN_AUDIENCE) -> Principal:
+    """Pinned algorithm, required claims, the right audience and type, a live session, an enabled account."""
+    claims = verified_claims(cfg, token, audience)
     if claims.get("typ") != "access":
         raise Unauthorized("The access token is not valid.")
-    auth = session.get(AuthSession, str(claims["sid"]))
-    if (auth is None or auth.revoked_at is not None or auth.account_id != claims["sub"]
-            or auth.expires_at <= utcnow()):
+    row = session.execute(_live_session_query(), {"sid": str(claims["sid"])}).first()
+    if (row is None or row.revoked_at is not None or row.account_id != claims["sub"]
+            or row.expires_at <= utcnow()):
         raise Unauthorized("The session has ended; sign in again.")
-    account = session.get(Account, auth.account_id)
-    if account is None or account.disabled_at is not None:
+    if row.account is None or row.disabled_at is not None:
         raise Unauthorized("The account is disabled.")
-    if audience_for(account) != audience:
+    if AUDIENCES.get(row.kind or "citizen", "zerotrip-unknown") != audience:
         raise Unauthorized("The access token is not valid.")
-    return account, auth
+    return Principal(account_id=row.account, kind=row.kind or "citizen", resident_id=row.resident_id,
+                     session_id=str(claims["sid"]))
