@@ -1,11 +1,11 @@
-# ZeroTrip — `make run` for the demo, `make test` for the whole suite.
+# ZeroTrip — `make run` for the demo, `make test` for the whole suite, `make soak` for the volume runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PEOPLE ?= 50000
 
-.PHONY: install run migrate seed test lint ci clean browser-deps
+.PHONY: install run migrate seed test soak lint ci clean browser-deps
 
 install: $(STAMP)
 
@@ -39,6 +39,13 @@ browser-deps:
 
 test: install lint browser-deps
 	$(BIN)/python -m pytest
+
+# The volume runs (pytest marker `soak`, deselected by `make test`): on the database of DATABASE_URL (SQLite by
+# default), then on PostgreSQL too when SOAK_DATABASE_URL is set (.ci/run does this once, after both suites).
+soak: install
+	$(BIN)/python -m pytest -m soak
+	@if [ -n "$(SOAK_DATABASE_URL)" ]; then echo "== soak on $(SOAK_DATABASE_URL)"; \
+	  DATABASE_URL='$(SOAK_DATABASE_URL)' $(BIN)/python -m pytest -m soak; fi
 
 ci:
 	bash .ci/run

@@ -124,6 +124,7 @@ _ENV_NAMES = {
     "wechat_push_token": "WECHAT_PUSH_TOKEN",
     "sms_api_base": "SMS_API_BASE",
     "sms_api_key": "SMS_API_KEY",
+    "http_timeout": "ZEROTRIP_HTTP_TIMEOUT",
     "signing_key": "ZEROTRIP_SIGNING_KEY",
     "data_key": "ZEROTRIP_DATA_KEY",
     "instance_path": "ZEROTRIP_INSTANCE_PATH",

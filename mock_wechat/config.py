@@ -43,11 +43,12 @@ ENV_VARS = {
     "published_pages": "MOCK_WECHAT_PAGES",
     "send_sent_events": "MOCK_WECHAT_SEND_SENT_EVENTS",
     "templates_path": "MOCK_WECHAT_TEMPLATES",
+    "push_timeout_s": "MOCK_WECHAT_PUSH_TIMEOUT",
 }
 
 # Keys that POST /__mock__/config may change at run time.
 RUNTIME_KEYS = ("webhook_url", "webhook_token", "send_sent_events", "published_pages", "token_lifetime_s",
-                "push_async", "timeout_sleep_s", "qr_content_type")
+                "push_async", "push_timeout_s", "timeout_sleep_s", "qr_content_type")
 
 
 def convert(key: str, raw):

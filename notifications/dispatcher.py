@@ -171,7 +171,10 @@ class Dispatcher:
                       and_(T.state == ob.SENDING, T.lease_until < now))
             pick = select(T.id).where(due).order_by(T.next_attempt_at).limit(n)
             if is_postgres(s):
-                pick = pick.with_for_update(skip_locked=True)
+                # Materialized, so that the locking LIMIT runs once: inlined in `IN (…)`, PostgreSQL may re-run
+                # it per outer row, each run skipping the rows the last one locked, and claim far more than n.
+                picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+                pick = select(picked.c.id)
             s.execute(update(T).where(T.id.in_(pick.scalar_subquery()), due)
                       .values(state=ob.SENDING, lease_owner=lease,
                               lease_until=now + timedelta(seconds=self.settings.lease_s))

@@ -8,6 +8,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from tests.waiting import HTTP_TIMEOUT
+
 
 @pytest.fixture(scope="session")
 def wechat_server():
@@ -24,7 +26,7 @@ def wechat_server():
 
 @pytest.fixture
 def wechat(cfg, wechat_server):
-    requests.post(f"{wechat_server}/__mock__/reset", timeout=5)
+    requests.post(f"{wechat_server}/__mock__/reset", timeout=HTTP_TIMEOUT)
     cfg.wechat_api_base = wechat_server
     return wechat_server
 
@@ -32,7 +34,7 @@ def wechat(cfg, wechat_server):
 class Citizen:
     def __init__(self, client, wechat_base: str):
         self.client, self.wechat = client, wechat_base
-        login = requests.post(f"{wechat_base}/__mock__/login-code", json={}, timeout=5).json()
+        login = requests.post(f"{wechat_base}/__mock__/login-code", json={}, timeout=HTTP_TIMEOUT).json()
         self.openid = login["openid"]
         resp = client.post("/api/v1/auth/wechat-login", json={"code": login["code"]})
         assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -41,7 +43,7 @@ class Citizen:
 
     def phone_code(self, phone: str) -> str:
         return requests.post(f"{self.wechat}/__mock__/phone-code", json={"openid": self.openid, "phone": phone},
-                             timeout=5).json()["code"]
+                             timeout=HTTP_TIMEOUT).json()["code"]
 
     def bind(self, name: str, id_number: str, phone: str):
         return self.client.post("/api/v1/me/identity", headers=self.headers,

@@ -6,10 +6,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
-import requests
+
+from tests.waiting import STALL_S, run, stop, wait_http
 
 
 def free_port() -> int:
@@ -18,26 +18,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited early: {proc.args}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise TimeoutError(url)
-
-
 class Stack:
     def __init__(self, env: dict, api: str, mock: str):
         self.env, self.api, self.mock = env, api, mock
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "app.cli", *args], env=self.env, capture_output=True,
-                                text=True, timeout=300)
+        result = run([sys.executable, "-m", "app.cli", *args], env=self.env)
         if check and result.returncode != 0:
             raise AssertionError(f"zerotrip {' '.join(args)} failed: {result.stderr}")
         return result
@@ -47,7 +33,9 @@ class Stack:
 def stack(cfg, tmp_path):
     api_port, mock_port = free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": cfg.database_url, "WECHAT_API_BASE": f"http://127.0.0.1:{mock_port}",
-           "ZEROTRIP_INSTANCE_PATH": str(tmp_path / "instance"), "PYTHONUNBUFFERED": "1"}
+           "ZEROTRIP_INSTANCE_PATH": str(tmp_path / "instance"), "PYTHONUNBUFFERED": "1",
+           # calls between the processes wait as long as a test would (no spurious timeouts on a slow day)
+           "ZEROTRIP_HTTP_TIMEOUT": str(STALL_S), "MOCK_WECHAT_PUSH_TIMEOUT": str(STALL_S)}
     logs = open(tmp_path / "servers.log", "w")  # noqa: SIM115
     mock = subprocess.Popen([sys.executable, "-m", "app.cli", "mock-wechat", "--port", str(mock_port)],
                             env=env, stdout=logs, stderr=logs)
@@ -59,12 +47,7 @@ def stack(cfg, tmp_path):
         yield Stack(env, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{mock_port}")
     finally:
         for proc in (api, mock):
-            proc.terminate()
-        for proc in (api, mock):
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
         logs.close()
     from tests.conftest import assert_clean
 

@@ -11,6 +11,7 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.builders import make_resident
+from tests.waiting import HTTP_TIMEOUT
 
 OPENIDS = iter(f"o_notif_{i:020d}" for i in range(1, 10**6))
 
@@ -23,7 +24,7 @@ class MockWechat:
         return self.base + path
 
     def post(self, path: str, **body):
-        resp = requests.post(self.url(path), json=body, timeout=5)
+        resp = requests.post(self.url(path), json=body, timeout=HTTP_TIMEOUT)
         assert resp.status_code == 200, resp.text
         return resp.json()
 
@@ -35,21 +36,21 @@ class MockWechat:
 
     def messages(self, touser: str | None = None) -> list[dict]:
         params = {"touser": touser} if touser else {}
-        return requests.get(self.url("/__mock__/messages"), params=params, timeout=5).json()
+        return requests.get(self.url("/__mock__/messages"), params=params, timeout=HTTP_TIMEOUT).json()
 
     def quota(self, openid: str, template_id: str) -> dict:
         return requests.get(self.url("/__mock__/quota"), params={"openid": openid, "template_id": template_id},
-                            timeout=5).json()
+                            timeout=HTTP_TIMEOUT).json()
 
     def faults(self, config: dict | None):
         if config is None:
-            requests.delete(self.url("/__mock__/faults"), timeout=5)
+            requests.delete(self.url("/__mock__/faults"), timeout=HTTP_TIMEOUT)
         else:
             self.post("/__mock__/faults", **config)
 
     def sms(self, phone: str | None = None) -> list[dict]:
         params = {"phone": phone} if phone else {}
-        return requests.get(self.url("/__mock__/sms"), params=params, timeout=5).json()
+        return requests.get(self.url("/__mock__/sms"), params=params, timeout=HTTP_TIMEOUT).json()
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def wechat(cfg):
     base = f"http://127.0.0.1:{server.server_port}"
     cfg.wechat_api_base = base
     cfg.sms_api_base = base
-    cfg.http_timeout = 2.0
+    cfg.http_timeout = HTTP_TIMEOUT  # no spurious timeout on a slow day; faults are injected, not timed
     yield MockWechat(base, mock_app)
     server.shutdown()
     thread.join(timeout=5)

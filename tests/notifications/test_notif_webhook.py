@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from app.api.wechat_events import signature
 from app.models import OutboxMessage, Subscription
 from notifications.templates import template_for
+from tests.waiting import HTTP_TIMEOUT
 
 URL = "/api/v1/wechat/events"
 
@@ -90,10 +91,10 @@ def backend_url(app):
 def test_the_mock_pushes_popup_events_to_the_backend(wechat, backend_url, session, account):
     acc = account()
     template = template_for("proposal_ready")
-    wechat.post("/__mock__/config", webhook_url=backend_url + URL, push_async=False)
+    wechat.post("/__mock__/config", webhook_url=backend_url + URL, push_async=False, push_timeout_s=HTTP_TIMEOUT)
     pushed = wechat.grant(acc.openid, template.id, "accept")
     assert pushed["push"]["status"].startswith("delivered 200"), pushed["push"]
     assert _remaining(session, acc, template) == ("accept", 1)
     wechat.grant(acc.openid, template.id, "ban")
     assert _remaining(session, acc, template) == ("reject", 0)
-    requests.post(wechat.url("/__mock__/config"), json={"webhook_url": None}, timeout=5)
+    requests.post(wechat.url("/__mock__/config"), json={"webhook_url": None}, timeout=HTTP_TIMEOUT)

@@ -16,6 +16,7 @@ import pytest
 from tests.api.conftest import citizen, wechat, wechat_server  # noqa: F401  (mock WeChat in a thread)
 from tests.e2e.conftest import stack  # noqa: F401  (the real processes on loopback ports)
 from tests.e2e.test_story_elderly_allowance import _person, _summary, _write
+from tests.waiting import PLAYWRIGHT_TIMEOUT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("ZEROTRIP_CHROMIUM", "/usr/bin/chromium"))
@@ -56,7 +57,7 @@ class Phone:
         # bypass_csp: only so that axe-core can be injected; the app itself runs under its CSP.
         self.context = browser.new_context(viewport=viewport or PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
                                            bypass_csp=True, device_scale_factor=1, storage_state=storage_state)
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(PLAYWRIGHT_TIMEOUT_MS)  # 120 s: far beyond any step on a slow day
         self.page = self.context.new_page()
         self.base = base
         self.errors: list[str] = []
