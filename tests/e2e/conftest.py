@@ -39,7 +39,7 @@ def stack(cfg, tmp_path):
     logs = open(tmp_path / "servers.log", "w")  # noqa: SIM115
     mock = subprocess.Popen([sys.executable, "-m", "app.cli", "mock-wechat", "--port", str(mock_port)],
                             env=env, stdout=logs, stderr=logs)
-    api = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(api_port)],
+    api = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(api_port), "--workers", "1"],
                            env=env, stdout=logs, stderr=logs)
     try:
         wait_http(f"http://127.0.0.1:{mock_port}/__mock__/messages", mock)

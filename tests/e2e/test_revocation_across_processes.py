@@ -43,7 +43,7 @@ def second_api(stack, tmp_path):
     """Another API process on the same database."""
     port = free_port()
     logs = open(tmp_path / "second.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=stack.env,
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "1"], env=stack.env,
                             stdout=logs, stderr=logs)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc)
