@@ -7,7 +7,7 @@ cannot know: whether the benefit has stopped since (then the proof is revoked).
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -44,9 +44,10 @@ def issue(session: Session, cfg, benefit: Benefit, *, issued_by: str, via: str, 
         certificate_id=new_id(), program=benefit.program, program_name=program.name if program else benefit.program,
         tier=benefit.tier or "", name_masked=mask_name(resident.name), id_last4=id_number[-4:],
         issuer=cfg.proof_issuer, now=_aware(now))
+    claims = replace(claims, kid=base64.b64encode(key.kid).decode())
     code = proofcode.encode(claims, key)
     proof = BenefitProof(id=claims.certificate_id, benefit_id=benefit.id, resident_id=resident.id,
-                         program=benefit.program, kid=base64.b64encode(key.kid).decode(), alg="ES256",
+                         program=benefit.program, kid=claims.kid, alg="ES256",
                          issued_at=claims.issued_at.replace(tzinfo=None),
                          expires_at=claims.expires_at.replace(tzinfo=None), issued_by=issued_by, via=via)
     session.add(proof)
