@@ -91,9 +91,8 @@ def test_a_proof_from_m_verifies_offline_and_online_and_is_revoked_when_the_bene
     _no_serious(v, "verify-invalid")
 
     # The benefit stops (death recorded, the daily lifecycle run): the same code now shows as revoked.
-    from flows.lifecycle.jobs import run_daily
-
     from app.models import Resident
+    from flows.lifecycle.jobs import run_daily
 
     li = session.query(Resident).filter_by(name="李秀英").one()
     li.death_date = city.today - timedelta(days=1)
