@@ -132,7 +132,8 @@ async function start() {
     h("section", { class: "card", "aria-label": S.verify.scan }, h("h2", { text: S.verify.scan }), ...scanner(textarea, say, submit)),
     form, result);
   document.body.dataset.screen = "verify";
-  const fromHash = decodeURIComponent(location.hash.slice(1));
+  let fromHash = "";
+  try { fromHash = decodeURIComponent(location.hash.slice(1)); } catch { /* not a code */ }
   if (fromHash.startsWith("ZT1:")) { textarea.value = fromHash; submit(); }
 }
 
