@@ -178,3 +178,19 @@ def test_a_proxy_with_view_and_a_clerk_obtain_it_and_the_resident_sees_who_in_he
     assert next(e for e in issued if e["actor_kind"] == "staff")["purpose"] == "benefit_proof"
     for proof in (by_daughter, by_clerk.json):
         assert client.post("/api/v1/proofs/verify", json={"code": proof["code"]}).json["valid"] is True
+
+
+def test_a_proxy_without_this_program_or_a_clerk_elsewhere_gets_no_proof(client, world, session, cfg):
+    other, other_acc, _ = h.person(session, cfg, "王二")
+    h.grant(session, world["owner"], other_acc, other, scopes=("view",), programs=("dibao",))
+    refused = client.post(f"/api/v1/benefits/{world['benefit']}/proof", headers=h.headers_for(session, cfg, other_acc))
+    assert refused.status_code in (403, 404)
+    _, elsewhere = h.staff(session, cfg, "approver", "140106")
+    assert client.post(f"/api/v1/staff/benefits/{world['benefit']}/proof", headers=elsewhere).status_code == 404
+    assert client.post(f"/api/v1/staff/benefits/{world['benefit']}/proof", headers=world["oh"]).status_code == 401
+    assert client.post(f"/api/v1/benefits/{world['benefit']}/proof", headers=world["sh"]).status_code == 401
+    from sqlalchemy import func, select
+
+    from app.models import BenefitProof
+
+    assert session.scalar(select(func.count()).select_from(BenefitProof)) == 0, "nothing issued"
