@@ -18,14 +18,27 @@ from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, auth_required, authorize, client_ip, config, current_caller
 from app.api.staff_security import staff_required
-from app.db import SessionLocal, utcnow
-from app.errors import Conflict, NotFound
+from app.db import SessionLocal, session_factory, utcnow
+from app.errors import Conflict, NotFound, TooManyAttempts
 from app.models import Benefit
-from flows import proofs
+from flows import limits, proofs
 
 blp = Blueprint("proofs", __name__, url_prefix="/api/v1", description="Proof of a benefit (signed QR code)")
 
 CERT_ID = re.compile(r"^[0-9a-f]{32}$")
+# The public verification and status routes: per source address, a fixed window in `rate_hits` (flows.limits).
+# A busy counter checks a few codes a minute; a scraper of certificate ids or a CPU burner gets 429.
+PUBLIC_LIMIT, PUBLIC_WINDOW = 120, 60
+
+
+def _rate_limit() -> None:
+    from flask import current_app
+
+    with session_factory(current_app.extensions["zerotrip_config"])() as s:
+        wait = limits.take(s, f"proofs:{client_ip()}", PUBLIC_LIMIT, PUBLIC_WINDOW)
+    if wait is not None:
+        security_log.refused("proof_rate", address=client_ip(), path=request.path)
+        raise TooManyAttempts("Too many verifications from this address; try again later.", retry_after=wait)
 
 
 class ProofSchema(ma.Schema):
@@ -165,9 +178,11 @@ class TrustList(MethodView):
 class ProofStatus(MethodView):
     @blp.response(200, StatusSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No proof with this certificate id was issued")
+    @blp.alt_response(429, schema=ErrorSchema, description="Rate limit per source address (see Retry-After)")
     def get(self, certificate_id):
         """Online status of a proof by its certificate id: valid, revoked (the benefit stopped) or expired.
         Public and free of personal data; the certificate id is 128 random bits."""
+        _rate_limit()
         found = proofs.status_of(SessionLocal(), certificate_id, utcnow()) if CERT_ID.match(certificate_id) else None
         if found is None:
             raise NotFound("No proof with this certificate id was issued.")
@@ -179,9 +194,11 @@ class VerifyProof(MethodView):
     @blp.arguments(VerifyArgs)
     @blp.response(200, VerifySchema)
     @blp.alt_response(422, schema=ErrorSchema, description="The body is not `{code: <text>}`")
+    @blp.alt_response(429, schema=ErrorSchema, description="Rate limit per source address (see Retry-After)")
     def post(self, args):
         """Verify a code: signature against the trust list, dates, then the online status. Always 200 with a
         verdict (`valid`, `status`, `reason`, `message`); an invalid code is an answer, not an error."""
+        _rate_limit()
         answer = proofs.verify(SessionLocal(), config(), args["code"], utcnow())
         if answer["status"] == "invalid":
             security_log.refused("proof_verification", address=client_ip(), reason=answer["reason"],

@@ -194,3 +194,22 @@ def test_a_proxy_without_this_program_or_a_clerk_elsewhere_gets_no_proof(client,
     from app.models import BenefitProof
 
     assert session.scalar(select(func.count()).select_from(BenefitProof)) == 0, "nothing issued"
+
+
+def test_the_public_routes_are_limited_per_address(client, world, monkeypatch, caplog):
+    import app.api.proofs as api
+
+    code = _issue(client, world)
+    monkeypatch.setattr(api, "PUBLIC_LIMIT", 3)
+    for _ in range(2):
+        assert client.post("/api/v1/proofs/verify", json={"code": code["code"]}).status_code == 200
+    assert client.get(f"/api/v1/proofs/{code['certificate_id']}/status").status_code == 200
+    with caplog.at_level(logging.WARNING, logger="zerotrip.security"):
+        over = client.get(f"/api/v1/proofs/{code['certificate_id']}/status")
+    assert over.status_code == 429 and int(over.headers["Retry-After"]) >= 1
+    assert client.post("/api/v1/proofs/verify", json={"code": code["code"]}).status_code == 429
+    assert [r.getMessage() for r in caplog.records if "rule=proof_rate" in r.getMessage()][:1]
+    other = client.get("/api/v1/proofs/trust-list", environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert other.status_code == 200, "the trust list is not limited (verifiers cache it)"
+    fresh = client.post("/api/v1/proofs/verify", json={"code": code["code"]}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert fresh.status_code == 200, "another address has its own window"
