@@ -72,8 +72,8 @@ class Config:
     metrics_token: str = ""  # bearer token a non-local caller needs for the metrics port
     # Proof-of-benefit codes (docs/proof.md): ES256 P-256 private key (PEM) that signs; retired keys (PEM,
     # public or private) still verify for 31 days after `proof_rotated_at` (ISO date/time the current key took over).
-    proof_key: str = ""
-    proof_retired_keys: str = ""
+    proof_key: str = field(default="", repr=False)
+    proof_retired_keys: str = field(default="", repr=False)
     proof_rotated_at: str = ""
     proof_issuer: str = "urn:zerotrip:civil-affairs"
 
@@ -117,7 +117,7 @@ class Config:
         if cached is None or cached[0] != source:
             from datetime import UTC, datetime
 
-            from app.proofcode import load_keys, split_pems
+            from app.proofkeys import load_keys, split_pems
 
             rotated = None
             if self.proof_rotated_at:
@@ -249,7 +249,7 @@ def _ensure_proof_key(cfg: Config) -> None:
         if cfg.env == "production":
             raise ConfigError("production mode refuses to start without ZEROTRIP_PROOF_KEY "
                               "(an EC P-256 private key in PEM; docs/proof.md)")
-        from app.proofcode import generate_pem
+        from app.proofkeys import generate_pem
 
         path = Path(cfg.instance_path) / "dev-proof_key.pem"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,15 +9,13 @@ added beside ES256 without changing the envelope.
 from __future__ import annotations
 
 import base64
-import hashlib
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import base45
 import cbor2
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pycose.algorithms import Es256
 from pycose.headers import KID, Algorithm
@@ -25,9 +23,10 @@ from pycose.keys import EC2Key
 from pycose.keys.curves import P256
 from pycose.messages import Sign1Message
 
+from app.proofkeys import VALID_DAYS, ProofKey, generate_pem, kid_of, load_keys, split_pems  # noqa: F401
+
 PREFIX = "ZT1:"
 ALG_ES256 = -7  # COSE algorithm id (RFC 9053)
-VALID_DAYS = 31
 # CWT claim keys (RFC 8392) and the private claim that holds the benefit.
 ISS, EXP, IAT, CTI = 1, 4, 6, 7
 CLAIM_BENEFIT = -65537
@@ -42,24 +41,6 @@ class ProofError(ValueError):
     def __init__(self, reason: str, message: str):
         super().__init__(message)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class ProofKey:
-    """One key of the trust list. `private` only on the issuer's side, for the key that signs."""
-
-    kid: bytes
-    public: ec.EllipticCurvePublicKey
-    status: str = "current"  # current | retired
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    private: ec.EllipticCurvePrivateKey | None = field(default=None, repr=False)
-
-
-def kid_of(public: ec.EllipticCurvePublicKey) -> bytes:
-    """The first 8 bytes of SHA-256 over the SubjectPublicKeyInfo (as EU DCC does)."""
-    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).digest()[:8]
 
 
 def _b64url(raw: bytes) -> str:
@@ -189,20 +170,26 @@ def verify(code: str, keys: list[ProofKey], now: datetime, issuer: str | None = 
         # Tagged COSE_Sign1 (18) or untagged. cbor2 6 decodes inside a tag to a tuple and a
         # frozendict; pycose wants a list and a dict.
         body = outer.value if isinstance(outer, cbor2.CBORTag) and outer.tag == COSE_SIGN1_TAG else outer
-        if not isinstance(body, list | tuple) or len(body) != 4:
+        if not isinstance(body, list | tuple) or len(body) != 4 or not isinstance(body[0], bytes):
             raise ValueError("not COSE_Sign1")
-        unprotected = dict(body[1]) if isinstance(body[1], Mapping) else body[1]
-        message = Sign1Message.from_cose_obj([body[0], unprotected, body[2], body[3]], True)
-        alg = message.phdr.get(Algorithm)
-        kid = message.phdr.get(KID)
-        payload = cbor2.loads(message.payload)
-    except Exception:  # noqa: BLE001  (pycose and cbor2 raise many kinds on junk)
+        header = cbor2.loads(body[0]) if body[0] else {}
+        if not isinstance(header, Mapping):
+            raise ValueError("protected header is not a map")
+    except Exception:  # noqa: BLE001  (cbor2 raises many kinds on junk)
         raise ProofError("malformed", "The code is damaged: it is not a signed COSE message.") from None
-    if alg is not Es256 and getattr(alg, "identifier", None) != ALG_ES256:
+    # alg and kid are read before anything else: a profile this verifier lacks (e.g. SM2) is named as such.
+    if header.get(1) != ALG_ES256:
         raise ProofError("unsupported_alg", "The code is signed with an algorithm this verifier does not accept.")
+    kid = header.get(4)
     key = next((k for k in keys if k.kid == kid), None)
     if key is None or (key.valid_until is not None and key.valid_until <= now):
         raise ProofError("unknown_key", "The code is signed with a key that is not on the trust list.")
+    try:
+        unprotected = dict(body[1]) if isinstance(body[1], Mapping) else body[1]
+        message = Sign1Message.from_cose_obj([body[0], unprotected, body[2], body[3]], True)
+        payload = cbor2.loads(message.payload)
+    except Exception:  # noqa: BLE001  (pycose and cbor2 raise many kinds on junk)
+        raise ProofError("malformed", "The code is damaged: it is not a signed COSE message.") from None
     message.key = _cose_key(ProofKey(kid=key.kid, public=key.public))
     try:
         good = message.verify_signature()
@@ -226,48 +213,3 @@ def verify(code: str, keys: list[ProofKey], now: datetime, issuer: str | None = 
     if claims.issued_at > now + timedelta(minutes=5):
         raise ProofError("not_yet_valid", "The code is dated in the future.")
     return claims
-
-
-# ---- keys from configuration --------------------------------------------------------------------------------
-
-def load_keys(signing_pem: str, retired_pems: str = "", rotated_at: datetime | None = None) -> list[ProofKey]:
-    """The signing key (PEM, P-256 private) first, then retired public keys trusted for VALID_DAYS after
-    `rotated_at` (when the signing key took over): two keys are valid during a changeover."""
-    private = serialization.load_pem_private_key(signing_pem.encode(), password=None)
-    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
-        raise ValueError("the proof key must be an EC P-256 private key")
-    keys = [ProofKey(kid=kid_of(private.public_key()), public=private.public_key(), private=private,
-                     valid_from=rotated_at)]
-    for pem in split_pems(retired_pems):
-        loaded = (serialization.load_pem_private_key(pem.encode(), password=None) if "PRIVATE" in pem
-                  else serialization.load_pem_public_key(pem.encode()))
-        public = loaded.public_key() if hasattr(loaded, "private_numbers") else loaded
-        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-            raise ValueError("a retired proof key must be an EC P-256 key")
-        if kid_of(public) == keys[0].kid:
-            continue
-        until = (rotated_at + timedelta(days=VALID_DAYS)) if rotated_at else None
-        keys.append(ProofKey(kid=kid_of(public), public=public, status="retired", valid_until=until))
-    return keys
-
-
-def split_pems(text: str) -> list[str]:
-    text = (text or "").replace("\\n", "\n")
-    blocks, current = [], []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("-----BEGIN"):
-            current = [line]
-        elif line.startswith("-----END") and current:
-            current.append(line)
-            blocks.append("\n".join(current) + "\n")
-            current = []
-        elif current and line:
-            current.append(line)
-    return blocks
-
-
-def generate_pem() -> str:
-    private = ec.generate_private_key(ec.SECP256R1())
-    return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()).decode()

@@ -139,3 +139,8 @@ def test_an_expired_code_fails_in_words_and_a_picture_can_be_uploaded(phone, cit
     assert verdict.get_attribute("data-verdict") == "valid"
     assert scanner.page.evaluate("window.__seen") > 100, "the uploaded picture reached the detector"
     assert axe(scanner.page) == []
+
+    # The status service failing is said as such: the signature is good, the status unknown for now.
+    scanner.page.route("**/api/v1/proofs/*/status", lambda route: route.fulfill(status=503, body="{}"))
+    verdict, text = _check(scanner, code)
+    assert verdict == "unavailable" and "签名正确" in text and "稍后" in text, text

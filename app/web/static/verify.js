@@ -37,7 +37,7 @@ async function online(certificateId) {
   try {
     const r = await fetch(`/api/v1/proofs/${encodeURIComponent(certificateId)}/status`, { cache: "no-store" });
     if (r.status === 404) return { status: "not_issued" };
-    return r.ok ? r.json() : null;
+    return r.ok ? r.json() : { status: "unavailable" };
   } catch { return null; }
 }
 
@@ -57,9 +57,9 @@ async function verify(text, trust, out) {
     const status = await online(offline.claims.certificate_id);
     if (status) verdict = status.status === "valid" ? "valid" : (status.status in S.verify.verdict ? status.status : "malformed");
   }
-  const good = verdict === "valid" || verdict === "offline";
+  const good = ["valid", "offline", "unavailable"].includes(verdict);
   out.replaceChildren(h("h2", { text: S.verify.result }),
-    h("p", { class: good ? "notice ok" : "alert", "data-verdict": verdict, text: S.verify.verdict[verdict] || S.verify.verdict.malformed }),
+    h("p", { class: verdict === "valid" ? "notice ok" : (good ? "notice" : "alert"), "data-verdict": verdict, text: S.verify.verdict[verdict] || S.verify.verdict.malformed }),
     offline.claims ? claimsList(offline.claims) : null, offline.claims && good ? para(S.verify.compare, "notice") : null);
 }
 
