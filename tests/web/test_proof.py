@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import requests
 
 from tests.proofs.test_proof_api import _offline_verify, _retamper
-from tests.web.conftest import axe, check_screen, shoot, sign_in_and_bind
+from tests.web.conftest import ROOT, SHOTS, axe, check_screen, sign_in_and_bind
 
 
 def _approved_benefit(p, city) -> None:
@@ -39,8 +40,15 @@ def _check(v, code: str) -> str:
 
 
 def _no_serious(v, name: str) -> None:
-    assert axe(v.page) == [], name
-    shoot(v, name)
+    """axe in normal and elderly mode (the page follows the front end's saved choice); screenshots on request."""
+    for on in (False, True):
+        v.page.evaluate("on => document.documentElement.classList.toggle('elder', on)", on)
+        assert axe(v.page) == [], f"{name} ({'elder' if on else 'normal'})"
+        if SHOTS:
+            target = ROOT / "docs" / "screenshots" if SHOTS == "1" else Path(SHOTS)
+            target.mkdir(parents=True, exist_ok=True)
+            v.page.screenshot(path=str(target / f"{name}-{'elder' if on else 'normal'}.png"), full_page=True)
+    v.page.evaluate("document.documentElement.classList.remove('elder')")
 
 
 def test_a_proof_from_m_verifies_offline_and_online_and_is_revoked_when_the_benefit_stops(phone, city, stack, session,

@@ -5,6 +5,7 @@ import { check } from "./proofcheck.js";
 
 const TRUST = "zt.trust";
 const main = document.getElementById("main");
+document.documentElement.classList.toggle("elder", localStorage.getItem("zt.elder") === "1");  // the front end's choice
 
 function h(tag, props, ...kids) {
   const el = document.createElement(tag);
