@@ -61,6 +61,7 @@ def test_a_proof_from_m_verifies_offline_and_online_and_is_revoked_when_the_bene
     assert p.screen() == "proof"
     main = p.page.inner_text("main")
     assert "补贴电子证明" in main and "高龄津贴" in main and city.li["id_number"][-4:] in main and "李*英" in main
+    assert "80至89岁" in main, "the tier band in words"
     assert city.li["id_number"] not in p.page.content()
     check_screen(p, "proof")
     code = p.page.input_value("#proof-code")
@@ -75,6 +76,7 @@ def test_a_proof_from_m_verifies_offline_and_online_and_is_revoked_when_the_bene
     _no_serious(v, "verify")
     verdict, text = _check(v, code)
     assert verdict == "valid" and "有效" in text and "李*英" in text and city.li["id_number"][-4:] in text, text
+    assert "80至89岁" in text
     _no_serious(v, "verify-valid")
     # The network drops at the counter: the page checks the signature itself (WebCrypto, the trust list it holds).
     v.context.set_offline(True)

@@ -405,7 +405,7 @@ route(/^\/proof\/([0-9a-f]{8,64})$/, async (m) => {
     throw err;
   }
   const f = S.proof.fields;
-  const rows = [[f.program, p.program_name], [f.tier, p.tier || "—"], [f.name, p.name_masked], [f.idLast4, p.id_last4],
+  const rows = [[f.program, p.program_name], [f.tier, S.proof.tier(p.tier)], [f.name, p.name_masked], [f.idLast4, p.id_last4],
     [f.until, fmt.date(p.expires_at)], [f.id, p.certificate_id]];
   return [h("h1", { text: S.proof.title }), para(S.proof.lead),
     h("img", { class: "qr", src: `data:image/png;base64,${p.qr_png}`, alt: S.proof.qrAlt(p.program_name), width: "300", height: "300" }),

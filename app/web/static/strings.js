@@ -171,6 +171,16 @@ export const S = {
     lead: "在窗口或其他部门出示这个二维码,对方扫码就能核验,不用再开纸质证明。",
     qrAlt: (program) => `${program}电子证明二维码`,
     fields: { program: "补贴项目", tier: "档次", name: "姓名", idLast4: "身份证号后4位", until: "有效期至", id: "证明编号" },
+    // Tier bands as the programs name them: 80-89 / 100+ (age), 2p (household of 2), grade1 (disability grade).
+    tier(t) {
+      let m;
+      if (!t) return "—";
+      if ((m = /^(\d+)-(\d+)$/.exec(t))) return `${m[1]}至${m[2]}岁`;
+      if ((m = /^(\d+)\+$/.exec(t))) return `${m[1]}岁及以上`;
+      if ((m = /^(\d+)p$/.exec(t))) return `${m[1]}口之家`;
+      if ((m = /^grade(\d)$/.exec(t))) return `残疾${m[1]}级`;
+      return t;
+    },
     text: "证明码文字(二维码扫不出时,可复制给对方)",
     note: "这是核验码,不是国家标准的电子证照。对方会核对您的姓名和身份证号后4位。补贴停发后,证明自动失效。",
     notActive: "这项补贴目前没有在发放,不能开具证明。",

@@ -44,7 +44,7 @@ async function online(certificateId) {
 
 function claimsList(c) {
   const f = S.proof.fields;
-  const rows = [[f.program, c.program_name], [f.tier, c.tier || "—"], [f.name, c.name_masked], [f.idLast4, c.id_last4],
+  const rows = [[f.program, c.program_name], [f.tier, S.proof.tier(c.tier)], [f.name, c.name_masked], [f.idLast4, c.id_last4],
     [f.until, fmt.date(c.expires_at.toISOString())], [f.id, c.certificate_id]];
   return h("dl", { class: "fields" }, ...rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { class: "value", text: String(v) })]));
 }
