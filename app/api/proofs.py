@@ -105,8 +105,14 @@ class TrustKeySchema(ma.Schema):
     jwk = ma.fields.Dict(required=True, metadata={"description": "The public key as a JWK (EC, P-256)"})
 
 
+STATUS_PATH = "/api/v1/proofs/{certificate_id}/status"
+
+
 class TrustListSchema(ma.Schema):
     format = ma.fields.String(required=True, metadata={"example": "ZT1"})
+    status_path = ma.fields.String(required=True, metadata={
+        "description": "Where, on this server, a verifier asks a proof's online status (relative: the host it "
+                       "fetched the list from)", "example": STATUS_PATH})
     issuer = ma.fields.String(required=True)
     generated_at = ma.fields.String(required=True)
     keys = ma.fields.List(ma.fields.Nested(TrustKeySchema), required=True)
@@ -171,7 +177,8 @@ class TrustList(MethodView):
     def get(self):
         """The public trust list: every key whose signatures a verifier should accept now (two during a
         key changeover), with its key id, validity and public key (JWK). No sign-in."""
-        return proofs.trust_list(config(), utcnow()), 200, {"Cache-Control": "public, max-age=3600"}
+        doc = {**proofs.trust_list(config(), utcnow()), "status_path": STATUS_PATH}
+        return doc, 200, {"Cache-Control": "public, max-age=3600"}
 
 
 @blp.route("/proofs/<string:certificate_id>/status")

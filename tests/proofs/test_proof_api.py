@@ -81,7 +81,7 @@ def test_a_proof_verifies_offline_with_the_trust_list_alone_and_online(client, w
     answer = client.post("/api/v1/proofs/verify", json={"code": proof["code"]}).json
     assert (answer["valid"], answer["status"], answer["reason"]) == (True, "valid", "in_payment")
     assert answer["claims"]["id_last4"] == world["id_number"][-4:]
-    status = client.get(f"/api/v1/proofs/{proof['certificate_id']}/status")
+    status = client.get(trust["status_path"].format(certificate_id=proof["certificate_id"]))
     assert status.status_code == 200 and status.json["status"] == "valid"
     assert set(status.json) == {"certificate_id", "status", "reason", "message", "expires_at", "checked_at"}
     assert world["id_number"] not in proof["code"] and "王建国" not in str(answer)
