@@ -43,6 +43,7 @@ CITIZEN_ACTIONS = {
     "application:reopen": "decline",
     "application:rate": "confirm",  # rating on someone's behalf speaks for her (and 1–2 opens a staff task)
     "benefit:view": "view",
+    "benefit:proof": "view",  # a proof-of-benefit code (docs/proof.md): what a proxy may see, she may prove
     "resident:view": "view",
     "payout:change": "payout",
     "proxy:manage": "manage_proxies",
@@ -53,6 +54,7 @@ GRANT_ACTIONS = ("grant:view", "grant:revoke", "grant:confirm", "grant:approve")
 STAFF_ACTIONS = {
     "application:view": "clerk",
     "benefit:view": "clerk",
+    "benefit:proof": "clerk",
     "resident:view": "clerk",
     "resident:lookup": "clerk",
     "task:view": "clerk",

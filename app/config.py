@@ -70,6 +70,12 @@ class Config:
     trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed
     log_format: str = "text"  # "json": one JSON object per line
     metrics_token: str = ""  # bearer token a non-local caller needs for the metrics port
+    # Proof-of-benefit codes (docs/proof.md): ES256 P-256 private key (PEM) that signs; retired keys (PEM,
+    # public or private) still verify for 31 days after `proof_rotated_at` (ISO date/time the current key took over).
+    proof_key: str = field(default="", repr=False)
+    proof_retired_keys: str = field(default="", repr=False)
+    proof_rotated_at: str = ""
+    proof_issuer: str = "urn:zerotrip:civil-affairs"
 
     def flask_settings(self) -> dict:
         return {
@@ -104,6 +110,27 @@ class Config:
         return cached[1]
 
     @property
+    def proof_keyring(self) -> list:
+        """app.proofcode.ProofKey list: the signing key first, then retired keys still trusted."""
+        source = (self.proof_key, self.proof_retired_keys, self.proof_rotated_at)
+        cached = self.__dict__.get("_proof_keys")
+        if cached is None or cached[0] != source:
+            from datetime import UTC, datetime
+
+            from app.proofkeys import load_keys, split_pems
+
+            rotated = None
+            if self.proof_rotated_at:
+                rotated = datetime.fromisoformat(self.proof_rotated_at.replace("Z", "+00:00"))
+                rotated = rotated if rotated.tzinfo else rotated.replace(tzinfo=UTC)
+            elif split_pems(self.proof_retired_keys):
+                raise ValueError("retired keys need ZEROTRIP_PROOF_ROTATED_AT (when the new key took over)")
+            pem = self.proof_key.replace("\\n", "\n")
+            cached = (source, load_keys(pem, self.proof_retired_keys, rotated))
+            self.__dict__["_proof_keys"] = cached
+        return cached[1]
+
+    @property
     def data_key_bytes(self) -> bytes:
         raw = base64.urlsafe_b64decode(self.data_key + "=" * (-len(self.data_key) % 4))
         if len(raw) < 32:
@@ -134,6 +161,10 @@ _ENV_NAMES = {
     "trusted_proxies": "ZEROTRIP_TRUSTED_PROXIES",
     "log_format": "ZEROTRIP_LOG_FORMAT",
     "metrics_token": "ZEROTRIP_METRICS_TOKEN",
+    "proof_key": "ZEROTRIP_PROOF_KEY",
+    "proof_retired_keys": "ZEROTRIP_PROOF_RETIRED_KEYS",
+    "proof_rotated_at": "ZEROTRIP_PROOF_ROTATED_AT",
+    "proof_issuer": "ZEROTRIP_PROOF_ISSUER",
 }
 
 
@@ -176,6 +207,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     if cfg.log_format not in ("text", "json"):
         raise ConfigError("ZEROTRIP_LOG_FORMAT is text or json")
     _ensure_keys(cfg)
+    _ensure_proof_key(cfg)
     if not cfg.audit_anchor_path:
         cfg.audit_anchor_path = str(Path(cfg.instance_path) / "audit-anchors.jsonl")
     return cfg
@@ -210,3 +242,27 @@ def _ensure_keys(cfg: Config) -> None:
             "/".join("ZEROTRIP_" + n.upper() for n in missing),
             cfg.instance_path,
         )
+
+
+def _ensure_proof_key(cfg: Config) -> None:
+    """The proof-signing key: required in production; generated under instance/ in development (with a warning)."""
+    if not cfg.proof_key:
+        if cfg.env == "production":
+            raise ConfigError("production mode refuses to start without ZEROTRIP_PROOF_KEY "
+                              "(an EC P-256 private key in PEM; docs/proof.md)")
+        from app.proofkeys import generate_pem
+
+        path = Path(cfg.instance_path) / "dev-proof_key.pem"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(generate_pem())
+            path.chmod(0o600)
+        cfg.proof_key = path.read_text()
+        cfg.keys_generated = True
+        if not cfg.testing:
+            log.warning("!!! DEVELOPMENT PROOF KEY IN USE: ZEROTRIP_PROOF_KEY not set; generated key stored at %s. "
+                        "Never run like this in production. !!!", path)
+    try:
+        cfg.proof_keyring  # noqa: B018  (parse now: a bad key stops the start, not the first request)
+    except Exception as exc:  # noqa: BLE001  (cryptography raises ValueError, TypeError, UnsupportedAlgorithm)
+        raise ConfigError(f"ZEROTRIP_PROOF_KEY / ZEROTRIP_PROOF_RETIRED_KEYS / ZEROTRIP_PROOF_ROTATED_AT: {exc}") from None

@@ -28,6 +28,7 @@ WHAT = {
     "application.reopen": "撤回了放弃",
     "benefit.list": "查看了待遇列表",
     "benefit.payments_view": "查看了发放记录",
+    "benefit.proof_issue": "开具了补贴电子证明",
     "payout.account_view": "查看了收款账户",
     "payout.account_change": "变更了收款账户",
     "rating.create": "评价了服务",
@@ -74,6 +75,7 @@ PURPOSES = {
     "staff.proxy_grant_record": ("proxy_grant", "办理亲情代办授权"),
     "staff.proxy_grant_approve": ("proxy_grant", "办理亲情代办授权"),
     "staff.proxy_grant_revoke": ("proxy_grant", "办理亲情代办授权"),
+    "benefit.proof_issue": ("benefit_proof", "打印补贴电子证明"),
 }
 LOOKUP_PURPOSES = {"guardianship_grant": "办理监护代办授权", "identity_verification": "核实身份",
                    "data_correction": "更正数据", "casework": "办理业务"}

@@ -67,3 +67,6 @@ __all__ = [
 from app.models.rating import ServiceRating  # noqa: E402
 
 __all__ += ["ServiceRating"]
+from app.models.proof import BenefitProof  # noqa: E402
+
+__all__ += ["BenefitProof"]

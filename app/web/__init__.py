@@ -2,6 +2,7 @@
 
 - `GET /m/` — the single page; the only server-side value put into it is `{"dev": true|false}`.
 - `GET /m/static/<file>` — modules, CSS, strings; revalidated with ETags.
+- `GET /verify` — the page that checks a proof-of-benefit code (verify.html, verify.js, proofcheck.js).
 - `POST /m/qr {text}` — a PNG QR code of a link into this front end (the invitation link), nothing else.
 - development only (absent in production): `POST /m/dev/login-code {openid?}` and
   `POST /m/dev/phone-code {openid, phone}` forward to the mock WeChat console, because a browser outside
@@ -97,6 +98,23 @@ def _forward(path: str, body: dict):
     return jsonify(upstream.json())
 
 
+def create_verify_blueprint() -> Blueprint:
+    """`GET /verify`: the page that checks a proof-of-benefit code (docs/proof.md), offline with the trust list.
+    Its camera is for this origin only; the rest of the policy is the front end's."""
+    bp = Blueprint("verify_page", __name__)
+    page = (STATIC / "verify.html").read_text(encoding="utf-8")
+
+    @bp.get("/verify")
+    def verify():
+        response = current_app.response_class(page, mimetype="text/html")
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Permissions-Policy"] = "camera=(self)"
+        return _secure(response)
+
+    return bp
+
+
 def init_web(flask_app: Flask, cfg) -> None:
-    """Serve /m/; the development sign-in helpers exist only outside production."""
+    """Serve /m/ and /verify; the development sign-in helpers exist only outside production."""
     flask_app.register_blueprint(create_blueprint(dev=cfg.env != "production"))
+    flask_app.register_blueprint(create_verify_blueprint())

@@ -22,7 +22,10 @@ EXTRA_ROLES = {"unbound": "revoked"}
 # Public catalogue entries, not objects of anyone: no authorization to test.
 # Public notices (公示) are public by law: any signed-in citizen may object to one (no owner, no grant).
 PUBLIC = {("GET", "/api/v1/programs/<string:code>"),
-          ("POST", "/api/v1/public-notices/<string:notice_id>/objections")}
+          ("POST", "/api/v1/public-notices/<string:notice_id>/objections"),
+          # A proof's online status by its certificate id (128 random bits) is public and holds no personal data
+          # (tests/proofs/test_proof_api.py checks what it says).
+          ("GET", "/api/v1/proofs/<string:certificate_id>/status")}
 
 # (method, rule) → (object key, body, expected status per role in ROLES order)
 CITIZEN_APP = {"owner": 200, "stranger": 404, "proxy_in": 200, "proxy_out": 403, "revoked": 403, "expired": 403,
@@ -78,6 +81,10 @@ MATRIX = {
     ("PUT", B + "/payout-account"): ("benefit", {"kind": "bank_account", "bank_name": "中国工商银行",
                                                  "account_number": "6222020200112233446", "holder_name": "王大爷"},
                                      {**CITIZEN_APP, "proxy_in": 403}),
+    # Proof of a benefit (issue 15 item 2): whoever may view the benefit may obtain its proof (a proxy needs
+    # `view`); a clerk prints one in her jurisdiction. Each is a new code (201).
+    ("POST", B + "/proof"): ("benefit", None, {**CITIZEN_APP, "owner": 201, "proxy_in": 201, "proxy_out": 201}),
+    ("POST", "/api/v1/staff/benefits/<string:benefit_id>/proof"): ("benefit", None, {**STAFF, "staff_here": 201}),
 }
 
 

@@ -57,3 +57,13 @@ def test_wang_li_confirms_her_fathers_allowance(phone, city):
     assert "代为确认" in father.page.inner_text("main")
     daughter.go("#/family")
     check_screen(daughter, "family-helper")
+
+    # She shows proof of his allowance for him (a proxy with `view`): his benefit, under his masked name.
+    daughter.go("#/benefits")
+    assert "替王" in daughter.page.inner_text("main")
+    daughter.page.click("text=出示电子证明")
+    daughter.settle()
+    assert daughter.screen() == "proof"
+    main = daughter.page.inner_text("main")
+    assert "高龄津贴" in main and "王*国" in main and city.wang["id_number"][-4:] in main, main
+    assert daughter.page.input_value("#proof-code").startswith("ZT1:")

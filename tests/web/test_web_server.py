@@ -40,7 +40,7 @@ def test_production_has_no_development_sign_in(cfg):
 
     prod = load_config({"env": "production", "database_url": cfg.database_url, "signing_key": "k" * 40,
                         "data_key": "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE", "testing": True,
-                        "instance_path": cfg.instance_path})
+                        "instance_path": cfg.instance_path, "proof_key": cfg.proof_key})
     client = create_app(prod).test_client()
     assert _config(client.get("/m/").get_data(as_text=True)) == {"dev": False}
     assert client.post("/m/dev/login-code", json={}).status_code in (404, 405)
@@ -72,3 +72,18 @@ def test_the_home_screen_weighs_less_than_150_kb():
 def test_the_dev_helpers_want_json_so_a_cross_site_form_cannot_use_them(client, wechat):
     resp = client.post("/m/dev/login-code", data="openid=x", content_type="application/x-www-form-urlencoded")
     assert resp.status_code == 415
+
+
+def test_the_verify_page_is_served_with_the_strict_policy_and_its_words_in_strings_js(client):
+    page = client.get("/verify")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Permissions-Policy"] == "camera=(self)"
+    assert '<script type="module" src="/m/static/verify.js">' in page.get_data(as_text=True)
+    strings = (STATIC / "strings.js").read_text(encoding="utf-8")
+    for name in ("verify.js", "proofcheck.js"):
+        code = re.sub(r"//.*", "", (STATIC / name).read_text(encoding="utf-8"))
+        assert not CJK.search(code), f"{name} has its own text: {CJK.search(code)}"
+    html = (STATIC / "verify.html").read_text(encoding="utf-8")
+    for text in re.findall(r">([^<>]*[\u4e00-\u9fff][^<>]*)<", html):
+        assert text.strip() in strings, f"verify.html text not in strings.js: {text}"

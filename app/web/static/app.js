@@ -378,19 +378,41 @@ route(/^\/apps$/, async () => {
 
 // ---------- benefits and payments ----------
 route(/^\/benefits$/, async () => {
-  const list = await get("/api/v1/benefits");
+  const [own, helped] = await Promise.all([get("/api/v1/benefits"), helping()]);
+  const others = await Promise.all(helped.map(async (g) =>
+    (await get(`/api/v1/benefits?subject=${encodeURIComponent(g.id)}`).catch(() => [])).map((b) => ({ ...b, whose: g.principal_name }))));
+  const list = [...own, ...others.flat()];
   if (!list.length) return [h("h1", { text: S.benefits.title }), para(S.benefits.none, "notice")];
   const cards = await Promise.all(list.map(async (b) => {
     let pays = null;
-    try { pays = await get(`/api/v1/benefits/${b.id}/payments`); } catch { pays = null; }
-    return h("li", { class: "card" }, h("h2", { text: b.program_name }),
+    if (!b.whose) { try { pays = await get(`/api/v1/benefits/${b.id}/payments`); } catch { pays = null; } }
+    return h("li", { class: "card" }, b.whose ? h("p", { class: "whose", text: S.benefits.whose(b.whose) }) : null, h("h2", { text: b.program_name }),
       h("p", { class: "amount big", text: S.benefits.monthly(b.monthly_amount) }),
       para(`${S.benefits.state[b.state] || b.state} · ${S.benefits.since(fmt.month(b.start_month))}${b.end_month ? " " + S.benefits.until(fmt.month(b.end_month)) : ""}`),
       pays === null ? null : h("div", {}, h("h3", { text: S.benefits.payments }),
         pays.length ? h("ul", { class: "plain" }, ...pays.slice(0, 12).map((p) => h("li", { text: S.benefits.paid(fmt.month(p.month || p.period || ""), p.amount || p.amount_yuan || "") })))
-          : para(S.benefits.noPayments, "hint")));
+          : para(S.benefits.noPayments, "hint")),
+      b.state === "active" ? link(`#/proof/${b.id}`, S.benefits.proof, "btn") : null);
   }));
   return [h("h1", { text: S.benefits.title }), h("ul", { class: "cards" }, ...cards)];
+});
+
+// ---------- proof of a benefit (补贴电子证明): a signed QR code any counter can check ----------
+route(/^\/proof\/([0-9a-f]{8,64})$/, async (m) => {
+  let p;
+  try { p = await post(`/api/v1/benefits/${m[1]}/proof`); } catch (err) {
+    if (err instanceof ApiError && err.status === 409) return [h("h1", { text: S.proof.title }), para(S.proof.notActive, "notice")];
+    throw err;
+  }
+  const f = S.proof.fields;
+  const rows = [[f.program, p.program_name], [f.tier, S.proof.tier(p.tier)], [f.name, p.name_masked], [f.idLast4, p.id_last4],
+    [f.until, fmt.date(p.expires_at)], [f.id, p.certificate_id]];
+  return [h("h1", { text: S.proof.title }), para(S.proof.lead),
+    h("img", { class: "qr", src: `data:image/png;base64,${p.qr_png}`, alt: S.proof.qrAlt(p.program_name), width: "300", height: "300" }),
+    h("dl", { class: "fields" }, ...rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { class: "value", text: v })])),
+    h("div", { class: "field" }, h("label", { for: "proof-code", text: S.proof.text }),
+      h("textarea", { id: "proof-code", readonly: true, rows: "4", spellcheck: "false", text: p.code })),
+    para(S.proof.note, "hint"), link("/verify", S.proof.verifyLink, "btn quiet")];
 });
 
 // ---------- inbox ----------

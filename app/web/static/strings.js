@@ -161,6 +161,66 @@ export const S = {
     noPayments: "还没有发放记录。",
     paid: (month, yuan) => `${month}:${yuan} 元`,
     state: { active: "发放中", suspended: "暂停发放", ended: "已停止", stopped: "已停止" },
+    proof: "出示电子证明",
+    whose: (name) => `替${name}查看`,
+  },
+
+  // Proof of a benefit (补贴电子证明): the QR code a counter checks.
+  proof: {
+    title: "补贴电子证明",
+    lead: "在窗口或其他部门出示这个二维码,对方扫码就能核验,不用再开纸质证明。",
+    qrAlt: (program) => `${program}电子证明二维码`,
+    fields: { program: "补贴项目", tier: "档次", name: "姓名", idLast4: "身份证号后4位", until: "有效期至", id: "证明编号" },
+    // Tier bands as the programs name them: 80-89 / 100+ (age), 2p (household of 2), grade1 (disability grade).
+    tier(t) {
+      let m;
+      if (!t) return "—";
+      if ((m = /^(\d+)-(\d+)$/.exec(t))) return `${m[1]}至${m[2]}岁`;
+      if ((m = /^(\d+)\+$/.exec(t))) return `${m[1]}岁及以上`;
+      if ((m = /^(\d+)p$/.exec(t))) return `${m[1]}口之家`;
+      if ((m = /^grade(\d)$/.exec(t))) return `残疾${m[1]}级`;
+      return t;
+    },
+    text: "证明码文字(二维码扫不出时,可复制给对方)",
+    note: "这是核验码,不是国家标准的电子证照。对方会核对您的姓名和身份证号后4位。补贴停发后,证明自动失效。",
+    notActive: "这项补贴目前没有在发放,不能开具证明。",
+    verifyLink: "打开核验页面",
+  },
+
+  // The verification page (/verify).
+  verify: {
+    title: "核验补贴电子证明",
+    lead: "扫描或粘贴补贴电子证明上的二维码,在本机核对签名;联网时再查询补贴是否仍在发放。",
+    scan: "扫码",
+    camera: "用摄像头扫码",
+    cameraStop: "停止扫码",
+    cameraLabel: "摄像头画面",
+    cameraFailed: "打不开摄像头。请改用上传图片或粘贴文字。",
+    upload: "上传二维码图片",
+    noDetector: "这个浏览器不能识别图片中的二维码。请把证明下方的证明码文字粘贴到下面。",
+    notFound: "图片中没有找到二维码。请换一张清楚的图片,或粘贴证明码文字。",
+    paste: "证明码文字(以 ZT1: 开头)",
+    button: "核验",
+    empty: "请先扫码,或粘贴证明码文字。",
+    checking: "正在核验……",
+    result: "核验结果",
+    trustReady: (at) => `信任列表已下载(${at}),没有网络也能核对签名。`,
+    trustMissing: "还没有下载信任列表,现在无法核验。请联网后刷新本页。",
+    verdict: {
+      valid: "有效:签名正确,补贴正在发放。",
+      offline: "签名正确(离线核验)。没有网络,无法查询补贴是否已停发;请联网后再核验一次。",
+      unavailable: "签名正确,但现在查询不到补贴是否仍在发放。请稍后再核验一次。",
+      revoked: "已撤销:这项补贴已经停发或暂停,这份证明不再有效。",
+      expired: "已过期:证明的有效期是31天,请对方重新开具。",
+      not_yet_valid: "无效:证明上的日期在将来,请核对本机时间。",
+      bad_signature: "无效:签名不对,证明码被改动过,或者是伪造的。",
+      malformed: "无效:这不是补贴电子证明码,或者内容不完整。",
+      unknown_key: "无效:签发这份证明的密钥不在信任列表中。",
+      unsupported_alg: "无效:这份证明使用了本页面不支持的签名方式。",
+      not_issued: "无效:签名正确,但系统中没有开具过这份证明。",
+      no_trust: "无法核验:还没有下载信任列表。请联网后刷新本页。",
+    },
+    compare: "请核对对方身份证上的姓名和号码后4位是否一致。",
   },
 
   // Inbox.
