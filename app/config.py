@@ -37,6 +37,29 @@ def parse_signing_keys(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def parse_data_keys(value: str) -> list[tuple[str, str]]:
+    """ZEROTRIP_DATA_KEYS: `kid:key` entries; the first encrypts and keys new hashes, every one decrypts and
+    matches look-ups (a rotation in progress). Kids are 1-32 characters of [A-Za-z0-9._-]."""
+    pairs, seen = [], set()
+    for entry in value.replace(",", " ").split():
+        kid, sep, secret = entry.partition(":")
+        if not sep or not kid or not secret or len(kid) > 32 or not all(c.isascii() and (c.isalnum() or c in "._-") for c in kid):
+            raise ConfigError("ZEROTRIP_DATA_KEYS entries are kid:key (e.g. 2026-12:…,2026-06:…)")
+        if kid in seen:
+            raise ConfigError(f"ZEROTRIP_DATA_KEYS names kid {kid!r} twice")
+        seen.add(kid)
+        pairs.append((kid, secret))
+    return pairs
+
+
+def data_key_material(secret: str) -> bytes:
+    """32 bytes from a configured data key (URL-safe base64; shorter keys are stretched with SHA-256)."""
+    raw = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+    if len(raw) < 32:
+        raw = hashlib.sha256(raw).digest()
+    return raw[:32]
+
+
 def _default_db_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'zerotrip.db'}"
 
@@ -70,6 +93,7 @@ class Config:
     trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed
     log_format: str = "text"  # "json": one JSON object per line
     metrics_token: str = ""  # bearer token a non-local caller needs for the metrics port
+    data_keys: str = ""  # "kid:key,kid:key": the first encrypts, every one decrypts (data-key rotation)
 
     def flask_settings(self) -> dict:
         return {
@@ -105,10 +129,14 @@ class Config:
 
     @property
     def data_key_bytes(self) -> bytes:
-        raw = base64.urlsafe_b64decode(self.data_key + "=" * (-len(self.data_key) % 4))
-        if len(raw) < 32:
-            raw = hashlib.sha256(raw).digest()
-        return raw[:32]
+        """The current data key (the first of ZEROTRIP_DATA_KEYS, or ZEROTRIP_DATA_KEY)."""
+        return self.data_keyring[0][1]
+
+    @property
+    def data_keyring(self) -> tuple[tuple[str, bytes], ...]:
+        """(kid, key) pairs; the first is current. A lone ZEROTRIP_DATA_KEY has the kid "default"."""
+        pairs = parse_data_keys(self.data_keys) or [(DEFAULT_KID, self.data_key)]
+        return tuple((kid, data_key_material(secret)) for kid, secret in pairs)
 
     @property
     def is_sqlite(self) -> bool:
@@ -133,6 +161,7 @@ _ENV_NAMES = {
     "trusted_proxies": "ZEROTRIP_TRUSTED_PROXIES",
     "log_format": "ZEROTRIP_LOG_FORMAT",
     "metrics_token": "ZEROTRIP_METRICS_TOKEN",
+    "data_keys": "ZEROTRIP_DATA_KEYS",
 }
 
 
@@ -171,6 +200,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
         cfg.database_url = "postgresql+psycopg://" + cfg.database_url[len("postgres://"):]
     if cfg.signing_keys:
         cfg.signing_key = parse_signing_keys(cfg.signing_keys)[0][1]
+    if cfg.data_keys:
+        cfg.data_key = parse_data_keys(cfg.data_keys)[0][1]
     _check_trusted_proxies(cfg.trusted_proxies)
     if cfg.log_format not in ("text", "json"):
         raise ConfigError("ZEROTRIP_LOG_FORMAT is text or json")
