@@ -20,6 +20,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "dispatch": ("app.cli.dispatch_cmd", "dispatch", "Send due outbox messages."),
     "import": ("app.cli.import_cmd", "import_group",
                "Import partner data (UTF-8 CSV); rejected rows go to a report under instance/reports/."),
+    "keys": ("app.cli.keys_cmd", "keys_group", "Data keys: rotation (see docs/keys.md)."),
     "mock-wechat": ("app.cli.serve_cmd", "mock_wechat",
                     "Run the mock WeChat server (its own Flask app; shares no code with the backend)."),
     "outbox": ("app.cli.outbox_cmd", "outbox_group", "Outbox messages: counts per state, re-queueing dead letters."),
