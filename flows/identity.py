@@ -45,12 +45,17 @@ def _buckets(cfg, account: Account, id_hashes: list[str], ip: str) -> list[tuple
             ("address", f"bind:addr:{ip}"[:80], cfg.bind_max_failures_per_address)]
 
 
+def _older(bucket: str, id_hashes: list[str]) -> bool:
+    """A counter under an older key of the ring: spent while it exists, never created (the rotation renames it)."""
+    return any(bucket == f"bind:id:{h}" for h in id_hashes[1:])
+
+
 def _claim_attempt(session: Session, cfg, account: Account, id_hashes: list[str], ip: str) -> list[str]:
     """Spend one attempt of each counter atomically (flows.limits.take, committed before the registry is asked);
     on a refusal give back what was taken, log one security line and raise 429."""
     taken: list[str] = []
     for scope, bucket, limit in _buckets(cfg, account, id_hashes, ip):
-        wait = limits.take(session, bucket, limit, int(WINDOW.total_seconds()))
+        wait = limits.take(session, bucket, limit, int(WINDOW.total_seconds()), create=not _older(bucket, id_hashes))
         if wait is not None:
             _give_back(session, taken)
             security_log.refused("bind_failures", actor=f"account:{account.id}", address=ip, scope=scope)

@@ -47,7 +47,7 @@ HASH_KINDS = {"id": ("residents", "staff_members", "bind_attempts", "proxy_reque
               "cert": ("disability_certificates",), "ref": ("economic_records",), "account": ("payout_accounts",)}
 
 BIND_BUCKET = "bind:id:"
-DELETE = "delete"  # what a rekey returns for a row that goes (a counter superseded by its re-keyed twin)
+MERGE = "merge"  # (MERGE, into): a rekey's answer for a counter whose re-keyed twin exists already
 
 
 @dataclass
@@ -87,8 +87,15 @@ class Step:
         guard += [t.c[c].is_not_distinct_from(bindparam(f"w_{c}", type_=t.c[c].type)) for c in new]
         return update(t).where(*guard).values({c: bindparam(f"v_{c}", type_=t.c[c].type) for c in new})
 
-    def guarded_delete(self):
-        return delete(self.table).where(self.table.c[self.pk] == bindparam("w_pk"))
+    def merge_counter(self, conn: Connection, old: str, into: str) -> None:
+        """rate_hits: fold counter `old` into `into` (the larger count, the later window) and drop it."""
+        t = self.table
+        a = conn.execute(select(t.c.window_start, t.c.hits).where(t.c.bucket == old)).first()
+        b = conn.execute(select(t.c.window_start, t.c.hits).where(t.c.bucket == into)).first()
+        if a is not None and b is not None:
+            conn.execute(update(t).where(t.c.bucket == into)
+                         .values(hits=max(a.hits, b.hits), window_start=max(a.window_start, b.window_start)))
+        conn.execute(delete(t).where(t.c.bucket == old))
 
 
 def resolve_id_hashes(conn: Connection, cipher: FieldCipher, hashes) -> dict[str, str]:
@@ -143,13 +150,13 @@ def _rate_hit_hashes(conn, cipher, rows):
 
 def _rate_hit(cipher, row, context):
     """Rename the counter to the new hash; when the API already counts under the new hash (it spends a hit of
-    every key's counter while the ring has two keys), the old counter is dropped."""
+    every key's counter while the ring has two keys), the two merge: the larger count in the newer window."""
     found, taken = context
     old = row.bucket[len(BIND_BUCKET):]
     new = found.get(old)
     if not new or new == old:
         return None
-    return DELETE if BIND_BUCKET + new in taken else {"bucket": BIND_BUCKET + new}
+    return (MERGE, BIND_BUCKET + new) if BIND_BUCKET + new in taken else {"bucket": BIND_BUCKET + new}
 
 
 def _certificate_people(conn, cipher, rows):

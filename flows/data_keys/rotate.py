@@ -20,7 +20,7 @@ from app.crypto import cipher_for
 from app.db import make_engine, utcnow
 from app.models import KeyRotation
 from app.models.ids import new_id
-from flows.data_keys.columns import DELETE, STEPS, Step
+from flows.data_keys.columns import MERGE, STEPS, Step
 
 _K = KeyRotation.__table__
 STEP_NAMES = [s.name for s in STEPS]
@@ -57,8 +57,8 @@ def _apply(conn, step: Step, cipher, row, context) -> str:
         if new is None:
             return "unchanged"
         params = {"w_pk": getattr(row, step.pk)}
-        if new == DELETE:
-            conn.execute(step.guarded_delete(), params)
+        if isinstance(new, tuple) and new[0] == MERGE:
+            step.merge_counter(conn, getattr(row, step.pk), new[1])
             return "merged"
         params |= {f"w_{c}": getattr(row, c) for c in new} | {f"v_{c}": v for c, v in new.items()}
         if conn.execute(step.guarded_update(new), params).rowcount == 1:
