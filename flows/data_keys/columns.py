@@ -38,7 +38,6 @@ NOT_DATA_KEYED = {
     "proxy_invitations.token_hash": "SHA-256 of a random single-use token",
     "staff_members.password_hash": "scrypt of the password (its own salt; not the data key)",
     "audit_events.prev_hash": "the audit chain (SHA-256, signed anchors); audit rows are never rewritten",
-    "import_batches.file_sha256": "SHA-256 of an imported file",
 }
 
 # The kinds of keyed hash (`lookup_hash(value, kind)`) and the steps that re-key them.
