@@ -15,7 +15,7 @@ import click
 # name → (module, attribute, one-line help shown by `zerotrip --help`)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("app.cli.audit_cmd", "audit_group", "The tamper-evident audit trail."),
-    "db": ("app.cli.db_cmd", "db_group", "Database schema."),
+    "db": ("app.cli.db_cmd", "db_group", "Database schema, backup and restore."),
     "demo": ("app.cli.demo_cmd", "demo", "Start everything for a local demo; Ctrl-C stops it all."),
     "dispatch": ("app.cli.dispatch_cmd", "dispatch", "Send due outbox messages."),
     "import": ("app.cli.import_cmd", "import_group",
