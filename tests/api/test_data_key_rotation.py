@@ -62,6 +62,23 @@ def _audit_digest(session, count: int) -> str:
     return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
 
 
+def _partner_files(folder, people) -> dict:
+    (_, n2), (_, n3), (_, n4) = people[2], people[3], people[4]
+    files = {
+        "disability": ("id_number,certificate_number,category,grade,issue_date,expiry_date\n"
+                       f"{n2},{n2}12,1,2,2020-01-01,2030-01-01\n"),
+        "economic": ("id_number,kind,period,amount,quantity,ref,source\n"
+                     f"{n3},real_estate,,0,1,JIN2020-0001234,real_estate\n"),
+        "payout-accounts": ("id_number,kind,bank_name,account_number\n"
+                            f"{n4},bank,中国银行,6217000010001234567\n"),
+    }
+    out = {}
+    for kind, content in files.items():
+        out[kind] = folder / f"{kind}.csv"
+        out[kind].write_text(content, encoding="utf-8")
+    return out
+
+
 def _bound(resp) -> bool:
     assert resp.status_code == 200, resp.get_data(as_text=True)
     return resp.json["account"]["identity_status"] == "bound"
@@ -85,6 +102,10 @@ def test_rotation_killed_half_way_resumes_and_everything_still_works(session, cf
     _, staff_headers = h.staff(session, cfg, "clerk", "140105")
     session.get(Resident, people[-1][0].id).id_enc = _v1(cfg, people[-1][1])  # written before kids existed
     session.commit()
+    partner_files = _partner_files(tmp_path, people)
+    for kind, path in partner_files.items():  # certificates, economic records, payout accounts under the old key
+        done = _zerotrip(cfg, f"default:{OLD}", "import", kind, str(path))
+        assert done.returncode == 0 and "imported=1" in done.stdout, done.stdout + done.stderr
     first = citizen()
     assert first.bind("别人", people[0][1], "13912340000").status_code == 409  # a failure: counter + attempt
     old_bucket = f"bind:id:{cipher_for(cfg).lookup_hash(people[0][1], 'id')}"
@@ -133,6 +154,10 @@ def test_rotation_killed_half_way_resumes_and_everything_still_works(session, cf
     assert header(bytes(staff.id_enc))[1] == "k2"
     assert session.get(RateHit, old_bucket) is None
     assert session.get(RateHit, f"bind:id:{only_new.lookup_hash(people[0][1], 'id')}") is not None
+
+    for kind, path in partner_files.items():  # the same files again: each row found under the new key, unchanged
+        done = _zerotrip(cfg, f"k2:{NEW}", "import", kind, str(path))
+        assert done.returncode == 0 and "imported=0" in done.stdout and "unchanged=1" in done.stdout, done.stdout
 
     verify = _zerotrip(cfg, f"k2:{NEW}", "audit", "verify", "--anchors", str(cfg.audit_anchor_path))
     assert verify.returncode == 0, verify.stdout + verify.stderr
