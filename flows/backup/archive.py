@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 
-from app.crypto import cipher_for
+from app.crypto import cipher_for, header
 from app.db import make_engine
 from app.models import EconomicRecord, PayoutAccount, Resident, StaffMember
 from flows.backup import database, files
@@ -59,9 +59,16 @@ def backup(cfg, out_dir: Path, progress=print) -> dict:
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise RestoreRefused(f"{out_dir} exists and is not empty")
-    (out_dir / "files").mkdir(parents=True, exist_ok=True)
     engine = make_engine(cfg.database_url)
     cipher = cipher_for(cfg)
+    samples = _samples(engine)
+    try:
+        for sample in samples:
+            cipher.decrypt(bytes.fromhex(sample["ciphertext"]))
+    except ValueError as exc:  # a backup these keys cannot read would not restore either
+        raise RestoreRefused(f"the configured data keys ({','.join(cipher.kids)}) cannot decrypt the database's "
+                             f"{sample['column']}: {exc}; set ZEROTRIP_DATA_KEYS before backing up") from None
+    (out_dir / "files").mkdir(parents=True, exist_ok=True)
     progress("backup: database")
     db_file, tables = _dump_with_checksums(cfg, engine, out_dir)
     skip = {database.sqlite_path(cfg.database_url)} if cfg.is_sqlite else set()
@@ -78,11 +85,15 @@ def backup(cfg, out_dir: Path, progress=print) -> dict:
         "dialect": engine.dialect.name, "revision": revision, "database": db_file,
         "database_sha256": files.sha256_of(out_dir / db_file), "tables": tables, "files": entries,
         "key_check": {"current_kid": cipher.current_kid, "canary": cipher.encrypt(CANARY, b"backup").hex(),
-                      "samples": _samples(engine)},
+                      "samples": samples, "kids": sorted({_kid(s["ciphertext"]) for s in samples} | {cipher.current_kid})},
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     return {"backup": str(out_dir), "dialect": manifest["dialect"], "tables": len(tables),
             "rows": sum(t["rows"] for t in tables.values()), "files": len(entries), "kid": cipher.current_kid}
+
+
+def _kid(hex_blob: str) -> str:
+    return header(bytes.fromhex(hex_blob))[1] or "(v1, no kid)"
 
 
 def _check_keys(cfg, manifest: dict) -> None:
@@ -95,7 +106,7 @@ def _check_keys(cfg, manifest: dict) -> None:
             cipher.decrypt(bytes.fromhex(sample["ciphertext"]))
     except ValueError as exc:
         raise RestoreRefused(f"the configured data keys ({','.join(cipher.kids)}) cannot decrypt this backup "
-                             f"(made under key {check['current_kid']!r}): {exc}") from None
+                             f"(its ciphertexts use keys {', '.join(check.get('kids', [check['current_kid']]))}): {exc}") from None
 
 
 def restore(cfg, source: Path, force: bool = False, progress=print) -> dict:

@@ -119,6 +119,9 @@ def test_round_trip_keeps_every_table_and_file_and_no_key(cfg, populated, tmp_pa
 
 def test_restore_refuses_before_writing_when_the_data_key_cannot_decrypt(cfg, populated, tmp_path):
     backup_dir = tmp_path / "backup"
+    unreadable = _zerotrip({**populated, "ZEROTRIP_DATA_KEY": OTHER_KEY}, "db", "backup", "--out", str(backup_dir))
+    assert unreadable.returncode != 0 and "cannot decrypt" in unreadable.stderr, "a backup nobody could restore"
+    assert not backup_dir.exists()
     assert _zerotrip(populated, "db", "backup", "--out", str(backup_dir)).returncode == 0
     target = _target_url(cfg.database_url, tmp_path, "wrongkey")
     instance3 = tmp_path / "instance3"
