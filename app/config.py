@@ -135,8 +135,13 @@ class Config:
     @property
     def data_keyring(self) -> tuple[tuple[str, bytes], ...]:
         """(kid, key) pairs; the first is current. A lone ZEROTRIP_DATA_KEY has the kid "default"."""
-        pairs = parse_data_keys(self.data_keys) or [(DEFAULT_KID, self.data_key)]
-        return tuple((kid, data_key_material(secret)) for kid, secret in pairs)
+        cached = self.__dict__.get("_data_keyring")
+        source = (self.data_keys, self.data_key)
+        if cached is None or cached[0] != source:
+            pairs = parse_data_keys(self.data_keys) or [(DEFAULT_KID, self.data_key)]
+            cached = (source, tuple((kid, data_key_material(secret)) for kid, secret in pairs))
+            self.__dict__["_data_keyring"] = cached
+        return cached[1]
 
     @property
     def is_sqlite(self) -> bool:
