@@ -20,6 +20,7 @@ from app.crypto import cipher_for
 from app.db import make_engine, utcnow
 from app.models import KeyRotation
 from app.models.ids import new_id
+from flows.data_keys import lease
 from flows.data_keys.columns import MERGE, STEPS, Step
 
 _K = KeyRotation.__table__
@@ -108,6 +109,7 @@ def _batch(engine: Engine, step: Step, cipher, rotation: dict, batch_size: int) 
         last = str(getattr(rows[-1], step.pk))
         conn.execute(update(_K).where(_K.c.id == rotation["id"])
                      .values(step=step.name, last_key=last, counts=counts, updated_at=utcnow()))
+        lease.renew(conn)
     rotation.update(last_key=last, counts=counts)
     return len(rows)
 
@@ -118,6 +120,17 @@ def rotate(cfg, batch_size: int = 500, progress: Callable[[str, int], None] | No
     between batches spare a busy database."""
     engine = engine or make_engine(cfg.database_url)
     cipher = cipher_for(cfg)
+    holder = lease.take(cfg, engine)
+    if holder is not None:
+        raise RotationRefused(f"another rotate-data ({holder}) holds the rotation lease; if it was stopped on "
+                              f"another host, run again once its lease lapses ({lease.LEASE_SECONDS} s)")
+    try:
+        return _rotate(cfg, engine, cipher, batch_size, progress, pause)
+    finally:
+        lease.release(cfg)
+
+
+def _rotate(cfg, engine: Engine, cipher, batch_size: int, progress, pause: float) -> dict:
     rotation = _open_rotation(engine, cipher.current_kid)
     for step in STEPS[STEP_NAMES.index(rotation["step"]):]:
         if rotation["step"] != step.name:

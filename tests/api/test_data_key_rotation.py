@@ -117,6 +117,8 @@ def test_rotation_killed_half_way_resumes_and_everything_still_works(session, cf
                              "0.3"], env=_env(cfg, BOTH), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for_residents_batch(session, proc)
+        second = _zerotrip(cfg, BOTH, "keys", "rotate-data")
+        assert second.returncode != 0 and "lease" in second.stderr, "one rotation at a time"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -134,7 +136,7 @@ def test_rotation_killed_half_way_resumes_and_everything_still_works(session, cf
     refused = _zerotrip(cfg, BOTH, "import", "population", str(report))
     assert refused.returncode != 0 and "rotation is running" in refused.stderr
 
-    resumed = _zerotrip(cfg, BOTH, "keys", "rotate-data", "--batch", "7")
+    resumed = _zerotrip(cfg, BOTH, "keys", "rotate-data", "--batch", "7")  # takes over the killed run's lease
     assert resumed.returncode == 0, resumed.stderr
     assert _rotation(session).state == "finished" and "kid=k2" in resumed.stdout.splitlines()[-1]
     assert _kids(session) == {"k2"}
