@@ -193,12 +193,14 @@ def _staff(cipher, row, _ctx):
     return _changed(row, {"id_hash": cipher.lookup_hash(number, "id"), "id_enc": _reencrypt(cipher, row.id_enc, number)})
 
 
+_RESIDENT_FIELDS = ("name", "sex", "birth_date", "household_id", "relation_to_head", "district_code", "street_code",
+                    "community_code", "hukou_local", "death_date")
+
+
 def _resident(cipher, row, _ctx):
     number = cipher.decrypt(row.id_enc)
     phone = cipher.decrypt(row.phone_enc) if row.phone_enc is not None else None
-    record = {k: getattr(row, k) for k in ("name", "sex", "birth_date", "household_id", "relation_to_head",
-                                           "district_code", "street_code", "community_code", "hukou_local",
-                                           "death_date")}
+    record = {k: getattr(row, k) for k in _RESIDENT_FIELDS}
     record["phone"] = phone
     new = {"id_hash": cipher.lookup_hash(number, "id"), "id_enc": _reencrypt(cipher, row.id_enc, number),
            "row_hash": resident_row_hash(cipher, record)}
@@ -216,9 +218,6 @@ def _changed(row, new: dict) -> dict | None:
                                                  else getattr(row, k))}
     return new or None
 
-
-_RESIDENT_FIELDS = ("name", "sex", "birth_date", "household_id", "relation_to_head", "district_code", "street_code",
-                    "community_code", "hukou_local", "death_date")
 
 STEPS: tuple[Step, ...] = (
     Step("bind_attempts", BindAttempt.__table__, "id", ("id_hash",), _bind_attempt, _ids_of("id_hash"),
