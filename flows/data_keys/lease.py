@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from app.db import utcnow
+from app.digits import is_ascii_digits
 from app.models import JobLock
 from flows import joblock
 
@@ -22,7 +23,7 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}"
 def _gone(owner: str) -> bool:
     """The owner ran on this host and its process no longer exists."""
     host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != socket.gethostname() or not is_ascii_digits(pid):
         return False
     try:
         os.kill(int(pid), 0)
