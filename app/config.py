@@ -93,7 +93,7 @@ class Config:
     trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed
     log_format: str = "text"  # "json": one JSON object per line
     metrics_token: str = ""  # bearer token a non-local caller needs for the metrics port
-    data_keys: str = ""  # "kid:key,kid:key": the first encrypts, every one decrypts (data-key rotation)
+    data_keys: str = field(default="", repr=False)  # "kid:key,kid:key": the first encrypts, all decrypt (rotation)
 
     def flask_settings(self) -> dict:
         return {
