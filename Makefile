@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PEOPLE ?= 50000
 
-.PHONY: install run migrate seed test soak lint ci clean browser-deps
+.PHONY: install run migrate seed test soak lint ci clean browser-deps pg-client
 
 install: $(STAMP)
 
@@ -37,7 +37,13 @@ browser-deps:
 	@test -f $(AXE) || npm install --no-save --no-audit --no-fund --silent --prefix .cache/npm axe-core@4 \
 	  || echo "browser-deps: could not install axe-core; tests/web will skip (and fail under CI)" >&2
 
-test: install lint browser-deps
+# pg_dump/pg_restore for `zerotrip db backup|restore` on PostgreSQL (the server's major version or newer).
+pg-client:
+	@command -v pg_dump >/dev/null && command -v pg_restore >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null) \
+	  || echo "pg-client: could not install postgresql-client; PostgreSQL backups will fail" >&2
+
+test: install lint browser-deps pg-client
 	$(BIN)/python -m pytest
 
 # The volume runs (pytest marker `soak`, deselected by `make test`): on the database of DATABASE_URL (SQLite by

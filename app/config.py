@@ -37,6 +37,29 @@ def parse_signing_keys(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def parse_data_keys(value: str) -> list[tuple[str, str]]:
+    """ZEROTRIP_DATA_KEYS: `kid:key` entries; the first encrypts and keys new hashes, every one decrypts and
+    matches look-ups (a rotation in progress). Kids are 1-32 characters of [A-Za-z0-9._-]."""
+    pairs, seen = [], set()
+    for entry in value.replace(",", " ").split():
+        kid, sep, secret = entry.partition(":")
+        if not sep or not kid or not secret or len(kid) > 32 or not all(c.isascii() and (c.isalnum() or c in "._-") for c in kid):
+            raise ConfigError("ZEROTRIP_DATA_KEYS entries are kid:key (e.g. 2026-12:…,2026-06:…)")
+        if kid in seen:
+            raise ConfigError(f"ZEROTRIP_DATA_KEYS names kid {kid!r} twice")
+        seen.add(kid)
+        pairs.append((kid, secret))
+    return pairs
+
+
+def data_key_material(secret: str) -> bytes:
+    """32 bytes from a configured data key (URL-safe base64; shorter keys are stretched with SHA-256)."""
+    raw = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+    if len(raw) < 32:
+        raw = hashlib.sha256(raw).digest()
+    return raw[:32]
+
+
 def _default_db_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'zerotrip.db'}"
 
@@ -76,6 +99,7 @@ class Config:
     proof_retired_keys: str = field(default="", repr=False)
     proof_rotated_at: str = ""
     proof_issuer: str = "urn:zerotrip:civil-affairs"
+    data_keys: str = field(default="", repr=False)  # "kid:key,kid:key": the first encrypts, all decrypt (rotation)
 
     def flask_settings(self) -> dict:
         return {
@@ -132,10 +156,19 @@ class Config:
 
     @property
     def data_key_bytes(self) -> bytes:
-        raw = base64.urlsafe_b64decode(self.data_key + "=" * (-len(self.data_key) % 4))
-        if len(raw) < 32:
-            raw = hashlib.sha256(raw).digest()
-        return raw[:32]
+        """The current data key (the first of ZEROTRIP_DATA_KEYS, or ZEROTRIP_DATA_KEY)."""
+        return self.data_keyring[0][1]
+
+    @property
+    def data_keyring(self) -> tuple[tuple[str, bytes], ...]:
+        """(kid, key) pairs; the first is current. A lone ZEROTRIP_DATA_KEY has the kid "default"."""
+        cached = self.__dict__.get("_data_keyring")
+        source = (self.data_keys, self.data_key)
+        if cached is None or cached[0] != source:
+            pairs = parse_data_keys(self.data_keys) or [(DEFAULT_KID, self.data_key)]
+            cached = (source, tuple((kid, data_key_material(secret)) for kid, secret in pairs))
+            self.__dict__["_data_keyring"] = cached
+        return cached[1]
 
     @property
     def is_sqlite(self) -> bool:
@@ -165,6 +198,7 @@ _ENV_NAMES = {
     "proof_retired_keys": "ZEROTRIP_PROOF_RETIRED_KEYS",
     "proof_rotated_at": "ZEROTRIP_PROOF_ROTATED_AT",
     "proof_issuer": "ZEROTRIP_PROOF_ISSUER",
+    "data_keys": "ZEROTRIP_DATA_KEYS",
 }
 
 
@@ -203,6 +237,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
         cfg.database_url = "postgresql+psycopg://" + cfg.database_url[len("postgres://"):]
     if cfg.signing_keys:
         cfg.signing_key = parse_signing_keys(cfg.signing_keys)[0][1]
+    if cfg.data_keys:
+        cfg.data_key = parse_data_keys(cfg.data_keys)[0][1]
     _check_trusted_proxies(cfg.trusted_proxies)
     if cfg.log_format not in ("text", "json"):
         raise ConfigError("ZEROTRIP_LOG_FORMAT is text or json")

@@ -37,19 +37,25 @@ class BindResult:
     status: str  # bound | pending_staff_verification
 
 
-def _buckets(cfg, account: Account, id_hash: str, ip: str) -> list[tuple[str, str, int]]:
-    """(scope, counter, limit): per account and per target ID do the work; per address is only a backstop."""
+def _buckets(cfg, account: Account, id_hashes: list[str], ip: str) -> list[tuple[str, str, int]]:
+    """(scope, counter, limit): per account and per target ID do the work; per address is only a backstop.
+    During a data-key rotation the target is counted under its hash with every key of the ring."""
     return [("account", f"bind:acct:{account.id}", cfg.bind_max_failures),
-            ("target", f"bind:id:{id_hash}", cfg.bind_max_failures),
+            *(("target", f"bind:id:{id_hash}", cfg.bind_max_failures) for id_hash in id_hashes),
             ("address", f"bind:addr:{ip}"[:80], cfg.bind_max_failures_per_address)]
 
 
-def _claim_attempt(session: Session, cfg, account: Account, id_hash: str, ip: str) -> list[str]:
+def _older(bucket: str, id_hashes: list[str]) -> bool:
+    """A counter under an older key of the ring: spent while it exists, never created (the rotation renames it)."""
+    return any(bucket == f"bind:id:{h}" for h in id_hashes[1:])
+
+
+def _claim_attempt(session: Session, cfg, account: Account, id_hashes: list[str], ip: str) -> list[str]:
     """Spend one attempt of each counter atomically (flows.limits.take, committed before the registry is asked);
     on a refusal give back what was taken, log one security line and raise 429."""
     taken: list[str] = []
-    for scope, bucket, limit in _buckets(cfg, account, id_hash, ip):
-        wait = limits.take(session, bucket, limit, int(WINDOW.total_seconds()))
+    for scope, bucket, limit in _buckets(cfg, account, id_hashes, ip):
+        wait = limits.take(session, bucket, limit, int(WINDOW.total_seconds()), create=not _older(bucket, id_hashes))
         if wait is not None:
             _give_back(session, taken)
             security_log.refused("bind_failures", actor=f"account:{account.id}", address=ip, scope=scope)
@@ -77,20 +83,21 @@ def bind(session: Session, cfg, client, account: Account, name: str, id_number: 
     except InvalidIdNumber as exc:
         raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
     cipher = cipher_for(cfg)
-    id_hash = cipher.lookup_hash(number, "id")
-    taken = _claim_attempt(session, cfg, account, id_hash, ip)
+    id_hashes = cipher.lookup_hashes(number, "id")  # current key first; more than one while a rotation runs
+    id_hash = id_hashes[0]
+    taken = _claim_attempt(session, cfg, account, id_hashes, ip)
     try:
         phone = _phone_from_wechat(client, phone_code, account.openid)
     except Exception:
         _give_back(session, taken)  # WeChat could not say: not a failed match
         raise
-    resident = session.execute(select(Resident).where(Resident.id_hash == id_hash)).scalar()
-    phone_hash = cipher.lookup_hash(phone, "phone")
-    if resident is None or resident.name != name.strip() or resident.phone_hash != phone_hash:
+    resident = session.execute(select(Resident).where(Resident.id_hash.in_(id_hashes))).scalar()
+    phone_hashes = cipher.lookup_hashes(phone, "phone")
+    if resident is None or resident.name != name.strip() or resident.phone_hash not in phone_hashes:
         _record(session, account, id_hash, ip, ok=False)
         raise Conflict(NO_MATCH, error_code="identity_no_match")
     try:
-        result = _bind_matched(session, account, resident, phone_hash, id_hash, ip)
+        result = _bind_matched(session, account, resident, phone_hashes, id_hash, ip)
     except IntegrityError as exc:  # another account bound this resident a moment ago (unique accounts.resident_id)
         session.rollback()
         if not is_unique_violation(exc, "accounts", "resident_id"):
@@ -100,7 +107,8 @@ def bind(session: Session, cfg, client, account: Account, name: str, id_number: 
     return result
 
 
-def _bind_matched(session: Session, account: Account, resident: Resident, phone_hash: str, id_hash: str, ip: str) -> BindResult:
+def _bind_matched(session: Session, account: Account, resident: Resident, phone_hashes: list[str], id_hash: str,
+                  ip: str) -> BindResult:
     holder = session.execute(select(Account).where(Account.resident_id == resident.id)).scalar()
     if holder is not None:
         enqueue(session, kind="identity_bind_attempt",
@@ -108,7 +116,7 @@ def _bind_matched(session: Session, account: Account, resident: Resident, phone_
                 resident_id=None, data={})
         _record(session, account, id_hash, ip, ok=False)
         raise Conflict(BOUND_ELSEWHERE, error_code="resident_bound_elsewhere")
-    sharing = session.scalar(select(func.count()).select_from(Resident).where(Resident.phone_hash == phone_hash))
+    sharing = session.scalar(select(func.count()).select_from(Resident).where(Resident.phone_hash.in_(phone_hashes)))
     if sharing > 1:
         _open_verification_task(session, account, resident)
         _record(session, account, id_hash, ip, ok=True)

@@ -29,12 +29,14 @@ def _ensure(session: Session, bucket: str, now) -> None:
                     .on_conflict_do_nothing(index_elements=[RateHit.bucket]))
 
 
-def take(session: Session, bucket: str, limit: int, window_seconds: int) -> int | None:
+def take(session: Session, bucket: str, limit: int, window_seconds: int, create: bool = True) -> int | None:
     """Spend one hit of `bucket`. None when allowed; else the seconds until the window ends (for Retry-After).
+    `create=False` spends only a counter that exists (an old key's counter during a data-key rotation).
     Commits the session."""
     now = utcnow()
     cutoff = now - timedelta(seconds=window_seconds)
-    _ensure(session, bucket, now)
+    if create:
+        _ensure(session, bucket, now)
     expired = RateHit.window_start <= cutoff
     spent = session.execute(
         update(RateHit)
@@ -46,7 +48,7 @@ def take(session: Session, bucket: str, limit: int, window_seconds: int) -> int 
     ).first()
     started = None if spent else session.scalar(select(RateHit.window_start).where(RateHit.bucket == bucket))
     session.commit()
-    if spent:
+    if spent or (not create and started is None):
         return None
     return max(1, window_seconds - int((now - started).total_seconds())) if started else window_seconds
 

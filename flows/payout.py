@@ -89,10 +89,11 @@ def change(session: Session, cfg, resident: Resident, *, kind: str, number: str,
     """Set the resident's payout account. Returns (account, changed); an identical account changes nothing."""
     stored, number = validate(kind, number, bank_name, holder_name, resident)
     cipher = cipher_for(cfg)
-    number_hash = cipher.lookup_hash(number, "account")
+    number_hashes = cipher.lookup_hashes(number, "account")
+    number_hash = number_hashes[0]
     bank = (bank_name or "").strip()[:64]
     account = session.get(PayoutAccount, resident.id)
-    if account is not None and (account.kind, account.number_hash, account.bank_name) == (stored, number_hash, bank):
+    if account is not None and (account.kind, account.bank_name) == (stored, bank) and account.number_hash in number_hashes:
         return account, False
     now = utcnow()
     values = {"kind": stored, "bank_name": bank, "number_enc": cipher.encrypt(number),

@@ -103,11 +103,17 @@ def request(session: Session, cfg, account: Account, name: str, id_number: str, 
         number = validate(id_number, today_shanghai())
     except InvalidIdNumber:
         number = id_number.strip().upper()  # matches nobody; hashed like any number, so the same work is done
-    id_hash = cipher.lookup_hash(number, "id")
-    principal = session.execute(select(Resident).where(Resident.id_hash == id_hash)).scalar()
+    id_hashes = cipher.lookup_hashes(number, "id")  # more than one while a data-key rotation runs
+    id_hash = id_hashes[0]
+    principal = session.execute(select(Resident).where(Resident.id_hash.in_(id_hashes))).scalar()
     matched = principal is not None and principal.name == name.strip() and principal.id != account.resident_id
     open_key = f"{account.resident_id}:{id_hash}"
-    _close_stale(session, open_key, now)
+    for key in (f"{account.resident_id}:{h}" for h in id_hashes):  # under an older key: until rotated
+        _close_stale(session, key, now)
+    older = [f"{account.resident_id}:{h}" for h in id_hashes[1:]]
+    if older and session.execute(select(ProxyRequest.id).where(ProxyRequest.open_key.in_(older))).first():
+        security_log.refused("proxy_request_open", actor=f"account:{account.id}", address=address, result="409")
+        raise RequestAlreadyOpen()
     row = {"requester_account_id": account.id, "requester_resident_id": account.resident_id,
            "target_id_hash": id_hash, "target_resident_id": principal.id if matched else None,
            "name_masked": mask_name(name.strip()), "relation": relation, "scopes": list(scopes or DEFAULT_SCOPES),

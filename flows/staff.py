@@ -114,13 +114,14 @@ def set_id_number(session: Session, cipher, staff: StaffMember, raw: str) -> Non
         number = validate(raw, today_shanghai())
     except InvalidIdNumber as exc:
         raise Unprocessable(f"The ID number is not valid ({exc.code}).", errors={"id_number": [exc.code]}) from None
-    id_hash = cipher.lookup_hash(number, "id")
-    taken = session.execute(select(StaffMember.id).where(StaffMember.id_hash == id_hash,
+    id_hashes = cipher.lookup_hashes(number, "id")  # more than one while a data-key rotation runs
+    id_hash = id_hashes[0]
+    taken = session.execute(select(StaffMember.id).where(StaffMember.id_hash.in_(id_hashes),
                                                          StaffMember.id != staff.id)).first()
     if taken:
         raise Conflict("Another staff member has this ID number.")
     staff.id_hash, staff.id_enc, staff.id_mask = id_hash, cipher.encrypt(number), mask(number)
-    resident = session.execute(select(Resident.id).where(Resident.id_hash == id_hash)).scalar()
+    resident = session.execute(select(Resident.id).where(Resident.id_hash.in_(id_hashes))).scalar()
     staff.resident_id = resident if resident is not None else staff.resident_id
     session.flush()
 
@@ -257,8 +258,9 @@ def find_resident(session: Session, cfg, caller: Caller, id_number: str) -> tupl
         number = validate(id_number, today_shanghai())
     except InvalidIdNumber as exc:
         raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
-    id_hash = cipher_for(cfg).lookup_hash(number, "id")
-    resident = session.execute(select(Resident).where(Resident.id_hash == id_hash)).scalar()
+    id_hashes = cipher_for(cfg).lookup_hashes(number, "id")
+    id_hash = id_hashes[0]
+    resident = session.execute(select(Resident).where(Resident.id_hash.in_(id_hashes))).scalar()
     return resident, f"idh:{id_hash[:24]}"
 
 

@@ -15,11 +15,12 @@ import click
 # name → (module, attribute, one-line help shown by `zerotrip --help`)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("app.cli.audit_cmd", "audit_group", "The tamper-evident audit trail."),
-    "db": ("app.cli.db_cmd", "db_group", "Database schema."),
+    "db": ("app.cli.db_cmd", "db_group", "Database schema, backup and restore."),
     "demo": ("app.cli.demo_cmd", "demo", "Start everything for a local demo; Ctrl-C stops it all."),
     "dispatch": ("app.cli.dispatch_cmd", "dispatch", "Send due outbox messages."),
     "import": ("app.cli.import_cmd", "import_group",
                "Import partner data (UTF-8 CSV); rejected rows go to a report under instance/reports/."),
+    "keys": ("app.cli.keys_cmd", "keys_group", "Data keys: rotation (see docs/keys.md)."),
     "mock-wechat": ("app.cli.serve_cmd", "mock_wechat",
                     "Run the mock WeChat server (its own Flask app; shares no code with the backend)."),
     "outbox": ("app.cli.outbox_cmd", "outbox_group", "Outbox messages: counts per state, re-queueing dead letters."),

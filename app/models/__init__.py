@@ -5,6 +5,7 @@ from app.models.application import Application, Benefit, ScanRun, StaffTask
 from app.models.audit import AuditEvent, AuditHead, AuditSubject
 from app.models.binding import IdentityBinding
 from app.models.jobs import JobLock
+from app.models.keys import KeyRotation
 from app.models.messaging import InboxItem, OutboxMessage, Subscription, WechatToken
 from app.models.notification_extra import NotificationPref
 from app.models.programs_extra import (
@@ -31,6 +32,7 @@ __all__ = [
     "DisabilityCertificate",
     "EconomicRecord",
     "HukouMove",
+    "KeyRotation",
     "Objection",
     "PayoutAccount",
     "PayrollLine",

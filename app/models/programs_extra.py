@@ -89,6 +89,7 @@ class EconomicRecord(Base):
     kind: Mapped[str] = mapped_column(String(24))
     period: Mapped[str] = mapped_column(String(7), default="")  # YYYY-MM for income, "" for assets
     ref_hash: Mapped[str] = mapped_column(String(64), default="")
+    ref_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # the ref encrypted, so that a key rotation can re-key ref_hash
     amount_fen: Mapped[int] = mapped_column(Integer, default=0)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     source: Mapped[str] = mapped_column(String(32))

@@ -7,13 +7,14 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from app.db import make_engine, utcnow
 from app.models.ids import new_id
+from app.models.keys import KeyRotation
 from app.models.resident import ImportBatch
-from flows.imports.csvfile import Survey, survey
+from flows.imports.csvfile import BadInput, Survey, survey
 
 _T = ImportBatch.__table__
 
@@ -26,6 +27,9 @@ def start_batch(engine: Engine, kind: str, file_name: str, sha256: str) -> str:
     """Record the start of a run (committed at once, so that a crash leaves a trace)."""
     batch_id = new_id()
     with engine.begin() as conn:
+        if conn.execute(select(KeyRotation.id).where(KeyRotation.state == "running")).first():
+            raise BadInput("a data-key rotation is running (zerotrip keys rotate-data): imports wait until it "
+                           "finishes, since rows not yet re-keyed would not be found under the new key")
         conn.execute(insert(_T).values(id=batch_id, kind=kind, file_name=file_name[:255], file_sha256=sha256,
                                        started_at=utcnow(), counts={}))
     return batch_id

@@ -79,6 +79,7 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
         current = existing.get((pid, rec["kind"], rec["period"], ref_hash))
         if current is None:
             inserts.append({"resident_id": pid, "kind": rec["kind"], "period": rec["period"], "ref_hash": ref_hash,
+                            "ref_enc": cipher.encrypt(rec["ref"]) if rec["ref"] else None,
                             "amount_fen": rec["fen"], "quantity": rec["qty"], "source": rec["source"],
                             "source_date": today, "updated_at": now})
         elif (current.amount_fen, current.quantity, current.source) == (rec["fen"], rec["qty"], rec["source"]):

@@ -71,6 +71,11 @@ def write_in_batches(records: Iterable, size: int, write: Callable[[list], Write
     return writes
 
 
+def resident_row_hash(cipher: FieldCipher, record: dict) -> str:
+    """The keyed change-detection hash of a resident's registry fields (also recomputed by a key rotation)."""
+    return cipher.lookup_hash("\x1f".join([str(record[k]) for k in _HASHED]), "row")
+
+
 class ResidentWriter:
     """Turns validated records into rows (hash, ciphertext, mask) and upserts them a batch at a time.
 
@@ -83,7 +88,7 @@ class ResidentWriter:
         self.raw = engine.dialect.name == "sqlite"
 
     def row_hash(self, record: dict) -> str:
-        return self.cipher.lookup_hash("\x1f".join([str(record[k]) for k in _HASHED]), "row")
+        return resident_row_hash(self.cipher, record)
 
     def _values(self, record: dict, row_hash: str, stamps: tuple) -> tuple:
         """The _WRITTEN columns, in order; on the raw SQLite path dates and booleans as SQLAlchemy stores them."""

@@ -1,0 +1,60 @@
+"""The instance files a backup carries: everything under the instance folder (reports, payroll files, the
+audit anchors …) except keys, the SQLite database itself and earlier backups; the anchor file and import
+reports kept elsewhere are added by their configured or recorded path."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from app.models import ImportBatch
+
+KEY_SUFFIXES = (".key", ".pem", ".p12", ".pfx")
+BACKUPS_DIR = "backups"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_key_file(path: Path) -> bool:
+    return path.suffix.lower() in KEY_SUFFIXES or path.name.startswith("dev-")
+
+
+def collect(cfg, engine: Engine, skip: set[Path]) -> list[dict]:
+    """[{role, path, source}] — role "instance" (path relative to the instance folder), "anchors" (the anchor
+    file outside it) or "external" (an import report outside it; path is its absolute path)."""
+    instance = Path(cfg.instance_path).resolve()
+    found: list[dict] = []
+    if instance.is_dir():
+        for path in sorted(instance.rglob("*")):
+            rel = path.relative_to(instance)
+            if (not path.is_file() or is_key_file(path) or path.resolve() in skip or rel.parts[0] == BACKUPS_DIR
+                    or path.name.endswith(("-wal", "-shm", "-journal"))):
+                continue
+            found.append({"role": "instance", "path": rel.as_posix(), "source": path})
+    anchors = Path(cfg.audit_anchor_path).resolve()
+    if anchors.is_file() and instance not in anchors.parents:
+        found.append({"role": "anchors", "path": anchors.name, "source": anchors})
+    with engine.connect() as conn:
+        reports = conn.execute(select(ImportBatch.report_path).where(ImportBatch.report_path.is_not(None))).scalars()
+        for report in sorted(set(reports)):
+            path = Path(report).resolve()
+            if path.is_file() and instance not in path.parents:
+                found.append({"role": "external", "path": str(path), "source": path})
+    return found
+
+
+def destination(cfg, entry: dict) -> Path:
+    if entry["role"] == "instance":
+        return Path(cfg.instance_path) / entry["path"]
+    if entry["role"] == "anchors":
+        return Path(cfg.audit_anchor_path)
+    return Path(entry["path"])

@@ -1,0 +1,47 @@
+"""ZEROTRIP_DATA_KEYS: a ring of `kid:key`, the first current; ciphertexts carry alg and kid; a ring decrypts
+what any of its keys wrote (and the pre-kid v1 format); a missing key or an unknown algorithm is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import ConfigError, load_config
+from app.crypto import FieldCipher, cipher_for, header
+
+OLD = "b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0x"
+NEW = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0x"
+BASE = {"ZEROTRIP_SIGNING_KEY": "s" * 40, "ZEROTRIP_INSTANCE_PATH": "/nonexistent-zerotrip"}
+
+
+def _cfg(**env):
+    return load_config(environ={**BASE, **env})
+
+
+def test_a_lone_data_key_is_kid_default_and_a_ring_puts_its_first_key_in_front():
+    alone = cipher_for(_cfg(ZEROTRIP_DATA_KEY=OLD))
+    assert alone.kids == ["default"] and header(alone.encrypt("x"))[1] == "default"
+    ring = cipher_for(_cfg(ZEROTRIP_DATA_KEY=OLD, ZEROTRIP_DATA_KEYS=f"2026-12:{NEW},default:{OLD}"))
+    assert ring.kids == ["2026-12", "default"] and ring.current_kid == "2026-12"
+    blob = alone.encrypt("110105194912310029", b"ctx")
+    assert ring.decrypt(blob, b"ctx") == "110105194912310029" and not ring.is_current(blob)
+    assert header(ring.encrypt("x")) == (1, "2026-12")
+    assert ring.lookup_hashes("v", "id") == [ring.lookup_hash("v", "id"), alone.lookup_hash("v", "id")]
+
+
+def test_a_key_missing_from_the_ring_and_an_unknown_algorithm_are_refused():
+    old = cipher_for(_cfg(ZEROTRIP_DATA_KEY=OLD))
+    new_only = cipher_for(_cfg(ZEROTRIP_DATA_KEYS=f"2026-12:{NEW}"))
+    with pytest.raises(ValueError, match="not in the ring"):
+        new_only.decrypt(old.encrypt("x"))
+    blob = bytearray(new_only.encrypt("x"))
+    blob[1] = 2  # a profile this build does not implement (e.g. SM4-GCM)
+    with pytest.raises(ValueError, match="algorithm 2"):
+        new_only.decrypt(bytes(blob))
+    with pytest.raises(ValueError):
+        FieldCipher(ring=(("a", b"k" * 32),)).decrypt(b"\x09garbage")
+
+
+@pytest.mark.parametrize("value", ["nokid", ":key", "a:x,a:y", "bad kid!:x"])
+def test_malformed_data_key_lists_are_refused(value):
+    with pytest.raises(ConfigError, match="ZEROTRIP_DATA_KEYS"):
+        _cfg(ZEROTRIP_DATA_KEYS=value)
