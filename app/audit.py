@@ -64,12 +64,14 @@ def _lock_head(session: Session) -> AuditHead:
 
 def record(session: Session, *, actor: str, action: str, result: str = "ok", on_behalf_of: str | None = None,
            object_ref: str | None = None, request_id: str | None = None, source_ip: str | None = None,
-           details: dict | None = None, subjects=(), actor_kind: str | None = None) -> AuditEvent:
+           details: dict | None = None, subjects=(), actor_kind: str | None = None,
+           visible_at: datetime | None = None) -> AuditEvent:
     """Append one event in the caller's transaction (it commits or rolls back with the action).
 
     `subjects`: residents whose record the event touched besides `on_behalf_of` (a list page read by staff
     names every listed resident); each gets a row in `audit_subjects`, which the resident feed reads.
-    `actor_kind` (self | proxy | staff | system) defaults from the actor and `on_behalf_of`."""
+    `actor_kind` (self | proxy | staff | system | department) defaults from the actor and `on_behalf_of`;
+    `visible_at` delays the event in the subjects' feed (a confidential purpose)."""
     head = _lock_head(session)
     event = AuditEvent(seq=head.seq + 1, ts=utcnow(), actor=actor[:64], on_behalf_of=on_behalf_of,
                        action=action[:64], object_ref=(object_ref or None) and object_ref[:96], result=result[:32],
@@ -80,7 +82,7 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
     session.add(event)
     head.seq, head.hash = event.seq, event.hash
     session.flush()
-    _link_subjects(session, event, subjects, actor_kind)
+    _link_subjects(session, event, subjects, actor_kind, visible_at)
     return event
 
 
@@ -97,7 +99,8 @@ def default_actor_kind(actor: str, on_behalf_of: str | None) -> str:
     return "system"
 
 
-def _link_subjects(session: Session, event: AuditEvent, subjects, actor_kind: str | None) -> None:
+def _link_subjects(session: Session, event: AuditEvent, subjects, actor_kind: str | None,
+                   visible_at: datetime | None = None) -> None:
     ids = {int(r) for r in subjects or () if r is not None}
     own = subject_of(event.on_behalf_of)
     if own is not None:
@@ -106,7 +109,8 @@ def _link_subjects(session: Session, event: AuditEvent, subjects, actor_kind: st
         return
     kind = actor_kind or default_actor_kind(event.actor, event.on_behalf_of)
     session.execute(insert(AuditSubject.__table__),
-                    [{"resident_id": r, "seq": event.seq, "actor_kind": kind} for r in sorted(ids)])
+                    [{"resident_id": r, "seq": event.seq, "actor_kind": kind, "visible_at": visible_at}
+                     for r in sorted(ids)])
 
 
 @dataclass

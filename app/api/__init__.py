@@ -25,6 +25,8 @@ BLUEPRINT_MODULES = (
     "app.api.wechat_events",
     "app.api.ratings",
     "app.api.activity",
+    "app.api.exchange",
+    "app.api.catalogue",
 )
 
 

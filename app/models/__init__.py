@@ -67,3 +67,6 @@ __all__ = [
 from app.models.rating import ServiceRating  # noqa: E402
 
 __all__ += ["ServiceRating"]
+from app.models.exchange import ExchangeClient, ExchangeKey, ExchangeMessage, ExchangeRecord  # noqa: E402
+
+__all__ += ["ExchangeClient", "ExchangeKey", "ExchangeMessage", "ExchangeRecord"]
