@@ -22,6 +22,17 @@ class CatalogueArgs(ma.Schema):
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "csv")))
 
 
+class CatalogueSchema(ma.Schema):
+    provider = ma.fields.Dict(required=True)
+    produced = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "resources with core metadata: code, name, classification {类,项,目,细目}, "
+                       "classification_code, provider, provider_code, summary, format, items [{field, name, type, "
+                       "sensitivity}], share_type, share_condition, share_method, open_type, update_cycle, "
+                       "published, related; exchange resources also `allowed` (registered purposes)"})
+    references = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "copies of other departments' data, by source (never re-offered)"})
+
+
 def _catalogue() -> dict:
     return flow.build(SessionLocal().scalars(select(ExchangeClient).order_by(ExchangeClient.id)).all())
 
@@ -29,8 +40,7 @@ def _catalogue() -> dict:
 @blp.route("/api/v1/catalogue")
 class Catalogue(MethodView):
     @blp.arguments(CatalogueArgs, location="query")
-    @blp.response(200, ma.Schema, description="{provider, produced: [resource with core metadata and data items], "
-                                              "references: [copies of other departments' data, by source]}")
+    @blp.response(200, CatalogueSchema)
     def get(self, args):
         """The datasets the bureau produces with their core metadata (分类 类/项/目/细目, 名称, 代码, 提供方, 摘要,
         格式, 数据项, 共享类型/条件/方式, 开放属性, 更新周期, 发布日期, 关联资源代码); other departments' data as

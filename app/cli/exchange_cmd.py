@@ -30,8 +30,13 @@ def client_group() -> None:
 def _text_or_file(value: str) -> str:
     if value.startswith("@"):
         return Path(value[1:]).read_text(encoding="utf-8")
-    path = Path(value)
-    return path.read_text(encoding="utf-8") if len(value) < 4096 and path.is_file() else value
+    if value.lstrip().startswith(("{", "-----BEGIN")) or len(value) > 1024:
+        return value
+    try:
+        path = Path(value)
+        return path.read_text(encoding="utf-8") if path.is_file() else value
+    except OSError:
+        return value
 
 
 @client_group.command("add")
