@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app import digits
 from app.db import utcnow
 from app.errors import Conflict, DomainError, Forbidden, TooManyAttempts, Unauthorized
 from app.models import ExchangeClient, ExchangeKey, ExchangeMessage
@@ -121,7 +122,7 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
     if any(not v for v in values.values()):
         deny("signature_missing", "Sign the request: headers " + ", ".join(signing.HEADERS) + " are required.")
     ts = values["X-ZT-Timestamp"]
-    if not (ts.isascii() and ts.isdigit()) or abs(int(ts) - now) > signing.WINDOW_SECONDS:
+    if not digits.is_ascii_digits(ts) or abs(int(ts) - now) > signing.WINDOW_SECONDS:
         deny("timestamp_skew", f"X-ZT-Timestamp must be Unix seconds within ±{signing.WINDOW_SECONDS} s of the "
              "server's time.", server_time=int(now))
     if not _ID.match(values["X-ZT-Message-Id"]):
