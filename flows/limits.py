@@ -29,23 +29,25 @@ def _ensure(session: Session, bucket: str, now) -> None:
                     .on_conflict_do_nothing(index_elements=[RateHit.bucket]))
 
 
-def take(session: Session, bucket: str, limit: int, window_seconds: int) -> int | None:
+def take(session: Session, bucket: str, limit: int, window_seconds: int, commit: bool = True) -> int | None:
     """Spend one hit of `bucket`. None when allowed; else the seconds until the window ends (for Retry-After).
-    Commits the session."""
+    Commits the session (commit=False: the hit is part of the caller's transaction)."""
     now = utcnow()
     cutoff = now - timedelta(seconds=window_seconds)
-    _ensure(session, bucket, now)
     expired = RateHit.window_start <= cutoff
-    spent = session.execute(
-        update(RateHit)
-        .where(RateHit.bucket == bucket, expired | (RateHit.hits < limit))
-        .values(hits=case((expired, 1), else_=RateHit.hits + 1),
-                window_start=case((expired, now), else_=RateHit.window_start))
-        .returning(RateHit.hits)
-        .execution_options(synchronize_session=False)
-    ).first()
+    spend = (update(RateHit)
+             .where(RateHit.bucket == bucket, expired | (RateHit.hits < limit))
+             .values(hits=case((expired, 1), else_=RateHit.hits + 1),
+                     window_start=case((expired, now), else_=RateHit.window_start))
+             .returning(RateHit.hits)
+             .execution_options(synchronize_session=False))
+    spent = session.execute(spend).first()
+    if not spent:  # the bucket's first hit (no row yet), or over the limit
+        _ensure(session, bucket, now)
+        spent = session.execute(spend).first()
     started = None if spent else session.scalar(select(RateHit.window_start).where(RateHit.bucket == bucket))
-    session.commit()
+    if commit:
+        session.commit()
     if spent:
         return None
     return max(1, window_seconds - int((now - started).total_seconds())) if started else window_seconds

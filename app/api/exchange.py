@@ -131,17 +131,23 @@ def _signed_call(action: str, work) -> Response:
     caller = clients.authenticate(session, headers=request.headers, method=request.method, path=request.full_path
                                   .rstrip("?"), body=body, action=PERMISSION[action], address=client_ip())
     request_hash = signing.body_hash(body)
-    try:
-        stored = clients.replayed(session, caller, client_ip())
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("This message is being processed; retry shortly.", error_code="message_in_progress") from None
+    stored = clients.replayed(session, caller, client_ip())
     if stored is None:
-        envelope = _envelope(body, caller, action)
-        status, text = _answer(caller, action, 200, work(session, caller, envelope["message"], request_hash),
-                               request_hash)
-        clients.remember(session, caller, status, text)
-        session.commit()
+        try:
+            envelope = _envelope(body, caller, action)
+            status, text = _answer(caller, action, 200, work(session, caller, envelope["message"], request_hash),
+                                   request_hash)
+        except DomainError:
+            session.rollback()
+            clients.spend(session, caller, commit=True)  # a refused request still counts against the limits
+            raise
+        try:
+            clients.remember(session, caller, status, text)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise Conflict("This message id is being processed; retry shortly.",
+                           error_code="message_in_progress") from None
     else:
         status, text = stored
         session.commit()

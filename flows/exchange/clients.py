@@ -27,6 +27,7 @@ from flows.exchange import signing
 ACTIONS = ("push", "search")
 MAX_DELAY_DAYS = 365
 MESSAGE_TTL = timedelta(minutes=10)
+PURGE_EVERY = 100
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -127,9 +128,11 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
              "server's time.", server_time=int(now))
     if not _ID.match(values["X-ZT-Message-Id"]):
         deny("signature_invalid", "X-ZT-Message-Id: 1–64 letters, digits, . _ : -")
-    key = session.get(ExchangeKey, key_id)
-    client = session.get(ExchangeClient, client_id)
-    if key is None or client is None or key.client_id != client_id:
+    found = session.execute(select(ExchangeKey, ExchangeClient).join(
+        ExchangeClient, ExchangeClient.id == ExchangeKey.client_id).where(
+        ExchangeKey.id == key_id, ExchangeKey.client_id == client_id)).first()
+    key, client = found if found else (None, None)
+    if key is None:
         deny("key_unknown", "No such key for this client.")
     if key.revoked_at is not None:
         deny("key_revoked", "This key was revoked.")
@@ -140,13 +143,25 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
         deny("agreement_expired", "The data-sharing agreement has expired.", Forbidden)
     if action not in (client.actions or []):
         deny("action_not_allowed", f"This client may not {action}.", Forbidden)
-    for bucket, limit, window in ((f"exchange:{client_id}:minute", client.per_minute, 60),
-                                  (f"exchange:{client_id}:day", client.per_day, 86_400)):
-        wait = limits.take(session, bucket, limit, window)
+    caller = Caller(client, key_id, values["X-ZT-Message-Id"], signing.body_hash(body))
+    wait = spend(session, caller)
+    if wait is not None:
+        session.rollback()
+        refused("exchange_rate_limit", actor=f"exchange:{client_id}", address=address)
+        raise TooManyAttempts("Over this client's request limit.", wait)
+    return caller
+
+
+def spend(session: Session, caller: Caller, commit: bool = False) -> int | None:
+    """One hit of the client's limits per minute and per day, in the caller's transaction (one write
+    transaction per request); None when allowed, else the seconds to wait."""
+    client = caller.client
+    for bucket, limit, window in ((f"exchange:{client.id}:minute", client.per_minute, 60),
+                                  (f"exchange:{client.id}:day", client.per_day, 86_400)):
+        wait = limits.take(session, bucket, limit, window, commit=commit)
         if wait is not None:
-            refused("exchange_rate_limit", actor=f"exchange:{client_id}", address=address, window=window)
-            raise TooManyAttempts("Over this client's request limit.", wait)
-    return Caller(client, key_id, values["X-ZT-Message-Id"], signing.body_hash(body))
+            return wait
+    return None
 
 
 def replayed(session: Session, caller: Caller, address: str | None) -> tuple[int, str] | None:
@@ -159,23 +174,21 @@ def replayed(session: Session, caller: Caller, address: str | None) -> tuple[int
         session.flush()
         seen = None
     if seen is None:
-        session.execute(delete(ExchangeMessage).where(ExchangeMessage.created_at < cutoff))
-        session.add(ExchangeMessage(client_id=caller.client.id, message_id=caller.message_id,
-                                    body_sha256=caller.body_sha256))
-        session.flush()
+        if secrets.randbelow(PURGE_EVERY) == 0:  # ids older than 10 minutes are dropped now and then
+            session.execute(delete(ExchangeMessage).where(ExchangeMessage.created_at < cutoff))
         return None
     if seen.body_sha256 != caller.body_sha256:
         refused("exchange_message_id_reused", actor=f"exchange:{caller.client.id}", address=address)
         raise Conflict("This message id was used with another body.", error_code="message_id_reused")
-    if seen.status is None:
-        raise Conflict("This message is still being processed; retry shortly.", error_code="message_in_progress")
     return seen.status, seen.answer or ""
 
 
 def remember(session: Session, caller: Caller, status: int, answer: str) -> None:
-    seen = session.get(ExchangeMessage, (caller.client.id, caller.message_id))
-    if seen is not None:
-        seen.status, seen.answer = status, answer
+    """Keep the answer under the message id, in the transaction of the work (a concurrent twin of the same id
+    fails on the primary key and is told to retry)."""
+    session.add(ExchangeMessage(client_id=caller.client.id, message_id=caller.message_id,
+                                body_sha256=caller.body_sha256, status=status, answer=answer))
+    session.flush()
 
 
 def clients(session: Session) -> list[ExchangeClient]:
