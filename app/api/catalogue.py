@@ -40,7 +40,8 @@ def _catalogue() -> dict:
 @blp.route("/api/v1/catalogue")
 class Catalogue(MethodView):
     @blp.arguments(CatalogueArgs, location="query")
-    @blp.response(200, CatalogueSchema)
+    @blp.doc(responses={"200": {"description": "the catalogue (JSON, or CSV with ?format=csv)", "content": {
+        "application/json": {"schema": CatalogueSchema}, "text/csv": {"schema": {"type": "string"}}}}})
     def get(self, args):
         """The datasets the bureau produces with their core metadata (分类 类/项/目/细目, 名称, 代码, 提供方, 摘要,
         格式, 数据项, 共享类型/条件/方式, 开放属性, 更新周期, 发布日期, 关联资源代码); other departments' data as
@@ -49,12 +50,12 @@ class Catalogue(MethodView):
         if args["format"] == "csv":
             return Response("\ufeff" + flow.to_csv(catalogue), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=catalogue.csv"})
-        return catalogue
+        return CatalogueSchema().dump(catalogue)
 
 
 @blp.route("/catalogue")
 class CataloguePage(MethodView):
-    @blp.response(200, ma.Schema)
+    @blp.doc(responses={"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}})
     def get(self):
         """The catalogue as a readable page."""
         c = _catalogue()

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.api.security import client_ip, config
 from app.db import SessionLocal
 from app.errors import Conflict, DomainError
+from app.security_log import refused
 from flows.exchange import clients, push, search, signing, webhook
 from flows.imports.batch import local_today
 
@@ -126,6 +127,8 @@ def _signed_call(action: str, work) -> Response:
     if len(body) > MAX_BODY:
         from werkzeug.exceptions import RequestEntityTooLarge
 
+        refused("exchange_body_size", actor=f"exchange:{request.headers.get('X-ZT-Client', '-')[:40]}",
+                address=client_ip(), limit=MAX_BODY)
         raise RequestEntityTooLarge(f"The request body is larger than {MAX_BODY} bytes.")
     session = SessionLocal()
     caller = clients.authenticate(session, headers=request.headers, method=request.method, path=request.full_path
@@ -213,7 +216,8 @@ class DeathWebhook(MethodView):
         session.commit()
         return answer
 
-    @blp.response(200, ma.Schema)
+    @blp.doc(responses={"200": {"description": "the challenge", "content": {"text/plain": {
+        "schema": {"type": "string"}}}}, "404": {"description": "unknown publisher or mode"}})
     def get(self, publisher):
         """WebSub verification: echoes `hub.challenge` for a known publisher."""
         session = SessionLocal()

@@ -11,11 +11,12 @@ import json
 import os
 from datetime import date
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.models import DeathRecord, ExchangeRecord, Resident
+from app.models.ids import new_id
 from flows.exchange.datasets import GATES, PUSH
 from flows.imports import partner
 
@@ -33,7 +34,7 @@ REASONS = {
     "EVENT_UNKNOWN": "event must be DEATH_REGISTERED or DEATH_CANCELLED (deaths only)",
     "NOT_THE_SOURCE": "only the source that reported a death can withdraw it",
 }
-_D, _R = DeathRecord.__table__, Resident.__table__
+_D, _R, _X = DeathRecord.__table__, Resident.__table__, ExchangeRecord.__table__
 
 
 def authoritative_death_sources() -> tuple[str, ...]:
@@ -94,8 +95,9 @@ def push(session, cfg, client, items: list, today: date) -> list[dict]:
     existing = {}
     refs = [s[1] for s in shaped]
     for start in range(0, len(refs), 500):
-        for row in session.scalars(select(ExchangeRecord).where(
-                ExchangeRecord.client_id == client.id, ExchangeRecord.reference_id.in_(refs[start:start + 500]))):
+        for row in conn.execute(select(_X.c.id, _X.c.dataset, _X.c.reference_id, _X.c.body_sha256, _X.c.status,
+                                       _X.c.reasons).where(_X.c.client_id == client.id,
+                                                           _X.c.reference_id.in_(refs[start:start + 500]))):
             existing[(row.dataset, row.reference_id)] = row
     by_dataset: dict[str, list] = {}
     for i, ref, dataset, record, event, digest in shaped:
@@ -206,15 +208,21 @@ def _cancel_death(conn, person, rec, ref, results, i) -> str | None:
 
 
 def _store(session, client, dataset, group, results) -> None:
+    """Insert the new records and update the changed ones (Core executemany: a batch is up to 1,000 rows)."""
     now = utcnow()
+    inserts, updates = [], []
     for i, ref, _record, _event, digest, old in group:
         res = results[i]
         resident, effect = res.pop("_resident", None), res.pop("_effect", None)
         values = {"body_sha256": digest, "status": res["status"], "reasons": res["reasons"], "resident_id": resident,
                   "effect": effect, "state": "pending" if effect else "none", "created_at": now, "applied_at": None}
         if old is None:
-            session.add(ExchangeRecord(client_id=client.id, dataset=dataset, reference_id=ref, **values))
+            inserts.append({"id": new_id(), "client_id": client.id, "dataset": dataset, "reference_id": ref, **values})
         else:
-            for k, v in values.items():
-                setattr(old, k, v)
-    session.flush()
+            updates.append({"b_id": old.id, **{f"b_{k}": v for k, v in values.items()}})
+    conn = session.connection()
+    if inserts:
+        conn.execute(insert(_X), inserts)
+    if updates:
+        conn.execute(update(_X).where(_X.c.id == bindparam("b_id")).values(
+            {name[2:]: bindparam(name) for name in updates[0] if name != "b_id"}), updates)

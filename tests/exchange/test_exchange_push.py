@@ -175,3 +175,15 @@ def test_economic_records_need_an_open_dibao_check(client, session, cfg, cli):
     result = resp.json["message"]["results"][0]
     assert result["status"] == "rejected", result
     assert result["reasons"][0]["code"] in ("NO_AUTHORIZATION", "KIND_UNKNOWN")
+
+
+def test_over_size_413_and_over_rate_429(client, session, cfg, cli):
+    small = Department(cli, "small", "push", death_source="public_security", extra=("--per-minute", "2"))
+    _, number = make_resident(session, cfg)
+    big = [{"reference_id": f"B{i}", "dataset": "deaths",
+            "record": {"id_number": number, "death_date": "2026-10-01", "source": "x" * 1200}} for i in range(1000)]
+    assert small.push(client, big).status_code == 413
+    assert small.push(client, [_death("S1", number)]).status_code == 200
+    assert small.push(client, [_death("S2", number)]).status_code == 200
+    third = small.push(client, [_death("S3", number)])
+    assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
