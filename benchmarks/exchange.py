@@ -112,6 +112,12 @@ def reset_moves(engine) -> None:
         conn.execute(text("UPDATE residents SET hukou_local = :t"), {"t": True})
 
 
+def _owner(number: str, numbers: list[str], _index={}) -> int:  # noqa: B006 - a per-run cache
+    if not _index:
+        _index.update({n: i % 4 for i, n in enumerate(numbers)})
+    return _index[number]
+
+
 def bench_a(env, engine, numbers, n_records, tmp: Path, api: str) -> None:
     rows = [(numbers[i % len(numbers)], f"2026-{1 + (i // len(numbers)) % 9:02d}-15", "out" if i % 2 else "in",
              "110105") for i in range(n_records)]
@@ -125,12 +131,17 @@ def bench_a(env, engine, numbers, n_records, tmp: Path, api: str) -> None:
     base = time.perf_counter() - started
     reset_moves(engine)
     senders = [Dept(env, f"gongan{i}", "push") for i in range(4)]
-    batches = [rows[i:i + 1000] for i in range(0, len(rows), 1000)]
+    # each sender (a district's 公安 branch) reports its own residents: sender k has the residents i % 4 == k
+    batches = []
+    for k in range(4):
+        own = [r for i, r in enumerate(rows) if (i % len(numbers)) % 4 == k]
+        batches += [own[i:i + 1000] for i in range(0, len(own), 1000)]
+    batches.sort(key=len, reverse=True)
 
     def send(k: int) -> int:
         dept, done = senders[k], 0
         with requests.Session() as http:
-            for j in range(k, len(batches), 4):
+            for j in [j for j in range(len(batches)) if batches[j] and _owner(batches[j][0][0], numbers) == k]:
                 records = [{"reference_id": f"M{j}-{x}", "dataset": "hukou_moves", "record": {
                     "id_number": a, "move_date": b, "direction": c, "area_code": d}}
                     for x, (a, b, c, d) in enumerate(batches[j])]
@@ -168,12 +179,15 @@ def bench_b(asker: Dept, numbers, seconds: int, api: str, bare: str) -> None:
         resp = http.post(api + "/exchange/v1/registry/sync/search", data=body, headers=headers, timeout=60)
         latencies.append((time.perf_counter() - started) * 1000)
         if resp.status_code != 200:
-            errors.append(resp.status_code)
+            errors.append(f"{resp.status_code}:{(resp.json() or {}).get('error_code', '')}"
+                          if resp.headers.get("Content-Type", "").startswith("application/json") else resp.status_code)
 
     with ThreadPoolExecutor(64) as pool:
         list(pool.map(fire, planned))
+    from collections import Counter
+
     print(f"(b) {rate} req/s for {seconds} s: p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms "
-          f"(target ≤ 50), errors {len(errors)}")
+          f"(target ≤ 50), errors {len(errors)} {dict(Counter(errors))}")
 
     def closed_loop(url: str, make) -> float:
         stop, count = time.time() + min(seconds, 10), [0]

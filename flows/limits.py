@@ -29,9 +29,9 @@ def _ensure(session: Session, bucket: str, now) -> None:
                     .on_conflict_do_nothing(index_elements=[RateHit.bucket]))
 
 
-def take(session: Session, bucket: str, limit: int, window_seconds: int, commit: bool = True) -> int | None:
+def take(session: Session, bucket: str, limit: int, window_seconds: int) -> int | None:
     """Spend one hit of `bucket`. None when allowed; else the seconds until the window ends (for Retry-After).
-    Commits the session (commit=False: the hit is part of the caller's transaction)."""
+    Commits the session."""
     now = utcnow()
     cutoff = now - timedelta(seconds=window_seconds)
     expired = RateHit.window_start <= cutoff
@@ -46,8 +46,7 @@ def take(session: Session, bucket: str, limit: int, window_seconds: int, commit:
         _ensure(session, bucket, now)
         spent = session.execute(spend).first()
     started = None if spent else session.scalar(select(RateHit.window_start).where(RateHit.bucket == bucket))
-    if commit:
-        session.commit()
+    session.commit()
     if spent:
         return None
     return max(1, window_seconds - int((now - started).total_seconds())) if started else window_seconds

@@ -136,14 +136,9 @@ def _signed_call(action: str, work) -> Response:
     request_hash = signing.body_hash(body)
     stored = clients.replayed(session, caller, client_ip())
     if stored is None:
-        try:
-            envelope = _envelope(body, caller, action)
-            status, text = _answer(caller, action, 200, work(session, caller, envelope["message"], request_hash),
-                                   request_hash)
-        except DomainError:
-            session.rollback()
-            clients.spend(session, caller, commit=True)  # a refused request still counts against the limits
-            raise
+        envelope = _envelope(body, caller, action)
+        status, text = _answer(caller, action, 200, work(session, caller, envelope["message"], request_hash),
+                               request_hash)
         try:
             clients.remember(session, caller, status, text)
             session.commit()

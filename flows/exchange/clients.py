@@ -71,6 +71,11 @@ def _check_purposes(purposes: dict) -> None:
         delay = int(spec.get("delay_days") or 0)
         if not 0 <= delay <= MAX_DELAY_DAYS:
             raise BadRegistration(f"purpose {code}: delay_days must be 0–{MAX_DELAY_DAYS} (never hidden for ever)")
+        from flows.exchange.datasets import PUSH
+
+        unknown_push = set(spec.get("push") or ()) - set(PUSH)
+        if unknown_push:
+            raise BadRegistration(f"purpose {code}: unknown push dataset {', '.join(sorted(unknown_push))}")
         for dataset, fields in (spec.get("fields") or {}).items():
             known = ANSWERS.get(dataset)
             if known is None:
@@ -146,19 +151,18 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
     caller = Caller(client, key_id, values["X-ZT-Message-Id"], signing.body_hash(body))
     wait = spend(session, caller)
     if wait is not None:
-        session.rollback()
         refused("exchange_rate_limit", actor=f"exchange:{client_id}", address=address)
         raise TooManyAttempts("Over this client's request limit.", wait)
     return caller
 
 
-def spend(session: Session, caller: Caller, commit: bool = False) -> int | None:
-    """One hit of the client's limits per minute and per day, in the caller's transaction (one write
-    transaction per request); None when allowed, else the seconds to wait."""
+def spend(session: Session, caller: Caller) -> int | None:
+    """One hit of the client's limits per minute and per day, committed at once (the counter row is held only
+    for that short transaction, not for the request's work); None when allowed, else the seconds to wait."""
     client = caller.client
     for bucket, limit, window in ((f"exchange:{client.id}:minute", client.per_minute, 60),
                                   (f"exchange:{client.id}:day", client.per_day, 86_400)):
-        wait = limits.take(session, bucket, limit, window, commit=commit)
+        wait = limits.take(session, bucket, limit, window)
         if wait is not None:
             return wait
     return None

@@ -54,6 +54,12 @@ class Collector:
         return True
 
 
+def allowed_push(client) -> set[str]:
+    """The datasets a client may push: the union of its purposes' `push` lists (every dataset when none says)."""
+    named = {d for spec in (client.purposes or {}).values() for d in (spec.get("push") or ())}
+    return named or set(PUSH)
+
+
 def _hash(item: dict) -> str:
     return hashlib.sha256(json.dumps(item, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
                           .encode()).hexdigest()
@@ -91,7 +97,7 @@ def push(session, cfg, client, items: list, today: date) -> list[dict]:
             results[i] = {"reference_id": ref, "status": "rejected", "reasons": _reasons([(problem, REASONS[problem])])}
         else:
             shaped.append((i, ref, dataset, record, item.get("event"), _hash(item)))
-    allowed = set((client.purposes.get("_push") or {}).get("datasets") or PUSH)
+    allowed = allowed_push(client)
     existing = {}
     refs = [s[1] for s in shaped]
     for start in range(0, len(refs), 500):

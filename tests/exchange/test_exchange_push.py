@@ -187,3 +187,21 @@ def test_over_size_413_and_over_rate_429(client, session, cfg, cli):
     assert small.push(client, [_death("S2", number)]).status_code == 200
     third = small.push(client, [_death("S3", number)])
     assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
+
+
+def test_a_dataset_outside_the_clients_push_list_is_rejected_per_record(client, session, cfg, cli):
+    funeral = Department(cli, "binzang", "push", {"cremation_report": {"legal_basis": "《殡葬管理条例》",
+                                                                         "push": ["cremations"]}},
+                         death_source="funeral")
+    _, number = make_resident(session, cfg)
+    resp = funeral.push(client, [
+        {"reference_id": "C1", "dataset": "cremations", "record": {"id_number": number, "death_date": "2026-10-01",
+                                                                   "source": "funeral"}},
+        {"reference_id": "M1", "dataset": "hukou_moves", "record": {"id_number": number, "move_date": "2026-10-01",
+                                                                    "direction": "out", "area_code": "110105"}}])
+    assert resp.status_code == 200
+    first, second = resp.json["message"]["results"]
+    # 殡葬 is corroboration by default: accepted, kept, no effect
+    assert (first["status"], first["reasons"][0]["code"]) == ("accepted", "CORROBORATION")
+    assert (second["status"], second["reasons"][0]["code"]) == ("rejected", "DATASET_NOT_ALLOWED")
+    assert session.get(Resident, session.scalars(select(Resident.id)).first()).death_date is None
