@@ -40,7 +40,7 @@ def _people(session, cfg, n=3):
     out = []
     for i in range(n):
         r, number = make_resident(session, cfg, name=f"王{i}", household_id=f"HX{i}", birth_date=date(1940, 1, 1 + i))
-        session.add(PayoutAccount(resident_id=r.id, kind="social_security_card", bank_name="", number_enc=cipher_for(cfg).encrypt("6217000000001234"),
+        session.add(PayoutAccount(resident_id=r.id, kind="sscard", bank_name="", number_enc=cipher_for(cfg).encrypt("6217000000001234"),
                                   number_mask="6217********1234", number_hash=f"h{i}", source="hrss",
                                   source_date=date(2026, 1, 1)))
         b = benefit(session, r, start="2026-01")
