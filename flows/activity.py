@@ -57,6 +57,8 @@ WHAT = {
     "staff.objection_decide": "处理了公示异议",
     "staff.home_help": "上门协助办理",
     "exchange.search": "查询了您的待遇信息",
+    "staff.death_correction_propose": "提出更正死亡登记",
+    "staff.death_correction_approve": "复核并更正了死亡登记",
 }
 # Why a staff member looked or acted (code, text). A look-up states its own purpose.
 PURPOSES = {

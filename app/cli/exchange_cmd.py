@@ -222,3 +222,45 @@ def selftest(client_id, key_file, key_id, url) -> None:
     summary(status=resp.status_code, ok=int(ok), ms=round(ms, 1), key=kid, date=date.today().isoformat())
     if not ok:
         sys.exit(1)
+
+
+@exchange_group.group("death-correction")
+def correction_group() -> None:
+    """Staff correction of a wrongly reported death: propose with a reason, a second staff member approves."""
+
+
+@correction_group.command("propose")
+@click.option("--resident-id", required=True, type=int)
+@click.option("--reason", required=True)
+@click.option("--staff", "username", required=True)
+def correction_propose(resident_id, reason, username) -> None:
+    """Propose that a recorded death is wrong (the benefits resume once a second staff member approves)."""
+    from app.errors import DomainError
+    from flows.exchange import corrections
+
+    cfg = ready_config()
+    try:
+        with session_scope(cfg) as session:
+            task_id = corrections.propose(session, resident_id=resident_id, reason=reason, username=username).id
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    summary(task=task_id, state="open")
+
+
+@correction_group.command("approve")
+@click.argument("task_id")
+@click.option("--staff", "username", required=True)
+def correction_approve(task_id, username) -> None:
+    """Approve a proposed correction (another staff member, an approver)."""
+    from app.errors import DomainError
+    from flows.exchange import corrections
+
+    cfg = ready_config()
+    try:
+        with session_scope(cfg) as session:
+            corrections.approve(session, task_id=task_id, username=username)
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    summary(task=task_id, state="done")
