@@ -80,7 +80,7 @@ REFERENCES: dict[str, tuple[str, str, str]] = {
     "disability_certificates": ("残疾人联合会", "残疾人证信息", "id resident_id cert_hash cert_mask category grade issue_date "
                                 "expiry_date row_hash source source_date updated_at"),
     "economic_records": ("税务、人力资源社会保障、自然资源、公安交管、市场监管、金融机构", "家庭经济状况核对信息",
-                         "id resident_id kind period ref_hash amount_fen quantity source source_date updated_at"),
+                         "id resident_id kind period ref_hash ref_enc amount_fen quantity source source_date updated_at"),
     "payout_accounts": ("人力资源社会保障（社保卡）、银行", "收款账户信息", "resident_id kind bank_name number_enc number_mask "
                         "number_hash source changed_by source_date updated_at"),
 }
@@ -130,6 +130,9 @@ INTERNAL: dict[str, str] = {
     "staff_members": "id account_id username display_name password_hash role district_code street_code community_code "
                      "resident_id id_hash id_enc id_mask failed_logins locked_until password_changed_at created_at",
     "refresh_tokens": "token_hash session_id issued_at used_at",
+    # on main since this branch started (issue 15 proofs, issue 17 key rotation): listed ahead of the merge
+    "benefit_proofs": "id benefit_id resident_id program kid alg issued_at expires_at issued_by via",
+    "key_rotations": "id to_kid state step last_key counts started_at updated_at finished_at",
 }
 
 # Fields of the exchange's answers: field → (数据项名称, 类型, 敏感级别)
