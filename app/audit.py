@@ -77,12 +77,14 @@ def _statements() -> tuple:
 
 def record(session: Session, *, actor: str, action: str, result: str = "ok", on_behalf_of: str | None = None,
            object_ref: str | None = None, request_id: str | None = None, source_ip: str | None = None,
-           details: dict | None = None, subjects=(), actor_kind: str | None = None) -> SimpleNamespace:
+           details: dict | None = None, subjects=(), actor_kind: str | None = None,
+           visible_at: datetime | None = None) -> SimpleNamespace:
     """Append one event in the caller's transaction (it commits or rolls back with the action).
 
     `subjects`: residents whose record the event touched besides `on_behalf_of` (a list page read by staff
     names every listed resident); each gets a row in `audit_subjects`, which the resident feed reads.
-    `actor_kind` (self | proxy | staff | system) defaults from the actor and `on_behalf_of`.
+    `actor_kind` (self | proxy | staff | system | department) defaults from the actor and `on_behalf_of`;
+    `visible_at` delays the event in the subjects' feed (a confidential purpose).
 
     Three Core statements (plus the advisory lock on PostgreSQL): advancing the head row takes the lock that
     serialises appends (SQLite's write lock, PostgreSQL's row lock) and returns the seq and previous hash.
@@ -102,7 +104,7 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
     event.hash = event_hash(event)
     session.execute(add, [vars(event)])
     session.execute(store, {"new_hash": event.hash})
-    _link_subjects(session, event, subjects, actor_kind)
+    _link_subjects(session, event, subjects, actor_kind, visible_at)
     return event
 
 
@@ -119,7 +121,8 @@ def default_actor_kind(actor: str, on_behalf_of: str | None) -> str:
     return "system"
 
 
-def _link_subjects(session: Session, event, subjects, actor_kind: str | None) -> None:
+def _link_subjects(session: Session, event, subjects, actor_kind: str | None,
+                   visible_at: datetime | None = None) -> None:
     ids = {int(r) for r in subjects or () if r is not None}
     own = subject_of(event.on_behalf_of)
     if own is not None:
@@ -128,7 +131,8 @@ def _link_subjects(session: Session, event, subjects, actor_kind: str | None) ->
         return
     kind = actor_kind or default_actor_kind(event.actor, event.on_behalf_of)
     session.execute(insert(AuditSubject.__table__),
-                    [{"resident_id": r, "seq": event.seq, "actor_kind": kind} for r in sorted(ids)])
+                    [{"resident_id": r, "seq": event.seq, "actor_kind": kind, "visible_at": visible_at}
+                     for r in sorted(ids)])
 
 
 @dataclass

@@ -80,6 +80,14 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+def forget_engines_after_fork() -> None:
+    """In a forked child: drop the engines inherited from the parent without closing their connections (they
+    still belong to the parent); the next make_engine builds a fresh pool."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
 def init_app(flask_app, cfg) -> None:
     engine = make_engine(cfg.database_url)
     flask_app.extensions["zerotrip_engine"] = engine

@@ -12,12 +12,13 @@ binding history; otherwise "已解除绑定的代办人"); staff by office and p
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 
+from app.db import utcnow
 from app.masking import mask_name
 from app.models import Account, AuditEvent, AuditSubject, IdentityBinding, Resident, StaffMember
 
-ACTOR_KINDS = ("self", "proxy", "staff", "system")
+ACTOR_KINDS = ("self", "proxy", "staff", "system", "department")
 UNBOUND_PROXY = "已解除绑定的代办人"
 
 WHAT = {
@@ -56,6 +57,9 @@ WHAT = {
     "staff.dibao_county_decision": "作出了县级审批",
     "staff.objection_decide": "处理了公示异议",
     "staff.home_help": "上门协助办理",
+    "exchange.search": "查询了您的待遇信息",
+    "staff.death_correction_propose": "提出更正死亡登记",
+    "staff.death_correction_approve": "复核并更正了死亡登记",
 }
 # Why a staff member looked or acted (code, text). A look-up states its own purpose.
 PURPOSES = {
@@ -94,7 +98,8 @@ def office_of(staff) -> str:
 def feed_query(resident_id: int, actor_kinds: tuple[str, ...] | None = None):
     """Events with `resident_id` as a subject, newest first (a select of (event, actor_kind) for page_of)."""
     query = (select(AuditEvent, AuditSubject.actor_kind)
-             .join(AuditSubject, and_(AuditSubject.seq == AuditEvent.seq, AuditSubject.resident_id == resident_id)))
+             .join(AuditSubject, and_(AuditSubject.seq == AuditEvent.seq, AuditSubject.resident_id == resident_id))
+             .where(or_(AuditSubject.visible_at.is_(None), AuditSubject.visible_at <= utcnow())))
     if actor_kinds:
         query = query.where(AuditSubject.actor_kind.in_(actor_kinds))
     return query.order_by(AuditEvent.seq.desc())
@@ -142,10 +147,19 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
     elif actor_kind == "proxy":
         name = proxy_name_at(session, ref, event) if kind == "account" else UNBOUND_PROXY
         purpose = PROXY_PURPOSE
+    elif actor_kind == "department":
+        name = office = details.get("department") or "其他部门"
+        purpose = (details.get("purpose"), details.get("purpose_text"))
+        told = (details.get("told") or {}).get(str(resident_id))
+        if told is not None:
+            return {**_base(event, actor_kind, name, office, purpose),
+                    "what": f"查询了{DEPARTMENT_DATASETS.get(details.get('dataset'), '您的待遇信息')}，答复：" + told_text(told)}
     elif actor_kind == "self":
         name = "本人"
     else:
         name = "系统"
+    if actor_kind == "department":
+        return _base(event, actor_kind, name, office, purpose)
     own = event.on_behalf_of == f"resident:{resident_id}" or actor_kind == "self"
     object_id = (event.object_ref or "").partition(":")[2] or None
     ids = [str(i) for i in details.get("ids") or details.get("applications") or []] if own else []
@@ -153,3 +167,22 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
             "result": event.result, "actor_kind": actor_kind, "actor_name": name, "office": office,
             "purpose": purpose[0] if purpose else None, "purpose_text": purpose[1] if purpose else None,
             "object_id": object_id if own else None, "object_ids": ids}
+
+
+# Other departments' queries through the exchange (flows.exchange.search): what was asked and what it was told.
+DEPARTMENT_DATASETS = {"dibao_household": "您家是否享受最低生活保障", "disability_subsidy": "您是否享受残疾人补贴",
+                       "elderly_allowance": "您是否享受高龄津贴"}
+_TOLD = {"receiving": lambda v: "享受" if v else "未享受", "since": lambda v: f"自{v}起" if v else "",
+         "band": lambda v: f"档次{v}" if v else ""}
+
+
+def told_text(told: dict) -> str:
+    parts = [_TOLD[k](v) if k in _TOLD else f"{k}={v}" for k, v in told.items()]
+    return "，".join(p for p in parts if p) or "无"
+
+
+def _base(event: AuditEvent, actor_kind: str, name: str, office, purpose) -> dict:
+    return {"at": event.ts, "action": event.action, "what": WHAT.get(event.action, event.action),
+            "result": event.result, "actor_kind": actor_kind, "actor_name": name, "office": office,
+            "purpose": purpose[0] if purpose else None, "purpose_text": purpose[1] if purpose else None,
+            "object_id": None, "object_ids": []}

@@ -35,17 +35,17 @@ def take(session: Session, bucket: str, limit: int, window_seconds: int, create:
     Commits the session."""
     now = utcnow()
     cutoff = now - timedelta(seconds=window_seconds)
-    if create:
-        _ensure(session, bucket, now)
     expired = RateHit.window_start <= cutoff
-    spent = session.execute(
-        update(RateHit)
-        .where(RateHit.bucket == bucket, expired | (RateHit.hits < limit))
-        .values(hits=case((expired, 1), else_=RateHit.hits + 1),
-                window_start=case((expired, now), else_=RateHit.window_start))
-        .returning(RateHit.hits)
-        .execution_options(synchronize_session=False)
-    ).first()
+    spend = (update(RateHit)
+             .where(RateHit.bucket == bucket, expired | (RateHit.hits < limit))
+             .values(hits=case((expired, 1), else_=RateHit.hits + 1),
+                     window_start=case((expired, now), else_=RateHit.window_start))
+             .returning(RateHit.hits)
+             .execution_options(synchronize_session=False))
+    spent = session.execute(spend).first()
+    if not spent and create:  # the bucket's first hit (no row yet), or over the limit
+        _ensure(session, bucket, now)
+        spent = session.execute(spend).first()
     started = None if spent else session.scalar(select(RateHit.window_start).where(RateHit.bucket == bucket))
     session.commit()
     if spent or (not create and started is None):

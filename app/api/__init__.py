@@ -26,6 +26,8 @@ BLUEPRINT_MODULES = (
     "app.api.ratings",
     "app.api.activity",
     "app.api.proofs",
+    "app.api.exchange",
+    "app.api.catalogue",
 )
 
 

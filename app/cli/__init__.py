@@ -18,6 +18,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("app.cli.db_cmd", "db_group", "Database schema, backup and restore."),
     "demo": ("app.cli.demo_cmd", "demo", "Start everything for a local demo; Ctrl-C stops it all."),
     "dispatch": ("app.cli.dispatch_cmd", "dispatch", "Send due outbox messages."),
+    "exchange": ("app.cli.exchange_cmd", "exchange_group",
+                 "The data exchange: partner clients, keys, the worker, a self-test."),
     "import": ("app.cli.import_cmd", "import_group",
                "Import partner data (UTF-8 CSV); rejected rows go to a report under instance/reports/."),
     "keys": ("app.cli.keys_cmd", "keys_group", "Data keys: rotation (see docs/keys.md)."),

@@ -19,6 +19,7 @@ PROCESSES = (
     ("mock-wechat", ["mock-wechat", "--port", "{mock_port}"]),
     ("api", ["serve", "--port", "{api_port}", "--metrics-port", "{metrics_port}"]),
     ("scheduler", ["scheduler"]),
+    ("exchange-worker", ["exchange", "worker"]),
 )
 DISPATCHER = ["dispatch"]  # worker id host:pid, unique per process
 

@@ -33,7 +33,11 @@ class ZeroTripServer(BaseApplication):
 
     def load(self):
         from app import create_app
+        from app.db import forget_engines_after_fork
 
+        # The master checked the schema through the pooled engine before forking: drop the inherited pool
+        # without closing its sockets, so no worker ever talks on the master's connection.
+        forget_engines_after_fork()
         return create_app(self.zerotrip_cfg)
 
     def _when_ready(self, arbiter) -> None:

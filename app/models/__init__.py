@@ -72,3 +72,7 @@ __all__ += ["ServiceRating"]
 from app.models.proof import BenefitProof  # noqa: E402
 
 __all__ += ["BenefitProof"]
+
+from app.models.exchange import ExchangeClient, ExchangeKey, ExchangeMessage, ExchangeRecord  # noqa: E402
+
+__all__ += ["ExchangeClient", "ExchangeKey", "ExchangeMessage", "ExchangeRecord"]

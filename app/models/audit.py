@@ -57,3 +57,6 @@ class AuditSubject(Base):
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                      autoincrement=False)
     actor_kind: Mapped[str] = mapped_column(String(16))
+    # When the event may appear in the resident's feed (a purpose confidential by law delays it; never hidden
+    # for ever); null = at once.
+    visible_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -24,6 +24,7 @@ from app.models import (
     BindAttempt,
     DisabilityCertificate,
     EconomicRecord,
+    ExchangeClient,
     PayoutAccount,
     ProxyRequest,
     RateHit,
@@ -219,6 +220,14 @@ def _changed(row, new: dict) -> dict | None:
     return new or None
 
 
+def _webhook_secret(cipher, row, _ctx):
+    """A publisher's webhook secret (exchange), encrypted with its own context."""
+    if row.webhook_secret_enc is None or cipher.is_current(row.webhook_secret_enc):
+        return None
+    secret = cipher.decrypt(row.webhook_secret_enc, b"exchange-webhook")
+    return {"webhook_secret_enc": cipher.encrypt(secret, b"exchange-webhook")}
+
+
 STEPS: tuple[Step, ...] = (
     Step("bind_attempts", BindAttempt.__table__, "id", ("id_hash",), _bind_attempt, _ids_of("id_hash"),
          where=lambda: BindAttempt.__table__.c.id_hash.is_not(None)),
@@ -233,6 +242,7 @@ STEPS: tuple[Step, ...] = (
     Step("staff_members", StaffMember.__table__, "id", ("id_hash", "id_enc"), _staff),
     Step("residents", Resident.__table__, "id", ("id_hash", "id_enc", "phone_hash", "phone_enc", "row_hash"),
          _resident, read=_RESIDENT_FIELDS),
+    Step("exchange_clients", ExchangeClient.__table__, "id", ("webhook_secret_enc",), _webhook_secret),
 )
 
 

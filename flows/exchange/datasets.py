@@ -1,0 +1,77 @@
+"""What the exchange takes in and gives out, declared per dataset (generic: no program code here).
+
+- PUSH: datasets departments push, each the CSV import's own `partner.Spec` (same columns, same validation,
+  same reason codes, same writer) plus what the worker does with an accepted record (`effect`).
+- ANSWERS: the bureau's own facts other departments may ask about (一数一源), each with its fields, the minimal
+  default answer, and a function answering for a list of residents. The program-specific declarations live in
+  `flows.exchange.declarations` (the program engine will move them into the program modules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flows.imports import deaths, disability, economic, hukou_moves
+from flows.imports.partner import Spec
+
+
+@dataclass(frozen=True)
+class Push:
+    code: str
+    name: str
+    spec: Spec
+    effect: Callable[[dict], str | None] = lambda rec: None  # noqa: E731 - the worker's job for a record
+    fixed: dict = field(default_factory=dict)  # columns the dataset fixes (a cremation is a 殡葬 report)
+    gate: str | None = None  # a declaration that must admit the resident (e.g. 授权核对 for economic records)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    text: str
+    sensitivity: str = "一般"
+
+
+@dataclass(frozen=True)
+class Answer:
+    code: str
+    name: str
+    fields: dict[str, Field]
+    minimal: tuple[str, ...]
+    answer: Callable  # (conn, [resident_id]) -> {resident_id: {field: value}}
+    not_receiving: dict = field(default_factory=dict)
+
+
+def _death_effect(rec: dict) -> str | None:
+    return "death"
+
+
+def _move_effect(rec: dict) -> str | None:
+    return "move_out" if rec.get("direction") == "out" else None
+
+
+PUSH: dict[str, Push] = {p.code: p for p in (
+    Push("deaths", "死亡信息（公安户籍注销、卫健死亡医学证明、殡葬火化）", deaths.SPEC, _death_effect),
+    Push("cremations", "火化信息（殡葬）", deaths.SPEC, _death_effect, fixed={"source": "funeral"}),
+    Push("hukou_moves", "户口迁移", hukou_moves.SPEC, _move_effect),
+    Push("disability_certificates", "残疾人证", disability.SPEC),
+    Push("economic_records", "家庭经济状况核对信息", economic.SPEC, gate="checking_authorized"),
+)}
+
+ANSWERS: dict[str, Answer] = {}
+GATES: dict[str, Callable] = {}
+
+
+def declare_answer(answer: Answer) -> Answer:
+    ANSWERS[answer.code] = answer
+    return answer
+
+
+def declare_gate(name: str, check: Callable) -> None:
+    """`check(conn, [resident_id]) -> set of admitted resident ids`."""
+    GATES[name] = check
+
+
+from flows.exchange import declarations as _declarations  # noqa: E402,F401  (fills ANSWERS and GATES)

@@ -1,0 +1,87 @@
+"""Answers out by purpose: `/exchange/v1/registry/sync/search` (DCI-shaped) about the bureau's own facts.
+
+The client names a purpose (one of its registered purposes) and the case at its end (`ref`); the fields asked
+for must be within its allowlist for that dataset and purpose, else 403 — by default the minimal answer. An
+unknown ID number gets the same answer as "not receiving". Every answer is one audit event naming the residents
+it was about (so it joins each resident's feed, `audit_subjects`, delayed for a confidential purpose) with the
+fields returned to each.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app import audit, idnumbers
+from app.crypto import cipher_for
+from app.db import utcnow
+from app.errors import DomainError, Forbidden
+from app.security_log import refused
+from flows.exchange.datasets import ANSWERS
+from flows.imports import partner
+
+MAX_IDS = 1000
+
+
+def _fail(message: str, code: str):
+    return DomainError(message, error_code=code)
+
+
+def search(session, cfg, client, message: dict, request_hash: str, address: str | None) -> dict:
+    criteria = message.get("search_criteria")
+    items = message.get("search_request")
+    if not isinstance(criteria, dict) or not isinstance(items, list) or not items:
+        raise _fail("message needs search_criteria and a non-empty search_request list", "search_invalid")
+    if len(items) > MAX_IDS:
+        raise _fail(f"at most {MAX_IDS} IDs per call", "rjct.search.too_many_records_found")
+    dataset = ANSWERS.get(criteria.get("reg_type"))
+    if dataset is None:
+        raise _fail("reg_type must be one of " + ", ".join(ANSWERS), "reg_type_unknown")
+    purpose = (criteria.get("authorize") or {}).get("purpose") or {}
+    code, ref = purpose.get("code"), purpose.get("ref")
+    if not isinstance(code, str) or not isinstance(ref, str) or not ref.strip() or len(ref) > 64:
+        raise _fail("authorize.purpose needs code and ref (the case at the asking department)", "purpose_missing")
+    allowed = client.purposes.get(code)
+    if allowed is None:
+        refused("exchange_purpose_not_allowed", actor=f"exchange:{client.id}", address=address, purpose=code[:32])
+        raise Forbidden("This purpose is not registered for this client.", error_code="purpose_not_allowed")
+    allowlist = set((allowed.get("fields") or {}).get(dataset.code) or ())
+    fields = criteria.get("fields") or list(dataset.minimal)
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise _fail("fields must be a list of field names", "search_invalid")
+    outside = [f for f in fields if f not in allowlist]
+    if outside:
+        refused("exchange_field_not_allowed", actor=f"exchange:{client.id}", address=address, purpose=code[:32],
+                dataset=dataset.code)
+        raise Forbidden("Fields outside this client's allowlist for the purpose: " + ", ".join(
+            f[:32] for f in outside), error_code="field_not_allowed")
+    numbers = []
+    for it in items:
+        value = ((it or {}).get("query") or {}).get("value") if isinstance(it, dict) else None
+        reference = it.get("reference_id") if isinstance(it, dict) else None
+        if not isinstance(value, str) or not isinstance(reference, str) or len(reference) > 64:
+            raise _fail("each search_request item needs reference_id and query.value (an ID number)", "search_invalid")
+        numbers.append((reference, idnumbers.normalize(value) or ""))
+    cipher = cipher_for(cfg)
+    conn = session.connection()
+    found = partner.people(conn, cipher, [(i, {"id_number": n}) for i, (_, n) in enumerate(numbers) if n])
+    resident_of = {n: found.get(cipher.lookup_hash(n, "id")) for _, n in numbers if n}
+    ids = sorted({p.id for p in resident_of.values() if p is not None})
+    facts = dataset.answer(conn, ids) if ids else {}
+    responses, told = [], {}
+    for reference, number in numbers:
+        person = resident_of.get(number) if number else None
+        full = facts.get(person.id) if person is not None else None
+        data = {f: (full or dataset.not_receiving).get(f) for f in fields}
+        if person is not None:
+            told[str(person.id)] = data
+        responses.append({"reference_id": reference, "status": "succ", "data": data})
+    delay = int(allowed.get("delay_days") or 0)
+    audit.record(session, actor=f"exchange:{client.id}", action="exchange.search", object_ref=f"dataset:{dataset.code}",
+                 source_ip=address, details={"client": client.id, "department": client.name, "purpose": code,
+                                             "purpose_text": allowed.get("text") or code, "ref": ref.strip(),
+                                             "dataset": dataset.code, "fields": fields, "told": told,
+                                             "request_hash": request_hash},
+                 subjects=ids, actor_kind="department",
+                 visible_at=utcnow() + timedelta(days=delay) if delay else None)
+    return {"transaction_id": message.get("transaction_id"), "correlation_id": request_hash,
+            "search_response": responses}

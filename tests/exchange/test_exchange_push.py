@@ -1,0 +1,207 @@
+"""Issue 14 acceptance: a registered department pushes deaths over HTTP (signed), each record validated by the
+CSV import's code; the exchange worker (its own process) stops the benefits and queues the family's message at
+once; the same push again changes nothing; a withdrawn death resumes the benefit with arrears; unsigned, badly
+signed, unknown-key, revoked-key and out-of-window requests → 401 with their codes; a replayed id with another
+body → 409."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.crypto import cipher_for
+from app.models import (
+    Benefit,
+    BenefitChange,
+    ExchangeRecord,
+    OutboxMessage,
+    PayoutAccount,
+    PayrollLine,
+    Resident,
+)
+from tests.builders import make_resident
+from tests.exchange.helpers import PUSH_PATH, Department, start_worker, wait_applied
+from tests.lifecycle.helpers import benefit
+
+
+@pytest.fixture
+def worker(cfg, tmp_path):
+    proc = start_worker(cfg, tmp_path)
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=60)
+
+
+def _people(session, cfg, n=3):
+    out = []
+    for i in range(n):
+        r, number = make_resident(session, cfg, name=f"王{i}", household_id=f"HX{i}", birth_date=date(1940, 1, 1 + i))
+        session.add(PayoutAccount(resident_id=r.id, kind="sscard", bank_name="", number_enc=cipher_for(cfg).encrypt("6217000000001234"),
+                                  number_mask="6217********1234", number_hash=f"h{i}", source="hrss",
+                                  source_date=date(2026, 1, 1)))
+        b = benefit(session, r, start="2026-01")
+        out.append((r, number, b))
+    return out
+
+
+def _death(ref, number, died="2026-10-15"):
+    return {"reference_id": ref, "dataset": "deaths", "record": {"id_number": number, "death_date": died,
+                                                                 "source": "public_security"}}
+
+
+def test_push_deaths_take_effect_at_once_and_a_withdrawal_resumes(client, session, cfg, cli, worker):
+    police = Department(cli, "gongan", "push", death_source="public_security")
+    people = _people(session, cfg)
+    # January to October are paid (a closed roll) before the deaths are reported
+    assert cli("payroll", "--month", "2026-10", "--close", "--as-of", "2026-10-31").exit_code == 0
+    records = [_death(f"D{i}", number) for i, (_, number, _) in enumerate(people)]
+    records.append({"reference_id": "BAD", "dataset": "deaths",
+                    "record": {"id_number": people[0][1], "death_date": "2026-13-40", "source": "public_security"}})
+    resp = police.push(client, records)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    results = resp.json["message"]["results"]
+    assert [r["status"] for r in results] == ["accepted"] * 3 + ["rejected"]
+    assert results[3]["reasons"][0]["code"] == "DEATH_DATE_INVALID"  # the import's own reason code
+    assert resp.headers["X-ZT-Request-Hash"] == resp.json["header"]["request_hash"]
+
+    wait_applied(session, worker)
+    session.expire_all()
+    for _, _, b in people:
+        row = session.get(Benefit, b.id)
+        assert (row.state, row.end_month) == ("stopped", "2026-10")
+    stopped = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "benefit_stopped")).all()
+    assert sorted(m.resident_id for m in stopped) == sorted(r.id for r, _, _ in people)
+    assert {m.data["reason"] for m in stopped} == {"death"}
+
+    # The same push again (a new message id) changes nothing.
+    counts = (session.scalar(select(func.count()).select_from(BenefitChange)),
+              session.scalar(select(func.count()).select_from(OutboxMessage)))
+    again = police.push(client, records)
+    assert again.status_code == 200
+    assert [r.get("duplicate") for r in again.json["message"]["results"][:3]] == [True] * 3
+    assert session.scalar(select(func.count()).select_from(ExchangeRecord).where(
+        ExchangeRecord.state == "pending")) == 0
+    session.expire_all()
+    assert counts == (session.scalar(select(func.count()).select_from(BenefitChange)),
+                      session.scalar(select(func.count()).select_from(OutboxMessage)))
+
+    # The source withdraws the first death: the benefit resumes from the stop month, the family is told.
+    first, number, b = people[0]
+    withdraw = police.push(client, [{**_death("D0", number), "event": "DEATH_CANCELLED"}])
+    assert withdraw.json["message"]["results"][0]["status"] == "accepted"
+    wait_applied(session, worker)
+    session.expire_all()
+    row = session.get(Benefit, b.id)
+    assert (row.state, row.end_month) == ("active", None)
+    assert session.get(Resident, first.id).death_date is None
+    resumed = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == b.id,
+                                                          BenefitChange.kind == "resumed")).one()
+    assert resumed.effective_month == "2026-11"
+    assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == "benefit_resumed", OutboxMessage.resident_id == first.id)) == 1
+    # the next roll pays November (stopped, then resumed) as arrears; the two who died are not paid
+    assert cli("payroll", "--month", "2026-12", "--as-of", "2026-12-01").exit_code == 0
+    session.expire_all()
+    lines = {ln.benefit_id: ln for ln in session.scalars(select(PayrollLine).where(PayrollLine.month == "2026-12"))}
+    assert (lines[b.id].covered_from, lines[b.id].arrears_fen) == ("2026-11", b.monthly_amount_fen)
+    assert people[1][2].id not in lines and people[2][2].id not in lines
+
+
+def test_refusals_carry_their_codes_and_one_security_line(client, session, cfg, cli, caplog):
+    police = Department(cli, "gongan2", "push", death_source="public_security")
+    _, number = make_resident(session, cfg)
+    mid, body = police.envelope("notify", {"records": [_death("X1", number)]})
+    caplog.set_level(logging.WARNING, logger="zerotrip.security")
+
+    def code(resp, status):
+        assert resp.status_code == status, resp.get_data(as_text=True)
+        return resp.json["error_code"]
+
+    assert code(police.post(client, PUSH_PATH, body, mid, drop="X-ZT-Signature"), 401) == "signature_missing"
+    other = Department(cli, "other", "push")
+    assert code(police.post(client, PUSH_PATH, body, mid, key=other.key), 401) == "signature_invalid"
+    assert code(police.post(client, PUSH_PATH, body, mid, key_id="nope"), 401) == "key_unknown"
+    skewed = police.post(client, PUSH_PATH, body, mid, ts=int(time.time()) - 120)
+    assert code(skewed, 401) == "timestamp_skew"
+    assert abs(skewed.json["errors"]["server_time"] - time.time()) < 120
+    lines = [r for r in caplog.records if r.name == "zerotrip.security"]
+    assert len(lines) == 4 and all("exchange_" in r.getMessage() for r in lines)
+
+    # replay: the same id and body → the stored original; another body → 409
+    first = police.post(client, PUSH_PATH, body, mid)
+    assert first.status_code == 200
+    retry = police.post(client, PUSH_PATH, body, mid)
+    assert (retry.status_code, retry.get_data()) == (200, first.get_data())
+    _, other_body = police.envelope("notify", {"records": [_death("X2", number)]}, mid)
+    assert code(police.post(client, PUSH_PATH, other_body, mid), 409) == "message_id_reused"
+
+    # a second key during a changeover; revoking the first is at once
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from flows.exchange import signing
+
+    new_key = Ed25519PrivateKey.generate()
+    assert cli("exchange", "key", "add", "--client", police.id, "--public-key", signing.public_key_text(new_key),
+               "--key-id", "gongan2-k2").exit_code == 0
+    assert police.push(client, [_death("X3", number)], key=new_key, key_id="gongan2-k2").status_code == 200
+    assert police.push(client, [_death("X4", number)]).status_code == 200
+    assert cli("exchange", "key", "revoke", police.key_id).exit_code == 0
+    assert code(police.push(client, [_death("X5", number)]), 401) == "key_revoked"
+
+    # an expired agreement, an action not allowed
+    late = Department(cli, "late", "push", expires="2020-01-01")
+    assert code(late.push(client, [_death("L1", number)]), 403) == "agreement_expired"
+    asker = Department(cli, "asker", "search")
+    assert code(asker.push(client, [_death("A1", number)]), 403) == "action_not_allowed"
+
+
+def test_registration_needs_a_pia(cli):
+    result = cli("exchange", "client", "add", "--id", "nopia", "--name", "x", "--public-key", "AAAA",
+                 "--pia", " ", "--agreement", "A", "--agreement-expires", "2030-01-01", "--contact", "c")
+    assert result.exit_code == 2 and "PIA" in result.output
+
+
+def test_economic_records_need_an_open_dibao_check(client, session, cfg, cli):
+    tax = Department(cli, "tax", "push")
+    _, number = make_resident(session, cfg)
+    resp = tax.push(client, [{"reference_id": "E1", "dataset": "economic_records", "record": {
+        "id_number": number, "kind": "wage", "period": "2026-10", "amount": "1200.00", "quantity": "",
+        "ref": "", "source": "tax"}}])
+    assert resp.status_code == 200
+    result = resp.json["message"]["results"][0]
+    assert result["status"] == "rejected", result
+    assert result["reasons"][0]["code"] in ("NO_AUTHORIZATION", "KIND_UNKNOWN")
+
+
+def test_over_size_413_and_over_rate_429(client, session, cfg, cli):
+    small = Department(cli, "small", "push", death_source="public_security", extra=("--per-minute", "2"))
+    _, number = make_resident(session, cfg)
+    big = [{"reference_id": f"B{i}", "dataset": "deaths",
+            "record": {"id_number": number, "death_date": "2026-10-01", "source": "x" * 1200}} for i in range(1000)]
+    assert small.push(client, big).status_code == 413
+    assert small.push(client, [_death("S1", number)]).status_code == 200
+    assert small.push(client, [_death("S2", number)]).status_code == 200
+    third = small.push(client, [_death("S3", number)])
+    assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
+
+
+def test_a_dataset_outside_the_clients_push_list_is_rejected_per_record(client, session, cfg, cli):
+    funeral = Department(cli, "binzang", "push", {"cremation_report": {"legal_basis": "《殡葬管理条例》",
+                                                                         "push": ["cremations"]}},
+                         death_source="funeral")
+    _, number = make_resident(session, cfg)
+    resp = funeral.push(client, [
+        {"reference_id": "C1", "dataset": "cremations", "record": {"id_number": number, "death_date": "2026-10-01",
+                                                                   "source": "funeral"}},
+        {"reference_id": "M1", "dataset": "hukou_moves", "record": {"id_number": number, "move_date": "2026-10-01",
+                                                                    "direction": "out", "area_code": "110105"}}])
+    assert resp.status_code == 200
+    first, second = resp.json["message"]["results"]
+    # 殡葬 is corroboration by default: accepted, kept, no effect
+    assert (first["status"], first["reasons"][0]["code"]) == ("accepted", "CORROBORATION")
+    assert (second["status"], second["reasons"][0]["code"]) == ("rejected", "DATASET_NOT_ALLOWED")
+    assert session.get(Resident, session.scalars(select(Resident.id)).first()).death_date is None
