@@ -25,6 +25,7 @@ BLUEPRINT_MODULES = (
     "app.api.wechat_events",
     "app.api.ratings",
     "app.api.activity",
+    "app.api.approvals",
 )
 
 

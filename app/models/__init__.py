@@ -67,3 +67,6 @@ __all__ = [
 from app.models.rating import ServiceRating  # noqa: E402
 
 __all__ += ["ServiceRating"]
+from app.models.approval import Approval, ParameterValue  # noqa: E402
+
+__all__ += ["Approval", "ParameterValue"]

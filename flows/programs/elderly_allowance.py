@@ -27,12 +27,11 @@ PARAMETERS = {
 
 GUIDE = {
     "name": "高龄津贴",
-    "summary": "年满80周岁的本市户籍老年人,按月领取高龄津贴。数据由政府部门共享,无需申请、无需跑腿。",
-    "conditions": ["具有本市户籍", "年满80周岁(生日当天即满)", "健在"],
+    "summary": "年满{minimum_age}周岁的本市户籍老年人,按月领取高龄津贴。数据由政府部门共享,无需申请、无需跑腿。",
+    "conditions": ["具有本市户籍", "年满{minimum_age}周岁(生日当天即满)", "健在"],
     "materials": [],
     "process": ["系统按户籍数据主动发现", "微信消息通知本人或亲属", "在小程序中一键确认", "按规则自动审批", "次月起按月发放"],
     "time_limit": "确认后即时办结",
-    "amounts": {"80-89": "50.00", "90-99": "100.00", "100+": "300.00"},
     "legal_basis": "《太原市高龄津贴发放管理办法》(示例)",
     **base.ONLINE_GUIDE,
 }
@@ -108,5 +107,23 @@ def decide(facts: Facts, as_of: date) -> Decision:
     return Decision(True, conditions, tier=label, monthly_amount_fen=fen, start_month=first_month(facts.birth_date))
 
 
+PARAMETER_SPECS = {
+    "minimum_age": base.ParamSpec("int", 60, 100, "起始年龄(周岁)"),
+    "tiers.80-89": base.ParamSpec("yuan", 0, 1_000_000, "80—89周岁每月金额(元)"),
+    "tiers.90-99": base.ParamSpec("yuan", 0, 1_000_000, "90—99周岁每月金额(元)"),
+    "tiers.100+": base.ParamSpec("yuan", 0, 1_000_000, "100周岁及以上每月金额(元)"),
+}
+
+
+def amount_for(benefit_tier: str, birth_date: date, month: str) -> tuple[str, int] | None:
+    return tier_for_month(birth_date, month)
+
+
+def guide_amounts(on: date) -> dict:
+    return {label: f"{fen // 100}.{fen % 100:02d}" for _age, label, fen in PARAMETERS["tiers"].at(
+        max(on, PARAMETERS["start_date"]))}
+
+
 PROGRAM = base.zero_trip_program(CODE, "高龄津贴", "高龄津贴", PARAMETERS, GUIDE, decide, STEPS,
-                                 needs_review=False, time_limit_days=0)
+                                 needs_review=False, time_limit_days=0, parameter_specs=PARAMETER_SPECS,
+                                 amount_for=amount_for, guide_amounts=guide_amounts)
