@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.models import Application, Benefit, BenefitChange
 from flows import programs
+from flows.casework import rule_trace
 from flows.dates import nth_birthday, zh_date
 from flows.money import yuan
 
@@ -47,17 +48,9 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def reasons_of(application: Application) -> list[str]:
-    if application.trace:
-        return [c.get("text", "") for c in application.trace]
-    pre = application.prefill or {}
-    born = (pre.get("birth_date") or {}).get("value")
-    src = (pre.get("birth_date") or {}).get("source_date")
-    reasons = []
-    if born:
-        reasons.append(f"您出生于{born},已年满80周岁(来源:公安人口库,{src})")
-    reasons.append(f"您的户籍在本市(来源:公安人口库,{src})")
-    return reasons
+def reasons_of(rule: list[dict]) -> list[str]:
+    """Why the citizen qualifies: the texts of the conditions in the application's own trace, nothing else."""
+    return [c.get("text", "") for c in rule if c.get("text")]
 
 
 def _month_zh(month: str) -> str:
@@ -88,11 +81,11 @@ def change_text(change: BenefitChange) -> str:
     return f"{change.kind} {change.effective_month}"
 
 
-def trace_of(session, application: Application, benefit: Benefit | None) -> list[dict]:
+def trace_of(session, application: Application, benefit: Benefit | None, rule: list[dict] | None = None) -> list[dict]:
     """Every decision on the case, in plain Chinese with source and date: the rule check, then the benefit's
     lifecycle decisions (tier raised, stopped, suspended)."""
     out = []
-    for entry in application.trace or []:
+    for entry in (application.trace or []) if rule is None else rule:
         source = entry.get("source", "")
         out.append({"kind": "decision", "code": entry.get("code", ""), "passed": bool(entry.get("passed")),
                     "text": entry.get("text", ""), "source_name": SOURCE_NAMES.get(source, source),
@@ -114,6 +107,7 @@ def payload(session, application: Application) -> dict:
     program = programs.get(application.program)
     benefit = session.execute(select(Benefit).where(Benefit.application_id == application.id)).scalar()
     pre = application.prefill or {}
+    rule = rule_trace(session, application)
     return {
         "id": application.id,
         "program": application.program,
@@ -129,9 +123,9 @@ def payload(session, application: Application) -> dict:
         "monthly_amount": (pre.get("monthly_amount") or {}).get("value"),
         "start_month": (pre.get("start_month") or {}).get("value"),
         "fields": fields_of(pre),
-        "reasons": reasons_of(application),
+        "reasons": reasons_of(rule),
         "actions": ACTIONS.get(application.state, []),
-        "trace": trace_of(session, application, benefit),
+        "trace": trace_of(session, application, benefit, rule),
         "benefit": benefit_payload(benefit) if benefit else None,
     }
 
