@@ -224,6 +224,21 @@ def guide_amounts(on: date) -> dict:
     return {"标准": f"{fen // 100}.{fen % 100:02d}元/人/月", "补差": "按家庭人数×标准−家庭月收入计发"}
 
 
+def household_facts(alive, records, holder, application, mask) -> Facts:
+    """The facts of the case's last decision minus the members who died: the living members with their own
+    economic records, the declared income of the application."""
+    by_member: dict[int, list] = {m.id: [] for m in alive}
+    for r in records:
+        if r.resident_id in by_member:
+            by_member[r.resident_id].append(Item(r.kind, r.period, r.amount_fen, r.quantity, r.source, r.source_date))
+    declared = ((application.prefill or {}).get("declared_monthly_income", {}).get("value") or "0") \
+        if application is not None else "0"
+    return Facts(members=tuple(Member(m.id, mask(m.name), m.relation_to_head, tuple(by_member[m.id])) for m in alive),
+                 hukou_local=bool(holder.hukou_local), alive=True, source_date=holder.source_date,
+                 declared_monthly_income_fen=int(round(float(declared) * 100)))
+
+
 PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETERS, GUIDE, decide, STEPS,
                             needs_review=True, time_limit_days=30, public_notice=True,
-                            parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts)
+                            parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
+                            household_facts=household_facts)
