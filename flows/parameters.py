@@ -140,6 +140,14 @@ def load(session: Session) -> None:
         program.parameters[name] = Dated(tuple(sorted(changes, key=lambda c: c[0])))
 
 
+def load_for(cfg) -> None:
+    """`load` in a short session of its own (the scans and lifecycle jobs run on connections)."""
+    from app.db import session_scope
+
+    with session_scope(cfg) as session:
+        load(session)
+
+
 def reprice(session: Session, program, from_month: str, approval_id: str) -> int:
     """A `repriced` change from `from_month` for each benefit in payment whose amount changes then."""
     benefits = session.execute(

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Approval, OutboxMessage, ParameterValue, PayrollLine
+from app.models import Application, Approval, OutboxMessage, ParameterValue, PayrollLine
 from flows import parameters
 from tests.authz import helpers as h
 from tests.lifecycle.helpers import benefit
@@ -154,3 +154,29 @@ def test_a_from_month_in_a_closed_roll_needs_arrears(session, cfg, cli):
     _close(cli, "2026-02")
     r = cli("params", "set", "elderly_allowance", "tiers.80-89", "70.00", "--from", "2026-02", "--by", "admin_sun")
     assert r.exit_code == 2 and "month_closed" in r.stderr
+
+
+def test_threshold_change_proposes_the_new_cohort_from_its_month_not_before(session, cfg, cli, client, monkeypatch):
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2027-01-10")
+    h.staff(session, cfg, role="admin", username="admin_he")
+    h.staff(session, cfg, role="admin", username="admin_lu")
+    young = h.person(session, cfg, "孙阿姨", birth=date(1951, 6, 1))[0]  # 75 since 2026-06
+    proposed = cli("params", "set", "elderly_allowance", "minimum_age", "75", "--from", "2027-03", "--by", "admin_he")
+    assert proposed.exit_code == 0, proposed.output
+    assert cli("params", "approve", _summary(proposed)["approval"], "--by", "admin_lu").exit_code == 0
+    guide = _guide(client)
+    assert "年满80周岁" in guide["summary"] and [(a["parameter"], a["value"]) for a in guide["announced"]] == [
+        ("minimum_age", "75")]
+
+    def proposals():
+        session.expire_all()
+        return session.scalars(select(Application).where(Application.resident_id == young.id)).all()
+
+    assert cli("scheduler", "run-once", "--as-of", "2027-02-28").exit_code == 0
+    assert proposals() == []  # not before the month the threshold takes effect
+    assert cli("scheduler", "run-once", "--as-of", "2027-03-01").exit_code == 0
+    [app] = proposals()
+    assert app.prefill["start_month"]["value"] == "2027-03"  # from that month, no arrears before it
+    assert app.prefill["monthly_amount"]["value"] == "50.00"
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2027-03-02")
+    assert "年满75周岁" in _guide(client)["summary"]
