@@ -35,6 +35,9 @@ class Kind:
     checker_role: str  # the least role that may approve
     apply: Callable[[Session, Approval, StaffMember], None]
     describe: Callable[[Approval], str] = lambda a: a.kind
+    # False: approved only through its owner's route (which runs that kind's own checks first, e.g. the
+    # jurisdiction and self-involvement rules of a payout grant), never through the generic approve.
+    direct: bool = True
 
 
 KINDS: dict[str, Kind] = {}
@@ -95,12 +98,15 @@ def pending_for(session: Session, kind: str, subject_ref: str) -> Approval | Non
                                                   Approval.state == "pending")).scalar()
 
 
-def approve(session: Session, approval: Approval, checker: StaffMember, *, conflict_code: str = "approval_not_pending"
-            ) -> Approval:
+def approve(session: Session, approval: Approval, checker: StaffMember, *, conflict_code: str = "approval_not_pending",
+            via_owner: bool = False) -> Approval:
     """The second person's approval: applies the change in this transaction. 403 for the maker herself or a
     role below the kind's; 409 `conflict_code` when not pending (withdrawn, or another checker won)."""
     kind = kind_of(approval.kind)
     who = actor_of(checker)
+    if not kind.direct and not via_owner:
+        raise Conflict(f"An approval of kind {approval.kind} is given where its subject is handled "
+                       f"({approval.subject_ref}).", error_code="approval_elsewhere")
     if approval.maker == who:
         refused("self_approval", actor=who, kind=approval.kind, approval=approval.id)
         raise Forbidden("A different person must approve what you proposed.", error_code="self_approval")

@@ -249,7 +249,7 @@ def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMem
     if approval is None:
         session.refresh(grant)
         raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
-    approvals.approve(session, approval, staff, conflict_code="grant_not_pending")
+    approvals.approve(session, approval, staff, conflict_code="grant_not_pending", via_owner=True)
     session.refresh(grant)
     return grant
 
@@ -269,7 +269,7 @@ def _apply_grant_approval(session: Session, approval, staff: StaffMember) -> Non
 
 GRANT_APPROVAL = "proxy_grant"
 approvals.register(approvals.Kind(GRANT_APPROVAL, "approver", _apply_grant_approval,
-                                  lambda a: f"代办授权(含代收款项) {a.subject_ref}"))
+                                  lambda a: f"代办授权(含代收款项) {a.subject_ref}", direct=False))
 
 
 def grants_of(session: Session, account: Account) -> list[ProxyGrant]:

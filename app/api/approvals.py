@@ -95,7 +95,8 @@ class ApprovalApprove(MethodView):
     @blp.alt_response(403, schema=ErrorSchema, description="Your own proposal, or your role may not approve it "
                       "(`error_code`: self_approval)")
     @blp.alt_response(404, schema=ErrorSchema, description="No such approval")
-    @blp.alt_response(409, schema=ErrorSchema, description="Not pending (`error_code`: approval_not_pending)")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not pending, or approved where its subject is handled "
+                      "(`error_code`: approval_not_pending, approval_elsewhere)")
     def post(self, _args, approval_id):
         """Approve what someone else proposed: the change is applied in the same transaction."""
         session = SessionLocal()

@@ -180,3 +180,19 @@ def test_threshold_change_proposes_the_new_cohort_from_its_month_not_before(sess
     assert app.prefill["monthly_amount"]["value"] == "50.00"
     monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2027-03-02")
     assert "年满75周岁" in _guide(client)["summary"]
+
+
+def test_a_payout_grant_is_approved_only_through_its_own_route(session, cfg, client):
+    principal = h.person(session, cfg, "吴老太", birth=date(1938, 1, 1))[0]
+    proxy_resident, proxy_account, _ = h.person(session, cfg, "吴小妹")
+    grant = h.grant(session, principal, proxy_account, proxy_resident, scopes=("view", "payout"),
+                    status="pending_approval")
+    _, approver = h.staff(session, cfg, role="approver")
+    pending = client.get("/api/v1/staff/approvals?kind=proxy_grant", headers=approver).json
+    assert [a["subject_ref"] for a in pending] == [f"grant:{grant.id}"]
+    generic = client.post(f"/api/v1/staff/approvals/{pending[0]['id']}/approve", headers=approver, json={})
+    assert generic.status_code == 409 and generic.json["error_code"] == "approval_elsewhere"
+    own = client.post(f"/api/v1/staff/proxy-grants/{grant.id}/approve", headers=approver, json={})
+    assert own.status_code == 200 and own.json["status"] == "active"
+    session.expire_all()
+    assert session.get(Approval, pending[0]["id"]).state == "approved"
