@@ -242,6 +242,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     _check_trusted_proxies(cfg.trusted_proxies)
     if cfg.log_format not in ("text", "json"):
         raise ConfigError("ZEROTRIP_LOG_FORMAT is text or json")
+    if cfg.env == "production" and environ.get("ZEROTRIP_FAKE_TODAY", "").strip():
+        raise ConfigError("ZEROTRIP_FAKE_TODAY (the test clock) is refused in production")
     _ensure_keys(cfg)
     _ensure_proof_key(cfg)
     if not cfg.audit_anchor_path:

@@ -42,26 +42,28 @@ def timed(job: str, fn, lease_ttl: float | None = None):
     return run
 
 
-def run_daily_scans(cfg) -> None:
+def run_daily_scans(cfg, today=None) -> None:
+    """The daily scans for `today` (default: the Shanghai date, or the test clock ZEROTRIP_FAKE_TODAY)."""
+    today = today or today_shanghai()
     if not joblock.acquire(cfg, "scan:elderly_allowance", ttl_seconds=3600):
         log.info("scan elderly_allowance skipped: lock held by another scheduler")
         return
     try:
-        result = scan_turning_80(cfg, today_shanghai())
+        result = scan_turning_80(cfg, today)
         log.info("scan elderly_allowance as_of=%s mode=%s proposed=%s skipped=%s",
                  result.as_of, result.mode, result.proposed, result.skipped)
     finally:
         joblock.release(cfg, "scan:elderly_allowance")
-    run_daily_programs(cfg)
+    run_daily_programs(cfg, today)
 
 
-def run_daily_programs(cfg) -> None:
+def run_daily_programs(cfg, today=None) -> None:
     """Disability proposals and the lifecycle jobs (deaths, moves, expiries, tier raises, reminders)."""
     if not joblock.acquire(cfg, "daily:programs", ttl_seconds=3600):
         log.info("daily programs skipped: lock held by another scheduler")
         return
     try:
-        today = today_shanghai()
+        today = today or today_shanghai()
         for program in DISABILITY_PROGRAMS:
             result = scan_disability(cfg, program, today)
             log.info("scan %s as_of=%s proposed=%s skipped=%s", program, today, result.proposed, result.skipped)

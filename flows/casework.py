@@ -9,6 +9,7 @@ community worker's home-help task, and the facts each rule needs from the regist
 
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
 
 from sqlalchemy import exists, select, update
@@ -62,6 +63,27 @@ def disability_facts(session: Session, resident: Resident, as_of: date) -> Facts
                  certificate=certificate_of(session, resident.id, as_of),
                  in_dibao_household=in_dibao_household(session, resident), dibao_source_date=as_of,
                  source=resident.source or "population_registry")
+
+
+def rule_trace(session: Session, application: Application) -> list[dict]:
+    """The application's trace: the decision's, or — for a proposal not yet decided — the program's own rule run
+    now on the facts as of the proposal, so that every reason shown is a condition of this program's rule."""
+    if application.trace:
+        return list(application.trace)
+    program = programs.get(application.program)
+    resident = session.get(Resident, application.resident_id)
+    if program is None or resident is None:
+        return []
+    facts_type = getattr(sys.modules.get(program.decide.__module__), "Facts", None)
+    if facts_type is Facts:
+        facts = disability_facts(session, resident, application.as_of)
+    elif facts_type is not None and "members" in getattr(facts_type, "__dataclass_fields__", {}):
+        from flows.dibao import cases as household_cases
+
+        facts = household_cases.facts_for(session, application, application.as_of)
+    else:
+        facts = elderly_flow.resident_facts(resident)
+    return program.decide(facts, application.as_of).trace()
 
 
 # ---- confirm ----------------------------------------------------------------------------------------------------

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+FAKE_TODAY = "ZEROTRIP_FAKE_TODAY"
+
+
+class FakeClockRefused(RuntimeError):
+    """ZEROTRIP_FAKE_TODAY was set in production (ZEROTRIP_ENV=production)."""
+
+
+def fake_today(environ=None) -> date | None:
+    """The test clock: ZEROTRIP_FAKE_TODAY=YYYY-MM-DD makes every `today_shanghai()` of this process (API,
+    scheduler, CLI) answer that day. Refused in production: a wrong calendar would pay the wrong months."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(FAKE_TODAY, "").strip()
+    if not raw:
+        return None
+    if environ.get("ZEROTRIP_ENV", "").strip() == "production":
+        raise FakeClockRefused(f"{FAKE_TODAY} is a test clock and is refused in production")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise FakeClockRefused(f"{FAKE_TODAY} must be YYYY-MM-DD, not {raw[:20]!r}") from None
 
 
 def today_shanghai(now: datetime | None = None) -> date:
+    if now is None:
+        fake = fake_today()
+        if fake is not None:
+            return fake
     return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
 
 

@@ -42,13 +42,15 @@ from app.models import (
     Resident,
 )
 from app.models.ids import new_id
-from flows import programs
+from flows import parameters, programs
 from flows.dates import month_from_index, month_index
 from flows.money import yuan
 from flows.programs import disability_care_subsidy, disability_living_subsidy, elderly_allowance
 from notifications.outbox import insert_rows
 
 PAYABLE_STATES = ("active", "suspended", "stopped")
+# Dated changes of a benefit's monthly amount: a tier raised by age, a parameter change (flows.parameters).
+AMOUNT_CHANGES = ("tier_raised", "repriced")
 ANOMALY_KINDS = ("paid_after_death", "paid_twice", "paid_exclusive", "wrong_tier")
 
 
@@ -68,7 +70,7 @@ def months_between(first: str, last: str) -> list[str]:
 
 def amount_in(benefit, changes: list, month: str) -> tuple[str, int]:
     """(tier, fen) of a benefit for a month from its dated tier changes."""
-    raises = sorted((c for c in changes if c.kind == "tier_raised"), key=lambda c: c.effective_month)
+    raises = sorted((c for c in changes if c.kind in AMOUNT_CHANGES), key=lambda c: (c.effective_month, c.created_at))
     current = None
     for c in raises:
         if c.effective_month <= month:
@@ -127,7 +129,7 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
         .where(Benefit.state.in_(PAYABLE_STATES), Benefit.start_month <= month)
         .order_by(Benefit.program, Benefit.id).execution_options(populate_existing=True)).all()
     changes: dict[str, list] = defaultdict(list)
-    for c in session.scalars(select(BenefitChange).where(BenefitChange.kind.in_(("tier_raised", "resumed")))
+    for c in session.scalars(select(BenefitChange).where(BenefitChange.kind.in_((*AMOUNT_CHANGES, "resumed")))
                              .execution_options(populate_existing=True)):
         changes[c.benefit_id].append(c)
     away = _suspended_months(session, {b for b, cs in changes.items() if any(c.kind == "resumed" for c in cs)})
@@ -241,6 +243,7 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
     # ignores a conflict on the unique month, then claimed by a conditional UPDATE (state = 'draft') that holds
     # the row (PostgreSQL row lock, SQLite write lock) until this transaction ends. The second run waits, finds
     # the roll closed and returns it as is: one close, one set of lines, one message per first payment.
+    parameters.load(session)  # the rules' amounts (anomaly report) as the operators last approved them
     make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(make(PayrollRun).values(id=new_id(), month=month, state="draft", as_of=as_of, computed_at=utcnow(),
                                             inputs={}, totals={}, anomalies={})
@@ -268,6 +271,7 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
     if close:
         run.state, run.closed_at = "closed", utcnow()
         _announce_first_payments(session, lines, paid_before, month)
+        _announce_repricing(session, lines, month)
     return Roll(run, len(lines), totals, run.anomalies)
 
 
@@ -283,6 +287,25 @@ def _announce_first_payments(session: Session, lines: list[dict], paid_before: d
              "data": {"program": ln["program"], "benefit_id": bid, "monthly_amount": yuan(ln["amount_fen"]),
                       "month": month, "arrears": yuan(ln["arrears_fen"])}}
             for bid, ln in first.items() if bid not in legacy]
+    return insert_rows(session, rows)
+
+
+def _announce_repricing(session: Session, lines: list[dict], month: str) -> int:
+    """One message per recipient and parameter change, when the first roll at the new amount closes."""
+    paid = {ln["benefit_id"]: ln for ln in lines if ln["status"] == "scheduled"}
+    if not paid:
+        return 0
+    rows = []
+    for c in session.scalars(select(BenefitChange).where(BenefitChange.kind == "repriced",
+                                                         BenefitChange.effective_month <= month)):
+        ln = paid.get(c.benefit_id)
+        if ln is None or c.effective_month not in ln["months"]:
+            continue
+        rows.append({"kind": "tier_raised", "idempotency_key": f"benefit-change:{c.id}:repriced",
+                     "resident_id": ln["resident_id"],
+                     "data": {"program": ln["program"], "benefit_id": c.benefit_id, "reason": "parameter_change",
+                              "monthly_amount": yuan(c.monthly_amount_fen), "old_amount": yuan(c.old_amount_fen),
+                              "effective_month": c.effective_month}})
     return insert_rows(session, rows)
 
 

@@ -26,8 +26,9 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.masking import mask_name
 from app.models import Account, ProxyGrant, ProxyInvitation, Resident, StaffMember
+from app.security_log import refused
+from flows import approvals, proxy_requests
 from flows import programs as program_catalogue
-from flows import proxy_requests
 from flows import staff as staff_flow
 from notifications.outbox import enqueue
 
@@ -229,17 +230,32 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
     if "payout" not in scopes:
         grant.approved_by = f"staff:{staff.id}"
         activate(session, grant, proxy_resident)
+    else:  # the payout scope waits for a second person: one maker-checker approval (flows.approvals)
+        approvals.propose(session, GRANT_APPROVAL, f"grant:{grant.id}", {"grant_id": grant.id}, staff)
     return grant
 
 
 def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMember) -> ProxyGrant:
+    """The checker's step of the grant's maker-checker approval (flows.approvals): of two staff approving at
+    once, the approval's conditional UPDATE lets one through (one activation, one message); the other gets
+    409 grant_not_pending."""
     if grant.status != "pending_approval":
         raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
     if grant.created_by == f"staff:{staff.id}":
+        refused("self_approval", actor=f"staff:{staff.id}", kind=GRANT_APPROVAL)
         raise Forbidden("A second staff member must approve a grant with the payout scope.")
     staff_flow.refuse_self_involvement(session, staff, (grant.resident_id, grant.proxy_resident_id), "approve")
-    # The second approval is one conditional UPDATE (pending_approval → active): of two staff approving at
-    # once, one activates the grant (one message); the other gets 409 grant_not_pending.
+    approval = approvals.pending_for(session, GRANT_APPROVAL, f"grant:{grant.id}")
+    if approval is None:
+        session.refresh(grant)
+        raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
+    approvals.approve(session, approval, staff, conflict_code="grant_not_pending", via_owner=True)
+    session.refresh(grant)
+    return grant
+
+
+def _apply_grant_approval(session: Session, approval, staff: StaffMember) -> None:
+    grant = session.get(ProxyGrant, approval.payload.get("grant_id") or approval.subject_ref.split(":", 1)[1])
     claimed = session.execute(
         update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status == "pending_approval")
         .values(status="active", approved_by=f"staff:{staff.id}", activated_at=utcnow())
@@ -249,7 +265,11 @@ def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMem
     if not claimed:
         raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
     activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
-    return grant
+
+
+GRANT_APPROVAL = "proxy_grant"
+approvals.register(approvals.Kind(GRANT_APPROVAL, "approver", _apply_grant_approval,
+                                  lambda a: f"代办授权(含代收款项) {a.subject_ref}", direct=False))
 
 
 def grants_of(session: Session, account: Account) -> list[ProxyGrant]:

@@ -427,6 +427,10 @@ def _sentence(kind: str, c: _Ctx) -> str:
         reason = _one_line(d.get("reason") or "").rstrip("。")
         return (f"很抱歉，您的{p}申请未通过审核。" + (f"原因：{reason}。" if reason else "") +
                 f"如有疑问，请联系社区或拨打{HOTLINE}。")
+    if kind == "tier_raised" and d.get("reason") == "parameter_change":
+        eff = fmt_date(d.get("effective_month"))
+        return (f"您的{p}标准已调整" + (f"，自{eff}起" if eff else "") + (f"每月{amount}" if amount else "") +
+                "。无需申请，系统已按新标准发放。")
     if kind == "tier_raised":
         tier = TIER_TEXT.get(d.get("tier") or "")
         eff = fmt_date(d.get("effective_month") or d.get("effective_date") or d.get("start_month"))

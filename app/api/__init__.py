@@ -28,6 +28,7 @@ BLUEPRINT_MODULES = (
     "app.api.proofs",
     "app.api.exchange",
     "app.api.catalogue",
+    "app.api.approvals",
 )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.models import Application, Benefit, BenefitChange
 from flows import programs
 from flows.applications import BENEFIT_COLUMNS
+from flows.casework import rule_trace
 from flows.dates import nth_birthday, zh_date
 from flows.money import yuan
 
@@ -50,17 +51,9 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def reasons_of(application: Application) -> list[str]:
-    if application.trace:
-        return [c.get("text", "") for c in application.trace]
-    pre = application.prefill or {}
-    born = (pre.get("birth_date") or {}).get("value")
-    src = (pre.get("birth_date") or {}).get("source_date")
-    reasons = []
-    if born:
-        reasons.append(f"您出生于{born},已年满80周岁(来源:公安人口库,{src})")
-    reasons.append(f"您的户籍在本市(来源:公安人口库,{src})")
-    return reasons
+def reasons_of(rule: list[dict]) -> list[str]:
+    """Why the citizen qualifies: the texts of the conditions in the application's own trace, nothing else."""
+    return [c.get("text", "") for c in rule if c.get("text")]
 
 
 def _month_zh(month: str) -> str:
@@ -91,11 +84,11 @@ def change_text(change: BenefitChange) -> str:
     return f"{change.kind} {change.effective_month}"
 
 
-def trace_of(application, changes) -> list[dict]:
+def trace_of(application, changes, rule: list[dict] | None = None) -> list[dict]:
     """Every decision on the case, in plain Chinese with source and date: the rule check, then the benefit's
     lifecycle decisions (`changes`: tier raised, stopped, suspended, oldest first)."""
     out = []
-    for entry in application.trace or []:
+    for entry in (application.trace or []) if rule is None else rule:
         source = entry.get("source", "")
         out.append({"kind": "decision", "code": entry.get("code", ""), "passed": bool(entry.get("passed")),
                     "text": entry.get("text", ""), "source_name": SOURCE_NAMES.get(source, source),
@@ -136,10 +129,10 @@ def payload(session, application: Application) -> dict:
                b.application_id == application.id)
         .order_by(c.created_at, c.id)).all()  # the benefit and its changes in one query (one row without any)
     if not rows:
-        return build(application, None, [])
+        return build(session, application, None, [])
     changes = [SimpleNamespace(**{name: getattr(row, f"change_{name}") for name in CHANGE_COLUMNS})
                for row in rows if row.change_kind is not None]
-    return build(application, rows[0], changes)
+    return build(session, application, rows[0], changes)
 
 
 def payloads_of_rows(session, rows) -> list[dict]:
@@ -147,7 +140,7 @@ def payloads_of_rows(session, rows) -> list[dict]:
     when some of them have a benefit, for its lifecycle changes)."""
     benefits = [_benefit_of_row(row) for row in rows]
     changes = changes_of(session, [b.id for b in benefits if b is not None])
-    return [build(row, benefit, changes.get(benefit.id, []) if benefit is not None else [])
+    return [build(session, row, benefit, changes.get(benefit.id, []) if benefit is not None else [])
             for row, benefit in zip(rows, benefits, strict=True)]
 
 
@@ -157,10 +150,11 @@ def _benefit_of_row(row):
     return SimpleNamespace(**{name: getattr(row, f"benefit_{name}") for name in BENEFIT_COLUMNS})
 
 
-def build(application, benefit, changes) -> dict:
+def build(session, application, benefit, changes) -> dict:
     """`application` and `benefit` are ORM objects or plain rows with the same attribute names."""
     program = programs.get(application.program)
     pre = application.prefill or {}
+    rule = rule_trace(session, application)
     return {
         "id": application.id,
         "program": application.program,
@@ -176,9 +170,9 @@ def build(application, benefit, changes) -> dict:
         "monthly_amount": (pre.get("monthly_amount") or {}).get("value"),
         "start_month": (pre.get("start_month") or {}).get("value"),
         "fields": fields_of(pre),
-        "reasons": reasons_of(application),
+        "reasons": reasons_of(rule),
         "actions": ACTIONS.get(application.state, []),
-        "trace": trace_of(application, changes),
+        "trace": trace_of(application, changes, rule),
         "benefit": benefit_payload(benefit) if benefit else None,
     }
 

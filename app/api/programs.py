@@ -5,8 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.base import ErrorSchema
+from app.db import SessionLocal
 from app.errors import NotFound
-from flows import programs
+from flows import parameters, programs
 
 blp = Blueprint("programs", __name__, url_prefix="/api/v1/programs", description="Programs and service guides")
 
@@ -23,6 +24,8 @@ class GuideSchema(ma.Schema):
     trip_level = ma.fields.String(required=True)
     place = ma.fields.String()
     phone = ma.fields.String()
+    announced = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "approved changes still to come: parameter, from_month, value or the amounts then"})
 
 
 class ProgramSchema(ma.Schema):
@@ -39,7 +42,8 @@ class Programs(MethodView):
     @blp.response(200, ProgramSchema(many=True))
     def get(self):
         """All programs with their service guides (public)."""
-        return list(programs.PROGRAMS.values())
+        parameters.load(SessionLocal())
+        return [_shown(p) for p in programs.PROGRAMS.values()]
 
 
 @blp.route("/<string:code>")
@@ -51,4 +55,11 @@ class ProgramByCode(MethodView):
         program = programs.get(code)
         if program is None:
             raise NotFound("No such program.")
-        return program
+        parameters.load(SessionLocal())
+        return _shown(program)
+
+
+def _shown(program) -> dict:
+    """The program with its guide generated from the parameters in force today (and those announced)."""
+    return {"code": program.code, "name": program.name, "needs_review": program.needs_review,
+            "trip_level": program.trip_level, "start_date": program.start_date, "guide": parameters.guide(program)}

@@ -14,6 +14,8 @@ import click
 
 # name → (module, attribute, one-line help shown by `zerotrip --help`)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "approvals": ("app.cli.params_cmd", "approvals_group",
+                  "Maker-checker approvals of every kind (parameter changes, payout grants, …)."),
     "audit": ("app.cli.audit_cmd", "audit_group", "The tamper-evident audit trail."),
     "db": ("app.cli.db_cmd", "db_group", "Database schema, backup and restore."),
     "demo": ("app.cli.demo_cmd", "demo", "Start everything for a local demo; Ctrl-C stops it all."),
@@ -26,6 +28,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "mock-wechat": ("app.cli.serve_cmd", "mock_wechat",
                     "Run the mock WeChat server (its own Flask app; shares no code with the backend)."),
     "outbox": ("app.cli.outbox_cmd", "outbox_group", "Outbox messages: counts per state, re-queueing dead letters."),
+    "params": ("app.cli.params_cmd", "params_group",
+               "Program parameters: propose a dated change, a second admin approves it."),
     "payroll": ("app.cli.payroll_cmd", "payroll_command",
                 "Per program: benefits owed money up to MONTH (with arrears), totals, anomalies; bank CSV when closed."),
     "scan": ("app.cli.scan_cmd", "scan_group", "Proactive scans (主动发现)."),

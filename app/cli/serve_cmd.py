@@ -88,15 +88,37 @@ def _serve_dev(cfg, host: str, port: int, metrics) -> None:
     run_simple(host, port, create_app(cfg), threaded=True, use_reloader=False)
 
 
-@click.command("scheduler")
-def scheduler() -> None:
+@click.group("scheduler", invoke_without_command=True)
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
     """Run the scheduler process (daily scans)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from app.logging_setup import configure_logging
     from app.scheduler import main
 
     cfg = ready_config()
     configure_logging(cfg)
     main(cfg)
+
+
+@scheduler.command("run-once")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day the jobs run for (the test clock; refused in production). Default: today.")
+def run_once(as_of) -> None:
+    """Run the daily jobs once (scans, lifecycle, 低保 deadlines) for one day, then exit."""
+    from app.cli.common import summary
+    from app.logging_setup import configure_logging
+    from app.scheduler import run_daily_scans
+    from flows.dates import today_shanghai
+
+    cfg = ready_config()
+    if as_of is not None and cfg.env == "production":
+        raise click.UsageError("--as-of is a test clock and is refused in production (ZEROTRIP_ENV=production)")
+    configure_logging(cfg)
+    day = as_of.date() if as_of else today_shanghai()
+    run_daily_scans(cfg, day)
+    summary(scheduler="run-once", as_of=day.isoformat())
 
 
 @click.command("mock-wechat")

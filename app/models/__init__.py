@@ -76,3 +76,7 @@ __all__ += ["BenefitProof"]
 from app.models.exchange import ExchangeClient, ExchangeKey, ExchangeMessage, ExchangeRecord  # noqa: E402
 
 __all__ += ["ExchangeClient", "ExchangeKey", "ExchangeMessage", "ExchangeRecord"]
+
+from app.models.approval import Approval, ParameterValue  # noqa: E402
+
+__all__ += ["Approval", "ParameterValue"]

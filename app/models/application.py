@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -62,8 +62,12 @@ class Benefit(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
+    # At most one active or suspended benefit per program and person; closed periods (stopped) are unlimited,
+    # so a certificate renewed after expiry starts a new benefit period.
     __table_args__ = (
-        UniqueConstraint("program", "resident_id"),
+        Index("uq_benefits_open", "program", "resident_id", unique=True,
+              postgresql_where=text("state IN ('active', 'suspended')"),
+              sqlite_where=text("state IN ('active', 'suspended')")),
         Index("ix_benefits_resident", "resident_id"),
     )
 

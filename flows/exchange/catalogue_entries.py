@@ -133,6 +133,9 @@ INTERNAL: dict[str, str] = {
     # on main since this branch started (issue 15 proofs, issue 17 key rotation): listed ahead of the merge
     "benefit_proofs": "id benefit_id resident_id program kid alg issued_at expires_at issued_by via",
     "key_rotations": "id to_kid state step last_key counts started_at updated_at finished_at",
+    # issue 10 (maker-checker approvals, parameters as operator data)
+    "approvals": "id kind subject_ref payload maker checker state created_at decided_at",
+    "parameter_values": "id program key effective_month value arrears approval_id created_at",
 }
 
 # Fields of the exchange's answers: field → (数据项名称, 类型, 敏感级别)

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from app.db import make_engine, utcnow
 from flows.dates import birth_cutoff
+from flows.lifecycle.household import reprice_on_member_death
 from flows.lifecycle.sqlbits import (
     at_least,
     json_array,
@@ -310,7 +311,7 @@ def remind_and_escalate(conn, d: Dialect, as_of: date) -> dict:
     return counts
 
 
-JOBS = (stop_on_death, suspend_on_move_out, resume_on_move_in, stop_on_certificate_expiry, stop_living_subsidy_without_dibao,
+JOBS = (reprice_on_member_death, stop_on_death, suspend_on_move_out, resume_on_move_in, stop_on_certificate_expiry, stop_living_subsidy_without_dibao,
         raise_tiers, remind_and_escalate)
 
 

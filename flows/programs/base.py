@@ -53,6 +53,19 @@ class Step:
 
 
 @dataclass(frozen=True)
+class ParamSpec:
+    """An operator-settable parameter (`zerotrip params set PROGRAM KEY VALUE`): its type and allowed range.
+
+    `key` is a parameter name, or "name.label" for one entry of a table-valued parameter (a tier's amount,
+    a grade's amount). kind "int" takes ASCII digits; kind "yuan" takes an amount like 60.00, stored in fen."""
+
+    kind: str  # int | yuan
+    minimum: int  # in the stored unit (fen for yuan)
+    maximum: int
+    text: str  # what it is, for the guide and the CLI listing
+
+
+@dataclass(frozen=True)
 class Program:
     code: str
     name: str
@@ -67,6 +80,15 @@ class Program:
     steps: tuple[Step, ...] = ()
     exclusive_with: tuple[str, ...] = ()
     public_notice: bool = False
+    # Operator-settable parameters (key → ParamSpec) and, for programs whose amount follows the parameters,
+    # `amount_for(benefit_tier, birth_date, month) -> (tier, fen) | None` used to re-price benefits in payment.
+    parameter_specs: dict = field(default_factory=dict)
+    amount_for: Callable | None = field(default=None, repr=False)
+    # guide_amounts(on) → {label: "yuan"}: the guide's amounts, generated from the parameters in force on `on`.
+    guide_amounts: Callable | None = field(default=None, repr=False)
+    # For a program paid to a household case (低保): household_facts(alive_members, economic_records, holder,
+    # application, mask_name) → the rule's Facts, so that a member's death re-prices the case (flows.lifecycle).
+    household_facts: Callable | None = field(default=None, repr=False)
 
     def trips(self) -> int:
         """Trips to an office the process asks of the citizen (the 'trip level' as a number)."""
@@ -90,11 +112,15 @@ ONLINE_GUIDE = {"trip_level": "零跑动", "place": "线上办理", "phone": "12
 
 def zero_trip_program(code: str, name: str, short_name: str, parameters: dict, guide: dict, decide: Callable,
                       steps: tuple[Step, ...], *, needs_review: bool, time_limit_days: int,
-                      public_notice: bool = False) -> Program:
+                      public_notice: bool = False, parameter_specs: dict | None = None,
+                      amount_for: Callable | None = None, guide_amounts: Callable | None = None,
+                      household_facts: Callable | None = None) -> Program:
     """A program the citizen never travels for, starting on its parameters' start date."""
     return Program(code=code, name=name, short_name=short_name, start_date=parameters["start_date"],
                    needs_review=needs_review, trip_level="zero_trip", time_limit_days=time_limit_days,
-                   guide=guide, parameters=parameters, decide=decide, steps=steps, public_notice=public_notice)
+                   guide=guide, parameters=parameters, decide=decide, steps=steps, public_notice=public_notice,
+                   parameter_specs=parameter_specs or {}, amount_for=amount_for, guide_amounts=guide_amounts,
+                   household_facts=household_facts)
 
 
 def hukou_and_alive(facts: RegistryFacts, as_of: date, source_text: str) -> tuple[Condition, Condition]:

@@ -14,7 +14,7 @@ from datetime import date
 from flows.dates import month_from_index, month_index, zh_date
 from flows.money import yuan
 from flows.params import Dated
-from flows.programs.base import Condition, Decision, Step, zero_trip_program
+from flows.programs.base import Condition, Decision, ParamSpec, Step, zero_trip_program
 
 CODE = "dibao"
 REGISTRY = "population_registry"
@@ -68,7 +68,6 @@ GUIDE = {
     "process": ["在线申请(家庭成员自动预填)", "家庭经济状况自动核对", "街道工作人员入户调查", "街道审核",
                 "公示7天(接受异议)", "区县民政部门审批", "审批通过后次月起按月发放"],
     "time_limit": "各环节按法定工作日时限办理,全程一般不超过30个工作日",
-    "amounts": {"标准": "800.00元/人/月(示例)", "补差": "按家庭人数×标准−家庭月收入计发"},
     "legal_basis": "《社会救助暂行办法》、《最低生活保障审核确认办法》(民发〔2021〕57号)",
     "trip_level": "零跑动(入户调查由工作人员上门)",
     "place": "线上申请,街道(乡镇)办理",
@@ -214,5 +213,32 @@ def month_index_of(d: date) -> int:
     return month_index(f"{d:%Y-%m}")
 
 
+PARAMETER_SPECS = {
+    "standard": ParamSpec("yuan", 10_000, 1_000_000, "低保标准(元/人/月)"),
+    "notice_days": ParamSpec("int", 7, 30, "公示天数"),
+}
+
+
+def guide_amounts(on: date) -> dict:
+    fen = PARAMETERS["standard"].at(max(on, PARAMETERS["start_date"]))
+    return {"标准": f"{fen // 100}.{fen % 100:02d}元/人/月", "补差": "按家庭人数×标准−家庭月收入计发"}
+
+
+def household_facts(alive, records, holder, application, mask) -> Facts:
+    """The facts of the case's last decision minus the members who died: the living members with their own
+    economic records, the declared income of the application."""
+    by_member: dict[int, list] = {m.id: [] for m in alive}
+    for r in records:
+        if r.resident_id in by_member:
+            by_member[r.resident_id].append(Item(r.kind, r.period, r.amount_fen, r.quantity, r.source, r.source_date))
+    declared = ((application.prefill or {}).get("declared_monthly_income", {}).get("value") or "0") \
+        if application is not None else "0"
+    return Facts(members=tuple(Member(m.id, mask(m.name), m.relation_to_head, tuple(by_member[m.id])) for m in alive),
+                 hukou_local=bool(holder.hukou_local), alive=True, source_date=holder.source_date,
+                 declared_monthly_income_fen=int(round(float(declared) * 100)))
+
+
 PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETERS, GUIDE, decide, STEPS,
-                            needs_review=True, time_limit_days=30, public_notice=True)
+                            needs_review=True, time_limit_days=30, public_notice=True,
+                            parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
+                            household_facts=household_facts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from flows.params import Dated
-from flows.programs.base import ONLINE_GUIDE, Condition, Decision, zero_trip_program
+from flows.programs.base import ONLINE_GUIDE, Condition, Decision, ParamSpec, zero_trip_program
 from flows.programs.disability_care_subsidy import (
     DIBAO_REGISTRY,
     GRADE_NAMES,
@@ -41,7 +41,6 @@ GUIDE = {
     "process": ["系统根据残联和低保数据主动发现", "微信通知本人或亲属", "在小程序中确认预填信息", "民政工作人员审核",
                 "审核通过后次月起按月发放"],
     "time_limit": "确认后5个工作日内审核",
-    "amounts": {"一级、二级": "100.00", "三级、四级": "60.00"},
     "legal_basis": LEGAL_BASIS,
     **ONLINE_GUIDE,
 }
@@ -71,5 +70,27 @@ def decide(facts: Facts, as_of: date) -> Decision:
     return certificate_decision(PARAMETERS, conditions, cert, as_of)
 
 
+PARAMETER_SPECS = {
+    "max_grade": ParamSpec("int", 1, 4, "可享受的最低残疾等级(级)"),
+    "amounts.1": ParamSpec("yuan", 0, 1_000_000, "一级残疾人每月金额(元)"),
+    "amounts.2": ParamSpec("yuan", 0, 1_000_000, "二级残疾人每月金额(元)"),
+    "amounts.3": ParamSpec("yuan", 0, 1_000_000, "三级残疾人每月金额(元)"),
+    "amounts.4": ParamSpec("yuan", 0, 1_000_000, "四级残疾人每月金额(元)"),
+}
+
+
+def amount_for(benefit_tier: str, birth_date: date, month: str) -> tuple[str, int] | None:
+    """What a benefit of tier "gradeN" is owed for `month` (None for a tier that is not a grade)."""
+    if not benefit_tier.startswith("grade"):
+        return None
+    return tier_for_month(int(benefit_tier[5:]), month)
+
+
+def guide_amounts(on: date) -> dict:
+    amounts = PARAMETERS["amounts"].at(max(on, PARAMETERS["start_date"]))
+    return {GRADE_NAMES[g]: f"{fen // 100}.{fen % 100:02d}" for g, fen in sorted(amounts.items())}
+
+
 PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴", PARAMETERS, GUIDE, decide, STEPS,
-                            needs_review=True, time_limit_days=5)
+                            needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
+                            amount_for=amount_for, guide_amounts=guide_amounts)

@@ -60,6 +60,9 @@ def _insert_sql(d: Dialect, module, as_of: date) -> str:
         "tier": rule("'grade' || c.grade"), "monthly_amount": rule(amount_case),
         "start_month": rule(d.month_text(at_least(f"({y} * 12 + {m})"))),
     }
+    issue_month = d.month_text(f"({y} * 12 + {m} - 1)")
+    period = (f"CASE WHEN EXISTS (SELECT 1 FROM applications ap WHERE ap.program = :program "
+              f"AND ap.resident_id = c.resident_id) THEN {issue_month} ELSE 'once' END")
     extra = ""
     if module is disability_living_subsidy:
         fields["dibao_household"] = d.json_object({"value": d.json_text("true"), "source": "'dibao_registry'",
@@ -69,16 +72,21 @@ def _insert_sql(d: Dialect, module, as_of: date) -> str:
     return (
         f"{prefix} (id, program, resident_id, period, origin, state, as_of, prefill, trace, scan_run_id, "
         "created_at, updated_at) "
-        f"SELECT {d.new_id()}, :program, r.id, 'once', 'proactive', 'proposed', :as_of, {d.json_object(fields)}, "
+        f"SELECT {d.new_id()}, :program, r.id, {period}, 'proactive', 'proposed', :as_of, {d.json_object(fields)}, "
         f"{d.json_text('[]')}, :run_id, :now, :now "
         # certificates first (a few per cent of residents): SQLite keeps the written order of a CROSS JOIN
         f"FROM disability_certificates c {'JOIN' if d.pg else 'CROSS JOIN'} residents r "
         f"{'ON r.id = c.resident_id' if d.pg else ''} "
         f"WHERE {'' if d.pg else 'r.id = c.resident_id AND '}c.issue_date <= :as_of AND c.expiry_date >= :as_of "
         f"AND c.grade <= {int(max_grade)} "
-        # cheap tests first: most holders already have an application or a benefit
-        "AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.program = :program AND a.resident_id = c.resident_id) "
-        "AND NOT EXISTS (SELECT 1 FROM benefits b WHERE b.program = :program AND b.resident_id = c.resident_id) "
+        # cheap tests first: most holders already have an application or a benefit. A holder whose every earlier
+        # application ended in a benefit stopped before this certificate's issue month (renewed after expiry)
+        # is proposed again: a new benefit period (period = the certificate's issue month).
+        f"AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.program = :program AND a.resident_id = c.resident_id "
+        f"AND NOT EXISTS (SELECT 1 FROM benefits bs WHERE bs.application_id = a.id AND bs.state = 'stopped' "
+        f"AND bs.end_month < {issue_month})) "
+        "AND NOT EXISTS (SELECT 1 FROM benefits b WHERE b.program = :program AND b.resident_id = c.resident_id "
+        f"AND (b.state IN ('active', 'suspended') OR b.end_month >= {issue_month})) "
         f"AND r.hukou_local AND (r.death_date IS NULL OR r.death_date > :as_of) {extra}"
         f"AND {_best_cert(max_grade)}{suffix}"
     )

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from app.db import make_engine, utcnow
 from app.models import Resident
+from flows import parameters
 from flows.dates import birth_cutoff
 from flows.lifecycle.sqlbits import nth_birthday_next_month, stmt
 from flows.programs import elderly_allowance as program
@@ -41,7 +42,28 @@ class ScanResult:
 def _tiers(as_of: date) -> list[tuple[date, str, str]]:
     on = max(as_of, program.PARAMETERS["start_date"])
     return [(birth_cutoff(as_of, age), label, f"{fen // 100}.{fen % 100:02d}")
-            for age, label, fen in program.PARAMETERS["tiers"].at(on)]
+            for age, label, fen in program.effective_tiers(on)]
+
+
+def _minimum_age(as_of: date) -> int:
+    return program.PARAMETERS["minimum_age"].at(max(as_of, program.PARAMETERS["start_date"]))
+
+
+def _start_idx(d: Dialect) -> str:
+    """Month index of the first month paid (elderly_allowance.first_month in SQL): per dated minimum age, the
+    month after reaching it but not before it took effect; the first segment that starts before the next."""
+    segments = program.minimum_age_segments()
+    whens = []
+    for i, (since, age) in enumerate(segments):
+        turned = nth_birthday_next_month(d, int(age))
+        floor = since.year * 12 + since.month - 1
+        start = f"(CASE WHEN {turned} < {floor} THEN {floor} ELSE {turned} END)"
+        if i + 1 < len(segments):
+            until = segments[i + 1][0]
+            whens.append(f"WHEN {start} < {until.year * 12 + until.month - 1} THEN {start}")
+        else:
+            whens.append(f"ELSE {start}")
+    return f"(CASE {' '.join(whens)} END)" if len(whens) > 1 else whens[0][5:]
 
 
 def _insert_applications_sql(d: Dialect, as_of: date, where_extra: str) -> str:
@@ -49,8 +71,7 @@ def _insert_applications_sql(d: Dialect, as_of: date, where_extra: str) -> str:
     tiers = _tiers(as_of)
     tier_case = "CASE " + " ".join(f"WHEN r.birth_date <= :cut{i} THEN '{t[1]}'" for i, t in enumerate(tiers)) + " END"
     amount_case = "CASE " + " ".join(f"WHEN r.birth_date <= :cut{i} THEN '{t[2]}'" for i, t in enumerate(tiers)) + " END"
-    start_idx = nth_birthday_next_month(d, 80)
-    start_idx = f"CASE WHEN {start_idx} < :program_start_idx THEN :program_start_idx ELSE {start_idx} END"
+    start_idx = _start_idx(d)
     age = f"(:as_of_year - {y} - CASE WHEN :as_of_md < {m} * 100 + {dd} THEN 1 ELSE 0 END)"
 
     def reg(value: str) -> str:
@@ -107,7 +128,7 @@ def _params(as_of: date, run_id: str) -> dict:
         "as_of_year": as_of.year,
         "as_of_md": as_of.month * 100 + as_of.day,
         "program_start_idx": start.year * 12 + start.month - 1,
-        "cut80": birth_cutoff(as_of, 80),
+        "cut80": birth_cutoff(as_of, _minimum_age(as_of)),  # the minimum age in force (80 by default)
         "run_id": run_id,
         "now": utcnow(),
     }
@@ -127,6 +148,7 @@ def _run_batch(conn, d: Dialect, as_of: date, params: dict, app_extra: str, outb
 def scan_turning_80(cfg, as_of: date, progress=None) -> ScanResult:
     """Run (or resume) the scan for `as_of`; a second run for the same date touches nothing."""
     started = time.perf_counter()
+    parameters.load_for(cfg)  # the minimum age and amounts as operators last approved them
     run, fresh = runs.open_run(cfg, PROGRAM, as_of)
     if not fresh:
         return ScanResult(PROGRAM, as_of, run.mode, proposed=0, skipped=True, counts=dict(run.counts or {}),
@@ -173,6 +195,7 @@ def _daily(engine, d: Dialect, as_of: date, params: dict, previous) -> int:
     extra = ("AND r.id IN (SELECT id FROM residents WHERE birth_date > :prev_cut AND birth_date <= :cut80 "
              "UNION SELECT id FROM residents WHERE updated_at > :changed_since)")
     box_extra = ""
-    params = {**params, "prev_cut": birth_cutoff(previous.as_of, 80), "changed_since": previous.started_at}
+    params = {**params, "prev_cut": birth_cutoff(previous.as_of, _minimum_age(previous.as_of)),
+              "changed_since": previous.started_at}
     with engine.begin() as conn:
         return _run_batch(conn, d, as_of, params, extra, box_extra)

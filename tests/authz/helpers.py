@@ -6,7 +6,7 @@ import itertools
 from datetime import date, timedelta
 
 from app.db import utcnow
-from app.models import Application, ProxyGrant, StaffTask
+from app.models import Application, Approval, ProxyGrant, StaffTask
 from tests.builders import make_account, make_resident
 
 _n = itertools.count(1)
@@ -39,6 +39,10 @@ def grant(session, principal, proxy_account, proxy_resident, scopes=("view", "co
                    created_at=now - timedelta(days=1), activated_at=now - timedelta(days=1) if status == "active" else None,
                    expires_at=now + expires_in, revoked_at=now if revoked else None)
     session.add(g)
+    session.flush()
+    if g.status == "pending_approval":  # what flows.proxies.record_by_staff writes: the maker-checker approval
+        session.add(Approval(kind="proxy_grant", subject_ref=f"grant:{g.id}", payload={"grant_id": g.id},
+                             maker="test", state="pending"))
     session.commit()
     return g
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.models import Benefit, InboxItem, Objection, PublicNotice
+from app.models import Approval, Benefit, InboxItem, Objection, PublicNotice
 from flows.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
 
@@ -36,6 +36,7 @@ SG = "/api/v1/staff/proxy-grants/<string:grant_id>"
 T = "/api/v1/staff/tasks/<string:task_id>"
 SA = "/api/v1/staff/applications/<string:application_id>"
 B = "/api/v1/benefits/<string:benefit_id>"
+AP = "/api/v1/staff/approvals/<string:approval_id>"
 STAFF = {"owner": 401, "stranger": 401, "proxy_in": 401, "proxy_out": 401, "revoked": 401, "expired": 401,
          "staff_here": 200, "staff_there": 404, "none": 401}
 GRANT_OTHERS = {"stranger": 404, "proxy_out": 404, "revoked": 404, "expired": 404, "staff_here": 401,
@@ -57,6 +58,10 @@ MATRIX = {
     ("POST", G + "/revoke"): ("grant", None, {"owner": 200, "proxy_in": 200, **GRANT_OTHERS}),
     ("POST", "/api/v1/inbox/<string:item_id>/read"): (
         "inbox", None, {**CITIZEN_APP, "proxy_in": 404, "proxy_out": 404, "revoked": 404, "expired": 404}),
+    # Maker-checker approvals (flows.approvals): a reviewer may not approve a parameter change (admin), and
+    # only its maker withdraws it.
+    ("POST", AP + "/approve"): ("approval", None, {**STAFF, "staff_here": 403, "staff_there": 403}),
+    ("POST", AP + "/withdraw"): ("approval", None, {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("GET", T): ("task", None, STAFF),
     ("POST", T + "/decide"): ("task", {"decision": "done", "reason": "checked at home"}, STAFF),
     ("GET", "/api/v1/staff/applications/<string:application_id>"): ("application", None, STAFF),
@@ -131,13 +136,17 @@ def world(session, cfg):
     session.flush()
     objection = Objection(notice_id=notice.id, account_id=stranger_acc.id, text="他家有收入未申报", state="open")
     session.add(objection)
+    approval = Approval(kind="parameter_change", subject_ref="param:elderly_allowance:minimum_age", maker="staff:x",
+                        payload={"program": "elderly_allowance", "key": "minimum_age", "value": 75, "raw": "75",
+                                 "from": "2027-01"}, state="pending")
+    session.add(approval)
     session.commit()
     headers = {role: h.headers_for(session, cfg, acc) for role, acc in accounts.items()}
     _, headers["staff_here"] = h.staff(session, cfg, "reviewer", "140105")
     _, headers["staff_there"] = h.staff(session, cfg, "reviewer", "140106")
     headers["none"] = {}
     objects = {"application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
-               "objection": objection.id}
+               "objection": objection.id, "approval": approval.id}
     return headers, objects
 
 

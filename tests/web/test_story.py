@@ -24,7 +24,7 @@ def test_li_xiuying_confirms_on_her_phone_and_sees_the_approval(phone, city):
     p.settle()
     assert p.screen() == "app"
     main = p.page.inner_text("main")
-    assert "您为什么符合条件" in main and "已年满80周岁" in main
+    assert "您为什么符合条件" in main and "年满80周岁" in main
     assert "来源:公安人口库" in main and "李秀英" in main
     check_screen(p, "proposal")
     p.page.click("text=信息不对,或者不需要")

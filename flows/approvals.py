@@ -1,0 +1,158 @@
+"""One maker-checker mechanism (四眼原则) for every action that needs a second person.
+
+`propose` records what the maker wants (kind + payload) as a pending approval; `approve` by someone else
+applies it through the kind's handler in the same transaction; `withdraw` by the maker ends it unapplied.
+The pending → approved step is one conditional UPDATE: of two checkers at once one wins, the other gets
+409 `approval_not_pending`. Every step is audited; a self-approval is refused with a security log line.
+
+A kind declares who may check it (the least role) and how to apply it: `register(Kind(...))` from the module
+that owns the action (parameter changes: flows.parameters; payout grants: flows.proxies). Later kinds (the roll
+sign-off, staff admin) register the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.audit import record
+from app.authz import ROLES
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, NotFound
+from app.models import Approval, StaffMember
+from app.security_log import refused
+from flows.conflicts import is_unique_violation
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    checker_role: str  # the least role that may approve
+    apply: Callable[[Session, Approval, StaffMember], None]
+    describe: Callable[[Approval], str] = lambda a: a.kind
+    # False: approved only through its owner's route (which runs that kind's own checks first, e.g. the
+    # jurisdiction and self-involvement rules of a payout grant), never through the generic approve.
+    direct: bool = True
+
+
+KINDS: dict[str, Kind] = {}
+# Modules that register kinds, imported on first use (so this module imports none of them).
+KIND_MODULES = ("flows.parameters", "flows.proxies")
+
+
+def register(kind: Kind) -> Kind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kind_of(name: str) -> Kind:
+    if name not in KINDS:
+        for module in KIND_MODULES:
+            importlib.import_module(module)
+    if name not in KINDS:
+        raise NotFound(f"No approval kind {name[:40]!r}.")
+    return KINDS[name]
+
+
+def actor_of(staff: StaffMember) -> str:
+    return f"staff:{staff.id}"
+
+
+def _role_at_least(staff: StaffMember, role: str) -> bool:
+    return ROLES.index(staff.role) >= ROLES.index(role)
+
+
+def propose(session: Session, kind: str, subject_ref: str, payload: dict, maker: StaffMember | str) -> Approval:
+    """A pending approval; 409 `approval_pending` if the same subject already waits for one."""
+    kind_of(kind)
+    maker_ref = maker if isinstance(maker, str) else actor_of(maker)
+    approval = Approval(kind=kind, subject_ref=subject_ref[:120], payload=payload, maker=maker_ref, state="pending")
+    try:
+        with session.begin_nested():
+            session.add(approval)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "approvals", "kind", "subject_ref"):
+            raise
+        raise Conflict(f"A change of {subject_ref[:60]} already waits for approval; withdraw it first.",
+                       error_code="approval_pending") from None
+    record(session, actor=maker_ref, action="approval.propose", object_ref=f"approval:{approval.id}",
+           details={"kind": kind, "subject": subject_ref[:120]})
+    return approval
+
+
+def get(session: Session, approval_id: str) -> Approval:
+    approval = session.get(Approval, approval_id) if len(approval_id) <= 32 else None
+    if approval is None:
+        raise NotFound("No such approval.")
+    return approval
+
+
+def pending_for(session: Session, kind: str, subject_ref: str) -> Approval | None:
+    return session.execute(select(Approval).where(Approval.kind == kind, Approval.subject_ref == subject_ref,
+                                                  Approval.state == "pending")).scalar()
+
+
+def approve(session: Session, approval: Approval, checker: StaffMember, *, conflict_code: str = "approval_not_pending",
+            via_owner: bool = False) -> Approval:
+    """The second person's approval: applies the change in this transaction. 403 for the maker herself or a
+    role below the kind's; 409 `conflict_code` when not pending (withdrawn, or another checker won)."""
+    kind = kind_of(approval.kind)
+    who = actor_of(checker)
+    if not kind.direct and not via_owner:
+        raise Conflict(f"An approval of kind {approval.kind} is given where its subject is handled "
+                       f"({approval.subject_ref}).", error_code="approval_elsewhere")
+    if approval.maker == who:
+        refused("self_approval", actor=who, kind=approval.kind, approval=approval.id)
+        raise Forbidden("A different person must approve what you proposed.", error_code="self_approval")
+    if not _role_at_least(checker, kind.checker_role):
+        refused("approval_role", actor=who, kind=approval.kind, role=checker.role)
+        raise Forbidden(f"Approving this needs the {kind.checker_role} role.")
+    claimed = session.execute(
+        update(Approval).where(Approval.id == approval.id, Approval.state == "pending")
+        .values(state="approved", checker=who, decided_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    session.refresh(approval)
+    if not claimed:
+        raise Conflict(f"The approval is {approval.state}; nothing to approve.", error_code=conflict_code)
+    kind.apply(session, approval, checker)
+    record(session, actor=who, action="approval.approve", object_ref=f"approval:{approval.id}",
+           details={"kind": approval.kind, "subject": approval.subject_ref, "maker": approval.maker})
+    return approval
+
+
+def withdraw(session: Session, approval: Approval, by: StaffMember) -> Approval:
+    """The maker takes back a pending change; 403 for anyone else, 409 once approved or withdrawn."""
+    who = actor_of(by)
+    if approval.maker != who:
+        refused("approval_withdraw_other", actor=who, approval=approval.id)
+        raise Forbidden("Only the person who proposed a change withdraws it.")
+    claimed = session.execute(
+        update(Approval).where(Approval.id == approval.id, Approval.state == "pending")
+        .values(state="withdrawn", decided_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    session.refresh(approval)
+    if not claimed:
+        raise Conflict(f"The approval is {approval.state}; nothing to withdraw.", error_code="approval_not_pending")
+    record(session, actor=who, action="approval.withdraw", object_ref=f"approval:{approval.id}",
+           details={"kind": approval.kind, "subject": approval.subject_ref})
+    return approval
+
+
+def listing(session: Session, state: str | None = "pending", kind: str | None = None, limit: int = 200):
+    q = select(Approval).order_by(Approval.created_at.desc()).limit(limit)
+    if state:
+        q = q.where(Approval.state == state)
+    if kind:
+        q = q.where(Approval.kind == kind)
+    return session.execute(q).scalars().all()
+
+
+def payload_of(approval: Approval) -> dict:
+    return {"id": approval.id, "kind": approval.kind, "subject_ref": approval.subject_ref,
+            "payload": approval.payload, "maker": approval.maker, "checker": approval.checker,
+            "state": approval.state, "created_at": approval.created_at, "decided_at": approval.decided_at}

@@ -1,0 +1,198 @@
+"""Parameters as operator data, through the CLI and HTTP: `zerotrip params set … --by A`, approved by a second
+admin B; the roll of the effective month pays the new amount, closed months never change, the guide shows the
+announced amount then today's, one message per recipient; out-of-range and self-approval refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Application, Approval, OutboxMessage, ParameterValue, PayrollLine
+from flows import parameters
+from tests.authz import helpers as h
+from tests.lifecycle.helpers import benefit
+from tests.payroll.test_payroll import _account
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _defaults(monkeypatch):
+    monkeypatch.setenv("ZEROTRIP_PASSWORD", PASSWORD)
+    yield
+    parameters.reset()  # the approved values of this test's database are gone with it
+
+
+def _summary(result) -> dict:
+    return dict(kv.split("=", 1) for kv in result.stdout.strip().splitlines()[-1].split())
+
+
+def _guide(client) -> dict:
+    r = client.get("/api/v1/programs/elderly_allowance")
+    assert r.status_code == 200
+    return r.json["guide"]
+
+
+def _close(cli, month: str) -> None:
+    r = cli("payroll", "--month", month, "--close", "--as-of", f"{month}-05")
+    assert r.exit_code == 0, r.output
+    assert _summary(r)["anomalies"] == "0"
+
+
+def _amounts(session, month: str) -> list[int]:
+    session.expire_all()
+    return sorted(ln.amount_fen for ln in session.scalars(select(PayrollLine).where(PayrollLine.month == month)))
+
+
+def _changes(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(Approval)) + session.scalar(
+        select(func.count()).select_from(ParameterValue))
+
+
+def test_amount_change_approved_by_a_second_admin(session, cfg, cli, client, monkeypatch):
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2026-03-10")
+    maker, _ = h.staff(session, cfg, role="admin", username="admin_wang")
+    h.staff(session, cfg, role="admin", username="admin_li")
+    person = h.person(session, cfg, "赵老伯", birth=date(1940, 1, 1))[0]
+    other = h.person(session, cfg, "钱老伯", birth=date(1941, 6, 1))[0]
+    for p in (person, other):
+        _account(session, cfg, p)
+        benefit(session, p, start="2026-01")
+    _close(cli, "2026-01")
+    _close(cli, "2026-02")
+    assert _guide(client)["amounts"]["80-89"] == "50.00" and _guide(client)["announced"] == []
+
+    proposed = cli("params", "set", "elderly_allowance", "tiers.80-89", "60.00", "--from", "2026-04",
+                   "--by", "admin_wang")
+    assert proposed.exit_code == 0, proposed.output
+    approval_id = _summary(proposed)["approval"]
+    assert _summary(proposed)["state"] == "pending"
+    assert _guide(client)["announced"] == []  # nothing announced before the second approval
+
+    mine = cli("params", "approve", approval_id, "--by", "admin_wang")
+    assert mine.exit_code == 2 and "self_approval" in mine.stderr
+    assert session.get(Approval, approval_id).state == "pending"
+
+    approved = cli("params", "approve", approval_id, "--by", "admin_li")
+    assert approved.exit_code == 0, approved.output
+    session.expire_all()
+    assert session.get(Approval, approval_id).state == "approved"
+    assert session.get(Approval, approval_id).checker != session.get(Approval, approval_id).maker == f"staff:{maker.id}"
+    assert cli("params", "withdraw", approval_id, "--by", "admin_wang").exit_code == 2  # too late
+
+    guide = _guide(client)  # today (March) the old amount, and the announced one with its start month
+    assert guide["amounts"]["80-89"] == "50.00"
+    assert [(a["from_month"], a["amounts"]["80-89"]) for a in guide["announced"]] == [("2026-04", "60.00")]
+
+    _close(cli, "2026-03")
+    _close(cli, "2026-04")
+    assert _amounts(session, "2026-03") == _amounts(session, "2026-01") == [5000, 5000]
+    assert _amounts(session, "2026-04") == [6000, 6000]
+    assert cli("payroll", "--month", "2026-02").exit_code == 0  # a closed roll is returned as is
+    assert _amounts(session, "2026-02") == [5000, 5000]
+
+    _close(cli, "2026-05")
+    messages = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "tier_raised")).all()
+    assert sorted(m.resident_id for m in messages) == sorted((person.id, other.id))  # one per recipient
+    assert all(m.data["monthly_amount"] == "60.00" and m.data["effective_month"] == "2026-04" for m in messages)
+
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2026-05-10")
+    assert _guide(client)["amounts"]["80-89"] == "60.00" and _guide(client)["announced"] == []
+
+
+def test_out_of_range_and_wrong_type_refused_nothing_stored(session, cfg, cli, client):
+    h.staff(session, cfg, role="admin", username="admin_zhou")
+    _, headers = h.staff(session, cfg, role="admin", username="admin_wu")
+    before = _changes(session)
+    for key, value in (("tiers.80-89", "-5"), ("tiers.80-89", "5.001"), ("tiers.80-89", "abc"),
+                       ("minimum_age", "200"), ("minimum_age", "七十"), ("nonexistent", "1")):
+        r = cli("params", "set", "--from", "2027-01", "--by", "admin_zhou", "--", "elderly_allowance", key, value)
+        assert r.exit_code == 2, (key, value, r.output)
+        assert "parameter_invalid" in r.stderr
+    r = cli("params", "set", "no_such_program", "x", "1", "--from", "2027-01", "--by", "admin_zhou")
+    assert r.exit_code == 2
+    http = client.post("/api/v1/staff/params", headers=headers,
+                       json={"program": "elderly_allowance", "key": "tiers.80-89", "value": "99999999", "from": "2027-01"})
+    assert http.status_code == 422 and http.json["error_code"] == "parameter_invalid"
+    wrong_pw = cli("params", "set", "elderly_allowance", "minimum_age", "75", "--from", "2027-01",
+                   "--by", "admin_zhou", "--password", "not the password")
+    assert wrong_pw.exit_code == 2
+    assert _changes(session) == before
+
+
+def test_self_approval_refused_over_http_and_withdraw_by_the_maker(session, cfg, client):
+    _, maker = h.staff(session, cfg, role="admin")
+    _, checker = h.staff(session, cfg, role="admin")
+    _, reviewer = h.staff(session, cfg, role="reviewer")
+    made = client.post("/api/v1/staff/params", headers=maker,
+                       json={"program": "elderly_allowance", "key": "minimum_age", "value": "75", "from": "2027-01"})
+    assert made.status_code == 201 and made.json["state"] == "pending"
+    again = client.post("/api/v1/staff/params", headers=checker,
+                        json={"program": "elderly_allowance", "key": "minimum_age", "value": "70", "from": "2027-01"})
+    assert again.status_code == 409 and again.json["error_code"] == "approval_pending"
+    aid = made.json["id"]
+    own = client.post(f"/api/v1/staff/approvals/{aid}/approve", headers=maker, json={})
+    assert own.status_code == 403 and own.json["error_code"] == "self_approval"
+    low = client.post(f"/api/v1/staff/approvals/{aid}/approve", headers=reviewer, json={})
+    assert low.status_code == 403
+    other = client.post(f"/api/v1/staff/approvals/{aid}/withdraw", headers=checker, json={})
+    assert other.status_code == 403
+    gone = client.post(f"/api/v1/staff/approvals/{aid}/withdraw", headers=maker, json={})
+    assert gone.status_code == 200 and gone.json["state"] == "withdrawn"
+    late = client.post(f"/api/v1/staff/approvals/{aid}/approve", headers=checker, json={})
+    assert late.status_code == 409 and late.json["error_code"] == "approval_not_pending"
+    assert session.scalar(select(func.count()).select_from(ParameterValue)) == 0
+    listed = client.get("/api/v1/staff/approvals?state=all", headers=checker)
+    assert [a["state"] for a in listed.json] == ["withdrawn"]
+
+
+def test_a_from_month_in_a_closed_roll_needs_arrears(session, cfg, cli):
+    h.staff(session, cfg, role="admin", username="admin_sun")
+    _close(cli, "2026-02")
+    r = cli("params", "set", "elderly_allowance", "tiers.80-89", "70.00", "--from", "2026-02", "--by", "admin_sun")
+    assert r.exit_code == 2 and "month_closed" in r.stderr
+
+
+def test_threshold_change_proposes_the_new_cohort_from_its_month_not_before(session, cfg, cli, client, monkeypatch):
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2027-01-10")
+    h.staff(session, cfg, role="admin", username="admin_he")
+    h.staff(session, cfg, role="admin", username="admin_lu")
+    young = h.person(session, cfg, "孙阿姨", birth=date(1951, 6, 1))[0]  # 75 since 2026-06
+    proposed = cli("params", "set", "elderly_allowance", "minimum_age", "75", "--from", "2027-03", "--by", "admin_he")
+    assert proposed.exit_code == 0, proposed.output
+    assert cli("params", "approve", _summary(proposed)["approval"], "--by", "admin_lu").exit_code == 0
+    guide = _guide(client)
+    assert "年满80周岁" in guide["summary"] and [(a["parameter"], a["value"]) for a in guide["announced"]] == [
+        ("minimum_age", "75")]
+
+    def proposals():
+        session.expire_all()
+        return session.scalars(select(Application).where(Application.resident_id == young.id)).all()
+
+    assert cli("scheduler", "run-once", "--as-of", "2027-02-28").exit_code == 0
+    assert proposals() == []  # not before the month the threshold takes effect
+    assert cli("scheduler", "run-once", "--as-of", "2027-03-01").exit_code == 0
+    [app] = proposals()
+    assert app.prefill["start_month"]["value"] == "2027-03"  # from that month, no arrears before it
+    assert app.prefill["monthly_amount"]["value"] == "50.00"
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2027-03-02")
+    assert "年满75周岁" in _guide(client)["summary"]
+
+
+def test_a_payout_grant_is_approved_only_through_its_own_route(session, cfg, client):
+    principal = h.person(session, cfg, "吴老太", birth=date(1938, 1, 1))[0]
+    proxy_resident, proxy_account, _ = h.person(session, cfg, "吴小妹")
+    grant = h.grant(session, principal, proxy_account, proxy_resident, scopes=("view", "payout"),
+                    status="pending_approval")
+    _, approver = h.staff(session, cfg, role="approver")
+    pending = client.get("/api/v1/staff/approvals?kind=proxy_grant", headers=approver).json
+    assert [a["subject_ref"] for a in pending] == [f"grant:{grant.id}"]
+    generic = client.post(f"/api/v1/staff/approvals/{pending[0]['id']}/approve", headers=approver, json={})
+    assert generic.status_code == 409 and generic.json["error_code"] == "approval_elsewhere"
+    own = client.post(f"/api/v1/staff/proxy-grants/{grant.id}/approve", headers=approver, json={})
+    assert own.status_code == 200 and own.json["status"] == "active"
+    session.expire_all()
+    assert session.get(Approval, pending[0]["id"]).state == "approved"
