@@ -61,9 +61,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _proof_key() -> str:
+    """A throw-away P-256 key: production refuses to start without the proof-signing key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
 def server_env(database_url: str, instance: Path) -> dict:
     return {**os.environ, "DATABASE_URL": database_url, "ZEROTRIP_ENV": "production",
             "ZEROTRIP_SIGNING_KEY": TEST_SIGNING_KEY, "ZEROTRIP_DATA_KEY": TEST_DATA_KEY,
+            "ZEROTRIP_PROOF_KEY": _proof_key(),
             "ZEROTRIP_INSTANCE_PATH": str(instance), "ACCESS_TOKEN_TTL": str(6 * 3600),
             "PYTHONPATH": str(ROOT)}
 
@@ -77,8 +87,12 @@ def gunicorn(app_path: str, port: int, env: dict) -> subprocess.Popen:
 
 
 def start_api(port: int, env: dict) -> subprocess.Popen:
-    """The production API process. The one place to change to run it as `zerotrip serve` instead."""
-    return gunicorn("app.wsgi:application", port, env)
+    """The production API process: `zerotrip serve` (gunicorn gthread, the same workers and threads as the bare
+    app's gunicorn), its metrics on a free loopback port."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(WORKERS), "--threads", str(THREADS), "--metrics-port", str(free_port())],
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
 
 
 def start_bare(port: int, env: dict) -> subprocess.Popen:
