@@ -144,26 +144,37 @@ def key_revoke(key_id) -> None:
 @click.option("--once", is_flag=True, help="apply what is pending and exit")
 @click.option("--poll", default=0.2, show_default=True, type=float, help="seconds to sleep when idle")
 def worker(once: bool, poll: float) -> None:
-    """Apply accepted pushed events at once (benefits stopped, the family's message queued)."""
+    """Apply accepted pushed events at once (benefits stopped, the family's message queued), and publish the
+    bureau's changes to subscribed departments (queued for the dispatcher's callback channel)."""
     from app.db import make_engine
+    from flows.exchange import subscriptions
     from flows.exchange import worker as flow
     from flows.imports.batch import local_today
 
     cfg = ready_config()
     engine = make_engine(cfg.database_url)
+    published = []
+
+    def publish() -> int:  # subscribed departments told of the changes (flows.exchange.subscriptions)
+        with session_scope(cfg) as session:
+            n = subscriptions.publish(session, cfg, local_today(cfg))
+        published.append(n)
+        return n
+
     if once:
         total, n = 0, 1
         while n:
             n = flow.run_once(engine, local_today(cfg))
             total += n
-        summary(applied=total)
+        publish()
+        summary(applied=total, notifications_queued=sum(published))
         return
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
     total = flow.run(engine, lambda: local_today(cfg), lambda: bool(stopping), poll,
-                     lambda t: click.echo(f"applied {t}", err=True))
-    summary(applied=total)
+                     lambda t: click.echo(f"applied {t}", err=True), also=publish)
+    summary(applied=total, notifications_queued=sum(published))
 
 
 EXAMPLE_ID = "140105194611200025"  # synthetic (valid check digit), the worked example of docs/exchange.md
@@ -264,3 +275,8 @@ def correction_approve(task_id, username) -> None:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     summary(task=task_id, state="done")
+
+
+from app.cli.exchange_subs_cmd import register as _register_subscriptions  # noqa: E402
+
+_register_subscriptions(exchange_group)

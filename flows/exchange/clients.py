@@ -24,7 +24,7 @@ from app.security_log import refused
 from flows import limits
 from flows.exchange import signing
 
-ACTIONS = ("push", "search")
+ACTIONS = ("push", "search", "subscribe")
 MAX_DELAY_DAYS = 365
 MESSAGE_TTL = timedelta(minutes=10)
 PURGE_EVERY = 100
