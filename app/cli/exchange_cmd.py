@@ -14,6 +14,9 @@ from pathlib import Path
 import click
 
 from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
+from app.cli.params_cmd import BY as PARAMS_BY
+from app.cli.params_cmd import PASSWORD as PARAMS_PASSWORD
+from app.cli.params_cmd import _run, _signed_in
 from app.db import session_scope
 
 
@@ -237,44 +240,46 @@ def selftest(client_id, key_file, key_id, url) -> None:
 
 @exchange_group.group("death-correction")
 def correction_group() -> None:
-    """Staff correction of a wrongly reported death: propose with a reason, a second staff member approves."""
+    """Staff correction of a wrongly reported death (maker-checker: flows.approvals): propose with a reason, a
+    second staff member (an approver) approves."""
 
 
 @correction_group.command("propose")
 @click.option("--resident-id", required=True, type=int)
 @click.option("--reason", required=True)
-@click.option("--staff", "username", required=True)
-def correction_propose(resident_id, reason, username) -> None:
+@PARAMS_BY
+@PARAMS_PASSWORD
+def correction_propose(resident_id, reason, by, password) -> None:
     """Propose that a recorded death is wrong (the benefits resume once a second staff member approves)."""
-    from app.errors import DomainError
     from flows.exchange import corrections
 
-    cfg = ready_config()
-    try:
-        with session_scope(cfg) as session:
-            task_id = corrections.propose(session, resident_id=resident_id, reason=reason, username=username).id
-    except DomainError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    summary(task=task_id, state="open")
+    def work(session):
+        staff = _signed_in(session, by, password)
+        return corrections.propose(session, resident_id=resident_id, reason=reason, maker=staff).id
+
+    summary(approval=_run(work), state="pending")
 
 
 @correction_group.command("approve")
-@click.argument("task_id")
-@click.option("--staff", "username", required=True)
-def correction_approve(task_id, username) -> None:
-    """Approve a proposed correction (another staff member, an approver)."""
-    from app.errors import DomainError
+@click.argument("approval_id")
+@PARAMS_BY
+@PARAMS_PASSWORD
+def correction_approve(approval_id, by, password) -> None:
+    """Approve a proposed correction (another staff member, an approver); the same as `zerotrip approvals approve`."""
+    from flows import approvals
     from flows.exchange import corrections
 
-    cfg = ready_config()
-    try:
-        with session_scope(cfg) as session:
-            corrections.approve(session, task_id=task_id, username=username)
-    except DomainError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    summary(task=task_id, state="done")
+    def work(session):
+        staff = _signed_in(session, by, password)
+        approval = approvals.get(session, approval_id)
+        if approval.kind != corrections.KIND:
+            from app.errors import NotFound
+
+            raise NotFound("No such death correction.")
+        approvals.approve(session, approval, staff)
+
+    _run(work)
+    summary(approval=approval_id, state="approved")
 
 
 from app.cli.exchange_subs_cmd import register as _register_subscriptions  # noqa: E402
