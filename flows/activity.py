@@ -59,6 +59,7 @@ WHAT = {
     "staff.home_help": "上门协助办理",
     "exchange.search": "查询了您的待遇信息",
     "exchange.notify": "获知了您的待遇变动",
+    "resident.department_lookups": "查看了部门查询记录",
     "staff.death_correction_propose": "提出更正死亡登记",
     "staff.death_correction_approve": "复核并更正了死亡登记",
 }
