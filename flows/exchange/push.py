@@ -155,11 +155,12 @@ def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:
     if not items:
         return
     found = partner.people(conn, cipher, [(i, rec) for i, rec, _ in items])
+    person_of = {i: partner.resident_of(found, cipher, rec) for i, rec, _ in items}  # one keyed hash per row
     if ds.gate:
         admitted = GATES[ds.gate](conn, [p.id for p in found.values()])
         kept = []
         for i, rec, event in items:
-            person = partner.resident_of(found, cipher, rec)
+            person = person_of[i]
             if person is not None and person.id not in admitted:
                 results[i] = {"reference_id": refs[i], "status": "rejected",
                               "reasons": _reasons([("NO_AUTHORIZATION", REASONS["NO_AUTHORIZATION"])])}
@@ -169,7 +170,7 @@ def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:
     effects: dict[int, str | None] = {}
     to_write = []
     for i, rec, event in items:
-        person = partner.resident_of(found, cipher, rec)
+        person = person_of[i]
         if spec.kind == "deaths" and person is not None:
             if rec["source"] not in authoritative_death_sources():
                 results[i] = {"reference_id": refs[i], "status": "accepted",
@@ -190,8 +191,8 @@ def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:
             results[i] = {"reference_id": ref, "status": "rejected", "reasons": _reasons(collector.rejected[i])}
         else:
             results[i] = {"reference_id": ref, "status": "accepted", "reasons": []}
-    for i, rec, _event in items:
-        person = partner.resident_of(found, cipher, rec)
+    for i, _rec, _event in items:
+        person = person_of[i]
         if results[i] and results[i]["status"] == "accepted":
             results[i]["_resident"] = person.id if person else None
             results[i]["_effect"] = effects.get(i)
