@@ -37,6 +37,11 @@ REASONS = {
 _D, _R, _X = DeathRecord.__table__, Resident.__table__, ExchangeRecord.__table__
 
 
+_EXISTING = select(_X.c.id, _X.c.dataset, _X.c.reference_id, _X.c.body_sha256, _X.c.status, _X.c.reasons).where(
+    _X.c.client_id == bindparam("c"), _X.c.dataset == bindparam("d"),
+    _X.c.reference_id.in_(bindparam("refs", expanding=True)))
+
+
 def authoritative_death_sources() -> tuple[str, ...]:
     """Whose death report takes effect (a documented setting; 卫健 and 殡葬 corroborate by default)."""
     raw = os.environ.get("ZEROTRIP_EXCHANGE_DEATH_AUTHORITY", "public_security")
@@ -99,12 +104,13 @@ def push(session, cfg, client, items: list, today: date) -> list[dict]:
             shaped.append((i, ref, dataset, record, item.get("event"), _hash(item)))
     allowed = allowed_push(client)
     existing = {}
-    refs = [s[1] for s in shaped]
-    for start in range(0, len(refs), 500):
-        for row in conn.execute(select(_X.c.id, _X.c.dataset, _X.c.reference_id, _X.c.body_sha256, _X.c.status,
-                                       _X.c.reasons).where(_X.c.client_id == client.id,
-                                                           _X.c.reference_id.in_(refs[start:start + 500]))):
-            existing[(row.dataset, row.reference_id)] = row
+    refs_by_dataset: dict[str, list[str]] = {}
+    for s_ in shaped:
+        refs_by_dataset.setdefault(s_[2], []).append(s_[1])
+    for dataset, refs in refs_by_dataset.items():  # the whole unique key (client, dataset, ref): an index lookup
+        for start in range(0, len(refs), 500):
+            for row in conn.execute(_EXISTING, {"c": client.id, "d": dataset, "refs": refs[start:start + 500]}):
+                existing[(row.dataset, row.reference_id)] = row
     by_dataset: dict[str, list] = {}
     for i, ref, dataset, record, event, digest in shaped:
         old = existing.get((dataset, ref))
