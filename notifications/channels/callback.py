@@ -31,6 +31,7 @@ import urllib3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 
+from app import digits
 from notifications.channels import FAILED, OK, RETRY, Outcome
 
 PREFIX = "ZT-EXCHANGE-V1"
@@ -175,7 +176,7 @@ def send(cfg, url: str, envelope: dict, message_id: str, now: float, timeout: fl
     if status in (408, 425, 429) or status >= 500:
         delay = resp.headers.get("Retry-After", "")
         return Outcome(RETRY, "callback", errcode=status, error=f"HTTP {status}",
-                       min_delay=float(delay) if delay.isdigit() else 0.0)
+                       min_delay=float(delay) if digits.is_ascii_digits(delay) else 0.0)
     if 300 <= status < 400:
         return Outcome(FAILED, "callback", errcode=status, error=f"HTTP {status}: redirects are not followed")
     return Outcome(FAILED, "callback", errcode=status, error=f"HTTP {status}")
