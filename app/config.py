@@ -100,6 +100,11 @@ class Config:
     proof_rotated_at: str = ""
     proof_issuer: str = "urn:zerotrip:civil-affairs"
     data_keys: str = field(default="", repr=False)  # "kid:key,kid:key": the first encrypts, all decrypt (rotation)
+    # The bureau's Ed25519 key for exchange callbacks (docs/exchange.md, "Subscriptions"): base64 of the 32-byte
+    # private seed or a PEM; its key id; hosts/CIDRs allowed as callback targets despite the SSRF rules.
+    exchange_signing_key: str = field(default="", repr=False)
+    exchange_signing_kid: str = "civil-affairs-1"
+    exchange_callback_allow: str = ""
 
     def flask_settings(self) -> dict:
         return {
@@ -199,6 +204,9 @@ _ENV_NAMES = {
     "proof_rotated_at": "ZEROTRIP_PROOF_ROTATED_AT",
     "proof_issuer": "ZEROTRIP_PROOF_ISSUER",
     "data_keys": "ZEROTRIP_DATA_KEYS",
+    "exchange_signing_key": "ZEROTRIP_EXCHANGE_SIGNING_KEY",
+    "exchange_signing_kid": "ZEROTRIP_EXCHANGE_SIGNING_KID",
+    "exchange_callback_allow": "ZEROTRIP_EXCHANGE_CALLBACK_ALLOW",
 }
 
 

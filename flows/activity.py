@@ -58,6 +58,8 @@ WHAT = {
     "staff.objection_decide": "处理了公示异议",
     "staff.home_help": "上门协助办理",
     "exchange.search": "查询了您的待遇信息",
+    "exchange.notify": "获知了您的待遇变动",
+    "resident.department_lookups": "查看了部门查询记录",
     "staff.death_correction_propose": "提出更正死亡登记",
     "staff.death_correction_approve": "复核并更正了死亡登记",
 }
@@ -151,6 +153,10 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
         name = office = details.get("department") or "其他部门"
         purpose = (details.get("purpose"), details.get("purpose_text"))
         told = (details.get("told") or {}).get(str(resident_id))
+        if told is not None and event.action == "exchange.notify":  # a subscription (flows.exchange.subscriptions)
+            return {**_base(event, actor_kind, name, office, purpose),
+                    "what": f"获知了您的{told.get('program') or '待遇'}{NOTIFIED_EVENTS.get(told.get('event'), '变动')}"
+                            + (f"（{told['month']}起）" if told.get("month") else "")}
         if told is not None:
             return {**_base(event, actor_kind, name, office, purpose),
                     "what": f"查询了{DEPARTMENT_DATASETS.get(details.get('dataset'), '您的待遇信息')}，答复：" + told_text(told)}
@@ -174,6 +180,9 @@ DEPARTMENT_DATASETS = {"dibao_household": "您家是否享受最低生活保障"
                        "elderly_allowance": "您是否享受高龄津贴"}
 _TOLD = {"receiving": lambda v: "享受" if v else "未享受", "since": lambda v: f"自{v}起" if v else "",
          "band": lambda v: f"档次{v}" if v else ""}
+
+
+NOTIFIED_EVENTS = {"start": "开始发放", "stop": "停止发放", "suspend": "暂停发放", "resume": "恢复发放"}
 
 
 def told_text(told: dict) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -57,3 +57,32 @@ def give_back(session: Session, bucket: str) -> None:
     """Return one hit (an attempt that succeeded does not count as a failure). Commits nothing."""
     session.execute(update(RateHit).where(RateHit.bucket == bucket, RateHit.hits > 0)
                     .values(hits=RateHit.hits - 1).execution_options(synchronize_session=False))
+
+
+_EXPIRED = RateHit.window_start <= bindparam("cutoff")
+# Built once: statement construction costs more Python than the UPDATE itself on a hot path.
+_SPEND = (update(RateHit)
+          .where(RateHit.bucket == bindparam("b"), _EXPIRED | (RateHit.hits < bindparam("limit")))
+          .values(hits=case((_EXPIRED, 1), else_=RateHit.hits + 1),
+                  window_start=case((_EXPIRED, bindparam("now")), else_=RateHit.window_start))
+          .returning(RateHit.hits)
+          .execution_options(synchronize_session=False))
+
+
+def take_all(session: Session, buckets: list[tuple[str, int, int]]) -> int | None:
+    """Spend one hit of each (bucket, limit, window seconds) with one commit (e.g. a client's per-minute and
+    per-day limits): None when every one allowed it, else the longest wait. The hits of an allowed bucket stand
+    even when another refused (as two `take` calls would leave them)."""
+    now = utcnow()
+    waits = []
+    for bucket, limit, window_seconds in buckets:
+        params = {"b": bucket, "limit": limit, "now": now, "cutoff": now - timedelta(seconds=window_seconds)}
+        spent = session.execute(_SPEND, params).first()
+        if not spent:
+            _ensure(session, bucket, now)
+            spent = session.execute(_SPEND, params).first()
+        if not spent:
+            started = session.scalar(select(RateHit.window_start).where(RateHit.bucket == bucket))
+            waits.append(max(1, window_seconds - int((now - started).total_seconds())) if started else window_seconds)
+    session.commit()
+    return max(waits) if waits else None

@@ -23,6 +23,7 @@ One pass (`Dispatcher.run_once`):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -37,12 +38,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
+from app.crypto import cipher_for
 from app.db import session_factory, utcnow
 from app.models import OutboxMessage, Resident
 from app.models.ids import new_id
 from notifications import inbox, recipients, subscriptions
 from notifications import outbox as ob
 from notifications.channels import Outcome
+from notifications.channels import callback as callback_channel
 from notifications.channels import wechat as wechat_channel
 from notifications.channels.sms import SmsClient
 from notifications.errors import FAILED, NO_QUOTA, OK, RETRY, TRANSPORT, Backoff
@@ -58,6 +61,10 @@ MAYBE_DELIVERED = "[maybe-delivered] "
 # the metrics counter (kept free of imports here). error_class: "none", "transport" or the provider errcode.
 result_listeners: list = []
 T = OutboxMessage
+# Kinds sent by the callback channel (signed POSTs to a department, notifications/channels/callback.py): no inbox
+# item, no WeChat, no quiet hours. Their body carries a stable message id that the receiver keeps, so a row whose
+# dispatcher died mid-call is sent again (the receiver drops the repeat) instead of being left `unknown`.
+CALLBACK_KINDS = ("exchange_notify", "exchange_on_search")
 
 
 def _env(name: str, default, kind=float):
@@ -135,6 +142,8 @@ class Job:
     prev_error: str | None = None
     prev_channel: str | None = None
     outcome: Outcome | None = None
+    url: str | None = None
+    envelope: dict | None = None
 
 
 def default_worker_id() -> str:
@@ -160,6 +169,11 @@ class Dispatcher:
         lease = f"{self.worker_id}:{secrets.token_hex(4)}"
         now = self.clock()
         with self.sessions() as s:
+            s.execute(
+                update(T).where(T.state == ob.INFLIGHT, T.lease_until < now, T.kind.in_(CALLBACK_KINDS))
+                .values(state=ob.PENDING, lease_owner=None, lease_until=None, next_attempt_at=now,
+                        last_error="dispatcher lost during the call: sent again with the same message id")
+                .execution_options(synchronize_session=False))
             lost = s.execute(
                 update(T).where(T.state == ob.INFLIGHT, T.lease_until < now)
                 .values(state=ob.UNKNOWN, last_error="dispatcher lost during the provider call; not re-sent")
@@ -263,6 +277,8 @@ class Dispatcher:
         return wake.astimezone(UTC).replace(tzinfo=None)
 
     def _prepare_row(self, s, row, lease: str, now: datetime, counts: Counter) -> Job | None:
+        if row.kind in CALLBACK_KINDS:
+            return self._prepare_callback(s, row, lease, now)
         message = render(s, row, now=now)
         target = recipients.resolve(s, self.cfg, row)
         inbox.ensure_item(s, outbox_id=row.id, kind=row.kind, title=message.title, body=message.body,
@@ -331,6 +347,21 @@ class Dispatcher:
                          error=f"{why_not}: inbox item only")
         return None
 
+    def _prepare_callback(self, s, row, lease: str, now: datetime) -> Job:
+        """A department's callback: the envelope was written by the publisher; the ID number it names is read
+        from the registry now (never kept in the outbox)."""
+        data = row.data or {}
+        envelope = json.loads(json.dumps(data.get("envelope") or {}))
+        id_of = data.get("id_of")
+        if id_of is not None:
+            resident = s.get(Resident, int(id_of))
+            number = cipher_for(self.cfg).decrypt(resident.id_enc) if resident is not None else None
+            for record in (envelope.get("message") or {}).get("records") or []:
+                record.setdefault("person", {})["id_number"] = number
+        job = Job(id=row.id, lease=lease, kind=row.kind, attempts=row.attempts + 1, channel="callback",
+                  url=data.get("url"), envelope=envelope, prev_error=row.last_error, prev_channel=row.channel)
+        return self._start(s, job, now)
+
     def _start(self, s, job: Job, now: datetime) -> Job:
         if job.prev_channel not in (None, job.channel):  # a new channel starts its own count
             job.attempts = 1
@@ -359,7 +390,10 @@ class Dispatcher:
         self.limiter.acquire()
         m = job.message
         try:
-            if job.channel == "sms":
+            if job.channel == "callback":
+                job.outcome = callback_channel.send(self.cfg, job.url, job.envelope, job.envelope["header"]
+                                                    ["message_id"], time.time(), float(self.cfg.http_timeout))
+            elif job.channel == "sms":
                 params = {"title": m.title, "text": m.sms_text}
                 job.outcome = self.sms.send(job.phone, f"ZT_SMS_{job.kind.upper()}", params)
             else:

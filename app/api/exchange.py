@@ -233,3 +233,101 @@ class ExchangeOpenApi(MethodView):
                         "description": "Signed with Ed25519 over ZT-EXCHANGE-V1 (docs/exchange.md)."},
                "paths": paths, "components": spec.get("components", {})}
         return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/json")
+
+
+# ---- subscriptions and the async search (issue 15 item 1; docs/exchange.md "Subscriptions") ------------------
+
+PERMISSION.update({"subscribe": "subscribe", "unsubscribe": "subscribe"})
+
+
+class SubscribeMessageSchema(ma.Schema):
+    callback_url = ma.fields.String(metadata={"description": "https base URL; /registry/notify and /registry/"
+                                                             "on-search are appended (registered once, SSRF-checked)"})
+    scope = ma.fields.String(required=True, metadata={"enum": ["people", "program"]})
+    program = ma.fields.String(metadata={"description": "required for scope=program (a purpose listing it)"})
+    events = ma.fields.List(ma.fields.String(), metadata={"description": "default: all the program publishes"})
+    purpose = ma.fields.String(required=True)
+    ref = ma.fields.String(required=True, metadata={"description": "the case at the subscribing department"})
+    expires_on = ma.fields.String(required=True, metadata={"example": "2027-06-30"})
+    people = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{reference_id, id_number, purpose?, ref?, "
+                                                                       "expires_on?}] for scope=people"})
+
+
+class SubscribeSchema(ma.Schema):
+    header = ma.fields.Nested(HeaderSchema, required=True)
+    message = ma.fields.Nested(SubscribeMessageSchema, required=True)
+
+
+def _subscribe_work(session, caller, message, request_hash):
+    from flows.exchange import subscriptions
+
+    today = local_today(config())
+    if message.get("callback_url"):
+        subscriptions.set_callback(session, config(), caller.client.id, str(message["callback_url"]))
+        session.flush()
+    sub = subscriptions.subscribe(session, config(), caller.client, scope=message.get("scope"),
+                                  purpose=message.get("purpose"), ref=message.get("ref"),
+                                  expires_on=message.get("expires_on"), today=today, program=message.get("program"),
+                                  events=message.get("events"), people=message.get("people"))
+    return {"transaction_id": message.get("transaction_id"), "correlation_id": request_hash,
+            "subscription_id": sub.id, "status": "subscribed", "events": sub.events,
+            "expires_on": sub.expires_on.isoformat()}
+
+
+@blp.route("/registry/subscribe")
+class Subscribe(MethodView):
+    @blp.doc(parameters=SIGNED, requestBody={"required": True, "content": {"application/json": {
+        "schema": SubscribeSchema}}})
+    @blp.response(200, NotifyAnswerSchema)
+    @blp.alt_response(400, description="error_code: callback_refused (https only, no loopback/private/link-local "
+                                       "targets), callback_missing, subscription_invalid")
+    @blp.alt_response(403, description="error_code: purpose_not_allowed, program_not_allowed, action_not_allowed")
+    def post(self):
+        """Subscribe to named people or (for a purpose whose legal basis lists the program) a whole program; the
+        bureau then POSTs signed notifies to `<callback_url>/registry/notify`."""
+        return _signed_call("subscribe", _subscribe_work)
+
+
+@blp.route("/registry/unsubscribe")
+class Unsubscribe(MethodView):
+    @blp.doc(parameters=SIGNED, requestBody={"required": True, "content": {"application/json": {
+        "schema": {"type": "object"}}}})
+    @blp.response(200, NotifyAnswerSchema)
+    def post(self):
+        """End a subscription: message {subscription_id}."""
+        def work(session, caller, message, request_hash):
+            from flows.exchange import subscriptions
+
+            ended = subscriptions.cancel(session, caller.client.id, str(message.get("subscription_id") or ""))
+            return {"correlation_id": request_hash, "subscription_id": message.get("subscription_id"),
+                    "status": "unsubscribed" if ended else "already_unsubscribed"}
+        return _signed_call("unsubscribe", work)
+
+
+@blp.route("/registry/search")
+class AsyncSearch(MethodView):
+    @blp.doc(parameters=SIGNED, requestBody={"required": True, "content": {"application/json": {
+        "schema": SearchSchema}}})
+    @blp.response(200, NotifyAnswerSchema)
+    @blp.alt_response(400, description="error_code: callback_missing and the sync search's codes")
+    def post(self):
+        """The async search for batches: an ACK now; the answer goes to `<callback_url>/registry/on-search`,
+        signed with the bureau's key, through the outbox (retries, dead letters, receipts)."""
+        def work(session, caller, message, request_hash):
+            from flows.exchange import subscriptions
+
+            answer = search.search(session, config(), caller.client, message, request_hash, client_ip())
+            subscriptions.queue_on_search(session, caller.client.id, caller.message_id, answer)
+            return {"transaction_id": message.get("transaction_id"), "correlation_id": request_hash,
+                    "ack_status": "ACK"}
+        return _signed_call("search", work)
+
+
+@blp.route("/.well-known/keys")
+class BureauKeys(MethodView):
+    @blp.doc(responses={"200": {"description": "the bureau's callback-signing public key(s)"}})
+    def get(self):
+        """The Ed25519 public key that signs the bureau's callbacks (kid, base64 raw key)."""
+        from notifications.channels import callback
+
+        return {"keys": [callback.public_key(config())]}

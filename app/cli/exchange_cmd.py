@@ -14,6 +14,9 @@ from pathlib import Path
 import click
 
 from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
+from app.cli.params_cmd import BY as PARAMS_BY
+from app.cli.params_cmd import PASSWORD as PARAMS_PASSWORD
+from app.cli.params_cmd import _run, _signed_in
 from app.db import session_scope
 
 
@@ -144,26 +147,37 @@ def key_revoke(key_id) -> None:
 @click.option("--once", is_flag=True, help="apply what is pending and exit")
 @click.option("--poll", default=0.2, show_default=True, type=float, help="seconds to sleep when idle")
 def worker(once: bool, poll: float) -> None:
-    """Apply accepted pushed events at once (benefits stopped, the family's message queued)."""
+    """Apply accepted pushed events at once (benefits stopped, the family's message queued), and publish the
+    bureau's changes to subscribed departments (queued for the dispatcher's callback channel)."""
     from app.db import make_engine
+    from flows.exchange import subscriptions
     from flows.exchange import worker as flow
     from flows.imports.batch import local_today
 
     cfg = ready_config()
     engine = make_engine(cfg.database_url)
+    published = []
+
+    def publish() -> int:  # subscribed departments told of the changes (flows.exchange.subscriptions)
+        with session_scope(cfg) as session:
+            n = subscriptions.publish(session, cfg, local_today(cfg))
+        published.append(n)
+        return n
+
     if once:
         total, n = 0, 1
         while n:
             n = flow.run_once(engine, local_today(cfg))
             total += n
-        summary(applied=total)
+        publish()
+        summary(applied=total, notifications_queued=sum(published))
         return
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
     total = flow.run(engine, lambda: local_today(cfg), lambda: bool(stopping), poll,
-                     lambda t: click.echo(f"applied {t}", err=True))
-    summary(applied=total)
+                     lambda t: click.echo(f"applied {t}", err=True), also=publish)
+    summary(applied=total, notifications_queued=sum(published))
 
 
 EXAMPLE_ID = "140105194611200025"  # synthetic (valid check digit), the worked example of docs/exchange.md
@@ -226,41 +240,48 @@ def selftest(client_id, key_file, key_id, url) -> None:
 
 @exchange_group.group("death-correction")
 def correction_group() -> None:
-    """Staff correction of a wrongly reported death: propose with a reason, a second staff member approves."""
+    """Staff correction of a wrongly reported death (maker-checker: flows.approvals): propose with a reason, a
+    second staff member (an approver) approves."""
 
 
 @correction_group.command("propose")
 @click.option("--resident-id", required=True, type=int)
 @click.option("--reason", required=True)
-@click.option("--staff", "username", required=True)
-def correction_propose(resident_id, reason, username) -> None:
+@PARAMS_BY
+@PARAMS_PASSWORD
+def correction_propose(resident_id, reason, by, password) -> None:
     """Propose that a recorded death is wrong (the benefits resume once a second staff member approves)."""
-    from app.errors import DomainError
     from flows.exchange import corrections
 
-    cfg = ready_config()
-    try:
-        with session_scope(cfg) as session:
-            task_id = corrections.propose(session, resident_id=resident_id, reason=reason, username=username).id
-    except DomainError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    summary(task=task_id, state="open")
+    def work(session):
+        staff = _signed_in(session, by, password)
+        return corrections.propose(session, resident_id=resident_id, reason=reason, maker=staff).id
+
+    summary(approval=_run(work), state="pending")
 
 
 @correction_group.command("approve")
-@click.argument("task_id")
-@click.option("--staff", "username", required=True)
-def correction_approve(task_id, username) -> None:
-    """Approve a proposed correction (another staff member, an approver)."""
-    from app.errors import DomainError
+@click.argument("approval_id")
+@PARAMS_BY
+@PARAMS_PASSWORD
+def correction_approve(approval_id, by, password) -> None:
+    """Approve a proposed correction (another staff member, an approver); the same as `zerotrip approvals approve`."""
+    from flows import approvals
     from flows.exchange import corrections
 
-    cfg = ready_config()
-    try:
-        with session_scope(cfg) as session:
-            corrections.approve(session, task_id=task_id, username=username)
-    except DomainError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    summary(task=task_id, state="done")
+    def work(session):
+        staff = _signed_in(session, by, password)
+        approval = approvals.get(session, approval_id)
+        if approval.kind != corrections.KIND:
+            from app.errors import NotFound
+
+            raise NotFound("No such death correction.")
+        approvals.approve(session, approval, staff)
+
+    _run(work)
+    summary(approval=approval_id, state="approved")
+
+
+from app.cli.exchange_subs_cmd import register as _register_subscriptions  # noqa: E402
+
+_register_subscriptions(exchange_group)

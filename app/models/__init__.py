@@ -80,3 +80,14 @@ __all__ += ["ExchangeClient", "ExchangeKey", "ExchangeMessage", "ExchangeRecord"
 from app.models.approval import Approval, ParameterValue  # noqa: E402
 
 __all__ += ["Approval", "ParameterValue"]
+
+from app.models.exchange_subs import (  # noqa: E402
+    ExchangeCallback,
+    ExchangeCursor,
+    ExchangePublished,
+    ExchangeSubscription,
+    ExchangeSubscriptionPerson,
+)
+
+__all__ += ["ExchangeCallback", "ExchangeCursor", "ExchangePublished", "ExchangeSubscription",
+            "ExchangeSubscriptionPerson"]

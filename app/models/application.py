@@ -69,6 +69,7 @@ class Benefit(Base):
               postgresql_where=text("state IN ('active', 'suspended')"),
               sqlite_where=text("state IN ('active', 'suspended')")),
         Index("ix_benefits_resident", "resident_id"),
+        Index("ix_benefits_created_at", "created_at"),  # the exchange publisher's window (flows.exchange.publish)
     )
 
 

@@ -141,6 +141,7 @@ class BenefitChange(Base):
     __table_args__ = (
         UniqueConstraint("benefit_id", "change_key"),
         Index("ix_benefit_changes_benefit", "benefit_id"),
+        Index("ix_benefit_changes_created_at", "created_at"),  # the exchange publisher's window
     )
 
 

@@ -25,6 +25,7 @@ from app.models import (
     DisabilityCertificate,
     EconomicRecord,
     ExchangeClient,
+    ExchangeSubscriptionPerson,
     PayoutAccount,
     ProxyRequest,
     RateHit,
@@ -42,7 +43,8 @@ NOT_DATA_KEYED = {
 }
 
 # The kinds of keyed hash (`lookup_hash(value, kind)`) and the steps that re-key them.
-HASH_KINDS = {"id": ("residents", "staff_members", "bind_attempts", "proxy_requests", "rate_hits"),
+HASH_KINDS = {"id": ("residents", "staff_members", "bind_attempts", "proxy_requests", "rate_hits",
+                     "exchange_subscription_people"),
               "phone": ("residents",), "row": ("residents", "disability_certificates"),
               "cert": ("disability_certificates",), "ref": ("economic_records",), "account": ("payout_accounts",)}
 
@@ -231,6 +233,9 @@ def _webhook_secret(cipher, row, _ctx):
 STEPS: tuple[Step, ...] = (
     Step("bind_attempts", BindAttempt.__table__, "id", ("id_hash",), _bind_attempt, _ids_of("id_hash"),
          where=lambda: BindAttempt.__table__.c.id_hash.is_not(None)),
+    # a department's people-subscription keeps the keyed hash of each ID number (flows.exchange.subscriptions)
+    Step("exchange_subscription_people", ExchangeSubscriptionPerson.__table__, "id", ("id_hash",), _bind_attempt,
+         _ids_of("id_hash")),
     Step("proxy_requests", ProxyRequest.__table__, "id", ("target_id_hash", "open_key"), _proxy_request,
          _proxy_request_hashes),
     Step("rate_hits", RateHit.__table__, "bucket", ("bucket",), _rate_hit, _rate_hit_hashes,

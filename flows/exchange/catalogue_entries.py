@@ -136,6 +136,12 @@ INTERNAL: dict[str, str] = {
     # issue 10 (maker-checker approvals, parameters as operator data)
     "approvals": "id kind subject_ref payload maker checker state created_at decided_at",
     "parameter_values": "id program key effective_month value arrears approval_id created_at",
+    # issue 15 item 1 (subscriptions of the exchange)
+    "exchange_callbacks": "client_id base_url updated_at",
+    "exchange_subscriptions": "id client_id scope program events purpose ref expires_on created_at cancelled_at",
+    "exchange_subscription_people": "id subscription_id id_hash reference_id purpose ref expires_on",
+    "exchange_published": "source_key created_at",
+    "exchange_cursors": "name position",
 }
 
 # Fields of the exchange's answers: field → (数据项名称, 类型, 敏感级别)

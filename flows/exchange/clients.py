@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
 from app import digits
@@ -24,7 +24,7 @@ from app.security_log import refused
 from flows import limits
 from flows.exchange import signing
 
-ACTIONS = ("push", "search")
+ACTIONS = ("push", "search", "subscribe")
 MAX_DELAY_DAYS = 365
 MESSAGE_TTL = timedelta(minutes=10)
 PURGE_EVERY = 100
@@ -104,6 +104,17 @@ def revoke_key(session: Session, key_id: str) -> bool:
     return True
 
 
+# Built once (the statements of every signed request; building them costs more than running them).
+_KEY_AND_CLIENT = (select(ExchangeKey, ExchangeClient)
+                   .join(ExchangeClient, ExchangeClient.id == ExchangeKey.client_id)
+                   .where(ExchangeKey.id == bindparam("kid"), ExchangeKey.client_id == bindparam("cid")))
+_M = ExchangeMessage.__table__
+_SEEN = select(_M.c.body_sha256, _M.c.status, _M.c.answer, _M.c.created_at).where(
+    _M.c.client_id == bindparam("cid"), _M.c.message_id == bindparam("mid"))
+_FORGET = _M.delete().where(_M.c.client_id == bindparam("cid"), _M.c.message_id == bindparam("mid"))
+_REMEMBER = _M.insert()
+
+
 @dataclass
 class Caller:
     client: ExchangeClient
@@ -133,9 +144,7 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
              "server's time.", server_time=int(now))
     if not _ID.match(values["X-ZT-Message-Id"]):
         deny("signature_invalid", "X-ZT-Message-Id: 1–64 letters, digits, . _ : -")
-    found = session.execute(select(ExchangeKey, ExchangeClient).join(
-        ExchangeClient, ExchangeClient.id == ExchangeKey.client_id).where(
-        ExchangeKey.id == key_id, ExchangeKey.client_id == client_id)).first()
+    found = session.execute(_KEY_AND_CLIENT, {"kid": key_id, "cid": client_id}).first()
     key, client = found if found else (None, None)
     if key is None:
         deny("key_unknown", "No such key for this client.")
@@ -160,25 +169,21 @@ def spend(session: Session, caller: Caller) -> int | None:
     """One hit of the client's limits per minute and per day, committed at once (the counter row is held only
     for that short transaction, not for the request's work); None when allowed, else the seconds to wait."""
     client = caller.client
-    pg = session.get_bind().dialect.name == "postgresql"
-    for bucket, limit, window in ((f"exchange:{client.id}:minute", client.per_minute, 60),
-                                  (f"exchange:{client.id}:day", client.per_day, 86_400)):
-        if pg:  # a counter, not a record: its commit need not wait for the disk (every request hits this row)
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        wait = limits.take(session, bucket, limit, window)
-        if wait is not None:
-            return wait
-    return None
+    if session.get_bind().dialect.name == "postgresql":
+        # a counter, not a record: its commit need not wait for the disk (every request hits these rows)
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    return limits.take_all(session, [(f"exchange:{client.id}:minute", client.per_minute, 60),
+                                     (f"exchange:{client.id}:day", client.per_day, 86_400)])
 
 
 def replayed(session: Session, caller: Caller, address: str | None) -> tuple[int, str] | None:
     """The stored answer when this message id was seen with the same body (an honest retry); 409
     `message_id_reused` with another body; None for a new id (then it is recorded in the caller's transaction)."""
     cutoff = utcnow() - MESSAGE_TTL
-    seen = session.get(ExchangeMessage, (caller.client.id, caller.message_id))
+    key = {"cid": caller.client.id, "mid": caller.message_id}
+    seen = session.execute(_SEEN, key).first()
     if seen is not None and seen.created_at < cutoff:
-        session.delete(seen)
-        session.flush()
+        session.execute(_FORGET, key)
         seen = None
     if seen is None:
         if secrets.randbelow(PURGE_EVERY) == 0:  # ids older than 10 minutes are dropped now and then
@@ -193,9 +198,9 @@ def replayed(session: Session, caller: Caller, address: str | None) -> tuple[int
 def remember(session: Session, caller: Caller, status: int, answer: str) -> None:
     """Keep the answer under the message id, in the transaction of the work (a concurrent twin of the same id
     fails on the primary key and is told to retry)."""
-    session.add(ExchangeMessage(client_id=caller.client.id, message_id=caller.message_id,
-                                body_sha256=caller.body_sha256, status=status, answer=answer))
-    session.flush()
+    session.execute(_REMEMBER, {"client_id": caller.client.id, "message_id": caller.message_id,
+                                "body_sha256": caller.body_sha256, "status": status, "answer": answer,
+                                "created_at": utcnow()})
 
 
 def clients(session: Session) -> list[ExchangeClient]:

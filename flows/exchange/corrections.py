@@ -1,67 +1,53 @@
-"""Staff correction of a wrongly reported death (maker-checker): one staff member proposes with a reason, a second
-one (an approver, not the proposer) approves; then the death record and date are removed and the worker resumes
-the benefits stopped for it from the stop month (arrears in the next roll) and tells the family — the same effect
-as the source's `DEATH_CANCELLED`. The proposal is a staff task (`death_correction`); both steps are audited on
-behalf of the resident. (A stopgap on the command line until the workbench's approvals exist.)"""
+"""Staff correction of a wrongly reported death through the one maker-checker mechanism (flows.approvals): a staff
+member proposes with a reason (an approval of kind `death_correction`, subject `resident:<id>`), a second one —
+an approver, not the maker — approves (`zerotrip exchange death-correction approve`, `zerotrip approvals approve`
+or `POST /api/v1/staff/approvals/<id>/approve`); then the death record and date are removed and the exchange
+worker resumes the benefits stopped for it from the stop month (arrears in the next roll) and tells the family —
+the same effect as the source's `DEATH_CANCELLED`. Both steps are audited on behalf of the resident."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from app import audit
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.models import DeathRecord, ExchangeRecord, Resident, StaffMember, StaffTask
+from app.errors import Conflict, NotFound, Unprocessable
+from app.models import Approval, DeathRecord, ExchangeRecord, Resident, StaffMember
+from flows import approvals
 
 KIND = "death_correction"
-APPROVERS = ("approver", "admin")
 
 
-def _staff(session, username: str) -> StaffMember:
-    staff = session.scalar(select(StaffMember).where(StaffMember.username == username))
-    if staff is None:
-        raise NotFound(f"no staff member {username}")
-    return staff
-
-
-def propose(session, *, resident_id: int, reason: str, username: str) -> StaffTask:
-    staff = _staff(session, username)
+def propose(session, *, resident_id: int, reason: str, maker: StaffMember) -> Approval:
     resident = session.get(Resident, resident_id)
     if resident is None or resident.death_date is None:
         raise NotFound("no recorded death for this resident")
     if len((reason or "").strip()) < 4:
         raise Unprocessable("a reason is required")
-    task = StaffTask(kind=KIND, state="open", resident_id=resident_id, district_code=resident.district_code,
-                     street_code=resident.street_code, community_code=resident.community_code,
-                     details={"reason": reason.strip()[:500], "proposed_by": staff.id,
-                              "death_date": resident.death_date.isoformat()},
-                     dedupe_key=f"{KIND}:{resident_id}:{resident.death_date.isoformat()}")
-    session.add(task)
-    session.flush()
-    audit.record(session, actor=f"staff:{staff.id}", action="staff.death_correction_propose",
-                 on_behalf_of=f"resident:{resident_id}", object_ref=f"task:{task.id}", details={"reason": "recorded"})
-    return task
+    approval = approvals.propose(session, KIND, f"resident:{resident_id}",
+                                 {"reason": reason.strip()[:500], "death_date": resident.death_date.isoformat()},
+                                 maker)
+    audit.record(session, actor=approvals.actor_of(maker), action="staff.death_correction_propose",
+                 on_behalf_of=f"resident:{resident_id}", object_ref=f"approval:{approval.id}",
+                 details={"reason": "recorded"})
+    return approval
 
 
-def approve(session, *, task_id: str, username: str) -> StaffTask:
-    staff = _staff(session, username)
-    task = session.get(StaffTask, task_id)
-    if task is None or task.kind != KIND:
-        raise NotFound("no such death correction")
-    if task.state != "open":
-        raise Conflict("this correction is already decided")
-    if staff.id == task.details.get("proposed_by"):
-        raise Forbidden("the second approval must come from another staff member", error_code="same_staff")
-    if staff.role not in APPROVERS:
-        raise Forbidden("only an approver may approve", error_code="role_not_allowed")
-    resident = session.get(Resident, task.resident_id)
+def _apply(session, approval: Approval, checker: StaffMember) -> None:
+    resident_id = int(approval.subject_ref.partition(":")[2])
+    resident = session.get(Resident, resident_id)
+    if resident is None or resident.death_date is None or \
+            resident.death_date.isoformat() != (approval.payload or {}).get("death_date"):
+        raise Conflict("The recorded death changed since the correction was proposed; propose it again.",
+                       error_code="death_changed")
     session.execute(delete(DeathRecord).where(DeathRecord.resident_id == resident.id))
     resident.death_date, resident.updated_at = None, utcnow()
-    session.add(ExchangeRecord(client_id=f"staff:{staff.id}"[:40], dataset="deaths", reference_id=f"task:{task.id}",
-                               body_sha256="-", status="accepted", reasons=[], resident_id=resident.id,
-                               effect="death_cancelled", state="pending"))
-    task.state, task.closed_at = "done", utcnow()
-    task.details = {**task.details, "approved_by": staff.id}
-    audit.record(session, actor=f"staff:{staff.id}", action="staff.death_correction_approve",
-                 on_behalf_of=f"resident:{resident.id}", object_ref=f"task:{task.id}")
-    return task
+    session.add(ExchangeRecord(client_id=f"staff:{checker.id}"[:40], dataset="deaths",
+                               reference_id=f"approval:{approval.id}", body_sha256="-", status="accepted",
+                               reasons=[], resident_id=resident.id, effect="death_cancelled", state="pending"))
+    audit.record(session, actor=approvals.actor_of(checker), action="staff.death_correction_approve",
+                 on_behalf_of=f"resident:{resident.id}", object_ref=f"approval:{approval.id}")
+
+
+approvals.register(approvals.Kind(KIND, "approver", _apply,
+                                  describe=lambda a: f"更正死亡登记（{a.subject_ref}）：{(a.payload or {}).get('reason', '')}"))

@@ -37,6 +37,11 @@ REASONS = {
 _D, _R, _X = DeathRecord.__table__, Resident.__table__, ExchangeRecord.__table__
 
 
+_EXISTING = select(_X.c.id, _X.c.dataset, _X.c.reference_id, _X.c.body_sha256, _X.c.status, _X.c.reasons).where(
+    _X.c.client_id == bindparam("c"), _X.c.dataset == bindparam("d"),
+    _X.c.reference_id.in_(bindparam("refs", expanding=True)))
+
+
 def authoritative_death_sources() -> tuple[str, ...]:
     """Whose death report takes effect (a documented setting; 卫健 and 殡葬 corroborate by default)."""
     raw = os.environ.get("ZEROTRIP_EXCHANGE_DEATH_AUTHORITY", "public_security")
@@ -99,12 +104,13 @@ def push(session, cfg, client, items: list, today: date) -> list[dict]:
             shaped.append((i, ref, dataset, record, item.get("event"), _hash(item)))
     allowed = allowed_push(client)
     existing = {}
-    refs = [s[1] for s in shaped]
-    for start in range(0, len(refs), 500):
-        for row in conn.execute(select(_X.c.id, _X.c.dataset, _X.c.reference_id, _X.c.body_sha256, _X.c.status,
-                                       _X.c.reasons).where(_X.c.client_id == client.id,
-                                                           _X.c.reference_id.in_(refs[start:start + 500]))):
-            existing[(row.dataset, row.reference_id)] = row
+    refs_by_dataset: dict[str, list[str]] = {}
+    for s_ in shaped:
+        refs_by_dataset.setdefault(s_[2], []).append(s_[1])
+    for dataset, refs in refs_by_dataset.items():  # the whole unique key (client, dataset, ref): an index lookup
+        for start in range(0, len(refs), 500):
+            for row in conn.execute(_EXISTING, {"c": client.id, "d": dataset, "refs": refs[start:start + 500]}):
+                existing[(row.dataset, row.reference_id)] = row
     by_dataset: dict[str, list] = {}
     for i, ref, dataset, record, event, digest in shaped:
         old = existing.get((dataset, ref))
@@ -155,11 +161,12 @@ def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:
     if not items:
         return
     found = partner.people(conn, cipher, [(i, rec) for i, rec, _ in items])
+    person_of = {i: partner.resident_of(found, cipher, rec) for i, rec, _ in items}  # one keyed hash per row
     if ds.gate:
         admitted = GATES[ds.gate](conn, [p.id for p in found.values()])
         kept = []
         for i, rec, event in items:
-            person = partner.resident_of(found, cipher, rec)
+            person = person_of[i]
             if person is not None and person.id not in admitted:
                 results[i] = {"reference_id": refs[i], "status": "rejected",
                               "reasons": _reasons([("NO_AUTHORIZATION", REASONS["NO_AUTHORIZATION"])])}
@@ -169,7 +176,7 @@ def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:
     effects: dict[int, str | None] = {}
     to_write = []
     for i, rec, event in items:
-        person = partner.resident_of(found, cipher, rec)
+        person = person_of[i]
         if spec.kind == "deaths" and person is not None:
             if rec["source"] not in authoritative_death_sources():
                 results[i] = {"reference_id": refs[i], "status": "accepted",
@@ -190,8 +197,8 @@ def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:
             results[i] = {"reference_id": ref, "status": "rejected", "reasons": _reasons(collector.rejected[i])}
         else:
             results[i] = {"reference_id": ref, "status": "accepted", "reasons": []}
-    for i, rec, _event in items:
-        person = partner.resident_of(found, cipher, rec)
+    for i, _rec, _event in items:
+        person = person_of[i]
         if results[i] and results[i]["status"] == "accepted":
             results[i]["_resident"] = person.id if person else None
             results[i]["_effect"] = effects.get(i)

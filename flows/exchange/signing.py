@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 
@@ -72,10 +73,16 @@ def normalize_public_key(text: str) -> str:
     return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 
+@functools.lru_cache(maxsize=256)
+def _public_key(text: str) -> Ed25519PublicKey:
+    """Parsed keys kept per process (a key is immutable text; revocation is checked on its row every request)."""
+    return parse_public_key(text)
+
+
 def verify(public_key_b64: str, signature_b64: str, message: bytes) -> bool:
     try:
         signature = base64.b64decode(signature_b64, validate=True)
-        parse_public_key(public_key_b64).verify(signature, message)
+        _public_key(public_key_b64).verify(signature, message)
     except (InvalidSignature, ValueError, binascii.Error):
         return False
     return True

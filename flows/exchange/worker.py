@@ -39,14 +39,16 @@ def run_once(engine, as_of: date) -> int:
     return len(rows)
 
 
-def run(engine, today, stop=lambda: False, idle_sleep: float = 0.2, on_applied=None) -> int:
-    """Loop until `stop()`: apply what is pending, sleep briefly when nothing is."""
+def run(engine, today, stop=lambda: False, idle_sleep: float = 0.2, on_applied=None, also=None) -> int:
+    """Loop until `stop()`: apply what is pending, then `also()` (the subscriptions' publisher), sleep briefly
+    when neither had anything to do."""
     total = 0
     while not stop():
         n = run_once(engine, today())
         total += n
         if n and on_applied:
             on_applied(total)
-        if not n:
+        published = also() if also is not None else 0
+        if not n and not published:
             time.sleep(idle_sleep)
     return total

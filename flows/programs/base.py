@@ -89,6 +89,9 @@ class Program:
     # For a program paid to a household case (低保): household_facts(alive_members, economic_records, holder,
     # application, mask_name) → the rule's Facts, so that a member's death re-prices the case (flows.lifecycle).
     household_facts: Callable | None = field(default=None, repr=False)
+    # Events of this program that the data exchange may publish to subscribed departments (flows.exchange
+    # .publish): among "start", "stop", "suspend", "resume". Empty: nothing is published.
+    published_events: tuple[str, ...] = ()
 
     def trips(self) -> int:
         """Trips to an office the process asks of the citizen (the 'trip level' as a number)."""

@@ -8,7 +8,7 @@ approval. Each step has a statutory time limit in working days. Figures are *ill
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flows.dates import month_from_index, month_index, zh_date
@@ -242,3 +242,6 @@ PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETE
                             needs_review=True, time_limit_days=30, public_notice=True,
                             parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
                             household_facts=household_facts)
+# 低保 start/stop/suspension/resumption are published to departments subscribed for a registered legal basis (医保
+# 参保资助, 教育资助 …; docs/exchange.md "Subscriptions"): the bureau's own fact, never the reason behind it.
+PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume"))

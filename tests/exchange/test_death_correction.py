@@ -3,6 +3,7 @@ member, an approver); the benefits resume from the stop month and the family is 
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -34,19 +35,27 @@ def test_staff_correction_needs_a_second_approver(client, session, cfg, cli, wor
     session.expire_all()
     assert session.get(Benefit, b.id).state == "stopped"
 
-    clerk, _ = h.staff(session, cfg, "clerk", username="clerk-a")
-    approver, _ = h.staff(session, cfg, "approver", username="approver-b")
+    clerk, clerk_headers = h.staff(session, cfg, "clerk", username="clerk-a")
+    approver, approver_headers = h.staff(session, cfg, "approver", username="approver-b")
     assert session.get(StaffMember, clerk.id) and session.get(StaffMember, approver.id)
-    proposed = cli("exchange", "death-correction", "propose", "--resident-id", str(resident.id),
-                   "--reason", "户籍注销系误录，经派出所核实", "--staff", "clerk-a")
-    assert proposed.exit_code == 0, proposed.output
-    task_id = proposed.output.split("task=")[1].split()[0]
-    same = cli("exchange", "death-correction", "approve", task_id, "--staff", "clerk-a")
-    assert same.exit_code == 2  # the proposer cannot approve her own correction
+    os.environ["ZEROTRIP_PASSWORD"] = "correct horse battery"
+    try:
+        proposed = cli("exchange", "death-correction", "propose", "--resident-id", str(resident.id),
+                       "--reason", "户籍注销系误录，经派出所核实", "--by", "clerk-a")
+        assert proposed.exit_code == 0, proposed.output
+        approval_id = proposed.output.split("approval=")[1].split()[0]
+        same = cli("exchange", "death-correction", "approve", approval_id, "--by", "clerk-a")
+        assert same.exit_code == 2 and "self_approval" in same.output  # the maker cannot approve her own
+    finally:
+        os.environ.pop("ZEROTRIP_PASSWORD", None)
     session.expire_all()
     assert session.get(Resident, resident.id).death_date == date(2026, 10, 15)
-
-    assert cli("exchange", "death-correction", "approve", task_id, "--staff", "approver-b").exit_code == 0
+    # the one maker-checker mechanism: pending in the staff approvals list, approved by a second person there
+    pending = client.get("/api/v1/staff/approvals", headers=approver_headers).json
+    assert [a["kind"] for a in pending if a["id"] == approval_id] == ["death_correction"]
+    assert client.post(f"/api/v1/staff/approvals/{approval_id}/approve", headers=clerk_headers).status_code == 403
+    resp = client.post(f"/api/v1/staff/approvals/{approval_id}/approve", headers=approver_headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
     wait_applied(session, worker)
     session.expire_all()
     row = session.get(Benefit, b.id)

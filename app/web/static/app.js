@@ -248,7 +248,7 @@ route(/^\/home$/, async () => {
   for (const { g, apps } of others) apps.filter((a) => a.state === "proposed").forEach((a) => add(a, S.homeScreen.forOther(g.principal_name), g));
   const menu = h("nav", { "aria-label": S.homeScreen.menu, class: "menu" }, h("h2", { text: S.homeScreen.menu }),
     h("ul", {}, ...[["#/apps", S.nav.apps], ["#/benefits", S.nav.benefits], ["#/inbox", S.nav.inbox],
-      ["#/family", S.nav.family], ["#/guide", S.nav.guide], ["#/dibao", S.nav.dibao]]
+      ["#/family", S.nav.family], ["#/guide", S.nav.guide], ["#/dibao", S.nav.dibao], ["#/lookups", S.nav.lookups]]
       .map(([href, text]) => h("li", {}, link(href, text, "row")))),
     button(S.signOut, async () => { try { await post("/api/v1/auth/logout"); } catch { /* signed out anyway */ } tokens.clear(); go("#/login"); }, "btn quiet"));
   const out = [para(S.homeScreen.greeting(who.resident.name), "greeting"), h("h1", { text: S.homeScreen.title }),
@@ -413,6 +413,23 @@ route(/^\/proof\/([0-9a-f]{8,64})$/, async (m) => {
     h("div", { class: "field" }, h("label", { for: "proof-code", text: S.proof.text }),
       h("textarea", { id: "proof-code", readonly: true, rows: "4", spellcheck: "false", text: p.code })),
     para(S.proof.note, "hint"), link("/verify", S.proof.verifyLink, "btn quiet")];
+});
+
+// ---------- department look-ups (mine, and of those I help with `view`) ----------
+route(/^\/lookups$/, async () => {
+  const [own, helped] = await Promise.all([get("/api/v1/me/department-lookups"), helping()]);
+  const others = await Promise.all(helped.map(async (g) =>
+    ({ g, rows: await get(`/api/v1/me/department-lookups?subject=${encodeURIComponent(g.id)}`).catch(() => null) })));
+  const L = S.lookups;
+  const list = (rows) => rows.length ? h("ul", { class: "plain lookups" }, ...rows.map((e) => h("li", { class: "lookup" },
+    h("p", { class: "who", text: e.actor_name }),
+    para(e.what),
+    e.purpose_text ? para(L.purpose(e.purpose_text), "hint") : null,
+    h("p", { class: "hint" }, h("time", { datetime: e.at, text: L.when(fmt.date(e.at), fmt.time(e.at)) })))))
+    : para(L.none, "notice");
+  const blocks = [section(L.mine, list(own))];
+  for (const { g, rows } of others) if (rows) blocks.push(section(L.whose(g.principal_name), list(rows)));
+  return [h("h1", { text: L.title }), para(L.lead), ...blocks];
 });
 
 // ---------- inbox ----------

@@ -83,6 +83,7 @@ export const S = {
     guide: "办事指南",
     dibao: "申请低保",
     settings: "设置",
+    lookups: "部门查询记录",
   },
 
   // Proposal detail.
@@ -163,6 +164,17 @@ export const S = {
     state: { active: "发放中", suspended: "暂停发放", ended: "已停止", stopped: "已停止" },
     proof: "出示电子证明",
     whose: (name) => `替${name}查看`,
+  },
+
+  // Department look-ups (数据共享查询记录): which department asked about whom, why, when, what it was told.
+  lookups: {
+    title: "部门查询记录",
+    lead: "其他部门为办理业务查询您的信息,或在您的待遇变动时收到通知,都会记在这里。",
+    mine: "我的记录",
+    whose: (name) => `${name}的记录`,
+    none: "还没有部门查询过。",
+    purpose: (text) => `用途:${text}`,
+    when: (date, time) => `${date} ${time}`,
   },
 
   // Proof of a benefit (补贴电子证明): the QR code a counter checks.
