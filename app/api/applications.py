@@ -19,7 +19,7 @@ from app.api.security import (
     current_principal,
 )
 from app.authz import resolve_subject
-from app.db import SessionLocal
+from app.db import SessionLocal, core_execute
 from app.models import Application
 from flows import activity, casework
 from flows import applications as flow
