@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import weakref
 from inspect import iscoroutinefunction
 
 from flask.sessions import SecureCookieSessionInterface
@@ -21,7 +22,8 @@ class NoCookieSession(SecureCookieSessionInterface):
 
 def init_app(flask_app) -> None:
     flask_app.session_interface = NoCookieSession()
-    original, known = flask_app.ensure_sync, {}
+    original = flask_app.ensure_sync
+    known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a function made per request goes with it
 
     def ensure_sync(func):
         # MethodView hands a new bound method each request: remember the function under it. Flask returns a
@@ -29,12 +31,10 @@ def init_app(flask_app) -> None:
         target = getattr(func, "__func__", func)
         try:
             is_async = known.get(target)
-        except TypeError:  # an unhashable callable
+            if is_async is None:
+                is_async = known[target] = iscoroutinefunction(func)
+        except TypeError:  # not weakly referenceable or not hashable
             return original(func)
-        if is_async is None:
-            is_async = iscoroutinefunction(func)
-            if len(known) < 10_000:  # functions made per request (after_this_request) are not kept forever
-                known[target] = is_async
         return original(func) if is_async else func
 
     flask_app.ensure_sync = ensure_sync
