@@ -36,4 +36,7 @@ def create_app(config: dict | Config | None = None) -> Flask:
     from app.web import init_web
 
     init_web(flask_app, cfg)
+    from app.api import lean
+
+    lean.init_app(flask_app)
     return flask_app

@@ -98,6 +98,14 @@ def init_app(flask_app, cfg) -> None:
         SessionLocal.remove()
 
 
+def core_execute(session, statement, params: dict | None = None):
+    """A Core statement (table columns, no ORM entity) on the session's connection, inside its transaction.
+
+    The same as `session.execute` for such a statement (which neither autoflushes nor loads objects) minus the
+    ORM's dispatch around it: on a hot request path that dispatch cost more than the query itself."""
+    return session.connection().execute(statement, params or {})
+
+
 def session_factory(cfg) -> sessionmaker:
     return sessionmaker(bind=make_engine(cfg.database_url), expire_on_commit=False)
 

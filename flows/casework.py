@@ -9,13 +9,14 @@ community worker's home-help task, and the facts each rule needs from the regist
 
 from __future__ import annotations
 
+import functools
 import sys
 from datetime import date, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from app.db import utcnow
+from app.db import core_execute, utcnow
 from app.errors import Conflict, Unprocessable
 from app.models import Application, Benefit, DisabilityCertificate, Resident, StaffTask, StepDeadline
 from flows import applications as elderly_flow
@@ -65,13 +66,27 @@ def disability_facts(session: Session, resident: Resident, as_of: date) -> Facts
                  source=resident.source or "population_registry")
 
 
+@functools.cache
+def _resident_row_query():
+    return select(*Resident.__table__.c).where(Resident.__table__.c.id == bindparam("resident_id"))
+
+
+def _resident_for_facts(session: Session, resident_id: int):
+    """The resident as facts are read from her (a plain row with the ORM attribute names, read on the session's
+    connection: this runs for every proposal a list shows), or her ORM object when the session holds unflushed
+    changes that a read must see."""
+    if session.new or session.dirty or session.deleted:
+        return session.get(Resident, resident_id)
+    return core_execute(session, _resident_row_query(), {"resident_id": resident_id}).first()
+
+
 def rule_trace(session: Session, application: Application) -> list[dict]:
     """The application's trace: the decision's, or — for a proposal not yet decided — the program's own rule run
     now on the facts as of the proposal, so that every reason shown is a condition of this program's rule."""
     if application.trace:
         return list(application.trace)
     program = programs.get(application.program)
-    resident = session.get(Resident, application.resident_id)
+    resident = _resident_for_facts(session, application.resident_id)
     if program is None or resident is None:
         return []
     facts_type = getattr(sys.modules.get(program.decide.__module__), "Facts", None)

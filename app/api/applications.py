@@ -19,7 +19,7 @@ from app.api.security import (
     current_principal,
 )
 from app.authz import resolve_subject
-from app.db import SessionLocal
+from app.db import SessionLocal, core_execute
 from app.models import Application
 from flows import activity, casework
 from flows import applications as flow
@@ -165,7 +165,7 @@ class ApplicationById(MethodView):
         """One application with each pre-filled field, its source, and why you qualify."""
         session = SessionLocal()
         query, params = flow.row_by_id(application_id)
-        row = session.execute(query, params).first() if len(application_id) <= 64 else None
+        row = core_execute(session, query, params).first() if len(application_id) <= 64 else None
         # authz decides on the owner and the program: a transient Application (never added to the session)
         subject = Application(id=row.id, resident_id=row.resident_id, program=row.program) if row else None
         decision = authorize(session, "application:view", subject, "application",

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from werkzeug.http import HTTP_STATUS_CODES
 
 from app.api.schemas import AsciiInteger
+from app.db import core_execute
 from app.errors import DomainError
 
 log = logging.getLogger("zerotrip.api")
@@ -141,7 +142,7 @@ class ZeroTripApi(Api):
         return self.handle_http_exception(InternalServerError())
 
 
-_PAGED: dict = {}  # a statement built once → the same with LIMIT and OFFSET as bound parameters
+_PAGED: dict = {}  # a statement built once → (the same with LIMIT and OFFSET as bound parameters, Core only?)
 
 
 def page_of(session, query, pagination_parameters, *, rows: bool = False, params: dict | None = None) -> list:
@@ -154,17 +155,24 @@ def page_of(session, query, pagination_parameters, *, rows: bool = False, params
     kept too, so neither is rebuilt nor re-walked for SQLAlchemy's cache key on each request.
     """
     size, offset = pagination_parameters.page_size, pagination_parameters.first_item
+    core = False  # plain table columns only: run on the session's connection, without the ORM's dispatch
     if params is None:
         page, bind = query.limit(size).offset(offset), {}
     else:
-        page = _PAGED.get(query)
+        page, core = _PAGED.get(query) or (None, False)
         if page is None:
-            page = _PAGED.setdefault(query, query.limit(bindparam("page_limit")).offset(bindparam("page_offset")))
+            core = rows and all("entity" not in column for column in query.column_descriptions)
+            page, core = _PAGED.setdefault(
+                query, (query.limit(bindparam("page_limit")).offset(bindparam("page_offset")), core))
         bind = {**params, "page_limit": size, "page_offset": offset}
-    items = session.execute(page, bind).all() if rows else session.scalars(page, bind).all()
+    if core:
+        items = core_execute(session, page, bind).all()
+    else:
+        items = session.execute(page, bind).all() if rows else session.scalars(page, bind).all()
     if 0 < len(items) < size or (not items and offset == 0):
         pagination_parameters.item_count = offset + len(items)
     else:
-        pagination_parameters.item_count = session.scalar(
-            select(func.count()).select_from(query.order_by(None).subquery()), params or {})
+        counted = select(func.count()).select_from(query.order_by(None).subquery())
+        pagination_parameters.item_count = (core_execute(session, counted, params) if core
+                                            else session.execute(counted, params or {})).scalar()
     return items

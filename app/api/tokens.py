@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.db import utcnow
+from app.db import core_execute, utcnow
 from app.errors import Unauthorized
 from app.models import Account, AuthSession, RefreshToken
 
@@ -218,7 +218,7 @@ def verify_access(session: Session, cfg, token: str, audience: str = CITIZEN_AUD
     claims = verified_claims(cfg, token, audience)
     if claims.get("typ") != "access":
         raise Unauthorized("The access token is not valid.")
-    row = session.execute(_live_session_query(), {"sid": str(claims["sid"])}).first()
+    row = core_execute(session, _live_session_query(), {"sid": str(claims["sid"])}).first()
     if (row is None or row.revoked_at is not None or row.account_id != claims["sub"]
             or row.expires_at <= utcnow()):
         raise Unauthorized("The session has ended; sign in again.")

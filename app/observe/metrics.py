@@ -33,10 +33,18 @@ JOB_LEASE_DEADLINE = Gauge("zerotrip_job_lease_deadline_timestamp_seconds",
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
+_REQUEST_CHILDREN: dict[tuple, tuple] = {}  # (route, method, status) → its counter and histogram children
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     method = method if method in KNOWN_METHODS else "OTHER"
-    REQUESTS.labels(route, method, str(status)).inc()
-    LATENCY.labels(route, method).observe(seconds)
+    key = (route, method, status)  # bounded: routes are URL rules, methods the known ones, statuses 3 digits
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:  # `labels()` takes a lock and builds its key on every call: done once per combination
+        children = _REQUEST_CHILDREN.setdefault(key, (REQUESTS.labels(route, method, str(status)),
+                                                      LATENCY.labels(route, method)))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def count_refusal(rule: str, result: str) -> None:

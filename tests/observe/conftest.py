@@ -6,15 +6,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
 from tests.notifications.conftest import account, application, resident, settings, wechat  # noqa: F401
-
-STALL_SECONDS = 120  # fail only when nothing moved (no new log output, no answer) for this long
+from tests.waiting import HTTP_TIMEOUT, Stalled, cpu_of, stop, wait_until
 
 
 def free_port() -> int:
@@ -24,23 +22,38 @@ def free_port() -> int:
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log_path: Path) -> None:
-    """Until `url` answers 200: fail if the process exits, or if its log stopped growing for STALL_SECONDS."""
-    last_size, last_move = -1, time.monotonic()
-    while True:
+    """Until `url` answers 200: fail if the process exits, or when neither its log nor its CPU time (master and
+    workers) has moved for STALL_S (tests/waiting.py)."""
+
+    def ready() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"serve exited ({proc.returncode}):\n{log_path.read_text(errors='replace')[-3000:]}")
         try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        size = log_path.stat().st_size if log_path.exists() else 0
-        if size != last_size:
-            last_size, last_move = size, time.monotonic()
-        elif time.monotonic() - last_move > STALL_SECONDS:
-            raise AssertionError(f"serve made no progress for {STALL_SECONDS}s and never became ready "
-                                 f"(log {size} bytes):\n{log_path.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
+            return requests.get(url, timeout=HTTP_TIMEOUT).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    cpu = cpu_of(proc)
+    try:
+        wait_until(ready, what=f"zerotrip serve becoming ready at {url}",
+                   progress=lambda: (log_path.stat().st_size if log_path.exists() else 0, cpu()))
+    except Stalled as exc:
+        raise AssertionError(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}") from None
+
+
+def wait_for_line(log_path: Path, text: str, proc: subprocess.Popen) -> None:
+    """Until the process's log holds `text`: fail if it exits, or when neither its log nor its CPU time (with its
+    children) has moved for STALL_S."""
+
+    def logged() -> bool:
+        assert proc.poll() is None, log_path.read_text(errors="replace")
+        return text in log_path.read_text(errors="replace")
+
+    cpu = cpu_of(proc)
+    try:
+        wait_until(logged, what=f"{text!r} in {log_path.name}", progress=lambda: (log_path.stat().st_size, cpu()))
+    except Stalled as exc:
+        raise AssertionError(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}") from None
 
 
 class Served:
@@ -72,9 +85,4 @@ def serve(cfg, tmp_path: Path, *, env: dict | None = None, name: str = "serve"):
         wait_ready(f"http://127.0.0.1:{port}/readyz", proc, log_path)
         yield Served(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", log_path, full_env)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)  # SIGTERM, then waits while it works on its exit; SIGKILL only if it stalls

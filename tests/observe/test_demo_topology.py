@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
-from tests.observe.conftest import STALL_SECONDS, free_port
+from tests.observe.conftest import free_port, wait_for_line
+from tests.waiting import HTTP_TIMEOUT, wait_exit
 
 
 def _children(pid: int) -> list[str]:
@@ -40,23 +40,16 @@ def test_demo_runs_gunicorn_one_scheduler_and_n_dispatchers(cfg, tmp_path):
                                  str(mock), "--metrics-port", str(metrics), "--dispatchers", "3"],
                                 env=env, stdout=log, stderr=log)
     try:
-        last_size, last_move = -1, time.monotonic()
-        while "Ctrl-C stops everything" not in log_path.read_text(errors="replace"):
-            assert demo.poll() is None, log_path.read_text(errors="replace")
-            size = log_path.stat().st_size
-            if size != last_size:
-                last_size, last_move = size, time.monotonic()
-            assert time.monotonic() - last_move < STALL_SECONDS, log_path.read_text(errors="replace")
-            time.sleep(0.2)
+        wait_for_line(log_path, "Ctrl-C stops everything", demo)
         text = log_path.read_text(errors="replace")
         assert "serve: gunicorn gthread workers=1 threads=4" in text and "one scheduler and 3 dispatchers" in text
         children = _children(demo.pid)
         assert sum(" scheduler" in c for c in children) == 1, children
         assert sum(c.rstrip().endswith(" dispatch") for c in children) == 3, children
         assert sum(" serve " in c for c in children) == 1, children
-        assert requests.get(f"http://127.0.0.1:{api}/readyz", timeout=30).json()["status"] == "ready"
-        assert requests.get(f"http://127.0.0.1:{metrics}/metrics", timeout=30).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{api}/readyz", timeout=HTTP_TIMEOUT).json()["status"] == "ready"
+        assert requests.get(f"http://127.0.0.1:{metrics}/metrics", timeout=HTTP_TIMEOUT).status_code == 200
     finally:
         demo.send_signal(signal.SIGTERM)
-        demo.wait(timeout=120)
+        wait_exit(demo)
     assert "demo stopped" in log_path.read_text(errors="replace")

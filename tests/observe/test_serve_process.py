@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import jwt
 import requests
@@ -18,7 +17,8 @@ import requests
 from tests.builders import make_id_number
 from tests.conftest import assert_clean
 from tests.notifications.helpers import grant, proposal
-from tests.observe.conftest import STALL_SECONDS, serve
+from tests.observe.conftest import serve, wait_for_line
+from tests.waiting import HTTP_TIMEOUT, wait_exit
 
 NOTICES = "/api/v1/public-notices?street=140105001"
 LIMIT = 30  # public notices: 30 a minute per address (app/api/public_notices.py)
@@ -27,7 +27,7 @@ LIMIT = 30  # public notices: 30 a minute per address (app/api/public_notices.py
 def _requests_until_429(base: str, forwarded_for) -> int:
     """Send until refused; a window may roll over on a slow machine, so allow a few windows' worth."""
     for i in range(1, 4 * LIMIT + 1):
-        resp = requests.get(base + NOTICES, headers={"X-Forwarded-For": forwarded_for(i)}, timeout=30)
+        resp = requests.get(base + NOTICES, headers={"X-Forwarded-For": forwarded_for(i)}, timeout=HTTP_TIMEOUT)
         if resp.status_code == 429:
             return i
         assert resp.status_code == 200, resp.text
@@ -44,7 +44,7 @@ def test_behind_a_trusted_proxy_the_client_is_the_rightmost_untrusted_entry(cfg,
         # The client forges the left part; our proxies (10.1.2.3 then the loopback peer) append what they saw.
         hit = _requests_until_429(api.base, lambda i: f"198.51.100.{i % 250}, 203.0.113.7, 10.1.2.3")
         assert hit > LIMIT
-        other = requests.get(api.base + NOTICES, headers={"X-Forwarded-For": "203.0.113.8, 10.1.2.3"}, timeout=30)
+        other = requests.get(api.base + NOTICES, headers={"X-Forwarded-For": "203.0.113.8, 10.1.2.3"}, timeout=HTTP_TIMEOUT)
         assert other.status_code == 200, "another client behind the same proxy must not share the limit"
 
 
@@ -76,17 +76,10 @@ def _run_scheduler_until_started(api, tmp_path) -> None:
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler"], env=api.env, stdout=log, stderr=log)
     try:
-        last_size, last_move = -1, time.monotonic()
-        while "scheduler started" not in log_path.read_text(errors="replace"):
-            assert proc.poll() is None, log_path.read_text(errors="replace")
-            size = log_path.stat().st_size
-            if size != last_size:
-                last_size, last_move = size, time.monotonic()
-            assert time.monotonic() - last_move < STALL_SECONDS, log_path.read_text(errors="replace")
-            time.sleep(0.2)
+        wait_for_line(log_path, "scheduler started", proc)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        wait_exit(proc)
 
 
 def test_metrics_scrape_and_json_log_lines(cfg, tmp_path, session, resident, application, account, wechat):
@@ -98,14 +91,14 @@ def test_metrics_scrape_and_json_log_lines(cfg, tmp_path, session, resident, app
     with serve(cfg, tmp_path, env=env) as api:
         # A request whose raw path holds an ID number and whose query holds a phone: neither may be logged.
         resp = requests.get(f"{api.base}/api/v1/applications/{id_number}", params={"phone": "13900139000"},
-                            headers={"X-Request-ID": "trace-observe-0001"}, timeout=30)
+                            headers={"X-Request-ID": "trace-observe-0001"}, timeout=HTTP_TIMEOUT)
         assert resp.status_code in (401, 422)
         unknown_kid = jwt.encode({"sub": "x"}, "k" * 32, algorithm="HS256", headers={"kid": "retired-long-ago"})
         assert requests.get(f"{api.base}/api/v1/applications", headers={"Authorization": f"Bearer {unknown_kid}"},
-                            timeout=30).status_code == 401
+                            timeout=HTTP_TIMEOUT).status_code == 401
         assert "sent=1" in api.cli("dispatch", "--once").stdout
         _run_scheduler_until_started(api, tmp_path)
-        scrape = requests.get(api.metrics, timeout=30)
+        scrape = requests.get(api.metrics, timeout=HTTP_TIMEOUT)
         assert scrape.status_code == 200
         text = scrape.text
         assert {"zerotrip_http_requests", "zerotrip_http_request_duration_seconds", "zerotrip_outbox_messages",
