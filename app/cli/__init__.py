@@ -40,7 +40,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("app.cli.simulate_cmd", "simulate_command",
                  "Simulate a city for DAYS days and print coverage, wrongful payments, delays, trips and messages."),
     "staff": ("app.cli.staff_cmd", "staff_group",
-              "Staff accounts: role (clerk/reviewer/approver/admin) and jurisdiction (district → street → community)."),
+              "Staff accounts: role (clerk/community_worker/reviewer/approver/supervisor/admin) and jurisdiction (district → street → community)."),
 }
 # Commands added to a group by another module once the group is loaded.
 EXTENSIONS = {"import": ("app.cli.partner_import_cmd",)}
