@@ -16,6 +16,7 @@ from app.api.staff import StaffSchema, TaskSchema, staff_payload, task_payload
 from app.api.staff_security import current_staff, staff_required
 from app.authz import ROLES, may_manage_staff, separation_of_duties
 from app.db import SessionLocal
+from app.masking import mask_name
 from app.errors import DomainError, Forbidden, NotFound
 from app.models import Application, StaffMember, StaffTask
 from flows import staff as staff_flow
@@ -40,6 +41,7 @@ class WorkbenchInboxArgs(StrictSchema):
 
 class InboxTaskSchema(TaskSchema):
     program = ma.fields.String(allow_none=True)
+    resident_name_masked = ma.fields.String(allow_none=True, metadata={"description": "the workbench shows this"})
     waiting_working_days = ma.fields.Integer(required=True)
     badge = ma.fields.String(required=True, metadata={"description": "on_track | at_risk (< 25% of the time "
                                                                      "left) | overdue | none"})
@@ -123,7 +125,9 @@ class Password(MethodView):
 
 
 def _inbox_row(session, task, today, programs) -> dict:
-    return {**task_payload(session, task), **flow.task_view(session, task, today, programs)}
+    out = {**task_payload(session, task), **flow.task_view(session, task, today, programs)}
+    out["resident_name_masked"] = mask_name(out["resident_name"]) if out.get("resident_name") else None
+    return out
 
 
 @blp.route("/inbox")
