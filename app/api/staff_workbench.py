@@ -16,8 +16,8 @@ from app.api.staff import StaffSchema, TaskSchema, staff_payload, task_payload
 from app.api.staff_security import current_staff, staff_required
 from app.authz import ROLES, may_manage_staff, separation_of_duties
 from app.db import SessionLocal
-from app.masking import mask_name
 from app.errors import DomainError, Forbidden, NotFound
+from app.masking import mask_name
 from app.models import Application, StaffMember, StaffTask
 from flows import staff as staff_flow
 from flows import workbench as flow
