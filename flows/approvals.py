@@ -42,7 +42,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {}
 # Modules that register kinds, imported on first use (so this module imports none of them).
-KIND_MODULES = ("flows.parameters", "flows.proxies")
+KIND_MODULES = ("flows.parameters", "flows.proxies", "flows.payroll_gate")
 
 
 def register(kind: Kind) -> Kind:

@@ -294,6 +294,59 @@ class BulkReview(MethodView):
         return _each(session, list(dict.fromkeys(args["ids"])), one, "application")
 
 
+# ---- the gated monthly roll (flows.payroll_gate) --------------------------------------------------------------
+
+class WorkbenchSignOffArgs(StrictSchema):
+    note = ma.fields.String(required=True, validate=[ma.validate.Length(2, 500), NO_NUL])
+
+
+class WorkbenchRollSchema(ma.Schema):
+    month = ma.fields.String(required=True)
+    state = ma.fields.String(required=True, metadata={"description": "none | draft | closed"})
+    anomalies = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    closed_by = ma.fields.String(allow_none=True)
+    signoff = ma.fields.String(required=True, metadata={"description": "none | pending | approved | withdrawn"})
+    signed_off_by = ma.fields.String(allow_none=True)
+    signed_off_at = UtcDateTime(format="iso", allow_none=True)
+    note = ma.fields.String(allow_none=True)
+
+
+def _month(month: str) -> str:
+    if len(month) != 7 or not (month[:4].isascii() and month[:4].isdigit() and month[4] == "-"
+                               and month[5:].isascii() and month[5:].isdigit() and "01" <= month[5:] <= "12"):
+        raise NotFound("No roll for that month (YYYY-MM).")
+    return month
+
+
+@blp.route("/payroll/<string:month>")
+class Roll(MethodView):
+    @staff_required(blp)
+    @blp.response(200, WorkbenchRollSchema)
+    def get(self, month):
+        """The roll of a month: closed or not, its anomaly counts, who closed it and the supervisor's sign-off."""
+        from flows import payroll_gate
+
+        return payroll_gate.status(SessionLocal(), _month(month))
+
+
+@blp.route("/payroll/<string:month>/sign-off")
+class RollSignOff(MethodView):
+    @staff_required(blp)
+    @blp.arguments(WorkbenchSignOffArgs)
+    @blp.response(200, WorkbenchRollSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Not a supervisor, or the one who closed the roll")
+    @blp.alt_response(409, schema=ErrorSchema, description="Signed off already (`error_code`: signoff_not_pending)")
+    def post(self, args, month):
+        """Sign off the anomaly report of a closed roll (a supervisor other than the closer), with a note. Only
+        then does `zerotrip payroll release` write the bank files."""
+        from flows import payroll_gate
+
+        session = SessionLocal()
+        payroll_gate.sign_off(session, _month(month), current_staff(), args["note"])
+        session.commit()
+        return payroll_gate.status(session, month)
+
+
 # ---- staff accounts (admin) ----------------------------------------------------------------------------------
 
 def _admin():

@@ -31,7 +31,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "params": ("app.cli.params_cmd", "params_group",
                "Program parameters: propose a dated change, a second admin approves it."),
     "payroll": ("app.cli.payroll_cmd", "payroll_command",
-                "Per program: benefits owed money up to MONTH (with arrears), totals, anomalies; bank CSV when closed."),
+                "Per program: benefits owed money up to MONTH (with arrears), totals, anomalies."),
     "scan": ("app.cli.scan_cmd", "scan_group", "Proactive scans (主动发现)."),
     "scheduler": ("app.cli.serve_cmd", "scheduler", "Run the scheduler process (daily scans)."),
     "seed": ("app.cli.seed_cmd", "seed",

@@ -94,6 +94,10 @@ MATRIX = {
     # jurisdiction; releasing one she has not claimed is 409; reassigning needs a supervisor (403); staff
     # accounts need an admin (403 for the world's reviewers, before any look-up).
     ("POST", T + "/claim"): ("task", None, STAFF),
+    # The monthly roll is the city's (no jurisdiction): any staff member reads its state; a supervisor signs it off.
+    ("GET", "/api/v1/staff/payroll/<string:month>"): ("month", None, {**STAFF, "staff_there": 200}),
+    ("POST", "/api/v1/staff/payroll/<string:month>/sign-off"): ("month", {"note": "已核对"},
+                                                                 {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("POST", T + "/release"): ("task", None, {**STAFF, "staff_here": 409}),
     ("POST", T + "/reassign"): ("task", {"staff_id": None}, {**STAFF, "staff_here": 403}),
     ("PATCH", "/api/v1/staff/accounts/<string:staff_id>"): ("staff", {"role": "clerk"},
@@ -158,7 +162,7 @@ def world(session, cfg):
     _, headers["staff_there"] = h.staff(session, cfg, "reviewer", "140106")
     headers["none"] = {}
     colleague, _ = h.staff(session, cfg, "clerk", "140105")
-    objects = {"staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
+    objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
                "objection": objection.id, "approval": approval.id}
     return headers, objects
 
