@@ -194,3 +194,61 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
     citizen.go("#/apps")
     assert "已通过" in citizen.page.inner_text("main")
     check_screen(citizen, "disability-approved")
+
+
+def test_the_roll_is_released_only_after_another_supervisor_signed_it_off(browser, stack, tmp_path):
+    from flows.dates import today_shanghai
+
+    today = today_shanghai()
+    month = today.strftime("%Y-%m")
+    old = _person("钱老人", today.replace(year=today.year - 85), phone="13912340001", household="H5")
+    _write(tmp_path / "population.csv", [old])
+    stack.cli("import", "population", str(tmp_path / "population.csv"))
+    _staff(stack, "qian.sup", "supervisor", must_change=False)
+    _staff(stack, "sun.sup", "supervisor", must_change=False)
+    env = {**stack.env, "ZEROTRIP_PASSWORD": PASSWORD}
+    import subprocess
+    import sys
+
+    def zerotrip(*args):
+        return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True)
+
+    closed = zerotrip("payroll", "--month", month, "--close", "--by", "qian.sup")
+    assert closed.returncode == 0, closed.stderr
+    assert "csv=none" in closed.stdout and "signoff=pending" in closed.stdout
+    out = tmp_path / "bank"
+    early = zerotrip("payroll", "release", "--month", month, "--by", "qian.sup", "--out", str(out))
+    assert early.returncode == 2 and "roll_not_signed_off" in early.stderr and not out.exists()
+
+    desk = Desk(browser, stack.api)
+    try:
+        desk.open("#/inbox")
+        desk.sign_in("qian.sup", PASSWORD)
+        desk.wait_screen("inbox")
+        desk.page.click("a[href='#/roll']")
+        desk.wait_screen("roll")
+        assert "等待监督人员签核异常报告" in desk.page.inner_text("main")
+        check(desk, "roll")
+        desk.page.fill("#signoff-note", "我自己结的账")
+        desk.page.click("main button:has-text('签核异常报告')")
+        desk.page.wait_for_selector("main .note.error")
+        assert "须由另一位监督人员签核" in desk.page.inner_text("main")
+        check(desk, "roll-refused")
+        desk.page.click("#signout")
+        desk.wait_screen("login")
+
+        desk.sign_in("sun.sup", PASSWORD)
+        desk.wait_screen("inbox")
+        desk.page.click("a[href='#/roll']")
+        desk.wait_screen("roll")
+        desk.page.fill("#signoff-note", "异常报告已逐条核对,无异常")
+        desk.page.click("main button:has-text('签核异常报告')")
+        desk.page.wait_for_selector("text=已签核。")
+        main = desk.page.inner_text("main")
+        assert "已签核,可以发放" in main and "异常报告已逐条核对" in main
+        check(desk, "roll-signed")
+    finally:
+        desk.close()
+    released = zerotrip("payroll", "release", "--month", month, "--by", "qian.sup", "--out", str(out))
+    assert released.returncode == 0, released.stderr
+    assert "released=" in released.stdout

@@ -84,9 +84,11 @@ function header() {
   const out = document.getElementById("signout");
   if (!me || me.must_change_password) { nav.hidden = true; out.hidden = !me; who.textContent = ""; return; }
   const links = [["#/inbox", S.nav.inbox], ["#/mine", S.nav.mine]];
+  const here = location.hash.split("?")[0];
+  if (me.role === "supervisor" || me.role === "admin") links.push(["#/roll", S.nav.roll]);
   if (me.role === "admin") links.push(["#/accounts", S.nav.accounts]);
   nav.replaceChildren(...links.map(([href, text]) => el("a", {
-    href, text, "aria-current": location.hash === href ? "page" : null })));
+    href, text, "aria-current": here === href ? "page" : null })));
   nav.hidden = false; out.hidden = false;
   who.textContent = S.who(me.display_name, S.roles[me.role] || me.role);
 }
@@ -272,6 +274,39 @@ async function accountsScreen() {
       .map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)), form);
 }
 
+async function rollScreen() {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const month = /^[0-9]{4}-[0-9]{2}$/.test(params.get("month") || "") ? params.get("month")
+    : new Date().toISOString().slice(0, 7);
+  const roll = await api(`/api/v1/staff/payroll/${month}`);
+  const msg = el("div", { "aria-live": "polite" });
+  const pick = el("input", { value: month, inputmode: "numeric", pattern: "[0-9]{4}-[0-9]{2}" });
+  const chooser = el("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); go(`#/roll?month=${pick.value.trim()}`); } },
+    field("month", S.roll.month, pick), el("button", { class: "btn", type: "submit", text: S.roll.show }));
+  const c = S.roll.cols;
+  const rows = Object.entries(roll.anomalies).map(([k, n]) => el("tr", {},
+    el("td", { text: S.roll.anomalyNames[k] || k }), el("td", { text: S.roll.count(n) })));
+  const facts = [el("p", { text: S.roll.state(S.roll.states[roll.state] || roll.state) }),
+    el("p", { text: S.roll.signoff(S.roll.signoffs[roll.signoff] || roll.signoff) })];
+  if (roll.closed_by) facts.push(el("p", { text: S.roll.closedBy(roll.closed_by) }));
+  if (roll.signed_off_by) facts.push(el("p", { text: S.roll.signedBy(roll.signed_off_by, (roll.signed_off_at || "").slice(0, 16).replace("T", " ")) }));
+  if (roll.note) facts.push(el("p", { text: S.roll.noteShown(roll.note) }));
+  const noteBox = el("textarea", { rows: "3", required: true });
+  const form = roll.signoff === "pending" && me.role === "supervisor" ? el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    msg.replaceChildren();
+    try {
+      await api(`/api/v1/staff/payroll/${month}/sign-off`, { method: "POST", body: { note: noteBox.value.trim() } });
+      await route();
+      main.prepend(note(S.roll.signed));
+    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+  } }, field("signoff-note", S.roll.note, noteBox), msg, el("button", { class: "btn primary", type: "submit", text: S.roll.sign })) : null;
+  show("roll", el("h1", { text: S.roll.title }), chooser, el("div", { class: "card" }, ...facts),
+    rows.length ? el("table", {}, el("caption", { text: S.roll.caption }), el("thead", {}, el("tr", {},
+      el("th", { scope: "col", text: c.kind }), el("th", { scope: "col", text: c.count }))), el("tbody", {}, rows)) : null,
+    form);
+}
+
 // ---- routing ------------------------------------------------------------------------------------------------
 
 async function route() {
@@ -285,6 +320,7 @@ async function route() {
     if (hash.startsWith("#/mine")) return await inboxScreen("mine");
     if (hash.startsWith("#/case/")) return await caseScreen(hash.slice(7));
     if (hash.startsWith("#/accounts")) return await accountsScreen();
+    if (hash.startsWith("#/roll")) return await rollScreen();
     return await inboxScreen("pool");
   } catch (err) {
     if (err.status === 401) { store.clear(); me = null; header(); return loginScreen(); }
