@@ -294,6 +294,120 @@ class BulkReview(MethodView):
         return _each(session, list(dict.fromkeys(args["ids"])), one, "application")
 
 
+# ---- the case page and the decision in writing (flows.case_view) ------------------------------------------------
+
+class WorkbenchCaseSchema(ma.Schema):
+    application_id = ma.fields.String(required=True)
+    program = ma.fields.String(required=True)
+    program_name = ma.fields.String(required=True)
+    state = ma.fields.String(required=True)
+    decision = ma.fields.String(allow_none=True)
+    resident = ma.fields.Dict(required=True, metadata={"description": "masked: name, ID number, phone"})
+    household = ma.fields.List(ma.fields.Dict(), required=True)
+    prefill = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "field, value, source, "
+                                                                                        "source_date"})
+    trace = ma.fields.List(ma.fields.Dict(), required=True)
+    economic_check = ma.fields.List(ma.fields.Dict(), required=True)
+    deadlines = ma.fields.List(ma.fields.Dict(), required=True)
+    timeline = ma.fields.List(ma.fields.Dict(), required=True)
+    decision_letter = ma.fields.Boolean(required=True)
+
+
+class WorkbenchRevealArgs(StrictSchema):
+    field = ma.fields.String(required=True, validate=ma.validate.OneOf(("id_number", "phone")))
+    purpose = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ("home_visit", "office_visit", "application_review", "complaint", "data_correction", "decision_letter")))
+
+
+class WorkbenchRevealSchema(ma.Schema):
+    field = ma.fields.String(required=True)
+    value = ma.fields.String(required=True)
+
+
+class WorkbenchLetterSchema(ma.Schema):
+    application_id = ma.fields.String(required=True)
+    program_name = ma.fields.String(required=True)
+    applicant_name = ma.fields.String(required=True)
+    id_number_masked = ma.fields.String(required=True)
+    decision = ma.fields.String(required=True)
+    decision_code = ma.fields.String(allow_none=True)
+    decided_on = ma.fields.Date(required=True)
+    reasons = ma.fields.List(ma.fields.String(), required=True)
+    remedies = ma.fields.Dict(allow_none=True, metadata={"description": "行政复议 days and 行政诉讼 months"})
+    send_by = ma.fields.Date(required=True, metadata={"description": "3 working days after the decision"})
+
+
+def _case_app(session, application_id: str):
+    application = session.get(Application, application_id) if len(application_id) <= 64 else None
+    decision = authorize(session, "application:view", application, "application",
+                         object_ref=f"application:{application_id[:40]}")
+    return application, decision
+
+
+@blp.route("/applications/<string:application_id>/case")
+class CasePage(MethodView):
+    @staff_required(blp)
+    @blp.response(200, WorkbenchCaseSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    def get(self, application_id):
+        """The case page: the resident masked, pre-filled fields with source and date, the rule's trace, the
+        household and economic check per member, deadlines with badges, the timeline. The read is audited."""
+        from flows import case_view
+
+        session = SessionLocal()
+        application, decision = _case_app(session, application_id)
+        out = case_view.case(session, application, flow.today())
+        audit_event(session, "staff.case_view", object_ref=f"application:{application.id}",
+                    on_behalf_of=decision.on_behalf_of)
+        session.commit()
+        return out
+
+
+@blp.route("/applications/<string:application_id>/reveal")
+class Reveal(MethodView):
+    @staff_required(blp)
+    @blp.arguments(WorkbenchRevealArgs)
+    @blp.response(200, WorkbenchRevealSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    def post(self, args, application_id):
+        """Show the applicant's full ID number or phone, for a stated purpose; audited on her behalf (she sees
+        it in her feed)."""
+        from app.api.security import config
+        from app.crypto import cipher_for
+        from app.models import Resident
+        from flows import case_view
+
+        session = SessionLocal()
+        application, decision = _case_app(session, application_id)
+        value = case_view.reveal(session, cipher_for(config()), session.get(Resident, application.resident_id),
+                                 args["field"])
+        audit_event(session, "staff.resident_reveal", object_ref=f"application:{application.id}",
+                    on_behalf_of=decision.on_behalf_of,
+                    details={"field": args["field"], "purpose": args["purpose"]})
+        session.commit()
+        return {"field": args["field"], "value": value}
+
+
+@blp.route("/applications/<string:application_id>/decision-letter")
+class DecisionLetter(MethodView):
+    @staff_required(blp)
+    @blp.response(200, WorkbenchLetterSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not decided yet (`error_code`: not_decided)")
+    def get(self, application_id):
+        """The decision in writing (决定书) of a decided case, to print: decision, reasons, remedies (行政复议
+        60 days, 行政诉讼 6 months), the day by which it is sent (3 working days). Audited on her behalf."""
+        from flows import case_view
+
+        session = SessionLocal()
+        application, decision = _case_app(session, application_id)
+        letter = case_view.decision_letter(session, application)
+        audit_event(session, "staff.decision_letter", object_ref=f"application:{application.id}",
+                    on_behalf_of=decision.on_behalf_of)
+        session.commit()
+        return letter
+
+
 # ---- the gated monthly roll (flows.payroll_gate) --------------------------------------------------------------
 
 class WorkbenchSignOffArgs(StrictSchema):

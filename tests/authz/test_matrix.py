@@ -94,6 +94,11 @@ MATRIX = {
     # jurisdiction; releasing one she has not claimed is 409; reassigning needs a supervisor (403); staff
     # accounts need an admin (403 for the world's reviewers, before any look-up).
     ("POST", T + "/claim"): ("task", None, STAFF),
+    # The case page, a reveal with a purpose (audited into the resident's feed), the decision letter (the
+    # world's application is not decided: 409 once authorization has passed).
+    (("GET", SA + "/case")): ("application", None, STAFF),
+    ("POST", SA + "/reveal"): ("application", {"field": "id_number", "purpose": "application_review"}, STAFF),
+    ("GET", SA + "/decision-letter"): ("application", None, {**STAFF, "staff_here": 409}),
     # The monthly roll is the city's (no jurisdiction): any staff member reads its state; a supervisor signs it off.
     ("GET", "/api/v1/staff/payroll/<string:month>"): ("month", None, {**STAFF, "staff_there": 200}),
     ("POST", "/api/v1/staff/payroll/<string:month>/sign-off"): ("month", {"note": "已核对"},
