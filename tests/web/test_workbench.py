@@ -147,12 +147,28 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         check(desk, "mine")
         desk.page.click("main a:has-text('审核')")
         desk.wait_screen("case")
-        assert "规则核对" in desk.page.inner_text("main")
+        main = desk.page.inner_text("main")
+        assert "规则核对" in main and "赵*" in main and "赵残" not in main and zhao["id_number"] not in main
+        assert "办理期限" in main and "办理记录" in main
         check(desk, "case")
+        desk.page.select_option("#reveal-purpose", "application_review")
+        desk.page.click("main button:has-text('查看')")
+        desk.page.wait_for_selector("text=本次查看已记录")
+        assert zhao["id_number"] in desk.page.inner_text("main")
         desk.page.fill("#reason", "证件在有效期内,核对无误")
         desk.page.click("main button:has-text('审核通过')")
         desk.page.wait_for_selector("text=已办结。")
         check(desk, "case-done")
+        desk.page.click("main a:has-text('打印决定书')")
+        desk.wait_screen("letter")
+        letter = desk.page.inner_text("main")
+        assert "决定书" in letter and "予以批准" in letter
+        check(desk, "decision-letter")
+        desk.page.emulate_media(media="print")
+        assert not desk.page.is_visible("main .actions")
+        if SHOTS:
+            desk.page.screenshot(path=str(ROOT / "docs" / "screenshots" / "staff-decision-letter-print.png"))
+        desk.page.emulate_media(media="screen")
         desk.page.click("#signout")
         desk.wait_screen("login")
 

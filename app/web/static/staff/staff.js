@@ -209,9 +209,36 @@ async function inboxScreen(scope) {
     el("p", { class: "counts", text: S.inbox.counts(counts) }), filters, msg, table, bulk);
 }
 
+function section(title, ...nodes) {
+  return el("section", { class: "card" }, el("h2", { text: title }), ...nodes);
+}
+
 async function caseScreen(id) {
-  const [app, names] = await Promise.all([api(`/api/v1/staff/applications/${encodeURIComponent(id)}`), programs()]);
+  const path = `/api/v1/staff/applications/${encodeURIComponent(id)}`;
+  const c = await api(`${path}/case`);
+  const C = S.case;
   const msg = el("div", { "aria-live": "polite" });
+  const revealOut = el("div", { "aria-live": "polite" });
+  const which = el("select", {}, ...Object.entries(C.fields).map(([k, v]) => el("option", { value: k, text: v })));
+  const purpose = el("select", {}, ...Object.entries(C.purposes).map(([k, v]) => el("option", { value: k, text: v })));
+  const reveal = el("form", { class: "filters", onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const out = await api(`${path}/reveal`, { method: "POST", body: { field: which.value, purpose: purpose.value } });
+      revealOut.replaceChildren(note(C.revealed(out.value)));
+    } catch (err) { revealOut.replaceChildren(note(err.message, "error")); }
+  } }, field("reveal-field", C.revealField, which), field("reveal-purpose", C.revealPurpose, purpose),
+  el("button", { class: "btn", type: "submit", text: C.reveal }));
+  const pc = C.prefillCols;
+  const prefill = el("table", {}, el("caption", { text: C.prefill }), el("thead", {}, el("tr", {},
+    ...[pc.field, pc.value, pc.source, pc.date].map((h) => el("th", { scope: "col", text: h })))),
+  el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: C.fieldNames[f.field] || f.field }),
+    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || f.source || "—" }),
+    el("td", { text: f.source_date || "—" })))));
+  const trace = el("ul", { class: "trace" }, ...(c.trace || []).map((t) => el("li", {},
+    el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
+    " ", el("span", { text: t.text || t.code }),
+    t.source ? el("span", { class: "muted", text: ` (${C.sources[t.source] || t.source} ${t.source_date || ""})` }) : null)));
   const reason = el("textarea", { rows: "3", required: true });
   const code = el("select", {}, ...Object.entries(S.review.reasons).map(([k, v]) => el("option", { value: k, text: v })));
   const decide = async (decision) => {
@@ -219,22 +246,46 @@ async function caseScreen(id) {
     const body = { decision, reason: reason.value.trim() || S.review.approve };
     if (decision === "reject") body.reason_code = code.value;
     try {
-      await api(`/api/v1/staff/applications/${encodeURIComponent(id)}/review`, { method: "POST", body });
-      msg.replaceChildren(note(S.review.done));
+      await api(`${path}/review`, { method: "POST", body });
       form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+      msg.replaceChildren(note(S.review.done), el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter }));
     } catch (err) { msg.replaceChildren(note(err.message, "error")); }
   };
-  const trace = el("ul", { class: "trace" }, ...(app.trace || []).map((t) => el("li", {},
-    el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
-    " ", el("span", { text: t.text || t.code }))));
-  const form = el("form", { class: "card", onsubmit: (e) => e.preventDefault() },
+  const form = c.state === "reviewing" ? el("form", { class: "card", onsubmit: (e) => e.preventDefault() },
+    el("h2", { text: S.review.title }),
     field("reason", S.review.reason, reason), field("code", S.review.reasonCode, code), msg,
     el("p", { class: "actions" },
       el("button", { class: "btn primary", type: "button", text: S.review.approve, onclick: () => decide("approve") }),
       el("button", { class: "btn danger", type: "button", text: S.review.reject, onclick: () => decide("reject") }),
-      el("a", { class: "btn quiet", href: "#/mine", text: S.review.back })));
-  show("case", el("h1", { text: S.review.title }), el("p", { text: `${names[app.program] || S.program(app.program)} · ${S.states[app.state] || app.state}` }),
-    el("h2", { text: S.review.trace }), trace, form);
+      el("a", { class: "btn quiet", href: "#/mine", text: S.review.back }))) : null;
+  show("case", el("h1", { text: `${c.program_name} · ${S.states[c.state] || c.state}` }),
+    section(C.resident, el("p", { text: C.masked(c.resident) }), reveal, revealOut),
+    section(C.household, el("ul", {}, c.household.map((m) => el("li", { text: C.member(m) })))),
+    el("div", { class: "card" }, prefill),
+    section(S.review.trace, trace),
+    c.economic_check.length ? section(C.economic, el("ul", {}, c.economic_check.map((r) =>
+      el("li", { text: Object.values(r).join(" · ") })))) : null,
+    section(C.deadlines, el("ul", {}, c.deadlines.map((d) => el("li", {},
+      el("span", { class: `badge ${d.badge === "done" ? "none" : d.badge}`, text: S.badge[d.badge] || S.badgeDone }),
+      " ", el("span", { text: C.deadline(d) }))))),
+    section(C.timeline, el("ol", {}, c.timeline.map((e) => el("li", { text: C.event(e) })))),
+    c.decision_letter ? el("p", {}, el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter })) : null,
+    form);
+}
+
+async function letterScreen(id) {
+  const l = await api(`/api/v1/staff/applications/${encodeURIComponent(id)}/decision-letter`);
+  const L = S.letter;
+  const body = [el("h1", { text: L.title(l.program_name) }), el("p", { text: L.to(l.applicant_name, l.id_number_masked) })];
+  if (l.decision === "approved") body.push(el("p", { text: L.approved(l.program_name) }));
+  else {
+    body.push(el("p", { text: L.rejected(l.program_name) }), el("ol", {}, l.reasons.map((r) => el("li", { text: r }))));
+    if (l.remedies) body.push(el("p", { class: "remedies", text: L.remedies(l.remedies) }));
+  }
+  body.push(el("p", { text: L.date(l.decided_on) }), el("p", { class: "screen-only", text: L.sendBy(l.send_by) }),
+    el("p", { class: "actions" }, el("button", { class: "btn primary", type: "button", text: L.print,
+      onclick: () => window.print() }), el("a", { class: "btn quiet", href: `#/case/${id}`, text: L.back })));
+  show("letter", el("article", { class: "letter" }, ...body));
 }
 
 async function accountsScreen() {
@@ -319,6 +370,7 @@ async function route() {
     if (me.must_change_password || hash.startsWith("#/password")) return passwordScreen();
     if (hash.startsWith("#/mine")) return await inboxScreen("mine");
     if (hash.startsWith("#/case/")) return await caseScreen(hash.slice(7));
+    if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9));
     if (hash.startsWith("#/accounts")) return await accountsScreen();
     if (hash.startsWith("#/roll")) return await rollScreen();
     return await inboxScreen("pool");
