@@ -74,8 +74,8 @@ def case(session: Session, application: Application, today: date) -> dict:
         "prefill": _prefilled(application),
         "trace": list(application.trace or []),
         "economic_check": report if isinstance(report, list) else [],
-        "deadlines": [{"step": d.step, "started_on": d.started_on, "due_on": d.due_on,
-                       "working_days": d.working_days, "done_on": d.done_on,
+        "deadlines": [{"step": d.step, "started_on": d.started_on.isoformat(), "due_on": d.due_on.isoformat(),
+                       "working_days": d.working_days, "done_on": d.done_on.isoformat() if d.done_on else None,
                        "badge": "done" if d.done_on else badge(d.started_on, d.due_on, today)[0],
                        "calendar_note": d.calendar_note or None} for d in deadlines],
         "timeline": timeline(session, application),
@@ -88,7 +88,7 @@ def timeline(session: Session, application: Application, limit: int = 200) -> li
     rows = session.scalars(select(AuditEvent).where(
         AuditEvent.on_behalf_of == f"resident:{application.resident_id}",
         AuditEvent.object_ref == f"application:{application.id}").order_by(AuditEvent.seq).limit(limit)).all()
-    events = [{"at": e.ts, "actor": e.actor, "action": e.action, "on_behalf_of": e.on_behalf_of,
+    events = [{"at": e.ts.isoformat(timespec="seconds"), "actor": e.actor, "action": e.action, "on_behalf_of": e.on_behalf_of,
                "result": e.result} for e in rows]
     for entry in application.trace or []:
         if entry.get("source") == "staff":

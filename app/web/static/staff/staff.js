@@ -233,7 +233,7 @@ async function caseScreen(id) {
   const prefill = el("table", {}, el("caption", { text: C.prefill }), el("thead", {}, el("tr", {},
     ...[pc.field, pc.value, pc.source, pc.date].map((h) => el("th", { scope: "col", text: h })))),
   el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: C.fieldNames[f.field] || f.field }),
-    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || f.source || "—" }),
+    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || (f.source || "").replace(/^rule:.*/, "规则计算") || "—" }),
     el("td", { text: f.source_date || "—" })))));
   const trace = el("ul", { class: "trace" }, ...(c.trace || []).map((t) => el("li", {},
     el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
@@ -267,7 +267,7 @@ async function caseScreen(id) {
       el("li", { text: Object.values(r).join(" · ") })))) : null,
     section(C.deadlines, el("ul", {}, c.deadlines.map((d) => el("li", {},
       el("span", { class: `badge ${d.badge === "done" ? "none" : d.badge}`, text: S.badge[d.badge] || S.badgeDone }),
-      " ", el("span", { text: C.deadline(d) }))))),
+      " ", el("span", { text: C.deadline(d, C.steps[d.step] || d.step) }))))),
     section(C.timeline, el("ol", {}, c.timeline.map((e) => el("li", { text: C.event(e) })))),
     c.decision_letter ? el("p", {}, el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter })) : null,
     form);
