@@ -20,7 +20,7 @@ from app.crypto import FieldCipher
 from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
 from app.models import Application, AuditEvent, Resident, StepDeadline
-from flows import programs, workdays
+from flows import areas, programs, workdays
 from flows.workbench import badge
 
 REVEAL_FIELDS = ("id_number", "phone")
@@ -59,6 +59,7 @@ def case(session: Session, application: Application, today: date) -> dict:
     deadlines = session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id)
                                 .order_by(StepDeadline.started_on, StepDeadline.id)).all()
     program = programs.get(application.program)
+    place = areas.names(session, (resident.district_code, resident.street_code, resident.community_code), today)
     return {
         "application_id": application.id, "program": application.program,
         "program_name": program.name if program else application.program, "state": application.state,
@@ -67,7 +68,10 @@ def case(session: Session, application: Application, today: date) -> dict:
                      "phone_masked": _phone_mask(resident), "sex": resident.sex,
                      "birth_year": resident.birth_date.year if resident.birth_date else None,
                      "district_code": resident.district_code, "street_code": resident.street_code,
-                     "community_code": resident.community_code},
+                     "community_code": resident.community_code,
+                     "district_name": place.get(resident.district_code),
+                     "street_name": place.get(resident.street_code),
+                     "community_name": place.get(resident.community_code)},
         "household": [{"name_masked": mask_name(m.name), "relation": m.relation_to_head,
                        "birth_year": m.birth_date.year if m.birth_date else None, "applicant": m.id == resident.id}
                       for m in members],

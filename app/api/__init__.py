@@ -30,6 +30,7 @@ BLUEPRINT_MODULES = (
     "app.api.catalogue",
     "app.api.approvals",
     "app.api.staff_workbench",
+    "app.api.areas",
 )
 
 

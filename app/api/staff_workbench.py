@@ -253,7 +253,7 @@ def _each(session, ids, one, noun: str) -> dict:
     return {"results": results, "done": done, "refused": len(results) - done}
 
 
-@blp.route("/tasks/bulk-claim")
+@blp.route("/bulk-claim")
 class BulkClaim(MethodView):
     @staff_required(blp)
     @blp.arguments(WorkbenchIdList)
@@ -271,7 +271,7 @@ class BulkClaim(MethodView):
         return _each(session, list(dict.fromkeys(args["ids"])), one, "task")
 
 
-@blp.route("/applications/bulk-review")
+@blp.route("/bulk-review")
 class BulkReview(MethodView):
     @staff_required(blp)
     @blp.arguments(WorkbenchIdList)

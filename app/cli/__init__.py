@@ -43,7 +43,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
               "Staff accounts: role (clerk/community_worker/reviewer/approver/supervisor/admin) and jurisdiction (district → street → community)."),
 }
 # Commands added to a group by another module once the group is loaded.
-EXTENSIONS = {"import": ("app.cli.partner_import_cmd",)}
+EXTENSIONS = {"import": ("app.cli.partner_import_cmd", "app.cli.areas_cmd")}
 
 
 class LazyGroup(click.Group):

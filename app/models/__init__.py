@@ -80,3 +80,7 @@ __all__ += ["ExchangeClient", "ExchangeKey", "ExchangeMessage", "ExchangeRecord"
 from app.models.approval import Approval, ParameterValue  # noqa: E402
 
 __all__ += ["Approval", "ParameterValue"]
+
+from app.models.areas import Area  # noqa: E402
+
+__all__ += ["Area"]

@@ -87,11 +87,11 @@ def test_the_pool_is_per_role_and_jurisdiction_and_a_claim_has_one_winner(cfg, s
     assert client.post(TASK.format(elsewhere.id) + "/claim", headers=alice).status_code == 404
     assert client.post(TASK.format(review.id) + "/claim", headers=worker).status_code == 403
 
-    bulk = client.post("/api/v1/staff/tasks/bulk-claim", headers=bob,
+    bulk = client.post("/api/v1/staff/bulk-claim", headers=bob,
                        json={"ids": [review.id, visit.id, elsewhere.id, "nope"]})
     assert bulk.status_code == 200 and bulk.json["done"] == 2 and bulk.json["refused"] == 2
     assert [r["status"] for r in bulk.json["results"]] == [200, 200, 404, 404]
-    assert client.post("/api/v1/staff/tasks/bulk-claim", headers=bob,
+    assert client.post("/api/v1/staff/bulk-claim", headers=bob,
                        json={"ids": [f"t{i}" for i in range(51)]}).status_code == 422
 
 
@@ -143,13 +143,13 @@ def test_bulk_review_gives_a_result_per_item_and_never_decides_dibao(cfg, sessio
     dibao = h.application(session, here, program="dibao", state="reviewing")
     no_certificate = h.application(session, here, program="disability_living_subsidy", state="reviewing")
     _, headers = h.staff(session, cfg, "reviewer", street=STREET)
-    out = client.post("/api/v1/staff/applications/bulk-review", headers=headers,
+    out = client.post("/api/v1/staff/bulk-review", headers=headers,
                       json={"ids": [dibao.id, no_certificate.id, "unknown"]})
     assert out.status_code == 200 and out.json["done"] == 0 and out.json["refused"] == 3
     codes = [r["error_code"] for r in out.json["results"]]
     assert codes[:2] == ["bulk_not_allowed", "recheck_failed"] and out.json["results"][2]["status"] == 404
     _, clerk = h.staff(session, cfg, "clerk", street=STREET)
-    assert client.post("/api/v1/staff/applications/bulk-review", headers=clerk,
+    assert client.post("/api/v1/staff/bulk-review", headers=clerk,
                        json={"ids": [no_certificate.id]}).json["results"][0]["status"] == 403
 
 

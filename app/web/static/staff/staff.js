@@ -200,7 +200,7 @@ async function inboxScreen(scope) {
       const ids = picks.filter((p) => p.checked).map((p) => p.value);
       if (!ids.length) return;
       try {
-        const out = await api("/api/v1/staff/tasks/bulk-claim", { method: "POST", body: { ids } });
+        const out = await api("/api/v1/staff/bulk-claim", { method: "POST", body: { ids } });
         await route();
         main.prepend(note(S.inbox.bulkResult(out.done, out.refused)));
       } catch (err) { msg.replaceChildren(note(err.message, "error")); }
@@ -259,7 +259,7 @@ async function caseScreen(id) {
       el("button", { class: "btn danger", type: "button", text: S.review.reject, onclick: () => decide("reject") }),
       el("a", { class: "btn quiet", href: "#/mine", text: S.review.back }))) : null;
   show("case", el("h1", { text: `${c.program_name} · ${S.states[c.state] || c.state}` }),
-    section(C.resident, el("p", { text: C.masked(c.resident) }), reveal, revealOut),
+    section(C.resident, el("p", { text: C.masked(c.resident) }), el("p", { text: C.place(c.resident) }), reveal, revealOut),
     section(C.household, el("ul", {}, c.household.map((m) => el("li", { text: C.member(m) })))),
     el("div", { class: "card" }, prefill),
     section(S.review.trace, trace),

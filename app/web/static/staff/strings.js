@@ -86,6 +86,8 @@ export const S = {
   case: {
     resident: "申请人",
     masked: (r) => `${r.name_masked} · 身份证号 ${r.id_number_masked}${r.phone_masked ? " · 电话 " + r.phone_masked : ""}`,
+    place: (r) => [r.district_name || r.district_code, r.street_name || r.street_code, r.community_name || r.community_code]
+      .filter(Boolean).join(" · "),
     revealField: "查看完整信息",
     revealPurpose: "查看原因",
     reveal: "查看",
