@@ -222,3 +222,37 @@ def reset_password(session: Session, staff: StaffMember, password: str) -> None:
 
 def today() -> date:
     return today_shanghai()
+
+
+# ---- the registry, search-first ----------------------------------------------------------------------------------
+
+SEARCH_LIMIT = 20
+SEARCH_PURPOSES = ("home_visit", "office_visit", "application_review", "complaint", "data_correction")
+
+
+def search_residents(session: Session, caller: Caller, cipher, *, id_number: str | None = None,
+                     name: str | None = None, birth_year: int | None = None, community: str | None = None,
+                     on: date | None = None) -> list:
+    """Search-first registry within the caller's jurisdiction: an exact ID number, or a full name plus a birth
+    year or a community (two-character names like 王芳 are common, so a name alone is refused). At most 20."""
+    from app.idnumbers import InvalidIdNumber, validate
+
+    where = jurisdiction_clause(caller, Resident.district_code, Resident.street_code, Resident.community_code)
+    query = select(Resident).where(where)
+    if id_number:
+        try:
+            number = validate(id_number, on or today_shanghai())
+        except InvalidIdNumber as exc:
+            raise Unprocessable("The ID number is not valid.", errors={"id_number": [exc.code]}) from None
+        query = query.where(Resident.id_hash.in_(cipher.lookup_hashes(number, "id")))
+    else:
+        if not name or not (birth_year or community):
+            raise Unprocessable("Give an exact ID number, or a full name with a birth year or a community.",
+                                error_code="search_too_broad")
+        query = query.where(Resident.name == name.strip())
+        if birth_year:
+            query = query.where(Resident.birth_date >= date(birth_year, 1, 1),
+                                Resident.birth_date <= date(birth_year, 12, 31))
+        if community:
+            query = query.where(Resident.community_code == community)
+    return list(session.scalars(query.order_by(Resident.birth_date, Resident.id).limit(SEARCH_LIMIT)))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import authz
 from app.api.base import ErrorSchema, page_of
-from app.api.schemas import NO_NUL, Digits, StrictSchema, UtcDateTime
+from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, client_ip, current_caller
 from app.api.staff import StaffSchema, TaskSchema, staff_payload, task_payload
 from app.api.staff_security import current_staff, staff_required
@@ -292,6 +292,52 @@ class BulkReview(MethodView):
                         on_behalf_of=decision.on_behalf_of, result="approve", details={"bulk": True})
 
         return _each(session, list(dict.fromkeys(args["ids"])), one, "application")
+
+
+# ---- the registry, search-first ------------------------------------------------------------------------------
+
+class WorkbenchSearchArgs(StrictSchema):
+    id_number = Digits(id_number=True, validate=[ma.validate.Length(15, 20), NO_NUL], pattern=ID_INPUT,
+                       pattern_error="An ID number is 17 digits and a check character.")
+    name = ma.fields.String(validate=[ma.validate.Length(2, 32), NO_NUL])
+    birth_year = AsciiInteger(validate=ma.validate.Range(1900, 2100))
+    community = Digits(validate=ma.validate.Length(12, 12))
+    purpose = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.SEARCH_PURPOSES))
+
+
+class WorkbenchFoundSchema(ma.Schema):
+    name_masked = ma.fields.String(required=True)
+    id_number_masked = ma.fields.String(required=True)
+    birth_year = ma.fields.Integer(allow_none=True)
+    community_code = ma.fields.String(allow_none=True)
+    community_name = ma.fields.String(allow_none=True)
+
+
+@blp.route("/residents/search")
+class ResidentSearch(MethodView):
+    @staff_required(blp)
+    @blp.arguments(WorkbenchSearchArgs)
+    @blp.response(200, WorkbenchFoundSchema(many=True))
+    @blp.alt_response(422, schema=ErrorSchema, description="Too broad (`error_code`: search_too_broad) or malformed")
+    def post(self, args):
+        """Search the registry of my jurisdiction: an exact ID number, or a full name with a birth year or a
+        community; with a purpose; at most 20 masked results. Audited (each found resident sees it in her feed)."""
+        from app.api.security import config
+        from app.crypto import cipher_for
+        from flows import areas
+
+        session, today = SessionLocal(), flow.today()
+        found = flow.search_residents(session, current_caller(), cipher_for(config()), id_number=args.get("id_number"),
+                                      name=args.get("name"), birth_year=args.get("birth_year"),
+                                      community=args.get("community"), on=today)
+        names = areas.names(session, [r.community_code for r in found], today)
+        audit_event(session, "staff.resident_search", details={"purpose": args["purpose"], "found": len(found),
+                                                               "by": "id_number" if args.get("id_number") else "name"},
+                    subjects=[r.id for r in found])
+        session.commit()
+        return [{"name_masked": mask_name(r.name), "id_number_masked": r.id_mask,
+                 "birth_year": r.birth_date.year if r.birth_date else None, "community_code": r.community_code,
+                 "community_name": names.get(r.community_code)} for r in found]
 
 
 # ---- the case page and the decision in writing (flows.case_view) ------------------------------------------------

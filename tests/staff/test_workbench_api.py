@@ -176,3 +176,26 @@ def test_admin_manages_accounts_audited(cfg, session, client):
     assert client.post(f"/api/v1/staff/accounts/{new_id}/disable", headers=other_admin).status_code == 404
     session.expire_all()
     assert session.get(StaffMember, new_id).role == "reviewer"
+
+
+def test_the_registry_is_search_first_within_the_jurisdiction_and_masked(cfg, session, client):
+    from datetime import date as _date
+
+    wang, _, wang_id = h.person(session, cfg, "王芳", street=STREET, community=COMMUNITY, birth=_date(1960, 5, 1))
+    h.person(session, cfg, "王芳", street=STREET, community="140105001002", birth=_date(1975, 2, 2))
+    _, _, far_id = h.person(session, cfg, "王芳", district="140106", street="140106001",
+                            community="140106001001", birth=_date(1960, 7, 7))
+    _, headers = h.staff(session, cfg, "clerk", street=STREET)
+    search = "/api/v1/staff/residents/search"
+    broad = client.post(search, headers=headers, json={"name": "王芳", "purpose": "office_visit"})
+    assert broad.status_code == 422 and broad.json["error_code"] == "search_too_broad"
+    assert client.post(search, headers=headers, json={"name": "王芳", "birth_year": 1960}).status_code == 422
+    by_year = client.post(search, headers=headers, json={"name": "王芳", "birth_year": 1960, "purpose": "office_visit"})
+    assert by_year.status_code == 200 and [r["birth_year"] for r in by_year.json] == [1960]
+    assert by_year.json[0]["name_masked"] == "王*" and "王芳" not in by_year.get_data(as_text=True)
+    by_place = client.post(search, headers=headers, json={"name": "王芳", "community": "140105001002",
+                                                           "purpose": "office_visit"})
+    assert [r["birth_year"] for r in by_place.json] == [1975]
+    by_id = client.post(search, headers=headers, json={"id_number": wang_id, "purpose": "home_visit"})
+    assert [r["id_number_masked"] for r in by_id.json] == [wang.id_mask]
+    assert client.post(search, headers=headers, json={"id_number": far_id, "purpose": "home_visit"}).json == []
