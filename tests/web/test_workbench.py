@@ -169,6 +169,20 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         if SHOTS:
             desk.page.screenshot(path=str(ROOT / "docs" / "screenshots" / "staff-decision-letter-print.png"))
         desk.page.emulate_media(media="screen")
+        # The registry is search-first: a name alone is refused in words; name + birth year finds her, masked.
+        desk.page.click("a[href='#/search']")
+        desk.wait_screen("search")
+        check(desk, "search")
+        desk.page.fill("#s-name", "赵残")
+        desk.page.click("main button:has-text('查找')")
+        desk.page.wait_for_selector("main .note.error")
+        assert "姓名加出生年份或社区" in desk.page.inner_text("main")
+        desk.page.fill("#s-year", str(today.year - 40))
+        desk.page.click("main button:has-text('查找')")
+        desk.page.wait_for_selector("main table")
+        found = desk.page.inner_text("main table")
+        assert "赵*" in found and "赵残" not in found and zhao["id_number"] not in found
+        check(desk, "search-found")
         desk.page.click("#signout")
         desk.wait_screen("login")
 

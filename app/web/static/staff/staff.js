@@ -83,7 +83,7 @@ function header() {
   const who = document.getElementById("who");
   const out = document.getElementById("signout");
   if (!me || me.must_change_password) { nav.hidden = true; out.hidden = !me; who.textContent = ""; return; }
-  const links = [["#/inbox", S.nav.inbox], ["#/mine", S.nav.mine]];
+  const links = [["#/inbox", S.nav.inbox], ["#/mine", S.nav.mine], ["#/search", S.nav.search]];
   const here = location.hash.split("?")[0];
   if (me.role === "supervisor" || me.role === "admin") links.push(["#/roll", S.nav.roll]);
   if (me.role === "admin") links.push(["#/accounts", S.nav.accounts]);
@@ -288,6 +288,32 @@ async function letterScreen(id) {
   show("letter", el("article", { class: "letter" }, ...body));
 }
 
+function searchScreen() {
+  const Q = S.search;
+  const inputs = { id_number: el("input", { inputmode: "text", autocomplete: "off" }), name: el("input", { autocomplete: "off" }),
+    birth_year: el("input", { inputmode: "numeric" }), community: el("input", { inputmode: "numeric" }) };
+  const purpose = el("select", {}, ...Object.entries(S.case.purposes).filter(([k]) => k !== "decision_letter")
+    .map(([k, v]) => el("option", { value: k, text: v })));
+  const out = el("div", { "aria-live": "polite" });
+  const form = el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    const body = { purpose: purpose.value };
+    for (const [k, i] of Object.entries(inputs)) if (i.value.trim()) body[k] = k === "birth_year" ? Number(i.value.trim()) : i.value.trim();
+    try {
+      const found = await api("/api/v1/staff/residents/search", { method: "POST", body });
+      const c = Q.cols;
+      out.replaceChildren(found.length ? el("table", {}, el("caption", { text: Q.caption(found.length) }),
+        el("thead", {}, el("tr", {}, ...[c.name, c.id, c.year, c.community].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", {}, found.map((r) => el("tr", {}, el("td", { text: r.name_masked }), el("td", { text: r.id_number_masked }),
+          el("td", { text: String(r.birth_year || "—") }), el("td", { text: r.community_name || r.community_code || "—" })))))
+        : note(Q.none));
+    } catch (err) { out.replaceChildren(note(err.code === "search_too_broad" ? Q.tooBroad : err.message, "error")); }
+  } }, el("p", { text: Q.hint }), field("s-id", Q.idNumber, inputs.id_number), field("s-name", Q.name, inputs.name),
+  field("s-year", Q.birthYear, inputs.birth_year), field("s-community", Q.community, inputs.community),
+  field("s-purpose", Q.purpose, purpose), el("button", { class: "btn primary", type: "submit", text: Q.submit }));
+  show("search", el("h1", { text: Q.title }), form, out);
+}
+
 async function accountsScreen() {
   const list = await api("/api/v1/staff/accounts");
   const c = S.accounts.cols;
@@ -373,6 +399,7 @@ async function route() {
     if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9));
     if (hash.startsWith("#/accounts")) return await accountsScreen();
     if (hash.startsWith("#/roll")) return await rollScreen();
+    if (hash.startsWith("#/search")) return searchScreen();
     return await inboxScreen("pool");
   } catch (err) {
     if (err.status === 401) { store.clear(); me = null; header(); return loginScreen(); }
