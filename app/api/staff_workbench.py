@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from app import authz
+from app import authz, digits
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, client_ip, current_caller
@@ -472,8 +472,8 @@ class WorkbenchRollSchema(ma.Schema):
 
 
 def _month(month: str) -> str:
-    if len(month) != 7 or not (month[:4].isascii() and month[:4].isdigit() and month[4] == "-"
-                               and month[5:].isascii() and month[5:].isdigit() and "01" <= month[5:] <= "12"):
+    if len(month) != 7 or not (digits.is_ascii_digits(month[:4]) and month[4] == "-"
+                               and digits.is_ascii_digits(month[5:]) and "01" <= month[5:] <= "12"):
         raise NotFound("No roll for that month (YYYY-MM).")
     return month
 
