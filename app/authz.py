@@ -25,15 +25,16 @@ from sqlalchemy.orm import Session
 from app import security_log
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
-from app.models import Account, Application, Benefit, ProxyGrant, Resident, StaffTask
+from app.models import Account, Application, Benefit, ProxyGrant, Resident, StaffMember, StaffTask
 
 # Proxy scopes. Payout and manage-proxies are never granted automatically.
 SCOPES = ("view", "confirm", "decline", "receive_messages", "payout", "manage_proxies")
 SENSITIVE_SCOPES = frozenset({"payout", "manage_proxies"})
 DEFAULT_SCOPES = ("view", "confirm", "decline", "receive_messages")
 
-ROLES = ("clerk", "reviewer", "approver", "admin")
-RANK = {role: i for i, role in enumerate(ROLES)}
+# Staff roles are permission sets, not a rank (issue 12 item 1): an approver is not a reviewer, a supervisor and
+# an admin decide no case. `PERMISSIONS` below says what each may do.
+ROLES = ("clerk", "community_worker", "reviewer", "approver", "supervisor", "admin")
 
 # Citizen actions → the proxy scope that covers them (the owner may do all of them).
 CITIZEN_ACTIONS = {
@@ -50,29 +51,61 @@ CITIZEN_ACTIONS = {
 }
 # Grant actions (on a ProxyGrant): principal, the proxy herself, a managing proxy, staff.
 GRANT_ACTIONS = ("grant:view", "grant:revoke", "grant:confirm", "grant:approve")
-# Staff actions → the lowest role allowed.
-STAFF_ACTIONS = {
-    "application:view": "clerk",
-    "benefit:view": "clerk",
-    "benefit:proof": "clerk",
-    "resident:view": "clerk",
-    "resident:lookup": "clerk",
-    "task:view": "clerk",
-    "task:decide": "reviewer",
-    "proxy:record": "clerk",
-    "grant:view": "clerk",
-    "grant:revoke": "reviewer",
-    "grant:approve": "approver",
-    "staff:manage": "admin",
-    # programs casework (app/api/staff_programs.py)
-    "casework:queue": "clerk",
-    "casework:review": "reviewer",
-    "casework:home_help": "clerk",
-    "dibao:home_visit": "clerk",
-    "dibao:street_review": "reviewer",
-    "objection:decide": "reviewer",
-    "dibao:county_approve": "approver",
+# Staff actions → the roles allowed (permission sets: no role implies another).
+_SEE = frozenset({"application:view", "benefit:view", "benefit:proof", "resident:view", "resident:lookup",
+                  "task:view", "grant:view", "casework:queue"})
+# Actions that decide (or move) a case: never a supervisor's nor an admin's.
+CASE_DECISIONS = frozenset({"task:decide", "casework:review", "dibao:home_visit", "dibao:street_review",
+                            "objection:decide", "dibao:county_approve", "casework:bulk_review"})
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # the township's civil-affairs assistant: intake, help at home, the 低保 home visit (with a second person)
+    "clerk": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim"},
+    # home visits and help in her own community (her jurisdiction is the community)
+    "community_worker": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim"},
+    "reviewer": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "task:decide",
+                        "casework:review", "casework:bulk_review", "dibao:street_review", "objection:decide",
+                        "grant:revoke"},
+    "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "dibao:county_approve", "grant:revoke",
+                        "grant:approve"},
+    # reassigns work, signs off monthly rolls, decides no case
+    "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke"},
+    # accounts and settings, decides no case
+    "admin": _SEE | {"staff:manage", "grant:revoke", "grant:approve"},
 }
+STAFF_ACTIONS = {action: tuple(r for r in ROLES if action in PERMISSIONS[r])
+                 for action in sorted(set().union(*PERMISSIONS.values()))}
+# Which roles may check (approve) a maker-checker approval whose kind names `checker_role` (flows.approvals).
+CHECKERS = {"reviewer": ("reviewer", "approver"), "approver": ("approver", "admin"), "admin": ("admin",),
+            "supervisor": ("supervisor",)}
+
+
+def role_allows(role: str | None, action: str) -> bool:
+    """Does this staff role carry the permission `action`?"""
+    return action in PERMISSIONS.get(role or "", frozenset())
+
+
+def may_decide_cases(role: str | None) -> bool:
+    """Supervisors and admins decide no case (segregation of duties)."""
+    return bool(PERMISSIONS.get(role or "", frozenset()) & CASE_DECISIONS)
+
+
+def may_check_approval(role: str | None, checker_role: str) -> bool:
+    """May a staff member with `role` approve an approval whose kind needs `checker_role`?"""
+    return (role or "") in CHECKERS.get(checker_role, (checker_role,))
+
+
+def may_manage_staff(role: str | None) -> bool:
+    return role_allows(role, "staff:manage")
+
+
+def may_sign_off_roll(role: str | None) -> bool:
+    return role_allows(role, "payroll:signoff")
+
+
+def may_reassign(role: str | None) -> bool:
+    return role_allows(role, "task:reassign")
+
+
 # Staff actions reserved to the district (county) level: a staff member bound to a street or community is refused.
 DISTRICT_LEVEL_ACTIONS = frozenset({"dibao:county_approve"})
 ACTIONS = tuple(sorted(set(CITIZEN_ACTIONS) | set(GRANT_ACTIONS) | set(STAFF_ACTIONS)))
@@ -224,11 +257,15 @@ def decide(session: Session, caller: Caller | None, action: str, obj) -> Decisio
 def _decide_staff(caller: Caller, action: str, resident_id: int | None, where: tuple | None) -> Decision:
     if where is None or not in_jurisdiction(caller, *where):
         return _deny(False, "outside the staff member's jurisdiction")
-    minimum = STAFF_ACTIONS.get(action)
-    if minimum is None:
+    allowed = STAFF_ACTIONS.get(action)
+    if allowed is None:
         return _deny(True, f"staff may not {action}", resident_id=resident_id)
-    if RANK.get(caller.role or "", -1) < RANK[minimum]:
-        return _deny(True, f"{action} needs the {minimum} role or higher", resident_id=resident_id)
+    if not role_allows(caller.role, action):
+        if action in CASE_DECISIONS and not may_decide_cases(caller.role):
+            return _deny(True, f"the {caller.role} role decides no case", resident_id=resident_id,
+                         extra={"error_code": "role_decides_no_case"})
+        return _deny(True, f"{action} needs one of the roles {', '.join(allowed)}", resident_id=resident_id,
+                     extra={"error_code": "role_not_allowed"})
     if action in DISTRICT_LEVEL_ACTIONS and (caller.street_code or caller.community_code):
         return _deny(True, f"{action} is decided at the district (county) level", resident_id=resident_id)
     return Decision(True, True, via="staff", resident_id=resident_id)
@@ -309,7 +346,7 @@ def require(session: Session, caller: Caller | None, action: str, obj, noun: str
                              action=action)
     if not decision.visible:
         raise NotFound(f"No such {noun}.")
-    raise Forbidden(f"You may not do this: {decision.reason}.")
+    raise Forbidden(f"You may not do this: {decision.reason}.", error_code=decision.extra.get("error_code"))
 
 
 def visible_residents_for(session: Session, caller: Caller, scope: str = "view") -> list[int]:
@@ -336,3 +373,34 @@ def resolve_subject(session: Session, caller: Caller, subject: str | None, actio
     resident = session.get(Resident, grant.resident_id)
     decision = require(session, caller, action, resident, "subject", address=address)
     return resident.id, decision
+
+
+# ---- segregation of duties (issue 12 item 4) -------------------------------------------------------------------
+# The approving actions, and the earlier steps whose staff may not approve the same case (trace entries with
+# source "staff" carry the code of the step and the staff id).
+APPROVING_ACTIONS = frozenset({"dibao:county_approve"})
+EARLIER_STEPS = frozenset({"home_visit", "street_review", "staff_review", "objection"})
+
+
+def separation_of_duties(session: Session, caller: Caller, action: str, application: Application) -> None:
+    """403 with words when a staff member would decide a case about herself or her registry household, or
+    approve a case whose home visit or review she did herself. Called after `require` on deciding actions."""
+    if caller.kind != "staff" or action not in CASE_DECISIONS:
+        return
+    staff = session.get(StaffMember, caller.staff_id)
+    resident = session.get(Resident, application.resident_id)
+    if staff is not None and resident is not None:
+        own = session.execute(select(Resident.id, Resident.household_id).where(
+            (Resident.id_hash == staff.id_hash) if staff.id_hash else (Resident.id == staff.resident_id))).all() \
+            if (staff.id_hash or staff.resident_id) else []
+        if any(r.id == resident.id or (r.household_id and r.household_id == resident.household_id) for r in own):
+            security_log.refused("staff_self_involvement", actor=caller.ref, action=action)
+            raise Forbidden("No one decides a case about themselves or their own household; another member of "
+                            "staff must handle it.", error_code="staff_self_involvement")
+    if action in APPROVING_ACTIONS:
+        earlier = [e for e in (application.trace or []) if e.get("source") == "staff"
+                   and e.get("staff_id") == caller.staff_id and e.get("code") in EARLIER_STEPS]
+        if earlier:
+            security_log.refused("segregation_of_duties", actor=caller.ref, action=action)
+            raise Forbidden("You recorded the home visit or did the review of this case, so a different person "
+                            "must approve it.", error_code="segregation_of_duties")

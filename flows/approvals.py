@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import record
-from app.authz import ROLES
+from app.authz import may_check_approval
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.models import Approval, StaffMember
@@ -42,7 +42,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {}
 # Modules that register kinds, imported on first use (so this module imports none of them).
-KIND_MODULES = ("flows.parameters", "flows.proxies", "flows.exchange.corrections")
+KIND_MODULES = ("flows.parameters", "flows.proxies", "flows.exchange.corrections", "flows.payroll_gate")
 
 
 def register(kind: Kind) -> Kind:
@@ -64,7 +64,8 @@ def actor_of(staff: StaffMember) -> str:
 
 
 def _role_at_least(staff: StaffMember, role: str) -> bool:
-    return ROLES.index(staff.role) >= ROLES.index(role)
+    """Roles are permission sets (app.authz.CHECKERS says who may check a kind that names `role`)."""
+    return may_check_approval(staff.role, role)
 
 
 def propose(session: Session, kind: str, subject_ref: str, payload: dict, maker: StaffMember | str) -> Approval:

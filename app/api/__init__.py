@@ -30,6 +30,8 @@ BLUEPRINT_MODULES = (
     "app.api.catalogue",
     "app.api.approvals",
     "app.api.lookups",
+    "app.api.staff_workbench",
+    "app.api.areas",
 )
 
 

@@ -58,6 +58,9 @@ class StaffSchema(ma.Schema):
     district_code = ma.fields.String(required=True)
     street_code = ma.fields.String(allow_none=True)
     community_code = ma.fields.String(allow_none=True)
+    must_change_password = ma.fields.Boolean(load_default=False, metadata={
+        "description": "true: every other staff route answers 403 password_change_required until "
+                       "POST /api/v1/staff/auth/password"})
 
 
 class StaffTokenSchema(ma.Schema):
@@ -137,7 +140,7 @@ class StaffNoBody(StrictSchema):
 def staff_payload(staff) -> dict:
     return {"id": staff.id, "username": staff.username, "display_name": staff.display_name, "role": staff.role,
             "district_code": staff.district_code, "street_code": staff.street_code,
-            "community_code": staff.community_code}
+            "community_code": staff.community_code, "must_change_password": bool(staff.must_change_password)}
 
 
 def _ref(resident: Resident) -> str:
@@ -220,7 +223,7 @@ class Refresh(MethodView):
 
 @blp.route("/auth/logout")
 class Logout(MethodView):
-    @staff_required(blp)
+    @staff_required(blp, before_password_change=True)
     @blp.response(200, StaffLogoutSchema)
     def post(self):
         """End this staff session at once."""
@@ -232,7 +235,7 @@ class Logout(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @staff_required(blp)
+    @staff_required(blp, before_password_change=True)
     @blp.response(200, StaffSchema)
     def get(self):
         """The signed-in staff member: role and jurisdiction."""

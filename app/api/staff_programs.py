@@ -19,6 +19,7 @@ from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, current_caller
 from app.api.staff import TaskSchema, task_payload
 from app.api.staff_security import current_staff, staff_required
+from app.authz import separation_of_duties
 from app.db import SessionLocal
 from app.errors import NotFound
 from app.models import Application, Objection, PublicNotice, Resident, StaffTask
@@ -151,6 +152,7 @@ def case_payload(session, application: Application) -> dict:
 def _application(session, application_id: str, action: str):
     application = session.get(Application, application_id) if len(application_id) <= 64 else None
     decision = authorize(session, action, application, "application", object_ref=f"application:{application_id[:40]}")
+    separation_of_duties(session, current_caller(), action, application)  # issue 12: who did a step, who decides
     return application, decision
 
 

@@ -30,8 +30,10 @@ def current_staff() -> StaffMember:
     return g.staff
 
 
-def staff_required(blp, roles: tuple[str, ...] | None = None):
-    """Decorator factory: staff bearer auth, optionally restricted to some roles (403 otherwise)."""
+def staff_required(blp, roles: tuple[str, ...] | None = None, before_password_change: bool = False):
+    """Decorator factory: staff bearer auth, optionally restricted to some roles (403 otherwise). A staff member
+    who must change her password (first sign-in, or reset by an admin) is refused everywhere but the routes
+    marked `before_password_change` (403 `password_change_required`)."""
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -39,6 +41,9 @@ def staff_required(blp, roles: tuple[str, ...] | None = None):
             staff = authenticate_staff()
             if roles and staff.role not in roles:
                 raise Forbidden("Your role does not allow this.")
+            if staff.must_change_password and not before_password_change:
+                raise Forbidden("Change your password first (first sign-in or a reset by an administrator).",
+                                error_code="password_change_required")
             return fn(*args, **kwargs)
 
         documented = blp.doc(security=[{"bearerAuth": []}])(wrapper)

@@ -31,7 +31,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "params": ("app.cli.params_cmd", "params_group",
                "Program parameters: propose a dated change, a second admin approves it."),
     "payroll": ("app.cli.payroll_cmd", "payroll_command",
-                "Per program: benefits owed money up to MONTH (with arrears), totals, anomalies; bank CSV when closed."),
+                "Per program: benefits owed money up to MONTH (with arrears), totals, anomalies."),
     "scan": ("app.cli.scan_cmd", "scan_group", "Proactive scans (主动发现)."),
     "scheduler": ("app.cli.serve_cmd", "scheduler", "Run the scheduler process (daily scans)."),
     "seed": ("app.cli.seed_cmd", "seed",
@@ -40,10 +40,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("app.cli.simulate_cmd", "simulate_command",
                  "Simulate a city for DAYS days and print coverage, wrongful payments, delays, trips and messages."),
     "staff": ("app.cli.staff_cmd", "staff_group",
-              "Staff accounts: role (clerk/reviewer/approver/admin) and jurisdiction (district → street → community)."),
+              "Staff accounts: role (clerk/community_worker/reviewer/approver/supervisor/admin) and jurisdiction (district → street → community)."),
 }
 # Commands added to a group by another module once the group is loaded.
-EXTENSIONS = {"import": ("app.cli.partner_import_cmd",)}
+EXTENSIONS = {"import": ("app.cli.partner_import_cmd", "app.cli.areas_cmd")}
 
 
 class LazyGroup(click.Group):

@@ -1,4 +1,7 @@
-"""`zerotrip payroll --month YYYY-MM [--close] [--as-of DATE] [--out DIR]`: the monthly payment roll."""
+"""`zerotrip payroll --month YYYY-MM [--close [--by USER]] [--as-of DATE]`: the monthly payment roll;
+`zerotrip payroll sign-off --month M --by SUPERVISOR --note TEXT` and `zerotrip payroll release --month M --by USER
+[--out DIR]`: the gate (flows.payroll_gate) — closing writes no bank file; a supervisor other than the closer signs
+the anomaly report off; only then does `release` write the bank CSV files."""
 
 from __future__ import annotations
 
@@ -7,35 +10,56 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import ready_config, summary
+from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
 from app.crypto import cipher_for
 from app.db import session_scope
+from app.errors import DomainError
 from flows import payroll, programs
 from flows.dates import today_shanghai
 from flows.money import yuan
 
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+PASSWORD = click.option("--password", prompt=True, hide_input=True, envvar="ZEROTRIP_PASSWORD",
+                        help="your password (prompted if not given; ZEROTRIP_PASSWORD)")
 
 
-@click.command("payroll")
-@click.option("--month", required=True, help="The month paid, YYYY-MM.")
-@click.option("--close", is_flag=True, help="Close the roll: it is never recomputed afterwards.")
+def _month(month: str | None) -> str:
+    if not month or not _MONTH.match(month):
+        raise click.BadParameter("must be YYYY-MM", param_hint="--month")
+    return month
+
+
+@click.group("payroll", invoke_without_command=True)
+@click.option("--month", default=None, help="The month paid, YYYY-MM.")
+@click.option("--close", is_flag=True, help="Close the roll: it is never recomputed afterwards (no bank file yet: "
+                                            "a supervisor signs it off, then `payroll release`).")
+@click.option("--by", "by", default=None, help="your staff username (the closer; asks for your password)")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date of the data (Asia/Shanghai); default today.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Directory for the bank CSV files (default instance/payroll/MONTH).")
-def payroll_command(month: str, close: bool, as_of, out_dir) -> None:
-    """Per program: benefits owed money up to MONTH (with arrears), totals, anomalies; bank CSV when closed."""
-    if not _MONTH.match(month):
-        raise click.BadParameter("must be YYYY-MM", param_hint="--month")
+@click.option("--out", "out_dir", default=None, hidden=True,
+              help="(no longer used here: the bank files are written by `payroll release --out DIR`)")
+@click.pass_context
+def payroll_command(ctx, month: str | None, close: bool, by: str | None, as_of, out_dir) -> None:
+    """Per program: benefits owed money up to MONTH (with arrears), totals, anomalies.
+
+    Closing asks for a supervisor's sign-off; `payroll release` writes the bank CSV afterwards."""
+    if ctx.invoked_subcommand is not None:
+        return
+    month = _month(month)
+    if out_dir:
+        click.echo("note: --out is used by `zerotrip payroll release`; closing writes no bank file", err=True)
     cfg = ready_config()
     day = as_of.date() if as_of else today_shanghai()
+    closer = "cli"
+    if close and by:
+        closer = _staff_ref(cfg, by, _env_password() or click.prompt("Password", hide_input=True))
+    from flows import payroll_gate
+
     with session_scope(cfg) as session:
         roll = payroll.compute(session, month, day, close=close)
-        files = []
+        signoff = "none"
         if roll.run.state == "closed":
-            target = Path(out_dir) if out_dir else Path(cfg.instance_path) / "payroll" / month
-            files = payroll.write_bank_files(session, roll.run, cipher_for(cfg), target)
+            signoff = payroll_gate.after_close(session, roll.run, closer).state
         click.echo(f"{'program':<28}{'benefits':>10}{'month':>14}{'arrears':>14}{'total':>14}{'no account':>12}")
         grand = 0
         for code, t in sorted(roll.totals.items()):
@@ -46,7 +70,86 @@ def payroll_command(month: str, close: bool, as_of, out_dir) -> None:
         click.echo("anomalies: " + ", ".join(f"{k}={v['count']}" for k, v in roll.anomalies.items()))
         anomaly_count = sum(v["count"] for v in roll.anomalies.values())
         summary(month=month, state=roll.run.state, recomputed=str(roll.recomputed).lower(), lines=roll.lines,
-                total=yuan(grand), anomalies=anomaly_count, csv=",".join(str(f) for f in files) or "none")
+                total=yuan(grand), anomalies=anomaly_count, signoff=signoff, csv="none")
+
+
+def _env_password() -> str | None:
+    import os
+
+    return os.environ.get("ZEROTRIP_PASSWORD") or None
+
+
+def _signed_in(session, username: str, password: str):
+    from app.errors import Unauthorized
+    from flows.staff import login
+
+    staff, outcome = login(session, username, password)
+    session.commit()
+    if outcome != "ok":
+        raise Unauthorized("Wrong username or password, or the account is locked or disabled.")
+    return staff
+
+
+def _staff_ref(cfg, username: str, password: str) -> str:
+    from flows.approvals import actor_of
+
+    try:
+        with session_scope(cfg) as session:
+            return actor_of(_signed_in(session, username, password))
+    except DomainError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+def _run(cfg, work):
+    try:
+        with session_scope(cfg) as session:
+            return work(session)
+    except DomainError as exc:
+        code = f" ({exc.error_code})" if getattr(exc, "error_code", None) else ""
+        click.echo(f"Error{code}: {exc.message}", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+@payroll_command.command("sign-off")
+@click.option("--month", required=True, help="The closed month, YYYY-MM.")
+@click.option("--by", "by", required=True, help="your staff username (a supervisor, not the closer)")
+@click.option("--note", required=True, help="what you checked in the anomaly report")
+@PASSWORD
+def sign_off(month, by, note, password) -> None:
+    """Sign off the anomaly report of a closed roll (a supervisor other than the one who closed it)."""
+    from flows import payroll_gate
+
+    month, cfg = _month(month), ready_config()
+
+    def work(session):
+        staff = _signed_in(session, by, password)
+        approval = payroll_gate.sign_off(session, month, staff, note)
+        return approval.state
+
+    summary(month=month, signoff=_run(cfg, work), by=by)
+
+
+@payroll_command.command("release")
+@click.option("--month", required=True, help="The closed month, YYYY-MM.")
+@click.option("--by", "by", required=True, help="your staff username")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Directory for the bank CSV files (default instance/payroll/MONTH).")
+@PASSWORD
+def release(month, by, out_dir, password) -> None:
+    """Write the bank CSV files of a closed roll — only after its anomaly report was signed off."""
+    from flows import payroll_gate
+    from flows.approvals import actor_of
+
+    month, cfg = _month(month), ready_config()
+    target = Path(out_dir) if out_dir else Path(cfg.instance_path) / "payroll" / month
+
+    def work(session):
+        staff = _signed_in(session, by, password)
+        return payroll_gate.release(session, month, actor_of(staff), cipher_for(cfg), target)
+
+    files = _run(cfg, work)
+    summary(month=month, released=len(files), csv=",".join(str(f) for f in files) or "none")
 
 
 def register(cli) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from app.authz import ROLES
 from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
 from app.db import session_scope
 from app.errors import DomainError
@@ -16,12 +17,12 @@ from app.errors import DomainError
 
 @click.group("staff")
 def staff_group() -> None:
-    """Staff accounts: role (clerk/reviewer/approver/admin) and jurisdiction (district → street → community)."""
+    """Staff accounts: role (clerk/community_worker/reviewer/approver/supervisor/admin) and jurisdiction (district → street → community)."""
 
 
 @staff_group.command("add")
 @click.option("--username", required=True)
-@click.option("--role", required=True, type=click.Choice(["clerk", "reviewer", "approver", "admin"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--district", required=True, help="6-digit district code")
 @click.option("--street", default=None, help="9-digit street code (optional)")
 @click.option("--community", default=None, help="12-digit community code (optional)")
@@ -31,7 +32,10 @@ def staff_group() -> None:
 @click.option("--id-number", prompt="ID number (公民身份号码; empty: set it later with `staff set-id`)",
               hide_input=True, default="", show_default=False, envvar="ZEROTRIP_STAFF_ID_NUMBER",
               help="the staff member's own ID number (prompted without echo if not given)")
-def staff_add(username, role, district, street, community, display_name, password, id_number) -> None:
+@click.option("--must-change-password", is_flag=True, default=False,
+              help="a temporary password: the first sign-in at /staff/ must change it")
+def staff_add(username, role, district, street, community, display_name, password, id_number,
+              must_change_password) -> None:
     """Create a staff member."""
     from app.audit import record
     from app.crypto import cipher_for
@@ -43,6 +47,7 @@ def staff_add(username, role, district, street, community, display_name, passwor
             staff = create_staff(session, username=username, password=password, role=role, district=district,
                                  street=street, community=community, display_name=display_name,
                                  id_number=id_number.strip() or None, cipher=cipher_for(cfg))
+            staff.must_change_password = must_change_password
             record(session, actor="cli", action="staff.add", object_ref=f"staff:{staff.id}",
                    details={"role": role, "district": district, "street": street, "community": community,
                             "id_number_set": staff.id_hash is not None})

@@ -91,3 +91,6 @@ from app.models.exchange_subs import (  # noqa: E402
 
 __all__ += ["ExchangeCallback", "ExchangeCursor", "ExchangePublished", "ExchangeSubscription",
             "ExchangeSubscriptionPerson"]
+from app.models.areas import Area  # noqa: E402
+
+__all__ += ["Area"]

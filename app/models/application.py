@@ -111,3 +111,7 @@ class StaffTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The inbox (issue 12): an open task is in the pool of everyone with the role in its jurisdiction until one
+    # staff member claims it (one conditional UPDATE: of two claimers one wins).
+    claimed_by: Mapped[str | None] = mapped_column(String(32), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -118,3 +118,6 @@ def init_web(flask_app: Flask, cfg) -> None:
     """Serve /m/ and /verify; the development sign-in helpers exist only outside production."""
     flask_app.register_blueprint(create_blueprint(dev=cfg.env != "production"))
     flask_app.register_blueprint(create_verify_blueprint())
+    from app.web.staff import create_staff_blueprint  # the workbench at /staff/ (issue 12)
+
+    flask_app.register_blueprint(create_staff_blueprint())

@@ -119,7 +119,7 @@ INTERNAL: dict[str, str] = {
     "proxy_requests": "id requester_account_id requester_resident_id target_id_hash target_resident_id name_masked "
                       "relation scopes programs grant_id messaged open_key created_at expires_at",
     "staff_tasks": "id kind state resident_id application_id account_id district_code street_code community_code details "
-                   "dedupe_key due_at created_at closed_at",
+                   "dedupe_key due_at created_at closed_at claimed_by claimed_at",
     "auth_sessions": "id account_id created_at auth_time expires_at revoked_at revoked_reason",
     "proxy_grants": "id resident_id proxy_account_id proxy_resident_id status scopes programs relation basis evidence "
                     "created_by approved_by created_at activated_at expires_at revoked_at revoked_by",
@@ -128,8 +128,11 @@ INTERNAL: dict[str, str] = {
     "service_ratings": "id application_id resident_id rater_account_id level comment program application_state "
                        "follow_up_task_id created_at",
     "staff_members": "id account_id username display_name password_hash role district_code street_code community_code "
-                     "resident_id id_hash id_enc id_mask failed_logins locked_until password_changed_at created_at",
+                     "resident_id id_hash id_enc id_mask failed_logins locked_until password_changed_at created_at "
+                     "must_change_password",
     "refresh_tokens": "token_hash session_id issued_at used_at",
+    # issue 12: area names (reference data of the civil-affairs bureau itself, `zerotrip import areas`)
+    "areas": "code valid_from valid_to level name parent_code",
     # on main since this branch started (issue 15 proofs, issue 17 key rotation): listed ahead of the merge
     "benefit_proofs": "id benefit_id resident_id program kid alg issued_at expires_at issued_by via",
     "key_rotations": "id to_kid state step last_key counts started_at updated_at finished_at",

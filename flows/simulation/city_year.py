@@ -45,7 +45,7 @@ from app.models import (
     StaffTask,
 )
 from app.models.ids import new_id
-from flows import casework, payroll, programs
+from flows import casework, payroll, payroll_gate, programs
 from flows.dates import month_of, nth_birthday
 from flows.imports.population import load_people
 from flows.imports.report import RejectReport, report_path
@@ -286,6 +286,9 @@ class Simulation:
         month = month_of(day)
         with self.Session() as s:
             roll = payroll.compute(s, month, day, close=True)
+            # the gate (flows.payroll_gate): the roll is signed off by a simulated supervisor
+            payroll_gate.after_close(s, roll.run, "simulation:clerk")
+            payroll_gate.sign_off_simulated(s, month)
             s.commit()
             self.last_anomalies = {k: v["count"] for k, v in roll.anomalies.items()}
         self.closed_on[month] = day

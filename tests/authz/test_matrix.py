@@ -90,6 +90,27 @@ MATRIX = {
     # `view`); a clerk prints one in her jurisdiction. Each is a new code (201).
     ("POST", B + "/proof"): ("benefit", None, {**CITIZEN_APP, "owner": 201, "proxy_in": 201, "proxy_out": 201}),
     ("POST", "/api/v1/staff/benefits/<string:benefit_id>/proof"): ("benefit", None, {**STAFF, "staff_here": 201}),
+    # Workbench (issue 12; every role in tests/staff/test_workbench_api.py): the reviewer claims a task of her
+    # jurisdiction; releasing one she has not claimed is 409; reassigning needs a supervisor (403); staff
+    # accounts need an admin (403 for the world's reviewers, before any look-up).
+    ("POST", T + "/claim"): ("task", None, STAFF),
+    # The case page, a reveal with a purpose (audited into the resident's feed), the decision letter (the
+    # world's application is not decided: 409 once authorization has passed).
+    (("GET", SA + "/case")): ("application", None, STAFF),
+    ("POST", SA + "/reveal"): ("application", {"field": "id_number", "purpose": "application_review"}, STAFF),
+    ("GET", SA + "/decision-letter"): ("application", None, {**STAFF, "staff_here": 409}),
+    # The monthly roll is the city's (no jurisdiction): any staff member reads its state; a supervisor signs it off.
+    ("GET", "/api/v1/staff/payroll/<string:month>"): ("month", None, {**STAFF, "staff_there": 200}),
+    ("POST", "/api/v1/staff/payroll/<string:month>/sign-off"): ("month", {"note": "已核对"},
+                                                                 {**STAFF, "staff_here": 403, "staff_there": 403}),
+    ("POST", T + "/release"): ("task", None, {**STAFF, "staff_here": 409}),
+    ("POST", T + "/reassign"): ("task", {"staff_id": None}, {**STAFF, "staff_here": 403}),
+    ("PATCH", "/api/v1/staff/accounts/<string:staff_id>"): ("staff", {"role": "clerk"},
+                                                             {**STAFF, "staff_here": 403, "staff_there": 403}),
+    ("POST", "/api/v1/staff/accounts/<string:staff_id>/disable"): ("staff", None,
+                                                                    {**STAFF, "staff_here": 403, "staff_there": 403}),
+    ("POST", "/api/v1/staff/accounts/<string:staff_id>/reset-password"): (
+        "staff", {"password": "a temporary secret"}, {**STAFF, "staff_here": 403, "staff_there": 403}),
 }
 
 
@@ -145,7 +166,8 @@ def world(session, cfg):
     _, headers["staff_here"] = h.staff(session, cfg, "reviewer", "140105")
     _, headers["staff_there"] = h.staff(session, cfg, "reviewer", "140106")
     headers["none"] = {}
-    objects = {"application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
+    colleague, _ = h.staff(session, cfg, "clerk", "140105")
+    objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
                "objection": objection.id, "approval": approval.id}
     return headers, objects
 
@@ -173,5 +195,6 @@ def test_matrix(client, world, route):
         if resp.status_code != expected[role]:
             failures.append(f"{role}: got {resp.status_code}, expected {expected[role]}: {resp.get_data(as_text=True)[:200]}")
         if resp.status_code in (401, 403, 404):
-            assert resp.is_json and set(resp.json) <= {"code", "status", "message", "errors", "request_id"}
+            assert resp.is_json and set(resp.json) <= {"code", "status", "message", "errors", "request_id",
+                                                       "error_code"}
     assert not failures, "\n".join(failures)

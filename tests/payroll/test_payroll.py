@@ -87,11 +87,20 @@ def test_payroll_cli_writes_the_bank_file_with_full_numbers_only_there(cli, cfg,
     person, number = make_resident(session, cfg, birth_date=date(1940, 1, 1))
     _account(session, cfg, person)
     benefit(session, person, start="2026-11")
-    result = cli("payroll", "--month", "2026-11", "--close", "--as-of", "2026-11-05", "--out", str(tmp_path))
+    result = cli("payroll", "--month", "2026-11", "--close", "--as-of", "2026-11-05")
     assert result.exit_code == 0, result.output
     assert "6222020200112233445" not in result.stdout and number not in result.stdout
     last = dict(p.split("=", 1) for p in result.stdout.strip().splitlines()[-1].split())
     assert (last["state"], last["lines"], last["total"], last["anomalies"]) == ("closed", "1", "50.00", "0")
+    # closing writes no bank file (issue 12): a supervisor signs the roll off, then it is released
+    assert (last["csv"], last["signoff"]) == ("none", "pending")
+    from tests.payroll.test_payroll_gate import release, sign_off, supervisor
+
+    supervisor(session, cfg, "sup1")
+    assert sign_off(cfg, "2026-11", "sup1").exit_code == 0
+    result = release(cfg, "2026-11", "sup1", tmp_path)
+    assert result.exit_code == 0, result.output
+    last = dict(p.split("=", 1) for p in result.stdout.strip().splitlines()[-1].split())
     rows = list(csv.DictReader(open(Path(last["csv"]), encoding="utf-8-sig")))
     assert rows[0]["account_number"] == "6222020200112233445" and rows[0]["amount"] == "50.00"
     assert number not in Path(last["csv"]).read_text(encoding="utf-8-sig")

@@ -1,0 +1,415 @@
+// The workbench (办理平台) at /staff/: plain DOM, no innerHTML, every word from strings.js, only the staff API.
+import { S } from "./strings.js";
+
+const KEY = "zt.staff";
+const main = document.getElementById("main");
+let me = null;
+let programNames = null;  // code → name, from the public catalogue (GET /api/v1/programs)
+
+async function programs() {
+  if (!programNames) {
+    const list = await api("/api/v1/programs").catch(() => []);
+    programNames = Object.fromEntries(list.map((p) => [p.code, p.name]));
+  }
+  return programNames;
+}
+
+const store = {
+  get() { try { return JSON.parse(sessionStorage.getItem(KEY)) || null; } catch { return null; } },
+  set(t) { sessionStorage.setItem(KEY, JSON.stringify({ access: t.access_token, refresh: t.refresh_token })); },
+  clear() { sessionStorage.removeItem(KEY); },
+};
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const code = body && body.error_code;
+    super((code && S.err.codes[code]) || S.err[status] || (status >= 500 ? S.err[500] : S.err.other));
+    this.status = status; this.body = body || {}; this.code = code;
+  }
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = {};
+  const t = store.get();
+  if (t) headers.Authorization = `Bearer ${t.access}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let r;
+  try {
+    r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch { throw new ApiError(0, { error_code: null }); }
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    const err = new ApiError(r.status, data);
+    err.retryAfter = Number(r.headers.get("Retry-After") || 0);
+    throw err;
+  }
+  return data;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function field(id, label, input) {
+  input.id = id;
+  return el("p", { class: "field" }, el("label", { for: id, text: label }), input);
+}
+
+function note(text, kind = "info") {
+  return el("p", { class: `note ${kind}`, role: kind === "error" ? "alert" : "status", text });
+}
+
+function show(screen, ...nodes) {
+  document.body.dataset.screen = screen;
+  main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
+  main.removeAttribute("aria-busy");
+  document.body.dataset.hash = location.hash;
+}
+
+function go(hash) {
+  if (location.hash === hash) route(); else location.hash = hash;
+}
+
+function header() {
+  const nav = document.getElementById("nav");
+  const who = document.getElementById("who");
+  const out = document.getElementById("signout");
+  if (!me || me.must_change_password) { nav.hidden = true; out.hidden = !me; who.textContent = ""; return; }
+  const links = [["#/inbox", S.nav.inbox], ["#/mine", S.nav.mine], ["#/search", S.nav.search]];
+  const here = location.hash.split("?")[0];
+  if (me.role === "supervisor" || me.role === "admin") links.push(["#/roll", S.nav.roll]);
+  if (me.role === "admin") links.push(["#/accounts", S.nav.accounts]);
+  nav.replaceChildren(...links.map(([href, text]) => el("a", {
+    href, text, "aria-current": here === href ? "page" : null })));
+  nav.hidden = false; out.hidden = false;
+  who.textContent = S.who(me.display_name, S.roles[me.role] || me.role);
+}
+
+// ---- screens ------------------------------------------------------------------------------------------------
+
+function loginScreen() {
+  const user = el("input", { autocomplete: "username", required: true });
+  const pass = el("input", { type: "password", autocomplete: "current-password", required: true });
+  const msg = el("div", { "aria-live": "polite" });
+  const form = el("form", { class: "card narrow", onsubmit: async (e) => {
+    e.preventDefault();
+    msg.replaceChildren();
+    try {
+      const t = await api("/api/v1/staff/auth/login", { method: "POST",
+        body: { username: user.value.trim(), password: pass.value } });
+      store.set(t); me = t.staff;
+      go(me.must_change_password ? "#/password" : "#/inbox");
+    } catch (err) {
+      const text = err.status === 429 ? S.login.locked(Math.max(1, Math.ceil((err.retryAfter || 900) / 60)))
+        : err.status === 401 ? S.login.wrong : err.message;
+      msg.replaceChildren(note(text, "error"));
+    }
+  } }, el("h1", { text: S.login.title }), field("username", S.login.username, user),
+  field("password", S.login.password, pass), msg, el("button", { class: "btn primary", type: "submit", text: S.login.submit }));
+  show("login", form);
+}
+
+function passwordScreen() {
+  const cur = el("input", { type: "password", autocomplete: "current-password", required: true });
+  const next = el("input", { type: "password", autocomplete: "new-password", required: true, minlength: "12" });
+  const msg = el("div", { "aria-live": "polite" });
+  const form = el("form", { class: "card narrow", onsubmit: async (e) => {
+    e.preventDefault();
+    msg.replaceChildren();
+    if (next.value.length < 12) { msg.replaceChildren(note(S.password.short, "error")); return; }
+    try {
+      me = await api("/api/v1/staff/auth/password", { method: "POST",
+        body: { current_password: cur.value, new_password: next.value } });
+      go("#/inbox");
+    } catch (err) {
+      const text = err.status === 401 ? S.password.wrongCurrent
+        : err.code === "password_unchanged" ? S.password.same : err.code === "password_too_short" ? S.password.short
+          : err.message;
+      msg.replaceChildren(note(text, "error"));
+    }
+  } }, el("h1", { text: S.password.title }), el("p", { text: S.password.why }),
+  field("current", S.password.current, cur), field("next", S.password.next, next), msg,
+  el("button", { class: "btn primary", type: "submit", text: S.password.submit }));
+  show("password", form);
+}
+
+async function inboxScreen(scope) {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const query = new URLSearchParams({ scope, page_size: "50" });
+  if (params.get("kind")) query.set("kind", params.get("kind"));
+  if (params.get("overdue")) query.set("overdue", "true");
+  const [counts, tasks, names] = await Promise.all([api("/api/v1/staff/inbox/counts"),
+    api(`/api/v1/staff/inbox?${query}`), programs()]);
+  const msg = el("div", { "aria-live": "polite" });
+  const picks = [];
+  const kind = el("select", {}, el("option", { value: "", text: S.inbox.anyKind }),
+    ...Object.entries(S.kinds).map(([k, v]) => el("option", { value: k, text: v, selected: params.get("kind") === k })));
+  const overdue = el("input", { type: "checkbox", checked: Boolean(params.get("overdue")) });
+  const filters = el("form", { class: "filters", "aria-label": S.inbox.filters, onsubmit: (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    if (kind.value) q.set("kind", kind.value);
+    if (overdue.checked) q.set("overdue", "1");
+    go(`#/${scope === "mine" ? "mine" : "inbox"}${q.toString() ? "?" + q : ""}`);
+  } }, field("kind", S.inbox.kind, kind),
+  el("p", { class: "field inline" }, overdue, el("label", { for: "overdue", text: S.inbox.overdueOnly })),
+  el("button", { class: "btn", type: "submit", text: S.inbox.apply }));
+  overdue.id = "overdue";
+  const rows = tasks.map((t) => {
+    const pick = el("input", { type: "checkbox", value: t.id, "aria-label": S.inbox.select(t.resident_name_masked || t.id) });
+    picks.push(pick);
+    const actions = [];
+    if (scope !== "mine") {
+      actions.push(el("button", { class: "btn", type: "button", text: S.inbox.claim, onclick: async () => {
+        try { await api(`/api/v1/staff/tasks/${t.id}/claim`, { method: "POST" }); route(); } catch (err) {
+          msg.replaceChildren(note(err.message, "error"));
+        }
+      } }));
+    } else {
+      if (t.kind === "review" && t.application_id) {
+        actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.inbox.review }));
+      }
+      actions.push(el("button", { class: "btn quiet", type: "button", text: S.inbox.release, onclick: async () => {
+        try { await api(`/api/v1/staff/tasks/${t.id}/release`, { method: "POST" }); route(); } catch (err) {
+          msg.replaceChildren(note(err.message, "error"));
+        }
+      } }));
+    }
+    return el("tr", {},
+      el("td", {}, pick), el("td", { text: `${t.resident_name_masked || "—"} ${t.resident_id_masked || ""}` }),
+      el("td", { text: S.kinds[t.kind] || t.kind }), el("td", { text: names[t.program] || S.program(t.program) }),
+      el("td", { text: S.inbox.waiting(t.waiting_working_days) }),
+      el("td", {}, el("span", { class: `badge ${t.badge}`, text: S.badge[t.badge] }), " ",
+        el("span", { text: S.inbox.left(t.working_days_left) })),
+      el("td", {}, ...actions));
+  });
+  const c = S.inbox.cols;
+  const table = tasks.length ? el("table", {}, el("caption", { text: S.inbox.caption }),
+    el("thead", {}, el("tr", {}, ...[c.pick, c.resident, c.kind, c.program, c.waiting, c.deadline, c.action]
+      .map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)) : el("p", { text: S.inbox.empty });
+  const bulk = scope !== "mine" && tasks.length ? el("button", { class: "btn primary", type: "button",
+    text: S.inbox.bulkClaim, onclick: async () => {
+      const ids = picks.filter((p) => p.checked).map((p) => p.value);
+      if (!ids.length) return;
+      try {
+        const out = await api("/api/v1/staff/bulk-claim", { method: "POST", body: { ids } });
+        await route();
+        main.prepend(note(S.inbox.bulkResult(out.done, out.refused)));
+      } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+    } }) : null;
+  show(scope === "mine" ? "mine" : "inbox", el("h1", { text: scope === "mine" ? S.inbox.mineTitle : S.inbox.title }),
+    el("p", { class: "counts", text: S.inbox.counts(counts) }), filters, msg, table, bulk);
+}
+
+function section(title, ...nodes) {
+  return el("section", { class: "card" }, el("h2", { text: title }), ...nodes);
+}
+
+async function caseScreen(id) {
+  const path = `/api/v1/staff/applications/${encodeURIComponent(id)}`;
+  const c = await api(`${path}/case`);
+  const C = S.case;
+  const msg = el("div", { "aria-live": "polite" });
+  const revealOut = el("div", { "aria-live": "polite" });
+  const which = el("select", {}, ...Object.entries(C.fields).map(([k, v]) => el("option", { value: k, text: v })));
+  const purpose = el("select", {}, ...Object.entries(C.purposes).map(([k, v]) => el("option", { value: k, text: v })));
+  const reveal = el("form", { class: "filters", onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const out = await api(`${path}/reveal`, { method: "POST", body: { field: which.value, purpose: purpose.value } });
+      revealOut.replaceChildren(note(C.revealed(out.value)));
+    } catch (err) { revealOut.replaceChildren(note(err.message, "error")); }
+  } }, field("reveal-field", C.revealField, which), field("reveal-purpose", C.revealPurpose, purpose),
+  el("button", { class: "btn", type: "submit", text: C.reveal }));
+  const pc = C.prefillCols;
+  const prefill = el("table", {}, el("caption", { text: C.prefill }), el("thead", {}, el("tr", {},
+    ...[pc.field, pc.value, pc.source, pc.date].map((h) => el("th", { scope: "col", text: h })))),
+  el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: C.fieldNames[f.field] || f.field }),
+    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || (f.source || "").replace(/^rule:.*/, "规则计算") || "—" }),
+    el("td", { text: f.source_date || "—" })))));
+  const trace = el("ul", { class: "trace" }, ...(c.trace || []).map((t) => el("li", {},
+    el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
+    " ", el("span", { text: t.text || t.code }),
+    t.source ? el("span", { class: "muted", text: ` (${C.sources[t.source] || t.source} ${t.source_date || ""})` }) : null)));
+  const reason = el("textarea", { rows: "3", required: true });
+  const code = el("select", {}, ...Object.entries(S.review.reasons).map(([k, v]) => el("option", { value: k, text: v })));
+  const decide = async (decision) => {
+    msg.replaceChildren();
+    const body = { decision, reason: reason.value.trim() || S.review.approve };
+    if (decision === "reject") body.reason_code = code.value;
+    try {
+      await api(`${path}/review`, { method: "POST", body });
+      form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+      msg.replaceChildren(note(S.review.done), el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter }));
+    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+  };
+  const form = c.state === "reviewing" ? el("form", { class: "card", onsubmit: (e) => e.preventDefault() },
+    el("h2", { text: S.review.title }),
+    field("reason", S.review.reason, reason), field("code", S.review.reasonCode, code), msg,
+    el("p", { class: "actions" },
+      el("button", { class: "btn primary", type: "button", text: S.review.approve, onclick: () => decide("approve") }),
+      el("button", { class: "btn danger", type: "button", text: S.review.reject, onclick: () => decide("reject") }),
+      el("a", { class: "btn quiet", href: "#/mine", text: S.review.back }))) : null;
+  show("case", el("h1", { text: `${c.program_name} · ${S.states[c.state] || c.state}` }),
+    section(C.resident, el("p", { text: C.masked(c.resident) }), el("p", { text: C.place(c.resident) }), reveal, revealOut),
+    section(C.household, el("ul", {}, c.household.map((m) => el("li", { text: C.member(m) })))),
+    el("div", { class: "card" }, prefill),
+    section(S.review.trace, trace),
+    c.economic_check.length ? section(C.economic, el("ul", {}, c.economic_check.map((r) =>
+      el("li", { text: Object.values(r).join(" · ") })))) : null,
+    section(C.deadlines, el("ul", {}, c.deadlines.map((d) => el("li", {},
+      el("span", { class: `badge ${d.badge === "done" ? "none" : d.badge}`, text: S.badge[d.badge] || S.badgeDone }),
+      " ", el("span", { text: C.deadline(d, C.steps[d.step] || d.step) }))))),
+    section(C.timeline, el("ol", {}, c.timeline.map((e) => el("li", { text: C.event(e) })))),
+    c.decision_letter ? el("p", {}, el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter })) : null,
+    form);
+}
+
+async function letterScreen(id) {
+  const l = await api(`/api/v1/staff/applications/${encodeURIComponent(id)}/decision-letter`);
+  const L = S.letter;
+  const body = [el("h1", { text: L.title(l.program_name) }), el("p", { text: L.to(l.applicant_name, l.id_number_masked) })];
+  if (l.decision === "approved") body.push(el("p", { text: L.approved(l.program_name) }));
+  else {
+    body.push(el("p", { text: L.rejected(l.program_name) }), el("ol", {}, l.reasons.map((r) => el("li", { text: r }))));
+    if (l.remedies) body.push(el("p", { class: "remedies", text: L.remedies(l.remedies) }));
+  }
+  body.push(el("p", { text: L.date(l.decided_on) }), el("p", { class: "screen-only", text: L.sendBy(l.send_by) }),
+    el("p", { class: "actions" }, el("button", { class: "btn primary", type: "button", text: L.print,
+      onclick: () => window.print() }), el("a", { class: "btn quiet", href: `#/case/${id}`, text: L.back })));
+  show("letter", el("article", { class: "letter" }, ...body));
+}
+
+function searchScreen() {
+  const Q = S.search;
+  const inputs = { id_number: el("input", { inputmode: "text", autocomplete: "off" }), name: el("input", { autocomplete: "off" }),
+    birth_year: el("input", { inputmode: "numeric" }), community: el("input", { inputmode: "numeric" }) };
+  const purpose = el("select", {}, ...Object.entries(S.case.purposes).filter(([k]) => k !== "decision_letter")
+    .map(([k, v]) => el("option", { value: k, text: v })));
+  const out = el("div", { "aria-live": "polite" });
+  const form = el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    const body = { purpose: purpose.value };
+    for (const [k, i] of Object.entries(inputs)) if (i.value.trim()) body[k] = k === "birth_year" ? Number(i.value.trim()) : i.value.trim();
+    try {
+      const found = await api("/api/v1/staff/residents/search", { method: "POST", body });
+      const c = Q.cols;
+      out.replaceChildren(found.length ? el("table", {}, el("caption", { text: Q.caption(found.length) }),
+        el("thead", {}, el("tr", {}, ...[c.name, c.id, c.year, c.community].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", {}, found.map((r) => el("tr", {}, el("td", { text: r.name_masked }), el("td", { text: r.id_number_masked }),
+          el("td", { text: String(r.birth_year || "—") }), el("td", { text: r.community_name || r.community_code || "—" })))))
+        : note(Q.none));
+    } catch (err) { out.replaceChildren(note(err.code === "search_too_broad" ? Q.tooBroad : err.message, "error")); }
+  } }, el("p", { text: Q.hint }), field("s-id", Q.idNumber, inputs.id_number), field("s-name", Q.name, inputs.name),
+  field("s-year", Q.birthYear, inputs.birth_year), field("s-community", Q.community, inputs.community),
+  field("s-purpose", Q.purpose, purpose), el("button", { class: "btn primary", type: "submit", text: Q.submit }));
+  show("search", el("h1", { text: Q.title }), form, out);
+}
+
+async function accountsScreen() {
+  const list = await api("/api/v1/staff/accounts");
+  const c = S.accounts.cols;
+  const msg = el("div", { "aria-live": "polite" });
+  const inputs = {
+    username: el("input", { required: true }), display_name: el("input"),
+    role: el("select", {}, ...Object.entries(S.roles).map(([k, v]) => el("option", { value: k, text: v }))),
+    district_code: el("input", { required: true, inputmode: "numeric", value: me.district_code }),
+    street_code: el("input", { inputmode: "numeric" }), community_code: el("input", { inputmode: "numeric" }),
+    password: el("input", { type: "password", autocomplete: "new-password", required: true }),
+  };
+  const labels = { username: S.accounts.username, display_name: S.accounts.name, role: S.accounts.role,
+    district_code: S.accounts.district, street_code: S.accounts.street, community_code: S.accounts.community,
+    password: S.accounts.password };
+  const form = el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    const body = Object.fromEntries(Object.entries(inputs).map(([k, i]) => [k, i.value.trim() || null]));
+    body.display_name = body.display_name || "";
+    try { await api("/api/v1/staff/accounts", { method: "POST", body }); await route();
+      main.prepend(note(S.accounts.created)); } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+  } }, ...Object.entries(inputs).map(([k, i]) => field(`acc-${k}`, labels[k], i)), msg,
+  el("button", { class: "btn primary", type: "submit", text: S.accounts.create }));
+  const rows = list.map((s) => el("tr", {}, el("td", { text: s.username }), el("td", { text: s.display_name }),
+    el("td", { text: S.roles[s.role] || s.role }),
+    el("td", { text: s.community_code || s.street_code || s.district_code }),
+    el("td", { text: s.disabled ? S.accounts.disabled : S.accounts.active }),
+    el("td", {}, s.disabled || s.id === me.id ? "" : el("button", { class: "btn quiet", type: "button",
+      text: S.accounts.disable, onclick: async () => {
+        try { await api(`/api/v1/staff/accounts/${s.id}/disable`, { method: "POST" }); route(); } catch (err) {
+          msg.replaceChildren(note(err.message, "error"));
+        }
+      } }))));
+  show("accounts", el("h1", { text: S.accounts.title }), el("table", {}, el("caption", { text: S.accounts.caption }),
+    el("thead", {}, el("tr", {}, ...[c.username, c.name, c.role, c.where, c.state, c.action]
+      .map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)), form);
+}
+
+async function rollScreen() {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const month = /^[0-9]{4}-[0-9]{2}$/.test(params.get("month") || "") ? params.get("month")
+    : new Date().toISOString().slice(0, 7);
+  const roll = await api(`/api/v1/staff/payroll/${month}`);
+  const msg = el("div", { "aria-live": "polite" });
+  const pick = el("input", { value: month, inputmode: "numeric", pattern: "[0-9]{4}-[0-9]{2}" });
+  const chooser = el("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); go(`#/roll?month=${pick.value.trim()}`); } },
+    field("month", S.roll.month, pick), el("button", { class: "btn", type: "submit", text: S.roll.show }));
+  const c = S.roll.cols;
+  const rows = Object.entries(roll.anomalies).map(([k, n]) => el("tr", {},
+    el("td", { text: S.roll.anomalyNames[k] || k }), el("td", { text: S.roll.count(n) })));
+  const facts = [el("p", { text: S.roll.state(S.roll.states[roll.state] || roll.state) }),
+    el("p", { text: S.roll.signoff(S.roll.signoffs[roll.signoff] || roll.signoff) })];
+  if (roll.closed_by) facts.push(el("p", { text: S.roll.closedBy(roll.closed_by) }));
+  if (roll.signed_off_by) facts.push(el("p", { text: S.roll.signedBy(roll.signed_off_by, (roll.signed_off_at || "").slice(0, 16).replace("T", " ")) }));
+  if (roll.note) facts.push(el("p", { text: S.roll.noteShown(roll.note) }));
+  const noteBox = el("textarea", { rows: "3", required: true });
+  const form = roll.signoff === "pending" && me.role === "supervisor" ? el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    msg.replaceChildren();
+    try {
+      await api(`/api/v1/staff/payroll/${month}/sign-off`, { method: "POST", body: { note: noteBox.value.trim() } });
+      await route();
+      main.prepend(note(S.roll.signed));
+    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+  } }, field("signoff-note", S.roll.note, noteBox), msg, el("button", { class: "btn primary", type: "submit", text: S.roll.sign })) : null;
+  show("roll", el("h1", { text: S.roll.title }), chooser, el("div", { class: "card" }, ...facts),
+    rows.length ? el("table", {}, el("caption", { text: S.roll.caption }), el("thead", {}, el("tr", {},
+      el("th", { scope: "col", text: c.kind }), el("th", { scope: "col", text: c.count }))), el("tbody", {}, rows)) : null,
+    form);
+}
+
+// ---- routing ------------------------------------------------------------------------------------------------
+
+async function route() {
+  main.setAttribute("aria-busy", "true");
+  const hash = location.hash || "#/inbox";
+  try {
+    if (!store.get()) { me = null; header(); return loginScreen(); }
+    if (!me) me = await api("/api/v1/staff/me");
+    header();
+    if (me.must_change_password || hash.startsWith("#/password")) return passwordScreen();
+    if (hash.startsWith("#/mine")) return await inboxScreen("mine");
+    if (hash.startsWith("#/case/")) return await caseScreen(hash.slice(7));
+    if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9));
+    if (hash.startsWith("#/accounts")) return await accountsScreen();
+    if (hash.startsWith("#/roll")) return await rollScreen();
+    if (hash.startsWith("#/search")) return searchScreen();
+    return await inboxScreen("pool");
+  } catch (err) {
+    if (err.status === 401) { store.clear(); me = null; header(); return loginScreen(); }
+    show("error", note(err.message, "error"));
+  }
+}
+
+document.getElementById("signout").addEventListener("click", async () => {
+  try { await api("/api/v1/staff/auth/logout", { method: "POST" }); } catch { /* signed out anyway */ }
+  store.clear(); me = null; go("#/login");
+});
+window.addEventListener("hashchange", route);
+route();

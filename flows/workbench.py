@@ -1,0 +1,258 @@
+"""The handling platform's use cases (issue 12): the inbox (a pool per role and jurisdiction, an atomic claim,
+days waiting in working days, deadline badges), bulk claim and bulk review, the forced password change.
+
+Generic: no program is named here. Which programs may be reviewed in bulk is what the program modules declare
+through the review step (`flows.casework.REVIEWED`: decided by a rule re-check plus one staff review; 低保 is
+decided by the county after a home visit, street review and 公示, never in bulk)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.authz import Caller, jurisdiction_clause, role_allows
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from app.models import Application, Resident, StaffMember, StaffTask
+from flows import workdays
+from flows.dates import today_shanghai
+from flows.staff import MIN_PASSWORD, check_password, hash_password
+
+BULK_MAX = 50
+# The permission a task kind needs (app.authz.PERMISSIONS): a task is in the pool of every staff member whose
+# role has it, in the task's jurisdiction. Kinds not listed need task:decide.
+KIND_PERMISSION = {"review": "casework:review", "home_visit": "dibao:home_visit", "objection": "objection:decide",
+                   "home_help": "casework:home_help"}
+AT_RISK_SHARE = 0.25  # at risk: less than a quarter of the step's time left
+BADGES = ("on_track", "at_risk", "overdue", "none")
+SCOPES = ("pool", "mine", "all")
+
+
+def permission_for(kind: str) -> str:
+    return KIND_PERMISSION.get(kind, "task:decide")
+
+
+def kinds_for(role: str | None, kinds) -> list[str]:
+    return [k for k in kinds if role_allows(role, permission_for(k))]
+
+
+# ---- password ---------------------------------------------------------------------------------------------------
+
+def change_password(session: Session, staff: StaffMember, current: str, new: str) -> None:
+    if not check_password(current, staff.password_hash):
+        raise Unauthorized("The current password is wrong.")
+    if len(new) < MIN_PASSWORD:
+        raise Unprocessable(f"The new password must have at least {MIN_PASSWORD} characters.",
+                            errors={"new_password": ["too_short"]}, error_code="password_too_short")
+    if new == current:
+        raise Unprocessable("The new password must differ from the current one.",
+                            errors={"new_password": ["unchanged"]}, error_code="password_unchanged")
+    staff.password_hash, staff.password_changed_at, staff.must_change_password = hash_password(new), utcnow(), False
+
+
+# ---- deadlines and badges ---------------------------------------------------------------------------------------
+
+def badge(created: date, due: date | None, today: date) -> tuple[str, int | None]:
+    """(badge, working days left) of a step that started on `created` and is due on `due`."""
+    if due is None:
+        return "none", None
+    if today > due:
+        return "overdue", -workdays.working_days_between(due, today)
+    total = max(workdays.working_days_between(created, due), 1)
+    left = workdays.working_days_between(today, due)
+    return ("at_risk" if left < total * AT_RISK_SHARE else "on_track"), left
+
+
+@dataclass
+class InboxFilters:
+    scope: str = "pool"
+    kind: str | None = None
+    program: str | None = None
+    community: str | None = None
+    overdue: bool = False
+
+
+def inbox_query(caller: Caller, filters: InboxFilters, today: date):
+    """Open tasks of the caller's jurisdiction her role may work on: the pool (unclaimed), hers, or all."""
+    kinds = [k for k in _KNOWN_KINDS if role_allows(caller.role, permission_for(k))]
+    others_allowed = role_allows(caller.role, "task:decide")
+    kind_clause = or_(StaffTask.kind.in_(kinds), StaffTask.kind.not_in(_KNOWN_KINDS)) if others_allowed \
+        else StaffTask.kind.in_(kinds)
+    query = (select(StaffTask).outerjoin(Application, Application.id == StaffTask.application_id)
+             .where(StaffTask.state == "open", kind_clause,
+                    jurisdiction_clause(caller, StaffTask.district_code, StaffTask.street_code,
+                                        StaffTask.community_code)))
+    if filters.scope == "pool":
+        query = query.where(StaffTask.claimed_by.is_(None))
+    elif filters.scope == "mine":
+        query = query.where(StaffTask.claimed_by == caller.staff_id)
+    if filters.kind:
+        query = query.where(StaffTask.kind == filters.kind)
+    if filters.program:
+        query = query.where(Application.program == filters.program)
+    if filters.community:
+        query = query.where(StaffTask.community_code == filters.community)
+    if filters.overdue:
+        query = query.where(StaffTask.due_at.is_not(None), StaffTask.due_at < _end_of(today))
+    return query.order_by(StaffTask.due_at.is_(None), StaffTask.due_at, StaffTask.created_at, StaffTask.id)
+
+
+_KNOWN_KINDS = tuple(KIND_PERMISSION)
+
+
+def _end_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def counts(session: Session, caller: Caller, today: date) -> dict:
+    """Badge counts of the caller's pool and her own claimed tasks (one aggregate query)."""
+    base = inbox_query(caller, InboxFilters(scope="all"), today).order_by(None).subquery()
+    row = session.execute(select(
+        func.count().filter(base.c.claimed_by.is_(None)),
+        func.count().filter(base.c.claimed_by == caller.staff_id),
+        func.count().filter(and_(base.c.due_at.is_not(None), base.c.due_at < _end_of(today))),
+    ).select_from(base)).one()
+    return {"pool": row[0], "mine": row[1], "overdue": row[2]}
+
+
+def task_view(session: Session, task: StaffTask, today: date, program_of: dict | None = None) -> dict:
+    created = task.created_at.date()
+    due = task.due_at.date() if task.due_at else None
+    state, left = badge(created, due, today)
+    program = (program_of or {}).get(task.application_id) if task.application_id else None
+    if program is None and task.application_id:
+        program = session.scalar(select(Application.program).where(Application.id == task.application_id))
+    return {"waiting_working_days": workdays.working_days_between(created, today), "badge": state,
+            "working_days_left": left, "program": program or (task.details or {}).get("program"),
+            "claimed_by": task.claimed_by, "claimed_at": task.claimed_at}
+
+
+# ---- claim --------------------------------------------------------------------------------------------------------
+
+def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
+    """Make a pool task personal: one conditional UPDATE (open and unclaimed → claimed by her). Of two claimers
+    one wins; the other gets 409 `task_claimed`. Claiming one's own task again is a no-op."""
+    if task.claimed_by == staff.id and task.state == "open":
+        return task
+    won = session.execute(
+        update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open", StaffTask.claimed_by.is_(None))
+        .values(claimed_by=staff.id, claimed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    session.refresh(task)
+    if not won:
+        if task.state != "open":
+            raise Conflict(f"The task is {task.state}; there is nothing to claim.", error_code="task_decided")
+        raise Conflict("Someone else claimed this task a moment ago.", error_code="task_claimed")
+    return task
+
+
+def release(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
+    """Put one's own claimed task back into the pool."""
+    done = session.execute(
+        update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open", StaffTask.claimed_by == staff.id)
+        .values(claimed_by=None, claimed_at=None).execution_options(synchronize_session=False)).rowcount
+    session.refresh(task)
+    if not done:
+        raise Conflict("The task is not claimed by you.", error_code="task_not_yours")
+    return task
+
+
+def reassign(session: Session, task: StaffTask, to: StaffMember) -> StaffTask:
+    """A supervisor moves an open task to someone (or back to the pool with `to=None`)."""
+    done = session.execute(
+        update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open")
+        .values(claimed_by=to.id if to else None, claimed_at=utcnow() if to else None)
+        .execution_options(synchronize_session=False)).rowcount
+    session.refresh(task)
+    if not done:
+        raise Conflict(f"The task is {task.state}.", error_code="task_decided")
+    return task
+
+
+# ---- bulk review ------------------------------------------------------------------------------------------------
+
+def bulk_review_one(session: Session, application: Application, staff_id: str, today: date) -> None:
+    """Approve one reviewed application in a bulk run, only when its program is decided by one staff review
+    (`casework.REVIEWED`) and the rule re-check passes today; otherwise refused (nothing is rejected in bulk)."""
+    from flows import casework, programs
+
+    if application.program not in casework.REVIEWED:
+        raise Conflict("This program is not decided by a single review; open the case.",
+                       error_code="bulk_not_allowed")
+    if application.state != "reviewing":
+        raise Conflict(f"The application is {application.state}, not waiting for review.",
+                       error_code="application_state")
+    resident = session.get(Resident, application.resident_id)
+    decision = programs.get(application.program).decide(casework.disability_facts(session, resident, today), today)
+    if not decision.eligible:
+        failed = next((c.citizen_text for c in decision.conditions if not c.passed), "")
+        raise Conflict(f"The rule re-check does not pass today: {failed}", error_code="recheck_failed")
+    casework.review(session, application, staff_id, True, today=today)
+
+
+# ---- accounts --------------------------------------------------------------------------------------------------
+
+def change_account(session: Session, admin: StaffMember, staff: StaffMember, changes: dict) -> StaffMember:
+    if staff.id == admin.id:
+        raise Forbidden("You cannot change your own role or jurisdiction.", error_code="own_account")
+    if "role" in changes:
+        staff.role = changes["role"]
+    district = changes.get("district_code", staff.district_code)
+    street = changes.get("street_code", staff.street_code)
+    community = changes.get("community_code", staff.community_code)
+    if district != admin.district_code:
+        raise Forbidden("Accounts stay within your own district.", error_code="outside_jurisdiction")
+    if street and not street.startswith(district):
+        raise Unprocessable("The street code must be inside the district.")
+    if community and not (street and community.startswith(street)):
+        raise Unprocessable("The community code must be inside the street.")
+    staff.district_code, staff.street_code, staff.community_code = district, street or None, community or None
+    return staff
+
+
+def reset_password(session: Session, staff: StaffMember, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Unprocessable(f"The password must have at least {MIN_PASSWORD} characters.",
+                            error_code="password_too_short")
+    staff.password_hash, staff.must_change_password = hash_password(password), True
+    staff.failed_logins, staff.locked_until = 0, None
+
+
+def today() -> date:
+    return today_shanghai()
+
+
+# ---- the registry, search-first ----------------------------------------------------------------------------------
+
+SEARCH_LIMIT = 20
+SEARCH_PURPOSES = ("home_visit", "office_visit", "application_review", "complaint", "data_correction")
+
+
+def search_residents(session: Session, caller: Caller, cipher, *, id_number: str | None = None,
+                     name: str | None = None, birth_year: int | None = None, community: str | None = None,
+                     on: date | None = None) -> list:
+    """Search-first registry within the caller's jurisdiction: an exact ID number, or a full name plus a birth
+    year or a community (two-character names like 王芳 are common, so a name alone is refused). At most 20."""
+    from app.idnumbers import InvalidIdNumber, validate
+
+    where = jurisdiction_clause(caller, Resident.district_code, Resident.street_code, Resident.community_code)
+    query = select(Resident).where(where)
+    if id_number:
+        try:
+            number = validate(id_number, on or today_shanghai())
+        except InvalidIdNumber as exc:
+            raise Unprocessable("The ID number is not valid.", errors={"id_number": [exc.code]}) from None
+        query = query.where(Resident.id_hash.in_(cipher.lookup_hashes(number, "id")))
+    else:
+        if not name or not (birth_year or community):
+            raise Unprocessable("Give an exact ID number, or a full name with a birth year or a community.",
+                                error_code="search_too_broad")
+        query = query.where(Resident.name == name.strip())
+        if birth_year:
+            query = query.where(Resident.birth_date >= date(birth_year, 1, 1),
+                                Resident.birth_date <= date(birth_year, 12, 31))
+        if community:
+            query = query.where(Resident.community_code == community)
+    return list(session.scalars(query.order_by(Resident.birth_date, Resident.id).limit(SEARCH_LIMIT)))
