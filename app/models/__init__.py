@@ -80,3 +80,8 @@ __all__ += ["ExchangeClient", "ExchangeKey", "ExchangeMessage", "ExchangeRecord"
 from app.models.approval import Approval, ParameterValue  # noqa: E402
 
 __all__ += ["Approval", "ParameterValue"]
+
+from app.models.applicant import ApplicationApplicant, OneOffPayment  # noqa: E402
+from app.models.cremation import CremationRecord  # noqa: E402
+
+__all__ += ["ApplicationApplicant", "CremationRecord", "OneOffPayment"]

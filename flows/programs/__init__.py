@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from flows.programs import dibao, disability_care_subsidy, disability_living_subsidy, elderly_allowance
+from flows.programs import (
+    dibao,
+    disability_care_subsidy,
+    disability_living_subsidy,
+    elderly_allowance,
+    funeral_subsidy,
+)
 from flows.programs.base import Program
 
 PROGRAMS: dict[str, Program] = {p.code: p for p in (
@@ -10,6 +16,7 @@ PROGRAMS: dict[str, Program] = {p.code: p for p in (
     disability_care_subsidy.PROGRAM,
     disability_living_subsidy.PROGRAM,
     dibao.PROGRAM,
+    funeral_subsidy.PROGRAM,
 )}
 
 # Pairs that may not be paid to the same person for the same month (择高申领). The city's four programs are

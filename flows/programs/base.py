@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -89,6 +90,25 @@ class Program:
     # For a program paid to a household case (低保): household_facts(alive_members, economic_records, holder,
     # application, mask_name) → the rule's Facts, so that a member's death re-prices the case (flows.lifecycle).
     household_facts: Callable | None = field(default=None, repr=False)
+    # Generic hooks (issue 11), each optional, named "package.module:function" because a rule module stays pure
+    # (no database): the casework that implements them lives outside flows.programs; `hook()` resolves them.
+    # daily(conn, dialect, as_of) -> counts: the program's own step of the daily lifecycle run (proposals made
+    #   from partner data or events, e.g. a death), run after the generic jobs, in its own transaction;
+    # confirm(session, application, actor, today) -> Application: the program's own confirmation (an applicant
+    #   who is not the subject, a one-off payment instead of a monthly benefit) instead of the generic one.
+    # facts(session, application, as_of) -> Facts: what the program's rule needs, for a trace shown before the
+    #   decision (flows.casework.rule_trace).
+    daily: str = ""
+    confirm: str = ""
+    facts: str = ""
+
+    def hook(self, name: str) -> Callable | None:
+        """The program's `name` hook as a callable, or None when it declares none."""
+        path = getattr(self, name)
+        if not path:
+            return None
+        module, _, attr = path.partition(":")
+        return getattr(importlib.import_module(module), attr)
 
     def trips(self) -> int:
         """Trips to an office the process asks of the citizen (the 'trip level' as a number)."""
@@ -114,13 +134,13 @@ def zero_trip_program(code: str, name: str, short_name: str, parameters: dict, g
                       steps: tuple[Step, ...], *, needs_review: bool, time_limit_days: int,
                       public_notice: bool = False, parameter_specs: dict | None = None,
                       amount_for: Callable | None = None, guide_amounts: Callable | None = None,
-                      household_facts: Callable | None = None) -> Program:
+                      household_facts: Callable | None = None, **hooks) -> Program:
     """A program the citizen never travels for, starting on its parameters' start date."""
     return Program(code=code, name=name, short_name=short_name, start_date=parameters["start_date"],
                    needs_review=needs_review, trip_level="zero_trip", time_limit_days=time_limit_days,
                    guide=guide, parameters=parameters, decide=decide, steps=steps, public_notice=public_notice,
                    parameter_specs=parameter_specs or {}, amount_for=amount_for, guide_amounts=guide_amounts,
-                   household_facts=household_facts)
+                   household_facts=household_facts, **hooks)
 
 
 def hukou_and_alive(facts: RegistryFacts, as_of: date, source_text: str) -> tuple[Condition, Condition]:
