@@ -29,6 +29,7 @@ BLUEPRINT_MODULES = (
     "app.api.exchange",
     "app.api.catalogue",
     "app.api.approvals",
+    "app.api.program_triggers",
 )
 
 

@@ -8,6 +8,7 @@ from flows.programs import (
     disability_living_subsidy,
     elderly_allowance,
     funeral_subsidy,
+    price_subsidy,
 )
 from flows.programs.base import Program
 
@@ -17,6 +18,7 @@ PROGRAMS: dict[str, Program] = {p.code: p for p in (
     disability_living_subsidy.PROGRAM,
     dibao.PROGRAM,
     funeral_subsidy.PROGRAM,
+    price_subsidy.PROGRAM,
 )}
 
 # Pairs that may not be paid to the same person for the same month (择高申领). The city's four programs are

@@ -98,9 +98,12 @@ class Program:
     #   who is not the subject, a one-off payment instead of a monthly benefit) instead of the generic one.
     # facts(session, application, as_of) -> Facts: what the program's rule needs, for a trace shown before the
     #   decision (flows.casework.rule_trace).
+    # trigger(session, staff, options) -> Approval: a grant started by an operator for everyone counted (no
+    #   application, no confirmation), pending until a second admin approves (`zerotrip programs trigger`).
     daily: str = ""
     confirm: str = ""
     facts: str = ""
+    trigger: str = ""
 
     def hook(self, name: str) -> Callable | None:
         """The program's `name` hook as a callable, or None when it declares none."""
