@@ -85,3 +85,6 @@ from app.models.applicant import ApplicationApplicant, OneOffPayment  # noqa: E4
 from app.models.cremation import CremationRecord  # noqa: E402
 
 __all__ += ["ApplicationApplicant", "CremationRecord", "OneOffPayment"]
+from app.models.care_assessment import CareAssessment  # noqa: E402
+
+__all__ += ["CareAssessment"]

@@ -7,6 +7,7 @@ from flows.programs import (
     disability_care_subsidy,
     disability_living_subsidy,
     elderly_allowance,
+    elderly_care_service_subsidy,
     funeral_subsidy,
     price_subsidy,
 )
@@ -19,12 +20,15 @@ PROGRAMS: dict[str, Program] = {p.code: p for p in (
     dibao.PROGRAM,
     funeral_subsidy.PROGRAM,
     price_subsidy.PROGRAM,
+    elderly_care_service_subsidy.PROGRAM,
 )}
 
 # Pairs that may not be paid to the same person for the same month (择高申领). The city's four programs are
 # cumulative (国发〔2015〕52号 excludes only other care subsidies, which are not run here); the payroll's
 # anomaly report checks whatever pairs are listed.
-EXCLUSIVE_PAIRS: tuple[tuple[str, str], ...] = ()
+EXCLUSIVE_PAIRS: tuple[tuple[str, str], ...] = (
+    (elderly_care_service_subsidy.CODE, elderly_care_service_subsidy.HIGHER_OF),  # 择高, see that module
+)
 
 
 def get(code: str) -> Program | None:
