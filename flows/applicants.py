@@ -31,13 +31,17 @@ def propose(conn_or_session, application_id: str, resident_ids: list[int], role:
     return added
 
 
-def applicant_of(session: Session, application_id: str, account_id: str) -> ApplicationApplicant | None:
-    """The applicant row of the resident bound to `account_id`, if she is one of this application's."""
-    resident_id = session.scalar(select(Account.resident_id).where(Account.id == account_id))
+def applicant_of(session: Session, application_id: str, actor: str) -> ApplicationApplicant | None:
+    """The applicant row of whoever confirms: the resident bound to the account `actor`, if she is one of this
+    application's; for a community worker (`staff:…`, home help on paper) the first applicant still proposed."""
+    t = ApplicationApplicant
+    if actor.startswith("staff:"):
+        return session.scalar(select(t).where(t.application_id == application_id, t.state == "proposed")
+                              .order_by(t.created_at, t.id).limit(1))
+    resident_id = session.scalar(select(Account.resident_id).where(Account.id == actor))
     if resident_id is None:
         return None
-    return session.scalar(select(ApplicationApplicant).where(ApplicationApplicant.application_id == application_id,
-                                                             ApplicationApplicant.resident_id == resident_id))
+    return session.scalar(select(t).where(t.application_id == application_id, t.resident_id == resident_id))
 
 
 def claim(session: Session, application: Application, actor: str, applicant: ApplicationApplicant) -> bool:

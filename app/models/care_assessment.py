@@ -19,7 +19,7 @@ class CareAssessment(Base):
     assessed_on: Mapped[date] = mapped_column(Date)
     level: Mapped[int] = mapped_column(Integer)  # 0–4
     assessor: Mapped[str] = mapped_column(String(64))
-    row_hash: Mapped[str] = mapped_column(String(64))
+    row_digest: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(32), default="care_assessment")
     source_date: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -20,12 +20,11 @@ class CremationRecord(Base):
     # The 治丧人: a resident when her ID number is in the registry (else NULL, the name and phone kept).
     arranger_resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     arranger_name: Mapped[str] = mapped_column(String(64))
-    arranger_id_hash: Mapped[str] = mapped_column(String(64))
-    arranger_id_mask: Mapped[str] = mapped_column(String(24))
-    arranger_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    arranger_id_mask: Mapped[str] = mapped_column(String(24))  # matched once to the registry, kept masked only
+    arranger_phone_mask: Mapped[str | None] = mapped_column(String(16))
     services: Mapped[str] = mapped_column(String(64))  # e.g. "接运;冷藏;火化;骨灰寄存"
     waived_fen: Mapped[int] = mapped_column(Integer, default=0)
-    row_hash: Mapped[str] = mapped_column(String(64))
+    row_digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the row (no key): unchanged re-imports
     source: Mapped[str] = mapped_column(String(32), default="funeral_home")
     source_date: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

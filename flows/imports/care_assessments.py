@@ -23,10 +23,10 @@ partner.REASONS.update({
     "ASSESSOR_INVALID": (partner.ERROR, "assessor is empty or longer than 64 characters"),
 })
 _A = CareAssessment.__table__
-_EXISTING = select(_A.c.resident_id, _A.c.assessed_on, _A.c.row_hash).where(
+_EXISTING = select(_A.c.resident_id, _A.c.assessed_on, _A.c.row_digest).where(
     tuple_(_A.c.resident_id, _A.c.assessed_on).in_(bindparam("keys", expanding=True)))
 _UPDATE = update(_A).where(_A.c.resident_id == bindparam("b_id"), _A.c.assessed_on == bindparam("b_on")).values(
-    level=bindparam("b_level"), assessor=bindparam("b_assessor"), row_hash=bindparam("b_hash"),
+    level=bindparam("b_level"), assessor=bindparam("b_assessor"), row_digest=bindparam("b_hash"),
     source_date=bindparam("b_sd"), updated_at=bindparam("b_now"))
 
 
@@ -53,21 +53,21 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
     counts, now = WriteCounts(), utcnow()
     matched = partner.known_residents(items, found, cipher, report)
     keys = [(p.id, rec["on"]) for _, p, rec in matched]
-    existing = {(r.resident_id, r.assessed_on): r.row_hash for r in conn.execute(_EXISTING, {"keys": keys})} \
+    existing = {(r.resident_id, r.assessed_on): r.row_digest for r in conn.execute(_EXISTING, {"keys": keys})} \
         if keys else {}
     inserts, updates = [], []
     for _line, person, rec in matched:
-        row_hash = hashlib.sha256(f"{rec['level']}|{rec['assessor']}".encode()).hexdigest()
+        row_digest = hashlib.sha256(f"{rec['level']}|{rec['assessor']}".encode()).hexdigest()
         current = existing.get((person.id, rec["on"]))
-        if current == row_hash:
+        if current == row_digest:
             counts.unchanged += 1
         elif current is None:
             inserts.append({"resident_id": person.id, "assessed_on": rec["on"], "level": rec["level"],
-                            "assessor": rec["assessor"], "row_hash": row_hash, "source": "care_assessment",
+                            "assessor": rec["assessor"], "row_digest": row_digest, "source": "care_assessment",
                             "source_date": today, "updated_at": now})
         else:
             updates.append({"b_id": person.id, "b_on": rec["on"], "b_level": rec["level"],
-                            "b_assessor": rec["assessor"], "b_hash": row_hash, "b_sd": today, "b_now": now})
+                            "b_assessor": rec["assessor"], "b_hash": row_digest, "b_sd": today, "b_now": now})
     return partner.save(conn, counts, insert(_A), inserts, _UPDATE, updates)
 
 

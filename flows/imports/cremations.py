@@ -9,12 +9,14 @@ the reject report with a masked ID and a fixed reason code, good rows upserted i
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 
 from sqlalchemy import bindparam, insert, select, update
 
 from app import digits, idnumbers
 from app.db import utcnow
+from app.masking import mask_phone
 from app.models.cremation import CremationRecord
 from app.models.resident import Resident
 from flows.imports import partner
@@ -40,11 +42,10 @@ partner.REASONS.update({
     "CREMATION_BEFORE_DEATH": (partner.ERROR, "cremation_date is before the registry's death date"),
 })
 _C, _R = CremationRecord.__table__, Resident.__table__
-_EXISTING = select(_C.c.resident_id, _C.c.row_hash).where(_C.c.resident_id.in_(bindparam("ids", expanding=True)))
+_EXISTING = select(_C.c.resident_id, _C.c.row_digest).where(_C.c.resident_id.in_(bindparam("ids", expanding=True)))
 _ARRANGERS = select(_R.c.id_hash, _R.c.id).where(_R.c.id_hash.in_(bindparam("hashes", expanding=True)))
-_FIELDS = ("funeral_home", "cremation_date", "arranger_resident_id", "arranger_name", "arranger_id_hash",
-           "arranger_id_mask", "arranger_phone_enc", "services", "waived_fen", "row_hash", "source_date",
-           "updated_at")
+_FIELDS = ("funeral_home", "cremation_date", "arranger_resident_id", "arranger_name", "arranger_id_mask",
+           "arranger_phone_mask", "services", "waived_fen", "row_digest", "source_date", "updated_at")
 _UPDATE = update(_C).where(_C.c.resident_id == bindparam("b_id")).values(
     **{name: bindparam(f"b_{name}") for name in _FIELDS})
 
@@ -57,7 +58,7 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
         issues.append(("FUNERAL_HOME_INVALID", "funeral_home must be 1–64 characters"))
     cremated = partner.check_date(row["cremation_date"], "CREMATION_DATE_INVALID", today, issues, "cremation_date")
     name = row["arranger_name"].strip()
-    if not name or len(name) > 64 or digits.foreign_digit(name) or any(c.isdigit() for c in name):
+    if not name or len(name) > 64 or digits.foreign_digit(name) or re.search("[0-9]", name):
         issues.append(("ARRANGER_NAME_INVALID", "arranger_name must be 1–64 characters, no digits"))
     arranger, problem = id_issue(row["arranger_id_number"], today)
     if problem:
@@ -104,7 +105,7 @@ def cremation_before_death(person, rec: dict) -> tuple[str, str] | None:
 def write(conn, cipher, items, found, report, today) -> WriteCounts:
     counts, now = WriteCounts(), utcnow()
     matched = partner.known_residents(items, found, cipher, report, cremation_before_death)
-    existing = {r.resident_id: r.row_hash for r in conn.execute(_EXISTING, {"ids": [p.id for _, p, _ in matched]})} \
+    existing = {r.resident_id: r.row_digest for r in conn.execute(_EXISTING, {"ids": [p.id for _, p, _ in matched]})} \
         if matched else {}
     hashes = {rec["arranger"]: cipher.lookup_hash(rec["arranger"], "id") for _, _, rec in matched}
     arrangers = {r.id_hash: r.id for r in conn.execute(_ARRANGERS, {"hashes": list(set(hashes.values()))})} \
@@ -117,9 +118,8 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
             continue
         values = {"funeral_home": rec["home"], "cremation_date": rec["cremated"],
                   "arranger_resident_id": arrangers.get(hashes[rec["arranger"]]), "arranger_name": rec["name"],
-                  "arranger_id_hash": hashes[rec["arranger"]], "arranger_id_mask": idnumbers.mask(rec["arranger"]),
-                  "arranger_phone_enc": cipher.encrypt(rec["phone"]) if rec["phone"] else None,
-                  "services": rec["services"], "waived_fen": rec["waived"], "row_hash": row_hash,
+                  "arranger_id_mask": idnumbers.mask(rec["arranger"]), "arranger_phone_mask": mask_phone(rec["phone"]),
+                  "services": rec["services"], "waived_fen": rec["waived"], "row_digest": row_hash,
                   "source_date": today, "updated_at": now}
         if person.id in existing:
             updates.append({"b_id": person.id, **{f"b_{k}": v for k, v in values.items()}})

@@ -95,12 +95,19 @@ def stop_on_death(conn, d: Dialect, as_of: date) -> dict:
 
 def _expire_cases(conn, d: Dialect, params: dict, reason: str, residents_sql: str) -> int:
     states = ", ".join(f"'{s}'" for s in IN_PROGRESS)
+    # applications about a deceased person (Program.about_the_deceased, e.g. a funeral subsidy) are not expired
+    keep = [p.code for p in programs.PROGRAMS.values() if p.about_the_deceased and reason == "deceased"]
+    keep_sql = ("AND program NOT IN (" + ", ".join(f":keep{i}" for i in range(len(keep))) + ") ") if keep else ""
+    params = {**params, **{f"keep{i}": code for i, code in enumerate(keep)}}
     n = conn.execute(stmt(
         f"UPDATE applications SET state = 'expired', decision = '{reason}', updated_at = :now "
-        f"WHERE state IN ({states}) AND resident_id IN ({residents_sql})", params), params).rowcount
+        f"WHERE state IN ({states}) {keep_sql}AND resident_id IN ({residents_sql})", params), params).rowcount
+    keep_tasks = (f"AND (application_id IS NULL OR application_id NOT IN (SELECT id FROM applications WHERE "
+                  f"program IN ({keep_sql[len('AND program NOT IN ('):-2]}))) ") if keep else ""
     conn.execute(stmt(
         "UPDATE staff_tasks SET state = 'cancelled', closed_at = :now WHERE state = 'open' "
-        f"AND kind IN ('home_help', 'review', 'home_visit') AND resident_id IN ({residents_sql})", params), params)
+        f"AND kind IN ('home_help', 'review', 'home_visit') {keep_tasks}AND resident_id IN ({residents_sql})",
+        params), params)
     return max(n, 0)
 
 

@@ -136,3 +136,12 @@ def _describe(a: Approval) -> str:
 
 
 approvals.register(approvals.Kind(KIND, "admin", _apply, _describe))
+
+
+def facts_for(session: Session, application, as_of: date) -> program.Facts:
+    """The rule's facts for one resident's household in the month of `as_of` (a trace shown without a decision)."""
+    month = f"{as_of:%Y-%m}"
+    person = session.get(Resident, application.resident_id)
+    persons = dict(counted_cases(session, month)).get(person.id, 0) if person else 0
+    return program.Facts(index_month=month, dibao_active=persons > 0, persons=persons,
+                         amount_per_person_fen=0, source_date=as_of)

@@ -104,6 +104,9 @@ class Program:
     confirm: str = ""
     facts: str = ""
     trigger: str = ""
+    # An application whose subject is a deceased person (the applicant is someone else): a death does not expire
+    # it (flows.lifecycle.jobs).
+    about_the_deceased: bool = False
 
     def hook(self, name: str) -> Callable | None:
         """The program's `name` hook as a callable, or None when it declares none."""

@@ -81,4 +81,4 @@ def guide_amounts(on: date) -> dict:
 
 PROGRAM = base.zero_trip_program(CODE, NAME, "价格补贴", PARAMETERS, GUIDE, decide, STEPS, needs_review=False,
                                  time_limit_days=0, parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
-                                 trigger="flows.price.trigger:trigger")
+                                 trigger="flows.price.trigger:trigger", facts="flows.price.trigger:facts_for")

@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("assessed_on", sa.Date(), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("assessor", sa.String(64), nullable=False),
-        sa.Column("row_hash", sa.String(64), nullable=False),
+        sa.Column("row_digest", sa.String(64), nullable=False),
         sa.Column("source", sa.String(32), nullable=False),
         sa.Column("source_date", sa.Date(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
