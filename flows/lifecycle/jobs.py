@@ -90,6 +90,7 @@ def stop_on_death(conn, d: Dialect, as_of: date) -> dict:
         "(SELECT id FROM residents WHERE death_date IS NOT NULL AND death_date <= :as_of)", params), params)
     expired = _expire_cases(conn, d, params, "deceased",
                             "SELECT id FROM residents WHERE death_date IS NOT NULL AND death_date <= :as_of")
+    notify_after_death(conn, d, as_of)  # the family's one 身后一件事 message, in the same transaction
     return {"stopped_death": stopped, "expired_death": expired}
 
 
