@@ -33,12 +33,16 @@ def propose(conn_or_session, application_id: str, resident_ids: list[int], role:
 
 def applicant_of(session: Session, application_id: str, actor: str) -> ApplicationApplicant | None:
     """The applicant row of whoever confirms: the resident bound to the account `actor`, if she is one of this
-    application's; for a community worker (`staff:…`, home help on paper) the first applicant still proposed."""
+    application's; for a community worker (`staff:…`, home help on paper) the first applicant still proposed;
+    `resident:<id>` names the resident directly (never from a request: the simulation and server-side tools)."""
     t = ApplicationApplicant
     if actor.startswith("staff:"):
         return session.scalar(select(t).where(t.application_id == application_id, t.state == "proposed")
                               .order_by(t.created_at, t.id).limit(1))
-    resident_id = session.scalar(select(Account.resident_id).where(Account.id == actor))
+    if actor.startswith("resident:"):  # a confirmation recorded by the server for a known resident (simulation)
+        resident_id = int(actor[9:]) if actor[9:].isascii() and actor[9:].isdecimal() else None
+    else:
+        resident_id = session.scalar(select(Account.resident_id).where(Account.id == actor))
     if resident_id is None:
         return None
     return session.scalar(select(t).where(t.application_id == application_id, t.resident_id == resident_id))
@@ -71,3 +75,10 @@ def view(session: Session, application_id: str) -> list[dict]:
                            .order_by(ApplicationApplicant.created_at, ApplicationApplicant.id)).all()
     return [{"name": mask_name(r.name), "role": r.role, "role_text": ROLE_TEXT.get(r.role, r.role),
              "state": r.state} for r in rows]
+
+
+def first_proposed(session: Session, application_id: str) -> int | None:
+    """The first applicant still proposed (resident id), or None: the application is the subject's own."""
+    t = ApplicationApplicant
+    return session.scalar(select(t.resident_id).where(t.application_id == application_id, t.state == "proposed")
+                          .order_by(t.created_at, t.id).limit(1))
