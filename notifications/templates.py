@@ -40,6 +40,10 @@ PROGRAM_NAMES = {
     "disability_living_subsidy": "困难残疾人生活补贴",
     "disability_care_subsidy": "重度残疾人护理补贴",
     "dibao": "城乡低保",
+    # issue 11 (the engine will take names from the programs; a row's data.program_name wins meanwhile)
+    "funeral_subsidy": "惠民殡葬补贴",
+    "price_subsidy": "困难群众价格临时补贴",
+    "elderly_care_service_subsidy": "经济困难老年人养老服务补贴",
 }
 KIND_TITLES = {
     "proposal_ready": "待确认申请提醒",

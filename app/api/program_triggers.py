@@ -1,4 +1,4 @@
-"""Programs started by an operator (staff, admin): `POST /api/v1/staff/programs/{code}/trigger`.
+"""Programs started by an operator (staff, admin): `POST /api/v1/staff/program-triggers` (body: the program).
 
 The same flow as `zerotrip programs trigger` (the program's `trigger` hook): a pending maker-checker approval
 that another admin approves at `/api/v1/staff/approvals/{id}/approve`; a second trigger for the same index
@@ -18,11 +18,13 @@ from app.db import SessionLocal
 from app.errors import NotFound
 from flows import approvals, programs
 
-blp = Blueprint("program_triggers", __name__, url_prefix="/api/v1/staff/programs",
+blp = Blueprint("program_triggers", __name__, url_prefix="/api/v1/staff/program-triggers",
                 description="Programs started by an operator for everyone counted (no application)")
 
 
 class TriggerArgs(StrictSchema):
+    program = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=40), NO_NUL],
+                               metadata={"example": "price_subsidy"})
     index_month = ma.fields.String(required=True, validate=[ma.validate.Length(equal=7), NO_NUL],
                                    metadata={"example": "2026-11"})
     amount_per_person = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=12), NO_NUL],
@@ -30,7 +32,7 @@ class TriggerArgs(StrictSchema):
     amount_rural = ma.fields.String(validate=[ma.validate.Length(min=1, max=12), NO_NUL], load_default=None)
 
 
-@blp.route("/<string:code>/trigger")
+@blp.route("")
 class ProgramTrigger(MethodView):
     @staff_required(blp)
     @blp.arguments(TriggerArgs)
@@ -40,9 +42,9 @@ class ProgramTrigger(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description="Already triggered for this index month and not "
                       "withdrawn (`error_code`: trigger_exists, approval_pending)")
     @blp.alt_response(422, schema=ErrorSchema, description="Bad index month or amount")
-    def post(self, args, code):
+    def post(self, args):
         """Trigger the program for an index month; pending until another admin approves."""
-        program = programs.get(code) if len(code) <= 40 else None
+        program = programs.get(args.pop("program"))
         if program is None or not program.trigger:
             raise NotFound("No program started by a trigger.")
         session = SessionLocal()

@@ -56,10 +56,13 @@ from flows.programs import (
     disability_care_subsidy,
     disability_living_subsidy,
     elderly_allowance,
+    elderly_care_service_subsidy,
     funeral_subsidy,
+    price_subsidy,
 )
 from flows.scans.disability import scan_disability
 from flows.scans.elderly_allowance import scan_turning_80
+from flows.simulation.services_year import ServicesInYear
 from flows.synthetic_city import City, PeopleWriter
 
 ANNUAL_DEATH = ((60, 0.001), (70, 0.008), (80, 0.025), (90, 0.07), (100, 0.18), (200, 0.35))
@@ -71,7 +74,7 @@ DIBAO_HOUSEHOLD_SHARE = 0.015
 RENEWAL_SHARE = 0.7
 PAY_DAY = 5
 SIM_PROGRAMS = (elderly_allowance.CODE, disability_care_subsidy.CODE, disability_living_subsidy.CODE,
-                funeral_subsidy.CODE)
+                funeral_subsidy.CODE, elderly_care_service_subsidy.CODE)
 
 
 @dataclass
@@ -141,6 +144,8 @@ class Simulation:
         self._certificates(rows, today)
         self._dibao(rows, today)
         self._plan_events(rows)
+        self.services = ServicesInYear(self)  # care assessments during the year, one price-subsidy trigger
+        self.services.plan(rows)
 
     def _accounts(self, rows, today: date) -> None:
         values = []
@@ -334,6 +339,7 @@ class Simulation:
         for i in range(self.days):
             day = self.start + timedelta(days=i)
             self.apply_events(day)
+            self.services.apply(day)
             self.scheduler_jobs(day)
             self.citizens_and_staff(day)
             self.pay(day)
@@ -384,6 +390,7 @@ class Simulation:
         for r in s.execute(select(Resident.id, Resident.death_date).where(
                 Resident.death_date >= lo, Resident.death_date <= hi, Resident.hukou_local)):
             out[funeral_subsidy.CODE][r.id] = r.death_date
+        out[elderly_care_service_subsidy.CODE] = self.services.care_eligible(s)
         return out
 
     def _dibao_active_on(self, s, resident_id: int, day: date) -> bool:
@@ -430,6 +437,7 @@ class Simulation:
                     "benefits_started": started,
                     "messages_per_benefit": (messages / started) if started else None,
                 }
+            result.rows[price_subsidy.CODE] = self.services.price_row(s)
         return result
 
     def _first_payment_days(self, s) -> dict[tuple[int, str], date]:

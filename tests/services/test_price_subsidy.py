@@ -50,8 +50,8 @@ def test_trigger_approve_paid_per_person_without_confirmation(session, cfg, cli,
     again = cli("programs", "trigger", "price_subsidy", "--index-month", "2026-02", "--amount-per-person", "30.00",
                 "--by", "admin_li")
     assert again.exit_code == 2 and "trigger_exists" in again.stderr
-    http = client.post("/api/v1/staff/programs/price_subsidy/trigger", headers=checker_headers,
-                       json={"index_month": "2026-02", "amount_per_person": "30.00"})
+    http = client.post("/api/v1/staff/program-triggers", headers=checker_headers,
+                       json={"program": "price_subsidy", "index_month": "2026-02", "amount_per_person": "30.00"})
     assert http.status_code == 409 and http.json["error_code"] == "trigger_exists"
 
     own = cli("programs", "approve", approval_id, "--by", "admin_wang")
