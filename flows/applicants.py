@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app import digits
 from app.db import utcnow
 from app.masking import mask_name
 from app.models import Account, Application, ApplicationApplicant, Resident
@@ -40,7 +41,7 @@ def applicant_of(session: Session, application_id: str, actor: str) -> Applicati
         return session.scalar(select(t).where(t.application_id == application_id, t.state == "proposed")
                               .order_by(t.created_at, t.id).limit(1))
     if actor.startswith("resident:"):  # a confirmation recorded by the server for a known resident (simulation)
-        resident_id = int(actor[9:]) if actor[9:].isascii() and actor[9:].isdecimal() else None
+        resident_id = int(actor[9:]) if digits.is_ascii_digits(actor[9:]) else None
     else:
         resident_id = session.scalar(select(Account.resident_id).where(Account.id == actor))
     if resident_id is None:
