@@ -121,25 +121,33 @@ def _propose(conn, person, facts: rule.Facts, decision, as_of: date) -> int:
                "assessed_on": {"value": facts.assessment.assessed_on.isoformat(), **asrc},
                "monthly_amount": {"value": yuan(decision.monthly_amount_fen), **rsrc},
                "start_month": {"value": decision.start_month, **rsrc}}
+    a = Application.__table__.c
+    period = facts.assessment.assessed_on.isoformat()
+    if conn.execute(select(a.id).where(a.program == CODE, a.resident_id == person.id, a.period == period)).first():
+        return 0  # this assessment was proposed already
     app_id = new_id()
     inserted = conn.execute(insert_ignore(conn, Application.__table__).values(
         id=app_id, program=CODE, resident_id=person.id, period=facts.assessment.assessed_on.isoformat(),
         origin="proactive", state="proposed", as_of=as_of, prefill=prefill, trace=[], created_at=utcnow(),
         updated_at=utcnow())).rowcount
-    if inserted:
+    if inserted != 0:  # (a driver may report -1)
         insert_rows(conn, [{"kind": "proposal_ready", "idempotency_key": f"application:{app_id}:proposal_ready",
                             "resident_id": person.id, "application_id": app_id,
                             "data": {"program": CODE, "program_name": rule.NAME,
                                      "monthly_amount": yuan(decision.monthly_amount_fen)}}])
-    return max(inserted, 0)
+    return 1 if inserted != 0 else 0
 
 
 def _change(conn, benefit, key: str, kind: str, month: str, tier: str, fen: int, reason: str, as_of: date,
             trace: list) -> int:
-    return max(conn.execute(insert_ignore(conn, BenefitChange.__table__).values(
+    c = BenefitChange.__table__.c
+    if conn.execute(select(c.id).where(c.benefit_id == benefit.id, c.change_key == key)).first() is not None:
+        return 0  # already recorded (the daily job runs once at a time, under its job lock)
+    conn.execute(insert(BenefitChange.__table__).values(
         id=new_id(), benefit_id=benefit.id, change_key=key, kind=kind, effective_month=month,
         old_tier=benefit.tier, old_amount_fen=benefit.monthly_amount_fen, tier=tier, monthly_amount_fen=fen,
-        reason=reason, as_of=as_of, trace=trace, created_at=utcnow())).rowcount, 0)
+        reason=reason, as_of=as_of, trace=trace, created_at=utcnow()))
+    return 1
 
 
 def _follow_assessments(conn, as_of: date) -> tuple[int, int]:
