@@ -25,7 +25,16 @@ from sqlalchemy.orm import Session
 from app import security_log
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
-from app.models import Account, Application, Benefit, ProxyGrant, Resident, StaffMember, StaffTask
+from app.models import (
+    Account,
+    Application,
+    ApplicationApplicant,
+    Benefit,
+    ProxyGrant,
+    Resident,
+    StaffMember,
+    StaffTask,
+)
 
 # Proxy scopes. Payout and manage-proxies are never granted automatically.
 SCOPES = ("view", "confirm", "decline", "receive_messages", "payout", "manage_proxies")
@@ -251,7 +260,22 @@ def decide(session: Session, caller: Caller | None, action: str, obj) -> Decisio
         return _deny(False, "staff work items are not visible to citizens")
     if isinstance(obj, ProxyGrant):
         return _decide_grant(session, caller, action, obj)
+    if isinstance(obj, Application) and action in APPLICANT_ACTIONS and _is_applicant(session, caller, obj):
+        return Decision(True, True, via="applicant", resident_id=resident_id)
     return _decide_citizen(session, caller, action, resident_id, program)
+
+
+# An applicant who is not the subject (申请人 ≠ 对象, flows.applicants): she sees and confirms the application
+# proposed to her without any proxy grant — nothing else of the subject's.
+APPLICANT_ACTIONS = ("application:view", "application:confirm")
+
+
+def _is_applicant(session: Session, caller: Caller, application: Application) -> bool:
+    if caller.resident_id is None or caller.resident_id == application.resident_id or not application.id:
+        return False
+    return session.scalar(select(ApplicationApplicant.id).where(
+        ApplicationApplicant.application_id == application.id,
+        ApplicationApplicant.resident_id == caller.resident_id)) is not None
 
 
 def _decide_staff(caller: Caller, action: str, resident_id: int | None, where: tuple | None) -> Decision:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import functools
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import utcnow
 from app.errors import Conflict
-from app.models import Application, Benefit, Resident, StaffTask
+from app.models import Application, ApplicationApplicant, Benefit, Resident, StaffTask
 from flows import programs
 from flows.dates import today_shanghai
 from flows.facts import resident_facts
@@ -64,7 +64,10 @@ def _row_by_id_query() -> Select:
 def _rows_query(by_program: bool) -> Select:
     a, b = Application.__table__.c, Benefit.__table__.c
     query = (select(*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS))
-             .select_from(benefit_join()).where(a.resident_id == bindparam("resident_id")))
+             .select_from(benefit_join())
+             .where(or_(a.resident_id == bindparam("resident_id"), a.id.in_(  # and those proposed to her
+                 select(ApplicationApplicant.application_id)
+                 .where(ApplicationApplicant.resident_id == bindparam("resident_id"))))))
     if by_program:
         query = query.where(a.program.in_(bindparam("programs", expanding=True)))
     return query.order_by(a.created_at.desc(), a.id)

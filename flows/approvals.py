@@ -54,6 +54,11 @@ def kind_of(name: str) -> Kind:
     if name not in KINDS:
         for module in KIND_MODULES:
             importlib.import_module(module)
+        from flows import programs  # a program's trigger module registers the kind of its approval
+
+        for program in programs.PROGRAMS.values():
+            if program.trigger:
+                importlib.import_module(program.trigger.partition(":")[0])
     if name not in KINDS:
         raise NotFound(f"No approval kind {name[:40]!r}.")
     return KINDS[name]

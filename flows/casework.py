@@ -90,7 +90,9 @@ def rule_trace(session: Session, application: Application) -> list[dict]:
     if program is None or resident is None:
         return []
     facts_type = getattr(sys.modules.get(program.decide.__module__), "Facts", None)
-    if facts_type is Facts:
+    if program.facts:  # the program's own facts (flows.programs.base.Program.hook)
+        facts = program.hook("facts")(session, application, application.as_of)
+    elif facts_type is Facts:
         facts = disability_facts(session, resident, application.as_of)
     elif facts_type is not None and "members" in getattr(facts_type, "__dataclass_fields__", {}):
         from flows.dibao import cases as household_cases
@@ -108,6 +110,9 @@ def confirm(session: Session, application: Application, actor: str, today: date 
     """The citizen's (or a proxy's, or the community worker's) one tap, whatever the program. `declared` (低保
     only): {"monthly_income_fen", "note"} — what the state cannot know."""
     today = today or today_shanghai()
+    own = programs.get(application.program)
+    if own is not None and own.confirm:  # the program's own confirmation (flows.programs.base.Program.hook)
+        return own.hook("confirm")(session, application, actor, today)
     if application.program == "dibao":  # a proactive proposal (flows.scans.dibao): the economic check runs now
         from flows.dibao import cases as dibao_cases
 

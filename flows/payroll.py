@@ -42,7 +42,7 @@ from app.models import (
     Resident,
 )
 from app.models.ids import new_id
-from flows import parameters, programs
+from flows import one_offs, parameters, programs
 from flows.dates import month_from_index, month_index
 from flows.money import yuan
 from flows.programs import disability_care_subsidy, disability_living_subsidy, elderly_allowance
@@ -156,7 +156,7 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
             "covered_from": first, "covered_to": last, "months": {m: list(v) for m, v in covered.items()},
             "account_mask": mask, "status": "scheduled" if mask else "no_account",
         })
-    return lines
+    return lines + one_offs.lines(session, month, accounts)  # one-off payments (flows.one_offs), one line each
 
 
 def _suspended_months(session: Session, benefit_ids: set[str]) -> dict[str, set[str]]:
@@ -270,7 +270,8 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
     run.inputs = {**_inputs(session, as_of), "lines": len(lines), "digest": digest(lines)}
     if close:
         run.state, run.closed_at = "closed", utcnow()
-        _announce_first_payments(session, lines, paid_before, month)
+        _announce_first_payments(session, [ln for ln in lines if ln["tier"] != "one_off"], paid_before, month)
+        one_offs.close(session, [ln for ln in lines if ln["tier"] == "one_off"], month)
         _announce_repricing(session, lines, month)
     return Roll(run, len(lines), totals, run.anomalies)
 

@@ -29,6 +29,7 @@ from app.db import utcnow
 from app.idnumbers import ID_PATTERN
 from app.masking import mask_name
 from app.models import Application, Benefit, Resident, StaffTask
+from notifications import occasions
 
 REGISTRY_PATH = Path(__file__).with_name("wechat_templates.json")
 ONE_TIME, LONG_TERM = 2, 3
@@ -39,6 +40,10 @@ PROGRAM_NAMES = {
     "disability_living_subsidy": "困难残疾人生活补贴",
     "disability_care_subsidy": "重度残疾人护理补贴",
     "dibao": "城乡低保",
+    # issue 11 (the engine will take names from the programs; a row's data.program_name wins meanwhile)
+    "funeral_subsidy": "惠民殡葬补贴",
+    "price_subsidy": "困难群众价格临时补贴",
+    "elderly_care_service_subsidy": "经济困难老年人养老服务补贴",
 }
 KIND_TITLES = {
     "proposal_ready": "待确认申请提醒",
@@ -57,6 +62,8 @@ KIND_TITLES = {
     "proxy_restored": "亲情代办人恢复代办通知",
     "benefit_resumed": "待遇恢复发放通知",
     "payout_account_changed": "收款账户变更通知",
+    "after_death": "身后一件事告知",
+    "one_off_paid": "补贴发放通知",
 }
 # Kinds that ignore quiet hours: a security alert must not wait for the morning, and the answer to the
 # citizen's own tap (confirm → approved / rejected) is expected at once — she is awake, she just used the app.
@@ -281,7 +288,7 @@ class _Ctx:
 
     @property
     def program(self) -> str:
-        return program_name(self.program_code)
+        return self.data.get("program_name") or program_name(self.program_code)
 
     @property
     def deceased(self) -> bool:
@@ -410,6 +417,9 @@ def _values(kind: str, c: _Ctx) -> dict[str, str | None]:
 def _sentence(kind: str, c: _Ctx) -> str:
     """The inbox / SMS text: whole sentences in plain Chinese, no codes, no ID or bank numbers."""
     d, p = c.data, c.program
+    occasion = occasions.sentence(kind, c, PROGRAM_NAMES)  # condolence, one-off payments, 身后一件事
+    if occasion is not None:
+        return occasion
     amount = c.amount()
     if kind == "proposal_ready":
         money = f"（预计每月{amount}）" if amount else ""
@@ -570,7 +580,7 @@ def render(session: Session, row, *, now: datetime | None = None) -> Message:
     template = template_for(kind)
     title = template.title if template else KIND_TITLES.get(kind, "消息通知")
     body = _sentence(kind, ctx)
-    if ctx.deceased and kind != "benefit_stopped":
+    if ctx.deceased and kind not in ("benefit_stopped", "after_death"):
         body = f"关于您的家人{ctx.name}的消息：{body}"
     elif relation == "proxy" and not ctx.deceased:
         body = f"您作为亲情代办人代收的消息（{ctx.name or '被代办人'}）：\n{body}"

@@ -32,6 +32,7 @@ BLUEPRINT_MODULES = (
     "app.api.lookups",
     "app.api.staff_workbench",
     "app.api.areas",
+    "app.api.program_triggers",
 )
 
 

@@ -21,7 +21,7 @@ from app.api.security import (
 from app.authz import resolve_subject
 from app.db import SessionLocal, core_execute
 from app.models import Application
-from flows import activity, casework
+from flows import activity, applicants, casework
 from flows import applications as flow
 from flows.money import fen
 
@@ -61,6 +61,13 @@ class TraceSchema(ma.Schema):
     effective_month = ma.fields.String(allow_none=True)
 
 
+class ApplicantSchema(ma.Schema):
+    name = ma.fields.String(required=True, metadata={"example": "王*红"})
+    role = ma.fields.String(required=True, metadata={"example": "funeral_arranger"})
+    role_text = ma.fields.String(required=True, metadata={"example": "治丧人"})
+    state = ma.fields.String(required=True, metadata={"description": "proposed | confirmed | superseded"})
+
+
 class ApplicationSchema(FastDumpSchema):
     id = ma.fields.String(required=True)
     program = ma.fields.String(required=True)
@@ -82,6 +89,9 @@ class ApplicationSchema(FastDumpSchema):
     trace = ma.fields.List(ma.fields.Nested(TraceSchema), required=True)
     confirmed_by_proxy = ma.fields.String(allow_none=True, metadata={
         "description": "masked name of the proxy who confirmed on the resident's behalf (null: the resident)"})
+    applicants = ma.fields.List(ma.fields.Nested(ApplicantSchema), metadata={
+        "description": "residents other than the subject the application was proposed to (e.g. the family of "
+                       "a deceased): the first confirmation wins, the others see who confirmed; empty otherwise"})
 
 
 class SubjectArgs(StrictSchema):
@@ -120,6 +130,7 @@ def view(session, application: Application) -> dict:
 def _with_proxy(session, application, out: dict) -> dict:
     """Who confirmed, when a proxy did (masked name); `application` is an ORM object or a plain row."""
     out["confirmed_by_proxy"] = None
+    out["applicants"] = applicants.view(session, application.id)
     if application.confirmed_via_grant and application.confirmed_by:
         # the proxy as bound when she confirmed (binding history), even if she has unbound since
         out["confirmed_by_proxy"] = activity.name_bound_at(session, application.confirmed_by,

@@ -41,6 +41,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
                  "Simulate a city for DAYS days and print coverage, wrongful payments, delays, trips and messages."),
     "staff": ("app.cli.staff_cmd", "staff_group",
               "Staff accounts: role (clerk/community_worker/reviewer/approver/supervisor/admin) and jurisdiction (district → street → community)."),
+    "programs": ("app.cli.programs_cmd", "programs_group",
+                 "Programs started by an operator: trigger, a second admin approves, withdraw before the roll closes."),
 }
 # Commands added to a group by another module once the group is loaded.
 EXTENSIONS = {"import": ("app.cli.partner_import_cmd", "app.cli.areas_cmd")}

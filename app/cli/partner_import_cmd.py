@@ -10,6 +10,8 @@ from __future__ import annotations
 import click
 
 from app.cli.import_cmd import import_group, run_import
+from flows.imports.care_assessments import import_care_assessments
+from flows.imports.cremations import import_cremations
 from flows.imports.deaths import import_deaths
 from flows.imports.disability import import_disability
 from flows.imports.economic import import_economic
@@ -32,6 +34,8 @@ COMMANDS = (
     _command("hukou-moves", import_hukou_moves, "Household-registration moves out of / back into the city."),
     _command("economic", import_economic, "Household economic records for the 低保 check (income, assets)."),
     _command("payout-accounts", import_payout_accounts, "Payout accounts (社保卡 / bank), stored encrypted."),
+    _command("cremations", import_cremations, "殡仪馆 cremation records (治丧人, services, amount already waived)."),
+    _command("care-assessments", import_care_assessments, "老年人能力评估 care-need levels 0–4 (GB/T 42195-2022)."),
 )
 
 

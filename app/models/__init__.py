@@ -94,3 +94,10 @@ __all__ += ["ExchangeCallback", "ExchangeCursor", "ExchangePublished", "Exchange
 from app.models.areas import Area  # noqa: E402
 
 __all__ += ["Area"]
+from app.models.applicant import ApplicationApplicant, OneOffPayment  # noqa: E402
+from app.models.cremation import CremationRecord  # noqa: E402
+
+__all__ += ["ApplicationApplicant", "CremationRecord", "OneOffPayment"]
+from app.models.care_assessment import CareAssessment  # noqa: E402
+
+__all__ += ["CareAssessment"]

@@ -145,6 +145,12 @@ INTERNAL: dict[str, str] = {
     "exchange_subscription_people": "id subscription_id id_hash reference_id purpose ref expires_on",
     "exchange_published": "source_key created_at",
     "exchange_cursors": "name position",
+    "application_applicants": "id application_id resident_id role state created_at decided_at",
+    "one_off_payments": "id program key payee_resident_id subject_resident_id application_id cause_ref amount_fen "
+                        "covers_month persons details state paid_in_month created_at",
+    "cremation_records": "resident_id funeral_home cremation_date arranger_resident_id arranger_name arranger_id_mask "
+                         "arranger_phone_mask services waived_fen row_digest source source_date updated_at",
+    "care_assessments": "id resident_id assessed_on level assessor row_digest source source_date updated_at",
 }
 
 # Fields of the exchange's answers: field → (数据项名称, 类型, 敏感级别)

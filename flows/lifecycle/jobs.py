@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from app.db import make_engine, utcnow
+from flows import programs
 from flows.dates import birth_cutoff
+from flows.lifecycle.after_death import notify_after_death
 from flows.lifecycle.household import reprice_on_member_death
 from flows.lifecycle.sqlbits import (
     at_least,
@@ -86,23 +88,27 @@ def stop_on_death(conn, d: Dialect, as_of: date) -> dict:
         f"THEN benefits.end_month ELSE {death_month} END FROM residents r WHERE r.id = benefits.resident_id) "
         "WHERE state IN ('active', 'suspended') AND resident_id IN "
         "(SELECT id FROM residents WHERE death_date IS NOT NULL AND death_date <= :as_of)", params), params)
-    conn.execute(stmt(_outbox_from_changes(
-        d, "benefit_stopped", "'stopped'",
-        {"program": "b.program", "reason": "'death'", "last_month": "b.end_month"},
-        "c.change_key = 'stop' AND c.reason = 'death'"), params), params)
     expired = _expire_cases(conn, d, params, "deceased",
                             "SELECT id FROM residents WHERE death_date IS NOT NULL AND death_date <= :as_of")
+    notify_after_death(conn, d, as_of)  # the family's one 身后一件事 message, in the same transaction
     return {"stopped_death": stopped, "expired_death": expired}
 
 
 def _expire_cases(conn, d: Dialect, params: dict, reason: str, residents_sql: str) -> int:
     states = ", ".join(f"'{s}'" for s in IN_PROGRESS)
+    # applications about a deceased person (Program.about_the_deceased, e.g. a funeral subsidy) are not expired
+    keep = [p.code for p in programs.PROGRAMS.values() if p.about_the_deceased and reason == "deceased"]
+    keep_sql = ("AND program NOT IN (" + ", ".join(f":keep{i}" for i in range(len(keep))) + ") ") if keep else ""
+    params = {**params, **{f"keep{i}": code for i, code in enumerate(keep)}}
     n = conn.execute(stmt(
         f"UPDATE applications SET state = 'expired', decision = '{reason}', updated_at = :now "
-        f"WHERE state IN ({states}) AND resident_id IN ({residents_sql})", params), params).rowcount
+        f"WHERE state IN ({states}) {keep_sql}AND resident_id IN ({residents_sql})", params), params).rowcount
+    keep_tasks = (f"AND (application_id IS NULL OR application_id NOT IN (SELECT id FROM applications WHERE "
+                  f"program IN ({keep_sql[len('AND program NOT IN ('):-2]}))) ") if keep else ""
     conn.execute(stmt(
         "UPDATE staff_tasks SET state = 'cancelled', closed_at = :now WHERE state = 'open' "
-        f"AND kind IN ('home_help', 'review', 'home_visit') AND resident_id IN ({residents_sql})", params), params)
+        f"AND kind IN ('home_help', 'review', 'home_visit') {keep_tasks}AND resident_id IN ({residents_sql})",
+        params), params)
     return max(n, 0)
 
 
@@ -324,5 +330,11 @@ def run_daily(cfg, as_of: date, engine=None) -> LifecycleResult:
     for job in JOBS:
         with engine.begin() as conn:
             result.counts.update(job(conn, d, as_of))
+    for program in programs.PROGRAMS.values():  # the programs' own daily steps (flows.programs.base.daily)
+        if program.daily:
+            with engine.begin() as conn:
+                result.counts.update(program.hook("daily")(conn, d, as_of))
+    with engine.begin() as conn:  # after the programs' steps: the 身后一件事 message names what is left to confirm
+        result.counts.update(notify_after_death(conn, d, as_of))
     result.seconds = time.perf_counter() - started
     return result

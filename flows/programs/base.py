@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -92,6 +93,31 @@ class Program:
     # Events of this program that the data exchange may publish to subscribed departments (flows.exchange
     # .publish): among "start", "stop", "suspend", "resume". Empty: nothing is published.
     published_events: tuple[str, ...] = ()
+    # Generic hooks (issue 11), each optional, named "package.module:function" because a rule module stays pure
+    # (no database): the casework that implements them lives outside flows.programs; `hook()` resolves them.
+    # daily(conn, dialect, as_of) -> counts: the program's own step of the daily lifecycle run (proposals made
+    #   from partner data or events, e.g. a death), run after the generic jobs, in its own transaction;
+    # confirm(session, application, actor, today) -> Application: the program's own confirmation (an applicant
+    #   who is not the subject, a one-off payment instead of a monthly benefit) instead of the generic one.
+    # facts(session, application, as_of) -> Facts: what the program's rule needs, for a trace shown before the
+    #   decision (flows.casework.rule_trace).
+    # trigger(session, staff, options) -> Approval: a grant started by an operator for everyone counted (no
+    #   application, no confirmation), pending until a second admin approves (`zerotrip programs trigger`).
+    daily: str = ""
+    confirm: str = ""
+    facts: str = ""
+    trigger: str = ""
+    # An application whose subject is a deceased person (the applicant is someone else): a death does not expire
+    # it (flows.lifecycle.jobs).
+    about_the_deceased: bool = False
+
+    def hook(self, name: str) -> Callable | None:
+        """The program's `name` hook as a callable, or None when it declares none."""
+        path = getattr(self, name)
+        if not path:
+            return None
+        module, _, attr = path.partition(":")
+        return getattr(importlib.import_module(module), attr)
 
     def trips(self) -> int:
         """Trips to an office the process asks of the citizen (the 'trip level' as a number)."""
@@ -117,13 +143,13 @@ def zero_trip_program(code: str, name: str, short_name: str, parameters: dict, g
                       steps: tuple[Step, ...], *, needs_review: bool, time_limit_days: int,
                       public_notice: bool = False, parameter_specs: dict | None = None,
                       amount_for: Callable | None = None, guide_amounts: Callable | None = None,
-                      household_facts: Callable | None = None) -> Program:
+                      household_facts: Callable | None = None, **hooks) -> Program:
     """A program the citizen never travels for, starting on its parameters' start date."""
     return Program(code=code, name=name, short_name=short_name, start_date=parameters["start_date"],
                    needs_review=needs_review, trip_level="zero_trip", time_limit_days=time_limit_days,
                    guide=guide, parameters=parameters, decide=decide, steps=steps, public_notice=public_notice,
                    parameter_specs=parameter_specs or {}, amount_for=amount_for, guide_amounts=guide_amounts,
-                   household_facts=household_facts)
+                   household_facts=household_facts, **hooks)
 
 
 def hukou_and_alive(facts: RegistryFacts, as_of: date, source_text: str) -> tuple[Condition, Condition]:

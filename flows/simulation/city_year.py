@@ -37,6 +37,7 @@ from app.models import (
     DisabilityCertificate,
     EconomicRecord,
     HukouMove,
+    OneOffPayment,
     OutboxMessage,
     PayoutAccount,
     PayrollLine,
@@ -45,15 +46,23 @@ from app.models import (
     StaffTask,
 )
 from app.models.ids import new_id
-from flows import casework, payroll, payroll_gate, programs
+from flows import applicants, casework, payroll, payroll_gate, programs
 from flows.dates import month_of, nth_birthday
 from flows.imports.population import load_people
 from flows.imports.report import RejectReport, report_path
 from flows.imports.writer import ResidentWriter
 from flows.lifecycle.jobs import run_daily
-from flows.programs import disability_care_subsidy, disability_living_subsidy, elderly_allowance
+from flows.programs import (
+    disability_care_subsidy,
+    disability_living_subsidy,
+    elderly_allowance,
+    elderly_care_service_subsidy,
+    funeral_subsidy,
+    price_subsidy,
+)
 from flows.scans.disability import scan_disability
 from flows.scans.elderly_allowance import scan_turning_80
+from flows.simulation.services_year import ServicesInYear
 from flows.synthetic_city import City, PeopleWriter
 
 ANNUAL_DEATH = ((60, 0.001), (70, 0.008), (80, 0.025), (90, 0.07), (100, 0.18), (200, 0.35))
@@ -64,7 +73,8 @@ CERT_SHARE = 0.06
 DIBAO_HOUSEHOLD_SHARE = 0.015
 RENEWAL_SHARE = 0.7
 PAY_DAY = 5
-SIM_PROGRAMS = (elderly_allowance.CODE, disability_care_subsidy.CODE, disability_living_subsidy.CODE)
+SIM_PROGRAMS = (elderly_allowance.CODE, disability_care_subsidy.CODE, disability_living_subsidy.CODE,
+                funeral_subsidy.CODE, elderly_care_service_subsidy.CODE)
 
 
 @dataclass
@@ -109,6 +119,9 @@ class Simulation:
         self.events: dict[date, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         self.closed_on: dict[str, date] = {}
         self.counts: dict[str, int] = defaultdict(int)
+        # what simulated people did, per program: "online" (mini-program), "home_help" (a worker came), "counter"
+        # (a trip to an office: none of the simulated steps asks for one) — the trips column counts "counter"
+        self.actions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.city = City(seed + 1, start - timedelta(days=1))
 
     # ---- the city -------------------------------------------------------------------------------------------
@@ -131,6 +144,8 @@ class Simulation:
         self._certificates(rows, today)
         self._dibao(rows, today)
         self._plan_events(rows)
+        self.services = ServicesInYear(self)  # care assessments during the year, one price-subsidy trigger
+        self.services.plan(rows)
 
     def _accounts(self, rows, today: date) -> None:
         values = []
@@ -264,7 +279,10 @@ class Simulation:
             for app_id in self.answers.pop(day, []):
                 app = s.get(Application, app_id)
                 if app.state == "proposed":
-                    casework.confirm(s, app, "sim-citizen", day)
+                    # who answers: the subject, or (applicant ≠ subject, e.g. a funeral) the first applicant asked
+                    applicant = applicants.first_proposed(s, app.id)
+                    casework.confirm(s, app, f"resident:{applicant}" if applicant else "sim-citizen", day)
+                    self.actions[app.program]["online"] += 1  # in the mini-program: no trip
                     if app.state == "reviewing":
                         self.reviews[day + timedelta(days=self.rng.randint(1, 4))].append(app.id)
             for app_id in self.reviews.pop(day, []):
@@ -276,6 +294,7 @@ class Simulation:
                 if self.rng.random() < 0.5 or (task.details or {}).get("outcome") == "unreachable":
                     casework.complete_home_help(s, task, "confirmed", "sim-worker", day)
                     app = s.get(Application, task.application_id)
+                    self.actions[app.program]["home_help"] += 1  # the worker's visit, not the citizen's trip
                     if app.state == "reviewing":
                         self.reviews[day + timedelta(days=self.rng.randint(1, 4))].append(app.id)
             s.commit()
@@ -323,6 +342,7 @@ class Simulation:
         for i in range(self.days):
             day = self.start + timedelta(days=i)
             self.apply_events(day)
+            self.services.apply(day)
             self.scheduler_jobs(day)
             self.citizens_and_staff(day)
             self.pay(day)
@@ -369,6 +389,11 @@ class Simulation:
                 out[disability_care_subsidy.CODE][c.resident_id] = c.issue_date
             if c.resident_id in in_dibao and self._dibao_active_on(s, c.resident_id, c.issue_date):
                 out[disability_living_subsidy.CODE][c.resident_id] = c.issue_date
+        # the funeral subsidy: every local resident who died in the year (clock: the death; no cremation records)
+        for r in s.execute(select(Resident.id, Resident.death_date).where(
+                Resident.death_date >= lo, Resident.death_date <= hi, Resident.hukou_local)):
+            out[funeral_subsidy.CODE][r.id] = r.death_date
+        out[elderly_care_service_subsidy.CODE] = self.services.care_eligible(s)
         return out
 
     def _dibao_active_on(self, s, resident_id: int, day: date) -> bool:
@@ -395,7 +420,10 @@ class Simulation:
                 on_time = sum(1 for rid, d in who.items() if rid in proposed[code] and (proposed[code][rid] - d).days <= 1)
                 started = s.scalar(select(func.count()).select_from(Benefit).join(
                     Application, Application.id == Benefit.application_id).where(
-                    Benefit.program == code, Application.as_of >= self.start))
+                    Benefit.program == code, Application.as_of >= self.start)) or s.scalar(
+                    select(func.count()).select_from(OneOffPayment).join(  # a one-off grant, no monthly benefit
+                        Application, Application.id == OneOffPayment.application_id).where(
+                        OneOffPayment.program == code, Application.as_of >= self.start))
                 messages = s.scalar(select(func.count()).select_from(OutboxMessage).join(
                     Application, Application.id == OutboxMessage.application_id).where(
                     Application.program == code, Application.as_of >= self.start))
@@ -408,10 +436,11 @@ class Simulation:
                     "wrongful_months": wrongful.get(code, 0),
                     "median_days_to_pay": statistics.median(delays) if delays else None,
                     "paid": len(delays),
-                    "trips": program.trips(),
+                    "trips": self.actions[code]["counter"],
                     "benefits_started": started,
                     "messages_per_benefit": (messages / started) if started else None,
                 }
+            result.rows[price_subsidy.CODE] = self.services.price_row(s)
         return result
 
     def _first_payment_days(self, s) -> dict[tuple[int, str], date]:
@@ -421,6 +450,11 @@ class Simulation:
                 .join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
                 .where(PayrollRun.state == "closed", PayrollLine.status == "paid")
                 .group_by(PayrollLine.resident_id, PayrollLine.program)):
+            if month in self.closed_on:
+                firsts[(rid, program)] = self.closed_on[month]
+        for rid, program, month in s.execute(  # one-off grants: keyed by their subject (e.g. the deceased)
+                select(OneOffPayment.subject_resident_id, OneOffPayment.program, OneOffPayment.paid_in_month)
+                .where(OneOffPayment.state == "paid", OneOffPayment.subject_resident_id.is_not(None))):
             if month in self.closed_on:
                 firsts[(rid, program)] = self.closed_on[month]
         return firsts
@@ -446,7 +480,7 @@ class Simulation:
                     bad[program] += 1
                 elif program == elderly_allowance.CODE and elderly_allowance.tier_for_month(r.birth_date, m)[0] == "":
                     bad[program] += 1
-                elif program != elderly_allowance.CODE and program != "dibao" and (
+                elif program in (disability_care_subsidy.CODE, disability_living_subsidy.CODE) and (
                         rid not in cert_end or m > month_of(cert_end[rid])):
                     bad[program] += 1
         return bad

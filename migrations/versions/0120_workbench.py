@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = "0120"
-down_revision = "0021"
+down_revision = "0111"
 branch_labels = None
 depends_on = None
 

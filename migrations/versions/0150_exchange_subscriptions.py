@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = "0150"
-down_revision = "0021"
+down_revision = "0121"
 branch_labels = None
 depends_on = None
 

@@ -73,7 +73,8 @@ def test_push_deaths_take_effect_at_once_and_a_withdrawal_resumes(client, sessio
     for _, _, b in people:
         row = session.get(Benefit, b.id)
         assert (row.state, row.end_month) == ("stopped", "2026-10")
-    stopped = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "benefit_stopped")).all()
+    # one 身后一件事 message per deceased (flows.lifecycle.after_death), not one per stopped benefit
+    stopped = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "after_death")).all()
     assert sorted(m.resident_id for m in stopped) == sorted(r.id for r, _, _ in people)
     assert {m.data["reason"] for m in stopped} == {"death"}
 

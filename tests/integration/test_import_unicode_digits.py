@@ -15,7 +15,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.imports import beneficiaries, deaths, disability, economic, hukou_moves, payout_accounts
+from flows.imports import (
+    beneficiaries,
+    care_assessments,
+    cremations,
+    deaths,
+    disability,
+    economic,
+    hukou_moves,
+    payout_accounts,
+)
 from flows.imports.validation import POPULATION_COLUMNS
 from tests.builders import make_id_number, make_resident
 
@@ -51,6 +60,12 @@ CONTRACTS = {
         "ref": "第0001号", "source": "tax"}, True),
     "payout-accounts": (payout_accounts.COLUMNS, lambda number, n: {
         "id_number": number, "kind": "sscard", "bank_name": "", "account_number": "6222020200112233446"}, True),
+    "cremations": (cremations.COLUMNS, lambda number, n: {
+        "id_number": number, "funeral_home": "太原市殡仪馆", "cremation_date": "2026-10-05", "arranger_name": "李小红",
+        "arranger_id_number": make_id_number(date(1975, 1, 1)), "arranger_phone": "13900001111",
+        "services": "接运;火化", "waived_amount": "800.00"}, True),
+    "care-assessments": (care_assessments.COLUMNS, lambda number, n: {
+        "id_number": number, "assessed_on": "2026-09-01", "level": "3", "assessor": "评估中心"}, True),
 }
 
 

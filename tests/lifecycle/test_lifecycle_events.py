@@ -68,8 +68,11 @@ def test_death_stops_from_the_month_after_and_tells_the_family(session, cfg):
     session.expire_all()
     b = session.get(Benefit, b.id)
     assert (b.state, b.end_month) == ("stopped", "2026-11")
-    msg = _messages(session, "benefit_stopped")[0]
-    assert msg.data == {"program": "elderly_allowance", "reason": "death", "last_month": "2026-11"}
+    # one 身后一件事 message per deceased whose benefits stopped (not one per benefit); its content is built at
+    # send time (tests/e2e/test_funeral_subsidy.py)
+    assert _messages(session, "benefit_stopped") == []
+    (msg,) = _messages(session, "after_death")
+    assert msg.resident_id == person.id and msg.data["reason"] == "death"
     assert session.scalars(select(Application)).one().state == "expired"
     assert _messages(session, "reminder") == []
     assert not any(run_daily(cfg, date(2026, 11, 20)).counts.values())

@@ -186,7 +186,7 @@ def test_dibao_window_is_the_six_months_before_and_standard_change_applies_from_
 
 
 def test_every_program_has_a_guide_steps_and_review_flag():
-    assert set(PROGRAMS) == {"elderly_allowance", "disability_care_subsidy", "disability_living_subsidy", "dibao"}
+    assert {"elderly_allowance", "disability_care_subsidy", "disability_living_subsidy", "dibao"} <= set(PROGRAMS)
     for p in PROGRAMS.values():
         assert p.guide["name"] and p.steps and p.trips() == 0
     assert not PROGRAMS["elderly_allowance"].needs_review and PROGRAMS["dibao"].public_notice

@@ -1,0 +1,85 @@
+"""Applicants who are not the subject (申请人 ≠ 对象), a generic hook of the program engine.
+
+A program whose application is about one person (e.g. the deceased) but is confirmed by another proposes it to
+one or more residents (`propose`). Each sees it in her own list and may confirm it without any proxy grant
+(app.authz: via "applicant"); the first confirmation wins atomically (`claim`: one conditional UPDATE of the
+application), the other applicants are marked superseded and see who confirmed (`view`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app import digits
+from app.db import utcnow
+from app.masking import mask_name
+from app.models import Account, Application, ApplicationApplicant, Resident
+from app.models.ids import new_id
+from notifications.sqlutil import insert_ignore
+
+ROLE_TEXT = {"funeral_arranger": "治丧人", "household_adult": "家庭成员"}
+
+
+def propose(conn_or_session, application_id: str, resident_ids: list[int], role: str) -> int:
+    """Add applicants (idempotent per application and resident); returns how many were new."""
+    table = ApplicationApplicant.__table__
+    added = 0
+    for rid in resident_ids:
+        added += max(conn_or_session.execute(insert_ignore(conn_or_session, table).values(
+            id=new_id(), application_id=application_id, resident_id=rid, role=role, state="proposed",
+            created_at=utcnow())).rowcount, 0)
+    return added
+
+
+def applicant_of(session: Session, application_id: str, actor: str) -> ApplicationApplicant | None:
+    """The applicant row of whoever confirms: the resident bound to the account `actor`, if she is one of this
+    application's; for a community worker (`staff:…`, home help on paper) the first applicant still proposed;
+    `resident:<id>` names the resident directly (never from a request: the simulation and server-side tools)."""
+    t = ApplicationApplicant
+    if actor.startswith("staff:"):
+        return session.scalar(select(t).where(t.application_id == application_id, t.state == "proposed")
+                              .order_by(t.created_at, t.id).limit(1))
+    if actor.startswith("resident:"):  # a confirmation recorded by the server for a known resident (simulation)
+        resident_id = int(actor[9:]) if digits.is_ascii_digits(actor[9:]) else None
+    else:
+        resident_id = session.scalar(select(Account.resident_id).where(Account.id == actor))
+    if resident_id is None:
+        return None
+    return session.scalar(select(t).where(t.application_id == application_id, t.resident_id == resident_id))
+
+
+def claim(session: Session, application: Application, actor: str, applicant: ApplicationApplicant) -> bool:
+    """The first confirmation wins: proposed → confirmed in one conditional UPDATE; the winner's row is
+    `confirmed`, every other applicant's `superseded`. False when someone else confirmed first."""
+    now = utcnow()
+    won = session.execute(update(Application).where(Application.id == application.id,
+                                                    Application.state == "proposed")
+                          .values(state="confirmed", confirmed_at=now, confirmed_by=actor, updated_at=now)
+                          .execution_options(synchronize_session=False)).rowcount
+    session.refresh(application)
+    if not won:
+        return False
+    t = ApplicationApplicant.__table__
+    session.execute(update(t).where(t.c.application_id == application.id, t.c.id == applicant.id)
+                    .values(state="confirmed", decided_at=now))
+    session.execute(update(t).where(t.c.application_id == application.id, t.c.id != applicant.id,
+                                    t.c.state == "proposed").values(state="superseded", decided_at=now))
+    return True
+
+
+def view(session: Session, application_id: str) -> list[dict]:
+    """Every applicant (masked name, role, state): who confirmed is visible to the others."""
+    rows = session.execute(select(ApplicationApplicant.role, ApplicationApplicant.state, Resident.name)
+                           .join(Resident, Resident.id == ApplicationApplicant.resident_id)
+                           .where(ApplicationApplicant.application_id == application_id)
+                           .order_by(ApplicationApplicant.created_at, ApplicationApplicant.id)).all()
+    return [{"name": mask_name(r.name), "role": r.role, "role_text": ROLE_TEXT.get(r.role, r.role),
+             "state": r.state} for r in rows]
+
+
+def first_proposed(session: Session, application_id: str) -> int | None:
+    """The first applicant still proposed (resident id), or None: the application is the subject's own."""
+    t = ApplicationApplicant
+    return session.scalar(select(t.resident_id).where(t.application_id == application_id, t.state == "proposed")
+                          .order_by(t.created_at, t.id).limit(1))
