@@ -6,11 +6,12 @@ household) receives exactly one 身后一件事 message listing the stopped allo
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
+from datetime import date, timedelta
 
 import requests
 
 from flows.dates import today_shanghai
+from tests.builders import make_id_number
 from tests.e2e.test_proxy_family import HEADER, _person, _sign_in
 
 
@@ -103,5 +104,11 @@ def test_daughter_as_arranger_confirms_family_gets_one_message_reimport_changes_
     month = f"{today:%Y-%m}"
     out = tmp_path / "bank"
     stack.cli("payroll", "--month", month, "--close", "--out", str(out))
+    # the closed roll is released only after a supervisor signed its anomaly report off (issue 12)
+    stack.cli("staff", "add", "--username", "sup1", "--role", "supervisor", "--district", "140105",
+              "--password", "correct horse battery", "--id-number", make_id_number(date(1980, 3, 3), "M"))
+    stack.env["ZEROTRIP_PASSWORD"] = "correct horse battery"
+    stack.cli("payroll", "sign-off", "--month", month, "--by", "sup1", "--note", "异常报告已核对")
+    stack.cli("payroll", "release", "--month", month, "--by", "sup1", "--out", str(out))
     rows = list(csv.DictReader(open(out / f"bank-{month}-funeral_subsidy.csv", encoding="utf-8-sig")))
     assert [(r["name"], r["amount"]) for r in rows] == [("李小红", "400.00")]
