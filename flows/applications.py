@@ -9,6 +9,7 @@ import functools
 from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -16,6 +17,7 @@ from app.db import utcnow
 from app.errors import Conflict
 from app.models import Application, ApplicationApplicant, Benefit, Resident, StaffTask
 from flows import programs
+from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
 from flows.facts import resident_facts
 from flows.money import yuan
@@ -109,14 +111,29 @@ def _decide(session: Session, application: Application, today: date) -> None:
                 data={"program": program.code, "reason": _first_failed(decision)})
         return
     application.state, application.decision = "approved", "rule_met"
-    benefit = Benefit(program=program.code, resident_id=resident.id, application_id=application.id,
-                      tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen,
-                      start_month=decision.start_month, state="active")
-    session.add(benefit)
+    add_open_benefit(session, program=program.code, resident_id=resident.id, application_id=application.id,
+                     tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen,
+                     start_month=decision.start_month)
     enqueue(session, kind="approved", idempotency_key=f"application:{application.id}:approved",
             resident_id=resident.id, application_id=application.id,
             data={"program": program.code, "monthly_amount": yuan(decision.monthly_amount_fen),
                   "start_month": decision.start_month, "tier": decision.tier})
+
+
+def add_open_benefit(session: Session, **values) -> Benefit:
+    """A new benefit period in payment. At most one active or suspended benefit per program and person (the
+    partial unique index `uq_benefits_open`): a second one — a proposal confirmed while a period is still open,
+    or two decisions racing — is a 409 `benefit_already_open`, and the request's transaction rolls back whole."""
+    benefit = Benefit(**values, state="active")
+    session.add(benefit)
+    try:
+        session.flush([benefit])
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "benefits", "program", "resident_id"):
+            raise
+        raise Conflict("This person already receives this benefit; a new period can start only after the open one "
+                       "has ended.", error_code="benefit_already_open") from None
+    return benefit
 
 
 def _first_failed(decision) -> str:

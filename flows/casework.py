@@ -192,11 +192,9 @@ def _reject(session: Session, application: Application, code: str, text: str) ->
 
 
 def start_benefit(session: Session, application: Application, decision) -> Benefit:
-    benefit = Benefit(program=application.program, resident_id=application.resident_id,
-                      application_id=application.id, tier=decision.tier,
-                      monthly_amount_fen=decision.monthly_amount_fen, start_month=decision.start_month,
-                      state="active")
-    session.add(benefit)
+    benefit = elderly_flow.add_open_benefit(
+        session, program=application.program, resident_id=application.resident_id, application_id=application.id,
+        tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen, start_month=decision.start_month)
     application.state, application.decision = "approved", "rule_met"
     application.decided_at = application.updated_at = utcnow()
     enqueue(session, kind="approved", idempotency_key=f"application:{application.id}:approved",

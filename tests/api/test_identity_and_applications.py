@@ -120,3 +120,24 @@ def test_errors_share_one_json_shape(client):
         body = resp.json
         assert set(body) >= {"code", "status", "message", "request_id"} and body["code"] == resp.status_code
     assert client.put("/api/v1/programs").headers["Allow"]
+
+
+def test_confirming_while_a_benefit_period_is_still_open_is_409_and_changes_nothing(session, cfg, citizen):
+    from app.models import Benefit, OutboxMessage
+
+    li, li_id = make_resident(session, cfg, name="李秀英", phone="13912345678", birth_date=date(1946, 11, 20))
+    scan_turning_80(cfg, date(2026, 11, 25))
+    li_app = session.query(Application).filter_by(resident_id=li.id).one()
+    session.add(Benefit(program=li_app.program, resident_id=li.id, tier="80-89", monthly_amount_fen=5000,
+                        start_month="2026-01", state="active"))  # a period opened elsewhere (e.g. at the counter)
+    session.commit()
+    outbox_before = session.query(OutboxMessage).count()
+
+    c = citizen()
+    c.bind("李秀英", li_id, "13912345678")
+    refused = c.post(f"/api/v1/applications/{li_app.id}/confirm")
+    assert refused.status_code == 409 and refused.json["error_code"] == "benefit_already_open", refused.json
+    session.expire_all()
+    assert session.get(Application, li_app.id).state == "proposed"
+    assert session.query(Benefit).filter_by(resident_id=li.id).count() == 1
+    assert session.query(OutboxMessage).count() == outbox_before
