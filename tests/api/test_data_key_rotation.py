@@ -113,10 +113,11 @@ def test_rotation_killed_half_way_resumes_and_everything_still_works(session, cf
     audit_count = session.scalar(text("SELECT count(*) FROM audit_events"))
     audit_before = _audit_digest(session, audit_count)
 
-    # A long pause after each batch holds the rotation half-way (its lease is renewed per batch and lasts 120 s)
-    # until the test kills it: a slow second CLI call below can never find it already finished.
+    # A 10 s pause after each batch keeps the rotation running for minutes after its first batch of residents (10
+    # batches of them, then more steps; its lease is renewed per batch), so a slow second CLI call below cannot find
+    # it finished; the steps before the residents (about six batches) cost about a minute.
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "keys", "rotate-data", "--batch", "4", "--pause",
-                             "60"], env=_env(cfg, BOTH), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "10"], env=_env(cfg, BOTH), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for_residents_batch(session, proc)
         second = _zerotrip(cfg, BOTH, "keys", "rotate-data")
