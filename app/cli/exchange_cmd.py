@@ -14,9 +14,9 @@ from pathlib import Path
 import click
 
 from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
-from app.cli.params_cmd import BY as PARAMS_BY
-from app.cli.params_cmd import PASSWORD as PARAMS_PASSWORD
-from app.cli.params_cmd import _run, _signed_in
+from app.cli.signed import BY as PARAMS_BY
+from app.cli.signed import PASSWORD as PARAMS_PASSWORD
+from app.cli.signed import run_refusable, signed_in
 from app.db import session_scope
 
 
@@ -254,10 +254,10 @@ def correction_propose(resident_id, reason, by, password) -> None:
     from flows.exchange import corrections
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         return corrections.propose(session, resident_id=resident_id, reason=reason, maker=staff).id
 
-    summary(approval=_run(work), state="pending")
+    summary(approval=run_refusable(work), state="pending")
 
 
 @correction_group.command("approve")
@@ -270,7 +270,7 @@ def correction_approve(approval_id, by, password) -> None:
     from flows.exchange import corrections
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         approval = approvals.get(session, approval_id)
         if approval.kind != corrections.KIND:
             from app.errors import NotFound
@@ -278,7 +278,7 @@ def correction_approve(approval_id, by, password) -> None:
             raise NotFound("No such death correction.")
         approvals.approve(session, approval, staff)
 
-    _run(work)
+    run_refusable(work)
     summary(approval=approval_id, state="approved")
 
 

@@ -8,36 +8,8 @@ from __future__ import annotations
 
 import click
 
-from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
-from app.db import session_scope
-from app.errors import DomainError
-
-BY = click.option("--by", "by", required=True, help="your staff username")
-PASSWORD = click.option("--password", prompt=True, hide_input=True, envvar="ZEROTRIP_PASSWORD",
-                        help="your password (prompted if not given; ZEROTRIP_PASSWORD)")
-
-
-def _signed_in(session, username: str, password: str):
-    from app.errors import Unauthorized
-    from flows.staff import login
-
-    staff, outcome = login(session, username, password)
-    session.commit()  # the sign-in (its lock-out counter) stands whatever becomes of the change
-    if outcome != "ok":
-        raise Unauthorized("Wrong username or password, or the account is locked or disabled.")
-    return staff
-
-
-def _run(work):
-    """Run `work(session)` in one transaction; a refusal → its message on stderr and exit 2."""
-    cfg = ready_config()
-    try:
-        with session_scope(cfg) as session:
-            return work(session)
-    except DomainError as exc:
-        code = f" ({exc.error_code})" if getattr(exc, "error_code", None) else ""
-        click.echo(f"Error{code}: {exc.message}", err=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
+from app.cli.common import summary
+from app.cli.signed import BY, PASSWORD, run_refusable, signed_in
 
 
 @click.group("params")
@@ -58,14 +30,14 @@ def params_set(program, key, value, from_month, arrears, by, password) -> None:
     from flows import parameters
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         if staff.role != "admin":
             from app.errors import Forbidden
             raise Forbidden("Parameter changes are proposed by an admin.", error_code="approval_role")
         a = parameters.propose_change(session, staff, program, key, value, from_month, arrears=arrears)
         return a.id, a.payload
 
-    approval_id, payload = _run(work)
+    approval_id, payload = run_refusable(work)
     summary(approval=approval_id, state="pending", program=payload["program"], key=payload["key"],
             value=payload["raw"], **{"from": payload["from"]})
 
@@ -74,11 +46,11 @@ def _approve(approval_id: str, by: str, password: str) -> None:
     from flows import approvals
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         approval = approvals.approve(session, approvals.get(session, approval_id), staff)
         return approval.kind, approval.state
 
-    kind, state = _run(work)
+    kind, state = run_refusable(work)
     summary(approval=approval_id, kind=kind, state=state)
 
 
@@ -86,10 +58,10 @@ def _withdraw(approval_id: str, by: str, password: str) -> None:
     from flows import approvals
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         return approvals.withdraw(session, approvals.get(session, approval_id), staff).state
 
-    summary(approval=approval_id, state=_run(work))
+    summary(approval=approval_id, state=run_refusable(work))
 
 
 def _list(state: str, kind: str | None) -> None:
@@ -102,7 +74,7 @@ def _list(state: str, kind: str | None) -> None:
                        f"{approvals.kind_of(a.kind).describe(a)}")
         return len(rows)
 
-    summary(listed=_run(work))
+    summary(listed=run_refusable(work))
 
 
 @params_group.command("approve")

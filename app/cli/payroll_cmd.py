@@ -10,17 +10,15 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
+from app.cli.common import ready_config, summary
+from app.cli.signed import PASSWORD, run_refusable, signed_in
 from app.crypto import cipher_for
 from app.db import session_scope
-from app.errors import DomainError
 from flows import payroll, programs
 from flows.dates import today_shanghai
 from flows.money import yuan
 
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-PASSWORD = click.option("--password", prompt=True, hide_input=True, envvar="ZEROTRIP_PASSWORD",
-                        help="your password (prompted if not given; ZEROTRIP_PASSWORD)")
 
 
 def _month(month: str | None) -> str:
@@ -79,36 +77,10 @@ def _env_password() -> str | None:
     return os.environ.get("ZEROTRIP_PASSWORD") or None
 
 
-def _signed_in(session, username: str, password: str):
-    from app.errors import Unauthorized
-    from flows.staff import login
-
-    staff, outcome = login(session, username, password)
-    session.commit()
-    if outcome != "ok":
-        raise Unauthorized("Wrong username or password, or the account is locked or disabled.")
-    return staff
-
-
 def _staff_ref(cfg, username: str, password: str) -> str:
     from flows.approvals import actor_of
 
-    try:
-        with session_scope(cfg) as session:
-            return actor_of(_signed_in(session, username, password))
-    except DomainError as exc:
-        click.echo(f"Error: {exc.message}", err=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
-
-
-def _run(cfg, work):
-    try:
-        with session_scope(cfg) as session:
-            return work(session)
-    except DomainError as exc:
-        code = f" ({exc.error_code})" if getattr(exc, "error_code", None) else ""
-        click.echo(f"Error{code}: {exc.message}", err=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
+    return run_refusable(lambda session: actor_of(signed_in(session, username, password)), cfg)
 
 
 @payroll_command.command("sign-off")
@@ -123,11 +95,11 @@ def sign_off(month, by, note, password) -> None:
     month, cfg = _month(month), ready_config()
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         approval = payroll_gate.sign_off(session, month, staff, note)
         return approval.state
 
-    summary(month=month, signoff=_run(cfg, work), by=by)
+    summary(month=month, signoff=run_refusable(work, cfg), by=by)
 
 
 @payroll_command.command("release")
@@ -145,10 +117,10 @@ def release(month, by, out_dir, password) -> None:
     target = Path(out_dir) if out_dir else Path(cfg.instance_path) / "payroll" / month
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         return payroll_gate.release(session, month, actor_of(staff), cipher_for(cfg), target)
 
-    files = _run(cfg, work)
+    files = run_refusable(work, cfg)
     summary(month=month, released=len(files), csv=",".join(str(f) for f in files) or "none")
 
 

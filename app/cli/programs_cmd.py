@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from app.cli.common import summary
-from app.cli.params_cmd import BY, PASSWORD, _run, _signed_in
+from app.cli.signed import BY, PASSWORD, run_refusable, signed_in
 
 
 @click.group("programs")
@@ -29,7 +29,7 @@ def programs_trigger(program, index_month, amount_per_person, amount_rural, by, 
     from flows import programs
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         found = programs.get(program)
         if found is None or not found.trigger:
             raise NotFound(f"No program {program[:40]!r} is started by a trigger.")
@@ -38,7 +38,7 @@ def programs_trigger(program, index_month, amount_per_person, amount_rural, by, 
                                                    "amount_rural": amount_rural})
         return a.id, a.payload
 
-    approval_id, payload = _run(work)
+    approval_id, payload = run_refusable(work)
     summary(approval=approval_id, state="pending", program=program, index_month=payload["index_month"])
 
 
@@ -51,11 +51,11 @@ def programs_approve(approval_id, by, password) -> None:
     from flows import approvals
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         a = approvals.approve(session, approvals.get(session, approval_id), staff)
         return a.state, a.payload
 
-    state, payload = _run(work)
+    state, payload = run_refusable(work)
     summary(approval=approval_id, state=state, households=payload.get("households", 0),
             persons=payload.get("persons", 0))
 
@@ -70,7 +70,7 @@ def programs_withdraw(approval_id, by, password) -> None:
     from flows.price import trigger
 
     def work(session):
-        staff = _signed_in(session, by, password)
+        staff = signed_in(session, by, password)
         return trigger.withdraw_approved(session, approvals.get(session, approval_id), staff).state
 
-    summary(approval=approval_id, state=_run(work))
+    summary(approval=approval_id, state=run_refusable(work))
