@@ -36,10 +36,8 @@ def _secure(response):
     return response
 
 
-def create_blueprint(dev: bool) -> Blueprint:
-    bp = Blueprint("web", __name__, url_prefix="/m")
-    index_template = (STATIC / "index.html").read_text(encoding="utf-8")
-    page = index_template.replace("{{CONFIG}}", json.dumps({"dev": dev}))
+def serve_page_and_static(bp: Blueprint, page: str, directory) -> None:
+    """The app's one page at `/` and its files at `/static/…`, revalidated on every load, under the strict CSP."""
 
     @bp.get("/")
     def index():
@@ -49,9 +47,17 @@ def create_blueprint(dev: bool) -> Blueprint:
 
     @bp.get("/static/<path:name>")
     def static(name: str):
-        response = send_from_directory(STATIC, name, max_age=0)
+        response = send_from_directory(directory, name, max_age=0)
         response.headers["Cache-Control"] = "no-cache"
         return _secure(response)
+
+
+def create_blueprint(dev: bool) -> Blueprint:
+    bp = Blueprint("web", __name__, url_prefix="/m")
+    index_template = (STATIC / "index.html").read_text(encoding="utf-8")
+    page = index_template.replace("{{CONFIG}}", json.dumps({"dev": dev}))
+
+    serve_page_and_static(bp, page, STATIC)
 
     @bp.post("/qr")
     def qr():

@@ -3,9 +3,9 @@ under the same strict CSP as /m/. The pages call only the documented staff API (
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, send_from_directory
+from flask import Blueprint
 
-from app.web import STATIC, _secure
+from app.web import STATIC, serve_page_and_static
 
 STAFF_STATIC = STATIC / "staff"
 
@@ -14,16 +14,5 @@ def create_staff_blueprint() -> Blueprint:
     bp = Blueprint("staff_web", __name__, url_prefix="/staff")
     page = (STAFF_STATIC / "index.html").read_text(encoding="utf-8")
 
-    @bp.get("/")
-    def index():
-        response = current_app.response_class(page, mimetype="text/html")
-        response.headers["Cache-Control"] = "no-cache"
-        return _secure(response)
-
-    @bp.get("/static/<path:name>")
-    def static(name: str):
-        response = send_from_directory(STAFF_STATIC, name, max_age=0)
-        response.headers["Cache-Control"] = "no-cache"
-        return _secure(response)
-
+    serve_page_and_static(bp, page, STAFF_STATIC)
     return bp
