@@ -16,6 +16,7 @@ from app.db import utcnow
 from app.masking import mask_name
 from app.models import Account, Application, ApplicationApplicant, Resident
 from app.models.ids import new_id
+from flows.applications import take_proposal
 from notifications.sqlutil import insert_ignore
 
 ROLE_TEXT = {"funeral_arranger": "治丧人", "household_adult": "家庭成员"}
@@ -52,14 +53,9 @@ def applicant_of(session: Session, application_id: str, actor: str) -> Applicati
 def claim(session: Session, application: Application, actor: str, applicant: ApplicationApplicant) -> bool:
     """The first confirmation wins: proposed → confirmed in one conditional UPDATE; the winner's row is
     `confirmed`, every other applicant's `superseded`. False when someone else confirmed first."""
-    now = utcnow()
-    won = session.execute(update(Application).where(Application.id == application.id,
-                                                    Application.state == "proposed")
-                          .values(state="confirmed", confirmed_at=now, confirmed_by=actor, updated_at=now)
-                          .execution_options(synchronize_session=False)).rowcount
-    session.refresh(application)
-    if not won:
+    if not take_proposal(session, application, actor):
         return False
+    now = utcnow()
     t = ApplicationApplicant.__table__
     session.execute(update(t).where(t.c.application_id == application.id, t.c.id == applicant.id)
                     .values(state="confirmed", decided_at=now))

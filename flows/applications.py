@@ -75,6 +75,24 @@ def _rows_query(by_program: bool) -> Select:
     return query.order_by(a.created_at.desc(), a.id)
 
 
+def take_proposal(session: Session, application: Application, actor: str, state: str = "confirmed") -> bool:
+    """proposed → `state` in one conditional UPDATE, so that of racing taps (a double tap, two proxies, several
+    proposed applicants) exactly one wins. True for the winner, whose object then holds what the row holds
+    without reading it back; False for the others, with the object re-read to show what the winner did."""
+    now = utcnow()
+    values = {"state": state, "confirmed_at": now, "confirmed_by": actor, "updated_at": now}
+    table = Application.__table__
+    won = session.execute(
+        update(table).where(table.c.id == application.id, table.c.state == "proposed").values(**values)
+    ).rowcount
+    if not won:
+        session.refresh(application)
+        return False
+    for name, value in values.items():
+        set_committed_value(application, name, value)
+    return True
+
+
 def confirm(session: Session, application: Application, actor_account_id: str, today: date | None = None) -> Application:
     """One tap: accept the pre-filled data as shown; the rule decides at once. Repeats change nothing."""
     if application.state in FINAL_AFTER_CONFIRM:
@@ -82,17 +100,8 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
     if application.state != "proposed":
         raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
                        error_code="application_state")
-    now = utcnow()
-    claim = {"state": "confirmed", "confirmed_at": now, "confirmed_by": actor_account_id, "updated_at": now}
-    table = Application.__table__
-    claimed = session.execute(
-        update(table).where(table.c.id == application.id, table.c.state == "proposed").values(**claim)
-    ).rowcount
-    if not claimed:  # someone else moved it first: see what they did
-        session.refresh(application)
+    if not take_proposal(session, application, actor_account_id):  # someone else moved it first: see what they did
         return confirm(session, application, actor_account_id, today)
-    for name, value in claim.items():  # what the row now holds, without reading it back
-        set_committed_value(application, name, value)
     with session.no_autoflush:  # one flush at commit for the decision, the benefit and the outbox row
         _decide(session, application, today or today_shanghai())
     return application

@@ -13,7 +13,7 @@ import functools
 import sys
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from app.db import core_execute, utcnow
@@ -126,11 +126,7 @@ def confirm(session: Session, application: Application, actor: str, today: date 
     if application.state != "proposed":
         raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
                        error_code="application_state")
-    claimed = session.execute(
-        update(Application).where(Application.id == application.id, Application.state == "proposed")
-        .values(state="confirmed", confirmed_at=utcnow(), confirmed_by=actor, updated_at=utcnow())).rowcount
-    session.refresh(application)
-    if not claimed:
+    if not elderly_flow.take_proposal(session, application, actor):
         return confirm(session, application, actor, today)
     resident = session.get(Resident, application.resident_id)
     program = programs.get(application.program)

@@ -15,6 +15,7 @@ from app.errors import Conflict
 from app.masking import mask_name
 from app.models import Application, Benefit, BenefitChange, CareAssessment, Resident, StaffTask
 from app.models.ids import new_id
+from flows.applications import take_proposal
 from flows.casework import start_benefit
 from flows.dates import birth_cutoff, month_from_index, month_index
 from flows.money import yuan
@@ -199,13 +200,7 @@ def confirm(session: Session, application: Application, actor: str, today: date)
     if application.state != "proposed":
         raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
                        error_code="application_state")
-    now = utcnow()
-    claimed = session.execute(update(Application).where(Application.id == application.id,
-                                                        Application.state == "proposed")
-                              .values(state="confirmed", confirmed_at=now, confirmed_by=actor, updated_at=now)
-                              .execution_options(synchronize_session=False)).rowcount
-    session.refresh(application)
-    if not claimed:
+    if not take_proposal(session, application, actor):
         return confirm(session, application, actor, today)
     person = session.get(Resident, application.resident_id)
     decision = rule.decide(facts_of(session, person, today), today)

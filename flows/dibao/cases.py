@@ -24,6 +24,7 @@ from app.models import (
     StaffTask,
     StepDeadline,
 )
+from flows.applications import take_proposal
 from flows.casework import close_deadline, open_deadline, start_benefit
 from flows.conflicts import is_unique_violation
 from flows.dates import month_of, today_shanghai
@@ -150,11 +151,7 @@ def confirm_proposal(session: Session, application: Application, actor: str, dec
             raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
                            error_code="application_state")
         return application  # a repeat of the tap: the case is already on its way
-    claimed = session.execute(
-        update(Application).where(Application.id == application.id, Application.state == "proposed")
-        .values(state="checking", confirmed_at=utcnow(), confirmed_by=actor, updated_at=utcnow())).rowcount
-    session.refresh(application)
-    if not claimed:
+    if not take_proposal(session, application, actor, state="checking"):
         return application
     applicant = session.get(Resident, application.resident_id)
     proposal = {k: v for k, v in (application.prefill or {}).items() if k.startswith("proposal_")}
