@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PEOPLE ?= 50000
+# The suite runs on this many pytest-xdist workers (one per core here), each with its own database.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: install run migrate seed test soak lint ci clean browser-deps pg-client
 
@@ -44,7 +47,7 @@ pg-client:
 	  || echo "pg-client: could not install postgresql-client; PostgreSQL backups will fail" >&2
 
 test: install lint browser-deps pg-client
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 # The volume runs (pytest marker `soak`, deselected by `make test`): on the database of DATABASE_URL (SQLite by
 # default), then on PostgreSQL too when SOAK_DATABASE_URL is set (.ci/run does this once, after both suites).

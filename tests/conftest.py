@@ -20,7 +20,35 @@ TEST_KEYS = {
 # Set at import time so that modules which build an app at collection (schemathesis) see the same database
 # and keys as the fixtures and the subprocesses.
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="zerotrip-tests-"))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{SESSION_DIR / 'test.db'}")
+# Without DATABASE_URL, a SQLite file of this process's own (xdist workers inherit the controller's environment,
+# so the marker tells them the URL was a default and each takes its own file).
+if "DATABASE_URL" not in os.environ or os.environ.get("ZEROTRIP_TESTS_OWN_SQLITE"):
+    os.environ["ZEROTRIP_TESTS_OWN_SQLITE"] = "1"
+    os.environ["DATABASE_URL"] = f"sqlite:///{SESSION_DIR / 'test.db'}"
+
+
+def _own_database_per_worker() -> None:
+    """Under pytest-xdist each worker is its own process with its own SESSION_DIR (so its own SQLite file); on
+    PostgreSQL it gets its own database `<name>_<worker>`, created empty at start (fixtures empty tables between
+    tests, and CLI subprocesses inherit DATABASE_URL from the environment)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ["DATABASE_URL"]
+    if not worker or not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    os.environ["DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+
+
+_own_database_per_worker()
 os.environ["ZEROTRIP_INSTANCE_PATH"] = str(SESSION_DIR / "instance")
 os.environ.update(TEST_KEYS)
 
@@ -63,6 +91,8 @@ def cfg(db_url, session_dir):
     from app.config import load_config
 
     empty_database(db_url)
+    # The anchors of the audit chain belong to the database just emptied: a new chain starts with no anchor.
+    (session_dir / "anchors.jsonl").unlink(missing_ok=True)
     return load_config(
         {"database_url": db_url, "testing": True, "audit_anchor_path": str(session_dir / "anchors.jsonl")}
     )
