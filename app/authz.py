@@ -52,6 +52,8 @@ CITIZEN_ACTIONS = {
     "application:decline": "decline",
     "application:reopen": "decline",
     "application:rate": "confirm",  # rating on someone's behalf speaks for her (and 1–2 opens a staff task)
+    "application:appeal": "confirm",  # 复核 (flows.appeals): asking for a second look speaks for her
+    "benefit:appeal": "confirm",
     "benefit:view": "view",
     "benefit:proof": "view",  # a proof-of-benefit code (docs/proof.md): what a proxy may see, she may prove
     "resident:view": "view",
@@ -65,17 +67,18 @@ _SEE = frozenset({"application:view", "benefit:view", "benefit:proof", "resident
                   "task:view", "grant:view", "casework:queue"})
 # Actions that decide (or move) a case: never a supervisor's nor an admin's.
 CASE_DECISIONS = frozenset({"task:decide", "casework:review", "dibao:home_visit", "dibao:street_review",
-                            "objection:decide", "dibao:county_approve", "casework:bulk_review"})
+                            "objection:decide", "dibao:county_approve", "casework:bulk_review", "appeal:decide"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     # the township's civil-affairs assistant: intake, help at home, the 低保 home visit (with a second person)
-    "clerk": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim"},
+    "clerk": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "appeal:record"},
     # home visits and help in her own community (her jurisdiction is the community)
-    "community_worker": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim"},
+    "community_worker": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim",
+                                "appeal:record"},
     "reviewer": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "task:decide",
                         "casework:review", "casework:bulk_review", "dibao:street_review", "objection:decide",
-                        "grant:revoke"},
+                        "grant:revoke", "appeal:record", "appeal:decide"},
     "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "dibao:county_approve", "grant:revoke",
-                        "grant:approve"},
+                        "grant:approve", "appeal:decide"},
     # reassigns work, signs off monthly rolls, decides no case
     "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke"},
     # accounts and settings, decides no case

@@ -13,7 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.db import session_scope
-from flows import joblock
+from flows import appeals, joblock
 from flows.audit_anchor import run_daily_anchor
 from flows.dates import SHANGHAI, today_shanghai
 from flows.dibao import cases as dibao_cases
@@ -75,6 +75,9 @@ def run_daily_programs(cfg, today=None) -> None:
             moved = dibao_cases.close_notices(session, today)
             overdue = dibao_cases.flag_overdue(session, today)
         log.info("dibao as_of=%s notices_closed=%s steps_overdue=%s", today, moved, overdue)
+        with session_scope(cfg) as session:
+            swept = appeals.sweep(session, today)
+        log.info("appeals as_of=%s %s", today, " ".join(f"{k}={v}" for k, v in swept.items()))
     finally:
         joblock.release(cfg, "daily:programs")
 

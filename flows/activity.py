@@ -62,6 +62,11 @@ WHAT = {
     "resident.department_lookups": "查看了部门查询记录",
     "staff.death_correction_propose": "提出更正死亡登记",
     "staff.death_correction_approve": "复核并更正了死亡登记",
+    "appeal.file": "提出了复核申请",
+    "appeal.withdraw": "撤回了复核申请",
+    "staff.appeal_record": "在窗口代为登记了复核申请",
+    "staff.appeal_view": "查看了复核申请",
+    "staff.appeal_decision": "作出了复核决定",
 }
 # Why a staff member looked or acted (code, text). A look-up states its own purpose.
 PURPOSES = {
@@ -77,6 +82,9 @@ PURPOSES = {
     "staff.overdue_list": ("deadline_supervision", "督办超期事项"),
     "staff.home_help": ("home_help", "上门协助办理"),
     "staff.objection_decide": ("objection", "处理公示异议"),
+    "staff.appeal_record": ("appeal", "办理复核申请"),
+    "staff.appeal_view": ("appeal", "办理复核申请"),
+    "staff.appeal_decision": ("appeal", "办理复核申请"),
     "staff.proxy_grant_view": ("proxy_grant", "办理亲情代办授权"),
     "staff.proxy_grant_record": ("proxy_grant", "办理亲情代办授权"),
     "staff.proxy_grant_approve": ("proxy_grant", "办理亲情代办授权"),

@@ -85,22 +85,28 @@ def rule_trace(session: Session, application: Application) -> list[dict]:
     now on the facts as of the proposal, so that every reason shown is a condition of this program's rule."""
     if application.trace:
         return list(application.trace)
+    decision = decide_now(session, application, application.as_of)
+    return decision.trace() if decision is not None else []
+
+
+def decide_now(session: Session, application: Application, as_of: date):
+    """The program's rule run now on the registry's facts as of `as_of` (None without a program or subject)."""
     program = programs.get(application.program)
     resident = _resident_for_facts(session, application.resident_id)
     if program is None or resident is None:
-        return []
+        return None
     facts_type = getattr(sys.modules.get(program.decide.__module__), "Facts", None)
     if program.facts:  # the program's own facts (flows.programs.base.Program.hook)
-        facts = program.hook("facts")(session, application, application.as_of)
+        facts = program.hook("facts")(session, application, as_of)
     elif facts_type is Facts:
-        facts = disability_facts(session, resident, application.as_of)
+        facts = disability_facts(session, resident, as_of)
     elif facts_type is not None and "members" in getattr(facts_type, "__dataclass_fields__", {}):
         from flows.dibao import cases as household_cases
 
-        facts = household_cases.facts_for(session, application, application.as_of)
+        facts = household_cases.facts_for(session, application, as_of)
     else:
         facts = elderly_flow.resident_facts(resident)
-    return program.decide(facts, application.as_of).trace()
+    return program.decide(facts, as_of)
 
 
 # ---- confirm ----------------------------------------------------------------------------------------------------
@@ -269,3 +275,50 @@ def complete_home_help(session: Session, task: StaffTask, outcome: str, staff_id
         return task
     task.state, task.closed_at = "done", utcnow()
     return task
+
+
+# ---- re-opening a decided case (an upheld appeal, flows.appeals) ----------------------------------------------------
+
+def reopen_at_step(session: Session, application: Application, state: str, step: str, working_days: int,
+                   today: date, cause: str, task_kind: str | None = None) -> Application:
+    """Put a decided application back at one of its steps: the step's time limit starts again today and, where the
+    step is a human's, a task is in the pool again (its own dedupe key per cause, e.g. `appeal:<id>`)."""
+    application.state, application.decision, application.decided_at = state, None, None
+    application.updated_at = utcnow()
+    row = session.scalar(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                    StepDeadline.step == step))
+    if row is None:
+        open_deadline(session, application, step, today, working_days)
+    else:
+        row.started_on, row.due_on, row.done_on, row.overdue = today, workdays.add_working_days(today, working_days), \
+            None, False
+        row.working_days, row.calendar_note = working_days, workdays.calendar_note(today, row.due_on)
+    if task_kind:
+        resident = session.get(Resident, application.resident_id)
+        session.add(StaffTask(kind=task_kind, resident_id=resident.id, application_id=application.id,
+                              district_code=resident.district_code, street_code=resident.street_code,
+                              community_code=resident.community_code, dedupe_key=f"{task_kind}:{application.id}:{cause}",
+                              details={"program": application.program, "reopened_by": cause},
+                              due_at=_due_datetime(today, working_days)))
+    return application
+
+
+def reopen(session: Session, application: Application, today: date, cause: str) -> Application:
+    """Re-open a decided application at the right step: the program's own `reopen` hook (a multi-step process);
+    a program with a staff `review` step goes back to review; a program decided by rule alone is decided again
+    by its rule on today's registry data as of the original date (so that the benefit starts when it would
+    have, and the roll pays the months since as arrears). 409 `rule_still_not_met` when the data still fail."""
+    program = programs.get(application.program)
+    if program is not None and program.reopen:
+        return program.hook("reopen")(session, application, today, cause)
+    review = next((s for s in (program.steps if program else ()) if s.code == "review"), None)
+    if review is not None:
+        return reopen_at_step(session, application, "reviewing", "review", review.working_days, today, cause,
+                              task_kind="review")
+    decision = decide_now(session, application, application.as_of)
+    if decision is None or not decision.eligible:
+        raise Conflict("By the registry's data the rule is still not met: correct the data it rests on first (the "
+                       "trace says which), then decide the appeal.", error_code="rule_still_not_met")
+    application.trace = decision.trace()
+    start_benefit(session, application, decision)
+    return application

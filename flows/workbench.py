@@ -17,7 +17,7 @@ from app.authz import Caller, jurisdiction_clause, role_allows
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from app.models import Application, Resident, StaffMember, StaffTask
-from flows import workdays
+from flows import appeals, workdays
 from flows.dates import today_shanghai
 from flows.staff import MIN_PASSWORD, check_password, hash_password
 
@@ -25,7 +25,9 @@ BULK_MAX = 50
 # The permission a task kind needs (app.authz.PERMISSIONS): a task is in the pool of every staff member whose
 # role has it, in the task's jurisdiction. Kinds not listed need task:decide.
 KIND_PERMISSION = {"review": "casework:review", "home_visit": "dibao:home_visit", "objection": "objection:decide",
-                   "home_help": "casework:home_help"}
+                   "home_help": "casework:home_help", "appeal": "appeal:decide",
+                   # an appeal past its limit (flows.appeals.sweep): in the supervisors' pool, to reassign
+                   "appeal_overdue": "task:reassign"}
 AT_RISK_SHARE = 0.25  # at risk: less than a quarter of the step's time left
 BADGES = ("on_track", "at_risk", "overdue", "none")
 SCOPES = ("pool", "mine", "all")
@@ -137,6 +139,7 @@ def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
     one wins; the other gets 409 `task_claimed`. Claiming one's own task again is a no-op."""
     if task.claimed_by == staff.id and task.state == "open":
         return task
+    appeals.on_claim(session, task, staff.id)  # an appeal: never its original decider; received → reviewing
     won = session.execute(
         update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open", StaffTask.claimed_by.is_(None))
         .values(claimed_by=staff.id, claimed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
@@ -161,6 +164,8 @@ def release(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
 
 def reassign(session: Session, task: StaffTask, to: StaffMember) -> StaffTask:
     """A supervisor moves an open task to someone (or back to the pool with `to=None`)."""
+    if to is not None:
+        appeals.before_assign(session, task, to.id)
     done = session.execute(
         update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open")
         .values(claimed_by=to.id if to else None, claimed_at=utcnow() if to else None)

@@ -64,6 +64,7 @@ KIND_TITLES = {
     "payout_account_changed": "收款账户变更通知",
     "after_death": "身后一件事告知",
     "one_off_paid": "补贴发放通知",
+    "appeal_update": "复核进度通知",
 }
 # Kinds that ignore quiet hours: a security alert must not wait for the morning, and the answer to the
 # citizen's own tap (confirm → approved / rejected) is expected at once — she is awake, she just used the app.

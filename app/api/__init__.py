@@ -33,6 +33,7 @@ BLUEPRINT_MODULES = (
     "app.api.staff_workbench",
     "app.api.areas",
     "app.api.program_triggers",
+    "app.api.appeals",
 )
 
 

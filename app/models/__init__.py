@@ -101,3 +101,7 @@ __all__ += ["ApplicationApplicant", "CremationRecord", "OneOffPayment"]
 from app.models.care_assessment import CareAssessment  # noqa: E402
 
 __all__ += ["CareAssessment"]
+
+from app.models.appeal import Appeal  # noqa: E402
+
+__all__ += ["Appeal"]

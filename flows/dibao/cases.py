@@ -386,3 +386,19 @@ def flag_overdue(session: Session, today: date) -> int:
     """Mark every open step whose working-day limit has passed (set-based)."""
     return session.execute(update(StepDeadline).where(StepDeadline.done_on.is_(None), StepDeadline.due_on < today,
                                                       StepDeadline.overdue.is_(False)).values(overdue=True)).rowcount
+
+
+# The step a refused case goes back to when an appeal is upheld: the staff step that refused it; a refusal by the
+# economic check goes to the home visit, which verifies what the shared data could not.
+REOPEN_AT = {"home_visit": "home_visit", "street_review": "reviewing", "county_approval": "approving"}
+
+
+def reopen_after_appeal(session: Session, application: Application, today: date, cause: str) -> Application:
+    """The program's `reopen` hook (flows.casework.reopen): back to the step that refused, its limit again."""
+    from flows.casework import reopen_at_step
+
+    refused = next((e for e in reversed(application.trace or []) if e.get("source") == "staff"
+                    and e.get("passed") is False and e.get("code") in REOPEN_AT), None)
+    state = REOPEN_AT[refused["code"]] if refused else "home_visit"
+    return reopen_at_step(session, application, state, state, STEP_LIMITS[state], today, cause,
+                          task_kind="home_visit" if state == "home_visit" else None)

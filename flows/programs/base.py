@@ -103,8 +103,11 @@ class Program:
     #   decision (flows.casework.rule_trace).
     # trigger(session, staff, options) -> Approval: a grant started by an operator for everyone counted (no
     #   application, no confirmation), pending until a second admin approves (`zerotrip programs trigger`).
+    # reopen(session, application, today, cause) -> Application: put a decided application back at the right
+    #   step of the program's own process (an upheld appeal, flows.appeals); without it, flows.casework.reopen.
     daily: str = ""
     confirm: str = ""
+    reopen: str = ""
     facts: str = ""
     trigger: str = ""
     # An application whose subject is a deceased person (the applicant is someone else): a death does not expire

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.models import Approval, Benefit, InboxItem, Objection, PublicNotice
+from app.db import utcnow
+from app.models import Appeal, Application, Approval, Benefit, InboxItem, Objection, PublicNotice
 from flows.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
 
@@ -111,6 +112,14 @@ MATRIX = {
                                                                     {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("POST", "/api/v1/staff/accounts/<string:staff_id>/reset-password"): (
         "staff", {"password": "a temporary secret"}, {**STAFF, "staff_here": 403, "staff_there": 403}),
+    # Appeals (复核, issue 13): seen by whoever may view the decision; withdrawn by the owner or a proxy with
+    # `confirm` (again: the same answer); decided by a reviewer of the jurisdiction (tests/appeals for the
+    # original decider's 403).
+    ("GET", "/api/v1/appeals/<string:appeal_id>"): ("appeal", None, {**CITIZEN_APP, "proxy_out": 200}),
+    ("POST", "/api/v1/appeals/<string:appeal_id>/withdraw"): ("appeal", None, CITIZEN_APP),
+    ("GET", "/api/v1/staff/appeals/<string:appeal_id>"): ("appeal", None, STAFF),
+    ("POST", "/api/v1/staff/appeals/<string:appeal_id>/decision"): (
+        "appeal", {"outcome": "rejected", "reason": "经复核，原决定认定事实清楚。"}, STAFF),
 }
 
 
@@ -161,6 +170,15 @@ def world(session, cfg):
                         payload={"program": "elderly_allowance", "key": "minimum_age", "value": 75, "raw": "75",
                                  "from": "2027-01"}, state="pending")
     session.add(approval)
+    decided = Application(program="elderly_allowance", resident_id=owner.id, period="2026-10", state="rejected",
+                          as_of=today - timedelta(days=40), prefill={}, trace=[], decided_at=utcnow())
+    session.add(decided)
+    session.flush()
+    appeal = Appeal(decision_key=f"application:{decided.id}", application_id=decided.id, resident_id=owner.id,
+                    program="elderly_allowance", decided_on=today, reason_code="facts_wrong", comment="",
+                    filed_by=f"account:{owner_acc.id}", filed_via="owner", state="received",
+                    due_on=today + timedelta(days=28))
+    session.add(appeal)
     session.commit()
     headers = {role: h.headers_for(session, cfg, acc) for role, acc in accounts.items()}
     _, headers["staff_here"] = h.staff(session, cfg, "reviewer", "140105")
@@ -168,7 +186,7 @@ def world(session, cfg):
     headers["none"] = {}
     colleague, _ = h.staff(session, cfg, "clerk", "140105")
     objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
-               "objection": objection.id, "approval": approval.id}
+               "objection": objection.id, "approval": approval.id, "appeal": appeal.id}
     return headers, objects
 
 

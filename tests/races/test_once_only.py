@@ -10,8 +10,10 @@ from datetime import date, timedelta
 import requests
 from sqlalchemy import func, select
 
+from app.db import utcnow
 from app.models import (
     Account,
+    Appeal,
     Application,
     Benefit,
     NotificationPref,
@@ -50,6 +52,21 @@ def test_24_parallel_objections_of_one_account_give_one_201_and_23_documented_40
     assert {r.json()["error_code"] for r in answers if r.status_code == 409} == {"objection_exists"}
     assert _count(session, select(Objection)) == 1
     assert _count(session, select(StaffTask).where(StaffTask.kind == "objection")) == 1
+
+
+def test_24_parallel_appeals_of_one_decision_give_one_201_and_23_documented_409s(servers, session, cfg):
+    resident, account, _ = h.person(session, cfg, "周大爷")
+    headers = h.headers_for(session, cfg, account)
+    application = h.application(session, resident, state="rejected")
+    application.decided_at = utcnow() - timedelta(days=3)
+    session.commit()
+    answers = servers.burst(24, lambda i, base: requests.post(
+        f"{base}/api/v1/appeals", headers=headers, timeout=QUIET,
+        json={"application_id": application.id, "reason_code": "facts_wrong", "comment": f"第{i}次"}))
+    assert Counter(r.status_code for r in answers) == {201: 1, 409: 23}
+    assert {r.json()["error_code"] for r in answers if r.status_code == 409} == {"appeal_exists"}
+    assert _count(session, select(Appeal)) == 1
+    assert _count(session, select(StaffTask).where(StaffTask.kind == "appeal")) == 1
 
 
 def test_24_parallel_ratings_of_one_case_give_one_201_and_23_documented_409s(servers, session, cfg):
