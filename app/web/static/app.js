@@ -281,7 +281,8 @@ route(/^\/app\/([0-9a-f]{8,64})$/, async (m, params) => {
   const out = [h("h1", { text: a.program_name }), h("p", { class: "state state-" + a.state, text: stateText(a.state) }), box];
   if (a.state === "approved") out.push(para(S.detail.approved, "notice ok"));
   if (a.state === "rejected") out.push(para(S.detail.rejected, "notice"));
-  if (a.monthly_amount) out.push(h("p", { class: "amount big" }, S.detail.amount(a.monthly_amount)), a.start_month ? para(S.detail.startMonth(fmt.month(a.start_month))) : null);
+  if (a.monthly_amount) out.push(h("p", { class: "amount big" }, S.detail.amount(a.monthly_amount)));
+  if (a.monthly_amount && a.start_month) out.push(para(S.detail.startMonth(fmt.month(a.start_month))));
   if (a.actions.includes("confirm")) {
     const btn = button(forName ? S.detail.confirmFor(forName) : S.detail.confirm, () => busy(btn, async () => {
       try { await post(`/api/v1/applications/${id}/confirm`); render(); } catch (err) { showError(box, err); }
@@ -297,6 +298,7 @@ route(/^\/app\/([0-9a-f]{8,64})$/, async (m, params) => {
     try { rated = await get(`/api/v1/applications/${id}/rating`); } catch (err) { if (!(err instanceof ApiError) || err.status !== 404) throw err; }
     out.push(rated ? para(S.detail.rated(rated.level_text), "notice") : link(`#/app/${id}/rate${q}`, S.detail.rate, "btn primary"));
   }
+  if (a.state !== "proposed") out.push(...(await appealCard(a, box, q)));
   if (a.actions.includes("reopen")) {
     const again = button(S.detail.reopen, () => busy(again, async () => {
       try { await post(`/api/v1/applications/${id}/reopen`); render(); } catch (err) { showError(box, err); }
@@ -304,6 +306,59 @@ route(/^\/app\/([0-9a-f]{8,64})$/, async (m, params) => {
     out.push(again);
   }
   return out;
+});
+
+// ---------- appeal (复核) ----------
+async function appealCard(a, box, q) {
+  const mine = (await get("/api/v1/appeals?page_size=50")).filter((x) => x.application_id === a.id);
+  const open = mine.find((x) => x.state !== "decided");
+  const last = open || mine[0];
+  const out = [];
+  if (last) {
+    const lines = [para(S.appeal.state(last.state_text, fmt.date(last.due_on)))];
+    if (last.outcome) lines.push(para(S.appeal.decided(last.outcome_text), "notice"), last.decision_reason ? para(S.appeal.reason_is(last.decision_reason)) : null);
+    lines.push(para(last.remedies, "sub"));
+    if (open) {
+      const w = button(S.appeal.withdraw, () => busy(w, async () => {
+        try { await post(`/api/v1/appeals/${open.id}/withdraw`); render(); } catch (err) { showError(box, err); }
+      }));
+      lines.push(w);
+    }
+    out.push(section(S.appeal.section, ...lines));
+  }
+  const decided = a.decided_at ? new Date(a.decided_at) : null;
+  const within = ["approved", "rejected"].includes(a.state) && decided && (Date.now() - decided.getTime()) <= 60 * 86400000;
+  if (!open && within) out.push(link(`#/app/${a.id}/appeal${q}`, S.appeal.link, "btn"));
+  return out;
+}
+
+route(/^\/app\/([0-9a-f]{8,64})\/appeal$/, async (m, params) => {
+  const id = m[1];
+  const [a, reasons] = await Promise.all([get(`/api/v1/applications/${id}`), get("/api/v1/appeals/reasons")]);
+  const box = alertBox();
+  const radios = reasons.map((r) => h("div", { class: "choice" },
+    h("input", { type: "radio", name: "reason", id: "ap-" + r.code, value: r.code }), h("label", { for: "ap-" + r.code, text: r.text })));
+  const comment = h("textarea", { name: "comment", id: "f-apcomment", maxlength: "1000", rows: "4" });
+  const form = h("form", {}, h("fieldset", {}, h("legend", { text: S.appeal.reason }), ...radios),
+    field(S.appeal.comment, comment), h("button", { type: "submit", class: "btn primary", text: S.appeal.button }));
+  const d = draft(form, "appeal." + id);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const chosen = form.querySelector("input[name=reason]:checked");
+    if (!chosen) return showError(box, new ApiError(422), { 422: S.appeal.choose });
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        const made = await post("/api/v1/appeals", { application_id: id, reason_code: chosen.value, comment: comment.value.trim() });
+        d.clear();
+        form.replaceWith(para(S.appeal.done(fmt.date(made.due_on)), "notice ok"), para(made.remedies, "sub"),
+          link(`#/app/${id}${params.get("g") ? "?g=" + params.get("g") : ""}`, S.back));
+      } catch (err) {
+        const code = err instanceof ApiError && err.body ? err.body.error_code : null;
+        showError(box, err, { 409: code === "appeal_period_over" ? S.appeal.over : S.appeal.exists });
+      }
+    });
+  });
+  return [h("h1", { text: S.appeal.title }), para(a.program_name, "sub"), para(S.appeal.lead), box, form];
 });
 
 // ---------- decline with a reason ----------

@@ -143,6 +143,26 @@ export const S = {
     done: "已收到。如果您改变主意,30天内可以重新办理。",
   },
 
+  // Appeal (复核): a second look at a decision, within 60 days of it.
+  appeal: {
+    title: "申请复核",
+    link: "对结果有异议?申请复核",
+    lead: "如果您认为这次的决定有误,可以在作出决定之日起60天内申请复核,由另一位工作人员重新审查。",
+    reason: "复核理由",
+    comment: "补充说明(可不填)",
+    button: "提交复核申请",
+    done: (due) => `复核申请已受理,我们会在 ${due} 前作出决定,结果会通知您。`,
+    section: "复核",
+    state: (text, due) => `${text},办理时限 ${due}`,
+    decided: (text) => `复核决定:${text}`,
+    reason_is: (text) => `理由:${text}`,
+    withdraw: "撤回复核申请",
+    withdrawn: "已撤回复核申请。",
+    exists: "这项决定已有一份复核申请正在办理。",
+    over: "已超过60天的复核申请期限。您仍可依法申请行政复议或提起行政诉讼。",
+    choose: "请选择一个复核理由。",
+  },
+
   // My applications.
   apps: {
     title: "我的申请",
