@@ -129,7 +129,8 @@ def task_view(session: Session, task: StaffTask, today: date, program_of: dict |
         program = session.scalar(select(Application.program).where(Application.id == task.application_id))
     return {"waiting_working_days": workdays.working_days_between(created, today), "badge": state,
             "working_days_left": left, "program": program or (task.details or {}).get("program"),
-            "claimed_by": task.claimed_by, "claimed_at": task.claimed_at}
+            "claimed_by": task.claimed_by, "claimed_at": task.claimed_at,
+            "appeal_id": (task.details or {}).get("appeal_id")}
 
 
 # ---- claim --------------------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class InboxTaskSchema(TaskSchema):
     working_days_left = ma.fields.Integer(allow_none=True)
     claimed_by = ma.fields.String(allow_none=True)
     claimed_at = UtcDateTime(format="iso", allow_none=True)
+    appeal_id = ma.fields.String(allow_none=True, metadata={"description": "an appeal task's appeal (复核)"})
 
 
 class WorkbenchCountsSchema(ma.Schema):

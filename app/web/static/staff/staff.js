@@ -177,6 +177,7 @@ async function inboxScreen(scope) {
       if (t.kind === "review" && t.application_id) {
         actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.inbox.review }));
       }
+      if (t.appeal_id) actions.push(el("a", { class: "btn", href: `#/appeal/${t.appeal_id}`, text: S.appeal.open }));
       actions.push(el("button", { class: "btn quiet", type: "button", text: S.inbox.release, onclick: async () => {
         try { await api(`/api/v1/staff/tasks/${t.id}/release`, { method: "POST" }); route(); } catch (err) {
           msg.replaceChildren(note(err.message, "error"));
@@ -271,6 +272,33 @@ async function caseScreen(id) {
     section(C.timeline, el("ol", {}, c.timeline.map((e) => el("li", { text: C.event(e) })))),
     c.decision_letter ? el("p", {}, el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter })) : null,
     form);
+}
+
+async function appealScreen(id) {
+  const path = `/api/v1/staff/appeals/${encodeURIComponent(id)}`;
+  const a = await api(path);
+  const A = S.appeal;
+  const msg = el("div", { "aria-live": "polite" });
+  const facts = section(A.facts, el("p", { text: A.decidedOn(a.decided_on) }), el("p", { text: A.reason(a.reason_text) }),
+    el("p", { text: A.comment(a.comment) }), el("p", { text: A.filedVia[a.filed_via] || a.filed_via }),
+    el("p", { text: A.state(a.state_text, a.due_on) }),
+    a.outcome ? el("p", { class: "note info", text: A.decided(a.outcome_text, a.decision_reason || "") }) : null,
+    a.application_id ? el("p", {}, el("a", { class: "btn", href: `#/case/${a.application_id}`, text: A.case })) : null);
+  const outcome = el("select", {}, ...Object.entries(A.outcomes).map(([k, v]) => el("option", { value: k, text: v })));
+  const reason = el("textarea", { rows: "4", required: true, minlength: "5", maxlength: "2000" });
+  const form = a.state !== "decided" ? el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    msg.replaceChildren();
+    try {
+      await api(`${path}/decision`, { method: "POST", body: { outcome: outcome.value, reason: reason.value.trim() } });
+      form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+      msg.replaceChildren(note(A.done));
+    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+  } }, el("h2", { text: A.formTitle }), field("appeal-outcome", A.outcome, outcome),
+  field("appeal-reason", A.decisionReason, reason), msg,
+  el("p", { class: "actions" }, el("button", { class: "btn primary", type: "submit", text: A.decide }),
+    el("a", { class: "btn quiet", href: "#/mine", text: S.review.back }))) : null;
+  show("appeal", el("h1", { text: A.title(a.program_name) }), facts, el("p", { class: "muted", text: a.remedies }), form);
 }
 
 async function letterScreen(id) {
@@ -397,6 +425,7 @@ async function route() {
     if (hash.startsWith("#/mine")) return await inboxScreen("mine");
     if (hash.startsWith("#/case/")) return await caseScreen(hash.slice(7));
     if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9));
+    if (hash.startsWith("#/appeal/")) return await appealScreen(hash.slice(9));
     if (hash.startsWith("#/accounts")) return await accountsScreen();
     if (hash.startsWith("#/roll")) return await rollScreen();
     if (hash.startsWith("#/search")) return searchScreen();
