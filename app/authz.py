@@ -426,7 +426,8 @@ def separation_of_duties(session: Session, caller: Caller, action: str, applicat
                             "staff must handle it.", error_code="staff_self_involvement")
     if action in APPROVING_ACTIONS:
         earlier = [e for e in (application.trace or []) if e.get("source") == "staff"
-                   and e.get("staff_id") == caller.staff_id and e.get("code") in EARLIER_STEPS]
+                   and caller.staff_id in (e.get("staff_id"), e.get("second_staff_id"))
+                   and e.get("code") in EARLIER_STEPS]
         if earlier:
             security_log.refused("segregation_of_duties", actor=caller.ref, action=action)
             raise Forbidden("You recorded the home visit or did the review of this case, so a different person "

@@ -34,6 +34,7 @@ BLUEPRINT_MODULES = (
     "app.api.areas",
     "app.api.program_triggers",
     "app.api.appeals",
+    "app.api.visit_files",
 )
 
 

@@ -23,6 +23,10 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _NON_JSON_PREFIXES = ("/api/v1/wechat/",)
 # Routes that parse any body as JSON (request.get_json(force=True)), whatever its media type.
 _FORCED_JSON_PATHS = ("/api/v1/wechat/events",)
+# Uploads of a home visit's photos and signatures: the image itself as the body (≤ 10 MiB, checked by content).
+_UPLOAD_PATH = re.compile(r"^/api/v1/staff/applications/[^/]+/visit-files$")
+UPLOAD_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
+UPLOAD_LIMIT = 10 * 1024 * 1024
 
 
 def init_app(flask_app: Flask) -> None:
@@ -52,6 +56,10 @@ def _require_json_body() -> None:
     if not request.content_length and not request.headers.get("Transfer-Encoding"):
         return
     mimetype = request.mimetype or ""
+    if _UPLOAD_PATH.match(request.path):
+        if mimetype not in UPLOAD_MEDIA_TYPES:
+            raise UnsupportedMediaType("Send the image itself as the body (image/jpeg, image/png or image/webp).")
+        return
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Send the request body as application/json.")
 
@@ -61,6 +69,8 @@ def _bound_json_body() -> None:
     if request.method not in _BODY_METHODS and request.method != "DELETE":
         return
     limit = request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH")
+    if _UPLOAD_PATH.match(request.path):
+        limit = request.max_content_length = UPLOAD_LIMIT
     if limit and request.content_length and request.content_length > limit:
         refused("body_size", address=request.remote_addr, path=request.path, limit=limit)
         raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")

@@ -23,7 +23,7 @@ from app.authz import separation_of_duties
 from app.db import SessionLocal
 from app.errors import NotFound
 from app.models import Application, Objection, PublicNotice, Resident, StaffTask
-from flows import casework, staff_cases
+from flows import casework, home_visits, staff_cases
 from flows.dates import today_shanghai
 from flows.dibao import cases as dibao_cases
 from flows.programs import dibao
@@ -105,11 +105,37 @@ class DibaoDecisionArgs(_Decision):
     reason_code = ma.fields.String(validate=ma.validate.OneOf(DIBAO_CODES))
 
 
+_FILE_ID = [ma.validate.Length(min=1, max=64), NO_NUL]
+
+
+class VisitSignaturesSchema(StrictSchema):
+    investigator_1 = ma.fields.String(required=True, validate=_FILE_ID, metadata={"description": "my signature"})
+    investigator_2 = ma.fields.String(required=True, validate=_FILE_ID, metadata={"description": "my colleague's"})
+    household = ma.fields.String(required=True, validate=_FILE_ID,
+                                 metadata={"description": "the household member's signature, or the photo of the "
+                                                          "thumb-printed form (household_signer thumbprint_form)"})
+
+
+class VisitLocationSchema(StrictSchema):
+    latitude = ma.fields.Float(required=True, validate=ma.validate.Range(-90, 90))
+    longitude = ma.fields.Float(required=True, validate=ma.validate.Range(-180, 180))
+
+
 class HomeVisitArgs(StrictSchema):
+    client_id = ma.fields.String(required=True, validate=[ma.validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
+                                 metadata={"description": "generated on the phone per visit: a resend records it once"})
     checklist = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(dibao_cases.HOME_VISIT_CHECKLIST)),
                                values=ma.fields.Boolean(), required=True,
                                metadata={"description": "every item of the case's checklist → true/false"})
     note = ma.fields.String(load_default="", validate=[ma.validate.Length(max=500), NO_NUL])
+    second_investigator = ma.fields.String(required=True, validate=_FILE_ID,
+                                           metadata={"description": "the staff id of the colleague at the door"})
+    household_signer = ma.fields.String(required=True, validate=ma.validate.OneOf(home_visits.HOUSEHOLD_SIGNERS))
+    signatures = ma.fields.Nested(VisitSignaturesSchema, required=True)
+    photos = ma.fields.List(ma.fields.String(validate=_FILE_ID), load_default=list,
+                            validate=ma.validate.Length(max=home_visits.MAX_PHOTOS))
+    visited_at = UtcDateTime(load_default=None)
+    location = ma.fields.Nested(VisitLocationSchema, load_default=None, allow_none=True)
 
 
 class ObjectionDecideArgs(StrictSchema):
@@ -235,9 +261,15 @@ class HomeVisit(MethodView):
         is rejected (`home_visit_mismatch`)."""
         session = SessionLocal()
         application, decision = _application(session, application_id, "dibao:home_visit")
-        dibao_cases.record_home_visit(session, application, current_staff().id, args["checklist"], args["note"])
-        _audit(session, "staff.dibao_home_visit", application, decision, application.state,
-               {"checklist": args["checklist"], "note": args["note"][:200]})
+        visit, created = home_visits.record(
+            session, current_caller(), application, args, "dibao:home_visit",
+            lambda: dibao_cases.waiting_for(application, "home_visit"),
+            lambda: dibao_cases.record_home_visit(session, application, current_staff().id, args["checklist"],
+                                                  args["note"]))
+        if created:
+            _audit(session, "staff.dibao_home_visit", application, decision, application.state,
+                   {"checklist": args["checklist"], "note": args["note"][:200], "home_visit": visit.id,
+                    "second_investigator": visit.investigator_2})
         session.commit()
         return case_payload(session, application)
 

@@ -105,3 +105,7 @@ __all__ += ["CareAssessment"]
 from app.models.appeal import Appeal  # noqa: E402
 
 __all__ += ["Appeal"]
+
+from app.models.home_visit import HomeVisit, VisitFile  # noqa: E402
+
+__all__ += ["HomeVisit", "VisitFile"]

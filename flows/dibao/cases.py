@@ -199,6 +199,11 @@ def _require(application: Application, state: str) -> None:
         raise Conflict(f"The application is {application.state}, not {state}.")
 
 
+def waiting_for(application: Application, state: str) -> None:
+    """409 unless this is a 低保 case at `state`."""
+    _require(application, state)
+
+
 def record_home_visit(session: Session, application: Application, staff_id: str, checklist: dict[str, bool],
                       note: str = "", today: date | None = None) -> Application:
     """The street's staff record the visit: every checklist item true → street review; otherwise rejected."""

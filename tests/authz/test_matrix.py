@@ -13,8 +13,10 @@ import pytest
 
 from app.db import utcnow
 from app.models import Appeal, Application, Approval, Benefit, InboxItem, Objection, PublicNotice
+from flows import visit_files
 from flows.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
+from tests.visits import image_bytes
 
 ROLES = ("owner", "stranger", "proxy_in", "proxy_out", "revoked", "expired", "staff_here", "staff_there", "none")
 # A proxy who unbound her identity (issue 9 item 2): her grant is suspended; she gets what a revoked proxy gets.
@@ -73,8 +75,15 @@ MATRIX = {
     # once role and jurisdiction have passed; county approval needs the approver role (the world's staff are
     # reviewers, 403); the objection is decided once (200).
     ("POST", SA + "/review"): ("application", {"decision": "approve", "reason": "核对无误"}, {**STAFF, "staff_here": 409}),
-    ("POST", SA + "/home-visit"): ("application", {"checklist": dict.fromkeys(HOME_VISIT_CHECKLIST, True)},
-                                   {**STAFF, "staff_here": 409}),
+    ("POST", SA + "/home-visit"): ("application", {
+        "client_id": "matrix-visit-1", "checklist": dict.fromkeys(HOME_VISIT_CHECKLIST, True),
+        "second_investigator": "x" * 32, "household_signer": "self",
+        "signatures": {"investigator_1": "a" * 32, "investigator_2": "b" * 32, "household": "c" * 32}},
+        {**STAFF, "staff_here": 409}),
+    # Home-visit photos and signatures: an empty upload is 422 once authorization has passed; a stored photo is
+    # shown to staff who may see the case.
+    ("POST", SA + "/visit-files"): ("application", None, {**STAFF, "staff_here": 422}),
+    ("GET", "/api/v1/staff/visit-files/<string:file_id>"): ("visit_file", None, STAFF),
     ("POST", SA + "/street-review"): ("application", {"decision": "approve", "reason": "核对无误"},
                                       {**STAFF, "staff_here": 409}),
     ("POST", SA + "/county-decision"): ("application", {"decision": "approve", "reason": "核对无误"},
@@ -179,6 +188,7 @@ def world(session, cfg):
                     filed_by=f"account:{owner_acc.id}", filed_via="owner", state="received",
                     due_on=today + timedelta(days=28))
     session.add(appeal)
+    photo = visit_files.store(session, cfg.instance_path, app_row, "photo", image_bytes("JPEG"), "test")
     session.commit()
     headers = {role: h.headers_for(session, cfg, acc) for role, acc in accounts.items()}
     _, headers["staff_here"] = h.staff(session, cfg, "reviewer", "140105")
@@ -186,7 +196,8 @@ def world(session, cfg):
     headers["none"] = {}
     colleague, _ = h.staff(session, cfg, "clerk", "140105")
     objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
-               "objection": objection.id, "approval": approval.id, "appeal": appeal.id}
+               "objection": objection.id, "approval": approval.id, "appeal": appeal.id,
+               "visit_file": photo.id}
     return headers, objects
 
 

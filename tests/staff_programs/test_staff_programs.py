@@ -28,6 +28,7 @@ from tests.api.conftest import Citizen, wechat, wechat_server  # noqa: F401  (fi
 from tests.authz import helpers as h
 from tests.builders import make_resident
 from tests.lifecycle.helpers import certificate
+from tests.visits import visit_body
 
 OK = dict.fromkeys(cases.HOME_VISIT_CHECKLIST, True)
 STREET, DISTRICT = "140105001", "140105"
@@ -49,7 +50,9 @@ def _household(session, cfg):
 
 @pytest.fixture
 def staff(session, cfg):
+    second, _ = h.staff(session, cfg, "clerk", DISTRICT, street=STREET)
     return {
+        "second_id": second.id,  # the colleague at the door (a home visit needs two investigators)
         "clerk": h.staff(session, cfg, "clerk", DISTRICT, street=STREET)[1],
         "reviewer": h.staff(session, cfg, "reviewer", DISTRICT, street=STREET)[1],
         "street_approver": h.staff(session, cfg, "approver", DISTRICT, street=STREET)[1],
@@ -77,10 +80,12 @@ def test_dibao_end_to_end_over_http(session, cfg, client, wechat, staff, monkeyp
     assert client.get("/api/v1/staff/cases?step=approving", headers=staff["clerk"]).json == []
 
     # home visit
-    assert client.post(base + "/home-visit", json={"checklist": OK}, headers=staff["there"]).status_code == 404
-    partial = client.post(base + "/home-visit", json={"checklist": {"居住情况与申报一致": True}}, headers=staff["clerk"])
+    body = visit_body(client.post, app_id, staff["clerk"], staff["second_id"], OK, "已入户")
+    assert client.post(base + "/home-visit", json=body, headers=staff["there"]).status_code == 404
+    partial = client.post(base + "/home-visit", json={**body, "checklist": {"居住情况与申报一致": True}},
+                          headers=staff["clerk"])
     assert partial.status_code == 422
-    visit = client.post(base + "/home-visit", json={"checklist": OK, "note": "已入户"}, headers=staff["clerk"])
+    visit = client.post(base + "/home-visit", json=body, headers=staff["clerk"])
     assert visit.status_code == 200 and visit.json["state"] == "reviewing", visit.json
 
     # street review: a clerk may not, a reviewer of the street may

@@ -8,6 +8,7 @@ import requests
 
 from flows.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
+from tests.visits import visit_body
 from tests.web.conftest import check_screen, sign_in_and_bind
 from tests.web.test_workbench import PASSWORD, Desk, _staff, check
 
@@ -28,9 +29,14 @@ def test_a_refused_dibao_applicant_appeals_from_her_phone_and_sees_the_decision(
     assert case["state"] == "home_visit"
 
     _, first = h.staff(session, cfg, "reviewer")
+    colleague, _ = h.staff(session, cfg, "clerk")
     checklist = {**dict.fromkeys(HOME_VISIT_CHECKLIST, True), HOME_VISIT_CHECKLIST[0]: False}
-    refused = requests.post(f"{city.stack.api}/api/v1/staff/applications/{case['id']}/home-visit", headers=first,
-                            json={"checklist": checklist, "note": "居住情况与申报不一致"}, timeout=TIMEOUT)
+
+    def post(path, **kw):
+        return requests.post(city.stack.api + path, timeout=TIMEOUT, **kw)
+
+    body = visit_body(post, case["id"], first, colleague.id, checklist, "居住情况与申报不一致")
+    refused = post(f"/api/v1/staff/applications/{case['id']}/home-visit", headers=first, json=body)
     assert refused.status_code == 200, refused.text
 
     p.go(f"#/app/{case['id']}")
