@@ -108,6 +108,12 @@ class DibaoDecisionArgs(_Decision):
 _FILE_ID = [ma.validate.Length(min=1, max=64), NO_NUL]
 
 
+def _client_id(value: str) -> None:
+    """Letters, digits of 0-9 (ASCII only), '-' and '_' (a UUID as the phone generates it)."""
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        raise ma.ValidationError("Use letters, 0-9, '-' and '_' only.")
+
+
 class VisitSignaturesSchema(StrictSchema):
     investigator_1 = ma.fields.String(required=True, validate=_FILE_ID, metadata={"description": "my signature"})
     investigator_2 = ma.fields.String(required=True, validate=_FILE_ID, metadata={"description": "my colleague's"})
@@ -122,7 +128,7 @@ class VisitLocationSchema(StrictSchema):
 
 
 class HomeVisitArgs(StrictSchema):
-    client_id = ma.fields.String(required=True, validate=[ma.validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$")],
+    client_id = ma.fields.String(required=True, validate=[ma.validate.Length(min=8, max=64), _client_id],
                                  metadata={"description": "generated on the phone per visit: a resend records it once"})
     checklist = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(dibao_cases.HOME_VISIT_CHECKLIST)),
                                values=ma.fields.Boolean(), required=True,

@@ -114,6 +114,13 @@ INTERNAL: dict[str, str] = {
     "inbox_items": "id outbox_id resident_id account_id kind title body application_id recipient_key created_at read_at",
     "notification_prefs": "resident_id proxy_mode updated_at",
     "objections": "id notice_id account_id text state created_at",
+    # 复核 (flows.appeals) and home-visit evidence (flows.home_visits): case records of this bureau, not shared
+    "appeals": "id decision_key application_id benefit_id resident_id program decided_on reason_code comment filed_by "
+               "filed_via grant_id state outcome decision_reason decided_by decided_at due_on reviewer_id reminded_on "
+               "urged_on escalated_on created_at updated_at",
+    "home_visits": "id client_id application_id investigator_1 investigator_2 household_signer evidence checklist note "
+                   "visited_at latitude longitude created_at",
+    "visit_files": "id application_id kind path media_type size sha256 uploaded_by created_at",
     "outbox": "id idempotency_key kind resident_id account_id application_id data state channel attempts "
               "next_attempt_at lease_until lease_owner last_error provider_msgid created_at sent_at",
     "proxy_requests": "id requester_account_id requester_resident_id target_id_hash target_resident_id name_masked "
