@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.crypto import FieldCipher
 from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
-from app.models import Application, AuditEvent, Resident, StepDeadline
+from app.models import Application, AuditEvent, Resident, StaffTask, StepDeadline
 from flows import areas, programs, workdays
 from flows.workbench import badge
 
@@ -84,6 +84,10 @@ def case(session: Session, application: Application, today: date) -> dict:
                        "calendar_note": d.calendar_note or None} for d in deadlines],
         "timeline": timeline(session, application),
         "decision_letter": application.state in DECIDED,
+        # the checklist of an open home-visit task (declared by the program), for the visit screen on a phone
+        "home_visit_checklist": next((t.details.get("checklist") for t in session.scalars(
+            select(StaffTask).where(StaffTask.application_id == application.id, StaffTask.kind == "home_visit",
+                                    StaffTask.state == "open")) if (t.details or {}).get("checklist")), None),
     }
 
 

@@ -133,6 +133,18 @@ def task_view(session: Session, task: StaffTask, today: date, program_of: dict |
             "appeal_id": (task.details or {}).get("appeal_id")}
 
 
+def colleagues(session: Session, me: StaffMember, permission: str) -> list[dict]:
+    """Active staff of my district whose role carries `permission`, me excluded (names as they sign in)."""
+    from app.models import Account
+
+    rows = session.execute(select(StaffMember).join(Account, Account.id == StaffMember.account_id)
+                           .where(StaffMember.district_code == me.district_code, StaffMember.id != me.id,
+                                  Account.disabled_at.is_(None))
+                           .order_by(StaffMember.username)).scalars()
+    return [{"id": s.id, "name": s.display_name or s.username, "role": s.role} for s in rows
+            if role_allows(s.role, permission)][:200]
+
+
 # ---- claim --------------------------------------------------------------------------------------------------------
 
 def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:

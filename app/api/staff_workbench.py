@@ -14,7 +14,7 @@ from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema
 from app.api.security import audit_event, authorize, client_ip, current_caller
 from app.api.staff import StaffSchema, TaskSchema, staff_payload, task_payload
 from app.api.staff_security import current_staff, staff_required
-from app.authz import ROLES, may_manage_staff, separation_of_duties
+from app.authz import PERMISSIONS, ROLES, may_manage_staff, separation_of_duties
 from app.db import SessionLocal
 from app.errors import DomainError, Forbidden, NotFound
 from app.masking import mask_name
@@ -151,6 +151,28 @@ class Inbox(MethodView):
                     subjects=[t.resident_id for t in rows if t.resident_id is not None])
         session.commit()
         return out
+
+
+class WorkbenchColleagueArgs(StrictSchema):
+    permission = ma.fields.String(load_default="dibao:home_visit", validate=ma.validate.OneOf(
+        sorted({p for perms in PERMISSIONS.values() for p in perms})))
+
+
+class WorkbenchColleagueSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+
+
+@blp.route("/colleagues")
+class Colleagues(MethodView):
+    @staff_required(blp)
+    @blp.arguments(WorkbenchColleagueArgs, location="query")
+    @blp.response(200, WorkbenchColleagueSchema(many=True))
+    def get(self, args):
+        """Active colleagues of my district whose role carries `permission` (e.g. the second investigator of a
+        home visit), me excluded."""
+        return flow.colleagues(SessionLocal(), current_staff(), args["permission"])
 
 
 @blp.route("/inbox/counts")
@@ -358,6 +380,8 @@ class WorkbenchCaseSchema(ma.Schema):
     deadlines = ma.fields.List(ma.fields.Dict(), required=True)
     timeline = ma.fields.List(ma.fields.Dict(), required=True)
     decision_letter = ma.fields.Boolean(required=True)
+    home_visit_checklist = ma.fields.List(ma.fields.String(), allow_none=True,
+                                          metadata={"description": "items of an open home visit, else null"})
 
 
 class WorkbenchRevealArgs(StrictSchema):

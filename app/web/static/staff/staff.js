@@ -1,5 +1,6 @@
 // The workbench (办理平台) at /staff/: plain DOM, no innerHTML, every word from strings.js, only the staff API.
 import { S } from "./strings.js";
+import { visitScreen } from "./visit.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -176,6 +177,9 @@ async function inboxScreen(scope) {
     } else {
       if (t.kind === "review" && t.application_id) {
         actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.inbox.review }));
+      }
+      if (t.kind === "home_visit" && t.application_id) {
+        actions.push(el("a", { class: "btn", href: `#/visit/${t.application_id}`, text: S.visit.open }));
       }
       if (t.appeal_id) actions.push(el("a", { class: "btn", href: `#/appeal/${t.appeal_id}`, text: S.appeal.open }));
       actions.push(el("button", { class: "btn quiet", type: "button", text: S.inbox.release, onclick: async () => {
@@ -426,6 +430,9 @@ async function route() {
     if (hash.startsWith("#/case/")) return await caseScreen(hash.slice(7));
     if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9));
     if (hash.startsWith("#/appeal/")) return await appealScreen(hash.slice(9));
+    if (hash.startsWith("#/visit/")) {
+      return await visitScreen(hash.slice(8), { api, el, field, note, show, section, token: () => (store.get() || {}).access });
+    }
     if (hash.startsWith("#/accounts")) return await accountsScreen();
     if (hash.startsWith("#/roll")) return await rollScreen();
     if (hash.startsWith("#/search")) return searchScreen();

@@ -1,0 +1,76 @@
+"""The 低保 home visit on a community worker's phone (issue 12 item 6) in Chromium at 390×844: she claims the
+visit, picks the colleague at the door, both investigators and the household member sign on the screen, a photo
+from the camera; the draft survives a reload; the case moves on to the street review."""
+
+from __future__ import annotations
+
+from tests.visits import image_bytes
+from tests.web.conftest import Phone, sign_in_and_bind
+from tests.web.test_workbench import PASSWORD, Desk, _staff, check
+
+PHONE = {"width": 390, "height": 844}
+
+
+class StaffPhone(Desk):
+    def __init__(self, browser, base):
+        Phone.__init__(self, browser, base, viewport=PHONE)
+
+
+def _sign(page, selector: str) -> None:
+    page.locator(selector).scroll_into_view_if_needed()
+    box = page.locator(selector).bounding_box()
+    x, y = box["x"] + 20, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 12):
+        page.mouse.move(x + i * 20, y + (8 if i % 2 else -8))
+    page.mouse.up()
+
+
+def test_two_community_workers_record_the_home_visit_on_a_phone(browser, phone, city):
+    citizen = phone()
+    sign_in_and_bind(citizen, city.li)
+    citizen.go("#/dibao")
+    citizen.page.fill("input[name=monthly_income]", "300")
+    citizen.page.click("main button[type=submit]")
+    citizen.page.wait_for_selector("text=已提交")
+
+    _staff(city.stack, "wang.worker", "community_worker", must_change=False, street="140105001",
+           community="140105001001")
+    _staff(city.stack, "zhao.worker", "community_worker", must_change=False, street="140105001",
+           community="140105001001")
+    worker = StaffPhone(browser, city.stack.api)
+    try:
+        worker.open("#/inbox")
+        worker.sign_in("wang.worker", PASSWORD)
+        worker.wait_screen("inbox")
+        worker.page.click("main button:has-text('认领')")
+        worker.open("#/mine")
+        worker.page.click("main a:has-text('入户调查')")
+        worker.wait_screen("visit")
+        check(worker, "home-visit-phone")
+        assert worker.page.evaluate("document.documentElement.scrollWidth <= 390"), "no sideways scrolling"
+
+        worker.page.select_option("#second", label="zhao.worker(社区工作者)")
+        _sign(worker.page, "#sign-1")
+        _sign(worker.page, "#sign-2")
+        worker.page.reload()  # the network drops, the page reloads: the draft is still there
+        worker.wait_screen("visit")
+        assert worker.page.input_value("#second") != ""
+        _sign(worker.page, "#sign-3")
+        worker.page.set_input_files("#photos", files=[{"name": "door.jpg", "mimeType": "image/jpeg",
+                                                      "buffer": image_bytes("JPEG", (1200, 900))}])
+        worker.page.click("main button[type=submit]")
+        worker.page.wait_for_selector("main .note:not(:has-text('正在上传'))")
+        assert "入户调查已提交" in worker.page.inner_text("main"), worker.page.inner_text("main")
+        token = worker.page.evaluate("JSON.parse(sessionStorage.getItem('zt.staff')).access")
+        apps = citizen.page.evaluate("fetch('/api/v1/applications', {headers: {Authorization: 'Bearer ' + "
+                                     "JSON.parse(localStorage.getItem('zt.tokens')).access}}).then(r => r.json())")
+        case = next(a for a in apps if a["program"] == "dibao")
+        assert case["state"] == "reviewing", case["state"]
+        seen = worker.page.evaluate("([id, t]) => fetch('/api/v1/staff/applications/' + id + '/case', "
+                                    "{headers: {Authorization: 'Bearer ' + t}}).then(r => r.json())", [case["id"], token])
+        visit = next(e for e in seen["trace"] if e["code"] == "home_visit")
+        assert visit["passed"] and visit["second_staff_id"]
+    finally:
+        worker.close()
