@@ -101,3 +101,6 @@ __all__ += ["ApplicationApplicant", "CremationRecord", "OneOffPayment"]
 from app.models.care_assessment import CareAssessment  # noqa: E402
 
 __all__ += ["CareAssessment"]
+from app.models.counter import CounterVisit  # noqa: E402
+
+__all__ += ["CounterVisit"]
