@@ -23,6 +23,8 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _NON_JSON_PREFIXES = ("/api/v1/wechat/",)
 # Routes that parse any body as JSON (request.get_json(force=True)), whatever its media type.
 _FORCED_JSON_PATHS = ("/api/v1/wechat/events",)
+# Routes that take an uploaded file (multipart/form-data): the counter's consent image (issue 13).
+_MULTIPART_PATHS = re.compile(r"^/api/v1/staff/counter/visits/[A-Za-z0-9]{1,64}/confirm$")
 
 
 def init_app(flask_app: Flask) -> None:
@@ -52,6 +54,8 @@ def _require_json_body() -> None:
     if not request.content_length and not request.headers.get("Transfer-Encoding"):
         return
     mimetype = request.mimetype or ""
+    if mimetype == "multipart/form-data" and _MULTIPART_PATHS.match(request.path):
+        return
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Send the request body as application/json.")
 
