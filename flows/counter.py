@@ -65,9 +65,12 @@ def identify(session: Session, caller: Caller, cipher, today: date, *, id_number
     return resident, ("card" if card else "typed")
 
 
-def open_visit(session: Session, resident: Resident, staff: StaffMember, source: str, today: date) -> CounterVisit:
-    visit = CounterVisit(resident_id=resident.id, staff_id=staff.id,
-                         office_code=staff.community_code or staff.street_code or staff.district_code,
+def open_visit(session: Session, resident: Resident, staff: StaffMember | None, source: str, today: date,
+               staff_id: str | None = None) -> CounterVisit:
+    """One trip of the resident to an office (`staff` None: the simulated year's clerk `staff_id` at her
+    street's office)."""
+    office = (staff.community_code or staff.street_code or staff.district_code) if staff else resident.street_code
+    visit = CounterVisit(resident_id=resident.id, staff_id=staff.id if staff else staff_id, office_code=office,
                          district_code=resident.district_code, street_code=resident.street_code,
                          community_code=resident.community_code, source=source, visited_on=today, actions=[])
     session.add(visit)

@@ -19,8 +19,8 @@ from flows.workbench import badge
 
 LOOKUP_ACTIONS = ("staff.resident_search", "staff.resident_lookup", "staff.resident_reveal")
 ACTIVITY_DAYS = 14
-# A staff member's day is an outlier when she looked up more than OUTLIER_FACTOR × the median day of her
-# jurisdiction, and at least OUTLIER_MIN times.
+# A staff member's day is an outlier when she looked up at least OUTLIER_MIN times and more than OUTLIER_FACTOR ×
+# the median of the other staff-days of the jurisdiction in the window.
 OUTLIER_FACTOR, OUTLIER_MIN = 3, 10
 
 
@@ -50,10 +50,17 @@ def dashboard(session: Session, caller: Caller, today: date, *, audit_anchor_pat
                 for (office, kind), counts in sorted(grid.items())]
     return {"today": today, "per_step": per_step, "overdue": overdue, "median_days": median_days(session, caller),
             "activity": activity(session, caller, today), "audit": audit_state(session, audit_anchor_path),
-            "roll": roll_state(session, today),
+            "roll": roll_state(session, today), "trips_this_month": trips_this_month(session, today),
             # appeals per office and their outcomes (issue 13 item 2) are built separately: this hook stays empty
             # until the appeals module provides them.
             "appeals": appeals_per_office(session, caller)}
+
+
+def trips_this_month(session: Session, today: date) -> int:
+    """Citizens' trips to an office this month: one per counter visit (flows.counter)."""
+    from flows import counter
+
+    return counter.trips(session, today.replace(day=1), today)
 
 
 def appeals_per_office(session: Session, caller: Caller) -> list[dict]:
@@ -94,14 +101,17 @@ def activity(session: Session, caller: Caller, today: date) -> list[dict]:
     per_day: Counter = Counter()
     for (day, actor, _p, _a), n in counts.items():
         per_day[(day, actor)] += n
-    typical = statistics.median(per_day.values()) if per_day else 0
+    def typical(key) -> float:
+        others = [n for k, n in per_day.items() if k != key]
+        return statistics.median(others) if others else 0
+
     out = []
     for (day, actor, purpose, kind), n in sorted(counts.items()):
         member = staff[actor]
         total = per_day[(day, actor)]
         out.append({"day": day, "staff_id": member.id, "staff_name": member.display_name or member.username,
                     "purpose": purpose, "kind": kind, "count": n, "day_total": total,
-                    "outlier": total >= OUTLIER_MIN and total > OUTLIER_FACTOR * typical})
+                    "outlier": total >= OUTLIER_MIN and total > OUTLIER_FACTOR * typical((day, actor))})
     return out
 
 
