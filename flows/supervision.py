@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.authz import Caller, jurisdiction_clause
-from app.models import Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
+from app.models import Account, Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
 from flows import workdays
 from flows.workbench import badge
 
@@ -50,6 +50,11 @@ def dashboard(session: Session, caller: Caller, today: date, *, audit_anchor_pat
                 for (office, kind), counts in sorted(grid.items())]
     return {"today": today, "per_step": per_step, "overdue": overdue, "median_days": median_days(session, caller),
             "activity": activity(session, caller, today), "audit": audit_state(session, audit_anchor_path),
+            "staff": [{"id": m.id, "name": m.display_name or m.username, "role": m.role}
+                      for m in session.scalars(select(StaffMember).join(Account, Account.id == StaffMember.account_id)
+                                               .where(StaffMember.district_code == caller.district_code,
+                                                      Account.disabled_at.is_(None))
+                                               .order_by(StaffMember.username)).all()],
             "roll": roll_state(session, today), "trips_this_month": trips_this_month(session, today),
             # appeals per office and their outcomes (issue 13 item 2) are built separately: this hook stays empty
             # until the appeals module provides them.

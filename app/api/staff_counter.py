@@ -216,6 +216,8 @@ class DashboardSchema(ma.Schema):
     activity = ma.fields.List(ma.fields.Dict(), required=True)
     audit = ma.fields.Dict(required=True)
     roll = ma.fields.Dict(required=True)
+    staff = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "staff of the district "
+                                                                                    "(reassignment targets)"})
     trips_this_month = ma.fields.Integer(required=True, metadata={"description": "counter visits: one trip each"})
     appeals = ma.fields.List(ma.fields.Dict(), required=True,
                              metadata={"description": "appeals per office (issue 13 item 2): empty until built"})
