@@ -27,7 +27,8 @@ export const S = {
     same: "新密码不能和当前密码相同。",
     wrongCurrent: "当前密码不对,请再试一次。",
   },
-  nav: { inbox: "待办", mine: "我的任务", search: "查找居民", roll: "发放名册", accounts: "工作人员账号" },
+  nav: { inbox: "待办", mine: "我的任务", search: "查找居民", roll: "发放名册", accounts: "工作人员账号",
+    counter: "窗口帮办", supervision: "监督看板" },
   search: {
     title: "查找居民(仅限本辖区)",
     hint: "输入完整身份证号;或输入完整姓名,再加出生年份或社区代码。同名的人很多,只输姓名不能查找。",
