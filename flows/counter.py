@@ -117,7 +117,10 @@ def confirm(session: Session, visit: CounterVisit, application: Application, sta
 
     if application.resident_id != visit.resident_id:
         raise NotFound("No such application of this resident.")
-    casework.confirm(session, application, f"counter:{staff_id}", today)
+    del staff_id  # recorded by the caller's audit event
+    # she confirms, at the counter: the actor is the resident (an applicant ≠ subject is checked as such); the
+    # staff member who helped is in the visit and in the audit trail
+    casework.confirm(session, application, f"resident:{visit.resident_id}", today)
     record(visit, action="confirm", application_id=application.id, consent=consent)
     return application
 

@@ -33,7 +33,8 @@ def _tasks(session: Session, caller: Caller):
 
 def dashboard(session: Session, caller: Caller, today: date, *, audit_anchor_path: str | None = None) -> dict:
     tasks = _tasks(session, caller)
-    names = dict(session.execute(select(StaffMember.id, StaffMember.display_name)).all())
+    names = {i: d or u for i, d, u in session.execute(select(StaffMember.id, StaffMember.display_name,
+                                                                StaffMember.username)).all()}
     grid: dict[tuple, Counter] = defaultdict(Counter)
     overdue = []
     for task in tasks:

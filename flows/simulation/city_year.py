@@ -285,7 +285,7 @@ class Simulation:
                     if who is not None and who.phone_hash is None:
                         # no phone: she answers at the counter (帮办), her one trip (issue 13 item 1)
                         visit = counter.open_visit(s, who, None, "card", day, staff_id="sim-clerk")
-                        casework.confirm(s, app, "counter:sim-clerk", day)
+                        casework.confirm(s, app, f"resident:{who.id}", day)
                         counter.record(visit, action="confirm", application_id=app.id,
                                        consent={"kind": "signature", "path": None})
                         self.actions[app.program]["counter"] += 1

@@ -548,7 +548,7 @@ async function supervisionScreen() {
       const reason = el("input", { id: `reason-${i}`, "aria-label": U.reason, required: true, minlength: "2" });
       return el("tr", { "data-task": o.task_id }, el("td", { text: o.task_id.slice(0, 8) }), el("td", { text: S.receipt.steps[o.kind] || o.kind }),
         el("td", { text: o.office }), el("td", { text: o.due_on }), el("td", {}, el("span", { class: "badge overdue", text: String(o.working_days_overdue) })),
-        el("td", { text: o.responsible || U.pool }),
+        el("td", { class: "who", text: o.responsible || U.pool }),
         el("td", {}, el("form", { class: "inline", onsubmit: async (e) => {
           e.preventDefault();
           try {
