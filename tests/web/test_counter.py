@@ -172,6 +172,16 @@ def test_c_a_supervisor_reassigns_overdue_work(browser, stack, tmp_path):
         desk.page.click("main form.card button[type=submit]")
         desk.page.wait_for_selector("text=已改派 2 件")
         assert who.all_inner_texts() == ["li.review"] * 3
+        # li decides one: the chart of median working days per step has a bar
+        li = _login(later, "li.review")
+        case = requests.get(f"{later}/api/v1/staff/inbox?scope=mine", headers=li).json()[0]["application_id"]
+        reviewed = requests.post(f"{later}/api/v1/staff/applications/{case}/review", headers=li,
+                                 json={"decision": "approve", "reason": "证件核对无误"})
+        assert reviewed.status_code == 200, reviewed.text
+        desk.page.reload()
+        desk.wait_screen("supervision")
+        assert desk.page.locator("svg.chart rect").count() == 1
+        assert who.all_inner_texts() == ["li.review"] * 2
         check(desk, "supervision-reassigned")
     finally:
         desk.close()

@@ -515,17 +515,18 @@ function medianChart(rows) {
   const barH = 28; const left = 140; const width = 640;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${rows.length * (barH + 10) + 10}`, role: "img", "aria-labelledby": "median-title",
     class: "chart" });
-  chart.append(svg("title", { id: "median-title" }, U.chartLabel));
+  // one text alternative for the whole picture: the label and every bar in words
+  chart.append(svg("title", { id: "median-title" }, `${U.chartLabel}:${rows.map((r) =>
+    U.bar(S.receipt.steps[r.step] || r.step, r.median_working_days, r.cases)).join(";")}`));
   rows.forEach((r, i) => {
     const y = 10 + i * (barH + 10); const w = Math.max(2, (width - left - 60) * r.median_working_days / max);
     const name = S.receipt.steps[r.step] || r.step;
-    const g = svg("g", { role: "listitem", "aria-label": U.bar(name, r.median_working_days, r.cases) });
+    const g = svg("g", { "aria-hidden": "true" });
     g.append(svg("text", { x: left - 8, y: y + barH / 2 + 5, "text-anchor": "end" }, name),
       svg("rect", { x: left, y, width: w, height: barH, fill: "#0b5394" }),
       svg("text", { x: left + w + 6, y: y + barH / 2 + 5 }, String(r.median_working_days)));
     chart.append(g);
   });
-  chart.setAttribute("aria-roledescription", "bar chart");
   return chart;
 }
 
