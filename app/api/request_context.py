@@ -24,7 +24,7 @@ _NON_JSON_PREFIXES = ("/api/v1/wechat/",)
 # Routes that parse any body as JSON (request.get_json(force=True)), whatever its media type.
 _FORCED_JSON_PATHS = ("/api/v1/wechat/events",)
 # Routes that take an uploaded file (multipart/form-data): the counter's consent image (issue 13).
-_MULTIPART_PATHS = re.compile(r"^/api/v1/staff/counter/visits/[A-Za-z0-9]{1,64}/confirm$")
+_MULTIPART_PATHS = re.compile(r"^/api/v1/staff/counter/visits/[^/]{1,200}/confirm$")
 
 
 def init_app(flask_app: Flask) -> None:
