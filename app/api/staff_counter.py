@@ -64,6 +64,8 @@ class VisitSchema(ma.Schema):
     source = ma.fields.String(required=True, metadata={"description": "typed | card"})
     items = ma.fields.List(ma.fields.Nested(CounterItemSchema), required=True)
     actions = ma.fields.List(ma.fields.Dict(), required=True)
+    resident_ref = ma.fields.String(required=True, metadata={
+        "description": "her short-lived reference for POST /api/v1/staff/proxy-grants (a proxy grant at the counter)"})
 
 
 class ConfirmForm(StrictSchema):
@@ -100,7 +102,9 @@ def _visit_payload(session, visit: CounterVisit) -> dict:
         items.append({"application_id": application.id, "program": application.program,
                       "program_name": program.name if program else application.program,
                       "state": application.state, "created_at": application.created_at})
-    return {"visit_id": visit.id, "name_masked": mask_name(resident.name), "id_number_masked": resident.id_mask,
+    from app.api.staff import _ref
+
+    return {"visit_id": visit.id, "resident_ref": _ref(resident), "name_masked": mask_name(resident.name), "id_number_masked": resident.id_mask,
             "birth_year": resident.birth_date.year, "source": visit.source, "items": items,
             "actions": [{k: v for k, v in a.items() if k != "consent"} for a in visit.actions or []]}
 

@@ -132,3 +132,25 @@ def test_who_may_serve_at_the_counter(cfg, session, client):
     assert client.get(f"/api/v1/staff/counter/visits/{visit}", headers=elsewhere).status_code == 404
     assert client.get(f"/api/v1/staff/counter/visits/{visit}", headers=supervisor).status_code == 403
     assert client.get("/api/v1/staff/counter/visits/" + "x" * 100, headers=clerk).status_code == 404
+
+
+def test_a_proxy_grant_recorded_at_the_counter_follows_the_proxy_rules(cfg, session, client):
+    from app.models import ProxyGrant
+
+    resident, id_number, _, clerk = _world(session, cfg)
+    daughter, _, daughter_id = h.person(session, cfg, "王小红", birth=date(1975, 2, 3), street=STREET,
+                                        community=COMMUNITY)
+    visit = client.post("/api/v1/staff/counter/identify", headers=clerk, json={"id_number": id_number}).json
+    proxy = client.post("/api/v1/staff/residents/lookup", headers=clerk,
+                        json={"id_number": daughter_id, "purpose": "guardianship_grant"}).json
+    grant = client.post("/api/v1/staff/proxy-grants", headers=clerk,
+                        json={"resident_ref": visit["resident_ref"], "proxy_ref": proxy["resident_ref"],
+                              "basis": "written_authorisation", "document_ref": "授权书2026-118", "place": "office"})
+    assert grant.status_code == 201, grant.json
+    row = session.scalars(select(ProxyGrant)).one()
+    assert row.resident_id == resident.id and row.proxy_resident_id == daughter.id
+    _, elsewhere = h.staff(session, cfg, "clerk", district="140106")
+    refused = client.post("/api/v1/staff/proxy-grants", headers=elsewhere,
+                          json={"resident_ref": visit["resident_ref"], "proxy_ref": proxy["resident_ref"],
+                                "basis": "written_authorisation", "document_ref": "x", "place": "office"})
+    assert refused.status_code == 404  # the reference is the clerk's own, short-lived

@@ -37,7 +37,8 @@ def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, 
 
     today = today_shanghai()
     li = _person("李秀英", (today - timedelta(days=3)).replace(year=today.year - 80))  # no phone
-    _write(tmp_path / "population.csv", [li])
+    son = _person("王建国", today.replace(year=today.year - 50), sex="M", phone="13912340001", household="H1")
+    _write(tmp_path / "population.csv", [li, son])
     assert _summary(stack.cli("import", "population", str(tmp_path / "population.csv")))["rejected"] == "0"
     assert _summary(stack.cli("scan", "elderly-allowance", "--as-of", today.isoformat()))["proposed"] == "1"
     _staff(stack, "zhang.clerk", "clerk", must_change=False, street="140105001")
@@ -76,6 +77,12 @@ def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, 
         check(desk, "counter-consent")
         desk.page.click("main button:has-text('确认并记录同意')")
         desk.page.wait_for_selector("text=已代为确认")
+        # her son has no account of his own yet: a proxy grant needs one (the existing rule), said in words
+        desk.page.fill("#p-id", son["id_number"])
+        desk.page.fill("#p-doc", "授权委托书 2026-118")
+        desk.page.select_option("#p-basis", "written_authorisation")
+        desk.page.click("main button:has-text('登记代办人')")
+        desk.page.wait_for_selector("text=代办人要先用自己的手机登录民政小程序")
         desk.page.click("main a:has-text('打印回执')")
         desk.wait_screen("receipt")
         desk.page.wait_for_function("document.querySelector('img.qr') && document.querySelector('img.qr').complete "

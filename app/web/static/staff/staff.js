@@ -472,8 +472,25 @@ async function visitScreen(visitId) {
       el("td", {}, i.state === "proposed" ? el("button", { class: "btn", type: "button", text: C.confirm,
         "aria-label": `${C.confirm}:${i.program_name}`, onclick: () => openConsent(i) }) : "")))))
     : note(C.none);
+  const proxyId = el("input", { autocomplete: "off", required: true });
+  const basis = el("select", {}, ...Object.entries(C.bases).map(([k, t]) => el("option", { value: k, text: t })));
+  const doc = el("input", { required: true });
+  const proxyMsg = el("div", { "aria-live": "polite" });
+  const proxyForm = el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    proxyMsg.replaceChildren();
+    try {
+      const proxy = await api("/api/v1/staff/residents/lookup", { method: "POST",
+        body: { id_number: proxyId.value.trim(), purpose: "guardianship_grant" } });
+      const grant = await api("/api/v1/staff/proxy-grants", { method: "POST", body: { resident_ref: v.resident_ref,
+        proxy_ref: proxy.resident_ref, basis: basis.value, document_ref: doc.value.trim(), place: "office" } });
+      proxyMsg.replaceChildren(note(C.proxyDone(proxy.name_masked, grant.status)));
+    } catch (err) { proxyMsg.replaceChildren(note(err.message, "error")); }
+  } }, el("h2", { text: C.proxy }), el("p", { text: C.proxyHint }), field("p-id", C.proxyId, proxyId),
+  field("p-basis", C.basis, basis), field("p-doc", C.documentRef, doc), proxyMsg,
+  el("button", { class: "btn", type: "submit", text: C.proxySubmit }));
   show("visit", el("h1", { text: C.title }), el("div", { class: "card" },
-    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, consentArea, msg,
+    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, consentArea, msg, proxyForm,
   el("p", { class: "actions" }, confirmedIds.size ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
     el("a", { class: "btn quiet", href: "#/counter", text: S.receipt.back })));
 }
