@@ -422,6 +422,18 @@ function counterScreen() {
   show("counter", el("h1", { text: C.title }), form);
 }
 
+// A phone photo of the signed slip is often larger than the 2 MB limit: drawn again at most 1600 px wide as JPEG.
+async function smallerPhoto(file) {
+  if (file.size < 1.5 * 1024 * 1024) return file;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
+    const canvas = el("canvas", { width: String(Math.round(bitmap.width * scale)), height: String(Math.round(bitmap.height * scale)) });
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    return await new Promise((ok) => canvas.toBlob((b) => ok(b || file), "image/jpeg", 0.85));
+  } catch { return file; }
+}
+
 function signaturePad() {
   const canvas = el("canvas", { width: "480", height: "160", class: "signature", role: "img", "aria-label": S.counter.sign });
   const ctx = canvas.getContext("2d");
@@ -454,7 +466,7 @@ async function visitScreen(visitId) {
       const form = new FormData();
       form.append("application_id", item.application_id);
       form.append("consent_kind", photo ? "slip_photo" : "signature");
-      if (photo) form.append("consent", photo); else if (signature) form.append("consent", signature, "signature.png");
+      if (photo) form.append("consent", await smallerPhoto(photo), "slip.jpg"); else if (signature) form.append("consent", signature, "signature.png");
       try {
         await apiForm(`/api/v1/staff/counter/visits/${visitId}/confirm`, form);
         await route();
