@@ -95,8 +95,7 @@ def activity(session: Session, caller: Caller, today: date) -> list[dict]:
     since = datetime(today.year, today.month, today.day) - timedelta(days=ACTIVITY_DAYS)
     staff = {f"staff:{s.id}": s for s in session.scalars(select(StaffMember).where(
         jurisdiction_clause(caller, StaffMember.district_code, StaffMember.street_code,
-                            StaffMember.community_code) if caller.street_code is None
-        else StaffMember.district_code == caller.district_code)).all()}
+                            StaffMember.community_code))).all()}
     rows = session.execute(select(AuditEvent.ts, AuditEvent.actor, AuditEvent.action, AuditEvent.details)
                            .where(AuditEvent.action.in_(LOOKUP_ACTIONS), AuditEvent.ts >= since,
                                   AuditEvent.actor.in_(list(staff) or [""]))).all()
