@@ -30,6 +30,7 @@ from app.models import (
     Application,
     ApplicationApplicant,
     Benefit,
+    CounterVisit,
     ProxyGrant,
     Resident,
     StaffMember,
@@ -70,17 +71,19 @@ CASE_DECISIONS = frozenset({"task:decide", "casework:review", "dibao:home_visit"
                             "objection:decide", "dibao:county_approve", "casework:bulk_review", "appeal:decide"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     # the township's civil-affairs assistant: intake, help at home, the 低保 home visit (with a second person)
-    "clerk": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "appeal:record"},
+    "clerk": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "appeal:record",
+                     "counter:serve"},
     # home visits and help in her own community (her jurisdiction is the community)
     "community_worker": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim",
-                                "appeal:record"},
+                                "appeal:record", "counter:serve"},
     "reviewer": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "task:decide",
+                        "counter:serve",
                         "casework:review", "casework:bulk_review", "dibao:street_review", "objection:decide",
                         "grant:revoke", "appeal:record", "appeal:decide"},
     "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "dibao:county_approve", "grant:revoke",
                         "grant:approve", "appeal:decide"},
     # reassigns work, signs off monthly rolls, decides no case
-    "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke"},
+    "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke", "supervision:view"},
     # accounts and settings, decides no case
     "admin": _SEE | {"staff:manage", "grant:revoke", "grant:approve"},
 }
@@ -236,7 +239,7 @@ def _subject(session: Session, obj, place: bool = True) -> tuple[int | None, str
     for applications, benefits and grants) only when `place` is true — staff jurisdiction needs it."""
     if isinstance(obj, Resident):
         return obj.id, None, (obj.district_code, obj.street_code, obj.community_code)
-    if isinstance(obj, StaffTask):
+    if isinstance(obj, StaffTask | CounterVisit):
         return obj.resident_id, None, (obj.district_code, obj.street_code, obj.community_code)
     if isinstance(obj, Application | Benefit):
         resident_id, program = obj.resident_id, obj.program
@@ -259,7 +262,7 @@ def decide(session: Session, caller: Caller | None, action: str, obj) -> Decisio
     resident_id, program, where = _subject(session, obj, place=caller.kind == "staff")
     if caller.kind == "staff":
         return _decide_staff(caller, action, resident_id, where)
-    if isinstance(obj, StaffTask):
+    if isinstance(obj, StaffTask | CounterVisit):
         return _deny(False, "staff work items are not visible to citizens")
     if isinstance(obj, ProxyGrant):
         return _decide_grant(session, caller, action, obj)

@@ -215,7 +215,8 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
     proxy_account = session.execute(select(Account).where(Account.resident_id == proxy_resident.id,
                                                           Account.disabled_at.is_(None))).scalar()
     if proxy_account is None:
-        raise Conflict("The proxy must first sign in to the mini-program and bind her own identity.")
+        raise Conflict("The proxy must first sign in to the mini-program and bind her own identity.",
+                       error_code="proxy_not_bound")
     if _existing(session, principal.id, proxy_account.id) is not None:
         raise Conflict("This person already is (or is about to be) the resident's proxy.")
     grant = ProxyGrant(resident_id=principal.id, proxy_account_id=proxy_account.id,

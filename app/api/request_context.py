@@ -27,6 +27,8 @@ _FORCED_JSON_PATHS = ("/api/v1/wechat/events",)
 _UPLOAD_PATH = re.compile(r"^/api/v1/staff/applications/[^/]+/visit-files$")
 UPLOAD_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 UPLOAD_LIMIT = 10 * 1024 * 1024
+# Routes that take an uploaded file (multipart/form-data): the counter's consent image (issue 13).
+_MULTIPART_PATHS = re.compile(r"^/api/v1/staff/counter/visits/[^/]{1,200}/confirm$")
 
 
 def init_app(flask_app: Flask) -> None:
@@ -59,6 +61,8 @@ def _require_json_body() -> None:
     if _UPLOAD_PATH.match(request.path):
         if mimetype not in UPLOAD_MEDIA_TYPES:
             raise UnsupportedMediaType("Send the image itself as the body (image/jpeg, image/png or image/webp).")
+        return
+    if mimetype == "multipart/form-data" and _MULTIPART_PATHS.match(request.path):
         return
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Send the request body as application/json.")

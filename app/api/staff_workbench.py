@@ -78,6 +78,8 @@ class WorkbenchBulkResultSchema(ma.Schema):
 
 class WorkbenchReassignArgs(StrictSchema):
     staff_id = ma.fields.String(allow_none=True, required=True, validate=[ma.validate.Length(1, 32), NO_NUL])
+    reason = ma.fields.String(required=True, validate=[ma.validate.Length(2, 200), NO_NUL],
+                              metadata={"description": "why (audited): leave, workload, conflict of interest"})
 
 
 class WorkbenchNoBody(StrictSchema):
@@ -250,9 +252,10 @@ class Reassign(MethodView):
             to = session.get(StaffMember, args["staff_id"])
             if to is None or to.district_code != task.district_code:
                 raise NotFound("No such staff member here.")
+        task_from = task.claimed_by
         flow.reassign(session, task, to)
         audit_event(session, "staff.task_reassign", object_ref=f"task:{task.id}", on_behalf_of=decision.on_behalf_of,
-                    details={"to": to.id if to else None})
+                    details={"to": to.id if to else None, "from": task_from, "reason": args["reason"]})
         session.commit()
         return _inbox_row(session, task, flow.today(), None)
 

@@ -18,11 +18,14 @@ def audit_group() -> None:
 def audit_verify(anchor_path) -> None:
     """Walk the chain; exit 1 and name the first broken seq if anything was edited, deleted, reordered or
     rewritten (a full rewrite is caught by the anchors)."""
-    from app.audit import verify
+    from app.audit import record, verify
 
     cfg = ready_config()
     with session_scope(cfg) as session:
         result = verify(session, anchor_path or cfg.audit_anchor_path)
+        # the supervisor's dashboard shows the last verification (issue 13 item 3)
+        record(session, actor="cli:audit-verify", action="audit.verify", result="ok" if result.ok else "broken",
+               details={"events": result.events, "broken_seq": result.broken_seq})
     if not result.ok:
         click.echo(f"audit chain BROKEN at seq {result.broken_seq}: {result.reason}", err=True)
         summary(ok=0, events=result.events, broken_seq=result.broken_seq)

@@ -109,3 +109,6 @@ __all__ += ["Appeal"]
 from app.models.home_visit import HomeVisit, VisitFile  # noqa: E402
 
 __all__ += ["HomeVisit", "VisitFile"]
+from app.models.counter import CounterVisit  # noqa: E402
+
+__all__ += ["CounterVisit"]

@@ -46,7 +46,7 @@ from app.models import (
     StaffTask,
 )
 from app.models.ids import new_id
-from flows import applicants, casework, payroll, payroll_gate, programs
+from flows import applicants, casework, counter, payroll, payroll_gate, programs
 from flows.dates import month_of, nth_birthday
 from flows.imports.population import load_people
 from flows.imports.report import RejectReport, report_path
@@ -281,8 +281,17 @@ class Simulation:
                 if app.state == "proposed":
                     # who answers: the subject, or (applicant ≠ subject, e.g. a funeral) the first applicant asked
                     applicant = applicants.first_proposed(s, app.id)
-                    casework.confirm(s, app, f"resident:{applicant}" if applicant else "sim-citizen", day)
-                    self.actions[app.program]["online"] += 1  # in the mini-program: no trip
+                    who = s.get(Resident, applicant or app.resident_id)
+                    if who is not None and who.phone_hash is None:
+                        # no phone: she answers at the counter (帮办), her one trip (issue 13 item 1)
+                        visit = counter.open_visit(s, who, None, "card", day, staff_id="sim-clerk")
+                        casework.confirm(s, app, f"resident:{who.id}", day)
+                        counter.record(visit, action="confirm", application_id=app.id,
+                                       consent={"kind": "signature", "path": None})
+                        self.actions[app.program]["counter"] += 1
+                    else:
+                        casework.confirm(s, app, f"resident:{applicant}" if applicant else "sim-citizen", day)
+                        self.actions[app.program]["online"] += 1  # in the mini-program: no trip
                     if app.state == "reviewing":
                         self.reviews[day + timedelta(days=self.rng.randint(1, 4))].append(app.id)
             for app_id in self.reviews.pop(day, []):

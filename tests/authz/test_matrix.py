@@ -12,7 +12,16 @@ from datetime import date, timedelta
 import pytest
 
 from app.db import utcnow
-from app.models import Appeal, Application, Approval, Benefit, InboxItem, Objection, PublicNotice
+from app.models import (
+    Appeal,
+    Application,
+    Approval,
+    Benefit,
+    CounterVisit,
+    InboxItem,
+    Objection,
+    PublicNotice,
+)
 from flows import visit_files
 from flows.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
@@ -40,6 +49,7 @@ T = "/api/v1/staff/tasks/<string:task_id>"
 SA = "/api/v1/staff/applications/<string:application_id>"
 B = "/api/v1/benefits/<string:benefit_id>"
 AP = "/api/v1/staff/approvals/<string:approval_id>"
+CV = "/api/v1/staff/counter/visits/<string:visit_id>"
 STAFF = {"owner": 401, "stranger": 401, "proxy_in": 401, "proxy_out": 401, "revoked": 401, "expired": 401,
          "staff_here": 200, "staff_there": 404, "none": 401}
 GRANT_OTHERS = {"stranger": 404, "proxy_out": 404, "revoked": 404, "expired": 404, "staff_here": 401,
@@ -114,7 +124,12 @@ MATRIX = {
     ("POST", "/api/v1/staff/payroll/<string:month>/sign-off"): ("month", {"note": "已核对"},
                                                                  {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("POST", T + "/release"): ("task", None, {**STAFF, "staff_here": 409}),
-    ("POST", T + "/reassign"): ("task", {"staff_id": None}, {**STAFF, "staff_here": 403}),
+    ("POST", T + "/reassign"): ("task", {"staff_id": None, "reason": "休假"}, {**STAFF, "staff_here": 403}),
+    # The counter (帮办): a visit is the resident's trip, in the jurisdiction of her address.
+    ("GET", CV): ("visit", None, STAFF),
+    ("GET", CV + "/receipt"): ("visit", None, STAFF),
+    # a reviewer serves at the counter; without the consent file → 422 once authorization has passed
+    ("POST", CV + "/confirm"): ("visit", None, {**STAFF, "staff_here": 422}),
     ("PATCH", "/api/v1/staff/accounts/<string:staff_id>"): ("staff", {"role": "clerk"},
                                                              {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("POST", "/api/v1/staff/accounts/<string:staff_id>/disable"): ("staff", None,
@@ -189,6 +204,10 @@ def world(session, cfg):
                     due_on=today + timedelta(days=28))
     session.add(appeal)
     photo = visit_files.store(session, cfg.instance_path, app_row, "photo", image_bytes("JPEG"), "test")
+    visit = CounterVisit(resident_id=owner.id, staff_id="x", office_code=owner.street_code,
+                         district_code=owner.district_code, street_code=owner.street_code,
+                         community_code=owner.community_code, source="typed", visited_on=today, actions=[])
+    session.add(visit)
     session.commit()
     headers = {role: h.headers_for(session, cfg, acc) for role, acc in accounts.items()}
     _, headers["staff_here"] = h.staff(session, cfg, "reviewer", "140105")
@@ -197,7 +216,7 @@ def world(session, cfg):
     colleague, _ = h.staff(session, cfg, "clerk", "140105")
     objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
                "objection": objection.id, "approval": approval.id, "appeal": appeal.id,
-               "visit_file": photo.id}
+               "visit_file": photo.id, "visit": visit.id}
     return headers, objects
 
 

@@ -13,6 +13,8 @@ def test_simulate_reduced_city_reports_full_coverage_and_no_wrongful_payment(cli
         row = next(line for line in out.splitlines() if f"(`{code}`)" in line)
         assert "| 100.0% (" in row, row
     last = dict(p.split("=", 1) for p in out.strip().splitlines()[-1].split())
-    # trips are counted from what the simulated people did (no step sends anyone to an office); a deceased with no
-    # adult in the household is a community task, not a proposal, so the funeral row may be below 100%
-    assert (last["wrongful"], last["anomalies"], last["trips"]) == ("0", "0", "0")
+    # trips are counted from what the simulated people did (no step sends anyone to an office; a resident without
+    # a phone answers at the counter, her one trip); a deceased with no adult in the household is a community
+    # task, not a proposal, so the funeral row may be below 100%
+    assert (last["wrongful"], last["anomalies"]) == ("0", "0")
+    assert int(last["trips"]) > 0

@@ -113,11 +113,11 @@ def test_supervisor_and_admin_decide_no_case_and_a_worker_stays_in_her_community
     assert client.post(TASK.format(theirs.id) + "/claim", headers=worker).status_code == 404
     _, supervisor = h.staff(session, cfg, "supervisor")
     boss, _ = h.staff(session, cfg, "reviewer", street=STREET)
-    moved = client.post(TASK.format(task.id) + "/reassign", headers=supervisor, json={"staff_id": boss.id})
+    moved = client.post(TASK.format(task.id) + "/reassign", headers=supervisor, json={"staff_id": boss.id, "reason": "王工休假"})
     assert moved.status_code == 200 and moved.json["claimed_by"] == boss.id
     _, reviewer = h.staff(session, cfg, "reviewer")
     assert client.post(TASK.format(task.id) + "/reassign", headers=reviewer,
-                       json={"staff_id": None}).status_code == 403
+                       json={"staff_id": None, "reason": "休假"}).status_code == 403
 
 
 def test_segregation_of_duties_refusals_are_in_words(cfg, session, client):

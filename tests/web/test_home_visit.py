@@ -51,7 +51,7 @@ def test_two_community_workers_record_the_home_visit_on_a_phone(browser, phone, 
         check(worker, "home-visit-phone")
         assert worker.page.evaluate("document.documentElement.scrollWidth <= 390"), "no sideways scrolling"
 
-        worker.page.select_option("#second", label="zhao.worker(社区工作者)")
+        worker.page.select_option("#second", label="zhao.worker(社区工作人员)")
         _sign(worker.page, "#sign-1")
         _sign(worker.page, "#sign-2")
         worker.page.reload()  # the network drops, the page reloads: the draft is still there

@@ -1,6 +1,6 @@
 // The workbench (办理平台) at /staff/: plain DOM, no innerHTML, every word from strings.js, only the staff API.
 import { S } from "./strings.js";
-import { visitScreen } from "./visit.js";
+import { homeVisitScreen } from "./visit.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -86,6 +86,8 @@ function header() {
   if (!me || me.must_change_password) { nav.hidden = true; out.hidden = !me; who.textContent = ""; return; }
   const links = [["#/inbox", S.nav.inbox], ["#/mine", S.nav.mine], ["#/search", S.nav.search]];
   const here = location.hash.split("?")[0];
+  if (["clerk", "community_worker", "reviewer"].includes(me.role)) links.push(["#/counter", S.nav.counter]);
+  if (me.role === "supervisor") links.push(["#/supervision", S.nav.supervision]);
   if (me.role === "supervisor" || me.role === "admin") links.push(["#/roll", S.nav.roll]);
   if (me.role === "admin") links.push(["#/accounts", S.nav.accounts]);
   nav.replaceChildren(...links.map(([href, text]) => el("a", {
@@ -416,6 +418,236 @@ async function rollScreen() {
     form);
 }
 
+// ---- the counter (帮办): find, confirm with recorded consent, receipt ---------------------------------------------
+
+async function apiForm(path, form) {
+  const t = store.get();
+  let r;
+  try {
+    r = await fetch(path, { method: "POST", headers: t ? { Authorization: `Bearer ${t.access}` } : {}, body: form });
+  } catch { throw new ApiError(0, { error_code: null }); }
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new ApiError(r.status, data);
+  return data;
+}
+
+function counterScreen() {
+  const C = S.counter;
+  const id = el("input", { autocomplete: "off", inputmode: "text" });
+  const card = el("textarea", { rows: "6", spellcheck: "false" });
+  const file = el("input", { type: "file", accept: "application/json,.json,.txt" });
+  file.addEventListener("change", async () => { if (file.files[0]) card.value = await file.files[0].text(); });
+  const msg = el("div", { "aria-live": "polite" });
+  const form = el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    msg.replaceChildren();
+    let body;
+    if (card.value.trim()) {
+      try { body = { card: JSON.parse(card.value) }; } catch { msg.replaceChildren(note(C.badJson, "error")); return; }
+    } else body = { id_number: id.value.trim() };
+    try {
+      const visit = await api("/api/v1/staff/counter/identify", { method: "POST", body });
+      go(`#/counter/${visit.visit_id}`);
+    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+  } }, el("p", { text: C.hint }), field("c-id", C.idNumber, id), field("c-card", C.card, card),
+  field("c-file", C.cardFile, file), msg, el("button", { class: "btn primary", type: "submit", text: C.find }));
+  show("counter", el("h1", { text: C.title }), form);
+}
+
+// A phone photo of the signed slip is often larger than the 2 MB limit: drawn again at most 1600 px wide as JPEG.
+async function smallerPhoto(file) {
+  if (file.size < 1.5 * 1024 * 1024) return file;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
+    const canvas = el("canvas", { width: String(Math.round(bitmap.width * scale)), height: String(Math.round(bitmap.height * scale)) });
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    return await new Promise((ok) => canvas.toBlob((b) => ok(b || file), "image/jpeg", 0.85));
+  } catch { return file; }
+}
+
+function signaturePad() {
+  const canvas = el("canvas", { width: "480", height: "160", class: "signature", role: "img", "aria-label": S.counter.sign });
+  const ctx = canvas.getContext("2d");
+  ctx.lineWidth = 2.5; ctx.lineCap = "round"; ctx.strokeStyle = "#000";
+  let drawing = false; let signed = false;
+  const at = (e) => { const b = canvas.getBoundingClientRect();
+    return [(e.clientX - b.left) * canvas.width / b.width, (e.clientY - b.top) * canvas.height / b.height]; };
+  canvas.addEventListener("pointerdown", (e) => { drawing = true; ctx.beginPath(); ctx.moveTo(...at(e)); canvas.setPointerCapture(e.pointerId); });
+  canvas.addEventListener("pointermove", (e) => { if (drawing) { ctx.lineTo(...at(e)); ctx.stroke(); signed = true; } });
+  canvas.addEventListener("pointerup", () => { drawing = false; });
+  const clear = el("button", { class: "btn quiet", type: "button", text: S.counter.clear, onclick: () => {
+    ctx.clearRect(0, 0, canvas.width, canvas.height); signed = false; } });
+  return { node: el("div", { class: "pad" }, el("p", { text: S.counter.sign }), canvas, clear),
+    blob: () => (signed ? new Promise((ok) => canvas.toBlob(ok, "image/png")) : Promise.resolve(null)) };
+}
+
+async function visitScreen(visitId) {
+  const C = S.counter;
+  const v = await api(`/api/v1/staff/counter/visits/${visitId}`);
+  const msg = el("div", { "aria-live": "polite" });
+  const consentArea = el("div");
+  const openConsent = (item) => {
+    const pad = signaturePad();
+    const slip = el("input", { type: "file", accept: "image/png,image/jpeg", capture: "environment" });
+    consentArea.replaceChildren(el("form", { class: "card", "aria-labelledby": "consent-h", onsubmit: async (e) => {
+      e.preventDefault();
+      msg.replaceChildren();
+      const photo = slip.files[0];
+      const signature = photo ? null : await pad.blob();
+      const form = new FormData();
+      form.append("application_id", item.application_id);
+      form.append("consent_kind", photo ? "slip_photo" : "signature");
+      if (photo) form.append("consent", await smallerPhoto(photo), "slip.jpg"); else if (signature) form.append("consent", signature, "signature.png");
+      try {
+        await apiForm(`/api/v1/staff/counter/visits/${visitId}/confirm`, form);
+        await route();
+        main.prepend(note(C.done));
+      } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+    } }, el("h2", { id: "consent-h", text: `${C.consentTitle}:${item.program_name}` }), el("p", { text: C.consentHint }),
+    pad.node, field("c-slip", C.slip, slip), msg, el("button", { class: "btn primary", type: "submit", text: C.submit })));
+  };
+  const c = C.cols;
+  const confirmedIds = new Set(v.actions.filter((a) => a.action === "confirm").map((a) => a.application_id));
+  const table = v.items.length ? el("table", {}, el("caption", { text: C.items }),
+    el("thead", {}, el("tr", {}, ...[c.program, c.state, c.case, c.action].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, v.items.map((i) => el("tr", {}, el("td", { text: i.program_name }),
+      el("td", { text: C.states[i.state] || i.state }), el("td", { text: i.application_id }),
+      el("td", {}, i.state === "proposed" ? el("button", { class: "btn", type: "button", text: C.confirm,
+        "aria-label": `${C.confirm}:${i.program_name}`, onclick: () => openConsent(i) }) : "")))))
+    : note(C.none);
+  const proxyId = el("input", { autocomplete: "off", required: true });
+  const basis = el("select", {}, ...Object.entries(C.bases).map(([k, t]) => el("option", { value: k, text: t })));
+  const doc = el("input", { required: true });
+  const proxyMsg = el("div", { "aria-live": "polite" });
+  const proxyForm = el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    proxyMsg.replaceChildren();
+    try {
+      const proxy = await api("/api/v1/staff/residents/lookup", { method: "POST",
+        body: { id_number: proxyId.value.trim(), purpose: "guardianship_grant" } });
+      const grant = await api("/api/v1/staff/proxy-grants", { method: "POST", body: { resident_ref: v.resident_ref,
+        proxy_ref: proxy.resident_ref, basis: basis.value, document_ref: doc.value.trim(), place: "office" } });
+      proxyMsg.replaceChildren(note(C.proxyDone(proxy.name_masked, grant.status)));
+    } catch (err) { proxyMsg.replaceChildren(note(err.message, "error")); }
+  } }, el("h2", { text: C.proxy }), el("p", { text: C.proxyHint }), field("p-id", C.proxyId, proxyId),
+  field("p-basis", C.basis, basis), field("p-doc", C.documentRef, doc), proxyMsg,
+  el("button", { class: "btn", type: "submit", text: C.proxySubmit }));
+  show("visit", el("h1", { text: C.title }), el("div", { class: "card" },
+    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, consentArea, msg, proxyForm,
+  el("p", { class: "actions" }, confirmedIds.size ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
+    el("a", { class: "btn quiet", href: "#/counter", text: S.receipt.back })));
+}
+
+async function receiptScreen(visitId) {
+  const R = S.receipt;
+  const r = await api(`/api/v1/staff/counter/visits/${visitId}/receipt`);
+  const qr = el("img", { alt: R.qrAlt, width: "160", height: "160", class: "qr" });
+  try {
+    const res = await fetch("/m/qr", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: `${location.origin}/m/` }) });
+    if (res.ok) qr.src = URL.createObjectURL(await res.blob());
+  } catch { /* the receipt prints without the code */ }
+  const rows = r.cases.map((c) => el("tr", {}, el("td", { text: `${c.program_name} ${c.application_id}` }),
+    el("td", { text: R.steps[c.step] || R.steps[c.state] || c.step }), el("td", { text: c.due_on || "—" }),
+    el("td", { text: c.phone || "12345" })));
+  show("receipt", el("article", { class: "letter receipt" }, el("h1", { text: R.title }),
+    el("p", { text: R.visit(r.visited_on, r.office) }), el("p", { text: R.id(r.id_number_masked) }),
+    el("table", {}, el("thead", {}, el("tr", {}, ...[R.caseNo, R.step, R.due, R.phone].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, rows)),
+    el("p", { text: R.hotline }), el("figure", {}, qr, el("figcaption", { text: R.qr })),
+    el("p", { class: "actions" }, el("button", { class: "btn primary", type: "button", text: R.print, onclick: () => window.print() }),
+      el("a", { class: "btn quiet", href: `#/counter/${visitId}`, text: R.back }))));
+}
+
+// ---- supervision (监督制约) ---------------------------------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function medianChart(rows) {
+  const U = S.sup;
+  const max = Math.max(1, ...rows.map((r) => r.median_working_days));
+  const barH = 28; const left = 140; const width = 640;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${rows.length * (barH + 10) + 10}`, role: "img", "aria-labelledby": "median-title",
+    class: "chart" });
+  // one text alternative for the whole picture: the label and every bar in words
+  chart.append(svg("title", { id: "median-title" }, `${U.chartLabel}:${rows.map((r) =>
+    U.bar(S.receipt.steps[r.step] || r.step, r.median_working_days, r.cases)).join(";")}`));
+  rows.forEach((r, i) => {
+    const y = 10 + i * (barH + 10); const w = Math.max(2, (width - left - 60) * r.median_working_days / max);
+    const name = S.receipt.steps[r.step] || r.step;
+    const g = svg("g", { "aria-hidden": "true" });
+    g.append(svg("text", { x: left - 8, y: y + barH / 2 + 5, "text-anchor": "end" }, name),
+      svg("rect", { x: left, y, width: w, height: barH, fill: "#0b5394" }),
+      svg("text", { x: left + w + 6, y: y + barH / 2 + 5 }, String(r.median_working_days)));
+    chart.append(g);
+  });
+  return chart;
+}
+
+async function supervisionScreen() {
+  const U = S.sup;
+  const d = await api("/api/v1/staff/supervision");
+  const msg = el("div", { "aria-live": "polite" });
+  const staffOptions = (withPool) => [...(withPool ? [el("option", { value: "", text: U.pool })] : []),
+    ...d.staff.map((s) => el("option", { value: s.id, text: `${s.name}(${S.roles[s.role] || s.role})` }))];
+  const sc = U.stepCols;
+  const perStep = el("table", {}, el("caption", { text: U.perStep }),
+    el("thead", {}, el("tr", {}, ...Object.values(sc).map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, d.per_step.map((r) => el("tr", {}, el("td", { text: r.office }), el("td", { text: S.receipt.steps[r.step] || r.step }),
+      ...["on_track", "at_risk", "overdue", "none"].map((k) => el("td", {}, r[k] ? el("span", { class: `badge ${k}`, text: String(r[k]) }) : "0"))))));
+  const oc = U.overdueCols;
+  const overdue = d.overdue.length ? el("table", {}, el("caption", { text: U.overdue }),
+    el("thead", {}, el("tr", {}, ...Object.values(oc).map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, d.overdue.map((o, i) => {
+      const to = el("select", { id: `to-${i}`, "aria-label": U.to }, ...staffOptions(true));
+      const reason = el("input", { id: `reason-${i}`, "aria-label": U.reason, required: true, minlength: "2" });
+      return el("tr", { "data-task": o.task_id }, el("td", { text: o.task_id.slice(0, 8) }), el("td", { text: S.receipt.steps[o.kind] || o.kind }),
+        el("td", { text: o.office }), el("td", { text: o.due_on }), el("td", {}, el("span", { class: "badge overdue", text: String(o.working_days_overdue) })),
+        el("td", { class: "who", text: o.responsible || U.pool }),
+        el("td", {}, el("form", { class: "inline", onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            await api(`/api/v1/staff/tasks/${o.task_id}/reassign`, { method: "POST", body: { staff_id: to.value || null, reason: reason.value.trim() } });
+            await route(); main.prepend(note(U.reassigned));
+          } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+        } }, to, reason, el("button", { class: "btn", type: "submit", text: U.reassign }))));
+    }))) : note(U.noneOverdue);
+  const ac = U.actCols;
+  const activity = d.activity.length ? el("table", {}, el("caption", { text: U.activity }),
+    el("thead", {}, el("tr", {}, ...Object.values(ac).map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, d.activity.map((a) => el("tr", { class: a.outlier ? "outlier" : null }, el("td", { text: a.day }),
+      el("td", { text: a.staff_name }), el("td", { text: S.case.purposes[a.purpose] || a.purpose }), el("td", { text: a.kind }),
+      el("td", { text: String(a.count) }), el("td", {}, a.outlier ? el("span", { class: "badge overdue", text: U.outlier }) : "")))))
+    : note(U.activityNone);
+  const from = el("select", { required: true }, ...staffOptions(false));
+  const to = el("select", {}, ...staffOptions(true));
+  const reason = el("input", { required: true, minlength: "2" });
+  const bulk = el("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const res = await api("/api/v1/staff/supervision/bulk-reassign", { method: "POST",
+        body: { from_staff_id: from.value, to_staff_id: to.value || null, reason: reason.value.trim() } });
+      await route(); main.prepend(note(U.bulkDone(res.done, res.refused)));
+    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+  } }, el("h2", { text: U.bulk }), field("bulk-from", U.from, from), field("bulk-to", U.to, to),
+  field("bulk-reason", U.reason, reason), el("button", { class: "btn primary", type: "submit", text: U.reassign }));
+  const roll = d.roll;
+  show("supervision", el("h1", { text: U.title }), msg, el("div", { class: "card" },
+    el("p", { text: U.facts(d.today, d.trips_this_month) }),
+    el("p", { text: U.audit((d.audit.last_verified_at || "").slice(0, 16).replace("T", " "), d.audit.last_verify_ok) }),
+    el("p", { text: U.anchor(d.audit.last_anchor_at) }),
+    el("p", { text: U.roll(roll.month, S.roll.states[roll.state] || roll.state, S.roll.signoffs[roll.signoff] || roll.signoff) })),
+  overdue, bulk, perStep, el("h2", { text: U.median }), d.median_days.length ? medianChart(d.median_days) : note(U.medianNone),
+  activity, el("p", { class: "muted", text: U.appeals }));
+}
+
 // ---- routing ------------------------------------------------------------------------------------------------
 
 async function route() {
@@ -431,11 +663,15 @@ async function route() {
     if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9));
     if (hash.startsWith("#/appeal/")) return await appealScreen(hash.slice(9));
     if (hash.startsWith("#/visit/")) {
-      return await visitScreen(hash.slice(8), { api, el, field, note, show, section, token: () => (store.get() || {}).access });
+      return await homeVisitScreen(hash.slice(8), { api, el, field, note, show, section, token: () => (store.get() || {}).access });
     }
     if (hash.startsWith("#/accounts")) return await accountsScreen();
     if (hash.startsWith("#/roll")) return await rollScreen();
     if (hash.startsWith("#/search")) return searchScreen();
+    if (hash.startsWith("#/counter/")) return await visitScreen(hash.slice(10));
+    if (hash.startsWith("#/counter")) return counterScreen();
+    if (hash.startsWith("#/receipt/")) return await receiptScreen(hash.slice(10));
+    if (hash.startsWith("#/supervision")) return await supervisionScreen();
     return await inboxScreen("pool");
   } catch (err) {
     if (err.status === 401) { store.clear(); me = null; header(); return loginScreen(); }

@@ -51,7 +51,7 @@ function blobOf(dataUrl) {
   return new Blob([bytes], { type: head.slice(5).split(";")[0] });
 }
 
-export async function visitScreen(id, { api, el, field, note, show, section, token }) {
+export async function homeVisitScreen(id, { api, el, field, note, show, section, token }) {
   const path = `/api/v1/staff/applications/${encodeURIComponent(id)}`;
   const [c, colleagues] = await Promise.all([api(`${path}/case`), api("/api/v1/staff/colleagues?permission=dibao:home_visit")]);
   const V = S.visit;

@@ -1,0 +1,157 @@
+"""At the counter (帮办, issue 13 item 1): a resident without a phone is served at the window in one trip.
+
+The clerk finds the person by a typed ID number or by the ID-card reader's JSON (one documented shape,
+`CARD_FIELDS`; never the card photo). Reading a card is not consent: confirming on the resident's behalf needs
+her recorded consent — a signature from a tablet canvas or a photo of the signed slip, stored as an instance
+file (`consent/<visit>/<sha256>.<ext>`, PNG or JPEG, at most `CONSENT_MAX_BYTES`). Each visit is one row
+(`CounterVisit`): the citizen's trip, counted as one in the KPIs (`trips`). Generic: no program is named here."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.authz import Caller
+from app.errors import NotFound, Unprocessable
+from app.idnumbers import InvalidIdNumber, validate
+from app.models import Application, CounterVisit, Resident, StaffMember, StepDeadline
+
+CARD_FIELDS = ("name", "id_number", "sex", "birth_date", "address", "issuing_authority", "valid_until")
+CONSENT_KINDS = ("signature", "slip_photo")
+CONSENT_MAX_BYTES = 2 * 1024 * 1024
+_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+OPEN_STATES = ("proposed", "reviewing", "home_visit", "street_review", "public_notice", "county_review")
+HOTLINE = "12345"
+
+
+def _id_error(exc: InvalidIdNumber, field: str = "id_number") -> Unprocessable:
+    return Unprocessable(f"The ID number is not valid: {exc}.", errors={field: [exc.code]},
+                         error_code="id_number_invalid")
+
+
+def identify(session: Session, caller: Caller, cipher, today: date, *, id_number: str | None = None,
+             card: dict | None = None) -> tuple[Resident, str]:
+    """The resident of the caller's jurisdiction with this ID number (typed, or read from the card); a card
+    whose name or birth date disagrees with the registry is refused (422 `card_mismatch`)."""
+    from app.authz import jurisdiction_clause
+
+    raw = card["id_number"] if card else id_number
+    try:
+        number = validate(raw or "", today)
+    except InvalidIdNumber as exc:
+        raise _id_error(exc, "card.id_number" if card else "id_number") from None
+    resident = session.scalar(select(Resident).where(
+        Resident.id_hash.in_(cipher.lookup_hashes(number, "id")),
+        jurisdiction_clause(caller, Resident.district_code, Resident.street_code, Resident.community_code)))
+    if resident is None:
+        raise NotFound("Nobody with this ID number in your jurisdiction's registry.")
+    if card:
+        wrong = []
+        if (card.get("name") or "").strip() != resident.name:
+            wrong.append("name")
+        if card.get("birth_date") != resident.birth_date:
+            wrong.append("birth_date")
+        if wrong:
+            raise Unprocessable("The card does not match the registry (" + ", ".join(wrong) + "); check the card "
+                                "or ask the resident to update the registry.", errors={f: ["mismatch"] for f in wrong},
+                                error_code="card_mismatch")
+        if card.get("valid_until") and card["valid_until"] < today:
+            raise Unprocessable("The ID card has expired.", errors={"valid_until": ["expired"]},
+                                error_code="card_expired")
+    return resident, ("card" if card else "typed")
+
+
+def open_visit(session: Session, resident: Resident, staff: StaffMember | None, source: str, today: date,
+               staff_id: str | None = None) -> CounterVisit:
+    """One trip of the resident to an office (`staff` None: the simulated year's clerk `staff_id` at her
+    street's office)."""
+    office = (staff.community_code or staff.street_code or staff.district_code) if staff else resident.street_code
+    visit = CounterVisit(resident_id=resident.id, staff_id=staff.id if staff else staff_id, office_code=office,
+                         district_code=resident.district_code, street_code=resident.street_code,
+                         community_code=resident.community_code, source=source, visited_on=today, actions=[])
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+def record(visit: CounterVisit, **action) -> None:
+    visit.actions = [*(visit.actions or []), action]
+
+
+def open_items(session: Session, resident_id: int) -> list[Application]:
+    """The resident's open proposals and applications (as subject), newest first."""
+    return list(session.scalars(select(Application).where(
+        Application.resident_id == resident_id, Application.state.in_(OPEN_STATES))
+        .order_by(Application.created_at.desc(), Application.id)).all())
+
+
+def store_consent(instance_path: str, visit: CounterVisit, data: bytes) -> str:
+    """Keep the consent image (PNG or JPEG by its first bytes) as an instance file; its relative path."""
+    if not data:
+        raise Unprocessable("The consent file is empty.", error_code="consent_missing")
+    if len(data) > CONSENT_MAX_BYTES:
+        raise Unprocessable(f"The consent file is larger than {CONSENT_MAX_BYTES // 1024 // 1024} MB.",
+                            error_code="consent_too_large")
+    ext = next((e for magic, e in _MAGIC.items() if data.startswith(magic)), None)
+    if ext is None:
+        raise Unprocessable("The consent must be a PNG or JPEG image (a signature or a photo of the signed slip).",
+                            error_code="consent_type")
+    digest = hashlib.sha256(data).hexdigest()
+    relative = Path("consent") / visit.id / f"{digest}.{ext}"
+    target = Path(instance_path) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return relative.as_posix()
+
+
+def confirm(session: Session, visit: CounterVisit, application: Application, staff_id: str, today: date,
+            consent: dict) -> Application:
+    """Confirm the resident's proposal on her behalf, with her recorded consent (`consent`: kind, path, sha)."""
+    from flows import casework
+
+    if application.resident_id != visit.resident_id:
+        raise NotFound("No such application of this resident.")
+    del staff_id  # recorded by the caller's audit event
+    # she confirms, at the counter: the actor is the resident (an applicant ≠ subject is checked as such); the
+    # staff member who helped is in the visit and in the audit trail
+    casework.confirm(session, application, f"resident:{visit.resident_id}", today)
+    record(visit, action="confirm", application_id=application.id, consent=consent)
+    return application
+
+
+def next_step(session: Session, application: Application) -> dict:
+    """The open step of a case and its due date (from its statutory deadline), for the receipt."""
+    row = session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                     StepDeadline.done_on.is_(None))
+                          .order_by(StepDeadline.started_on.desc())).first()
+    return {"step": row.step if row else application.state, "due_on": row.due_on if row else None}
+
+
+def receipt(session: Session, visit: CounterVisit, today: date) -> dict:
+    from flows import areas, programs
+
+    ids = [a["application_id"] for a in visit.actions or [] if a.get("application_id")]
+    cases = []
+    for app_id in dict.fromkeys(ids):
+        application = session.get(Application, app_id)
+        program = programs.get(application.program)
+        cases.append({"application_id": application.id, "program": application.program,
+                      "program_name": program.name if program else application.program,
+                      "state": application.state, **next_step(session, application),
+                      "phone": (program.guide or {}).get("phone") if program else None})
+    office = areas.names(session, [visit.office_code], today).get(visit.office_code) or visit.office_code
+    resident = session.get(Resident, visit.resident_id)
+    return {"visit_id": visit.id, "visited_on": visit.visited_on, "office": office, "hotline": HOTLINE,
+            "id_number_masked": resident.id_mask, "cases": cases}
+
+
+def trips(session: Session, start: date, end: date) -> int:
+    """Citizens' trips to an office between two days (inclusive): one per counter visit."""
+    return session.scalar(select(func.count()).select_from(CounterVisit).where(
+        CounterVisit.visited_on >= start, CounterVisit.visited_on <= end)) or 0
