@@ -115,3 +115,12 @@ class StaffTask(Base):
     # staff member claims it (one conditional UPDATE: of two claimers one wins).
     claimed_by: Mapped[str | None] = mapped_column(String(32), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # The inbox reads open tasks of one jurisdiction by deadline (benchmarks/workbench.py); casework finds a
+    # case's tasks by application.
+    __table_args__ = (
+        Index("ix_staff_tasks_street_open", "street_code", "state", "due_at"),
+        Index("ix_staff_tasks_district_open", "district_code", "state", "due_at"),
+        Index("ix_staff_tasks_community_open", "community_code", "state", "due_at"),
+        Index("ix_staff_tasks_application", "application_id"),
+    )

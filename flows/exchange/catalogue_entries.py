@@ -121,6 +121,8 @@ INTERNAL: dict[str, str] = {
     "home_visits": "id client_id application_id investigator_1 investigator_2 household_signer evidence checklist note "
                    "visited_at latitude longitude created_at",
     "visit_files": "id application_id kind path media_type size sha256 uploaded_by created_at",
+    "counter_visits": "id resident_id staff_id office_code district_code street_code community_code source visited_on "
+                      "actions created_at",
     "outbox": "id idempotency_key kind resident_id account_id application_id data state channel attempts "
               "next_attempt_at lease_until lease_owner last_error provider_msgid created_at sent_at",
     "proxy_requests": "id requester_account_id requester_resident_id target_id_hash target_resident_id name_masked "
