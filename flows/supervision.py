@@ -70,9 +70,23 @@ def trips_this_month(session: Session, today: date) -> int:
 
 
 def appeals_per_office(session: Session, caller: Caller) -> list[dict]:
-    """Hook for issue 13 item 2 (appeals): [{office, received, reviewing, upheld, partially_upheld, rejected,
-    withdrawn}]. Empty until appeals exist."""
-    return []
+    """Appeals (复核, flows.appeals) per office (the resident's street) in the caller's jurisdiction: open ones by
+    state, decided ones by outcome, and how many are past their limit."""
+    from app.models import Appeal
+    from flows.dates import today_shanghai
+
+    today = today_shanghai()
+    rows = session.execute(select(Resident.street_code, Appeal.state, Appeal.outcome, Appeal.due_on)
+                           .join(Resident, Resident.id == Appeal.resident_id)
+                           .where(jurisdiction_clause(caller, Resident.district_code, Resident.street_code,
+                                                      Resident.community_code))).all()
+    out: dict[str, Counter] = defaultdict(Counter)
+    for street, state, outcome, due_on in rows:
+        out[street][outcome if state == "decided" else state] += 1
+        if state != "decided" and due_on < today:
+            out[street]["overdue"] += 1
+    keys = ("received", "reviewing", "overdue", "upheld", "partially_upheld", "rejected", "withdrawn")
+    return [{"office": street, **{k: counts.get(k, 0) for k in keys}} for street, counts in sorted(out.items())]
 
 
 def median_days(session: Session, caller: Caller) -> list[dict]:

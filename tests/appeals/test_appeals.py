@@ -211,6 +211,10 @@ def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
     pool = client.get("/api/v1/staff/inbox", headers=supervisor).json
     assert [t["kind"] for t in pool] == ["appeal_overdue"]
     assert "escalated" in {m["event"] for m in _messages(session, resident.id)}
+    board = client.get("/api/v1/staff/supervision", headers=supervisor)
+    assert board.status_code == 200, board.json
+    office = next(r for r in board.json["appeals"] if r["office"] == STREET)
+    assert office["received"] == 1 and office["overdue"] == (1 if date.today() > due else 0)
     again = run(late + timedelta(days=1))  # idempotent: nothing twice
     assert again.escalated_on == late
     session.expire_all()

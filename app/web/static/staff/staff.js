@@ -645,7 +645,15 @@ async function supervisionScreen() {
     el("p", { text: U.anchor(d.audit.last_anchor_at) }),
     el("p", { text: U.roll(roll.month, S.roll.states[roll.state] || roll.state, S.roll.signoffs[roll.signoff] || roll.signoff) })),
   overdue, bulk, perStep, el("h2", { text: U.median }), d.median_days.length ? medianChart(d.median_days) : note(U.medianNone),
-  activity, el("p", { class: "muted", text: U.appeals }));
+  activity, appealTable(d.appeals || [], U));
+}
+
+function appealTable(rows, U) {
+  if (!rows.length) return section(U.appeals, el("p", { text: U.appealsNone }));
+  const cols = Object.keys(U.appealCols);
+  return section(U.appeals, el("table", {}, el("caption", { text: U.appeals }),
+    el("thead", {}, el("tr", {}, ...cols.map((k) => el("th", { scope: "col", text: U.appealCols[k] })))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...cols.map((k) => el("td", { text: String(r[k]) })))))));
 }
 
 // ---- routing ------------------------------------------------------------------------------------------------

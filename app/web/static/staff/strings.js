@@ -323,6 +323,9 @@ export const S = {
     bulk: "批量改派(工作人员休假或离岗)",
     from: "离岗人员",
     bulkDone: (n, r) => `已改派 ${n} 件${r ? `,${r} 件未能改派` : ""}。`,
-    appeals: "复核案件(按街道):复核功能上线后在此显示。",
+    appeals: "复核案件(按街道)",
+    appealsNone: "辖区内还没有复核申请。",
+    appealCols: { office: "街道", received: "已受理", reviewing: "复核中", overdue: "已超期", upheld: "支持",
+      partially_upheld: "部分支持", rejected: "维持原决定", withdrawn: "撤回" },
   },
 };
