@@ -84,6 +84,8 @@ def case(session: Session, application: Application, today: date) -> dict:
                        "calendar_note": d.calendar_note or None} for d in deadlines],
         "timeline": timeline(session, application),
         "decision_letter": application.state in DECIDED,
+        # the staff decision this state waits for, as the program declares it (path under the case, coded reasons)
+        "step_action": (program.step_actions or {}).get(application.state) if program else None,
         # the checklist of an open home-visit task (declared by the program), for the visit screen on a phone
         "home_visit_checklist": next((t.details.get("checklist") for t in session.scalars(
             select(StaffTask).where(StaffTask.application_id == application.id, StaffTask.kind == "home_visit",

@@ -24,16 +24,12 @@ from flows import programs, workdays
 from flows.dates import today_shanghai
 from flows.money import yuan
 from flows.programs import disability_care_subsidy, disability_living_subsidy
+from flows.programs.base import STAFF_REVIEW_REASONS
 from flows.programs.disability_care_subsidy import Certificate, Facts
 from notifications.outbox import enqueue
 
 REVIEWED = (disability_care_subsidy.CODE, disability_living_subsidy.CODE)
-REVIEW_REJECTION_REASONS = {
-    "rule_not_met": "经核对,不符合补贴条件",
-    "duplicate_benefit": "已享受同类补贴,不能重复享受",
-    "data_inconsistent": "部门共享数据存在矛盾,需更正后重新办理",
-    "other": "其他原因(详见说明)",
-}
+REVIEW_REJECTION_REASONS = STAFF_REVIEW_REASONS
 HOME_HELP_OUTCOMES = ("confirmed", "declined", "unreachable")
 
 

@@ -383,6 +383,8 @@ class WorkbenchCaseSchema(ma.Schema):
     deadlines = ma.fields.List(ma.fields.Dict(), required=True)
     timeline = ma.fields.List(ma.fields.Dict(), required=True)
     decision_letter = ma.fields.Boolean(required=True)
+    step_action = ma.fields.Dict(allow_none=True, metadata={"description": "the decision the current state waits "
+                                                                          "for: {path, reasons}, else null"})
     home_visit_checklist = ma.fields.List(ma.fields.String(), allow_none=True,
                                           metadata={"description": "items of an open home visit, else null"})
 

@@ -81,6 +81,9 @@ class Program:
     steps: tuple[Step, ...] = ()
     exclusive_with: tuple[str, ...] = ()
     public_notice: bool = False
+    # The staff decision a case in a given state waits for, as the workbench's case page offers it (data):
+    # state → {"path": the route under /api/v1/staff/applications/{id}/, "reasons": {code: text}}.
+    step_actions: dict = field(default_factory=dict)
     # Operator-settable parameters (key → ParamSpec) and, for programs whose amount follows the parameters,
     # `amount_for(benefit_tier, birth_date, month) -> (tier, fen) | None` used to re-price benefits in payment.
     parameter_specs: dict = field(default_factory=dict)
@@ -140,6 +143,16 @@ class RegistryFacts:
 
 # The closing lines of the guide of a program handled wholly online.
 ONLINE_GUIDE = {"trip_level": "零跑动", "place": "线上办理", "phone": "12345"}
+
+
+# The coded reasons of a one-step staff review (flows.casework.review), shared by the programs that have one.
+STAFF_REVIEW_REASONS = {
+    "rule_not_met": "经核对,不符合补贴条件",
+    "duplicate_benefit": "已享受同类补贴,不能重复享受",
+    "data_inconsistent": "部门共享数据存在矛盾,需更正后重新办理",
+    "other": "其他原因(详见说明)",
+}
+STAFF_REVIEW_STEP = {"reviewing": {"path": "review", "reasons": STAFF_REVIEW_REASONS}}
 
 
 def zero_trip_program(code: str, name: str, short_name: str, parameters: dict, guide: dict, decide: Callable,

@@ -245,4 +245,6 @@ PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETE
 # 低保 start/stop/suspension/resumption are published to departments subscribed for a registered legal basis (医保
 # 参保资助, 教育资助 …; docs/exchange.md "Subscriptions"): the bureau's own fact, never the reason behind it.
 PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume"),
+                  step_actions={"reviewing": {"path": "street-review", "reasons": REJECTION_REASONS},
+                                "approving": {"path": "county-decision", "reasons": REJECTION_REASONS}},
                   reopen="flows.dibao.cases:reopen_after_appeal")  # back to the step that refused (flows.appeals)

@@ -14,6 +14,7 @@ from flows.dates import month_from_index, month_index, zh_date
 from flows.params import Dated
 from flows.programs.base import (
     ONLINE_GUIDE,
+    STAFF_REVIEW_STEP,
     Condition,
     Decision,
     ParamSpec,
@@ -190,4 +191,4 @@ def guide_amounts(on: date) -> dict:
 
 PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴", PARAMETERS, GUIDE, decide, STEPS,
                             needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
-                            amount_for=amount_for, guide_amounts=guide_amounts)
+                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP)

@@ -8,7 +8,14 @@ from __future__ import annotations
 from datetime import date
 
 from flows.params import Dated
-from flows.programs.base import ONLINE_GUIDE, Condition, Decision, ParamSpec, zero_trip_program
+from flows.programs.base import (
+    ONLINE_GUIDE,
+    STAFF_REVIEW_STEP,
+    Condition,
+    Decision,
+    ParamSpec,
+    zero_trip_program,
+)
 from flows.programs.disability_care_subsidy import (
     DIBAO_REGISTRY,
     GRADE_NAMES,
@@ -93,4 +100,4 @@ def guide_amounts(on: date) -> dict:
 
 PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴", PARAMETERS, GUIDE, decide, STEPS,
                             needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
-                            amount_for=amount_for, guide_amounts=guide_amounts)
+                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP)

@@ -328,6 +328,7 @@ async function appealCard(a, box, q) {
   }
   const decided = a.decided_at ? new Date(a.decided_at) : null;
   const within = ["approved", "rejected"].includes(a.state) && decided && (Date.now() - decided.getTime()) <= 60 * 86400000;
+  if (!last && ["approved", "rejected"].includes(a.state)) out.push(para(S.appeal.remedies, "sub"));
   if (!open && within) out.push(link(`#/app/${a.id}/appeal${q}`, S.appeal.link, "btn"));
   return out;
 }

@@ -247,19 +247,23 @@ async function caseScreen(id) {
     " ", el("span", { text: t.text || t.code }),
     t.source ? el("span", { class: "muted", text: ` (${C.sources[t.source] || t.source} ${t.source_date || ""})` }) : null)));
   const reason = el("textarea", { rows: "3", required: true });
-  const code = el("select", {}, ...Object.entries(S.review.reasons).map(([k, v]) => el("option", { value: k, text: v })));
+  // The decision this state waits for, as the program declares it (review, street review, county approval …).
+  const step = c.step_action;
+  const code = el("select", {}, ...Object.entries(step ? step.reasons : {}).map(([k, v]) => el("option", { value: k, text: v })));
   const decide = async (decision) => {
     msg.replaceChildren();
     const body = { decision, reason: reason.value.trim() || S.review.approve };
     if (decision === "reject") body.reason_code = code.value;
     try {
-      await api(`${path}/review`, { method: "POST", body });
+      const after = await api(`${path}/${step.path}`, { method: "POST", body });
       form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
-      msg.replaceChildren(note(S.review.done), el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter }));
+      const decided = ["approved", "rejected"].includes(after.state);
+      msg.replaceChildren(note(decided ? S.review.done : S.review.next(S.states[after.state] || after.state)),
+        decided ? el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter }) : null);
     } catch (err) { msg.replaceChildren(note(err.message, "error")); }
   };
-  const form = c.state === "reviewing" ? el("form", { class: "card", onsubmit: (e) => e.preventDefault() },
-    el("h2", { text: S.review.title }),
+  const form = step ? el("form", { class: "card", onsubmit: (e) => e.preventDefault() },
+    el("h2", { text: S.review.titles[step.path] || S.review.title }),
     field("reason", S.review.reason, reason), field("code", S.review.reasonCode, code), msg,
     el("p", { class: "actions" },
       el("button", { class: "btn primary", type: "button", text: S.review.approve, onclick: () => decide("approve") }),

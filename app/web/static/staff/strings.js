@@ -148,6 +148,8 @@ export const S = {
     reason: "说明",
     reasonCode: "不通过的原因",
     done: "已办结。",
+    next: (state) => `已提交,案件进入下一步:${state}。`,
+    titles: { review: "审核申请", "street-review": "街道审核", "county-decision": "区县审批" },
     reasons: {
       rule_not_met: "经核对,不符合补贴条件", duplicate_benefit: "已享受同类补贴,不能重复享受",
       data_inconsistent: "部门共享数据存在矛盾,需更正后重新办理", other: "其他原因(详见说明)",

@@ -1,0 +1,75 @@
+"""Story (b) of issue 12 in Chromium against the real API process: 低保 end to end — the citizen applies in
+/m/, two community workers record the home visit on a phone with a photo and signatures, the street reviewer
+approves at her desk, the 公示 runs (an objection handled), days pass on the test clock, a county approver
+approves at hers, and the citizen sees the decision and the remedies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import requests
+
+from tests.web.conftest import check_screen, sign_in_and_bind
+from tests.web.test_home_visit import apply_for_dibao, case_of, visit_on_a_phone
+from tests.web.test_workbench import PASSWORD, Desk, _staff, check
+
+TIMEOUT = 120
+
+
+def _decide_at_desk(browser, stack, username: str, case_id: str, expect: str) -> None:
+    desk = Desk(browser, stack.api)
+    try:
+        desk.open("#/inbox")
+        desk.sign_in(username, PASSWORD)
+        desk.wait_screen("inbox")
+        desk.open(f"#/case/{case_id}")
+        desk.wait_screen("case")
+        check(desk, f"case-{expect}")
+        desk.page.fill("main form textarea", "材料齐全,入户调查与申报一致")
+        desk.page.click("main form button.primary")
+        desk.page.wait_for_selector(f"main .note:has-text('{expect}')")
+    finally:
+        desk.close()
+
+
+def test_dibao_from_the_phone_to_the_county_decision(browser, phone, city):
+    citizen = phone()
+    sign_in_and_bind(citizen, city.li)
+    case = apply_for_dibao(citizen)
+    assert case["state"] == "home_visit"
+    visit_on_a_phone(browser, city.stack)
+    assert case_of(citizen)["state"] == "reviewing"
+
+    _staff(city.stack, "qian.street", "reviewer", must_change=False, street="140105001")
+    _decide_at_desk(browser, city.stack, "qian.street", case["id"], "公示中")
+    assert case_of(citizen)["state"] == "public_notice"
+
+    # 公示: a neighbour objects; a reviewer dismisses it after checking (the objector is never named to the applicant)
+    neighbour = phone()
+    sign_in_and_bind(neighbour, city.wang)
+    notices = requests.get(f"{city.stack.api}/api/v1/public-notices?street=140105001", timeout=TIMEOUT).json()
+    assert [n["name"] for n in notices] == ["李*英"]
+    token = neighbour.page.evaluate("JSON.parse(localStorage.getItem('zt.tokens')).access")
+    objected = requests.post(f"{city.stack.api}/api/v1/public-notices/{notices[0]['id']}/objections",
+                             headers={"Authorization": f"Bearer {token}"}, json={"text": "她家好像有别的收入"},
+                             timeout=TIMEOUT)
+    assert objected.status_code == 201, objected.text
+    login = requests.post(f"{city.stack.api}/api/v1/staff/auth/login",
+                          json={"username": "qian.street", "password": PASSWORD}, timeout=TIMEOUT).json()
+    staff = {"Authorization": f"Bearer {login['access_token']}"}
+    dismissed = requests.post(f"{city.stack.api}/api/v1/staff/objections/{objected.json()['id']}/decide",
+                              headers=staff, json={"decision": "dismissed", "reason": "经核实无其他收入"},
+                              timeout=TIMEOUT)
+    assert dismissed.status_code == 200, dismissed.text
+
+    # the notice period passes on the test clock: the case goes to the county
+    city.stack.cli("scheduler", "run-once", "--as-of", (city.today + timedelta(days=8)).isoformat())
+    assert case_of(citizen)["state"] == "approving"
+    _staff(city.stack, "sun.county", "approver", must_change=False)
+    _decide_at_desk(browser, city.stack, "sun.county", case["id"], "已办结")
+
+    citizen.go(f"#/app/{case['id']}")
+    citizen.page.wait_for_selector("main p.state-approved")
+    text = citizen.page.inner_text("main")
+    assert "申请已通过" in text and "行政复议" in text and "行政诉讼" in text, text
+    check_screen(citizen, "dibao-approved")
