@@ -79,9 +79,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reviewer": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "task:decide",
                         "counter:serve",
                         "casework:review", "casework:bulk_review", "dibao:street_review", "objection:decide",
-                        "grant:revoke", "appeal:record", "appeal:decide"},
+                        "grant:revoke", "appeal:record", "appeal:decide", "case:extend"},
     "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "dibao:county_approve", "grant:revoke",
-                        "grant:approve", "appeal:decide"},
+                        "grant:approve", "appeal:decide", "case:extend"},
     # reassigns work, signs off monthly rolls, decides no case
     "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke", "supervision:view"},
     # accounts and settings, decides no case

@@ -86,6 +86,9 @@ def case(session: Session, application: Application, today: date) -> dict:
         "decision_letter": application.state in DECIDED,
         # the staff decision this state waits for, as the program declares it (path under the case, coded reasons)
         "step_action": (program.step_actions or {}).get(application.state) if program else None,
+        # 近亲属 of staff: flagged at intake (单独登记备案), visited by the district (flows.near_relatives)
+        "near_relative_of_staff": any((t.details or {}).get("near_relative_of_staff") for t in session.scalars(
+            select(StaffTask).where(StaffTask.application_id == application.id))),
         # the checklist of an open home-visit task (declared by the program), for the visit screen on a phone
         "home_visit_checklist": next((t.details.get("checklist") for t in session.scalars(
             select(StaffTask).where(StaffTask.application_id == application.id, StaffTask.kind == "home_visit",

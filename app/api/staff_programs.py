@@ -280,6 +280,30 @@ class HomeVisit(MethodView):
         return case_payload(session, application)
 
 
+class ExtendArgs(StrictSchema):
+    reason = ma.fields.String(required=True, validate=[ma.validate.Length(min=4, max=200), NO_NUL])
+
+
+@blp.route("/applications/<string:application_id>/extend")
+class ExtendCase(MethodView):
+    @staff_required(blp)
+    @blp.arguments(ExtendArgs)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Already extended once (`error_code`: "
+                      "already_extended), or the case is not open (case_closed)")
+    def post(self, args, application_id):
+        """Extend the 低保 case's time limit once, with a reason (30 → 45 working days from 受理, parameters);
+        the resident is told the new date."""
+        session = SessionLocal()
+        application, decision = _application(session, application_id, "case:extend")
+        row = dibao_cases.extend(session, application, current_staff().id, args["reason"])
+        _audit(session, "staff.case_extend", application, decision, application.state,
+               {"reason": args["reason"][:200], "due_on": row.due_on.isoformat()})
+        session.commit()
+        return case_payload(session, application)
+
+
 @blp.route("/applications/<string:application_id>/street-review")
 class StreetReview(MethodView):
     @staff_required(blp)

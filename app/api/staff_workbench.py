@@ -385,6 +385,8 @@ class WorkbenchCaseSchema(ma.Schema):
     decision_letter = ma.fields.Boolean(required=True)
     step_action = ma.fields.Dict(allow_none=True, metadata={"description": "the decision the current state waits "
                                                                           "for: {path, reasons}, else null"})
+    near_relative_of_staff = ma.fields.Boolean(required=True, metadata={
+        "description": "the household includes a member of staff (单独登记备案; home visit by the district)"})
     home_visit_checklist = ma.fields.List(ma.fields.String(), allow_none=True,
                                           metadata={"description": "items of an open home visit, else null"})
 

@@ -24,11 +24,13 @@ from app.models import (
     StaffTask,
     StepDeadline,
 )
+from flows import workdays
 from flows.applications import take_proposal
 from flows.casework import close_deadline, open_deadline, start_benefit
 from flows.conflicts import is_unique_violation
 from flows.dates import month_of, today_shanghai
 from flows.money import yuan
+from flows.near_relatives import staff_in_household
 from flows.programs import dibao
 from notifications.outbox import enqueue
 
@@ -36,6 +38,7 @@ CODE = dibao.CODE
 HOME_VISIT_CHECKLIST = ("居住情况与申报一致", "家庭成员与户籍一致", "无高档消费品", "收入情况与申报一致",
                         "申请人已知悉诚信承诺")
 STEP_LIMITS = {s.code: s.working_days for s in dibao.STEPS}
+CASE_STEP = "case"  # the time limit of the whole case (30 working days, extendable once to 45)
 
 
 # ---- facts and the economic check -----------------------------------------------------------------------------
@@ -161,8 +164,13 @@ def confirm_proposal(session: Session, application: Application, actor: str, dec
     return application
 
 
+def _param(key: str, on: date) -> int:
+    return dibao.PARAMETERS[key].at(max(on, dibao.PARAMETERS["start_date"]))
+
+
 def check(session: Session, application: Application, today: date) -> Application:
     """家庭经济状况核对: the rule over the imported records; a failure rejects at once with the coded reason."""
+    open_deadline(session, application, CASE_STEP, today, _param("case_limit_days", today))  # from 受理
     open_deadline(session, application, "checking", today, STEP_LIMITS["checking"])
     facts = facts_for(session, application, today)
     decision = dibao.decide(facts, today)
@@ -178,10 +186,15 @@ def check(session: Session, application: Application, today: date) -> Applicatio
     application.state = "home_visit"
     resident = session.get(Resident, application.resident_id)
     open_deadline(session, application, "home_visit", today, STEP_LIMITS["home_visit"])
+    relatives = staff_in_household(session, resident)
+    # 近亲属 of staff: flagged (单独登记备案) and visited by the district (county), not the street
     session.add(StaffTask(kind="home_visit", resident_id=resident.id, application_id=application.id,
-                          district_code=resident.district_code, street_code=resident.street_code,
-                          community_code=resident.community_code, dedupe_key=f"home_visit:{application.id}",
-                          details={"program": CODE, "checklist": list(HOME_VISIT_CHECKLIST)},
+                          district_code=resident.district_code,
+                          street_code=None if relatives else resident.street_code,
+                          community_code=None if relatives else resident.community_code,
+                          dedupe_key=f"home_visit:{application.id}",
+                          details={"program": CODE, "checklist": list(HOME_VISIT_CHECKLIST),
+                                   **({"near_relative_of_staff": True} if relatives else {})},
                           due_at=utcnow() + timedelta(days=14)))
     enqueue(session, kind="home_visit_scheduled", idempotency_key=f"application:{application.id}:home_visit_scheduled",
             resident_id=resident.id, application_id=application.id, data={"program": CODE})
@@ -333,7 +346,19 @@ def close_notice(session: Session, notice: PublicNotice, today: date) -> bool:
     else:
         application.state, application.updated_at = "approving", utcnow()
         open_deadline(session, application, "approving", today, STEP_LIMITS["approving"])
+        _discount_notice(session, application, notice)
     return True
+
+
+def _discount_notice(session: Session, application: Application, notice: PublicNotice) -> None:
+    """Where the 公示 days do not count toward the case's time limit (a parameter), its limit moves by them."""
+    if _param("notice_days_count", notice.starts_on):
+        return
+    row = session.scalar(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                    StepDeadline.step == CASE_STEP, StepDeadline.done_on.is_(None)))
+    if row is not None:
+        days = workdays.working_days_between(notice.starts_on - timedelta(days=1), notice.ends_on)
+        row.due_on = workdays.add_working_days(row.due_on, days)
 
 
 def close_notices(session: Session, today: date) -> int:
@@ -367,7 +392,31 @@ def county_decide(session: Session, application: Application, staff_id: str, app
         reject(session, application, dibao.rejection_code(decision), _first_failed(decision), today)
         return application
     start_benefit(session, application, decision)
+    close_deadline(session, application, CASE_STEP, today)
     return application
+
+
+def extend(session: Session, application: Application, staff_id: str, reason: str, today: date | None = None):
+    """Extend the case's time limit once, with a reason (30 → 45 working days from 受理, parameters); the
+    resident is told the new date."""
+    today = today or today_shanghai()
+    row = session.scalar(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                    StepDeadline.step == CASE_STEP))
+    if row is None or row.done_on is not None:
+        raise Conflict("The case is not open, so there is no time limit to extend.", error_code="case_closed")
+    base, longer = _param("case_limit_days", row.started_on), _param("case_limit_extended_days", row.started_on)
+    if row.working_days >= longer or (row.calendar_note or "").startswith("延长"):
+        raise Conflict("The time limit was already extended once.", error_code="already_extended")
+    row.due_on = workdays.add_working_days(row.due_on, longer - row.working_days)
+    row.working_days, row.overdue = longer, False
+    row.calendar_note = f"延长:{reason[:100]}"
+    application.updated_at = utcnow()
+    enqueue(session, kind="case_extended", idempotency_key=f"application:{application.id}:case_extended",
+            resident_id=application.resident_id, application_id=application.id,
+            data={"program": CODE, "text": f"因{reason[:60].rstrip('。')}，您的城乡低保申请办理时限延长至"
+                  f"{row.due_on.year}年{row.due_on.month}月{row.due_on.day}日（{longer}个工作日）。"
+                  f"如有疑问，请联系社区或拨打12345。", "due_on": row.due_on.isoformat(), "base_days": base})
+    return row
 
 
 def reject(session: Session, application: Application, code: str, text: str, today: date) -> None:

@@ -43,6 +43,11 @@ PARAMETERS = {
     "max_vehicles": Dated.of(("2026-01-01", 0)),
     "max_companies": Dated.of(("2026-01-01", 0)),
     "notice_days": Dated.of(("2026-01-01", 7)),
+    # the time limit of the whole case, in working days from 受理, extendable once (with a reason) to the second
+    # figure; whether the 公示 days count toward it (民发〔2021〕57号 leaves it to the province: here they do not)
+    "case_limit_days": Dated.of(("2026-01-01", 30)),
+    "case_limit_extended_days": Dated.of(("2026-01-01", 45)),
+    "notice_days_count": Dated.of(("2026-01-01", 0)),
 }
 
 REJECTION_REASONS = {
@@ -216,6 +221,9 @@ def month_index_of(d: date) -> int:
 PARAMETER_SPECS = {
     "standard": ParamSpec("yuan", 10_000, 1_000_000, "低保标准(元/人/月)"),
     "notice_days": ParamSpec("int", 7, 30, "公示天数"),
+    "case_limit_days": ParamSpec("int", 10, 60, "办理时限(工作日)"),
+    "case_limit_extended_days": ParamSpec("int", 15, 90, "延长后的办理时限(工作日)"),
+    "notice_days_count": ParamSpec("int", 0, 1, "公示期是否计入办理时限(1计入,0不计入)"),
 }
 
 

@@ -94,6 +94,8 @@ MATRIX = {
     # shown to staff who may see the case.
     ("POST", SA + "/visit-files"): ("application", None, {**STAFF, "staff_here": 422}),
     ("GET", "/api/v1/staff/visit-files/<string:file_id>"): ("visit_file", None, STAFF),
+    # the world's application is not a 低保 case with an open time limit: 409 once authorization has passed
+    ("POST", SA + "/extend"): ("application", {"reason": "需补充核查收入"}, {**STAFF, "staff_here": 409}),
     ("POST", SA + "/street-review"): ("application", {"decision": "approve", "reason": "核对无误"},
                                       {**STAFF, "staff_here": 409}),
     ("POST", SA + "/county-decision"): ("application", {"decision": "approve", "reason": "核对无误"},

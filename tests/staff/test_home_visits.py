@@ -115,3 +115,49 @@ def test_uploads_are_checked_by_content_stripped_and_served_only_to_staff_who_ma
     assert not stored.getexif() and max(stored.size) == 1600
     assert client.get(f"/api/v1/staff/visit-files/{made.json['id']}", headers=elsewhere).status_code == 404
     assert client.get(f"/api/v1/staff/visit-files/{made.json['id']}").status_code == 401
+
+
+def test_a_staff_members_household_is_flagged_and_visited_by_the_district(cfg, session, client):
+    head, _ = make_resident(session, cfg, name="周大山", birth_date=date(1960, 3, 3), household_id="HVR", sex="M",
+                            phone="13911110000")
+    daughter, _ = make_resident(session, cfg, name="周小丽", birth_date=date(1988, 4, 4), household_id="HVR",
+                                relation="女", phone="13911110001")
+    h.staff(session, cfg, "clerk", street=STREET, resident_id=daughter.id)  # she works for the bureau
+    _, street_worker = h.staff(session, cfg, "community_worker", street=STREET, community="140105001001")
+    _, county = h.staff(session, cfg, "reviewer")  # district level
+    application = cases.apply(session, head, "acct-9", declared_monthly_income_fen=20_000)
+    session.commit()
+    task = session.scalars(select(StaffTask).where(StaffTask.kind == "home_visit",
+                                                   StaffTask.application_id == application.id)).one()
+    assert task.street_code is None and task.details["near_relative_of_staff"] is True
+    assert task.id not in {t["id"] for t in client.get("/api/v1/staff/inbox", headers=street_worker).json}
+    assert task.id in {t["id"] for t in client.get("/api/v1/staff/inbox", headers=county).json}
+    page = client.get(f"/api/v1/staff/applications/{application.id}/case", headers=county)
+    assert page.status_code == 200 and page.json["near_relative_of_staff"] is True
+    plain = _case(session, cfg, "钱多多", "HV7")
+    assert client.get(f"/api/v1/staff/applications/{plain.id}/case",
+                      headers=county).json["near_relative_of_staff"] is False
+
+
+def test_the_case_time_limit_is_extended_once_with_a_reason(cfg, session, client):
+    from app.models import OutboxMessage, StepDeadline
+    from flows import workdays
+
+    application = _case(session, cfg)
+    row = session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                     StepDeadline.step == "case")).one()
+    assert row.working_days == 30 and row.due_on == workdays.add_working_days(row.started_on, 30)
+    _, reviewer = h.staff(session, cfg, "reviewer", street=STREET)
+    _, clerk = h.staff(session, cfg, "clerk", street=STREET)
+    path = f"/api/v1/staff/applications/{application.id}/extend"
+    assert client.post(path, headers=clerk, json={"reason": "需补充核查收入"}).status_code == 403
+    assert client.post(path, headers=reviewer, json={"reason": "x"}).status_code == 422
+    done = client.post(path, headers=reviewer, json={"reason": "需补充核查家庭收入"})
+    assert done.status_code == 200, done.json
+    session.expire_all()
+    row = session.get(StepDeadline, row.id)
+    assert row.working_days == 45 and row.due_on == workdays.add_working_days(row.started_on, 45)
+    told = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "case_extended")).one()
+    assert "45个工作日" in told.data["text"]
+    again = client.post(path, headers=reviewer, json={"reason": "还要再延长"})
+    assert again.status_code == 409 and again.json["error_code"] == "already_extended"

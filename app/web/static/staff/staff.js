@@ -270,6 +270,7 @@ async function caseScreen(id) {
       el("button", { class: "btn danger", type: "button", text: S.review.reject, onclick: () => decide("reject") }),
       el("a", { class: "btn quiet", href: "#/mine", text: S.review.back }))) : null;
   show("case", el("h1", { text: `${c.program_name} · ${S.states[c.state] || c.state}` }),
+    c.near_relative_of_staff ? note(C.nearRelative) : null,
     section(C.resident, el("p", { text: C.masked(c.resident) }), el("p", { text: C.place(c.resident) }), reveal, revealOut),
     section(C.household, el("ul", {}, c.household.map((m) => el("li", { text: C.member(m) })))),
     el("div", { class: "card" }, prefill),

@@ -100,6 +100,7 @@ export const S = {
     public_notice: "公示中", approving: "待审批", proposed: "待确认" },
   program: (code) => code || "—",
   case: {
+    nearRelative: "申请人家庭中有本系统工作人员(近亲属):已单独登记备案,入户调查由区县民政部门进行。",
     resident: "申请人",
     masked: (r) => `${r.name_masked} · 身份证号 ${r.id_number_masked}${r.phone_masked ? " · 电话 " + r.phone_masked : ""}`,
     place: (r) => [r.district_name || r.district_code, r.street_name || r.street_code, r.community_name || r.community_code]
