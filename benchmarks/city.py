@@ -1,0 +1,120 @@
+"""City-scale benchmark on PostgreSQL (or SQLite): population, backfill, next-day scan, with the settings.
+
+    python benchmarks/city.py --db postgresql --database-url postgresql+psycopg://postgres@127.0.0.1:5432/zt_city --people 1000000
+    python benchmarks/city.py --db sqlite --people 100000
+
+Prints, in one run: the database engine's durability settings (PostgreSQL: fsync, synchronous_commit), free disk
+before and after, the population load through the import's validation and writer (rows/s), the elderly-allowance
+backfill scan beside a bare `INSERT … SELECT` of the same rows (medians of --repeat), the next day's scan after
+an import that changed 1,000 residents, and the database size. Reuses `benchmarks/scan.py` for the scan parts.
+Not yet here (issue 17 item 5): the monthly payroll against a bare aggregate `INSERT … SELECT`.
+The target database must be empty (a fresh `createdb`); it is migrated first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("bench_scan", HERE / "scan.py")
+bench_scan = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_scan)  # also puts the project root on sys.path
+
+from app.config import load_config  # noqa: E402
+from app.db import make_engine  # noqa: E402
+from app.migrate import upgrade  # noqa: E402
+from app.models import Application, OutboxMessage  # noqa: E402
+from flows.dates import today_shanghai  # noqa: E402
+from flows.imports.population import import_population  # noqa: E402
+from flows.synthetic_city import seed_city  # noqa: E402
+
+
+def free_disk(path: Path) -> str:
+    return f"{shutil.disk_usage(path).free / 2**30:.1f} GiB free on {path}"
+
+
+def settings(engine) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ("server_version", "fsync", "synchronous_commit", "shared_buffers", "max_wal_size")
+            return ", ".join(f"{n}={conn.scalar(text(f'SHOW {n}'))}" for n in names)
+        return ", ".join(f"{n}={conn.scalar(text(f'PRAGMA {n}'))}" for n in ("journal_mode", "synchronous"))
+
+
+def db_size(engine, url: str) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            return conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+    return f"{Path(url.removeprefix('sqlite:///')).stat().st_size / 2**20:.0f} MB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="sqlite")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="zt-bench-city-"))
+    if args.db == "postgresql":
+        url = args.database_url or "postgresql+psycopg://postgres@127.0.0.1:5432/zt_city"
+    else:
+        url = f"sqlite:///{tmp / 'city.db'}"
+    cfg = load_config({"database_url": url, "instance_path": str(tmp), "testing": True})
+    upgrade(url)
+    engine = make_engine(url)
+    print(f"database: {engine.dialect.name}; {settings(engine)}", flush=True)
+    disk_at = Path("/var/lib/postgresql") if args.db == "postgresql" and Path("/var/lib/postgresql").exists() else tmp
+    print(f"before: {free_disk(disk_at)}", flush=True)
+
+    t = time.perf_counter()
+    seeded = seed_city(cfg, args.people, args.seed)
+    load_s = time.perf_counter() - t
+    print(f"population load: {seeded['seeded']:,} residents in {load_s:.1f} s = {seeded['seeded'] / load_s:,.0f} rows/s "
+          "(validated, encrypted, through the import's writer)", flush=True)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE"))
+
+    as_of = today_shanghai()
+    scans, bases, proposed, base_rows = [], [], 0, 0
+    for _ in range(args.repeat):
+        bench_scan.clear(engine)
+        bases.append(bench_scan.baseline(engine, as_of))
+        with engine.connect() as conn:
+            base_rows = conn.scalar(select(func.count()).select_from(Application.__table__))
+        bench_scan.clear(engine)
+        seconds, proposed = bench_scan.timed_scan(cfg, as_of)
+        scans.append(seconds)
+    with engine.connect() as conn:
+        outbox = conn.scalar(select(func.count()).select_from(OutboxMessage.__table__))
+    scan_s, base_s = statistics.median(scans), statistics.median(bases)
+    print(f"backfill scan: {proposed:,} applications + {outbox:,} outbox rows, median {scan_s:.2f} s "
+          f"(runs: {', '.join(f'{s:.2f}' for s in scans)})")
+    print(f"bare INSERT … SELECT of the same rows: {base_rows:,} applications + outbox, median {base_s:.2f} s "
+          f"(runs: {', '.join(f'{s:.2f}' for s in bases)})")
+    print(f"ratio backfill/bare: {scan_s / base_s:.2f} (target ≤ 2); backfill {scan_s:.2f} s (target ≤ 15 s)")
+
+    changed = tmp / "changed.csv"
+    bench_scan.changed_residents_csv(cfg, changed, 1000)
+    result = import_population(cfg, changed)
+    print(f"import of 1,000 changed residents: updated={result['updated']} unchanged={result['unchanged']}")
+    day_scans = [bench_scan.timed_scan(cfg, as_of + timedelta(days=d))[0] for d in range(1, args.repeat + 1)]
+    print(f"next-day scan: {day_scans[0]:.3f} s (target ≤ 0.5 s); following days: "
+          f"{', '.join(f'{s:.3f}' for s in day_scans[1:]) or '-'} s")
+    print(f"database size: {db_size(engine, url)}; after: {free_disk(disk_at)}")
+    print("monthly payroll vs bare aggregate INSERT … SELECT: not measured yet (issue 17 item 5)")
+
+
+if __name__ == "__main__":
+    main()
