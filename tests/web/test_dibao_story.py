@@ -16,7 +16,7 @@ from tests.web.test_workbench import PASSWORD, Desk, _staff, check
 TIMEOUT = 120
 
 
-def _decide_at_desk(browser, stack, username: str, case_id: str, expect: str) -> None:
+def _decide_at_desk(browser, stack, username: str, case_id: str, expect: str, shot: str) -> None:
     desk = Desk(browser, stack.api)
     try:
         desk.open("#/inbox")
@@ -24,7 +24,7 @@ def _decide_at_desk(browser, stack, username: str, case_id: str, expect: str) ->
         desk.wait_screen("inbox")
         desk.open(f"#/case/{case_id}")
         desk.wait_screen("case")
-        check(desk, f"case-{expect}")
+        check(desk, shot)
         desk.page.fill("main form textarea", "材料齐全,入户调查与申报一致")
         desk.page.click("main form button.primary")
         desk.page.wait_for_selector(f"main .note:has-text('{expect}')")
@@ -41,7 +41,7 @@ def test_dibao_from_the_phone_to_the_county_decision(browser, phone, city):
     assert case_of(citizen)["state"] == "reviewing"
 
     _staff(city.stack, "qian.street", "reviewer", must_change=False, street="140105001")
-    _decide_at_desk(browser, city.stack, "qian.street", case["id"], "公示中")
+    _decide_at_desk(browser, city.stack, "qian.street", case["id"], "公示中", "street-review")
     assert case_of(citizen)["state"] == "public_notice"
 
     # 公示: a neighbour objects; a reviewer dismisses it after checking (the objector is never named to the applicant)
@@ -66,7 +66,7 @@ def test_dibao_from_the_phone_to_the_county_decision(browser, phone, city):
     city.stack.cli("scheduler", "run-once", "--as-of", (city.today + timedelta(days=8)).isoformat())
     assert case_of(citizen)["state"] == "approving"
     _staff(city.stack, "sun.county", "approver", must_change=False)
-    _decide_at_desk(browser, city.stack, "sun.county", case["id"], "已办结")
+    _decide_at_desk(browser, city.stack, "sun.county", case["id"], "已办结", "county-decision")
 
     citizen.go(f"#/app/{case['id']}")
     citizen.page.wait_for_selector("main p.state-approved")
