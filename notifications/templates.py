@@ -66,6 +66,7 @@ KIND_TITLES = {
     "one_off_paid": "补贴发放通知",
     "appeal_update": "复核进度通知",
     "case_extended": "办理时限延长通知",
+    "objection_handled": "公示异议处理通知",
 }
 # Kinds that ignore quiet hours: a security alert must not wait for the morning, and the answer to the
 # citizen's own tap (confirm → approved / rejected) is expected at once — she is awake, she just used the app.

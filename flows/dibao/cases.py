@@ -325,6 +325,11 @@ def decide_objection(session: Session, objection: Objection, upheld: bool, staff
         "source_date": today.isoformat(), "staff_id": staff_id,
         "text": ("公示期间异议经核实成立" if upheld else "公示期间异议经核实不成立") + (f"({note[:200]})" if note else "")}]
     application.updated_at = utcnow()
+    # the objector is told it was handled — never the outcome for the applicant, never the applicant's details
+    enqueue(session, kind="objection_handled", idempotency_key=f"objection:{objection.id}:handled",
+            account_id=objection.account_id,
+            data={"program": CODE, "text": "您对城乡低保公示提出的异议，我们已调查核实并处理完毕。感谢您的监督。"
+                                          "如有疑问，请拨打12345。"})
     session.flush()
     if notice.state == "open" and notice.ends_on < today:
         close_notice(session, notice, today)

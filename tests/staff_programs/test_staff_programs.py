@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import (
+    Account,
     Application,
     AuditEvent,
     Benefit,
@@ -121,6 +122,11 @@ def test_dibao_end_to_end_over_http(session, cfg, client, wechat, staff, monkeyp
     assert decided.status_code == 200 and decided.json["state"] == "approving", decided.json
     assert decided.json["objections"][0]["state"] == "dismissed"
     assert client.post(path, json=decide, headers=staff["reviewer"]).status_code == 409
+    # the objector is told it was handled, to her own account; nothing names the applicant or the outcome
+    handled = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "objection_handled")).one()
+    objector = session.scalars(select(Account).where(Account.openid == neighbour.openid)).one()
+    assert handled.account_id == objector.id and handled.resident_id is None
+    assert "张" not in handled.data["text"] and "不成立" not in handled.data["text"]
 
     # county approval: an approver of the district; not of a street, not of another district
     approve = {"decision": "approve", "reason": "同意纳入低保"}
