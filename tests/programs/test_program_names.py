@@ -1,0 +1,56 @@
+"""Generic code names no program (issue 10): a ratchet until the engine is done.
+
+Every file under app/ (static files included), flows/ and notifications/ outside a program's own module is
+scanned for a program code as a word (the codes come from the registry, flows.programs). A file not in
+`STILL_NAMING` that names one fails the test (new generic code must ask the program, e.g. `Program.hook`,
+`Program.step_actions`); a file in `STILL_NAMING` that no longer names one fails too, so the list only shrinks.
+Issue 10's acceptance is this list empty (the program packages are still to be moved under flows/programs/)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flows.programs import PROGRAMS
+
+ROOT = Path(__file__).resolve().parents[2]
+STILL_NAMING = {
+    "app/api/__init__.py", "app/api/application_views.py", "app/api/dibao.py", "app/api/program_triggers.py",
+    "app/api/public_notices.py", "app/api/staff_programs.py", "app/api/staff_workbench.py",
+    "app/api/visit_files.py", "app/authz.py", "app/cli/scan_cmd.py", "app/scheduler.py",
+    "app/web/static/app.js", "app/web/static/staff/visit.js", "app/web/static/strings.js",
+    "flows/activity.py", "flows/care/__init__.py", "flows/care/cases.py", "flows/casework.py",
+    "flows/dibao/__init__.py", "flows/dibao/cases.py", "flows/exchange/catalogue_entries.py",
+    "flows/exchange/declarations.py", "flows/facts.py", "flows/funeral/__init__.py", "flows/funeral/cases.py",
+    "flows/imports/cremations.py", "flows/imports/economic.py", "flows/imports/reference.py",
+    "flows/lifecycle/jobs.py", "flows/payroll.py", "flows/price/__init__.py", "flows/price/trigger.py",
+    "flows/programs/__init__.py", "flows/scans/dibao.py", "flows/scans/disability.py",
+    "flows/scans/elderly_allowance.py", "flows/scans/single_pass.py", "flows/simulation/city_year.py",
+    "flows/simulation/services_year.py", "flows/staff_cases.py", "flows/workbench.py", "notifications/templates.py",
+}
+
+
+def naming_files() -> set[str]:
+    codes = sorted(PROGRAMS)
+    word = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, codes)) + r")(?![A-Za-z0-9_])")
+    found = set()
+    for base in ("app", "flows", "notifications"):
+        for path in ROOT.joinpath(base).rglob("*"):
+            if path.suffix not in (".py", ".js", ".html") or "__pycache__" in path.parts:
+                continue
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith("flows/programs/") and path.stem in codes:
+                continue  # a program's own module
+            if word.search(path.read_text("utf-8")):
+                found.add(rel)
+    return found
+
+
+def test_no_new_generic_file_names_a_program_and_the_list_only_shrinks():
+    found = naming_files()
+    assert found - STILL_NAMING == set(), "generic code names a program: ask the program (Program.hook, data)"
+    assert STILL_NAMING - found == set(), "these no longer name a program: take them off STILL_NAMING"
+
+
+def test_the_scan_sees_a_program_name_where_there_is_one():
+    assert "flows/payroll.py" in naming_files() and len(PROGRAMS) >= 7
