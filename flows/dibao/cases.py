@@ -260,14 +260,21 @@ def street_review(session: Session, application: Application, staff_id: str, app
     if not approve:
         reject(session, application, reason_code, _staff_text(dibao.REJECTION_REASONS[reason_code], note), today)
         return application
+    publish(session, application, today)
+    return application
+
+
+def publish(session: Session, application: Application, today: date) -> PublicNotice:
+    """公示 of the street's opinion for N days (a parameter) from today."""
     resident = session.get(Resident, application.resident_id)
     days = dibao.PARAMETERS["notice_days"].at(max(today, dibao.PARAMETERS["start_date"]))
     amount = dibao.decide(facts_for(session, application, today), today).monthly_amount_fen
-    session.add(PublicNotice(application_id=application.id, program=CODE, street_code=resident.street_code,
-                             masked_name=mask_name(resident.name), amount_fen=amount, starts_on=today,
-                             ends_on=today + timedelta(days=days - 1), state="open"))
+    notice = PublicNotice(application_id=application.id, program=CODE, street_code=resident.street_code,
+                          masked_name=mask_name(resident.name), amount_fen=amount, starts_on=today,
+                          ends_on=today + timedelta(days=days - 1), state="open")
+    session.add(notice)
     application.state, application.updated_at = "public_notice", utcnow()
-    return application
+    return notice
 
 
 def object_to(session: Session, notice: PublicNotice, account_id: str, text: str, today: date | None = None) -> Objection:
@@ -331,9 +338,22 @@ def decide_objection(session: Session, objection: Objection, upheld: bool, staff
             data={"program": CODE, "text": "您对城乡低保公示提出的异议，我们已调查核实并处理完毕。感谢您的监督。"
                                           "如有疑问，请拨打12345。"})
     session.flush()
+    if not upheld and application.state == "public_notice" and not _open_objections(session, application):
+        # re-investigated: the street's opinion stands and is published again for a full period (重新公示), on
+        # the same notice (one per case), from today
+        days = dibao.PARAMETERS["notice_days"].at(max(today, dibao.PARAMETERS["start_date"]))
+        notice.state, notice.starts_on, notice.ends_on = "open", today, today + timedelta(days=days - 1)
+        notice.amount_fen = dibao.decide(facts_for(session, application, today), today).monthly_amount_fen
+        return objection
     if notice.state == "open" and notice.ends_on < today:
         close_notice(session, notice, today)
     return objection
+
+
+def _open_objections(session: Session, application: Application) -> bool:
+    return session.scalar(select(Objection.id).join(PublicNotice, PublicNotice.id == Objection.notice_id)
+                          .where(PublicNotice.application_id == application.id, Objection.state == "open")
+                          .limit(1)) is not None
 
 
 def close_notice(session: Session, notice: PublicNotice, today: date) -> bool:

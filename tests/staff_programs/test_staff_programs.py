@@ -17,6 +17,7 @@ from app.models import (
     Benefit,
     EconomicRecord,
     OutboxMessage,
+    PublicNotice,
     StaffTask,
     StepDeadline,
 )
@@ -112,16 +113,23 @@ def test_dibao_end_to_end_over_http(session, cfg, client, wechat, staff, monkeyp
     case = client.get("/api/v1/staff/cases?step=public_notice", headers=staff["reviewer"]).json[0]
     assert case["objections"][0]["text"] == "他家有经营收入未申报"
 
-    # the objection is decided after the period: the case moves on to the county at once
+    # the objection is re-investigated and dismissed after the period: the opinion is published again for a full
+    # period from that day (重新公示, 民发〔2021〕57号); when that period ends, the case moves on to the county
     later = today_shanghai() + timedelta(days=8)
     monkeypatch.setattr(cases, "today_shanghai", lambda: later)
     decide = {"decision": "dismissed", "reason": "经入户核实,无经营收入"}
     path = f"/api/v1/staff/objections/{objection_id}/decide"
     assert client.post(path, json=decide, headers=staff["there"]).status_code == 404
     decided = client.post(path, json=decide, headers=staff["reviewer"])
-    assert decided.status_code == 200 and decided.json["state"] == "approving", decided.json
+    assert decided.status_code == 200 and decided.json["state"] == "public_notice", decided.json
     assert decided.json["objections"][0]["state"] == "dismissed"
     assert client.post(path, json=decide, headers=staff["reviewer"]).status_code == 409
+    again = session.scalars(select(PublicNotice)).one()
+    session.refresh(again)
+    assert (again.state, again.starts_on, again.ends_on) == ("open", later, later + timedelta(days=6))
+    assert cases.close_notices(session, later + timedelta(days=6)) == 0  # the new period is not over yet
+    assert cases.close_notices(session, later + timedelta(days=7)) == 1
+    session.commit()
     # the objector is told it was handled, to her own account; nothing names the applicant or the outcome
     handled = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "objection_handled")).one()
     objector = session.scalars(select(Account).where(Account.openid == neighbour.openid)).one()
