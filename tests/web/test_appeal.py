@@ -90,3 +90,48 @@ def test_a_refused_dibao_applicant_appeals_from_her_phone_and_sees_the_decision(
     again = requests.get(f"{city.stack.api}/api/v1/staff/applications/{case['id']}", headers=first,
                          timeout=TIMEOUT).json()
     assert again["state"] == "home_visit"
+
+
+def test_an_appeal_left_alone_is_reminded_then_escalated_to_the_supervisor(phone, city, session, browser):
+    """The second half of story (b): nobody takes the appeal; the daily runs on the test clock remind, urge and
+    escalate; a supervisor sees it in her pool; the resident is told it is late and escalated."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.db import utcnow
+    from app.models import Application, Resident
+    from flows import workdays
+
+    p = phone()
+    sign_in_and_bind(p, city.li)
+    li = session.scalars(select(Resident).where(Resident.name == city.li["name"])).one()
+    refused = Application(program="elderly_allowance", resident_id=li.id, state="rejected", decision="rule_not_met",
+                          as_of=city.today, prefill={}, trace=[], decided_at=utcnow() - timedelta(days=2))
+    session.add(refused)
+    session.commit()
+    p.go(f"#/app/{refused.id}")
+    p.page.click("text=对结果有异议?申请复核")
+    p.settle()
+    p.page.check("#ap-procedure")
+    p.page.click("main button[type=submit]")
+    p.page.wait_for_selector("text=复核申请已受理")
+
+    due = workdays.add_working_days(city.today, 20)
+    for day in (workdays.add_working_days(city.today, 18), due + timedelta(days=1), workdays.add_working_days(due, 3)):
+        city.stack.cli("scheduler", "run-once", "--as-of", day.isoformat())
+
+    _staff(city.stack, "zhou.super", "supervisor", must_change=False)
+    desk = Desk(browser, city.stack.api)
+    try:
+        desk.open("#/inbox")
+        desk.sign_in("zhou.super", PASSWORD)
+        desk.wait_screen("inbox")
+        assert "复核超期督办" in desk.page.inner_text("main")
+        check(desk, "appeal-overdue-pool")
+    finally:
+        desk.close()
+    city.dispatch()
+    p.go("#/inbox")
+    text = p.page.inner_text("main")
+    assert "已报请上级督办" in text and "已受理" in text, text
