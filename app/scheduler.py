@@ -16,12 +16,9 @@ from app.db import session_scope
 from flows import appeals, joblock
 from flows.audit_anchor import run_daily_anchor
 from flows.dates import SHANGHAI, today_shanghai
-from flows.dibao import cases as dibao_cases
 from flows.lifecycle.jobs import run_daily as run_lifecycle
-from flows.scans.dibao import scan_dibao
-from flows.scans.disability import MODULES as DISABILITY_PROGRAMS
-from flows.scans.disability import scan_disability
-from flows.scans.elderly_allowance import scan_turning_80
+from flows.programs import PROGRAMS
+from flows.scans import run_scan, scanning_programs
 from notifications import reconcile as outbox_reconcile
 
 log = logging.getLogger("zerotrip.scheduler")
@@ -43,38 +40,38 @@ def timed(job: str, fn, lease_ttl: float | None = None):
 
 
 def run_daily_scans(cfg, today=None) -> None:
-    """The daily scans for `today` (default: the Shanghai date, or the test clock ZEROTRIP_FAKE_TODAY)."""
+    """The daily scans of every program that has one (Program.scan), in the registry's order, then the daily
+    programs' run — for `today` (default: the Shanghai date, or the test clock ZEROTRIP_FAKE_TODAY)."""
     today = today or today_shanghai()
-    if not joblock.acquire(cfg, "scan:elderly_allowance", ttl_seconds=3600):
-        log.info("scan elderly_allowance skipped: lock held by another scheduler")
+    if not joblock.acquire(cfg, "daily:scans", ttl_seconds=3600):
+        log.info("daily scans skipped: lock held by another scheduler")
         return
     try:
-        result = scan_turning_80(cfg, today)
-        log.info("scan elderly_allowance as_of=%s mode=%s proposed=%s skipped=%s",
-                 result.as_of, result.mode, result.proposed, result.skipped)
+        for program in scanning_programs():
+            result = run_scan(cfg, program, today)
+            log.info("scan %s as_of=%s mode=%s proposed=%s skipped=%s",
+                     program.code, result.as_of, result.mode, result.proposed, result.skipped)
     finally:
-        joblock.release(cfg, "scan:elderly_allowance")
+        joblock.release(cfg, "daily:scans")
     run_daily_programs(cfg, today)
 
 
 def run_daily_programs(cfg, today=None) -> None:
-    """Disability proposals and the lifecycle jobs (deaths, moves, expiries, tier raises, reminders)."""
+    """The lifecycle jobs (deaths, moves, expiries, tier raises, reminders), then each program's own sweep of
+    its open cases (Program.sweep) and the appeals' sweep."""
     if not joblock.acquire(cfg, "daily:programs", ttl_seconds=3600):
         log.info("daily programs skipped: lock held by another scheduler")
         return
     try:
         today = today or today_shanghai()
-        for program in DISABILITY_PROGRAMS:
-            result = scan_disability(cfg, program, today)
-            log.info("scan %s as_of=%s proposed=%s skipped=%s", program, today, result.proposed, result.skipped)
-        result = scan_dibao(cfg, today)
-        log.info("scan dibao as_of=%s proposed=%s skipped=%s", today, result.proposed, result.skipped)
         lifecycle = run_lifecycle(cfg, today)
         log.info("lifecycle as_of=%s %s", today, " ".join(f"{k}={v}" for k, v in lifecycle.counts.items()))
-        with session_scope(cfg) as session:
-            moved = dibao_cases.close_notices(session, today)
-            overdue = dibao_cases.flag_overdue(session, today)
-        log.info("dibao as_of=%s notices_closed=%s steps_overdue=%s", today, moved, overdue)
+        for program in PROGRAMS.values():
+            if sweep := program.hook("sweep"):
+                with session_scope(cfg) as session:
+                    counts = sweep(session, today)
+                log.info("sweep %s as_of=%s %s", program.code, today,
+                         " ".join(f"{k}={v}" for k, v in counts.items()))
         with session_scope(cfg) as session:
             swept = appeals.sweep(session, today)
         log.info("appeals as_of=%s %s", today, " ".join(f"{k}={v}" for k, v in swept.items()))

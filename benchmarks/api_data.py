@@ -23,7 +23,7 @@ from app.idnumbers import check_char, mask
 from app.models import Account, Application, AuthSession, OutboxMessage, Resident
 from app.models.ids import new_id
 from flows.dates import today_shanghai
-from flows.scans import elderly_allowance
+from flows.programs.elderly_allowance import scan as elderly_allowance
 
 CHUNK = 5_000
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -31,7 +31,7 @@ from app.models import Application, OutboxMessage, Resident  # noqa: E402
 from flows.dates import today_shanghai  # noqa: E402
 from flows.imports.population import import_population  # noqa: E402
 from flows.lifecycle.sqlbits import stmt  # noqa: E402
-from flows.scans import elderly_allowance as scan  # noqa: E402
+from flows.programs.elderly_allowance import scan  # noqa: E402
 from flows.sql import Dialect  # noqa: E402
 from flows.synthetic_city import POPULATION_COLUMNS, seed_city  # noqa: E402
 

@@ -99,7 +99,7 @@ def setup_people(cfg, street: str) -> tuple[str, str, str]:
     from app.crypto import cipher_for
     from app.db import session_factory
     from app.models import Resident
-    from flows.dibao import cases
+    from flows.programs.dibao import cases
     from flows.staff import create_staff
 
     session = session_factory(cfg)()

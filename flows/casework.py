@@ -4,7 +4,7 @@ community worker's home-help task, and the facts each rule needs from the regist
 - elderly_allowance: confirm → decided by rule at once (flows.applications.confirm);
 - disability subsidies: confirm → rule checked (trace kept) → `reviewing` with a review task and a time limit →
   staff approve (rule re-checked) or reject with a coded reason;
-- dibao: see flows.dibao.cases.
+- dibao: see flows.programs.dibao.cases.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def decide_now(session: Session, application: Application, as_of: date):
     elif facts_type is Facts:
         facts = disability_facts(session, resident, as_of)
     elif facts_type is not None and "members" in getattr(facts_type, "__dataclass_fields__", {}):
-        from flows.dibao import cases as household_cases
+        from flows.programs.dibao import cases as household_cases
 
         facts = household_cases.facts_for(session, application, as_of)
     else:
@@ -115,8 +115,8 @@ def confirm(session: Session, application: Application, actor: str, today: date 
     own = programs.get(application.program)
     if own is not None and own.confirm:  # the program's own confirmation (flows.programs.base.Program.hook)
         return own.hook("confirm")(session, application, actor, today)
-    if application.program == "dibao":  # a proactive proposal (flows.scans.dibao): the economic check runs now
-        from flows.dibao import cases as dibao_cases
+    if application.program == "dibao":  # a proactive proposal (flows.programs.dibao.scan): the economic check runs now
+        from flows.programs.dibao import cases as dibao_cases
 
         declared = declared or {}
         return dibao_cases.confirm_proposal(session, application, actor, declared.get("monthly_income_fen", 0),

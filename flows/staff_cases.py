@@ -1,6 +1,6 @@
 """Staff casework queues of the programs, for one jurisdiction: applications waiting for a staff step
 (disability review; 低保 home visit, street review, 公示 with objections, county approval) and the steps past
-their statutory working-day limit. The decisions themselves live in flows.casework and flows.dibao.cases."""
+their statutory working-day limit. The decisions themselves live in flows.casework and flows.programs.dibao.cases."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.authz import Caller, jurisdiction_clause
 from app.models import Application, Objection, PublicNotice, Resident, StepDeadline
 from flows.casework import REVIEWED
-from flows.dibao import cases as dibao_cases
+from flows.programs.dibao import cases as dibao_cases
 
 # state of the application → the step whose deadline runs while staff work on it
 DIBAO_WAITING = {"home_visit": "home_visit", "reviewing": "reviewing", "public_notice": "public_notice",

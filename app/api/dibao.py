@@ -14,8 +14,8 @@ from app.api.security import auth_required, current_account
 from app.db import SessionLocal
 from app.errors import Forbidden
 from app.models import Resident
-from flows.dibao import cases
 from flows.money import fen
+from flows.programs.dibao import cases
 
 blp = Blueprint("dibao", __name__, url_prefix="/api/v1/dibao", description="城乡低保 applications")
 

@@ -22,8 +22,8 @@ from app.errors import Forbidden, NotFound, TooManyAttempts
 from app.models import PublicNotice
 from flows import limits, programs
 from flows.dates import today_shanghai
-from flows.dibao import cases
 from flows.money import yuan
+from flows.programs.dibao import cases
 
 blp = Blueprint("public_notices", __name__, url_prefix="/api/v1/public-notices", description="Public notices (公示)")
 

@@ -25,8 +25,8 @@ from app.errors import NotFound
 from app.models import Application, Objection, PublicNotice, Resident, StaffTask
 from flows import casework, home_visits, staff_cases
 from flows.dates import today_shanghai
-from flows.dibao import cases as dibao_cases
 from flows.programs import dibao
+from flows.programs.dibao import cases as dibao_cases
 
 blp = Blueprint("staff_programs", __name__, url_prefix="/api/v1/staff",
                 description="Staff casework of the programs (review, 低保 steps, objections, overdue, home help)")

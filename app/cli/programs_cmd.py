@@ -67,10 +67,16 @@ def programs_approve(approval_id, by, password) -> None:
 def programs_withdraw(approval_id, by, password) -> None:
     """Withdraw a trigger: pending (its maker), or approved before its roll closed (an admin)."""
     from flows import approvals
-    from flows.price import trigger
+    from flows.programs import PROGRAMS
 
     def work(session):
         staff = signed_in(session, by, password)
-        return trigger.withdraw_approved(session, approvals.get(session, approval_id), staff).state
+        approval = approvals.get(session, approval_id)
+        # a trigger's approval kind is "<program code>_trigger" (flows.programs.base.Program.trigger)
+        program = PROGRAMS.get(approval.kind.removesuffix("_trigger"))
+        withdraw = program.hook("withdraw_trigger") if program else None
+        if withdraw is None:
+            return approvals.withdraw(session, approval, staff).state
+        return withdraw(session, approval, staff).state
 
     summary(approval=approval_id, state=run_refusable(work))

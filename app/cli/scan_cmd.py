@@ -1,4 +1,5 @@
-"""`zerotrip scan elderly-allowance [--as-of YYYY-MM-DD]`."""
+"""`zerotrip scan NAME [--as-of YYYY-MM-DD]`: one program's proactive scan (NAME: the program's command name,
+e.g. the one in the README; `zerotrip scan --help` lists them)."""
 
 from __future__ import annotations
 
@@ -7,29 +8,47 @@ import sys
 import click
 
 from app.cli.common import ready_config, summary
-from flows.dates import today_shanghai
-from flows.scans.elderly_allowance import scan_turning_80
 
 
-@click.group("scan")
+class ProgramScans(click.Group):
+    """One command per program that declares a scan (Program.scan), found in the registry when asked for."""
+
+    def list_commands(self, ctx) -> list[str]:
+        from flows.scans import scanning_programs
+
+        return sorted(p.command_name for p in scanning_programs())
+
+    def get_command(self, ctx, name: str):
+        from flows.scans import by_command
+
+        program = by_command(name)
+        return _command(program) if program else None
+
+
+def _command(program) -> click.Command:
+    def progress(done: int, total: int, proposed: int) -> None:
+        sys.stderr.write(f"scan {program.command_name}: residents {done}/{total}, proposed {proposed}\n")
+
+    @click.command(program.command_name, help=f"Propose {program.name} to everyone newly eligible "
+                   "(idempotent per date).")
+    @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Calendar date (Asia/Shanghai) to scan for; default today.")
+    def run(as_of) -> None:
+        from flows.dates import today_shanghai
+        from flows.scans import run_scan
+
+        cfg = ready_config()
+        day = as_of.date() if as_of else today_shanghai()
+        result = run_scan(cfg, program, day, progress=progress)
+        summary(program=result.program, as_of=day.isoformat(), mode=result.mode, proposed=result.proposed,
+                skipped=str(result.skipped).lower(), seconds=f"{result.seconds:.2f}")
+
+    return run
+
+
+@click.group("scan", cls=ProgramScans)
 def scan_group() -> None:
     """Proactive scans (主动发现)."""
-
-
-def _progress(done: int, total: int, proposed: int) -> None:
-    sys.stderr.write(f"scan elderly-allowance: residents {done}/{total}, proposed {proposed}\n")
-
-
-@scan_group.command("elderly-allowance")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Calendar date (Asia/Shanghai) to scan for; default today.")
-def scan_elderly_allowance(as_of) -> None:
-    """Propose the elderly allowance to everyone who has turned 80 (idempotent per date)."""
-    cfg = ready_config()
-    day = as_of.date() if as_of else today_shanghai()
-    result = scan_turning_80(cfg, day, progress=_progress)
-    summary(program=result.program, as_of=day.isoformat(), mode=result.mode, proposed=result.proposed,
-            skipped=str(result.skipped).lower(), seconds=f"{result.seconds:.2f}")
 
 
 def register(cli) -> None:

@@ -1,5 +1,5 @@
 """The daily lifecycle jobs: stop on death, suspend on moving out, stop on certificate expiry or end of 低保,
-raise the elderly-allowance tier at 90 and 100, remind unanswered proposals (day 3, day 10) and then give the
+then each program's own daily step (Program.daily: e.g. a tier raised at an age), remind unanswered proposals (day 3, day 10) and then give the
 community worker a home-help task (day 14), so that nobody without a phone is dropped.
 
 Order matters and is fixed in `run_daily`: deaths first (no reminder or tier raise for the dead), then moves,
@@ -14,24 +14,19 @@ from datetime import date, timedelta
 
 from app.db import make_engine, utcnow
 from flows import programs
-from flows.dates import birth_cutoff
 from flows.lifecycle.after_death import notify_after_death
 from flows.lifecycle.household import reprice_on_member_death
 from flows.lifecycle.sqlbits import (
-    at_least,
     json_array,
     month_of,
     next_month_of,
-    nth_birthday_next_month,
     stmt,
 )
-from flows.programs import disability_care_subsidy, disability_living_subsidy, elderly_allowance
 from flows.sql import Dialect
 
 REMINDER_DAYS = (3, 10)
 HOME_HELP_DAY = 14
 HOME_HELP_DUE_DAYS = 5
-DISABILITY = (disability_care_subsidy.CODE, disability_living_subsidy.CODE)
 PROPOSAL_OPEN = ("proposed",)
 IN_PROGRESS = ("proposed", "confirmed", "checking", "home_visit", "reviewing", "public_notice", "approving")
 
@@ -143,14 +138,15 @@ def suspend_on_move_out(conn, d: Dialect, as_of: date) -> dict:
 
 # ---- moves back into the city -------------------------------------------------------------------------------
 
-RESUMABLE = (elderly_allowance.CODE,)
-
-
 def resume_on_move_in(conn, d: Dialect, as_of: date) -> dict:
-    """A suspended elderly allowance is active again from the month after the hukou moved back into the city
-    (the latest move in after the suspension); the months away stay unpaid (flows.payroll reads the changes)."""
+    """A suspended benefit of a program that resumes on moving back (Program.resume_on_move_in) is active again
+    from the month after the hukou moved back into the city (the latest move in after the suspension); the months
+    away stay unpaid (flows.payroll reads the changes)."""
+    resumable = [p.code for p in programs.PROGRAMS.values() if p.resume_on_move_in]
+    if not resumable:
+        return {"resumed_move_in": 0}
     params = {"as_of": as_of, "now": utcnow()}
-    programs_in = ", ".join(f"'{p}'" for p in RESUMABLE)
+    programs_in = ", ".join(f"'{p}'" for p in resumable)
     back = ("(SELECT MAX(m.move_date) FROM hukou_moves m WHERE m.resident_id = r.id AND m.direction = 'in' "
             "AND m.move_date <= :as_of AND m.move_date >= (SELECT MAX(m2.move_date) FROM hukou_moves m2 "
             "WHERE m2.resident_id = r.id AND m2.direction = 'out'))")
@@ -175,7 +171,7 @@ def resume_on_move_in(conn, d: Dialect, as_of: date) -> dict:
     return {"resumed_move_in": resumed}
 
 
-# ---- disability certificates and 低保 households ------------------------------------------------------------
+# ---- certificates and household benefits ------------------------------------------------------------
 
 def _valid_cert(max_grade: int) -> str:
     return ("EXISTS (SELECT 1 FROM disability_certificates c2 WHERE c2.resident_id = b.resident_id "
@@ -183,11 +179,14 @@ def _valid_cert(max_grade: int) -> str:
 
 
 def stop_on_certificate_expiry(conn, d: Dialect, as_of: date) -> dict:
-    """Disability subsidies stop from the month after the last valid certificate expired."""
+    """A certificate-based benefit (Program.certificate_based) stops from the month after the last valid
+    certificate expired."""
     params = {"as_of": as_of, "now": utcnow()}
     total = 0
-    for module in (disability_care_subsidy, disability_living_subsidy):
-        max_grade = module.PARAMETERS["max_grade"].at(max(as_of, module.PARAMETERS["start_date"]))
+    for program in programs.PROGRAMS.values():
+        if not program.certificate_based:
+            continue
+        max_grade = program.parameters["max_grade"].at(max(as_of, program.parameters["start_date"]))
         expired = ("(SELECT MAX(c.expiry_date) FROM disability_certificates c WHERE c.resident_id = b.resident_id "
                    "AND c.expiry_date < :as_of)")
         expired_r = expired.replace("b.resident_id", "r.id")
@@ -195,7 +194,7 @@ def stop_on_certificate_expiry(conn, d: Dialect, as_of: date) -> dict:
         trace = json_array(d, d.json_object({
             "code": "'certificate_valid'", "passed": d.json_text("false"), "value": d.date_text(expired_r),
             "source": "'disabled_persons_federation'", "source_date": ":as_of_text"}))
-        where = f"b.program = '{module.CODE}' AND b.state = 'active' AND NOT {_valid_cert(max_grade)}"
+        where = f"b.program = '{program.code}' AND b.state = 'active' AND NOT {_valid_cert(max_grade)}"
         sql = (head + f"SELECT {d.new_id()}, b.id, 'stop', 'stopped', "
                f"COALESCE({next_month_of(d, expired)}, {next_month_of(d, ':as_of')}), b.tier, b.monthly_amount_fen, "
                f"b.tier, 0, 'certificate_expired', :as_of, {trace}, :now "
@@ -205,7 +204,7 @@ def stop_on_certificate_expiry(conn, d: Dialect, as_of: date) -> dict:
         conn.execute(stmt(
             f"UPDATE benefits SET state = 'stopped', updated_at = :now, end_month = COALESCE("
             f"{month_of(d, expired.replace('b.resident_id', 'benefits.resident_id'))}, {month_of(d, ':as_of')}) "
-            f"WHERE benefits.program = '{module.CODE}' AND benefits.state = 'active' "
+            f"WHERE benefits.program = '{program.code}' AND benefits.state = 'active' "
             f"AND NOT {_valid_cert(max_grade).replace('b.resident_id', 'benefits.resident_id')}", params), params)
     conn.execute(stmt(_outbox_from_changes(
         d, "benefit_stopped", "'stopped'",
@@ -214,65 +213,38 @@ def stop_on_certificate_expiry(conn, d: Dialect, as_of: date) -> dict:
     return {"stopped_certificate": total}
 
 
-def stop_living_subsidy_without_dibao(conn, d: Dialect, as_of: date) -> dict:
-    params = {"as_of": as_of, "now": utcnow()}
-    from flows.scans.disability import IN_DIBAO as in_dibao
-    head, tail = _change_insert(d)
-    trace = json_array(d, d.json_object({"code": "'dibao_household'", "passed": d.json_text("false"),
-                                         "value": "'false'", "source": "'dibao_registry'",
-                                         "source_date": ":as_of_text"}))
-    where = f"b.program = '{disability_living_subsidy.CODE}' AND b.state = 'active' AND NOT {in_dibao}"
-    p = {**params, "as_of_text": as_of.isoformat()}
-    n = conn.execute(stmt(
-        head + f"SELECT {d.new_id()}, b.id, 'stop', 'stopped', {next_month_of(d, ':as_of')}, b.tier, "
-        f"b.monthly_amount_fen, b.tier, 0, 'dibao_ended', :as_of, {trace}, :now "
-        f"FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail, p), p).rowcount
-    conn.execute(stmt(
-        f"UPDATE benefits SET state = 'stopped', updated_at = :now, end_month = {month_of(d, ':as_of')} "
-        "WHERE id IN (SELECT c.benefit_id FROM benefit_changes c WHERE c.as_of = :as_of AND c.reason = 'dibao_ended') "
-        "AND state = 'active'", params), params)
-    conn.execute(stmt(_outbox_from_changes(
-        d, "benefit_stopped", "'stopped'",
-        {"program": "b.program", "reason": "'dibao_ended'", "last_month": "b.end_month"},
-        "c.change_key = 'stop' AND c.reason = 'dibao_ended'"), params), params)
-    return {"stopped_dibao_ended": max(n, 0)}
+def stop_without_household_benefit(conn, d: Dialect, as_of: date) -> dict:
+    """A benefit that needs a household member receiving another program's benefit
+    (Program.requires_household_benefit) stops from the next month once no member does."""
+    from flows.scans.certificates import IN_HOUSEHOLD_BENEFIT
 
-
-# ---- elderly allowance tiers ----------------------------------------------------------------------------------
-
-def raise_tiers(conn, d: Dialect, as_of: date) -> dict:
-    """Raise the elderly-allowance tier at 90 and 100 from the month after the birthday; no confirmation."""
-    on = max(as_of, elderly_allowance.PARAMETERS["start_date"])
-    tiers = sorted(elderly_allowance.PARAMETERS["tiers"].at(on))  # lowest age first
-    start = elderly_allowance.PARAMETERS["start_date"]
     counts = {}
-    for i, (age, label, fen) in enumerate(tiers):
-        if i == 0:
+    for program in programs.PROGRAMS.values():
+        benefit = program.requires_household_benefit
+        if not benefit:
             continue
-        at_or_above = ", ".join(f"'{t[1]}'" for t in tiers[i:])
-        params = {"as_of": as_of, "now": utcnow(), "cut": birth_cutoff(as_of, age), "label": label, "fen": fen,
-                  "start_idx": start.year * 12 + start.month - 1}
+        reason = f"{benefit}_ended"
+        params = {"as_of": as_of, "now": utcnow(), "household_program": benefit, "program": program.code,
+                  "reason": reason}
         head, tail = _change_insert(d)
-        trace = _registry_trace(d, "age", f"'{age}'", {"birth_date": d.date_text("r.birth_date"),
-                                                        "passed": d.json_text("true")})
-        eff = d.month_text(at_least(nth_birthday_next_month(d, age)))
-        where = (f"b.program = '{elderly_allowance.CODE}' AND b.state = 'active' AND b.tier NOT IN ({at_or_above}) "
-                 "AND r.birth_date <= :cut")
+        trace = json_array(d, d.json_object({"code": f"'{benefit}_household'", "passed": d.json_text("false"),
+                                             "value": "'false'", "source": f"'{benefit}_registry'",
+                                             "source_date": ":as_of_text"}))
+        where = f"b.program = :program AND b.state = 'active' AND NOT {IN_HOUSEHOLD_BENEFIT}"
+        p = {**params, "as_of_text": as_of.isoformat()}
         n = conn.execute(stmt(
-            head + f"SELECT {d.new_id()}, b.id, 'tier\\:' || :label, 'tier_raised', {eff}, b.tier, "
-            f"b.monthly_amount_fen, :label, :fen, 'age', :as_of, {trace}, :now "
-            f"FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail, params), params).rowcount
-        conn.execute(stmt(_outbox_from_changes(
-            d, "tier_raised", "'tier_raised\\:' || c.tier",
-            {"program": "b.program", "tier": "c.tier", "monthly_amount": f"'{fen // 100}.{fen % 100:02d}'",
-             "effective_month": "c.effective_month"},
-            "c.kind = 'tier_raised' AND c.tier = :label"), params), params)
+            head + f"SELECT {d.new_id()}, b.id, 'stop', 'stopped', {next_month_of(d, ':as_of')}, b.tier, "
+            f"b.monthly_amount_fen, b.tier, 0, :reason, :as_of, {trace}, :now "
+            f"FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail, p), p).rowcount
         conn.execute(stmt(
-            "UPDATE benefits SET tier = :label, monthly_amount_fen = :fen, updated_at = :now "
-            f"WHERE program = '{elderly_allowance.CODE}' AND state = 'active' AND tier NOT IN ({at_or_above}) "
-            "AND id IN (SELECT benefit_id FROM benefit_changes WHERE change_key = 'tier:' || :label)",
-            params), params)
-        counts[f"tier_raised_{age}"] = max(n, 0)
+            f"UPDATE benefits SET state = 'stopped', updated_at = :now, end_month = {month_of(d, ':as_of')} "
+            "WHERE id IN (SELECT c.benefit_id FROM benefit_changes c WHERE c.as_of = :as_of AND c.reason = :reason) "
+            "AND state = 'active'", params), params)
+        conn.execute(stmt(_outbox_from_changes(
+            d, "benefit_stopped", "'stopped'",
+            {"program": "b.program", "reason": "c.reason", "last_month": "b.end_month"},
+            "c.change_key = 'stop' AND c.reason = :reason"), params), params)
+        counts[f"stopped_{reason}"] = counts.get(f"stopped_{reason}", 0) + max(n, 0)
     return counts
 
 
@@ -317,8 +289,8 @@ def remind_and_escalate(conn, d: Dialect, as_of: date) -> dict:
     return counts
 
 
-JOBS = (reprice_on_member_death, stop_on_death, suspend_on_move_out, resume_on_move_in, stop_on_certificate_expiry, stop_living_subsidy_without_dibao,
-        raise_tiers, remind_and_escalate)
+JOBS = (reprice_on_member_death, stop_on_death, suspend_on_move_out, resume_on_move_in, stop_on_certificate_expiry,
+        stop_without_household_benefit, remind_and_escalate)
 
 
 def run_daily(cfg, as_of: date, engine=None) -> LifecycleResult:

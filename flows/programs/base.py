@@ -108,14 +108,39 @@ class Program:
     #   application, no confirmation), pending until a second admin approves (`zerotrip programs trigger`).
     # reopen(session, application, today, cause) -> Application: put a decided application back at the right
     #   step of the program's own process (an upheld appeal, flows.appeals); without it, flows.casework.reopen.
+    # withdraw_trigger(session, approval, staff) -> Approval: withdraw such a grant, pending or approved before
+    #   its roll closed (its approval's kind is "<code>_trigger").
+    # scan(cfg, code, as_of, engine=None, progress=None) -> flows.scans.runs.ScanResult: the proactive scan
+    #   (主动发现), set-based and idempotent per as-of date; the scheduler runs every program's scan daily and
+    #   `zerotrip scan <cli_name>` runs one by hand.
+    # sweep(session, today) -> counts: the program's daily pass over its own open cases (notice periods that
+    #   ended, steps past their limit), after the lifecycle jobs.
+    scan: str = ""
+    sweep: str = ""
     daily: str = ""
     confirm: str = ""
     reopen: str = ""
     facts: str = ""
     trigger: str = ""
+    withdraw_trigger: str = ""
     # An application whose subject is a deceased person (the applicant is someone else): a death does not expire
     # it (flows.lifecycle.jobs).
     about_the_deceased: bool = False
+    # A benefit that stands on a valid disability certificate (parameters `max_grade`, `amounts` by grade):
+    # proposed from the certificate import (flows.scans.certificates), stopped when the last one expires,
+    # proposed again as a new period when a renewed one is issued (flows.lifecycle.jobs).
+    certificate_based: bool = False
+    # Only while a member of the resident's household receives this other program's benefit (stopped when none
+    # does any more).
+    requires_household_benefit: str = ""
+    # A benefit suspended on moving out resumes when the hukou moves back (otherwise it stays suspended).
+    resume_on_move_in: bool = False
+    # The name of its commands (`zerotrip scan <cli_name>`); default: the code with dashes.
+    cli_name: str = ""
+
+    @property
+    def command_name(self) -> str:
+        return self.cli_name or self.code.replace("_", "-")
 
     def hook(self, name: str) -> Callable | None:
         """The program's `name` hook as a callable, or None when it declares none."""

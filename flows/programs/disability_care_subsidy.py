@@ -191,4 +191,5 @@ def guide_amounts(on: date) -> dict:
 
 PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴", PARAMETERS, GUIDE, decide, STEPS,
                             needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
-                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP)
+                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
+                            scan="flows.scans.certificates:scan", certificate_based=True)

@@ -100,4 +100,5 @@ def guide_amounts(on: date) -> dict:
 
 PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴", PARAMETERS, GUIDE, decide, STEPS,
                             needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
-                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP)
+                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
+                            scan="flows.scans.certificates:scan", certificate_based=True, requires_household_benefit="dibao")

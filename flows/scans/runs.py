@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
@@ -9,6 +10,18 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import session_factory, utcnow
 from app.models import ScanRun
+
+
+@dataclass
+class ScanResult:
+    program: str
+    as_of: date
+    mode: str
+    proposed: int = 0
+    candidates_batches: int = 0
+    seconds: float = 0.0
+    skipped: bool = False
+    counts: dict = field(default_factory=dict)
 
 
 def open_run(cfg, program: str, as_of: date) -> tuple[ScanRun, bool]:

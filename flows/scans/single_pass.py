@@ -12,7 +12,7 @@ from datetime import date
 from app.db import make_engine, utcnow
 from flows.lifecycle.sqlbits import stmt
 from flows.scans import runs
-from flows.scans.elderly_allowance import ScanResult
+from flows.scans.runs import ScanResult
 from flows.sql import Dialect
 
 

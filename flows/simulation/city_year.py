@@ -60,8 +60,7 @@ from flows.programs import (
     funeral_subsidy,
     price_subsidy,
 )
-from flows.scans.disability import scan_disability
-from flows.scans.elderly_allowance import scan_turning_80
+from flows.scans import run_scan, scanning_programs
 from flows.simulation.services_year import ServicesInYear
 from flows.synthetic_city import City, PeopleWriter
 
@@ -263,9 +262,8 @@ class Simulation:
         self.counts["renewals"] += len(renew)
 
     def scheduler_jobs(self, day: date) -> None:
-        scan_turning_80(self.cfg, day)
-        for program in (disability_care_subsidy.CODE, disability_living_subsidy.CODE):
-            scan_disability(self.cfg, program, day, engine=self.engine)
+        for program in scanning_programs():
+            run_scan(self.cfg, program, day, engine=self.engine)
         run_daily(self.cfg, day, engine=self.engine)
 
     def citizens_and_staff(self, day: date) -> None:

@@ -19,9 +19,9 @@ from app.db import utcnow
 from app.models import CareAssessment, OneOffPayment, PayrollLine, Resident
 from flows import approvals
 from flows.dates import age_on, month_of
-from flows.price import trigger as price
 from flows.programs import elderly_care_service_subsidy as care
 from flows.programs import price_subsidy
+from flows.programs.price_subsidy import trigger as price
 from flows.staff import create_staff
 
 ASSESSED_SHARE = 0.5  # of the older members of 低保 households, assessed during the year

@@ -3,7 +3,7 @@
 from datetime import date
 
 from app.models import Application, StaffTask
-from flows.scans.elderly_allowance import scan_turning_80
+from flows.programs.elderly_allowance.scan import scan_turning_80
 from tests.builders import make_resident
 
 NO_MATCH = "The name, ID number and phone number do not match our records."

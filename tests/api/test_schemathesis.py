@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from app import create_app
 from app.config import load_config
-from flows.scans.elderly_allowance import scan_turning_80
+from flows.programs.elderly_allowance.scan import scan_turning_80
 from tests.builders import make_account, make_resident
 
 APP = create_app(load_config({"testing": True}))

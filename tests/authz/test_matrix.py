@@ -23,7 +23,7 @@ from app.models import (
     PublicNotice,
 )
 from flows import visit_files
-from flows.dibao.cases import HOME_VISIT_CHECKLIST
+from flows.programs.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
 from tests.visits import image_bytes
 

@@ -18,7 +18,7 @@ from app.models import (
     StaffTask,
     StepDeadline,
 )
-from flows.dibao import cases
+from flows.programs.dibao import cases
 from tests.api.conftest import Citizen, wechat, wechat_server  # noqa: F401  (fixtures)
 from tests.builders import make_account, make_resident
 from tests.conftest import leaked_id_numbers

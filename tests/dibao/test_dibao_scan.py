@@ -8,9 +8,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.models import Application, Benefit, EconomicRecord, OutboxMessage, StaffTask
-from app.scheduler import run_daily_programs
+from app.scheduler import run_daily_scans
 from flows import casework
-from flows.scans.dibao import scan_dibao
+from flows.programs.dibao.scan import scan_dibao
 from tests.builders import make_resident
 
 AS_OF = date(2026, 11, 25)
@@ -82,5 +82,5 @@ def test_the_daily_job_runs_the_scan(session, cfg, monkeypatch):
 
     _family(session, cfg, "HA", 60_000)
     monkeypatch.setattr(scheduler, "today_shanghai", lambda: AS_OF)
-    run_daily_programs(cfg)
+    run_daily_scans(cfg)
     assert session.scalar(select(func.count()).select_from(Application).where(Application.program == "dibao")) == 1

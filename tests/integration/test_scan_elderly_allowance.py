@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.models import Application, Benefit, OutboxMessage, ScanRun
-from flows.scans.elderly_allowance import scan_turning_80
+from flows.programs.elderly_allowance.scan import scan_turning_80
 from tests.builders import make_resident
 
 AS_OF = date(2026, 11, 25)
@@ -79,7 +79,7 @@ def test_leap_day_birth_in_a_common_target_year_starts_in_april(session, cfg):
 def test_a_crash_mid_scan_then_a_rerun_leaves_no_duplicates_and_no_gaps(session, cfg, monkeypatch):
     import pytest
 
-    from flows.scans import elderly_allowance as scan
+    from flows.programs.elderly_allowance import scan
 
     people = [make_resident(session, cfg, name=f"老人{i}", birth_date=date(1930 + i, 1, 1))[0] for i in range(6)]
     cfg.scan_batch_size = 2

@@ -27,7 +27,7 @@ def test_the_daily_job_skips_when_the_lease_is_held(cfg, caplog):
     from app.models import ScanRun
     from app.scheduler import run_daily_scans
 
-    assert joblock.acquire(cfg, "scan:elderly_allowance", owner="someone-else")
+    assert joblock.acquire(cfg, "daily:scans", owner="someone-else")
     with caplog.at_level(logging.INFO):
         run_daily_scans(cfg)
     assert "lock held" in caplog.text

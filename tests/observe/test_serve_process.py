@@ -112,7 +112,7 @@ def test_metrics_scrape_and_json_log_lines(cfg, tmp_path, session, resident, app
         assert re.search(r'zerotrip_security_refusals_total\{result="refused",rule="token_kid_unknown"\} 1\.0', text)
         assert re.search(r'zerotrip_scan_last_success_timestamp_seconds\{program="elderly_allowance"\} 1\.\d+e\+09', text)
         assert re.search(r'zerotrip_job_last_success_timestamp_seconds\{job="daily-scans"\} 1\.\d+e\+09', text)
-        assert re.search(r'zerotrip_lease_held\{holder="[^"]+",lease="scan:elderly_allowance"\}', text)
+        assert re.search(r'zerotrip_lease_held\{holder="[^"]+",lease="daily:scans"\}', text)
         _assert_not_reachable_off_loopback(api.metrics)
         log = api.log()
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.models import Application, Benefit
 from flows import payroll
 from flows.lifecycle.jobs import run_daily
-from flows.scans.elderly_allowance import scan_turning_80
+from flows.programs.elderly_allowance.scan import scan_turning_80
 from tests.api.conftest import Citizen, wechat, wechat_server  # noqa: F401  (fixtures)
 from tests.builders import make_resident
 

@@ -8,7 +8,7 @@ import chinese_calendar
 
 from app.models import Application, ServiceRating, StaffTask
 from flows import ratings
-from flows.scans.elderly_allowance import scan_turning_80
+from flows.programs.elderly_allowance.scan import scan_turning_80
 from tests.builders import make_resident
 
 SHANGHAI = timezone(timedelta(hours=8))

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.models import AuditEvent, HomeVisit, StaffTask
-from flows.dibao import cases
+from flows.programs.dibao import cases
 from tests.authz import helpers as h
 from tests.builders import make_resident
 from tests.visits import image_bytes, upload, visit_body

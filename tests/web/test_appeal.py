@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import requests
 
-from flows.dibao.cases import HOME_VISIT_CHECKLIST
+from flows.programs.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
 from tests.visits import visit_body
 from tests.web.conftest import check_screen, sign_in_and_bind

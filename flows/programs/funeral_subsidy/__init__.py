@@ -128,6 +128,6 @@ def guide_amounts(on: date) -> dict:
 
 PROGRAM = base.zero_trip_program(CODE, NAME, "殡葬补贴", PARAMETERS, GUIDE, decide, STEPS, needs_review=False,
                                  time_limit_days=0, parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
-                                 daily="flows.funeral.cases:daily", confirm="flows.funeral.cases:confirm",
-                                 facts="flows.funeral.cases:facts_for",
+                                 daily="flows.programs.funeral_subsidy.cases:daily", confirm="flows.programs.funeral_subsidy.cases:confirm",
+                                 facts="flows.programs.funeral_subsidy.cases:facts_for",
                                  about_the_deceased=True)

@@ -10,7 +10,6 @@ and residents changed since then.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select
@@ -22,21 +21,10 @@ from flows.dates import birth_cutoff
 from flows.lifecycle.sqlbits import nth_birthday_next_month, stmt
 from flows.programs import elderly_allowance as program
 from flows.scans import runs
+from flows.scans.runs import ScanResult
 from flows.sql import Dialect
 
 PROGRAM = program.CODE
-
-
-@dataclass
-class ScanResult:
-    program: str
-    as_of: date
-    mode: str
-    proposed: int = 0
-    candidates_batches: int = 0
-    seconds: float = 0.0
-    skipped: bool = False
-    counts: dict = field(default_factory=dict)
 
 
 def _tiers(as_of: date) -> list[tuple[date, str, str]]:
@@ -199,3 +187,8 @@ def _daily(engine, d: Dialect, as_of: date, params: dict, previous) -> int:
               "changed_since": previous.started_at}
     with engine.begin() as conn:
         return _run_batch(conn, d, as_of, params, extra, box_extra)
+
+
+def scan(cfg, code: str, as_of: date, engine=None, progress=None) -> ScanResult:
+    """The program's scan hook (flows.scans.run_scan): batches of its own engine, so `engine` is not used."""
+    return scan_turning_80(cfg, as_of, progress=progress)

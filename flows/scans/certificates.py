@@ -1,7 +1,7 @@
-"""Proactive proposals of the two disability subsidies from the 残联 certificate import (set-based SQL).
-
-- disability_care_subsidy: a certificate valid on the as-of date with grade ≤ 2;
-- disability_living_subsidy: a valid certificate (grade 1–4) and a household member receiving 低保.
+"""Proactive proposals of a program that stands on a disability certificate (Program.certificate_based) from
+the 残联 certificate import (set-based SQL): a certificate valid on the as-of date with a grade within the
+program's `max_grade`; for a program with `requires_household_benefit`, a household member receiving that
+program's benefit too.
 
 Residents alive with local hukou and without an application or benefit for the program get a `proposed`
 application pre-filled from the certificate (each field with its source and date) and an outbox row, in the
@@ -14,15 +14,21 @@ from __future__ import annotations
 from datetime import date
 
 from flows.lifecycle.sqlbits import at_least
-from flows.programs import disability_care_subsidy, disability_living_subsidy
-from flows.scans.elderly_allowance import ScanResult
+from flows.programs import PROGRAMS
+from flows.scans.runs import ScanResult
 from flows.scans.single_pass import propose_in_one_pass
 from flows.sql import Dialect
 
-MODULES = {m.CODE: m for m in (disability_care_subsidy, disability_living_subsidy)}
-# household first (index on household_id), then the member's 低保 benefit (unique index on program, resident)
-IN_DIBAO = ("EXISTS (SELECT 1 FROM residents rd WHERE rd.household_id = r.household_id AND EXISTS ("
-            "SELECT 1 FROM benefits bd WHERE bd.program = 'dibao' AND bd.resident_id = rd.id AND bd.state = 'active'))")
+# household first (index on household_id), then the member's benefit (unique index on program, resident); the
+# program is the bind parameter :household_program
+IN_HOUSEHOLD_BENEFIT = (
+    "EXISTS (SELECT 1 FROM residents rd WHERE rd.household_id = r.household_id AND EXISTS ("
+    "SELECT 1 FROM benefits bd WHERE bd.program = :household_program AND bd.resident_id = rd.id "
+    "AND bd.state = 'active'))")
+
+
+def certificate_programs() -> list:
+    return [p for p in PROGRAMS.values() if p.certificate_based]
 
 
 def _best_cert(max_grade: int) -> str:
@@ -32,8 +38,8 @@ def _best_cert(max_grade: int) -> str:
             "ORDER BY c2.grade, c2.expiry_date DESC, c2.id LIMIT 1)")
 
 
-def _insert_sql(d: Dialect, module, as_of: date) -> str:
-    params = module.PARAMETERS
+def _insert_sql(d: Dialect, program, as_of: date) -> str:
+    params = program.parameters
     on = max(as_of, params["start_date"])
     max_grade = params["max_grade"].at(on)
     amounts = params["amounts"].at(on)
@@ -45,7 +51,7 @@ def _insert_sql(d: Dialect, module, as_of: date) -> str:
         return d.json_object({"value": value, "source": "c.source", "source_date": d.date_text("c.source_date")})
 
     def rule(value: str) -> str:
-        return d.json_object({"value": value, "source": f"'rule\\:{module.CODE}'", "source_date": ":as_of_text"})
+        return d.json_object({"value": value, "source": f"'rule\\:{program.code}'", "source_date": ":as_of_text"})
 
     amount_case = "CASE c.grade " + " ".join(f"WHEN {g} THEN '{f // 100}.{f % 100:02d}'"
                                              for g, f in sorted(amounts.items())) + " END"
@@ -64,10 +70,11 @@ def _insert_sql(d: Dialect, module, as_of: date) -> str:
     period = (f"CASE WHEN EXISTS (SELECT 1 FROM applications ap WHERE ap.program = :program "
               f"AND ap.resident_id = c.resident_id) THEN {issue_month} ELSE 'once' END")
     extra = ""
-    if module is disability_living_subsidy:
-        fields["dibao_household"] = d.json_object({"value": d.json_text("true"), "source": "'dibao_registry'",
-                                                   "source_date": ":as_of_text"})
-        extra = f"AND {IN_DIBAO} "
+    if program.requires_household_benefit:  # e.g. "<program>_household" from the "<program>_registry"
+        benefit = program.requires_household_benefit
+        fields[f"{benefit}_household"] = d.json_object({
+            "value": d.json_text("true"), "source": f"'{benefit}_registry'", "source_date": ":as_of_text"})
+        extra = f"AND {IN_HOUSEHOLD_BENEFIT} "
     prefix, suffix = d.insert_ignore("applications")
     return (
         f"{prefix} (id, program, resident_id, period, origin, state, as_of, prefill, trace, scan_run_id, "
@@ -92,9 +99,15 @@ def _insert_sql(d: Dialect, module, as_of: date) -> str:
     )
 
 
+def scan(cfg, code: str, as_of: date, engine=None, progress=None) -> ScanResult:
+    """Propose the certificate-based program `code` to everyone newly eligible on `as_of` (idempotent per date)."""
+    program = PROGRAMS[code]
+    start = program.parameters["start_date"]
+    extra = {"program": code, "start_idx": start.year * 12 + start.month - 1,
+             "household_program": program.requires_household_benefit}
+    return propose_in_one_pass(cfg, code, as_of, engine, lambda d: (_insert_sql(d, program, as_of), extra))
+
+
 def scan_disability(cfg, program: str, as_of: date, engine=None) -> ScanResult:
-    """Propose one disability subsidy to everyone newly eligible on `as_of` (idempotent per date)."""
-    module = MODULES[program]
-    start = module.PARAMETERS["start_date"]
-    extra = {"program": program, "start_idx": start.year * 12 + start.month - 1}
-    return propose_in_one_pass(cfg, program, as_of, engine, lambda d: (_insert_sql(d, module, as_of), extra))
+    """The certificate scan of one program (the name tests and benchmarks use)."""
+    return scan(cfg, program, as_of, engine)

@@ -255,4 +255,5 @@ PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETE
 PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume"),
                   step_actions={"reviewing": {"path": "street-review", "reasons": REJECTION_REASONS},
                                 "approving": {"path": "county-decision", "reasons": REJECTION_REASONS}},
-                  reopen="flows.dibao.cases:reopen_after_appeal")  # back to the step that refused (flows.appeals)
+                  reopen="flows.programs.dibao.cases:reopen_after_appeal",  # back to the step that refused
+                  scan="flows.programs.dibao.scan:scan", sweep="flows.programs.dibao.cases:sweep")

@@ -10,7 +10,7 @@ progress nor one started in the last `QUIET_DAYS` days (a rejection or a "no" is
 The proposal and its outbox row (`proposal_ready`) are written in one transaction; a run per as-of date is
 recorded and never repeated, and (program, resident, month) is unique, so a re-run proposes nobody twice. The
 head confirms with one tap and declares only what the state cannot know; the economic check then runs on the
-data of that day (flows.dibao.cases.confirm_proposal).
+data of that day (flows.programs.dibao.cases.confirm_proposal).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from flows.dates import month_of
 from flows.imports.reference import HEAD
 from flows.lifecycle.jobs import IN_PROGRESS
 from flows.programs import dibao
-from flows.scans.elderly_allowance import ScanResult
+from flows.scans.runs import ScanResult
 from flows.scans.single_pass import propose_in_one_pass
 from flows.sql import Dialect
 
@@ -90,3 +90,8 @@ def _insert_sql(d: Dialect, as_of: date) -> tuple[str, dict]:
 def scan_dibao(cfg, as_of: date, engine=None) -> ScanResult:
     """Propose 低保 to every household the economic records say is eligible on `as_of` (idempotent per date)."""
     return propose_in_one_pass(cfg, CODE, as_of, engine, lambda d: _insert_sql(d, as_of))
+
+
+def scan(cfg, code: str, as_of: date, engine=None, progress=None) -> ScanResult:
+    """The program's scan hook (flows.scans.run_scan)."""
+    return scan_dibao(cfg, as_of, engine)

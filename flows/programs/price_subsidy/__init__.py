@@ -5,7 +5,7 @@ month is paid a fixed amount once (urban and rural amounts may differ), with no 
 (免申即享 in the strict sense): an admin triggers it (`zerotrip programs trigger price_subsidy --index-month
 YYYY-MM --amount-per-person 30.00 [--amount-rural …] --by USER`), a second admin approves it, and the first roll
 closed after the approval pays one line per household (persons × amount) with one notice per household.
-Casework: flows.price.trigger. Out of scope until their data exists: 特困, 孤儿, 优抚 and 失业保险金 recipients.
+Casework: flows.programs.price_subsidy.trigger. Out of scope until their data exists: 特困, 孤儿, 优抚 and 失业保险金 recipients.
 """
 
 from __future__ import annotations
@@ -81,4 +81,5 @@ def guide_amounts(on: date) -> dict:
 
 PROGRAM = base.zero_trip_program(CODE, NAME, "价格补贴", PARAMETERS, GUIDE, decide, STEPS, needs_review=False,
                                  time_limit_days=0, parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
-                                 trigger="flows.price.trigger:trigger", facts="flows.price.trigger:facts_for")
+                                 trigger="flows.programs.price_subsidy.trigger:trigger",
+                                 withdraw_trigger="flows.programs.price_subsidy.trigger:withdraw_approved", facts="flows.programs.price_subsidy.trigger:facts_for")

@@ -144,7 +144,7 @@ def _prefill(session: Session, applicant: Resident, declared_monthly_income_fen:
 
 def confirm_proposal(session: Session, application: Application, actor: str, declared_monthly_income_fen: int = 0,
                      declared_note: str = "", today: date | None = None) -> Application:
-    """The household head confirms a proactive proposal (flows.scans.dibao): the members are re-read from the
+    """The household head confirms a proactive proposal (flows.programs.dibao.scan): the members are re-read from the
     registry, the citizen adds only what the state cannot know, and the economic check runs at once."""
     today = today or today_shanghai()
     if application.program != CODE:
@@ -481,3 +481,8 @@ def reopen_after_appeal(session: Session, application: Application, today: date,
     state = REOPEN_AT[refused["code"]] if refused else "home_visit"
     return reopen_at_step(session, application, state, state, STEP_LIMITS[state], today, cause,
                           task_kind="home_visit" if state == "home_visit" else None)
+
+
+def sweep(session: Session, today: date) -> dict:
+    """The daily pass over open 低保 cases: notice periods that ended, steps past their working-day limit."""
+    return {"notices_closed": close_notices(session, today), "steps_overdue": flag_overdue(session, today)}
