@@ -67,20 +67,20 @@ GRANT_ACTIONS = ("grant:view", "grant:revoke", "grant:confirm", "grant:approve")
 _SEE = frozenset({"application:view", "benefit:view", "benefit:proof", "resident:view", "resident:lookup",
                   "task:view", "grant:view", "casework:queue"})
 # Actions that decide (or move) a case: never a supervisor's nor an admin's.
-CASE_DECISIONS = frozenset({"task:decide", "casework:review", "dibao:home_visit", "dibao:street_review",
-                            "objection:decide", "dibao:county_approve", "casework:bulk_review", "appeal:decide"})
+CASE_DECISIONS = frozenset({"task:decide", "casework:review", "case:home_visit", "case:street_review",
+                            "objection:decide", "case:county_approve", "casework:bulk_review", "appeal:decide"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     # the township's civil-affairs assistant: intake, help at home, the 低保 home visit (with a second person)
-    "clerk": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "appeal:record",
+    "clerk": _SEE | {"proxy:record", "casework:home_help", "case:home_visit", "task:claim", "appeal:record",
                      "counter:serve"},
     # home visits and help in her own community (her jurisdiction is the community)
-    "community_worker": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim",
+    "community_worker": _SEE | {"proxy:record", "casework:home_help", "case:home_visit", "task:claim",
                                 "appeal:record", "counter:serve"},
-    "reviewer": _SEE | {"proxy:record", "casework:home_help", "dibao:home_visit", "task:claim", "task:decide",
+    "reviewer": _SEE | {"proxy:record", "casework:home_help", "case:home_visit", "task:claim", "task:decide",
                         "counter:serve",
-                        "casework:review", "casework:bulk_review", "dibao:street_review", "objection:decide",
+                        "casework:review", "casework:bulk_review", "case:street_review", "objection:decide",
                         "grant:revoke", "appeal:record", "appeal:decide", "case:extend"},
-    "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "dibao:county_approve", "grant:revoke",
+    "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "case:county_approve", "grant:revoke",
                         "grant:approve", "appeal:decide", "case:extend"},
     # reassigns work, signs off monthly rolls, decides no case
     "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke", "supervision:view"},
@@ -122,7 +122,7 @@ def may_reassign(role: str | None) -> bool:
 
 
 # Staff actions reserved to the district (county) level: a staff member bound to a street or community is refused.
-DISTRICT_LEVEL_ACTIONS = frozenset({"dibao:county_approve"})
+DISTRICT_LEVEL_ACTIONS = frozenset({"case:county_approve"})
 ACTIONS = tuple(sorted(set(CITIZEN_ACTIONS) | set(GRANT_ACTIONS) | set(STAFF_ACTIONS)))
 
 
@@ -408,7 +408,7 @@ def resolve_subject(session: Session, caller: Caller, subject: str | None, actio
 # ---- segregation of duties (issue 12 item 4) -------------------------------------------------------------------
 # The approving actions, and the earlier steps whose staff may not approve the same case (trace entries with
 # source "staff" carry the code of the step and the staff id).
-APPROVING_ACTIONS = frozenset({"dibao:county_approve"})
+APPROVING_ACTIONS = frozenset({"case:county_approve"})
 EARLIER_STEPS = frozenset({"home_visit", "street_review", "staff_review", "objection"})
 
 

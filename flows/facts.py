@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.models import Resident
-from flows.programs.elderly_allowance import Facts
+from flows.programs.base import PersonFacts as Facts
 
 
 def resident_facts(resident: Resident) -> Facts:

@@ -45,7 +45,6 @@ from app.models.ids import new_id
 from flows import one_offs, parameters, programs
 from flows.dates import month_from_index, month_index
 from flows.money import yuan
-from flows.programs import disability_care_subsidy, disability_living_subsidy, elderly_allowance
 from notifications.outbox import insert_rows
 
 PAYABLE_STATES = ("active", "suspended", "stopped")
@@ -84,12 +83,8 @@ def amount_in(benefit, changes: list, month: str) -> tuple[str, int]:
 
 def expected_amount(program: str, benefit_tier: str, birth_date: date, month: str) -> tuple[str, int] | None:
     """What the rule says for the month, or None when the rule does not fix the amount (低保: household gap)."""
-    if program == elderly_allowance.CODE:
-        return elderly_allowance.tier_for_month(birth_date, month)
-    if program in (disability_care_subsidy.CODE, disability_living_subsidy.CODE) and benefit_tier.startswith("grade"):
-        module = disability_care_subsidy if program == disability_care_subsidy.CODE else disability_living_subsidy
-        return module.tier_for_month(int(benefit_tier[5:]), month)
-    return None
+    declared = programs.get(program)
+    return declared.amount_for(benefit_tier, birth_date, month) if declared and declared.amount_for else None
 
 
 def _paid_through(session: Session) -> dict[str, str]:

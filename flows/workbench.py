@@ -24,7 +24,7 @@ from flows.staff import MIN_PASSWORD, check_password, hash_password
 BULK_MAX = 50
 # The permission a task kind needs (app.authz.PERMISSIONS): a task is in the pool of every staff member whose
 # role has it, in the task's jurisdiction. Kinds not listed need task:decide.
-KIND_PERMISSION = {"review": "casework:review", "home_visit": "dibao:home_visit", "objection": "objection:decide",
+KIND_PERMISSION = {"review": "casework:review", "home_visit": "case:home_visit", "objection": "objection:decide",
                    "home_help": "casework:home_help", "appeal": "appeal:decide",
                    # an appeal past its limit (flows.appeals.sweep): in the supervisors' pool, to reassign
                    "appeal_overdue": "task:reassign"}

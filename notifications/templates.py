@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -35,16 +36,28 @@ REGISTRY_PATH = Path(__file__).with_name("wechat_templates.json")
 ONE_TIME, LONG_TERM = 2, 3
 TZ = ZoneInfo("Asia/Shanghai")
 
-PROGRAM_NAMES = {
-    "elderly_allowance": "高龄津贴",
-    "disability_living_subsidy": "困难残疾人生活补贴",
-    "disability_care_subsidy": "重度残疾人护理补贴",
-    "dibao": "城乡低保",
-    # issue 11 (the engine will take names from the programs; a row's data.program_name wins meanwhile)
-    "funeral_subsidy": "惠民殡葬补贴",
-    "price_subsidy": "困难群众价格临时补贴",
-    "elderly_care_service_subsidy": "经济困难老年人养老服务补贴",
-}
+
+
+class _ProgramNames(Mapping):
+    """code → the program's name in messages (Program.message_name), read from the registry when first asked."""
+
+    def __getitem__(self, code: str) -> str:
+        from flows.programs import PROGRAMS  # pure declarations (see the import contract's ignore)
+
+        return PROGRAMS[code].message_name
+
+    def __iter__(self):
+        from flows.programs import PROGRAMS
+
+        return iter(PROGRAMS)
+
+    def __len__(self) -> int:
+        from flows.programs import PROGRAMS
+
+        return len(PROGRAMS)
+
+
+PROGRAM_NAMES = _ProgramNames()
 KIND_TITLES = {
     "proposal_ready": "待确认申请提醒",
     "reminder": "待办事项提醒",
@@ -357,7 +370,11 @@ def _stop(c: _Ctx) -> tuple[tuple[str, str, str], str | None]:
 
 def _visit(c: _Ctx) -> tuple[str, str | None, str | None]:
     """(task kind, WeChat time value, window in words) of a home visit / home help."""
-    kind = "home_visit" if c.program_code == "dibao" else "home_help"
+    from flows.programs import PROGRAMS  # pure declarations (see the import contract's ignore)
+
+    program = PROGRAMS.get(c.program_code or "")
+    visits = program is not None and any(s.code == "home_visit" for s in program.steps)
+    kind = "home_visit" if visits else "home_help"
     if c.data.get("visit_at"):
         when = fmt_when(c.data["visit_at"])
         return kind, when, when

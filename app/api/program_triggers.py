@@ -24,7 +24,7 @@ blp = Blueprint("program_triggers", __name__, url_prefix="/api/v1/staff/program-
 
 class TriggerArgs(StrictSchema):
     program = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=40), NO_NUL],
-                               metadata={"example": "price_subsidy"})
+                               metadata={"description": "the code of a program that declares a trigger"})
     index_month = ma.fields.String(required=True, validate=[ma.validate.Length(equal=7), NO_NUL],
                                    metadata={"example": "2026-11"})
     amount_per_person = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=12), NO_NUL],

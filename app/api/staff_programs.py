@@ -266,9 +266,9 @@ class HomeVisit(MethodView):
         """Record the 低保 home visit (入户调查) with its checklist: all true → street review; otherwise the case
         is rejected (`home_visit_mismatch`)."""
         session = SessionLocal()
-        application, decision = _application(session, application_id, "dibao:home_visit")
+        application, decision = _application(session, application_id, "case:home_visit")
         visit, created = home_visits.record(
-            session, current_caller(), application, args, "dibao:home_visit",
+            session, current_caller(), application, args, "case:home_visit",
             lambda: dibao_cases.waiting_for(application, "home_visit"),
             lambda: dibao_cases.record_home_visit(session, application, current_staff().id, args["checklist"],
                                                   args["note"]))
@@ -315,7 +315,7 @@ class StreetReview(MethodView):
         """Street review (reviewer or above): approval opens the 公示 for `notice_days`; a rejection carries a
         coded reason."""
         session = SessionLocal()
-        application, decision = _application(session, application_id, "dibao:street_review")
+        application, decision = _application(session, application_id, "case:street_review")
         dibao_cases.street_review(session, application, current_staff().id, args["decision"] == "approve",
                                   args.get("reason_code"), note=args["reason"])
         _audit(session, "staff.dibao_street_review", application, decision, args["decision"],
@@ -335,7 +335,7 @@ class CountyDecision(MethodView):
         """County approval (approver or admin of the district, not of a street): the rule is re-checked on
         today's data; approval starts the benefit from the next month."""
         session = SessionLocal()
-        application, decision = _application(session, application_id, "dibao:county_approve")
+        application, decision = _application(session, application_id, "case:county_approve")
         dibao_cases.county_decide(session, application, current_staff().id, args["decision"] == "approve",
                                   args.get("reason_code"), note=args["reason"])
         _audit(session, "staff.dibao_county_decision", application, decision, args["decision"],

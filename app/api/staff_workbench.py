@@ -156,7 +156,7 @@ class Inbox(MethodView):
 
 
 class WorkbenchColleagueArgs(StrictSchema):
-    permission = ma.fields.String(load_default="dibao:home_visit", validate=ma.validate.OneOf(
+    permission = ma.fields.String(load_default="case:home_visit", validate=ma.validate.OneOf(
         sorted({p for perms in PERMISSIONS.values() for p in perms})))
 
 

@@ -53,7 +53,7 @@ class VisitFiles(MethodView):
         """Upload one photo, signature or photo of a thumb-printed form for the case's home visit."""
         session = SessionLocal()
         application = session.get(Application, application_id) if len(application_id) <= 64 else None
-        decision = authorize(session, "dibao:home_visit", application, "application",
+        decision = authorize(session, "case:home_visit", application, "application",
                              object_ref=f"application:{application_id[:40]}")
         row = flow.store(session, config().instance_path, application, args["kind"], request.get_data(),
                          current_staff().id)

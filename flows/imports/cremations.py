@@ -1,6 +1,6 @@
 """Cremation records (殡仪馆火化信息) → `cremation_records`, one per deceased (upsert by the deceased; a re-import
 of the same row changes nothing). The 治丧人 (funeral arranger) is matched to the registry by her ID number when
-she is on file; the funeral subsidy is then proposed to her (flows.programs.funeral_subsidy).
+she is on file; the funeral subsidy is then proposed to her (by the program that reads cremation records).
 
 Same rules as every partner import (flows.imports.partner): surveyed first, every row validated, problems to
 the reject report with a masked ID and a fixed reason code, good rows upserted in batches.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app import digits
+from flows import programs as registry
 
 # GB/T 2260 codes of Taiyuan's ten county-level divisions, with 2020-census populations (thousands) used as
 # weights by the synthetic city.
@@ -58,7 +59,7 @@ def relation_name(raw: str) -> str | None:
 SEX_CODES = {"M": "M", "F": "F", "男": "M", "女": "F", "1": "M", "2": "F"}
 HUKOU_VALUES = {"true": True, "1": True, "是": True, "false": False, "0": False, "否": False}
 
-PROGRAMS = ("elderly_allowance", "disability_care_subsidy", "disability_living_subsidy", "dibao")
+PROGRAMS = tuple(registry.PROGRAMS)  # every registered program (flows.programs)
 
 ERROR, WARNING = "error", "warning"
 

@@ -135,8 +135,18 @@ class Program:
     requires_household_benefit: str = ""
     # A benefit suspended on moving out resumes when the hukou moves back (otherwise it stays suspended).
     resume_on_move_in: bool = False
+    # Names of the data sources its facts come from (source code → name shown beside each pre-filled field) and
+    # labels of its own pre-filled fields.
+    sources: dict = field(default_factory=dict)
+    field_labels: dict = field(default_factory=dict)
+    # Its name in messages (e.g. 城乡低保 for 城乡最低生活保障); default: `name`.
+    message_name_text: str = ""
     # The name of its commands (`zerotrip scan <cli_name>`); default: the code with dashes.
     cli_name: str = ""
+
+    @property
+    def message_name(self) -> str:
+        return self.message_name_text or self.name
 
     @property
     def command_name(self) -> str:
@@ -164,6 +174,13 @@ class RegistryFacts:
     death_date: date | None
     hukou_local: bool
     source_date: date
+
+
+@dataclass(frozen=True)
+class PersonFacts(RegistryFacts):
+    """The registry's facts of one resident with their source: all a program that reads nothing else needs."""
+
+    source: str = "population_registry"
 
 
 # The closing lines of the guide of a program handled wholly online.

@@ -256,4 +256,5 @@ PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume
                   step_actions={"reviewing": {"path": "street-review", "reasons": REJECTION_REASONS},
                                 "approving": {"path": "county-decision", "reasons": REJECTION_REASONS}},
                   reopen="flows.programs.dibao.cases:reopen_after_appeal",  # back to the step that refused
-                  scan="flows.programs.dibao.scan:scan", sweep="flows.programs.dibao.cases:sweep")
+                  scan="flows.programs.dibao.scan:scan", message_name_text="城乡低保",
+                  sources={"dibao_registry": "低保对象数据库"}, field_labels={"dibao_household": "低保家庭"}, sweep="flows.programs.dibao.cases:sweep")

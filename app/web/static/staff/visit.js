@@ -53,7 +53,7 @@ function blobOf(dataUrl) {
 
 export async function homeVisitScreen(id, { api, el, field, note, show, section, token }) {
   const path = `/api/v1/staff/applications/${encodeURIComponent(id)}`;
-  const [c, colleagues] = await Promise.all([api(`${path}/case`), api("/api/v1/staff/colleagues?permission=dibao:home_visit")]);
+  const [c, colleagues] = await Promise.all([api(`${path}/case`), api("/api/v1/staff/colleagues?permission=case:home_visit")]);
   const V = S.visit;
   if (!c.home_visit_checklist) {
     return show("visit", el("h1", { text: V.title }), note(V.notWaiting), el("a", { class: "btn", href: "#/mine", text: S.review.back }));
