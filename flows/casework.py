@@ -1,65 +1,48 @@
-"""Casework for every program: one `confirm` entry point, the staff review of the disability subsidies, the
-community worker's home-help task, and the facts each rule needs from the registry copies.
+"""Casework for every program: one `confirm` entry point, the one-step staff review, the community worker's
+home-help task, and the facts each rule needs (the program's own facts hook, else the registry's).
 
-- elderly_allowance: confirm → decided by rule at once (flows.applications.confirm);
-- disability subsidies: confirm → rule checked (trace kept) → `reviewing` with a review task and a time limit →
-  staff approve (rule re-checked) or reject with a coded reason;
-- dibao: see flows.programs.dibao.cases.
+- a program with its own confirmation (Program.confirm) → that;
+- a reviewed program (Program.reviewed: a declared "review" step) → rule checked (trace kept) → `reviewing`
+  with a review task and a time limit → staff approve (rule re-checked) or reject with a coded reason;
+- any other → decided by rule at once (flows.applications.confirm).
 """
 
 from __future__ import annotations
 
 import functools
-import sys
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from app.db import core_execute, utcnow
 from app.errors import Conflict, Unprocessable
-from app.models import Application, Benefit, DisabilityCertificate, Resident, StaffTask, StepDeadline
+from app.models import Application, Benefit, Resident, StaffTask, StepDeadline
 from flows import applications as elderly_flow
 from flows import programs, workdays
 from flows.dates import today_shanghai
 from flows.money import yuan
-from flows.programs import disability_care_subsidy, disability_living_subsidy
 from flows.programs.base import STAFF_REVIEW_REASONS
-from flows.programs.disability_care_subsidy import Certificate, Facts
 from notifications.outbox import enqueue
 
-REVIEWED = (disability_care_subsidy.CODE, disability_living_subsidy.CODE)
 REVIEW_REJECTION_REASONS = STAFF_REVIEW_REASONS
 HOME_HELP_OUTCOMES = ("confirmed", "declined", "unreachable")
 
 
 # ---- facts ----------------------------------------------------------------------------------------------------
 
-def certificate_of(session: Session, resident_id: int, as_of: date) -> Certificate | None:
-    certs = session.scalars(select(DisabilityCertificate).where(DisabilityCertificate.resident_id == resident_id)).all()
-    if not certs:
-        return None
-    valid = [c for c in certs if c.issue_date <= as_of <= c.expiry_date]
-    best = min(valid, key=lambda c: (c.grade, -c.expiry_date.toordinal())) if valid else max(
-        certs, key=lambda c: c.expiry_date)
-    return Certificate(category=best.category, grade=best.grade, issue_date=best.issue_date,
-                       expiry_date=best.expiry_date, source_date=best.source_date, mask=best.cert_mask,
-                       source=best.source)
+def is_reviewed(code: str) -> bool:
+    """Whether `code` is decided by the rule plus one staff review (Program.reviewed)."""
+    program = programs.get(code)
+    return program is not None and program.reviewed
 
 
-def in_dibao_household(session: Session, resident: Resident) -> bool:
-    member = aliased(Resident)
-    return bool(session.scalar(select(exists().where(
-        Benefit.program == "dibao", Benefit.state == "active", Benefit.resident_id == member.id,
-        member.household_id == resident.household_id))))
-
-
-def disability_facts(session: Session, resident: Resident, as_of: date) -> Facts:
-    return Facts(birth_date=resident.birth_date, death_date=resident.death_date,
-                 hukou_local=bool(resident.hukou_local), source_date=resident.source_date,
-                 certificate=certificate_of(session, resident.id, as_of),
-                 in_dibao_household=in_dibao_household(session, resident), dibao_source_date=as_of,
-                 source=resident.source or "population_registry")
+def program_facts(session: Session, application: Application, as_of: date):
+    """What the application's program rule reads: its own facts hook, else the registry's facts."""
+    program = programs.get(application.program)
+    if program is not None and program.facts:  # flows.programs.base.Program.hook
+        return program.hook("facts")(session, application, as_of)
+    return elderly_flow.resident_facts(_resident_for_facts(session, application.resident_id))
 
 
 @functools.cache
@@ -91,37 +74,22 @@ def decide_now(session: Session, application: Application, as_of: date):
     resident = _resident_for_facts(session, application.resident_id)
     if program is None or resident is None:
         return None
-    facts_type = getattr(sys.modules.get(program.decide.__module__), "Facts", None)
     if program.facts:  # the program's own facts (flows.programs.base.Program.hook)
-        facts = program.hook("facts")(session, application, as_of)
-    elif facts_type is Facts:
-        facts = disability_facts(session, resident, as_of)
-    elif facts_type is not None and "members" in getattr(facts_type, "__dataclass_fields__", {}):
-        from flows.programs.dibao import cases as household_cases
-
-        facts = household_cases.facts_for(session, application, as_of)
-    else:
-        facts = elderly_flow.resident_facts(resident)
-    return program.decide(facts, as_of)
+        return program.decide(program.hook("facts")(session, application, as_of), as_of)
+    return program.decide(elderly_flow.resident_facts(resident), as_of)
 
 
 # ---- confirm ----------------------------------------------------------------------------------------------------
 
 def confirm(session: Session, application: Application, actor: str, today: date | None = None,
             declared: dict | None = None) -> Application:
-    """The citizen's (or a proxy's, or the community worker's) one tap, whatever the program. `declared` (低保
-    only): {"monthly_income_fen", "note"} — what the state cannot know."""
+    """The citizen's (or a proxy's, or the community worker's) one tap, whatever the program. `declared`: what
+    the state cannot know, for a program whose confirmation asks for it (e.g. {"monthly_income_fen", "note"})."""
     today = today or today_shanghai()
     own = programs.get(application.program)
     if own is not None and own.confirm:  # the program's own confirmation (flows.programs.base.Program.hook)
-        return own.hook("confirm")(session, application, actor, today)
-    if application.program == "dibao":  # a proactive proposal (flows.programs.dibao.scan): the economic check runs now
-        from flows.programs.dibao import cases as dibao_cases
-
-        declared = declared or {}
-        return dibao_cases.confirm_proposal(session, application, actor, declared.get("monthly_income_fen", 0),
-                                            declared.get("note", ""), today=today)
-    if application.program not in REVIEWED:
+        return own.hook("confirm")(session, application, actor, today, declared=declared)
+    if own is None or not own.reviewed:
         return elderly_flow.confirm(session, application, actor, today)
     if application.state in ("reviewing", "approved", "rejected"):
         return application
@@ -132,7 +100,7 @@ def confirm(session: Session, application: Application, actor: str, today: date 
         return confirm(session, application, actor, today)
     resident = session.get(Resident, application.resident_id)
     program = programs.get(application.program)
-    decision = program.decide(disability_facts(session, resident, today), today)
+    decision = program.decide(program_facts(session, application, today), today)
     application.trace = decision.trace()
     application.updated_at = utcnow()
     if not decision.eligible:
@@ -202,21 +170,20 @@ def start_benefit(session: Session, application: Application, decision) -> Benef
     return benefit
 
 
-# ---- staff review (disability subsidies) ---------------------------------------------------------------------------
+# ---- staff review (reviewed programs) ---------------------------------------------------------------------------
 
 def review(session: Session, application: Application, staff_id: str, approve: bool, reason_code: str | None = None,
            note: str | None = None, today: date | None = None) -> Application:
     """A staff decision on a reviewed application; approval re-checks the rule on today's data."""
     today = today or today_shanghai()
-    if application.program not in REVIEWED:
-        raise Conflict("This program is not decided by the disability review.")
+    if not is_reviewed(application.program):
+        raise Conflict("This program is not decided by a staff review.")
     if application.state != "reviewing":
         raise Conflict(f"The application is {application.state}, not waiting for review.")
     if not approve and reason_code not in REVIEW_REJECTION_REASONS:
         raise Unprocessable("A rejection needs a reason code.",
                             errors={"reason_code": sorted(REVIEW_REJECTION_REASONS)})
-    resident = session.get(Resident, application.resident_id)
-    decision = programs.get(application.program).decide(disability_facts(session, resident, today), today)
+    decision = programs.get(application.program).decide(program_facts(session, application, today), today)
     staff_entry = {"code": "staff_review", "passed": bool(approve), "value": "approve" if approve else reason_code,
                    "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
                    "text": "工作人员审核通过" if approve else

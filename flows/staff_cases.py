@@ -1,47 +1,52 @@
-"""Staff casework queues of the programs, for one jurisdiction: applications waiting for a staff step
-(disability review; 低保 home visit, street review, 公示 with objections, county approval) and the steps past
-their statutory working-day limit. The decisions themselves live in flows.casework and flows.programs.dibao.cases."""
+"""Staff casework queues of the programs, for one jurisdiction: applications waiting for a staff step (each
+program declares which states wait for which step: Program.waiting_steps) and the steps past their statutory
+working-day limit. The decisions themselves live in flows.casework and the programs' own casework modules."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.authz import Caller, jurisdiction_clause
 from app.models import Application, Objection, PublicNotice, Resident, StepDeadline
-from flows.casework import REVIEWED
-from flows.programs.dibao import cases as dibao_cases
+from flows import programs
 
-# state of the application → the step whose deadline runs while staff work on it
-DIBAO_WAITING = {"home_visit": "home_visit", "reviewing": "reviewing", "public_notice": "public_notice",
-                 "approving": "approving"}
-STEPS = ("review", *DIBAO_WAITING)
+
+def steps() -> tuple[str, ...]:
+    """Every staff step some program waits for, in the programs' order."""
+    out: list[str] = []
+    for program in programs.PROGRAMS.values():
+        out += [s for s in program.waiting_steps.values() if s not in out]
+    return tuple(out)
+
+
+STEPS = steps()
 
 
 def step_of(application: Application) -> str | None:
-    if application.program in REVIEWED and application.state == "reviewing":
-        return "review"
-    if application.program == dibao_cases.CODE:
-        return DIBAO_WAITING.get(application.state)
-    return None
+    program = programs.get(application.program)
+    return program.waiting_steps.get(application.state) if program else None
+
+
+def _waiting(step: str | None = None):
+    """Applications waiting for a staff step (`step`, or any), as a condition."""
+    clauses = []
+    for program in programs.PROGRAMS.values():
+        states = [state for state, s in program.waiting_steps.items() if step in (None, s)]
+        if states:
+            clauses.append(and_(Application.program == program.code, Application.state.in_(states)))
+    return or_(*clauses) if clauses else false()
 
 
 def review_queue(caller: Caller, program: str | None = None, step: str | None = None):
     """Applications of the caller's jurisdiction waiting for a staff step, oldest first (a select)."""
-    waiting = or_(and_(Application.program.in_(REVIEWED), Application.state == "reviewing"),
-                  and_(Application.program == dibao_cases.CODE, Application.state.in_(tuple(DIBAO_WAITING))))
     query = (select(Application).join(Resident, Resident.id == Application.resident_id)
-             .where(waiting, jurisdiction_clause(caller, Resident.district_code, Resident.street_code,
-                                                 Resident.community_code)))
+             .where(_waiting(step), jurisdiction_clause(caller, Resident.district_code, Resident.street_code,
+                                                       Resident.community_code)))
     if program:
         query = query.where(Application.program == program)
-    if step == "review":
-        query = query.where(Application.program.in_(REVIEWED))
-    elif step:
-        query = query.where(Application.program == dibao_cases.CODE,
-                            Application.state == next(s for s, v in DIBAO_WAITING.items() if v == step))
     return query.order_by(Application.updated_at, Application.id)
 
 

@@ -2,7 +2,7 @@
 days waiting in working days, deadline badges), bulk claim and bulk review, the forced password change.
 
 Generic: no program is named here. Which programs may be reviewed in bulk is what the program modules declare
-through the review step (`flows.casework.REVIEWED`: decided by a rule re-check plus one staff review; 低保 is
+through the review step (Program.reviewed: decided by a rule re-check plus one staff review; 低保 is
 decided by the county after a home visit, street review and 公示, never in bulk)."""
 
 from __future__ import annotations
@@ -193,17 +193,16 @@ def reassign(session: Session, task: StaffTask, to: StaffMember) -> StaffTask:
 
 def bulk_review_one(session: Session, application: Application, staff_id: str, today: date) -> None:
     """Approve one reviewed application in a bulk run, only when its program is decided by one staff review
-    (`casework.REVIEWED`) and the rule re-check passes today; otherwise refused (nothing is rejected in bulk)."""
+    (Program.reviewed) and the rule re-check passes today; otherwise refused (nothing is rejected in bulk)."""
     from flows import casework, programs
 
-    if application.program not in casework.REVIEWED:
+    if not casework.is_reviewed(application.program):
         raise Conflict("This program is not decided by a single review; open the case.",
                        error_code="bulk_not_allowed")
     if application.state != "reviewing":
         raise Conflict(f"The application is {application.state}, not waiting for review.",
                        error_code="application_state")
-    resident = session.get(Resident, application.resident_id)
-    decision = programs.get(application.program).decide(casework.disability_facts(session, resident, today), today)
+    decision = programs.get(application.program).decide(casework.program_facts(session, application, today), today)
     if not decision.eligible:
         failed = next((c.citizen_text for c in decision.conditions if not c.passed), "")
         raise Conflict(f"The rule re-check does not pass today: {failed}", error_code="recheck_failed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.api.base import ZeroTripApi
+from app.api.base import SchemaExtrasPlugin, ZeroTripApi
 
 BLUEPRINT_MODULES = (
     "app.api.health",
@@ -44,7 +44,8 @@ def init_api(flask_app: Flask, cfg) -> ZeroTripApi:
 
     from app.api import request_context
 
-    api = ZeroTripApi(flask_app, spec_kwargs={"components": {"securitySchemes": _SECURITY}})
+    api = ZeroTripApi(flask_app, spec_kwargs={"components": {"securitySchemes": _SECURITY},
+                                              "extra_plugins": [SchemaExtrasPlugin()]})
     request_context.init_app(flask_app)
     for name in BLUEPRINT_MODULES:
         api.register_blueprint(importlib.import_module(name).blp)

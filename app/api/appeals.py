@@ -30,6 +30,9 @@ class AppealArgs(StrictSchema):
     reason_code = ma.fields.String(required=True, validate=ma.validate.OneOf(sorted(flow.REASONS)))
     comment = ma.fields.String(load_default="", validate=[ma.validate.Length(max=1000), NO_NUL])
 
+    class Meta(StrictSchema.Meta):
+        openapi_extra = {"oneOf": [{"required": ["application_id"]}, {"required": ["benefit_id"]}]}
+
     @ma.validates_schema
     def _one_object(self, data, **_kw):
         if bool(data.get("application_id")) == bool(data.get("benefit_id")):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import g, request
 from flask_smorest import Api, Blueprint  # noqa: F401  (re-exported)
 from flask_smorest import pagination as fs_pagination
@@ -97,6 +98,17 @@ PAGINATION_HEADER_DOC = {
     "previous_page, next_page",
     "schema": {"type": "string"},
 }
+
+
+class SchemaExtrasPlugin(BasePlugin):
+    """What marshmallow cannot say about a schema (e.g. "exactly one of these two fields", a `validates_schema`
+    rule) joins its OpenAPI component from the schema's `Meta.openapi_extra` (apispec's public plugin hook), so
+    that clients and fuzzers see the contract the API enforces."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(getattr(cls, "Meta", None), "openapi_extra", None) or {})
 
 
 class ZeroTripApi(Api):

@@ -23,7 +23,6 @@ from app.models import PublicNotice
 from flows import limits, programs
 from flows.dates import today_shanghai
 from flows.money import yuan
-from flows.programs.dibao import cases
 
 blp = Blueprint("public_notices", __name__, url_prefix="/api/v1/public-notices", description="Public notices (公示)")
 
@@ -112,6 +111,6 @@ class NoticeObjections(MethodView):
         notice = session.get(PublicNotice, notice_id) if len(notice_id) <= 64 else None
         if notice is None:
             raise NotFound("No such notice.")
-        row = cases.object_to(session, notice, account.id, args["text"])
+        row = programs.get(notice.program).casework_module().object_to(session, notice, account.id, args["text"])
         session.commit()
         return {"id": row.id, "state": row.state}

@@ -21,19 +21,31 @@ from app.api.staff import TaskSchema, task_payload
 from app.api.staff_security import current_staff, staff_required
 from app.authz import separation_of_duties
 from app.db import SessionLocal
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.models import Application, Objection, PublicNotice, Resident, StaffTask
-from flows import casework, home_visits, staff_cases
+from flows import casework, home_visits, programs, staff_cases
 from flows.dates import today_shanghai
-from flows.programs import dibao
-from flows.programs.dibao import cases as dibao_cases
 
 blp = Blueprint("staff_programs", __name__, url_prefix="/api/v1/staff",
                 description="Staff casework of the programs (review, 低保 steps, objections, overdue, home help)")
 
-PROGRAMS = (*casework.REVIEWED, dibao.CODE)
+# What the programs declare: those with staff steps, the coded reasons of their step decisions, the items of
+# their home-visit checklists.
+PROGRAMS = tuple(code for code, p in programs.PROGRAMS.items() if p.waiting_steps)
 DISABILITY_CODES = tuple(sorted(casework.REVIEW_REJECTION_REASONS))
-DIBAO_CODES = tuple(sorted(dibao.REJECTION_REASONS))
+STEP_DECISION_CODES = tuple(sorted({code for p in programs.PROGRAMS.values() for action in p.step_actions.values()
+                                    if action["path"] in ("street-review", "county-decision")
+                                    for code in action["reasons"]}))
+CHECKLIST_ITEMS = tuple(dict.fromkeys(item for p in programs.PROGRAMS.values() for item in p.home_visit_checklist))
+
+
+def _casework(application: Application, code: str | None = None):
+    """The own casework module (Program.casework) of the application's program (or of `code`); 409 without."""
+    program = programs.get(code or application.program)
+    module = program.casework_module() if program else None
+    if module is None:
+        raise Conflict("This program's process has no such step.", error_code="application_state")
+    return module
 REASON = ma.fields.String(required=True, validate=[ma.validate.Length(2, 500), NO_NUL], metadata={
     "description": "the decision's reason in plain words: audited, kept in the trace, and shown to the citizen "
                    "with the coded reason of a rejection"})
@@ -101,8 +113,8 @@ class ReviewArgs(_Decision):
     reason_code = ma.fields.String(validate=ma.validate.OneOf(DISABILITY_CODES))
 
 
-class DibaoDecisionArgs(_Decision):
-    reason_code = ma.fields.String(validate=ma.validate.OneOf(DIBAO_CODES))
+class StepDecisionArgs(_Decision):
+    reason_code = ma.fields.String(validate=ma.validate.OneOf(STEP_DECISION_CODES))
 
 
 _FILE_ID = [ma.validate.Length(min=1, max=64), NO_NUL]
@@ -130,7 +142,7 @@ class VisitLocationSchema(StrictSchema):
 class HomeVisitArgs(StrictSchema):
     client_id = ma.fields.String(required=True, validate=[ma.validate.Length(min=8, max=64), _client_id],
                                  metadata={"description": "generated on the phone per visit: a resend records it once"})
-    checklist = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(dibao_cases.HOME_VISIT_CHECKLIST)),
+    checklist = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(CHECKLIST_ITEMS)),
                                values=ma.fields.Boolean(), required=True,
                                metadata={"description": "every item of the case's checklist → true/false"})
     note = ma.fields.String(load_default="", validate=[ma.validate.Length(max=500), NO_NUL])
@@ -269,9 +281,9 @@ class HomeVisit(MethodView):
         application, decision = _application(session, application_id, "case:home_visit")
         visit, created = home_visits.record(
             session, current_caller(), application, args, "case:home_visit",
-            lambda: dibao_cases.waiting_for(application, "home_visit"),
-            lambda: dibao_cases.record_home_visit(session, application, current_staff().id, args["checklist"],
-                                                  args["note"]))
+            lambda: _casework(application).waiting_for(application, "home_visit"),
+            lambda: _casework(application).record_home_visit(session, application, current_staff().id,
+                                                             args["checklist"], args["note"]))
         if created:
             _audit(session, "staff.dibao_home_visit", application, decision, application.state,
                    {"checklist": args["checklist"], "note": args["note"][:200], "home_visit": visit.id,
@@ -297,7 +309,7 @@ class ExtendCase(MethodView):
         the resident is told the new date."""
         session = SessionLocal()
         application, decision = _application(session, application_id, "case:extend")
-        row = dibao_cases.extend(session, application, current_staff().id, args["reason"])
+        row = _casework(application).extend(session, application, current_staff().id, args["reason"])
         _audit(session, "staff.case_extend", application, decision, application.state,
                {"reason": args["reason"][:200], "due_on": row.due_on.isoformat()})
         session.commit()
@@ -307,7 +319,7 @@ class ExtendCase(MethodView):
 @blp.route("/applications/<string:application_id>/street-review")
 class StreetReview(MethodView):
     @staff_required(blp)
-    @blp.arguments(DibaoDecisionArgs)
+    @blp.arguments(StepDecisionArgs)
     @blp.response(200, CaseSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
     @blp.alt_response(409, schema=ErrorSchema, description="Not a 低保 case waiting for street review")
@@ -316,8 +328,9 @@ class StreetReview(MethodView):
         coded reason."""
         session = SessionLocal()
         application, decision = _application(session, application_id, "case:street_review")
-        dibao_cases.street_review(session, application, current_staff().id, args["decision"] == "approve",
-                                  args.get("reason_code"), note=args["reason"])
+        _casework(application).street_review(session, application, current_staff().id,
+                                             args["decision"] == "approve", args.get("reason_code"),
+                                             note=args["reason"])
         _audit(session, "staff.dibao_street_review", application, decision, args["decision"],
                {"reason_code": args.get("reason_code"), "reason": args["reason"]})
         session.commit()
@@ -327,7 +340,7 @@ class StreetReview(MethodView):
 @blp.route("/applications/<string:application_id>/county-decision")
 class CountyDecision(MethodView):
     @staff_required(blp)
-    @blp.arguments(DibaoDecisionArgs)
+    @blp.arguments(StepDecisionArgs)
     @blp.response(200, CaseSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
     @blp.alt_response(409, schema=ErrorSchema, description="Not a 低保 case waiting for county approval")
@@ -336,8 +349,9 @@ class CountyDecision(MethodView):
         today's data; approval starts the benefit from the next month."""
         session = SessionLocal()
         application, decision = _application(session, application_id, "case:county_approve")
-        dibao_cases.county_decide(session, application, current_staff().id, args["decision"] == "approve",
-                                  args.get("reason_code"), note=args["reason"])
+        _casework(application).county_decide(session, application, current_staff().id,
+                                             args["decision"] == "approve", args.get("reason_code"),
+                                             note=args["reason"])
         _audit(session, "staff.dibao_county_decision", application, decision, args["decision"],
                {"reason_code": args.get("reason_code"), "reason": args["reason"]})
         session.commit()
@@ -362,8 +376,8 @@ class ObjectionDecide(MethodView):
                              object_ref=f"objection:{objection_id[:40]}")
         if objection is None:
             raise NotFound("No such objection.")
-        dibao_cases.decide_objection(session, objection, args["decision"] == "upheld", current_staff().id,
-                                     args["reason"])
+        _casework(application, notice.program).decide_objection(session, objection, args["decision"] == "upheld",
+                                                current_staff().id, args["reason"])
         audit_event(session, "staff.objection_decide", object_ref=f"objection:{objection.id}",
                     on_behalf_of=decision.on_behalf_of, result=args["decision"],
                     details={"application": application.id, "reason": args["reason"], "state": application.state})

@@ -15,9 +15,9 @@ from sqlalchemy import bindparam, insert, select, update
 from app import digits, idnumbers
 from app.db import utcnow
 from app.models.programs_extra import EconomicRecord
+from flows.economic_kinds import ASSET_KINDS, INCOME_KINDS
 from flows.imports import partner
 from flows.imports.writer import WriteCounts
-from flows.programs.dibao import ASSET_KINDS, INCOME_KINDS
 
 KIND = "economic"
 COLUMNS = ("id_number", "kind", "period", "amount", "quantity", "ref", "source")

@@ -141,8 +141,27 @@ class Program:
     field_labels: dict = field(default_factory=dict)
     # Its name in messages (e.g. 城乡低保 for 城乡最低生活保障); default: `name`.
     message_name_text: str = ""
+    # Its own casework module (e.g. "flows.programs.<code>.cases") for the staff steps of a process beyond one
+    # review: record_home_visit, street_review, county_decide, extend, waiting_for, object_to, decide_objection.
+    casework: str = ""
+    # The staff step whose working-day limit runs while an application waits in a state (state → step code);
+    # drives the staff queues and deadlines (flows.staff_cases). A one-review program: STAFF_REVIEW_WAITING.
+    waiting_steps: dict = field(default_factory=dict)
+    # What the two investigators check at a home visit (入户调查), item by item.
+    home_visit_checklist: tuple[str, ...] = ()
+    # Where it stands in lists and in the daily run (lower first: a scan may read what an earlier one made).
+    order: int = 100
     # The name of its commands (`zerotrip scan <cli_name>`); default: the code with dashes.
     cli_name: str = ""
+
+    @property
+    def reviewed(self) -> bool:
+        """Decided by the rule plus one staff review (a declared "review" step, no casework of its own)."""
+        return not self.casework and any(s.code == "review" for s in self.steps)
+
+    def casework_module(self):
+        """The program's own casework module, or None."""
+        return importlib.import_module(self.casework) if self.casework else None
 
     @property
     def message_name(self) -> str:
@@ -195,6 +214,7 @@ STAFF_REVIEW_REASONS = {
     "other": "其他原因(详见说明)",
 }
 STAFF_REVIEW_STEP = {"reviewing": {"path": "review", "reasons": STAFF_REVIEW_REASONS}}
+STAFF_REVIEW_WAITING = {"reviewing": "review"}
 
 
 def zero_trip_program(code: str, name: str, short_name: str, parameters: dict, guide: dict, decide: Callable,

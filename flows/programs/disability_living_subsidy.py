@@ -11,6 +11,7 @@ from flows.params import Dated
 from flows.programs.base import (
     ONLINE_GUIDE,
     STAFF_REVIEW_STEP,
+    STAFF_REVIEW_WAITING,
     Condition,
     Decision,
     ParamSpec,
@@ -99,6 +100,7 @@ def guide_amounts(on: date) -> dict:
 
 
 PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴", PARAMETERS, GUIDE, decide, STEPS,
-                            needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
+                            order=30, needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
                             amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
-                            scan="flows.scans.certificates:scan", certificate_based=True, requires_household_benefit="dibao")
+                            scan="flows.scans.certificates:scan", certificate_based=True,
+                            facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING, requires_household_benefit="dibao")

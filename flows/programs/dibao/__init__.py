@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flows.dates import month_from_index, month_index, zh_date
+from flows.economic_kinds import ASSET_KINDS as ASSET_KINDS  # re-exported: its casework reads them here
+from flows.economic_kinds import INCOME_KINDS, KIND_NAMES
 from flows.money import yuan
 from flows.params import Dated
 from flows.programs.base import Condition, Decision, ParamSpec, Step, zero_trip_program
@@ -23,14 +25,6 @@ SOURCE_NAMES = {
     REGISTRY: "公安人口库", DECLARED: "本人申报", "tax": "税务部门", "social_security": "人社部门",
     "real_estate": "不动产登记", "vehicles": "公安交管", "market_regulation": "市场监管",
     "bank": "银行存款核对", "rule": "政策规则",
-}
-INCOME_KINDS = ("income_wage", "income_business", "income_pension", "income_property", "income_transfer",
-                "income_other")
-ASSET_KINDS = ("real_estate", "vehicle", "company", "deposit")
-KIND_NAMES = {
-    "income_wage": "工资性收入", "income_business": "经营净收入", "income_pension": "养老金",
-    "income_property": "财产净收入", "income_transfer": "转移净收入", "income_other": "其他收入",
-    "real_estate": "房产", "vehicle": "机动车", "company": "工商注册企业", "deposit": "存款及金融资产",
 }
 
 PARAMETERS = {
@@ -78,6 +72,9 @@ GUIDE = {
     "place": "线上申请,街道(乡镇)办理",
     "phone": "12345",
 }
+
+HOME_VISIT_CHECKLIST = ("居住情况与申报一致", "家庭成员与户籍一致", "无高档消费品", "收入情况与申报一致",
+                        "申请人已知悉诚信承诺")
 
 STEPS = (
     Step("apply", "在线申请或系统主动发现", "citizen"),
@@ -247,7 +244,7 @@ def household_facts(alive, records, holder, application, mask) -> Facts:
 
 
 PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETERS, GUIDE, decide, STEPS,
-                            needs_review=True, time_limit_days=30, public_notice=True,
+                            order=40, needs_review=True, time_limit_days=30, public_notice=True,
                             parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
                             household_facts=household_facts)
 # 低保 start/stop/suspension/resumption are published to departments subscribed for a registered legal basis (医保
@@ -257,4 +254,8 @@ PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume
                                 "approving": {"path": "county-decision", "reasons": REJECTION_REASONS}},
                   reopen="flows.programs.dibao.cases:reopen_after_appeal",  # back to the step that refused
                   scan="flows.programs.dibao.scan:scan", message_name_text="城乡低保",
+                  casework="flows.programs.dibao.cases", confirm="flows.programs.dibao.cases:confirm",
+                  facts="flows.programs.dibao.cases:facts_for", home_visit_checklist=HOME_VISIT_CHECKLIST,
+                  waiting_steps={"home_visit": "home_visit", "reviewing": "reviewing",
+                                 "public_notice": "public_notice", "approving": "approving"},
                   sources={"dibao_registry": "低保对象数据库"}, field_labels={"dibao_household": "低保家庭"}, sweep="flows.programs.dibao.cases:sweep")

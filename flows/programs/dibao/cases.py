@@ -35,8 +35,7 @@ from flows.programs import dibao
 from notifications.outbox import enqueue
 
 CODE = dibao.CODE
-HOME_VISIT_CHECKLIST = ("居住情况与申报一致", "家庭成员与户籍一致", "无高档消费品", "收入情况与申报一致",
-                        "申请人已知悉诚信承诺")
+HOME_VISIT_CHECKLIST = dibao.HOME_VISIT_CHECKLIST
 STEP_LIMITS = {s.code: s.working_days for s in dibao.STEPS}
 CASE_STEP = "case"  # the time limit of the whole case (30 working days, extendable once to 45)
 
@@ -486,3 +485,11 @@ def reopen_after_appeal(session: Session, application: Application, today: date,
 def sweep(session: Session, today: date) -> dict:
     """The daily pass over open 低保 cases: notice periods that ended, steps past their working-day limit."""
     return {"notices_closed": close_notices(session, today), "steps_overdue": flag_overdue(session, today)}
+
+
+def confirm(session: Session, application: Application, actor: str, today: date, declared: dict | None = None):
+    """The program's confirmation hook (flows.casework.confirm): a proactive proposal's economic check runs now,
+    with what the household declares (`declared`: {"monthly_income_fen", "note"})."""
+    declared = declared or {}
+    return confirm_proposal(session, application, actor, declared.get("monthly_income_fen", 0),
+                            declared.get("note", ""), today=today)

@@ -149,7 +149,7 @@ def guide_amounts(on: date) -> dict:
 
 
 PROGRAM = base.zero_trip_program(CODE, "高龄津贴", "高龄津贴", PARAMETERS, GUIDE, decide, STEPS,
-                                 needs_review=False, time_limit_days=0, parameter_specs=PARAMETER_SPECS,
+                                 order=10, needs_review=False, time_limit_days=0, parameter_specs=PARAMETER_SPECS,
                                  amount_for=amount_for, guide_amounts=guide_amounts,
                                  scan="flows.programs.elderly_allowance.scan:scan",
                                  daily="flows.programs.elderly_allowance.lifecycle:raise_tiers",

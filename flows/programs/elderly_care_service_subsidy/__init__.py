@@ -7,7 +7,7 @@ assessment → a community task to arrange one, not a proposal. A new assessment
 from the next month. Paid in cash (service vouchers would be a later payment kind).
 
 择高 (higher of the two): someone who also receives the 重度残疾人护理补贴 keeps the higher of the two; the trace
-says which was chosen and why (declared in flows.programs.EXCLUSIVE_PAIRS). Casework: flows.programs.elderly_care_service_subsidy.cases.
+says which was chosen and why (declared as Program.exclusive_with). Casework: flows.programs.elderly_care_service_subsidy.cases.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def guide_amounts(on: date) -> dict:
     return {LEVEL_NAMES[lv]: yuan(fen) for lv, fen in sorted(_at("amounts", on).items())}
 
 
-PROGRAM = base.zero_trip_program(CODE, NAME, "养老服务补贴", PARAMETERS, GUIDE, decide, STEPS, needs_review=False,
+PROGRAM = base.zero_trip_program(CODE, NAME, "养老服务补贴", PARAMETERS, GUIDE, decide, STEPS, order=70, exclusive_with=(HIGHER_OF,), needs_review=False,
                                  time_limit_days=0, parameter_specs=PARAMETER_SPECS, amount_for=amount_for,
                                  guide_amounts=guide_amounts, daily="flows.programs.elderly_care_service_subsidy.cases:daily",
                                  confirm="flows.programs.elderly_care_service_subsidy.cases:confirm", facts="flows.programs.elderly_care_service_subsidy.cases:facts_for")

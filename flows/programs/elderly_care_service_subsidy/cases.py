@@ -193,7 +193,8 @@ def _follow_assessments(conn, as_of: date) -> tuple[int, int]:
 
 # ---- confirmation --------------------------------------------------------------------------------------------------
 
-def confirm(session: Session, application: Application, actor: str, today: date) -> Application:
+def confirm(session: Session, application: Application, actor: str, today: date,
+            declared: dict | None = None) -> Application:
     """One tap, nothing asked: the rule decides on the shared data; 择高 with the 护理补贴 is applied here."""
     if application.state in ("approved", "rejected"):
         return application

@@ -174,7 +174,7 @@ def _community_task(conn, person, decision: Decision) -> int:
 
 # ---- confirmation: the first applicant wins; a one-off payment -------------------------------------------------
 
-def confirm(session, application: Application, actor: str, today: date) -> Application:
+def confirm(session, application: Application, actor: str, today: date, declared: dict | None = None) -> Application:
     if application.state in ("confirmed", "approved", "rejected"):
         return application  # a repeat, or another applicant confirmed first (she sees who: flows.applicants.view)
     if application.state != "proposed":
