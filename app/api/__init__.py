@@ -14,7 +14,7 @@ BLUEPRINT_MODULES = (
     "app.api.benefits",
     "app.api.payments",
     "app.api.public_notices",
-    "app.api.dibao",
+    "app.api.program_applications",
     "app.api.proxies",
     "app.api.staff",
     "app.api.staff_programs",
@@ -48,7 +48,9 @@ def init_api(flask_app: Flask, cfg) -> ZeroTripApi:
                                               "extra_plugins": [SchemaExtrasPlugin()]})
     request_context.init_app(flask_app)
     for name in BLUEPRINT_MODULES:
-        api.register_blueprint(importlib.import_module(name).blp)
+        module = importlib.import_module(name)
+        for blueprint in getattr(module, "blueprints", (module.blp,)):
+            api.register_blueprint(blueprint)
     flask_app.extensions["zerotrip_api"] = api
     return api
 

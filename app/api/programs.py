@@ -28,6 +28,22 @@ class GuideSchema(ma.Schema):
         "description": "approved changes still to come: parameter, from_month, value or the amounts then"})
 
 
+class FormFieldSchema(ma.Schema):
+    name = ma.fields.String(required=True, metadata={"description": "the body field of the apply route"})
+    kind = ma.fields.String(required=True, metadata={"description": "amount (yuan like 300.00) | text"})
+    label = ma.fields.String(required=True)
+    max_length = ma.fields.Integer(required=True)
+    rows = ma.fields.Integer(required=True, metadata={"description": "lines of a text field (0: one)"})
+    default = ma.fields.String(required=True)
+
+
+class ApplyFormSchema(ma.Schema):
+    path = ma.fields.String(required=True, metadata={"description": "POST here, signed in, identity bound"})
+    fields = ma.fields.List(ma.fields.Nested(FormFieldSchema), required=True)
+    texts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True, metadata={
+        "description": "title, lead, button, done (after sending), menu (the link to the form)"})
+
+
 class ProgramSchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
@@ -35,6 +51,9 @@ class ProgramSchema(ma.Schema):
     trip_level = ma.fields.String(required=True)
     start_date = ma.fields.Date(required=True)
     guide = ma.fields.Nested(GuideSchema, required=True)
+    short_name = ma.fields.String(required=True)
+    apply_form = ma.fields.Nested(ApplyFormSchema, allow_none=True, metadata={
+        "description": "the citizen-started application's form, for a program the citizen may apply for"})
 
 
 @blp.route("")
@@ -62,4 +81,12 @@ class ProgramByCode(MethodView):
 def _shown(program) -> dict:
     """The program with its guide generated from the parameters in force today (and those announced)."""
     return {"code": program.code, "name": program.name, "needs_review": program.needs_review,
-            "trip_level": program.trip_level, "start_date": program.start_date, "guide": parameters.guide(program)}
+            "trip_level": program.trip_level, "start_date": program.start_date, "guide": parameters.guide(program),
+            "short_name": program.short_name, "apply_form": _form(program)}
+
+
+def _form(program) -> dict | None:
+    if not program.apply:
+        return None
+    return {"path": f"/api/v1/programs/{program.code}/applications",
+            "fields": [f.as_dict() for f in program.apply_form], "texts": dict(program.apply_texts)}

@@ -54,6 +54,24 @@ class Step:
 
 
 @dataclass(frozen=True)
+class FormField:
+    """One field of a citizen-started application form (`/m/` renders it from GET /api/v1/programs/{code};
+    POST /api/v1/programs/{code}/applications takes it by `name`). kind "amount": yuan like 300.00 (0-9 or
+    full-width digits), given to the program in fen; kind "text": plain text up to `max_length` characters."""
+
+    name: str
+    kind: str  # amount | text
+    label: str
+    max_length: int = 500
+    rows: int = 0  # a text field on more than one line
+    default: str = ""
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "label": self.label, "max_length": self.max_length,
+                "rows": self.rows, "default": self.default}
+
+
+@dataclass(frozen=True)
 class ParamSpec:
     """An operator-settable parameter (`zerotrip params set PROGRAM KEY VALUE`): its type and allowed range.
 
@@ -149,6 +167,15 @@ class Program:
     waiting_steps: dict = field(default_factory=dict)
     # What the two investigators check at a home visit (入户调查), item by item.
     home_visit_checklist: tuple[str, ...] = ()
+    # A citizen-started application (the citizen asks; no proposal): apply(session, applicant, actor, values,
+    # today=None) -> Application, with `values` the form's fields (amounts in fen); the form; its texts
+    # (title, lead, button, done); and the program's own older route for it, `POST /api/v1/<api_alias>/
+    # applications`, whose body names (old → form field) are `api_alias_fields`.
+    apply: str = ""
+    apply_form: tuple[FormField, ...] = ()
+    apply_texts: dict = field(default_factory=dict)
+    api_alias: str = ""
+    api_alias_fields: dict = field(default_factory=dict)
     # Where it stands in lists and in the daily run (lower first: a scan may read what an earlier one made).
     order: int = 100
     # The name of its commands (`zerotrip scan <cli_name>`); default: the code with dashes.

@@ -34,6 +34,9 @@ EXTRA_ROLES = {"unbound": "revoked"}
 # Public catalogue entries, not objects of anyone: no authorization to test.
 # Public notices (公示) are public by law: any signed-in citizen may object to one (no owner, no grant).
 PUBLIC = {("GET", "/api/v1/programs/<string:code>"),
+          # Applying for a program (a code from the public catalogue) is for oneself: the applicant is the caller
+          # (tests/dibao/test_dibao_flow.py), no one else's object is named.
+          ("POST", "/api/v1/programs/<string:code>/applications"),
           ("POST", "/api/v1/public-notices/<string:notice_id>/objections"),
           # A proof's online status by its certificate id (128 random bits) is public and holds no personal data
           # (tests/proofs/test_proof_api.py checks what it says).

@@ -157,3 +157,29 @@ def test_citizen_starts_a_dibao_application(session, cfg, client, wechat):  # no
     assert session.scalar(select(Application.origin)) == "citizen"
     assert session.scalar(select(Account.id)) is not None
     assert make_account  # builders stay importable
+
+
+def test_the_program_form_is_declared_served_and_applied_through_the_generic_route(session, cfg, client, wechat):  # noqa: F811
+    """The form /m/ renders comes from the program module; the generic route validates it like any input
+    (full-width digits accepted, unknown fields refused) and starts the same application as the older route."""
+    form = client.get("/api/v1/programs/dibao").json["apply_form"]
+    assert form["path"] == "/api/v1/programs/dibao/applications"
+    assert [f["name"] for f in form["fields"]] == ["monthly_income", "income_note", "reason"]
+    assert form["fields"][0]["kind"] == "amount" and form["texts"]["title"]
+    assert client.get("/api/v1/programs/elderly_allowance").json["apply_form"] is None
+    head, head_id, _ = _household(session, cfg)
+    c = Citizen(client, wechat)
+    assert c.bind("张小三", head_id, "13911112222").status_code == 200
+    assert c.post("/api/v1/programs/elderly_allowance/applications", json={}).status_code == 404
+    assert c.post("/api/v1/programs/nope/applications", json={}).status_code == 404
+    bad = c.post("/api/v1/programs/dibao/applications", json={"monthly_income": "1", "salary": "2"})
+    assert bad.status_code == 422 and "salary" in str(bad.json["errors"])
+    assert c.post("/api/v1/programs/dibao/applications", json={"monthly_income": "٣٠٠"}).status_code == 422
+    made = c.post("/api/v1/programs/dibao/applications",
+                  json={"monthly_income": "３００.００", "income_note": "零工", "reason": "老伴生病"})
+    assert made.status_code == 201, made.json
+    declared = {f["field"]: f["value"] for f in made.json["fields"]}
+    assert "300" in declared["declared_monthly_income"] and "零工" in declared["declared_note"]
+    assert "老伴生病" in declared["declared_note"]
+    again = c.post("/api/v1/programs/dibao/applications", json={})
+    assert again.status_code == 409 and again.json["error_code"] == "dibao_in_progress"

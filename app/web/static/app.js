@@ -234,7 +234,8 @@ async function helping() {
 }
 
 route(/^\/home$/, async () => {
-  const [who, mine, helped] = await Promise.all([loadMe(), get("/api/v1/applications"), helping()]);
+  const [who, mine, helped, offered] = await Promise.all([loadMe(), get("/api/v1/applications"), helping(),
+    programs().then((list) => list.filter((p) => p.apply_form)).catch(() => [])]);
   if (!who.account.bound) { go("#/bind"); return null; }
   const others = await Promise.all(helped.map(async (g) =>
     ({ g, apps: await get(`/api/v1/applications?subject=${encodeURIComponent(g.id)}`).catch(() => []) })));
@@ -248,7 +249,8 @@ route(/^\/home$/, async () => {
   for (const { g, apps } of others) apps.filter((a) => a.state === "proposed").forEach((a) => add(a, S.homeScreen.forOther(g.principal_name), g));
   const menu = h("nav", { "aria-label": S.homeScreen.menu, class: "menu" }, h("h2", { text: S.homeScreen.menu }),
     h("ul", {}, ...[["#/apps", S.nav.apps], ["#/benefits", S.nav.benefits], ["#/inbox", S.nav.inbox],
-      ["#/family", S.nav.family], ["#/guide", S.nav.guide], ["#/dibao", S.nav.dibao], ["#/lookups", S.nav.lookups]]
+      ["#/family", S.nav.family], ["#/guide", S.nav.guide],
+      ...offered.map((p) => [`#/${p.code}`, p.apply_form.texts.menu || S.apply.menu(p.short_name)]), ["#/lookups", S.nav.lookups]]
       .map(([href, text]) => h("li", {}, link(href, text, "row")))),
     button(S.signOut, async () => { try { await post("/api/v1/auth/logout"); } catch { /* signed out anyway */ } tokens.clear(); go("#/login"); }, "btn quiet"));
   const out = [para(S.homeScreen.greeting(who.resident.name), "greeting"), h("h1", { text: S.homeScreen.title }),
@@ -583,29 +585,34 @@ route(/^\/guide\/([a-z0-9_]{1,40})$/, async (m) => {
   return out;
 }, true);
 
-// ---------- 低保: only what the state cannot know ----------
-route(/^\/dibao$/, async () => {
+// ---------- a citizen-started application: the program's own form (GET /api/v1/programs/{code}) ----------
+// Only what the state cannot know; `#/<code>` or `#/apply/<code>` (registered last: named screens win).
+route(/^\/(?:apply\/)?([a-z][a-z0-9_]{1,40})$/, async (m) => {
+  const p = await get(`/api/v1/programs/${m[1]}`).catch((err) => { if (err.status === 404) return null; throw err; });
+  const f = p && p.apply_form;
+  if (!f) return [h("h1", { text: S.apply.none }), para(S.apply.unavailable), link("#/guide", S.nav.guide, "btn")];
   const box = alertBox();
-  const num = (name) => h("input", { name, id: "f-" + name, inputmode: "decimal", autocomplete: "off", maxlength: "12" });
-  const form = h("form", { novalidate: true },
-    field(S.dibao.fields.monthly_income, num("monthly_income")),
-    field(S.dibao.fields.income_note, h("textarea", { name: "income_note", id: "f-income_note", maxlength: "500", rows: "3" })),
-    field(S.dibao.fields.reason, h("textarea", { name: "reason", id: "f-reason", maxlength: "500", rows: "3" })),
-    h("button", { type: "submit", class: "btn primary", text: S.dibao.button }));
-  const d = draft(form, "dibao");
+  const input = (x) => x.rows > 0
+    ? h("textarea", { name: x.name, id: "f-" + x.name, maxlength: String(x.max_length), rows: String(x.rows) })
+    : h("input", { name: x.name, id: "f-" + x.name, autocomplete: "off", maxlength: String(x.max_length),
+      ...(x.kind === "amount" ? { inputmode: "decimal" } : {}) });
+  const form = h("form", { novalidate: true }, ...f.fields.map((x) => field(x.label, input(x))),
+    h("button", { type: "submit", class: "btn primary", text: f.texts.button || S.apply.button }));
+  const d = draft(form, "apply." + p.code);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     busy(form.querySelector("button[type=submit]"), async () => {
       const v = Object.fromEntries(new FormData(form));
+      const body = Object.fromEntries(f.fields.map((x) => [x.name, (v[x.name] || "").trim() || x.default]));
       try {
-        const note = [v.income_note, v.reason].map((t) => (t || "").trim()).filter(Boolean).join("\n").slice(0, 500);
-        const res = await post("/api/v1/dibao/applications", { declared_monthly_income: (v.monthly_income || "0").trim(), declared_note: note });
+        const res = await post(f.path, body);
         d.clear();
-        form.replaceWith(para(S.dibao.done, "notice ok"), res && res.id ? link(`#/app/${res.id}`, S.detail.title) : "");
-      } catch (err) { showError(box, err, { 404: S.dibao.unavailable, 405: S.dibao.unavailable }); }
+        form.replaceWith(para(f.texts.done || S.apply.done, "notice ok"), res && res.id ? link(`#/app/${res.id}`, S.detail.title) : "");
+      } catch (err) { showError(box, err, { 404: S.apply.unavailable, 405: S.apply.unavailable }); }
     });
   });
-  return [h("h1", { text: S.dibao.title }), para(S.dibao.lead), para(S.dibao.draftKept, "hint"), box, form, link("#/guide/dibao", S.nav.guide, "btn quiet")];
+  return [h("h1", { text: f.texts.title || p.name }), ...(f.texts.lead ? [para(f.texts.lead)] : []),
+    para(S.apply.draftKept, "hint"), box, form, link(`#/guide/${p.code}`, S.nav.guide, "btn quiet")];
 });
 
 // Route 0 is the fallback.

@@ -81,7 +81,6 @@ export const S = {
     inbox: "消息",
     family: "家人代办",
     guide: "办事指南",
-    dibao: "申请低保",
     settings: "设置",
     lookups: "部门查询记录",
   },
@@ -329,26 +328,16 @@ export const S = {
     choose: "请先选择一个评价。",
   },
 
-  // 低保 application form.
-  dibao: {
-    title: "申请最低生活保障(低保)",
-    lead: "只需要填写政府部门查不到的信息。户籍、社保、房产、车辆等信息由我们查询,不用您提供。",
-    unavailable: "网上申请低保即将开通。现在可以先看办事指南,或拨打咨询电话。",
+  // A citizen-started application (the program's own form and texts come from the API).
+  apply: {
+    menu: (name) => `申请${name}`,
     button: "提交申请",
-    done: "已提交。工作人员会入户核实,结果会通过消息通知您。",
+    done: "已提交,结果会通过消息通知您。",
+    none: "暂不能在网上申请",
+    unavailable: "这项服务暂不能在网上申请。可以先看办事指南,或拨打咨询电话。",
     draftKept: "您填写的内容会自动保存。",
-    yes: "是",
-    no: "否",
-    fields: {
-      household_size: "家里一起生活的有几口人",
-      monthly_income: "全家每月收入合计(元)",
-      income_note: "收入说明(例如打零工、亲友资助)",
-      deposits: "全家存款合计(元)",
-      reason: "申请原因",
-      contact_phone: "联系电话",
-      members: "家庭成员",
-    },
   },
+
 };
 
 export const fmt = {

@@ -16,7 +16,7 @@ from flows.economic_kinds import ASSET_KINDS as ASSET_KINDS  # re-exported: its 
 from flows.economic_kinds import INCOME_KINDS, KIND_NAMES
 from flows.money import yuan
 from flows.params import Dated
-from flows.programs.base import Condition, Decision, ParamSpec, Step, zero_trip_program
+from flows.programs.base import Condition, Decision, FormField, ParamSpec, Step, zero_trip_program
 
 CODE = "dibao"
 REGISTRY = "population_registry"
@@ -243,6 +243,21 @@ def household_facts(alive, records, holder, application, mask) -> Facts:
                  declared_monthly_income_fen=int(round(float(declared) * 100)))
 
 
+# The citizen-started application (`/m/` renders it): only what the state cannot know.
+APPLY_FORM = (
+    FormField("monthly_income", "amount", "全家每月收入合计(元)", max_length=12, default="0.00"),
+    FormField("income_note", "text", "收入说明(例如打零工、亲友资助)", max_length=500, rows=3),
+    FormField("reason", "text", "申请原因", max_length=500, rows=3),
+)
+APPLY_TEXTS = {
+    "title": "申请最低生活保障(低保)",
+    "lead": "只需要填写政府部门查不到的信息。户籍、社保、房产、车辆等信息由我们查询,不用您提供。",
+    "button": "提交申请",
+    "done": "已提交。工作人员会入户核实,结果会通过消息通知您。",
+    "menu": "申请低保",
+}
+
+
 PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETERS, GUIDE, decide, STEPS,
                             order=40, needs_review=True, time_limit_days=30, public_notice=True,
                             parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
@@ -254,7 +269,9 @@ PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume
                                 "approving": {"path": "county-decision", "reasons": REJECTION_REASONS}},
                   reopen="flows.programs.dibao.cases:reopen_after_appeal",  # back to the step that refused
                   scan="flows.programs.dibao.scan:scan", message_name_text="城乡低保",
-                  casework="flows.programs.dibao.cases", confirm="flows.programs.dibao.cases:confirm",
+                  casework="flows.programs.dibao.cases", apply="flows.programs.dibao.cases:apply_from_form",
+                  apply_form=APPLY_FORM, apply_texts=APPLY_TEXTS, api_alias=CODE,
+                  api_alias_fields={"declared_monthly_income": "monthly_income", "declared_note": "income_note"}, confirm="flows.programs.dibao.cases:confirm",
                   facts="flows.programs.dibao.cases:facts_for", home_visit_checklist=HOME_VISIT_CHECKLIST,
                   waiting_steps={"home_visit": "home_visit", "reviewing": "reviewing",
                                  "public_notice": "public_notice", "approving": "approving"},

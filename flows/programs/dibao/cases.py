@@ -126,6 +126,14 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
     return application
 
 
+def apply_from_form(session: Session, applicant: Resident, actor: str, values: dict,
+                    today: date | None = None) -> Application:
+    """The program's apply hook (POST /api/v1/programs/{code}/applications): the form's income in fen, its
+    two notes joined into the one declared note."""
+    note = "\n".join(t for t in (values.get("income_note", "").strip(), values.get("reason", "").strip()) if t)
+    return apply(session, applicant, actor, values.get("monthly_income", 0), note[:500], today)
+
+
 def _prefill(session: Session, applicant: Resident, declared_monthly_income_fen: int, declared_note: str,
              today: date) -> dict:
     members = household_of(session, applicant)
