@@ -22,7 +22,7 @@ from app.errors import Forbidden, NotFound, TooManyAttempts
 from app.models import PublicNotice
 from flows import limits, programs
 from flows.dates import today_shanghai
-from flows.money import yuan
+from flows.public_notices import public_entry
 
 blp = Blueprint("public_notices", __name__, url_prefix="/api/v1/public-notices", description="Public notices (公示)")
 
@@ -71,10 +71,7 @@ def rate_limit(bucket: str, limit: int | None = None, window: int | None = None)
 
 
 def _payload(n: PublicNotice) -> dict:
-    program = programs.get(n.program)
-    return {"id": n.id, "program": n.program, "program_name": program.name if program else n.program,
-            "street_code": n.street_code, "name": n.masked_name, "monthly_amount": yuan(n.amount_fen),
-            "starts_on": n.starts_on, "ends_on": n.ends_on}
+    return public_entry(n)  # the workbench's 公示 screens and printed sheet show exactly this (flows.public_notices)
 
 
 @blp.route("")

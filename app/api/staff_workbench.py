@@ -49,6 +49,8 @@ class InboxTaskSchema(TaskSchema):
     claimed_by = ma.fields.String(allow_none=True)
     claimed_at = UtcDateTime(format="iso", allow_none=True)
     appeal_id = ma.fields.String(allow_none=True, metadata={"description": "an appeal task's appeal (复核)"})
+    objection_id = ma.fields.String(allow_none=True, metadata={"description": "an objection task's objection "
+                                                                             "to a 公示"})
 
 
 class WorkbenchCountsSchema(ma.Schema):

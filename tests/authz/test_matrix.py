@@ -105,6 +105,8 @@ MATRIX = {
                                         {**STAFF, "staff_here": 403}),
     ("POST", "/api/v1/staff/objections/<string:objection_id>/decide"): (
         "objection", {"decision": "dismissed", "reason": "经核实不成立"}, STAFF),
+    # the objection's page on the workbench (issue 12 item 7): its words, its notice and case, never the objector
+    ("GET", "/api/v1/staff/objections/<string:objection_id>"): ("objection", None, STAFF),
     ("POST", T + "/home-help"): ("task", {"outcome": "confirmed"}, {**STAFF, "staff_here": 409}),
     # Payout account: reading is like the payments; a change needs the payout scope (the world's proxy lacks it).
     ("GET", B + "/payout-account"): ("benefit", None, {**CITIZEN_APP, "proxy_out": 200}),

@@ -1,6 +1,7 @@
 // The workbench (办理平台) at /staff/: plain DOM, no innerHTML, every word from strings.js, only the staff API.
 import { S } from "./strings.js";
 import { homeVisitScreen } from "./visit.js";
+import { noticesScreen, objectionScreen, sheetScreen } from "./notices.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -84,7 +85,7 @@ function header() {
   const who = document.getElementById("who");
   const out = document.getElementById("signout");
   if (!me || me.must_change_password) { nav.hidden = true; out.hidden = !me; who.textContent = ""; return; }
-  const links = [["#/inbox", S.nav.inbox], ["#/mine", S.nav.mine], ["#/search", S.nav.search]];
+  const links = [["#/inbox", S.nav.inbox], ["#/mine", S.nav.mine], ["#/search", S.nav.search], ["#/notices", S.nav.notices]];
   const here = location.hash.split("?")[0];
   if (["clerk", "community_worker", "reviewer"].includes(me.role)) links.push(["#/counter", S.nav.counter]);
   if (me.role === "supervisor") links.push(["#/supervision", S.nav.supervision]);
@@ -184,6 +185,9 @@ async function inboxScreen(scope) {
         actions.push(el("a", { class: "btn", href: `#/visit/${t.application_id}`, text: S.visit.open }));
       }
       if (t.appeal_id) actions.push(el("a", { class: "btn", href: `#/appeal/${t.appeal_id}`, text: S.appeal.open }));
+      if (t.kind === "objection" && t.objection_id) {
+        actions.push(el("a", { class: "btn", href: `#/objection/${t.objection_id}`, text: S.objection.open }));
+      }
       actions.push(el("button", { class: "btn quiet", type: "button", text: S.inbox.release, onclick: async () => {
         try { await api(`/api/v1/staff/tasks/${t.id}/release`, { method: "POST" }); route(); } catch (err) {
           msg.replaceChildren(note(err.message, "error"));
@@ -678,6 +682,10 @@ async function route() {
     if (hash.startsWith("#/visit/")) {
       return await homeVisitScreen(hash.slice(8), { api, el, field, note, show, section, token: () => (store.get() || {}).access });
     }
+    const helpers = { api, el, field, note, show, section, go, route, main };
+    if (hash.startsWith("#/notices/print")) return await sheetScreen(helpers);
+    if (hash.startsWith("#/notices")) return await noticesScreen(helpers);
+    if (hash.startsWith("#/objection/")) return await objectionScreen(hash.slice(12), helpers);
     if (hash.startsWith("#/accounts")) return await accountsScreen();
     if (hash.startsWith("#/roll")) return await rollScreen();
     if (hash.startsWith("#/search")) return searchScreen();
