@@ -92,6 +92,29 @@ def test_economic_check_rejects_with_a_coded_reason_and_text(session, cfg):
     assert msg.data["reason_code"] == "vehicle_owned" and "机动车1辆" in msg.data["reason"]
 
 
+def test_an_upheld_objection_sends_the_case_back_to_a_new_investigation_and_notice(session, cfg):
+    """民发〔2021〕57号: an objection that holds → re-investigation (a new home visit), a new opinion, a new full
+    notice period on the case's notice; the period's own objections decide its end."""
+    head, _, _ = _household(session, cfg)
+    app = cases.apply(session, head, "acct-1", today=TODAY)
+    cases.record_home_visit(session, app, "s1", OK, today=date(2026, 12, 3))
+    cases.street_review(session, app, "s1", approve=True, today=date(2026, 12, 3))
+    notice = session.scalars(select(PublicNotice)).one()
+    objection = cases.object_to(session, notice, "n1", "隐瞒了房产和收入", today=date(2026, 12, 4))
+    cases.decide_objection(session, objection, upheld=True, staff_id="s2", note="入户核实属实", today=date(2026, 12, 5))
+    session.flush()
+    assert app.state == "home_visit" and notice.state == "closed"
+    task = session.scalars(select(StaffTask).where(StaffTask.kind == "home_visit", StaffTask.state == "open")).one()
+    assert task.details["reopened_by"] == f"objection:{objection.id}"
+    cases.record_home_visit(session, app, "s1", OK, today=date(2026, 12, 8))
+    cases.street_review(session, app, "s1", approve=True, today=date(2026, 12, 8))
+    session.flush()
+    assert session.scalars(select(PublicNotice)).one() is notice
+    assert (notice.state, notice.starts_on, notice.ends_on) == ("open", date(2026, 12, 8), date(2026, 12, 14))
+    cases.close_notices(session, date(2026, 12, 15))
+    assert app.state == "approving", "the earlier period's upheld objection does not decide the new one"
+
+
 def test_upheld_objection_rejects_and_overdue_steps_are_flagged(session, cfg):
     head, _, _ = _household(session, cfg)
     app = cases.apply(session, head, "acct-1", today=TODAY)

@@ -72,7 +72,7 @@ def test_notices_an_objection_decided_and_the_printed_sheet(browser, stack, sess
         desk.wait_screen("objection")
         assert "重新公示 7 天" in desk.page.inner_text("#decision-explained")
         desk.page.select_option("#objection-decision", "upheld")
-        assert "不予通过" in desk.page.inner_text("#decision-explained")
+        assert "重新调查核实" in desk.page.inner_text("#decision-explained")
         desk.page.select_option("#objection-decision", "dismissed")
         desk.page.fill("#objection-reason", "经入户核实,小卖部已于去年关闭,无经营收入")
         desk.page.click("main button:has-text('提交处理决定')")

@@ -26,7 +26,7 @@ from app.models import (
 )
 from flows import workdays
 from flows.applications import take_proposal
-from flows.casework import close_deadline, open_deadline, start_benefit
+from flows.casework import close_deadline, open_deadline, reopen_at_step, start_benefit
 from flows.conflicts import is_unique_violation
 from flows.dates import month_of, today_shanghai
 from flows.money import yuan
@@ -272,14 +272,17 @@ def street_review(session: Session, application: Application, staff_id: str, app
 
 
 def publish(session: Session, application: Application, today: date) -> PublicNotice:
-    """公示 of the street's opinion for N days (a parameter) from today."""
+    """公示 of the street's opinion for N days (a parameter) from today; a new opinion after a re-investigation is
+    published on the case's one notice again, for a full period."""
     resident = session.get(Resident, application.resident_id)
     days = dibao.PARAMETERS["notice_days"].at(max(today, dibao.PARAMETERS["start_date"]))
     amount = dibao.decide(facts_for(session, application, today), today).monthly_amount_fen
-    notice = PublicNotice(application_id=application.id, program=CODE, street_code=resident.street_code,
-                          masked_name=mask_name(resident.name), amount_fen=amount, starts_on=today,
-                          ends_on=today + timedelta(days=days - 1), state="open")
-    session.add(notice)
+    notice = session.scalar(select(PublicNotice).where(PublicNotice.application_id == application.id))
+    if notice is None:
+        notice = PublicNotice(application_id=application.id, program=CODE, street_code=resident.street_code)
+        session.add(notice)
+    notice.masked_name, notice.amount_fen, notice.state = mask_name(resident.name), amount, "open"
+    notice.starts_on, notice.ends_on = today, today + timedelta(days=days - 1)
     application.state, application.updated_at = "public_notice", utcnow()
     return notice
 
@@ -345,6 +348,16 @@ def decide_objection(session: Session, objection: Objection, upheld: bool, staff
             data={"program": CODE, "text": "您对城乡低保公示提出的异议，我们已调查核实并处理完毕。感谢您的监督。"
                                           "如有疑问，请拨打12345。"})
     session.flush()
+    if upheld and application.state == "public_notice":
+        # 民发〔2021〕57号: an objection found to hold → the street investigates again (a new home visit, its
+        # limit from today), gives a new opinion, and an approving opinion is published again (重新公示)
+        notice.state = "closed"
+        reopen_at_step(session, application, "home_visit", "home_visit", STEP_LIMITS["home_visit"], today,
+                       f"objection:{objection.id}", task_kind="home_visit")
+        enqueue(session, kind="home_visit_scheduled",
+                idempotency_key=f"application:{application.id}:home_visit_scheduled:objection:{objection.id}",
+                resident_id=application.resident_id, application_id=application.id, data={"program": CODE})
+        return objection
     if not upheld and application.state == "public_notice" and not _open_objections(session, application):
         # re-investigated: the street's opinion stands and is published again for a full period (重新公示), on
         # the same notice (one per case), from today
@@ -364,9 +377,13 @@ def _open_objections(session: Session, application: Application) -> bool:
 
 
 def close_notice(session: Session, notice: PublicNotice, today: date) -> bool:
-    """Close one notice whose period is over: no upheld objection → county approval; an upheld one → rejected.
-    Returns False while an objection is still open (it holds the case)."""
-    states = [o.state for o in session.scalars(select(Objection).where(Objection.notice_id == notice.id))]
+    """Close one notice whose period is over: no upheld objection of this period → county approval; an upheld one
+    (decided without a staff re-investigation) → rejected. Returns False while an objection is open (it holds the
+    case)."""
+    reinvestigated = set(session.scalars(select(StaffTask.dedupe_key).where(
+        StaffTask.application_id == notice.application_id, StaffTask.dedupe_key.like("home_visit:%:objection:%"))))
+    states = [o.state for o in session.scalars(select(Objection).where(Objection.notice_id == notice.id))
+              if f"home_visit:{notice.application_id}:objection:{o.id}" not in reinvestigated]
     if "open" in states:
         return False
     notice.state = "closed"
@@ -481,8 +498,6 @@ REOPEN_AT = {"home_visit": "home_visit", "street_review": "reviewing", "county_a
 
 def reopen_after_appeal(session: Session, application: Application, today: date, cause: str) -> Application:
     """The program's `reopen` hook (flows.casework.reopen): back to the step that refused, its limit again."""
-    from flows.casework import reopen_at_step
-
     refused = next((e for e in reversed(application.trace or []) if e.get("source") == "staff"
                     and e.get("passed") is False and e.get("code") in REOPEN_AT), None)
     state = REOPEN_AT[refused["code"]] if refused else "home_visit"
