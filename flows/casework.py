@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.db import core_execute, utcnow
 from app.errors import Conflict, Unprocessable
-from app.models import Application, Benefit, Resident, StaffTask, StepDeadline
+from app.models import Application, Benefit, OneOffPayment, Resident, StaffTask, StepDeadline
+from flows import applicants, programs, workdays
 from flows import applications as elderly_flow
-from flows import programs, workdays
 from flows.dates import today_shanghai
 from flows.money import yuan
 from flows.programs.base import STAFF_REVIEW_REASONS
@@ -96,7 +96,10 @@ def confirm(session: Session, application: Application, actor: str, today: date 
     if application.state != "proposed":
         raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
                        error_code="application_state")
-    if not elderly_flow.take_proposal(session, application, actor):
+    applicant = applicants.applicant_of(session, application.id, actor)  # applicant ≠ subject (flows.applicants)
+    taken = (applicants.claim(session, application, actor, applicant) if applicant is not None
+             else elderly_flow.take_proposal(session, application, actor))
+    if not taken:
         return confirm(session, application, actor, today)
     resident = session.get(Resident, application.resident_id)
     program = programs.get(application.program)
@@ -163,6 +166,11 @@ def start_benefit(session: Session, application: Application, decision) -> Benef
         tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen, start_month=decision.start_month)
     application.state, application.decision = "approved", "rule_met"
     application.decided_at = application.updated_at = utcnow()
+    if getattr(decision, "one_off_fen", 0) > 0:  # a one-off on approval, paid by the next roll (flows.one_offs)
+        session.add(OneOffPayment(program=application.program, key=f"application:{application.id}:one_off",
+                                  payee_resident_id=application.resident_id,
+                                  subject_resident_id=application.resident_id, application_id=application.id,
+                                  amount_fen=decision.one_off_fen, covers_month=decision.start_month))
     enqueue(session, kind="approved", idempotency_key=f"application:{application.id}:approved",
             resident_id=application.resident_id, application_id=application.id,
             data={"program": application.program, "monthly_amount": yuan(decision.monthly_amount_fen),

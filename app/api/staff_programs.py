@@ -51,8 +51,17 @@ REASON = ma.fields.String(required=True, validate=[ma.validate.Length(2, 500), N
                    "with the coded reason of a rejection"})
 
 
+def _program_with_staff_steps(value: str) -> None:
+    """A registered program that has staff steps (checked when asked: the registry may grow)."""
+    program = programs.get(value)
+    if program is None or not program.waiting_steps:
+        raise ma.ValidationError("Not a program with staff steps.")
+
+
 class CaseQueueArgs(StrictSchema):
-    program = ma.fields.String(validate=ma.validate.OneOf(PROGRAMS))
+    program = ma.fields.String(validate=[ma.validate.Length(max=40), _program_with_staff_steps],
+                               metadata={"description": "a program code with staff steps, e.g. " +
+                                                        ", ".join(PROGRAMS)})
     step = ma.fields.String(validate=ma.validate.OneOf(staff_cases.STEPS))
 
 

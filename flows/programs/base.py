@@ -37,6 +37,9 @@ class Decision:
     tier: str = ""
     monthly_amount_fen: int = 0
     start_month: str = ""
+    # A one-off payment (一次性发放) on approval besides (or instead of) the monthly amount, paid to the subject
+    # by the next roll (flows.one_offs).
+    one_off_fen: int = 0
 
     def trace(self) -> list[dict]:
         return [c.as_dict() for c in self.conditions]
@@ -135,6 +138,13 @@ class Program:
     #   ended, steps past their limit), after the lifecycle jobs.
     scan: str = ""
     sweep: str = ""
+    # candidates(as_of) -> a SQLAlchemy Core Select with a `resident_id` column (the subject) and, where the
+    # applicant is someone else, an `applicant_id` column: who should be proposed the program on `as_of`, built
+    # from the same parameters as the rule (a hook: it lives beside the program's casework, the rule stays pure).
+    # With `scan="flows.scans.declared:scan"` the generic runner proposes them (set-based); the applicants get
+    # the role `applicant_role` (flows.applicants.ROLE_TEXT).
+    candidates: str = ""
+    applicant_role: str = "household_adult"
     daily: str = ""
     confirm: str = ""
     reopen: str = ""
