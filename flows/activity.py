@@ -173,7 +173,7 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
                             + (f"（{told['month']}起）" if told.get("month") else "")}
         if told is not None:
             return {**_base(event, actor_kind, name, office, purpose),
-                    "what": f"查询了{DEPARTMENT_DATASETS.get(details.get('dataset'), '您的待遇信息')}，答复：" + told_text(told)}
+                    "what": f"查询了{_asked(details.get('dataset'))}，答复：" + told_text(told)}
     elif actor_kind == "self":
         name = "本人"
     else:
@@ -190,8 +190,14 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
 
 
 # Other departments' queries through the exchange (flows.exchange.search): what was asked and what it was told.
-DEPARTMENT_DATASETS = {"dibao_household": "您家是否享受最低生活保障", "disability_subsidy": "您是否享受残疾人补贴",
-                       "elderly_allowance": "您是否享受高龄津贴"}
+def _asked(dataset: str | None) -> str:
+    """What a department asked about, as the resident reads it (the answer's own declaration, Answer.asked)."""
+    from flows.exchange.datasets import ANSWERS
+
+    answer = ANSWERS.get(dataset or "")
+    return answer.asked if answer and answer.asked else "您的待遇信息"
+
+
 _TOLD = {"receiving": lambda v: "享受" if v else "未享受", "since": lambda v: f"自{v}起" if v else "",
          "band": lambda v: f"档次{v}" if v else ""}
 

@@ -33,7 +33,7 @@ def gaps() -> list[str]:
             listed = set(E.INTERNAL.get(name, "").split())
         missing += [f"{name}.{c.name}" for c in table.columns if c.name not in listed]
     for code, dataset in ANSWERS.items():
-        if code not in E.EXCHANGE_RESOURCES:
+        if not dataset.catalogue[0]:  # its 目录 entry is declared with the answer (Answer.catalogue)
             missing.append(f"exchange:{code}")
         missing += [f"exchange:{code}.{f}" for f in dataset.fields if f not in E.EXCHANGE_ITEMS]
     return missing
@@ -77,7 +77,7 @@ def build(clients=()) -> dict:
                        "sensitivity": entry["items"][c.name][1]} for c in table.columns if c.name in entry["items"]],
         })
     for code, dataset in ANSWERS.items():
-        res_code, class_code, share, cycle, source = E.EXCHANGE_RESOURCES[code]
+        res_code, class_code, share, cycle, source = dataset.catalogue
         produced.append({
             "code": res_code, "name": dataset.name, "classification": {"类": "部门信息资源", "项": "民政",
                                                                        "目": "数源接口", "细目": code},

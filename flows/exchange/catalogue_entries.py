@@ -5,7 +5,7 @@ catalogue cannot drift from what the system holds or gives out.
 - PRODUCED: the bureau's own datasets, with core metadata and a data item (名称, sensitivity) per column.
 - REFERENCES: copies of other departments' data: listed as references to their source, never re-offered.
 - INTERNAL: operational tables (accounts, tokens, audit, queues): 不予共享, columns listed so none goes unseen.
-- EXCHANGE_ITEMS: the fields of the exchange's answers (flows.exchange.declarations).
+- EXCHANGE_ITEMS: the fields of the exchange's answers (declared by the programs, flows.exchange.datasets).
 """
 
 from __future__ import annotations
@@ -167,10 +167,4 @@ EXCHANGE_ITEMS: dict[str, tuple[str, str, str]] = {
     "receiving": ("是否享受", "布尔", "一般"),
     "since": ("起始月（YYYY-MM）", "字符", "一般"),
     "band": ("档次（年龄段）", "字符", "一般"),
-}
-# Exchange answer datasets: dataset → (resource code, classification code, 共享类型, 更新周期, source table)
-EXCHANGE_RESOURCES: dict[str, tuple[str, str, str, str, str]] = {
-    "dibao_household": ("MZ-JZ-101", "3.27.01.11", "有条件", "实时", "benefits"),
-    "disability_subsidy": ("MZ-JZ-102", "3.27.01.12", "有条件", "实时", "benefits"),
-    "elderly_allowance": ("MZ-JZ-103", "3.27.01.13", "有条件", "实时", "benefits"),
 }

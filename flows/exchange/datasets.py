@@ -3,8 +3,8 @@
 - PUSH: datasets departments push, each the CSV import's own `partner.Spec` (same columns, same validation,
   same reason codes, same writer) plus what the worker does with an accepted record (`effect`).
 - ANSWERS: the bureau's own facts other departments may ask about (一数一源), each with its fields, the minimal
-  default answer, and a function answering for a list of residents. The program-specific declarations live in
-  `flows.exchange.declarations` (the program engine will move them into the program modules).
+  default answer, and a function answering for a list of residents. Each program declares its own answers in
+  the module it names as `Program.exchange` (e.g. flows/programs/<code>/exchange.py), loaded here.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ class Answer:
     minimal: tuple[str, ...]
     answer: Callable  # (conn, [resident_id]) -> {resident_id: {field: value}}
     not_receiving: dict = field(default_factory=dict)
+    # its 政务数据目录 entry: (resource code, classification code, 共享类型, 更新周期, source table)
+    catalogue: tuple[str, str, str, str, str] = ("", "", "", "", "")
+    asked: str = ""  # what the resident reads in her feed when a department asked (e.g. 您是否享受…)
 
 
 def _death_effect(rec: dict) -> str | None:
@@ -74,4 +77,15 @@ def declare_gate(name: str, check: Callable) -> None:
     GATES[name] = check
 
 
-from flows.exchange import declarations as _declarations  # noqa: E402,F401  (fills ANSWERS and GATES)
+def _load_program_declarations() -> None:
+    """Import each program's exchange declarations (they call declare_answer / declare_gate)."""
+    import importlib
+
+    from flows.programs import PROGRAMS
+
+    for program in PROGRAMS.values():
+        if program.exchange:
+            importlib.import_module(program.exchange)
+
+
+_load_program_declarations()

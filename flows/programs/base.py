@@ -188,6 +188,8 @@ class Program:
     api_alias_fields: dict = field(default_factory=dict)
     # Where it stands in lists and in the daily run (lower first: a scan may read what an earlier one made).
     order: int = 100
+    # The module declaring its answers to other departments (flows.exchange.datasets: declare_answer, declare_gate).
+    exchange: str = ""
     # The name of its commands (`zerotrip scan <cli_name>`); default: the code with dashes.
     cli_name: str = ""
 

@@ -15,7 +15,6 @@ from flows.programs import PROGRAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 STILL_NAMING = {
-    "flows/activity.py", "flows/exchange/catalogue_entries.py", "flows/exchange/declarations.py",
     "flows/simulation/city_year.py", "flows/simulation/services_year.py",
 }
 
