@@ -190,6 +190,8 @@ class Program:
     order: int = 100
     # The module declaring its answers to other departments (flows.exchange.datasets: declare_answer, declare_gate).
     exchange: str = ""
+    # Its part of the simulated year (`zerotrip simulate`, flows.simulation.city_year.simulated): a module path.
+    simulation: str = ""
     # The name of its commands (`zerotrip scan <cli_name>`); default: the code with dashes.
     cli_name: str = ""
 

@@ -4,11 +4,11 @@ staff reviews, home-help visits and monthly rolls run on it; at the end, the KPI
 - The city comes from flows.synthetic_city (same generator and bulk writer as `zerotrip seed`), dated the day
   before the start. Before day 1 ("warm-up") everyone already eligible is proposed and confirmed, so the year's
   figures are about people who become eligible during it. About 6% of residents hold a disability certificate
-  (grades 1–4, five-year validity, some expiring during the year: most are renewed, some not) and about 1.5%
-  of households receive 低保 (legacy benefits), so the living subsidy has candidates.
-- Each day: deaths (by age), births, moves out of the city, new disability certificates, renewals, monthly
-  income records; then the scheduler's jobs for that date (elderly-allowance scan, both disability scans, the
-  lifecycle jobs); then simulated citizens answer their proposals with realistic delays (some never: the
+  (grades 1–4, five-year validity, some expiring during the year: most are renewed, some not); each program
+  adds its own part of the world (Program.simulation: e.g. households already receiving a program, assessments
+  due in the year, a one-off trigger) and says who became eligible, from the simulated registry.
+- Each day: deaths (by age), births, moves out of the city, new disability certificates, renewals, the programs'
+  own events; then the scheduler's jobs for that date (every program's declared scan, the lifecycle jobs); then simulated citizens answer their proposals with realistic delays (some never: the
   community worker's home-help task, 14 days after the proposal, reaches them), staff review the disability
   subsidies within a few working days, and on the 5th of each month the roll of that month is computed and
   closed.
@@ -18,6 +18,7 @@ staff reviews, home-help visits and monthly rolls run on it; at the end, the KPI
 
 from __future__ import annotations
 
+import importlib
 import random
 import statistics
 import time
@@ -35,7 +36,6 @@ from app.models import (
     Benefit,
     DeathRecord,
     DisabilityCertificate,
-    EconomicRecord,
     HukouMove,
     OneOffPayment,
     OutboxMessage,
@@ -47,21 +47,12 @@ from app.models import (
 )
 from app.models.ids import new_id
 from flows import applicants, casework, counter, payroll, payroll_gate, programs
-from flows.dates import month_of, nth_birthday
+from flows.dates import month_of
 from flows.imports.population import load_people
 from flows.imports.report import RejectReport, report_path
 from flows.imports.writer import ResidentWriter
 from flows.lifecycle.jobs import run_daily
-from flows.programs import (
-    disability_care_subsidy,
-    disability_living_subsidy,
-    elderly_allowance,
-    elderly_care_service_subsidy,
-    funeral_subsidy,
-    price_subsidy,
-)
 from flows.scans import run_scan, scanning_programs
-from flows.simulation.services_year import ServicesInYear
 from flows.synthetic_city import City, PeopleWriter
 
 ANNUAL_DEATH = ((60, 0.001), (70, 0.008), (80, 0.025), (90, 0.07), (100, 0.18), (200, 0.35))
@@ -69,11 +60,16 @@ MOVE_OUT_RATE = 0.004
 NEW_CERT_RATE = 0.004
 BIRTH_RATE = 0.007
 CERT_SHARE = 0.06
-DIBAO_HOUSEHOLD_SHARE = 0.015
 RENEWAL_SHARE = 0.7
 PAY_DAY = 5
-SIM_PROGRAMS = (elderly_allowance.CODE, disability_care_subsidy.CODE, disability_living_subsidy.CODE,
-                funeral_subsidy.CODE, elderly_care_service_subsidy.CODE)
+
+
+def simulated(program):
+    """The program's part of the simulated world (Program.simulation), or None. It may define plan(sim, rows,
+    today) (its world at the start), apply(sim, day) (its events of a day), eligible(sim, s, ok) → {resident:
+    day} (who became eligible, from the simulated registry, independently of the program's own SQL) and
+    row(sim, s) → its own KPI row."""
+    return importlib.import_module(program.simulation) if program.simulation else None
 
 
 @dataclass
@@ -122,6 +118,11 @@ class Simulation:
         # (a trip to an office: none of the simulated steps asks for one) — the trips column counts "counter"
         self.actions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.city = City(seed + 1, start - timedelta(days=1))
+        # what the programs' simulation modules keep: the heads of the households receiving a program at the
+        # start (program → resident ids), and each program's own state (program → anything)
+        self.household_heads: dict[str, list[int]] = {}
+        self.world: dict[str, object] = {}
+        self.parts = [(p, m) for p in programs.PROGRAMS.values() if (m := simulated(p)) is not None]
 
     # ---- the city -------------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -141,10 +142,10 @@ class Simulation:
         self.residents = rows
         self._accounts(rows, today)
         self._certificates(rows, today)
-        self._dibao(rows, today)
+        for _program, part in self.parts:  # e.g. legacy benefits, assessments due in the year, a trigger day
+            if hasattr(part, "plan"):
+                part.plan(self, rows, today)
         self._plan_events(rows)
-        self.services = ServicesInYear(self)  # care assessments during the year, one price-subsidy trigger
-        self.services.plan(rows)
 
     def _accounts(self, rows, today: date) -> None:
         values = []
@@ -154,7 +155,7 @@ class Simulation:
                            self.cipher.encrypt(number), "number_mask": mask_account(number),
                            "number_hash": self.cipher.lookup_hash(number, "account"), "source": "import",
                            "changed_by": None, "source_date": today, "updated_at": utcnow()})
-        self._bulk(PayoutAccount, values)
+        self.bulk(PayoutAccount, values)
 
     def _cert_row(self, resident_id: int, grade: int, issue: date, expiry: date, today: date) -> dict:
         return {"resident_id": resident_id, "cert_hash": new_id() + new_id(), "cert_mask": "1****************X**",
@@ -173,18 +174,8 @@ class Simulation:
                 expiry = issue + timedelta(days=5 * 365)
                 values.append(self._cert_row(r.id, self._grade(), issue, expiry, today))
                 self.certified.add(r.id)
-        self._bulk(DisabilityCertificate, values)
+        self.bulk(DisabilityCertificate, values)
         self.counts["certificates_at_start"] = len(values)
-
-    def _dibao(self, rows, today: date) -> None:
-        heads = [r for r in rows if r.relation_to_head == "户主" and r.death_date is None and r.hukou_local]
-        chosen = self.rng.sample(heads, int(len(heads) * DIBAO_HOUSEHOLD_SHARE))
-        now = utcnow()
-        self._bulk(Benefit, [{"id": new_id(), "program": "dibao", "resident_id": r.id, "application_id": None,
-                              "origin": "legacy", "tier": "2p", "monthly_amount_fen": 60000,
-                              "start_month": month_of(today), "end_month": None, "state": "active",
-                              "created_at": now, "updated_at": now} for r in chosen])
-        self.dibao_heads = [r.id for r in chosen]
 
     def _plan_events(self, rows) -> None:
         """Who dies, moves, gets a certificate, on which day of the year (drawn once per resident)."""
@@ -204,7 +195,7 @@ class Simulation:
     def _day(self) -> date:
         return self.start + timedelta(days=self.rng.randrange(self.days))
 
-    def _bulk(self, model, values: list[dict]) -> None:
+    def bulk(self, model, values: list[dict]) -> None:
         with self.engine.begin() as conn:
             for i in range(0, len(values), 10_000):
                 if values[i:i + 10_000]:
@@ -238,12 +229,6 @@ class Simulation:
             if renew:
                 conn.execute(update(DisabilityCertificate).where(DisabilityCertificate.id.in_(renew)).values(
                     expiry_date=day + timedelta(days=10 + 5 * 365), source_date=day, updated_at=now))
-            if day.day == 1 and self.dibao_heads:
-                prev = month_of(day - timedelta(days=1))
-                conn.execute(insert(EconomicRecord.__table__), [
-                    {"resident_id": rid, "kind": "income_wage", "period": prev, "ref_hash": "",
-                     "amount_fen": self.rng.randrange(0, 90_000), "quantity": 1, "source": "tax", "source_date": day,
-                     "updated_at": now} for rid in self.dibao_heads])
         births = ev.get("births", [])
         if births:
             writer = ResidentWriter(self.engine, self.cipher, day)
@@ -349,7 +334,9 @@ class Simulation:
         for i in range(self.days):
             day = self.start + timedelta(days=i)
             self.apply_events(day)
-            self.services.apply(day)
+            for _program, part in self.parts:  # the programs' own events of the day
+                if hasattr(part, "apply"):
+                    part.apply(self, day)
             self.scheduler_jobs(day)
             self.citizens_and_staff(day)
             self.pay(day)
@@ -365,10 +352,9 @@ class Simulation:
 
     # ---- KPIs ----------------------------------------------------------------------------------------------------------
     def _eligible_since(self, s) -> dict[str, dict[int, date]]:
-        """Who became eligible during the year, and on which day (alive and local the day after)."""
-        out: dict[str, dict[int, date]] = {p: {} for p in SIM_PROGRAMS}
-        lo, hi = self.start, self.end
-
+        """Who became eligible during the year, and on which day (alive and local the day after): each program's
+        own account of it (its simulation module), or — for a certificate-based program — a certificate issued
+        in the year within its grades (and, where it needs one, in a household receiving that program then)."""
         def ok(r, when):
             alive = r.death_date is None or r.death_date > when + timedelta(days=1)
             moved = r.id in moved_on and moved_on[r.id] <= when + timedelta(days=1)
@@ -376,39 +362,41 @@ class Simulation:
 
         moved_on = dict(s.execute(select(HukouMove.resident_id, func.min(HukouMove.move_date))
                                   .group_by(HukouMove.resident_id)).all())
-        born_lo, born_hi = date(lo.year - 80, 1, 1), date(hi.year - 79, 12, 31)
-        for r in s.execute(select(Resident.id, Resident.birth_date, Resident.death_date, Resident.hukou_local)
-                           .where(Resident.birth_date >= born_lo, Resident.birth_date <= born_hi)):
-            turned = nth_birthday(r.birth_date, 80)
-            if lo <= turned <= hi and ok(r, turned):
-                out[elderly_allowance.CODE][r.id] = turned
-        in_dibao = {rid for (rid,) in s.execute(text(
-            "SELECT r.id FROM benefits b JOIN residents h ON h.id = b.resident_id "
-            "JOIN residents r ON r.household_id = h.household_id WHERE b.program = 'dibao'"))}
-        certs = s.execute(select(DisabilityCertificate.resident_id, DisabilityCertificate.grade,
-                                 DisabilityCertificate.issue_date, Resident.death_date, Resident.hukou_local,
-                                 Resident.id).join(Resident, Resident.id == DisabilityCertificate.resident_id)
-                          .where(DisabilityCertificate.issue_date >= lo, DisabilityCertificate.issue_date <= hi))
-        for c in certs:
-            if not ok(c, c.issue_date):
-                continue
-            if c.grade <= 2:
-                out[disability_care_subsidy.CODE][c.resident_id] = c.issue_date
-            if c.resident_id in in_dibao and self._dibao_active_on(s, c.resident_id, c.issue_date):
-                out[disability_living_subsidy.CODE][c.resident_id] = c.issue_date
-        # the funeral subsidy: every local resident who died in the year (clock: the death; no cremation records)
-        for r in s.execute(select(Resident.id, Resident.death_date).where(
-                Resident.death_date >= lo, Resident.death_date <= hi, Resident.hukou_local)):
-            out[funeral_subsidy.CODE][r.id] = r.death_date
-        out[elderly_care_service_subsidy.CODE] = self.services.care_eligible(s)
+        out: dict[str, dict[int, date]] = {}
+        for program in programs.PROGRAMS.values():
+            part = simulated(program)
+            if part is not None and hasattr(part, "eligible"):
+                out[program.code] = part.eligible(self, s, ok)
+            elif program.certificate_based:
+                out[program.code] = self._certified_in_year(s, program, ok)
         return out
 
-    def _dibao_active_on(self, s, resident_id: int, day: date) -> bool:
+    def _certified_in_year(self, s, program, ok) -> dict[int, date]:
+        max_grade = program.parameters["max_grade"].at(max(self.start, program.parameters["start_date"]))
+        needs = program.requires_household_benefit
+        in_household = {rid for (rid,) in s.execute(text(
+            "SELECT r.id FROM benefits b JOIN residents h ON h.id = b.resident_id "
+            "JOIN residents r ON r.household_id = h.household_id WHERE b.program = :p"), {"p": needs})} if needs else set()
+        out = {}
+        for c in s.execute(select(DisabilityCertificate.resident_id, DisabilityCertificate.grade,
+                                  DisabilityCertificate.issue_date, Resident.death_date, Resident.hukou_local,
+                                  Resident.id).join(Resident, Resident.id == DisabilityCertificate.resident_id)
+                           .where(DisabilityCertificate.issue_date >= self.start,
+                                  DisabilityCertificate.issue_date <= self.end)):
+            if not ok(c, c.issue_date) or c.grade > max_grade:
+                continue
+            if needs and not (c.resident_id in in_household and self._household_receives(s, needs, c.resident_id,
+                                                                                            c.issue_date)):
+                continue
+            out[c.resident_id] = c.issue_date
+        return out
+
+    def _household_receives(self, s, program: str, resident_id: int, day: date) -> bool:
         return bool(s.execute(text(
             "SELECT 1 FROM benefits b JOIN residents h ON h.id = b.resident_id JOIN residents r ON "
-            "r.household_id = h.household_id WHERE r.id = :rid AND b.program = 'dibao' AND "
+            "r.household_id = h.household_id WHERE r.id = :rid AND b.program = :p AND "
             "(b.state = 'active' OR (b.end_month IS NOT NULL AND b.end_month >= :m))"),
-            {"rid": resident_id, "m": month_of(day)}).first())
+            {"rid": resident_id, "p": program, "m": month_of(day)}).first())
 
     def kpis(self) -> Kpis:
         result = Kpis(self.n, self.days, self.seed, self.start, anomalies=dict(self.last_anomalies),
@@ -421,7 +409,7 @@ class Simulation:
                 proposed[a.program][a.resident_id] = a.as_of
             first_paid = self._first_payment_days(s)
             wrongful = self._wrongful_months(s)
-            for code in SIM_PROGRAMS:
+            for code in eligible:
                 program = programs.get(code)
                 who = eligible[code]
                 on_time = sum(1 for rid, d in who.items() if rid in proposed[code] and (proposed[code][rid] - d).days <= 1)
@@ -447,7 +435,9 @@ class Simulation:
                     "benefits_started": started,
                     "messages_per_benefit": (messages / started) if started else None,
                 }
-            result.rows[price_subsidy.CODE] = self.services.price_row(s)
+            for program, part in self.parts:  # a program with a row of its own (e.g. a one-off grant)
+                if hasattr(part, "row"):
+                    result.rows[program.code] = part.row(self, s)
         return result
 
     def _first_payment_days(self, s) -> dict[tuple[int, str], date]:
@@ -467,28 +457,29 @@ class Simulation:
         return firsts
 
     def _wrongful_months(self, s) -> dict[str, int]:
-        """Months paid (closed rolls) to someone ineligible that month: dead, moved out, no valid certificate,
-        or under 80 — judged from the registry as it stands at the end of the year."""
+        """Months paid (closed rolls) to someone ineligible that month: dead, moved out, no valid certificate (a
+        certificate-based program), or owed nothing by the program's rule for that month (its `amount_for` gives
+        no tier, e.g. under the minimum age) — judged from the registry as it stands at the end of the year."""
         moved = dict(s.execute(select(HukouMove.resident_id, func.min(HukouMove.move_date))
                                .where(HukouMove.direction == "out").group_by(HukouMove.resident_id)).all())
         cert_end = dict(s.execute(select(DisabilityCertificate.resident_id, func.max(DisabilityCertificate.expiry_date))
                                   .group_by(DisabilityCertificate.resident_id)).all())
         people = {r.id: r for r in s.execute(select(Resident.id, Resident.birth_date, Resident.death_date))}
         bad: dict[str, int] = defaultdict(int)
-        for program, rid, months in s.execute(
-                select(PayrollLine.program, PayrollLine.resident_id, PayrollLine.months)
+        for program, rid, months, tier in s.execute(
+                select(PayrollLine.program, PayrollLine.resident_id, PayrollLine.months, PayrollLine.tier)
                 .join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
                 .where(PayrollRun.state == "closed", PayrollLine.status == "paid")):
-            r = people[rid]
+            r, declared = people[rid], programs.get(program)
             for m in months:
+                owed = declared.amount_for(tier, r.birth_date, m) if declared and declared.amount_for else None
                 if r.death_date and m > month_of(r.death_date):
                     bad[program] += 1
                 elif rid in moved and m > month_of(moved[rid]):
                     bad[program] += 1
-                elif program == elderly_allowance.CODE and elderly_allowance.tier_for_month(r.birth_date, m)[0] == "":
+                elif owed is not None and owed[0] == "":
                     bad[program] += 1
-                elif program in (disability_care_subsidy.CODE, disability_living_subsidy.CODE) and (
-                        rid not in cert_end or m > month_of(cert_end[rid])):
+                elif declared and declared.certificate_based and (rid not in cert_end or m > month_of(cert_end[rid])):
                     bad[program] += 1
         return bad
 

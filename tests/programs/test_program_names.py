@@ -1,10 +1,8 @@
-"""Generic code names no program (issue 10): a ratchet until the engine is done.
+"""Generic code names no program (issue 10).
 
-Every file under app/ (static files included), flows/ and notifications/ outside a program's own module is
-scanned for a program code as a word (the codes come from the registry, flows.programs). A file not in
-`STILL_NAMING` that names one fails the test (new generic code must ask the program, e.g. `Program.hook`,
-`Program.step_actions`); a file in `STILL_NAMING` that no longer names one fails too, so the list only shrinks.
-Issue 10's acceptance is this list empty (the program packages are still to be moved under flows/programs/)."""
+Every file under app/ (static files included), flows/ and notifications/ outside a program's own module or
+package (flows/programs/<code>.py, flows/programs/<code>/) is scanned for a program code as a word (the codes come
+from the registry, flows.programs): generic code asks the program instead (Program fields and hooks)."""
 
 from __future__ import annotations
 
@@ -14,9 +12,6 @@ from pathlib import Path
 from flows.programs import PROGRAMS
 
 ROOT = Path(__file__).resolve().parents[2]
-STILL_NAMING = {
-    "flows/simulation/city_year.py", "flows/simulation/services_year.py",
-}
 
 
 def naming_files(root: Path = ROOT) -> set[str]:
@@ -36,10 +31,8 @@ def naming_files(root: Path = ROOT) -> set[str]:
     return found
 
 
-def test_no_new_generic_file_names_a_program_and_the_list_only_shrinks():
-    found = naming_files()
-    assert found - STILL_NAMING == set(), "generic code names a program: ask the program (Program.hook, data)"
-    assert STILL_NAMING - found == set(), "these no longer name a program: take them off STILL_NAMING"
+def test_no_generic_file_names_a_program():
+    assert naming_files() == set(), "generic code names a program: ask the program (Program fields and hooks)"
 
 
 def test_the_scan_sees_a_program_name_where_there_is_one(tmp_path):

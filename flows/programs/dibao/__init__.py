@@ -269,7 +269,7 @@ PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume
                                 "approving": {"path": "county-decision", "reasons": REJECTION_REASONS}},
                   reopen="flows.programs.dibao.cases:reopen_after_appeal",  # back to the step that refused
                   scan="flows.programs.dibao.scan:scan", message_name_text="城乡低保",
-                  exchange="flows.programs.dibao.exchange",
+                  exchange="flows.programs.dibao.exchange", simulation="flows.programs.dibao.simulation",
                   casework="flows.programs.dibao.cases", apply="flows.programs.dibao.cases:apply_from_form",
                   apply_form=APPLY_FORM, apply_texts=APPLY_TEXTS, api_alias=CODE,
                   api_alias_fields={"declared_monthly_income": "monthly_income", "declared_note": "income_note"}, confirm="flows.programs.dibao.cases:confirm",

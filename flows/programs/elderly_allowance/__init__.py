@@ -153,4 +153,5 @@ PROGRAM = base.zero_trip_program(CODE, "高龄津贴", "高龄津贴", PARAMETER
                                  amount_for=amount_for, guide_amounts=guide_amounts,
                                  scan="flows.programs.elderly_allowance.scan:scan",
                                  daily="flows.programs.elderly_allowance.lifecycle:raise_tiers",
-                                 resume_on_move_in=True, exchange="flows.programs.elderly_allowance.exchange")
+                                 resume_on_move_in=True, exchange="flows.programs.elderly_allowance.exchange",
+                                 simulation="flows.programs.elderly_allowance.simulation")

@@ -163,7 +163,7 @@ def guide_amounts(on: date) -> dict:
     return {LEVEL_NAMES[lv]: yuan(fen) for lv, fen in sorted(_at("amounts", on).items())}
 
 
-PROGRAM = base.zero_trip_program(CODE, NAME, "养老服务补贴", PARAMETERS, GUIDE, decide, STEPS, order=70, exclusive_with=(HIGHER_OF,), needs_review=False,
+PROGRAM = base.zero_trip_program(CODE, NAME, "养老服务补贴", PARAMETERS, GUIDE, decide, STEPS, simulation="flows.programs.elderly_care_service_subsidy.simulation", order=70, exclusive_with=(HIGHER_OF,), needs_review=False,
                                  time_limit_days=0, parameter_specs=PARAMETER_SPECS, amount_for=amount_for,
                                  guide_amounts=guide_amounts, daily="flows.programs.elderly_care_service_subsidy.cases:daily",
                                  confirm="flows.programs.elderly_care_service_subsidy.cases:confirm", facts="flows.programs.elderly_care_service_subsidy.cases:facts_for")

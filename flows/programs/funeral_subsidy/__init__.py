@@ -126,7 +126,7 @@ def guide_amounts(on: date) -> dict:
     return {"基本殡葬服务补贴标准": yuan(_at("standard", on))}
 
 
-PROGRAM = base.zero_trip_program(CODE, NAME, "殡葬补贴", PARAMETERS, GUIDE, decide, STEPS, order=50, needs_review=False,
+PROGRAM = base.zero_trip_program(CODE, NAME, "殡葬补贴", PARAMETERS, GUIDE, decide, STEPS, simulation="flows.programs.funeral_subsidy.simulation", order=50, needs_review=False,
                                  time_limit_days=0, parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
                                  daily="flows.programs.funeral_subsidy.cases:daily", confirm="flows.programs.funeral_subsidy.cases:confirm",
                                  facts="flows.programs.funeral_subsidy.cases:facts_for",

@@ -79,7 +79,7 @@ def guide_amounts(on: date) -> dict:
     return {"每人每月最高": yuan(PARAMETERS["max_amount"].at(max(on, PARAMETERS["start_date"])))}
 
 
-PROGRAM = base.zero_trip_program(CODE, NAME, "价格补贴", PARAMETERS, GUIDE, decide, STEPS, order=60, needs_review=False,
+PROGRAM = base.zero_trip_program(CODE, NAME, "价格补贴", PARAMETERS, GUIDE, decide, STEPS, simulation="flows.programs.price_subsidy.simulation", order=60, needs_review=False,
                                  time_limit_days=0, parameter_specs=PARAMETER_SPECS, guide_amounts=guide_amounts,
                                  trigger="flows.programs.price_subsidy.trigger:trigger",
                                  withdraw_trigger="flows.programs.price_subsidy.trigger:withdraw_approved", facts="flows.programs.price_subsidy.trigger:facts_for")
