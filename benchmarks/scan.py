@@ -28,11 +28,13 @@ from app.crypto import cipher_for  # noqa: E402
 from app.db import make_engine, session_factory  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.models import Application, OutboxMessage, Resident  # noqa: E402
+from app.sql import (
+    Dialect,  # noqa: E402
+    stmt,  # noqa: E402
+)
 from flows.dates import today_shanghai  # noqa: E402
 from flows.imports.population import import_population  # noqa: E402
-from flows.lifecycle.sqlbits import stmt  # noqa: E402
 from flows.programs.elderly_allowance import scan  # noqa: E402
-from flows.sql import Dialect  # noqa: E402
 from flows.synthetic_city import POPULATION_COLUMNS, seed_city  # noqa: E402
 
 

@@ -16,8 +16,8 @@ from app.db import utcnow
 from app.masking import mask_name
 from app.models import Account, Application, ApplicationApplicant, Resident
 from app.models.ids import new_id
+from app.sql import insert_ignore
 from flows.applications import take_proposal
-from notifications.sqlutil import insert_ignore
 
 ROLE_TEXT = {"funeral_arranger": "治丧人", "household_adult": "家庭成员"}
 

@@ -31,9 +31,9 @@ from app.idnumbers import InvalidIdNumber, validate
 from app.masking import mask_name
 from app.models import Account, ProxyGrant, ProxyRequest, ProxyRequestQuota, Resident
 from app.models.ids import new_id
+from app.sql import insert_ignore
 from flows.dates import today_shanghai
 from notifications.outbox import enqueue
-from notifications.sqlutil import insert_ignore
 
 REQUEST_TTL = timedelta(days=7)
 REQUESTS_PER_DAY = 5

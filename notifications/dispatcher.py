@@ -42,6 +42,7 @@ from app.crypto import cipher_for
 from app.db import session_factory, utcnow
 from app.models import OutboxMessage, Resident
 from app.models.ids import new_id
+from app.sql import insert_ignore, is_postgres
 from notifications import inbox, recipients, subscriptions
 from notifications import outbox as ob
 from notifications.channels import Outcome
@@ -49,7 +50,6 @@ from notifications.channels import callback as callback_channel
 from notifications.channels import wechat as wechat_channel
 from notifications.channels.sms import SmsClient
 from notifications.errors import FAILED, NO_QUOTA, OK, RETRY, TRANSPORT, Backoff
-from notifications.sqlutil import insert_ignore, is_postgres
 from notifications.templates import SELF_ONLY_KINDS, TZ, URGENT_KINDS, Message, render
 from notifications.wechat_client import client_for
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.models import Account, InboxItem, OutboxMessage
 from app.models.ids import new_id
-from notifications.sqlutil import insert_ignore
+from app.sql import insert_ignore
 from notifications.templates import action_for
 
 

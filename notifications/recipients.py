@@ -12,8 +12,8 @@ from app.crypto import cipher_for
 from app.db import utcnow
 from app.models import Account, Application, NotificationPref, Resident, StaffTask
 from app.models.ids import new_id
+from app.sql import insert_ignore
 from notifications.channels.sms import usable_phone
-from notifications.sqlutil import insert_ignore
 
 RECEIVE_MESSAGES = "receive_messages"
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import Subscription
-from notifications.sqlutil import insert_ignore
+from app.sql import insert_ignore
 from notifications.templates import Template
 
 STATUSES = ("accept", "reject", "ban", "filter")

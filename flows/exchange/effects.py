@@ -17,8 +17,8 @@ from sqlalchemy import and_, insert, select, update
 from app.db import utcnow
 from app.models import Benefit, BenefitChange
 from app.models.ids import new_id
+from app.sql import Dialect
 from flows.lifecycle.jobs import stop_on_death, suspend_on_move_out
-from flows.sql import Dialect
 from notifications.outbox import insert_rows
 
 _B, _C = Benefit.__table__, BenefitChange.__table__

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from app.db import utcnow
 from app.models import ExchangeRecord
+from app.sql import Dialect
 from flows.exchange import effects
-from flows.sql import Dialect
 
 BATCH = 500
 _T = ExchangeRecord.__table__

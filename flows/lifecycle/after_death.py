@@ -14,8 +14,8 @@ from datetime import date
 from sqlalchemy import select
 
 from app.models import Application, ApplicationApplicant, Benefit, BenefitChange, Resident
+from app.sql import Dialect
 from flows import programs
-from flows.sql import Dialect
 from notifications.outbox import insert_rows
 
 

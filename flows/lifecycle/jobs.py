@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from app.db import make_engine, utcnow
-from flows import programs
-from flows.lifecycle.after_death import notify_after_death
-from flows.lifecycle.household import reprice_on_member_death
-from flows.lifecycle.sqlbits import (
+from app.sql import (
+    Dialect,
     json_array,
     month_of,
     next_month_of,
     stmt,
 )
-from flows.sql import Dialect
+from flows import programs
+from flows.lifecycle.after_death import notify_after_death
+from flows.lifecycle.household import reprice_on_member_death
 
 REMINDER_DAYS = (3, 10)
 HOME_HELP_DAY = 14

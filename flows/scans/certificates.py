@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.lifecycle.sqlbits import at_least
+from app.sql import Dialect, at_least
 from flows.programs import PROGRAMS
 from flows.scans.runs import ScanResult
 from flows.scans.single_pass import propose_in_one_pass
-from flows.sql import Dialect
 
 # household first (index on household_id), then the member's benefit (unique index on program, resident); the
 # program is the bind parameter :household_program

@@ -14,10 +14,10 @@ from sqlalchemy import Date, DateTime, String, and_, exists, insert, literal, li
 
 from app.db import make_engine, utcnow
 from app.models import Application, ApplicationApplicant, Benefit, OutboxMessage
+from app.sql import Dialect
 from flows.programs import PROGRAMS
 from flows.scans import runs
 from flows.scans.runs import ScanResult
-from flows.sql import Dialect
 
 
 def scan(cfg, code: str, as_of: date, engine=None, progress=None) -> ScanResult:

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from datetime import date
 
 from app.db import make_engine, utcnow
-from flows.lifecycle.sqlbits import stmt
+from app.sql import Dialect, stmt
 from flows.scans import runs
 from flows.scans.runs import ScanResult
-from flows.sql import Dialect
 
 
 def outbox_sql(d: Dialect) -> str:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from app.sql import Dialect
 from flows.dates import month_of
 from flows.imports.reference import HEAD
 from flows.lifecycle.jobs import IN_PROGRESS
 from flows.programs import dibao
 from flows.scans.runs import ScanResult
 from flows.scans.single_pass import propose_in_one_pass
-from flows.sql import Dialect
 
 CODE = dibao.CODE
 QUIET_DAYS = 180

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from app.db import utcnow
+from app.sql import Dialect, at_least, nth_birthday_next_month, stmt
 from flows.dates import birth_cutoff
 from flows.lifecycle.jobs import _change_insert, _outbox_from_changes, _registry_trace
-from flows.lifecycle.sqlbits import at_least, nth_birthday_next_month, stmt
 from flows.programs import elderly_allowance as program
-from flows.sql import Dialect
 
 
 def raise_tiers(conn, d: Dialect, as_of: date) -> dict:

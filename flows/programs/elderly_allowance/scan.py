@@ -16,13 +16,12 @@ from sqlalchemy import func, select
 
 from app.db import make_engine, utcnow
 from app.models import Resident
+from app.sql import Dialect, nth_birthday_next_month, stmt
 from flows import parameters
 from flows.dates import birth_cutoff
-from flows.lifecycle.sqlbits import nth_birthday_next_month, stmt
 from flows.programs import elderly_allowance as program
 from flows.scans import runs
 from flows.scans.runs import ScanResult
-from flows.sql import Dialect
 
 PROGRAM = program.CODE
 

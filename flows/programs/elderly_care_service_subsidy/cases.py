@@ -15,13 +15,13 @@ from app.errors import Conflict
 from app.masking import mask_name
 from app.models import Application, Benefit, BenefitChange, CareAssessment, Resident, StaffTask
 from app.models.ids import new_id
+from app.sql import insert_ignore
 from flows.applications import take_proposal
 from flows.casework import start_benefit
 from flows.dates import birth_cutoff, month_from_index, month_index
 from flows.money import yuan
 from flows.programs import elderly_care_service_subsidy as rule
 from notifications.outbox import enqueue, insert_rows
-from notifications.sqlutil import insert_ignore
 
 CODE = rule.CODE
 OPEN = ("proposed", "confirmed")

@@ -14,6 +14,7 @@ from app.masking import mask_name
 from app.models import Application, ApplicationApplicant, CremationRecord, PayoutAccount, Resident, StaffTask
 from app.models.applicant import OneOffPayment
 from app.models.ids import new_id
+from app.sql import insert_ignore
 from flows import applicants
 from flows.money import yuan
 from flows.programs.funeral_subsidy import (
@@ -29,7 +30,6 @@ from flows.programs.funeral_subsidy import (
     decide,
 )
 from notifications.outbox import enqueue, insert_rows
-from notifications.sqlutil import insert_ignore
 
 # ---- facts -------------------------------------------------------------------------------------------------
 

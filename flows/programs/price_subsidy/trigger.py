@@ -21,11 +21,11 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unprocessable
 from app.models import Approval, Benefit, OneOffPayment, Resident, StaffMember
 from app.models.ids import new_id
+from app.sql import insert_ignore
 from flows import approvals, one_offs
 from flows.dates import today_shanghai
 from flows.money import fen, yuan
 from flows.programs import price_subsidy as program
-from notifications.sqlutil import insert_ignore
 
 KIND = "price_subsidy_trigger"
 MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)

@@ -1,0 +1,100 @@
+"""The SQL spellings that differ between SQLite and PostgreSQL, and the fragments the set-based statements
+share (scans, lifecycle jobs, outbox writers): one module for every layer that writes set-based SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, bindparam, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+class Dialect:
+    def __init__(self, name: str):
+        self.name = name
+        self.pg = name == "postgresql"
+
+    def new_id(self) -> str:
+        return "replace(gen_random_uuid()::text, '-', '')" if self.pg else "lower(hex(randomblob(16)))"
+
+    def json_object(self, pairs: dict[str, str]) -> str:
+        fn = "json_build_object" if self.pg else "json_object"
+        return f"{fn}(" + ", ".join(f"'{k}', {v}" for k, v in pairs.items()) + ")"
+
+    def json_text(self, literal: str) -> str:
+        return f"'{literal}'::json" if self.pg else f"json('{literal}')"
+
+    def ymd(self, col: str) -> tuple[str, str, str]:
+        if self.pg:
+            return tuple(f"CAST(EXTRACT({p} FROM {col}) AS INTEGER)" for p in ("YEAR", "MONTH", "DAY"))
+        return (f"CAST(substr({col}, 1, 4) AS INTEGER)", f"CAST(substr({col}, 6, 2) AS INTEGER)",
+                f"CAST(substr({col}, 9, 2) AS INTEGER)")
+
+    def month_text(self, index_expr: str) -> str:
+        """'YYYY-MM' from a month index (year*12 + month-1)."""
+        if self.pg:
+            return (f"(lpad(CAST(({index_expr}) / 12 AS TEXT), 4, '0') || '-' || "
+                    f"lpad(CAST(({index_expr}) % 12 + 1 AS TEXT), 2, '0'))")
+        return f"printf('%04d-%02d', ({index_expr}) / 12, ({index_expr}) % 12 + 1)"
+
+    def date_text(self, col: str) -> str:
+        return f"to_char({col}, 'YYYY-MM-DD')" if self.pg else col
+
+    def insert_ignore(self, table: str) -> tuple[str, str]:
+        """(prefix, suffix) around 'INSERT … SELECT …' that skips rows violating a unique key."""
+        if self.pg:
+            return f"INSERT INTO {table}", " ON CONFLICT DO NOTHING"
+        return f"INSERT OR IGNORE INTO {table}", ""
+
+    def leap(self, year_expr: str) -> str:
+        return f"(({year_expr}) % 4 = 0 AND (({year_expr}) % 100 <> 0 OR ({year_expr}) % 400 = 0))"
+
+
+TYPES = {"as_of": Date, "now": DateTime, "cut": Date, "d3": Date, "d10": Date, "d_task": Date, "due": DateTime,
+         "start_idx": Integer, "fen": Integer, "label": String, "program": String, "max_grade": Integer,
+         "as_of_text": String, "run_id": String, "true": Boolean, "since": Date, "period": String,
+         # the elderly-allowance scan
+         "cut80": Date, "cut0": Date, "cut1": Date, "cut2": Date, "prev_cut": Date, "changed_since": DateTime,
+         "lo": Integer, "hi": Integer, "as_of_year": Integer, "as_of_md": Integer, "program_start_idx": Integer}
+
+
+def stmt(sql: str, params: dict):
+    """A text() statement with typed binds for the parameters it uses."""
+    return text(sql).bindparams(*[bindparam(k, type_=TYPES[k]) for k in params if k in TYPES and f":{k}" in sql])
+
+
+def json_array(d: Dialect, *items: str) -> str:
+    return ("json_build_array(" if d.pg else "json_array(") + ", ".join(items) + ")"
+
+
+def month_of(d: Dialect, date_expr: str) -> str:
+    """'YYYY-MM' of a date expression."""
+    return f"substr({d.date_text(date_expr)}, 1, 7)" if d.pg else f"substr({date_expr}, 1, 7)"
+
+
+def next_month_of(d: Dialect, date_expr: str) -> str:
+    """'YYYY-MM' of the month after a date expression."""
+    y, m, _ = d.ymd(date_expr)
+    return d.month_text(f"{y} * 12 + {m}")
+
+
+def nth_birthday_next_month(d: Dialect, n: int, col: str = "r.birth_date") -> str:
+    """Month index of the month after the n-th birthday (29 February → 1 March in common years)."""
+    y, m, dd = d.ymd(col)
+    bump = f"CASE WHEN {m} = 2 AND {dd} = 29 AND NOT {d.leap(f'{y} + {n}')} THEN 1 ELSE 0 END"
+    return f"(({y} + {n}) * 12 + {m} + {bump})"
+
+
+def at_least(idx_expr: str, floor_param: str = ":start_idx") -> str:
+    return f"CASE WHEN {idx_expr} < {floor_param} THEN {floor_param} ELSE {idx_expr} END"
+
+
+def insert_ignore(session_or_conn, table):
+    """An INSERT … ON CONFLICT DO NOTHING for the bound dialect (no SAVEPOINT needed)."""
+    dialect = session_or_conn.get_bind().dialect.name if hasattr(session_or_conn, "get_bind") else \
+        session_or_conn.dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
+
+
+def is_postgres(session_or_conn) -> bool:
+    bind = session_or_conn.get_bind() if hasattr(session_or_conn, "get_bind") else session_or_conn
+    return bind.dialect.name == "postgresql"
