@@ -434,101 +434,176 @@ def _values(kind: str, c: _Ctx) -> dict[str, str | None]:
     return {}
 
 
-def _sentence(kind: str, c: _Ctx) -> str:
-    """The inbox / SMS text: whole sentences in plain Chinese, no codes, no ID or bank numbers."""
+def _say_proposal_ready(c: _Ctx) -> str:
+    p, amount = c.program, c.amount()
+    money = f"（预计每月{amount}）" if amount else ""
+    return (f"您有一份{p}申请待确认：根据登记信息，您已符合享受条件，系统已为您预先填好申请{money}。"
+            "请进入小程序核对并确认，无需到窗口办理。")
+
+
+def _say_reminder(c: _Ctx) -> str:
+    p = c.program
+    by = _reminder_deadline(c)
+    return (f"您的{p}申请还在等待您确认，" + (f"请于{by}前" if by else "请尽快") +
+            "进入小程序确认。如需帮助，社区工作人员将上门协助。")
+
+
+def _say_approved(c: _Ctx) -> str:
+    d, p, amount = c.data, c.program, c.amount()
+    start = fmt_date(d.get("start_month"))
+    return (f"您的{p}申请已审核通过" + (f"，每月{amount}" if amount else "") +
+            (f"，自{start}起按月发放。" if start else "，次月起按月发放。"))
+
+
+def _say_rejected(c: _Ctx) -> str:
     d, p = c.data, c.program
-    occasion = occasions.sentence(kind, c, PROGRAM_NAMES)  # condolence, one-off payments, 身后一件事
+    reason = _one_line(d.get("reason") or "").rstrip("。")
+    return (f"很抱歉，您的{p}申请未通过审核。" + (f"原因：{reason}。" if reason else "") +
+            f"如有疑问，请联系社区或拨打{HOTLINE}。")
+
+
+def _say_tier_raised_by_parameters(c: _Ctx) -> str:
+    d, p, amount = c.data, c.program, c.amount()
+    eff = fmt_date(d.get("effective_month"))
+    return (f"您的{p}标准已调整" + (f"，自{eff}起" if eff else "") + (f"每月{amount}" if amount else "") +
+            "。无需申请，系统已按新标准发放。")
+
+
+def _say_tier_raised(c: _Ctx) -> str:
+    d, p, amount = c.data, c.program, c.amount()
+    tier = TIER_TEXT.get(d.get("tier") or "")
+    eff = fmt_date(d.get("effective_month") or d.get("effective_date") or d.get("start_month"))
+    return (f"您的{p}标准已提高" + (f"，自{eff}起" if eff else "") + (f"每月{amount}" if amount else "") +
+            (f"（{tier}档）" if tier else "") + "。无需申请，系统已自动调整。")
+
+
+def _say_payment_started(c: _Ctx) -> str:
+    d, p, amount = c.data, c.program, c.amount()
+    paid = fmt_date(d.get("paid_on"))
+    return f"您的{p}已开始发放" + (f"，每月{amount}" if amount else "") + (f"，{paid}到账" if paid else "") + "。"
+
+
+def _say_benefit_stopped(c: _Ctx) -> str:
+    d, p = c.data, c.program
+    (_why, cause, _tip), month = _stop(c)
+    since = f"自{month}起" if month else ""
+    if d.get("reason") == "death" or c.deceased:
+        who = f"您的家人{c.name}" if c.name else "您的家人"
+        return (f"{who}的{p}{since}停发。我们深表哀悼，愿您节哀。"
+                f"后续事宜如有疑问，请联系社区或拨打{HOTLINE}。")
+    if d.get("reason") == "moved_out":
+        return f"{cause}您的{p}{since}暂停发放。迁回本市后可恢复发放；如有异议，请联系社区或拨打{HOTLINE}。"
+    if d.get("reason") == "certificate_expired":
+        return f"{cause}您的{p}{since}停发。换领新证后可重新申请；如有疑问，请联系社区或拨打{HOTLINE}。"
+    return f"{cause}您的{p}{since}停发。如有异议，请联系社区或拨打{HOTLINE}。"
+
+
+def _say_proxy_invitation(c: _Ctx) -> str:
+    d = c.data
+    inviter = mask_name(d.get("inviter_name") or "")
+    until = fmt_date(d.get("expires_on"))
+    return ((f"{inviter}" if inviter else "有人") + "邀请您成为亲情代办人。" +
+            (f"请于{until}前" if until else "请") + "进入小程序确认授权。")
+
+
+def _say_home_visit_scheduled(c: _Ctx) -> str:
+    d, p = c.data, c.program
+    task_kind, _when, window = _visit(c)
+    phone = d.get("staff_phone") or HOTLINE
+    if task_kind == "home_visit":
+        return (f"为核实您的{p}申请，社区工作人员将于{window}期间上门入户调查，请留意来电。"
+                f"如有疑问，请拨打{phone}。")
+    return f"您的{p}申请还未确认，社区工作人员将于{window}期间上门或来电，协助您办理。如有疑问，请拨打{phone}。"
+
+
+def _say_identity_bind_attempt(c: _Ctx) -> str:
+    return (f"{fmt_datetime(c.created)}，有人尝试用您的身份信息在另一个微信账号上绑定，未能成功。"
+            f"如非本人操作，请立即联系社区或拨打{HOTLINE}。")
+
+
+def _say_proxy_granted(c: _Ctx) -> str:
+    d = c.data
+    who = _masked(d.get("proxy_name")) or "一位亲属"
+    return (f"{who}已成为您的亲情代办人，可以为您{_scopes(d.get('scopes'))}。"
+            "如非本人意愿，请点击“撤销授权”一键撤销，撤销后立即生效。")
+
+
+def _say_proxy_request(c: _Ctx) -> str:
+    d = c.data
+    who = _masked(d.get("proxy_name")) or "一位亲属"
+    return (f"{who}申请成为您的亲情代办人，希望为您{_scopes(d.get('scopes'))}。"
+            "请进入小程序确认或拒绝；如不认识此人，请直接拒绝。")
+
+
+def _say_proxy_restored(c: _Ctx) -> str:
+    d = c.data
+    who = _masked(d.get("proxy_name")) or "您的亲情代办人"
+    return (f"{who}已重新完成实名绑定，恢复为您的亲情代办人，可以为您{_scopes(d.get('scopes'))}。"
+            "如非本人意愿，请在小程序中撤销授权，撤销后立即生效。")
+
+
+def _say_benefit_resumed(c: _Ctx) -> str:
+    d, p, amount = c.data, c.program, c.amount()
+    month = fmt_date(d.get("effective_month") or d.get("resume_month") or d.get("start_month"))
+    return (f"您的{p}已恢复发放" + (f"，自{month}起" if month else "") + (f"每月{amount}" if amount else "") +
+            "。如有疑问，请联系社区或拨打" + HOTLINE + "。")
+
+
+def _say_payout_account_changed(c: _Ctx) -> str:
+    d, p = c.data, c.program
+    bank = d.get("bank_name") if _plain(d.get("bank_name")) else ""
+    card = ACCOUNT_KINDS.get(d.get("kind") or "", "账户")
+    tail = _tail(d)
+    to = (bank or "") + (f"尾号{tail}的{card}" if tail else ("" if bank else f"新的{card}"))
+    when = _iso_time(d.get("changed_at"))
+    by = ""
+    if d.get("by") == "proxy":
+        by = f"由亲情代办人{_masked(d.get('proxy_name'))}" if _masked(d.get("proxy_name")) else "由亲情代办人"
+    scope = p if c.program_code else "补贴"
+    return ((f"{when}，" if when else "") + f"您的{scope}收款账户已{by}变更为{to}，以后的补贴将发放到该账户。"
+            f"如非您本人同意，请立即联系社区或拨打{HOTLINE}。")
+
+
+def _say_tier_raised_any(c: _Ctx) -> str:
+    if c.data.get("reason") == "parameter_change":
+        return _say_tier_raised_by_parameters(c)
+    return _say_tier_raised(c)
+
+
+# The sentence of each message kind (data: kind → how it is said).
+SENTENCES = {
+    "proposal_ready": _say_proposal_ready,
+    "reminder": _say_reminder,
+    "approved": _say_approved,
+    "rejected": _say_rejected,
+    "tier_raised": _say_tier_raised_any,
+    "payment_started": _say_payment_started,
+    "benefit_stopped": _say_benefit_stopped,
+    "proxy_invitation": _say_proxy_invitation,
+    "home_visit_scheduled": _say_home_visit_scheduled,
+    "identity_bind_attempt": _say_identity_bind_attempt,
+    "proxy_granted": _say_proxy_granted,
+    "proxy_request": _say_proxy_request,
+    "proxy_restored": _say_proxy_restored,
+    "benefit_resumed": _say_benefit_resumed,
+    "payout_account_changed": _say_payout_account_changed,
+}
+
+
+def _sentence(kind: str, c: _Ctx) -> str:
+    """The inbox / SMS text: whole sentences in plain Chinese, no codes, no ID or bank numbers — the occasion's
+    own wording first (condolence, one-off payments, 身后一件事), then the kind's entry in SENTENCES, else the
+    row's own plain text or a generic line."""
+    occasion = occasions.sentence(kind, c, PROGRAM_NAMES)
     if occasion is not None:
         return occasion
-    amount = c.amount()
-    if kind == "proposal_ready":
-        money = f"（预计每月{amount}）" if amount else ""
-        return (f"您有一份{p}申请待确认：根据登记信息，您已符合享受条件，系统已为您预先填好申请{money}。"
-                "请进入小程序核对并确认，无需到窗口办理。")
-    if kind == "reminder":
-        by = _reminder_deadline(c)
-        return (f"您的{p}申请还在等待您确认，" + (f"请于{by}前" if by else "请尽快") +
-                "进入小程序确认。如需帮助，社区工作人员将上门协助。")
-    if kind == "approved":
-        start = fmt_date(d.get("start_month"))
-        return (f"您的{p}申请已审核通过" + (f"，每月{amount}" if amount else "") +
-                (f"，自{start}起按月发放。" if start else "，次月起按月发放。"))
-    if kind == "rejected":
-        reason = _one_line(d.get("reason") or "").rstrip("。")
-        return (f"很抱歉，您的{p}申请未通过审核。" + (f"原因：{reason}。" if reason else "") +
-                f"如有疑问，请联系社区或拨打{HOTLINE}。")
-    if kind == "tier_raised" and d.get("reason") == "parameter_change":
-        eff = fmt_date(d.get("effective_month"))
-        return (f"您的{p}标准已调整" + (f"，自{eff}起" if eff else "") + (f"每月{amount}" if amount else "") +
-                "。无需申请，系统已按新标准发放。")
-    if kind == "tier_raised":
-        tier = TIER_TEXT.get(d.get("tier") or "")
-        eff = fmt_date(d.get("effective_month") or d.get("effective_date") or d.get("start_month"))
-        return (f"您的{p}标准已提高" + (f"，自{eff}起" if eff else "") + (f"每月{amount}" if amount else "") +
-                (f"（{tier}档）" if tier else "") + "。无需申请，系统已自动调整。")
-    if kind == "payment_started":
-        paid = fmt_date(d.get("paid_on"))
-        return f"您的{p}已开始发放" + (f"，每月{amount}" if amount else "") + (f"，{paid}到账" if paid else "") + "。"
-    if kind == "benefit_stopped":
-        (_why, cause, _tip), month = _stop(c)
-        since = f"自{month}起" if month else ""
-        if d.get("reason") == "death" or c.deceased:
-            who = f"您的家人{c.name}" if c.name else "您的家人"
-            return (f"{who}的{p}{since}停发。我们深表哀悼，愿您节哀。"
-                    f"后续事宜如有疑问，请联系社区或拨打{HOTLINE}。")
-        if d.get("reason") == "moved_out":
-            return f"{cause}您的{p}{since}暂停发放。迁回本市后可恢复发放；如有异议，请联系社区或拨打{HOTLINE}。"
-        if d.get("reason") == "certificate_expired":
-            return f"{cause}您的{p}{since}停发。换领新证后可重新申请；如有疑问，请联系社区或拨打{HOTLINE}。"
-        return f"{cause}您的{p}{since}停发。如有异议，请联系社区或拨打{HOTLINE}。"
-    if kind == "proxy_invitation":
-        inviter = mask_name(d.get("inviter_name") or "")
-        until = fmt_date(d.get("expires_on"))
-        return ((f"{inviter}" if inviter else "有人") + "邀请您成为亲情代办人。" +
-                (f"请于{until}前" if until else "请") + "进入小程序确认授权。")
-    if kind == "home_visit_scheduled":
-        task_kind, _when, window = _visit(c)
-        phone = d.get("staff_phone") or HOTLINE
-        if task_kind == "home_visit":
-            return (f"为核实您的{p}申请，社区工作人员将于{window}期间上门入户调查，请留意来电。"
-                    f"如有疑问，请拨打{phone}。")
-        return f"您的{p}申请还未确认，社区工作人员将于{window}期间上门或来电，协助您办理。如有疑问，请拨打{phone}。"
-    if kind == "identity_bind_attempt":
-        return (f"{fmt_datetime(c.created)}，有人尝试用您的身份信息在另一个微信账号上绑定，未能成功。"
-                f"如非本人操作，请立即联系社区或拨打{HOTLINE}。")
-    if kind == "proxy_granted":
-        who = _masked(d.get("proxy_name")) or "一位亲属"
-        return (f"{who}已成为您的亲情代办人，可以为您{_scopes(d.get('scopes'))}。"
-                "如非本人意愿，请点击“撤销授权”一键撤销，撤销后立即生效。")
-    if kind == "proxy_request":
-        who = _masked(d.get("proxy_name")) or "一位亲属"
-        return (f"{who}申请成为您的亲情代办人，希望为您{_scopes(d.get('scopes'))}。"
-                "请进入小程序确认或拒绝；如不认识此人，请直接拒绝。")
-    if kind == "proxy_restored":
-        who = _masked(d.get("proxy_name")) or "您的亲情代办人"
-        return (f"{who}已重新完成实名绑定，恢复为您的亲情代办人，可以为您{_scopes(d.get('scopes'))}。"
-                "如非本人意愿，请在小程序中撤销授权，撤销后立即生效。")
-    if kind == "benefit_resumed":
-        month = fmt_date(d.get("effective_month") or d.get("resume_month") or d.get("start_month"))
-        return (f"您的{p}已恢复发放" + (f"，自{month}起" if month else "") + (f"每月{amount}" if amount else "") +
-                "。如有疑问，请联系社区或拨打" + HOTLINE + "。")
-    if kind == "payout_account_changed":
-        bank = d.get("bank_name") if _plain(d.get("bank_name")) else ""
-        card = ACCOUNT_KINDS.get(d.get("kind") or "", "账户")
-        tail = _tail(d)
-        to = (bank or "") + (f"尾号{tail}的{card}" if tail else ("" if bank else f"新的{card}"))
-        when = _iso_time(d.get("changed_at"))
-        by = ""
-        if d.get("by") == "proxy":
-            by = f"由亲情代办人{_masked(d.get('proxy_name'))}" if _masked(d.get("proxy_name")) else "由亲情代办人"
-        scope = p if c.program_code else "补贴"
-        return ((f"{when}，" if when else "") + f"您的{scope}收款账户已{by}变更为{to}，以后的补贴将发放到该账户。"
-                f"如非您本人同意，请立即联系社区或拨打{HOTLINE}。")
-    text = d.get("text")
+    say = SENTENCES.get(kind)
+    if say is not None:
+        return say(c)
+    text = c.data.get("text")
     if _plain(text) and _HAN_RE.search(text):
         return text
     return f"您有一条新消息：{KIND_TITLES.get(kind, '消息通知')}，请进入小程序查看。"
-
 
 ACCOUNT_KINDS = {"social_security_card": "社会保障卡", "bank_account": "银行账户"}
 
