@@ -38,3 +38,10 @@ def apply(sim, day: date) -> None:
             {"resident_id": rid, "kind": "income_wage", "period": prev, "ref_hash": "",
              "amount_fen": sim.rng.randrange(0, 90_000), "quantity": 1, "source": "tax", "source_date": day,
              "updated_at": now} for rid in heads])
+
+
+def eligible(sim, s, ok) -> dict[int, date]:
+    """Households that became eligible during the year. The simulated city has none: its only economic records
+    are the monthly incomes of households already receiving 低保 (the legacy ones above), so the proactive
+    scan has nobody new to find — the row says so (0 eligible) rather than being left out."""
+    return {}
