@@ -2,10 +2,10 @@
 
     python benchmarks/scan.py --people 1000000
 
-Prints, in one run: the backfill scan (median of --repeat runs), a baseline of plain `INSERT … SELECT`
+Prints, in one run: the backfill scan (median of --repeat runs, 5 by default, each beside its baseline), a baseline of plain `INSERT … SELECT`
 statements writing the same rows to the same tables (applications and outbox), their ratio, and the
 next day's scan after an import that changed 1,000 residents. Targets (2-core machine, SQLite):
-backfill ≤ 2× baseline and ≤ 10 s; next-day scan ≤ 0.5 s.
+backfill ≤ 1.2× baseline (issue 10) and ≤ 10 s; next-day scan ≤ 0.5 s.
 """
 
 from __future__ import annotations
@@ -28,10 +28,7 @@ from app.crypto import cipher_for  # noqa: E402
 from app.db import make_engine, session_factory  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.models import Application, OutboxMessage, Resident  # noqa: E402
-from app.sql import (
-    Dialect,  # noqa: E402
-    stmt,  # noqa: E402
-)
+from app.sql import Dialect, stmt  # noqa: E402
 from flows.dates import today_shanghai  # noqa: E402
 from flows.imports.population import import_population  # noqa: E402
 from flows.programs.elderly_allowance import scan  # noqa: E402
@@ -87,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="zt-bench-scan-"))
@@ -117,7 +114,7 @@ def main() -> None:
           f"(runs: {', '.join(f'{s:.2f}' for s in scans)})")
     print(f"baseline INSERT … SELECT: {base_rows:,} applications + outbox rows, median {base_s:.2f} s "
           f"(runs: {', '.join(f'{s:.2f}' for s in bases)})")
-    print(f"ratio backfill/baseline: {scan_s / base_s:.2f} (target ≤ 2.00); backfill {scan_s:.2f} s (target ≤ 10 s)")
+    print(f"ratio backfill/baseline: {scan_s / base_s:.2f} (target ≤ 1.20); backfill {scan_s:.2f} s (target ≤ 10 s)")
 
     changed = tmp / "changed.csv"
     changed_residents_csv(cfg, changed, 1000)
