@@ -89,7 +89,8 @@ def _insert_sql(d: Dialect, program, as_of: date) -> str:
         # application ended in a benefit stopped before this certificate's issue month (renewed after expiry)
         # is proposed again: a new benefit period (period = the certificate's issue month).
         f"AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.program = :program AND a.resident_id = c.resident_id "
-        f"AND NOT EXISTS (SELECT 1 FROM benefits bs WHERE bs.application_id = a.id AND bs.state = 'stopped' "
+        f"AND NOT EXISTS (SELECT 1 FROM benefits bs WHERE bs.resident_id = c.resident_id AND bs.application_id = a.id "
+        "AND bs.state = 'stopped' "
         f"AND bs.end_month < {issue_month})) "
         "AND NOT EXISTS (SELECT 1 FROM benefits b WHERE b.program = :program AND b.resident_id = c.resident_id "
         f"AND (b.state IN ('active', 'suspended') OR b.end_month >= {issue_month})) "
