@@ -28,6 +28,13 @@ class GuideSchema(ma.Schema):
         "description": "approved changes still to come: parameter, from_month, value or the amounts then"})
 
 
+class FormFieldSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": ["yuan", "text"],
+                                                     "description": "yuan: an amount like 300.00; text: free text"})
+    max_length = ma.fields.Integer(required=True)
+
+
 class ProgramSchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
@@ -35,6 +42,10 @@ class ProgramSchema(ma.Schema):
     trip_level = ma.fields.String(required=True)
     start_date = ma.fields.Date(required=True)
     guide = ma.fields.Nested(GuideSchema, required=True)
+    apply_form = ma.fields.List(ma.fields.Nested(FormFieldSchema), allow_none=True, metadata={
+        "description": "the fields of the form a citizen applies with herself (at /m/, or the clerk at the counter "
+                       "on her behalf: POST /api/v1/staff/counter/visits/{visit_id}/applications); null: the program "
+                       "is not applied for by the citizen (the bureau proposes it)"})
 
 
 @blp.route("")
@@ -62,4 +73,6 @@ class ProgramByCode(MethodView):
 def _shown(program) -> dict:
     """The program with its guide generated from the parameters in force today (and those announced)."""
     return {"code": program.code, "name": program.name, "needs_review": program.needs_review,
-            "trip_level": program.trip_level, "start_date": program.start_date, "guide": parameters.guide(program)}
+            "trip_level": program.trip_level, "start_date": program.start_date, "guide": parameters.guide(program),
+            "apply_form": [{"name": f.name, "kind": f.kind, "max_length": f.max_length} for f in program.apply_form]
+            if program.citizen_started else None}

@@ -127,6 +127,12 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
     return application
 
 
+def apply_form(session: Session, applicant: Resident, actor: str, form: dict, today: date) -> Application:
+    """The program's `apply` hook (flows.programs.base.Program): `apply` with the fields of its `apply_form`."""
+    return apply(session, applicant, actor, form.get("declared_monthly_income", 0), form.get("declared_note", ""),
+                 today)
+
+
 def _prefill(session: Session, applicant: Resident, declared_monthly_income_fen: int, declared_note: str,
              today: date) -> dict:
     members = household_of(session, applicant)

@@ -67,6 +67,18 @@ class ParamSpec:
 
 
 @dataclass(frozen=True)
+class FormField:
+    """One field of a program's citizen-started form (what only the citizen can say, e.g. informal income).
+
+    kind "yuan" takes an amount like 300.00 (handed to the program's `apply` hook in fen, 0 when left out);
+    kind "text" takes free text of at most `max_length` characters ("" when left out)."""
+
+    name: str
+    kind: str  # yuan | text
+    max_length: int = 500
+
+
+@dataclass(frozen=True)
 class Program:
     code: str
     name: str
@@ -108,8 +120,14 @@ class Program:
     #   application, no confirmation), pending until a second admin approves (`zerotrip programs trigger`).
     # reopen(session, application, today, cause) -> Application: put a decided application back at the right
     #   step of the program's own process (an upheld appeal, flows.appeals); without it, flows.casework.reopen.
+    # apply(session, applicant, actor, form, today) -> Application: an application the citizen starts herself
+    #   (her own form at /m/, or the clerk at the counter on her behalf, flows.counter.start_application), `form`
+    #   holding the fields of `apply_form` (yuan in fen); the program's own rules (one in progress, one a month)
+    #   answer a repeat. Without it the program is not applied for by the citizen (proposals only).
     daily: str = ""
     confirm: str = ""
+    apply: str = ""
+    apply_form: tuple[FormField, ...] = ()
     reopen: str = ""
     facts: str = ""
     trigger: str = ""
@@ -124,6 +142,11 @@ class Program:
             return None
         module, _, attr = path.partition(":")
         return getattr(importlib.import_module(module), attr)
+
+    @property
+    def citizen_started(self) -> bool:
+        """Whether the citizen may start an application herself (the program declares an `apply` hook)."""
+        return bool(self.apply)
 
     def trips(self) -> int:
         """Trips to an office the process asks of the citizen (the 'trip level' as a number)."""

@@ -14,7 +14,7 @@ from datetime import date
 from flows.dates import month_from_index, month_index, zh_date
 from flows.money import yuan
 from flows.params import Dated
-from flows.programs.base import Condition, Decision, ParamSpec, Step, zero_trip_program
+from flows.programs.base import Condition, Decision, FormField, ParamSpec, Step, zero_trip_program
 
 CODE = "dibao"
 REGISTRY = "population_registry"
@@ -255,4 +255,7 @@ PROGRAM = zero_trip_program(CODE, "城乡最低生活保障", "低保", PARAMETE
 PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume"),
                   step_actions={"reviewing": {"path": "street-review", "reasons": REJECTION_REASONS},
                                 "approving": {"path": "county-decision", "reasons": REJECTION_REASONS}},
-                  reopen="flows.dibao.cases:reopen_after_appeal")  # back to the step that refused (flows.appeals)
+                  reopen="flows.dibao.cases:reopen_after_appeal",  # back to the step that refused (flows.appeals)
+                  # the citizen applies herself (/m/ and at the counter): she declares only what the state cannot know
+                  apply="flows.dibao.cases:apply_form",
+                  apply_form=(FormField("declared_monthly_income", "yuan"), FormField("declared_note", "text", 500)))
