@@ -68,6 +68,8 @@ WHAT = {
     "appeal.file": "提出了复核申请",
     "appeal.withdraw": "撤回了复核申请",
     "staff.appeal_record": "在窗口代为登记了复核申请",
+    "counter.confirm": "在窗口经您同意代为确认了申请",
+    "counter.apply": "在窗口经您同意代为提交了申请",
     "staff.appeal_view": "查看了复核申请",
     "staff.appeal_decision": "作出了复核决定",
 }
@@ -89,6 +91,8 @@ PURPOSES = {
     "staff.visit_file_view": ("home_visit", "入户调查"),
     "staff.case_extend": ("case_review", "审核办理申请"),
     "staff.appeal_record": ("appeal", "办理复核申请"),
+    "counter.confirm": ("office_visit", "窗口帮办"),
+    "counter.apply": ("office_visit", "窗口帮办"),
     "staff.appeal_view": ("appeal", "办理复核申请"),
     "staff.appeal_decision": ("appeal", "办理复核申请"),
     "staff.proxy_grant_view": ("proxy_grant", "办理亲情代办授权"),
@@ -98,7 +102,7 @@ PURPOSES = {
     "benefit.proof_issue": ("benefit_proof", "打印补贴电子证明"),
 }
 LOOKUP_PURPOSES = {"guardianship_grant": "办理监护代办授权", "identity_verification": "核实身份",
-                   "data_correction": "更正数据", "casework": "办理业务"}
+                   "data_correction": "更正数据", "casework": "办理业务", "office_visit": "窗口帮办"}
 PROXY_PURPOSE = ("proxy", "亲情代办")
 
 

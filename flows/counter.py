@@ -89,8 +89,8 @@ def open_items(session: Session, resident_id: int) -> list[Application]:
         .order_by(Application.created_at.desc(), Application.id)).all())
 
 
-def store_consent(instance_path: str, visit: CounterVisit, data: bytes) -> str:
-    """Keep the consent image (PNG or JPEG by its first bytes) as an instance file; its relative path."""
+def consent_type(data: bytes) -> str:
+    """The consent image's extension (png or jpg, by its first bytes); 422 when empty, too large or neither."""
     if not data:
         raise Unprocessable("The consent file is empty.", error_code="consent_missing")
     if len(data) > CONSENT_MAX_BYTES:
@@ -100,6 +100,12 @@ def store_consent(instance_path: str, visit: CounterVisit, data: bytes) -> str:
     if ext is None:
         raise Unprocessable("The consent must be a PNG or JPEG image (a signature or a photo of the signed slip).",
                             error_code="consent_type")
+    return ext
+
+
+def store_consent(instance_path: str, visit: CounterVisit, data: bytes) -> str:
+    """Keep the consent image (PNG or JPEG by its first bytes) as an instance file; its relative path."""
+    ext = consent_type(data)
     digest = hashlib.sha256(data).hexdigest()
     relative = Path("consent") / visit.id / f"{digest}.{ext}"
     target = Path(instance_path) / relative
@@ -125,11 +131,31 @@ def confirm(session: Session, visit: CounterVisit, application: Application, sta
     return application
 
 
+def start_application(session: Session, visit: CounterVisit, program, form: dict, today: date, *,
+                      consent_kind: str, consent: bytes, instance_path: str) -> Application:
+    """Start the application she asks for, on her behalf, with her recorded consent: the program's own `apply`
+    use case (the one her phone's form uses, with its rules: a repeat gets the program's answer and starts
+    nothing), then her consent is kept and the visit records the case so that the receipt lists it."""
+    if not program.citizen_started:
+        raise Unprocessable(f"{program.name} is not applied for by the citizen: the bureau proposes it.",
+                            errors={"program": ["not_citizen_started"]}, error_code="not_citizen_started")
+    consent_type(consent)  # refused before anything is started
+    resident = session.get(Resident, visit.resident_id)
+    # she applies, at the counter: the actor is the resident; the clerk who helped is in the visit and the audit
+    application = program.hook("apply")(session, resident, f"resident:{resident.id}", form, today)
+    path = store_consent(instance_path, visit, consent)
+    record(visit, action="apply", application_id=application.id, program=program.code,
+           consent={"kind": consent_kind, "path": path})
+    return application
+
+
 def next_step(session: Session, application: Application) -> dict:
-    """The open step of a case and its due date (from its statutory deadline), for the receipt."""
-    row = session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
-                                                     StepDeadline.done_on.is_(None))
-                          .order_by(StepDeadline.started_on.desc())).first()
+    """The open step of a case and its due date (from its statutory deadline), for the receipt: the step the case
+    is at when it has a deadline of its own, else the latest one opened (a whole-case limit opens with a step)."""
+    rows = session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                      StepDeadline.done_on.is_(None))
+                           .order_by(StepDeadline.started_on.desc(), StepDeadline.id.desc())).all()
+    row = next((r for r in rows if r.step == application.state), rows[0] if rows else None)
     return {"step": row.step if row else application.state, "due_on": row.due_on if row else None}
 
 

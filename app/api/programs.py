@@ -37,7 +37,7 @@ class FormFieldSchema(ma.Schema):
     default = ma.fields.String(required=True)
 
 
-class ApplyFormSchema(ma.Schema):
+class ProgramApplyFormSchema(ma.Schema):
     path = ma.fields.String(required=True, metadata={"description": "POST here, signed in, identity bound"})
     fields = ma.fields.List(ma.fields.Nested(FormFieldSchema), required=True)
     texts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True, metadata={
@@ -52,7 +52,7 @@ class ProgramSchema(ma.Schema):
     start_date = ma.fields.Date(required=True)
     guide = ma.fields.Nested(GuideSchema, required=True)
     short_name = ma.fields.String(required=True)
-    apply_form = ma.fields.Nested(ApplyFormSchema, allow_none=True, metadata={
+    apply_form = ma.fields.Nested(ProgramApplyFormSchema, allow_none=True, metadata={
         "description": "the citizen-started application's form, for a program the citizen may apply for"})
 
 

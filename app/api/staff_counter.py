@@ -7,6 +7,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app import digits
 from app.api.base import ErrorSchema
 from app.api.schemas import ID_INPUT, NO_NUL, Digits, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, config, current_caller
@@ -71,6 +72,52 @@ class VisitSchema(ma.Schema):
 class ConfirmForm(StrictSchema):
     application_id = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL])
     consent_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.CONSENT_KINDS))
+
+
+class ApplyForm(StrictSchema):
+    """The form of `POST …/applications` as documented; the program's own fields (`apply_form` of GET
+    /api/v1/programs/{code}) come next to these and are checked by their declared kind."""
+    program = ma.fields.String(required=True, validate=[ma.validate.Length(1, 40), NO_NUL])
+    consent_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.CONSENT_KINDS))
+
+
+def _apply_schema(program) -> ma.Schema:
+    """ApplyForm plus the program's declared fields: an amount (yuan, in fen once loaded) or bounded text."""
+    fields = {}
+    for f in program.apply_form:
+        if f.kind == "amount":
+            fields[f.name] = Digits(load_default=f.default or "0.00", pattern=digits.AMOUNT.pattern,
+                                    pattern_error="an amount like 300.00")
+        else:
+            fields[f.name] = ma.fields.String(load_default="", validate=[ma.validate.Length(max=f.max_length), NO_NUL])
+    return type("ApplyProgramForm", (ApplyForm,), fields)()
+
+
+def _apply_args(program_code: str):
+    """The program asked for and the loaded form (422 `form_invalid` with the fields at fault)."""
+    from flows import programs
+    from flows.money import fen
+
+    program = programs.get(program_code) if program_code else None
+    if program is None:
+        raise Unprocessable("No such program.", errors={"program": ["unknown"]}, error_code="form_invalid")
+    if not program.citizen_started:  # before its fields are read (it has none)
+        raise Unprocessable(f"{program.name} is not applied for by the citizen: the bureau proposes it.",
+                            errors={"program": ["not_citizen_started"]}, error_code="not_citizen_started")
+    try:
+        args = _apply_schema(program).load({k: request.form[k] for k in request.form})
+    except ma.ValidationError as exc:
+        raise Unprocessable("The form is incomplete.", errors=exc.messages, error_code="form_invalid") from None
+    form = {f.name: (fen(args[f.name]) if f.kind == "amount" else args[f.name].strip()) for f in program.apply_form}
+    return program, args, form
+
+
+def _consent_bytes() -> bytes:
+    upload = request.files.get("consent")
+    if upload is None:
+        raise Unprocessable("The resident's consent (signature or photo of the signed slip) is required.",
+                            errors={"consent": ["missing"]}, error_code="consent_missing")
+    return upload.stream.read(flow.CONSENT_MAX_BYTES + 1)
 
 
 class ReceiptCaseSchema(ma.Schema):
@@ -173,11 +220,7 @@ class CounterConfirm(MethodView):
             args = ConfirmForm().load({k: request.form[k] for k in request.form})
         except ma.ValidationError as exc:
             raise Unprocessable("The form is incomplete.", errors=exc.messages, error_code="form_invalid") from None
-        upload = request.files.get("consent")
-        if upload is None:
-            raise Unprocessable("The resident's consent (signature or photo of the signed slip) is required.",
-                                errors={"consent": ["missing"]}, error_code="consent_missing")
-        data = upload.stream.read(flow.CONSENT_MAX_BYTES + 1)
+        data = _consent_bytes()
         application = session.get(Application, args["application_id"])
         if application is None or application.resident_id != visit.resident_id:
             raise NotFound("No such application of this resident.")
@@ -189,6 +232,37 @@ class CounterConfirm(MethodView):
                     details={"visit": visit.id, "consent_kind": args["consent_kind"], "consent_file": path})
         session.commit()
         return _visit_payload(session, visit)
+
+
+@blp.route("/counter/visits/<string:visit_id>/applications")
+class CounterApply(MethodView):
+    @staff_required(blp)
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": ApplyForm}}})
+    @blp.response(201, VisitSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such visit in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="The program's own rule for a repeat (e.g. one in "
+                      "progress, one a month): nothing is started")
+    @blp.alt_response(422, schema=ErrorSchema, description="Unknown program or bad field (`error_code`: "
+                      "form_invalid), a program the citizen does not apply for (not_citizen_started), no consent "
+                      "file (consent_missing), too large (consent_too_large), not PNG/JPEG (consent_type)")
+    def post(self, visit_id):
+        """Start the application she asks for, on her behalf, with her recorded consent: multipart form with
+        `program` (a program whose guide has `apply_form`), its form fields by name (amounts in yuan like 300.00,
+        text), `consent_kind` (signature | slip_photo) and the image file `consent` (PNG or JPEG, at most 2 MB).
+        The program's own use case starts it (the one her phone's form uses); the visit lists it on the receipt.
+        Audited as done by me on her behalf (in her activity feed)."""
+        session, today = SessionLocal(), wb.today()
+        visit, decision = _visit(session, visit_id)  # authorization first: a stranger's visit is 404
+        program, args, form = _apply_args((request.form.get("program") or "").strip()[:40])
+        application = flow.start_application(session, visit, program, form, today, consent_kind=args["consent_kind"],
+                                             consent=_consent_bytes(), instance_path=config().instance_path)
+        path = visit.actions[-1]["consent"]["path"]
+        audit_event(session, "counter.apply", object_ref=f"application:{application.id}",
+                    on_behalf_of=decision.on_behalf_of or f"resident:{visit.resident_id}",
+                    details={"visit": visit.id, "program": program.code, "consent_kind": args["consent_kind"],
+                             "consent_file": path})
+        session.commit()
+        return _visit_payload(session, visit), 201
 
 
 @blp.route("/counter/visits/<string:visit_id>/receipt")

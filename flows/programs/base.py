@@ -220,6 +220,11 @@ class Program:
         module, _, attr = path.partition(":")
         return getattr(importlib.import_module(module), attr)
 
+    @property
+    def citizen_started(self) -> bool:
+        """Whether the citizen may start an application herself (the program declares an `apply` hook)."""
+        return bool(self.apply)
+
     def trips(self) -> int:
         """Trips to an office the process asks of the citizen (the 'trip level' as a number)."""
         return sum(1 for s in self.steps if s.citizen_trip)

@@ -137,6 +137,8 @@ MATRIX = {
     ("GET", CV + "/receipt"): ("visit", None, STAFF),
     # a reviewer serves at the counter; without the consent file → 422 once authorization has passed
     ("POST", CV + "/confirm"): ("visit", None, {**STAFF, "staff_here": 422}),
+    # starting her application: without the program and her consent → 422 once authorization has passed
+    ("POST", CV + "/applications"): ("visit", None, {**STAFF, "staff_here": 422}),
     ("PATCH", "/api/v1/staff/accounts/<string:staff_id>"): ("staff", {"role": "clerk"},
                                                              {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("POST", "/api/v1/staff/accounts/<string:staff_id>/disable"): ("staff", None,

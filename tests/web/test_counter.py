@@ -1,7 +1,8 @@
 """The counter (帮办) and supervision (监督制约) in Debian's Chromium against the real API (issue 13).
 
 (a) a resident without a phone is confirmed at the counter from the ID-card reader's JSON — her signature drawn
-on the tablet canvas is her recorded consent — and leaves with a printed receipt;
+on the tablet canvas is her recorded consent —, the clerk starts the application she asks for (代为申请, a
+program the citizen applies for herself, asked of the registry) and she leaves with a printed receipt listing both;
 (c) weeks later (a second API process on the test clock, ZEROTRIP_FAKE_TODAY) a supervisor sees the overdue
 review cases the counter started, with the person holding them, reassigns one with a reason and moves the
 rest of an absent reviewer's tasks in bulk. axe-core: no serious or critical violation on the new screens;
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -30,6 +32,18 @@ def _card(person: dict) -> dict:
     return {"name": person["name"], "id_number": person["id_number"], "sex": "女" if person["sex"] == "F" else "男",
             "birth_date": person["birth_date"], "address": "山西省太原市小店区坞城路1号",
             "issuing_authority": "太原市公安局小店分局", "valid_until": None}  # 长期 (no end date)
+
+
+def _sign(desk, nth=0):
+    """Her signature drawn on the tablet canvas."""
+    canvas = desk.page.locator("canvas.signature").nth(nth)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    desk.page.mouse.move(box["x"] + 40, box["y"] + 100)
+    desk.page.mouse.down()
+    for i in range(1, 12):
+        desk.page.mouse.move(box["x"] + 40 + i * 25, box["y"] + 100 - (i % 3) * 25)
+    desk.page.mouse.up()
 
 
 def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, tmp_path):
@@ -68,12 +82,7 @@ def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, 
         desk.page.click("main button:has-text('确认并记录同意')")
         desk.page.wait_for_selector("main .note.error")
         assert "请先请居民签名" in desk.page.inner_text("main")
-        box = desk.page.locator("canvas.signature").bounding_box()
-        desk.page.mouse.move(box["x"] + 40, box["y"] + 100)
-        desk.page.mouse.down()
-        for i in range(1, 12):
-            desk.page.mouse.move(box["x"] + 40 + i * 25, box["y"] + 100 - (i % 3) * 25)
-        desk.page.mouse.up()
+        _sign(desk)
         check(desk, "counter-consent")
         desk.page.click("main button:has-text('确认并记录同意')")
         desk.page.wait_for_selector("text=已代为确认")
@@ -83,12 +92,36 @@ def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, 
         desk.page.select_option("#p-basis", "written_authorisation")
         desk.page.click("main button:has-text('登记代办人')")
         desk.page.wait_for_selector("text=代办人要先用自己的手机登录民政小程序")
+        # she also asks for a program she applies for herself: the clerk fills in what only she can say
+        from flows.programs import PROGRAMS
+
+        program = next(p for p in PROGRAMS.values() if p.citizen_started)
+        desk.page.click("main button:has-text('代为申请')")
+        desk.page.wait_for_selector("#a-program")
+        desk.page.select_option("#a-program", program.code)
+        for f in program.apply_form:
+            desk.page.fill(f"#a-{f.name}", "12,5" if f.kind == "amount" else "偶尔帮人看孩子")
+        _sign(desk)
+        check(desk, "counter-apply")
+        desk.page.click("main button:has-text('提交申请并记录同意')")
+        # 12,5 is not an amount: said in words, nothing started
+        refused = desk.page.wait_for_selector("main form[aria-labelledby=apply-h] .note.error")
+        assert "300.00" in refused.inner_text()
+        for f in program.apply_form:
+            if f.kind == "amount":
+                desk.page.fill(f"#a-{f.name}", "200")
+        desk.page.click("main button:has-text('提交申请并记录同意')")
+        desk.page.wait_for_selector("text=已代为提交")
+        case_no = re.search(r"案件编号 (\S+?),", desk.page.inner_text("main")).group(1)
+        assert program.name in desk.page.inner_text("main table")
         desk.page.click("main a:has-text('打印回执')")
         desk.wait_screen("receipt")
         desk.page.wait_for_function("document.querySelector('img.qr') && document.querySelector('img.qr').complete "
                                     "&& document.querySelector('img.qr').naturalWidth > 0")
         receipt = desk.page.inner_text("main")
         assert "办理回执" in receipt and "12345" in receipt and li["id_number"] not in receipt, receipt
+        assert f"{program.name} {case_no}" in receipt and "入户调查" in receipt, receipt
+        assert desk.page.locator("main tbody tr").count() == 2  # the confirmed proposal and the new application
         check(desk, "counter-receipt")
         desk.page.emulate_media(media="print")
         assert not desk.page.is_visible("main .actions") and desk.page.is_visible("img.qr")

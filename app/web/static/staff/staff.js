@@ -491,9 +491,52 @@ function signaturePad() {
     blob: () => (signed ? new Promise((ok) => canvas.toBlob(ok, "image/png")) : Promise.resolve(null)) };
 }
 
+// The signature on the tablet, or else the photo of the signed slip: her recorded consent, appended to `form`.
+async function appendConsent(form, pad, slip) {
+  const photo = slip.files[0];
+  const signature = photo ? null : await pad.blob();
+  form.append("consent_kind", photo ? "slip_photo" : "signature");
+  if (photo) form.append("consent", await smallerPhoto(photo), "slip.jpg"); else if (signature) form.append("consent", signature, "signature.png");
+}
+
+// 代为申请: the programs a citizen applies for herself (GET /api/v1/programs, `apply_form`), each with its own fields.
+function applyForm(visitId, startable, msg) {
+  const C = S.counter;
+  const pad = signaturePad();
+  const slip = el("input", { type: "file", accept: "image/png,image/jpeg", capture: "environment" });
+  const program = el("select", { required: true }, ...startable.map((p) => el("option", { value: p.code, text: p.name })));
+  const fields = el("div");
+  const fill = () => {
+    const p = startable.find((x) => x.code === program.value);
+    // the program's own fields and labels (GET /api/v1/programs: apply_form.fields)
+    fields.replaceChildren(...p.apply_form.fields.map((f) => field(`a-${f.name}`, f.label || f.name,
+      f.kind === "amount" ? el("input", { name: f.name, inputmode: "decimal", autocomplete: "off", maxlength: String(f.max_length), placeholder: "0.00" })
+        : el("textarea", { name: f.name, rows: String(f.rows || 3), maxlength: String(f.max_length) }))));
+  };
+  program.addEventListener("change", fill);
+  fill();
+  return el("form", { class: "card", "aria-labelledby": "apply-h", onsubmit: async (e) => {
+    e.preventDefault();
+    msg.replaceChildren();
+    const form = new FormData();
+    form.append("program", program.value);
+    for (const input of fields.querySelectorAll("[name]")) if (input.value.trim()) form.append(input.name, input.value.trim());
+    await appendConsent(form, pad, slip);
+    try {
+      const v = await apiForm(`/api/v1/staff/counter/visits/${visitId}/applications`, form);
+      const started = v.actions[v.actions.length - 1];
+      await route();
+      main.prepend(note(C.applied(program.selectedOptions[0].text, started.application_id)));
+    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+  } }, el("h2", { id: "apply-h", text: C.apply }), el("p", { text: C.applyHint }), field("a-program", C.applyProgram, program),
+  fields, el("p", { text: C.consentHint }), pad.node, field("a-slip", C.slip, slip), msg,
+  el("button", { class: "btn primary", type: "submit", text: C.applySubmit }));
+}
+
 async function visitScreen(visitId) {
   const C = S.counter;
-  const v = await api(`/api/v1/staff/counter/visits/${visitId}`);
+  const [v, programs] = await Promise.all([api(`/api/v1/staff/counter/visits/${visitId}`), api("/api/v1/programs")]);
+  const startable = programs.filter((p) => p.apply_form);
   const msg = el("div", { "aria-live": "polite" });
   const consentArea = el("div");
   const openConsent = (item) => {
@@ -502,12 +545,9 @@ async function visitScreen(visitId) {
     consentArea.replaceChildren(el("form", { class: "card", "aria-labelledby": "consent-h", onsubmit: async (e) => {
       e.preventDefault();
       msg.replaceChildren();
-      const photo = slip.files[0];
-      const signature = photo ? null : await pad.blob();
       const form = new FormData();
       form.append("application_id", item.application_id);
-      form.append("consent_kind", photo ? "slip_photo" : "signature");
-      if (photo) form.append("consent", await smallerPhoto(photo), "slip.jpg"); else if (signature) form.append("consent", signature, "signature.png");
+      await appendConsent(form, pad, slip);
       try {
         await apiForm(`/api/v1/staff/counter/visits/${visitId}/confirm`, form);
         await route();
@@ -517,7 +557,9 @@ async function visitScreen(visitId) {
     pad.node, field("c-slip", C.slip, slip), msg, el("button", { class: "btn primary", type: "submit", text: C.submit })));
   };
   const c = C.cols;
-  const confirmedIds = new Set(v.actions.filter((a) => a.action === "confirm").map((a) => a.application_id));
+  const caseIds = new Set(v.actions.filter((a) => a.application_id).map((a) => a.application_id));
+  const applyButton = startable.length ? el("p", { class: "actions" }, el("button", { class: "btn", type: "button", text: C.apply,
+    onclick: () => { msg.replaceChildren(); consentArea.replaceChildren(applyForm(visitId, startable, msg)); } })) : null;
   const table = v.items.length ? el("table", {}, el("caption", { text: C.items }),
     el("thead", {}, el("tr", {}, ...[c.program, c.state, c.case, c.action].map((h) => el("th", { scope: "col", text: h })))),
     el("tbody", {}, v.items.map((i) => el("tr", {}, el("td", { text: i.program_name }),
@@ -543,8 +585,8 @@ async function visitScreen(visitId) {
   field("p-basis", C.basis, basis), field("p-doc", C.documentRef, doc), proxyMsg,
   el("button", { class: "btn", type: "submit", text: C.proxySubmit }));
   show("visit", el("h1", { text: C.title }), el("div", { class: "card" },
-    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, consentArea, msg, proxyForm,
-  el("p", { class: "actions" }, confirmedIds.size ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
+    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, applyButton, consentArea, msg, proxyForm,
+  el("p", { class: "actions" }, caseIds.size ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
     el("a", { class: "btn quiet", href: "#/counter", text: S.receipt.back })));
 }
 
