@@ -6,6 +6,12 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Date, DateTime, Integer, String, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+# The outbox's columns as every set-based writer fills them (one list: scans, lifecycle jobs, the declared scan);
+# the SELECT gives them in this order.
+OUTBOX_COLUMNS = ("id", "idempotency_key", "kind", "resident_id", "application_id", "data", "state", "attempts",
+                  "next_attempt_at", "created_at")
+OUTBOX_INTO = "(" + ", ".join(OUTBOX_COLUMNS) + ") "
+
 
 class Dialect:
     def __init__(self, name: str):

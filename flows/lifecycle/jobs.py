@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from app.db import make_engine, utcnow
 from app.sql import (
+    OUTBOX_INTO,
     Dialect,
     json_array,
     month_of,
@@ -49,8 +50,7 @@ def _outbox_from_changes(d: Dialect, kind: str, key_suffix: str, data: dict, whe
     """Outbox rows for the changes written today (key: benefit:<id>:<key_suffix>)."""
     prefix, suffix = d.insert_ignore("outbox")
     return (
-        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
-        "next_attempt_at, created_at) "
+        f"{prefix} {OUTBOX_INTO}"
         f"SELECT {d.new_id()}, 'benefit:' || b.id || '\\:' || {key_suffix}, '{kind}', b.resident_id, "
         f"b.application_id, {d.json_object(data)}, 'pending', 0, :now, :now "
         f"FROM benefit_changes c JOIN benefits b ON b.id = c.benefit_id WHERE c.as_of = :as_of AND {where}{suffix}"
@@ -258,8 +258,7 @@ def remind_and_escalate(conn, d: Dialect, as_of: date) -> dict:
     for day in REMINDER_DAYS:
         p = {**params, "d3": as_of - timedelta(days=day)}
         n = conn.execute(stmt(
-            f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
-            "next_attempt_at, created_at) "
+            f"{prefix} {OUTBOX_INTO}"
             f"SELECT {d.new_id()}, 'application:' || a.id || '\\:reminder\\:{day}', 'reminder', a.resident_id, a.id, "
             f"{d.json_object({'program': 'a.program', 'day': str(day)})}, 'pending', 0, :now, :now "
             f"FROM applications a WHERE a.state = 'proposed' AND a.as_of <= :d3{suffix}", p), p).rowcount
@@ -279,8 +278,7 @@ def remind_and_escalate(conn, d: Dialect, as_of: date) -> dict:
         f"WHERE a.state = 'proposed' AND a.as_of <= :d_task{task_suffix}", p), p).rowcount
     counts["home_help_tasks"] = max(n, 0)
     conn.execute(stmt(
-        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
-        "next_attempt_at, created_at) "
+        f"{prefix} {OUTBOX_INTO}"
         f"SELECT {d.new_id()}, 'application:' || t.application_id || '\\:home_visit_scheduled', "
         f"'home_visit_scheduled', t.resident_id, t.application_id, "
         f"{d.json_object({'program': 'a.program', 'community_code': 't.community_code'})}, 'pending', 0, :now, :now "

@@ -14,7 +14,7 @@ from sqlalchemy import Date, DateTime, String, and_, exists, insert, literal, li
 
 from app.db import make_engine, utcnow
 from app.models import Application, ApplicationApplicant, Benefit, OutboxMessage
-from app.sql import Dialect
+from app.sql import OUTBOX_COLUMNS, Dialect
 from flows.programs import PROGRAMS
 from flows.scans import runs
 from flows.scans.runs import ScanResult
@@ -87,5 +87,4 @@ def _outbox(d: Dialect, run_id: str, now, *, to_applicants: bool):
         rows = (select(literal_column(d.new_id()), literal_column("'application:' || a.id || ':proposal_ready'"),
                        tail[0], ap.c.resident_id, ap.c.id, data, *tail[1:])
                 .select_from(ap).where(ap.c.scan_run_id == run_id, ~exists().where(tt.c.application_id == ap.c.id)))
-    return insert(o).from_select(["id", "idempotency_key", "kind", "resident_id", "application_id", "data", "state",
-                                  "attempts", "next_attempt_at", "created_at"], rows)
+    return insert(o).from_select(list(OUTBOX_COLUMNS), rows)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date
 
 from app.db import make_engine, utcnow
-from app.sql import Dialect, stmt
+from app.sql import OUTBOX_INTO, Dialect, stmt
 from flows.scans import runs
 from flows.scans.runs import ScanResult
 
@@ -19,8 +19,7 @@ def outbox_sql(d: Dialect) -> str:
     """A `proposal_ready` outbox row for every application the run proposed."""
     prefix, suffix = d.insert_ignore("outbox")
     return (
-        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
-        "next_attempt_at, created_at) "
+        f"{prefix} {OUTBOX_INTO}"
         f"SELECT {d.new_id()}, 'application:' || a.id || '\\:proposal_ready', 'proposal_ready', a.resident_id, "
         f"a.id, {d.json_object({'program': 'a.program'})}, 'pending', 0, :now, :now FROM applications a "
         f"WHERE a.scan_run_id = :run_id{suffix}"

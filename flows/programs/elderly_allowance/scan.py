@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.db import make_engine, utcnow
 from app.models import Resident
-from app.sql import Dialect, nth_birthday_next_month, stmt
+from app.sql import OUTBOX_INTO, Dialect, nth_birthday_next_month, stmt
 from flows import parameters
 from flows.dates import birth_cutoff
 from flows.programs import elderly_allowance as program
@@ -97,8 +97,7 @@ def _insert_applications_sql(d: Dialect, as_of: date, where_extra: str) -> str:
 def _insert_outbox_sql(d: Dialect, where_extra: str) -> str:
     prefix, suffix = d.insert_ignore("outbox")
     return (
-        f"{prefix} (id, idempotency_key, kind, resident_id, application_id, data, state, attempts, "
-        "next_attempt_at, created_at) "
+        f"{prefix} {OUTBOX_INTO}"
         f"SELECT {d.new_id()}, 'application:' || a.id || '\\:proposal_ready', 'proposal_ready', a.resident_id, "
         f"a.id, {d.json_text('{}')}, 'pending', 0, :now, :now FROM applications a "
         f"WHERE a.scan_run_id = :run_id {where_extra}{suffix}"
