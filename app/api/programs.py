@@ -44,6 +44,14 @@ class ProgramApplyFormSchema(ma.Schema):
         "description": "title, lead, button, done (after sending), menu (the link to the form)"})
 
 
+class ParameterSpecSchema(ma.Schema):
+    key = ma.fields.String(required=True, metadata={"description": "a parameter, or name.label of a table entry"})
+    kind = ma.fields.String(required=True, metadata={"description": "int | yuan (an amount like 60.00)"})
+    minimum = ma.fields.Integer(required=True, metadata={"description": "in the stored unit (fen for yuan)"})
+    maximum = ma.fields.Integer(required=True)
+    text = ma.fields.String(required=True)
+
+
 class ProgramSchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
@@ -52,6 +60,8 @@ class ProgramSchema(ma.Schema):
     start_date = ma.fields.Date(required=True)
     guide = ma.fields.Nested(GuideSchema, required=True)
     short_name = ma.fields.String(required=True)
+    parameters = ma.fields.List(ma.fields.Nested(ParameterSpecSchema), required=True, metadata={
+        "description": "what an admin may change (POST /api/v1/staff/params), with its type and range"})
     apply_form = ma.fields.Nested(ProgramApplyFormSchema, allow_none=True, metadata={
         "description": "the citizen-started application's form, for a program the citizen may apply for"})
 
@@ -82,7 +92,9 @@ def _shown(program) -> dict:
     """The program with its guide generated from the parameters in force today (and those announced)."""
     return {"code": program.code, "name": program.name, "needs_review": program.needs_review,
             "trip_level": program.trip_level, "start_date": program.start_date, "guide": parameters.guide(program),
-            "short_name": program.short_name, "apply_form": _form(program)}
+            "short_name": program.short_name, "apply_form": _form(program),
+            "parameters": [{"key": key, "kind": s.kind, "minimum": s.minimum, "maximum": s.maximum, "text": s.text}
+                           for key, s in program.parameter_specs.items()]}
 
 
 def _form(program) -> dict | None:

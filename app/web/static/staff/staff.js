@@ -2,6 +2,7 @@
 import { S } from "./strings.js";
 import { homeVisitScreen } from "./visit.js";
 import { noticesScreen, objectionScreen, sheetScreen } from "./notices.js";
+import { paramsScreen } from "./admin.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -90,7 +91,7 @@ function header() {
   if (["clerk", "community_worker", "reviewer"].includes(me.role)) links.push(["#/counter", S.nav.counter]);
   if (me.role === "supervisor") links.push(["#/supervision", S.nav.supervision]);
   if (me.role === "supervisor" || me.role === "admin") links.push(["#/roll", S.nav.roll]);
-  if (me.role === "admin") links.push(["#/accounts", S.nav.accounts]);
+  if (me.role === "admin") links.push(["#/accounts", S.nav.accounts], ["#/params", S.nav.params]);
   nav.replaceChildren(...links.map(([href, text]) => el("a", {
     href, text, "aria-current": here === href ? "page" : null })));
   nav.hidden = false; out.hidden = false;
@@ -357,6 +358,37 @@ function searchScreen() {
   show("search", el("h1", { text: Q.title }), form, out);
 }
 
+// One account's changes: role and jurisdiction (PATCH), a temporary password (reset: changed at next sign-in).
+function accountChanges(s, msg) {
+  const A = S.accounts;
+  const role = el("select", {}, ...Object.entries(S.roles).map(([k, v]) => el("option", { value: k, text: v, selected: k === s.role })));
+  const district = el("input", { inputmode: "numeric", value: s.district_code || "", maxlength: "6" });
+  const street = el("input", { inputmode: "numeric", value: s.street_code || "", maxlength: "9" });
+  const community = el("input", { inputmode: "numeric", value: s.community_code || "", maxlength: "12" });
+  const password = el("input", { type: "password", autocomplete: "new-password" });
+  const done = async (text) => { await route(); main.prepend(note(text)); };
+  const fail = (err) => msg.replaceChildren(note(err.message, "error"));
+  return el("details", { class: "account-changes" }, el("summary", { text: A.change }),
+    el("form", { onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api(`/api/v1/staff/accounts/${s.id}`, { method: "PATCH", body: { role: role.value,
+          district_code: district.value.trim(), street_code: street.value.trim() || null,
+          community_code: community.value.trim() || null } });
+        await done(A.changed);
+      } catch (err) { fail(err); }
+    } }, field(`chg-role-${s.id}`, A.role, role), field(`chg-d-${s.id}`, A.district, district),
+    field(`chg-s-${s.id}`, A.street, street), field(`chg-c-${s.id}`, A.community, community),
+    el("button", { class: "btn", type: "submit", text: A.save })),
+    el("form", { onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api(`/api/v1/staff/accounts/${s.id}/reset-password`, { method: "POST", body: { password: password.value } });
+        await done(A.resetDone);
+      } catch (err) { fail(err); }
+    } }, field(`reset-${s.id}`, A.resetPassword, password), el("button", { class: "btn", type: "submit", text: A.reset })));
+}
+
 async function accountsScreen() {
   const list = await api("/api/v1/staff/accounts");
   const c = S.accounts.cols;
@@ -388,7 +420,7 @@ async function accountsScreen() {
         try { await api(`/api/v1/staff/accounts/${s.id}/disable`, { method: "POST" }); route(); } catch (err) {
           msg.replaceChildren(note(err.message, "error"));
         }
-      } }))));
+      } }), s.disabled ? "" : accountChanges(s, msg))));
   show("accounts", el("h1", { text: S.accounts.title }), el("table", {}, el("caption", { text: S.accounts.caption }),
     el("thead", {}, el("tr", {}, ...[c.username, c.name, c.role, c.where, c.state, c.action]
       .map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)), form);
@@ -729,6 +761,7 @@ async function route() {
     if (hash.startsWith("#/notices")) return await noticesScreen(helpers);
     if (hash.startsWith("#/objection/")) return await objectionScreen(hash.slice(12), helpers);
     if (hash.startsWith("#/accounts")) return await accountsScreen();
+    if (hash.startsWith("#/params")) return await paramsScreen(helpers, me);
     if (hash.startsWith("#/roll")) return await rollScreen();
     if (hash.startsWith("#/search")) return searchScreen();
     if (hash.startsWith("#/counter/")) return await visitScreen(hash.slice(10));
