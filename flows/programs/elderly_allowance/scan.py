@@ -160,8 +160,9 @@ def scan_turning_80(cfg, as_of: date, progress=None) -> ScanResult:
 
 
 def _backfill(cfg, engine, d: Dialect, as_of: date, params: dict, progress) -> tuple[int, int]:
-    with engine.connect() as conn:
-        lo, hi = conn.execute(select(func.min(Resident.id), func.max(Resident.id))).one()
+    with engine.connect() as conn:  # two statements: SQLite answers a lone MIN or MAX from the index, not both
+        lo = conn.execute(select(func.min(Resident.id))).scalar()
+        hi = conn.execute(select(func.max(Resident.id))).scalar()
     if lo is None:
         return 0, 0
     size, proposed, batches = cfg.scan_batch_size, 0, 0
