@@ -71,7 +71,9 @@ def test_a_refused_dibao_applicant_appeals_from_her_phone_and_sees_the_decision(
         desk.sign_in("zhou.review", PASSWORD)
         desk.wait_screen("inbox")
         assert "复核申请" in desk.page.inner_text("main")
-        desk.page.click("main tbody button:has-text('认领')")
+        with desk.page.expect_response(lambda r: r.url.endswith("/claim")):  # claimed, and the
+            desk.page.click("main tbody button:has-text('认领')")  # pool re-drawn, before going on (one screen at a time)
+        desk.page.wait_for_load_state("networkidle")
         desk.open("#/mine")
         desk.page.click("text=办理复核")
         desk.wait_screen("appeal")

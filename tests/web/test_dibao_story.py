@@ -60,7 +60,9 @@ def test_dibao_from_the_phone_to_the_county_decision(browser, phone, city):
         desk.open("#/inbox")
         desk.sign_in("qian.street", PASSWORD)
         desk.wait_screen("inbox")
-        desk.page.click("main tr:has-text('公示异议') button:has-text('认领')")
+        with desk.page.expect_response(lambda r: r.url.endswith("/claim")):  # claimed, and the
+            desk.page.click("main tr:has-text('公示异议') button:has-text('认领')")  # pool re-drawn, before going on (one screen at a time)
+        desk.page.wait_for_load_state("networkidle")
         desk.open("#/mine")
         desk.page.click("main a:has-text('处理异议')")
         desk.wait_screen("objection")

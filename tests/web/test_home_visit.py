@@ -39,7 +39,9 @@ def visit_on_a_phone(browser, stack, *, reload: bool = False) -> None:
         worker.open("#/inbox")
         worker.sign_in("wang.worker", PASSWORD)
         worker.wait_screen("inbox")
-        worker.page.click("main button:has-text('认领')")
+        with worker.page.expect_response(lambda r: r.url.endswith("/claim")):  # claimed, and the
+            worker.page.click("main button:has-text('认领')")  # pool re-drawn, before going on (one screen at a time)
+        worker.page.wait_for_load_state("networkidle")
         worker.open("#/mine")
         worker.page.click("main a:has-text('入户调查')")
         worker.wait_screen("visit")

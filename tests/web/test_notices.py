@@ -49,7 +49,9 @@ def test_notices_an_objection_decided_and_the_printed_sheet(browser, stack, sess
         desk.sign_in("qian.notice", PASSWORD)
         desk.wait_screen("inbox")
         assert "公示异议" in desk.page.inner_text("main")
-        desk.page.click("main tr:has-text('公示异议') button:has-text('认领')")
+        with desk.page.expect_response(lambda r: r.url.endswith("/claim")):  # claimed, and the
+            desk.page.click("main tr:has-text('公示异议') button:has-text('认领')")  # pool re-drawn, before going on (one screen at a time)
+        desk.page.wait_for_load_state("networkidle")
         desk.open("#/mine")
         desk.page.click("main a:has-text('处理异议')")
         desk.wait_screen("objection")
