@@ -37,12 +37,13 @@ def is_reviewed(code: str) -> bool:
     return program is not None and program.reviewed
 
 
-def program_facts(session: Session, application: Application, as_of: date):
-    """What the application's program rule reads: its own facts hook, else the registry's facts."""
+def program_facts(session: Session, application: Application, as_of: date, resident=None):
+    """What the application's program rule reads: its own facts hook, else the registry's facts (of `resident`
+    when the caller has read her already)."""
     program = programs.get(application.program)
     if program is not None and program.facts:  # flows.programs.base.Program.hook
         return program.hook("facts")(session, application, as_of)
-    return elderly_flow.resident_facts(_resident_for_facts(session, application.resident_id))
+    return elderly_flow.resident_facts(resident or _resident_for_facts(session, application.resident_id))
 
 
 @functools.cache
@@ -74,9 +75,7 @@ def decide_now(session: Session, application: Application, as_of: date):
     resident = _resident_for_facts(session, application.resident_id)
     if program is None or resident is None:
         return None
-    if program.facts:  # the program's own facts (flows.programs.base.Program.hook)
-        return program.decide(program.hook("facts")(session, application, as_of), as_of)
-    return program.decide(elderly_flow.resident_facts(resident), as_of)
+    return program.decide(program_facts(session, application, as_of, resident), as_of)
 
 
 # ---- confirm ----------------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ aliases = Blueprint("program_application_aliases", __name__, url_prefix="/api/v1
 blueprints = (blp, aliases)
 
 
-def _field(item, data_key: str | None = None) -> ma.fields.Field:
+def form_field(item, data_key: str | None = None) -> ma.fields.Field:
+    """The marshmallow field of one declared FormField (the citizen's route and the counter's)."""
     if item.kind == "amount":
         return Digits(load_default=item.default or "0.00", pattern=digits.AMOUNT.pattern, data_key=data_key,
                       pattern_error="an amount like 300.00", metadata={"description": item.label})
@@ -44,7 +45,7 @@ def form_schema(code: str, alias: bool = False) -> type[ma.Schema]:
     """The program's form as a strict schema (under its old body names for the alias route)."""
     program = programs.get(code)
     old = {form: old for old, form in program.api_alias_fields.items()} if alias else {}
-    fields = {f.name: _field(f, old.get(f.name)) for f in program.apply_form if not alias or f.name in old}
+    fields = {f.name: form_field(f, old.get(f.name)) for f in program.apply_form if not alias or f.name in old}
     name = "".join(w.title() for w in code.split("_")) + ("AliasApplyArgs" if alias else "ApplyArgs")
     return StrictSchema.from_dict(fields, name=name)
 

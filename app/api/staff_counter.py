@@ -7,7 +7,6 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app import digits
 from app.api.base import ErrorSchema
 from app.api.schemas import ID_INPUT, NO_NUL, Digits, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, config, current_caller
@@ -83,14 +82,9 @@ class ApplyForm(StrictSchema):
 
 def _apply_schema(program) -> ma.Schema:
     """ApplyForm plus the program's declared fields: an amount (yuan, in fen once loaded) or bounded text."""
-    fields = {}
-    for f in program.apply_form:
-        if f.kind == "amount":
-            fields[f.name] = Digits(load_default=f.default or "0.00", pattern=digits.AMOUNT.pattern,
-                                    pattern_error="an amount like 300.00")
-        else:
-            fields[f.name] = ma.fields.String(load_default="", validate=[ma.validate.Length(max=f.max_length), NO_NUL])
-    return type("ApplyProgramForm", (ApplyForm,), fields)()
+    from app.api.program_applications import form_field
+
+    return type("ApplyProgramForm", (ApplyForm,), {f.name: form_field(f) for f in program.apply_form})()
 
 
 def _apply_args(program_code: str):
