@@ -125,7 +125,9 @@ setSignedOutHandler(() => {
   go("#/login");
 });
 
+let renders = 0;  // a screen whose data comes back after a newer screen was asked for is dropped
 async function render() {
+  const turn = ++renders;
   const { path, params } = parseHash();
   const found = routes.map((r) => ({ r, m: path.match(r.re) })).find((x) => x.m);
   const { r, m } = found || { r: routes[0], m: [] };
@@ -145,7 +147,7 @@ async function render() {
     nodes = [h("h1", { text: S.appName, tabindex: "-1" }), box, button(S.retry, render, "btn primary")];
     setTimeout(() => showError(box, err));
   }
-  if (!nodes) return;
+  if (!nodes || turn !== renders) return;
   main.replaceChildren(...[nodes].flat());
   main.removeAttribute("aria-busy");
   const h1 = main.querySelector("h1");

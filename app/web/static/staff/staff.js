@@ -741,7 +741,15 @@ function appealTable(rows, U) {
 
 // ---- routing ------------------------------------------------------------------------------------------------
 
-async function route() {
+// One screen at a time: a route waits for the one before it to draw, so a slow earlier screen (the pool
+// re-drawn after a claim) can never paint over a later one (the worker has already opened "mine").
+let routing = Promise.resolve();
+function route() {
+  routing = routing.then(drawRoute, drawRoute);
+  return routing;
+}
+
+async function drawRoute() {
   main.setAttribute("aria-busy", "true");
   const hash = location.hash || "#/inbox";
   try {
