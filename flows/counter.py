@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.authz import Caller
 from app.errors import NotFound, Unprocessable
 from app.idnumbers import InvalidIdNumber, validate
-from app.models import Application, CounterVisit, Resident, StaffMember, StepDeadline
+from app.models import Application, Benefit, CounterVisit, Resident, StaffMember, StepDeadline
 
 CARD_FIELDS = ("name", "id_number", "sex", "birth_date", "address", "issuing_authority", "valid_until")
 CONSENT_KINDS = ("signature", "slip_photo")
@@ -87,6 +87,14 @@ def open_items(session: Session, resident_id: int) -> list[Application]:
     return list(session.scalars(select(Application).where(
         Application.resident_id == resident_id, Application.state.in_(OPEN_STATES))
         .order_by(Application.created_at.desc(), Application.id)).all())
+
+
+def held_benefits(session: Session, resident_id: int) -> list[Benefit]:
+    """The benefits she holds that are in payment or suspended, oldest first (a proof is printed for one in
+    payment: POST /api/v1/staff/benefits/{id}/proof)."""
+    return list(session.scalars(select(Benefit).where(
+        Benefit.resident_id == resident_id, Benefit.state.in_(("active", "suspended")))
+        .order_by(Benefit.start_month, Benefit.id)).all())
 
 
 def consent_type(data: bytes) -> str:

@@ -56,6 +56,15 @@ class CounterItemSchema(ma.Schema):
     created_at = UtcDateTime(format="iso", required=True)
 
 
+class CounterBenefitSchema(ma.Schema):
+    benefit_id = ma.fields.String(required=True, metadata={
+        "description": "for POST /api/v1/staff/benefits/{benefit_id}/proof (a printed proof of the benefit)"})
+    program = ma.fields.String(required=True)
+    program_name = ma.fields.String(required=True)
+    state = ma.fields.String(required=True, metadata={"enum": ["active", "suspended"]})
+    start_month = ma.fields.String(required=True, metadata={"example": "2026-03"})
+
+
 class VisitSchema(ma.Schema):
     visit_id = ma.fields.String(required=True)
     name_masked = ma.fields.String(required=True)
@@ -63,6 +72,8 @@ class VisitSchema(ma.Schema):
     birth_year = ma.fields.Integer(required=True)
     source = ma.fields.String(required=True, metadata={"description": "typed | card"})
     items = ma.fields.List(ma.fields.Nested(CounterItemSchema), required=True)
+    benefits = ma.fields.List(ma.fields.Nested(CounterBenefitSchema), required=True, metadata={
+        "description": "the benefits she holds, in payment or suspended (a proof can be printed for one in payment)"})
     actions = ma.fields.List(ma.fields.Dict(), required=True)
     resident_ref = ma.fields.String(required=True, metadata={
         "description": "her short-lived reference for POST /api/v1/staff/proxy-grants (a proxy grant at the counter)"})
@@ -143,10 +154,13 @@ def _visit_payload(session, visit: CounterVisit) -> dict:
         items.append({"application_id": application.id, "program": application.program,
                       "program_name": program.name if program else application.program,
                       "state": application.state, "created_at": application.created_at})
+    benefits = [{"benefit_id": b.id, "program": b.program, "state": b.state, "start_month": b.start_month,
+                 "program_name": programs.get(b.program).name if programs.get(b.program) else b.program}
+                for b in flow.held_benefits(session, resident.id)]
     from app.api.staff import _ref
 
     return {"visit_id": visit.id, "resident_ref": _ref(resident), "name_masked": mask_name(resident.name), "id_number_masked": resident.id_mask,
-            "birth_year": resident.birth_date.year, "source": visit.source, "items": items,
+            "birth_year": resident.birth_date.year, "source": visit.source, "items": items, "benefits": benefits,
             "actions": [{k: v for k, v in a.items() if k != "consent"} for a in visit.actions or []]}
 
 

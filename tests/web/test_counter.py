@@ -2,7 +2,8 @@
 
 (a) a resident without a phone is confirmed at the counter from the ID-card reader's JSON — her signature drawn
 on the tablet canvas is her recorded consent —, the clerk starts the application she asks for (代为申请, a
-program the citizen applies for herself, asked of the registry) and she leaves with a printed receipt listing both;
+program the citizen applies for herself, asked of the registry) and she leaves with a printed receipt listing both
+and a printed proof of the allowance now in payment, which the public verification API accepts;
 (c) weeks later (a second API process on the test clock, ZEROTRIP_FAKE_TODAY) a supervisor sees the overdue
 review cases the counter started, with the person holding them, reassigns one with a reason and moves the
 rest of an absent reviewer's tasks in bulk. axe-core: no serious or critical violation on the new screens;
@@ -123,6 +124,23 @@ def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, 
         assert f"{program.name} {case_no}" in receipt and "入户调查" in receipt, receipt
         assert desk.page.locator("main tbody tr").count() == 2  # the confirmed proposal and the new application
         check(desk, "counter-receipt")
+        desk.page.emulate_media(media="print")
+        assert not desk.page.is_visible("main .actions") and desk.page.is_visible("img.qr")
+        desk.page.emulate_media(media="screen")
+        # the allowance she confirmed is in payment: the clerk prints her a proof any counter can check (issue 15)
+        desk.page.click("main a:has-text('返回')")
+        desk.wait_screen("visit")
+        held = desk.page.inner_text("main table:has(caption:has-text('在享待遇'))")
+        assert "高龄津贴" in held and "发放中" in held, held
+        desk.page.click("main a:has-text('打印待遇证明')")
+        desk.wait_screen("proof")
+        proof = desk.page.inner_text("main")
+        assert f"身份证号码后四位 {li['id_number'][-4:]}" in proof and li["id_number"] not in proof, proof
+        assert "李秀英" not in proof and "高龄津贴" in proof, proof
+        check(desk, "counter-proof")
+        code = desk.page.get_attribute("main article.proof", "data-code")
+        verdict = requests.post(f"{stack.api}/api/v1/proofs/verify", json={"code": code}, timeout=30).json()
+        assert verdict["valid"] and verdict["status"] == "valid", verdict
         desk.page.emulate_media(media="print")
         assert not desk.page.is_visible("main .actions") and desk.page.is_visible("img.qr")
         desk.page.emulate_media(media="screen")

@@ -599,6 +599,13 @@ async function visitScreen(visitId) {
       el("td", {}, i.state === "proposed" ? el("button", { class: "btn", type: "button", text: C.confirm,
         "aria-label": `${C.confirm}:${i.program_name}`, onclick: () => openConsent(i) }) : "")))))
     : note(C.none);
+  const P = S.proof;
+  const held = v.benefits.length ? el("table", {}, el("caption", { text: P.held }),
+    el("thead", {}, el("tr", {}, ...[c.program, c.state, P.since, c.action].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, v.benefits.map((b) => el("tr", {}, el("td", { text: b.program_name }),
+      el("td", { text: P.states[b.state] || b.state }), el("td", { text: b.start_month }),
+      el("td", {}, b.state === "active" ? el("a", { class: "btn", href: `#/proof/${b.benefit_id}/${visitId}`, text: P.print,
+        "aria-label": `${P.print}:${b.program_name}` }) : ""))))) : null;
   const proxyId = el("input", { autocomplete: "off", required: true });
   const basis = el("select", {}, ...Object.entries(C.bases).map(([k, t]) => el("option", { value: k, text: t })));
   const doc = el("input", { required: true });
@@ -617,7 +624,7 @@ async function visitScreen(visitId) {
   field("p-basis", C.basis, basis), field("p-doc", C.documentRef, doc), proxyMsg,
   el("button", { class: "btn", type: "submit", text: C.proxySubmit }));
   show("visit", el("h1", { text: C.title }), el("div", { class: "card" },
-    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, applyButton, consentArea, msg, proxyForm,
+    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, held, applyButton, consentArea, msg, proxyForm,
   el("p", { class: "actions" }, caseIds.size ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
     el("a", { class: "btn quiet", href: "#/counter", text: S.receipt.back })));
 }
@@ -641,6 +648,21 @@ async function receiptScreen(visitId) {
     el("p", { text: R.hotline }), el("figure", {}, qr, el("figcaption", { text: R.qr })),
     el("p", { class: "actions" }, el("button", { class: "btn primary", type: "button", text: R.print, onclick: () => window.print() }),
       el("a", { class: "btn quiet", href: `#/counter/${visitId}`, text: R.back }))));
+}
+
+// A proof of a benefit to print at the counter (电子证照互认, docs/proof.md): each opening issues a new code,
+// valid 31 days, audited and shown in her feed; any counter checks it at /verify, offline with the trust list.
+async function proofScreen(benefitId, visitId) {
+  const P = S.proof;
+  const p = await api(`/api/v1/staff/benefits/${benefitId}/proof`, { method: "POST" });
+  const qr = el("img", { alt: P.qrAlt, width: "240", height: "240", class: "qr", src: `data:image/png;base64,${p.qr_png}` });
+  show("proof", el("article", { class: "letter receipt proof", "data-code": p.code }, el("h1", { text: P.title }),
+    el("p", { text: P.who(p.name_masked, p.id_last4) }), el("p", { text: P.what(p.program_name, p.tier) }),
+    el("p", { text: P.valid(p.issued_at.slice(0, 10), p.expires_at.slice(0, 10)) }),
+    el("figure", {}, qr, el("figcaption", { text: P.check(`${location.origin}/verify`) })),
+    el("p", { class: "small", text: P.notLicence }),
+    el("p", { class: "actions" }, el("button", { class: "btn primary", type: "button", text: S.receipt.print, onclick: () => window.print() }),
+      visitId ? el("a", { class: "btn quiet", href: `#/counter/${visitId}`, text: S.receipt.back }) : null)));
 }
 
 // ---- supervision (监督制约) ---------------------------------------------------------------------------------------
@@ -775,6 +797,7 @@ async function drawRoute() {
     if (hash.startsWith("#/counter/")) return await visitScreen(hash.slice(10));
     if (hash.startsWith("#/counter")) return counterScreen();
     if (hash.startsWith("#/receipt/")) return await receiptScreen(hash.slice(10));
+    if (hash.startsWith("#/proof/")) return await proofScreen(...hash.slice(8).split("/"));
     if (hash.startsWith("#/supervision")) return await supervisionScreen();
     return await inboxScreen("pool");
   } catch (err) {

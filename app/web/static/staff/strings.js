@@ -1,4 +1,5 @@
 // Every word the workbench shows, in one place (简体中文). Functions build sentences with values.
+import { S as phone } from "/m/static/strings.js";  // one wording of a benefit's tier band, as residents see it
 
 export const S = {
   appName: "民政办理平台",
@@ -383,6 +384,19 @@ export const S = {
     applyProgram: "申请事项",
     applySubmit: "提交申请并记录同意",
     applied: (name, id) => `已代为提交${name}申请,案件编号 ${id},同意已存档。`,
+  },
+  proof: {
+    held: "在享待遇",
+    since: "起始月份",
+    states: { active: "发放中", suspended: "暂停发放" },
+    print: "打印待遇证明",
+    title: "享受民政待遇证明(核验码)",
+    who: (name, last4) => `持有人:${name},身份证号码后四位 ${last4}(请与身份证核对)`,
+    what: (program, tier) => `待遇:${program}(${phone.proof.tier(tier)}),发放中`,
+    valid: (from, until) => `开具日期 ${from},有效期至 ${until}`,
+    qrAlt: "待遇证明核验二维码",
+    check: (url) => `办事窗口扫码核验,无需联网也可核验签名;联网可查是否已停发:${url}`,
+    notLicence: "本证明为民政局签发的核验码,不是 GB/T 36901–36905 规定的电子证照。",
   },
   receipt: {
     title: "民政事项办理回执",
