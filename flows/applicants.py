@@ -8,11 +8,13 @@ application), the other applicants are marked superseded and see who confirmed (
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import functools
+
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app import digits
-from app.db import utcnow
+from app.db import core_execute, utcnow
 from app.masking import mask_name
 from app.models import Account, Application, ApplicationApplicant, Resident
 from app.models.ids import new_id
@@ -66,12 +68,27 @@ def claim(session: Session, application: Application, actor: str, applicant: App
 
 def view(session: Session, application_id: str) -> list[dict]:
     """Every applicant (masked name, role, state): who confirmed is visible to the others."""
-    rows = session.execute(select(ApplicationApplicant.role, ApplicationApplicant.state, Resident.name)
-                           .join(Resident, Resident.id == ApplicationApplicant.resident_id)
-                           .where(ApplicationApplicant.application_id == application_id)
-                           .order_by(ApplicationApplicant.created_at, ApplicationApplicant.id)).all()
-    return [{"name": mask_name(r.name), "role": r.role, "role_text": ROLE_TEXT.get(r.role, r.role),
-             "state": r.state} for r in rows]
+    return views_of(session, [application_id])[application_id]
+
+
+@functools.cache
+def _applicants_query():
+    a, r = ApplicationApplicant.__table__, Resident.__table__
+    return (select(a.c.application_id, a.c.role, a.c.state, r.c.name).join(r, r.c.id == a.c.resident_id)
+            .where(a.c.application_id.in_(bindparam("ids", expanding=True))).order_by(a.c.created_at, a.c.id))
+
+
+def views_of(session: Session, application_ids: list[str]) -> dict[str, list[dict]]:
+    """`view` for a page of applications in one query (a list shows them all), on the session's connection."""
+    out: dict[str, list[dict]] = {i: [] for i in application_ids}
+    if not application_ids:
+        return out
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what the ORM's autoflush would do before a read
+    for r in core_execute(session, _applicants_query(), {"ids": list(application_ids)}):
+        out[r.application_id].append({"name": mask_name(r.name), "role": r.role,
+                                      "role_text": ROLE_TEXT.get(r.role, r.role), "state": r.state})
+    return out
 
 
 def first_proposed(session: Session, application_id: str) -> int | None:

@@ -127,10 +127,11 @@ def view(session, application: Application) -> dict:
     return _with_proxy(session, application, payload(session, application))
 
 
-def _with_proxy(session, application, out: dict) -> dict:
-    """Who confirmed, when a proxy did (masked name); `application` is an ORM object or a plain row."""
+def _with_proxy(session, application, out: dict, applicants_of: list[dict] | None = None) -> dict:
+    """Who confirmed, when a proxy did (masked name); `application` is an ORM object or a plain row;
+    `applicants_of`: its applicants when already read for the whole page."""
     out["confirmed_by_proxy"] = None
-    out["applicants"] = applicants.view(session, application.id)
+    out["applicants"] = applicants.view(session, application.id) if applicants_of is None else applicants_of
     if application.confirmed_via_grant and application.confirmed_by:
         # the proxy as bound when she confirmed (binding history), even if she has unbound since
         out["confirmed_by_proxy"] = activity.name_bound_at(session, application.confirmed_by,
@@ -163,7 +164,9 @@ class Applications(MethodView):
         audit_read(session, "application.list", decision, ids=[row.id for row in rows])
         if decision is not None and decision.via in ("proxy", "staff"):
             session.commit()
-        return [_with_proxy(session, row, out) for row, out in zip(rows, payloads_of_rows(session, rows), strict=True)]
+        others = applicants.views_of(session, [row.id for row in rows])
+        return [_with_proxy(session, row, out, others[row.id])
+                for row, out in zip(rows, payloads_of_rows(session, rows), strict=True)]
 
 
 @blp.route("/<string:application_id>")
