@@ -9,9 +9,13 @@ staff reviews, home-help visits and monthly rolls run on it; at the end, the KPI
   due in the year, a one-off trigger) and says who became eligible, from the simulated registry.
 - Each day: deaths (by age), births, moves out of the city, new disability certificates, renewals, the programs'
   own events; then the scheduler's jobs for that date (every program's declared scan, the lifecycle jobs); then simulated citizens answer their proposals with realistic delays (some never: the
-  community worker's home-help task, 14 days after the proposal, reaches them), staff review the disability
-  subsidies within a few working days, and on the 5th of each month the roll of that month is computed and
-  closed.
+  community worker's home-help task, 14 days after the proposal, reaches them), staff review the cases that
+  wait for a review within a few working days, a program's own staff steps run with their delays (its simulation
+  module's `staff`: e.g. a home visit, a street review, a county approval), each program's sweep closes what is
+  due (e.g. a public notice period), and on the 5th of each month the roll of that month is computed and closed.
+- The KPIs per program: eligible, proposed within a day, wrongful payment-months, the median days from
+  eligibility to approval and to the first payment, trips (what the simulated people did at a counter), messages
+  per benefit started.
 - Everything is set-based SQL except the answers and reviews, which go through the same functions the API
   uses (flows.casework.confirm / review / complete_home_help), in one transaction per day.
 """
@@ -66,9 +70,9 @@ PAY_DAY = 5
 
 def simulated(program):
     """The program's part of the simulated world (Program.simulation), or None. It may define plan(sim, rows,
-    today) (its world at the start), apply(sim, day) (its events of a day), eligible(sim, s, ok) → {resident:
-    day} (who became eligible, from the simulated registry, independently of the program's own SQL) and
-    row(sim, s) → its own KPI row."""
+    today) (its world at the start), apply(sim, day) (its events of a day), staff(sim, s, day) (its staff steps
+    of a day, in the day's session), eligible(sim, s, ok) → {resident: day} (who became eligible, from the
+    simulated registry, independently of the program's own SQL) and row(sim, s) → its own KPI row."""
     return importlib.import_module(program.simulation) if program.simulation else None
 
 
@@ -113,6 +117,7 @@ class Simulation:
         self.reviews: dict[date, list[str]] = defaultdict(list)
         self.events: dict[date, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         self.closed_on: dict[str, date] = {}
+        self.approved_on: dict[tuple[int, str], date] = {}  # (resident, program) → the simulated day approved
         self.counts: dict[str, int] = defaultdict(int)
         # what simulated people did, per program: "online" (mini-program), "home_help" (a worker came), "counter"
         # (a trip to an office: none of the simulated steps asks for one) — the trips column counts "counter"
@@ -250,6 +255,11 @@ class Simulation:
         for program in scanning_programs():
             run_scan(self.cfg, program, day, engine=self.engine)
         run_daily(self.cfg, day, engine=self.engine)
+        for program in programs.PROGRAMS.values():  # each program's sweep of its open cases (app.scheduler)
+            if sweep := program.hook("sweep"):
+                with self.Session() as s:
+                    sweep(s, day)
+                    s.commit()
 
     def citizens_and_staff(self, day: date) -> None:
         with self.Session() as s:
@@ -281,6 +291,9 @@ class Simulation:
                 app = s.get(Application, app_id)
                 if app.state == "reviewing":
                     casework.review(s, app, "sim-staff", approve=True, today=day)
+            for _program, part in self.parts:  # a program's own staff steps (e.g. 低保's visit, review, approval)
+                if hasattr(part, "staff"):
+                    part.staff(self, s, day)
             tasks = s.scalars(select(StaffTask).where(StaffTask.kind == "home_help", StaffTask.state == "open")).all()
             for task in tasks:
                 if self.rng.random() < 0.5 or (task.details or {}).get("outcome") == "unreachable":
@@ -303,6 +316,13 @@ class Simulation:
             s.commit()
             self.last_anomalies = {k: v["count"] for k, v in roll.anomalies.items()}
         self.closed_on[month] = day
+
+    def _approvals_of(self, day: date, since) -> None:
+        """The simulated day of each approval (decided_at is the machine's clock): those decided since `since`."""
+        with self.engine.connect() as conn:
+            for program, rid in conn.execute(select(Application.program, Application.resident_id).where(
+                    Application.state == "approved", Application.decided_at >= since)):
+                self.approved_on.setdefault((rid, program), day)
 
     # ---- the year ----------------------------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -333,6 +353,7 @@ class Simulation:
         self.last_anomalies = {}
         for i in range(self.days):
             day = self.start + timedelta(days=i)
+            mark = utcnow()
             self.apply_events(day)
             for _program, part in self.parts:  # the programs' own events of the day
                 if hasattr(part, "apply"):
@@ -340,6 +361,7 @@ class Simulation:
             self.scheduler_jobs(day)
             self.citizens_and_staff(day)
             self.pay(day)
+            self._approvals_of(day, mark)
             if i % 30 == 0:
                 self.progress(f"day {i + 1}/{self.days} ({day}) {time.perf_counter() - t2:.0f}s")
         timings["year"] = time.perf_counter() - t2
@@ -406,7 +428,8 @@ class Simulation:
             proposed = defaultdict(dict)
             for a in s.execute(select(Application.program, Application.resident_id, Application.as_of)
                                .where(Application.as_of >= self.start)):
-                proposed[a.program][a.resident_id] = a.as_of
+                # the first proposal counts (a household rejected later may be proposed again after the quiet days)
+                proposed[a.program][a.resident_id] = min(a.as_of, proposed[a.program].get(a.resident_id, a.as_of))
             first_paid = self._first_payment_days(s)
             wrongful = self._wrongful_months(s)
             for code in eligible:
@@ -424,11 +447,14 @@ class Simulation:
                     Application.program == code, Application.as_of >= self.start))
                 delays = [(first_paid[rid_code] - who[rid_code[0]]).days
                           for rid_code in first_paid if rid_code[1] == code and rid_code[0] in who]
+                to_approval = [(self.approved_on[key] - who[key[0]]).days
+                               for key in self.approved_on if key[1] == code and key[0] in who]
                 result.rows[code] = {
                     "name": program.short_name,
                     "eligible": len(who), "proposed_on_time": on_time,
                     "coverage": (on_time / len(who)) if who else 1.0,
                     "wrongful_months": wrongful.get(code, 0),
+                    "median_days_to_approval": statistics.median(to_approval) if to_approval else None,
                     "median_days_to_pay": statistics.median(delays) if delays else None,
                     "paid": len(delays),
                     "trips": self.actions[code]["counter"],
@@ -486,10 +512,13 @@ class Simulation:
 
 def format_table(k: Kpis) -> str:
     head = ("| program | eligible in the year | coverage (proposed ≤ 1 day) | wrongful payments (months) | "
-            "median days eligibility → first payment | trips | messages per benefit started |")
-    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            "median days eligibility → approval | median days eligibility → first payment | trips | "
+            "messages per benefit started |")
+    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for code, row in k.rows.items():
         median = f"{row['median_days_to_pay']:.0f}" if row["median_days_to_pay"] is not None else "–"
+        approval = row.get("median_days_to_approval")
+        median = (f"{approval:.0f}" if approval is not None else "–") + f" | {median}"
         per = f"{row['messages_per_benefit']:.2f}" if row["messages_per_benefit"] is not None else "–"
         lines.append(f"| {row['name']} (`{code}`) | {row['eligible']} | {row['coverage'] * 100:.1f}% "
                      f"({row['proposed_on_time']}/{row['eligible']}) | {row['wrongful_months']} | {median} | "

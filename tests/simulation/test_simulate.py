@@ -8,7 +8,8 @@ def test_simulate_reduced_city_reports_full_coverage_and_no_wrongful_payment(cli
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "| 高龄津贴 (`elderly_allowance`) |" in out and "| 护理补贴 (`disability_care_subsidy`) |" in out
-    assert "| 殡葬补贴 (`funeral_subsidy`) |" in out
+    assert "| 殡葬补贴 (`funeral_subsidy`) |" in out and "| 低保 (`dibao`) |" in out
+    assert "median days eligibility → approval" in out
     for code in ("elderly_allowance", "disability_care_subsidy", "disability_living_subsidy"):
         row = next(line for line in out.splitlines() if f"(`{code}`)" in line)
         assert "| 100.0% (" in row, row
@@ -18,3 +19,16 @@ def test_simulate_reduced_city_reports_full_coverage_and_no_wrongful_payment(cli
     # task, not a proposal, so the funeral row may be below 100%
     assert (last["wrongful"], last["anomalies"]) == ("0", "0")
     assert int(last["trips"]) > 0
+
+
+def test_households_that_become_poor_are_proposed_at_once_and_go_through_every_staff_step(cli):
+    """低保 in the simulated year: earners lose their job, the rule's window empties, the scan proposes the head the
+    day the data shows it; the home visit, street review, 公示 and county approval follow (issue 11 item 4)."""
+    result = cli("simulate", "--people", "4000", "--days", "240", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "(`dibao`)" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    eligible, coverage, wrongful, to_approval, to_pay = cells[1:6]
+    assert int(eligible) > 0 and coverage.startswith("100.0%") and wrongful == "0", row
+    # visit, review, a 7-day notice and approval take weeks; the first payment comes after the approval
+    assert 7 < int(to_approval) < int(to_pay), row

@@ -1,6 +1,6 @@
 """The price subsidy in the simulated year: triggered once (maker, then a second admin) for the month before the
-middle of the year. Its row: persons counted in the 低保 households active in the index month (living members on
-its first day) against persons paid in the trigger's roll (the first roll closed after the approval)."""
+middle of the year. Its row: persons counted in the 低保 households active in the index month (those receiving it
+at the start and those approved in the simulation before it; living members on its first day) against persons paid in the trigger's roll (the first roll closed after the approval)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,16 @@ def apply(sim, day: date) -> None:
 def row(sim, s) -> dict:
     state = sim.world[CODE]
     out = {"name": PROGRAM.short_name, "eligible": 0, "proposed_on_time": 0, "coverage": 1.0, "wrongful_months": 0,
-           "median_days_to_pay": None, "paid": 0, "trips": 0, "benefits_started": 0, "messages_per_benefit": None}
+           "median_days_to_approval": None, "median_days_to_pay": None, "paid": 0, "trips": 0, "benefits_started": 0, "messages_per_benefit": None}
     if state["approval_id"] is None:
         return out
     index = state["index_month"]
     first = date(int(index[:4]), int(index[5:7]), 1)
+    # the households receiving 低保 at the start, and those approved during the year whose benefit (from the
+    # month after the approval) covers the index month
     heads = set(sim.household_heads.get(HOUSEHOLD_PROGRAM, []))
+    heads |= {rid for (rid, program), day in sim.approved_on.items()
+              if program == HOUSEHOLD_PROGRAM and month_of(day.replace(day=28) + timedelta(days=4)) <= index}
     counted = 0
     for hid in s.execute(select(Resident.household_id).where(Resident.id.in_(heads))).scalars():
         counted += s.scalar(select(func.count()).select_from(Resident).where(
@@ -60,7 +64,7 @@ def row(sim, s) -> dict:
         OneOffPayment.paid_in_month == roll)) if roll else 0
     lines = s.scalar(select(func.count()).select_from(PayrollLine).where(PayrollLine.program == CODE)) or 0
     out.update({"eligible": counted, "proposed_on_time": int(paid), "coverage": (paid / counted) if counted else 1.0,
-                "paid": int(paid), "benefits_started": lines,
+                "paid": int(paid), "benefits_started": lines, "median_days_to_approval": 0,  # the second admin, same day
                 "median_days_to_pay": (sim.closed_on[roll] - state["trigger_day"]).days
                 if roll in sim.closed_on else None})
     return out
