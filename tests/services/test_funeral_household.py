@@ -1,4 +1,4 @@
-"""惠民殡葬补贴 without a cremation record: proposed to every living adult of the deceased's registry household;
+"""惠民殡葬补贴 without a cremation record: proposed to every living adult still in the deceased's registry household;
 the first confirmation wins atomically, the other sees who confirmed; the proposal survives the next day's run
 (a death does not expire an application about the deceased); nobody to ask → a community task."""
 
@@ -23,6 +23,8 @@ def test_household_adults_first_confirmation_wins(session, cfg, cli, client):
     _, son_account, _ = h.person(session, cfg, "郑大", birth=date(1972, 1, 1), household="HH-F1")
     _, wife_account, _ = h.person(session, cfg, "郑大嫂", birth=date(1974, 1, 1), household="HH-F1")
     h.person(session, cfg, "郑小", birth=date(2015, 1, 1), household="HH-F1")  # a child is not asked
+    # a daughter whose hukou moved out of the city has left the registry household: not asked either
+    h.person(session, cfg, "郑二妹", birth=date(1976, 1, 1), household="HH-F1")[0].hukou_local = False
     alone = h.person(session, cfg, "孤老人", birth=date(1940, 1, 1), household="HH-F2")[0]
     father.death_date, alone.death_date = date(2026, 3, 8), date(2026, 3, 8)
     session.commit()

@@ -97,7 +97,8 @@ def daily(conn, d, as_of: date) -> dict:
 
 
 def _applicants_for(conn, person, as_of: date) -> tuple[list[int], str]:
-    """The 治丧人 of the cremation record if she is a living resident; else the household's living adults."""
+    """The 治丧人 of the cremation record if she is a living resident; else the living adults still registered in
+    the household (a member whose hukou moved out of the city has left the registry household: 户口迁出)."""
     c = CremationRecord.__table__.c
     arranger = conn.execute(select(_R.c.id).join(CremationRecord.__table__, c.arranger_resident_id == _R.c.id)
                             .where(c.resident_id == person.id, _alive(as_of))).scalar()
@@ -108,7 +109,7 @@ def _applicants_for(conn, person, as_of: date) -> tuple[list[int], str]:
     adult = as_of.replace(year=as_of.year - _at("adult_age", as_of)) if not (as_of.month == 2 and as_of.day == 29) \
         else date(as_of.year - _at("adult_age", as_of), 2, 28)
     members = conn.execute(select(_R.c.id).where(_R.c.household_id == person.household_id, _R.c.id != person.id,
-                                                 _alive(as_of), _R.c.birth_date <= adult)
+                                                 _alive(as_of), _R.c.birth_date <= adult, _R.c.hukou_local)
                            .order_by(_R.c.id)).scalars().all()
     return list(members), "household_adult"
 
