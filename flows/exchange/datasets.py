@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flows.imports import deaths, disability, economic, hukou_moves
+from flows.imports import care_assessments, deaths, disability, economic, hukou_moves
 from flows.imports.partner import Spec
 
 
@@ -60,6 +60,8 @@ PUSH: dict[str, Push] = {p.code: p for p in (
     Push("cremations", "火化信息（殡葬）", deaths.SPEC, _death_effect, fixed={"source": "funeral"}),
     Push("hukou_moves", "户口迁移", hukou_moves.SPEC, _move_effect),
     Push("disability_certificates", "残疾人证", disability.SPEC),
+    # a new assessment is taken in by the programs that read assessments (their daily step: propose, re-price, stop)
+    Push("care_assessments", "老年人能力评估（GB/T 42195-2022）", care_assessments.SPEC),
     Push("economic_records", "家庭经济状况核对信息", economic.SPEC, gate="checking_authorized"),
 )}
 

@@ -206,3 +206,27 @@ def test_a_dataset_outside_the_clients_push_list_is_rejected_per_record(client, 
     assert (first["status"], first["reasons"][0]["code"]) == ("accepted", "CORROBORATION")
     assert (second["status"], second["reasons"][0]["code"]) == ("rejected", "DATASET_NOT_ALLOWED")
     assert session.get(Resident, session.scalars(select(Resident.id)).first()).death_date is None
+
+
+def test_care_assessments_pushed_by_the_assessment_agency_use_the_imports_validation(client, session, cfg, cli):
+    """老年人能力评估 by push: the same validation and reason codes as `zerotrip import care-assessments`, one result
+    per record, idempotent per reference id; the accepted assessment is on file for the programs that read it."""
+    from app.models.care_assessment import CareAssessment
+
+    agency = Department(cli, "pinggu", "push", {"care_need_assessment": {
+        "legal_basis": "《老年人能力评估规范》GB/T 42195-2022", "push": ["care_assessments"]}})
+    person, number = make_resident(session, cfg, birth_date=date(1941, 5, 1))
+    items = [{"reference_id": "A1", "dataset": "care_assessments",
+              "record": {"id_number": number, "assessed_on": "2026-09-01", "level": "3", "assessor": "小店区评估站"}},
+             {"reference_id": "A2", "dataset": "care_assessments",
+              "record": {"id_number": number, "assessed_on": "2026-09-02", "level": "５", "assessor": "小店区评估站"}}]
+    resp = agency.push(client, items)
+    assert resp.status_code == 200, resp.json
+    first, second = resp.json["message"]["results"]
+    assert first["status"] == "accepted", first
+    assert (second["status"], second["reasons"][0]["code"]) == ("rejected", "LEVEL_INVALID"), second
+    again = agency.push(client, items[:1]).json["message"]["results"][0]
+    assert again["status"] == "accepted" and again.get("duplicate") is True, again
+    session.expire_all()
+    (row,) = session.scalars(select(CareAssessment).where(CareAssessment.resident_id == person.id)).all()
+    assert (row.level, row.assessed_on) == (3, date(2026, 9, 1))
