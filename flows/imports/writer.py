@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 
 from app import idnumbers
@@ -71,6 +71,22 @@ def write_in_batches(records: Iterable, size: int, write: Callable[[list], Write
     return writes
 
 
+def copy_rows(conn, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Append `rows` (tuples in `columns` order) to `table` with PostgreSQL's COPY, inside the connection's
+    transaction: one round trip for the batch instead of one INSERT per page of rows."""
+    from psycopg import sql  # PostgreSQL only
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
 def resident_row_hash(cipher: FieldCipher, record: dict) -> str:
     """The keyed change-detection hash of a resident's registry fields (also recomputed by a key rotation)."""
     return cipher.lookup_hash("\x1f".join([str(record[k]) for k in _HASHED]), "row")
@@ -80,7 +96,8 @@ class ResidentWriter:
     """Turns validated records into rows (hash, ciphertext, mask) and upserts them a batch at a time.
 
     On SQLite the rows go straight to the driver's executemany (SQLAlchemy's per-row bind processing costs
-    more than the insert itself); on PostgreSQL through Core, whose "insertmanyvalues" batches the INSERTs.
+    more than the insert itself); on PostgreSQL new rows go in by `COPY … FROM STDIN` on the transaction's own
+    connection (psycopg's `Cursor.copy`), changed rows through Core's executemany UPDATE.
     """
 
     def __init__(self, engine: Engine, cipher: FieldCipher, source_date: date):
@@ -141,7 +158,7 @@ class ResidentWriter:
                 conn.exec_driver_sql(_RAW_UPDATE, updates)
             return
         if inserts:
-            conn.execute(insert(_T), [dict(zip(("id_hash", *_WRITTEN), row, strict=True)) for row in inserts])
+            copy_rows(conn, "residents", ("id_hash", *_WRITTEN), inserts)
         if updates:
             conn.execute(_UPDATE, [{"b_id": row[-1], **{"b_" + k: v for k, v in zip(_WRITTEN, row, strict=False)}}
                                    for row in updates])
