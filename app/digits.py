@@ -39,27 +39,21 @@ def id_to_ascii(text: str) -> str:
 
 
 @functools.cache
-def _foreign() -> re.Pattern:
-    """One character class of every non-ASCII Nd/No/Nl character (built once, ~0.3 s): C-speed search."""
-    ranges, start, prev = [], None, None
-    for code in range(0x80, sys.maxunicode + 1):
-        if unicodedata.category(chr(code)) in _NUMERIC:
-            if start is None:
-                start = code
-            elif code != prev + 1:
-                ranges.append((start, prev))
-                start = code
-            prev = code
-    ranges.append((start, prev))
-    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+def _foreign() -> frozenset[str]:
+    """Every non-ASCII Nd/No/Nl character (built once, ~0.3 s). A set, not a regex character class: a class of
+    this many ranges is searched range by range for each character, while a set answers each in one hash."""
+    return frozenset(chr(code) for code in range(0x80, sys.maxunicode + 1)
+                     if unicodedata.category(chr(code)) in _NUMERIC)
 
 
 def foreign_digit(text: str) -> str | None:
     """The first digit-like character that is not ASCII 0-9 (after the mapping, callers map first)."""
     if text.isascii():
         return None
-    found = _foreign().search(text)
-    return found.group() if found else None
+    numeric = _foreign()
+    if numeric.isdisjoint(text):
+        return None
+    return next(ch for ch in text if ch in numeric)
 
 
 def is_ascii_digits(text: str) -> bool:

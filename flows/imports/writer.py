@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 
 from app import idnumbers
@@ -31,6 +32,9 @@ _WRITTEN = ("id_enc", "id_mask", "name", "sex", "birth_date", "household_id", "r
             "district_code", "street_code", "community_code", "hukou_local", "phone_hash", "phone_enc",
             "death_date", "row_hash", "source", "source_date", "updated_at")
 _LOOKUP = select(_T.c.id_hash, _T.c.id, _T.c.row_hash).where(_T.c.id_hash.in_(bindparam("hashes", expanding=True)))
+# PostgreSQL: the batch's hashes as one array parameter (= ANY), not 10,000 placeholders to build and parse
+_LOOKUP_ARRAY = select(_T.c.id_hash, _T.c.id, _T.c.row_hash).where(
+    _T.c.id_hash == any_(bindparam("hashes", type_=ARRAY(String))))
 _RAW_INSERT = (f"INSERT INTO residents (id_hash, {', '.join(_WRITTEN)}) "
                f"VALUES ({', '.join('?' * (len(_WRITTEN) + 1))})")
 _RAW_UPDATE = f"UPDATE residents SET {', '.join(c + ' = ?' for c in _WRITTEN)} WHERE id = ?"
@@ -136,7 +140,8 @@ class ResidentWriter:
         with self.engine.begin() as conn:
             if self.raw:
                 conn.exec_driver_sql(SQLITE_CACHE)
-            existing = {h: (i, rh) for h, i, rh in conn.execute(_LOOKUP, {"hashes": [k[0] for k in keyed]})}
+            lookup_sql = _LOOKUP if self.raw else _LOOKUP_ARRAY
+            existing = {h: (i, rh) for h, i, rh in conn.execute(lookup_sql, {"hashes": [k[0] for k in keyed]})}
             inserts, updates = [], []
             for id_hash, row_hash, record in keyed:
                 found = existing.get(id_hash)
