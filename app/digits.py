@@ -35,6 +35,8 @@ def to_ascii(text: str) -> str:
 
 def id_to_ascii(text: str) -> str:
     """An ID number as typed: surrounding spaces removed, full-width digits and Ｘ/ｘ/x → ASCII, upper case."""
+    if text.isascii():  # the usual case, without translate's per-character lookups
+        return text.strip().upper()
     return text.strip().translate(_ID_MAP).upper()
 
 
@@ -54,6 +56,17 @@ def foreign_digit(text: str) -> str | None:
     if numeric.isdisjoint(text):
         return None
     return next(ch for ch in text if ch in numeric)
+
+
+@functools.cache
+def _foreign_after_mapping() -> frozenset[str]:
+    return _foreign() - {chr(code) for code in FULLWIDTH_DIGITS}
+
+
+def foreign_digit_unmapped(text: str) -> bool:
+    """Whether `text` holds a digit the one mapping does not turn into ASCII (`foreign_digit` of the mapped text,
+    without building the mapped text: an import asks it of every row)."""
+    return not text.isascii() and not _foreign_after_mapping().isdisjoint(text)
 
 
 def is_ascii_digits(text: str) -> bool:

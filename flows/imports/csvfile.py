@@ -95,7 +95,7 @@ def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
                 line, previous = previous + 1, reader.line_num
                 if not record or record == [""]:
                     continue
-                if digits.foreign_digit("".join(record).translate(digits.FULLWIDTH_DIGITS)):
+                if digits.foreign_digit_unmapped("".join(record)):
                     foreign += 1
                 yield line, (dict(zip(names, record, strict=True)) if len(record) == width else None)
         except (UnicodeDecodeError, csv.Error) as exc:
