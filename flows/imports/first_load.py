@@ -1,0 +1,67 @@
+"""A first load into an empty table: its secondary indexes are built after the rows, not kept up row by row.
+
+Building an index once over loaded rows is much cheaper than maintaining it through every insert (limits.md:
+"load before building secondary indexes"). Only when the table is empty at the start, only the non-unique indexes
+the model declares (the unique keys the writer looks rows up by stay), and only by the process holding the
+`import:first_load` lease — a concurrent import simply writes with whatever indexes exist. The indexes are built
+again whatever happens to the load (a failure included), and the seconds that took are reported; a load killed
+before that (SIGKILL) leaves them to the next import, which builds the missing ones first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Table, inspect, literal, select
+from sqlalchemy.engine import Engine
+
+from flows import joblock
+
+LEASE = "import:first_load"
+
+
+def _is_empty(engine: Engine, table: Table) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(literal(1)).select_from(table).limit(1)).first() is None
+
+
+@contextmanager
+def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[dict]:
+    """Around a load: on an empty `table`, drop its secondary indexes first and build them after; yields a dict
+    that then holds `index_seconds` (absent when nothing was dropped)."""
+    timing: dict = {}
+    if not joblock.acquire(cfg, LEASE, ttl_seconds=6 * 3600):
+        yield timing
+        return
+    try:
+        empty = _is_empty(engine, table)
+        with engine.begin() as conn:
+            present = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
+            secondary = [ix for ix in table.indexes if not ix.unique]
+            if empty:
+                for index in secondary:
+                    if index.name in present:
+                        index.drop(conn)
+            else:  # a first load killed before its indexes were built: they are built now, before loading
+                secondary = [ix for ix in secondary if ix.name not in present]
+                _build(conn, secondary, timing)
+                secondary = []
+        try:
+            yield timing
+        finally:
+            if secondary:
+                with engine.begin() as conn:
+                    _build(conn, secondary, timing)
+    finally:
+        joblock.release(cfg, LEASE)
+
+
+def _build(conn, indexes: list, timing: dict) -> None:
+    if not indexes:
+        return
+    started = time.perf_counter()
+    for index in indexes:
+        index.create(conn)
+    timing["index_seconds"] = round(time.perf_counter() - started, 2)
