@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from app.models import OneOffPayment, PayrollLine, Resident
+from app.models import HukouMove, OneOffPayment, PayrollLine, Resident
 from flows import approvals
 from flows.dates import month_of
 from flows.programs.price_subsidy import CODE, PARAMETERS, PROGRAM
@@ -53,8 +53,11 @@ def row(sim, s) -> dict:
     heads = set(sim.household_heads.get(HOUSEHOLD_PROGRAM, []))
     heads |= {rid for (rid, program), day in sim.approved_on.items()
               if program == HOUSEHOLD_PROGRAM and month_of(day.replace(day=28) + timedelta(days=4)) <= index}
+    # a household whose head moved out of the city before the index month has its 低保 suspended: not counted
+    moved = {rid for (rid,) in s.execute(select(HukouMove.resident_id).where(
+        HukouMove.direction == "out", HukouMove.move_date < first, HukouMove.resident_id.in_(heads)))}
     counted = 0
-    for hid in s.execute(select(Resident.household_id).where(Resident.id.in_(heads))).scalars():
+    for hid in s.execute(select(Resident.household_id).where(Resident.id.in_(heads - moved))).scalars():
         counted += s.scalar(select(func.count()).select_from(Resident).where(
             Resident.household_id == hid, (Resident.death_date.is_(None)) | (Resident.death_date >= first)))
     after = sorted(m for m, closed in sim.closed_on.items() if closed > state["trigger_day"])
