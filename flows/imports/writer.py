@@ -6,6 +6,7 @@ not written at all, so `updated_at` only moves when something changed (the scans
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +32,8 @@ _HASHED = ("name", "sex", "birth_date", "household_id", "relation_to_head", "dis
 _WRITTEN = ("id_enc", "id_mask", "name", "sex", "birth_date", "household_id", "relation_to_head",
             "district_code", "street_code", "community_code", "hukou_local", "phone_hash", "phone_enc",
             "death_date", "row_hash", "source", "source_date", "updated_at")
-_LOOKUP = select(_T.c.id_hash, _T.c.id, _T.c.row_hash).where(_T.c.id_hash.in_(bindparam("hashes", expanding=True)))
+# SQLite: the batch's hashes as one JSON parameter (json_each) on the driver, not 10,000 placeholders compiled
+_RAW_LOOKUP = "SELECT id_hash, id, row_hash FROM residents WHERE id_hash IN (SELECT value FROM json_each(?))"
 # PostgreSQL: the batch's hashes as one array parameter (= ANY), not 10,000 placeholders to build and parse
 _LOOKUP_ARRAY = select(_T.c.id_hash, _T.c.id, _T.c.row_hash).where(
     _T.c.id_hash == any_(bindparam("hashes", type_=ARRAY(String))))
@@ -140,8 +142,10 @@ class ResidentWriter:
         with self.engine.begin() as conn:
             if self.raw:
                 conn.exec_driver_sql(SQLITE_CACHE)
-            lookup_sql = _LOOKUP if self.raw else _LOOKUP_ARRAY
-            existing = {h: (i, rh) for h, i, rh in conn.execute(lookup_sql, {"hashes": [k[0] for k in keyed]})}
+            hashes = [k[0] for k in keyed]
+            found_rows = (conn.exec_driver_sql(_RAW_LOOKUP, (json.dumps(hashes),)) if self.raw
+                          else conn.execute(_LOOKUP_ARRAY, {"hashes": hashes}))
+            existing = {h: (i, rh) for h, i, rh in found_rows}
             inserts, updates = [], []
             for id_hash, row_hash, record in keyed:
                 found = existing.get(id_hash)
