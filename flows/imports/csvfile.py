@@ -113,12 +113,14 @@ def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] 
         try:
             names = _check_header(next(reader, None), expected)
             keys, width = result.keys, len(names)
+            # a key that declares the columns it reads (`key.columns`) gets only those: no full dict per row
+            wanted = [(c, names.index(c)) for c in getattr(key, "columns", ())]
             for record in reader:
                 if not record or record == [""]:
                     continue
                 result.rows += 1
                 if key is not None and len(record) == width:
-                    k = key(dict(zip(names, record, strict=True)))
+                    k = key({c: record[i] for c, i in wanted} if wanted else dict(zip(names, record, strict=True)))
                     if k is not None:
                         keys[k] = keys.get(k, 0) + 1
         except (UnicodeDecodeError, csv.Error) as exc:

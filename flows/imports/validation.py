@@ -55,6 +55,9 @@ def id_key(row: dict[str, str]) -> str | None:
     return idnumbers.normalize(row["id_number"]) or None
 
 
+id_key.columns = ("id_number",)  # what the file survey passes it (flows.imports.csvfile.survey)
+
+
 def id_issue(raw: str, today: date) -> tuple[str | None, Issue | None]:
     try:
         return idnumbers.validate(raw, today), None
