@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Table, inspect, literal, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateIndex, DropIndex
 
 from flows import joblock
 
@@ -43,7 +44,7 @@ def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[dict]:
             if empty:
                 for index in secondary:
                     if index.name in present:
-                        index.drop(conn)
+                        conn.execute(DropIndex(index, if_exists=True))
             else:  # a first load killed before its indexes were built: they are built now, before loading
                 secondary = [ix for ix in secondary if ix.name not in present]
                 _build(conn, secondary, timing)
@@ -62,6 +63,6 @@ def _build(conn, indexes: list, timing: dict) -> None:
     if not indexes:
         return
     started = time.perf_counter()
-    for index in indexes:
-        index.create(conn)
+    for index in indexes:  # IF NOT EXISTS: building twice (a concurrent import, a retry) is no error
+        conn.execute(CreateIndex(index, if_not_exists=True))
     timing["index_seconds"] = round(time.perf_counter() - started, 2)
