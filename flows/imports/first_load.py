@@ -14,13 +14,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Table, inspect, literal, select
+from sqlalchemy import Table, literal, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import CreateIndex, DropIndex
 
 from flows import joblock
 
 LEASE = "import:first_load"
+
+
+def index_names(conn, table: str) -> set[str]:
+    """The table's index names as the database holds them now. A query of the catalogue, not the inspector: on
+    SQLite, `PRAGMA index_list` answers from the connection's cached schema, which a pooled connection may hold from
+    before another connection's DROP or CREATE INDEX; a SELECT on sqlite_master checks the schema cookie first."""
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
+    else:
+        sql = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = :t"
+    return set(conn.execute(text(sql), {"t": table}).scalars())
 
 
 def _is_empty(engine: Engine, table: Table) -> bool:
@@ -39,7 +50,7 @@ def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[dict]:
     try:
         empty = _is_empty(engine, table)
         with engine.begin() as conn:
-            present = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
+            present = index_names(conn, table.name)
             secondary = [ix for ix in table.indexes if not ix.unique]
             if empty:
                 for index in secondary:
@@ -63,6 +74,6 @@ def _build(conn, indexes: list, timing: dict) -> None:
     if not indexes:
         return
     started = time.perf_counter()
-    for index in indexes:  # IF NOT EXISTS: building twice (a concurrent import, a retry) is no error
+    for index in indexes:  # IF NOT EXISTS: building twice is no error
         conn.execute(CreateIndex(index, if_not_exists=True))
     timing["index_seconds"] = round(time.perf_counter() - started, 2)

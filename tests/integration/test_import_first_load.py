@@ -4,10 +4,11 @@ how long that took); a load killed before that leaves the next import to build t
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from app.db import make_engine
 from app.models import Resident
+from flows.imports.first_load import index_names
 from tests.integration.test_import_population import person, summary, write_csv
 
 SECONDARY = {ix.name for ix in Resident.__table__.indexes if not ix.unique}
@@ -20,7 +21,7 @@ def engine(cfg):
 
 def _indexes(engine) -> set[str]:
     with engine.connect() as conn:
-        return {ix["name"] for ix in inspect(conn).get_indexes("residents")}
+        return index_names(conn, "residents")
 
 
 def test_first_load_builds_the_secondary_indexes_after_the_rows(cli, engine, tmp_path):
