@@ -148,15 +148,15 @@ def _visit_payload(session, visit: CounterVisit) -> dict:
     from flows import programs
 
     resident = session.get(Resident, visit.resident_id)
-    items = []
-    for application in flow.open_items(session, resident.id):
-        program = programs.get(application.program)
-        items.append({"application_id": application.id, "program": application.program,
-                      "program_name": program.name if program else application.program,
-                      "state": application.state, "created_at": application.created_at})
-    benefits = [{"benefit_id": b.id, "program": b.program, "state": b.state, "start_month": b.start_month,
-                 "program_name": programs.get(b.program).name if programs.get(b.program) else b.program}
-                for b in flow.held_benefits(session, resident.id)]
+
+    def name_of(code: str) -> str:
+        program = programs.get(code)
+        return program.name if program else code
+
+    items = [{"application_id": a.id, "program": a.program, "program_name": name_of(a.program), "state": a.state,
+              "created_at": a.created_at} for a in flow.open_items(session, resident.id)]
+    benefits = [{"benefit_id": b.id, "program": b.program, "program_name": name_of(b.program), "state": b.state,
+                 "start_month": b.start_month} for b in flow.held_benefits(session, resident.id)]
     from app.api.staff import _ref
 
     return {"visit_id": visit.id, "resident_ref": _ref(resident), "name_masked": mask_name(resident.name), "id_number_masked": resident.id_mask,

@@ -24,9 +24,8 @@ LEASE = "import:first_load"
 
 
 def index_names(conn, table: str) -> set[str]:
-    """The table's index names as the database holds them now. A query of the catalogue, not the inspector: on
-    SQLite, `PRAGMA index_list` answers from the connection's cached schema, which a pooled connection may hold from
-    before another connection's DROP or CREATE INDEX; a SELECT on sqlite_master checks the schema cookie first."""
+    """The table's index names as the database's catalogue holds them now (sqlite_master, pg_indexes): one plain
+    query, the same on both databases, rather than SQLAlchemy's reflection."""
     if conn.dialect.name == "sqlite":
         sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
     else:
