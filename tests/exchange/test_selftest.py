@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from flows.exchange import signing
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ports import free_port
 
 
 def test_selftest_signs_and_sends_the_worked_example(cfg, cli, tmp_path):
@@ -31,7 +25,7 @@ def test_selftest_signs_and_sends_the_worked_example(cfg, cli, tmp_path):
     assert cli("exchange", "client", "add", "--id", "ybj-st", "--name", "医保局", "--public-key",
                signing.public_key_text(key), "--actions", "search", "--purposes", json.dumps(purposes), "--pia", "P",
                "--agreement", "A", "--agreement-expires", "2030-01-01", "--contact", "c").exit_code == 0
-    port = _port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": cfg.database_url}
     exe = str(Path(sys.executable).with_name("zerotrip"))
     server = subprocess.Popen([exe, "serve", "--dev", "--port", str(port), "--metrics-port", "0"], env=env,

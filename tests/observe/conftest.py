@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -12,13 +11,8 @@ from pathlib import Path
 import requests
 
 from tests.notifications.conftest import account, application, resident, settings, wechat  # noqa: F401
+from tests.ports import free_port
 from tests.waiting import HTTP_TIMEOUT, Stalled, cpu_of, stop, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log_path: Path) -> None:

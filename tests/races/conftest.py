@@ -26,7 +26,7 @@ def wait_ready(url: str, proc: subprocess.Popen) -> None:
     """Poll `url` for as long as the process is alive (a slow machine only makes this slower)."""
     while proc.poll() is None:
         try:
-            if requests.get(url, timeout=QUIET).status_code < 500:
+            if requests.get(url, timeout=QUIET).status_code == 200:  # not "any answer": only ours says 200 here
                 return
         except requests.RequestException:
             pass
