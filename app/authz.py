@@ -85,7 +85,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # reassigns work, signs off monthly rolls, decides no case
     "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke", "supervision:view"},
     # accounts and settings, decides no case
-    "admin": _SEE | {"staff:manage", "grant:revoke", "grant:approve"},
+    "admin": _SEE | {"staff:manage", "exchange:manage", "grant:revoke", "grant:approve"},
 }
 STAFF_ACTIONS = {action: tuple(r for r in ROLES if action in PERMISSIONS[r])
                  for action in sorted(set().union(*PERMISSIONS.values()))}

@@ -33,6 +33,7 @@ BLUEPRINT_MODULES = (
     "app.api.staff_workbench",
     "app.api.staff_notices",
     "app.api.staff_counter",
+    "app.api.staff_exchange",
     "app.api.areas",
     "app.api.program_triggers",
     "app.api.appeals",

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app import digits
@@ -90,6 +90,8 @@ def add_key(session: Session, client_id: str, public_key: str, key_id: str | Non
         normalized = signing.normalize_public_key(public_key)
     except ValueError as exc:
         raise BadRegistration(str(exc)) from None
+    if key_id is not None and (not _ID.match(key_id) or session.get(ExchangeKey, key_id) is not None):
+        raise BadRegistration(f"key id {key_id!r} is taken or not 1–64 letters, digits, . _ : -")
     key = ExchangeKey(id=key_id or f"{client_id}-{secrets.token_hex(4)}", client_id=client_id,
                       public_key=normalized)
     session.add(key)
@@ -97,11 +99,11 @@ def add_key(session: Session, client_id: str, public_key: str, key_id: str | Non
 
 
 def revoke_key(session: Session, key_id: str) -> bool:
-    key = session.get(ExchangeKey, key_id)
-    if key is None or key.revoked_at is not None:
-        return False
-    key.revoked_at = utcnow()
-    return True
+    """Revoke at once; False when there is no such key or it was revoked already (one UPDATE: two revocations
+    at the same moment revoke it once)."""
+    done = session.execute(update(ExchangeKey).where(ExchangeKey.id == key_id, ExchangeKey.revoked_at.is_(None))
+                           .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    return done.rowcount == 1
 
 
 # Built once (the statements of every signed request; building them costs more than running them).
@@ -205,6 +207,16 @@ def remember(session: Session, caller: Caller, status: int, answer: str) -> None
 
 def clients(session: Session) -> list[ExchangeClient]:
     return list(session.scalars(select(ExchangeClient).order_by(ExchangeClient.id)))
+
+
+def keys_of(session: Session, client_ids: list[str]) -> dict[str, list[ExchangeKey]]:
+    """Each client's keys, oldest first (one query for a page of clients)."""
+    out: dict[str, list[ExchangeKey]] = {cid: [] for cid in client_ids}
+    query = select(ExchangeKey).where(ExchangeKey.client_id.in_(client_ids)).order_by(ExchangeKey.created_at,
+                                                                                       ExchangeKey.id)
+    for key in session.scalars(query):
+        out[key.client_id].append(key)
+    return out
 
 
 __all__ = ["DomainError", "authenticate", "register", "add_key", "revoke_key", "replayed", "remember"]

@@ -148,6 +148,11 @@ MATRIX = {
     # Appeals (复核, issue 13): seen by whoever may view the decision; withdrawn by the owner or a proxy with
     # `confirm` (again: the same answer); decided by a reviewer of the jurisdiction (tests/appeals for the
     # original decider's 403).
+    # Exchange clients (issue 14 item 1): a district admin's; the world's reviewers are refused before any look-up.
+    ("POST", "/api/v1/staff/exchange/clients/<string:client_id>/keys"): (
+        "exchange", {"public_key": "AAAA"}, {**STAFF, "staff_here": 403, "staff_there": 403}),
+    ("POST", "/api/v1/staff/exchange/clients/<string:client_id>/keys/<string:key_id>/revoke"): (
+        "exchange", None, {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("GET", "/api/v1/appeals/<string:appeal_id>"): ("appeal", None, {**CITIZEN_APP, "proxy_out": 200}),
     ("POST", "/api/v1/appeals/<string:appeal_id>/withdraw"): ("appeal", None, CITIZEN_APP),
     ("GET", "/api/v1/staff/appeals/<string:appeal_id>"): ("appeal", None, STAFF),
@@ -225,7 +230,7 @@ def world(session, cfg):
     colleague, _ = h.staff(session, cfg, "clerk", "140105")
     objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
                "objection": objection.id, "approval": approval.id, "appeal": appeal.id,
-               "visit_file": photo.id, "visit": visit.id}
+               "visit_file": photo.id, "visit": visit.id, "exchange": "ybj"}
     return headers, objects
 
 

@@ -81,3 +81,53 @@ def test_a_parameter_change_needs_a_second_admin_and_accounts_are_changed_in_the
         desk.wait_screen("password")  # a reset password is changed at the next sign-in
     finally:
         desk.close()
+
+
+def test_an_admin_registers_a_department_and_changes_its_keys_on_the_exchange_screen(browser, stack):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from flows.exchange import signing
+
+    _staff(stack, "admin.zhou", "admin", must_change=False)
+    desk = Desk(browser, stack.api)
+    try:
+        desk.open("#/inbox")
+        desk.sign_in("admin.zhou", PASSWORD)
+        desk.wait_screen("inbox")
+        desk.page.click("a[href='#/exchange']")
+        desk.wait_screen("exchange")
+        assert "还没有登记的单位" in desk.page.inner_text("main")
+        fill = {"#xr-id": "ybj", "#xr-name": "太原市医疗保障局",
+                "#xr-public_key": signing.public_key_text(Ed25519PrivateKey.generate()), "#xr-key_id": "ybj-k1",
+                "#xr-purpose": "medical_aid", "#xr-legal_basis": "《社会救助暂行办法》第二十八条",
+                "#xr-purpose_text": "医疗救助资格核验", "#xr-agreement_ref": "AGR-2026-007",
+                "#xr-agreement_expires": "2030-12-31", "#xr-contact": "0351-1234567"}
+        for selector, value in fill.items():
+            desk.page.fill(selector, value)
+        desk.page.check("input[name=action][value=search]")
+        desk.page.check("input[name=field][value='dibao_household.receiving']")
+        desk.page.click("main button:has-text('登记')")  # no PIA: the browser keeps it (required), so does the API
+        assert desk.page.locator("#xr-pia_ref:invalid").count() == 1
+        desk.page.fill("#xr-pia_ref", "PIA-2026-007")
+        desk.page.click("main button[type=submit]:has-text('登记')")
+        desk.page.wait_for_selector("text=已登记:太原市医疗保障局")
+        row = desk.page.locator("tr", has_text="ybj")
+        assert "medical_aid" in row.inner_text() and "协议有效" in row.inner_text()
+        check(desk, "exchange")
+
+        row.locator("summary:has-text('新增密钥')").click()
+        row.locator("textarea").fill(signing.public_key_text(Ed25519PrivateKey.generate()))
+        row.locator("input").last.fill("ybj-k2")
+        row.locator("button:has-text('新增密钥')").click()
+        desk.page.wait_for_selector("text=密钥已新增")
+        row = desk.page.locator("tr", has_text="ybj")
+        row.locator("summary:has-text('吊销')").first.click()
+        row.locator("button:has-text('确认立即吊销 ybj-k1')").click()
+        desk.page.wait_for_selector("text=密钥 ybj-k1 已吊销")
+        keys = desk.page.locator("tr", has_text="ybj").inner_text()
+        assert "ybj-k1:已于" in keys and "ybj-k2(" in keys
+        check(desk, "exchange-keys")
+        listed = _get(desk, "/api/v1/staff/exchange/clients")
+        assert [[k["id"], bool(k["revoked_at"])] for k in listed[0]["keys"]] == [["ybj-k1", True], ["ybj-k2", False]]
+    finally:
+        desk.close()

@@ -3,6 +3,7 @@ import { S } from "./strings.js";
 import { homeVisitScreen } from "./visit.js";
 import { noticesScreen, objectionScreen, sheetScreen } from "./notices.js";
 import { paramsScreen } from "./admin.js";
+import { exchangeScreen } from "./exchange.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -92,6 +93,7 @@ function header() {
   if (me.role === "supervisor") links.push(["#/supervision", S.nav.supervision]);
   if (me.role === "supervisor" || me.role === "admin") links.push(["#/roll", S.nav.roll]);
   if (me.role === "admin") links.push(["#/accounts", S.nav.accounts], ["#/params", S.nav.params]);
+  if (me.role === "admin" && !me.street_code) links.push(["#/exchange", S.nav.exchange]);
   nav.replaceChildren(...links.map(([href, text]) => el("a", {
     href, text, "aria-current": here === href ? "page" : null })));
   nav.hidden = false; out.hidden = false;
@@ -792,6 +794,7 @@ async function drawRoute() {
     if (hash.startsWith("#/objection/")) return await objectionScreen(hash.slice(12), helpers);
     if (hash.startsWith("#/accounts")) return await accountsScreen();
     if (hash.startsWith("#/params")) return await paramsScreen(helpers, me);
+    if (hash.startsWith("#/exchange")) return await exchangeScreen(helpers);
     if (hash.startsWith("#/roll")) return await rollScreen();
     if (hash.startsWith("#/search")) return searchScreen();
     if (hash.startsWith("#/counter/")) return await visitScreen(hash.slice(10));
