@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flows.imports import care_assessments, deaths, disability, economic, hukou_moves
+from flows.imports import care_assessments, cremations, deaths, disability, economic, hukou_moves
 from flows.imports.partner import Spec
 
 
@@ -58,6 +58,9 @@ def _move_effect(rec: dict) -> str | None:
 PUSH: dict[str, Push] = {p.code: p for p in (
     Push("deaths", "死亡信息（公安户籍注销、卫健死亡医学证明、殡葬火化）", deaths.SPEC, _death_effect),
     Push("cremations", "火化信息（殡葬）", deaths.SPEC, _death_effect, fixed={"source": "funeral"}),
+    # the funeral home's cremation record with the 治丧人, services and amount waived (the CSV import's contract):
+    # the funeral subsidy is proposed to her in the program's daily step, as after `zerotrip import cremations`
+    Push("cremation_records", "火化记录及治丧人（殡葬，惠民殡葬补贴）", cremations.SPEC),
     Push("hukou_moves", "户口迁移", hukou_moves.SPEC, _move_effect),
     Push("disability_certificates", "残疾人证", disability.SPEC),
     # a new assessment is taken in by the programs that read assessments (their daily step: propose, re-price, stop)

@@ -230,3 +230,42 @@ def test_care_assessments_pushed_by_the_assessment_agency_use_the_imports_valida
     session.expire_all()
     (row,) = session.scalars(select(CareAssessment).where(CareAssessment.resident_id == person.id)).all()
     assert (row.level, row.assessed_on) == (3, date(2026, 9, 1))
+
+
+def test_a_funeral_home_pushes_a_cremation_record_and_the_arranger_is_proposed_the_subsidy(client, session, cfg, cli,
+                                                                                            monkeypatch):
+    """A cremation record by push (the `cremations` import's contract: 治丧人, services, amount waived): the same
+    validation and reason codes; the next daily step proposes the funeral subsidy to the 治丧人 — a married daughter
+    in another household — net of what was waived, as after `zerotrip import cremations`."""
+    from app.crypto import cipher_for
+    from app.models import Application
+    from tests.authz import helpers as ah
+
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2026-03-10")
+    home = Department(cli, "binyiguan", "push", {"funeral_subsidy": {
+        "legal_basis": "《殡葬管理条例》；惠民殡葬政策", "push": ["cremation_records"]}})
+    father = ah.person(session, cfg, "钱老汉", birth=date(1944, 2, 1), household="HH-Q1")[0]
+    daughter, daughter_account, daughter_number = ah.person(session, cfg, "钱秀兰", birth=date(1970, 5, 1),
+                                                            household="HH-Q9")
+    father.death_date = date(2026, 3, 6)
+    session.commit()
+    number = cipher_for(cfg).decrypt(father.id_enc)
+    record = {"id_number": number, "funeral_home": "太原市殡仪馆", "cremation_date": "2026-03-08",
+              "arranger_name": "钱秀兰", "arranger_id_number": daughter_number, "arranger_phone": "13900008888",
+              "services": "接运;火化", "waived_amount": "600.00"}
+    items = [{"reference_id": "C1", "dataset": "cremation_records", "record": record},
+             {"reference_id": "C2", "dataset": "cremation_records",
+              "record": {**record, "id_number": daughter_number, "services": "烧纸"}}]
+    resp = home.push(client, items)
+    assert resp.status_code == 200, resp.json
+    first, second = resp.json["message"]["results"]
+    assert first["status"] == "accepted", first
+    assert second["status"] == "rejected" and "SERVICES_INVALID" in {r["code"] for r in second["reasons"]}, second
+    assert home.push(client, items[:1]).json["message"]["results"][0].get("duplicate") is True
+
+    assert cli("scheduler", "run-once", "--as-of", "2026-03-10").exit_code == 0
+    headers = ah.headers_for(session, cfg, daughter_account)
+    (mine,) = [a for a in client.get("/api/v1/applications", headers=headers).json if a["program"] == "funeral_subsidy"]
+    assert mine["state"] == "proposed" and [a["role"] for a in mine["applicants"]] == ["funeral_arranger"], mine
+    session.expire_all()
+    assert session.get(Application, mine["id"]).resident_id == father.id
