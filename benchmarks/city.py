@@ -7,7 +7,9 @@ Prints, in one run: the database engine's durability settings (PostgreSQL: fsync
 before and after, the population load through the import's validation and writer (rows/s), the elderly-allowance
 backfill scan beside a bare `INSERT … SELECT` of the same rows (medians of --repeat), the next day's scan after
 an import that changed 1,000 residents, and the database size. Reuses `benchmarks/scan.py` for the scan parts.
-Not yet here (issue 17 item 5): the monthly payroll against a bare aggregate `INSERT … SELECT`.
+Then the monthly payroll: every proposal of the backfill becomes an active benefit (set-up, untimed), and the
+roll of the month is computed (`flows.payroll.compute`, a draft: lines, totals, anomaly report, inputs) beside a
+bare aggregate `INSERT … SELECT` of the same lines (benefits joined to residents and to the months already paid).
 The target database must be empty (a fresh `createdb`); it is migrated first.
 """
 
@@ -19,7 +21,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -112,8 +114,71 @@ def main() -> None:
     day_scans = [bench_scan.timed_scan(cfg, as_of + timedelta(days=d))[0] for d in range(1, args.repeat + 1)]
     print(f"next-day scan: {day_scans[0]:.3f} s (target ≤ 0.5 s); following days: "
           f"{', '.join(f'{s:.3f}' for s in day_scans[1:]) or '-'} s")
+    payroll_figures(cfg, engine, as_of, args.repeat)
     print(f"database size: {db_size(engine, url)}; after: {free_disk(disk_at)}")
-    print("monthly payroll vs bare aggregate INSERT … SELECT: not measured yet (issue 17 item 5)")
+
+
+BARE_ROLL = """
+INSERT INTO payroll_lines (run_id, month, program, benefit_id, resident_id, tier, amount_fen, arrears_fen,
+                           covered_from, covered_to, months, status)
+SELECT :run_id, :month, b.program, b.id, b.resident_id, b.tier, b.monthly_amount_fen, 0,
+       COALESCE(p.paid_to, b.start_month), :month, :months, 'scheduled'
+FROM benefits b JOIN residents r ON r.id = b.resident_id
+LEFT JOIN (SELECT l.benefit_id, MAX(l.covered_to) AS paid_to FROM payroll_lines l
+           JOIN payroll_runs pr ON pr.id = l.run_id WHERE pr.state = 'closed' AND l.status = 'paid'
+           GROUP BY l.benefit_id) p ON p.benefit_id = b.id
+WHERE b.state IN ('active', 'suspended', 'stopped') AND b.start_month <= :month
+"""
+
+
+def payroll_figures(cfg, engine, as_of, repeat: int) -> None:
+    """The month's roll of every program beside a bare aggregate INSERT … SELECT (medians of `repeat`)."""
+    from app.db import session_scope
+    from app.models.ids import new_id
+    from flows import payroll
+    from flows.programs.elderly_allowance import tier_for_month
+
+    month = f"{as_of:%Y-%m}"
+    with engine.begin() as conn:
+        for table in ("payroll_lines", "payroll_runs", "benefits"):
+            conn.execute(text(f"DELETE FROM {table}"))
+        rows = conn.execute(text("SELECT a.id, a.program, a.resident_id, r.birth_date FROM applications a "
+                                 "JOIN residents r ON r.id = a.resident_id WHERE a.state = 'proposed'")).all()
+        now = as_of
+        benefits = []
+        for app_id, program, resident_id, born in rows:
+            tier, fen = tier_for_month(date.fromisoformat(born) if isinstance(born, str) else born, month)
+            benefits.append({"id": new_id(), "program": program, "resident_id": resident_id, "app": app_id,
+                             "tier": tier, "fen": fen, "month": month, "now": now})
+        conn.execute(text("INSERT INTO benefits (id, program, resident_id, application_id, origin, tier, "
+                          "monthly_amount_fen, start_month, state, created_at, updated_at) VALUES (:id, :program, "
+                          ":resident_id, :app, 'application', :tier, :fen, :month, 'active', :now, :now)"), benefits)
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE benefits"))
+    rolls, bares, lines = [], [], 0
+    for _ in range(repeat):
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM payroll_lines"))
+            conn.execute(text("DELETE FROM payroll_runs"))
+        started = time.perf_counter()
+        with session_scope(cfg) as session:
+            lines = payroll.compute(session, month, as_of).lines
+        rolls.append(time.perf_counter() - started)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM payroll_lines"))
+            conn.execute(text("DELETE FROM payroll_runs"))
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            run_id = new_id()
+            conn.execute(text("INSERT INTO payroll_runs (id, month, state, computed_at, as_of, inputs, totals, "
+                              "anomalies) VALUES (:id, '1999-01', 'draft', :now, :as_of, '{}', '{}', '{}')"),
+                         {"id": run_id, "now": as_of, "as_of": as_of})
+            conn.execute(text(BARE_ROLL), {"run_id": run_id, "month": month, "months": "{}"})
+        bares.append(time.perf_counter() - started)
+    roll_s, bare_s = statistics.median(rolls), statistics.median(bares)
+    print(f"monthly payroll ({month}): {lines:,} lines, median {roll_s:.2f} s (runs: "
+          f"{', '.join(f'{s:.2f}' for s in rolls)}; target ≤ 60 s); bare aggregate INSERT … SELECT median "
+          f"{bare_s:.2f} s; ratio {roll_s / bare_s:.2f} (target ≤ 2)", flush=True)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ def months_between(first: str, last: str) -> list[str]:
 
 def amount_in(benefit, changes: list, month: str) -> tuple[str, int]:
     """(tier, fen) of a benefit for a month from its dated tier changes."""
+    if not changes:  # most benefits: never repriced
+        return benefit.tier, benefit.monthly_amount_fen
     raises = sorted((c for c in changes if c.kind in AMOUNT_CHANGES), key=lambda c: (c.effective_month, c.created_at))
     current = None
     for c in raises:
@@ -118,11 +120,12 @@ def _inputs(session: Session, as_of: date) -> dict:
 
 def _compute_lines(session: Session, month: str) -> list[dict]:
     paid = _paid_through(session)
+    b = Benefit.__table__  # plain rows (the roll reads, never changes, benefits): no ORM identity map per benefit
     benefits = session.execute(
-        select(Benefit, Resident.birth_date, Resident.death_date)
-        .join(Resident, Resident.id == Benefit.resident_id)
-        .where(Benefit.state.in_(PAYABLE_STATES), Benefit.start_month <= month)
-        .order_by(Benefit.program, Benefit.id).execution_options(populate_existing=True)).all()
+        select(b.c.id, b.c.program, b.c.resident_id, b.c.tier, b.c.monthly_amount_fen, b.c.start_month,
+               b.c.end_month)
+        .where(b.c.state.in_(PAYABLE_STATES), b.c.start_month <= month)
+        .order_by(b.c.program, b.c.id)).all()
     changes: dict[str, list] = defaultdict(list)
     for c in session.scalars(select(BenefitChange).where(BenefitChange.kind.in_((*AMOUNT_CHANGES, "resumed")))
                              .execution_options(populate_existing=True)):
@@ -130,7 +133,7 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
     away = _suspended_months(session, {b for b, cs in changes.items() if any(c.kind == "resumed" for c in cs)})
     accounts = dict(session.execute(select(PayoutAccount.resident_id, PayoutAccount.number_mask)).all())
     lines = []
-    for benefit, _born, _died in benefits:
+    for benefit in benefits:
         last = min(month, benefit.end_month) if benefit.end_month else month
         first = benefit.start_month
         if benefit.id in paid:
@@ -256,7 +259,7 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
     found = anomalies(session, lines, month)
     totals = _totals(lines)
     if lines:
-        session.execute(insert(PayrollLine), [{**ln, "run_id": run.id,
+        session.execute(insert(PayrollLine.__table__), [{**ln, "run_id": run.id,
                                                "status": ("paid" if close and ln["status"] == "scheduled"
                                                           else ln["status"])} for ln in lines])
     run.as_of, run.computed_at = as_of, utcnow()
