@@ -145,12 +145,33 @@ class VerifyResult:
     reason: str = ""
 
 
+def archived_boundary(session: Session) -> tuple[int, str] | None:
+    """The last event of the archived months (flows/backup/partitions.py), if any month of the trail was archived."""
+    from app.models import ArchivedPartition
+
+    row = session.execute(select(ArchivedPartition.last_seq, ArchivedPartition.last_hash)
+                          .where(ArchivedPartition.table_name == "audit_events", ArchivedPartition.last_seq.is_not(None))
+                          .order_by(ArchivedPartition.last_seq.desc()).limit(1)).first()
+    return (int(row.last_seq), row.last_hash) if row else None
+
+
 def verify(session: Session, anchor_path: str | None = None, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in seq order; report the first broken link (and check anchors, if given)."""
+    """Walk the chain in seq order; report the first broken link (and check anchors, if given).
+
+    Once months are archived (detached and dumped), the walk starts after their last event, from its hash: a
+    boundary the database claims is trusted only when the anchor file outside it holds the same (seq, hash),
+    written when the month was archived; anchors inside the archived part are the archive's to check."""
     expected_seq, prev, count, hashes = 1, GENESIS, 0, {}
     anchors = read_anchors(anchor_path)
+    boundary = archived_boundary(session)
+    if boundary is not None:
+        if anchor_path and not any((a["seq"], a["hash"]) == boundary for a in anchors):
+            return VerifyResult(False, 0, boundary[0], boundary[1], boundary[0],
+                                "the archived boundary is not in the anchor file (archive record altered?)")
+        expected_seq, prev = boundary[0] + 1, boundary[1]
+        anchors = [a for a in anchors if a["seq"] > boundary[0]]
     wanted = {a["seq"] for a in anchors}
-    last_seq = 0
+    last_seq = boundary[0] if boundary else 0
     while True:
         table = AuditEvent.__table__
         rows = session.execute(select(table).where(table.c.seq >= expected_seq)

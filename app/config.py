@@ -105,6 +105,10 @@ class Config:
     exchange_signing_key: str = field(default="", repr=False)
     exchange_signing_kid: str = "civil-affairs-1"
     exchange_callback_allow: str = ""
+    # Monthly partitions (PostgreSQL): a month stays in the live database at least this long before
+    # `zerotrip db archive` may detach and dump it (social-assistance records are kept long; archived months
+    # are dumped, never dropped).
+    archive_after_months: int = 24
 
     def flask_settings(self) -> dict:
         return {
@@ -207,6 +211,7 @@ _ENV_NAMES = {
     "exchange_signing_key": "ZEROTRIP_EXCHANGE_SIGNING_KEY",
     "exchange_signing_kid": "ZEROTRIP_EXCHANGE_SIGNING_KID",
     "exchange_callback_allow": "ZEROTRIP_EXCHANGE_CALLBACK_ALLOW",
+    "archive_after_months": "ZEROTRIP_ARCHIVE_AFTER_MONTHS",
 }
 
 

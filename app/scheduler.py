@@ -79,6 +79,18 @@ def run_daily_programs(cfg, today=None) -> None:
         joblock.release(cfg, "daily:programs")
 
 
+def ensure_partitions(cfg, today=None) -> int:
+    """PostgreSQL's monthly partitions (app/partitions.py): this month and the next three for each partitioned
+    table, and any month whose rows wait in a default partition. Nothing on SQLite."""
+    from app.partitions import ensure_ahead
+
+    with session_scope(cfg) as session:
+        created = ensure_ahead(session.connection(), today or today_shanghai())
+    if created:
+        log.info("partitions created=%s", created)
+    return created
+
+
 def build_scheduler(cfg) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=SHANGHAI, job_defaults={"coalesce": True, "max_instances": 1,
                                                                     "misfire_grace_time": 6 * 3600})
@@ -86,13 +98,16 @@ def build_scheduler(cfg) -> BlockingScheduler:
                       id="daily-scans", name="daily proactive scans")
     scheduler.add_job(timed("audit-anchor", run_daily_anchor), CronTrigger(hour=0, minute=5, timezone=SHANGHAI), args=[cfg],
                       id="audit-anchor", name="daily audit chain anchor (written outside the database)")
+    scheduler.add_job(timed("partitions", ensure_partitions), CronTrigger(hour=0, minute=10, timezone=SHANGHAI),
+                      args=[cfg], id="partitions", name="monthly partitions three months ahead (PostgreSQL)")
     scheduler.add_job(timed("outbox-reconcile", outbox_reconcile.run), IntervalTrigger(minutes=5), args=[cfg], id="outbox-reconcile",
                       name="outbox reconciler (stuck rows re-queued, ALERT log lines)", coalesce=True, max_instances=1)
     return scheduler
 
 
 def main(cfg) -> None:
-    """Catch up today's scan at start, then run on schedule until stopped."""
+    """Catch up today's partitions and scan at start, then run on schedule until stopped."""
+    timed("partitions", ensure_partitions)(cfg)
     timed("daily-scans", run_daily_scans, LEASE_TTL)(cfg)
     scheduler = build_scheduler(cfg)
     log.info("scheduler started: audit anchor at 00:05, daily scans and lifecycle jobs at 00:30 Asia/Shanghai")

@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--payroll-only", action="store_true",
+                        help="a database this benchmark already filled (--database-url): only the monthly payroll")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="zt-bench-city-"))
     if args.db == "postgresql":
@@ -78,6 +80,10 @@ def main() -> None:
     print(f"database: {engine.dialect.name}; {settings(engine)}", flush=True)
     disk_at = Path("/var/lib/postgresql") if args.db == "postgresql" and Path("/var/lib/postgresql").exists() else tmp
     print(f"before: {free_disk(disk_at)}", flush=True)
+    if args.payroll_only:
+        payroll_figures(cfg, engine, today_shanghai(), args.repeat)
+        print(f"database size: {db_size(engine, url)}; after: {free_disk(disk_at)}")
+        return
 
     t = time.perf_counter()
     seeded = seed_city(cfg, args.people, args.seed)
@@ -121,13 +127,13 @@ def main() -> None:
 BARE_ROLL = """
 INSERT INTO payroll_lines (run_id, month, program, benefit_id, resident_id, tier, amount_fen, arrears_fen,
                            covered_from, covered_to, months, status)
-SELECT :run_id, :month, b.program, b.id, b.resident_id, b.tier, b.monthly_amount_fen, 0,
-       COALESCE(p.paid_to, b.start_month), :month, :months, 'scheduled'
+SELECT CAST(:run_id AS VARCHAR), CAST(:month AS VARCHAR), b.program, b.id, b.resident_id, b.tier, b.monthly_amount_fen, 0,
+       COALESCE(p.paid_to, b.start_month), CAST(:month AS VARCHAR), CAST(:months AS JSON), 'scheduled'
 FROM benefits b JOIN residents r ON r.id = b.resident_id
 LEFT JOIN (SELECT l.benefit_id, MAX(l.covered_to) AS paid_to FROM payroll_lines l
            JOIN payroll_runs pr ON pr.id = l.run_id WHERE pr.state = 'closed' AND l.status = 'paid'
            GROUP BY l.benefit_id) p ON p.benefit_id = b.id
-WHERE b.state IN ('active', 'suspended', 'stopped') AND b.start_month <= :month
+WHERE b.state IN ('active', 'suspended', 'stopped') AND b.start_month <= CAST(:month AS VARCHAR)
 """
 
 

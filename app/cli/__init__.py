@@ -17,7 +17,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "approvals": ("app.cli.params_cmd", "approvals_group",
                   "Maker-checker approvals of every kind (parameter changes, payout grants, …)."),
     "audit": ("app.cli.audit_cmd", "audit_group", "The tamper-evident audit trail."),
-    "db": ("app.cli.db_cmd", "db_group", "Database schema, backup and restore."),
+    "db": ("app.cli.db_cmd", "db_group", "Database schema, backup, restore and archive."),
     "demo": ("app.cli.demo_cmd", "demo", "Start everything for a local demo; Ctrl-C stops it all."),
     "dispatch": ("app.cli.dispatch_cmd", "dispatch", "Send due outbox messages."),
     "exchange": ("app.cli.exchange_cmd", "exchange_group",

@@ -1,4 +1,4 @@
-"""`zerotrip db upgrade`: the only command that changes the schema; `db backup` / `db restore`."""
+"""`zerotrip db upgrade`: the only command that changes the schema; `db backup` / `db restore`; `db archive`."""
 
 import sys
 from datetime import UTC, datetime
@@ -12,7 +12,7 @@ from app.migrate import upgrade
 
 @click.group("db")
 def db_group() -> None:
-    """Database schema, backup and restore."""
+    """Database schema, backup, restore and archive."""
 
 
 @db_group.command("upgrade")
@@ -60,6 +60,38 @@ def db_restore(backup_dir, force: bool) -> None:
     summary(**result)
     if not result["verified"]:
         click.echo(f"restore: tables differ from the manifest: {result['differ']}", err=True)
+        sys.exit(1)
+
+
+@db_group.command("archive")
+@click.option("--before", required=True, metavar="YYYY-MM", help="Archive every month before this one.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for the dumps (default: <instance>/archive).")
+def db_archive(before, out_dir) -> None:
+    """PostgreSQL: detach the months before YYYY-MM of the partitioned tables (outbox, audit events, payroll
+    lines, exchange records) into the `archive` schema and dump each (pg_dump custom format, SHA-256 recorded);
+    never drops. A month with a message not yet final refuses (and the months after it); months younger than
+    ZEROTRIP_ARCHIVE_AFTER_MONTHS (default 24) stay. `zerotrip audit verify` continues from the archived
+    boundary, which is also written to the anchor file."""
+    from flows.backup.database import DumpFailed
+    from flows.backup.partitions import ArchiveRefused, archive
+    from flows.dates import today_shanghai
+
+    cfg = config_or_exit()
+    try:
+        result = archive(cfg, before, today_shanghai(), Path(out_dir) if out_dir else None,
+                         progress=lambda line: click.echo(line, err=True))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--before") from None
+    except (ArchiveRefused, DumpFailed) as exc:
+        click.echo(f"archive refused: {exc}", err=True)
+        summary(archived_months=0, refused=1)
+        sys.exit(1)
+    stopped = result.pop("stopped", None)
+    if stopped:
+        click.echo(f"archive stopped: {stopped}", err=True)
+    summary(**result)
+    if stopped:  # part of what was asked is not archived
         sys.exit(1)
 
 

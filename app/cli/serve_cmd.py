@@ -106,10 +106,10 @@ def scheduler(ctx: click.Context) -> None:
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day the jobs run for (the test clock; refused in production). Default: today.")
 def run_once(as_of) -> None:
-    """Run the daily jobs once (scans, lifecycle, 低保 deadlines) for one day, then exit."""
+    """Run the daily jobs once (partitions, scans, lifecycle, 低保 deadlines) for one day, then exit."""
     from app.cli.common import summary
     from app.logging_setup import configure_logging
-    from app.scheduler import run_daily_scans
+    from app.scheduler import ensure_partitions, run_daily_scans
     from flows.dates import today_shanghai
 
     cfg = ready_config()
@@ -117,6 +117,7 @@ def run_once(as_of) -> None:
         raise click.UsageError("--as-of is a test clock and is refused in production (ZEROTRIP_ENV=production)")
     configure_logging(cfg)
     day = as_of.date() if as_of else today_shanghai()
+    ensure_partitions(cfg, day)
     run_daily_scans(cfg, day)
     summary(scheduler="run-once", as_of=day.isoformat())
 

@@ -112,3 +112,6 @@ __all__ += ["HomeVisit", "VisitFile"]
 from app.models.counter import CounterVisit  # noqa: E402
 
 __all__ += ["CounterVisit"]
+from app.models.partitions import ArchivedPartition, UniqueKey  # noqa: E402
+
+__all__ += ["ArchivedPartition", "UniqueKey"]

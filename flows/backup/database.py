@@ -68,6 +68,7 @@ def restore(url: str, engine: Engine, source: Path) -> None:
         return
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("DROP SCHEMA IF EXISTS archive CASCADE"))  # detached months (db archive): in the dump too
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     done = subprocess.run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",

@@ -160,6 +160,9 @@ INTERNAL: dict[str, str] = {
     "cremation_records": "resident_id funeral_home cremation_date arranger_resident_id arranger_name arranger_id_mask "
                          "arranger_phone_mask services waived_fen row_digest source source_date updated_at",
     "care_assessments": "id resident_id assessed_on level assessor row_digest source source_date updated_at",
+    # issue 17 item 2 (monthly partitions on PostgreSQL, app/partitions.py): operational, never shared
+    "unique_keys": "scope key row_id",
+    "archived_partitions": "id table_name month detached_as rows dump_file dump_sha256 last_seq last_hash archived_at",
 }
 
 # Fields of the exchange's answers: field → (数据项名称, 类型, 敏感级别)
