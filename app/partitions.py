@@ -46,8 +46,8 @@ PG_CONSTRAINTS = {
     "uq_exchange_records_key": None,
     "uq_payroll_lines_run_id_benefit_id": "uq_payroll_lines_run_id_benefit_id_month",
 }
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_PARTITION = re.compile(r"^(?P<table>[a-z_]+)_(?P<y>\d{4})_(?P<m>\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_PARTITION = re.compile(r"^(?P<table>[a-z_]+)_(?P<y>[0-9]{4})_(?P<m>[0-9]{2})$")
 
 
 def is_postgres(conn) -> bool:
