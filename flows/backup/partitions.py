@@ -53,7 +53,7 @@ def archive(cfg, before: str, today: date, out_dir: Path | None = None,
                              "(keep it whole with `zerotrip db backup`)")
     limit = archivable_before(today, cfg.archive_after_months)
     if before > limit:
-        raise ArchiveRefused(f"months from {parts.add_months(limit, 0)} on are kept in the live database "
+        raise ArchiveRefused(f"months from {limit} on are kept in the live database "
                              f"(ZEROTRIP_ARCHIVE_AFTER_MONTHS={cfg.archive_after_months}): use --before {limit} or earlier")
     folder = Path(out_dir) if out_dir else Path(cfg.instance_path) / "archive"
     folder.mkdir(parents=True, exist_ok=True)
