@@ -217,8 +217,12 @@ def read_anchors(anchor_path: str | None) -> list[dict]:
 def write_anchor(session: Session, anchor_path: str, now: datetime | None = None) -> dict:
     """Append the current head (seq, hash, time) to the anchor file outside the database (fsynced)."""
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    anchor = {"seq": int(head.seq) if head else 0, "hash": head.hash if head else GENESIS,
-              "ts": (now or utcnow()).isoformat(timespec="seconds") + "Z"}
+    return append_anchor(anchor_path, int(head.seq) if head else 0, head.hash if head else GENESIS, now)
+
+
+def append_anchor(anchor_path: str, seq: int, head_hash: str, now: datetime | None = None, **extra) -> dict:
+    """Append one anchor line (seq, hash, time, and e.g. `archived` month) to the anchor file, fsynced."""
+    anchor = {"seq": int(seq), "hash": head_hash, "ts": (now or utcnow()).isoformat(timespec="seconds") + "Z", **extra}
     path = Path(anchor_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:

@@ -21,6 +21,8 @@ from datetime import date
 
 from sqlalchemy import text
 
+from app.sql import is_postgres
+
 ARCHIVE_SCHEMA = "archive"
 LOCK_TIMEOUT = "10s"  # detached months live here (never dropped by the application)
 
@@ -50,8 +52,8 @@ _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _PARTITION = re.compile(r"^(?P<table>[a-z_]+)_(?P<y>[0-9]{4})_(?P<m>[0-9]{2})$")
 
 
-def is_postgres(conn) -> bool:
-    return conn.dialect.name == "postgresql"
+def exists(conn, name: str, schema: str = "public") -> bool:
+    return conn.execute(text("SELECT to_regclass(:n)"), {"n": f"{schema}.{name}"}).scalar() is not None
 
 
 def parse_month(value: str) -> tuple[int, int]:
@@ -101,8 +103,7 @@ def attached_months(conn, table: str) -> list[str]:
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :t AND p.relnamespace = 'public'::regnamespace"),
         {"t": table}).scalars()
-    months = [m for name in rows if (found := month_of_partition(name)) and (m := found[1])]
-    return sorted(months)
+    return sorted(found[1] for name in rows if (found := month_of_partition(name)))
 
 
 def months_in_default(conn, table: str) -> list[str]:
@@ -118,8 +119,7 @@ def ensure_month(conn, table: str, month: str) -> bool:
     p = PARTITIONED[table]
     parse_month(month)
     name = partition_name(table, month)
-    exists = conn.execute(text("SELECT to_regclass(:n)"), {"n": f"public.{name}"}).scalar()
-    if exists:
+    if exists(conn, name):
         return False
     low, high = _bounds(p, month)
     waiting = conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {table}_default WHERE {_range_sql(p, month)})")).scalar()

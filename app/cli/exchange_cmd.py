@@ -89,17 +89,14 @@ def client_add(client_id, name, public_key, key_id, actions, purposes, pia_ref, 
 @client_group.command("list")
 def client_list() -> None:
     """Registered clients, their keys and agreement expiry."""
-    from sqlalchemy import select
-
-    from app.models import ExchangeKey
     from flows.exchange import clients
 
     cfg = ready_config()
     with session_scope(cfg) as session:
         rows = clients.clients(session)
+        keys_of = clients.keys_of(session, [c.id for c in rows])
         for c in rows:
-            keys = session.scalars(select(ExchangeKey).where(ExchangeKey.client_id == c.id)).all()
-            live = ",".join(k.id for k in keys if k.revoked_at is None) or "-"
+            live = ",".join(k.id for k in keys_of[c.id] if k.revoked_at is None) or "-"
             click.echo(f"{c.id}\t{c.name}\t{','.join(c.actions)}\tagreement_expires={c.agreement_expires}\tkeys={live}")
     summary(clients=len(rows))
 

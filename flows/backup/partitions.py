@@ -15,8 +15,6 @@ is refused. A rerun finishes what an interrupted one left (a detached table not 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import subprocess
 from collections.abc import Callable
 from datetime import date
@@ -26,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from app import partitions as parts
+from app.audit import append_anchor
 from app.db import make_engine, utcnow
 from app.models import ArchivedPartition
 from flows.backup.database import DumpFailed, _libpq_url, _tool
@@ -99,7 +98,7 @@ def _detach_month(engine, month: str) -> list[str]:
     with engine.begin() as conn:
         conn.execute(text(f"SET LOCAL lock_timeout = '{parts.LOCK_TIMEOUT}'"))
         outbox = parts.partition_name("outbox", month)
-        if conn.execute(text("SELECT to_regclass(:n)"), {"n": f"public.{outbox}"}).scalar():
+        if parts.exists(conn, outbox):
             conn.execute(text(f"LOCK TABLE {outbox} IN SHARE MODE"))  # no message changes state meanwhile
             waiting = conn.execute(text(f"SELECT state, COUNT(*) FROM {outbox} WHERE state = ANY(:states) "
                                         "GROUP BY state ORDER BY state"), {"states": list(ACTIVE_STATES)}).all()
@@ -109,9 +108,9 @@ def _detach_month(engine, month: str) -> list[str]:
                                      "they are sent or settled (`zerotrip outbox status`)")
         for table in parts.PARTITIONED:
             name = parts.partition_name(table, month)
-            if not conn.execute(text("SELECT to_regclass(:n)"), {"n": f"public.{name}"}).scalar():
+            if not parts.exists(conn, name):
                 continue
-            if conn.execute(text("SELECT to_regclass(:n)"), {"n": f"{parts.ARCHIVE_SCHEMA}.{name}"}).scalar():
+            if parts.exists(conn, name, parts.ARCHIVE_SCHEMA):
                 raise ArchiveRefused(f"{parts.ARCHIVE_SCHEMA}.{name} exists already (this month was archived "
                                      "before): keep its dump, drop that table, then rerun")
             conn.execute(text(f"ALTER TABLE {table} DETACH PARTITION {name}"))
@@ -150,18 +149,7 @@ def _dump_pending(cfg, engine, folder: Path, progress) -> int:
                 dump_sha256=digest, last_seq=last.seq if last else None, last_hash=last.hash if last else None,
                 archived_at=utcnow()))
         if last is not None:
-            _anchor(cfg.audit_anchor_path, last.seq, last.hash, month)
+            append_anchor(cfg.audit_anchor_path, last.seq, last.hash, archived=month)
         progress(f"{qualified}: {rows:,} rows → {path.name} (sha256 {digest[:16]})")
         count += 1
     return count
-
-
-def _anchor(anchor_path: str, seq: int, head: str, month: str) -> None:
-    """The archived boundary, outside the database: `audit verify` accepts a boundary only if it is anchored."""
-    path = Path(anchor_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = {"seq": int(seq), "hash": head, "ts": utcnow().isoformat(timespec="seconds") + "Z", "archived": month}
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(line, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
