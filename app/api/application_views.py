@@ -80,6 +80,10 @@ def change_text(change: BenefitChange) -> str:
         return f"人口库登记于{item.get('death_date', '')}去世,自{_month_zh(change.effective_month)}起停止发放{src}"
     if change.reason == "moved_out":
         return f"户籍于{item.get('move_date', '')}迁出本市,自{_month_zh(change.effective_month)}起暂停发放{src}"
+    if change.reason in ("member_death", "member_moved_out"):  # flows.lifecycle.household: the last entry says who
+        said = (change.trace or [{}])[-1].get("text", "")
+        amount = f",每月{yuan(change.monthly_amount_fen)}元" if change.kind == "repriced" else ",停止发放"
+        return f"{said}{amount}"
     if change.reason == "certificate_expired":
         return f"残疾人证有效期至{item.get('value', '')},自{_month_zh(change.effective_month)}起停止发放{src}"
     if change.reason == "dibao_ended":

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from app.models import Application, Benefit, BenefitChange, EconomicRecord, PayrollLine
+from app.models import Application, Benefit, BenefitChange, EconomicRecord, HukouMove, PayrollLine
 from tests.builders import make_resident
 from tests.payroll.test_payroll import _account
 
@@ -87,3 +87,42 @@ def test_a_member_who_is_not_the_applicant_dies_the_case_is_re_priced(session, c
     case = session.get(Benefit, case.id)
     # 2 members, the head's 600 yuan still counted: 2 × 800 − 600 = 1000 yuan from February
     assert (case.state, case.resident_id, case.tier, case.monthly_amount_fen) == ("active", head.id, "2p", 100_000)
+
+
+def _move_out(session, person, day: date) -> None:
+    session.add(HukouMove(resident_id=person.id, move_date=day, direction="out", area_code="110101",
+                          source_date=day))
+    person.hukou_local = False
+    session.commit()
+
+
+def test_a_member_who_moves_out_is_no_longer_counted_and_the_case_is_re_priced(session, cfg, cli):
+    head, wife, son, case = _household(session, cfg)
+    _move_out(session, son, date(2027, 1, 10))
+    _run(cli, "2027-01-11")
+    session.expire_all()
+    case = session.get(Benefit, case.id)
+    # 2 members, the head's 600 yuan still counted: 2 × 800 − 600 = 1000 yuan from February (减发)
+    assert (case.state, case.resident_id, case.tier, case.monthly_amount_fen) == ("active", head.id, "2p", 100_000)
+    change = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == case.id)).one()
+    assert (change.kind, change.effective_month, change.reason) == ("repriced", "2027-02", "member_moved_out")
+    _run(cli, "2027-01-12")  # idempotent: the same move is taken in once
+    session.expire_all()
+    assert session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == case.id)).all() == [change]
+
+
+def test_the_applicant_moves_out_the_case_passes_on_and_stops_only_when_nobody_remains(session, cfg, cli):
+    head, wife, son, case = _household(session, cfg)
+    _move_out(session, head, date(2027, 1, 10))
+    _run(cli, "2027-01-11")
+    session.expire_all()
+    case = session.get(Benefit, case.id)
+    # not suspended: the wife holds the case, 2 members and the head's wage gone with him: 2 × 800 = 1600 yuan
+    assert (case.state, case.resident_id, case.tier, case.monthly_amount_fen) == ("active", wife.id, "2p", 160_000)
+    wife.death_date = date(2027, 2, 3)
+    session.commit()
+    _move_out(session, son, date(2027, 2, 4))
+    _run(cli, "2027-02-05")
+    session.expire_all()
+    case = session.get(Benefit, case.id)
+    assert case.state in ("stopped", "suspended") and case.end_month == "2027-02"  # nobody remains
