@@ -80,6 +80,7 @@ KIND_TITLES = {
     "appeal_update": "复核进度通知",
     "case_extended": "办理时限延长通知",
     "objection_handled": "公示异议处理通知",
+    "certificate_expiring": "证件到期提醒",
 }
 # Kinds that ignore quiet hours: a security alert must not wait for the morning, and the answer to the
 # citizen's own tap (confirm → approved / rejected) is expected at once — she is awake, she just used the app.
@@ -564,6 +565,13 @@ def _say_payout_account_changed(c: _Ctx) -> str:
             f"如非您本人同意，请立即联系社区或拨打{HOTLINE}。")
 
 
+def _say_certificate_expiring(c: _Ctx) -> str:
+    names = "、".join(program_name(code) for code in c.data.get("programs") or [c.program_code])
+    when = fmt_date(c.data.get("expiry_date")) or "近期"
+    return (f"您的残疾人证将于{when}到期。请在到期前到县级残联换领新证：按时换证，{names}不会中断；"
+            f"过期未换证的，自到期次月起停止发放。如有疑问请联系社区或拨打{HOTLINE}。")
+
+
 def _say_tier_raised_any(c: _Ctx) -> str:
     if c.data.get("reason") == "parameter_change":
         return _say_tier_raised_by_parameters(c)
@@ -587,6 +595,7 @@ SENTENCES = {
     "proxy_restored": _say_proxy_restored,
     "benefit_resumed": _say_benefit_resumed,
     "payout_account_changed": _say_payout_account_changed,
+    "certificate_expiring": _say_certificate_expiring,
 }
 
 

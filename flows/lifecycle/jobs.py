@@ -23,6 +23,7 @@ from app.sql import (
 )
 from flows import programs
 from flows.lifecycle.after_death import notify_after_death
+from flows.lifecycle.certificate_reminders import remind_certificate_expiry
 from flows.lifecycle.household import reprice_on_member_departure
 
 REMINDER_DAYS = (3, 10)
@@ -288,7 +289,7 @@ def remind_and_escalate(conn, d: Dialect, as_of: date) -> dict:
 
 
 JOBS = (reprice_on_member_departure, stop_on_death, suspend_on_move_out, resume_on_move_in, stop_on_certificate_expiry,
-        stop_without_household_benefit, remind_and_escalate)
+        remind_certificate_expiry, stop_without_household_benefit, remind_and_escalate)
 
 
 def run_daily(cfg, as_of: date, engine=None) -> LifecycleResult:

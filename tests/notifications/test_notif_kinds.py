@@ -72,12 +72,14 @@ CASES = {
     "case_extended": {"program": "dibao", "due_on": "2027-02-05", "base_days": 30,
                       "text": "因需补充核查家庭收入，您的城乡低保申请办理时限延长至2027年2月5日（45个工作日）。"},
     "objection_handled": {"program": "dibao", "text": "您对城乡低保公示提出的异议，我们已调查核实并处理完毕。感谢您的监督。"},
+    "certificate_expiring": {"program": "disability_care_subsidy", "programs": ["disability_care_subsidy"],
+                             "expiry_date": "2027-03-01"},
     "appeal_update": {"program": "dibao", "appeal_id": "a1", "event": "received",
                       "text": "您对城乡最低生活保障决定提出的复核申请已受理，将在2026年12月31日前作出复核决定。"},
 }
 RAW = re.compile(r"[A-Za-z_]{2,}")
 TEMPLATE_LESS = {"proxy_granted", "proxy_request", "proxy_restored", "benefit_resumed", "payout_account_changed",
-                 "appeal_update", "case_extended", "objection_handled"}
+                 "appeal_update", "case_extended", "objection_handled", "certificate_expiring"}
 
 
 def _kind(case: str) -> str:
