@@ -36,6 +36,7 @@ from app.models import (
     EconomicRecord,
     HukouMove,
     ImportBatch,
+    ParameterValue,
     PayoutAccount,
     PayrollLine,
     PayrollRun,
@@ -154,7 +155,41 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
             "covered_from": first, "covered_to": last, "months": {m: list(v) for m, v in covered.items()},
             "account_mask": mask, "status": "scheduled" if mask else "no_account",
         })
+    _add_differences(session, lines, {b.id: b for b in benefits}, changes, paid)
     return lines + one_offs.lines(session, month, accounts)  # one-off payments (flows.one_offs), one line each
+
+
+def _add_differences(session: Session, lines: list[dict], benefits: dict, changes: dict, paid: dict) -> None:
+    """A parameter change approved `--arrears` from a month an earlier roll already paid: this roll pays, as
+    arrears, what each such month is owed now minus what was paid for it (this month's line of the benefit;
+    recorded per month in `differences`, so the next roll owes nothing more). Closed rolls never change; a
+    lower amount is not recovered."""
+    keys = {f"param:{a}"[:40] for a in session.scalars(
+        select(ParameterValue.approval_id).where(ParameterValue.arrears.is_(True)))}
+    since: dict[str, str] = {}
+    for bid, cs in changes.items():
+        for c in cs:
+            if c.change_key in keys and c.effective_month <= paid.get(bid, ""):
+                since[bid] = min(since.get(bid, c.effective_month), c.effective_month)
+    if not since:
+        return
+    got: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for bid, months, differences in session.execute(
+            select(PayrollLine.benefit_id, PayrollLine.months, PayrollLine.differences)
+            .join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
+            .where(PayrollRun.state == "closed", PayrollLine.status == "paid",
+                   PayrollLine.benefit_id.in_(sorted(since)))):
+        for m, (_tier, fen) in [*months.items(), *(differences or {}).items()]:
+            got[bid][m] += int(fen)
+    for ln in lines:
+        bid = ln["benefit_id"]
+        if bid not in since:
+            continue
+        owed = {m: amount_in(benefits[bid], changes[bid], m) for m in sorted(got[bid]) if m >= since[bid]}
+        differences = {m: [tier, fen - got[bid][m]] for m, (tier, fen) in owed.items() if fen > got[bid][m]}
+        if differences:
+            ln["differences"] = differences
+            ln["arrears_fen"] += sum(fen for _tier, fen in differences.values())
 
 
 def _suspended_months(session: Session, benefit_ids: set[str]) -> dict[str, set[str]]:
@@ -259,7 +294,7 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
     found = anomalies(session, lines, month)
     totals = _totals(lines)
     if lines:
-        session.execute(insert(PayrollLine.__table__), [{**ln, "run_id": run.id,
+        session.execute(insert(PayrollLine.__table__), [{**ln, "run_id": run.id, "differences": ln.get("differences"),
                                                "status": ("paid" if close and ln["status"] == "scheduled"
                                                           else ln["status"])} for ln in lines])
     run.as_of, run.computed_at = as_of, utcnow()

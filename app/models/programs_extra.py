@@ -178,6 +178,8 @@ class PayrollLine(Base):
     covered_from: Mapped[str] = mapped_column(String(7))
     covered_to: Mapped[str] = mapped_column(String(7))
     months: Mapped[dict] = mapped_column(default=dict)  # {"YYYY-MM": [tier, fen], …}
+    # differences for months an earlier roll paid, owed after a parameter change approved with --arrears
+    differences: Mapped[dict | None] = mapped_column(nullable=True)  # {"YYYY-MM": [tier, fen], …}
     account_mask: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | paid | no_account
 

@@ -156,6 +156,30 @@ def test_a_from_month_in_a_closed_roll_needs_arrears(session, cfg, cli):
     assert r.exit_code == 2 and "month_closed" in r.stderr
 
 
+def test_arrears_pay_the_differences_of_closed_months_once_in_the_next_open_roll(session, cfg, cli, monkeypatch):
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2026-03-10")
+    h.staff(session, cfg, role="admin", username="admin_qin")
+    h.staff(session, cfg, role="admin", username="admin_han")
+    person = h.person(session, cfg, "周老伯", birth=date(1940, 1, 1))[0]
+    _account(session, cfg, person)
+    paid = benefit(session, person, start="2026-01")
+    _close(cli, "2026-01")
+    _close(cli, "2026-02")
+    proposed = cli("params", "set", "elderly_allowance", "tiers.80-89", "60.00", "--from", "2026-02", "--arrears",
+                   "--by", "admin_qin")
+    assert proposed.exit_code == 0, proposed.output
+    assert cli("params", "approve", _summary(proposed)["approval"], "--by", "admin_han").exit_code == 0
+    _close(cli, "2026-03")
+    _close(cli, "2026-04")
+    session.expire_all()
+    lines = {ln.month: ln for ln in session.scalars(select(PayrollLine).where(PayrollLine.benefit_id == paid.id))}
+    assert [(m, lines[m].amount_fen, lines[m].arrears_fen) for m in sorted(lines)] == [
+        ("2026-01", 5000, 0), ("2026-02", 5000, 0),  # closed rolls never change
+        ("2026-03", 6000, 1000),  # February's difference (60 − 50 yuan) paid once, as arrears
+        ("2026-04", 6000, 0)]
+    assert lines["2026-03"].differences == {"2026-02": ["80-89", 1000]}
+
+
 def test_threshold_change_proposes_the_new_cohort_from_its_month_not_before(session, cfg, cli, client, monkeypatch):
     monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2027-01-10")
     h.staff(session, cfg, role="admin", username="admin_he")
