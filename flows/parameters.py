@@ -186,11 +186,14 @@ def _amount_before(session: Session, benefit: Benefit, month: str) -> tuple[str,
 
 def guide(program, today: date | None = None) -> dict:
     """The guide (办事指南) generated from the parameters: today's values and amounts, and each approved change
-    still to come (announced) with its start month. Texts may name a parameter as {key}."""
+    still to come (announced) with its start month. Texts may name a parameter as {key}, or an amount of
+    `guide_amounts` by its label ({标准})."""
     today = today or today_shanghai()
     on = max(today, program.start_date)
     scalars = {k: v.at(on) for k, v in program.parameters.items() if isinstance(v, Dated)
                and isinstance(v.at(on), (int, str))}
+    amounts = program.guide_amounts(today) if program.guide_amounts is not None else {}
+    scalars.update({label: text for label, text in amounts.items() if isinstance(text, str)})  # {标准} in a text
 
     def fill(text):
         try:
@@ -200,7 +203,7 @@ def guide(program, today: date | None = None) -> dict:
 
     out = {k: ([fill(x) for x in v] if isinstance(v, list) else fill(v)) for k, v in program.guide.items()}
     if program.guide_amounts is not None:
-        out["amounts"] = program.guide_amounts(today)
+        out["amounts"] = amounts
     announced = []
     for name, dated in program.parameters.items():
         if not isinstance(dated, Dated):

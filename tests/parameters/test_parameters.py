@@ -220,3 +220,17 @@ def test_a_payout_grant_is_approved_only_through_its_own_route(session, cfg, cli
     assert own.status_code == 200 and own.json["status"] == "active"
     session.expire_all()
     assert session.get(Approval, pending[0]["id"]).state == "approved"
+
+
+def test_the_dibao_guide_states_the_standard_and_limits_from_the_parameters(session, cfg, cli, client, monkeypatch):
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2027-01-10")
+    h.staff(session, cfg, role="admin", username="admin_fang")
+    h.staff(session, cfg, role="admin", username="admin_tao")
+    before = client.get("/api/v1/programs/dibao").json["guide"]
+    assert "低于本市低保标准(800.00元/人/月)" in before["conditions"][1] and "24个月" in before["conditions"][2]
+    proposed = cli("params", "set", "dibao", "standard", "950.00", "--from", "2027-01", "--by", "admin_fang")
+    assert proposed.exit_code == 0, proposed.output
+    assert cli("params", "approve", _summary(proposed)["approval"], "--by", "admin_tao").exit_code == 0
+    after = client.get("/api/v1/programs/dibao").json["guide"]
+    assert "低于本市低保标准(950.00元/人/月)" in after["conditions"][1]
+    assert not any("800" in text for text in after["conditions"])
