@@ -25,6 +25,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Approval, Benefit, BenefitChange, ParameterValue, PayrollRun, Resident, StaffMember
 from flows import approvals, programs
 from flows.dates import month_index, today_shanghai
+from flows.lifecycle import household
 from flows.params import Dated
 
 KIND = "parameter_change"
@@ -94,6 +95,9 @@ def _apply(session: Session, approval: Approval, checker: StaffMember) -> None:
     load(session)
     if program.amount_for is not None:
         reprice(session, program, p["from"], approval.id)
+    elif program.household_facts is not None:  # a household case: its rule on the facts of its last decision
+        household.reprice_on_parameter_change(session, program, p["from"], f"param:{approval.id}"[:40],
+                                              today_shanghai(), _amount_before)
 
 
 approvals.register(approvals.Kind(KIND, "admin", _apply,

@@ -122,13 +122,9 @@ def _one_case(session: Session, program, benefit: Benefit, as_of: date) -> tuple
         holder = adults[0]
         benefit.resident_id = holder.id
         passed = 1
-    application = session.get(Application, benefit.application_id) if benefit.application_id else None
-    decided_on = application.as_of if application is not None else as_of
-    records = session.scalars(select(EconomicRecord).where(EconomicRecord.resident_id.in_([m.id for m in here]))).all()
-    facts = program.household_facts(here, records, holder, application, mask_name)
-    decision = program.decide(facts, decided_on)
     last = max(left, key=lambda g: g.on)
     effective = max(next_month(last.on), benefit.start_month)
+    decision = case_decision(session, program, benefit, here, holder, effective, as_of)
     stop = not decision.eligible
     for g in left:
         session.add(BenefitChange(
@@ -151,6 +147,52 @@ def _one_case(session: Session, program, benefit: Benefit, as_of: date) -> tuple
                                                            f"{decision.monthly_amount_fen % 100:02d}",
                                          "effective_month": effective})
     return 1, passed
+
+
+def case_decision(session: Session, program, benefit: Benefit, here: list[Resident], holder: Resident, month: str,
+                  as_of: date):
+    """The program's rule on the facts of the case's last decision (its income window) for the members `here`,
+    at the standard and limits in force in `month`."""
+    application = session.get(Application, benefit.application_id) if benefit.application_id else None
+    decided_on = application.as_of if application is not None else as_of
+    records = session.scalars(select(EconomicRecord).where(EconomicRecord.resident_id.in_([m.id for m in here]))).all()
+    facts = program.household_facts(here, records, holder, application, mask_name)
+    return program.decide(facts, decided_on, amounts_on=date(int(month[:4]), int(month[5:7]), 1))
+
+
+def reprice_on_parameter_change(session: Session, program, from_month: str, change_key: str, today: date,
+                                amount_before) -> dict:
+    """A dated change of a household program's standard or limits (flows.parameters): each open case is
+    re-priced from `from_month` on the facts of its last decision with the members still here. A case the new
+    values would end is not stopped by a parameter change; it is counted and left to the next review."""
+    counts = {"repriced": 0, "unchanged": 0, "left_to_review": 0}
+    for benefit in session.scalars(select(Benefit).where(Benefit.program == program.code,
+                                                         Benefit.state.in_(("active", "suspended")))).all():
+        holder = session.get(Resident, benefit.resident_id)
+        here = [m for m in session.scalars(select(Resident).where(Resident.household_id == holder.household_id)
+                                           .order_by(Resident.birth_date, Resident.id))
+                if (m.death_date is None or m.death_date > today) and m.hukou_local]
+        month = max(from_month, benefit.start_month)
+        decision = case_decision(session, program, benefit, here or [holder], holder, month, today)
+        old = amount_before(session, benefit, month)
+        if not decision.eligible:
+            counts["left_to_review"] += 1
+            continue
+        if decision.monthly_amount_fen == old[1]:
+            counts["unchanged"] += 1
+            continue
+        session.add(BenefitChange(
+            benefit_id=benefit.id, change_key=change_key, kind="repriced", effective_month=month,
+            old_tier=old[0], old_amount_fen=old[1], tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen,
+            reason="parameter_change", as_of=today,
+            trace=[{"code": "parameter_change", "passed": True, "value": str(decision.monthly_amount_fen),
+                    "source": "parameters", "source_date": today.isoformat(),
+                    "text": f"保障标准自{month}起调整,按{len(here or [holder])}人重新核定"}]))
+        if month <= f"{today:%Y-%m}":
+            benefit.tier, benefit.monthly_amount_fen = decision.tier, decision.monthly_amount_fen
+        counts["repriced"] += 1
+    session.flush()
+    return counts
 
 
 def _month_before(month: str) -> str:

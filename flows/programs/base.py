@@ -113,6 +113,8 @@ class Program:
     guide_amounts: Callable | None = field(default=None, repr=False)
     # For a program paid to a household case (低保): household_facts(alive_members, economic_records, holder,
     # application, mask_name) → the rule's Facts, so that a member's death re-prices the case (flows.lifecycle).
+    # Such a program's decide also takes `amounts_on` (the date whose standard and limits apply to those facts),
+    # so that a case is re-priced on the facts of its last decision at the amounts in force (flows.parameters).
     household_facts: Callable | None = field(default=None, repr=False)
     # Events of this program that the data exchange may publish to subscribed departments (flows.exchange
     # .publish): among "start", "stop", "suspend", "resume". Empty: nothing is published.

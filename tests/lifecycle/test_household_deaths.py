@@ -126,3 +126,32 @@ def test_the_applicant_moves_out_the_case_passes_on_and_stops_only_when_nobody_r
     session.expire_all()
     case = session.get(Benefit, case.id)
     assert case.state in ("stopped", "suspended") and case.end_month == "2027-02"  # nobody remains
+
+
+def test_a_new_standard_re_prices_the_household_from_its_month_on_the_last_decisions_facts(session, cfg, cli,
+                                                                                            monkeypatch):
+    from tests.authz import helpers as h
+
+    monkeypatch.setenv("ZEROTRIP_PASSWORD", "correct horse battery")
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2026-12-10")
+    head, wife, son, case = _household(session, cfg)
+    h.staff(session, cfg, role="admin", username="admin_gu")
+    h.staff(session, cfg, role="admin", username="admin_xu")
+    try:
+        proposed = cli("params", "set", "dibao", "standard", "900.00", "--from", "2027-01", "--by", "admin_gu")
+        assert proposed.exit_code == 0, proposed.output
+        approval = proposed.stdout.strip().splitlines()[-1].split("approval=")[1].split()[0]
+        assert cli("params", "approve", approval, "--by", "admin_xu").exit_code == 0
+        session.expire_all()
+        change = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == case.id)).one()
+        # 3 people, the head's 600 yuan a month as last decided: 3 × 900 − 600 = 2100 yuan from January
+        assert (change.kind, change.effective_month, change.monthly_amount_fen, change.old_amount_fen) == (
+            "repriced", "2027-01", 210_000, 180_000)
+        assert cli("payroll", "--month", "2027-01", "--close", "--as-of", "2027-01-05").exit_code == 0
+        session.expire_all()
+        line = session.scalars(select(PayrollLine).where(PayrollLine.benefit_id == case.id)).one()
+        assert line.months["2027-01"] == ["3p", 210_000]
+    finally:
+        from flows import parameters
+
+        parameters.reset()

@@ -146,8 +146,10 @@ def household_income(facts: Facts, as_of: date) -> tuple[int, list[Item]]:
     return total // max(len(months), 1) + facts.declared_monthly_income_fen, items
 
 
-def decide(facts: Facts, as_of: date) -> Decision:
-    on = max(as_of, PARAMETERS["start_date"])
+def decide(facts: Facts, as_of: date, amounts_on: date | None = None) -> Decision:
+    """The rule on the household's facts as of `as_of` (its income window), with the standard and limits in
+    force on `amounts_on` (default `as_of`): a case re-priced later keeps the facts of its last decision."""
+    on = max(amounts_on or as_of, PARAMETERS["start_date"])
     n = max(len(facts.members), 1)
     standard = PARAMETERS["standard"].at(on)
     income, income_items = household_income(facts, as_of)
