@@ -4,7 +4,9 @@ The clerk finds the person by a typed ID number or by the ID-card reader's JSON 
 `CARD_FIELDS`; never the card photo). Reading a card is not consent: confirming on the resident's behalf needs
 her recorded consent — a signature from a tablet canvas or a photo of the signed slip, stored as an instance
 file (`consent/<visit>/<sha256>.<ext>`, PNG or JPEG, at most `CONSENT_MAX_BYTES`). Each visit is one row
-(`CounterVisit`): the citizen's trip, counted as one in the KPIs (`trips`). Generic: no program is named here."""
+(`CounterVisit`): the citizen's trip, counted as one in the KPIs (`trips`). In the same visit she may appeal (复核,
+issue 13 item 2) a decision of hers through flows.appeals (`file_appeal`); the receipt lists it. Generic: no program
+is named here."""
 
 from __future__ import annotations
 

@@ -97,8 +97,11 @@ def test_an_appeal_at_the_counter_with_her_signature_is_on_the_receipt(cfg, sess
     assert event.actor.startswith("staff:") and event.on_behalf_of == f"resident:{resident.id}"
     assert event.details["visit"] == visit_id and event.details["consent_file"] == action["consent"]["path"]
     # she sees it on her phone when a family member helps her later
-    mine = client.get("/api/v1/appeals", headers=h.headers_for(session, cfg, account)).json
+    citizen = h.headers_for(session, cfg, account)
+    mine = client.get("/api/v1/appeals", headers=citizen).json
     assert [a["id"] for a in mine] == [made.json["id"]]
+    feed = client.get("/api/v1/me/activity", headers=citizen).json
+    assert "在窗口经您同意代为提交了复核申请" in {e["what"] for e in feed}
 
 
 def test_a_stopped_benefit_is_appealed_at_the_counter(cfg, session, client):
