@@ -592,7 +592,7 @@ async function visitScreen(visitId) {
     pad.node, field("c-slip", C.slip, slip), msg, el("button", { class: "btn primary", type: "submit", text: C.submit })));
   };
   const c = C.cols;
-  const caseIds = new Set(v.actions.filter((a) => a.application_id || a.appeal_id).map((a) => a.application_id || a.appeal_id));
+  const onReceipt = v.actions.some((a) => a.application_id || a.appeal_id);  // a case or an appeal of this visit
   const reasons = v.decisions.length ? await api("/api/v1/appeals/reasons") : [];
   const decisions = decisionsTable(visitId, v.decisions, reasons, { el, field, note, apiForm, signaturePad, appendConsent,
     route, main, open: (form) => { msg.replaceChildren(); consentArea.replaceChildren(form); } });
@@ -631,7 +631,7 @@ async function visitScreen(visitId) {
   el("button", { class: "btn", type: "submit", text: C.proxySubmit }));
   show("visit", el("h1", { text: C.title }), el("div", { class: "card" },
     el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, held, decisions, applyButton, consentArea, msg, proxyForm,
-  el("p", { class: "actions" }, caseIds.size ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
+  el("p", { class: "actions" }, onReceipt ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
     el("a", { class: "btn quiet", href: "#/counter", text: S.receipt.back })));
 }
 
