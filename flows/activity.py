@@ -70,6 +70,7 @@ WHAT = {
     "staff.appeal_record": "在窗口代为登记了复核申请",
     "counter.confirm": "在窗口经您同意代为确认了申请",
     "counter.apply": "在窗口经您同意代为提交了申请",
+    "counter.appeal": "在窗口经您同意代为提交了复核申请",
     "staff.appeal_view": "查看了复核申请",
     "staff.appeal_decision": "作出了复核决定",
 }
@@ -93,6 +94,7 @@ PURPOSES = {
     "staff.appeal_record": ("appeal", "办理复核申请"),
     "counter.confirm": ("office_visit", "窗口帮办"),
     "counter.apply": ("office_visit", "窗口帮办"),
+    "counter.appeal": ("office_visit", "窗口帮办"),
     "staff.appeal_view": ("appeal", "办理复核申请"),
     "staff.appeal_decision": ("appeal", "办理复核申请"),
     "staff.proxy_grant_view": ("proxy_grant", "办理亲情代办授权"),

@@ -70,13 +70,50 @@ def decision_of(session: Session, application: Application | None, benefit: Bene
             raise Conflict("Only a decided application can be appealed; this one is "
                            f"{application.state}.", error_code="not_decided")
         return f"application:{application.id}", _local(application.decided_at)
-    change = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id,
-                                                         BenefitChange.kind.in_(BENEFIT_CHANGES))
-                             .order_by(BenefitChange.created_at.desc(), BenefitChange.id.desc()).limit(1)).first()
+    change = last_change(session, benefit)
     if change is None:
         raise Conflict("Nothing was decided about this benefit since it started: appeal the application that started "
                        "it instead.", error_code="not_decided")
     return f"benefit:{benefit.id}", change.as_of
+
+
+def last_change(session: Session, benefit: Benefit) -> BenefitChange | None:
+    """The latest change decided about a benefit in payment (stopped, suspended, re-priced): what is appealed."""
+    return session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id,
+                                                       BenefitChange.kind.in_(BENEFIT_CHANGES))
+                           .order_by(BenefitChange.created_at.desc(), BenefitChange.id.desc()).limit(1)).first()
+
+
+def filing_ends(decided_on: date) -> date:
+    """The last day an appeal of a decision taken on `decided_on` may be filed."""
+    return decided_on + timedelta(days=FILING_DAYS)
+
+
+def appealable(session: Session, resident_id: int, today: date) -> list[dict]:
+    """The resident's decisions that may be appealed today, newest first: decided applications and changes to her
+    benefits (the checks of `file`: `decision_of`, `filing_ends`), of which no appeal is open. What the counter
+    offers; `file` still decides (a parallel appeal gets 409 `appeal_exists`)."""
+    since = datetime(today.year, today.month, today.day) - timedelta(days=FILING_DAYS + 2)
+    candidates = [(a, None) for a in session.scalars(select(Application).where(
+        Application.resident_id == resident_id, Application.decided_at >= since))]
+    candidates += [(None, b) for b in session.scalars(select(Benefit).where(Benefit.resident_id == resident_id))]
+    open_keys = set(session.scalars(select(Appeal.decision_key).where(Appeal.resident_id == resident_id,
+                                                                      Appeal.state.in_(OPEN_STATES))))
+    out = []
+    for application, benefit in candidates:
+        try:
+            key, decided_on = decision_of(session, application, benefit)
+        except Conflict:
+            continue
+        if key in open_keys or today > filing_ends(decided_on):
+            continue
+        subject = application if application is not None else benefit
+        out.append({"decision_key": key, "application_id": application.id if application is not None else None,
+                    "benefit_id": benefit.id if benefit is not None else None, "program": subject.program,
+                    "program_name": _program_name(subject.program),
+                    "decision": application.state if application is not None else last_change(session, benefit).kind,
+                    "decided_on": decided_on, "appeal_until": filing_ends(decided_on)})
+    return sorted(out, key=lambda d: (d["decided_on"], d["decision_key"]), reverse=True)
 
 
 def original_deciders(session: Session, application: Application | None, benefit: Benefit | None) -> list[str]:
@@ -98,7 +135,7 @@ def file(session: Session, *, application: Application | None, benefit: Benefit 
     if reason_code not in REASONS:
         raise Unprocessable("Choose one of the documented reasons.", errors={"reason_code": sorted(REASONS)})
     key, decided_on = decision_of(session, application, benefit)
-    last_day = decided_on + timedelta(days=FILING_DAYS)
+    last_day = filing_ends(decided_on)
     if today > last_day:
         raise Conflict(f"An appeal must be made within {FILING_DAYS} days of the decision (by {last_day.isoformat()}); "
                        "行政复议 and 行政诉讼 remain open within their own limits.", error_code="appeal_period_over")

@@ -4,7 +4,9 @@ The clerk finds the person by a typed ID number or by the ID-card reader's JSON 
 `CARD_FIELDS`; never the card photo). Reading a card is not consent: confirming on the resident's behalf needs
 her recorded consent — a signature from a tablet canvas or a photo of the signed slip, stored as an instance
 file (`consent/<visit>/<sha256>.<ext>`, PNG or JPEG, at most `CONSENT_MAX_BYTES`). Each visit is one row
-(`CounterVisit`): the citizen's trip, counted as one in the KPIs (`trips`). Generic: no program is named here."""
+(`CounterVisit`): the citizen's trip, counted as one in the KPIs (`trips`). In the same visit she may appeal (复核,
+issue 13 item 2) a decision of hers through flows.appeals (`file_appeal`); the receipt lists it. Generic: no program
+is named here."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.authz import Caller
 from app.errors import NotFound, Unprocessable
 from app.idnumbers import InvalidIdNumber, validate
-from app.models import Application, Benefit, CounterVisit, Resident, StaffMember, StepDeadline
+from app.models import Appeal, Application, Benefit, CounterVisit, Resident, StaffMember, StepDeadline
 
 CARD_FIELDS = ("name", "id_number", "sex", "birth_date", "address", "issuing_authority", "valid_until")
 CONSENT_KINDS = ("signature", "slip_photo")
@@ -157,6 +159,26 @@ def start_application(session: Session, visit: CounterVisit, program, form: dict
     return application
 
 
+def file_appeal(session: Session, visit: CounterVisit, *, application: Application | None, benefit: Benefit | None,
+                reason_code: str, comment: str, filed_by: str, today: date, consent_kind: str, consent: bytes,
+                instance_path: str) -> Appeal:
+    """File her appeal (复核) of one of her decisions, on her behalf, with her recorded consent: flows.appeals'
+    own use case (its 60-day period, one open appeal per decision), then her consent is kept and the visit records
+    the appeal so that the receipt lists it."""
+    from flows import appeals
+
+    subject = application if application is not None else benefit
+    if subject is None or subject.resident_id != visit.resident_id:
+        raise NotFound("No such decision of this resident.")
+    consent_type(consent)  # refused before anything is filed
+    appeal = appeals.file(session, application=application, benefit=benefit, reason_code=reason_code,
+                          comment=comment, filed_by=filed_by, filed_via="counter", today=today)
+    path = store_consent(instance_path, visit, consent)
+    record(visit, action="appeal", appeal_id=appeal.id, decision_key=appeal.decision_key,
+           consent={"kind": consent_kind, "path": path})
+    return appeal
+
+
 def next_step(session: Session, application: Application) -> dict:
     """The open step of a case and its due date (from its statutory deadline), for the receipt: the step the case
     is at when it has a deadline of its own, else the latest one opened (a whole-case limit opens with a step)."""
@@ -179,10 +201,25 @@ def receipt(session: Session, visit: CounterVisit, today: date) -> dict:
                       "program_name": program.name if program else application.program,
                       "state": application.state, **next_step(session, application),
                       "phone": (program.guide or {}).get("phone") if program else None})
+    appeal_ids = dict.fromkeys(a["appeal_id"] for a in visit.actions or [] if a.get("appeal_id"))
+    appeals = [_receipt_appeal(session, session.get(Appeal, appeal_id)) for appeal_id in appeal_ids]
     office = areas.names(session, [visit.office_code], today).get(visit.office_code) or visit.office_code
     resident = session.get(Resident, visit.resident_id)
     return {"visit_id": visit.id, "visited_on": visit.visited_on, "office": office, "hotline": HOTLINE,
-            "id_number_masked": resident.id_mask, "cases": cases}
+            "id_number_masked": resident.id_mask, "cases": cases, "appeals": appeals}
+
+
+def _receipt_appeal(session: Session, appeal: Appeal) -> dict:
+    """An appeal filed at the visit, for the receipt: its number, the next step (复核 by someone who did not take the
+    decision appealed, flows.appeals) and its working-day limit."""
+    from flows import programs
+
+    program = programs.get(appeal.program)
+    return {"appeal_id": appeal.id, "program": appeal.program, "program_name": program.name if program else
+            appeal.program, "application_id": appeal.application_id, "benefit_id": appeal.benefit_id,
+            "state": appeal.state, "outcome": appeal.outcome,
+            "step": "appeal_review" if appeal.state != "decided" else "appeal_decided", "due_on": appeal.due_on,
+            "phone": (program.guide or {}).get("phone") if program else None}
 
 
 def trips(session: Session, start: date, end: date) -> int:

@@ -4,6 +4,7 @@ a clerk on the resident's behalf; decided in the workbench by someone who did no
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -11,12 +12,13 @@ from sqlalchemy import select
 from app import authz
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, authorize, current_caller
+from app.api.security import audit_event, auth_required, authorize, config, current_caller
 from app.api.staff_security import current_staff, staff_required
 from app.db import SessionLocal
-from app.errors import NotFound
+from app.errors import NotFound, Unprocessable
 from app.models import Appeal, Application, Benefit
 from flows import appeals as flow
+from flows import counter
 from flows.dates import today_shanghai
 
 blp = Blueprint("appeals", __name__, url_prefix="/api/v1", description="Appeals (复核)")
@@ -198,6 +200,54 @@ class CounterAppeals(MethodView):
                     on_behalf_of=decision.on_behalf_of, details={"consent": args["consent"]})
         session.commit()
         return flow.view(appeal)
+
+
+class CounterVisitAppealForm(AppealArgs):
+    consent_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(counter.CONSENT_KINDS), metadata={
+        "description": "signature (drawn on the tablet) | slip_photo (a photo of the signed slip)"})
+
+
+@blp.route("/staff/counter/visits/<string:visit_id>/appeals")
+class CounterVisitAppeals(MethodView):
+    @staff_required(blp)
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": CounterVisitAppealForm}}})
+    @blp.response(201, AppealSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Role not allowed")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such visit in your jurisdiction, or no such decision "
+                      "of hers")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not decided (`error_code`: not_decided), more than 60 "
+                      "days after the decision (appeal_period_over), or already appealed (appeal_exists)")
+    @blp.alt_response(422, schema=ErrorSchema, description="Bad field (`error_code`: form_invalid), no consent file "
+                      "(consent_missing), too large (consent_too_large), not PNG/JPEG (consent_type)")
+    def post(self, visit_id):
+        """File her appeal (复核) at the counter, in the same visit, with her recorded consent: multipart form with
+        `application_id` or `benefit_id` (one of the visit's `decisions`), `reason_code` (GET
+        /api/v1/appeals/reasons), `comment`, `consent_kind` (signature | slip_photo) and the image file `consent`
+        (PNG or JPEG, at most 2 MB). The receipt lists the appeal with its limit. Audited as done by me on her
+        behalf."""
+        from app.api.staff_counter import _consent_bytes, _visit
+
+        session, today = SessionLocal(), today_shanghai()
+        visit, visit_decision = _visit(session, visit_id)  # authorization first: a stranger's visit is 404
+        try:
+            args = CounterVisitAppealForm().load({k: request.form[k] for k in request.form})
+        except ma.ValidationError as exc:
+            raise Unprocessable("The form is incomplete.", errors=exc.messages, error_code="form_invalid") from None
+        application, benefit, decision = _object_staff(session, args)
+        if (application or benefit).resident_id != visit.resident_id:
+            raise NotFound("No such decision of this resident.")
+        appeal = counter.file_appeal(session, visit, application=application, benefit=benefit,
+                                     reason_code=args["reason_code"], comment=args["comment"],
+                                     filed_by=current_caller().ref, today=today, consent_kind=args["consent_kind"],
+                                     consent=_consent_bytes(), instance_path=config().instance_path)
+        path = visit.actions[-1]["consent"]["path"]
+        audit_event(session, "counter.appeal", object_ref=f"appeal:{appeal.id}",
+                    on_behalf_of=decision.on_behalf_of or visit_decision.on_behalf_of
+                    or f"resident:{visit.resident_id}",
+                    details={"visit": visit.id, "decision": appeal.decision_key,
+                             "consent_kind": args["consent_kind"], "consent_file": path})
+        session.commit()
+        return flow.view(appeal), 201
 
 
 def _object_staff(session, args):

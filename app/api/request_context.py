@@ -28,8 +28,8 @@ _UPLOAD_PATH = re.compile(r"^/api/v1/staff/applications/[^/]+/visit-files$")
 UPLOAD_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 UPLOAD_LIMIT = 10 * 1024 * 1024
 # Routes that take an uploaded file (multipart/form-data): the counter's consent image with a confirmation or a
-# started application (issue 13).
-_MULTIPART_PATHS = re.compile(r"^/api/v1/staff/counter/visits/[^/]{1,200}/(confirm|applications)$")
+# started application or an appeal (issue 13).
+_MULTIPART_PATHS = re.compile(r"^/api/v1/staff/counter/visits/[^/]{1,200}/(confirm|applications|appeals)$")
 
 
 def init_app(flask_app: Flask) -> None:

@@ -65,6 +65,19 @@ class CounterBenefitSchema(ma.Schema):
     start_month = ma.fields.String(required=True, metadata={"example": "2026-03"})
 
 
+class CounterDecisionSchema(ma.Schema):
+    """A decision of hers that can be appealed today (flows.appeals.appealable): POST …/visits/{id}/appeals."""
+    decision_key = ma.fields.String(required=True)
+    application_id = ma.fields.String(allow_none=True, metadata={"description": "a decided application, or"})
+    benefit_id = ma.fields.String(allow_none=True, metadata={"description": "a benefit stopped, suspended or re-priced"})
+    program = ma.fields.String(required=True)
+    program_name = ma.fields.String(required=True)
+    decision = ma.fields.String(required=True, metadata={
+        "description": "approved | rejected (an application) or stopped | suspended | tier_raised | repriced"})
+    decided_on = ma.fields.Date(required=True)
+    appeal_until = ma.fields.Date(required=True, metadata={"description": "the last day of the 60-day period"})
+
+
 class VisitSchema(ma.Schema):
     visit_id = ma.fields.String(required=True)
     name_masked = ma.fields.String(required=True)
@@ -74,6 +87,8 @@ class VisitSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CounterItemSchema), required=True)
     benefits = ma.fields.List(ma.fields.Nested(CounterBenefitSchema), required=True, metadata={
         "description": "the benefits she holds, in payment or suspended (a proof can be printed for one in payment)"})
+    decisions = ma.fields.List(ma.fields.Nested(CounterDecisionSchema), required=True, metadata={
+        "description": "her decisions that can be appealed today (复核): within 60 days, none with an open appeal"})
     actions = ma.fields.List(ma.fields.Dict(), required=True)
     resident_ref = ma.fields.String(required=True, metadata={
         "description": "her short-lived reference for POST /api/v1/staff/proxy-grants (a proxy grant at the counter)"})
@@ -135,6 +150,20 @@ class ReceiptCaseSchema(ma.Schema):
     phone = ma.fields.String(allow_none=True)
 
 
+class ReceiptAppealSchema(ma.Schema):
+    appeal_id = ma.fields.String(required=True)
+    program = ma.fields.String(required=True)
+    program_name = ma.fields.String(required=True)
+    application_id = ma.fields.String(allow_none=True)
+    benefit_id = ma.fields.String(allow_none=True)
+    state = ma.fields.String(required=True, metadata={"description": "received | reviewing | decided"})
+    outcome = ma.fields.String(allow_none=True)
+    step = ma.fields.String(required=True, metadata={
+        "description": "appeal_review (by someone who did not take the decision appealed) | appeal_decided"})
+    due_on = ma.fields.Date(required=True, metadata={"description": "the appeal's working-day limit"})
+    phone = ma.fields.String(allow_none=True)
+
+
 class ReceiptSchema(ma.Schema):
     visit_id = ma.fields.String(required=True)
     visited_on = ma.fields.Date(required=True)
@@ -142,6 +171,8 @@ class ReceiptSchema(ma.Schema):
     hotline = ma.fields.String(required=True)
     id_number_masked = ma.fields.String(required=True)
     cases = ma.fields.List(ma.fields.Nested(ReceiptCaseSchema), required=True)
+    appeals = ma.fields.List(ma.fields.Nested(ReceiptAppealSchema), required=True, metadata={
+        "description": "the appeals (复核) filed at this visit"})
 
 
 def _visit_payload(session, visit: CounterVisit) -> dict:
@@ -158,9 +189,11 @@ def _visit_payload(session, visit: CounterVisit) -> dict:
     benefits = [{"benefit_id": b.id, "program": b.program, "program_name": name_of(b.program), "state": b.state,
                  "start_month": b.start_month} for b in flow.held_benefits(session, resident.id)]
     from app.api.staff import _ref
+    from flows.appeals import appealable
 
     return {"visit_id": visit.id, "resident_ref": _ref(resident), "name_masked": mask_name(resident.name), "id_number_masked": resident.id_mask,
             "birth_year": resident.birth_date.year, "source": visit.source, "items": items, "benefits": benefits,
+            "decisions": appealable(session, resident.id, wb.today()),
             "actions": [{k: v for k, v in a.items() if k != "consent"} for a in visit.actions or []]}
 
 

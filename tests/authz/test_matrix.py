@@ -139,6 +139,9 @@ MATRIX = {
     ("POST", CV + "/confirm"): ("visit", None, {**STAFF, "staff_here": 422}),
     # starting her application: without the program and her consent → 422 once authorization has passed
     ("POST", CV + "/applications"): ("visit", None, {**STAFF, "staff_here": 422}),
+    # her appeal (复核) at the counter: without the decision, the reason and her consent → 422 once authorization
+    # has passed (tests/counter/test_counter_appeal.py for the rest)
+    ("POST", CV + "/appeals"): ("visit", None, {**STAFF, "staff_here": 422}),
     ("PATCH", "/api/v1/staff/accounts/<string:staff_id>"): ("staff", {"role": "clerk"},
                                                              {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("POST", "/api/v1/staff/accounts/<string:staff_id>/disable"): ("staff", None,

@@ -3,7 +3,8 @@
 (a) a resident without a phone is confirmed at the counter from the ID-card reader's JSON — her signature drawn
 on the tablet canvas is her recorded consent —, the clerk starts the application she asks for (代为申请, a
 program the citizen applies for herself, asked of the registry) and she leaves with a printed receipt listing both
-and a printed proof of the allowance now in payment, which the public verification API accepts;
+and a printed proof of the allowance now in payment, which the public verification API accepts; a refused applicant
+comes back and asks for a second look (复核) in the same visit, with her signature, and the receipt lists the appeal;
 (c) weeks later (a second API process on the test clock, ZEROTRIP_FAKE_TODAY) a supervisor sees the overdue
 review cases the counter started, with the person holding them, reassigns one with a reason and moves the
 rest of an absent reviewer's tasks in bulk. axe-core: no serious or critical violation on the new screens;
@@ -143,6 +144,95 @@ def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, 
         assert verdict["valid"] and verdict["status"] == "valid", verdict
         desk.page.emulate_media(media="print")
         assert not desk.page.is_visible("main .actions") and desk.page.is_visible("img.qr")
+        desk.page.emulate_media(media="screen")
+    finally:
+        desk.close()
+
+
+def test_a_refused_applicant_appeals_at_the_counter_with_her_signature(browser, stack, tmp_path):
+    """She applied for a program at the counter, the home visit refused it; she comes back to the counter (no
+    phone) and asks for a second look (复核) in the same visit: the printed receipt lists the appeal, who looks
+    again and by when."""
+    from flows.dates import today_shanghai
+    from flows.programs import PROGRAMS
+    from tests.visits import visit_body
+
+    today = today_shanghai()
+    zhao = _person("赵桂兰", today.replace(year=today.year - 66), household="H7")  # no phone
+    _write(tmp_path / "population.csv", [zhao])
+    assert _summary(stack.cli("import", "population", str(tmp_path / "population.csv")))["rejected"] == "0"
+    _staff(stack, "zhang.clerk", "clerk", must_change=False, street="140105001")
+    _staff(stack, "wang.review", "reviewer", must_change=False, street="140105001")
+    clerk, wang = _login(stack.api, "zhang.clerk"), _login(stack.api, "wang.review")
+
+    # last month at the counter: the application she asked for, with her signed slip
+    program = next(p for p in PROGRAMS.values() if p.citizen_started)
+    visit = requests.post(f"{stack.api}/api/v1/staff/counter/identify", headers=clerk,
+                          json={"id_number": zhao["id_number"]}).json()
+    form = {f.name: "200" if f.kind == "amount" else "偶尔帮人看孩子" for f in program.apply_form}
+    started = requests.post(f"{stack.api}/api/v1/staff/counter/visits/{visit['visit_id']}/applications",
+                            headers=clerk, data={"program": program.code, "consent_kind": "slip_photo", **form},
+                            files={"consent": ("slip.png", PNG, "image/png")})
+    assert started.status_code == 201, started.text
+    case = started.json()["actions"][-1]["application_id"]
+    # the home visit refuses it (one point of the checklist does not hold)
+    from flows.programs.dibao.cases import HOME_VISIT_CHECKLIST
+
+    def post(path, **kw):
+        return requests.post(stack.api + path, timeout=120, **kw)
+
+    colleague = requests.get(f"{stack.api}/api/v1/staff/me", headers=clerk).json()["id"]
+    checklist = {**dict.fromkeys(HOME_VISIT_CHECKLIST, True), HOME_VISIT_CHECKLIST[0]: False}
+    body = visit_body(post, case, wang, colleague, checklist, "居住情况与申报不一致")
+    refused = post(f"/api/v1/staff/applications/{case}/home-visit", headers=wang, json=body)
+    assert refused.status_code == 200 and refused.json()["state"] == "rejected", refused.text
+
+    desk = Desk(browser, stack.api)
+    try:
+        desk.open("#/counter")
+        desk.sign_in("zhang.clerk", PASSWORD)
+        desk.wait_screen("inbox")
+        desk.page.click("a[href='#/counter']")
+        desk.wait_screen("counter")
+        desk.page.fill("#c-id", zhao["id_number"])
+        desk.page.click("main button[type=submit]")
+        desk.wait_screen("visit")
+        decisions = desk.page.inner_text("main table.decisions")
+        assert program.name in decisions and "未通过" in decisions, decisions
+        desk.page.click(f"main button[aria-label='申请复核:{program.name}']")
+        desk.page.wait_for_selector("#ap-reason")
+        # no reason chosen, then no signature: said in words, nothing filed
+        desk.page.click("main button:has-text('提交复核申请并记录同意')")
+        desk.page.wait_for_selector("main form[aria-labelledby=appeal-h] .note.error")
+        assert "请选择一项复核理由" in desk.page.inner_text("main form[aria-labelledby=appeal-h]")
+        desk.page.select_option("#ap-reason", "facts_wrong")
+        desk.page.fill("#ap-comment", "入户那天我去医院复查了,一直住在登记的地址")
+        desk.page.click("main button:has-text('提交复核申请并记录同意')")
+        desk.page.wait_for_selector("main form[aria-labelledby=appeal-h] .note.error:has-text('请先请居民签名')")
+        assert requests.get(f"{stack.api}/api/v1/staff/counter/visits/{desk.page.url.split('/')[-1]}",
+                            headers=clerk).json()["actions"] == []  # nothing filed
+        # the form again from the start: her reason, her words, her signature
+        desk.page.click(f"main button[aria-label='申请复核:{program.name}']")
+        desk.page.select_option("#ap-reason", "facts_wrong")
+        desk.page.fill("#ap-comment", "入户那天我去医院复查了,一直住在登记的地址")
+        _sign(desk)
+        check(desk, "counter-appeal")
+        desk.page.click("main button:has-text('提交复核申请并记录同意')")
+        desk.page.wait_for_selector("text=已代为提交")
+        done = desk.page.inner_text("main")
+        appeal_no = re.search(r"编号 (\S+?),", done).group(1)
+        assert "复核期限" in done and not desk.page.is_visible("main table.decisions"), done  # nothing left to appeal
+        desk.page.click("main a:has-text('打印回执')")
+        desk.wait_screen("receipt")
+        receipt = desk.page.inner_text("main")
+        assert f"复核申请 {program.name} {appeal_no}" in receipt, receipt
+        assert "由未参与原决定的工作人员办理" in receipt and "行政复议" in receipt, receipt
+        appeal = requests.get(f"{stack.api}/api/v1/staff/appeals/{appeal_no}", headers=clerk).json()
+        assert appeal["due_on"] in receipt and appeal["filed_via"] == "counter", (appeal, receipt)
+        assert zhao["id_number"] not in receipt and "赵桂兰" not in receipt
+        check(desk, "counter-appeal-receipt")
+        desk.page.emulate_media(media="print")
+        assert not desk.page.is_visible("main .actions")
         desk.page.emulate_media(media="screen")
     finally:
         desk.close()

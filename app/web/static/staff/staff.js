@@ -4,6 +4,7 @@ import { homeVisitScreen } from "./visit.js";
 import { noticesScreen, objectionScreen, sheetScreen } from "./notices.js";
 import { paramsScreen } from "./admin.js";
 import { exchangeScreen } from "./exchange.js";
+import { decisionsTable } from "./counter_appeal.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -591,7 +592,10 @@ async function visitScreen(visitId) {
     pad.node, field("c-slip", C.slip, slip), msg, el("button", { class: "btn primary", type: "submit", text: C.submit })));
   };
   const c = C.cols;
-  const caseIds = new Set(v.actions.filter((a) => a.application_id).map((a) => a.application_id));
+  const onReceipt = v.actions.some((a) => a.application_id || a.appeal_id);  // a case or an appeal of this visit
+  const reasons = v.decisions.length ? await api("/api/v1/appeals/reasons") : [];
+  const decisions = decisionsTable(visitId, v.decisions, reasons, { el, field, note, apiForm, signaturePad, appendConsent,
+    route, main, open: (form) => { msg.replaceChildren(); consentArea.replaceChildren(form); } });
   const applyButton = startable.length ? el("p", { class: "actions" }, el("button", { class: "btn", type: "button", text: C.apply,
     onclick: () => { msg.replaceChildren(); consentArea.replaceChildren(applyForm(visitId, startable, msg)); } })) : null;
   const table = v.items.length ? el("table", {}, el("caption", { text: C.items }),
@@ -626,8 +630,8 @@ async function visitScreen(visitId) {
   field("p-basis", C.basis, basis), field("p-doc", C.documentRef, doc), proxyMsg,
   el("button", { class: "btn", type: "submit", text: C.proxySubmit }));
   show("visit", el("h1", { text: C.title }), el("div", { class: "card" },
-    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, held, applyButton, consentArea, msg, proxyForm,
-  el("p", { class: "actions" }, caseIds.size ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
+    el("p", { text: C.who(v.name_masked, v.id_number_masked, v.birth_year) })), table, held, decisions, applyButton, consentArea, msg, proxyForm,
+  el("p", { class: "actions" }, onReceipt ? el("a", { class: "btn primary", href: `#/receipt/${visitId}`, text: C.receipt }) : null,
     el("a", { class: "btn quiet", href: "#/counter", text: S.receipt.back })));
 }
 
@@ -643,11 +647,14 @@ async function receiptScreen(visitId) {
   const rows = r.cases.map((c) => el("tr", {}, el("td", { text: `${c.program_name} ${c.application_id}` }),
     el("td", { text: R.steps[c.step] || R.steps[c.state] || c.step }), el("td", { text: c.due_on || "—" }),
     el("td", { text: c.phone || "12345" })));
+  // the appeals (复核) filed at this visit: the number, who looks again, the working-day limit
+  rows.push(...r.appeals.map((a) => el("tr", {}, el("td", { text: R.appealNo(a.program_name, a.appeal_id) }),
+    el("td", { text: R.steps[a.step] || a.step }), el("td", { text: a.due_on }), el("td", { text: a.phone || "12345" }))));
   show("receipt", el("article", { class: "letter receipt" }, el("h1", { text: R.title }),
     el("p", { text: R.visit(r.visited_on, r.office) }), el("p", { text: R.id(r.id_number_masked) }),
     el("table", {}, el("thead", {}, el("tr", {}, ...[R.caseNo, R.step, R.due, R.phone].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, rows)),
-    el("p", { text: R.hotline }), el("figure", {}, qr, el("figcaption", { text: R.qr })),
+    r.appeals.length ? el("p", { text: R.remedies }) : null, el("p", { text: R.hotline }), el("figure", {}, qr, el("figcaption", { text: R.qr })),
     el("p", { class: "actions" }, el("button", { class: "btn primary", type: "button", text: R.print, onclick: () => window.print() }),
       el("a", { class: "btn quiet", href: `#/counter/${visitId}`, text: R.back }))));
 }
