@@ -358,7 +358,7 @@ def test_inbox_filters_bulk_claim_and_bulk_review_with_a_result_per_item(browser
         desk.open("#/inbox?program=disability_care_subsidy")
         for task in (first, raced, failing, fourth):
             desk.page.check(f"[data-task='{task.id}'] input[type=checkbox]")
-        session.execute(update_claim(raced.id, colleague.id))
+        session.execute(_claim_for(raced.id, colleague.id))
         session.commit()
         desk.page.click("main button:has-text('认领选中的任务')")
         desk.page.wait_for_selector("main .results li")
@@ -386,10 +386,10 @@ def test_inbox_filters_bulk_claim_and_bulk_review_with_a_result_per_item(browser
         desk.close()
 
 
-def update_claim(task_id, staff_id):
+def _claim_for(task_id, staff_id):
     from sqlalchemy import update
 
-    from app.models import StaffTask
     from app.db import utcnow
+    from app.models import StaffTask
 
     return update(StaffTask).where(StaffTask.id == task_id).values(claimed_by=staff_id, claimed_at=utcnow())

@@ -156,9 +156,10 @@ export async function inboxScreen(scope, helpers) {
       main.querySelector("h1").after(out);
     } catch (err) { msg.replaceChildren(note(err.message, "error")); }
   } });
-  const bar = tasks.length ? el("div", { class: "actions" },
-    scope !== "mine" ? bulk(I.bulkClaim, bulkClaim) : null, bulk(I.bulkReview, bulkReview),
-    el("p", { class: "muted", text: I.bulkReviewHint })) : null;
+  const bar = tasks.length ? el("div", { class: "actions bulk" },
+    scope !== "mine" ? bulk(I.bulkClaim, bulkClaim) : null,
+    ...(tasks.some((t) => t.kind === "review") ? [bulk(I.bulkReview, bulkReview),  // only where reviews wait
+      el("p", { class: "muted", text: I.bulkReviewHint })] : [])) : null;
   show(scope === "mine" ? "mine" : "inbox", el("h1", { text: scope === "mine" ? I.mineTitle : I.title }),
     el("p", { class: "counts", text: I.counts(counts) }), filterForm(scope, f, names, communities), msg, table, bar);
 }

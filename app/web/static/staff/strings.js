@@ -107,7 +107,7 @@ export const S = {
       task_not_yours: "这件案件的审核已由别的同事认领,须由认领人办理",
       role_not_allowed: "您的角色不能办理这类任务",
       bulk_not_allowed: "这个事项(如低保)须经入户调查、公示和审批,不能批量审核,请打开案件逐件办理",
-      recheck_failed: "按今天的数据重新核对规则,不符合条件,请打开案件逐件审核",
+      recheck_failed: "按今天的数据重新核对规则,不符合条件",
       application_state: "这件案件已不在待审核环节",
       not_review: "这不是审核任务,不能批量完成审核",
       not_found: "没有找到这件任务,它可能不在您的辖区,或已经办结",
