@@ -129,3 +129,17 @@ def names(session: Session, codes, on: date) -> dict[str, str]:
         Area.code.in_(wanted), Area.valid_from <= on,
         or_(Area.valid_to.is_(None), and_(Area.valid_to > on)))).all()
     return {code: name for code, name in rows}
+
+
+def communities_within(session: Session, staff, on: date) -> list[dict]:
+    """The communities (code, name valid on `on`) of a staff member's jurisdiction: her community, her street's,
+    or her district's, by code."""
+    if staff.community_code:
+        where = Area.code == staff.community_code
+    else:
+        prefix = staff.street_code or staff.district_code
+        where = and_(Area.code >= prefix, Area.code < prefix + "a")  # codes under the prefix (index-friendly)
+    rows = session.execute(select(Area.code, Area.name).where(
+        where, Area.level == "community", Area.valid_from <= on,
+        or_(Area.valid_to.is_(None), Area.valid_to > on)).order_by(Area.code)).all()
+    return [{"code": code, "name": name} for code, name in rows]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.authz import Caller, jurisdiction_clause, role_allows
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
-from app.models import Application, Resident, StaffMember, StaffTask
+from app.models import Application, Resident, StaffMember, StaffTask, StepDeadline
 from flows import appeals, workdays
 from flows.dates import today_shanghai
 from flows.staff import MIN_PASSWORD, check_password, hash_password
@@ -31,6 +31,13 @@ KIND_PERMISSION = {"review": "casework:review", "home_visit": "case:home_visit",
 AT_RISK_SHARE = 0.25  # at risk: less than a quarter of the step's time left
 BADGES = ("on_track", "at_risk", "overdue", "none")
 SCOPES = ("pool", "mine", "all")
+# The states a case may be in while one of its tasks is open (the inbox's `state` filter): waiting for the
+# person, the economic check, a home visit, a review, the public notice, an approval; or decided (an appeal).
+CASE_STATES = ("proposed", "checking", "home_visit", "reviewing", "public_notice", "approving", "approved",
+               "rejected", "declined")
+# The time limit of the whole case, where a program declares one (e.g. 30 working days from 受理): a deadline row
+# of this step; otherwise the whole case is due when its last open step is.
+CASE_STEP = "case"
 
 
 def permission_for(kind: str) -> str:
@@ -74,6 +81,7 @@ class InboxFilters:
     kind: str | None = None
     program: str | None = None
     community: str | None = None
+    state: str | None = None
     overdue: bool = False
 
 
@@ -97,6 +105,8 @@ def inbox_query(caller: Caller, filters: InboxFilters, today: date):
         query = query.where(Application.program == filters.program)
     if filters.community:
         query = query.where(StaffTask.community_code == filters.community)
+    if filters.state:
+        query = query.where(Application.state == filters.state)
     if filters.overdue:
         query = query.where(StaffTask.due_at.is_not(None), StaffTask.due_at < _end_of(today))
     return query.order_by(StaffTask.due_at.is_(None), StaffTask.due_at, StaffTask.created_at, StaffTask.id)
@@ -120,15 +130,48 @@ def counts(session: Session, caller: Caller, today: date) -> dict:
     return {"pool": row[0], "mine": row[1], "overdue": row[2]}
 
 
-def task_view(session: Session, task: StaffTask, today: date, program_of: dict | None = None) -> dict:
+@dataclass
+class CaseFacts:
+    """What the inbox shows of a task's case: its program, its state and the whole case's deadline."""
+    program: str | None = None
+    state: str | None = None
+    started: date | None = None
+    due: date | None = None
+
+
+def case_facts(session: Session, application_ids) -> dict[str, CaseFacts]:
+    """application id → CaseFacts for one page of the inbox: two set-based queries whatever the page size
+    (applications by primary key, open deadlines by the (application_id, step) index)."""
+    ids = sorted({a for a in application_ids if a})
+    if not ids:
+        return {}
+    out = {i: CaseFacts(program, state) for i, program, state in session.execute(
+        select(Application.id, Application.program, Application.state).where(Application.id.in_(ids)))}
+    rows = session.execute(select(StepDeadline.application_id, StepDeadline.step, StepDeadline.started_on,
+                                  StepDeadline.due_on)
+                           .where(StepDeadline.application_id.in_(ids), StepDeadline.done_on.is_(None))).all()
+    whole = {r.application_id for r in rows if r.step == CASE_STEP}
+    for r in rows:
+        facts = out.setdefault(r.application_id, CaseFacts())
+        if r.application_id in whole and r.step != CASE_STEP:
+            continue  # the program's own limit of the whole case wins
+        if facts.due is None or r.due_on > facts.due:
+            facts.started, facts.due = r.started_on, r.due_on
+    return out
+
+
+def task_view(session: Session, task: StaffTask, today: date, cases: dict | None = None) -> dict:
     created = task.created_at.date()
     due = task.due_at.date() if task.due_at else None
     state, left = badge(created, due, today)
-    program = (program_of or {}).get(task.application_id) if task.application_id else None
-    if program is None and task.application_id:
-        program = session.scalar(select(Application.program).where(Application.id == task.application_id))
+    if cases is None:
+        cases = case_facts(session, [task.application_id])
+    case = cases.get(task.application_id) or CaseFacts()
+    case_badge, case_left = badge(case.started, case.due, today) if case.due else ("none", None)
     return {"waiting_working_days": workdays.working_days_between(created, today), "badge": state,
-            "working_days_left": left, "program": program or (task.details or {}).get("program"),
+            "working_days_left": left, "program": case.program or (task.details or {}).get("program"),
+            "application_state": case.state, "case_due_on": case.due, "case_badge": case_badge,
+            "case_working_days_left": case_left,
             "claimed_by": task.claimed_by, "claimed_at": task.claimed_at,
             "appeal_id": (task.details or {}).get("appeal_id"),
             "objection_id": (task.details or {}).get("objection_id") if task.kind == "objection" else None}
@@ -203,10 +246,15 @@ def bulk_review_one(session: Session, application: Application, staff_id: str, t
     if application.state != "reviewing":
         raise Conflict(f"The application is {application.state}, not waiting for review.",
                        error_code="application_state")
+    holders = set(session.scalars(select(StaffTask.claimed_by).where(
+        StaffTask.application_id == application.id, StaffTask.kind == "review", StaffTask.state == "open")))
+    if holders - {None, staff_id}:
+        raise Conflict("Another staff member has claimed this case's review.", error_code="task_not_yours")
     decision = programs.get(application.program).decide(casework.program_facts(session, application, today), today)
     if not decision.eligible:
         failed = next((c.citizen_text for c in decision.conditions if not c.passed), "")
-        raise Conflict(f"The rule re-check does not pass today: {failed}", error_code="recheck_failed")
+        raise Conflict(f"The rule re-check does not pass today: {failed}", error_code="recheck_failed",
+                       errors={"condition": [failed]} if failed else None)
     casework.review(session, application, staff_id, True, today=today)
 
 

@@ -33,10 +33,16 @@ class WorkbenchPasswordArgs(StrictSchema):
 
 class WorkbenchInboxArgs(StrictSchema):
     scope = ma.fields.String(load_default="pool", validate=ma.validate.OneOf(flow.SCOPES))
-    kind = ma.fields.String(validate=[ma.validate.Length(1, 32), NO_NUL])
-    program = ma.fields.String(validate=[ma.validate.Length(1, 40), NO_NUL])
-    community = Digits(validate=ma.validate.Length(12, 12))
-    overdue = ma.fields.Boolean(load_default=False)
+    kind = ma.fields.String(validate=[ma.validate.Length(1, 32), NO_NUL], metadata={
+        "description": "the step: the task's kind (review, home_visit, objection, appeal, …)"})
+    program = ma.fields.String(validate=[ma.validate.Length(1, 40), NO_NUL], metadata={
+        "description": "a program code (GET /api/v1/programs)"})
+    community = Digits(pattern=r"^[0-9]{12}$", pattern_error="A community code is 12 digits.", metadata={
+        "description": "a 12-digit community code (GET /api/v1/staff/communities)"})
+    state = ma.fields.String(validate=ma.validate.OneOf(
+        flow.CASE_STATES, error="Not a state a case can be in; use one of: {choices}."), metadata={
+        "description": "the state of the task's case (application): " + ", ".join(flow.CASE_STATES)})
+    overdue = ma.fields.Boolean(load_default=False, metadata={"description": "only tasks past their step's deadline"})
 
 
 class InboxTaskSchema(TaskSchema):
@@ -46,6 +52,13 @@ class InboxTaskSchema(TaskSchema):
     badge = ma.fields.String(required=True, metadata={"description": "on_track | at_risk (< 25% of the time "
                                                                      "left) | overdue | none"})
     working_days_left = ma.fields.Integer(allow_none=True)
+    application_state = ma.fields.String(allow_none=True, metadata={"description": "the state of the task's case"})
+    case_due_on = ma.fields.Date(allow_none=True, metadata={
+        "description": "the deadline of the whole case: the program's limit of the case (e.g. 30 working days from "
+                       "受理) where it declares one, else the latest open step's; null when none is open"})
+    case_badge = ma.fields.String(required=True, metadata={"description": "the whole case's badge: on_track | "
+                                                                          "at_risk | overdue | none"})
+    case_working_days_left = ma.fields.Integer(allow_none=True)
     claimed_by = ma.fields.String(allow_none=True)
     claimed_at = UtcDateTime(format="iso", allow_none=True)
     appeal_id = ma.fields.String(allow_none=True, metadata={"description": "an appeal task's appeal (复核)"})
@@ -68,8 +81,12 @@ class WorkbenchItemResultSchema(ma.Schema):
     id = ma.fields.String(required=True)
     ok = ma.fields.Boolean(required=True)
     status = ma.fields.Integer(required=True)
-    error_code = ma.fields.String(allow_none=True)
+    error_code = ma.fields.String(allow_none=True, metadata={"description": "why it was refused, e.g. "
+                                  "bulk_not_allowed (not decided by one review, e.g. 低保), recheck_failed, "
+                                  "task_not_yours, task_claimed, application_state, role_not_allowed"})
     message = ma.fields.String(allow_none=True)
+    detail = ma.fields.String(allow_none=True, metadata={"description": "recheck_failed: the rule's condition that "
+                                                                        "does not hold today, in the citizen's words"})
 
 
 class WorkbenchBulkResultSchema(ma.Schema):
@@ -129,8 +146,8 @@ class Password(MethodView):
         return staff_payload(staff)
 
 
-def _inbox_row(session, task, today, programs) -> dict:
-    out = {**task_payload(session, task), **flow.task_view(session, task, today, programs)}
+def _inbox_row(session, task, today, cases) -> dict:
+    out = {**task_payload(session, task), **flow.task_view(session, task, today, cases)}
     out["resident_name_masked"] = mask_name(out["resident_name"]) if out.get("resident_name") else None
     return out
 
@@ -143,14 +160,14 @@ class Inbox(MethodView):
     @blp.paginate()
     def get(self, args, pagination_parameters):
         """My inbox: the pool (open tasks of my jurisdiction that my role may work on, unclaimed), mine, or all;
-        most urgent first, with days waiting in working days and a deadline badge. The page read is audited."""
+        most urgent first, with days waiting in working days, the step's deadline badge and the whole case's
+        (on track, at risk: < 25% of the time left, overdue). Filters: step (`kind`), program, community, the
+        case's state, overdue. The page read is audited."""
         session, today = SessionLocal(), flow.today()
         query = flow.inbox_query(current_caller(), flow.InboxFilters(**args), today)
         rows = page_of(session, query, pagination_parameters)
-        app_ids = [t.application_id for t in rows if t.application_id]
-        programs = dict(session.execute(select(Application.id, Application.program)
-                                        .where(Application.id.in_(app_ids))).all()) if app_ids else {}
-        out = [_inbox_row(session, t, today, programs) for t in rows]
+        cases = flow.case_facts(session, [t.application_id for t in rows])
+        out = [_inbox_row(session, t, today, cases) for t in rows]
         audit_event(session, "staff.inbox", details={"scope": args["scope"], "ids": [t.id for t in rows]},
                     subjects=[t.resident_id for t in rows if t.resident_id is not None])
         session.commit()
@@ -177,6 +194,23 @@ class Colleagues(MethodView):
         """Active colleagues of my district whose role carries `permission` (e.g. the second investigator of a
         home visit), me excluded."""
         return flow.colleagues(SessionLocal(), current_staff(), args["permission"])
+
+
+class WorkbenchAreaSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+@blp.route("/communities")
+class Communities(MethodView):
+    @staff_required(blp)
+    @blp.response(200, WorkbenchAreaSchema(many=True))
+    def get(self):
+        """The communities of my jurisdiction with their names valid today (the inbox's community filter);
+        empty when no area names are imported (`zerotrip import areas`)."""
+        from flows import areas
+
+        return areas.communities_within(SessionLocal(), current_staff(), flow.today())
 
 
 @blp.route("/inbox/counts")
@@ -270,12 +304,13 @@ def _each(session, ids, one, noun: str) -> dict:
         try:
             with session.begin_nested():
                 one(item)
-            results.append({"id": item, "ok": True, "status": 200, "error_code": None, "message": None})
+            results.append({"id": item, "ok": True, "status": 200, "error_code": None, "message": None,
+                            "detail": None})
         except DomainError as exc:
             audit_event(session, "authz.denied" if exc.status in (403, 404) else "staff.bulk_refused",
                         object_ref=f"{noun}:{item[:40]}", result=exc.code_name, details={"bulk": True})
             results.append({"id": item, "ok": False, "status": exc.status, "error_code": exc.error_code,
-                            "message": exc.message})
+                            "message": exc.message, "detail": ((exc.errors or {}).get("condition") or [None])[0]})
     session.commit()
     done = sum(r["ok"] for r in results)
     return {"results": results, "done": done, "refused": len(results) - done}

@@ -199,3 +199,95 @@ def test_the_registry_is_search_first_within_the_jurisdiction_and_masked(cfg, se
     by_id = client.post(search, headers=headers, json={"id_number": wang_id, "purpose": "home_visit"})
     assert [r["id_number_masked"] for r in by_id.json] == [wang.id_mask]
     assert client.post(search, headers=headers, json={"id_number": far_id, "purpose": "home_visit"}).json == []
+
+
+def _deadline(session, app, step, started, due, done=None):
+    from app.models import StepDeadline
+
+    session.add(StepDeadline(application_id=app.id, step=step, started_on=started, due_on=due, working_days=30,
+                             done_on=done))
+    session.commit()
+
+
+def test_the_inbox_filters_by_case_state_and_shows_the_whole_cases_deadline_badge(cfg, session, client):
+    from datetime import timedelta
+
+    from flows import workdays
+    from flows.dates import today_shanghai
+
+    today = today_shanghai()
+    long_ago = today - timedelta(days=60)  # about 40 working days
+    here, _, _ = h.person(session, cfg, street=STREET, community=COMMUNITY)
+    there, _, _ = h.person(session, cfg, street=STREET, community="140105001002")
+    # 低保 at the home visit: the case's own limit (30 working days from 受理) is close, the step's is not
+    visiting = h.application(session, here, program="dibao", state="home_visit")
+    _deadline(session, visiting, "case", long_ago, workdays.add_working_days(today, 2))
+    _deadline(session, visiting, "home_visit", today, workdays.add_working_days(today, 10))
+    # a disability case waits for review: no limit of its own, so the whole case is due when the review is
+    reviewing = h.application(session, there, program="disability_living_subsidy", state="reviewing")
+    _deadline(session, reviewing, "review", today, workdays.add_working_days(today, 20))
+    # past the case's limit; a closed step no longer counts
+    late = h.application(session, there, program="dibao", state="reviewing")
+    three_ago = next(long_ago + timedelta(days=d) for d in range(60)
+                     if workdays.working_days_between(long_ago + timedelta(days=d), today) == 3)
+    _deadline(session, late, "case", long_ago, three_ago)
+    _deadline(session, late, "home_visit", long_ago, today, done=today)
+    visit = h.task(session, here, kind="home_visit", application_id=visiting.id)
+    review = h.task(session, there, kind="review", application_id=reviewing.id)
+    street = h.task(session, there, kind="review", application_id=late.id)
+    loose = h.task(session, here)  # no case at all
+    _, alice = h.staff(session, cfg, "reviewer", street=STREET)
+
+    rows = {t["id"]: t for t in client.get("/api/v1/staff/inbox", headers=alice).json}
+    assert set(rows) == {visit.id, review.id, street.id, loose.id}
+    assert rows[visit.id]["case_badge"] == "at_risk" and rows[visit.id]["case_working_days_left"] == 2
+    assert rows[visit.id]["case_due_on"] == workdays.add_working_days(today, 2).isoformat()
+    assert rows[visit.id]["badge"] in ("on_track", "at_risk") and rows[visit.id]["application_state"] == "home_visit"
+    assert rows[review.id]["case_badge"] == "on_track"
+    assert rows[review.id]["case_due_on"] == workdays.add_working_days(today, 20).isoformat()
+    assert rows[street.id]["case_badge"] == "overdue" and rows[street.id]["case_working_days_left"] == -3
+    assert rows[loose.id]["case_badge"] == "none" and rows[loose.id]["case_due_on"] is None
+
+    def ids(query):
+        got = client.get(f"/api/v1/staff/inbox?{query}", headers=alice)
+        assert got.status_code == 200, got.json
+        return {t["id"] for t in got.json}
+
+    assert ids("state=reviewing") == {review.id, street.id}
+    assert ids("state=home_visit") == {visit.id}
+    assert ids("state=reviewing&program=dibao") == {street.id}
+    assert ids("state=reviewing&community=140105001002&kind=review") == {review.id, street.id}
+    assert ids("state=approved") == set()
+    odd = client.get("/api/v1/staff/inbox?state=lost", headers=alice)
+    assert odd.status_code == 422 and "Not a state a case can be in" in str(odd.json)
+    assert client.get("/api/v1/staff/inbox?community=14010500100x", headers=alice).status_code == 422
+    params = {p["name"] for p in client.get("/openapi.json").json["paths"]["/api/v1/staff/inbox"]["get"]["parameters"]}
+    assert {"state", "kind", "program", "community", "overdue"} <= params
+
+
+def test_bulk_review_refuses_a_case_claimed_by_someone_else_and_names_the_failed_condition(cfg, session, client):
+    here, _, _ = h.person(session, cfg, street=STREET, community=COMMUNITY)
+    theirs = h.application(session, here, program="disability_living_subsidy", state="reviewing")
+    task = h.task(session, here, kind="review", application_id=theirs.id)
+    other, other_headers = h.staff(session, cfg, "reviewer", street=STREET)
+    _, headers = h.staff(session, cfg, "reviewer", street=STREET)
+    assert client.post(TASK.format(task.id) + "/claim", headers=other_headers).status_code == 200
+    out = client.post("/api/v1/staff/bulk-review", headers=headers, json={"ids": [theirs.id]}).json
+    assert out["refused"] == 1 and out["results"][0]["error_code"] == "task_not_yours"
+    # the one who claimed it: the rule re-check fails (no certificate), and the failing condition is named
+    mine = client.post("/api/v1/staff/bulk-review", headers=other_headers, json={"ids": [theirs.id]}).json
+    assert mine["results"][0]["error_code"] == "recheck_failed" and mine["results"][0]["detail"]
+
+
+def test_the_communities_of_my_jurisdiction_have_names(cfg, session, client):
+    from flows import areas
+
+    areas.upsert(session, areas.synthetic_rows(), areas.Result())
+    session.commit()
+    _, street_staff = h.staff(session, cfg, "reviewer", street=STREET)
+    got = client.get("/api/v1/staff/communities", headers=street_staff)
+    assert got.status_code == 200 and got.json
+    assert all(c["code"].startswith(STREET) and len(c["code"]) == 12 and c["name"] for c in got.json)
+    _, worker = h.staff(session, cfg, "community_worker", street=STREET, community=COMMUNITY)
+    assert [c["code"] for c in client.get("/api/v1/staff/communities", headers=worker).json] == [COMMUNITY]
+    assert client.get("/api/v1/staff/communities").status_code == 401

@@ -282,3 +282,114 @@ def test_the_roll_is_released_only_after_another_supervisor_signed_it_off(browse
     released = zerotrip("payroll", "release", "--month", month, "--by", "qian.sup", "--out", str(out))
     assert released.returncode == 0, released.stderr
     assert "released=" in released.stdout
+
+
+def _disability_cases(session, cfg):
+    """Four disability cases waiting for review (two communities), then one certificate gone: its re-check fails."""
+    from sqlalchemy import delete, select
+
+    from app.models import Application, DisabilityCertificate, StaffTask
+    from flows import casework
+    from flows.dates import today_shanghai
+    from flows.scans.certificates import scan_disability
+    from tests.builders import make_resident
+    from tests.lifecycle.helpers import certificate
+
+    people = []
+    for i, (name, community) in enumerate([("钱一残", "140105001001"), ("孙二残", "140105001001"),
+                                           ("周三残", "140105001002"), ("吴四残", "140105001002")]):
+        person, number = make_resident(session, cfg, name=name, birth_date=date(1970, 1, 1 + i),
+                                       household_id=f"HB{i}", community=community)
+        certificate(session, cfg, person, number, grade=1)
+        people.append(person)
+    scan_disability(cfg, "disability_care_subsidy", today_shanghai())
+    tasks = []
+    for person in people:
+        app = session.scalars(select(Application).where(Application.resident_id == person.id)).one()
+        casework.confirm(session, app, "acct-1")
+        session.flush()
+        tasks.append(session.scalars(select(StaffTask).where(StaffTask.application_id == app.id)).one())
+    session.execute(delete(DisabilityCertificate).where(DisabilityCertificate.resident_id == people[2].id))
+    session.commit()
+    return tasks
+
+
+def test_inbox_filters_bulk_claim_and_bulk_review_with_a_result_per_item(browser, stack, session, cfg):
+    from flows import areas
+    from tests.authz import helpers as h
+
+    areas.upsert(session, areas.synthetic_rows(), areas.Result())  # the community filter shows names
+    session.commit()
+    first, raced, failing, fourth = _disability_cases(session, cfg)
+    elsewhere, _, _ = h.person(session, cfg, "郑低保", community="140105001002")
+    dibao = h.application(session, elsewhere, program="dibao", state="home_visit")
+    visit = h.task(session, elsewhere, kind="home_visit", application_id=dibao.id)
+    h.staff(session, cfg, "reviewer", street="140105001", username="feng.review", password=PASSWORD)
+    colleague, _ = h.staff(session, cfg, "reviewer", street="140105001")
+
+    desk = Desk(browser, stack.api)
+    try:
+        desk.open("#/inbox")
+        desk.sign_in("feng.review", PASSWORD)
+        desk.wait_screen("inbox")
+        assert desk.page.locator("main tbody tr").count() == 5
+        assert "案件总期限" in desk.page.inner_text("main thead")
+        # by program: the disability cases only
+        desk.page.select_option("#f-program", "disability_care_subsidy")
+        desk.page.click("main form.filters button[type=submit]")
+        desk.wait_screen("inbox")
+        desk.page.wait_for_function("location.hash.includes('program=')")
+        desk.settle()
+        assert desk.page.locator("main tbody tr").count() == 4
+        assert not desk.page.locator(f"[data-task='{visit.id}']").count()
+        # and by community, chosen by name: 周* and 吴* live in the second one
+        options = desk.page.locator("#f-community option").all_inner_texts()
+        assert len(options) > 2 and all("14010500" not in o for o in options), options
+        desk.page.select_option("#f-community", "140105001002")
+        desk.page.select_option("#f-state", "reviewing")
+        desk.page.click("main form.filters button[type=submit]")
+        desk.page.wait_for_function("location.hash.includes('community=')")
+        desk.settle()
+        shown = {desk.page.get_attribute(f"main tbody tr:nth-child({i + 1})", "data-task") for i in range(2)}
+        assert desk.page.locator("main tbody tr").count() == 2 and shown == {failing.id, fourth.id}
+        check(desk, "inbox-filtered")
+
+        # bulk claim: a colleague claims one a moment before; that one is refused with its reason
+        desk.open("#/inbox?program=disability_care_subsidy")
+        for task in (first, raced, failing, fourth):
+            desk.page.check(f"[data-task='{task.id}'] input[type=checkbox]")
+        session.execute(_claim_for(raced.id, colleague.id))
+        session.commit()
+        desk.page.click("main button:has-text('认领选中的任务')")
+        desk.page.wait_for_selector("main .results li")
+        desk.settle()
+        text = desk.page.inner_text("main .results")
+        assert "已认领 3 件,未能认领 1 件" in text and "孙*残(审核):已被别的同事认领" in text, text
+        assert desk.page.locator("main .results li.refused").count() == 1
+        check(desk, "inbox-bulk-claim")
+
+        # bulk review of my three: two done, the one whose rule re-check fails refused with the reason
+        desk.page.click("a[href='#/mine']")
+        desk.wait_screen("mine")
+        desk.page.check("main thead input[type=checkbox]")
+        desk.page.click("main button:has-text('对选中的审核任务完成审核')")
+        desk.page.wait_for_selector("main .results li")
+        desk.settle()
+        text = desk.page.inner_text("main .results")
+        assert "已完成审核 2 件,未能完成 1 件" in text, text
+        refused = desk.page.inner_text("main .results li.refused")
+        assert "周*残" in refused and "重新核对规则,不符合条件" in refused, refused
+        assert desk.page.locator("main .results li.ok").count() == 2
+        assert desk.page.locator("main tbody tr").count() == 1  # the refused one stays mine, to open
+        check(desk, "inbox-bulk")
+    finally:
+        desk.close()
+
+
+def _claim_for(task_id, staff_id):
+    from sqlalchemy import update
+
+    from app.db import utcnow
+    from app.models import StaffTask
+
+    return update(StaffTask).where(StaffTask.id == task_id).values(claimed_by=staff_id, claimed_at=utcnow())

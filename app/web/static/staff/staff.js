@@ -5,6 +5,7 @@ import { noticesScreen, objectionScreen, sheetScreen } from "./notices.js";
 import { paramsScreen } from "./admin.js";
 import { exchangeScreen } from "./exchange.js";
 import { decisionsTable } from "./counter_appeal.js";
+import { inboxScreen } from "./inbox.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -147,81 +148,6 @@ function passwordScreen() {
   field("current", S.password.current, cur), field("next", S.password.next, next), msg,
   el("button", { class: "btn primary", type: "submit", text: S.password.submit }));
   show("password", form);
-}
-
-async function inboxScreen(scope) {
-  const params = new URLSearchParams(location.hash.split("?")[1] || "");
-  const query = new URLSearchParams({ scope, page_size: "50" });
-  if (params.get("kind")) query.set("kind", params.get("kind"));
-  if (params.get("overdue")) query.set("overdue", "true");
-  const [counts, tasks, names] = await Promise.all([api("/api/v1/staff/inbox/counts"),
-    api(`/api/v1/staff/inbox?${query}`), programs()]);
-  const msg = el("div", { "aria-live": "polite" });
-  const picks = [];
-  const kind = el("select", {}, el("option", { value: "", text: S.inbox.anyKind }),
-    ...Object.entries(S.kinds).map(([k, v]) => el("option", { value: k, text: v, selected: params.get("kind") === k })));
-  const overdue = el("input", { type: "checkbox", checked: Boolean(params.get("overdue")) });
-  const filters = el("form", { class: "filters", "aria-label": S.inbox.filters, onsubmit: (e) => {
-    e.preventDefault();
-    const q = new URLSearchParams();
-    if (kind.value) q.set("kind", kind.value);
-    if (overdue.checked) q.set("overdue", "1");
-    go(`#/${scope === "mine" ? "mine" : "inbox"}${q.toString() ? "?" + q : ""}`);
-  } }, field("kind", S.inbox.kind, kind),
-  el("p", { class: "field inline" }, overdue, el("label", { for: "overdue", text: S.inbox.overdueOnly })),
-  el("button", { class: "btn", type: "submit", text: S.inbox.apply }));
-  overdue.id = "overdue";
-  const rows = tasks.map((t) => {
-    const pick = el("input", { type: "checkbox", value: t.id, "aria-label": S.inbox.select(t.resident_name_masked || t.id) });
-    picks.push(pick);
-    const actions = [];
-    if (scope !== "mine") {
-      actions.push(el("button", { class: "btn", type: "button", text: S.inbox.claim, onclick: async () => {
-        try { await api(`/api/v1/staff/tasks/${t.id}/claim`, { method: "POST" }); route(); } catch (err) {
-          msg.replaceChildren(note(err.message, "error"));
-        }
-      } }));
-    } else {
-      if (t.kind === "review" && t.application_id) {
-        actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.inbox.review }));
-      }
-      if (t.kind === "home_visit" && t.application_id) {
-        actions.push(el("a", { class: "btn", href: `#/visit/${t.application_id}`, text: S.visit.open }));
-      }
-      if (t.appeal_id) actions.push(el("a", { class: "btn", href: `#/appeal/${t.appeal_id}`, text: S.appeal.open }));
-      if (t.kind === "objection" && t.objection_id) {
-        actions.push(el("a", { class: "btn", href: `#/objection/${t.objection_id}`, text: S.objection.open }));
-      }
-      actions.push(el("button", { class: "btn quiet", type: "button", text: S.inbox.release, onclick: async () => {
-        try { await api(`/api/v1/staff/tasks/${t.id}/release`, { method: "POST" }); route(); } catch (err) {
-          msg.replaceChildren(note(err.message, "error"));
-        }
-      } }));
-    }
-    return el("tr", {},
-      el("td", {}, pick), el("td", { text: `${t.resident_name_masked || "—"} ${t.resident_id_masked || ""}` }),
-      el("td", { text: S.kinds[t.kind] || t.kind }), el("td", { text: names[t.program] || S.program(t.program) }),
-      el("td", { text: S.inbox.waiting(t.waiting_working_days) }),
-      el("td", {}, el("span", { class: `badge ${t.badge}`, text: S.badge[t.badge] }), " ",
-        el("span", { text: S.inbox.left(t.working_days_left) })),
-      el("td", {}, ...actions));
-  });
-  const c = S.inbox.cols;
-  const table = tasks.length ? el("table", {}, el("caption", { text: S.inbox.caption }),
-    el("thead", {}, el("tr", {}, ...[c.pick, c.resident, c.kind, c.program, c.waiting, c.deadline, c.action]
-      .map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)) : el("p", { text: S.inbox.empty });
-  const bulk = scope !== "mine" && tasks.length ? el("button", { class: "btn primary", type: "button",
-    text: S.inbox.bulkClaim, onclick: async () => {
-      const ids = picks.filter((p) => p.checked).map((p) => p.value);
-      if (!ids.length) return;
-      try {
-        const out = await api("/api/v1/staff/bulk-claim", { method: "POST", body: { ids } });
-        await route();
-        main.prepend(note(S.inbox.bulkResult(out.done, out.refused)));
-      } catch (err) { msg.replaceChildren(note(err.message, "error")); }
-    } }) : null;
-  show(scope === "mine" ? "mine" : "inbox", el("h1", { text: scope === "mine" ? S.inbox.mineTitle : S.inbox.title }),
-    el("p", { class: "counts", text: S.inbox.counts(counts) }), filters, msg, table, bulk);
 }
 
 function section(title, ...nodes) {
@@ -788,7 +714,8 @@ async function drawRoute() {
     if (!me) me = await api("/api/v1/staff/me");
     header();
     if (me.must_change_password || hash.startsWith("#/password")) return passwordScreen();
-    if (hash.startsWith("#/mine")) return await inboxScreen("mine");
+    const inbox = { api, el, field, note, show, go, route, main, programs };
+    if (hash.startsWith("#/mine")) return await inboxScreen("mine", inbox);
     if (hash.startsWith("#/case/")) return await caseScreen(hash.slice(7));
     if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9));
     if (hash.startsWith("#/appeal/")) return await appealScreen(hash.slice(9));
@@ -809,7 +736,7 @@ async function drawRoute() {
     if (hash.startsWith("#/receipt/")) return await receiptScreen(hash.slice(10));
     if (hash.startsWith("#/proof/")) return await proofScreen(...hash.slice(8).split("/"));
     if (hash.startsWith("#/supervision")) return await supervisionScreen();
-    return await inboxScreen("pool");
+    return await inboxScreen("pool", inbox);
   } catch (err) {
     if (err.status === 401) { store.clear(); me = null; header(); return loginScreen(); }
     show("error", note(err.message, "error"));
