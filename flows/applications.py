@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.db import utcnow
 from app.errors import Conflict
 from app.models import Application, ApplicationApplicant, Benefit, Resident, StaffTask
-from flows import programs
+from flows import case_states, programs
 from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
 from flows.facts import resident_facts
@@ -79,6 +79,8 @@ def take_proposal(session: Session, application: Application, actor: str, state:
     """proposed → `state` in one conditional UPDATE, so that of racing taps (a double tap, two proxies, several
     proposed applicants) exactly one wins. True for the winner, whose object then holds what the row holds
     without reading it back; False for the others, with the object re-read to show what the winner did."""
+    if not case_states.may_move("proposed", state):
+        raise ValueError(f"a proposal cannot be taken to {state}")
     now = utcnow()
     values = {"state": state, "confirmed_at": now, "confirmed_by": actor, "updated_at": now}
     table = Application.__table__
@@ -114,12 +116,12 @@ def _decide(session: Session, application: Application, today: date) -> None:
     application.trace = decision.trace()
     application.decided_at, application.updated_at = utcnow(), utcnow()
     if not decision.eligible:
-        application.state, application.decision = "rejected", "rule_not_met"
+        case_states.move(application, "rejected", decision="rule_not_met")
         enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
                 resident_id=resident.id, application_id=application.id,
                 data={"program": program.code, "reason": _first_failed(decision)})
         return
-    application.state, application.decision = "approved", "rule_met"
+    case_states.move(application, "approved", decision="rule_met")
     add_open_benefit(session, program=program.code, resident_id=resident.id, application_id=application.id,
                      tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen,
                      start_month=decision.start_month)
@@ -159,7 +161,8 @@ def decline(session: Session, application: Application, reason: str, comment: st
                        error_code="application_state")
     now = utcnow()
     claimed = session.execute(
-        update(Application).where(Application.id == application.id, Application.state == "proposed")
+        update(Application).where(Application.id == application.id,
+                                  Application.state.in_(case_states.sources_of("declined")))
         .values(state="declined", decline_reason=reason, decline_comment=comment, declined_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -191,7 +194,8 @@ def reopen(session: Session, application: Application) -> Application:
     if application.declined_at and utcnow() - application.declined_at > timedelta(days=REOPEN_DAYS):
         raise Conflict(f"A decline can only be undone within {REOPEN_DAYS} days.", error_code="reopen_too_late")
     claimed = session.execute(
-        update(Application).where(Application.id == application.id, Application.state == "declined")
+        update(Application).where(Application.id == application.id,
+                                  Application.state.in_(case_states.sources_of("proposed")))
         .values(state="proposed", decline_reason=None, decline_comment=None, declined_at=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.db import core_execute, utcnow
 from app.errors import Conflict, Unprocessable
 from app.models import Application, Benefit, OneOffPayment, Resident, StaffTask, StepDeadline
-from flows import applicants, programs, workdays
+from flows import applicants, case_states, programs, workdays
 from flows import applications as elderly_flow
 from flows.dates import today_shanghai
 from flows.money import yuan
@@ -108,7 +108,7 @@ def confirm(session: Session, application: Application, actor: str, today: date 
     if not decision.eligible:
         _reject(session, application, "rule_not_met", _first_failed(decision))
         return application
-    application.state = "reviewing"
+    case_states.move(application, "reviewing")
     step = next(s for s in program.steps if s.code == "review")
     open_deadline(session, application, "review", today, step.working_days)
     session.add(StaffTask(kind="review", resident_id=resident.id, application_id=application.id,
@@ -152,8 +152,8 @@ def _first_failed(decision) -> str:
 
 
 def _reject(session: Session, application: Application, code: str, text: str) -> None:
-    application.state, application.decision = "rejected", code
-    application.decided_at = application.updated_at = utcnow()
+    case_states.move(application, "rejected", decision=code)
+    application.decided_at = application.updated_at
     enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
             resident_id=application.resident_id, application_id=application.id,
             data={"program": application.program, "reason_code": code, "reason": text})
@@ -163,8 +163,8 @@ def start_benefit(session: Session, application: Application, decision) -> Benef
     benefit = elderly_flow.add_open_benefit(
         session, program=application.program, resident_id=application.resident_id, application_id=application.id,
         tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen, start_month=decision.start_month)
-    application.state, application.decision = "approved", "rule_met"
-    application.decided_at = application.updated_at = utcnow()
+    case_states.move(application, "approved", decision="rule_met")
+    application.decided_at = application.updated_at
     if getattr(decision, "one_off_fen", 0) > 0:  # a one-off on approval, paid by the next roll (flows.one_offs)
         session.add(OneOffPayment(program=application.program, key=f"application:{application.id}:one_off",
                                   payee_resident_id=application.resident_id,
@@ -253,8 +253,8 @@ def reopen_at_step(session: Session, application: Application, state: str, step:
                    today: date, cause: str, task_kind: str | None = None) -> Application:
     """Put a decided application back at one of its steps: the step's time limit starts again today and, where the
     step is a human's, a task is in the pool again (its own dedupe key per cause, e.g. `appeal:<id>`)."""
-    application.state, application.decision, application.decided_at = state, None, None
-    application.updated_at = utcnow()
+    case_states.move(application, state, decision=None)
+    application.decided_at = None
     row = session.scalar(select(StepDeadline).where(StepDeadline.application_id == application.id,
                                                     StepDeadline.step == step))
     if row is None:

@@ -21,7 +21,7 @@ from app.sql import (
     next_month_of,
     stmt,
 )
-from flows import programs
+from flows import case_states, programs
 from flows.lifecycle.after_death import notify_after_death
 from flows.lifecycle.certificate_reminders import remind_certificate_expiry
 from flows.lifecycle.household import reprice_on_member_departure
@@ -30,7 +30,7 @@ REMINDER_DAYS = (3, 10)
 HOME_HELP_DAY = 14
 HOME_HELP_DUE_DAYS = 5
 PROPOSAL_OPEN = ("proposed",)
-IN_PROGRESS = ("proposed", "confirmed", "checking", "home_visit", "reviewing", "public_notice", "approving")
+IN_PROGRESS = case_states.IN_PROGRESS  # open cases (flows.case_states)
 
 
 @dataclass
@@ -91,7 +91,7 @@ def stop_on_death(conn, d: Dialect, as_of: date) -> dict:
 
 
 def _expire_cases(conn, d: Dialect, params: dict, reason: str, residents_sql: str) -> int:
-    states = ", ".join(f"'{s}'" for s in IN_PROGRESS)
+    states = ", ".join(f"'{s}'" for s in case_states.sources_of("expired"))
     # applications about a deceased person (Program.about_the_deceased, e.g. a funeral subsidy) are not expired
     keep = [p.code for p in programs.PROGRAMS.values() if p.about_the_deceased and reason == "deceased"]
     keep_sql = ("AND program NOT IN (" + ", ".join(f":keep{i}" for i in range(len(keep))) + ") ") if keep else ""

@@ -24,7 +24,7 @@ from app.models import (
     StaffTask,
     StepDeadline,
 )
-from flows import workdays
+from flows import case_states, workdays
 from flows.applications import take_proposal
 from flows.casework import close_deadline, open_deadline, reopen_at_step, start_benefit
 from flows.conflicts import is_unique_violation
@@ -190,7 +190,7 @@ def check(session: Session, application: Application, today: date) -> Applicatio
     if not decision.eligible:
         reject(session, application, dibao.rejection_code(decision), _first_failed(decision), today)
         return application
-    application.state = "home_visit"
+    case_states.move(application, "home_visit")
     resident = session.get(Resident, application.resident_id)
     open_deadline(session, application, "home_visit", today, STEP_LIMITS["home_visit"])
     relatives = staff_in_household(session, resident)
@@ -242,7 +242,7 @@ def record_home_visit(session: Session, application: Application, staff_id: str,
     if not ok:
         reject(session, application, "home_visit_mismatch", dibao.REJECTION_REASONS["home_visit_mismatch"], today)
         return application
-    application.state, application.updated_at = "reviewing", utcnow()
+    case_states.move(application, "reviewing")
     open_deadline(session, application, "reviewing", today, STEP_LIMITS["reviewing"])
     return application
 
@@ -283,7 +283,7 @@ def publish(session: Session, application: Application, today: date) -> PublicNo
         session.add(notice)
     notice.masked_name, notice.amount_fen, notice.state = mask_name(resident.name), amount, "open"
     notice.starts_on, notice.ends_on = today, today + timedelta(days=days - 1)
-    application.state, application.updated_at = "public_notice", utcnow()
+    case_states.move(application, "public_notice")
     return notice
 
 
@@ -393,7 +393,7 @@ def close_notice(session: Session, notice: PublicNotice, today: date) -> bool:
     if "upheld" in states:
         reject(session, application, "objection_upheld", dibao.REJECTION_REASONS["objection_upheld"], today)
     else:
-        application.state, application.updated_at = "approving", utcnow()
+        case_states.move(application, "approving")
         open_deadline(session, application, "approving", today, STEP_LIMITS["approving"])
         _discount_notice(session, application, notice)
     return True
@@ -469,8 +469,8 @@ def extend(session: Session, application: Application, staff_id: str, reason: st
 
 
 def reject(session: Session, application: Application, code: str, text: str, today: date) -> None:
-    application.state, application.decision = "rejected", code
-    application.decided_at = application.updated_at = utcnow()
+    case_states.move(application, "rejected", decision=code)
+    application.decided_at = application.updated_at
     for row in session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
                                                           StepDeadline.done_on.is_(None))):
         row.done_on = today

@@ -16,6 +16,7 @@ from app.masking import mask_name
 from app.models import Application, Benefit, BenefitChange, CareAssessment, Resident, StaffTask
 from app.models.ids import new_id
 from app.sql import insert_ignore
+from flows import case_states
 from flows.applications import take_proposal
 from flows.casework import start_benefit
 from flows.dates import birth_cutoff, month_from_index, month_index
@@ -229,7 +230,7 @@ def confirm(session: Session, application: Application, actor: str, today: date,
     application.trace = decision.trace()
     application.decided_at = application.updated_at = utcnow()
     if not decision.eligible:
-        application.state, application.decision = "rejected", "rule_not_met"
+        case_states.move(application, "rejected", decision="rule_not_met")
         enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
                 resident_id=person.id, application_id=application.id,
                 data={"program": CODE, "program_name": rule.NAME,

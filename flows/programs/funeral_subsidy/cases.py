@@ -15,7 +15,7 @@ from app.models import Application, ApplicationApplicant, CremationRecord, Payou
 from app.models.applicant import OneOffPayment
 from app.models.ids import new_id
 from app.sql import insert_ignore
-from flows import applicants
+from flows import applicants, case_states
 from flows.money import yuan
 from flows.programs.funeral_subsidy import (
     CODE,
@@ -193,12 +193,12 @@ def confirm(session, application: Application, actor: str, today: date, declared
     application.decided_at = application.updated_at = utcnow()
     data = _occasion(person, decision)
     if not decision.eligible:
-        application.state, application.decision = "rejected", "rule_not_met"
+        case_states.move(application, "rejected", decision="rule_not_met")
         enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
                 resident_id=applicant.resident_id, application_id=application.id,
                 data={**data, "reason": next(c.citizen_text for c in decision.conditions if not c.passed)})
         return application
-    application.state, application.decision = "approved", "rule_met"
+    case_states.move(application, "approved", decision="rule_met")
     session.execute(insert_ignore(session, OneOffPayment.__table__).values(
         id=new_id(), program=CODE, key=f"{CODE}:{person.id}", payee_resident_id=applicant.resident_id,
         subject_resident_id=person.id, application_id=application.id, cause_ref=application.id,
