@@ -21,12 +21,13 @@ from app.authz import Caller
 from app.errors import NotFound, Unprocessable
 from app.idnumbers import InvalidIdNumber, validate
 from app.models import Appeal, Application, Benefit, CounterVisit, Resident, StaffMember, StepDeadline
+from flows import case_states
 
 CARD_FIELDS = ("name", "id_number", "sex", "birth_date", "address", "issuing_authority", "valid_until")
 CONSENT_KINDS = ("signature", "slip_photo")
 CONSENT_MAX_BYTES = 2 * 1024 * 1024
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
-OPEN_STATES = ("proposed", "reviewing", "home_visit", "street_review", "public_notice", "county_review")
+OPEN_STATES = case_states.IN_PROGRESS  # a case in economic check or awaiting approval is open too
 HOTLINE = "12345"
 
 

@@ -154,3 +154,12 @@ def test_a_proxy_grant_recorded_at_the_counter_follows_the_proxy_rules(cfg, sess
                           json={"resident_ref": visit["resident_ref"], "proxy_ref": proxy["resident_ref"],
                                 "basis": "written_authorisation", "document_ref": "x", "place": "office"})
     assert refused.status_code == 404  # the reference is the clerk's own, short-lived
+
+
+def test_every_open_case_is_listed_at_the_counter_whatever_its_step(cfg, session, client):
+    """A case in its economic check or waiting for the county's approval is open too (flows.case_states)."""
+    resident, id_number, proposal, clerk = _world(session, cfg)
+    checking = h.application(session, resident, program="dibao", state="approving")
+    found = client.post("/api/v1/staff/counter/identify", headers=clerk, json={"card": _card(resident, id_number)})
+    assert found.status_code == 201, found.json
+    assert {i["application_id"] for i in found.json["items"]} == {proposal.id, checking.id}
