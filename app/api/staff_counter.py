@@ -304,9 +304,11 @@ class DashboardSchema(ma.Schema):
     roll = ma.fields.Dict(required=True)
     staff = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "staff of the district "
                                                                                     "(reassignment targets)"})
-    trips_this_month = ma.fields.Integer(required=True, metadata={"description": "counter visits: one trip each"})
+    trips_this_month = ma.fields.Integer(required=True, metadata={"description": "residents served at a counter: "
+                                                                          "one trip per person and day"})
     appeals = ma.fields.List(ma.fields.Dict(), required=True,
-                             metadata={"description": "appeals per office (issue 13 item 2): empty until built"})
+                             metadata={"description": "appeals (复核) per office (the resident's street): "
+                                                           "received, reviewing, overdue and each outcome"})
 
 
 @blp.route("/supervision")
