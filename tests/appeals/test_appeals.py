@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.db import utcnow
@@ -219,3 +220,74 @@ def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
     assert again.escalated_on == late
     session.expire_all()
     assert len(session.scalars(select(StaffTask).where(StaffTask.kind == "appeal_overdue")).all()) == 1
+
+
+def test_an_upheld_appeal_of_a_stop_is_paid_with_arrears_by_the_next_roll(cfg, session, client, cli):
+    """The stop was wrong: the benefit resumes from the month it stopped, and the next monthly roll pays the
+    months since as arrears (flows.appeals `_resume` → flows.payroll), seen by the resident among her payments."""
+    from tests.payroll.test_payroll import _account
+
+    resident, account, _ = h.person(session, cfg, "周奶奶", birth=date(1940, 5, 1), street=STREET)
+    _account(session, cfg, resident)
+    _, bob = h.staff(session, cfg, "reviewer", street=STREET)
+    benefit = Benefit(program="elderly_allowance", resident_id=resident.id, tier="80-89", monthly_amount_fen=10000,
+                      start_month="2026-09", state="active")
+    session.add(benefit)
+    session.commit()
+    paid = cli("payroll", "--month", "2026-09", "--close", "--as-of", "2026-09-05")
+    assert paid.exit_code == 0, paid.output
+    session.expire_all()
+    benefit = session.get(Benefit, benefit.id)
+    benefit.state, benefit.end_month = "stopped", "2026-09"  # stopped from October (moved out, wrongly)
+    session.add(BenefitChange(benefit_id=benefit.id, change_key="stop:moved_out", kind="stopped",
+                              effective_month="2026-10", reason="moved_out", as_of=date.today() - timedelta(days=10),
+                              trace=[]))
+    session.commit()
+    stopped = cli("payroll", "--month", "2026-10", "--close", "--as-of", "2026-10-05")
+    assert stopped.exit_code == 0 and " lines=0 " in f" {stopped.stdout.strip().splitlines()[-1]} ", stopped.output
+
+    citizen = h.headers_for(session, cfg, account)
+    made = client.post("/api/v1/appeals", headers=citizen, json={"benefit_id": benefit.id, "reason_code": "facts_wrong",
+                                                                  "comment": "我没有迁出"})
+    assert made.status_code == 201, made.json
+    decided = client.post(f"/api/v1/staff/appeals/{made.json['id']}/decision", headers=bob,
+                          json={"outcome": "upheld", "reason": REASON})
+    assert decided.status_code == 200, decided.json
+    assert client.get("/api/v1/benefits", headers=citizen).json[0]["state"] == "active"
+
+    rolled = cli("payroll", "--month", "2026-12", "--close", "--as-of", "2026-12-05")
+    assert rolled.exit_code == 0, rolled.output
+    payments = client.get(f"/api/v1/benefits/{benefit.id}/payments", headers=citizen)
+    assert payments.status_code == 200, payments.json
+    december = payments.json[0]
+    assert december["month"] == "2026-12" and december["amount"] == "100.00"
+    assert december["arrears"] == "200.00" and december["total"] == "300.00"  # October and November
+    assert (december["covered_from"], december["covered_to"]) == ("2026-10", "2026-12")
+
+
+def test_the_limit_and_the_filing_period_are_operator_settings(cfg, session, db_url, session_dir):
+    import os
+
+    from app import create_app
+    from app.config import ConfigError, load_config
+
+    base = {"database_url": db_url, "testing": True, "audit_anchor_path": str(session_dir / "anchors.jsonl")}
+    for env in ({"ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS": "4"}, {"ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS": "61"},
+                {"ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS": "twenty"}, {"ZEROTRIP_APPEAL_FILING_DAYS": "1000"}):
+        with pytest.raises(ConfigError, match=next(iter(env))):
+            load_config(base, environ={**os.environ, **env})
+    assert load_config(base, environ=dict(os.environ)).appeal_limit_working_days == 20
+    changed = load_config(base, environ={**os.environ, "ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS": "10",
+                                         "ZEROTRIP_APPEAL_FILING_DAYS": "30"})
+    client = create_app(changed).test_client()
+    resident, account, _ = h.person(session, cfg, "吴大爷", birth=date(1940, 5, 1), street=STREET)
+    citizen = h.headers_for(session, cfg, account)
+    recent = _rejected(session, resident, None, days_ago=5)
+    made = client.post("/api/v1/appeals", headers=citizen, json={"application_id": recent.id,
+                                                                  "reason_code": "facts_wrong"})
+    assert made.status_code == 201, made.json
+    assert date.fromisoformat(made.json["due_on"]) == workdays.add_working_days(date.today(), 10)
+    older = _rejected(session, resident, None, days_ago=40, period="2026-08")  # within 60 days, not within 30
+    late = client.post("/api/v1/appeals", headers=citizen, json={"application_id": older.id,
+                                                                  "reason_code": "facts_wrong"})
+    assert late.status_code == 409 and late.json["error_code"] == "appeal_period_over"
