@@ -80,6 +80,19 @@ def decision_of(session: Session, application: Application | None, benefit: Bene
     return f"benefit:{benefit.id}", change.as_of
 
 
+def last_filing_day(decided_on: date, filing_days: int = FILING_DAYS) -> date:
+    return decided_on + timedelta(days=filing_days)
+
+
+def application_appeal_until(application, today: date, filing_days: int = FILING_DAYS) -> date | None:
+    """The last day to appeal a decided application (approved or rejected), or None when it is not decided or the
+    filing period is over (an ORM object or a row with `state` and `decided_at`)."""
+    if application.state not in ("approved", "rejected") or application.decided_at is None:
+        return None
+    last = last_filing_day(_local(application.decided_at), filing_days)
+    return last if last >= today else None
+
+
 def benefit_appeal_windows(session: Session, benefit_ids: list[str], today: date,
                            filing_days: int = FILING_DAYS) -> dict[str, date]:
     """{benefit id: last day to appeal} for the benefits whose latest stop or change (`BENEFIT_CHANGES`) is still
@@ -92,8 +105,8 @@ def benefit_appeal_windows(session: Session, benefit_ids: list[str], today: date
                                                     BenefitChange.kind.in_(BENEFIT_CHANGES))
                                              .order_by(BenefitChange.created_at, BenefitChange.id)):
         latest[benefit_id] = as_of  # the last row wins: the same change decision_of() names
-    return {b: day + timedelta(days=filing_days) for b, day in latest.items()
-            if day + timedelta(days=filing_days) >= today}
+    return {b: last_filing_day(day, filing_days) for b, day in latest.items()
+            if last_filing_day(day, filing_days) >= today}
 
 
 def original_deciders(session: Session, application: Application | None, benefit: Benefit | None) -> list[str]:
@@ -117,7 +130,7 @@ def file(session: Session, *, application: Application | None, benefit: Benefit 
     if reason_code not in REASONS:
         raise Unprocessable("Choose one of the documented reasons.", errors={"reason_code": sorted(REASONS)})
     key, decided_on = decision_of(session, application, benefit)
-    last_day = decided_on + timedelta(days=filing_days)
+    last_day = last_filing_day(decided_on, filing_days)
     if today > last_day:
         raise Conflict(f"An appeal must be made within {filing_days} days of the decision (by {last_day.isoformat()}); "
                        "行政复议 and 行政诉讼 remain open within their own limits.", error_code="appeal_period_over")
@@ -337,6 +350,16 @@ def sweep(session: Session, today: date) -> dict:
     return counts
 
 
+CHASE_KEYS = ("reminded_on", "urged_on", "escalated_on")
+
+
+def chased(task: StaffTask) -> dict:
+    """What the sweep noted on an appeal task (reminded / 催办 / escalated, each a date or None): the workbench
+    shows it on the task, to whoever holds it or, unclaimed, to the pool."""
+    details = (task.details or {}) if task.kind == TASK_KIND else {}
+    return {k: date.fromisoformat(details[k]) if details.get(k) else None for k in CHASE_KEYS}
+
+
 def _note(tasks: list[StaffTask], key: str, day: date) -> None:
     for task in tasks:
         task.details = {**(task.details or {}), key: day.isoformat()}
@@ -363,4 +386,5 @@ def view(appeal: Appeal) -> dict:
             "filed_via": appeal.filed_via, "state": appeal.state, "state_text": STATE_TEXT[appeal.state],
             "outcome": appeal.outcome, "outcome_text": OUTCOME_TEXT.get(appeal.outcome or "", None),
             "decision_reason": appeal.decision_reason, "decided_at": appeal.decided_at, "due_on": appeal.due_on,
-            "received_at": appeal.created_at, "remedies": REMEDIES}
+            "received_at": appeal.created_at, "remedies": REMEDIES, "reminded_on": appeal.reminded_on,
+            "urged_on": appeal.urged_on, "escalated_on": appeal.escalated_on}

@@ -130,7 +130,7 @@ def task_view(session: Session, task: StaffTask, today: date, program_of: dict |
     return {"waiting_working_days": workdays.working_days_between(created, today), "badge": state,
             "working_days_left": left, "program": program or (task.details or {}).get("program"),
             "claimed_by": task.claimed_by, "claimed_at": task.claimed_at,
-            "appeal_id": (task.details or {}).get("appeal_id"),
+            "appeal_id": (task.details or {}).get("appeal_id"), **appeals.chased(task),
             "objection_id": (task.details or {}).get("objection_id") if task.kind == "objection" else None}
 
 

@@ -74,6 +74,9 @@ class AppealSchema(ma.Schema):
     due_on = ma.fields.Date(required=True, metadata={"description": "the working-day limit of the decision"})
     received_at = UtcDateTime(required=True)
     remedies = ma.fields.String(required=True, metadata={"description": "行政复议 / 行政诉讼, paused by nothing"})
+    reminded_on = ma.fields.Date(allow_none=True, metadata={"description": "the staff were reminded of the limit"})
+    urged_on = ma.fields.Date(allow_none=True, metadata={"description": "催办: the limit has passed"})
+    escalated_on = ma.fields.Date(allow_none=True, metadata={"description": "escalated to the supervisors"})
 
 
 class AppealReasonSchema(ma.Schema):

@@ -55,6 +55,8 @@ def test_an_appeal_goes_to_someone_else_and_upheld_starts_the_benefit_from_when_
                                                                   "comment": "我1940年出生，已满80周岁"})
     assert made.status_code == 201, made.json
     appeal = made.json
+    until = client.get(f"/api/v1/applications/{application.id}", headers=citizen).json["appeal_until"]
+    assert date.today() + timedelta(days=54) <= date.fromisoformat(until) <= date.today() + timedelta(days=56)
     assert appeal["state"] == "received" and appeal["filed_via"] == "owner"
     assert date.fromisoformat(appeal["due_on"]) == workdays.add_working_days(date.today(), 20)
     assert "行政复议" in appeal["remedies"] and "行政诉讼" in appeal["remedies"]
@@ -170,6 +172,8 @@ def test_an_upheld_appeal_of_a_stop_resumes_the_benefit(cfg, session, client):
                               trace=[]))
     session.commit()
     citizen = h.headers_for(session, cfg, account)
+    listed = client.get("/api/v1/benefits", headers=citizen).json  # /m/ offers 申请复核 until this day
+    assert listed[0]["appeal_until"] == (date.today() - timedelta(days=3) + timedelta(days=60)).isoformat()
     made = client.post("/api/v1/appeals", headers=citizen, json={"benefit_id": benefit.id,
                                                                   "reason_code": "facts_wrong"})
     assert made.status_code == 201, made.json
@@ -185,8 +189,10 @@ def test_an_upheld_appeal_of_a_stop_resumes_the_benefit(cfg, session, client):
 def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
     resident, account, _ = h.person(session, cfg, "孙阿姨", birth=date(1940, 5, 1), street=STREET)
     _, supervisor = h.staff(session, cfg, "supervisor", street=STREET)
+    _, reviewer = h.staff(session, cfg, "reviewer", street=STREET)
     rejected = _rejected(session, resident, None)
-    made = client.post("/api/v1/appeals", headers=h.headers_for(session, cfg, account),
+    citizen = h.headers_for(session, cfg, account)
+    made = client.post("/api/v1/appeals", headers=citizen,
                        json={"application_id": rejected.id, "reason_code": "procedure"})
     due = date.fromisoformat(made.json["due_on"])
 
@@ -203,8 +209,19 @@ def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
     assert reminded.reminded_on == before and reminded.urged_on is None
     task = session.scalars(select(StaffTask).where(StaffTask.kind == "appeal")).one()
     assert task.details["reminded_on"] == before.isoformat()
+
+    def seen(task_id):  # what the pool (nobody has claimed it), the appeal page and the resident see
+        row = next(t for t in client.get("/api/v1/staff/inbox", headers=reviewer).json if t["id"] == task_id)
+        staff_view = client.get(f"/api/v1/staff/appeals/{made.json['id']}", headers=reviewer).json
+        mine = client.get(f"/api/v1/appeals/{made.json['id']}", headers=citizen).json
+        return row, staff_view, mine
+
+    for shown in seen(task.id):
+        assert (shown["reminded_on"], shown["urged_on"], shown["escalated_on"]) == (before.isoformat(), None, None)
     urged = run(due + timedelta(days=1))
     assert urged.urged_on == due + timedelta(days=1) and urged.escalated_on is None
+    for shown in seen(task.id):
+        assert (shown["reminded_on"], shown["urged_on"]) == (before.isoformat(), urged.urged_on.isoformat())
     assert client.get("/api/v1/staff/inbox", headers=supervisor).json == []
     late = workdays.add_working_days(due, 3)
     escalated = run(late)

@@ -202,7 +202,7 @@ async function inboxScreen(scope) {
       el("td", { text: S.kinds[t.kind] || t.kind }), el("td", { text: names[t.program] || S.program(t.program) }),
       el("td", { text: S.inbox.waiting(t.waiting_working_days) }),
       el("td", {}, el("span", { class: `badge ${t.badge}`, text: S.badge[t.badge] }), " ",
-        el("span", { text: S.inbox.left(t.working_days_left) })),
+        el("span", { text: S.inbox.left(t.working_days_left) }), ...chaseBadges(t)),
       el("td", {}, ...actions));
   });
   const c = S.inbox.cols;
@@ -219,8 +219,19 @@ async function inboxScreen(scope) {
         main.prepend(note(S.inbox.bulkResult(out.done, out.refused)));
       } catch (err) { msg.replaceChildren(note(err.message, "error")); }
     } }) : null;
+  const chased = tasks.filter((t) => t.reminded_on || t.urged_on).length;
   show(scope === "mine" ? "mine" : "inbox", el("h1", { text: scope === "mine" ? S.inbox.mineTitle : S.inbox.title }),
-    el("p", { class: "counts", text: S.inbox.counts(counts) }), filters, msg, table, bulk);
+    el("p", { class: "counts", text: S.inbox.counts(counts) }), chased ? note(S.inbox.chased(chased), "warn") : null,
+    filters, msg, table, bulk);
+}
+
+// what the daily sweep did to an appeal task (flows.appeals.sweep): in words, with the day, on the task's row
+function chaseBadges(t) {
+  const out = [];
+  if (t.reminded_on) out.push(el("span", { class: "badge at_risk chase", text: S.inbox.reminded(t.reminded_on) }));
+  if (t.urged_on) out.push(el("span", { class: "badge overdue chase", text: S.inbox.urged(t.urged_on) }));
+  if (t.escalated_on) out.push(el("span", { class: "badge overdue chase", text: S.inbox.escalated(t.escalated_on) }));
+  return out.flatMap((b) => [" ", b]);
 }
 
 function section(title, ...nodes) {
@@ -300,6 +311,8 @@ async function appealScreen(id) {
   const facts = section(A.facts, el("p", { text: A.decidedOn(a.decided_on) }), el("p", { text: A.reason(a.reason_text) }),
     el("p", { text: A.comment(a.comment) }), el("p", { text: A.filedVia[a.filed_via] || a.filed_via }),
     el("p", { text: A.state(a.state_text, a.due_on) }),
+    ...(a.state === "decided" ? [] : [a.escalated_on ? note(A.escalated(a.escalated_on), "warn")
+      : a.urged_on ? note(A.urged(a.urged_on), "warn") : a.reminded_on ? note(A.reminded(a.reminded_on), "warn") : null]),
     a.outcome ? el("p", { class: "note info", text: A.decided(a.outcome_text, a.decision_reason || "") }) : null,
     a.application_id ? el("p", {}, el("a", { class: "btn", href: `#/case/${a.application_id}`, text: A.case })) : null);
   const outcome = el("select", {}, ...Object.entries(A.outcomes).map(([k, v]) => el("option", { value: k, text: v })));
