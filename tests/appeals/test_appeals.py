@@ -308,3 +308,40 @@ def test_the_limit_and_the_filing_period_are_operator_settings(cfg, session, db_
     late = client.post("/api/v1/appeals", headers=citizen, json={"application_id": older.id,
                                                                   "reason_code": "facts_wrong"})
     assert late.status_code == 409 and late.json["error_code"] == "appeal_period_over"
+
+
+def test_a_proxy_with_confirm_appeals_a_stopped_benefit_for_the_person_she_helps(cfg, session, client):
+    resident, account, _ = h.person(session, cfg, "郑奶奶", birth=date(1940, 5, 1), street=STREET)
+    viewer_res, viewer_acc, _ = h.person(session, cfg, "郑二", street=STREET)
+    helper_res, helper_acc, _ = h.person(session, cfg, "郑丽", street=STREET)
+    stranger_res, stranger_acc, _ = h.person(session, cfg, "路人甲", street=STREET)
+    h.grant(session, resident, viewer_acc, viewer_res, scopes=("view",))
+    helping = h.grant(session, resident, helper_acc, helper_res, scopes=("view", "confirm"))
+    benefit = Benefit(program="elderly_allowance", resident_id=resident.id, tier="80-89", monthly_amount_fen=10000,
+                      start_month="2026-01", end_month="2026-09", state="stopped")
+    old = Benefit(program="disability_allowance", resident_id=resident.id, tier="1", monthly_amount_fen=5000,
+                  start_month="2025-01", end_month="2025-06", state="stopped")
+    session.add_all([benefit, old])
+    session.flush()
+    session.add_all([BenefitChange(benefit_id=benefit.id, change_key="stop:moved_out", kind="stopped",
+                                   effective_month="2026-10", reason="moved_out",
+                                   as_of=date.today() - timedelta(days=3), trace=[]),
+                     BenefitChange(benefit_id=old.id, change_key="stop:moved_out", kind="stopped",
+                                   effective_month="2025-07", reason="moved_out",
+                                   as_of=date.today() - timedelta(days=200), trace=[])])
+    session.commit()
+    helper = h.headers_for(session, cfg, helper_acc)
+    listed = {b["id"]: b["appeal_until"] for b in client.get(f"/api/v1/benefits?subject={helping.id}",
+                                                            headers=helper).json}
+    assert listed[benefit.id] and listed[old.id] is None  # the stop 200 days ago can no longer be appealed
+    body = {"benefit_id": benefit.id, "reason_code": "facts_wrong"}
+    assert client.post("/api/v1/appeals", headers=h.headers_for(session, cfg, stranger_acc), json=body).status_code \
+        == 404
+    assert client.post("/api/v1/appeals", headers=h.headers_for(session, cfg, viewer_acc), json=body).status_code \
+        == 403
+    late = client.post("/api/v1/appeals", headers=helper, json={**body, "benefit_id": old.id})
+    assert late.status_code == 409 and late.json["error_code"] == "appeal_period_over"
+    made = client.post("/api/v1/appeals", headers=helper, json=body)
+    assert made.status_code == 201 and made.json["filed_via"] == "proxy" and made.json["benefit_id"] == benefit.id
+    mine = client.get("/api/v1/appeals", headers=h.headers_for(session, cfg, account)).json
+    assert [a["id"] for a in mine] == [made.json["id"]]
