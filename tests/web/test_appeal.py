@@ -180,25 +180,13 @@ def test_an_appeal_left_alone_is_reminded_then_escalated_to_the_supervisor(phone
 def test_a_stopped_benefit_is_appealed_from_the_phone(phone, city, session):
     """Item 1 of the follow-up: a benefit stopped within the filing period offers 申请复核 on /m/'s benefits
     screen; the same form; afterwards the appeal's state shows on that benefit."""
-    from datetime import timedelta
-
     from sqlalchemy import select
 
-    from app.models import Benefit, BenefitChange, Resident
+    from app.models import Resident
 
     p = phone()
     sign_in_and_bind(p, city.li)
-    li = session.scalars(select(Resident).where(Resident.name == city.li["name"])).one()
-    month = city.today.replace(day=1)
-    stopped = Benefit(program="elderly_allowance", resident_id=li.id, tier="80-89", monthly_amount_fen=10000,
-                      start_month=f"{month.year - 1:04d}-{month.month:02d}", end_month=f"{month.year:04d}-"
-                      f"{month.month:02d}", state="stopped")
-    session.add(stopped)
-    session.flush()
-    session.add(BenefitChange(benefit_id=stopped.id, change_key="stop:moved_out", kind="stopped",
-                              effective_month=f"{month.year:04d}-{month.month:02d}", reason="moved_out",
-                              as_of=city.today - timedelta(days=5), trace=[]))
-    session.commit()
+    _stopped(session, city, session.scalars(select(Resident).where(Resident.name == city.li["name"])).one())
 
     p.go("#/benefits")
     assert "已停止" in p.page.inner_text("main")
@@ -223,3 +211,56 @@ def test_a_stopped_benefit_is_appealed_from_the_phone(phone, city, session):
     assert "复核" in text and "已受理" in text and "撤回复核申请" in text, text
     assert "对停发或调整有异议?申请复核" not in text  # one open appeal per decision
     check_screen(p, "benefit-appeal")
+
+
+def test_a_daughter_with_confirm_appeals_her_fathers_stopped_benefit(phone, city, session):
+    """The proxy rule of the API on /m/: a grant with `confirm` offers 替…申请复核 on the benefits she sees for him."""
+    from sqlalchemy import select
+
+    from app.models import Account, Resident
+    from tests.authz import helpers as h
+
+    father, daughter = phone(), phone()
+    sign_in_and_bind(father, city.wang)
+    sign_in_and_bind(daughter, city.wang_daughter)
+    wang, li = (session.scalars(select(Resident).where(Resident.name == who["name"])).one()
+                for who in (city.wang, city.wang_daughter))
+    h.grant(session, wang, session.scalars(select(Account).where(Account.resident_id == li.id)).one(), li,
+            scopes=("view", "confirm"))
+    stopped = _stopped(session, city, wang)
+
+    daughter.go("#/benefits")
+    assert daughter.page.inner_text("main a:has-text('申请复核')").startswith("替")  # for him, in words
+    daughter.page.click("main a:has-text('申请复核')")
+    daughter.settle()
+    assert "前申请复核" in daughter.page.inner_text("main")
+    daughter.page.check("#ap-circumstances_changed")
+    daughter.page.click("main button[type=submit]")
+    daughter.page.wait_for_selector("text=复核申请已受理")
+    daughter.go("#/benefits")
+    assert "已受理" in daughter.page.inner_text("main")
+    father.go("#/benefits")  # he sees it on his own benefit: asked for him by his daughter
+    text = father.page.inner_text("main")
+    assert "已受理" in text and "撤回复核申请" in text, text
+    mine = father.page.evaluate("fetch('/api/v1/appeals', {headers: {Authorization: 'Bearer ' + "
+                                "JSON.parse(localStorage.getItem('zt.tokens')).access}}).then(r => r.json())")
+    assert [(a["benefit_id"], a["filed_via"]) for a in mine] == [(stopped.id, "proxy")]
+
+
+def _stopped(session, city, resident):
+    """A benefit of `resident` stopped five days ago (this month): within the filing period."""
+    from datetime import timedelta
+
+    from app.models import Benefit, BenefitChange
+
+    month = f"{city.today.year:04d}-{city.today.month:02d}"
+    stopped = Benefit(program="elderly_allowance", resident_id=resident.id, tier="80-89", monthly_amount_fen=10000,
+                      start_month=f"{city.today.year - 1:04d}-{city.today.month:02d}", end_month=month,
+                      state="stopped")
+    session.add(stopped)
+    session.flush()
+    session.add(BenefitChange(benefit_id=stopped.id, change_key="stop:moved_out", kind="stopped",
+                              effective_month=month, reason="moved_out", as_of=city.today - timedelta(days=5),
+                              trace=[]))
+    session.commit()
+    return stopped
