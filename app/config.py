@@ -109,6 +109,10 @@ class Config:
     # `zerotrip db archive` may detach and dump it (social-assistance records are kept long; archived months
     # are dumped, never dropped).
     archive_after_months: int = 24
+    # Appeals (复核, docs/appeals.md): the working days a decision may take from receipt, and the calendar days
+    # after a decision within which it may be appealed.
+    appeal_limit_working_days: int = 20
+    appeal_filing_days: int = 60
 
     def flask_settings(self) -> dict:
         return {
@@ -212,14 +216,22 @@ _ENV_NAMES = {
     "exchange_signing_kid": "ZEROTRIP_EXCHANGE_SIGNING_KID",
     "exchange_callback_allow": "ZEROTRIP_EXCHANGE_CALLBACK_ALLOW",
     "archive_after_months": "ZEROTRIP_ARCHIVE_AFTER_MONTHS",
+    "appeal_limit_working_days": "ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS",
+    "appeal_filing_days": "ZEROTRIP_APPEAL_FILING_DAYS",
 }
+
+# integer settings an operator may change, with the range that makes sense (a typo stops the start)
+_RANGES = {"appeal_limit_working_days": (5, 60), "appeal_filing_days": (15, 365)}
 
 
 def _coerce(name: str, value: str):
     kinds = {f.name: f.type for f in fields(Config)}
     kind = kinds[name]
     if kind in ("int", int):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{_ENV_NAMES[name]} must be a whole number (is {value!r})") from None
     if kind in ("float", float):
         return float(value)
     if kind in ("bool", bool):
@@ -253,6 +265,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     if cfg.data_keys:
         cfg.data_key = parse_data_keys(cfg.data_keys)[0][1]
     _check_trusted_proxies(cfg.trusted_proxies)
+    for attr, (low, high) in _RANGES.items():
+        if not low <= getattr(cfg, attr) <= high:
+            raise ConfigError(f"{_ENV_NAMES[attr]} must be between {low} and {high} (is {getattr(cfg, attr)})")
     if cfg.log_format not in ("text", "json"):
         raise ConfigError("ZEROTRIP_LOG_FORMAT is text or json")
     if cfg.env == "production" and environ.get("ZEROTRIP_FAKE_TODAY", "").strip():

@@ -3,12 +3,13 @@
 - Who: the resident, a proxy whose grant includes `confirm`, or a clerk at the counter on the resident's behalf
   (app.authz decides; the API records who acted for whom).
 - What: a decided application (approved or rejected) or a change to a benefit in payment (stopped, suspended,
-  re-priced), within `FILING_DAYS` calendar days of the decision; one open appeal per decision (the partial
+  re-priced), within `filing_days` calendar days of the decision (ZEROTRIP_APPEAL_FILING_DAYS, default 60); one open appeal per decision (the partial
   unique index `uq_appeals_open` decides between parallel requests: one 201, the others 409 `appeal_exists`).
 - Handling: a task of kind `appeal` in the pool of reviewers and approvers of the resident's area, never of the
   staff who took the decision appealed (403 `original_decider`); claiming it moves the appeal to `reviewing`;
   the decision (upheld / partially_upheld / rejected) carries a written reason; the resident may withdraw.
-- Time limit: `LIMIT_WORKING_DAYS` working days from receipt (flows.workdays), swept every day by the
+- Time limit: `limit_working_days` working days from receipt (ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS, default 20;
+  flows.workdays), fixed on the appeal as `due_on` when it is received, swept every day by the
   scheduler (`sweep`): a reminder `REMIND_BEFORE` working days before the limit, a 催办 the day after it, an
   escalation to the supervisors of the area `ESCALATE_AFTER` working days after it.
 - Effect: an upheld (or partially upheld) appeal re-opens the case at the right step (flows.casework.reopen) or
@@ -33,7 +34,7 @@ from flows.conflicts import is_unique_violation
 from flows.dates import month_of, today_shanghai
 from notifications.outbox import enqueue
 
-FILING_DAYS = 60
+FILING_DAYS = 60  # defaults of the operator settings (app.config: appeal_filing_days, appeal_limit_working_days)
 LIMIT_WORKING_DAYS = 20
 REMIND_BEFORE = 3
 ESCALATE_AFTER = 3
@@ -77,6 +78,35 @@ def decision_of(session: Session, application: Application | None, benefit: Bene
     return f"benefit:{benefit.id}", change.as_of
 
 
+def last_filing_day(decided_on: date, filing_days: int = FILING_DAYS) -> date:
+    return decided_on + timedelta(days=filing_days)
+
+
+def application_appeal_until(application, today: date, filing_days: int = FILING_DAYS) -> date | None:
+    """The last day to appeal a decided application (approved or rejected), or None when it is not decided or the
+    filing period is over (an ORM object or a row with `state` and `decided_at`)."""
+    if application.state not in ("approved", "rejected") or application.decided_at is None:
+        return None
+    last = last_filing_day(_local(application.decided_at), filing_days)
+    return last if last >= today else None
+
+
+def benefit_appeal_windows(session: Session, benefit_ids: list[str], today: date,
+                           filing_days: int = FILING_DAYS) -> dict[str, date]:
+    """{benefit id: last day to appeal} for the benefits whose latest stop or change (`BENEFIT_CHANGES`) is still
+    within the filing period on `today` (one query)."""
+    if not benefit_ids:
+        return {}
+    latest: dict[str, date] = {}
+    for benefit_id, as_of in session.execute(select(BenefitChange.benefit_id, BenefitChange.as_of)
+                                             .where(BenefitChange.benefit_id.in_(benefit_ids),
+                                                    BenefitChange.kind.in_(BENEFIT_CHANGES))
+                                             .order_by(BenefitChange.created_at, BenefitChange.id)):
+        latest[benefit_id] = as_of  # the last row wins: the same change decision_of() names
+    return {b: last_filing_day(day, filing_days) for b, day in latest.items()
+            if last_filing_day(day, filing_days) >= today}
+
+
 def last_change(session: Session, benefit: Benefit) -> BenefitChange | None:
     """The latest change decided about a benefit in payment (stopped, suspended, re-priced): what is appealed."""
     return session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id,
@@ -84,16 +114,11 @@ def last_change(session: Session, benefit: Benefit) -> BenefitChange | None:
                            .order_by(BenefitChange.created_at.desc(), BenefitChange.id.desc()).limit(1)).first()
 
 
-def filing_ends(decided_on: date) -> date:
-    """The last day an appeal of a decision taken on `decided_on` may be filed."""
-    return decided_on + timedelta(days=FILING_DAYS)
-
-
-def appealable(session: Session, resident_id: int, today: date) -> list[dict]:
+def appealable(session: Session, resident_id: int, today: date, filing_days: int = FILING_DAYS) -> list[dict]:
     """The resident's decisions that may be appealed today, newest first: decided applications and changes to her
-    benefits (the checks of `file`: `decision_of`, `filing_ends`), of which no appeal is open. What the counter
+    benefits (the checks of `file`: `decision_of`, `last_filing_day`), of which no appeal is open. What the counter
     offers; `file` still decides (a parallel appeal gets 409 `appeal_exists`)."""
-    since = datetime(today.year, today.month, today.day) - timedelta(days=FILING_DAYS + 2)
+    since = datetime(today.year, today.month, today.day) - timedelta(days=filing_days + 2)
     candidates = [(a, None) for a in session.scalars(select(Application).where(
         Application.resident_id == resident_id, Application.decided_at >= since))]
     candidates += [(None, b) for b in session.scalars(select(Benefit).where(Benefit.resident_id == resident_id))]
@@ -105,14 +130,14 @@ def appealable(session: Session, resident_id: int, today: date) -> list[dict]:
             key, decided_on = decision_of(session, application, benefit)
         except Conflict:
             continue
-        if key in open_keys or today > filing_ends(decided_on):
+        if key in open_keys or today > last_filing_day(decided_on, filing_days):
             continue
         subject = application if application is not None else benefit
         out.append({"decision_key": key, "application_id": application.id if application is not None else None,
                     "benefit_id": benefit.id if benefit is not None else None, "program": subject.program,
                     "program_name": _program_name(subject.program),
                     "decision": application.state if application is not None else last_change(session, benefit).kind,
-                    "decided_on": decided_on, "appeal_until": filing_ends(decided_on)})
+                    "decided_on": decided_on, "appeal_until": last_filing_day(decided_on, filing_days)})
     return sorted(out, key=lambda d: (d["decided_on"], d["decision_key"]), reverse=True)
 
 
@@ -129,22 +154,24 @@ def original_deciders(session: Session, application: Application | None, benefit
 
 def file(session: Session, *, application: Application | None, benefit: Benefit | None, reason_code: str,
          comment: str, filed_by: str, filed_via: str, grant_id: str | None = None,
-         today: date | None = None) -> Appeal:
-    """Receive an appeal (in the caller's transaction): the appeal, its task and the resident's message."""
+         today: date | None = None, limit_working_days: int = LIMIT_WORKING_DAYS,
+         filing_days: int = FILING_DAYS) -> Appeal:
+    """Receive an appeal (in the caller's transaction): the appeal, its task and the resident's message; the
+    decision is due `limit_working_days` working days from today."""
     today = today or today_shanghai()
     if reason_code not in REASONS:
         raise Unprocessable("Choose one of the documented reasons.", errors={"reason_code": sorted(REASONS)})
     key, decided_on = decision_of(session, application, benefit)
-    last_day = filing_ends(decided_on)
+    last_day = last_filing_day(decided_on, filing_days)
     if today > last_day:
-        raise Conflict(f"An appeal must be made within {FILING_DAYS} days of the decision (by {last_day.isoformat()}); "
+        raise Conflict(f"An appeal must be made within {filing_days} days of the decision (by {last_day.isoformat()}); "
                        "行政复议 and 行政诉讼 remain open within their own limits.", error_code="appeal_period_over")
     subject = application if application is not None else benefit
     appeal = Appeal(decision_key=key, application_id=application.id if application is not None else None,
                     benefit_id=benefit.id if benefit is not None else None, resident_id=subject.resident_id,
                     program=subject.program, decided_on=decided_on, reason_code=reason_code,
                     comment=(comment or "").strip(), filed_by=filed_by, filed_via=filed_via, grant_id=grant_id,
-                    state="received", due_on=workdays.add_working_days(today, LIMIT_WORKING_DAYS))
+                    state="received", due_on=workdays.add_working_days(today, limit_working_days))
     try:  # the partial unique index decides between parallel appeals of one decision, not a prior SELECT
         with session.begin_nested():
             session.add(appeal)
@@ -355,6 +382,16 @@ def sweep(session: Session, today: date) -> dict:
     return counts
 
 
+CHASE_KEYS = ("reminded_on", "urged_on", "escalated_on")
+
+
+def chased(task: StaffTask) -> dict:
+    """What the sweep noted on an appeal task (reminded / 催办 / escalated, each a date or None): the workbench
+    shows it on the task, to whoever holds it or, unclaimed, to the pool."""
+    details = (task.details or {}) if task.kind == TASK_KIND else {}
+    return {k: date.fromisoformat(details[k]) if details.get(k) else None for k in CHASE_KEYS}
+
+
 def _note(tasks: list[StaffTask], key: str, day: date) -> None:
     for task in tasks:
         task.details = {**(task.details or {}), key: day.isoformat()}
@@ -381,4 +418,5 @@ def view(appeal: Appeal) -> dict:
             "filed_via": appeal.filed_via, "state": appeal.state, "state_text": STATE_TEXT[appeal.state],
             "outcome": appeal.outcome, "outcome_text": OUTCOME_TEXT.get(appeal.outcome or "", None),
             "decision_reason": appeal.decision_reason, "decided_at": appeal.decided_at, "due_on": appeal.due_on,
-            "received_at": appeal.created_at, "remedies": REMEDIES}
+            "received_at": appeal.created_at, "remedies": REMEDIES, "reminded_on": appeal.reminded_on,
+            "urged_on": appeal.urged_on, "escalated_on": appeal.escalated_on}

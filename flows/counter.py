@@ -224,6 +224,8 @@ def _receipt_appeal(session: Session, appeal: Appeal) -> dict:
 
 
 def trips(session: Session, start: date, end: date) -> int:
-    """Citizens' trips to an office between two days (inclusive): one per counter visit."""
-    return session.scalar(select(func.count()).select_from(CounterVisit).where(
-        CounterVisit.visited_on >= start, CounterVisit.visited_on <= end)) or 0
+    """Citizens' trips to an office between two days (inclusive): one per resident and day, however many times
+    she was identified at a counter that day (a second look-up of the same person is not a second trip)."""
+    visits = (select(CounterVisit.resident_id, CounterVisit.visited_on).distinct()
+              .where(CounterVisit.visited_on >= start, CounterVisit.visited_on <= end).subquery())
+    return session.scalar(select(func.count()).select_from(visits)) or 0

@@ -57,13 +57,12 @@ def dashboard(session: Session, caller: Caller, today: date, *, audit_anchor_pat
                                                       Account.disabled_at.is_(None))
                                                .order_by(StaffMember.username)).all()],
             "roll": roll_state(session, today), "trips_this_month": trips_this_month(session, today),
-            # appeals per office and their outcomes (issue 13 item 2) are built separately: this hook stays empty
-            # until the appeals module provides them.
+            # appeals per office and their outcomes (flows.appeals): received, reviewing, overdue, each outcome
             "appeals": appeals_per_office(session, caller)}
 
 
 def trips_this_month(session: Session, today: date) -> int:
-    """Citizens' trips to an office this month: one per counter visit (flows.counter)."""
+    """Citizens' trips to an office this month: one per resident and day at a counter (flows.counter)."""
     from flows import counter
 
     return counter.trips(session, today.replace(day=1), today)

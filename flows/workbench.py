@@ -173,7 +173,7 @@ def task_view(session: Session, task: StaffTask, today: date, cases: dict | None
             "application_state": case.state, "case_due_on": case.due, "case_badge": case_badge,
             "case_working_days_left": case_left,
             "claimed_by": task.claimed_by, "claimed_at": task.claimed_at,
-            "appeal_id": (task.details or {}).get("appeal_id"),
+            "appeal_id": (task.details or {}).get("appeal_id"), **appeals.chased(task),
             "objection_id": (task.details or {}).get("objection_id") if task.kind == "objection" else None}
 
 

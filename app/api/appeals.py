@@ -76,11 +76,20 @@ class AppealSchema(ma.Schema):
     due_on = ma.fields.Date(required=True, metadata={"description": "the working-day limit of the decision"})
     received_at = UtcDateTime(required=True)
     remedies = ma.fields.String(required=True, metadata={"description": "行政复议 / 行政诉讼, paused by nothing"})
+    reminded_on = ma.fields.Date(allow_none=True, metadata={"description": "the staff were reminded of the limit"})
+    urged_on = ma.fields.Date(allow_none=True, metadata={"description": "催办: the limit has passed"})
+    escalated_on = ma.fields.Date(allow_none=True, metadata={"description": "escalated to the supervisors"})
 
 
 class AppealReasonSchema(ma.Schema):
     code = ma.fields.String(required=True)
     text = ma.fields.String(required=True)
+
+
+def _limits() -> dict:
+    """The operator's settings (ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS, ZEROTRIP_APPEAL_FILING_DAYS)."""
+    cfg = config()
+    return {"limit_working_days": cfg.appeal_limit_working_days, "filing_days": cfg.appeal_filing_days}
 
 
 def _object(session, args, verb: str):
@@ -126,15 +135,16 @@ class Appeals(MethodView):
     @blp.response(201, AppealSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="The proxy grant does not include `confirm`")
     @blp.alt_response(404, schema=ErrorSchema, description="No such application or benefit")
-    @blp.alt_response(409, schema=ErrorSchema, description="Not decided (`error_code`: not_decided), more than 60 "
-                      "days after the decision (appeal_period_over), or already appealed (appeal_exists)")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not decided (`error_code`: not_decided), past the "
+                      "filing period after the decision (appeal_period_over), or already appealed (appeal_exists)")
     def post(self, args):
-        """Ask for a second look at a decision (复核), within 60 days of it; one open appeal per decision."""
+        """Ask for a second look at a decision (复核), within 60 days of it (ZEROTRIP_APPEAL_FILING_DAYS); one open
+        appeal per decision."""
         session = SessionLocal()
         application, benefit, decision = _object(session, args, "appeal")
         appeal = flow.file(session, application=application, benefit=benefit, reason_code=args["reason_code"],
                            comment=args["comment"], filed_by=current_caller().ref, filed_via=decision.via,
-                           grant_id=decision.grant.id if decision.grant else None)
+                           grant_id=decision.grant.id if decision.grant else None, **_limits())
         audit_event(session, "appeal.file", object_ref=f"appeal:{appeal.id}", on_behalf_of=decision.on_behalf_of,
                     details={"grant": decision.grant.id} if decision.grant else None)
         session.commit()
@@ -195,7 +205,7 @@ class CounterAppeals(MethodView):
         session = SessionLocal()
         application, benefit, decision = _object_staff(session, args)
         appeal = flow.file(session, application=application, benefit=benefit, reason_code=args["reason_code"],
-                           comment=args["comment"], filed_by=current_caller().ref, filed_via="counter")
+                           comment=args["comment"], filed_by=current_caller().ref, filed_via="counter", **_limits())
         audit_event(session, "staff.appeal_record", object_ref=f"appeal:{appeal.id}",
                     on_behalf_of=decision.on_behalf_of, details={"consent": args["consent"]})
         session.commit()

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from app.models import Application, Benefit, BenefitChange
-from flows import programs
+from flows import appeals, programs
 from flows.applications import BENEFIT_COLUMNS
 from flows.casework import rule_trace
-from flows.dates import nth_birthday, zh_date
+from flows.dates import nth_birthday, today_shanghai, zh_date
 from flows.money import yuan
 
 FIELD_LABELS = {
@@ -181,14 +181,23 @@ def build(session, application, benefit, changes) -> dict:
         "actions": ACTIONS.get(application.state, []),
         "trace": trace_of(application, changes, rule),
         "benefit": benefit_payload(benefit) if benefit else None,
+        "appeal_until": appeals.application_appeal_until(application, today_shanghai(), filing_days()),
     }
 
 
-def benefit_payload(benefit: Benefit) -> dict:
+def filing_days() -> int:
+    """The operator's filing period of an appeal (ZEROTRIP_APPEAL_FILING_DAYS)."""
+    from app.api.security import config
+
+    return config().appeal_filing_days
+
+
+def benefit_payload(benefit: Benefit, appeal_until=None) -> dict:
     program = programs.get(benefit.program)
     return {
         "id": benefit.id, "program": benefit.program,
         "program_name": program.name if program else benefit.program,
         "tier": benefit.tier, "monthly_amount": yuan(benefit.monthly_amount_fen),
         "start_month": benefit.start_month, "end_month": benefit.end_month, "state": benefit.state,
+        "appeal_until": appeal_until,
     }

@@ -46,6 +46,9 @@ class BenefitSchema(ma.Schema):
     start_month = ma.fields.String(required=True, metadata={"example": "2026-12"})
     end_month = ma.fields.String(allow_none=True)
     state = ma.fields.String(required=True)
+    appeal_until = ma.fields.Date(allow_none=True, metadata={
+        "description": "in the benefits list: the last day its latest stop or change may be appealed (复核, "
+                       "POST /api/v1/appeals {benefit_id}); null when nothing is open to appeal"})
 
 
 class TraceSchema(ma.Schema):
@@ -79,6 +82,8 @@ class ApplicationSchema(FastDumpSchema):
     updated_at = UtcDateTime(required=True)
     confirmed_at = UtcDateTime(allow_none=True)
     decided_at = UtcDateTime(allow_none=True)
+    appeal_until = ma.fields.Date(allow_none=True, metadata={
+        "description": "a decided application: the last day it may be appealed (复核); null otherwise or after it"})
     decline_reason = ma.fields.String(allow_none=True)
     monthly_amount = ma.fields.String(allow_none=True)
     start_month = ma.fields.String(allow_none=True)

@@ -7,10 +7,12 @@ from sqlalchemy import select
 from app.api.application_views import benefit_payload
 from app.api.applications import BenefitSchema, SubjectArgs
 from app.api.base import ErrorSchema, page_of
-from app.api.security import audit_read, auth_required, client_ip, current_caller
+from app.api.security import audit_read, auth_required, client_ip, config, current_caller
 from app.authz import resolve_subject
 from app.db import SessionLocal
 from app.models import Benefit
+from flows import appeals
+from flows.dates import today_shanghai
 
 blp = Blueprint("benefits", __name__, url_prefix="/api/v1/benefits", description="Benefits")
 
@@ -37,4 +39,6 @@ class Benefits(MethodView):
         rows = page_of(session, query, pagination_parameters)
         audit_read(session, "benefit.list", decision, ids=[b.id for b in rows])
         session.commit()
-        return [benefit_payload(b) for b in rows]
+        windows = appeals.benefit_appeal_windows(session, [b.id for b in rows], today_shanghai(),
+                                                 config().appeal_filing_days)
+        return [benefit_payload(b, windows.get(b.id)) for b in rows]

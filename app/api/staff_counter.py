@@ -193,7 +193,7 @@ def _visit_payload(session, visit: CounterVisit) -> dict:
 
     return {"visit_id": visit.id, "resident_ref": _ref(resident), "name_masked": mask_name(resident.name), "id_number_masked": resident.id_mask,
             "birth_year": resident.birth_date.year, "source": visit.source, "items": items, "benefits": benefits,
-            "decisions": appealable(session, resident.id, wb.today()),
+            "decisions": appealable(session, resident.id, wb.today(), config().appeal_filing_days),
             "actions": [{k: v for k, v in a.items() if k != "consent"} for a in visit.actions or []]}
 
 
@@ -337,9 +337,11 @@ class DashboardSchema(ma.Schema):
     roll = ma.fields.Dict(required=True)
     staff = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "staff of the district "
                                                                                     "(reassignment targets)"})
-    trips_this_month = ma.fields.Integer(required=True, metadata={"description": "counter visits: one trip each"})
+    trips_this_month = ma.fields.Integer(required=True, metadata={"description": "residents served at a counter: "
+                                                                          "one trip per person and day"})
     appeals = ma.fields.List(ma.fields.Dict(), required=True,
-                             metadata={"description": "appeals per office (issue 13 item 2): empty until built"})
+                             metadata={"description": "appeals (复核) per office (the resident's street): "
+                                                           "received, reviewing, overdue and each outcome"})
 
 
 @blp.route("/supervision")

@@ -62,6 +62,12 @@ class InboxTaskSchema(TaskSchema):
     claimed_by = ma.fields.String(allow_none=True)
     claimed_at = UtcDateTime(format="iso", allow_none=True)
     appeal_id = ma.fields.String(allow_none=True, metadata={"description": "an appeal task's appeal (复核)"})
+    reminded_on = ma.fields.Date(allow_none=True, metadata={"description": "an appeal task: the day the daily sweep "
+                                                                          "reminded (3 working days before its limit)"})
+    urged_on = ma.fields.Date(allow_none=True, metadata={"description": "an appeal task: the day of the 催办 (the day "
+                                                                       "after its limit)"})
+    escalated_on = ma.fields.Date(allow_none=True, metadata={"description": "an appeal task: the day it was escalated "
+                                                                           "to the supervisors"})
     objection_id = ma.fields.String(allow_none=True, metadata={"description": "an objection task's objection "
                                                                              "to a 公示"})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.db import utcnow
@@ -54,6 +55,8 @@ def test_an_appeal_goes_to_someone_else_and_upheld_starts_the_benefit_from_when_
                                                                   "comment": "我1940年出生，已满80周岁"})
     assert made.status_code == 201, made.json
     appeal = made.json
+    until = client.get(f"/api/v1/applications/{application.id}", headers=citizen).json["appeal_until"]
+    assert date.today() + timedelta(days=54) <= date.fromisoformat(until) <= date.today() + timedelta(days=56)
     assert appeal["state"] == "received" and appeal["filed_via"] == "owner"
     assert date.fromisoformat(appeal["due_on"]) == workdays.add_working_days(date.today(), 20)
     assert "行政复议" in appeal["remedies"] and "行政诉讼" in appeal["remedies"]
@@ -169,6 +172,8 @@ def test_an_upheld_appeal_of_a_stop_resumes_the_benefit(cfg, session, client):
                               trace=[]))
     session.commit()
     citizen = h.headers_for(session, cfg, account)
+    listed = client.get("/api/v1/benefits", headers=citizen).json  # /m/ offers 申请复核 until this day
+    assert listed[0]["appeal_until"] == (date.today() - timedelta(days=3) + timedelta(days=60)).isoformat()
     made = client.post("/api/v1/appeals", headers=citizen, json={"benefit_id": benefit.id,
                                                                   "reason_code": "facts_wrong"})
     assert made.status_code == 201, made.json
@@ -184,8 +189,10 @@ def test_an_upheld_appeal_of_a_stop_resumes_the_benefit(cfg, session, client):
 def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
     resident, account, _ = h.person(session, cfg, "孙阿姨", birth=date(1940, 5, 1), street=STREET)
     _, supervisor = h.staff(session, cfg, "supervisor", street=STREET)
+    _, reviewer = h.staff(session, cfg, "reviewer", street=STREET)
     rejected = _rejected(session, resident, None)
-    made = client.post("/api/v1/appeals", headers=h.headers_for(session, cfg, account),
+    citizen = h.headers_for(session, cfg, account)
+    made = client.post("/api/v1/appeals", headers=citizen,
                        json={"application_id": rejected.id, "reason_code": "procedure"})
     due = date.fromisoformat(made.json["due_on"])
 
@@ -202,8 +209,19 @@ def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
     assert reminded.reminded_on == before and reminded.urged_on is None
     task = session.scalars(select(StaffTask).where(StaffTask.kind == "appeal")).one()
     assert task.details["reminded_on"] == before.isoformat()
+
+    def seen(task_id):  # what the pool (nobody has claimed it), the appeal page and the resident see
+        row = next(t for t in client.get("/api/v1/staff/inbox", headers=reviewer).json if t["id"] == task_id)
+        staff_view = client.get(f"/api/v1/staff/appeals/{made.json['id']}", headers=reviewer).json
+        mine = client.get(f"/api/v1/appeals/{made.json['id']}", headers=citizen).json
+        return row, staff_view, mine
+
+    for shown in seen(task.id):
+        assert (shown["reminded_on"], shown["urged_on"], shown["escalated_on"]) == (before.isoformat(), None, None)
     urged = run(due + timedelta(days=1))
     assert urged.urged_on == due + timedelta(days=1) and urged.escalated_on is None
+    for shown in seen(task.id):
+        assert (shown["reminded_on"], shown["urged_on"]) == (before.isoformat(), urged.urged_on.isoformat())
     assert client.get("/api/v1/staff/inbox", headers=supervisor).json == []
     late = workdays.add_working_days(due, 3)
     escalated = run(late)
@@ -219,3 +237,111 @@ def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
     assert again.escalated_on == late
     session.expire_all()
     assert len(session.scalars(select(StaffTask).where(StaffTask.kind == "appeal_overdue")).all()) == 1
+
+
+def test_an_upheld_appeal_of_a_stop_is_paid_with_arrears_by_the_next_roll(cfg, session, client, cli):
+    """The stop was wrong: the benefit resumes from the month it stopped, and the next monthly roll pays the
+    months since as arrears (flows.appeals `_resume` → flows.payroll), seen by the resident among her payments."""
+    from tests.payroll.test_payroll import _account
+
+    resident, account, _ = h.person(session, cfg, "周奶奶", birth=date(1940, 5, 1), street=STREET)
+    _account(session, cfg, resident)
+    _, bob = h.staff(session, cfg, "reviewer", street=STREET)
+    benefit = Benefit(program="elderly_allowance", resident_id=resident.id, tier="80-89", monthly_amount_fen=10000,
+                      start_month="2026-09", state="active")
+    session.add(benefit)
+    session.commit()
+    paid = cli("payroll", "--month", "2026-09", "--close", "--as-of", "2026-09-05")
+    assert paid.exit_code == 0, paid.output
+    session.expire_all()
+    benefit = session.get(Benefit, benefit.id)
+    benefit.state, benefit.end_month = "stopped", "2026-09"  # stopped from October (moved out, wrongly)
+    session.add(BenefitChange(benefit_id=benefit.id, change_key="stop:moved_out", kind="stopped",
+                              effective_month="2026-10", reason="moved_out", as_of=date.today() - timedelta(days=10),
+                              trace=[]))
+    session.commit()
+    stopped = cli("payroll", "--month", "2026-10", "--close", "--as-of", "2026-10-05")
+    assert stopped.exit_code == 0 and " lines=0 " in f" {stopped.stdout.strip().splitlines()[-1]} ", stopped.output
+
+    citizen = h.headers_for(session, cfg, account)
+    made = client.post("/api/v1/appeals", headers=citizen, json={"benefit_id": benefit.id, "reason_code": "facts_wrong",
+                                                                  "comment": "我没有迁出"})
+    assert made.status_code == 201, made.json
+    decided = client.post(f"/api/v1/staff/appeals/{made.json['id']}/decision", headers=bob,
+                          json={"outcome": "upheld", "reason": REASON})
+    assert decided.status_code == 200, decided.json
+    assert client.get("/api/v1/benefits", headers=citizen).json[0]["state"] == "active"
+
+    rolled = cli("payroll", "--month", "2026-12", "--close", "--as-of", "2026-12-05")
+    assert rolled.exit_code == 0, rolled.output
+    payments = client.get(f"/api/v1/benefits/{benefit.id}/payments", headers=citizen)
+    assert payments.status_code == 200, payments.json
+    december = payments.json[0]
+    assert december["month"] == "2026-12" and december["amount"] == "100.00"
+    assert december["arrears"] == "200.00" and december["total"] == "300.00"  # October and November
+    assert (december["covered_from"], december["covered_to"]) == ("2026-10", "2026-12")
+
+
+def test_the_limit_and_the_filing_period_are_operator_settings(cfg, session, db_url, session_dir):
+    import os
+
+    from app import create_app
+    from app.config import ConfigError, load_config
+
+    base = {"database_url": db_url, "testing": True, "audit_anchor_path": str(session_dir / "anchors.jsonl")}
+    for env in ({"ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS": "4"}, {"ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS": "61"},
+                {"ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS": "twenty"}, {"ZEROTRIP_APPEAL_FILING_DAYS": "1000"}):
+        with pytest.raises(ConfigError, match=next(iter(env))):
+            load_config(base, environ={**os.environ, **env})
+    assert load_config(base, environ=dict(os.environ)).appeal_limit_working_days == 20
+    changed = load_config(base, environ={**os.environ, "ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS": "10",
+                                         "ZEROTRIP_APPEAL_FILING_DAYS": "30"})
+    client = create_app(changed).test_client()
+    resident, account, _ = h.person(session, cfg, "吴大爷", birth=date(1940, 5, 1), street=STREET)
+    citizen = h.headers_for(session, cfg, account)
+    recent = _rejected(session, resident, None, days_ago=5)
+    made = client.post("/api/v1/appeals", headers=citizen, json={"application_id": recent.id,
+                                                                  "reason_code": "facts_wrong"})
+    assert made.status_code == 201, made.json
+    assert date.fromisoformat(made.json["due_on"]) == workdays.add_working_days(date.today(), 10)
+    older = _rejected(session, resident, None, days_ago=40, period="2026-08")  # within 60 days, not within 30
+    late = client.post("/api/v1/appeals", headers=citizen, json={"application_id": older.id,
+                                                                  "reason_code": "facts_wrong"})
+    assert late.status_code == 409 and late.json["error_code"] == "appeal_period_over"
+
+
+def test_a_proxy_with_confirm_appeals_a_stopped_benefit_for_the_person_she_helps(cfg, session, client):
+    resident, account, _ = h.person(session, cfg, "郑奶奶", birth=date(1940, 5, 1), street=STREET)
+    viewer_res, viewer_acc, _ = h.person(session, cfg, "郑二", street=STREET)
+    helper_res, helper_acc, _ = h.person(session, cfg, "郑丽", street=STREET)
+    stranger_res, stranger_acc, _ = h.person(session, cfg, "路人甲", street=STREET)
+    h.grant(session, resident, viewer_acc, viewer_res, scopes=("view",))
+    helping = h.grant(session, resident, helper_acc, helper_res, scopes=("view", "confirm"))
+    benefit = Benefit(program="elderly_allowance", resident_id=resident.id, tier="80-89", monthly_amount_fen=10000,
+                      start_month="2026-01", end_month="2026-09", state="stopped")
+    old = Benefit(program="disability_allowance", resident_id=resident.id, tier="1", monthly_amount_fen=5000,
+                  start_month="2025-01", end_month="2025-06", state="stopped")
+    session.add_all([benefit, old])
+    session.flush()
+    session.add_all([BenefitChange(benefit_id=benefit.id, change_key="stop:moved_out", kind="stopped",
+                                   effective_month="2026-10", reason="moved_out",
+                                   as_of=date.today() - timedelta(days=3), trace=[]),
+                     BenefitChange(benefit_id=old.id, change_key="stop:moved_out", kind="stopped",
+                                   effective_month="2025-07", reason="moved_out",
+                                   as_of=date.today() - timedelta(days=200), trace=[])])
+    session.commit()
+    helper = h.headers_for(session, cfg, helper_acc)
+    listed = {b["id"]: b["appeal_until"] for b in client.get(f"/api/v1/benefits?subject={helping.id}",
+                                                            headers=helper).json}
+    assert listed[benefit.id] and listed[old.id] is None  # the stop 200 days ago can no longer be appealed
+    body = {"benefit_id": benefit.id, "reason_code": "facts_wrong"}
+    assert client.post("/api/v1/appeals", headers=h.headers_for(session, cfg, stranger_acc), json=body).status_code \
+        == 404
+    assert client.post("/api/v1/appeals", headers=h.headers_for(session, cfg, viewer_acc), json=body).status_code \
+        == 403
+    late = client.post("/api/v1/appeals", headers=helper, json={**body, "benefit_id": old.id})
+    assert late.status_code == 409 and late.json["error_code"] == "appeal_period_over"
+    made = client.post("/api/v1/appeals", headers=helper, json=body)
+    assert made.status_code == 201 and made.json["filed_via"] == "proxy" and made.json["benefit_id"] == benefit.id
+    mine = client.get("/api/v1/appeals", headers=h.headers_for(session, cfg, account)).json
+    assert [a["id"] for a in mine] == [made.json["id"]]

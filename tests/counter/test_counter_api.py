@@ -163,3 +163,15 @@ def test_every_open_case_is_listed_at_the_counter_whatever_its_step(cfg, session
     found = client.post("/api/v1/staff/counter/identify", headers=clerk, json={"card": _card(resident, id_number)})
     assert found.status_code == 201, found.json
     assert {i["application_id"] for i in found.json["items"]} == {proposal.id, checking.id}
+
+
+def test_the_same_person_identified_twice_in_a_day_is_one_trip(cfg, session, client):
+    resident, id_number, _, clerk = _world(session, cfg)
+    other, _, other_id = h.person(session, cfg, "王大爷", birth=date(1941, 3, 2), street=STREET, community=COMMUNITY)
+    _, supervisor = h.staff(session, cfg, "supervisor", street=STREET)
+    for body in ({"id_number": id_number}, {"card": _card(resident, id_number)}, {"id_number": other_id}):
+        assert client.post("/api/v1/staff/counter/identify", headers=clerk, json=body).status_code == 201
+    assert len(session.scalars(select(CounterVisit)).all()) == 3  # three look-ups recorded…
+    board = client.get("/api/v1/staff/supervision", headers=supervisor)
+    assert board.status_code == 200, board.json
+    assert board.json["trips_this_month"] == 2  # …two people, one trip each

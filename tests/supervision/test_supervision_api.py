@@ -50,7 +50,7 @@ def test_the_dashboard_shows_overdue_work_and_who_holds_it(cfg, session, client)
     assert body["median_days"] == [{"step": "review", "median_working_days": 4.0, "cases": 1}]
     complaint = [a for a in body["activity"] if a["purpose"] == "complaint"]
     assert complaint and complaint[0]["count"] == 12 and complaint[0]["outlier"] is True
-    assert body["appeals"] == []  # hook for issue 13 item 2
+    assert body["appeals"] == []  # no appeal (复核) in the jurisdiction yet
     assert body["roll"]["signoff"] in ("none", "pending", "approved")
     assert "last_verified_at" in body["audit"]
     assert fresh.id not in [o["task_id"] for o in body["overdue"]]
@@ -111,3 +111,14 @@ def test_only_a_supervisor_and_only_her_district(cfg, session, client):
     assert odd.status_code == 422
     assert client.post("/api/v1/staff/supervision/bulk-reassign", headers=boss,
                        json={**body, "from_staff_id": "nobody"}).status_code == 404
+
+
+def test_the_dashboard_shows_the_last_audit_verification(cfg, session, client, cli, tmp_path):
+    _, boss = h.staff(session, cfg, "supervisor", street=STREET)
+    before = client.get("/api/v1/staff/supervision", headers=boss).json["audit"]
+    assert before["last_verified_at"] is None and before["last_verify_ok"] is None
+    verified = cli("audit", "verify", "--anchors", str(tmp_path / "anchors.jsonl"))
+    assert verified.exit_code == 0, verified.output
+    after = client.get("/api/v1/staff/supervision", headers=boss)
+    assert after.status_code == 200, after.json
+    assert after.json["audit"]["last_verify_ok"] is True and after.json["audit"]["last_verified_at"]

@@ -302,7 +302,10 @@ route(/^\/app\/([0-9a-f]{8,64})$/, async (m, params) => {
     try { rated = await get(`/api/v1/applications/${id}/rating`); } catch (err) { if (!(err instanceof ApiError) || err.status !== 404) throw err; }
     out.push(rated ? para(S.detail.rated(rated.level_text), "notice") : link(`#/app/${id}/rate${q}`, S.detail.rate, "btn primary"));
   }
-  if (a.state !== "proposed") out.push(...(await appealCard(a, box, q)));
+  if (a.state !== "proposed") {
+    out.push(...appealCard({ key: "application_id", id: a.id, until: a.appeal_until,
+      decided: ["approved", "rejected"].includes(a.state), href: `#/app/${a.id}/appeal${q}` }, await myAppeals(), box));
+  }
   if (a.actions.includes("reopen")) {
     const again = button(S.detail.reopen, () => busy(again, async () => {
       try { await post(`/api/v1/applications/${id}/reopen`); render(); } catch (err) { showError(box, err); }
@@ -312,14 +315,19 @@ route(/^\/app\/([0-9a-f]{8,64})$/, async (m, params) => {
   return out;
 });
 
-// ---------- appeal (复核) ----------
-async function appealCard(a, box, q) {
-  const mine = (await get("/api/v1/appeals?page_size=50")).filter((x) => x.application_id === a.id);
+// ---------- appeal (复核): of a decided application or of a benefit's stop or change ----------
+const myAppeals = () => get("/api/v1/appeals?page_size=50");
+
+// The appeals of one decision (`subject.key` = application_id | benefit_id): the latest one's state, the reminder
+// or 催办 when it is late, its decision, withdraw while open; 申请复核 while the filing period (`until`) runs.
+function appealCard(subject, appeals, box) {
+  const mine = appeals.filter((x) => x[subject.key] === subject.id);
   const open = mine.find((x) => x.state !== "decided");
   const last = open || mine[0];
   const out = [];
   if (last) {
     const lines = [para(S.appeal.state(last.state_text, fmt.date(last.due_on)))];
+    if (open) lines.push(chaseLine(open));
     if (last.outcome) lines.push(para(S.appeal.decided(last.outcome_text), "notice"), last.decision_reason ? para(S.appeal.reason_is(last.decision_reason)) : null);
     lines.push(para(last.remedies, "sub"));
     if (open) {
@@ -330,40 +338,62 @@ async function appealCard(a, box, q) {
     }
     out.push(section(S.appeal.section, ...lines));
   }
-  const decided = a.decided_at ? new Date(a.decided_at) : null;
-  const within = ["approved", "rejected"].includes(a.state) && decided && (Date.now() - decided.getTime()) <= 60 * 86400000;
-  if (!last && ["approved", "rejected"].includes(a.state)) out.push(para(S.appeal.remedies, "sub"));
-  if (!open && within) out.push(link(`#/app/${a.id}/appeal${q}`, S.appeal.link, "btn"));
+  if (!last && subject.decided) out.push(para(subject.until ? S.appeal.remedies(fmt.date(subject.until)) : S.appeal.remediesOnly, "sub"));
+  if (!open && subject.until) out.push(link(subject.href, subject.label || S.appeal.link, "btn"));
   return out;
+}
+
+function chaseLine(ap) {
+  if (ap.escalated_on) return para(S.appeal.escalated(fmt.date(ap.escalated_on)), "notice");
+  if (ap.urged_on) return para(S.appeal.urged(fmt.date(ap.urged_on)), "notice");
+  return ap.reminded_on ? para(S.appeal.reminded(fmt.date(ap.reminded_on)), "hint") : null;
+}
+
+// The form: a documented reason and a comment, for `body` (application_id or benefit_id); `back` after filing.
+function appealForm(body, title, until, back, draftKey) {
+  return (async () => {
+    const reasons = await get("/api/v1/appeals/reasons");
+    const box = alertBox();
+    const radios = reasons.map((r) => h("div", { class: "choice" },
+      h("input", { type: "radio", name: "reason", id: "ap-" + r.code, value: r.code }), h("label", { for: "ap-" + r.code, text: r.text })));
+    const comment = h("textarea", { name: "comment", id: "f-apcomment", maxlength: "1000", rows: "4" });
+    const form = h("form", {}, h("fieldset", {}, h("legend", { text: S.appeal.reason }), ...radios),
+      field(S.appeal.comment, comment), h("button", { type: "submit", class: "btn primary", text: S.appeal.button }));
+    const d = draft(form, draftKey);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const chosen = form.querySelector("input[name=reason]:checked");
+      if (!chosen) return showError(box, new ApiError(422), { 422: S.appeal.choose });
+      busy(form.querySelector("button[type=submit]"), async () => {
+        try {
+          const made = await post("/api/v1/appeals", { ...body, reason_code: chosen.value, comment: comment.value.trim() });
+          d.clear();
+          form.replaceWith(para(S.appeal.done(fmt.date(made.due_on)), "notice ok"), para(made.remedies, "sub"), link(back, S.back));
+        } catch (err) {
+          const code = err instanceof ApiError && err.body ? err.body.error_code : null;
+          showError(box, err, { 409: code === "appeal_period_over" ? S.appeal.over : S.appeal.exists });
+        }
+      });
+    });
+    return [h("h1", { text: S.appeal.title }), para(title, "sub"), para(until ? S.appeal.lead(fmt.date(until)) : S.appeal.leadAny), box, form];
+  })();
 }
 
 route(/^\/app\/([0-9a-f]{8,64})\/appeal$/, async (m, params) => {
   const id = m[1];
-  const [a, reasons] = await Promise.all([get(`/api/v1/applications/${id}`), get("/api/v1/appeals/reasons")]);
-  const box = alertBox();
-  const radios = reasons.map((r) => h("div", { class: "choice" },
-    h("input", { type: "radio", name: "reason", id: "ap-" + r.code, value: r.code }), h("label", { for: "ap-" + r.code, text: r.text })));
-  const comment = h("textarea", { name: "comment", id: "f-apcomment", maxlength: "1000", rows: "4" });
-  const form = h("form", {}, h("fieldset", {}, h("legend", { text: S.appeal.reason }), ...radios),
-    field(S.appeal.comment, comment), h("button", { type: "submit", class: "btn primary", text: S.appeal.button }));
-  const d = draft(form, "appeal." + id);
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const chosen = form.querySelector("input[name=reason]:checked");
-    if (!chosen) return showError(box, new ApiError(422), { 422: S.appeal.choose });
-    busy(form.querySelector("button[type=submit]"), async () => {
-      try {
-        const made = await post("/api/v1/appeals", { application_id: id, reason_code: chosen.value, comment: comment.value.trim() });
-        d.clear();
-        form.replaceWith(para(S.appeal.done(fmt.date(made.due_on)), "notice ok"), para(made.remedies, "sub"),
-          link(`#/app/${id}${params.get("g") ? "?g=" + params.get("g") : ""}`, S.back));
-      } catch (err) {
-        const code = err instanceof ApiError && err.body ? err.body.error_code : null;
-        showError(box, err, { 409: code === "appeal_period_over" ? S.appeal.over : S.appeal.exists });
-      }
-    });
-  });
-  return [h("h1", { text: S.appeal.title }), para(a.program_name, "sub"), para(S.appeal.lead), box, form];
+  const a = await get(`/api/v1/applications/${id}`);
+  return appealForm({ application_id: id }, a.program_name, a.appeal_until,
+    `#/app/${id}${params.get("g") ? "?g=" + params.get("g") : ""}`, "appeal." + id);
+});
+
+// A benefit's stop or change (停发、暂停、调档): for the resident, or for the person she helps (`?g=<grant id>`).
+route(/^\/benefit\/([0-9a-f]{8,64})\/appeal$/, async (m, params) => {
+  const id = m[1];
+  const g = params.get("g");
+  const list = await get(`/api/v1/benefits${g ? "?subject=" + encodeURIComponent(g) : ""}`);
+  const b = list.find((x) => x.id === id);
+  if (!b) return [h("h1", { text: S.appeal.title }), para(S.appeal.nothing, "notice"), link("#/benefits", S.back)];
+  return appealForm({ benefit_id: id }, b.program_name, b.appeal_until, "#/benefits", "appeal.b." + id);
 });
 
 // ---------- decline with a reason ----------
@@ -440,9 +470,12 @@ route(/^\/apps$/, async () => {
 route(/^\/benefits$/, async () => {
   const [own, helped] = await Promise.all([get("/api/v1/benefits"), helping()]);
   const others = await Promise.all(helped.map(async (g) =>
-    (await get(`/api/v1/benefits?subject=${encodeURIComponent(g.id)}`).catch(() => [])).map((b) => ({ ...b, whose: g.principal_name }))));
+    (await get(`/api/v1/benefits?subject=${encodeURIComponent(g.id)}`).catch(() => []))
+      .map((b) => ({ ...b, whose: g.principal_name, grant: g.id, mayAppeal: (g.scopes || []).includes("confirm") }))));
   const list = [...own, ...others.flat()];
   if (!list.length) return [h("h1", { text: S.benefits.title }), para(S.benefits.none, "notice")];
+  const box = alertBox();
+  const appeals = await myAppeals();
   const cards = await Promise.all(list.map(async (b) => {
     let pays = null;
     if (!b.whose) { try { pays = await get(`/api/v1/benefits/${b.id}/payments`); } catch { pays = null; } }
@@ -452,9 +485,12 @@ route(/^\/benefits$/, async () => {
       pays === null ? null : h("div", {}, h("h3", { text: S.benefits.payments }),
         pays.length ? h("ul", { class: "plain" }, ...pays.slice(0, 12).map((p) => h("li", { text: S.benefits.paid(fmt.month(p.month || p.period || ""), p.amount || p.amount_yuan || "") })))
           : para(S.benefits.noPayments, "hint")),
-      b.state === "active" ? link(`#/proof/${b.id}`, S.benefits.proof, "btn") : null);
+      b.state === "active" ? link(`#/proof/${b.id}`, S.benefits.proof, "btn") : null,
+      ...appealCard({ key: "benefit_id", id: b.id, until: b.whose && !b.mayAppeal ? null : b.appeal_until,
+        decided: Boolean(b.appeal_until), href: `#/benefit/${b.id}/appeal${b.grant ? "?g=" + b.grant : ""}`,
+        label: b.whose ? S.benefits.appealFor(b.whose) : S.benefits.appeal }, appeals, box));
   }));
-  return [h("h1", { text: S.benefits.title }), h("ul", { class: "cards" }, ...cards)];
+  return [h("h1", { text: S.benefits.title }), box, h("ul", { class: "cards" }, ...cards)];
 });
 
 // ---------- proof of a benefit (补贴电子证明): a signed QR code any counter can check ----------

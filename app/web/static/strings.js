@@ -142,11 +142,13 @@ export const S = {
     done: "已收到。如果您改变主意,30天内可以重新办理。",
   },
 
-  // Appeal (复核): a second look at a decision, within 60 days of it.
+  // Appeal (复核): a second look at a decision, within the filing period (60 days unless the operator says otherwise).
   appeal: {
     title: "申请复核",
     link: "对结果有异议?申请复核",
-    lead: "如果您认为这次的决定有误,可以在作出决定之日起60天内申请复核,由另一位工作人员重新审查。",
+    lead: (until) => `如果您认为这次的决定有误,可以在 ${until} 前申请复核,由另一位工作人员重新审查。`,
+    leadAny: "如果您认为这次的决定有误,可以在规定期限内申请复核,由另一位工作人员重新审查。",
+    nothing: "这项补贴现在没有可以申请复核的决定。",
     reason: "复核理由",
     comment: "补充说明(可不填)",
     button: "提交复核申请",
@@ -158,9 +160,13 @@ export const S = {
     withdraw: "撤回复核申请",
     withdrawn: "已撤回复核申请。",
     exists: "这项决定已有一份复核申请正在办理。",
-    over: "已超过60天的复核申请期限。您仍可依法申请行政复议或提起行政诉讼。",
+    over: "已超过复核申请期限。您仍可依法申请行政复议或提起行政诉讼。",
+    reminded: (day) => `办理时限将至,已于 ${day} 提醒工作人员尽快办理。`,
+    urged: (day) => `已超过办理时限,已于 ${day} 催办。`,
+    escalated: (day) => `已超过办理时限,已于 ${day} 报请上级督办。`,
     choose: "请选择一个复核理由。",
-    remedies: "如对决定有异议,可在作出决定之日起60天内申请复核;也可依法在60日内申请行政复议,或在6个月内向人民法院提起行政诉讼,申请复核不影响上述期限。",
+    remedies: (until) => `如对决定有异议,可在 ${until} 前申请复核;也可依法在60日内申请行政复议,或在6个月内向人民法院提起行政诉讼,申请复核不影响上述期限。`,
+    remediesOnly: "如对决定有异议,可依法在60日内申请行政复议,或在6个月内向人民法院提起行政诉讼。",
   },
 
   // My applications.
@@ -184,6 +190,8 @@ export const S = {
     state: { active: "发放中", suspended: "暂停发放", ended: "已停止", stopped: "已停止" },
     proof: "出示电子证明",
     whose: (name) => `替${name}查看`,
+    appeal: "对停发或调整有异议?申请复核",
+    appealFor: (name) => `替${name}申请复核`,
   },
 
   // Department look-ups (数据共享查询记录): which department asked about whom, why, when, what it was told.

@@ -119,10 +119,19 @@ function row(t, scope, names, pick, msg) {
     el("td", { text: S.states[t.application_state] || t.application_state || "—" }),
     el("td", { text: I.waiting(t.waiting_working_days) }),
     el("td", {}, el("span", { class: `badge ${t.badge}`, text: S.badge[t.badge] }), " ",
-      el("span", { text: I.left(t.working_days_left) })),
+      el("span", { text: I.left(t.working_days_left) }), ...chaseBadges(t, el)),
     el("td", {}, el("span", { class: `badge ${t.case_badge}`, text: S.badge[t.case_badge] }), " ",
       el("span", { text: t.case_due_on ? I.caseDue(t.case_due_on, t.case_working_days_left) : I.left(null) })),
     el("td", {}, ...actions));
+}
+
+// what the daily sweep did to an appeal task (flows.appeals.sweep): in words, with the day, on the task's row
+function chaseBadges(t, el) {
+  const out = [];
+  if (t.reminded_on) out.push(el("span", { class: "badge at_risk chase", text: I.reminded(t.reminded_on) }));
+  if (t.urged_on) out.push(el("span", { class: "badge overdue chase", text: I.urged(t.urged_on) }));
+  if (t.escalated_on) out.push(el("span", { class: "badge overdue chase", text: I.escalated(t.escalated_on) }));
+  return out.flatMap((b) => [" ", b]);
 }
 
 export async function inboxScreen(scope, helpers) {
@@ -160,6 +169,8 @@ export async function inboxScreen(scope, helpers) {
     scope !== "mine" ? bulk(I.bulkClaim, bulkClaim) : null,
     ...(tasks.some((t) => t.kind === "review") ? [bulk(I.bulkReview, bulkReview),  // only where reviews wait
       el("p", { class: "muted", text: I.bulkReviewHint })] : [])) : null;
+  const chased = tasks.filter((t) => t.reminded_on || t.urged_on).length;
   show(scope === "mine" ? "mine" : "inbox", el("h1", { text: scope === "mine" ? I.mineTitle : I.title }),
-    el("p", { class: "counts", text: I.counts(counts) }), filterForm(scope, f, names, communities), msg, table, bar);
+    el("p", { class: "counts", text: I.counts(counts) }), chased ? note(I.chased(chased), "warn") : null,
+    filterForm(scope, f, names, communities), msg, table, bar);
 }

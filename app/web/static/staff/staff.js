@@ -227,6 +227,8 @@ async function appealScreen(id) {
   const facts = section(A.facts, el("p", { text: A.decidedOn(a.decided_on) }), el("p", { text: A.reason(a.reason_text) }),
     el("p", { text: A.comment(a.comment) }), el("p", { text: A.filedVia[a.filed_via] || a.filed_via }),
     el("p", { text: A.state(a.state_text, a.due_on) }),
+    ...(a.state === "decided" ? [] : [a.escalated_on ? note(A.escalated(a.escalated_on), "warn")
+      : a.urged_on ? note(A.urged(a.urged_on), "warn") : a.reminded_on ? note(A.reminded(a.reminded_on), "warn") : null]),
     a.outcome ? el("p", { class: "note info", text: A.decided(a.outcome_text, a.decision_reason || "") }) : null,
     a.application_id ? el("p", {}, el("a", { class: "btn", href: `#/case/${a.application_id}`, text: A.case })) : null);
   const outcome = el("select", {}, ...Object.entries(A.outcomes).map(([k, v]) => el("option", { value: k, text: v })));
