@@ -13,7 +13,6 @@ from datetime import timedelta
 import requests
 
 from flows.programs import dibao
-
 from tests.web.conftest import check_screen, sign_in_and_bind
 from tests.web.test_home_visit import apply_for_dibao, case_of, visit_on_a_phone
 from tests.web.test_workbench import PASSWORD, Desk, _staff, check

@@ -4,6 +4,7 @@ import { homeVisitScreen } from "./visit.js";
 import { noticesScreen, objectionScreen, sheetScreen } from "./notices.js";
 import { paramsScreen } from "./admin.js";
 import { exchangeScreen } from "./exchange.js";
+import { economicReport, extendForm, sourceNames, timelineEntry } from "./case.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -247,12 +248,12 @@ async function caseScreen(id) {
   const prefill = el("table", {}, el("caption", { text: C.prefill }), el("thead", {}, el("tr", {},
     ...[pc.field, pc.value, pc.source, pc.date].map((h) => el("th", { scope: "col", text: h })))),
   el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: C.fieldNames[f.field] || f.field }),
-    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || (/^rule:/.test(f.source || "") ? C.ruleSource : f.source) || "—" }),
+    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || (/^rule:/.test(f.source || "") ? C.ruleSource : sourceNames(f.source)) || "—" }),
     el("td", { text: f.source_date || "—" })))));
   const trace = el("ul", { class: "trace" }, ...(c.trace || []).map((t) => el("li", {},
     el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
     " ", el("span", { text: t.text || t.code }),
-    t.source ? el("span", { class: "muted", text: ` (${C.sources[t.source] || t.source} ${t.source_date || ""})` }) : null)));
+    t.source ? el("span", { class: "muted", text: ` (${sourceNames(t.source)} ${t.source_date || ""})` }) : null)));
   const reason = el("textarea", { rows: "3", required: true });
   // The decision this state waits for, as the program declares it (review, street review, county approval …).
   const step = c.step_action;
@@ -282,64 +283,15 @@ async function caseScreen(id) {
     section(C.household, el("ul", {}, c.household.map((m) => el("li", { text: C.member(m) })))),
     el("div", { class: "card" }, prefill),
     section(S.review.trace, trace),
-    c.economic_check.length ? section(C.economic, ...c.economic_check.map(economicReport)) : null,
+    c.economic_check.length ? section(C.economic, ...c.economic_check.map((r) => economicReport(r, el))) : null,
     section(C.deadlines, el("ul", {}, c.deadlines.map((d) => el("li", {},
       el("span", { class: `badge ${d.badge === "done" ? "none" : d.badge}`, text: S.badge[d.badge] || S.badgeDone }),
       " ", el("span", { text: C.deadline(d, C.steps[d.step] || C.stepOther) +
         (/^延长/.test(d.calendar_note || "") ? C.extended(d.calendar_note) : "") }))))),
-    (c.actions || []).includes("extend") ? extendForm(path) : null,
+    (c.actions || []).includes("extend") ? extendForm(path, { api, el, field, note, route, main }) : null,
     section(C.timeline, el("ol", {}, c.timeline.map((e) => el("li", { text: timelineEntry(e) })))),
     c.decision_letter ? el("p", {}, el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter })) : null,
     form);
-}
-
-// One member's economic-check report in words: each income and asset kind with its amount and its sources.
-function economicReport(r) {
-  const E = S.case.econ;
-  const line = (i) => el("li", { text: (i.quantity !== null && i.quantity !== undefined
-    ? E.count(i, E.units[i.kind] || E.unitOther) : E.amount(i)) + (i.sources && i.sources.length ? E.sources(i.sources) : "") });
-  // a report stored before items were kept: the figures by name, the member's sources together
-  const items = r.items || [
-    ...Object.entries(r.income || {}).map(([name, amount]) => ({ group: "income", name, amount: String(amount) })),
-    ...Object.entries(r.assets || {}).map(([name, v]) => ({ group: "asset", name, amount: String(v) }))];
-  const incomes = items.filter((i) => i.group === "income");
-  const assets = items.filter((i) => i.group === "asset");
-  return el("div", { class: "econ" }, el("h3", { text: E.member(r) }),
-    !items.length ? el("p", { text: E.none }) : null,
-    items.length ? el("p", { class: "muted", text: E.window(r.months) }) : null,
-    items.length ? el("p", { text: `${E.income}:` }) : null,
-    items.length ? (incomes.length ? el("ul", {}, incomes.map(line)) : el("p", { text: E.noIncome })) : null,
-    items.length ? el("p", { text: `${E.assets}:` }) : null,
-    items.length ? (assets.length ? el("ul", {}, assets.map(line)) : el("p", { text: E.noAssets })) : null,
-    !r.items && r.sources && r.sources.length ? el("p", { class: "muted", text: E.sourceText(r.sources.join(";")) }) : null);
-}
-
-// One timeline entry in words: when, who (staff by name and role, 本人, 代办人 masked), what, on whose behalf, why.
-function timelineEntry(e) {
-  const C = S.case;
-  const actor = C.actors[e.actor_kind] || C.actors.system;
-  const who = actor(e.actor_name, S.roles[e.actor_role]);
-  const what = C.actions[e.action] || C.actionOther;
-  const result = C.results[e.result] || (e.result !== e.action ? S.states[e.result] : null) || null;
-  return C.event(e, who, what, result, C.purposes[e.purpose] || null);
-}
-
-// Extending the case's time limit once, with a reason (the API offers it in the case's actions).
-function extendForm(path) {
-  const X = S.case.extend;
-  const reason = el("textarea", { rows: "2", required: true, minlength: "4", maxlength: "200" });
-  const msg = el("div", { "aria-live": "polite" });
-  return el("form", { class: "card", id: "extend", novalidate: true, onsubmit: async (e) => {
-    e.preventDefault();
-    msg.replaceChildren();
-    if (reason.value.trim().length < 4) { msg.replaceChildren(note(X.short, "error")); return; }
-    try {
-      await api(`${path}/extend`, { method: "POST", body: { reason: reason.value.trim() } });
-      await route();
-      main.prepend(note(X.done));
-    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
-  } }, el("h2", { text: X.title }), el("p", { text: X.hint }), field("extend-reason", X.reason, reason), msg,
-  el("button", { class: "btn", type: "submit", text: X.submit }));
 }
 
 async function appealScreen(id) {

@@ -98,7 +98,8 @@ export const S = {
     appeal: "复核申请", appeal_overdue: "复核超期督办", appeal_follow_up: "复核后更正",
   },
   states: { reviewing: "待审核", approved: "已通过", rejected: "未通过", home_visit: "待入户调查",
-    public_notice: "公示中", approving: "待审批", proposed: "待确认" },
+    public_notice: "公示中", approving: "待审批", proposed: "待确认", checking: "经济状况核对中", declined: "已放弃",
+    expired: "已过期", stopped: "已停止" },
   program: (code) => code || "—",
   case: {
     nearRelative: "申请人家庭中有本系统工作人员(近亲属):已单独登记备案,入户调查由区县民政部门进行。",
@@ -121,7 +122,9 @@ export const S = {
       certificate_issue_date: "发证日期", certificate_expiry_date: "有效期至", tier: "档次", monthly_amount: "每月金额(元)",
       start_month: "起始月份" },
     sources: { population_registry: "公安人口库", citizen_declaration: "本人申报", disabled_persons_federation: "残联",
-      tax: "税务", social_security: "人社", staff: "工作人员" },
+      tax: "税务", social_security: "人社", staff: "工作人员", bank: "银行存款核对", real_estate: "不动产登记",
+      vehicles: "公安交管", market_regulation: "市场监管", rule: "政策规则" },
+    sourceOther: "其他部门",
     ruleSource: "规则计算",
     // every step a program declares (flows/programs/*: Step codes) and the time limit of the whole case
     steps: { case: "全案办理时限", apply: "申请", checking: "家庭经济状况核对", review: "审核", home_visit: "入户调查",
@@ -180,8 +183,9 @@ export const S = {
     actionOther: "办理了一项业务",
     results: { approve: "同意", reject: "不同意", approved: "已通过", rejected: "未通过", upheld: "异议成立",
       dismissed: "异议不成立" },
+    movedTo: (state) => `,案件转入“${state}”`,
     event: (e, who, what, result, purpose) => [e.when || (e.at || "").slice(0, 16).replace("T", " ") || "—", who, what]
-      .join(" ") + (result ? `(${result})` : "") + (e.on_behalf_of_name ? `,涉及 ${e.on_behalf_of_name}` : "")
+      .join(" ") + result + (e.on_behalf_of_name ? `,涉及 ${e.on_behalf_of_name}` : "")
       + (purpose ? `,原因:${purpose}` : ""),
     // extending the 低保 time limit once, with a reason (POST …/extend; offered only when the API says may)
     extend: {
