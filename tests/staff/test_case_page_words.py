@@ -97,3 +97,19 @@ def test_a_staff_reveal_and_search_read_in_words_with_the_stated_purpose_in_her_
     assert reveal["purpose"] == "home_visit" and search["purpose"] == "complaint"
     assert "赵受理" not in str(feed)  # staff by office, never by name
     assert all(not e["what"].startswith(("staff.", "resident_")) for e in feed), feed
+
+
+def test_the_timeline_names_a_proxy_masked_and_on_whose_behalf_she_acted(session, cfg, client):
+    mother, mother_acc, _ = h.person(session, cfg, "刘桂兰", birth=date(1940, 1, 1), household="HW-M")
+    daughter, daughter_acc, _ = h.person(session, cfg, "张丽", birth=date(1970, 1, 1), household="HW-D")
+    h.grant(session, mother, daughter_acc, daughter, scopes=("view", "confirm"))
+    application = h.application(session, mother)
+    assert client.get(f"/api/v1/applications/{application.id}",
+                      headers=h.headers_for(session, cfg, daughter_acc)).status_code == 200
+    assert client.get(f"/api/v1/applications/{application.id}",
+                      headers=h.headers_for(session, cfg, mother_acc)).status_code == 200
+    _, reviewer = _named(session, cfg, "reviewer", "钱审核", street=STREET)
+    timeline = client.get(f"/api/v1/staff/applications/{application.id}/case", headers=reviewer).json["timeline"]
+    proxy = next(e for e in timeline if e["actor_kind"] == "proxy")
+    assert proxy["action"] == "application.view" and proxy["actor_name"] == "张*"
+    assert proxy["on_behalf_of_name"] == "刘*兰" and proxy["actor_role"] is None
