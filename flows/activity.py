@@ -20,6 +20,7 @@ from app.models import Account, AuditEvent, AuditSubject, IdentityBinding, Resid
 
 ACTOR_KINDS = ("self", "proxy", "staff", "system", "department")
 UNBOUND_PROXY = "已解除绑定的代办人"
+UNKNOWN_ACTION = "办理了一项业务"
 
 WHAT = {
     "application.view": "查看了申请",
@@ -73,7 +74,17 @@ WHAT = {
     "counter.appeal": "在窗口经您同意代为提交了复核申请",
     "staff.appeal_view": "查看了复核申请",
     "staff.appeal_decision": "作出了复核决定",
+    "staff.case_view": "查看了您的申请案件",
+    "staff.decision_letter": "查看并打印了决定书",
+    "staff.resident_reveal": "查看了您的完整身份证号或电话",
+    "staff.resident_search": "在查找居民时查到了您",
+    "staff.objection_view": "查看了对您公示的异议",
+    "staff.task_claim": "认领了您的待办事项",
+    "staff.task_release": "把您的待办事项退回任务池",
+    "staff.task_reassign": "改派了您的待办事项",
 }
+# A look at one field says which (staff.resident_reveal: details["field"]).
+REVEALED = {"id_number": "查看了您的完整身份证号", "phone": "查看了您的完整电话号码"}
 # Why a staff member looked or acted (code, text). A look-up states its own purpose.
 PURPOSES = {
     "staff.application_view": ("case_review", "审核办理申请"),
@@ -102,9 +113,20 @@ PURPOSES = {
     "staff.proxy_grant_approve": ("proxy_grant", "办理亲情代办授权"),
     "staff.proxy_grant_revoke": ("proxy_grant", "办理亲情代办授权"),
     "benefit.proof_issue": ("benefit_proof", "打印补贴电子证明"),
+    "staff.case_view": ("case_review", "审核办理申请"),
+    "staff.decision_letter": ("decision_letter", "送达决定书"),
+    "staff.objection_view": ("objection", "处理公示异议"),
+    "staff.task_claim": ("casework", "处理待办事项"),
+    "staff.task_release": ("casework", "处理待办事项"),
+    "staff.task_reassign": ("deadline_supervision", "督办超期事项"),
 }
+# Purposes a staff member states herself (a look-up, a search of the registry, a reveal of a full ID number or
+# phone on the case page): the feed says the one she stated.
 LOOKUP_PURPOSES = {"guardianship_grant": "办理监护代办授权", "identity_verification": "核实身份",
-                   "data_correction": "更正数据", "casework": "办理业务", "office_visit": "窗口帮办"}
+                   "data_correction": "更正数据", "casework": "办理业务", "office_visit": "窗口帮办",
+                   "home_visit": "入户调查", "application_review": "审核办理申请", "complaint": "处理投诉",
+                   "decision_letter": "送达决定书"}
+STATED_PURPOSE = ("staff.resident_lookup", "staff.resident_search", "staff.resident_reveal")
 PROXY_PURPOSE = ("proxy", "亲情代办")
 
 
@@ -161,7 +183,7 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
             staff = session.get(StaffMember, ref) if kind == "staff" else None
             office = office_of(staff) if staff else "民政部门"
         name = office
-        if event.action == "staff.resident_lookup" and details.get("purpose"):
+        if event.action in STATED_PURPOSE and details.get("purpose"):
             code = str(details["purpose"])
             purpose = (code, LOOKUP_PURPOSES.get(code, "办理业务"))
         else:
@@ -189,10 +211,19 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
     own = event.on_behalf_of == f"resident:{resident_id}" or actor_kind == "self"
     object_id = (event.object_ref or "").partition(":")[2] or None
     ids = [str(i) for i in details.get("ids") or details.get("applications") or []] if own else []
-    return {"at": event.ts, "action": event.action, "what": WHAT.get(event.action, event.action),
-            "result": event.result, "actor_kind": actor_kind, "actor_name": name, "office": office,
+    return {"at": event.ts, "action": event.action, "what": what(event), "result": event.result,
+            "actor_kind": actor_kind, "actor_name": name, "office": office,
             "purpose": purpose[0] if purpose else None, "purpose_text": purpose[1] if purpose else None,
             "object_id": object_id if own else None, "object_ids": ids}
+
+
+def what(event: AuditEvent) -> str:
+    """The event in words (WHAT; a reveal says which field; an action without words says so, not its code)."""
+    if event.action == "staff.resident_reveal":
+        field = (event.details or {}).get("field")
+        if field in REVEALED:
+            return REVEALED[field]
+    return WHAT.get(event.action) or UNKNOWN_ACTION
 
 
 # Other departments' queries through the exchange (flows.exchange.search): what was asked and what it was told.
@@ -217,7 +248,7 @@ def told_text(told: dict) -> str:
 
 
 def _base(event: AuditEvent, actor_kind: str, name: str, office, purpose) -> dict:
-    return {"at": event.ts, "action": event.action, "what": WHAT.get(event.action, event.action),
+    return {"at": event.ts, "action": event.action, "what": what(event),
             "result": event.result, "actor_kind": actor_kind, "actor_name": name, "office": office,
             "purpose": purpose[0] if purpose else None, "purpose_text": purpose[1] if purpose else None,
             "object_id": None, "object_ids": []}

@@ -11,16 +11,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app import authz
+from app.authz import Caller
 from app.crypto import FieldCipher
 from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
-from app.models import Application, AuditEvent, Resident, StaffTask, StepDeadline
-from flows import areas, programs, workdays
+from app.models import Account, Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
+from flows import activity, areas, programs, workdays
+from flows.dates import SHANGHAI
 from flows.workbench import badge
 
 REVEAL_FIELDS = ("id_number", "phone")
@@ -50,7 +53,7 @@ def _phone_mask(resident: Resident) -> str | None:
     return getattr(resident, "phone_mask", None) or ("1**********" if resident.phone_enc else None)
 
 
-def case(session: Session, application: Application, today: date) -> dict:
+def case(session: Session, application: Application, today: date, caller: Caller | None = None) -> dict:
     resident = session.get(Resident, application.resident_id)
     members = session.scalars(select(Resident).where(Resident.household_id == resident.household_id,
                                                      Resident.household_id.is_not(None))
@@ -83,6 +86,8 @@ def case(session: Session, application: Application, today: date) -> dict:
                        "badge": "done" if d.done_on else badge(d.started_on, d.due_on, today)[0],
                        "calendar_note": d.calendar_note or None} for d in deadlines],
         "timeline": timeline(session, application),
+        # what the caller may do besides the step's decision (authz decides; e.g. "extend" the time limit)
+        "actions": actions(session, caller, application),
         "decision_letter": application.state in DECIDED,
         # the staff decision this state waits for, as the program declares it (path under the case, coded reasons)
         "step_action": (program.step_actions or {}).get(application.state) if program else None,
@@ -97,17 +102,67 @@ def case(session: Session, application: Application, today: date) -> dict:
 
 
 def timeline(session: Session, application: Application, limit: int = 200) -> list[dict]:
-    """Every audited event on the case (the resident's feed index, then this application)."""
-    rows = session.scalars(select(AuditEvent).where(
-        AuditEvent.on_behalf_of == f"resident:{application.resident_id}",
-        AuditEvent.object_ref == f"application:{application.id}").order_by(AuditEvent.seq).limit(limit)).all()
-    events = [{"at": e.ts.isoformat(timespec="seconds"), "actor": e.actor, "action": e.action, "on_behalf_of": e.on_behalf_of,
-               "result": e.result} for e in rows]
-    for entry in application.trace or []:
-        if entry.get("source") == "staff":
-            events.append({"at": None, "actor": f"staff:{entry.get('staff_id')}", "action": f"step.{entry.get('code')}",
-                           "on_behalf_of": None, "result": entry.get("value") or ""})
+    """Every audited event on the case, oldest first, said so a page can put it in words: who (`actor_kind`
+    staff | self | proxy | system, `actor_name`, a staff member's `actor_role`), what (`action`), when (`at` in
+    UTC, `when` in Beijing time), on whose behalf (`on_behalf_of_name`, masked) and the stated `purpose`. Then
+    the staff decisions recorded in the trace."""
+    resident_ref = f"resident:{application.resident_id}"
+    own = session.scalar(select(Account.id).where(Account.resident_id == application.resident_id))
+    who = or_(AuditEvent.on_behalf_of == resident_ref, AuditEvent.actor == f"account:{own}") if own \
+        else AuditEvent.on_behalf_of == resident_ref
+    rows = session.scalars(select(AuditEvent).where(who, AuditEvent.object_ref == f"application:{application.id}")
+                           .order_by(AuditEvent.seq).limit(limit)).all()
+    staff_trace = [e for e in application.trace or [] if e.get("source") == "staff"]
+    staff_ids = {e.actor.partition(":")[2] for e in rows if e.actor.startswith("staff:")} | \
+        {str(e.get("staff_id")) for e in staff_trace if e.get("staff_id")}
+    staff = {s.id: s for s in session.scalars(select(StaffMember).where(StaffMember.id.in_(staff_ids)))} \
+        if staff_ids else {}
+    resident = session.get(Resident, application.resident_id)
+    subject = mask_name(resident.name) if resident else None
+    events = []
+    for e in rows:
+        kind, _, ref = e.actor.partition(":")
+        member = staff.get(ref) if kind == "staff" else None
+        if kind == "staff":
+            actor_kind, name = "staff", (member.display_name or member.username) if member else None
+        elif kind == "account" and ref == own and e.on_behalf_of is None:
+            actor_kind, name = "self", subject
+        elif kind == "account":
+            actor_kind, name = "proxy", activity.proxy_name_at(session, ref, e)
+        else:
+            actor_kind, name = "system", None
+        details = e.details or {}
+        events.append({"at": e.ts.isoformat(timespec="seconds"), "when": _beijing(e.ts), "actor": e.actor,
+                       "actor_kind": actor_kind, "actor_name": name, "actor_role": member.role if member else None,
+                       "action": e.action,
+                       "on_behalf_of": e.on_behalf_of, "on_behalf_of_name": subject if e.on_behalf_of else None,
+                       "purpose": details.get("purpose") if isinstance(details.get("purpose"), str) else None,
+                       "result": e.result})
+    for entry in staff_trace:
+        member = staff.get(str(entry.get("staff_id")))
+        events.append({"at": None, "when": entry.get("source_date"), "actor": f"staff:{entry.get('staff_id')}",
+                       "actor_kind": "staff", "actor_name": (member.display_name or member.username) if member
+                       else None, "actor_role": member.role if member else None,
+                       "action": f"step.{entry.get('code')}", "on_behalf_of": None,
+                       "on_behalf_of_name": None, "purpose": None, "result": entry.get("value") or ""})
     return events
+
+
+def _beijing(ts: datetime) -> str:
+    """A stored UTC time as Beijing time, to the minute."""
+    return ts.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def actions(session: Session, caller: Caller | None, application: Application) -> list[str]:
+    """What this caller may do on the case page besides the step's decision (authz decides): `extend` the case's
+    time limit, when the program's casework can extend it now."""
+    program = programs.get(application.program)
+    module = program.casework_module() if program else None
+    out = []
+    extendable = getattr(module, "extendable", None)
+    if extendable and authz.can(session, caller, "case:extend", application) and extendable(session, application):
+        out.append("extend")
+    return out
 
 
 def reveal(session: Session, cipher: FieldCipher, resident: Resident, field: str) -> str:

@@ -17,7 +17,7 @@ from app.authz import Caller, jurisdiction_clause, role_allows
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from app.models import Application, Resident, StaffMember, StaffTask, StepDeadline
-from flows import appeals, workdays
+from flows import appeals, case_states, workdays
 from flows.dates import today_shanghai
 from flows.staff import MIN_PASSWORD, check_password, hash_password
 
@@ -33,8 +33,7 @@ BADGES = ("on_track", "at_risk", "overdue", "none")
 SCOPES = ("pool", "mine", "all")
 # The states a case may be in while one of its tasks is open (the inbox's `state` filter): waiting for the
 # person, the economic check, a home visit, a review, the public notice, an approval; or decided (an appeal).
-CASE_STATES = ("proposed", "checking", "home_visit", "reviewing", "public_notice", "approving", "approved",
-               "rejected", "declined")
+CASE_STATES = tuple(case_states.STATES)  # the inbox's `state` filter: the states a case can be in
 # The time limit of the whole case, where a program declares one (e.g. 30 working days from 受理): a deadline row
 # of this step; otherwise the whole case is due when its last open step is.
 CASE_STEP = "case"

@@ -422,9 +422,16 @@ class WorkbenchCaseSchema(ma.Schema):
     prefill = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "field, value, source, "
                                                                                         "source_date"})
     trace = ma.fields.List(ma.fields.Dict(), required=True)
-    economic_check = ma.fields.List(ma.fields.Dict(), required=True)
+    economic_check = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "the economic-check report per member: member, relation, months (the income window), items "
+                       "(group income | asset, kind, name, amount in yuan or quantity, sources with dates)"})
     deadlines = ma.fields.List(ma.fields.Dict(), required=True)
-    timeline = ma.fields.List(ma.fields.Dict(), required=True)
+    timeline = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "every event: at (UTC), when (Beijing time), actor_kind (staff | self | proxy | system), "
+                       "actor_name, actor_role, action, on_behalf_of_name (masked), purpose, result"})
+    actions = ma.fields.List(ma.fields.String(), required=True, metadata={
+        "description": "what the caller may do besides the step's decision, as authz decides: extend (POST "
+                       "…/extend: the time limit, once, with a reason)"})
     decision_letter = ma.fields.Boolean(required=True)
     step_action = ma.fields.Dict(allow_none=True, metadata={"description": "the decision the current state waits "
                                                                           "for: {path, reasons}, else null"})
@@ -477,7 +484,7 @@ class CasePage(MethodView):
 
         session = SessionLocal()
         application, decision = _case_app(session, application_id)
-        out = case_view.case(session, application, flow.today())
+        out = case_view.case(session, application, flow.today(), current_caller())
         audit_event(session, "staff.case_view", object_ref=f"application:{application.id}",
                     on_behalf_of=decision.on_behalf_of)
         session.commit()

@@ -172,7 +172,8 @@ class Program:
     # Its name in messages (e.g. 城乡低保 for 城乡最低生活保障); default: `name`.
     message_name_text: str = ""
     # Its own casework module (e.g. "flows.programs.<code>.cases") for the staff steps of a process beyond one
-    # review: record_home_visit, street_review, county_decide, extend, waiting_for, object_to, decide_objection.
+    # review: record_home_visit, street_review, county_decide, extend (and extendable: may it now), waiting_for,
+    # object_to, decide_objection.
     casework: str = ""
     # The staff step whose working-day limit runs while an application waits in a state (state → step code);
     # drives the staff queues and deadlines (flows.staff_cases). A one-review program: STAFF_REVIEW_WAITING.

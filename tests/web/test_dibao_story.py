@@ -1,7 +1,10 @@
 """Story (b) of issue 12 in Chromium against the real API process: 低保 end to end — the citizen applies in
 /m/, two community workers record the home visit on a phone with a photo and signatures, the street reviewer
 approves at her desk, the 公示 runs (an objection handled), days pass on the test clock, a county approver
-approves at hers, and the citizen sees the decision and the remedies."""
+approves at hers, and the citizen sees the decision and the remedies. On the way the case page says everything
+in words: the economic-check report per member (each income and asset with its amount and source), every
+deadline's step, the timeline (who, what, on whose behalf); the reviewer extends the time limit once, with a
+reason, and a second extension is refused in words."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from datetime import timedelta
 
 import requests
 
+from flows.programs import dibao
 from tests.web.conftest import check_screen, sign_in_and_bind
 from tests.web.test_home_visit import apply_for_dibao, case_of, visit_on_a_phone
 from tests.web.test_workbench import PASSWORD, Desk, _staff, check
@@ -32,7 +36,61 @@ def _decide_at_desk(browser, stack, username: str, case_id: str, expect: str, sh
         desk.close()
 
 
-def test_dibao_from_the_phone_to_the_county_decision(browser, phone, city):
+def _economic_records(city, tmp_path) -> None:
+    """A pension last month, savings and a home for the applicant, as the partners' import brings them."""
+    last = dibao.window(city.today)[-1]
+    path = tmp_path / "economic.csv"
+    path.write_text("id_number,kind,period,amount,quantity,ref,source\n"
+                    f"{city.li['id_number']},income_pension,{last},500,,PEN-1,social_security\n"
+                    f"{city.li['id_number']},deposit,,10000,,ACC-1,bank\n"
+                    f"{city.li['id_number']},real_estate,,0,1,HOME-1,real_estate\n", encoding="utf-8")
+    city.stack.cli("import", "economic", str(path))
+
+
+def _open_case(browser, stack, case_id: str) -> Desk:
+    desk = Desk(browser, stack.api)
+    desk.open("#/inbox")
+    desk.sign_in("qian.street", PASSWORD)
+    desk.wait_screen("inbox")
+    desk.open(f"#/case/{case_id}")
+    desk.wait_screen("case")
+    return desk
+
+
+def _case_page_in_words_and_extend(browser, stack, case_id: str) -> None:
+    """The street reviewer reads the case page in words and extends the time limit once, with a reason; a
+    colleague who had the page open too is refused in words."""
+    desk, colleague = _open_case(browser, stack, case_id), _open_case(browser, stack, case_id)
+    try:
+        text = desk.page.inner_text("main")
+        assert "[object Object]" not in text, text
+        for words in ("养老金:500.00 元", "存款及金融资产:10000.00 元", "房产:1 套", "人社部门", "银行存款核对",
+                      "不动产登记", "全案办理时限:", "家庭经济状况核对:", "入户调查:", "规则计算"):
+            assert words in text, (words, text)
+        desk.page.fill("#extend-reason", "短")
+        desk.page.click("#extend button")
+        desk.page.wait_for_selector("#extend .note.error:has-text('至少4个字')")
+        desk.page.fill("#extend-reason", "需补充核查家庭收入")
+        desk.page.click("#extend button")
+        desk.page.wait_for_selector("main .note:has-text('已延长办理时限')")
+        desk.page.wait_for_load_state("networkidle")
+        assert "已延长:需补充核查家庭收入" in desk.page.inner_text("main")
+        assert desk.page.locator("#extend").count() == 0  # once only: not offered again
+        timeline = desk.page.inner_text("main section:has(h2:text('办理记录'))")
+        assert "staff:" not in timeline and "staff." not in timeline and "resident:" not in timeline, timeline
+        assert "钱审核(审核人员) 查看了案件,涉及 李*英" in timeline, timeline
+        assert "钱审核(审核人员) 延长了办理时限" in timeline, timeline
+        check(desk, "case-extended")
+        colleague.page.fill("#extend-reason", "还要再延长一些")
+        colleague.page.click("#extend button")
+        colleague.page.wait_for_selector("#extend .note.error:has-text('已经延长过一次')")
+    finally:
+        desk.close()
+        colleague.close()
+
+
+def test_dibao_from_the_phone_to_the_county_decision(browser, phone, city, tmp_path):
+    _economic_records(city, tmp_path)
     citizen = phone()
     sign_in_and_bind(citizen, city.li)
     case = apply_for_dibao(citizen)
@@ -40,7 +98,8 @@ def test_dibao_from_the_phone_to_the_county_decision(browser, phone, city):
     visit_on_a_phone(browser, city.stack)
     assert case_of(citizen)["state"] == "reviewing"
 
-    _staff(city.stack, "qian.street", "reviewer", must_change=False, street="140105001")
+    _staff(city.stack, "qian.street", "reviewer", must_change=False, street="140105001", name="钱审核")
+    _case_page_in_words_and_extend(browser, city.stack, case["id"])
     _decide_at_desk(browser, city.stack, "qian.street", case["id"], "公示中", "street-review")
     assert case_of(citizen)["state"] == "public_notice"
 

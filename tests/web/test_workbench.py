@@ -150,6 +150,9 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         main = desk.page.inner_text("main")
         assert "规则核对" in main and "赵*" in main and "赵残" not in main and zhao["id_number"] not in main
         assert "办理期限" in main and "办理记录" in main
+        # the timeline and deadlines in words: who did what, never a raw code (issue 12 item 4)
+        assert "审核:" in main and "申请人本人(赵*) 确认了申请" in main, main
+        assert "staff:" not in main and "resident:" not in main and "[object Object]" not in main, main
         check(desk, "case")
         desk.page.select_option("#reveal-purpose", "application_review")
         desk.page.click("main button:has-text('查看')")

@@ -68,12 +68,18 @@ def facts_for(session: Session, application: Application, as_of: date) -> dibao.
 
 
 def economic_report(facts: dibao.Facts, as_of: date) -> list[dict]:
-    """Per household member: income by kind over the window, assets by kind, with sources and dates."""
-    months = set(dibao.window(as_of))
+    """Per household member: income by kind over the window, assets by kind, with sources and dates.
+
+    `items` is the report in rows a page can say in words: one per kind (`group` income | asset, `kind`, `name`,
+    `amount` in yuan for incomes and deposits, else `quantity`, the `sources` with their dates); `months` is
+    the window the incomes are summed over. `income`/`assets`/`sources` are the same figures by name."""
+    window = dibao.window(as_of)
+    months = set(window)
     out = []
     for m in facts.members:
         incomes: dict[str, int] = {}
         assets: dict[str, int] = {}
+        by_kind: dict[str, set] = {}
         sources = set()
         for i in m.items:
             if i.kind in dibao.INCOME_KINDS and i.period in months:
@@ -82,14 +88,26 @@ def economic_report(facts: dibao.Facts, as_of: date) -> list[dict]:
                 assets[i.kind] = assets.get(i.kind, 0) + (i.amount_fen if i.kind == "deposit" else i.quantity)
             else:
                 continue
-            sources.add((dibao.SOURCE_NAMES.get(i.source, i.source), i.source_date.isoformat()))
+            source = (dibao.SOURCE_NAMES.get(i.source, i.source), i.source_date.isoformat())
+            sources.add(source)
+            by_kind.setdefault(i.kind, set()).add(source)
         out.append({
             "member": m.masked_name, "relation": m.relation,
             "income": {dibao.KIND_NAMES[k]: yuan(v) for k, v in incomes.items()},
             "assets": {dibao.KIND_NAMES[k]: (yuan(v) if k == "deposit" else v) for k, v in assets.items()},
             "sources": [f"{n},{d}" for n, d in sorted(sources)],
+            "months": [window[0], window[-1]] if window else [],
+            "items": [_report_row("income", k, v, by_kind[k]) for k, v in incomes.items()]
+            + [_report_row("asset", k, v, by_kind[k]) for k, v in assets.items()],
         })
     return out
+
+
+def _report_row(group: str, kind: str, value: int, sources: set) -> dict:
+    counted = group == "asset" and kind != "deposit"  # homes, vehicles, firms are counted; money is in yuan
+    return {"group": group, "kind": kind, "name": dibao.KIND_NAMES[kind],
+            "amount": None if counted else yuan(value), "quantity": value if counted else None,
+            "sources": [{"name": n, "date": d} for n, d in sorted(sources)]}
 
 
 # ---- the steps ------------------------------------------------------------------------------------------------------
@@ -454,7 +472,7 @@ def extend(session: Session, application: Application, staff_id: str, reason: st
     if row is None or row.done_on is not None:
         raise Conflict("The case is not open, so there is no time limit to extend.", error_code="case_closed")
     base, longer = _param("case_limit_days", row.started_on), _param("case_limit_extended_days", row.started_on)
-    if row.working_days >= longer or (row.calendar_note or "").startswith("延长"):
+    if _extended(row, longer):
         raise Conflict("The time limit was already extended once.", error_code="already_extended")
     row.due_on = workdays.add_working_days(row.due_on, longer - row.working_days)
     row.working_days, row.overdue = longer, False
@@ -466,6 +484,19 @@ def extend(session: Session, application: Application, staff_id: str, reason: st
                   f"{row.due_on.year}年{row.due_on.month}月{row.due_on.day}日（{longer}个工作日）。"
                   f"如有疑问，请联系社区或拨打12345。", "due_on": row.due_on.isoformat(), "base_days": base})
     return row
+
+
+def _extended(row: StepDeadline, longer: int) -> bool:
+    return row.working_days >= longer or (row.calendar_note or "").startswith("延长")
+
+
+def extendable(session: Session, application: Application) -> bool:
+    """Whether `extend` would extend the case now: its time limit runs and was not extended yet (the case page
+    offers the action only then)."""
+    row = session.scalar(select(StepDeadline).where(StepDeadline.application_id == application.id,
+                                                    StepDeadline.step == CASE_STEP))
+    return row is not None and row.done_on is None and not _extended(
+        row, _param("case_limit_extended_days", row.started_on))
 
 
 def reject(session: Session, application: Application, code: str, text: str, today: date) -> None:

@@ -6,6 +6,7 @@ import { paramsScreen } from "./admin.js";
 import { exchangeScreen } from "./exchange.js";
 import { decisionsTable } from "./counter_appeal.js";
 import { inboxScreen } from "./inbox.js";
+import { economicReport, extendForm, sourceNames, timelineEntry } from "./case.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -174,12 +175,12 @@ async function caseScreen(id) {
   const prefill = el("table", {}, el("caption", { text: C.prefill }), el("thead", {}, el("tr", {},
     ...[pc.field, pc.value, pc.source, pc.date].map((h) => el("th", { scope: "col", text: h })))),
   el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: C.fieldNames[f.field] || f.field }),
-    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || (f.source || "").replace(/^rule:.*/, "规则计算") || "—" }),
+    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || (/^rule:/.test(f.source || "") ? C.ruleSource : sourceNames(f.source)) || "—" }),
     el("td", { text: f.source_date || "—" })))));
   const trace = el("ul", { class: "trace" }, ...(c.trace || []).map((t) => el("li", {},
     el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
     " ", el("span", { text: t.text || t.code }),
-    t.source ? el("span", { class: "muted", text: ` (${C.sources[t.source] || t.source} ${t.source_date || ""})` }) : null)));
+    t.source ? el("span", { class: "muted", text: ` (${sourceNames(t.source)} ${t.source_date || ""})` }) : null)));
   const reason = el("textarea", { rows: "3", required: true });
   // The decision this state waits for, as the program declares it (review, street review, county approval …).
   const step = c.step_action;
@@ -209,12 +210,13 @@ async function caseScreen(id) {
     section(C.household, el("ul", {}, c.household.map((m) => el("li", { text: C.member(m) })))),
     el("div", { class: "card" }, prefill),
     section(S.review.trace, trace),
-    c.economic_check.length ? section(C.economic, el("ul", {}, c.economic_check.map((r) =>
-      el("li", { text: Object.values(r).join(" · ") })))) : null,
+    c.economic_check.length ? section(C.economic, ...c.economic_check.map((r) => economicReport(r, el))) : null,
     section(C.deadlines, el("ul", {}, c.deadlines.map((d) => el("li", {},
       el("span", { class: `badge ${d.badge === "done" ? "none" : d.badge}`, text: S.badge[d.badge] || S.badgeDone }),
-      " ", el("span", { text: C.deadline(d, C.steps[d.step] || d.step) }))))),
-    section(C.timeline, el("ol", {}, c.timeline.map((e) => el("li", { text: C.event(e) })))),
+      " ", el("span", { text: C.deadline(d, C.steps[d.step] || C.stepOther) +
+        (/^延长/.test(d.calendar_note || "") ? C.extended(d.calendar_note) : "") }))))),
+    (c.actions || []).includes("extend") ? extendForm(path, { api, el, field, note, route, main }) : null,
+    section(C.timeline, el("ol", {}, c.timeline.map((e) => el("li", { text: timelineEntry(e) })))),
     c.decision_letter ? el("p", {}, el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter })) : null,
     form);
 }
