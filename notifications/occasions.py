@@ -57,9 +57,11 @@ def sentence(kind: str, c, names: dict) -> str | None:
                     (f"，{one_off}元将一次性发放到您本人的收款账户，随下一期发放名册支付" if one_off else "") +
                     f"。{tail}愿您节哀。如有疑问，请联系社区或拨打{HOTLINE}。")
         if kind == "rejected":
+            from notifications.templates import REMEDIES  # the one wording of the remedies (templates imports us)
+
             reason = (d.get("reason") or "").rstrip("。")
             return (f"您为{who.replace('您的', '')}申领的{c.program}未能核准" + (f"：{reason}" if reason else "") +
-                    f"。如有疑问，请联系社区或拨打{HOTLINE}。")
+                    f"。{REMEDIES}如有疑问，请联系社区或拨打{HOTLINE}。")
     return None
 
 
