@@ -43,9 +43,13 @@ DELIVERED = (SENT, DELEGATED)
 WINDOW_DAYS = 183
 WAITING_LIMIT = 200
 # Why a benefit stopped, in the letter's words (codes from flows.lifecycle and the programs' own stops).
+# "<program>_ended": the household no longer receives that program's benefit (Program.requires_household_benefit).
 STOP_GROUNDS = {"death": "享受人已去世", "moved_out": "户籍已迁出本市", "certificate_expired": "残疾人证已过有效期",
-                "assessment_expired": "护理需求评估已过有效期", "dibao_ended": "家庭已不再享受城乡最低生活保障"}
+                "assessment_expired": "护理需求评估已过有效期"}
 OTHER_GROUND = "享受条件发生变化"
+# Where the fact behind a stop comes from ("<program>_registry": that program's register of recipients).
+SOURCES = {"population_registry": "公安人口库", "disabled_persons_federation": "残联残疾人证数据",
+           "care_assessment": "老年人能力评估"}
 
 
 def remedies() -> dict:
@@ -132,16 +136,26 @@ def decision_letter(session: Session, application: Application, today: date) -> 
     }
 
 
-def _grounds(change: BenefitChange) -> list[str]:
-    out = [STOP_GROUNDS.get(change.reason, OTHER_GROUND)]
+def _about_program(code: str, suffix: str, words: str) -> str | None:
+    other = programs.get(code[: -len(suffix)]) if code and code.endswith(suffix) else None
+    return words.format(other.name) if other is not None else None
+
+
+def _grounds(change: BenefitChange, program) -> list[str]:
+    """The ground in words, then the registry fact behind it (source named as the program names it)."""
+    out = [STOP_GROUNDS.get(change.reason) or _about_program(change.reason, "_ended", "家庭已不再享受{}")
+           or OTHER_GROUND]
+    sources = {**SOURCES, **(dict(program.sources or {}) if program is not None else {})}
     for entry in change.trace or []:
         if not isinstance(entry, dict) or entry.get("passed", True):
             continue
-        when = entry.get("death_date") or entry.get("value")
+        fact = entry.get("death_date") or entry.get("move_date") or entry.get("value")
         if entry.get("text"):
             out.append(str(entry["text"])[:200])
-        elif when and when not in ("false", "true"):
-            out.append(f"依据:{entry.get('source') or '登记信息'} 记载 {str(when)[:40]}"
+        elif fact and fact not in ("false", "true"):
+            code = entry.get("source") or ""
+            source = sources.get(code) or _about_program(code, "_registry", "{}对象数据库") or "登记信息"
+            out.append(f"依据:{source}记载日期 {str(fact)[:40]}"
                        + (f"(数据日期 {entry['source_date']})" if entry.get("source_date") else ""))
     return out[:20]
 
@@ -154,7 +168,7 @@ def stop_letter(session: Session, benefit: Benefit, change: BenefitChange, today
         "letter_id": change.id, "kind": "stop", "benefit_id": benefit.id, "application_id": benefit.application_id,
         "program_name": program.name if program else benefit.program, "applicant_name": resident.name,
         "id_number_masked": resident.id_mask, "decision": change.kind, "decision_code": change.reason or None,
-        "decided_on": change.as_of, "effective_month": change.effective_month, "reasons": _grounds(change),
+        "decided_on": change.as_of, "effective_month": change.effective_month, "reasons": _grounds(change, program),
         "remedies": remedies(), **_state(change.as_of, sent, today, True),
     }
 

@@ -132,7 +132,7 @@ def test_a_stopped_benefit_has_a_letter_with_grounds_remedies_and_its_delivery(s
     assert letter.status_code == 200, letter.json
     body = letter.json
     assert (body["kind"], body["decision"], body["decision_code"]) == ("stop", "stopped", "death")
-    assert body["reasons"][0] == "享受人已去世" and any("2026-11-15" in r for r in body["reasons"])
+    assert body["reasons"][0] == "享受人已去世" and body["reasons"][1].startswith("依据:公安人口库记载日期 2026-11-15")
     assert body["remedies"] == REMEDIES and body["effective_month"] == "2026-12"
     assert body["decided_on"] == "2026-11-20" and body["send_by"] == "2026-11-25"
     assert body["sent"] is False and body["overdue"] is False
@@ -173,3 +173,23 @@ def test_a_suspension_letter_is_recorded_as_left_at_home(session, cfg, client, m
                        json={"method": "left_at_home", "note": "家中无人,留置于门内,邻居见证"})
     assert done.status_code == 201 and done.json["reasons"][0] == "户籍已迁出本市"
     assert done.json["delivery"]["method"] == "left_at_home" and done.json["decision"] == "suspended"
+
+
+def test_a_stop_because_the_household_left_another_program_names_that_program(session, cfg, client):
+    """Generic grounds: "<program>_ended" and "<program>_registry" are said with that program's name."""
+    from flows import programs
+
+    needs = next(p for p in programs.PROGRAMS.values() if p.requires_household_benefit)
+    other = programs.get(needs.requires_household_benefit)
+    person, _ = make_resident(session, cfg, name="郑残", birth_date=date(1980, 1, 1))
+    b = benefit(session, person, program=needs.code, state="stopped")
+    change = BenefitChange(benefit_id=b.id, change_key="stop", kind="stopped", effective_month="2026-12",
+                           reason=f"{other.code}_ended", as_of=date(2026, 11, 20),
+                           trace=[{"code": f"{other.code}_household", "passed": False, "value": "2026-11-01",
+                                   "source": f"{other.code}_registry", "source_date": "2026-11-20"}])
+    session.add(change)
+    session.commit()
+    _, clerk = h.staff(session, cfg, "clerk")
+    body = client.get(f"/api/v1/staff/stops/{change.id}/letter", headers=clerk).json
+    assert body["reasons"][0] == f"家庭已不再享受{other.name}"
+    assert body["reasons"][1].startswith(f"依据:{other.name}对象数据库记载日期 2026-11-01")

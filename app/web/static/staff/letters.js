@@ -47,7 +47,8 @@ function draw(l, back, helpers) {
   if (l.decision === "approved") body.push(el("p", { text: L.approved(l.program_name) }));
   else {
     const month = l.effective_month ? L.month(l.effective_month) : "";
-    const lead = stop ? (l.decision === "suspended" ? L.suspended : L.stopped)(l.program_name, month)
+    const stopLead = l.decision === "suspended" ? L.suspended : l.decision_code === "death" ? L.stoppedDeath : L.stopped;
+    const lead = stop ? stopLead(l.program_name, month)
       : L.rejected(l.program_name);
     body.push(el("p", { text: lead }), el("ol", {}, l.reasons.map((r) => el("li", { text: r }))));
     if (l.remedies) body.push(el("p", { class: "remedies", text: L.remedies(l.remedies) }));

@@ -148,6 +148,7 @@ export const S = {
     toFamily: (name, id) => `${name}(身份证号 ${id})的家属:`,
     month: (m) => `${m.slice(0, 4)}年${Number(m.slice(5, 7))}月`,
     stopped: (program, month) => `经核查,您享受的${program}因下列情形不再符合享受条件,决定自${month}起停止发放。理由如下:`,
+    stoppedDeath: (program, month) => `经核查,享受人已去世,其享受的${program}决定自${month}起停止发放。理由如下:`,
     suspended: (program, month) => `经核查,您享受的${program}因下列情形暂不符合享受条件,决定自${month}起暂停发放。理由如下:`,
     methods: { electronic: "电子送达(微信或短信)", in_person: "当面送达", post: "邮寄送达", left_at_home: "留置送达" },
     sent: (method, on, note) => `已送达:${method},${on}${note ? "(" + note + ")" : ""}`,
