@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy import String, and_, cast, exists, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.authz import Caller, jurisdiction_clause
@@ -76,19 +77,21 @@ def find(session: Session, letter_id: str):
     return None
 
 
+# The decision's message is found by its idempotency key (the outbox's unique index), never by a scan:
+# application:<id>:rejected, benefit:<id>:stopped, benefit:<id>:suspended:<month>, death:<resident>:after_death.
 def _decision_outbox(application_id):
-    return and_(OutboxMessage.application_id == application_id, OutboxMessage.kind == "rejected",
+    return and_(OutboxMessage.idempotency_key == literal("application:") + application_id + literal(":rejected"),
                 OutboxMessage.state.in_(DELIVERED))
 
 
 def _stop_outbox(benefit_id, resident_id, effective_month):
     """The benefit's stop message, or (a death) the family's one 身后一件事 message listing every stop."""
     key = literal("benefit:") + benefit_id
-    return and_(OutboxMessage.resident_id == resident_id, OutboxMessage.state.in_(DELIVERED), or_(
-        and_(OutboxMessage.kind == "benefit_stopped",
-             or_(OutboxMessage.idempotency_key == key + literal(":stopped"),
-                 OutboxMessage.idempotency_key == key + literal(":suspended:") + effective_month)),
-        OutboxMessage.kind == "after_death"))
+    family = literal("death:") + cast(resident_id, String) + literal(":after_death")
+    return and_(OutboxMessage.state.in_(DELIVERED), or_(
+        OutboxMessage.idempotency_key == key + literal(":stopped"),
+        OutboxMessage.idempotency_key == key + literal(":suspended:") + effective_month,
+        OutboxMessage.idempotency_key == family))
 
 
 def delivery(session: Session, letter_id: str, outbox_clause) -> dict | None:
@@ -213,7 +216,11 @@ def record_sent(session: Session, found, *, method: str, delivered_on: date | No
         raise Conflict("This letter has already been sent.", error_code="letter_already_sent")
     session.add(LetterDelivery(letter_id=letter["letter_id"], kind=kind, resident_id=resident_id, method=method,
                                delivered_on=on, staff_id=staff_id, note=note or "", recorded_at=utcnow()))
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a colleague recorded it a moment ago (the unique letter_id)
+        session.rollback()
+        raise Conflict("This letter has already been sent.", error_code="letter_already_sent") from None
     return decision_letter(session, row, today) if kind == "decision" else stop_letter(session, _obj, row, today)
 
 
