@@ -72,16 +72,16 @@ CASE_DECISIONS = frozenset({"task:decide", "casework:review", "case:home_visit",
 PERMISSIONS: dict[str, frozenset[str]] = {
     # the township's civil-affairs assistant: intake, help at home, the 低保 home visit (with a second person)
     "clerk": _SEE | {"proxy:record", "casework:home_help", "case:home_visit", "task:claim", "appeal:record",
-                     "counter:serve"},
+                     "counter:serve", "letter:send"},
     # home visits and help in her own community (her jurisdiction is the community)
     "community_worker": _SEE | {"proxy:record", "casework:home_help", "case:home_visit", "task:claim",
-                                "appeal:record", "counter:serve"},
+                                "appeal:record", "counter:serve", "letter:send"},
     "reviewer": _SEE | {"proxy:record", "casework:home_help", "case:home_visit", "task:claim", "task:decide",
                         "counter:serve",
                         "casework:review", "casework:bulk_review", "case:street_review", "objection:decide",
-                        "grant:revoke", "appeal:record", "appeal:decide", "case:extend"},
+                        "grant:revoke", "appeal:record", "appeal:decide", "case:extend", "letter:send"},
     "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "case:county_approve", "grant:revoke",
-                        "grant:approve", "appeal:decide", "case:extend"},
+                        "grant:approve", "appeal:decide", "case:extend", "letter:send"},
     # reassigns work, signs off monthly rolls, decides no case
     "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke", "supervision:view"},
     # accounts and settings, decides no case

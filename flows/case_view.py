@@ -5,8 +5,7 @@
   timeline of every event on the case (who, when, on whose behalf) from the audit log.
 - `reveal(...)`: the full ID number or phone for a stated purpose (the caller audits it on the resident's behalf,
   so it shows in her feed).
-- `decision_letter(...)`: the 决定书 of a decided case: the decision, its reasons (from the trace), the remedies
-  (行政复议 within 60 days, 行政诉讼 within 6 months) and the day by which it must be sent (3 working days).
+- the decision in writing (决定书) and the stop letters of the case, with their delivery (送达): flows.letters.
 """
 
 from __future__ import annotations
@@ -22,17 +21,14 @@ from app.crypto import FieldCipher
 from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
 from app.models import Account, Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
-from flows import activity, areas, programs, workdays
+from flows import activity, areas, letters, programs, workdays
 from flows.dates import SHANGHAI
 from flows.workbench import badge
 
 REVEAL_FIELDS = ("id_number", "phone")
 REVEAL_PURPOSES = ("home_visit", "office_visit", "application_review", "complaint", "data_correction",
                    "decision_letter")
-REVIEW_DAYS = 60  # 行政复议: within 60 days of receiving the decision
-LAWSUIT_MONTHS = 6  # 行政诉讼: within 6 months
-SEND_WITHIN_WORKING_DAYS = 3
-DECIDED = ("approved", "rejected", "stopped")
+DECIDED = letters.DECIDED
 MASKED_KEYS = ("name",)
 
 
@@ -89,6 +85,8 @@ def case(session: Session, application: Application, today: date, caller: Caller
         # what the caller may do besides the step's decision (authz decides; e.g. "extend" the time limit)
         "actions": actions(session, caller, application),
         "decision_letter": application.state in DECIDED,
+        # sent (送达) or not and when, overdue past send_by; the stop letters of the benefits it granted
+        **letters.letters_of_application(session, application, today),
         # the staff decision this state waits for, as the program declares it (path under the case, coded reasons)
         "step_action": (program.step_actions or {}).get(application.state) if program else None,
         # 近亲属 of staff: flagged at intake (单独登记备案), visited by the district (flows.near_relatives)
@@ -172,22 +170,3 @@ def reveal(session: Session, cipher: FieldCipher, resident: Resident, field: str
     if not blob:
         raise Conflict("Nothing on file to show.", error_code="nothing_on_file")
     return cipher.decrypt(blob)
-
-
-def decision_letter(session: Session, application: Application) -> dict:
-    if application.state not in DECIDED or application.decided_at is None:
-        raise Conflict("The case is not decided yet; there is no decision to print.", error_code="not_decided")
-    resident = session.get(Resident, application.resident_id)
-    program = programs.get(application.program)
-    decided_on = application.decided_at.date()
-    approved = application.state == "approved"
-    reasons = [] if approved else [e.get("text") or e.get("code") for e in (application.trace or [])
-                                   if not e.get("passed", True)]
-    return {
-        "application_id": application.id, "program_name": program.name if program else application.program,
-        "applicant_name": resident.name, "id_number_masked": resident.id_mask, "decision": application.state,
-        "decision_code": application.decision, "decided_on": decided_on, "reasons": reasons[:20],
-        "remedies": None if approved else {"administrative_review_days": REVIEW_DAYS,
-                                           "lawsuit_months": LAWSUIT_MONTHS},
-        "send_by": workdays.add_working_days(decided_on, SEND_WITHIN_WORKING_DAYS),
-    }

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.authz import Caller, jurisdiction_clause
 from app.models import Account, Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
-from flows import workdays
+from flows import letters, workdays
 from flows.workbench import badge
 
 LOOKUP_ACTIONS = ("staff.resident_search", "staff.resident_lookup", "staff.resident_reveal")
@@ -57,6 +57,8 @@ def dashboard(session: Session, caller: Caller, today: date, *, audit_anchor_pat
                                                       Account.disabled_at.is_(None))
                                                .order_by(StaffMember.username)).all()],
             "roll": roll_state(session, today), "trips_this_month": trips_this_month(session, today),
+            # rejections and stops not sent (送达) within 3 working days (flows.letters)
+            "letters_overdue": letters.waiting(session, caller, today, overdue_only=True),
             # appeals per office and their outcomes (flows.appeals): received, reviewing, overdue, each outcome
             "appeals": appeals_per_office(session, caller)}
 

@@ -57,9 +57,12 @@ def sentence(kind: str, c, names: dict) -> str | None:
                     (f"，{one_off}元将一次性发放到您本人的收款账户，随下一期发放名册支付" if one_off else "") +
                     f"。{tail}愿您节哀。如有疑问，请联系社区或拨打{HOTLINE}。")
         if kind == "rejected":
+            # the one wording of the remedies (imported here: templates imports this module)
+            from notifications.templates import REMEDIES
+
             reason = (d.get("reason") or "").rstrip("。")
             return (f"您为{who.replace('您的', '')}申领的{c.program}未能核准" + (f"：{reason}" if reason else "") +
-                    f"。如有疑问，请联系社区或拨打{HOTLINE}。")
+                    f"。{REMEDIES}如有疑问，请联系社区或拨打{HOTLINE}。")
     return None
 
 
@@ -77,8 +80,11 @@ def after_death(session, subject: Resident | None, names: dict) -> str:
         .where(Benefit.resident_id == subject.id, BenefitChange.reason == "death", BenefitChange.kind == "stopped")
         .order_by(Benefit.program)).all()
     if stopped:
+        from notifications.templates import REMEDIES  # the one wording (templates imports this module)
+
         parts.append("一、停发待遇：" + "；".join(
-            f"{names.get(s.program, s.program)}自{_month_zh(s.effective_month)}起停发" for s in stopped) + "。")
+            f"{names.get(s.program, s.program)}自{_month_zh(s.effective_month)}起停发" for s in stopped) + "。"
+            + REMEDIES)
     else:
         parts.append("一、停发待遇：无正在发放的待遇。")
     over = _overpaid_fen(session, [s.id for s in stopped], died)

@@ -96,6 +96,12 @@ HOTLINE = "12345"  # 政务服务便民热线 (flows.programs GUIDE["phone"])
 # flows.lifecycle.jobs.HOME_HELP_DAY: the day of an unanswered proposal when a community worker is sent
 # (notifications may not import flows; tests/notifications/test_notif_kinds.py keeps the two equal).
 HOME_HELP_DAY = 14
+# The remedies against a rejection or a stop (行政复议法 第二十条, 行政诉讼法 第四十六条), named in every such message
+# and in the decision in writing (flows.letters, the workbench's 决定书): one place for the words and the numbers.
+REVIEW_DAYS = 60  # 行政复议: within 60 days of receiving the decision
+LAWSUIT_MONTHS = 6  # 行政诉讼: within 6 months
+REMEDIES = (f"如不服本决定，可自收到之日起{REVIEW_DAYS}日内依法申请行政复议，"
+            f"或在{LAWSUIT_MONTHS}个月内向人民法院提起行政诉讼。")
 
 
 @dataclass(frozen=True)
@@ -459,7 +465,7 @@ def _say_approved(c: _Ctx) -> str:
 def _say_rejected(c: _Ctx) -> str:
     d, p = c.data, c.program
     reason = _one_line(d.get("reason") or "").rstrip("。")
-    return (f"很抱歉，您的{p}申请未通过审核。" + (f"原因：{reason}。" if reason else "") +
+    return (f"很抱歉，您的{p}申请未通过审核。" + (f"原因：{reason}。" if reason else "") + REMEDIES +
             f"如有疑问，请联系社区或拨打{HOTLINE}。")
 
 
@@ -490,13 +496,15 @@ def _say_benefit_stopped(c: _Ctx) -> str:
     since = f"自{month}起" if month else ""
     if d.get("reason") == "death" or c.deceased:
         who = f"您的家人{c.name}" if c.name else "您的家人"
-        return (f"{who}的{p}{since}停发。我们深表哀悼，愿您节哀。"
+        return (f"{who}的{p}{since}停发。我们深表哀悼，愿您节哀。{REMEDIES}"
                 f"后续事宜如有疑问，请联系社区或拨打{HOTLINE}。")
     if d.get("reason") == "moved_out":
-        return f"{cause}您的{p}{since}暂停发放。迁回本市后可恢复发放；如有异议，请联系社区或拨打{HOTLINE}。"
+        return (f"{cause}您的{p}{since}暂停发放。迁回本市后可恢复发放。{REMEDIES}"
+                f"如有异议，请联系社区或拨打{HOTLINE}。")
     if d.get("reason") == "certificate_expired":
-        return f"{cause}您的{p}{since}停发。换领新证后可重新申请；如有疑问，请联系社区或拨打{HOTLINE}。"
-    return f"{cause}您的{p}{since}停发。如有异议，请联系社区或拨打{HOTLINE}。"
+        return (f"{cause}您的{p}{since}停发。换领新证后可重新申请。{REMEDIES}"
+                f"如有疑问，请联系社区或拨打{HOTLINE}。")
+    return f"{cause}您的{p}{since}停发。{REMEDIES}如有异议，请联系社区或拨打{HOTLINE}。"
 
 
 def _say_proxy_invitation(c: _Ctx) -> str:

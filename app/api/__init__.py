@@ -31,6 +31,7 @@ BLUEPRINT_MODULES = (
     "app.api.approvals",
     "app.api.lookups",
     "app.api.staff_workbench",
+    "app.api.staff_letters",
     "app.api.staff_notices",
     "app.api.staff_counter",
     "app.api.staff_exchange",

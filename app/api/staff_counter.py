@@ -342,6 +342,9 @@ class DashboardSchema(ma.Schema):
     appeals = ma.fields.List(ma.fields.Dict(), required=True,
                              metadata={"description": "appeals (复核) per office (the resident's street): "
                                                            "received, reviewing, overdue and each outcome"})
+    letters_overdue = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "rejections and stops not sent within 3 working days (as GET /api/v1/staff/letters"
+                       "?overdue=true)"})
 
 
 @blp.route("/supervision")
@@ -356,6 +359,8 @@ class Dashboard(MethodView):
         out = supervision.dashboard(session, caller, wb.today(), audit_anchor_path=config().audit_anchor_path)
         for row in out["overdue"]:
             row["due_on"] = row["due_on"].isoformat()
+        for row in out["letters_overdue"]:
+            row["decided_on"], row["send_by"] = row["decided_on"].isoformat(), row["send_by"].isoformat()
         return out
 
 

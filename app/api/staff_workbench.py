@@ -433,6 +433,10 @@ class WorkbenchCaseSchema(ma.Schema):
         "description": "what the caller may do besides the step's decision, as authz decides: extend (POST "
                        "…/extend: the time limit, once, with a reason)"})
     decision_letter = ma.fields.Boolean(required=True)
+    letter = ma.fields.Nested("WorkbenchCaseLetterSchema", allow_none=True,
+                              metadata={"description": "the decision letter's delivery; null until decided"})
+    stop_letters = ma.fields.List(ma.fields.Nested("WorkbenchCaseStopLetterSchema"), required=True,
+                                  metadata={"description": "stop letters of the benefits the case granted"})
     step_action = ma.fields.Dict(allow_none=True, metadata={"description": "the decision the current state waits "
                                                                           "for: {path, reasons}, else null"})
     near_relative_of_staff = ma.fields.Boolean(required=True, metadata={
@@ -452,17 +456,52 @@ class WorkbenchRevealSchema(ma.Schema):
     value = ma.fields.String(required=True)
 
 
+class WorkbenchLetterDeliverySchema(ma.Schema):
+    method = ma.fields.String(required=True, metadata={"description": "electronic (the decision message accepted "
+                                                                      "by WeChat or SMS) | in_person (当面) | post "
+                                                                      "(邮寄) | left_at_home (留置)"})
+    delivered_on = ma.fields.Date(required=True)
+    recorded_by = ma.fields.String(allow_none=True, metadata={"description": "staff:<id>; null when electronic"})
+    recorded_at = UtcDateTime(format="iso", allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    channel = ma.fields.String(allow_none=True, metadata={"description": "wechat | sms (electronic only)"})
+
+
+class WorkbenchCaseLetterSchema(ma.Schema):
+    letter_id = ma.fields.String(required=True)
+    send_by = ma.fields.Date(required=True)
+    sent = ma.fields.Boolean(required=True)
+    delivery = ma.fields.Nested(WorkbenchLetterDeliverySchema, allow_none=True)
+    overdue = ma.fields.Boolean(required=True)
+
+
+class WorkbenchCaseStopLetterSchema(WorkbenchCaseLetterSchema):
+    decision = ma.fields.String(required=True, metadata={"description": "stopped | suspended"})
+    decision_code = ma.fields.String(allow_none=True, metadata={"description": "death, moved_out, …"})
+    decided_on = ma.fields.Date(required=True)
+    effective_month = ma.fields.String(required=True)
+
+
 class WorkbenchLetterSchema(ma.Schema):
-    application_id = ma.fields.String(required=True)
+    letter_id = ma.fields.String(required=True, metadata={"description": "the application id (decision) or the "
+                                                                          "benefit change id (stop)"})
+    kind = ma.fields.String(required=True, metadata={"description": "decision | stop"})
+    application_id = ma.fields.String(allow_none=True)
+    benefit_id = ma.fields.String(metadata={"description": "stop letters"})
+    effective_month = ma.fields.String(metadata={"description": "stop letters: from which month"})
     program_name = ma.fields.String(required=True)
     applicant_name = ma.fields.String(required=True)
     id_number_masked = ma.fields.String(required=True)
-    decision = ma.fields.String(required=True)
+    decision = ma.fields.String(required=True, metadata={"description": "approved | rejected | stopped | "
+                                                                        "suspended"})
     decision_code = ma.fields.String(allow_none=True)
     decided_on = ma.fields.Date(required=True)
     reasons = ma.fields.List(ma.fields.String(), required=True)
     remedies = ma.fields.Dict(allow_none=True, metadata={"description": "行政复议 days and 行政诉讼 months"})
     send_by = ma.fields.Date(required=True, metadata={"description": "3 working days after the decision"})
+    sent = ma.fields.Boolean(required=True)
+    delivery = ma.fields.Nested(WorkbenchLetterDeliverySchema, allow_none=True)
+    overdue = ma.fields.Boolean(required=True, metadata={"description": "a rejection or stop unsent past send_by"})
 
 
 def _case_app(session, application_id: str):
@@ -524,12 +563,13 @@ class DecisionLetter(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description="Not decided yet (`error_code`: not_decided)")
     def get(self, application_id):
         """The decision in writing (决定书) of a decided case, to print: decision, reasons, remedies (行政复议
-        60 days, 行政诉讼 6 months), the day by which it is sent (3 working days). Audited on her behalf."""
-        from flows import case_view
+        60 days, 行政诉讼 6 months), the day by which it is sent (3 working days), whether and how it was sent
+        (送达) and whether that is overdue. Audited on her behalf."""
+        from flows import letters
 
         session = SessionLocal()
         application, decision = _case_app(session, application_id)
-        letter = case_view.decision_letter(session, application)
+        letter = letters.decision_letter(session, application, flow.today())
         audit_event(session, "staff.decision_letter", object_ref=f"application:{application.id}",
                     on_behalf_of=decision.on_behalf_of)
         session.commit()

@@ -115,3 +115,6 @@ __all__ += ["CounterVisit"]
 from app.models.partitions import ArchivedPartition, UniqueKey  # noqa: E402
 
 __all__ += ["ArchivedPartition", "UniqueKey"]
+from app.models.letter import LetterDelivery  # noqa: E402
+
+__all__ += ["LetterDelivery"]

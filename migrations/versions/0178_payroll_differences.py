@@ -1,13 +1,13 @@
 """payroll lines: the differences paid for months an earlier roll paid (a parameter change approved --arrears)
 
 Revision ID: 0178
-Revises: 0170
+Revises: 0175
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0178"
-down_revision = "0170"
+down_revision = "0175"
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from app.models import (
     Application,
     Approval,
     Benefit,
+    BenefitChange,
     CounterVisit,
     InboxItem,
     Objection,
@@ -126,6 +127,11 @@ MATRIX = {
     (("GET", SA + "/case")): ("application", None, STAFF),
     ("POST", SA + "/reveal"): ("application", {"field": "id_number", "purpose": "application_review"}, STAFF),
     ("GET", SA + "/decision-letter"): ("application", None, {**STAFF, "staff_here": 409}),
+    # Letters (送达, flows.letters): a stopped benefit's letter; recording a decided case's letter as sent (once:
+    # the world's reviewer records it, 201).
+    ("GET", "/api/v1/staff/stops/<string:change_id>/letter"): ("stop", None, STAFF),
+    ("POST", "/api/v1/staff/letters/<string:letter_id>/sent"): ("letter", {"method": "in_person"},
+                                                                 {**STAFF, "staff_here": 201}),
     # The monthly roll is the city's (no jurisdiction): any staff member reads its state; a supervisor signs it off.
     ("GET", "/api/v1/staff/payroll/<string:month>"): ("month", None, {**STAFF, "staff_there": 200}),
     ("POST", "/api/v1/staff/payroll/<string:month>/sign-off"): ("month", {"note": "已核对"},
@@ -195,6 +201,13 @@ def world(session, cfg):
     benefit = Benefit(program="elderly_allowance", resident_id=owner.id, application_id=app_row.id, tier="80",
                       monthly_amount_fen=5000, start_month="2026-12", state="active")
     session.add(benefit)
+    ended = Benefit(program="elderly_allowance", resident_id=owner.id, tier="80", monthly_amount_fen=5000,
+                    start_month="2026-01", end_month="2026-06", state="stopped")
+    session.add(ended)
+    session.flush()
+    stop = BenefitChange(benefit_id=ended.id, change_key="stop", kind="stopped", effective_month="2026-07",
+                         reason="moved_out", as_of=date.today() - timedelta(days=2), trace=[])
+    session.add(stop)
     task = h.task(session, owner, application_id=app_row.id)
     item = InboxItem(outbox_id="o" * 32, resident_id=owner.id, account_id=owner_acc.id, kind="proposal_ready",
                      title="t", body="b", recipient_key=f"account:{owner_acc.id}")
@@ -233,7 +246,7 @@ def world(session, cfg):
     colleague, _ = h.staff(session, cfg, "clerk", "140105")
     objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
                "objection": objection.id, "approval": approval.id, "appeal": appeal.id,
-               "visit_file": photo.id, "visit": visit.id, "exchange": "ybj"}
+               "visit_file": photo.id, "visit": visit.id, "exchange": "ybj", "stop": stop.id, "letter": decided.id}
     return headers, objects
 
 

@@ -189,6 +189,18 @@ def test_wording_of_key_kinds(session, context):
     assert death.wechat_data["date3"]["value"] == "2026年12月"  # stops the month after the death month
 
 
+def test_a_rejection_and_every_stop_name_the_remedies_like_the_letter(session, context):
+    """行政复议 within 60 days and 行政诉讼 within 6 months, in the one wording the decision letter uses too."""
+    from notifications.templates import REMEDIES
+
+    r, apps = context
+    assert "60日内依法申请行政复议" in REMEDIES and "6个月内向人民法院提起行政诉讼" in REMEDIES
+    for case in ("rejected", "rejected/no_text", "benefit_stopped/death", "benefit_stopped/moved_out",
+                 "benefit_stopped/certificate_expired", "benefit_stopped/dibao_ended"):
+        message = render(session, _row(case, r, apps))
+        assert REMEDIES in message.body and REMEDIES in message.sms_text, case
+
+
 def test_every_templated_kind_is_accepted_by_the_mock_over_http(session, context, account, dispatcher, wechat):
     """Send each templated kind through the dispatcher to the mock on a loopback port: all accepted."""
     r, apps = context

@@ -485,6 +485,7 @@ route(/^\/benefits$/, async () => {
       pays === null ? null : h("div", {}, h("h3", { text: S.benefits.payments }),
         pays.length ? h("ul", { class: "plain" }, ...pays.slice(0, 12).map((p) => h("li", { text: S.benefits.paid(fmt.month(p.month || p.period || ""), p.amount || p.amount_yuan || "") })))
           : para(S.benefits.noPayments, "hint")),
+      ["stopped", "suspended"].includes(b.state) ? para(S.benefits.remedies, "sub") : null,
       b.state === "active" ? link(`#/proof/${b.id}`, S.benefits.proof, "btn") : null,
       ...appealCard({ key: "benefit_id", id: b.id, until: b.whose && !b.mayAppeal ? null : b.appeal_until,
         decided: Boolean(b.appeal_until), href: `#/benefit/${b.id}/appeal${b.grant ? "?g=" + b.grant : ""}`,

@@ -188,6 +188,8 @@ export const S = {
     noPayments: "还没有发放记录。",
     paid: (month, yuan) => `${month}:${yuan} 元`,
     state: { active: "发放中", suspended: "暂停发放", ended: "已停止", stopped: "已停止" },
+    // a stop or suspension is a decision: the same remedies as the letter and the message (行政复议 / 行政诉讼)
+    remedies: "如对停发或暂停发放的决定不服,可自收到决定之日起60日内依法申请行政复议,或在6个月内向人民法院提起行政诉讼。",
     proof: "出示电子证明",
     whose: (name) => `替${name}查看`,
     appeal: "对停发或调整有异议?申请复核",

@@ -7,6 +7,7 @@ import { exchangeScreen } from "./exchange.js";
 import { decisionsTable } from "./counter_appeal.js";
 import { inboxScreen } from "./inbox.js";
 import { economicReport, extendForm, sourceNames, timelineEntry } from "./case.js";
+import { deliveryLine, letterHref, letterScreen, lettersScreen, letterTable, stopLetterScreen } from "./letters.js";
 
 const KEY = "zt.staff";
 const main = document.getElementById("main");
@@ -93,6 +94,7 @@ function header() {
   const links = [["#/inbox", S.nav.inbox], ["#/mine", S.nav.mine], ["#/search", S.nav.search], ["#/notices", S.nav.notices]];
   const here = location.hash.split("?")[0];
   if (["clerk", "community_worker", "reviewer"].includes(me.role)) links.push(["#/counter", S.nav.counter]);
+  if (me.role !== "admin") links.push(["#/letters", S.nav.letters]);
   if (me.role === "supervisor") links.push(["#/supervision", S.nav.supervision]);
   if (me.role === "supervisor" || me.role === "admin") links.push(["#/roll", S.nav.roll]);
   if (me.role === "admin") links.push(["#/accounts", S.nav.accounts], ["#/params", S.nav.params]);
@@ -218,6 +220,9 @@ async function caseScreen(id) {
     (c.actions || []).includes("extend") ? extendForm(path, { api, el, field, note, route, main }) : null,
     section(C.timeline, el("ol", {}, c.timeline.map((e) => el("li", { text: timelineEntry(e) })))),
     c.decision_letter ? el("p", {}, el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter })) : null,
+    c.letter ? deliveryLine(c.letter, { el }) : null,
+    c.stop_letters.length ? section(C.stopLetters, el("ul", {}, c.stop_letters.map((l) => el("li", {},
+      el("a", { href: letterHref("stop", l.letter_id), text: C.stopLetter(l) }), deliveryLine(l, { el }))))) : null,
     form);
 }
 
@@ -248,21 +253,6 @@ async function appealScreen(id) {
   el("p", { class: "actions" }, el("button", { class: "btn primary", type: "submit", text: A.decide }),
     el("a", { class: "btn quiet", href: "#/mine", text: S.review.back }))) : null;
   show("appeal", el("h1", { text: A.title(a.program_name) }), facts, el("p", { class: "muted", text: a.remedies }), form);
-}
-
-async function letterScreen(id) {
-  const l = await api(`/api/v1/staff/applications/${encodeURIComponent(id)}/decision-letter`);
-  const L = S.letter;
-  const body = [el("h1", { text: L.title(l.program_name) }), el("p", { text: L.to(l.applicant_name, l.id_number_masked) })];
-  if (l.decision === "approved") body.push(el("p", { text: L.approved(l.program_name) }));
-  else {
-    body.push(el("p", { text: L.rejected(l.program_name) }), el("ol", {}, l.reasons.map((r) => el("li", { text: r }))));
-    if (l.remedies) body.push(el("p", { class: "remedies", text: L.remedies(l.remedies) }));
-  }
-  body.push(el("p", { text: L.date(l.decided_on) }), el("p", { class: "screen-only", text: L.sendBy(l.send_by) }),
-    el("p", { class: "actions" }, el("button", { class: "btn primary", type: "button", text: L.print,
-      onclick: () => window.print() }), el("a", { class: "btn quiet", href: `#/case/${id}`, text: L.back })));
-  show("letter", el("article", { class: "letter" }, ...body));
 }
 
 function searchScreen() {
@@ -689,7 +679,8 @@ async function supervisionScreen() {
     el("p", { text: U.anchor(d.audit.last_anchor_at) }),
     el("p", { text: U.roll(roll.month, S.roll.states[roll.state] || roll.state, S.roll.signoffs[roll.signoff] || roll.signoff) })),
   overdue, bulk, perStep, el("h2", { text: U.median }), d.median_days.length ? medianChart(d.median_days) : note(U.medianNone),
-  activity, appealTable(d.appeals || [], U));
+  activity, appealTable(d.appeals || [], U),
+  section(S.letters.supTitle, d.letters_overdue.length ? letterTable(d.letters_overdue, { el }) : el("p", { text: S.letters.none })));
 }
 
 function appealTable(rows, U) {
@@ -721,12 +712,14 @@ async function drawRoute() {
     const inbox = { api, el, field, note, show, go, route, main, programs };
     if (hash.startsWith("#/mine")) return await inboxScreen("mine", inbox);
     if (hash.startsWith("#/case/")) return await caseScreen(hash.slice(7));
-    if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9));
+    const helpers = { api, el, field, note, show, section, go, route, main };
+    if (hash.startsWith("#/letter/")) return await letterScreen(hash.slice(9), helpers);
+    if (hash.startsWith("#/stop-letter/")) return await stopLetterScreen(hash.slice(14), helpers);
+    if (hash.startsWith("#/letters")) return await lettersScreen(helpers);
     if (hash.startsWith("#/appeal/")) return await appealScreen(hash.slice(9));
     if (hash.startsWith("#/visit/")) {
       return await homeVisitScreen(hash.slice(8), { api, el, field, note, show, section, token: () => (store.get() || {}).access });
     }
-    const helpers = { api, el, field, note, show, section, go, route, main };
     if (hash.startsWith("#/notices/print")) return await sheetScreen(helpers);
     if (hash.startsWith("#/notices")) return await noticesScreen(helpers);
     if (hash.startsWith("#/objection/")) return await objectionScreen(hash.slice(12), helpers);
