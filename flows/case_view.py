@@ -21,7 +21,7 @@ from app.crypto import FieldCipher
 from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
 from app.models import Account, Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
-from flows import activity, areas, letters, programs, workdays
+from flows import activity, areas, letters, programs
 from flows.dates import SHANGHAI
 from flows.workbench import badge
 
