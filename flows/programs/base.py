@@ -157,8 +157,8 @@ class Program:
     # it (flows.lifecycle.jobs).
     about_the_deceased: bool = False
     # A benefit that stands on a valid disability certificate (parameters `max_grade`, `amounts` by grade):
-    # proposed from the certificate import (flows.scans.certificates), stopped when the last one expires,
-    # proposed again as a new period when a renewed one is issued (flows.lifecycle.jobs).
+    # proposed from the certificate import by the program's scan, stopped when the last one expires, proposed
+    # again as a new period when a renewed one is issued (flows.lifecycle.jobs).
     certificate_based: bool = False
     # Only while a member of the resident's household receives this other program's benefit (stopped when none
     # does any more).

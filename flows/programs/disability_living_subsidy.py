@@ -102,6 +102,6 @@ def guide_amounts(on: date) -> dict:
 PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴", PARAMETERS, GUIDE, decide, STEPS,
                             order=30, needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
                             amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
-                            scan="flows.scans.certificates:scan", certificate_based=True,
+                            scan="flows.programs.disability_care_subsidy.scan:scan", certificate_based=True,
                             facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
                             exchange="flows.programs.disability_care_subsidy.exchange", requires_household_benefit="dibao")

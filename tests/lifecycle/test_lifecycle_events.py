@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.models import Application, Benefit, BenefitChange, OutboxMessage, StaffTask, StepDeadline
 from flows import casework
 from flows.lifecycle.jobs import run_daily
+from flows.programs.disability_care_subsidy.scan import scan_disability
 from flows.programs.elderly_allowance.scan import scan_turning_80
-from flows.scans.certificates import scan_disability
 from tests.api.conftest import wechat, wechat_server  # noqa: F401  (fixtures)
 from tests.builders import make_resident
 from tests.lifecycle.helpers import benefit, certificate, move_out

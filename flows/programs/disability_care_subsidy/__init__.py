@@ -193,6 +193,6 @@ def guide_amounts(on: date) -> dict:
 PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴", PARAMETERS, GUIDE, decide, STEPS,
                             order=20, needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
                             amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
-                            scan="flows.scans.certificates:scan", certificate_based=True,
+                            scan="flows.programs.disability_care_subsidy.scan:scan", certificate_based=True,
                             facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
                             exchange="flows.programs.disability_care_subsidy.exchange")
