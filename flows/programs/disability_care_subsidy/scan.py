@@ -43,13 +43,13 @@ from app.sql import (
     ymd_of,
 )
 from flows.programs import PROGRAMS
-from flows.programs.disability_care_subsidy import DIBAO_REGISTRY
+from flows.programs.disability_care_subsidy import DIBAO_HOUSEHOLD, DIBAO_REGISTRY
 from flows.scans.runs import ScanResult
 from flows.scans.single_pass import PROPOSAL_COLUMNS, propose_in_one_pass
 
 # The pre-filled fact of a program that needs a household member's 低保 (requires_household_benefit): the field
 # its rule's condition is named for, and the source it comes from.
-HOUSEHOLD_FIELD, HOUSEHOLD_SOURCE = "dibao_household", DIBAO_REGISTRY
+HOUSEHOLD_FIELD, HOUSEHOLD_SOURCE = DIBAO_HOUSEHOLD, DIBAO_REGISTRY
 
 
 def _yuan(fen: int) -> str:
