@@ -73,7 +73,7 @@ class Dialect:
 
 TYPES = {"as_of": Date, "now": DateTime, "cut": Date, "d3": Date, "d10": Date, "d_task": Date, "due": DateTime,
          "start_idx": Integer, "fen": Integer, "label": String, "program": String, "max_grade": Integer,
-         "as_of_text": String, "run_id": String, "true": Boolean, "since": Date, "period": String,
+         "as_of_text": String, "run_id": String, "fact_code": String, "fact_source": String, "true": Boolean, "since": Date, "period": String,
          # the elderly-allowance scan
          "cut80": Date, "cut0": Date, "cut1": Date, "cut2": Date, "prev_cut": Date, "changed_since": DateTime,
          "lo": Integer, "hi": Integer, "as_of_year": Integer, "as_of_md": Integer, "program_start_idx": Integer}

@@ -230,11 +230,12 @@ def stop_without_household_benefit(conn, d: Dialect, as_of: date) -> dict:
         if not benefit:
             continue
         reason = f"{benefit}_ended"
+        fact, source = program.household_fact  # the condition of its rule and where it comes from
         params = {"as_of": as_of, "now": utcnow(), "household_program": benefit, "program": program.code,
-                  "reason": reason}
+                  "reason": reason, "fact_code": fact, "fact_source": source}
         head, tail = _change_insert(d)
-        trace = json_array(d, d.json_object({"code": f"'{benefit}_household'", "passed": d.json_text("false"),
-                                             "value": "'false'", "source": f"'{benefit}_registry'",
+        trace = json_array(d, d.json_object({"code": ":fact_code", "passed": d.json_text("false"),
+                                             "value": "'false'", "source": ":fact_source",
                                              "source_date": ":as_of_text"}))
         where = f"b.program = :program AND b.state = 'active' AND NOT {IN_HOUSEHOLD_BENEFIT}"
         p = {**params, "as_of_text": as_of.isoformat()}

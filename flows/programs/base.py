@@ -163,6 +163,9 @@ class Program:
     # Only while a member of the resident's household receives this other program's benefit (stopped when none
     # does any more).
     requires_household_benefit: str = ""
+    # That fact as its rule names it: (condition code, source code), for the proposal's pre-filled field and the
+    # trace of a stop when no member receives it any more.
+    household_fact: tuple[str, str] = ()
     # A benefit suspended on moving out resumes when the hukou moves back (otherwise it stays suspended).
     resume_on_move_in: bool = False
     # Names of the data sources its facts come from (source code → name shown beside each pre-filled field) and

@@ -105,4 +105,5 @@ PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴",
                             amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
                             scan="flows.programs.disability_care_subsidy.scan:scan", certificate_based=True,
                             facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
-                            exchange="flows.programs.disability_care_subsidy.exchange", requires_household_benefit="dibao")
+                            exchange="flows.programs.disability_care_subsidy.exchange", requires_household_benefit="dibao",
+                            household_fact=(DIBAO_HOUSEHOLD, DIBAO_REGISTRY))

@@ -2,7 +2,7 @@
 one and the living subsidy, which reads its rule from this package) from the 残联 certificate import
 (set-based, SQLAlchemy Core, the parameters as bound values): a certificate valid on the as-of date with a grade
 within the program's `max_grade`; for a program with `requires_household_benefit` (the 低保), a household member
-receiving that program's benefit too.
+receiving that program's benefit too (pre-filled as its `household_fact`).
 
 Residents alive with local hukou and without an application or benefit for the program get a `proposed`
 application pre-filled from the certificate (each field with its source and date) and an outbox row, in the
@@ -43,13 +43,8 @@ from app.sql import (
     ymd_of,
 )
 from flows.programs import PROGRAMS
-from flows.programs.disability_care_subsidy import DIBAO_HOUSEHOLD, DIBAO_REGISTRY
 from flows.scans.runs import ScanResult
 from flows.scans.single_pass import PROPOSAL_COLUMNS, propose_in_one_pass
-
-# The pre-filled fact of a program that needs a household member's 低保 (requires_household_benefit): the field
-# its rule's condition is named for, and the source it comes from.
-HOUSEHOLD_FIELD, HOUSEHOLD_SOURCE = DIBAO_HOUSEHOLD, DIBAO_REGISTRY
 
 
 def _yuan(fen: int) -> str:
@@ -113,8 +108,9 @@ def _insert(d: Dialect, program, as_of: date, run_id: str, now: datetime):
     }
     criteria = []
     if program.requires_household_benefit:
-        fields[HOUSEHOLD_FIELD] = json_object_of(d, {"value": json_true, "source": literal(HOUSEHOLD_SOURCE, String),
-                                                     "source_date": as_of_text})
+        field, source = program.household_fact  # e.g. the household's 低保, from the 低保 registry
+        fields[field] = json_object_of(d, {"value": json_true, "source": literal(source, String),
+                                           "source_date": as_of_text})
         criteria.append(in_household_benefit(r.c.household_id, program.requires_household_benefit))
     applied = exists_where(ap.c.program == program.code, ap.c.resident_id == c.c.resident_id)
     period = case((applied, issue_month), else_=literal("once", String))
