@@ -121,12 +121,13 @@ def _insert(d: Dialect, program, as_of: date, run_id: str, now: datetime):
                .correlate_except(bs).exists())
     applied_now = exists_where(a.c.program == program.code, a.c.resident_id == c.c.resident_id, ~renewed)
     paid = exists_where(b.c.program == program.code, b.c.resident_id == c.c.resident_id,
-                          or_(b.c.state.in_(("active", "suspended")), b.c.end_month >= issue_month))
+                        or_(b.c.state.in_(("active", "suspended")), b.c.end_month >= issue_month))
     rows = (select(literal_column(d.new_id()), literal(program.code, String), r.c.id, period,
                    literal("proactive", String), literal("proposed", String), day, json_object_of(d, fields),
                    literal_column(d.json_text("[]")), literal(run_id, String), literal(now, DateTime),
                    literal(now, DateTime))
-            # certificates first (a few per cent of residents), then the resident by its key
+            # certificates first (a few per cent of residents), then the resident by its key (SQLite's planner
+            # takes this order with a plain JOIN; the old text SQL forced it with a CROSS JOIN)
             .select_from(c.join(r, r.c.id == c.c.resident_id))
             .where(c.c.issue_date <= day, c.c.expiry_date >= day, c.c.grade <= max_grade, ~applied_now, ~paid,
                    r.c.hukou_local, or_(r.c.death_date.is_(None), r.c.death_date > day), *criteria,
