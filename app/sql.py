@@ -3,7 +3,24 @@ share (scans, lifecycle jobs, outbox writers): one module for every layer that w
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, bindparam, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    case,
+    cast,
+    extract,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 # The outbox's columns as every set-based writer fills them (one list: scans, lifecycle jobs, the declared scan);
@@ -56,7 +73,7 @@ class Dialect:
 
 TYPES = {"as_of": Date, "now": DateTime, "cut": Date, "d3": Date, "d10": Date, "d_task": Date, "due": DateTime,
          "start_idx": Integer, "fen": Integer, "label": String, "program": String, "max_grade": Integer,
-         "as_of_text": String, "run_id": String, "true": Boolean, "since": Date, "period": String,
+         "as_of_text": String, "run_id": String, "fact_code": String, "fact_source": String, "true": Boolean, "since": Date, "period": String,
          # the elderly-allowance scan
          "cut80": Date, "cut0": Date, "cut1": Date, "cut2": Date, "prev_cut": Date, "changed_since": DateTime,
          "lo": Integer, "hi": Integer, "as_of_year": Integer, "as_of_md": Integer, "program_start_idx": Integer}
@@ -104,3 +121,61 @@ def insert_ignore(session_or_conn, table):
 def is_postgres(session_or_conn) -> bool:
     bind = session_or_conn.get_bind() if hasattr(session_or_conn, "get_bind") else session_or_conn
     return bind.dialect.name == "postgresql"
+
+
+# ---- the same spellings as SQLAlchemy Core expressions (values bound, never pasted into SQL text) -------------
+
+def insert_ignore_into(d: Dialect, table):
+    """A Core INSERT that skips rows violating a unique key: INSERT OR IGNORE (SQLite), ON CONFLICT DO NOTHING
+    (PostgreSQL)."""
+    if d.pg:
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("OR IGNORE")
+
+
+def json_object_of(d: Dialect, pairs: dict):
+    """A JSON object of Core expressions (keys bound as text)."""
+    fn = func.json_build_object if d.pg else func.json_object
+    return fn(*[x for k, v in pairs.items() for x in (literal(k, String), v)])
+
+
+def date_text_of(d: Dialect, col):
+    """'YYYY-MM-DD' of a date column (SQLite stores it so)."""
+    return func.to_char(col, literal("YYYY-MM-DD", String)) if d.pg else col
+
+
+def ymd_of(d: Dialect, col) -> tuple:
+    """(year, month, day) of a date column as integers."""
+    if d.pg:
+        return tuple(cast(extract(part, col), Integer) for part in ("year", "month", "day"))
+    return tuple(cast(func.substr(col, start, length), Integer) for start, length in ((1, 4), (6, 2), (9, 2)))
+
+
+def month_text_of(d: Dialect, index):
+    """'YYYY-MM' from a month index (year*12 + month-1)."""
+    if d.pg:
+        return (func.lpad(cast(index // 12, Text), 4, literal("0", String)) + literal("-", String)
+                + func.lpad(cast(index % 12 + 1, Text), 2, literal("0", String)))
+    return func.printf(literal("%04d-%02d", String), index // 12, index % 12 + 1)
+
+
+def yuan_text_of(d: Dialect, fen):
+    """'123.45' from an integer amount in fen."""
+    if d.pg:
+        return cast(fen // 100, Text) + literal(".", String) + func.lpad(cast(fen % 100, Text), 2,
+                                                                         literal("0", String))
+    return func.printf(literal("%d.%02d", String), fen // 100, fen % 100)
+
+
+def at_least_of(index, floor):
+    """The larger of two month indexes."""
+    return case((index < floor, floor), else_=index)
+
+
+def exists_where(*criteria, from_=None):
+    """EXISTS (SELECT 1 …) of Core criteria (exists() would select *, which keeps SQLite from answering from an
+    index alone); `from_` gives the FROM when the criteria do not (a join)."""
+    query = select(true())
+    if from_ is not None:
+        query = query.select_from(from_)
+    return query.where(*criteria).exists()

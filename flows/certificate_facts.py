@@ -43,7 +43,7 @@ def facts_of(session: Session, program, resident, as_of: date):
     household = in_household_receiving(session, resident, program.requires_household_benefit)
     return module.Facts(birth_date=resident.birth_date, death_date=resident.death_date,
                         hukou_local=bool(resident.hukou_local), source_date=resident.source_date, certificate=cert,
-                        in_dibao_household=household, dibao_source_date=as_of,
+                        in_household_benefit=household, household_benefit_source_date=as_of,
                         source=resident.source or "population_registry")
 
 

@@ -174,6 +174,13 @@ def resume_on_move_in(conn, d: Dialect, as_of: date) -> dict:
 
 # ---- certificates and household benefits ------------------------------------------------------------
 
+# A member of the household of `r` receives the benefit of the program bound as :household_program: household
+# first (index on household_id), then the member's benefit (unique index on program, resident).
+IN_HOUSEHOLD_BENEFIT = (
+    "EXISTS (SELECT 1 FROM residents rd WHERE rd.household_id = r.household_id AND EXISTS ("
+    "SELECT 1 FROM benefits bd WHERE bd.program = :household_program AND bd.resident_id = rd.id "
+    "AND bd.state = 'active'))")
+
 def _valid_cert(max_grade: int) -> str:
     return ("EXISTS (SELECT 1 FROM disability_certificates c2 WHERE c2.resident_id = b.resident_id "
             f"AND c2.issue_date <= :as_of AND c2.expiry_date >= :as_of AND c2.grade <= {int(max_grade)})")
@@ -217,19 +224,18 @@ def stop_on_certificate_expiry(conn, d: Dialect, as_of: date) -> dict:
 def stop_without_household_benefit(conn, d: Dialect, as_of: date) -> dict:
     """A benefit that needs a household member receiving another program's benefit
     (Program.requires_household_benefit) stops from the next month once no member does."""
-    from flows.scans.certificates import IN_HOUSEHOLD_BENEFIT
-
     counts = {}
     for program in programs.PROGRAMS.values():
         benefit = program.requires_household_benefit
         if not benefit:
             continue
         reason = f"{benefit}_ended"
+        fact, source = program.household_fact  # the condition of its rule and where it comes from
         params = {"as_of": as_of, "now": utcnow(), "household_program": benefit, "program": program.code,
-                  "reason": reason}
+                  "reason": reason, "fact_code": fact, "fact_source": source}
         head, tail = _change_insert(d)
-        trace = json_array(d, d.json_object({"code": f"'{benefit}_household'", "passed": d.json_text("false"),
-                                             "value": "'false'", "source": f"'{benefit}_registry'",
+        trace = json_array(d, d.json_object({"code": ":fact_code", "passed": d.json_text("false"),
+                                             "value": "'false'", "source": ":fact_source",
                                              "source_date": ":as_of_text"}))
         where = f"b.program = :program AND b.state = 'active' AND NOT {IN_HOUSEHOLD_BENEFIT}"
         p = {**params, "as_of_text": as_of.isoformat()}

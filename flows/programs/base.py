@@ -157,12 +157,15 @@ class Program:
     # it (flows.lifecycle.jobs).
     about_the_deceased: bool = False
     # A benefit that stands on a valid disability certificate (parameters `max_grade`, `amounts` by grade):
-    # proposed from the certificate import (flows.scans.certificates), stopped when the last one expires,
-    # proposed again as a new period when a renewed one is issued (flows.lifecycle.jobs).
+    # proposed from the certificate import by the program's scan, stopped when the last one expires, proposed
+    # again as a new period when a renewed one is issued (flows.lifecycle.jobs).
     certificate_based: bool = False
     # Only while a member of the resident's household receives this other program's benefit (stopped when none
     # does any more).
     requires_household_benefit: str = ""
+    # That fact as its rule names it: (condition code, source code), for the proposal's pre-filled field and the
+    # trace of a stop when no member receives it any more.
+    household_fact: tuple[str, str] = ()
     # A benefit suspended on moving out resumes when the hukou moves back (otherwise it stays suspended).
     resume_on_move_in: bool = False
     # Names of the data sources its facts come from (source code → name shown beside each pre-filled field) and

@@ -18,6 +18,7 @@ from flows.programs.base import (
     zero_trip_program,
 )
 from flows.programs.disability_care_subsidy import (
+    DIBAO_HOUSEHOLD,
     DIBAO_REGISTRY,
     GRADE_NAMES,
     LEGAL_BASIS,
@@ -69,11 +70,11 @@ def decide(facts: Facts, as_of: date) -> Decision:
         conditions.append(Condition("grade", ok, str(cert.grade), cert.source, cert.source_date.isoformat(),
                                     f"您的残疾等级为{GRADE_NAMES.get(cert.grade, cert.grade)}"
                                     f"({src_text(cert.source, cert.source_date)})"))
-    zh = src_text(DIBAO_REGISTRY, facts.dibao_source_date)
+    zh = src_text(DIBAO_REGISTRY, facts.household_benefit_source_date)
     conditions.append(Condition(
-        "dibao_household", facts.in_dibao_household, str(facts.in_dibao_household).lower(), DIBAO_REGISTRY,
-        facts.dibao_source_date.isoformat() if facts.dibao_source_date else "",
-        f"您所在家庭正在享受城乡低保({zh})" if facts.in_dibao_household else f"您所在家庭未享受城乡低保({zh})"))
+        DIBAO_HOUSEHOLD, facts.in_household_benefit, str(facts.in_household_benefit).lower(), DIBAO_REGISTRY,
+        facts.household_benefit_source_date.isoformat() if facts.household_benefit_source_date else "",
+        f"您所在家庭正在享受城乡低保({zh})" if facts.in_household_benefit else f"您所在家庭未享受城乡低保({zh})"))
     conditions.extend(registry_conditions(facts, as_of))
     return certificate_decision(PARAMETERS, conditions, cert, as_of)
 
@@ -102,6 +103,7 @@ def guide_amounts(on: date) -> dict:
 PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴", PARAMETERS, GUIDE, decide, STEPS,
                             order=30, needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
                             amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
-                            scan="flows.scans.certificates:scan", certificate_based=True,
+                            scan="flows.programs.disability_care_subsidy.scan:scan", certificate_based=True,
                             facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
-                            exchange="flows.programs.disability_care_subsidy.exchange", requires_household_benefit="dibao")
+                            exchange="flows.programs.disability_care_subsidy.exchange", requires_household_benefit="dibao",
+                            household_fact=(DIBAO_HOUSEHOLD, DIBAO_REGISTRY))

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.models import Application, Benefit, BenefitChange, OutboxMessage, StaffTask, StepDeadline
 from flows import casework
 from flows.lifecycle.jobs import run_daily
+from flows.programs.disability_care_subsidy.scan import scan_disability
 from flows.programs.elderly_allowance.scan import scan_turning_80
-from flows.scans.certificates import scan_disability
 from tests.api.conftest import wechat, wechat_server  # noqa: F401  (fixtures)
 from tests.builders import make_resident
 from tests.lifecycle.helpers import benefit, certificate, move_out
@@ -160,6 +160,7 @@ def test_living_subsidy_needs_dibao_in_the_household_and_review_can_reject(sessi
     benefit(session, head, program="dibao", tier="2p", fen=60000)
     assert scan_disability(cfg, "disability_living_subsidy", date(2026, 11, 25)).proposed == 1
     app = session.scalars(select(Application)).one()
+    assert app.prefill["dibao_household"] == {"value": True, "source": "dibao_registry", "source_date": "2026-11-25"}
     casework.confirm(session, app, "acct", today=date(2026, 11, 25))
     casework.review(session, app, "staff-2", approve=False, reason_code="data_inconsistent", note="户籍与残联不一致",
                     today=date(2026, 11, 26))
@@ -167,6 +168,21 @@ def test_living_subsidy_needs_dibao_in_the_household_and_review_can_reject(sessi
     assert (app.state, app.decision) == ("rejected", "data_inconsistent")
     msg = _messages(session, "rejected")[0]
     assert msg.data["reason_code"] == "data_inconsistent" and "部门共享数据存在矛盾" in msg.data["reason"]
+
+
+def test_the_living_subsidy_stops_when_the_household_leaves_dibao_with_the_rule_s_condition(session, cfg):
+    head, _ = make_resident(session, cfg, birth_date=date(1960, 1, 1), household_id="H9")
+    son, number = make_resident(session, cfg, name="李强", birth_date=date(1990, 1, 1), household_id="H9",
+                                relation="子", sex="M")
+    certificate(session, cfg, son, number, grade=4)
+    benefit(session, head, program="dibao", tier="2p", fen=60000, state="stopped")
+    paid = benefit(session, son, program="disability_living_subsidy", tier="grade4", fen=6000)
+    assert run_daily(cfg, date(2026, 11, 25)).counts["stopped_dibao_ended"] == 1
+    change = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == paid.id)).one()
+    assert (change.reason, change.effective_month) == ("dibao_ended", "2026-12")
+    assert change.trace == [{"code": "dibao_household", "passed": False, "value": "false", "source": "dibao_registry",
+                             "source_date": "2026-11-25"}]
+    assert run_daily(cfg, date(2026, 11, 25)).counts.get("stopped_dibao_ended", 0) == 0
 
 
 def test_a_disability_proposal_confirmed_over_http_goes_to_review(session, cfg, client, wechat):  # noqa: F811

@@ -88,8 +88,8 @@ def test_elderly_not_eligible_when_dead_or_moved():
 def _disabled(grade, issue=date(2025, 3, 10), expiry=date(2030, 3, 9), dibao_household=False, **kw):
     cert = Certificate(category="4", grade=grade, issue_date=issue, expiry_date=expiry, source_date=SRC)
     return Facts(birth_date=date(1970, 1, 1), death_date=kw.get("died"), hukou_local=kw.get("local", True),
-                 source_date=SRC, certificate=cert, in_dibao_household=dibao_household,
-                 dibao_source_date=SRC if dibao_household else None)
+                 source_date=SRC, certificate=cert, in_household_benefit=dibao_household,
+                 household_benefit_source_date=SRC if dibao_household else None)
 
 
 @pytest.mark.parametrize("grade,eligible,amount", [(1, True, 10000), (2, True, 8000), (3, False, 0), (4, False, 0)])

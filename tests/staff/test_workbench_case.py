@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.models import Application, AuditEvent
 from flows import casework
 from flows.dates import today_shanghai
-from flows.scans.certificates import scan_disability
+from flows.programs.disability_care_subsidy.scan import scan_disability
 from tests.authz import helpers as h
 from tests.builders import make_resident
 from tests.lifecycle.helpers import certificate

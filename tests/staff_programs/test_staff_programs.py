@@ -24,8 +24,8 @@ from app.models import (
 from flows.dates import month_from_index, today_shanghai
 from flows.lifecycle.jobs import run_daily
 from flows.programs.dibao import cases
+from flows.programs.disability_care_subsidy.scan import scan_disability
 from flows.programs.elderly_allowance.scan import scan_turning_80
-from flows.scans.certificates import scan_disability
 from tests.api.conftest import Citizen, wechat, wechat_server  # noqa: F401  (fixtures)
 from tests.authz import helpers as h
 from tests.builders import make_resident

@@ -1,4 +1,5 @@
-"""Proactive 低保 proposals when the imported economic records suggest a household is eligible (set-based SQL).
+"""Proactive 低保 proposals when the imported economic records suggest a household is eligible (set-based
+SQLAlchemy Core, the rule's parameters as bound values).
 
 A household is proposed, to its head (户主), when on the as-of date: the head is alive with local hukou; the
 partners' records say something about the household (at least one economic record of a living member); the
@@ -15,81 +16,110 @@ data of that day (flows.programs.dibao.cases.confirm_proposal).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from app.sql import Dialect
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+
+from app.models import Application, Benefit, EconomicRecord, Resident
+from app.sql import Dialect, date_text_of, exists_where, insert_ignore_into, json_object_of, yuan_text_of
 from flows.dates import month_of
 from flows.imports.reference import HEAD
 from flows.lifecycle.jobs import IN_PROGRESS
 from flows.programs import dibao
 from flows.scans.runs import ScanResult
-from flows.scans.single_pass import propose_in_one_pass
+from flows.scans.single_pass import PROPOSAL_COLUMNS, propose_in_one_pass
 
 CODE = dibao.CODE
 QUIET_DAYS = 180
 
 
-def _yuan_sql(d: Dialect, fen_expr: str) -> str:
-    if d.pg:
-        return (f"(CAST(({fen_expr}) / 100 AS TEXT) || '.' || lpad(CAST(({fen_expr}) % 100 AS TEXT), 2, '0'))")
-    return f"printf('%d.%02d', ({fen_expr}) / 100, ({fen_expr}) % 100)"
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
-def _quoted(values) -> str:
-    return ", ".join(f"'{v}'" for v in values)
+def _households(months: tuple[str, ...]):
+    """Per household with an economic record of a member: its living members, their records, their income over
+    the window and their deposits, homes, vehicles and companies."""
+    r, e = Resident.__table__.alias("r"), EconomicRecord.__table__.alias("e")
+    r2, e2 = Resident.__table__.alias("r2"), EconomicRecord.__table__.alias("e2")
+
+    def total(condition, col):
+        return func.coalesce(func.sum(case((condition, col), else_=literal(0, Integer))), literal(0, Integer))
+
+    recorded = select(r2.c.household_id).select_from(e2.join(r2, r2.c.id == e2.c.resident_id))
+    return (select(r.c.household_id.label("hh"), func.count(r.c.id.distinct()).label("n"),
+                   func.count(e.c.id).label("records"),
+                   total(and_(e.c.kind.in_(dibao.INCOME_KINDS), e.c.period.in_(months)), e.c.amount_fen)
+                   .label("income"),
+                   total(e.c.kind == "deposit", e.c.amount_fen).label("deposits"),
+                   total(e.c.kind == "real_estate", e.c.quantity).label("homes"),
+                   total(e.c.kind == "vehicle", e.c.quantity).label("cars"),
+                   total(e.c.kind == "company", e.c.quantity).label("firms"))
+            .select_from(r.outerjoin(e, e.c.resident_id == r.c.id))
+            .where(r.c.death_date.is_(None), r.c.household_id.in_(recorded))
+            .group_by(r.c.household_id).subquery("s"))
 
 
-def _insert_sql(d: Dialect, as_of: date) -> tuple[str, dict]:
+def _insert(d: Dialect, as_of: date, run_id: str, now: datetime):
+    """The INSERT … SELECT of the proposals (SQLAlchemy Core; the rule's limits as bound values)."""
     on = max(as_of, dibao.PARAMETERS["start_date"])
     standard = dibao.PARAMETERS["standard"].at(on)
     months = dibao.window(as_of)
     deposit_limit = standard * dibao.PARAMETERS["deposit_months"].at(on)
-    incomes = _quoted(dibao.INCOME_KINDS)
-    household = (
-        "SELECT r.household_id AS hh, COUNT(DISTINCT r.id) AS n, COUNT(e.id) AS records, "
-        f"COALESCE(SUM(CASE WHEN e.kind IN ({incomes}) AND e.period IN ({_quoted(months)}) "
-        "THEN e.amount_fen ELSE 0 END), 0) AS income, "
-        "COALESCE(SUM(CASE WHEN e.kind = 'deposit' THEN e.amount_fen ELSE 0 END), 0) AS deposits, "
-        "COALESCE(SUM(CASE WHEN e.kind = 'real_estate' THEN e.quantity ELSE 0 END), 0) AS homes, "
-        "COALESCE(SUM(CASE WHEN e.kind = 'vehicle' THEN e.quantity ELSE 0 END), 0) AS cars, "
-        "COALESCE(SUM(CASE WHEN e.kind = 'company' THEN e.quantity ELSE 0 END), 0) AS firms "
-        "FROM residents r LEFT JOIN economic_records e ON e.resident_id = r.id "
-        "WHERE r.death_date IS NULL AND r.household_id IN (SELECT r2.household_id FROM economic_records e2 "
-        "JOIN residents r2 ON r2.id = e2.resident_id) GROUP BY r.household_id")
-    per_capita = f"(s.income / {len(months)} / s.n)"
+    s, h = _households(months), Resident.__table__.alias("h")
+    rd, bd = Resident.__table__.alias("rd"), Benefit.__table__.alias("bd")
+    a = Application.__table__.alias("a")
+    as_of_text = literal(as_of.isoformat(), String)
 
-    def reg(value: str) -> str:
-        return d.json_object({"value": value, "source": "h.source", "source_date": d.date_text("h.source_date")})
+    def reg(value):
+        return json_object_of(d, {"value": value, "source": h.c.source,
+                                  "source_date": date_text_of(d, h.c.source_date)})
 
-    def rule(value: str) -> str:
-        return d.json_object({"value": value, "source": "'rule\\:dibao'", "source_date": ":as_of_text"})
+    def rule(value):
+        return json_object_of(d, {"value": value, "source": literal(f"rule:{CODE}", String),
+                                  "source_date": as_of_text})
 
-    fields = {"name": reg("h.name"), "street_code": reg("h.street_code"), "household_size": reg("s.n"),
-              "proposal_income_per_capita": rule(_yuan_sql(d, per_capita)),
-              "proposal_standard": rule(f"'{standard // 100}.{standard % 100:02d}'")}
-    prefix, suffix = d.insert_ignore("applications")
-    sql = (
-        f"{prefix} (id, program, resident_id, period, origin, state, as_of, prefill, trace, scan_run_id, "
-        "created_at, updated_at) "
-        f"SELECT {d.new_id()}, '{CODE}', h.id, :period, 'proactive', 'proposed', :as_of, {d.json_object(fields)}, "
-        f"{d.json_text('[]')}, :run_id, :now, :now "
-        f"FROM ({household}) s JOIN residents h ON h.household_id = s.hh "
-        f"WHERE h.relation_to_head = '{HEAD}' AND h.hukou_local AND h.death_date IS NULL AND s.records > 0 "
-        f"AND s.income < {standard * len(months)} * s.n "
-        f"AND s.deposits < {deposit_limit + 1} * s.n "
-        f"AND s.homes <= {dibao.PARAMETERS['max_real_estate'].at(on)} "
-        f"AND s.cars <= {dibao.PARAMETERS['max_vehicles'].at(on)} "
-        f"AND s.firms <= {dibao.PARAMETERS['max_companies'].at(on)} "
-        "AND NOT EXISTS (SELECT 1 FROM residents rd JOIN benefits bd ON bd.resident_id = rd.id "
-        f"WHERE rd.household_id = h.household_id AND bd.program = '{CODE}' AND bd.state IN ('active', 'suspended')) "
-        f"AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.program = '{CODE}' AND a.resident_id = h.id "
-        f"AND (a.state IN ({_quoted(IN_PROGRESS)}) OR a.as_of > :since)){suffix}")
-    return sql, {"period": month_of(as_of), "since": as_of - timedelta(days=QUIET_DAYS)}
+    per_capita = s.c.income // len(months) // s.c.n
+    prefill = json_object_of(d, {
+        "name": reg(h.c.name), "street_code": reg(h.c.street_code), "household_size": reg(s.c.n),
+        "proposal_income_per_capita": rule(yuan_text_of(d, per_capita)),
+        "proposal_standard": rule(literal(_yuan(standard), String))})
+    in_payment = exists_where(rd.c.household_id == h.c.household_id, bd.c.program == CODE,
+                              bd.c.state.in_(("active", "suspended")), from_=rd.join(bd, bd.c.resident_id == rd.c.id))
+    since = literal(as_of - timedelta(days=QUIET_DAYS), Date)
+    recent = exists_where(a.c.program == CODE, a.c.resident_id == h.c.id,
+                          or_(a.c.state.in_(IN_PROGRESS), a.c.as_of > since))
+    rows = (select(literal_column(d.new_id()), literal(CODE, String), h.c.id, literal(month_of(as_of), String),
+                   literal("proactive", String), literal("proposed", String), literal(as_of, Date), prefill,
+                   literal_column(d.json_text("[]")), literal(run_id, String), literal(now, DateTime),
+                   literal(now, DateTime))
+            .select_from(s.join(h, h.c.household_id == s.c.hh))
+            .where(h.c.relation_to_head == HEAD, h.c.hukou_local, h.c.death_date.is_(None), s.c.records > 0,
+                   s.c.income < literal(standard * len(months), BigInteger) * s.c.n,
+                   s.c.deposits < literal(deposit_limit + 1, BigInteger) * s.c.n,
+                   s.c.homes <= dibao.PARAMETERS["max_real_estate"].at(on),
+                   s.c.cars <= dibao.PARAMETERS["max_vehicles"].at(on),
+                   s.c.firms <= dibao.PARAMETERS["max_companies"].at(on),
+                   ~in_payment, ~recent))
+    return insert_ignore_into(d, Application.__table__).from_select(list(PROPOSAL_COLUMNS), rows)
 
 
 def scan_dibao(cfg, as_of: date, engine=None) -> ScanResult:
     """Propose 低保 to every household the economic records say is eligible on `as_of` (idempotent per date)."""
-    return propose_in_one_pass(cfg, CODE, as_of, engine, lambda d: _insert_sql(d, as_of))
+    return propose_in_one_pass(cfg, CODE, as_of, engine, lambda d, run_id, now: _insert(d, as_of, run_id, now))
 
 
 def scan(cfg, code: str, as_of: date, engine=None, progress=None) -> ScanResult:

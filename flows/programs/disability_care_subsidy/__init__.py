@@ -29,6 +29,9 @@ CODE = "disability_care_subsidy"
 REGISTRY = "population_registry"
 FEDERATION = "disabled_persons_federation"
 DIBAO_REGISTRY = "dibao_registry"
+# The fact of a program that needs a household member's 低保 (requires_household_benefit): its condition and
+# pre-filled field (the scan), from DIBAO_REGISTRY.
+DIBAO_HOUSEHOLD = "dibao_household"
 SOURCE_NAMES = {REGISTRY: "公安人口库", FEDERATION: "残联残疾人证数据", DIBAO_REGISTRY: "低保对象数据库",
                 "rule": "政策规则"}
 CATEGORIES = {"1": "视力残疾", "2": "听力残疾", "3": "言语残疾", "4": "肢体残疾", "5": "智力残疾",
@@ -87,8 +90,8 @@ class Certificate:
 @dataclass(frozen=True)
 class Facts(RegistryFacts):
     certificate: Certificate | None
-    in_dibao_household: bool = False
-    dibao_source_date: date | None = None
+    in_household_benefit: bool = False
+    household_benefit_source_date: date | None = None
     source: str = REGISTRY
 
 
@@ -193,6 +196,6 @@ def guide_amounts(on: date) -> dict:
 PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴", PARAMETERS, GUIDE, decide, STEPS,
                             order=20, needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
                             amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
-                            scan="flows.scans.certificates:scan", certificate_based=True,
+                            scan="flows.programs.disability_care_subsidy.scan:scan", certificate_based=True,
                             facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
                             exchange="flows.programs.disability_care_subsidy.exchange")
