@@ -3,7 +3,7 @@
 A counted member who dies or whose hukou moves out of the city does not end the case: from the month after the
 death or the move the case is re-priced (减发) by the program's own rule on the facts of its last decision minus
 the members who left; if the one who left held the case (the applicant), it passes to the eldest adult member
-still here. It stops only when no member remains (then `stop_on_death` stops it, or `suspend_on_move_out`
+still here (the eldest child when only children remain). It stops only when no member remains (then `stop_on_death` stops it, or `suspend_on_move_out`
 suspends it, like any benefit of the person who held it). Runs before both, in the daily lifecycle transaction,
 one case at a time — only the cases with a departure not yet taken in (a few a day).
 """
@@ -115,11 +115,11 @@ def _one_case(session: Session, program, benefit: Benefit, as_of: date) -> tuple
     here = [m for m in household if (m.death_date is None or m.death_date > as_of) and m.hukou_local
             and m.id not in gone]
     adults = [m for m in here if age_on(m.birth_date, as_of) >= ADULT_AGE]
-    if not here or (holder.id in gone and not adults):
-        return 0, 0  # nobody left to hold the case: stop_on_death stops it, suspend_on_move_out suspends it
+    if not here:
+        return 0, 0  # nobody left: stop_on_death stops it, suspend_on_move_out suspends it
     passed = 0
-    if holder.id in gone:
-        holder = adults[0]
+    if holder.id in gone:  # the eldest adult still here holds it; with only children left, the eldest child
+        holder = (adults or here)[0]  # (her guardian acts for her through the proxy rules)
         benefit.resident_id = holder.id
         passed = 1
     last = max(left, key=lambda g: g.on)

@@ -155,3 +155,24 @@ def test_a_new_standard_re_prices_the_household_from_its_month_on_the_last_decis
         from flows import parameters
 
         parameters.reset()
+
+
+def test_with_only_a_child_left_the_case_goes_on_for_the_child(session, cfg, cli):
+    head = make_resident(session, cfg, name="陈志刚", birth_date=date(1980, 3, 3), household_id="HX9", sex="M",
+                         phone="13911110009")[0]
+    child = make_resident(session, cfg, name="陈小雨", birth_date=date(2015, 5, 5), household_id="HX9",
+                          relation="女")[0]
+    application = Application(program="dibao", resident_id=head.id, state="approved", as_of=date(2026, 11, 25),
+                              prefill={}, trace=[])
+    session.add(application)
+    session.flush()
+    case = Benefit(program="dibao", resident_id=head.id, application_id=application.id, tier="2p",
+                   monthly_amount_fen=160_000, start_month="2026-12", state="active")
+    session.add(case)
+    head.death_date = date(2027, 1, 10)
+    session.commit()
+    _run(cli, "2027-01-11")
+    session.expire_all()
+    case = session.get(Benefit, case.id)
+    # it stops only when no member remains: 1 × 800 yuan from February, held for the child
+    assert (case.state, case.resident_id, case.tier, case.monthly_amount_fen) == ("active", child.id, "1p", 80_000)
