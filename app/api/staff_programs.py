@@ -385,6 +385,7 @@ class ObjectionDecide(MethodView):
                              object_ref=f"objection:{objection_id[:40]}")
         if objection is None:
             raise NotFound("No such objection.")
+        separation_of_duties(session, current_caller(), "objection:decide", application)  # not her household's case
         _casework(application, notice.program).decide_objection(session, objection, args["decision"] == "upheld",
                                                 current_staff().id, args["reason"])
         audit_event(session, "staff.objection_decide", object_ref=f"objection:{objection.id}",
