@@ -61,7 +61,7 @@ def check(desk: Desk, name: str) -> None:
     violations = axe(desk.page)
     assert violations == [], f"{name}: {violations}"
     text = desk.page.inner_text("main")
-    assert "undefined" not in text and "null" not in text and "Error" not in text, text
+    assert "undefined" not in text and "null" not in text and "Error" not in text and "[object" not in text, text
     if SHOTS:
         target = ROOT / "docs" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)

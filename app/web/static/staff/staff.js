@@ -283,7 +283,7 @@ async function caseScreen(id) {
     el("div", { class: "card" }, prefill),
     section(S.review.trace, trace),
     c.economic_check.length ? section(C.economic, el("ul", {}, c.economic_check.map((r) =>
-      el("li", { text: Object.values(r).join(" · ") })))) : null,
+      el("li", { text: C.economicRow(r) })))) : null,
     section(C.deadlines, el("ul", {}, c.deadlines.map((d) => el("li", {},
       el("span", { class: `badge ${d.badge === "done" ? "none" : d.badge}`, text: S.badge[d.badge] || S.badgeDone }),
       " ", el("span", { text: C.deadline(d, C.steps[d.step] || d.step) }))))),

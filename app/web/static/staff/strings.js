@@ -122,10 +122,17 @@ export const S = {
       start_month: "起始月份" },
     sources: { population_registry: "公安人口库", citizen_declaration: "本人申报", disabled_persons_federation: "残联",
       tax: "税务", social_security: "人社", staff: "工作人员" },
-    steps: { review: "审核", home_visit: "入户调查", reviewing: "街道审核", public_notice: "公示", approving: "县级审批" },
+    steps: { review: "审核", home_visit: "入户调查", reviewing: "街道审核", public_notice: "公示", approving: "县级审批",
+      case: "全案办理", checking: "经济状况核对", street_review: "街道审核" },
     household: "家庭成员",
     member: (m) => `${m.name_masked}(${m.relation || "—"},${m.birth_year || "—"}年生)${m.applicant ? " · 申请人" : ""}`,
     economic: "经济状况核对",
+    // one member's line of the economic-check report: member, relation, incomes and assets by kind, sources
+    economicRow: (r) => {
+      const pairs = (o) => Object.entries(o || {}).map(([k, x]) => `${k} ${x}`).join("、") || "无";
+      return [r.member, r.relation, `收入:${pairs(r.income)}`, `资产:${pairs(r.assets)}`,
+        (r.sources || []).length ? `来源:${r.sources.join("、")}` : ""].filter(Boolean).join(" · ");
+    },
     deadlines: "办理期限",
     deadline: (d, step) => `${step}:${d.started_on} 起 ${d.working_days} 个工作日,${d.due_on} 前`,
     timeline: "办理记录",
