@@ -2,8 +2,8 @@
 
 (a) a reviewer's day: the first sign-in forces a password change, the pool shows a disability case the citizen
 confirmed in /m/, she claims it, reviews it on the case page and the citizen's /m/ shows it approved;
-(d) refusals in words: a wrong password and the lock-out, a task someone else claimed a moment ago, a
-supervisor who may not decide a case; the admin's accounts screen. axe-core: no serious or critical
+(d) refusals in words: a wrong password and the lock-out, a task someone else claimed a moment ago (the
+segregation-of-duties refusals on the case page are in test_refusals.py); the admin's accounts screen. axe-core: no serious or critical
 violation on any workbench screen; screenshots into docs/screenshots with ZEROTRIP_SCREENSHOTS=1."""
 
 from __future__ import annotations
