@@ -297,7 +297,8 @@ def _decide_staff(caller: Caller, action: str, resident_id: int | None, where: t
         return _deny(True, f"{action} needs one of the roles {', '.join(allowed)}", resident_id=resident_id,
                      extra={"error_code": "role_not_allowed"})
     if action in DISTRICT_LEVEL_ACTIONS and (caller.street_code or caller.community_code):
-        return _deny(True, f"{action} is decided at the district (county) level", resident_id=resident_id)
+        return _deny(True, f"{action} is decided at the district (county) level", resident_id=resident_id,
+                     extra={"error_code": "district_level_only"})
     return Decision(True, True, via="staff", resident_id=resident_id)
 
 

@@ -126,6 +126,8 @@ OWN_WORK = {
     ("POST", SG + "/approve"): [("grant_recorder", 403)],
     ("POST", "/api/v1/staff/payroll/<string:month>/sign-off"): [("roll_closer", (403, "self_approval"))],
 }
+# Other named callers: an approver of the case's own street (county approval is the district's, said in words).
+ALSO = {("POST", SA + "/county-decision"): [("street_approver", (403, "district_level_only"))]}
 
 # Routes naming their object in the body (issue 13: an appeal at the counter; bulk work): the same columns; bulk
 # answers 200 with a result per item, whose status is what is checked.
@@ -144,7 +146,7 @@ BODY_ROLES = {"/api/v1/staff/appeals": "clerk", "/api/v1/staff/bulk-review": "re
 def test_every_id_bearing_staff_route_has_its_staff_columns():
     staff_routes = {r for r in MATRIX if r[1].startswith("/api/v1/staff/")}
     assert set(STAFF_MATRIX) == staff_routes, "give these staff routes their row in STAFF_MATRIX"
-    assert set(OWN_WORK) <= staff_routes
+    assert set(OWN_WORK) | set(ALSO) <= staff_routes
 
 
 # The routes that authorize a deciding action, by action (app/api/*.py): the supervisor and admin columns say
@@ -225,6 +227,7 @@ def world(db_url, session_dir):
     recorder, w.named["grant_recorder"] = h.staff(session, cfg, "approver")
     closer, w.named["roll_closer"] = h.staff(session, cfg, "supervisor")
     colleague, _ = h.staff(session, cfg, "clerk", DISTRICT, street=STREET)
+    w.named["street_approver"] = h.staff(session, cfg, "approver", DISTRICT, street=STREET)[1]
 
     case = Application(program="dibao", resident_id=owner.id, state="approving", as_of=today - timedelta(days=20),
                        prefill={}, trace=[
@@ -280,7 +283,7 @@ def _cells():
     out = []
     for route, (_key, _body, role, *expected) in STAFF_MATRIX.items():
         out += [(route, column, role, e) for column, e in zip(COLUMNS, expected, strict=True) if e is not None]
-        out += [(route, who, role, e) for who, e in OWN_WORK.get(route, [])]
+        out += [(route, who, role, e) for who, e in OWN_WORK.get(route, []) + ALSO.get(route, [])]
     return sorted(out, key=lambda c: (c[3] == CITY, c[0], c[1]))
 
 
