@@ -297,7 +297,8 @@ def _decide_staff(caller: Caller, action: str, resident_id: int | None, where: t
         return _deny(True, f"{action} needs one of the roles {', '.join(allowed)}", resident_id=resident_id,
                      extra={"error_code": "role_not_allowed"})
     if action in DISTRICT_LEVEL_ACTIONS and (caller.street_code or caller.community_code):
-        return _deny(True, f"{action} is decided at the district (county) level", resident_id=resident_id)
+        return _deny(True, f"{action} is decided at the district (county) level", resident_id=resident_id,
+                     extra={"error_code": "district_level_only"})
     return Decision(True, True, via="staff", resident_id=resident_id)
 
 
@@ -412,13 +413,15 @@ APPROVING_ACTIONS = frozenset({"case:county_approve"})
 EARLIER_STEPS = frozenset({"home_visit", "street_review", "staff_review", "objection"})
 
 
-def separation_of_duties(session: Session, caller: Caller, action: str, application: Application) -> None:
+def separation_of_duties(session: Session, caller: Caller, action: str,
+                         application: Application | StaffTask | Benefit) -> None:
     """403 with words when a staff member would decide a case about herself or her registry household, or
-    approve a case whose home visit or review she did herself. Called after `require` on deciding actions."""
+    approve a case whose home visit or review she did herself. Called after `require` on every deciding action
+    (CASE_DECISIONS), whatever the object names the resident: an application, a task about her, a benefit."""
     if caller.kind != "staff" or action not in CASE_DECISIONS:
         return
     staff = session.get(StaffMember, caller.staff_id)
-    resident = session.get(Resident, application.resident_id)
+    resident = session.get(Resident, application.resident_id) if application.resident_id is not None else None
     if staff is not None and resident is not None:
         own = session.execute(select(Resident.id, Resident.household_id).where(
             (Resident.id_hash == staff.id_hash) if staff.id_hash else (Resident.id == staff.resident_id))).all() \
@@ -427,7 +430,7 @@ def separation_of_duties(session: Session, caller: Caller, action: str, applicat
             security_log.refused("staff_self_involvement", actor=caller.ref, action=action)
             raise Forbidden("No one decides a case about themselves or their own household; another member of "
                             "staff must handle it.", error_code="staff_self_involvement")
-    if action in APPROVING_ACTIONS:
+    if action in APPROVING_ACTIONS and isinstance(application, Application):
         earlier = [e for e in (application.trace or []) if e.get("source") == "staff"
                    and caller.staff_id in (e.get("staff_id"), e.get("second_staff_id"))
                    and e.get("code") in EARLIER_STEPS]

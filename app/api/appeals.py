@@ -301,8 +301,7 @@ class StaffAppealDecision(MethodView):
         appeal, obj, decision = _appeal(session, appeal_id, "view")
         verb = "appeal:decide"
         authorize(session, verb, obj, "appeal", object_ref=f"appeal:{appeal.id}")
-        if isinstance(obj, Application):
-            authz.separation_of_duties(session, current_caller(), verb, obj)
+        authz.separation_of_duties(session, current_caller(), verb, obj)  # an application's or a benefit's
         flow.decide(session, appeal, current_staff().id, args["outcome"], args["reason"], today_shanghai())
         audit_event(session, "staff.appeal_decision", object_ref=f"appeal:{appeal.id}",
                     on_behalf_of=decision.on_behalf_of, result=args["outcome"])

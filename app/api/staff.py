@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from app import security_log
+from app import authz, security_log
 from app.api import tokens
 from app.api.application_views import payload as application_payload
 from app.api.applications import ApplicationSchema
@@ -302,6 +302,7 @@ class TaskDecide(MethodView):
         """Decide a task with a reason (reviewer or above)."""
         session = SessionLocal()
         task, decision = _task(session, task_id, "task:decide")
+        authz.separation_of_duties(session, current_caller(), "task:decide", task)  # not about her own household
         flow.decide_task(session, task, current_staff(), args["decision"], args["reason"])
         audit_event(session, "staff.task_decide", object_ref=f"task:{task.id}", on_behalf_of=decision.on_behalf_of,
                     result=args["decision"])

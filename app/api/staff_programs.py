@@ -352,6 +352,10 @@ class CountyDecision(MethodView):
     @blp.arguments(StepDecisionArgs)
     @blp.response(200, CaseSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    @blp.alt_response(403, schema=ErrorSchema, description="Not an approver (`error_code`: role_not_allowed; "
+                      "role_decides_no_case for a supervisor or admin), one of a street or community "
+                      "(district_level_only), a case about her own household (staff_self_involvement), or one whose "
+                      "home visit or review she recorded (segregation_of_duties)")
     @blp.alt_response(409, schema=ErrorSchema, description="Not a 低保 case waiting for county approval")
     def post(self, args, application_id):
         """County approval (approver or admin of the district, not of a street): the rule is re-checked on
@@ -385,6 +389,7 @@ class ObjectionDecide(MethodView):
                              object_ref=f"objection:{objection_id[:40]}")
         if objection is None:
             raise NotFound("No such objection.")
+        separation_of_duties(session, current_caller(), "objection:decide", application)  # not her household's case
         _casework(application, notice.program).decide_objection(session, objection, args["decision"] == "upheld",
                                                 current_staff().id, args["reason"])
         audit_event(session, "staff.objection_decide", object_ref=f"objection:{objection.id}",

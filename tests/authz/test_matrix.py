@@ -2,7 +2,9 @@
 
 Callers: owner, stranger, proxy in scope, proxy out of scope (view only), revoked proxy, expired proxy,
 staff of this district, staff of another district, no token. The test fails when an id-bearing route is
-added without being listed here.
+added without being listed here. The staff callers beyond these two (another street, a community worker outside
+her community, supervisors and admins deciding a case, a relative of the applicant, the maker checking her own
+work) are in tests/authz/test_staff_matrix.py, which requires a row there for every staff route here.
 """
 
 from __future__ import annotations
@@ -155,8 +157,8 @@ MATRIX = {
     ("POST", "/api/v1/staff/accounts/<string:staff_id>/reset-password"): (
         "staff", {"password": "a temporary secret"}, {**STAFF, "staff_here": 403, "staff_there": 403}),
     # Appeals (复核, issue 13): seen by whoever may view the decision; withdrawn by the owner or a proxy with
-    # `confirm` (again: the same answer); decided by a reviewer of the jurisdiction (tests/appeals for the
-    # original decider's 403).
+    # `confirm` (again: the same answer); decided by a reviewer of the jurisdiction (the original decider's 403:
+    # tests/authz/test_staff_matrix.py).
     # Exchange clients (issue 14 item 1): a district admin's; the world's reviewers are refused before any look-up.
     ("POST", "/api/v1/staff/exchange/clients/<string:client_id>/keys"): (
         "exchange", {"public_key": "AAAA"}, {**STAFF, "staff_here": 403, "staff_there": 403}),
@@ -167,6 +169,14 @@ MATRIX = {
     ("GET", "/api/v1/staff/appeals/<string:appeal_id>"): ("appeal", None, STAFF),
     ("POST", "/api/v1/staff/appeals/<string:appeal_id>/decision"): (
         "appeal", {"outcome": "rejected", "reason": "经复核，原决定认定事实清楚。"}, STAFF),
+}
+
+# Routes naming their object in the body (issue 13): filing an appeal on a stranger's decision → 404, like any
+# id-bearing route; the world's decision is appealed already (409 once authorization has passed). The staff side
+# (an appeal at the counter, bulk work) is in tests/authz/test_staff_matrix.py.
+BODY_MATRIX = {
+    ("POST", "/api/v1/appeals"): (lambda o: {"application_id": o["decided"], "reason_code": "facts_wrong"},
+                                  {**CITIZEN_APP, "owner": 409, "proxy_in": 409}),
 }
 
 
@@ -246,7 +256,8 @@ def world(session, cfg):
     colleague, _ = h.staff(session, cfg, "clerk", "140105")
     objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
                "objection": objection.id, "approval": approval.id, "appeal": appeal.id,
-               "visit_file": photo.id, "visit": visit.id, "exchange": "ybj", "stop": stop.id, "letter": decided.id}
+               "visit_file": photo.id, "visit": visit.id, "exchange": "ybj", "stop": stop.id, "letter": decided.id,
+               "decided": decided.id}
     return headers, objects
 
 
@@ -276,3 +287,13 @@ def test_matrix(client, world, route):
             assert resp.is_json and set(resp.json) <= {"code", "status", "message", "errors", "request_id",
                                                        "error_code"}
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("route", sorted(BODY_MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
+def test_body_matrix(client, world, route):
+    headers, objects = world
+    make_body, expected = BODY_MATRIX[route]
+    expected = {**expected, **{role: expected[like] for role, like in EXTRA_ROLES.items()}}
+    got = {role: client.open(route[1], method=route[0], headers=headers[role], json=make_body(objects)).status_code
+           for role in expected}
+    assert got == expected

@@ -2,8 +2,8 @@
 
 (a) a reviewer's day: the first sign-in forces a password change, the pool shows a disability case the citizen
 confirmed in /m/, she claims it, reviews it on the case page and the citizen's /m/ shows it approved;
-(d) refusals in words: a wrong password and the lock-out, a task someone else claimed a moment ago, a
-supervisor who may not decide a case; the admin's accounts screen. axe-core: no serious or critical
+(d) refusals in words: a wrong password and the lock-out, a task someone else claimed a moment ago (the
+segregation-of-duties refusals on the case page are in test_refusals.py); the admin's accounts screen. axe-core: no serious or critical
 violation on any workbench screen; screenshots into docs/screenshots with ZEROTRIP_SCREENSHOTS=1."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def check(desk: Desk, name: str) -> None:
     violations = axe(desk.page)
     assert violations == [], f"{name}: {violations}"
     text = desk.page.inner_text("main")
-    assert "undefined" not in text and "null" not in text and "Error" not in text, text
+    assert "undefined" not in text and "null" not in text and "Error" not in text and "[object" not in text, text
     if SHOTS:
         target = ROOT / "docs" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)
@@ -294,7 +294,7 @@ def _disability_cases(session, cfg):
     from app.models import Application, DisabilityCertificate, StaffTask
     from flows import casework
     from flows.dates import today_shanghai
-    from flows.scans.certificates import scan_disability
+    from flows.programs.disability_care_subsidy.scan import scan_disability
     from tests.builders import make_resident
     from tests.lifecycle.helpers import certificate
 

@@ -489,6 +489,7 @@ export const S = {
       role_decides_no_case: "监督人员和系统管理员不办理具体案件,请交给审核或审批人员。",
       segregation_of_duties: "您做过这件案子的入户调查或审核,按规定审批须由另一位工作人员办理。",
       staff_self_involvement: "这件案子涉及您本人或您的家庭,按规定须回避,由其他工作人员办理。",
+      district_level_only: "区县审批由区县民政部门的审批人员办理,街道和社区的工作人员不能审批。",
       task_claimed: "这件任务刚被别人认领了。",
       password_change_required: "请先修改密码。",
       self_approval: "这份名册是您结账的,按规定须由另一位监督人员签核。",
