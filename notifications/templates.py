@@ -263,14 +263,24 @@ def program_name(code: str | None) -> str:
 
 SCOPE_TEXT = {"view": "查看办理进度", "confirm": "确认申请", "decline": "放弃申请", "receive_messages": "代收消息",
               "payout": "变更收款账户", "manage_proxies": "管理代办人"}
-TIER_TEXT = {"100+": "100岁及以上", "90-99": "90至99岁", "80-89": "80至89岁"}
-# benefit_stopped reason → (WeChat 停发原因 ≤ 20, cause in the sentence, WeChat 温馨提示)
+# benefit_stopped reason → (WeChat 停发原因 ≤ 20, cause in the sentence, WeChat 温馨提示): the reasons of every
+# program; a program's own reasons are its Program.stop_texts.
 STOP_REASONS = {
     "death": ("家人离世，深表哀悼", "", "如有疑问请联系社区"),
     "moved_out": ("户籍迁出本市，暂停发放", "因户籍已迁出本市，", "迁回本市后可恢复发放"),
-    "certificate_expired": ("残疾人证已过有效期", "因残疾人证已过有效期，", "换领新证后可重新申请"),
-    "dibao_ended": ("家庭已不再享受低保", "因您的家庭已不再享受城乡低保，", "如有异议请联系社区"),
 }
+
+
+def _declared(code: str | None):
+    from flows.programs import PROGRAMS  # pure declarations (see the import contract's ignore)
+
+    return PROGRAMS.get(code or "")
+
+
+def tier_text(code: str | None, tier: str | None) -> str | None:
+    """A tier in words, as its program says it (Program.tier_texts), or None."""
+    program = _declared(code)
+    return (program.tier_texts or {}).get(tier or "") if program is not None else None
 OTHER_STOP = ("享受条件发生变化", "因享受条件发生变化，", "如有异议请联系社区")
 REVOKE_PATH = re.compile(r"/api/v1/proxies/grants/[A-Za-z0-9_-]{1,40}/revoke")
 _HIDDEN = "（已隐去）"
@@ -369,7 +379,9 @@ def _reminder_deadline(c: _Ctx) -> str | None:
 
 
 def _stop(c: _Ctx) -> tuple[tuple[str, str, str], str | None]:
-    reason = STOP_REASONS.get(c.data.get("reason") or "", OTHER_STOP)
+    program = _declared(c.program_code)
+    own = (program.stop_texts or {}) if program is not None else {}
+    reason = own.get(c.data.get("reason") or "") or STOP_REASONS.get(c.data.get("reason") or "", OTHER_STOP)
     month = (c.data.get("effective_month") or _month_after(c.data.get("last_month"))
              or c.data.get("stop_date") or c.data.get("end_month"))
     return reason, fmt_date(month)
@@ -415,7 +427,7 @@ def _values(kind: str, c: _Ctx) -> dict[str, str | None]:
         return {"thing1": c.program, "phrase2": "未通过", "thing3": d.get("reason") or "详情请进入小程序查看",
                 "date4": c.decided()}
     if kind == "tier_raised":
-        tier = TIER_TEXT.get(d.get("tier") or "")
+        tier = tier_text(c.program_code, d.get("tier"))
         return {"thing1": c.program, "amount2": c.amount(),
                 "date3": fmt_date(d.get("effective_month") or d.get("effective_date") or d.get("start_month")),
                 "thing4": d.get("note") or (f"按{tier}档发放，无需申请" if tier else "补贴标准已提高，无需申请")}
@@ -478,7 +490,7 @@ def _say_tier_raised_by_parameters(c: _Ctx) -> str:
 
 def _say_tier_raised(c: _Ctx) -> str:
     d, p, amount = c.data, c.program, c.amount()
-    tier = TIER_TEXT.get(d.get("tier") or "")
+    tier = tier_text(c.program_code, d.get("tier"))
     eff = fmt_date(d.get("effective_month") or d.get("effective_date") or d.get("start_month"))
     return (f"您的{p}标准已提高" + (f"，自{eff}起" if eff else "") + (f"每月{amount}" if amount else "") +
             (f"（{tier}档）" if tier else "") + "。无需申请，系统已自动调整。")

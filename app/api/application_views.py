@@ -63,32 +63,43 @@ def _month_zh(month: str) -> str:
     return f"{int(month[:4])}年{int(month[5:7])}月" if month and len(month) == 7 else month
 
 
-def change_text(change: BenefitChange) -> str:
-    """A lifecycle decision in plain Chinese, from its stored trace (values, source, date)."""
+def change_text(change: BenefitChange, program_code: str | None = None) -> str:
+    """A lifecycle decision in plain Chinese, from its stored trace (values, source, date): the program's own
+    sentence for the change's reason or kind (Program.change_texts), else the words shared by every program."""
     item = (change.trace or [{}])[0]
     src = f"(来源:{SOURCE_NAMES.get(item.get('source', ''), item.get('source', ''))},{item.get('source_date', '')})"
+    month = _month_zh(change.effective_month)
+    program = programs.get(program_code or "")
+    own = (program.change_texts or {}) if program is not None else {}
+    sentence = own.get(change.reason or "") or own.get(change.kind or "")
+    if sentence:
+        return sentence.format(value=item.get("value", ""), month=month, src=src, turned=_turned(item),
+                               tier=change.tier, amount=yuan(change.monthly_amount_fen))
     if change.kind == "tier_raised":
-        try:
-            from datetime import date
-
-            turned = zh_date(nth_birthday(date.fromisoformat(item["birth_date"]), int(item["value"])))
-        except (KeyError, ValueError):
-            turned = ""
-        return (f"您于{turned}年满{item.get('value')}周岁,自{_month_zh(change.effective_month)}起按"
-                f"{change.tier}档每月{yuan(change.monthly_amount_fen)}元发放{src}")
+        return f"自{month}起按{change.tier}档每月{yuan(change.monthly_amount_fen)}元发放{src}"
     if change.reason == "death":
-        return f"人口库登记于{item.get('death_date', '')}去世,自{_month_zh(change.effective_month)}起停止发放{src}"
+        return f"人口库登记于{item.get('death_date', '')}去世,自{month}起停止发放{src}"
     if change.reason == "moved_out":
-        return f"户籍于{item.get('move_date', '')}迁出本市,自{_month_zh(change.effective_month)}起暂停发放{src}"
+        return f"户籍于{item.get('move_date', '')}迁出本市,自{month}起暂停发放{src}"
     if change.reason in ("member_death", "member_moved_out"):  # flows.lifecycle.household: the last entry says who
         said = (change.trace or [{}])[-1].get("text", "")
         amount = f",每月{yuan(change.monthly_amount_fen)}元" if change.kind == "repriced" else ",停止发放"
         return f"{said}{amount}"
-    if change.reason == "certificate_expired":
-        return f"残疾人证有效期至{item.get('value', '')},自{_month_zh(change.effective_month)}起停止发放{src}"
-    if change.reason == "dibao_ended":
-        return f"您所在家庭已不再享受城乡低保,自{_month_zh(change.effective_month)}起停止发放{src}"
+    if change.reason == "parameter_change":
+        return f"标准调整,自{month}起每月{yuan(change.monthly_amount_fen)}元{src}"
+    if change.reason == "moved_in":
+        return f"户籍迁回本市,自{month}起恢复发放{src}"
     return f"{change.kind} {change.effective_month}"
+
+
+def _turned(item: dict) -> str:
+    """The day of the birthday a tier raise names (its trace: birth date and the age reached)."""
+    from datetime import date
+
+    try:
+        return zh_date(nth_birthday(date.fromisoformat(item["birth_date"]), int(item["value"])))
+    except (KeyError, ValueError, TypeError):
+        return ""
 
 
 def trace_of(application, changes, rule: list[dict] | None = None) -> list[dict]:
@@ -104,7 +115,7 @@ def trace_of(application, changes, rule: list[dict] | None = None) -> list[dict]
         item = (change.trace or [{}])[0]
         source = item.get("source", "")
         out.append({"kind": change.kind, "code": item.get("code", change.kind),
-                    "passed": change.kind == "tier_raised", "text": change_text(change),
+                    "passed": change.kind == "tier_raised", "text": change_text(change, application.program),
                     "source_name": SOURCE_NAMES.get(source, source), "source_date": item.get("source_date"),
                     "effective_month": change.effective_month})
     return out

@@ -166,6 +166,13 @@ class Program:
     # That fact as its rule names it: (condition code, source code), for the proposal's pre-filled field and the
     # trace of a stop when no member receives it any more.
     household_fact: tuple[str, str] = ()
+    # Its own wording in messages and in the resident's trace (notifications.templates, the application views):
+    # tier code → words (e.g. "90-99" → 90至99岁); a stop reason of its own → (WeChat 停发原因 ≤ 20 characters, the
+    # cause in a sentence, a tip); a benefit change's reason or kind → a sentence with {value} {month} {src}
+    # {turned} {tier} {amount}.
+    tier_texts: dict = field(default_factory=dict)
+    stop_texts: dict = field(default_factory=dict)
+    change_texts: dict = field(default_factory=dict)
     # A benefit suspended on moving out resumes when the hukou moves back (otherwise it stays suspended).
     resume_on_move_in: bool = False
     # Names of the data sources its facts come from (source code → name shown beside each pre-filled field) and

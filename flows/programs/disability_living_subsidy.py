@@ -5,6 +5,7 @@ staff; stops when the certificate expires, the household leaves 低保, or the p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from flows.params import Dated
@@ -107,3 +108,11 @@ PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴",
                             facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
                             exchange="flows.programs.disability_care_subsidy.exchange", requires_household_benefit="dibao",
                             household_fact=(DIBAO_HOUSEHOLD, DIBAO_REGISTRY))
+
+# Its wording for a stop at the certificate's expiry or when the household leaves 低保 (Program.stop_texts,
+# change_texts; the stop reason is "<household program>_ended", flows.lifecycle.jobs).
+PROGRAM = replace(PROGRAM, stop_texts={
+    "certificate_expired": ("残疾人证已过有效期", "因残疾人证已过有效期，", "换领新证后可重新申请"),
+    "dibao_ended": ("家庭已不再享受低保", "因您的家庭已不再享受城乡低保，", "如有异议请联系社区")},
+    change_texts={"certificate_expired": "残疾人证有效期至{value},自{month}起停止发放{src}",
+                  "dibao_ended": "您所在家庭已不再享受城乡低保,自{month}起停止发放{src}"})

@@ -7,7 +7,7 @@ the certificate expires or the person dies. Amounts are *illustrative* and dated
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from flows.dates import month_from_index, month_index, zh_date
@@ -199,3 +199,8 @@ PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴",
                             scan="flows.programs.disability_care_subsidy.scan:scan", certificate_based=True,
                             facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
                             exchange="flows.programs.disability_care_subsidy.exchange")
+
+# Its wording for a stop at the certificate's expiry (Program.stop_texts, change_texts).
+PROGRAM = replace(PROGRAM,
+    stop_texts={"certificate_expired": ("残疾人证已过有效期", "因残疾人证已过有效期，", "换领新证后可重新申请")},
+                  change_texts={"certificate_expired": "残疾人证有效期至{value},自{month}起停止发放{src}"})

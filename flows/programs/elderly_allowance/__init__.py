@@ -6,7 +6,7 @@ Normative defaults (dated, so a change from a given date never alters earlier mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from flows.dates import age_on, month_from_index, month_index, nth_birthday, zh_date
@@ -155,3 +155,7 @@ PROGRAM = base.zero_trip_program(CODE, "高龄津贴", "高龄津贴", PARAMETER
                                  daily="flows.programs.elderly_allowance.lifecycle:raise_tiers",
                                  resume_on_move_in=True, exchange="flows.programs.elderly_allowance.exchange",
                                  simulation="flows.programs.elderly_allowance.simulation")
+
+# Its wording in messages and in the resident's trace (Program.tier_texts, change_texts).
+PROGRAM = replace(PROGRAM, tier_texts={"100+": "100岁及以上", "90-99": "90至99岁", "80-89": "80至89岁"},
+                  change_texts={"tier_raised": "您于{turned}年满{value}周岁,自{month}起按{tier}档每月{amount}元发放{src}"})
