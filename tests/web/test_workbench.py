@@ -82,6 +82,10 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
                          today.replace(year=today.year - 1).isoformat(), today.replace(year=today.year + 4).isoformat()])
     assert _summary(stack.cli("import", "disability", str(tmp_path / "disability.csv")))["rejected"] == "0"
     stack.cli("scheduler", "run-once", "--as-of", today.isoformat())
+    stack.cli("import", "areas", "--synthetic")  # the areas by name on the case page and the accounts screen
+    from flows.areas import synthetic_rows
+
+    street_name = next(r["name"] for r in synthetic_rows() if r["code"] == "140105001")
 
     # The citizen confirms the proposal on her phone: the case goes to the street's review pool.
     citizen = phone()
@@ -150,6 +154,7 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         main = desk.page.inner_text("main")
         assert "规则核对" in main and "赵*" in main and "赵残" not in main and zhao["id_number"] not in main
         assert "办理期限" in main and "办理记录" in main
+        assert f"{street_name}(140105001)" in desk.page.inner_text("main table:has(caption:has-text('预填信息'))")
         check(desk, "case")
         desk.page.select_option("#reveal-purpose", "application_review")
         desk.page.click("main button:has-text('查看')")
@@ -198,6 +203,7 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         desk.wait_screen("inbox")
         desk.page.click("a[href='#/accounts']")
         desk.wait_screen("accounts")
+        assert f"{street_name}办事处" in desk.page.inner_text("main table"), desk.page.inner_text("main table")
         check(desk, "accounts")
         desk.page.fill("#acc-username", "chen.worker")
         desk.page.fill("#acc-display_name", "陈社工")
