@@ -12,11 +12,15 @@ binding history; otherwise "已解除绑定的代办人"); staff by office and p
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import and_, or_, select
 
 from app.db import utcnow
 from app.masking import mask_name
 from app.models import Account, AuditEvent, AuditSubject, IdentityBinding, Resident, StaffMember
+from flows import areas
+from flows.dates import today_shanghai
 
 ACTOR_KINDS = ("self", "proxy", "staff", "system", "department")
 UNBOUND_PROXY = "已解除绑定的代办人"
@@ -130,13 +134,39 @@ STATED_PURPOSE = ("staff.resident_lookup", "staff.resident_search", "staff.resid
 PROXY_PURPOSE = ("proxy", "亲情代办")
 
 
-def office_of(staff) -> str:
-    """The office a staff member works for (never her name): the most local level of her jurisdiction."""
-    if staff.community_code:
-        return f"社区居委会 {staff.community_code}"
-    if staff.street_code:
-        return f"街道办事处 {staff.street_code}"
-    return f"区民政局 {staff.district_code}"
+def office_code_of(staff) -> str:
+    """The code of the office a staff member works for: the most local level of her jurisdiction."""
+    return staff.community_code or staff.street_code or staff.district_code
+
+
+def office_of(staff, session=None) -> str:
+    """The office a staff member works for (never her name), by its area's name when `session` is given and one
+    is known (和平街道办事处), else by kind and code (街道办事处 140105001)."""
+    code = office_code_of(staff)
+    return areas.office_label(code, _area_name(session, code) if session is not None else None)
+
+
+_CODED_OFFICE = re.compile(r"^(?:社区居委会|街道办事处|区民政局) ([0-9]{6}|[0-9]{9}|[0-9]{12})$")
+
+
+def _area_name(session, code: str) -> str | None:
+    """The area's name today, remembered for the rest of the session's unit of work (a feed page asks often)."""
+    cache = session.info.setdefault("activity.area_names", {})
+    if code not in cache:
+        cache[code] = areas.names(session, [code], today_shanghai()).get(code)
+    return cache[code]
+
+
+def _named_office(session, office: str | None, code: str | None) -> tuple[str | None, str | None]:
+    """(office as people read it, its code): an office stored by code (events written before its area had a
+    name) is given the name known now."""
+    match = _CODED_OFFICE.match(office or "")
+    if match:
+        code = code or match.group(1)
+        name = _area_name(session, code)
+        if name:
+            office = areas.office_label(code, name)
+    return office, code
 
 
 def feed_query(resident_id: int, actor_kinds: tuple[str, ...] | None = None):
@@ -176,12 +206,14 @@ def name_bound_at(session, account_id: str, at) -> str:
 def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict:
     details = event.details or {}
     kind, _, ref = event.actor.partition(":")
-    office, purpose = None, None
+    office, office_code, purpose = None, None, None
     if actor_kind == "staff":
-        office = details.get("office")
+        office, office_code = details.get("office"), details.get("office_code")
         if not office:  # events written before the office was stored with them
             staff = session.get(StaffMember, ref) if kind == "staff" else None
             office = office_of(staff) if staff else "民政部门"
+            office_code = office_code_of(staff) if staff else None
+        office, office_code = _named_office(session, office, office_code)
         name = office
         if event.action in STATED_PURPOSE and details.get("purpose"):
             code = str(details["purpose"])
@@ -213,6 +245,7 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
     ids = [str(i) for i in details.get("ids") or details.get("applications") or []] if own else []
     return {"at": event.ts, "action": event.action, "what": what(event), "result": event.result,
             "actor_kind": actor_kind, "actor_name": name, "office": office,
+            "office_code": office_code,
             "purpose": purpose[0] if purpose else None, "purpose_text": purpose[1] if purpose else None,
             "object_id": object_id if own else None, "object_ids": ids}
 
@@ -250,5 +283,6 @@ def told_text(told: dict) -> str:
 def _base(event: AuditEvent, actor_kind: str, name: str, office, purpose) -> dict:
     return {"at": event.ts, "action": event.action, "what": what(event),
             "result": event.result, "actor_kind": actor_kind, "actor_name": name, "office": office,
+            "office_code": None,
             "purpose": purpose[0] if purpose else None, "purpose_text": purpose[1] if purpose else None,
             "object_id": None, "object_ids": []}

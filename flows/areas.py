@@ -1,10 +1,12 @@
 """Area names: `zerotrip import areas FILE` (contract in docs/data-contracts.md, "Areas") and the synthetic city's
-names; `names(session, codes, on)` gives code → name valid on a day, for the API to return both."""
+names; `names(session, codes, on)` gives code → name valid on a day, for the API to return both; `offices(...)` the
+office of an area (name, reception phone, address) and `office_label` how it is written (a name, else the code)."""
 
 from __future__ import annotations
 
 import csv
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,8 +18,16 @@ from app import digits
 from app.models.areas import Area
 
 COLUMNS = ("code", "name", "valid_from", "valid_to")
+OFFICE_COLUMNS = ("office_phone", "office_address")  # optional: a file without them leaves what is stored
 LEVELS = {6: "district", 9: "street", 12: "community"}
 MAX_NAME = 64
+MAX_ADDRESS = 128
+# 接待电话: ASCII digits in groups joined by single '-' (0351-1234567, 12345), 3–20 characters
+PHONE = re.compile(r"^[0-9]+(-[0-9]+)*$")
+PHONE_LENGTH = (3, 20)
+# how an office is written: the area's name and the office's kind, or the kind and the code when no name is known
+OFFICE_KINDS = {"district": "民政局", "street": "办事处", "community": "居委会"}
+UNNAMED_OFFICES = {"district": "区民政局", "street": "街道办事处", "community": "社区居委会"}
 STREET_WORDS = "和平 解放 建设 胜利 迎春 朝阳 五一 长风 晋阳 龙城 并州 双塔 汾河 青年 新华 文化 富民 康宁 学府 太和".split()
 COMMUNITY_WORDS = "南苑 北苑 东坊 西坊 桃园 梨园 杏花 丁香 槐荫 柳巷 松庄 竹林 兴华 广厦 安居 乐业 春晖 秋实 清泉 明珠".split()
 
@@ -39,8 +49,20 @@ def _date(text: str) -> date | None:
     return date.fromisoformat(text)
 
 
+def office_phone(text: str | None) -> str | None:
+    """A reception phone as written in a file: full-width digits (what a Chinese IME types) → ASCII, spaces
+    around it removed; empty → None; anything but ASCII digits and '-' groups → ValueError."""
+    text = digits.to_ascii((text or "").strip())
+    if not text:
+        return None
+    if not PHONE.match(text) or not PHONE_LENGTH[0] <= len(text) <= PHONE_LENGTH[1]:
+        raise ValueError(text)
+    return text
+
+
 def check_row(row: dict) -> tuple[str | None, dict | None]:
-    """(reason code, clean row): CODE_INVALID, NAME_INVALID, DATE_INVALID, DATES_REVERSED."""
+    """(reason code, clean row): CODE_INVALID, NAME_INVALID, DATE_INVALID, DATES_REVERSED, PHONE_INVALID,
+    ADDRESS_INVALID. The office columns are in the clean row only when the file has them."""
     code = (row.get("code") or "").strip()
     if not digits.is_ascii_digits(code) or len(code) not in LEVELS:
         return "CODE_INVALID", None
@@ -55,20 +77,35 @@ def check_row(row: dict) -> tuple[str | None, dict | None]:
     if end is not None and end <= start:
         return "DATES_REVERSED", None
     parent = None if len(code) == 6 else code[:6] if len(code) == 9 else code[:9]
-    return None, {"code": code, "name": name, "valid_from": start, "valid_to": end, "level": LEVELS[len(code)],
-                  "parent_code": parent}
+    clean = {"code": code, "name": name, "valid_from": start, "valid_to": end, "level": LEVELS[len(code)],
+             "parent_code": parent}
+    if "office_phone" in row:
+        try:
+            clean["office_phone"] = office_phone(row["office_phone"])
+        except ValueError:
+            return "PHONE_INVALID", None
+    if "office_address" in row:
+        address = (row["office_address"] or "").strip()
+        if len(address) > MAX_ADDRESS or "\x00" in address:
+            return "ADDRESS_INVALID", None
+        clean["office_address"] = address or None
+    return None, clean
 
 
 def upsert(session: Session, rows: list[dict], result: Result) -> None:
+    """Insert or update by (code, valid_from); an office column missing from a row leaves the stored value."""
     for row in rows:
         found = session.get(Area, (row["code"], row["valid_from"]))
         if found is None:
             session.add(Area(**row))
             result.imported += 1
-        elif (found.name, found.valid_to) == (row["name"], row["valid_to"]):
+            continue
+        changing = ("name", "valid_to", *(c for c in OFFICE_COLUMNS if c in row))
+        if all(getattr(found, c) == row[c] for c in changing):
             result.unchanged += 1
         else:
-            found.name, found.valid_to = row["name"], row["valid_to"]
+            for column in changing:
+                setattr(found, column, row[column])
             result.updated += 1
 
 
@@ -78,7 +115,8 @@ def import_file(session: Session, path: Path) -> Result:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or set(COLUMNS[:3]) - {c.strip() for c in reader.fieldnames}:
-            raise ValueError(f"the header must have the columns {', '.join(COLUMNS)}")
+            raise ValueError(f"the header must have the columns {', '.join(COLUMNS)} (optional: "
+                             f"{', '.join(OFFICE_COLUMNS)})")
         good: dict[tuple, tuple[int, dict]] = {}
         twice: dict[tuple, list[int]] = {}
         for line, raw in enumerate(reader, start=2):
@@ -97,26 +135,37 @@ def import_file(session: Session, path: Path) -> Result:
     return result
 
 
+def _office(rng: random.Random, district_name: str, road: str) -> dict:
+    """An invented reception phone (0351 is Taiyuan's area code) and address."""
+    return {"office_phone": f"0351-{rng.randint(2000000, 8999999)}",
+            "office_address": f"太原市{district_name}{road}路{rng.randint(1, 300)}号"}
+
+
 def synthetic_rows() -> list[dict]:
     """Names for the synthetic city (flows.synthetic_city.street_plan): the real district names, invented
-    street and community names (deterministic)."""
+    street and community names (deterministic); the district bureaus and street offices get an invented
+    reception phone (0351-…) and address, the communities none (their receipts show 12345 only)."""
     from flows.imports.reference import TAIYUAN_DISTRICTS
     from flows.synthetic_city import street_plan
 
     rows, start = [], date(2020, 1, 1)
     for district, streets in street_plan().items():
-        rows.append({"code": district, "name": TAIYUAN_DISTRICTS[district][0], "valid_from": start,
-                     "valid_to": None, "level": "district", "parent_code": None})
+        district_name = TAIYUAN_DISTRICTS[district][0]
+        offices = random.Random(f"offices:{district}")  # its own stream: the names stay as they were
+        rows.append({"code": district, "name": district_name, "valid_from": start, "valid_to": None,
+                     "level": "district", "parent_code": None, **_office(offices, district_name, "府西")})
         rng = random.Random(f"areas:{district}")
         street_names = rng.sample(STREET_WORDS, len(streets))
         for (street, communities), word in zip(streets, street_names, strict=True):
             rows.append({"code": street, "name": f"{word}街道", "valid_from": start, "valid_to": None,
-                         "level": "street", "parent_code": district})
+                         "level": "street", "parent_code": district,
+                         **_office(offices, district_name, word)})
             names = rng.sample(COMMUNITY_WORDS, min(len(communities), len(COMMUNITY_WORDS)))
             for i, community in enumerate(communities):
                 name = f"{names[i % len(names)]}社区" + ("" if i < len(names) else f"{i // len(names) + 1}")
                 rows.append({"code": community, "name": name, "valid_from": start, "valid_to": None,
-                             "level": "community", "parent_code": street})
+                             "level": "community", "parent_code": street,
+                             "office_phone": None, "office_address": None})
     return rows
 
 
@@ -143,3 +192,35 @@ def communities_within(session: Session, staff, on: date) -> list[dict]:
         where, Area.level == "community", Area.valid_from <= on,
         or_(Area.valid_to.is_(None), Area.valid_to > on)).order_by(Area.code)).all()
     return [{"code": code, "name": name} for code, name in rows]
+
+
+def office_label(code: str | None, name: str | None) -> str | None:
+    """How an office is written for people: the area's name and the office's kind (和平街道办事处, 南苑社区居委会,
+    小店区民政局; a 镇/乡 is 人民政府), or the kind and the code when no name is known (街道办事处 140105001)."""
+    if not code:
+        return None
+    level = LEVELS.get(len(code), "street")
+    if not name:
+        return f"{UNNAMED_OFFICES[level]} {code}"
+    if level == "street" and name.endswith(("镇", "乡")):
+        return f"{name}人民政府"
+    return f"{name}{OFFICE_KINDS[level]}"
+
+
+def offices(session: Session, codes, on: date) -> dict[str, dict]:
+    """code → {code, name, office, phone, address} valid on `on`, for every code asked (name, phone and address
+    None when not recorded; `office` is `office_label`)."""
+    wanted = sorted({c for c in codes if c})
+    if not wanted:
+        return {}
+    rows = {r.code: r for r in session.execute(select(
+        Area.code, Area.name, Area.office_phone, Area.office_address).where(
+        Area.code.in_(wanted), Area.valid_from <= on,
+        or_(Area.valid_to.is_(None), and_(Area.valid_to > on)))).all()}
+    out = {}
+    for code in wanted:
+        row = rows.get(code)
+        name = row.name if row else None
+        out[code] = {"code": code, "name": name, "office": office_label(code, name),
+                     "phone": row.office_phone if row else None, "address": row.office_address if row else None}
+    return out

@@ -32,7 +32,11 @@ DECIDED = letters.DECIDED
 MASKED_KEYS = ("name",)
 
 
-def _prefilled(application: Application) -> list[dict]:
+AREA_KEYS = ("district_code", "street_code", "community_code")
+
+
+def _prefilled(application: Application, names: dict[str, str]) -> list[dict]:
+    """Pre-filled fields with source and date; an area code's name is `value_name` (the code stays in `value`)."""
     out = []
     for key, entry in (application.prefill or {}).items():
         if not isinstance(entry, dict) or key == "economic_check":
@@ -41,6 +45,7 @@ def _prefilled(application: Application) -> list[dict]:
         if key in MASKED_KEYS and isinstance(value, str):
             value = mask_name(value)
         out.append({"field": key, "value": None if value is None else str(value)[:500],
+                    "value_name": names.get(value) if key in AREA_KEYS and isinstance(value, str) else None,
                     "source": entry.get("source"), "source_date": entry.get("source_date")})
     return out
 
@@ -58,7 +63,10 @@ def case(session: Session, application: Application, today: date, caller: Caller
     deadlines = session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id)
                                 .order_by(StepDeadline.started_on, StepDeadline.id)).all()
     program = programs.get(application.program)
-    place = areas.names(session, (resident.district_code, resident.street_code, resident.community_code), today)
+    prefilled = [(application.prefill or {}).get(k) for k in AREA_KEYS]
+    place = areas.names(session, (resident.district_code, resident.street_code, resident.community_code,
+                                  *(e.get("value") for e in prefilled if isinstance(e, dict)
+                                    and isinstance(e.get("value"), str))), today)
     return {
         "application_id": application.id, "program": application.program,
         "program_name": program.name if program else application.program, "state": application.state,
@@ -74,7 +82,7 @@ def case(session: Session, application: Application, today: date, caller: Caller
         "household": [{"name_masked": mask_name(m.name), "relation": m.relation_to_head,
                        "birth_year": m.birth_date.year if m.birth_date else None, "applicant": m.id == resident.id}
                       for m in members],
-        "prefill": _prefilled(application),
+        "prefill": _prefilled(application, place),
         "trace": list(application.trace or []),
         "economic_check": report if isinstance(report, list) else [],
         "deadlines": [{"step": d.step, "started_on": d.started_on.isoformat(), "due_on": d.due_on.isoformat(),

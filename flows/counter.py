@@ -204,9 +204,14 @@ def receipt(session: Session, visit: CounterVisit, today: date) -> dict:
                       "phone": (program.guide or {}).get("phone") if program else None})
     appeal_ids = dict.fromkeys(a["appeal_id"] for a in visit.actions or [] if a.get("appeal_id"))
     appeals = [_receipt_appeal(session, session.get(Appeal, appeal_id)) for appeal_id in appeal_ids]
-    office = areas.names(session, [visit.office_code], today).get(visit.office_code) or visit.office_code
+    # the office she visited: its name (the code only when no name is known), its reception phone and address as
+    # recorded in the areas (None when not recorded: the receipt then gives 12345 alone, it never invents one)
+    office = areas.offices(session, [visit.office_code], today).get(visit.office_code) or {}
     resident = session.get(Resident, visit.resident_id)
-    return {"visit_id": visit.id, "visited_on": visit.visited_on, "office": office, "hotline": HOTLINE,
+    return {"visit_id": visit.id, "visited_on": visit.visited_on,
+            "office": office.get("office") or visit.office_code, "office_code": visit.office_code,
+            "office_name": office.get("name"), "office_phone": office.get("phone"),
+            "office_address": office.get("address"), "hotline": HOTLINE,
             "id_number_masked": resident.id_mask, "cases": cases, "appeals": appeals}
 
 

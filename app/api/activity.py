@@ -32,7 +32,9 @@ class ActivitySchema(ma.Schema):
     actor_name = ma.fields.String(required=True, metadata={
         "description": "a proxy's masked name as bound when she acted (or 已解除绑定的代办人); for staff the "
                        "office, never a staff member's name; 本人 / 系统"})
-    office = ma.fields.String(allow_none=True, metadata={"description": "staff only: the office that acted"})
+    office = ma.fields.String(allow_none=True, metadata={
+        "description": "staff only: the office that acted, by name (和平街道办事处) when one is known"})
+    office_code = ma.fields.String(allow_none=True, metadata={"description": "staff only: the office's area code"})
     purpose = ma.fields.String(allow_none=True, metadata={"description": "why: a code (staff purpose, or proxy)"})
     purpose_text = ma.fields.String(allow_none=True)
     object_id = ma.fields.String(allow_none=True)

@@ -35,14 +35,33 @@ FIELD_LABELS.update({k: v for p in programs.PROGRAMS.values() for k, v in p.fiel
 ACTIONS = {"proposed": ["confirm", "decline"], "declined": ["reopen"]}
 
 
-def fields_of(prefill: dict) -> list[dict]:
+AREA_FIELDS = ("district_code", "street_code", "community_code")
+
+
+def _value_of(item):
+    return item.get("value") if isinstance(item, dict) else item
+
+
+def area_names_of(session, applications) -> dict[str, str]:
+    """code → name (valid today) of the district, street and community codes pre-filled in these applications:
+    one query for a page."""
+    from flows import areas
+    from flows.dates import today_shanghai
+
+    codes = {_value_of((a.prefill or {}).get(key)) for a in applications for key in AREA_FIELDS}
+    return areas.names(session, [c for c in codes if isinstance(c, str)], today_shanghai())
+
+
+def fields_of(prefill: dict, names: dict[str, str] | None = None) -> list[dict]:
+    """The pre-filled fields; an area code's name (from `names`) is `value_name`, the code stays in `value`."""
     out = []
     for key, item in (prefill or {}).items():
-        value = item.get("value") if isinstance(item, dict) else item
+        value = _value_of(item)
         source = item.get("source", "") if isinstance(item, dict) else ""
         out.append({
             "field": key, "label": FIELD_LABELS.get(key, key),
-            "value": _text(value), "source": source, "source_name": SOURCE_NAMES.get(source, source),
+            "value": _text(value), "value_name": (names or {}).get(value) if key in AREA_FIELDS else None,
+            "source": source, "source_name": SOURCE_NAMES.get(source, source),
             "source_date": (item.get("source_date") if isinstance(item, dict) else None) or None,
         })
     return out
@@ -158,7 +177,8 @@ def payloads_of_rows(session, rows) -> list[dict]:
     when some of them have a benefit, for its lifecycle changes)."""
     benefits = [_benefit_of_row(row) for row in rows]
     changes = changes_of(session, [b.id for b in benefits if b is not None])
-    return [build(session, row, benefit, changes.get(benefit.id, []) if benefit is not None else [])
+    names = area_names_of(session, rows)
+    return [build(session, row, benefit, changes.get(benefit.id, []) if benefit is not None else [], names)
             for row, benefit in zip(rows, benefits, strict=True)]
 
 
@@ -168,8 +188,9 @@ def _benefit_of_row(row):
     return SimpleNamespace(**{name: getattr(row, f"benefit_{name}") for name in BENEFIT_COLUMNS})
 
 
-def build(session, application, benefit, changes) -> dict:
-    """`application` and `benefit` are ORM objects or plain rows with the same attribute names."""
+def build(session, application, benefit, changes, names: dict[str, str] | None = None) -> dict:
+    """`application` and `benefit` are ORM objects or plain rows with the same attribute names; `names` the
+    area names of its pre-filled codes (`area_names_of`, looked up here when not given)."""
     program = programs.get(application.program)
     pre = application.prefill or {}
     rule = rule_trace(session, application)
@@ -187,7 +208,7 @@ def build(session, application, benefit, changes) -> dict:
         "decline_reason": application.decline_reason,
         "monthly_amount": (pre.get("monthly_amount") or {}).get("value"),
         "start_month": (pre.get("start_month") or {}).get("value"),
-        "fields": fields_of(pre),
+        "fields": fields_of(pre, area_names_of(session, [application]) if names is None else names),
         "reasons": reasons_of(rule),
         "actions": ACTIONS.get(application.state, []),
         "trace": trace_of(application, changes, rule),

@@ -32,6 +32,8 @@ class FieldSchema(ma.Schema):
     field = ma.fields.String(required=True)
     label = ma.fields.String(required=True)
     value = ma.fields.String(required=True)
+    value_name = ma.fields.String(allow_none=True, metadata={
+        "description": "the name of an area code (district, street, community) in `value`, else null"})
     source = ma.fields.String(required=True)
     source_name = ma.fields.String(required=True)
     source_date = ma.fields.String(allow_none=True)

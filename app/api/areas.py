@@ -1,5 +1,6 @@
 """Area names (issue 12 item 10): `GET /api/v1/areas?codes=…` — code and name of districts, streets and
-communities valid today (public reference data, no personal data)."""
+communities valid today, and the reception phone and address of their office where recorded (public reference data,
+no personal data)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class AreaArgs(StrictSchema):
 class AreaSchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(allow_none=True, metadata={"description": "null when no name is known"})
+    office_phone = ma.fields.String(allow_none=True, metadata={
+        "description": "the office's reception phone (接待电话), null when none is recorded"})
+    office_address = ma.fields.String(allow_none=True)
 
 
 @blp.route("")
@@ -30,9 +34,11 @@ class Areas(MethodView):
     @blp.arguments(AreaArgs, location="query")
     @blp.response(200, AreaSchema(many=True))
     def get(self, args):
-        """Names valid today of up to 100 codes (6, 9 or 12 ASCII digits), in the order asked."""
+        """Names valid today of up to 100 codes (6, 9 or 12 ASCII digits), in the order asked, with their office's
+        reception phone and address (null when not recorded)."""
         from flows import areas
         from flows.dates import today_shanghai
 
-        found = areas.names(SessionLocal(), args["codes"], today_shanghai())
-        return [{"code": c, "name": found.get(c)} for c in dict.fromkeys(args["codes"])]
+        found = areas.offices(SessionLocal(), args["codes"], today_shanghai())
+        return [{"code": c, "name": found[c]["name"], "office_phone": found[c]["phone"],
+                 "office_address": found[c]["address"]} for c in dict.fromkeys(args["codes"])]

@@ -38,19 +38,25 @@ def me_payload(session, account) -> dict:
     return {
         "account": {"id": account.id, "bound": resident is not None, "identity_status": status,
                     "created_at": account.created_at},
-        "resident": resident_summary(resident) if resident else None,
+        "resident": resident_summary(session, resident) if resident else None,
     }
 
 
-def resident_summary(resident: Resident) -> dict:
+def resident_summary(session, resident: Resident) -> dict:
+    from flows import areas
+
     phone = None
     if resident.phone_enc:
         phone = mask_phone(cipher_for(config()).decrypt(resident.phone_enc))
+    today = today_shanghai()
+    place = areas.names(session, (resident.district_code, resident.street_code, resident.community_code), today)
     return {
         "name": resident.name, "id_number_masked": resident.id_mask, "sex": resident.sex,
-        "birth_date": resident.birth_date, "age": age_on(resident.birth_date, today_shanghai()),
+        "birth_date": resident.birth_date, "age": age_on(resident.birth_date, today),
         "district_code": resident.district_code, "street_code": resident.street_code,
-        "community_code": resident.community_code, "phone_masked": phone,
+        "community_code": resident.community_code, "district_name": place.get(resident.district_code),
+        "street_name": place.get(resident.street_code), "community_name": place.get(resident.community_code),
+        "phone_masked": phone,
     }
 
 

@@ -103,6 +103,9 @@ class ResidentSummarySchema(ma.Schema):
     district_code = ma.fields.String(required=True)
     street_code = ma.fields.String(required=True)
     community_code = ma.fields.String(required=True)
+    district_name = ma.fields.String(allow_none=True, metadata={"description": "null when no name is known"})
+    street_name = ma.fields.String(allow_none=True)
+    community_name = ma.fields.String(allow_none=True)
     phone_masked = ma.fields.String(allow_none=True)
 
 

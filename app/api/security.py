@@ -95,11 +95,11 @@ def _who_acted(session, on_behalf_of: str | None) -> dict:
     """Who acted, stored with the event at the time: a proxy's masked name as then bound; a staff member's office."""
     from app.masking import mask_name
     from app.models import Resident
-    from flows.activity import office_of
+    from flows.activity import office_code_of, office_of
 
     staff = g.get("staff")
     if staff is not None:
-        return {"office": office_of(staff)}
+        return {"office": office_of(staff, session), "office_code": office_code_of(staff)}
     principal = g.get("principal")
     if on_behalf_of and principal is not None and principal.resident_id is not None:
         resident = session.get(Resident, principal.resident_id)

@@ -167,8 +167,14 @@ class ReceiptAppealSchema(ma.Schema):
 class ReceiptSchema(ma.Schema):
     visit_id = ma.fields.String(required=True)
     visited_on = ma.fields.Date(required=True)
-    office = ma.fields.String(required=True)
-    hotline = ma.fields.String(required=True)
+    office = ma.fields.String(required=True, metadata={
+        "description": "the office visited as people read it (和平街道办事处); its kind and code when no name is known"})
+    office_code = ma.fields.String(allow_none=True)
+    office_name = ma.fields.String(allow_none=True, metadata={"description": "the area's name, null when unknown"})
+    office_phone = ma.fields.String(allow_none=True, metadata={
+        "description": "the office's reception phone (接待电话), null when none is recorded"})
+    office_address = ma.fields.String(allow_none=True)
+    hotline = ma.fields.String(required=True, metadata={"description": "12345 (政务服务热线)"})
     id_number_masked = ma.fields.String(required=True)
     cases = ma.fields.List(ma.fields.Nested(ReceiptCaseSchema), required=True)
     appeals = ma.fields.List(ma.fields.Nested(ReceiptAppealSchema), required=True, metadata={

@@ -134,6 +134,11 @@ class WorkbenchResetArgs(StrictSchema):
 
 class WorkbenchAccountSchema(StaffSchema):
     disabled = ma.fields.Boolean(required=True)
+    district_name = ma.fields.String(allow_none=True, metadata={"description": "null when no name is known"})
+    street_name = ma.fields.String(allow_none=True)
+    community_name = ma.fields.String(allow_none=True)
+    office = ma.fields.String(required=True, metadata={
+        "description": "the office the account works for (most local level), by name when one is known"})
 
 
 @blp.route("/auth/password")
@@ -419,8 +424,8 @@ class WorkbenchCaseSchema(ma.Schema):
     decision = ma.fields.String(allow_none=True)
     resident = ma.fields.Dict(required=True, metadata={"description": "masked: name, ID number, phone"})
     household = ma.fields.List(ma.fields.Dict(), required=True)
-    prefill = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "field, value, source, "
-                                                                                        "source_date"})
+    prefill = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "field, value, value_name (an area code's name, else null), source, source_date"})
     trace = ma.fields.List(ma.fields.Dict(), required=True)
     economic_check = ma.fields.List(ma.fields.Dict(), required=True, metadata={
         "description": "the economic-check report per member: member, relation, months (the income window), items "
@@ -636,11 +641,20 @@ def _admin():
         raise Forbidden("Staff accounts are managed by an admin.", error_code="role_not_allowed")
 
 
-def _account_payload(session, staff) -> dict:
+def _account_payload(session, staff, names: dict[str, str] | None = None) -> dict:
+    """An account with the names of its areas (`names`: code → name, looked up here when not given)."""
     from app.models import Account
+    from flows import areas
 
+    codes = (staff.district_code, staff.street_code, staff.community_code)
+    if names is None:
+        names = areas.names(session, codes, flow.today())
+    office = staff.community_code or staff.street_code or staff.district_code
     account = session.get(Account, staff.account_id)
-    return {**staff_payload(staff), "disabled": account is not None and account.disabled_at is not None}
+    return {**staff_payload(staff), "disabled": account is not None and account.disabled_at is not None,
+            "district_name": names.get(staff.district_code), "street_name": names.get(staff.street_code),
+            "community_name": names.get(staff.community_code),
+            "office": areas.office_label(office, names.get(office))}
 
 
 def _account(session, staff_id: str) -> StaffMember:
@@ -663,7 +677,12 @@ class Accounts(MethodView):
         query = select(StaffMember).where(StaffMember.district_code == admin.district_code)
         if admin.street_code:
             query = query.where(StaffMember.street_code == admin.street_code)
-        return [_account_payload(session, s) for s in session.scalars(query.order_by(StaffMember.username))]
+        from flows import areas
+
+        found = session.scalars(query.order_by(StaffMember.username)).all()
+        names = areas.names(session, {c for s in found for c in (s.district_code, s.street_code, s.community_code)},
+                            flow.today())
+        return [_account_payload(session, s, names) for s in found]
 
     @staff_required(blp)
     @blp.arguments(WorkbenchAccountArgs)

@@ -1,10 +1,13 @@
-"""`zerotrip seed --people N [--seed S]`: a synthetic Taiyuan, loaded through the import's validation."""
+"""`zerotrip seed --people N [--seed S]`: a synthetic Taiyuan, loaded through the import's validation, with the
+names (and offices' phones) of its districts, streets and communities (`zerotrip import areas --synthetic`)."""
 
 from __future__ import annotations
 
 import click
 
 from app.cli.common import Progress, ready_config, summary
+from app.db import session_scope
+from flows import areas
 from flows.synthetic_city import seed_city
 
 
@@ -14,12 +17,16 @@ from flows.synthetic_city import seed_city
 @click.option("--seed", "seed", type=int, default=1, show_default=True,
               help="Random seed: the same seed (and day) gives the same city.")
 def seed(n: int, seed: int) -> None:
-    """Generate valid synthetic Taiyuan residents (households, age pyramid, phones) and upsert them."""
+    """Generate valid synthetic Taiyuan residents (households, age pyramid, phones) and upsert them, and the
+    synthetic city's area names (areas= counts the names added or changed)."""
     cfg = ready_config()
     progress = Progress("seed", total=n)
     result = seed_city(cfg, n, seed, progress.update)
     progress.update(n, force=True)
-    summary(**result)
+    named = areas.Result()
+    with session_scope(cfg) as session:
+        areas.upsert(session, areas.synthetic_rows(), named)
+    summary(**result, areas=named.imported + named.updated)
 
 
 def register(cli) -> None:

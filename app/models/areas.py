@@ -1,5 +1,6 @@
 """Area names (issue 12 item 10): districts (6-digit GB/T 2260 county codes), streets (9-digit) and communities
-(12-digit 统计用区划代码), each name valid from a date until another (codes are renamed, merged, split)."""
+(12-digit 统计用区划代码), each name valid from a date until another (codes are renamed, merged, split);
+an office may have its reception phone and address."""
 
 from __future__ import annotations
 
@@ -20,3 +21,7 @@ class Area(Base):
     level: Mapped[str] = mapped_column(String(12))  # district | street | community
     name: Mapped[str] = mapped_column(String(64))
     parent_code: Mapped[str | None] = mapped_column(String(12))
+    # the office residents visit (街道办事处, 乡镇人民政府, 居委会, 区民政局): its reception phone (接待电话: ASCII
+    # digits and '-') and address, printed on the counter receipt; None = not recorded (never invented)
+    office_phone: Mapped[str | None] = mapped_column(String(20))
+    office_address: Mapped[str | None] = mapped_column(String(128))

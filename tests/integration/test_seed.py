@@ -72,8 +72,16 @@ def test_seed_loads_the_city_with_the_story_resident(cli, session, cfg):
         Resident.name == "李秀英", Resident.birth_date.between(eighty - timedelta(days=7), eighty))).one()
     assert (li.sex, li.hukou_local, li.death_date, li.district_code) == ("F", True, None, "140105")
     assert li.phone_hash is not None and 80 == age(li.birth_date, today)
+    # the synthetic city's area names come with it (make run shows names, not codes)
+    from flows import areas
+
+    assert int(counts["areas"]) > 100
+    named = areas.offices(session, [li.district_code, li.street_code, li.community_code], today)
+    assert named[li.district_code]["name"] == "小店区" and named[li.street_code]["name"].endswith("街道")
+    assert named[li.street_code]["phone"].startswith("0351-") and named[li.community_code]["name"]
     again = summary(cli("seed", "--people", "3000", "--seed", "5"))
     assert (again["imported"], again["updated"], again["unchanged"]) == ("0", "0", "3000")
+    assert again["areas"] == "0"
 
 
 def test_written_csv_imports_cleanly(cli, cfg, tmp_path):

@@ -3,7 +3,7 @@
 (a) a resident without a phone is confirmed at the counter from the ID-card reader's JSON — her signature drawn
 on the tablet canvas is her recorded consent —, the clerk starts the application she asks for (代为申请, a
 program the citizen applies for herself, asked of the registry) and she leaves with a printed receipt listing both
-and a printed proof of the allowance now in payment, which the public verification API accepts; a refused applicant
+(the street office by name, its reception phone and 12345) and a printed proof of the allowance now in payment, which the public verification API accepts; a refused applicant
 comes back and asks for a second look (复核) in the same visit, with her signature, and the receipt lists the appeal;
 (c) weeks later (a second API process on the test clock, ZEROTRIP_FAKE_TODAY) a supervisor sees the overdue
 review cases the counter started, with the person holding them, reassigns one with a reason and moves the
@@ -58,6 +58,11 @@ def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, 
     assert _summary(stack.cli("import", "population", str(tmp_path / "population.csv")))["rejected"] == "0"
     assert _summary(stack.cli("scan", "elderly-allowance", "--as-of", today.isoformat()))["proposed"] == "1"
     _staff(stack, "zhang.clerk", "clerk", must_change=False, street="140105001")
+    # the synthetic city's area names, with the street office's reception phone (接待电话) for the receipt
+    assert _summary(stack.cli("import", "areas", "--synthetic"))["rejected"] == "0"
+    from flows.areas import synthetic_rows
+
+    office = next(r for r in synthetic_rows() if r["code"] == "140105001")
 
     desk = Desk(browser, stack.api)
     try:
@@ -122,6 +127,9 @@ def test_a_resident_without_a_phone_is_confirmed_at_the_counter(browser, stack, 
                                     "&& document.querySelector('img.qr').naturalWidth > 0")
         receipt = desk.page.inner_text("main")
         assert "办理回执" in receipt and "12345" in receipt and li["id_number"] not in receipt, receipt
+        # the office by name (never its bare code) and its phone, beside 12345
+        assert f"在{office['name']}办事处窗口办理" in receipt and "140105001" not in receipt, receipt
+        assert f"接待电话:{office['office_phone']}" in receipt and office["office_address"] in receipt, receipt
         assert f"{program.name} {case_no}" in receipt and "入户调查" in receipt, receipt
         assert desk.page.locator("main tbody tr").count() == 2  # the confirmed proposal and the new application
         check(desk, "counter-receipt")

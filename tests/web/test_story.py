@@ -7,6 +7,7 @@ from tests.web.conftest import check_screen, sign_in_and_bind
 
 def test_li_xiuying_confirms_on_her_phone_and_sees_the_approval(phone, city):
     assert city.scan()["proposed"] == "2"
+    city.stack.cli("import", "areas", "--synthetic")  # names, not codes, on her proposal
     assert city.dispatch()["no_channel"] == "2"
     p = phone()
     sign_in_and_bind(p, city.li, check=check_screen)
@@ -26,6 +27,7 @@ def test_li_xiuying_confirms_on_her_phone_and_sees_the_approval(phone, city):
     main = p.page.inner_text("main")
     assert "您为什么符合条件" in main and "年满80周岁" in main
     assert "来源:公安人口库" in main and "李秀英" in main
+    assert "小店区" in main and "140105" not in main, main  # the district, street and community by name
     check_screen(p, "proposal")
     p.page.click("text=信息不对,或者不需要")
     p.settle()

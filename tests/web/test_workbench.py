@@ -82,6 +82,10 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
                          today.replace(year=today.year - 1).isoformat(), today.replace(year=today.year + 4).isoformat()])
     assert _summary(stack.cli("import", "disability", str(tmp_path / "disability.csv")))["rejected"] == "0"
     stack.cli("scheduler", "run-once", "--as-of", today.isoformat())
+    stack.cli("import", "areas", "--synthetic")  # the areas by name on the case page and the accounts screen
+    from flows.areas import synthetic_rows
+
+    street_name = next(r["name"] for r in synthetic_rows() if r["code"] == "140105001")
 
     # The citizen confirms the proposal on her phone: the case goes to the street's review pool.
     citizen = phone()
@@ -153,6 +157,7 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         # the timeline and deadlines in words: who did what, never a raw code (issue 12 item 4)
         assert "审核:" in main and "申请人本人(赵*) 确认了申请" in main, main
         assert "staff:" not in main and "resident:" not in main and "[object Object]" not in main, main
+        assert f"{street_name}(140105001)" in desk.page.inner_text("main table:has(caption:has-text('预填信息'))")
         check(desk, "case")
         desk.page.select_option("#reveal-purpose", "application_review")
         desk.page.click("main button:has-text('查看')")
@@ -201,6 +206,7 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         desk.wait_screen("inbox")
         desk.page.click("a[href='#/accounts']")
         desk.wait_screen("accounts")
+        assert f"{street_name}办事处" in desk.page.inner_text("main table"), desk.page.inner_text("main table")
         check(desk, "accounts")
         desk.page.fill("#acc-username", "chen.worker")
         desk.page.fill("#acc-display_name", "陈社工")

@@ -295,7 +295,7 @@ route(/^\/app\/([0-9a-f]{8,64})$/, async (m, params) => {
   }
   out.push(section(forName ? S.detail.whyFor(forName) : S.detail.why, h("ul", { class: "reasons" }, ...a.reasons.map((r) => h("li", { text: r })))));
   out.push(section(S.detail.prefilled, h("dl", { class: "fields" }, ...a.fields.map((f) => [
-    h("dt", { text: f.label }), h("dd", {}, h("span", { class: "value", text: (S.detail.values[f.field] || {})[f.value] || f.value }), h("span", { class: "source", text: S.detail.source(f.source_name, f.source_date && fmt.date(f.source_date)) }))]))));
+    h("dt", { text: f.label }), h("dd", {}, h("span", { class: "value", text: f.value_name || (S.detail.values[f.field] || {})[f.value] || f.value }), h("span", { class: "source", text: S.detail.source(f.source_name, f.source_date && fmt.date(f.source_date)) }))]))));
   if (a.state !== "proposed") out.push(section(S.detail.timeline, timeline(a), a.confirmed_by_proxy ? para(S.detail.byProxy(a.confirmed_by_proxy)) : null));
   if (["approved", "rejected", "declined"].includes(a.state)) {
     let rated = null;

@@ -177,7 +177,7 @@ async function caseScreen(id) {
   const prefill = el("table", {}, el("caption", { text: C.prefill }), el("thead", {}, el("tr", {},
     ...[pc.field, pc.value, pc.source, pc.date].map((h) => el("th", { scope: "col", text: h })))),
   el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: C.fieldNames[f.field] || f.field }),
-    el("td", { text: f.value || "—" }), el("td", { text: C.sources[f.source] || (/^rule:/.test(f.source || "") ? C.ruleSource : sourceNames(f.source)) || "—" }),
+    el("td", { text: f.value_name ? C.named(f.value_name, f.value) : f.value || "—" }), el("td", { text: C.sources[f.source] || (/^rule:/.test(f.source || "") ? C.ruleSource : sourceNames(f.source)) || "—" }),
     el("td", { text: f.source_date || "—" })))));
   const trace = el("ul", { class: "trace" }, ...(c.trace || []).map((t) => el("li", {},
     el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
@@ -336,7 +336,7 @@ async function accountsScreen() {
   el("button", { class: "btn primary", type: "submit", text: S.accounts.create }));
   const rows = list.map((s) => el("tr", {}, el("td", { text: s.username }), el("td", { text: s.display_name }),
     el("td", { text: S.roles[s.role] || s.role }),
-    el("td", { text: s.community_code || s.street_code || s.district_code }),
+    el("td", { text: s.office || s.community_code || s.street_code || s.district_code }),
     el("td", { text: s.disabled ? S.accounts.disabled : S.accounts.active }),
     el("td", {}, s.disabled || s.id === me.id ? "" : el("button", { class: "btn quiet", type: "button",
       text: S.accounts.disable, onclick: async () => {
@@ -571,7 +571,10 @@ async function receiptScreen(visitId) {
   rows.push(...r.appeals.map((a) => el("tr", {}, el("td", { text: R.appealNo(a.program_name, a.appeal_id) }),
     el("td", { text: R.steps[a.step] || a.step }), el("td", { text: a.due_on }), el("td", { text: a.phone || "12345" }))));
   show("receipt", el("article", { class: "letter receipt" }, el("h1", { text: R.title }),
-    el("p", { text: R.visit(r.visited_on, r.office) }), el("p", { text: R.id(r.id_number_masked) }),
+    el("p", { text: R.visit(r.visited_on, r.office) }),
+    el("p", { class: "office-phone", text: r.office_phone ? R.officePhone(r.office, r.office_phone) : R.noOfficePhone(r.office) }),
+    r.office_address ? el("p", { text: R.officeAddress(r.office_address) }) : null,
+    el("p", { text: R.id(r.id_number_masked) }),
     el("table", {}, el("thead", {}, el("tr", {}, ...[R.caseNo, R.step, R.due, R.phone].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, rows)),
     r.appeals.length ? el("p", { text: R.remedies }) : null, el("p", { text: R.hotline }), el("figure", {}, qr, el("figcaption", { text: R.qr })),
