@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select
 from app.db import utcnow
 from app.masking import mask_name
 from app.models import Account, AuditEvent, AuditSubject, IdentityBinding, Resident, StaffMember
-from flows import areas
+from flows import areas, programs
 from flows.dates import today_shanghai
 
 ACTOR_KINDS = ("self", "proxy", "staff", "system", "department")
@@ -57,9 +57,9 @@ WHAT = {
     "staff.proxy_grant_approve": "复核了代办授权",
     "staff.proxy_grant_revoke": "终止了代办授权",
     "staff.case_review": "审核了申请",
-    "staff.dibao_home_visit": "记录了入户调查",
-    "staff.dibao_street_review": "完成了街道审核",
-    "staff.dibao_county_decision": "作出了县级审批",
+    "staff.home_visit": "记录了入户调查",
+    "staff.street_review": "完成了街道审核",
+    "staff.county_decision": "作出了县级审批",
     "staff.objection_decide": "处理了公示异议",
     "staff.home_help": "上门协助办理",
     "exchange.search": "查询了您的待遇信息",
@@ -94,9 +94,9 @@ PURPOSES = {
     "staff.application_view": ("case_review", "审核办理申请"),
     "staff.case_queue": ("case_review", "审核办理申请"),
     "staff.case_review": ("case_review", "审核办理申请"),
-    "staff.dibao_home_visit": ("case_review", "审核办理申请"),
-    "staff.dibao_street_review": ("case_review", "审核办理申请"),
-    "staff.dibao_county_decision": ("case_review", "审核办理申请"),
+    "staff.home_visit": ("case_review", "审核办理申请"),
+    "staff.street_review": ("case_review", "审核办理申请"),
+    "staff.county_decision": ("case_review", "审核办理申请"),
     "staff.task_list": ("casework", "处理待办事项"),
     "staff.task_view": ("casework", "处理待办事项"),
     "staff.task_decide": ("casework", "处理待办事项"),
@@ -219,7 +219,7 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
             code = str(details["purpose"])
             purpose = (code, LOOKUP_PURPOSES.get(code, "办理业务"))
         else:
-            purpose = PURPOSES.get(event.action, ("casework", "办理业务"))
+            purpose = PURPOSES.get(action_of(event), ("casework", "办理业务"))
     elif actor_kind == "proxy":
         name = proxy_name_at(session, ref, event) if kind == "account" else UNBOUND_PROXY
         purpose = PROXY_PURPOSE
@@ -250,13 +250,24 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
             "object_id": object_id if own else None, "object_ids": ids}
 
 
+def action_of(event: AuditEvent) -> str:
+    """The event's action as it is named today: events written before a program's staff steps got generic names
+    carried the program's code (staff.<code>_home_visit → staff.home_visit)."""
+    staff, dot, rest = event.action.partition(".")
+    if staff == "staff" and dot:
+        for known in programs.PROGRAMS:
+            if rest.startswith(known + "_"):
+                return f"staff.{rest[len(known) + 1:]}"
+    return event.action
+
+
 def what(event: AuditEvent) -> str:
     """The event in words (WHAT; a reveal says which field; an action without words says so, not its code)."""
     if event.action == "staff.resident_reveal":
         field = (event.details or {}).get("field")
         if field in REVEALED:
             return REVEALED[field]
-    return WHAT.get(event.action) or UNKNOWN_ACTION
+    return WHAT.get(action_of(event)) or UNKNOWN_ACTION
 
 
 # Other departments' queries through the exchange (flows.exchange.search): what was asked and what it was told.

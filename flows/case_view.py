@@ -140,7 +140,7 @@ def timeline(session: Session, application: Application, limit: int = 200) -> li
         details = e.details or {}
         events.append({"at": e.ts.isoformat(timespec="seconds"), "when": _beijing(e.ts), "actor": e.actor,
                        "actor_kind": actor_kind, "actor_name": name, "actor_role": member.role if member else None,
-                       "action": e.action,
+                       "action": activity.action_of(e),
                        "on_behalf_of": e.on_behalf_of, "on_behalf_of_name": subject if e.on_behalf_of else None,
                        "purpose": details.get("purpose") if isinstance(details.get("purpose"), str) else None,
                        "result": e.result})

@@ -294,7 +294,7 @@ class HomeVisit(MethodView):
             lambda: _casework(application).record_home_visit(session, application, current_staff().id,
                                                              args["checklist"], args["note"]))
         if created:
-            _audit(session, "staff.dibao_home_visit", application, decision, application.state,
+            _audit(session, "staff.home_visit", application, decision, application.state,
                    {"checklist": args["checklist"], "note": args["note"][:200], "home_visit": visit.id,
                     "second_investigator": visit.investigator_2})
         session.commit()
@@ -340,7 +340,7 @@ class StreetReview(MethodView):
         _casework(application).street_review(session, application, current_staff().id,
                                              args["decision"] == "approve", args.get("reason_code"),
                                              note=args["reason"])
-        _audit(session, "staff.dibao_street_review", application, decision, args["decision"],
+        _audit(session, "staff.street_review", application, decision, args["decision"],
                {"reason_code": args.get("reason_code"), "reason": args["reason"]})
         session.commit()
         return case_payload(session, application)
@@ -365,7 +365,7 @@ class CountyDecision(MethodView):
         _casework(application).county_decide(session, application, current_staff().id,
                                              args["decision"] == "approve", args.get("reason_code"),
                                              note=args["reason"])
-        _audit(session, "staff.dibao_county_decision", application, decision, args["decision"],
+        _audit(session, "staff.county_decision", application, decision, args["decision"],
                {"reason_code": args.get("reason_code"), "reason": args["reason"]})
         session.commit()
         return case_payload(session, application)

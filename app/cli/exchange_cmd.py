@@ -49,7 +49,7 @@ def _text_or_file(value: str) -> str:
 @click.option("--key-id", default=None, help="key id (default <client>-<random>)")
 @click.option("--actions", default="search", show_default=True, help="comma-separated: push, search")
 @click.option("--purposes", default="{}", help='JSON (or @file): {"code": {"legal_basis": …, "text": …, '
-              '"delay_days": 0, "fields": {"dibao_household": ["receiving", "since"]}}}')
+              '"delay_days": 0, "fields": {"<dataset>": ["<field>", …]}}} (datasets: GET /api/v1/catalogue)')
 @click.option("--pia", "pia_ref", required=True, help="the PIA reference (个人信息保护影响评估, PIPL art. 55–56)")
 @click.option("--agreement", "agreement_ref", required=True, help="the data-sharing agreement's reference")
 @click.option("--agreement-expires", required=True, type=click.DateTime(["%Y-%m-%d"]))
@@ -214,7 +214,9 @@ def selftest(client_id, key_file, key_id, url) -> None:
                                                          ExchangeKey.revoked_at.is_(None))
                                .order_by(ExchangeKey.created_at.desc())).all()
         purpose, spec = next(iter(client.purposes.items()), (None, {}))
-        dataset = next(iter(spec.get("fields") or {"dibao_household": []}), "dibao_household")
+        from flows.exchange.datasets import ANSWERS
+
+        dataset = next(iter(spec.get("fields") or {}), None) or next(iter(ANSWERS))
     kid = key_id or (keys[0].id if keys else None)
     if kid is None or purpose is None:
         click.echo("error: the client needs a valid key and a purpose", err=True)

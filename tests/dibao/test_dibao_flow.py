@@ -205,4 +205,4 @@ def test_the_program_form_is_declared_served_and_applied_through_the_generic_rou
     assert "300" in declared["declared_monthly_income"] and "零工" in declared["declared_note"]
     assert "老伴生病" in declared["declared_note"]
     again = c.post("/api/v1/programs/dibao/applications", json={})
-    assert again.status_code == 409 and again.json["error_code"] == "dibao_in_progress"
+    assert again.status_code == 409 and again.json["error_code"] == "application_in_progress"

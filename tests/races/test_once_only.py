@@ -126,8 +126,8 @@ def test_24_parallel_dibao_applications_of_one_resident_make_one(servers, sessio
         f"{base}/api/v1/dibao/applications", headers=headers, json={}, timeout=QUIET))
     assert Counter(r.status_code for r in answers) == {201: 1, 409: 23}
     # in progress, or (once the automatic check has decided it) one a month — never a 500
-    assert {r.json()["error_code"] for r in answers if r.status_code == 409} <= {"dibao_in_progress",
-                                                                               "dibao_one_a_month"}
+    assert {r.json()["error_code"] for r in answers if r.status_code == 409} <= {"application_in_progress",
+                                                                               "one_application_a_month"}
     assert _count(session, select(Application).where(Application.program == "dibao")) == 1
 
 

@@ -58,7 +58,7 @@ def test_a_visit_needs_two_investigators_and_their_signatures(cfg, session, clie
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(HomeVisit)) == 1
     assert session.scalar(select(func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.action == "staff.dibao_home_visit")) == 1
+                          .where(AuditEvent.action == "staff.home_visit")) == 1
     visit = session.scalars(select(HomeVisit)).one()
     assert (visit.investigator_1, visit.investigator_2) == (me.id, colleague.id)
     entry = next(e for e in session.get(type(application), application.id).trace if e["code"] == "home_visit")

@@ -151,9 +151,9 @@ def test_dibao_end_to_end_over_http(session, cfg, client, wechat, staff, monkeyp
     mine = citizen.get(f"/api/v1/applications/{app_id}").json
     assert [t["code"] for t in mine["trace"]][-1] == "county_approval"
     actions = set(session.scalars(select(AuditEvent.action)))
-    assert {"staff.dibao_home_visit", "staff.dibao_street_review", "staff.objection_decide",
-            "staff.dibao_county_decision", "staff.case_queue", "authz.denied"} <= actions
-    audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.dibao_county_decision")).one()
+    assert {"staff.home_visit", "staff.street_review", "staff.objection_decide",
+            "staff.county_decision", "staff.case_queue", "authz.denied"} <= actions
+    audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.county_decision")).one()
     assert audited.on_behalf_of == f"resident:{head.id}" and audited.details["reason"] == "同意纳入低保"
     assert all(d.done_on for d in session.scalars(select(StepDeadline)))
 

@@ -124,10 +124,10 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
     period = month_of(today)
     if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
                                                    Application.state.notin_(("rejected", "declined", "expired")))):
-        raise Conflict(IN_PROGRESS, error_code="dibao_in_progress")
+        raise Conflict(IN_PROGRESS, error_code="application_in_progress")
     if session.scalar(select(Application.id).where(Application.program == CODE, Application.resident_id == applicant.id,
                                                    Application.period == period)):
-        raise Conflict(ONE_A_MONTH, error_code="dibao_one_a_month")
+        raise Conflict(ONE_A_MONTH, error_code="one_application_a_month")
     application = Application(
         program=CODE, resident_id=applicant.id, period=period, origin="citizen", state="checking", as_of=today,
         prefill=_prefill(session, applicant, declared_monthly_income_fen, declared_note, today),
@@ -139,7 +139,7 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
     except IntegrityError as exc:
         if not is_unique_violation(exc, "applications", "program", "resident_id", "period"):
             raise
-        raise Conflict(ONE_A_MONTH, error_code="dibao_one_a_month") from None
+        raise Conflict(ONE_A_MONTH, error_code="one_application_a_month") from None
     check(session, application, today)
     return application
 
