@@ -24,7 +24,8 @@ CARD_FIELDS = ("name", "id_number", "sex", "birth_date", "address", "issuing_aut
 CONSENT_KINDS = ("signature", "slip_photo")
 CONSENT_MAX_BYTES = 2 * 1024 * 1024
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
-OPEN_STATES = ("proposed", "reviewing", "home_visit", "street_review", "public_notice", "county_review")
+OPEN_STATES = ("proposed", "reviewing", "home_visit", "street_review", "public_notice", "county_review",
+               "approving")
 HOTLINE = "12345"
 
 

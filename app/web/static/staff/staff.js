@@ -181,8 +181,8 @@ async function inboxScreen(scope) {
         }
       } }));
     } else {
-      if (t.kind === "review" && t.application_id) {
-        actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.inbox.review }));
+      if ((t.kind === "review" || t.kind === "approve") && t.application_id) {
+        actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.kinds[t.kind] }));
       }
       if (t.kind === "home_visit" && t.application_id) {
         actions.push(el("a", { class: "btn", href: `#/visit/${t.application_id}`, text: S.visit.open }));

@@ -92,7 +92,7 @@ export const S = {
   badge: { on_track: "正常", at_risk: "临近期限", overdue: "已超期", none: "无期限", done: "已办结" },
   badgeDone: "已办结",
   kinds: {
-    review: "审核", home_visit: "入户调查", objection: "公示异议", home_help: "上门协助",
+    review: "审核", approve: "审批", home_visit: "入户调查", objection: "公示异议", home_help: "上门协助",
     data_correction: "数据更正", identity_verification: "身份核验", manual_review: "人工复核",
     notify_resident: "通知对象",
     appeal: "复核申请", appeal_overdue: "复核超期督办", appeal_follow_up: "复核后更正",
@@ -122,7 +122,8 @@ export const S = {
       start_month: "起始月份" },
     sources: { population_registry: "公安人口库", citizen_declaration: "本人申报", disabled_persons_federation: "残联",
       tax: "税务", social_security: "人社", staff: "工作人员" },
-    steps: { review: "审核", home_visit: "入户调查", reviewing: "街道审核", public_notice: "公示", approving: "县级审批" },
+    steps: { review: "审核", approve: "审批", home_visit: "入户调查", reviewing: "街道审核", public_notice: "公示",
+      approving: "县级审批" },
     household: "家庭成员",
     member: (m) => `${m.name_masked}(${m.relation || "—"},${m.birth_year || "—"}年生)${m.applicant ? " · 申请人" : ""}`,
     economic: "经济状况核对",
@@ -151,7 +152,7 @@ export const S = {
     reasonCode: "不通过的原因",
     done: "已办结。",
     next: (state) => `已提交,案件进入下一步:${state}。`,
-    titles: { review: "审核申请", "street-review": "街道审核", "county-decision": "区县审批" },
+    titles: { review: "审核申请", approve: "审批申请", "street-review": "街道审核", "county-decision": "区县审批" },
     reasons: {
       rule_not_met: "经核对,不符合补贴条件", duplicate_benefit: "已享受同类补贴,不能重复享受",
       data_inconsistent: "部门共享数据存在矛盾,需更正后重新办理", other: "其他原因(详见说明)",
