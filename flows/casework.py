@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db import core_execute, utcnow
@@ -201,7 +201,11 @@ def review(session: Session, application: Application, staff_id: str, approve: b
     if not approve and reason_code not in REVIEW_REJECTION_REASONS:
         raise Unprocessable("A rejection needs a reason code.",
                             errors={"reason_code": sorted(REVIEW_REJECTION_REASONS)})
-    decision = programs.get(application.program).decide(program_facts(session, application, today), today)
+    program = programs.get(application.program)
+    decision = program.decide(program_facts(session, application, today), today)
+    passes = approve and decision.eligible
+    _take_step(session, application, "reviewing",
+               ("approving" if program.approval_step is not None else "approved") if passes else "rejected")
     staff_entry = {"code": "staff_review", "passed": bool(approve), "value": "approve" if approve else reason_code,
                    "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
                    "text": "工作人员审核通过" if approve else
@@ -209,8 +213,7 @@ def review(session: Session, application: Application, staff_id: str, approve: b
     application.trace = decision.trace() + [staff_entry]
     close_deadline(session, application, "review", today)
     _close_tasks(session, application, "review")
-    program = programs.get(application.program)
-    if approve and decision.eligible and program.approval_step is not None:
+    if passes and program.approval_step is not None:
         application.state, application.updated_at = "approving", utcnow()
         _open_step(session, application, session.get(Resident, application.resident_id), program, "approve",
                    decision, today)
@@ -243,6 +246,7 @@ def approve(session: Session, application: Application, staff_id: str, approve: 
         raise Forbidden("You did the review of this case, so a different person must approve it.",
                         error_code="segregation_of_duties")
     decision = program.decide(program_facts(session, application, today), today)
+    _take_step(session, application, "approving", "approved" if approve and decision.eligible else "rejected")
     entry = {"code": "staff_approval", "passed": bool(approve), "value": "approve" if approve else reason_code,
              "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
              "text": "工作人员审批通过" if approve else
@@ -257,6 +261,16 @@ def approve(session: Session, application: Application, staff_id: str, approve: 
     else:
         _reject(session, application, reason_code, entry["text"])
     return application
+
+
+def _take_step(session: Session, application: Application, waiting: str, to: str) -> None:
+    """Move the application out of the state `waiting` in one conditional UPDATE, so that of two staff members
+    deciding the same step at once one stands (the other: 409 `application_state`)."""
+    won = session.execute(update(Application).where(Application.id == application.id, Application.state == waiting)
+                          .values(state=to).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise Conflict(f"The application is no longer {waiting}: someone decided this step a moment ago.",
+                       error_code="application_state")
 
 
 def _close_tasks(session: Session, application: Application, kind: str) -> None:
