@@ -1,6 +1,7 @@
 """State changes that must happen once, under ≥ 20 parallel requests across two API processes on one
 database: confirm vs decline, reopen, the second approval of a payout grant, staff task decisions,
-objection decisions, the approval of a reviewed disability case — and `zerotrip payroll --close` run several times at once."""
+objection decisions, the approval of a reviewed disability case — and `zerotrip payroll --close` run several
+times at once."""
 
 from __future__ import annotations
 
