@@ -67,8 +67,9 @@ GRANT_ACTIONS = ("grant:view", "grant:revoke", "grant:confirm", "grant:approve")
 _SEE = frozenset({"application:view", "benefit:view", "benefit:proof", "resident:view", "resident:lookup",
                   "task:view", "grant:view", "casework:queue"})
 # Actions that decide (or move) a case: never a supervisor's nor an admin's.
-CASE_DECISIONS = frozenset({"task:decide", "casework:review", "case:home_visit", "case:street_review",
-                            "objection:decide", "case:county_approve", "casework:bulk_review", "appeal:decide"})
+CASE_DECISIONS = frozenset({"task:decide", "casework:review", "casework:approve", "case:home_visit",
+                            "case:street_review", "objection:decide", "case:county_approve", "casework:bulk_review",
+                            "appeal:decide"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     # the township's civil-affairs assistant: intake, help at home, the 低保 home visit (with a second person)
     "clerk": _SEE | {"proxy:record", "casework:home_help", "case:home_visit", "task:claim", "appeal:record",
@@ -80,8 +81,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                         "counter:serve",
                         "casework:review", "casework:bulk_review", "case:street_review", "objection:decide",
                         "grant:revoke", "appeal:record", "appeal:decide", "case:extend", "letter:send"},
-    "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "case:county_approve", "grant:revoke",
-                        "grant:approve", "appeal:decide", "case:extend", "letter:send"},
+    # approves a reviewed case (a reviewed program's approval step, 低保's county approval) — never one she
+    # reviewed herself (separation_of_duties below)
+    "approver": _SEE | {"proxy:record", "task:claim", "task:decide", "casework:review", "casework:approve",
+                        "case:county_approve", "grant:revoke", "grant:approve", "appeal:decide", "case:extend",
+                        "letter:send"},
     # reassigns work, signs off monthly rolls, decides no case
     "supervisor": _SEE | {"task:reassign", "payroll:signoff", "grant:revoke", "supervision:view"},
     # accounts and settings, decides no case
@@ -122,7 +126,7 @@ def may_reassign(role: str | None) -> bool:
 
 
 # Staff actions reserved to the district (county) level: a staff member bound to a street or community is refused.
-DISTRICT_LEVEL_ACTIONS = frozenset({"case:county_approve"})
+DISTRICT_LEVEL_ACTIONS = frozenset({"case:county_approve", "casework:approve"})
 ACTIONS = tuple(sorted(set(CITIZEN_ACTIONS) | set(GRANT_ACTIONS) | set(STAFF_ACTIONS)))
 
 
@@ -409,7 +413,7 @@ def resolve_subject(session: Session, caller: Caller, subject: str | None, actio
 # ---- segregation of duties (issue 12 item 4) -------------------------------------------------------------------
 # The approving actions, and the earlier steps whose staff may not approve the same case (trace entries with
 # source "staff" carry the code of the step and the staff id).
-APPROVING_ACTIONS = frozenset({"case:county_approve"})
+APPROVING_ACTIONS = frozenset({"case:county_approve", "casework:approve"})
 EARLIER_STEPS = frozenset({"home_visit", "street_review", "staff_review", "objection"})
 
 
@@ -417,7 +421,8 @@ def separation_of_duties(session: Session, caller: Caller, action: str,
                          application: Application | StaffTask | Benefit) -> None:
     """403 with words when a staff member would decide a case about herself or her registry household, or
     approve a case whose home visit or review she did herself. Called after `require` on every deciding action
-    (CASE_DECISIONS), whatever the object names the resident: an application, a task about her, a benefit."""
+    (CASE_DECISIONS), whatever the object names the resident: an application, a task about her, a benefit; on
+    approving actions before `require` too when the caller may see the case (she is told why, whatever her role)."""
     if caller.kind != "staff" or action not in CASE_DECISIONS:
         return
     staff = session.get(StaffMember, caller.staff_id)

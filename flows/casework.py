@@ -3,7 +3,9 @@ home-help task, and the facts each rule needs (the program's own facts hook, els
 
 - a program with its own confirmation (Program.confirm) → that;
 - a reviewed program (Program.reviewed: a declared "review" step) → rule checked (trace kept) → `reviewing`
-  with a review task and a time limit → staff approve (rule re-checked) or reject with a coded reason;
+  with a review task and a time limit → staff approve (rule re-checked) or reject with a coded reason; with a
+  declared "approve" step too, a passing review → `approving` with an approval task → a different person
+  approves (rule re-checked again) or rejects;
 - any other → decided by rule at once (flows.applications.confirm).
 """
 
@@ -12,11 +14,11 @@ from __future__ import annotations
 import functools
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db import core_execute, utcnow
-from app.errors import Conflict, Unprocessable
+from app.errors import Conflict, Forbidden, Unprocessable
 from app.models import Application, Benefit, OneOffPayment, Resident, StaffTask, StepDeadline
 from flows import applicants, case_states, programs, workdays
 from flows import applications as elderly_flow
@@ -90,7 +92,7 @@ def confirm(session: Session, application: Application, actor: str, today: date 
         return own.hook("confirm")(session, application, actor, today, declared=declared)
     if own is None or not own.reviewed:
         return elderly_flow.confirm(session, application, actor, today)
-    if application.state in ("reviewing", "approved", "rejected"):
+    if application.state in ("reviewing", "approving", "approved", "rejected"):
         return application
     if application.state != "proposed":
         raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
@@ -109,15 +111,21 @@ def confirm(session: Session, application: Application, actor: str, today: date 
         _reject(session, application, "rule_not_met", _first_failed(decision))
         return application
     case_states.move(application, "reviewing")
-    step = next(s for s in program.steps if s.code == "review")
-    open_deadline(session, application, "review", today, step.working_days)
-    session.add(StaffTask(kind="review", resident_id=resident.id, application_id=application.id,
+    _open_step(session, application, resident, program, "review", decision, today)
+    return application
+
+
+def _open_step(session: Session, application: Application, resident: Resident, program, step_code: str, decision,
+               today: date) -> None:
+    """Start a staff step of a reviewed program: its time limit and a task in the pool of whoever may do it."""
+    step = next(s for s in program.steps if s.code == step_code)
+    open_deadline(session, application, step_code, today, step.working_days)
+    session.add(StaffTask(kind=step_code, resident_id=resident.id, application_id=application.id,
                           district_code=resident.district_code, street_code=resident.street_code,
-                          community_code=resident.community_code, dedupe_key=f"review:{application.id}",
+                          community_code=resident.community_code, dedupe_key=f"{step_code}:{application.id}",
                           details={"program": program.code, "tier": decision.tier,
                                    "monthly_amount": yuan(decision.monthly_amount_fen)},
                           due_at=_due_datetime(today, step.working_days)))
-    return application
 
 
 def _due_datetime(start: date, working_days: int):
@@ -181,16 +189,23 @@ def start_benefit(session: Session, application: Application, decision) -> Benef
 
 def review(session: Session, application: Application, staff_id: str, approve: bool, reason_code: str | None = None,
            note: str | None = None, today: date | None = None) -> Application:
-    """A staff decision on a reviewed application; approval re-checks the rule on today's data."""
+    """A staff review of a reviewed application; approval re-checks the rule on today's data. Where the program
+    declares an "approve" step (Program.approval_step), a passing review sends the case to the approvers' pool
+    (`approving`); otherwise the review is the decision and starts the benefit. A rejection decides at once."""
     today = today or today_shanghai()
     if not is_reviewed(application.program):
-        raise Conflict("This program is not decided by a staff review.")
+        raise Conflict("This program is not decided by a staff review.", error_code="application_state")
     if application.state != "reviewing":
-        raise Conflict(f"The application is {application.state}, not waiting for review.")
+        raise Conflict(f"The application is {application.state}, not waiting for review.",
+                       error_code="application_state")
     if not approve and reason_code not in REVIEW_REJECTION_REASONS:
         raise Unprocessable("A rejection needs a reason code.",
                             errors={"reason_code": sorted(REVIEW_REJECTION_REASONS)})
-    decision = programs.get(application.program).decide(program_facts(session, application, today), today)
+    program = programs.get(application.program)
+    decision = program.decide(program_facts(session, application, today), today)
+    passes = approve and decision.eligible
+    _take_step(session, application, "reviewing",
+               ("approving" if program.approval_step is not None else "approved") if passes else "rejected")
     staff_entry = {"code": "staff_review", "passed": bool(approve), "value": "approve" if approve else reason_code,
                    "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
                    "text": "工作人员审核通过" if approve else
@@ -198,13 +213,67 @@ def review(session: Session, application: Application, staff_id: str, approve: b
     application.trace = decision.trace() + [staff_entry]
     close_deadline(session, application, "review", today)
     _close_tasks(session, application, "review")
-    if approve and decision.eligible:
+    if passes and program.approval_step is not None:
+        case_states.move(application, "approving")
+        _open_step(session, application, session.get(Resident, application.resident_id), program, "approve",
+                   decision, today)
+    elif approve and decision.eligible:
         start_benefit(session, application, decision)
     elif approve:
         _reject(session, application, "rule_not_met", _first_failed(decision))
     else:
         _reject(session, application, reason_code, staff_entry["text"])
     return application
+
+
+def approve(session: Session, application: Application, staff_id: str, approve: bool,
+            reason_code: str | None = None, note: str | None = None, today: date | None = None) -> Application:
+    """The approval of a reviewed case (Program.approval_step) by a different person than its reviewer (403
+    `segregation_of_duties`): the rule is re-checked on today's data; approval starts the benefit, a rejection
+    carries a coded reason. The review's trace entry is kept beside the approval's."""
+    today = today or today_shanghai()
+    program = programs.get(application.program)
+    if program is None or program.approval_step is None:
+        raise Conflict("This program has no approval step.", error_code="application_state")
+    if application.state != "approving":
+        raise Conflict(f"The application is {application.state}, not waiting for approval.",
+                       error_code="application_state")
+    if not approve and reason_code not in REVIEW_REJECTION_REASONS:
+        raise Unprocessable("A rejection needs a reason code.",
+                            errors={"reason_code": sorted(REVIEW_REJECTION_REASONS)})
+    staff_entries = [e for e in (application.trace or []) if e.get("source") == "staff"]
+    if any(e.get("code") == "staff_review" and e.get("staff_id") == staff_id for e in staff_entries):
+        raise Forbidden("You did the review of this case, so a different person must approve it.",
+                        error_code="segregation_of_duties")
+    decision = program.decide(program_facts(session, application, today), today)
+    _take_step(session, application, "approving", "approved" if approve and decision.eligible else "rejected")
+    entry = {"code": "staff_approval", "passed": bool(approve), "value": "approve" if approve else reason_code,
+             "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
+             "text": "工作人员审批通过" if approve else
+             f"工作人员审批未通过:{REVIEW_REJECTION_REASONS[reason_code]}" + (f"({note[:200]})" if note else "")}
+    application.trace = decision.trace() + staff_entries + [entry]
+    close_deadline(session, application, "approve", today)
+    _close_tasks(session, application, "approve")
+    if approve and decision.eligible:
+        start_benefit(session, application, decision)
+    elif approve:
+        _reject(session, application, "rule_not_met", _first_failed(decision))
+    else:
+        _reject(session, application, reason_code, entry["text"])
+    return application
+
+
+def _take_step(session: Session, application: Application, waiting: str, to: str) -> None:
+    """Move the application out of the state `waiting` in one conditional UPDATE, so that of two staff members
+    deciding the same step at once one stands (the other: 409 `application_state`); a move flows.case_states
+    lists."""
+    if not case_states.may_move(waiting, to):
+        raise ValueError(f"{waiting} → {to} is not a move of the case state table")
+    won = session.execute(update(Application).where(Application.id == application.id, Application.state == waiting)
+                          .values(state=to).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise Conflict(f"The application is no longer {waiting}: someone decided this step a moment ago.",
+                       error_code="application_state")
 
 
 def _close_tasks(session: Session, application: Application, kind: str) -> None:

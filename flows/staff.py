@@ -33,6 +33,7 @@ DECISIONS = ("approve", "reject", "done")
 # Tasks that drive an application through its program: closed only by the program's staff endpoint.
 CASE_TASKS = {
     "review": "POST /api/v1/staff/applications/{id}/review",
+    "approve": "POST /api/v1/staff/applications/{id}/approve",
     "home_visit": "POST /api/v1/staff/applications/{id}/home-visit",
     "objection": "POST /api/v1/staff/objections/{id}/decide",
     "home_help": "POST /api/v1/staff/tasks/{id}/home-help",

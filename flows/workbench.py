@@ -24,7 +24,7 @@ from flows.staff import MIN_PASSWORD, check_password, hash_password
 BULK_MAX = 50
 # The permission a task kind needs (app.authz.PERMISSIONS): a task is in the pool of every staff member whose
 # role has it, in the task's jurisdiction. Kinds not listed need task:decide.
-KIND_PERMISSION = {"review": "casework:review", "home_visit": "case:home_visit", "objection": "objection:decide",
+KIND_PERMISSION = {"review": "casework:review", "approve": "casework:approve", "home_visit": "case:home_visit", "objection": "objection:decide",
                    "home_help": "casework:home_help", "appeal": "appeal:decide",
                    # an appeal past its limit (flows.appeals.sweep): in the supervisors' pool, to reassign
                    "appeal_overdue": "task:reassign"}
@@ -235,8 +235,10 @@ def reassign(session: Session, task: StaffTask, to: StaffMember) -> StaffTask:
 # ---- bulk review ------------------------------------------------------------------------------------------------
 
 def bulk_review_one(session: Session, application: Application, staff_id: str, today: date) -> None:
-    """Approve one reviewed application in a bulk run, only when its program is decided by one staff review
-    (Program.reviewed) and the rule re-check passes today; otherwise refused (nothing is rejected in bulk)."""
+    """Complete the review step of one reviewed application in a bulk run, only when its program is decided by a
+    rule re-check plus staff review (Program.reviewed) and the re-check passes today; otherwise refused (nothing
+    is rejected in bulk). Where the program declares an approval step, the case then waits in the approvers'
+    pool (flows.casework.review)."""
     from flows import casework, programs
 
     if not casework.is_reviewed(application.program):

@@ -19,7 +19,7 @@ from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, current_caller
 from app.api.staff import TaskSchema, task_payload
 from app.api.staff_security import current_staff, staff_required
-from app.authz import separation_of_duties
+from app.authz import APPROVING_ACTIONS, can, separation_of_duties
 from app.db import SessionLocal
 from app.errors import Conflict, NotFound
 from app.models import Application, Objection, PublicNotice, Resident, StaffTask
@@ -204,6 +204,10 @@ def case_payload(session, application: Application) -> dict:
 
 def _application(session, application_id: str, action: str):
     application = session.get(Application, application_id) if len(application_id) <= 64 else None
+    if action in APPROVING_ACTIONS and application is not None and \
+            can(session, current_caller(), "application:view", application):
+        # whoever did an earlier step of a case she may see is told so, whatever her role carries
+        separation_of_duties(session, current_caller(), action, application)
     decision = authorize(session, action, application, "application", object_ref=f"application:{application_id[:40]}")
     separation_of_duties(session, current_caller(), action, application)  # issue 12: who did a step, who decides
     return application, decision
@@ -261,15 +265,39 @@ class Review(MethodView):
     @blp.arguments(ReviewArgs)
     @blp.response(200, CaseSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
-    @blp.alt_response(409, schema=ErrorSchema, description="Not a disability subsidy waiting for review")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not a reviewed case waiting for review")
     def post(self, args, application_id):
-        """Decide a disability subsidy under review (reviewer or above): approval re-checks the rule and starts
-        the benefit; a rejection carries a coded reason and the text the citizen reads."""
+        """Review a case of a reviewed program (reviewer): approval re-checks the rule and either sends the case
+        to the approvers' pool (a program with an approval step: `approving`) or starts the benefit; a rejection
+        carries a coded reason and the text the citizen reads."""
         session = SessionLocal()
         application, decision = _application(session, application_id, "casework:review")
         casework.review(session, application, current_staff().id, args["decision"] == "approve",
                         args.get("reason_code"), note=args["reason"])
         _audit(session, "staff.case_review", application, decision, args["decision"],
+               {"reason_code": args.get("reason_code"), "reason": args["reason"]})
+        session.commit()
+        return case_payload(session, application)
+
+
+@blp.route("/applications/<string:application_id>/approve")
+class Approve(MethodView):
+    @staff_required(blp)
+    @blp.arguments(ReviewArgs)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="You reviewed this case yourself (`error_code`: "
+                      "segregation_of_duties), or your role or level does not approve")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such application in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not a reviewed case waiting for approval")
+    def post(self, args, application_id):
+        """Approve a reviewed case of a program with an approval step (approver of the district; never the
+        person who reviewed it): the rule is re-checked on today's data; approval starts the benefit, a
+        rejection carries a coded reason and the text the citizen reads."""
+        session = SessionLocal()
+        application, decision = _application(session, application_id, "casework:approve")
+        casework.approve(session, application, current_staff().id, args["decision"] == "approve",
+                         args.get("reason_code"), note=args["reason"])
+        _audit(session, "staff.case_approve", application, decision, args["decision"],
                {"reason_code": args.get("reason_code"), "reason": args["reason"]})
         session.commit()
         return case_payload(session, application)

@@ -351,9 +351,10 @@ class BulkReview(MethodView):
     @blp.arguments(WorkbenchIdList)
     @blp.response(200, WorkbenchBulkResultSchema)
     def post(self, args):
-        """Complete the review step (approve) of up to 50 applications of programs decided by one staff review
+        """Complete the review step (approve) of up to 50 applications of programs decided by a staff review
         whose rule re-check passes today; anything else (another program, a failing re-check, a case about
-        yourself) is refused for that item with its reason. Never a 低保 decision."""
+        yourself) is refused for that item with its reason. Never a 低保 decision. Where the program declares an
+        approval step, the reviewed cases then wait in the approvers' pool (`approving`)."""
         session, today = SessionLocal(), flow.today()
 
         def one(application_id):

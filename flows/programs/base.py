@@ -186,7 +186,8 @@ class Program:
     # object_to, decide_objection.
     casework: str = ""
     # The staff step whose working-day limit runs while an application waits in a state (state → step code);
-    # drives the staff queues and deadlines (flows.staff_cases). A one-review program: STAFF_REVIEW_WAITING.
+    # drives the staff queues and deadlines (flows.staff_cases). A one-review program: STAFF_REVIEW_WAITING; a review
+    # then an approval: STAFF_REVIEW_AND_APPROVAL_WAITING (with step_actions=STAFF_REVIEW_AND_APPROVAL).
     waiting_steps: dict = field(default_factory=dict)
     # What the two investigators check at a home visit (入户调查), item by item.
     home_visit_checklist: tuple[str, ...] = ()
@@ -212,6 +213,12 @@ class Program:
     def reviewed(self) -> bool:
         """Decided by the rule plus one staff review (a declared "review" step, no casework of its own)."""
         return not self.casework and any(s.code == "review" for s in self.steps)
+
+    @property
+    def approval_step(self) -> Step | None:
+        """A reviewed program's declared "approve" step (review, then approval by a different person), or None:
+        the review is then the decision."""
+        return next((s for s in self.steps if s.code == "approve"), None) if self.reviewed else None
 
     def casework_module(self):
         """The program's own casework module, or None."""
@@ -274,6 +281,10 @@ STAFF_REVIEW_REASONS = {
 }
 STAFF_REVIEW_STEP = {"reviewing": {"path": "review", "reasons": STAFF_REVIEW_REASONS}}
 STAFF_REVIEW_WAITING = {"reviewing": "review"}
+# A review, then an approval by a different person (declared steps "review" and "approve"; flows.casework.approve):
+# the reviewed case waits in the approvers' pool in state `approving`.
+STAFF_REVIEW_AND_APPROVAL = {**STAFF_REVIEW_STEP, "approving": {"path": "approve", "reasons": STAFF_REVIEW_REASONS}}
+STAFF_REVIEW_AND_APPROVAL_WAITING = {**STAFF_REVIEW_WAITING, "approving": "approve"}
 
 
 def zero_trip_program(code: str, name: str, short_name: str, parameters: dict, guide: dict, decide: Callable,

@@ -1,6 +1,6 @@
 """困难残疾人生活补贴 (disability living subsidy): for disabled members (valid certificate, any grade) of a
 household receiving 低保. Proposed from the certificate import or when the household's 低保 starts; reviewed by
-staff; stops when the certificate expires, the household leaves 低保, or the person dies. Amounts *illustrative*.
+staff and approved by another member of staff; stops when the certificate expires, the household leaves 低保, or the person dies. Amounts *illustrative*.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import date
 from flows.params import Dated
 from flows.programs.base import (
     ONLINE_GUIDE,
-    STAFF_REVIEW_STEP,
-    STAFF_REVIEW_WAITING,
+    STAFF_REVIEW_AND_APPROVAL,
+    STAFF_REVIEW_AND_APPROVAL_WAITING,
     Condition,
     Decision,
     ParamSpec,
@@ -49,8 +49,8 @@ GUIDE = {
     "conditions": ["具有本市户籍", "持有有效期内的第二代残疾人证(一至四级)", "所在家庭正在享受城乡低保", "健在"],
     "materials": [],
     "process": ["系统根据残联和低保数据主动发现", "微信通知本人或亲属", "在小程序中确认预填信息", "民政工作人员审核",
-                "审核通过后次月起按月发放"],
-    "time_limit": "确认后5个工作日内审核",
+                "另一位工作人员审批", "审批通过后次月起按月发放"],
+    "time_limit": "确认后5个工作日内审核,审核后5个工作日内审批",
     "legal_basis": LEGAL_BASIS,
     **ONLINE_GUIDE,
 }
@@ -102,10 +102,10 @@ def guide_amounts(on: date) -> dict:
 
 
 PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴", PARAMETERS, GUIDE, decide, STEPS,
-                            order=30, needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
-                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
+                            order=30, needs_review=True, time_limit_days=10, parameter_specs=PARAMETER_SPECS,
+                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_AND_APPROVAL,
                             scan="flows.programs.disability_care_subsidy.scan:scan", certificate_based=True,
-                            facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
+                            facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_AND_APPROVAL_WAITING,
                             exchange="flows.programs.disability_care_subsidy.exchange", requires_household_benefit="dibao",
                             household_fact=(DIBAO_HOUSEHOLD, DIBAO_REGISTRY))
 

@@ -10,14 +10,15 @@ staff reviews, home-help visits and monthly rolls run on it; at the end, the KPI
 - Each day: deaths (by age), births, moves out of the city, new disability certificates, renewals, the programs'
   own events; then the scheduler's jobs for that date (every program's declared scan, the lifecycle jobs); then simulated citizens answer their proposals with realistic delays (some never: the
   community worker's home-help task, 14 days after the proposal, reaches them), staff review the cases that
-  wait for a review within a few working days, a program's own staff steps run with their delays (its simulation
+  wait for a review within a few working days (and, where the program declares an approval step, a different
+  simulated staff member approves them a few days later), a program's own staff steps run with their delays (its simulation
   module's `staff`: e.g. a home visit, a street review, a county approval), each program's sweep closes what is
   due (e.g. a public notice period), and on the 5th of each month the roll of that month is computed and closed.
 - The KPIs per program: eligible, proposed within a day, wrongful payment-months, the median days from
   eligibility to approval and to the first payment, trips (what the simulated people did at a counter), messages
   per benefit started.
 - Everything is set-based SQL except the answers and reviews, which go through the same functions the API
-  uses (flows.casework.confirm / review / complete_home_help), in one transaction per day.
+  uses (flows.casework.confirm / review / approve / complete_home_help), in one transaction per day.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class Simulation:
         self.progress = progress or (lambda msg: None)
         self.answers: dict[date, list[str]] = defaultdict(list)
         self.reviews: dict[date, list[str]] = defaultdict(list)
+        self.approvals: dict[date, list[str]] = defaultdict(list)  # reviewed, waiting for a different approver
         self.events: dict[date, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         self.closed_on: dict[str, date] = {}
         self.approved_on: dict[tuple[int, str], date] = {}  # (resident, program) → the simulated day approved
@@ -291,6 +293,12 @@ class Simulation:
                 app = s.get(Application, app_id)
                 if app.state == "reviewing":
                     casework.review(s, app, "sim-staff", approve=True, today=day)
+                if app.state == "approving":  # a program with an approval step: another person approves
+                    self.approvals[day + timedelta(days=self.rng.randint(1, 3))].append(app.id)
+            for app_id in self.approvals.pop(day, []):
+                app = s.get(Application, app_id)
+                if app.state == "approving":
+                    casework.approve(s, app, "sim-approver", approve=True, today=day)
             for _program, part in self.parts:  # a program's own staff steps (e.g. 低保's visit, review, approval)
                 if hasattr(part, "staff"):
                     part.staff(self, s, day)
@@ -336,6 +344,8 @@ class Simulation:
                     casework.confirm(s, app, "sim-existing", day)
                     if app.state == "reviewing":
                         casework.review(s, app, "sim-staff", approve=True, today=day)
+                    if app.state == "approving":
+                        casework.approve(s, app, "sim-approver", approve=True, today=day)
                 s.commit()
             if i % 2000 == 0:
                 self.progress(f"warm-up: {i}/{len(ids)} existing beneficiaries confirmed")

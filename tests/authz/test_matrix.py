@@ -91,6 +91,10 @@ MATRIX = {
     # once role and jurisdiction have passed; county approval needs the approver role (the world's staff are
     # reviewers, 403); the objection is decided once (200).
     ("POST", SA + "/review"): ("application", {"decision": "approve", "reason": "核对无误"}, {**STAFF, "staff_here": 409}),
+    # the approval step of a reviewed program needs a district approver (the world's staff are reviewers, 403);
+    # approving one's own review is 403 too (tests/staff_programs/test_staff_programs.py)
+    ("POST", SA + "/approve"): ("application", {"decision": "approve", "reason": "核对无误"},
+                                {**STAFF, "staff_here": 403}),
     ("POST", SA + "/home-visit"): ("application", {
         "client_id": "matrix-visit-1", "checklist": dict.fromkeys(HOME_VISIT_CHECKLIST, True),
         "second_investigator": "x" * 32, "household_signer": "self",

@@ -27,6 +27,7 @@ def test_renewed_certificate_starts_a_new_benefit_period(session, cfg, cli):
     first = session.scalars(select(Application).where(Application.program == "disability_care_subsidy")).one()
     casework.confirm(session, first, "acct-1", today=date(2026, 11, 26))
     casework.review(session, first, "staff-1", approve=True, today=date(2026, 11, 27))
+    casework.approve(session, first, "staff-2", approve=True, today=date(2026, 11, 30))
     session.commit()
     _run(cli, "2026-12-01")  # the certificate expired: stopped
     session.expire_all()
@@ -46,6 +47,7 @@ def test_renewed_certificate_starts_a_new_benefit_period(session, cfg, cli):
     assert len(session.scalars(select(Application).where(Application.program == "disability_care_subsidy")).all()) == 2
     casework.confirm(session, renewed, "acct-1", today=date(2027, 2, 16))
     casework.review(session, renewed, "staff-1", approve=True, today=date(2027, 2, 17))
+    casework.approve(session, renewed, "staff-2", approve=True, today=date(2027, 2, 18))
     session.commit()
     periods = sorted((b.start_month, b.state) for b in session.scalars(select(Benefit)))
     assert periods == [("2026-01", "stopped"), ("2027-03", "active")]  # closed period, new period

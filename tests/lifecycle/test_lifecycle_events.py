@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
+from app.errors import Forbidden
 from app.models import Application, Benefit, BenefitChange, OutboxMessage, StaffTask, StepDeadline
 from flows import casework
 from flows.lifecycle.jobs import run_daily
@@ -146,10 +148,19 @@ def test_disability_proposal_confirm_review_approve(session, cfg):
     assert [a.id for a, _ in session.execute(casework.review_queue(session, "140105001"))] == [app.id]
     casework.review(session, app, "staff-1", approve=True, today=date(2026, 11, 27))
     session.commit()
+    # reviewed, not decided: the approval is due within its own working days, by someone else
+    assert app.state == "approving" and session.scalars(select(Benefit)).all() == []
+    assert [(d.step, d.done_on) for d in session.scalars(select(StepDeadline).order_by(StepDeadline.started_on))] \
+        == [("review", date(2026, 11, 27)), ("approve", None)]
+    with pytest.raises(Forbidden):
+        casework.approve(session, app, "staff-1", approve=True, today=date(2026, 11, 30))
+    casework.approve(session, app, "staff-2", approve=True, today=date(2026, 11, 30))
+    session.commit()
     b = session.scalars(select(Benefit)).one()
     assert (b.program, b.tier, b.monthly_amount_fen, b.start_month) == ("disability_care_subsidy", "grade1", 10000,
                                                                          "2026-12")
-    assert app.trace[-1]["code"] == "staff_review" and len(_messages(session, "approved")) == 1
+    assert [e["code"] for e in app.trace[-2:]] == ["staff_review", "staff_approval"]
+    assert len(_messages(session, "approved")) == 1
 
 
 def test_living_subsidy_needs_dibao_in_the_household_and_review_can_reject(session, cfg):

@@ -1,6 +1,7 @@
 """State changes that must happen once, under ≥ 20 parallel requests across two API processes on one
 database: confirm vs decline, reopen, the second approval of a payout grant, staff task decisions,
-objection decisions — and `zerotrip payroll --close` run several times at once."""
+objection decisions, the approval of a reviewed disability case — and `zerotrip payroll --close` run several
+times at once."""
 
 from __future__ import annotations
 
@@ -179,3 +180,21 @@ def test_24_parallel_decisions_on_one_objection_one_stands(servers, session, cfg
     session.expire_all()
     trace = session.get(Application, application.id).trace
     assert [t["code"] for t in trace].count("objection") == 1
+
+
+def test_24_parallel_approvals_of_one_reviewed_disability_case_one_stands(servers, session, cfg):
+    resident, _, _ = h.person(session, cfg, "钱残")
+    application = h.application(session, resident, program="disability_care_subsidy", state="approving")
+    application.trace = [{"code": "staff_review", "passed": True, "value": "approve", "source": "staff",
+                          "source_date": "2026-11-30", "staff_id": "a-reviewer", "text": "工作人员审核通过"}]
+    session.commit()
+    approvers = [h.staff(session, cfg, role="approver")[1] for _ in range(2)]
+    answers = servers.burst(24, lambda i, base: requests.post(
+        f"{base}/api/v1/staff/applications/{application.id}/approve", headers=approvers[i % 2], timeout=QUIET,
+        json={"decision": "approve", "reason": f"同意 {i}"}))
+    assert Counter(r.status_code for r in answers) == {200: 1, 409: 23}
+    assert {r.json()["error_code"] for r in answers if r.status_code == 409} == {"application_state"}
+    session.expire_all()
+    # no certificate on file: the rule re-check fails and the one decision that stands is a rejection
+    assert session.get(Application, application.id).state == "rejected"
+    assert _count(session, select(OutboxMessage).where(OutboxMessage.kind == "rejected")) == 1

@@ -1,6 +1,6 @@
 """Staff casework of the programs over HTTP: the 低保 case end to end (citizen → economic check → home visit →
 street review → 公示 → objection → decision → county approval → benefit), with a staff member of another
-district refused (404) at every step; the disability review queue and decision; the day-14 home-help visit;
+district refused (404) at every step; the disability review queue, review and approval by a different person; the day-14 home-help visit;
 the overdue list; and the one path for case tasks."""
 
 from __future__ import annotations
@@ -195,11 +195,55 @@ def test_disability_review_queue_and_decision(session, cfg, client, staff):
                       headers=staff["reviewer"])
     assert bad.status_code == 422
     ok = client.post(base, json={"decision": "approve", "reason": "核对无误"}, headers=staff["reviewer"])
-    assert ok.status_code == 200 and ok.json["state"] == "approved"
+    # the review is not the decision: the case waits in the approvers' pool
+    assert ok.status_code == 200 and (ok.json["state"], ok.json["step"]) == ("approving", "approve")
     assert ok.json["trace"][-1]["code"] == "staff_review" and ok.json["trace"][-1]["staff_id"]
     session.expire_all()
-    assert session.get(StaffTask, task.id).state == "done"
+    assert session.get(StaffTask, task.id).state == "done" and session.scalars(select(Benefit)).all() == []
+    approval = session.scalars(select(StaffTask).where(StaffTask.kind == "approve")).one()
+    assert approval.state == "open" and approval.application_id == app.id
+    approve = f"/api/v1/staff/applications/{app.id}/approve"
+    body = {"decision": "approve", "reason": "同意"}
+    assert client.post(base, json=body, headers=staff["reviewer"]).json["error_code"] == "application_state"
+    # the reviewer may not approve her own review; a street's approver does not approve (the district does)
+    own = client.post(approve, json=body, headers=staff["reviewer"])
+    assert own.status_code == 403 and own.json["error_code"] == "segregation_of_duties"
+    assert client.post(approve, json=body, headers=staff["street_approver"]).status_code == 403
+    assert client.post(approve, json=body, headers=staff["there"]).status_code == 404
+    done = client.post(approve, json=body, headers=staff["approver"])
+    assert done.status_code == 200 and (done.json["state"], done.json["decision"]) == ("approved", "rule_met")
+    assert [e["code"] for e in done.json["trace"] if e["source"] == "staff"] == ["staff_review", "staff_approval"]
+    assert client.post(approve, json=body, headers=staff["approver"]).json["error_code"] == "application_state"
+    session.expire_all()
+    assert session.get(StaffTask, approval.id).state == "done"
     assert session.scalars(select(Benefit)).one().program == "disability_care_subsidy"
+
+
+def test_an_approver_who_reviewed_a_case_may_not_approve_it_and_a_rejection_needs_a_code(session, cfg, client,
+                                                                                       staff):
+    person, number = make_resident(session, cfg, name="孙残", birth_date=date(1971, 1, 1))
+    certificate(session, cfg, person, number, grade=2)
+    scan_disability(cfg, "disability_care_subsidy", today_shanghai())
+    app = session.scalars(select(Application)).one()
+    from flows import casework
+
+    casework.confirm(session, app, "acct-1")
+    session.commit()
+    body = {"decision": "approve", "reason": "核对无误"}
+    assert client.post(f"/api/v1/staff/applications/{app.id}/review", json=body,
+                       headers=staff["approver"]).json["state"] == "approving"
+    approve = f"/api/v1/staff/applications/{app.id}/approve"
+    own = client.post(approve, json=body, headers=staff["approver"])
+    assert own.status_code == 403 and own.json["error_code"] == "segregation_of_duties"
+    other = h.staff(session, cfg, "approver", DISTRICT)[1]
+    assert client.post(approve, json={"decision": "reject", "reason": "x x"}, headers=other).status_code == 422
+    refused = client.post(approve, headers=other, json={"decision": "reject", "reason_code": "data_inconsistent",
+                                                        "reason": "残联数据待更正"})
+    assert refused.status_code == 200 and (refused.json["state"], refused.json["decision"]) == (
+        "rejected", "data_inconsistent")
+    assert "审批未通过" in refused.json["trace"][-1]["text"]
+    msg = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "rejected")).one()
+    assert msg.data["reason_code"] == "data_inconsistent" and "残联数据待更正" in msg.data["reason"]
 
 
 def test_home_help_visit_confirms_on_the_residents_behalf(session, cfg, client, staff):
@@ -235,3 +279,30 @@ def test_overdue_list_of_my_jurisdiction(session, cfg, client, staff):
     assert resp.json[0]["days_late"] > 0 and resp.json[0]["working_days"] == 10
     assert client.get("/api/v1/staff/overdue", headers=staff["there"]).json == []
     assert client.get("/api/v1/staff/cases", headers=staff["clerk"]).json[0]["overdue"] is True
+
+
+def test_bulk_review_completes_the_review_step_and_the_cases_wait_for_an_approver(session, cfg, client, staff):
+    from flows import casework
+
+    for name, birth in (("周残", date(1972, 1, 1)), ("吴残", date(1973, 1, 1))):
+        person, number = make_resident(session, cfg, name=name, birth_date=birth)
+        certificate(session, cfg, person, number, grade=1)
+    scan_disability(cfg, "disability_care_subsidy", today_shanghai())
+    apps = session.scalars(select(Application).order_by(Application.id)).all()
+    for app in apps:
+        casework.confirm(session, app, "acct-1")
+    session.commit()
+    out = client.post("/api/v1/staff/bulk-review", headers=staff["reviewer"], json={"ids": [a.id for a in apps]})
+    assert out.status_code == 200 and (out.json["done"], out.json["refused"]) == (2, 0), out.json
+    session.expire_all()
+    assert {session.get(Application, a.id).state for a in apps} == {"approving"}
+    assert session.scalars(select(Benefit)).all() == []
+    # the approvers' pool (the district's approver) holds them; the reviewer's pool does not
+    pool = client.get("/api/v1/staff/inbox", headers=staff["approver"]).json
+    assert sorted((t["kind"], t["application_id"]) for t in pool) == sorted(("approve", a.id) for a in apps)
+    assert client.get("/api/v1/staff/inbox", headers=staff["reviewer"]).json == []
+    body = {"decision": "approve", "reason": "同意"}
+    for app in apps:
+        done = client.post(f"/api/v1/staff/applications/{app.id}/approve", json=body, headers=staff["approver"])
+        assert done.json["state"] == "approved", done.json
+    assert len(session.scalars(select(Benefit)).all()) == 2

@@ -1,9 +1,11 @@
 """The workbench at /staff/ in Debian's Chromium against the real API process (issue 12).
 
-(a) a reviewer's day: the first sign-in forces a password change, the pool shows a disability case the citizen
-confirmed in /m/, she claims it, reviews it on the case page and the citizen's /m/ shows it approved;
-(d) refusals in words: a wrong password and the lock-out, a task someone else claimed a moment ago (the
-segregation-of-duties refusals on the case page are in test_refusals.py); the admin's accounts screen. axe-core: no serious or critical
+(a) a clerk's day: the first sign-in forces a password change, the pool shows a disability case the citizen
+confirmed in /m/, the reviewer claims it and reviews it on the case page; a different person, the district's
+approver, claims it from her pool and approves it; the citizen's /m/ shows it approved;
+(d) refusals in words: a wrong password and the lock-out, a task someone else claimed a moment ago, the
+reviewer approving her own review, a supervisor who may not decide a case (more segregation-of-duties refusals
+in test_refusals.py); the admin's accounts screen. axe-core: no serious or critical
 violation on any workbench screen; screenshots into docs/screenshots with ZEROTRIP_SCREENSHOTS=1."""
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
 
     _staff(stack, "li.review", "reviewer", street="140105001")
     _staff(stack, "wang.review", "reviewer", must_change=False, street="140105001")
+    _staff(stack, "zhou.approve", "approver", must_change=False)  # the district's (county) approver
     _staff(stack, "sun.super", "supervisor", must_change=False)
     _staff(stack, "admin.zhou", "admin", must_change=False)
 
@@ -165,18 +168,19 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         assert zhao["id_number"] in desk.page.inner_text("main")
         desk.page.fill("#reason", "证件在有效期内,核对无误")
         desk.page.click("main button:has-text('审核通过')")
-        desk.page.wait_for_selector("text=已办结。")
-        check(desk, "case-done")
-        desk.page.click("main a:has-text('打印决定书')")
-        desk.wait_screen("letter")
-        letter = desk.page.inner_text("main")
-        assert "决定书" in letter and "予以批准" in letter
-        check(desk, "decision-letter")
-        desk.page.emulate_media(media="print")
-        assert not desk.page.is_visible("main .actions")
-        if SHOTS:
-            desk.page.screenshot(path=str(ROOT / "docs" / "screenshots" / "staff-decision-letter-print.png"))
-        desk.page.emulate_media(media="screen")
+        # her review is not the decision: the case goes to the approvers' pool
+        desk.page.wait_for_selector("text=案件进入下一步:待审批")
+        check(desk, "case-reviewed")
+        case_hash = desk.page.evaluate("location.hash")
+        # approving her own review is refused in words (segregation of duties)
+        desk.page.reload()
+        desk.wait_screen("case")
+        assert "审批申请" in desk.page.inner_text("main")
+        desk.page.fill("#reason", "同意")
+        desk.page.click("main button:has-text('审核通过')")
+        desk.page.wait_for_selector("main .note.error")
+        assert "按规定审批须由另一位工作人员办理" in desk.page.inner_text("main")
+        check(desk, "case-own-review-refused")
         # The registry is search-first: a name alone is refused in words; name + birth year finds her, masked.
         desk.page.click("a[href='#/search']")
         desk.wait_screen("search")
@@ -191,6 +195,38 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         found = desk.page.inner_text("main table")
         assert "赵*" in found and "赵残" not in found and zhao["id_number"] not in found
         check(desk, "search-found")
+        desk.page.click("#signout")
+        desk.wait_screen("login")
+
+        # A different person, the district's approver, claims it from her pool and approves it at her desk.
+        desk.sign_in("zhou.approve", PASSWORD)
+        desk.wait_screen("inbox")
+        assert "审批" in desk.page.inner_text("main table")
+        check(desk, "inbox-approver")
+        desk.page.click("main table button:has-text('认领')")
+        desk.wait_screen("inbox")
+        desk.page.click("a[href='#/mine']")
+        desk.wait_screen("mine")
+        desk.page.click("main a:has-text('审批')")
+        desk.wait_screen("case")
+        assert desk.page.evaluate("location.hash") == case_hash
+        main = desk.page.inner_text("main")
+        assert "审批申请" in main and "工作人员审核通过" in main
+        check(desk, "case-approve")
+        desk.page.fill("#reason", "审核意见属实,同意发放")
+        desk.page.click("main button:has-text('审核通过')")
+        desk.page.wait_for_selector("text=已办结。")
+        check(desk, "case-done")
+        desk.page.click("main a:has-text('打印决定书')")
+        desk.wait_screen("letter")
+        letter = desk.page.inner_text("main")
+        assert "决定书" in letter and "予以批准" in letter
+        check(desk, "decision-letter")
+        desk.page.emulate_media(media="print")
+        assert not desk.page.is_visible("main .actions")
+        if SHOTS:
+            desk.page.screenshot(path=str(ROOT / "docs" / "screenshots" / "staff-decision-letter-print.png"))
+        desk.page.emulate_media(media="screen")
         desk.page.click("#signout")
         desk.wait_screen("login")
 

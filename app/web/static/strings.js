@@ -116,6 +116,7 @@ export const S = {
     declined: "已谢绝",
     submitted: "已提交",
     reviewing: "审核中",
+    approving: "审批中",
     in_review: "审核中",
     pending: "办理中",
     withdrawn: "已撤回",

@@ -1,7 +1,8 @@
 """重度残疾人护理补贴 (disability care subsidy): for holders of a valid grade 1–2 disability certificate.
 
 Proposed from the 残联 certificate import and pre-filled from the certificate (the citizen never uploads it and
-nothing is sent back to the federation); the citizen confirms, a staff member reviews. Stops from the month after
+nothing is sent back to the federation); the citizen confirms, a staff member reviews and another
+approves. Stops from the month after
 the certificate expires or the person dies. Amounts are *illustrative* and dated.
 """
 
@@ -14,8 +15,8 @@ from flows.dates import month_from_index, month_index, zh_date
 from flows.params import Dated
 from flows.programs.base import (
     ONLINE_GUIDE,
-    STAFF_REVIEW_STEP,
-    STAFF_REVIEW_WAITING,
+    STAFF_REVIEW_AND_APPROVAL,
+    STAFF_REVIEW_AND_APPROVAL_WAITING,
     Condition,
     Decision,
     ParamSpec,
@@ -53,19 +54,21 @@ GUIDE = {
     "conditions": ["具有本市户籍", "持有有效期内的第二代残疾人证", "残疾等级为一级或二级", "健在"],
     "materials": [],
     "process": ["系统根据残联数据主动发现", "微信通知本人或亲属", "在小程序中确认预填信息", "民政工作人员审核",
-                "审核通过后次月起按月发放"],
-    "time_limit": "确认后5个工作日内审核",
+                "另一位工作人员审批", "审批通过后次月起按月发放"],
+    "time_limit": "确认后5个工作日内审核,审核后5个工作日内审批",
     "legal_basis": LEGAL_BASIS,
     **ONLINE_GUIDE,
 }
 
 
 def reviewed_steps(propose: str) -> tuple[Step, ...]:
-    """Proposed by the system (`propose`), confirmed by the citizen, reviewed by staff, paid from next month."""
+    """Proposed by the system (`propose`), confirmed by the citizen, reviewed by staff, approved by a different
+    person (segregation of duties: flows.casework.approve), paid from next month."""
     return (
         Step("propose", propose, "system"),
         Step("confirm", "本人或亲属确认(无手机由社区上门协助)", "citizen"),
         Step("review", "民政工作人员审核", "street", working_days=5),
+        Step("approve", "区县民政部门审批(与审核人不是同一人)", "county", working_days=5),
         Step("pay", "次月起按月发放", "system"),
     )
 
@@ -194,10 +197,10 @@ def guide_amounts(on: date) -> dict:
 
 
 PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴", PARAMETERS, GUIDE, decide, STEPS,
-                            order=20, needs_review=True, time_limit_days=5, parameter_specs=PARAMETER_SPECS,
-                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_STEP,
+                            order=20, needs_review=True, time_limit_days=10, parameter_specs=PARAMETER_SPECS,
+                            amount_for=amount_for, guide_amounts=guide_amounts, step_actions=STAFF_REVIEW_AND_APPROVAL,
                             scan="flows.programs.disability_care_subsidy.scan:scan", certificate_based=True,
-                            facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_WAITING,
+                            facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_AND_APPROVAL_WAITING,
                             exchange="flows.programs.disability_care_subsidy.exchange")
 
 # Its wording for a stop at the certificate's expiry (Program.stop_texts, change_texts).

@@ -101,8 +101,8 @@ function row(t, scope, names, pick, msg) {
   if (scope !== "mine") {
     actions.push(el("button", { class: "btn", type: "button", text: I.claim, onclick: act("claim") }));
   } else {
-    if (t.kind === "review" && t.application_id) {
-      actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: I.review }));
+    if ((t.kind === "review" || t.kind === "approve") && t.application_id) {
+      actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.kinds[t.kind] }));
     }
     if (t.kind === "home_visit" && t.application_id) {
       actions.push(el("a", { class: "btn", href: `#/visit/${t.application_id}`, text: S.visit.open }));

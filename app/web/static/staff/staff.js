@@ -196,7 +196,7 @@ async function caseScreen(id) {
       form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
       const decided = ["approved", "rejected"].includes(after.state);
       msg.replaceChildren(note(decided ? S.review.done : S.review.next(S.states[after.state] || after.state)),
-        decided ? el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter }) : null);
+        ...(decided ? [el("a", { class: "btn", href: `#/letter/${id}`, text: C.letter })] : []));
     } catch (err) { msg.replaceChildren(note(err.message, "error")); }
   };
   const form = step ? el("form", { class: "card", onsubmit: (e) => e.preventDefault() },

@@ -129,7 +129,7 @@ export const S = {
   badge: { on_track: "正常", at_risk: "临近期限", overdue: "已超期", none: "无期限", done: "已办结" },
   badgeDone: "已办结",
   kinds: {
-    review: "审核", home_visit: "入户调查", objection: "公示异议", home_help: "上门协助",
+    review: "审核", approve: "审批", home_visit: "入户调查", objection: "公示异议", home_help: "上门协助",
     data_correction: "数据更正", identity_verification: "身份核验", manual_review: "人工复核",
     notify_resident: "通知对象",
     appeal: "复核申请", appeal_overdue: "复核超期督办", appeal_follow_up: "复核后更正",
@@ -203,7 +203,7 @@ export const S = {
     actions: {
       "staff.case_view": "查看了案件", "staff.application_view": "查看了申请", "staff.resident_reveal": "查看了完整身份证号或电话",
       "staff.decision_letter": "查看或打印了决定书", "staff.case_review": "审核了申请",
-      "staff.home_visit": "记录了入户调查", "staff.street_review": "作出了街道审核意见",
+      "staff.case_approve": "审批了申请", "staff.home_visit": "记录了入户调查", "staff.street_review": "作出了街道审核意见",
       "staff.county_decision": "作出了县级审批决定", "staff.case_extend": "延长了办理时限",
       "staff.objection_decide": "处理了公示异议", "staff.objection_view": "查看了公示异议",
       "staff.visit_file_upload": "上传了入户调查照片或签名", "staff.visit_file_view": "查看了入户调查照片或签名",
@@ -289,7 +289,7 @@ export const S = {
     reasonCode: "不通过的原因",
     done: "已办结。",
     next: (state) => `已提交,案件进入下一步:${state}。`,
-    titles: { review: "审核申请", "street-review": "街道审核", "county-decision": "区县审批" },
+    titles: { review: "审核申请", approve: "审批申请", "street-review": "街道审核", "county-decision": "区县审批" },
     reasons: {
       rule_not_met: "经核对,不符合补贴条件", duplicate_benefit: "已享受同类补贴,不能重复享受",
       data_inconsistent: "部门共享数据存在矛盾,需更正后重新办理", other: "其他原因(详见说明)",
