@@ -21,7 +21,7 @@ from app.crypto import FieldCipher
 from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
 from app.models import Account, Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
-from flows import activity, areas, letters, programs
+from flows import activity, areas, letters, programs, sources
 from flows.dates import SHANGHAI
 from flows.workbench import badge
 
@@ -44,9 +44,10 @@ def _prefilled(application: Application, names: dict[str, str]) -> list[dict]:
         value = entry.get("value")
         if key in MASKED_KEYS and isinstance(value, str):
             value = mask_name(value)
-        out.append({"field": key, "value": None if value is None else str(value)[:500],
+        out.append({"field": key, "label": sources.field_label(key), "value": None if value is None else str(value)[:500],
                     "value_name": names.get(value) if key in AREA_KEYS and isinstance(value, str) else None,
-                    "source": entry.get("source"), "source_date": entry.get("source_date")})
+                    "source": entry.get("source"), "source_name": sources.source_name(entry.get("source")),
+                    "source_date": entry.get("source_date")})
     return out
 
 
@@ -83,7 +84,7 @@ def case(session: Session, application: Application, today: date, caller: Caller
                        "birth_year": m.birth_date.year if m.birth_date else None, "applicant": m.id == resident.id}
                       for m in members],
         "prefill": _prefilled(application, place),
-        "trace": list(application.trace or []),
+        "trace": [{**e, "source_name": sources.source_name(e.get("source"))} for e in application.trace or []],
         "economic_check": report if isinstance(report, list) else [],
         "deadlines": [{"step": d.step, "started_on": d.started_on.isoformat(), "due_on": d.due_on.isoformat(),
                        "working_days": d.working_days, "done_on": d.done_on.isoformat() if d.done_on else None,

@@ -7,31 +7,14 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from app.models import Application, Benefit, BenefitChange
-from flows import appeals, programs
+from flows import appeals, programs, sources
 from flows.applications import BENEFIT_COLUMNS
 from flows.casework import rule_trace
 from flows.dates import nth_birthday, today_shanghai, zh_date
 from flows.money import yuan
 
-FIELD_LABELS = {
-    "name": "姓名", "sex": "性别", "birth_date": "出生日期", "district_code": "区县", "street_code": "街道",
-    "community_code": "社区", "hukou_local": "本市户籍", "age": "年龄", "tier": "档次",
-    "monthly_amount": "每月金额(元)", "start_month": "起始发放月份",
-    "certificate": "残疾人证号", "disability_category": "残疾类别", "disability_grade": "残疾等级",
-    "certificate_issue_date": "发证日期", "certificate_expiry_date": "证件有效期至",
-    "household_members": "家庭成员", "household_size": "家庭人数",
-    "proposal_income_per_capita": "部门数据家庭月人均收入(元)", "proposal_standard": "本市低保标准(元/人/月)", "declared_monthly_income": "申报月收入(元)", "declared_note": "申报说明",
-}
-# Sources every program may use; a program adds its own (Program.sources) and its rule is "<short name>政策规则".
-_COMMON_SOURCES = {
-    "population_registry": "公安人口库", "disabled_persons_federation": "残联残疾人证数据",
-    "citizen_declaration": "本人申报", "tax": "税务部门", "social_security": "人社部门", "real_estate": "不动产登记",
-    "vehicles": "公安交管", "market_regulation": "市场监管", "bank": "银行存款核对", "staff": "工作人员",
-}
-SOURCE_NAMES = {**_COMMON_SOURCES,
-                **{f"rule:{p.code}": f"{p.short_name}政策规则" for p in programs.PROGRAMS.values()},
-                **{k: v for p in programs.PROGRAMS.values() for k, v in p.sources.items()}}
-FIELD_LABELS.update({k: v for p in programs.PROGRAMS.values() for k, v in p.field_labels.items()})
+# what the resident reads beside each field (flows.sources: the common names and each program's own)
+FIELD_LABELS, SOURCE_NAMES = sources.FIELD_LABELS, sources.SOURCE_NAMES
 ACTIONS = {"proposed": ["confirm", "decline"], "declined": ["reopen"]}
 
 

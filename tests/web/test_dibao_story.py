@@ -65,7 +65,7 @@ def _case_page_in_words_and_extend(browser, stack, case_id: str) -> None:
         text = desk.page.inner_text("main")
         assert "[object Object]" not in text, text
         for words in ("养老金:500.00 元", "存款及金融资产:10000.00 元", "房产:1 套", "人社部门", "银行存款核对",
-                      "不动产登记", "全案办理时限:", "家庭经济状况核对:", "入户调查:", "规则计算"):
+                      "不动产登记", "全案办理时限:", "家庭经济状况核对:", "入户调查:", "低保政策规则"):
             assert words in text, (words, text)
         desk.page.fill("#extend-reason", "短")
         desk.page.click("#extend button")

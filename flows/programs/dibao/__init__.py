@@ -279,4 +279,7 @@ PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume
                   facts="flows.programs.dibao.cases:facts_for", home_visit_checklist=HOME_VISIT_CHECKLIST,
                   waiting_steps={"home_visit": "home_visit", "reviewing": "reviewing",
                                  "public_notice": "public_notice", "approving": "approving"},
-                  sources={"dibao_registry": "低保对象数据库"}, field_labels={"dibao_household": "低保家庭"}, sweep="flows.programs.dibao.cases:sweep")
+                  sources={"dibao_registry": "低保对象数据库"}, field_labels={"dibao_household": "低保家庭", "household_members": "家庭成员", "household_size": "家庭人数",
+                                "proposal_income_per_capita": "部门数据家庭月人均收入(元)",
+                                "proposal_standard": "本市低保标准(元/人/月)", "declared_monthly_income": "申报月收入(元)",
+                                "declared_note": "申报说明"}, sweep="flows.programs.dibao.cases:sweep")

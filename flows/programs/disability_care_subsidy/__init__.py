@@ -203,7 +203,10 @@ PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴",
                             facts="flows.certificate_facts:facts_for", waiting_steps=STAFF_REVIEW_AND_APPROVAL_WAITING,
                             exchange="flows.programs.disability_care_subsidy.exchange")
 
-# Its wording for a stop at the certificate's expiry (Program.stop_texts, change_texts).
-PROGRAM = replace(PROGRAM,
+# Its certificate's fields by name, and its wording for a stop at the certificate's expiry (Program.field_labels,
+# stop_texts, change_texts).
+CERTIFICATE_LABELS = {"certificate": "残疾人证号", "disability_category": "残疾类别", "disability_grade": "残疾等级",
+                      "certificate_issue_date": "发证日期", "certificate_expiry_date": "证件有效期至"}
+PROGRAM = replace(PROGRAM, field_labels=CERTIFICATE_LABELS,
     stop_texts={"certificate_expired": ("残疾人证已过有效期", "因残疾人证已过有效期，", "换领新证后可重新申请")},
                   change_texts={"certificate_expired": "残疾人证有效期至{value},自{month}起停止发放{src}"})

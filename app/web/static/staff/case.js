@@ -2,11 +2,6 @@
 // the form that extends the case's time limit. Every word from strings.js.
 import { S } from "./strings.js";
 
-// A source (or several, "tax,social_security") by name.
-export function sourceNames(codes) {
-  return (codes || "").split(",").filter(Boolean).map((c) => S.case.sources[c] || S.case.sourceOther).join("、");
-}
-
 // One member's economic-check report in words: each income and asset kind with its amount and its sources.
 export function economicReport(r, el) {
   const E = S.case.econ;

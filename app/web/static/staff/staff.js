@@ -6,7 +6,7 @@ import { paramsScreen } from "./admin.js";
 import { exchangeScreen } from "./exchange.js";
 import { decisionsTable } from "./counter_appeal.js";
 import { inboxScreen } from "./inbox.js";
-import { economicReport, extendForm, sourceNames, timelineEntry } from "./case.js";
+import { economicReport, extendForm, timelineEntry } from "./case.js";
 import { deliveryLine, letterHref, letterScreen, lettersScreen, letterTable, stopLetterScreen } from "./letters.js";
 
 const KEY = "zt.staff";
@@ -176,13 +176,13 @@ async function caseScreen(id) {
   const pc = C.prefillCols;
   const prefill = el("table", {}, el("caption", { text: C.prefill }), el("thead", {}, el("tr", {},
     ...[pc.field, pc.value, pc.source, pc.date].map((h) => el("th", { scope: "col", text: h })))),
-  el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: C.fieldNames[f.field] || f.field }),
-    el("td", { text: f.value_name ? C.named(f.value_name, f.value) : f.value || "—" }), el("td", { text: C.sources[f.source] || (/^rule:/.test(f.source || "") ? C.ruleSource : sourceNames(f.source)) || "—" }),
+  el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: f.label || f.field }),
+    el("td", { text: f.value_name ? C.named(f.value_name, f.value) : f.value || "—" }), el("td", { text: f.source_name || "—" }),
     el("td", { text: f.source_date || "—" })))));
   const trace = el("ul", { class: "trace" }, ...(c.trace || []).map((t) => el("li", {},
     el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
     " ", el("span", { text: t.text || t.code }),
-    t.source ? el("span", { class: "muted", text: ` (${sourceNames(t.source)} ${t.source_date || ""})` }) : null)));
+    t.source_name ? el("span", { class: "muted", text: ` (${t.source_name} ${t.source_date || ""})` }) : null)));
   const reason = el("textarea", { rows: "3", required: true });
   // The decision this state waits for, as the program declares it (review, street review, county approval …).
   const step = c.step_action;
