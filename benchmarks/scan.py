@@ -44,12 +44,12 @@ def clear(engine) -> None:
 def baseline(engine, as_of) -> float:
     """The same rows through two plain statements (the scan's own, without batches, OR IGNORE or run record)."""
     d = Dialect(engine.dialect.name)
-    applications = scan._insert_applications(d, as_of, "baseline", ignore=False)
-    outbox = scan._insert_outbox(d, "baseline", ignore=False)
-    started, now = time.perf_counter(), utcnow()
+    applications, outbox = scan._statements(d, as_of, ignore=False)
+    params = {**scan._params(as_of, "baseline"), "now": utcnow()}
+    started = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(applications, {"now": now})
-        conn.execute(outbox, {"now": now})
+        conn.execute(applications, params)
+        conn.execute(outbox, params)
     return time.perf_counter() - started
 
 

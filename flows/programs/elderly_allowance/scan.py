@@ -9,6 +9,7 @@ and residents changed since then.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import date
 
@@ -17,7 +18,6 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
-    and_,
     bindparam,
     case,
     exists,
@@ -50,8 +50,12 @@ from flows.scans.runs import ScanResult
 PROGRAM = program.CODE
 APPLICATION_COLUMNS = ["id", "program", "resident_id", "period", "origin", "state", "as_of", "prefill", "trace",
                        "scan_run_id", "created_at", "updated_at"]
-# Per batch: the id range of a backfill batch and the time written.
-LO, HI, NOW = bindparam("lo", type_=Integer), bindparam("hi", type_=Integer), bindparam("now", type_=DateTime)
+# The values a run binds (_params); per batch also the id range and the time written. The statements are built
+# once per process and shape of the parameters (_statements), so a run only binds values.
+P = {name: bindparam(name, type_=type_) for name, type_ in (
+    ("run_id", String), ("as_of", Date), ("as_of_text", String), ("as_of_year", Integer), ("as_of_md", Integer),
+    ("cut_min", Date), ("prev_cut", Date), ("changed_since", DateTime), ("lo", Integer), ("hi", Integer),
+    ("now", DateTime))}
 
 
 def _tiers(as_of: date) -> list[tuple[date, str, str]]:
@@ -64,14 +68,22 @@ def _minimum_age(as_of: date) -> int:
     return program.PARAMETERS["minimum_age"].at(max(as_of, program.PARAMETERS["start_date"]))
 
 
+def _params(as_of: date, run_id: str) -> dict:
+    values = {"run_id": run_id, "as_of": as_of, "as_of_text": as_of.isoformat(), "as_of_year": as_of.year,
+              "as_of_md": as_of.month * 100 + as_of.day,
+              "cut_min": birth_cutoff(as_of, _minimum_age(as_of))}  # the minimum age in force (80 by default)
+    for i, (cut, label, amount) in enumerate(_tiers(as_of)):
+        values.update({f"cut{i}": cut, f"tier{i}": label, f"amount{i}": amount})
+    return values
+
+
 def _month_idx(d: date) -> int:
     return d.year * 12 + d.month - 1
 
 
-def _start_idx(d: Dialect, birth_date):
+def _start_idx(d: Dialect, segments: tuple, birth_date):
     """Month index of the first month paid (elderly_allowance.first_month in SQL): per dated minimum age, the
     month after reaching it but not before it took effect; the first segment that starts before the next."""
-    segments = program.minimum_age_segments()
     starts = []
     for since, age in segments:
         turned, floor = nth_birthday_next_month_expr(d, int(age), birth_date), _month_idx(since)
@@ -82,12 +94,11 @@ def _start_idx(d: Dialect, birth_date):
     return case(*[(start < end, start) for start, end in zip(starts[:-1], ends, strict=True)], else_=starts[-1])
 
 
-def _prefill(d: Dialect, r, as_of: date):
+def _prefill(d: Dialect, r, segments: tuple, n_tiers: int):
     """Each field with its source and date: the registry's as of its extract, the rule's as of the scan."""
     y, m, dd = ymd_expr(d, r.c.birth_date)
-    tiers = _tiers(as_of)
-    age = literal(as_of.year, Integer) - y - case((literal(as_of.month * 100 + as_of.day, Integer) < m * 100 + dd, 1),
-                                                   else_=0)
+    age = P["as_of_year"] - y - case((P["as_of_md"] < m * 100 + dd, 1), else_=0)
+    cuts = [bindparam(f"cut{i}", type_=Date) for i in range(n_tiers)]
 
     def reg(value):
         return json_object_expr(d, {"value": value, "source": literal(program.REGISTRY, String),
@@ -95,10 +106,10 @@ def _prefill(d: Dialect, r, as_of: date):
 
     def rule(value):
         return json_object_expr(d, {"value": value, "source": literal(f"rule:{PROGRAM}", String),
-                                    "source_date": literal(as_of.isoformat(), String)})
+                                    "source_date": P["as_of_text"]})
 
-    def by_tier(pick: int):
-        return case(*[(r.c.birth_date <= literal(t[0], Date), literal(t[pick], String)) for t in tiers])
+    def by_tier(name: str):
+        return case(*[(r.c.birth_date <= cut, bindparam(f"{name}{i}", type_=String)) for i, cut in enumerate(cuts)])
 
     return json_object_expr(d, {
         "name": reg(r.c.name),
@@ -109,38 +120,53 @@ def _prefill(d: Dialect, r, as_of: date):
         "community_code": reg(r.c.community_code),
         "hukou_local": reg(json_literal_expr(d, "true")),
         "age": rule(age),
-        "tier": rule(by_tier(1)),
-        "monthly_amount": rule(by_tier(2)),
-        "start_month": rule(month_text_expr(d, _start_idx(d, r.c.birth_date))),
+        "tier": rule(by_tier("tier")),
+        "monthly_amount": rule(by_tier("amount")),
+        "start_month": rule(month_text_expr(d, _start_idx(d, segments, r.c.birth_date))),
     })
 
 
-def _insert_applications(d: Dialect, as_of: date, run_id: str, scope=None, *, ignore: bool = True):
-    """`proposed` applications for the residents eligible on `as_of` (within `scope(r)`, a condition on the
-    residents alias) who have no application and no benefit of the program."""
-    r = Resident.__table__.alias("r")
-    a, b = Application.__table__.alias("a"), Benefit.__table__.alias("b")
-    conditions = [r.c.birth_date <= literal(birth_cutoff(as_of, _minimum_age(as_of)), Date),  # minimum age in force
-                  (r.c.death_date.is_(None) | (r.c.death_date > literal(as_of, Date))), r.c.hukou_local]
-    if scope is not None:
-        conditions.append(scope(r))
-    conditions += [~exists().where(a.c.program == PROGRAM, a.c.resident_id == r.c.id),
-                   ~exists().where(b.c.program == PROGRAM, b.c.resident_id == r.c.id)]
+def _scope(scope: str | None, r, a):
+    """The residents (r) and applications (a) a statement looks at: all; a backfill batch's id range; or the
+    next-day scan's birthdays crossed since the last run (the birth-date index) and records changed since it
+    (the updated_at index)."""
+    if scope == "range":
+        return [r.c.id >= P["lo"], r.c.id < P["hi"]], [a.c.resident_id >= P["lo"], a.c.resident_id < P["hi"]]
+    if scope == "daily":
+        res = Resident.__table__
+        crossed = select(res.c.id).where(res.c.birth_date > P["prev_cut"], res.c.birth_date <= P["cut_min"])
+        changed = select(res.c.id).where(res.c.updated_at > P["changed_since"])
+        return [r.c.id.in_(union(crossed, changed))], []
+    return [], []
+
+
+@functools.lru_cache(maxsize=32)
+def _build(dialect: str, segments: tuple, n_tiers: int, scope: str | None, ignore: bool) -> tuple:
+    d = Dialect(dialect)
+    r, a = Resident.__table__.alias("r"), Application.__table__.alias("a")
+    b, box = Benefit.__table__.alias("b"), Application.__table__.alias("a")
+    in_r, in_box = _scope(scope, r, box)
+    # `proposed` applications for the residents eligible on the as-of date who have no application and no benefit
     rows = select(new_id_expr(d), literal(PROGRAM, String), r.c.id, literal("once", String),
-                  literal("proactive", String), literal("proposed", String), literal(as_of, Date),
-                  _prefill(d, r, as_of), json_literal_expr(d, "[]"), literal(run_id, String), NOW, NOW
-                  ).where(and_(*conditions))
-    return insert_ignore_from_select(d, Application.__table__, APPLICATION_COLUMNS, rows, ignore=ignore)
+                  literal("proactive", String), literal("proposed", String), P["as_of"],
+                  _prefill(d, r, segments, n_tiers), json_literal_expr(d, "[]"), P["run_id"], P["now"], P["now"]
+                  ).where(r.c.birth_date <= P["cut_min"], r.c.death_date.is_(None) | (r.c.death_date > P["as_of"]),
+                          r.c.hukou_local, *in_r,
+                          ~exists().where(a.c.program == PROGRAM, a.c.resident_id == r.c.id),
+                          ~exists().where(b.c.program == PROGRAM, b.c.resident_id == r.c.id))
+    applications = insert_ignore_from_select(d, Application.__table__, APPLICATION_COLUMNS, rows, ignore=ignore)
+    # one proposal_ready row per application of the run
+    key = literal("application:", String) + box.c.id + literal(":proposal_ready", String)
+    rows = select(new_id_expr(d), key, literal("proposal_ready", String), box.c.resident_id, box.c.id,
+                  json_literal_expr(d, "{}"), literal("pending", String), literal(0, Integer), P["now"], P["now"]
+                  ).where(box.c.scan_run_id == P["run_id"], *in_box)
+    outbox = insert_ignore_from_select(d, OutboxMessage.__table__, list(OUTBOX_COLUMNS), rows, ignore=ignore)
+    return applications, outbox
 
 
-def _insert_outbox(d: Dialect, run_id: str, scope=None, *, ignore: bool = True):
-    """One proposal_ready row per application of the run (within `scope(a)`, on the applications alias)."""
-    a = Application.__table__.alias("a")
-    key = literal("application:", String) + a.c.id + literal(":proposal_ready", String)
-    rows = select(new_id_expr(d), key, literal("proposal_ready", String), a.c.resident_id, a.c.id,
-                  json_literal_expr(d, "{}"), literal("pending", String), literal(0, Integer), NOW, NOW
-                  ).where(a.c.scan_run_id == literal(run_id, String), *([scope(a)] if scope is not None else []))
-    return insert_ignore_from_select(d, OutboxMessage.__table__, list(OUTBOX_COLUMNS), rows, ignore=ignore)
+def _statements(d: Dialect, as_of: date, scope: str | None = None, *, ignore: bool = True) -> tuple:
+    """(applications INSERT … SELECT, outbox INSERT … SELECT) for the parameters' shape on `as_of`."""
+    return _build(d.name, tuple(program.minimum_age_segments()), len(_tiers(as_of)), scope, ignore)
 
 
 def _run_batch(conn, statements: tuple, params: dict) -> int:
@@ -163,13 +189,14 @@ def scan_turning_80(cfg, as_of: date, progress=None) -> ScanResult:
     engine = make_engine(cfg.database_url)
     d = Dialect(engine.dialect.name)
     previous = runs.previous_done(cfg, PROGRAM, as_of)
+    params = _params(as_of, run.id)
     run_started = utcnow()
     try:
         if previous is None:
-            mode, proposed, batches = "backfill", *_backfill(cfg, engine, d, as_of, run.id, progress)
+            mode, proposed, batches = "backfill", *_backfill(cfg, engine, d, as_of, params, progress)
         else:
             mode, batches = "daily", 1
-            proposed = _daily(engine, d, as_of, run.id, previous)
+            proposed = _daily(engine, d, as_of, params, previous)
     except Exception as exc:
         runs.fail(cfg, run.id, f"{type(exc).__name__}: {exc}")
         raise
@@ -179,36 +206,30 @@ def scan_turning_80(cfg, as_of: date, progress=None) -> ScanResult:
                       seconds=time.perf_counter() - started, counts=counts)
 
 
-def _backfill(cfg, engine, d: Dialect, as_of: date, run_id: str, progress) -> tuple[int, int]:
+def _backfill(cfg, engine, d: Dialect, as_of: date, params: dict, progress) -> tuple[int, int]:
     with engine.connect() as conn:  # two statements: SQLite answers a lone MIN or MAX from the index, not both
         lo = conn.execute(select(func.min(Resident.id))).scalar()
         hi = conn.execute(select(func.max(Resident.id))).scalar()
     if lo is None:
         return 0, 0
-    statements = (_insert_applications(d, as_of, run_id, lambda r: and_(r.c.id >= LO, r.c.id < HI)),
-                  _insert_outbox(d, run_id, lambda a: and_(a.c.resident_id >= LO, a.c.resident_id < HI)))
+    statements = _statements(d, as_of, "range")
     size, proposed, batches = cfg.scan_batch_size, 0, 0
     for start in range(lo, hi + 1, size):
         with engine.begin() as conn:
-            proposed += _run_batch(conn, statements, {"lo": start, "hi": start + size})
+            proposed += _run_batch(conn, statements, {**params, "lo": start, "hi": start + size})
         batches += 1
         if progress:
             progress(min(start + size - lo, hi - lo + 1), hi - lo + 1, proposed)
     return proposed, batches
 
 
-def _daily(engine, d: Dialect, as_of: date, run_id: str, previous) -> int:
-    """Only residents whose birthday reaching the minimum age fell after the last run (the birth-date index), or
-    whose record changed since it (the updated_at index)."""
-    res = Resident.__table__
-    crossed = select(res.c.id).where(
-        res.c.birth_date > literal(birth_cutoff(previous.as_of, _minimum_age(previous.as_of)), Date),
-        res.c.birth_date <= literal(birth_cutoff(as_of, _minimum_age(as_of)), Date))
-    changed = select(res.c.id).where(res.c.updated_at > literal(previous.started_at, DateTime))
-    statements = (_insert_applications(d, as_of, run_id, lambda r: r.c.id.in_(union(crossed, changed))),
-                  _insert_outbox(d, run_id))
+def _daily(engine, d: Dialect, as_of: date, params: dict, previous) -> int:
+    """Only residents whose birthday reaching the minimum age fell after the last run, or whose record changed
+    since it."""
+    params = {**params, "prev_cut": birth_cutoff(previous.as_of, _minimum_age(previous.as_of)),
+              "changed_since": previous.started_at}
     with engine.begin() as conn:
-        return _run_batch(conn, statements, {})
+        return _run_batch(conn, _statements(d, as_of, "daily"), params)
 
 
 def scan(cfg, code: str, as_of: date, engine=None, progress=None) -> ScanResult:
