@@ -3,12 +3,8 @@ share (scans, lifecycle jobs, outbox writers): one module for every layer that w
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import (
-    JSON,
     Boolean,
-    ColumnElement,
     Date,
     DateTime,
     Integer,
@@ -89,67 +85,6 @@ TYPES = {"as_of": Date, "now": DateTime, "cut": Date, "d3": Date, "d10": Date, "
 def stmt(sql: str, params: dict):
     """A text() statement with typed binds for the parameters it uses."""
     return text(sql).bindparams(*[bindparam(k, type_=TYPES[k]) for k in params if k in TYPES and f":{k}" in sql])
-
-
-# The same spellings as SQLAlchemy Core expressions (bound parameters, no SQL text assembled from values), for
-# statements built with select()/insert().from_select().
-
-def new_id_expr(d: Dialect) -> ColumnElement:
-    """A fresh 32-hex-digit id."""
-    if d.pg:
-        return func.replace(cast(func.gen_random_uuid(), Text), "-", "")
-    return func.lower(func.hex(func.randomblob(16)))
-
-
-def json_object_expr(d: Dialect, pairs: dict[str, Any]) -> ColumnElement:
-    """A JSON object of (key, expression or Python value) pairs."""
-    fn = func.json_build_object if d.pg else func.json_object
-    return fn(*(x for k, v in pairs.items() for x in (literal(k, String), v)))
-
-
-def json_literal_expr(d: Dialect, value: str) -> ColumnElement:
-    """A JSON value from its text ('[]', '{}', 'true')."""
-    return cast(literal(value, String), JSON) if d.pg else func.json(literal(value, String))
-
-
-def ymd_expr(d: Dialect, col) -> tuple[ColumnElement, ColumnElement, ColumnElement]:
-    """Year, month and day of a date column as integers."""
-    if d.pg:
-        return tuple(cast(extract(part, col), Integer) for part in ("year", "month", "day"))
-    return tuple(cast(func.substr(col, start, length), Integer) for start, length in ((1, 4), (6, 2), (9, 2)))
-
-
-def date_text_expr(d: Dialect, col) -> ColumnElement:
-    """'YYYY-MM-DD' of a date column."""
-    return func.to_char(col, "YYYY-MM-DD") if d.pg else col
-
-
-def month_text_expr(d: Dialect, index) -> ColumnElement:
-    """'YYYY-MM' from a month index (year*12 + month-1)."""
-    if d.pg:
-        return (func.lpad(cast(index // 12, Text), 4, "0").concat("-")
-                .concat(func.lpad(cast(index % 12 + 1, Text), 2, "0")))
-    return func.printf("%04d-%02d", index // 12, index % 12 + 1)
-
-
-def leap_expr(year) -> ColumnElement:
-    return and_(year % 4 == 0, or_(year % 100 != 0, year % 400 == 0))
-
-
-def nth_birthday_next_month_expr(d: Dialect, n: int, col) -> ColumnElement:
-    """Month index of the month after the n-th birthday (29 February → 1 March in common years)."""
-    y, m, dd = ymd_expr(d, col)
-    bump = case((and_(m == 2, dd == 29, not_(leap_expr(y + n))), 1), else_=0)
-    return (y + n) * 12 + m + bump
-
-
-def insert_ignore_from_select(d: Dialect, table, columns, rows, *, ignore: bool = True):
-    """INSERT … SELECT that skips rows violating a unique key (INSERT OR IGNORE; ON CONFLICT DO NOTHING)."""
-    if not ignore:
-        return insert(table).from_select(columns, rows)
-    if d.pg:
-        return postgresql.insert(table).from_select(columns, rows).on_conflict_do_nothing()
-    return insert(table).from_select(columns, rows).prefix_with("OR IGNORE")
 
 
 def json_array(d: Dialect, *items: str) -> str:
@@ -247,3 +182,16 @@ def exists_where(*criteria, from_=None):
     if from_ is not None:
         query = query.select_from(from_)
     return query.where(*criteria).exists()
+
+
+def leap_of(year):
+    """Whether a Core integer year expression is a leap year."""
+    return and_(year % 4 == 0, or_(year % 100 != 0, year % 400 == 0))
+
+
+def nth_birthday_next_month_of(d: Dialect, n: int, col):
+    """Month index of the month after the n-th birthday of a date column (29 February → 1 March in common
+    years), as a Core expression."""
+    y, m, dd = ymd_of(d, col)
+    bump = case((and_(m == 2, dd == 29, not_(leap_of(y + n))), 1), else_=0)
+    return (y + n) * 12 + m + bump

@@ -20,9 +20,10 @@ from sqlalchemy import (
     String,
     bindparam,
     case,
-    exists,
     func,
+    insert,
     literal,
+    literal_column,
     select,
     union,
 )
@@ -32,14 +33,13 @@ from app.models import Application, Benefit, OutboxMessage, Resident
 from app.sql import (
     OUTBOX_COLUMNS,
     Dialect,
-    date_text_expr,
-    insert_ignore_from_select,
-    json_literal_expr,
-    json_object_expr,
-    month_text_expr,
-    new_id_expr,
-    nth_birthday_next_month_expr,
-    ymd_expr,
+    date_text_of,
+    exists_where,
+    insert_ignore_into,
+    json_object_of,
+    month_text_of,
+    nth_birthday_next_month_of,
+    ymd_of,
 )
 from flows import parameters
 from flows.dates import birth_cutoff
@@ -86,7 +86,7 @@ def _start_idx(d: Dialect, segments: tuple, birth_date):
     month after reaching it but not before it took effect; the first segment that starts before the next."""
     starts = []
     for since, age in segments:
-        turned, floor = nth_birthday_next_month_expr(d, int(age), birth_date), _month_idx(since)
+        turned, floor = nth_birthday_next_month_of(d, int(age), birth_date), _month_idx(since)
         starts.append(case((turned < floor, floor), else_=turned))
     if len(starts) == 1:
         return starts[0]
@@ -96,33 +96,33 @@ def _start_idx(d: Dialect, segments: tuple, birth_date):
 
 def _prefill(d: Dialect, r, segments: tuple, n_tiers: int):
     """Each field with its source and date: the registry's as of its extract, the rule's as of the scan."""
-    y, m, dd = ymd_expr(d, r.c.birth_date)
+    y, m, dd = ymd_of(d, r.c.birth_date)
     age = P["as_of_year"] - y - case((P["as_of_md"] < m * 100 + dd, 1), else_=0)
     cuts = [bindparam(f"cut{i}", type_=Date) for i in range(n_tiers)]
 
     def reg(value):
-        return json_object_expr(d, {"value": value, "source": literal(program.REGISTRY, String),
-                                    "source_date": date_text_expr(d, r.c.source_date)})
+        return json_object_of(d, {"value": value, "source": literal(program.REGISTRY, String),
+                                    "source_date": date_text_of(d, r.c.source_date)})
 
     def rule(value):
-        return json_object_expr(d, {"value": value, "source": literal(f"rule:{PROGRAM}", String),
+        return json_object_of(d, {"value": value, "source": literal(f"rule:{PROGRAM}", String),
                                     "source_date": P["as_of_text"]})
 
     def by_tier(name: str):
         return case(*[(r.c.birth_date <= cut, bindparam(f"{name}{i}", type_=String)) for i, cut in enumerate(cuts)])
 
-    return json_object_expr(d, {
+    return json_object_of(d, {
         "name": reg(r.c.name),
         "sex": reg(r.c.sex),
-        "birth_date": reg(date_text_expr(d, r.c.birth_date)),
+        "birth_date": reg(date_text_of(d, r.c.birth_date)),
         "district_code": reg(r.c.district_code),
         "street_code": reg(r.c.street_code),
         "community_code": reg(r.c.community_code),
-        "hukou_local": reg(json_literal_expr(d, "true")),
+        "hukou_local": reg(literal_column(d.json_text("true"))),
         "age": rule(age),
         "tier": rule(by_tier("tier")),
         "monthly_amount": rule(by_tier("amount")),
-        "start_month": rule(month_text_expr(d, _start_idx(d, segments, r.c.birth_date))),
+        "start_month": rule(month_text_of(d, _start_idx(d, segments, r.c.birth_date))),
     })
 
 
@@ -140,6 +140,12 @@ def _scope(scope: str | None, r, a):
     return [], []
 
 
+def _insert(d: Dialect, table, ignore: bool):
+    """INSERT OR IGNORE / ON CONFLICT DO NOTHING (idempotent batches), or a plain INSERT (the benchmark's
+    baseline)."""
+    return insert_ignore_into(d, table) if ignore else insert(table)
+
+
 @functools.lru_cache(maxsize=32)
 def _build(dialect: str, segments: tuple, n_tiers: int, scope: str | None, ignore: bool) -> tuple:
     d = Dialect(dialect)
@@ -147,20 +153,20 @@ def _build(dialect: str, segments: tuple, n_tiers: int, scope: str | None, ignor
     b, box = Benefit.__table__.alias("b"), Application.__table__.alias("a")
     in_r, in_box = _scope(scope, r, box)
     # `proposed` applications for the residents eligible on the as-of date who have no application and no benefit
-    rows = select(new_id_expr(d), literal(PROGRAM, String), r.c.id, literal("once", String),
+    rows = select(literal_column(d.new_id()), literal(PROGRAM, String), r.c.id, literal("once", String),
                   literal("proactive", String), literal("proposed", String), P["as_of"],
-                  _prefill(d, r, segments, n_tiers), json_literal_expr(d, "[]"), P["run_id"], P["now"], P["now"]
+                  _prefill(d, r, segments, n_tiers), literal_column(d.json_text("[]")), P["run_id"], P["now"], P["now"]
                   ).where(r.c.birth_date <= P["cut_min"], r.c.death_date.is_(None) | (r.c.death_date > P["as_of"]),
                           r.c.hukou_local, *in_r,
-                          ~exists().where(a.c.program == PROGRAM, a.c.resident_id == r.c.id),
-                          ~exists().where(b.c.program == PROGRAM, b.c.resident_id == r.c.id))
-    applications = insert_ignore_from_select(d, Application.__table__, APPLICATION_COLUMNS, rows, ignore=ignore)
+                          ~exists_where(a.c.program == PROGRAM, a.c.resident_id == r.c.id),
+                          ~exists_where(b.c.program == PROGRAM, b.c.resident_id == r.c.id))
+    applications = _insert(d, Application.__table__, ignore).from_select(APPLICATION_COLUMNS, rows)
     # one proposal_ready row per application of the run
     key = literal("application:", String) + box.c.id + literal(":proposal_ready", String)
-    rows = select(new_id_expr(d), key, literal("proposal_ready", String), box.c.resident_id, box.c.id,
-                  json_literal_expr(d, "{}"), literal("pending", String), literal(0, Integer), P["now"], P["now"]
+    rows = select(literal_column(d.new_id()), key, literal("proposal_ready", String), box.c.resident_id, box.c.id,
+                  literal_column(d.json_text("{}")), literal("pending", String), literal(0, Integer), P["now"], P["now"]
                   ).where(box.c.scan_run_id == P["run_id"], *in_box)
-    outbox = insert_ignore_from_select(d, OutboxMessage.__table__, list(OUTBOX_COLUMNS), rows, ignore=ignore)
+    outbox = _insert(d, OutboxMessage.__table__, ignore).from_select(list(OUTBOX_COLUMNS), rows)
     return applications, outbox
 
 
