@@ -102,11 +102,11 @@ def _prefill(d: Dialect, r, segments: tuple, n_tiers: int):
 
     def reg(value):
         return json_object_of(d, {"value": value, "source": literal(program.REGISTRY, String),
-                                    "source_date": date_text_of(d, r.c.source_date)})
+                                  "source_date": date_text_of(d, r.c.source_date)})
 
     def rule(value):
         return json_object_of(d, {"value": value, "source": literal(f"rule:{PROGRAM}", String),
-                                    "source_date": P["as_of_text"]})
+                                  "source_date": P["as_of_text"]})
 
     def by_tier(name: str):
         return case(*[(r.c.birth_date <= cut, bindparam(f"{name}{i}", type_=String)) for i, cut in enumerate(cuts)])
@@ -149,8 +149,8 @@ def _insert(d: Dialect, table, ignore: bool):
 @functools.lru_cache(maxsize=32)
 def _build(dialect: str, segments: tuple, n_tiers: int, scope: str | None, ignore: bool) -> tuple:
     d = Dialect(dialect)
-    r, a = Resident.__table__.alias("r"), Application.__table__.alias("a")
-    b, box = Benefit.__table__.alias("b"), Application.__table__.alias("a")
+    r, a, b = Resident.__table__.alias("r"), Application.__table__.alias("a"), Benefit.__table__.alias("b")
+    box = Application.__table__.alias("a")  # the run's applications, read by the outbox statement
     in_r, in_box = _scope(scope, r, box)
     # `proposed` applications for the residents eligible on the as-of date who have no application and no benefit
     rows = select(literal_column(d.new_id()), literal(PROGRAM, String), r.c.id, literal("once", String),
