@@ -10,6 +10,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     bindparam,
     case,
     cast,
@@ -17,6 +18,8 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    not_,
+    or_,
     select,
     text,
     true,
@@ -179,3 +182,16 @@ def exists_where(*criteria, from_=None):
     if from_ is not None:
         query = query.select_from(from_)
     return query.where(*criteria).exists()
+
+
+def leap_of(year):
+    """Whether a Core integer year expression is a leap year."""
+    return and_(year % 4 == 0, or_(year % 100 != 0, year % 400 == 0))
+
+
+def nth_birthday_next_month_of(d: Dialect, n: int, col):
+    """Month index of the month after the n-th birthday of a date column (29 February → 1 March in common
+    years), as a Core expression."""
+    y, m, dd = ymd_of(d, col)
+    bump = case((and_(m == 2, dd == 29, not_(leap_of(y + n))), 1), else_=0)
+    return (y + n) * 12 + m + bump

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.config import load_config  # noqa: E402
 from app.crypto import cipher_for  # noqa: E402
-from app.db import make_engine, session_factory  # noqa: E402
+from app.db import make_engine, session_factory, utcnow  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.models import Application, OutboxMessage, Resident  # noqa: E402
-from app.sql import Dialect, stmt  # noqa: E402
+from app.sql import Dialect  # noqa: E402
 from flows.dates import today_shanghai  # noqa: E402
 from flows.imports.population import import_population  # noqa: E402
 from flows.programs.elderly_allowance import scan  # noqa: E402
@@ -42,16 +42,14 @@ def clear(engine) -> None:
 
 
 def baseline(engine, as_of) -> float:
-    """The same rows through two plain statements: no batches, no run record."""
+    """The same rows through two plain statements (the scan's own, without batches, OR IGNORE or run record)."""
     d = Dialect(engine.dialect.name)
-    params = scan._params(as_of, "baseline")
-    app_sql = scan._insert_applications_sql(d, as_of, "").replace("INSERT OR IGNORE", "INSERT")
-    app_sql = app_sql.replace(" ON CONFLICT DO NOTHING", "")
-    box_sql = scan._insert_outbox_sql(d, "").replace("INSERT OR IGNORE", "INSERT").replace(" ON CONFLICT DO NOTHING", "")
+    applications, outbox = scan._statements(d, as_of, ignore=False)
+    params = {**scan._params(as_of, "baseline"), "now": utcnow()}
     started = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(stmt(app_sql, params), params)
-        conn.execute(stmt(box_sql, params), params)
+        conn.execute(applications, params)
+        conn.execute(outbox, params)
     return time.perf_counter() - started
 
 

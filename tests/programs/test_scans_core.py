@@ -17,7 +17,7 @@ from app.sql import Dialect
 from flows.programs import PROGRAMS
 
 CORE_MODULES = ("flows.programs.dibao.scan", "flows.programs.disability_care_subsidy.scan",
-                "flows.scans.single_pass", "flows.scans.declared")
+                "flows.programs.elderly_allowance.scan", "flows.scans.single_pass", "flows.scans.declared")
 SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|EXISTS|JOIN|CASE|SUM|COALESCE)\b")
 
 
@@ -73,13 +73,16 @@ def test_the_check_sees_sql_built_in_a_string():
 def test_the_scans_compile_for_both_databases(dialect):
     from flows.programs.dibao.scan import _insert as dibao_insert
     from flows.programs.disability_care_subsidy.scan import _insert as certificate_insert
+    from flows.programs.elderly_allowance.scan import _statements as elderly_statements
     from flows.scans.single_pass import outbox_insert
 
     d, now = Dialect(dialect.name), datetime(2026, 11, 25, 1, 0)
     statements = [dibao_insert(d, date(2026, 11, 25), "run", now), outbox_insert(d, "run", now)]
     statements += [certificate_insert(d, p, date(2026, 11, 25), "run", now) for p in PROGRAMS.values()
                    if p.scan == "flows.programs.disability_care_subsidy.scan:scan"]
-    assert len(statements) >= 3
+    for scope in ("range", "daily", None):  # a backfill batch, the next-day scan, everyone
+        statements += elderly_statements(d, date(2026, 11, 25), scope)
+    assert len(statements) >= 9
     for statement in statements:
         sql = str(statement.compile(dialect=dialect))
         assert ("ON CONFLICT DO NOTHING" in sql) == (dialect.name == "postgresql")

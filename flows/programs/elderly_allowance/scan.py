@@ -9,14 +9,38 @@ and residents changed since then.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union,
+)
 
 from app.db import make_engine, utcnow
-from app.models import Resident
-from app.sql import OUTBOX_INTO, Dialect, nth_birthday_next_month, stmt
+from app.models import Application, Benefit, OutboxMessage, Resident
+from app.sql import (
+    OUTBOX_COLUMNS,
+    Dialect,
+    date_text_of,
+    exists_where,
+    insert_ignore_into,
+    json_object_of,
+    month_text_of,
+    nth_birthday_next_month_of,
+    ymd_of,
+)
 from flows import parameters
 from flows.dates import birth_cutoff
 from flows.programs import elderly_allowance as program
@@ -24,6 +48,14 @@ from flows.scans import runs
 from flows.scans.runs import ScanResult
 
 PROGRAM = program.CODE
+APPLICATION_COLUMNS = ["id", "program", "resident_id", "period", "origin", "state", "as_of", "prefill", "trace",
+                       "scan_run_id", "created_at", "updated_at"]
+# The values a run binds (_params); per batch also the id range and the time written. The statements are built
+# once per process and shape of the parameters (_statements), so a run only binds values.
+P = {name: bindparam(name, type_=type_) for name, type_ in (
+    ("run_id", String), ("as_of", Date), ("as_of_text", String), ("as_of_year", Integer), ("as_of_md", Integer),
+    ("cut_min", Date), ("prev_cut", Date), ("changed_since", DateTime), ("lo", Integer), ("hi", Integer),
+    ("now", DateTime))}
 
 
 def _tiers(as_of: date) -> list[tuple[date, str, str]]:
@@ -36,98 +68,119 @@ def _minimum_age(as_of: date) -> int:
     return program.PARAMETERS["minimum_age"].at(max(as_of, program.PARAMETERS["start_date"]))
 
 
-def _start_idx(d: Dialect) -> str:
-    """Month index of the first month paid (elderly_allowance.first_month in SQL): per dated minimum age, the
-    month after reaching it but not before it took effect; the first segment that starts before the next."""
-    segments = program.minimum_age_segments()
-    whens = []
-    for i, (since, age) in enumerate(segments):
-        turned = nth_birthday_next_month(d, int(age))
-        floor = since.year * 12 + since.month - 1
-        start = f"(CASE WHEN {turned} < {floor} THEN {floor} ELSE {turned} END)"
-        if i + 1 < len(segments):
-            until = segments[i + 1][0]
-            whens.append(f"WHEN {start} < {until.year * 12 + until.month - 1} THEN {start}")
-        else:
-            whens.append(f"ELSE {start}")
-    return f"(CASE {' '.join(whens)} END)" if len(whens) > 1 else whens[0][5:]
-
-
-def _insert_applications_sql(d: Dialect, as_of: date, where_extra: str) -> str:
-    y, m, dd = d.ymd("r.birth_date")
-    tiers = _tiers(as_of)
-    tier_case = "CASE " + " ".join(f"WHEN r.birth_date <= :cut{i} THEN '{t[1]}'" for i, t in enumerate(tiers)) + " END"
-    amount_case = "CASE " + " ".join(f"WHEN r.birth_date <= :cut{i} THEN '{t[2]}'" for i, t in enumerate(tiers)) + " END"
-    start_idx = _start_idx(d)
-    age = f"(:as_of_year - {y} - CASE WHEN :as_of_md < {m} * 100 + {dd} THEN 1 ELSE 0 END)"
-
-    def reg(value: str) -> str:
-        return d.json_object({"value": value, "source": "'population_registry'", "source_date": d.date_text("r.source_date")})
-
-    def rule(value: str) -> str:
-        return d.json_object({"value": value, "source": "'rule\\:elderly_allowance'", "source_date": ":as_of_text"})
-
-    prefill = d.json_object({
-        "name": reg("r.name"),
-        "sex": reg("r.sex"),
-        "birth_date": reg(d.date_text("r.birth_date")),
-        "district_code": reg("r.district_code"),
-        "street_code": reg("r.street_code"),
-        "community_code": reg("r.community_code"),
-        "hukou_local": reg(d.json_text("true")),
-        "age": rule(age),
-        "tier": rule(tier_case),
-        "monthly_amount": rule(amount_case),
-        "start_month": rule(d.month_text(start_idx)),
-    })
-    prefix, suffix = d.insert_ignore("applications")
-    return (
-        f"{prefix} (id, program, resident_id, period, origin, state, as_of, prefill, trace, scan_run_id, "
-        "created_at, updated_at) "
-        f"SELECT {d.new_id()}, :program, r.id, 'once', 'proactive', 'proposed', :as_of, {prefill}, "
-        f"{d.json_text('[]')}, :run_id, :now, :now FROM residents r "
-        "WHERE r.birth_date <= :cut80 AND (r.death_date IS NULL OR r.death_date > :as_of) AND r.hukou_local "
-        f"{where_extra} "
-        "AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.program = :program AND a.resident_id = r.id) "
-        "AND NOT EXISTS (SELECT 1 FROM benefits b WHERE b.program = :program AND b.resident_id = r.id)"
-        f"{suffix}"
-    )
-
-
-def _insert_outbox_sql(d: Dialect, where_extra: str) -> str:
-    prefix, suffix = d.insert_ignore("outbox")
-    return (
-        f"{prefix} {OUTBOX_INTO}"
-        f"SELECT {d.new_id()}, 'application:' || a.id || '\\:proposal_ready', 'proposal_ready', a.resident_id, "
-        f"a.id, {d.json_text('{}')}, 'pending', 0, :now, :now FROM applications a "
-        f"WHERE a.scan_run_id = :run_id {where_extra}{suffix}"
-    )
-
-
 def _params(as_of: date, run_id: str) -> dict:
-    tiers = _tiers(as_of)
-    start = program.PARAMETERS["start_date"]
-    values = {
-        "program": PROGRAM,
-        "as_of": as_of,
-        "as_of_text": as_of.isoformat(),
-        "as_of_year": as_of.year,
-        "as_of_md": as_of.month * 100 + as_of.day,
-        "program_start_idx": start.year * 12 + start.month - 1,
-        "cut80": birth_cutoff(as_of, _minimum_age(as_of)),  # the minimum age in force (80 by default)
-        "run_id": run_id,
-        "now": utcnow(),
-    }
-    values.update({f"cut{i}": t[0] for i, t in enumerate(tiers)})
+    values = {"run_id": run_id, "as_of": as_of, "as_of_text": as_of.isoformat(), "as_of_year": as_of.year,
+              "as_of_md": as_of.month * 100 + as_of.day,
+              "cut_min": birth_cutoff(as_of, _minimum_age(as_of))}  # the minimum age in force (80 by default)
+    for i, (cut, label, amount) in enumerate(_tiers(as_of)):
+        values.update({f"cut{i}": cut, f"tier{i}": label, f"amount{i}": amount})
     return values
 
 
-def _run_batch(conn, d: Dialect, as_of: date, params: dict, app_extra: str, outbox_extra: str) -> int:
+def _month_idx(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _start_idx(d: Dialect, segments: tuple, birth_date):
+    """Month index of the first month paid (elderly_allowance.first_month in SQL): per dated minimum age, the
+    month after reaching it but not before it took effect; the first segment that starts before the next."""
+    starts = []
+    for since, age in segments:
+        turned, floor = nth_birthday_next_month_of(d, int(age), birth_date), _month_idx(since)
+        starts.append(case((turned < floor, floor), else_=turned))
+    if len(starts) == 1:
+        return starts[0]
+    ends = [_month_idx(until) for until, _ in segments[1:]]
+    return case(*[(start < end, start) for start, end in zip(starts[:-1], ends, strict=True)], else_=starts[-1])
+
+
+def _prefill(d: Dialect, r, segments: tuple, n_tiers: int):
+    """Each field with its source and date: the registry's as of its extract, the rule's as of the scan."""
+    y, m, dd = ymd_of(d, r.c.birth_date)
+    age = P["as_of_year"] - y - case((P["as_of_md"] < m * 100 + dd, 1), else_=0)
+    cuts = [bindparam(f"cut{i}", type_=Date) for i in range(n_tiers)]
+
+    def reg(value):
+        return json_object_of(d, {"value": value, "source": literal(program.REGISTRY, String),
+                                  "source_date": date_text_of(d, r.c.source_date)})
+
+    def rule(value):
+        return json_object_of(d, {"value": value, "source": literal(f"rule:{PROGRAM}", String),
+                                  "source_date": P["as_of_text"]})
+
+    def by_tier(name: str):
+        return case(*[(r.c.birth_date <= cut, bindparam(f"{name}{i}", type_=String)) for i, cut in enumerate(cuts)])
+
+    return json_object_of(d, {
+        "name": reg(r.c.name),
+        "sex": reg(r.c.sex),
+        "birth_date": reg(date_text_of(d, r.c.birth_date)),
+        "district_code": reg(r.c.district_code),
+        "street_code": reg(r.c.street_code),
+        "community_code": reg(r.c.community_code),
+        "hukou_local": reg(literal_column(d.json_text("true"))),
+        "age": rule(age),
+        "tier": rule(by_tier("tier")),
+        "monthly_amount": rule(by_tier("amount")),
+        "start_month": rule(month_text_of(d, _start_idx(d, segments, r.c.birth_date))),
+    })
+
+
+def _scope(scope: str | None, r, a):
+    """The residents (r) and applications (a) a statement looks at: all; a backfill batch's id range; or the
+    next-day scan's birthdays crossed since the last run (the birth-date index) and records changed since it
+    (the updated_at index)."""
+    if scope == "range":
+        return [r.c.id >= P["lo"], r.c.id < P["hi"]], [a.c.resident_id >= P["lo"], a.c.resident_id < P["hi"]]
+    if scope == "daily":
+        res = Resident.__table__
+        crossed = select(res.c.id).where(res.c.birth_date > P["prev_cut"], res.c.birth_date <= P["cut_min"])
+        changed = select(res.c.id).where(res.c.updated_at > P["changed_since"])
+        return [r.c.id.in_(union(crossed, changed))], []
+    return [], []
+
+
+def _insert(d: Dialect, table, ignore: bool):
+    """INSERT OR IGNORE / ON CONFLICT DO NOTHING (idempotent batches), or a plain INSERT (the benchmark's
+    baseline)."""
+    return insert_ignore_into(d, table) if ignore else insert(table)
+
+
+@functools.lru_cache(maxsize=32)
+def _build(dialect: str, segments: tuple, n_tiers: int, scope: str | None, ignore: bool) -> tuple:
+    d = Dialect(dialect)
+    r, a, b = Resident.__table__.alias("r"), Application.__table__.alias("a"), Benefit.__table__.alias("b")
+    box = Application.__table__.alias("a")  # the run's applications, read by the outbox statement
+    in_r, in_box = _scope(scope, r, box)
+    # `proposed` applications for the residents eligible on the as-of date who have no application and no benefit
+    rows = select(literal_column(d.new_id()), literal(PROGRAM, String), r.c.id, literal("once", String),
+                  literal("proactive", String), literal("proposed", String), P["as_of"],
+                  _prefill(d, r, segments, n_tiers), literal_column(d.json_text("[]")), P["run_id"], P["now"], P["now"]
+                  ).where(r.c.birth_date <= P["cut_min"], r.c.death_date.is_(None) | (r.c.death_date > P["as_of"]),
+                          r.c.hukou_local, *in_r,
+                          ~exists_where(a.c.program == PROGRAM, a.c.resident_id == r.c.id),
+                          ~exists_where(b.c.program == PROGRAM, b.c.resident_id == r.c.id))
+    applications = _insert(d, Application.__table__, ignore).from_select(APPLICATION_COLUMNS, rows)
+    # one proposal_ready row per application of the run
+    key = literal("application:", String) + box.c.id + literal(":proposal_ready", String)
+    rows = select(literal_column(d.new_id()), key, literal("proposal_ready", String), box.c.resident_id, box.c.id,
+                  literal_column(d.json_text("{}")), literal("pending", String), literal(0, Integer), P["now"], P["now"]
+                  ).where(box.c.scan_run_id == P["run_id"], *in_box)
+    outbox = _insert(d, OutboxMessage.__table__, ignore).from_select(list(OUTBOX_COLUMNS), rows)
+    return applications, outbox
+
+
+def _statements(d: Dialect, as_of: date, scope: str | None = None, *, ignore: bool = True) -> tuple:
+    """(applications INSERT … SELECT, outbox INSERT … SELECT) for the parameters' shape on `as_of`."""
+    return _build(d.name, tuple(program.minimum_age_segments()), len(_tiers(as_of)), scope, ignore)
+
+
+def _run_batch(conn, statements: tuple, params: dict) -> int:
+    """The applications, then their outbox rows, in the caller's transaction; the number of applications."""
     params = {**params, "now": utcnow()}
-    app_sql = _insert_applications_sql(d, as_of, app_extra)
-    inserted = conn.execute(stmt(app_sql, params), params).rowcount
-    box_sql = _insert_outbox_sql(d, outbox_extra)
-    conn.execute(stmt(box_sql, params), params)
+    applications, outbox = statements
+    inserted = conn.execute(applications, params).rowcount
+    conn.execute(outbox, params)
     return max(inserted, 0)
 
 
@@ -165,12 +218,11 @@ def _backfill(cfg, engine, d: Dialect, as_of: date, params: dict, progress) -> t
         hi = conn.execute(select(func.max(Resident.id))).scalar()
     if lo is None:
         return 0, 0
+    statements = _statements(d, as_of, "range")
     size, proposed, batches = cfg.scan_batch_size, 0, 0
-    extra = "AND r.id >= :lo AND r.id < :hi"
-    box_extra = "AND a.resident_id >= :lo AND a.resident_id < :hi"
     for start in range(lo, hi + 1, size):
         with engine.begin() as conn:
-            proposed += _run_batch(conn, d, as_of, {**params, "lo": start, "hi": start + size}, extra, box_extra)
+            proposed += _run_batch(conn, statements, {**params, "lo": start, "hi": start + size})
         batches += 1
         if progress:
             progress(min(start + size - lo, hi - lo + 1), hi - lo + 1, proposed)
@@ -178,14 +230,12 @@ def _backfill(cfg, engine, d: Dialect, as_of: date, params: dict, progress) -> t
 
 
 def _daily(engine, d: Dialect, as_of: date, params: dict, previous) -> int:
-    """Only residents whose 80th birthday fell after the last run, or whose record changed since it."""
-    extra = ("AND r.id IN (SELECT id FROM residents WHERE birth_date > :prev_cut AND birth_date <= :cut80 "
-             "UNION SELECT id FROM residents WHERE updated_at > :changed_since)")
-    box_extra = ""
+    """Only residents whose birthday reaching the minimum age fell after the last run, or whose record changed
+    since it."""
     params = {**params, "prev_cut": birth_cutoff(previous.as_of, _minimum_age(previous.as_of)),
               "changed_since": previous.started_at}
     with engine.begin() as conn:
-        return _run_batch(conn, d, as_of, params, extra, box_extra)
+        return _run_batch(conn, _statements(d, as_of, "daily"), params)
 
 
 def scan(cfg, code: str, as_of: date, engine=None, progress=None) -> ScanResult:
