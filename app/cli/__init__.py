@@ -35,7 +35,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "scan": ("app.cli.scan_cmd", "scan_group", "Proactive scans (主动发现)."),
     "scheduler": ("app.cli.serve_cmd", "scheduler", "Run the scheduler process (daily scans)."),
     "seed": ("app.cli.seed_cmd", "seed",
-             "Generate valid synthetic Taiyuan residents (households, age pyramid, phones) and upsert them."),
+             "Generate valid synthetic Taiyuan residents (households, age pyramid, phones) and upsert them, and the "
+             "synthetic city's area names (areas= counts the names added or changed)."),
     "serve": ("app.cli.serve_cmd", "serve", "Run the HTTP API under gunicorn (gthread), or Flask's server with --dev."),
     "simulate": ("app.cli.simulate_cmd", "simulate_command",
                  "Simulate a city for DAYS days and print coverage, wrongful payments, delays, trips and messages."),
