@@ -53,6 +53,7 @@ PRODUCED: dict[str, dict] = {
             "tier": ("档次", "一般"), "amount_fen": ("当月金额（分）", "敏感"), "arrears_fen": ("补发金额（分）", "敏感"),
             "covered_from": ("覆盖起始月", "一般"), "covered_to": ("覆盖终止月", "一般"), "months": ("逐月金额", "敏感"),
             "account_mask": ("收款账号（脱敏）", "敏感"), "status": ("状态", "一般"),
+            "differences": ("补发差额（参数调整追溯，逐月）", "敏感"),
         },
     },
     "public_notices": {
@@ -141,7 +142,9 @@ INTERNAL: dict[str, str] = {
                      "must_change_password",
     "refresh_tokens": "token_hash session_id issued_at used_at",
     # issue 12: area names (reference data of the civil-affairs bureau itself, `zerotrip import areas`)
-    "areas": "code valid_from valid_to level name parent_code",
+    "areas": "code valid_from valid_to level name parent_code office_phone office_address",
+    # issue 12 item 5 (decision letters recorded as sent, 送达)
+    "letter_deliveries": "id letter_id kind resident_id method delivered_on staff_id note recorded_at",
     # on main since this branch started (issue 15 proofs, issue 17 key rotation): listed ahead of the merge
     "benefit_proofs": "id benefit_id resident_id program kid alg issued_at expires_at issued_by via",
     "key_rotations": "id to_kid state step last_key counts started_at updated_at finished_at",

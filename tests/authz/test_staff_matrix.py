@@ -33,6 +33,7 @@ from app.models import (
     Application,
     Approval,
     Benefit,
+    BenefitChange,
     CounterVisit,
     Objection,
     PayrollRun,
@@ -87,6 +88,12 @@ STAFF_MATRIX = {
     ("POST", SA + "/extend"): ("application", {"reason": "需补充核查收入"}, "reviewer", 404, 404, _, _, _),
     ("POST", SA + "/street-review"): ("application", DECIDE, "reviewer", 404, 404, DECIDES, DECIDES, SELF),
     ("POST", SA + "/county-decision"): ("application", DECIDE, "approver", 404, 404, DECIDES, DECIDES, SELF),
+    # a reviewed disability case's approval (a program with a review then an approval step)
+    ("POST", SA + "/approve"): ("reviewed", DECIDE, "approver", 404, 404, DECIDES, DECIDES, SELF),
+    # a stopped benefit's letter, and recording a letter as sent (送达): not a decision, but the case's place
+    ("GET", "/api/v1/staff/stops/<string:change_id>/letter"): ("stop", None, "reviewer", 404, 404, _, _, _),
+    ("POST", "/api/v1/staff/letters/<string:letter_id>/sent"): ("decided", {"method": "post"}, "reviewer",
+                                                                404, 404, 403, 403, _),
     ("GET", "/api/v1/staff/objections/<string:objection_id>"): ("objection", None, "reviewer", 404, 404, _, _, _),
     ("POST", "/api/v1/staff/objections/<string:objection_id>/decide"): (
         "objection", {"decision": "dismissed", "reason": "经核实不成立"}, "reviewer", 404, 404, DECIDES, DECIDES, SELF),
@@ -98,6 +105,7 @@ STAFF_MATRIX = {
     ("GET", CV + "/receipt"): ("visit", None, "clerk", 404, 404, _, _, _),
     ("POST", CV + "/confirm"): ("visit", None, "clerk", 404, 404, _, _, _),
     ("POST", CV + "/applications"): ("visit", None, "clerk", 404, 404, _, _, _),
+    ("POST", CV + "/appeals"): ("visit", None, "clerk", 404, 404, _, _, _),
     ("GET", "/api/v1/staff/appeals/<string:appeal_id>"): ("appeal", None, "reviewer", 404, 404, _, _, _),
     ("POST", "/api/v1/staff/appeals/<string:appeal_id>/decision"): ("appeal", APPEAL_DECISION, "reviewer",
                                                                      404, 404, DECIDES, DECIDES, SELF),
@@ -121,6 +129,7 @@ STAFF_MATRIX = {
 OWN_WORK = {
     ("POST", SA + "/county-decision"): [("street_reviewer", (403, "segregation_of_duties")),
                                         ("home_visitor", (403, "segregation_of_duties"))],
+    ("POST", SA + "/approve"): [("case_reviewer", (403, "segregation_of_duties"))],
     ("POST", "/api/v1/staff/appeals/<string:appeal_id>/decision"): [("original_decider", (403, "original_decider"))],
     ("POST", AP + "/approve"): [("proposer", (403, "self_approval"))],
     ("POST", SG + "/approve"): [("grant_recorder", 403)],
@@ -157,6 +166,7 @@ DECIDING = {
     "case:home_visit": [("POST", SA + "/home-visit"), ("POST", SA + "/visit-files")],
     "case:street_review": [("POST", SA + "/street-review")],
     "case:county_approve": [("POST", SA + "/county-decision")],
+    "casework:approve": [("POST", SA + "/approve")],
     "objection:decide": [("POST", "/api/v1/staff/objections/<string:objection_id>/decide")],
     "appeal:decide": [("POST", "/api/v1/staff/appeals/<string:appeal_id>/decision")],
     "casework:bulk_review": [("POST", "/api/v1/staff/bulk-review")],
@@ -226,6 +236,7 @@ def world(db_url, session_dir):
     proposer, w.named["proposer"] = h.staff(session, cfg, "admin")
     recorder, w.named["grant_recorder"] = h.staff(session, cfg, "approver")
     closer, w.named["roll_closer"] = h.staff(session, cfg, "supervisor")
+    case_reviewer, w.named["case_reviewer"] = h.staff(session, cfg, "approver")  # reviewed the disability case
     colleague, _ = h.staff(session, cfg, "clerk", DISTRICT, street=STREET)
     w.named["street_approver"] = h.staff(session, cfg, "approver", DISTRICT, street=STREET)[1]
 
@@ -239,13 +250,23 @@ def world(db_url, session_dir):
                           decision="rule_not_met", as_of=today - timedelta(days=40), prefill={}, decided_at=utcnow(),
                           trace=[{"code": "staff_review", "passed": False, "source": "staff", "staff_id": decider.id,
                                   "source_date": today.isoformat(), "text": "工作人员审核未通过"}])
-    session.add_all([case, decided])
+    reviewed = Application(program="disability_care_subsidy", resident_id=owner.id, state="approving",
+                           as_of=today - timedelta(days=10), prefill={}, trace=[
+                               {"code": "staff_review", "passed": True, "value": "approve", "source": "staff",
+                                "staff_id": case_reviewer.id, "source_date": today.isoformat(), "text": "工作人员审核通过"}])
+    session.add_all([case, decided, reviewed])
     session.flush()
     benefit = Benefit(program="elderly_allowance", resident_id=owner.id, application_id=decided.id, tier="80",
                       monthly_amount_fen=5000, start_month="2026-12", state="active")
     notice = PublicNotice(application_id=case.id, program="dibao", street_code=STREET, masked_name="张*三",
                           amount_fen=30000, starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=5))
     session.add_all([benefit, notice])
+    session.flush()
+    stop = BenefitChange(benefit_id=benefit.id, change_key="stop", kind="stopped", effective_month="2027-01",
+                         old_tier="80", old_amount_fen=5000, tier="80", monthly_amount_fen=0, reason="moved_out",
+                         as_of=today, trace=[{"code": "hukou_local", "passed": False, "value": "false",
+                                              "source": "population_registry", "source_date": today.isoformat()}])
+    session.add(stop)
     session.flush()
     objection = Objection(notice_id=notice.id, account_id="a" * 32, text="他家有收入未申报", state="open")
     approval = Approval(kind="parameter_change", subject_ref="param:elderly_allowance:minimum_age",
@@ -267,7 +288,7 @@ def world(db_url, session_dir):
     task = h.task(session, owner, application_id=case.id)
     photo = visit_files.store(session, cfg.instance_path, case, "photo", image_bytes("JPEG"), "test")
     session.commit()
-    w.objects = {"application": case.id, "decided": decided.id, "task": task.id, "grant": grant.id,
+    w.objects = {"application": case.id, "decided": decided.id, "reviewed": reviewed.id, "stop": str(stop.id), "task": task.id, "grant": grant.id,
                  "benefit": benefit.id, "objection": objection.id, "approval": approval.id, "appeal": appeal.id,
                  "visit_file": photo.id, "visit": visit.id, "month": MONTH, "staff": colleague.id, "exchange": "ybj"}
     yield w
