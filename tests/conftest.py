@@ -161,6 +161,16 @@ def assert_clean(text: str, where: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _declared_parameters():
+    """Each test starts from the programs' declared parameters: an approved change loaded into this process (the
+    in-process CLI, the app) must not leak into the next test's rules."""
+    yield
+    from flows import parameters
+
+    parameters.reset()
+
+
+@pytest.fixture(autouse=True)
 def _no_secrets_in_logs():
     import io
     import logging

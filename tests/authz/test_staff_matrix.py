@@ -293,6 +293,9 @@ def world(db_url, session_dir):
                  "visit_file": photo.id, "visit": visit.id, "month": MONTH, "staff": colleague.id, "exchange": "ybj"}
     yield w
     session.close()
+    from flows import parameters
+
+    parameters.reset()  # the allowed approval above applied a parameter change in this process
 
 
 def _path(rule: str, object_id: str) -> str:
