@@ -94,6 +94,7 @@ def _enqueued_kinds() -> set[str]:
         found |= set(re.findall(r'enqueue\(\s*session,\s*kind="(\w+)"', text))
         found |= set(re.findall(r'_outbox_from_changes\(\s*d,\s*"(\w+)"', text))
         found |= set(re.findall(r"""(?:\|\| '[^']*', |f")'(\w+)', [abt]\.resident_id""", text))
+        found |= set(re.findall(r'literal\("(\w+)", String\), \w+\.c\.resident_id', text))  # Core INSERT … SELECT
     return found
 
 
