@@ -188,6 +188,9 @@ def main() -> int:
         here = conn.execute(text("SELECT count(*) FROM staff_tasks WHERE street_code = :s AND state = 'open'"),
                             {"s": street}).scalar()
     print(f"the reviewer's street {street}: {here:,} open tasks", flush=True)
+    if engine.dialect.name == "postgresql":  # the planner's statistics, as autovacuum gathers them after a load
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     port = free_port()
     api = start_api(port, env)
     try:
