@@ -64,11 +64,15 @@ def make_engine(url: str) -> Engine:
     """One engine per URL per process; SQLite gets WAL and a busy timeout."""
     if url in _engines:
         return _engines[url]
+    # preserve_rowcount: a Core INSERT … SELECT (the scans) reports how many rows it wrote; SQLAlchemy closes an
+    # INSERT's cursor at once, after which psycopg 3 no longer has the count.
+    options = {"preserve_rowcount": True}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               execution_options=options)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_size=10, max_overflow=20, execution_options=options)
         event.listen(engine, "checkout", _closed_by_server)
     _engines[url] = engine
     return engine

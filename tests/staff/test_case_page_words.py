@@ -26,7 +26,7 @@ def _dibao_case(session, cfg):
     session.add(EconomicRecord(resident_id=head.id, kind="real_estate", quantity=1, source="real_estate",
                                source_date=date(2026, 11, 22)))
     session.commit()
-    application = cases.apply(session, head, f"account:{account.id}", declared_monthly_income_fen=20_000)
+    application = cases.apply(session, head, account.id, declared_monthly_income_fen=20_000)
     session.commit()
     assert application.state == "home_visit"
     return head, account, number, application
