@@ -18,7 +18,7 @@ def keys_group() -> None:
 @click.option("--batch", "batch_size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows per transaction.")
 @click.option("--pause", default=0.0, show_default=True, type=click.FloatRange(0, 60),
-              help="Seconds to wait between batches (spares a busy database).")
+              help="Seconds to wait after each full batch (spares a busy database).")
 def rotate_data(batch_size: int, pause: float) -> None:
     """Re-encrypt and re-key every encrypted or keyed-hash column under the current data key, in batches while
     the API serves; resumes an interrupted run. The old key must stay in ZEROTRIP_DATA_KEYS until it ends."""

@@ -117,7 +117,7 @@ def _batch(engine: Engine, step: Step, cipher, rotation: dict, batch_size: int) 
 def rotate(cfg, batch_size: int = 500, progress: Callable[[str, int], None] | None = None,
            engine: Engine | None = None, pause: float = 0.0) -> dict:
     """Re-key every data-key column to the current key of the ring; resumes an unfinished run. `pause` seconds
-    between batches spare a busy database."""
+    after each full batch (a table still being worked through) spare a busy database."""
     engine = engine or make_engine(cfg.database_url)
     cipher = cipher_for(cfg)
     holder = lease.take(cfg, engine)
@@ -149,7 +149,7 @@ def _rotate(cfg, engine: Engine, cipher, batch_size: int, progress, pause: float
                 break
             if progress:
                 progress(step.name, rotation["counts"].get("read", 0))
-            if pause:
+            if pause and read == batch_size:  # a full batch: more of this table may follow
                 time.sleep(pause)
     with engine.begin() as conn:
         conn.execute(update(_K).where(_K.c.id == rotation["id"])

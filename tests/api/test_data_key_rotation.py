@@ -113,9 +113,9 @@ def test_rotation_killed_half_way_resumes_and_everything_still_works(session, cf
     audit_count = session.scalar(text("SELECT count(*) FROM audit_events"))
     audit_before = _audit_digest(session, audit_count)
 
-    # A 10 s pause after each batch keeps the rotation running for minutes after its first batch of residents (10
-    # batches of them, then more steps; its lease is renewed per batch), so a slow second CLI call below cannot find
-    # it finished; the steps before the residents (about six batches) cost about a minute.
+    # A 10 s pause after each full batch keeps the rotation running for minutes after its first batch of residents
+    # (10 full batches of them; its lease is renewed per batch), so a slow second CLI call below cannot find it
+    # finished; the steps before the residents hold fewer rows than a batch each and pass without a pause.
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "keys", "rotate-data", "--batch", "4", "--pause",
                              "10"], env=_env(cfg, BOTH), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
