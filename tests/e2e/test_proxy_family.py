@@ -79,7 +79,7 @@ def test_father_invites_daughter_confirms_father_sees_it_and_revokes(stack, tmp_
 
     verify = stack.cli("audit", "verify")
     assert "ok=1" in verify.stdout
-    logs = (tmp_path / "servers.log").read_text()
+    logs = stack.server_logs()
     for secret in (father["id_number"], daughter["id_number"]):
         assert secret not in logs and secret not in str(activity)
     assert not re.search(r"eyJ[\w-]+\.[\w-]+\.", logs) and "session_key" not in logs

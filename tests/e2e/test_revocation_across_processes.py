@@ -66,8 +66,8 @@ def test_revoked_grant_and_ended_sign_in_are_refused_by_the_other_process(stack,
         writer = csv.DictWriter(f, fieldnames=HEADER)
         writer.writeheader()
         writer.writerows([mother, son])
-    stack.cli("import", "population", str(path))
-    stack.cli("scan", "elderly-allowance", "--as-of", today.isoformat())
+    stack.cli("import", "population", str(path), process=True)
+    stack.cli("scan", "elderly-allowance", "--as-of", today.isoformat(), process=True)
 
     mh = _sign_in(stack, mother)
     token = requests.post(f"{stack.api}/api/v1/proxies/invitations", headers=mh, json={}).json()["scene"].split("=", 1)[1]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import citizen, wechat, wechat_server  # noqa: F401  (mock WeChat in a thread)
-from tests.e2e.conftest import stack  # noqa: F401  (the real processes on loopback ports)
+from tests.e2e.conftest import own_stack, shared_servers, stack  # noqa: F401  (the real processes on loopback ports)
 from tests.e2e.test_story_elderly_allowance import _person, _summary, _write
 from tests.waiting import PLAYWRIGHT_TIMEOUT_MS
 
