@@ -80,7 +80,16 @@ def empty_database(url: str) -> None:
     names = _table_names(engine)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(names) + " RESTART IDENTITY CASCADE"))
+            # TRUNCATE costs milliseconds a table even when empty: only the tables a test wrote to (one query
+            # asks which), then every sequence a test advanced back to its start, as a fresh database has them.
+            written = conn.execute(text(" UNION ALL ".join(
+                f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in names))).scalars().all() \
+                if names else []
+            if written:
+                conn.execute(text("TRUNCATE " + ", ".join(written) + " RESTART IDENTITY CASCADE"))
+            for sequence in conn.execute(text("SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+                                              "FROM pg_sequences WHERE last_value IS NOT NULL")).scalars():
+                conn.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
         else:
             for name in names:
                 conn.execute(text(f"DELETE FROM {name}"))
