@@ -142,6 +142,11 @@ def json_object_of(d: Dialect, pairs: dict):
     return fn(*[x for k, v in pairs.items() for x in (literal(k, String), v)])
 
 
+def json_array_of(d: Dialect, *items):
+    """A JSON array of Core expressions."""
+    return (func.json_build_array if d.pg else func.json_array)(*items)
+
+
 def date_text_of(d: Dialect, col):
     """'YYYY-MM-DD' of a date column (SQLite stores it so)."""
     return func.to_char(col, literal("YYYY-MM-DD", String)) if d.pg else col

@@ -42,7 +42,8 @@ class Kind:
 
 KINDS: dict[str, Kind] = {}
 # Modules that register kinds, imported on first use (so this module imports none of them).
-KIND_MODULES = ("flows.parameters", "flows.proxies", "flows.exchange.corrections", "flows.payroll_gate")
+KIND_MODULES = ("flows.parameters", "flows.proxies", "flows.exchange.corrections", "flows.payroll_gate",
+                "flows.lifecycle.income")
 
 
 def register(kind: Kind) -> Kind:

@@ -23,6 +23,7 @@ from app.masking import mask_name
 from app.models import Account, Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
 from flows import activity, areas, letters, programs, sources
 from flows.dates import SHANGHAI
+from flows.lifecycle import income
 from flows.workbench import badge
 
 REVEAL_FIELDS = ("id_number", "phone")
@@ -105,6 +106,8 @@ def case(session: Session, application: Application, today: date, caller: Caller
         "home_visit_checklist": next((t.details.get("checklist") for t in session.scalars(
             select(StaffTask).where(StaffTask.application_id == application.id, StaffTask.kind == "home_visit",
                                     StaffTask.state == "open")) if (t.details or {}).get("checklist")), None),
+        # re-checks of its benefit after new income data (动态管理), in words (flows.lifecycle.income)
+        "rechecks": income.rechecks_of(session, application.id),
     }
 
 

@@ -37,6 +37,7 @@ CASE_TASKS = {
     "home_visit": "POST /api/v1/staff/applications/{id}/home-visit",
     "objection": "POST /api/v1/staff/objections/{id}/decide",
     "home_help": "POST /api/v1/staff/tasks/{id}/home-help",
+    "benefit_recheck": "POST /api/v1/staff/tasks/{id}/recheck",
 }
 LOOKUP_PURPOSES = ("home_visit", "office_visit", "guardianship_grant", "application_review", "complaint",
                    "data_correction")

@@ -27,7 +27,9 @@ BULK_MAX = 50
 KIND_PERMISSION = {"review": "casework:review", "approve": "casework:approve", "home_visit": "case:home_visit", "objection": "objection:decide",
                    "home_help": "casework:home_help", "appeal": "appeal:decide",
                    # an appeal past its limit (flows.appeals.sweep): in the supervisors' pool, to reassign
-                   "appeal_overdue": "task:reassign"}
+                   "appeal_overdue": "task:reassign",
+                   # a benefit's re-check after new income data (flows.lifecycle.income): the street's review
+                   "benefit_recheck": "casework:review"}
 AT_RISK_SHARE = 0.25  # at risk: less than a quarter of the step's time left
 BADGES = ("on_track", "at_risk", "overdue", "none")
 SCOPES = ("pool", "mine", "all")
@@ -173,7 +175,8 @@ def task_view(session: Session, task: StaffTask, today: date, cases: dict | None
             "case_working_days_left": case_left,
             "claimed_by": task.claimed_by, "claimed_at": task.claimed_at,
             "appeal_id": (task.details or {}).get("appeal_id"), **appeals.chased(task),
-            "objection_id": (task.details or {}).get("objection_id") if task.kind == "objection" else None}
+            "objection_id": (task.details or {}).get("objection_id") if task.kind == "objection" else None,
+            "text": (task.details or {}).get("text")}
 
 
 def colleagues(session: Session, me: StaffMember, permission: str) -> list[dict]:

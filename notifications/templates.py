@@ -592,10 +592,26 @@ def _say_certificate_expiring(c: _Ctx) -> str:
             f"过期未换证的，自到期次月起停止发放。如有疑问请联系社区或拨打{HOTLINE}。")
 
 
+def _say_program_change(c: _Ctx) -> str | None:
+    """A re-pricing the program words itself (Program.change_texts for the row's reason, e.g. a re-check after new
+    income data), with the remedies of a decision; None when the program has no words for that reason."""
+    program = _declared(c.program_code)
+    reason = c.data.get("reason") or ""
+    sentence = (program.change_texts or {}).get(reason) if program is not None and reason else None
+    if not sentence:
+        return None
+    amount = (c.amount() or "").removesuffix("元")
+    month = fmt_date(c.data.get("effective_month")) or ""
+    said = sentence.format(value=c.data.get("value") or "", month=month, src="", turned="",
+                           tier=c.data.get("tier") or "", amount=amount)
+    return (f"您家的{c.program}已重新核定：{said}。{REMEDIES}"
+            f"如有疑问，请联系社区或拨打{HOTLINE}。")
+
+
 def _say_tier_raised_any(c: _Ctx) -> str:
     if c.data.get("reason") == "parameter_change":
         return _say_tier_raised_by_parameters(c)
-    return _say_tier_raised(c)
+    return _say_program_change(c) or _say_tier_raised(c)
 
 
 # The sentence of each message kind (data: kind → how it is said).

@@ -1,6 +1,6 @@
 """Staff API of the programs: the casework queue (disability review and every 低保 step) of my jurisdiction with
 the full trace, the decisions that move an application (review, home visit, street review, objections, county
-approval), the overdue list and the community worker's home-help visit.
+approval), the overdue list, the community worker's home-help visit and a benefit's re-check after new income data.
 
 One path per decision: these endpoints drive the application through flows (and close its task); the generic
 `POST /staff/tasks/{id}/decide` refuses tasks that belong to an application (409 naming the endpoint).
@@ -25,6 +25,7 @@ from app.errors import Conflict, NotFound
 from app.models import Application, Objection, PublicNotice, Resident, StaffTask
 from flows import casework, home_visits, programs, staff_cases
 from flows.dates import today_shanghai
+from flows.lifecycle import income
 
 blp = Blueprint("staff_programs", __name__, url_prefix="/api/v1/staff",
                 description="Staff casework of the programs (review, 低保 steps, objections, overdue, home help)")
@@ -449,3 +450,43 @@ class HomeHelp(MethodView):
                                                      "note": args["note"][:200]})
         session.commit()
         return task_payload(session, task)
+
+
+class RecheckArgs(StrictSchema):
+    outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(income.OUTCOMES), metadata={
+        "description": "confirm: propose the new amount or the stop for a second person's approval; dismiss: the "
+                       "payment stays as it is"})
+    reason = ma.fields.String(required=True, validate=[ma.validate.Length(2, 500), NO_NUL])
+
+
+class RecheckSchema(TaskSchema):
+    approval_id = ma.fields.String(allow_none=True, metadata={
+        "description": "confirmed: the pending approval a different person (casework:approve) approves with "
+                       "POST /api/v1/staff/approvals/{id}/approve or `zerotrip approvals approve`"})
+    text = ma.fields.String(allow_none=True, metadata={"description": "the re-check in words"})
+
+
+@blp.route("/tasks/<string:task_id>/recheck")
+class Recheck(MethodView):
+    @staff_required(blp)
+    @blp.arguments(RecheckArgs)
+    @blp.response(200, RecheckSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such task in your jurisdiction")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not an open re-check task, or the benefit already "
+                      "waits for an approval (`error_code`: task_decided, approval_pending)")
+    def post(self, args, task_id):
+        """A benefit's re-check after new income data (动态管理, reviewer or above): confirm the new amount or the
+        stop (it applies from the month after a second person's approval; the family is told then), or dismiss
+        it (the payment stays)."""
+        session = SessionLocal()
+        task = session.get(StaffTask, task_id) if len(task_id) <= 64 else None
+        decision = authorize(session, "casework:review", task, "task", object_ref=f"task:{task_id[:40]}")
+        separation_of_duties(session, current_caller(), "casework:review", task)  # not her own household's
+        approval = income.handle(session, task, current_staff(), args["outcome"], args["reason"])
+        audit_event(session, "staff.benefit_recheck", object_ref=f"task:{task.id}",
+                    on_behalf_of=decision.on_behalf_of, result=args["outcome"],
+                    details={"benefit": (task.details or {}).get("benefit_id"), "reason": args["reason"][:200],
+                             "approval": approval.id if approval else None})
+        session.commit()
+        return {**task_payload(session, task), "approval_id": approval.id if approval else None,
+                "text": (task.details or {}).get("text")}

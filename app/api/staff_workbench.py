@@ -70,6 +70,8 @@ class InboxTaskSchema(TaskSchema):
                                                                            "to the supervisors"})
     objection_id = ma.fields.String(allow_none=True, metadata={"description": "an objection task's objection "
                                                                              "to a 公示"})
+    text = ma.fields.String(allow_none=True, metadata={"description": "the task in words, where its kind says it "
+                                                                      "(a benefit's re-check after new income data)"})
 
 
 class WorkbenchCountsSchema(ma.Schema):
@@ -449,6 +451,11 @@ class WorkbenchCaseSchema(ma.Schema):
         "description": "the household includes a member of staff (单独登记备案; home visit by the district)"})
     home_visit_checklist = ma.fields.List(ma.fields.String(), allow_none=True,
                                           metadata={"description": "items of an open home visit, else null"})
+    rechecks = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "re-checks of the case's benefit after new income data (动态管理), newest first: task_id, "
+                       "state (open | closed | cancelled), text (in words), reasons (the rule's conditions in "
+                       "words), proposed (reprice | stop), effective_month, monthly_amount, decision (confirm | "
+                       "dismiss | superseded), approval_id, approval_state"})
 
 
 class WorkbenchRevealArgs(StrictSchema):

@@ -29,7 +29,8 @@ REASONS = {
     "DATASET_UNKNOWN": "the dataset is not one this exchange takes",
     "DATASET_NOT_ALLOWED": "this client may not push this dataset",
     "FIELD_UNKNOWN": "the record has a field the dataset does not define",
-    "NO_AUTHORIZATION": "economic records only for a household with an open 低保 case and a recorded 授权核对",
+    "NO_AUTHORIZATION": "economic records only for a household with an open 低保 case and a recorded 授权核对, "
+                        "or one receiving 低保 (动态管理)",
     "CORROBORATION": "recorded as corroboration; a death takes effect on the authoritative source's report",
     "EVENT_UNKNOWN": "event must be DEATH_REGISTERED or DEATH_CANCELLED (deaths only)",
     "NOT_THE_SOURCE": "only the source that reported a death can withdraw it",

@@ -14,13 +14,15 @@ from app.db import make_engine, utcnow
 from app.models.ids import new_id
 from app.models.keys import KeyRotation
 from app.models.resident import ImportBatch
+from flows.dates import fake_today
 from flows.imports.csvfile import BadInput, Survey, survey
 
 _T = ImportBatch.__table__
 
 
 def local_today(cfg) -> date:
-    return datetime.now(ZoneInfo(cfg.timezone)).date()
+    """Today in the city's time zone, or the test clock (ZEROTRIP_FAKE_TODAY, refused in production)."""
+    return fake_today() or datetime.now(ZoneInfo(cfg.timezone)).date()
 
 
 def start_batch(engine: Engine, kind: str, file_name: str, sha256: str) -> str:

@@ -2,6 +2,9 @@
 vehicles, company registrations, deposits → `economic_records`, upsert by (resident, kind, period, ref).
 
 `ref` (a property certificate, a plate number, an account) may identify a person: only its keyed hash is kept.
+New or changed income records are the income-change event (flows.lifecycle.income): the programs that react to
+it re-check the household's open case in the same transaction. `write` is the one place the CSV import and the
+exchange push of economic records go through.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from app.models.programs_extra import EconomicRecord
 from flows.economic_kinds import ASSET_KINDS, INCOME_KINDS
 from flows.imports import partner
 from flows.imports.writer import WriteCounts
+from flows.lifecycle.income import on_income_change
 
 KIND = "economic"
 COLUMNS = ("id_number", "kind", "period", "amount", "quantity", "ref", "source")
@@ -73,10 +77,14 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
     ids = list({pid for pid, _ in matched})
     existing = {(r.resident_id, r.kind, r.period, r.ref_hash): r
                 for r in (conn.execute(_EXISTING, {"ids": ids}) if ids else [])}
-    inserts, updates = [], []
+    inserts, updates, income = [], [], []
     for pid, rec in matched:
         ref_hash = cipher.lookup_hash(rec["ref"], "ref") if rec["ref"] else ""
         current = existing.get((pid, rec["kind"], rec["period"], ref_hash))
+        changed = current is None or (current.amount_fen, current.quantity, current.source) != (
+            rec["fen"], rec["qty"], rec["source"])
+        if changed and rec["kind"] in INCOME_KINDS:
+            income.append((pid, rec["period"]))
         if current is None:
             inserts.append({"resident_id": pid, "kind": rec["kind"], "period": rec["period"], "ref_hash": ref_hash,
                             "ref_enc": cipher.encrypt(rec["ref"]) if rec["ref"] else None,
@@ -87,7 +95,10 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
         else:
             updates.append({"b_id": current.id, "b_fen": rec["fen"], "b_qty": rec["qty"], "b_source": rec["source"],
                             "b_sd": today, "b_now": now})
-    return partner.save(conn, counts, insert(_T), inserts, _UPDATE, updates)
+    counts = partner.save(conn, counts, insert(_T), inserts, _UPDATE, updates)
+    if income:  # the income-change event, in this transaction (the import and the exchange push both come here)
+        on_income_change(conn, [pid for pid, _ in income], today, [period for _, period in income])
+    return counts
 
 
 SPEC = partner.Spec(KIND, COLUMNS, key, validate, write,

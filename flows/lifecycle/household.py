@@ -150,14 +150,22 @@ def _one_case(session: Session, program, benefit: Benefit, as_of: date) -> tuple
 
 
 def case_decision(session: Session, program, benefit: Benefit, here: list[Resident], holder: Resident, month: str,
-                  as_of: date):
+                  as_of: date, facts_on: date | None = None):
     """The program's rule on the facts of the case's last decision (its income window) for the members `here`,
-    at the standard and limits in force in `month`."""
+    at the standard and limits in force in `month`; with `facts_on`, on the facts as of that day instead (a
+    re-check after new income data, flows.lifecycle.income)."""
     application = session.get(Application, benefit.application_id) if benefit.application_id else None
-    decided_on = application.as_of if application is not None else as_of
+    decided_on = facts_on or (application.as_of if application is not None else as_of)
     records = session.scalars(select(EconomicRecord).where(EconomicRecord.resident_id.in_([m.id for m in here]))).all()
     facts = program.household_facts(here, records, holder, application, mask_name)
     return program.decide(facts, decided_on, amounts_on=date(int(month[:4]), int(month[5:7]), 1))
+
+
+def members_here(session: Session, holder: Resident, today: date) -> list[Resident]:
+    """The members of the holder's household who still count on `today`: alive, hukou in the city."""
+    return [m for m in session.scalars(select(Resident).where(Resident.household_id == holder.household_id)
+                                       .order_by(Resident.birth_date, Resident.id))
+            if (m.death_date is None or m.death_date > today) and m.hukou_local] if holder.household_id else [holder]
 
 
 def reprice_on_parameter_change(session: Session, program, from_month: str, change_key: str, today: date,

@@ -175,6 +175,13 @@ class Program:
     change_texts: dict = field(default_factory=dict)
     # A benefit suspended on moving out resumes when the hukou moves back (otherwise it stays suspended).
     resume_on_move_in: bool = False
+    # The income-change event (new income data of a member of a household with an active benefit, from the
+    # economic-records import or the exchange push; flows.lifecycle.income): "recheck" re-runs the program's rule
+    # (household_facts + decide) on the household's facts as of the new data; a changed amount or an end becomes a
+    # staff re-check task, applied from the next month once a second person approves (减发/增发/停发). Empty: new
+    # income changes nothing. Its words: change_texts[INCOME_CHANGE] (re-priced), change_texts and stop_texts
+    # [INCOME_CHANGE_STOP] (stopped).
+    income_change: str = ""
     # Names of the data sources its facts come from (source code → name shown beside each pre-filled field) and
     # labels of its own pre-filled fields.
     sources: dict = field(default_factory=dict)

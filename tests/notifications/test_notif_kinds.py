@@ -92,9 +92,9 @@ def _enqueued_kinds() -> set[str]:
     for path in [*ROOT.joinpath("flows").rglob("*.py"), *ROOT.joinpath("app").rglob("*.py")]:
         text = path.read_text("utf-8")
         found |= set(re.findall(r'enqueue\(\s*session,\s*kind="(\w+)"', text))
-        found |= set(re.findall(r'_outbox_from_changes\(\s*d,\s*"(\w+)"', text))
+        found |= set(re.findall(r'outbox_from_changes\(\s*d,\s*"(\w+)"', text))
         found |= set(re.findall(r"""(?:\|\| '[^']*', |f")'(\w+)', [abt]\.resident_id""", text))
-        found |= set(re.findall(r'literal\("(\w+)", String\), \w+\.c\.resident_id', text))  # Core INSERT … SELECT
+        found |= set(re.findall(r'literal\("(\w+)", String\),\s*\w+\.c\.resident_id', text))  # Core INSERT … SELECT
     return found
 
 

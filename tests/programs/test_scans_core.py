@@ -17,7 +17,9 @@ from app.sql import Dialect
 from flows.programs import PROGRAMS
 
 CORE_MODULES = ("flows.programs.dibao.scan", "flows.programs.disability_care_subsidy.scan",
-                "flows.programs.elderly_allowance.scan", "flows.scans.single_pass", "flows.scans.declared")
+                "flows.programs.elderly_allowance.scan", "flows.scans.single_pass", "flows.scans.declared",
+                # the daily lifecycle jobs and the elderly allowance's tier raise
+                "flows.lifecycle.jobs", "flows.programs.elderly_allowance.lifecycle")
 SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|EXISTS|JOIN|CASE|SUM|COALESCE)\b")
 
 
@@ -88,3 +90,32 @@ def test_the_scans_compile_for_both_databases(dialect):
         assert ("ON CONFLICT DO NOTHING" in sql) == (dialect.name == "postgresql")
         assert ("INSERT OR IGNORE" in sql) == (dialect.name == "sqlite")
         assert "rule:" not in sql and "'2026" not in sql  # values are bound, not pasted in
+
+
+class _Recorder:
+    """Stands in for a connection: records each statement compiled for the dialect, answers nothing."""
+
+    def __init__(self, dialect):
+        self.dialect, self.sql = dialect, []
+
+    def execute(self, statement, *args, **kwargs):
+        self.sql.append(str(statement.compile(dialect=self.dialect)))
+        return type("Nothing", (), {"rowcount": 0, "scalars": lambda self: iter(()), "__iter__": lambda self: iter(())})()
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), psycopg.dialect()], ids=["sqlite", "postgresql"])
+def test_the_lifecycle_jobs_compile_for_both_databases(dialect, monkeypatch):
+    from flows.lifecycle import jobs
+    from flows.programs.elderly_allowance.lifecycle import raise_tiers
+
+    monkeypatch.setattr(jobs, "notify_after_death", lambda *a: {})  # reads rows: not a statement of the jobs
+    conn, d = _Recorder(dialect), Dialect(dialect.name)
+    for job in (jobs.stop_on_death, jobs.suspend_on_move_out, jobs.resume_on_move_in, jobs.stop_on_certificate_expiry,
+                jobs.stop_without_household_benefit, jobs.remind_and_escalate, raise_tiers):
+        job(conn, d, date(2026, 11, 25))
+    assert len(conn.sql) >= 20
+    for sql in conn.sql:
+        assert "'2026" not in sql  # values are bound
+        assert not re.search(r"FROM \w+ AS \w+, \w+", sql), sql  # every subquery correlated, no cross join
+        if sql.startswith("INSERT"):
+            assert ("ON CONFLICT DO NOTHING" in sql) == (dialect.name == "postgresql")

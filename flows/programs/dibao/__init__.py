@@ -283,3 +283,12 @@ PROGRAM = replace(PROGRAM, published_events=("start", "stop", "suspend", "resume
                                 "proposal_income_per_capita": "部门数据家庭月人均收入(元)",
                                 "proposal_standard": "本市低保标准(元/人/月)", "declared_monthly_income": "申报月收入(元)",
                                 "declared_note": "申报说明"}, sweep="flows.programs.dibao.cases:sweep")
+# 动态管理: new income data of a member re-checks the case (flows.lifecycle.income): a new amount (增发/减发) or the
+# end (停发) waits for the street's review and a second person's approval, from the next month. Its words: the
+# re-priced case (trace and message: {value} is the household's monthly income per person of the re-check), and
+# the stop (letter grounds come from the failed conditions of the trace).
+PROGRAM = replace(PROGRAM, income_change="recheck",
+                  change_texts={"income_change": "经复核,家庭月人均收入{value}元,自{month}起每月保障金{amount}元{src}",
+                                "income_change_stop": "经复核,家庭情况已不符合低保条件,自{month}起停止发放{src}"},
+                  stop_texts={"income_change_stop": ("经复核已不符合低保条件", "经复核，您家庭的收入状况已不符合低保条件，",
+                                                     "情况变化后可重新申请")})

@@ -31,12 +31,16 @@ declare_answer(Answer("dibao_household", "最低生活保障家庭（是否、�
 
 def _checking_authorized(conn, ids: list[int]) -> set[int]:
     """Residents whose household has an open 低保 case at the 核对 step (the household's 授权核对 is recorded
-    when the case enters `checking`)."""
+    when the case enters `checking`), or receives 低保 (the 授权核对 signed with the application covers the
+    动态管理 checks while the benefit runs: new income data re-checks the case, flows.lifecycle.income)."""
     rd = _R.alias("rd")
     q = (select(_R.c.id).join(rd, rd.c.household_id == _R.c.household_id)
          .join(_A, and_(_A.c.resident_id == rd.c.id, _A.c.program == CODE, _A.c.state == "checking"))
          .where(_R.c.id.in_(IDS)))
-    return {rid for (rid,) in conn.execute(q, {"ids": ids})}
+    receiving = (select(_R.c.id).join(rd, rd.c.household_id == _R.c.household_id)
+                 .join(_B, and_(_B.c.resident_id == rd.c.id, _B.c.program == CODE, _B.c.state == "active"))
+                 .where(_R.c.id.in_(IDS)))
+    return {rid for (rid,) in conn.execute(q, {"ids": ids})} | {rid for (rid,) in conn.execute(receiving, {"ids": ids})}
 
 
 declare_gate("checking_authorized", _checking_authorized)

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import Integer, String, literal, select, update
+
 from app.db import utcnow
-from app.sql import Dialect, at_least, nth_birthday_next_month, stmt
+from app.models import Benefit, BenefitChange, Resident
+from app.sql import Dialect, at_least_of, date_text_of, month_text_of, nth_birthday_next_month_of
 from flows.dates import birth_cutoff
-from flows.lifecycle.jobs import _change_insert, _outbox_from_changes, _registry_trace
+from flows.lifecycle.jobs import change_insert, change_row, json_constant, outbox_from_changes, registry_trace
 from flows.programs import elderly_allowance as program
+
+_B, _R, _C = Benefit.__table__, Resident.__table__, BenefitChange.__table__
 
 
 def raise_tiers(conn, d: Dialect, as_of: date) -> dict:
@@ -17,32 +22,34 @@ def raise_tiers(conn, d: Dialect, as_of: date) -> dict:
     on = max(as_of, program.PARAMETERS["start_date"])
     tiers = sorted(program.PARAMETERS["tiers"].at(on))  # lowest age first
     start = program.PARAMETERS["start_date"]
+    start_idx = start.year * 12 + start.month - 1
     counts = {}
     for i, (age, label, fen) in enumerate(tiers):
         if i == 0:
             continue
-        at_or_above = ", ".join(f"'{t[1]}'" for t in tiers[i:])
-        params = {"as_of": as_of, "now": utcnow(), "cut": birth_cutoff(as_of, age), "label": label, "fen": fen,
-                  "start_idx": start.year * 12 + start.month - 1}
-        head, tail = _change_insert(d)
-        trace = _registry_trace(d, "age", f"'{age}'", {"birth_date": d.date_text("r.birth_date"),
-                                                        "passed": d.json_text("true")})
-        eff = d.month_text(at_least(nth_birthday_next_month(d, age)))
-        where = (f"b.program = '{program.CODE}' AND b.state = 'active' AND b.tier NOT IN ({at_or_above}) "
-                 "AND r.birth_date <= :cut")
-        n = conn.execute(stmt(
-            head + f"SELECT {d.new_id()}, b.id, 'tier\\:' || :label, 'tier_raised', {eff}, b.tier, "
-            f"b.monthly_amount_fen, :label, :fen, 'age', :as_of, {trace}, :now "
-            f"FROM benefits b JOIN residents r ON r.id = b.resident_id WHERE {where}" + tail, params), params).rowcount
-        conn.execute(stmt(_outbox_from_changes(
-            d, "tier_raised", "'tier_raised\\:' || c.tier",
-            {"program": "b.program", "tier": "c.tier", "monthly_amount": f"'{fen // 100}.{fen % 100:02d}'",
-             "effective_month": "c.effective_month"},
-            "c.kind = 'tier_raised' AND c.tier = :label"), params), params)
-        conn.execute(stmt(
-            "UPDATE benefits SET tier = :label, monthly_amount_fen = :fen, updated_at = :now "
-            f"WHERE program = '{program.CODE}' AND state = 'active' AND tier NOT IN ({at_or_above}) "
-            "AND id IN (SELECT benefit_id FROM benefit_changes WHERE change_key = 'tier:' || :label)",
-            params), params)
+        at_or_above = [t[1] for t in tiers[i:]]
+        now, cut = utcnow(), birth_cutoff(as_of, age)
+        b, r = _B.alias("b"), _R.alias("r")
+        trace = registry_trace(d, r, "age", literal(str(age), String),
+                               {"birth_date": date_text_of(d, r.c.birth_date), "passed": json_constant(d, "true")})
+        effective = month_text_of(d, at_least_of(nth_birthday_next_month_of(d, age, r.c.birth_date),
+                                                 literal(start_idx, Integer)))
+        rows = (change_row(d, b, key=literal(f"tier:{label}", String), kind="tier_raised", effective=effective,
+                           tier=literal(label, String), amount=literal(fen, Integer), reason="age", as_of=as_of,
+                           trace=trace, now=now)
+                .select_from(b.join(r, r.c.id == b.c.resident_id))
+                .where(b.c.program == program.CODE, b.c.state == "active", b.c.tier.not_in(at_or_above),
+                       r.c.birth_date <= cut))
+        n = conn.execute(change_insert(d, rows)).rowcount
+        conn.execute(outbox_from_changes(
+            d, "tier_raised", lambda c: literal("tier_raised:", String) + c.c.tier,
+            lambda b, c, fen=fen: {"program": b.c.program, "tier": c.c.tier,
+                                   "monthly_amount": literal(f"{fen // 100}.{fen % 100:02d}", String),
+                                   "effective_month": c.c.effective_month},
+            lambda c, label=label: (c.c.kind == "tier_raised", c.c.tier == label), as_of=as_of, now=now))
+        conn.execute(update(_B).where(_B.c.program == program.CODE, _B.c.state == "active",
+                                      _B.c.tier.not_in(at_or_above),
+                                      _B.c.id.in_(select(_C.c.benefit_id).where(_C.c.change_key == f"tier:{label}")))
+                     .values(tier=label, monthly_amount_fen=fen, updated_at=now))
         counts[f"tier_raised_{age}"] = max(n, 0)
     return counts
