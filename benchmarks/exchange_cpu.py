@@ -199,6 +199,10 @@ def main() -> None:
     from app import create_app
 
     api = create_app(ready_config())
+    import app as app_package
+
+    if hasattr(app_package, "freeze_startup_objects") and not os.environ.get("NO_FREEZE"):
+        app_package.freeze_startup_objects()  # as a `zerotrip serve` worker does once the app is built
     moves, server_cpu = Moves(numbers), ServerCpu(url)
     bare_environ = EnvironBuilder(path="/bare").get_environ()
     searched = [0]
@@ -229,6 +233,8 @@ def main() -> None:
     for _ in range(300):
         call(bare_app.application, bare_environ)
 
+    if os.environ.get("PROFILE"):
+        return profile(os.environ["PROFILE"], api, searches, pushes, url)
     cpu: dict[str, list[float]] = {}
     db: dict[str, list[float]] = {}
 
@@ -259,6 +265,53 @@ def main() -> None:
           f"import {fig('import')} per row; push/import "
           f"{(med['import'] + dbm['import']) / (med['push'] + dbm['push']):.2f}×; "
           f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def profile(kind: str, api, searches, pushes, url: str) -> None:
+    """PROFILE=search|push: the statements of one request, then cProfile of a pass (tottime and cumulative)."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    from app.db import make_engine
+
+    prepared = searches(SEARCHES) if kind == "search" else pushes(PUSHES)
+    statements: list[str] = []
+
+    def log(conn, cursor, statement, parameters, context, executemany):
+        statements.append(("many " if executemany else "") + " ".join(statement.split())[:160])
+    engine = make_engine(url)
+    event.listen(engine, "before_cursor_execute", log)
+    call(api, *prepared[0])
+    event.remove(engine, "before_cursor_execute", log)
+    print(f"{len(statements)} statements in one {kind} request:", *statements, sep="\n  ")
+    import gc
+
+    collected: dict[int, list[float]] = {}
+
+    def clock(phase, info):  # the collector's time, by generation (cProfile blames whatever function ran)
+        if phase == "start":
+            clock.started = time.process_time()
+        else:
+            collected.setdefault(info["generation"], []).append(time.process_time() - clock.started)
+    gc.callbacks.append(clock)
+    started = time.process_time()
+    for environ, body in prepared[1:]:
+        call(api, environ, body)
+    spent = time.process_time() - started
+    gc.callbacks.remove(clock)
+    print(f"without the profiler: {spent / (len(prepared) - 1) * 1e6:,.0f} µs per request, of which the garbage "
+          "collector " + ", ".join(f"gen{g} {len(v)}× {sum(v) / (len(prepared) - 1) * 1e6:,.0f} µs"
+                                   for g, v in sorted(collected.items())) + f"; {len(gc.get_objects()):,} objects")
+    prepared = searches(SEARCHES) if kind == "search" else pushes(PUSHES)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for environ, body in prepared:
+        call(api, environ, body)
+    profiler.disable()
+    for order in ("tottime", "cumulative"):
+        pstats.Stats(profiler).sort_stats(order).print_stats(45)
 
 
 if __name__ == "__main__":
