@@ -14,6 +14,17 @@ if TYPE_CHECKING:
     from app.config import Config
 
 
+def freeze_startup_objects() -> None:
+    """In a serving process, once the app is built: move every object allocated so far (modules, models, the
+    app, its schemas) into the collector's permanent generation (`gc.freeze`). A full collection otherwise walks
+    those ~250,000 long-lived objects each time a request allocates enough (a push of 1,000 records does, ≈ 30 ms
+    of its ≈ 110 ms); objects freed later by reference counting are still freed."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(config: dict | Config | None = None) -> Flask:
     """Build the HTTP application. The scheduler is never started here (it has its own process)."""
     from flask import Flask

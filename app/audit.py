@@ -86,26 +86,32 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
     `actor_kind` (self | proxy | staff | system | department) defaults from the actor and `on_behalf_of`;
     `visible_at` delays the event in the subjects' feed (a confidential purpose).
 
-    Three Core statements (plus the advisory lock on PostgreSQL): advancing the head row takes the lock that
-    serialises appends (SQLite's write lock, PostgreSQL's row lock) and returns the seq and previous hash.
+    Three Core statements on the session's connection (four with subjects): advancing the head row takes the
+    lock that serialises appends (SQLite's write lock, PostgreSQL's row lock, held to the commit) and returns
+    the seq and previous hash. Only the very first event, with no head row to lock yet, takes PostgreSQL's
+    advisory lock (`_lock_head`) so that two first appends cannot both create it.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
     advance, add, store = _statements()
-    head = session.execute(advance).first()
+    conn = session.connection()
+    head = conn.execute(advance).first()
     if head is None:  # the very first event: create the head (from the last event, if any), then advance it
         _lock_head(session)
-        head = session.execute(advance).first()
+        head = conn.execute(advance).first()
     event = SimpleNamespace(seq=head.seq, ts=utcnow(), actor=actor[:64], on_behalf_of=on_behalf_of,
                             action=action[:64], object_ref=(object_ref or None) and object_ref[:96],
                             result=result[:32], request_id=(request_id or None) and request_id[:64],
                             source_ip=(source_ip or None) and source_ip[:64], details=dict(details or {}),
                             prev_hash=head.hash)
     event.hash = event_hash(event)
-    session.execute(add, [vars(event)])
-    session.execute(store, {"new_hash": event.hash})
+    conn.execute(add, [vars(event)])
+    conn.execute(store, {"new_hash": event.hash})
     _link_subjects(session, event, subjects, actor_kind, visible_at)
     return event
+
+
+@functools.cache
+def _add_subjects():
+    return insert(AuditSubject.__table__)
 
 
 def subject_of(on_behalf_of: str | None) -> int | None:
@@ -130,7 +136,7 @@ def _link_subjects(session: Session, event, subjects, actor_kind: str | None,
     if not ids:
         return
     kind = actor_kind or default_actor_kind(event.actor, event.on_behalf_of)
-    session.execute(insert(AuditSubject.__table__),
+    session.connection().execute(_add_subjects(),
                     [{"resident_id": r, "seq": event.seq, "actor_kind": kind, "visible_at": visible_at}
                      for r in sorted(ids)])
 

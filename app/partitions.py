@@ -48,6 +48,9 @@ PG_CONSTRAINTS = {
     "uq_exchange_records_key": None,
     "uq_payroll_lines_run_id_benefit_id": "uq_payroll_lines_run_id_benefit_id_month",
 }
+# Indexes PostgreSQL has on a partitioned table where SQLite's unique constraint is the index (migration 0180):
+# the exchange record's key, for the push's idempotency look-up.
+PG_INDEXES = {"ix_exchange_records_key"}
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _PARTITION = re.compile(r"^(?P<table>[a-z_]+)_(?P<y>[0-9]{4})_(?P<m>[0-9]{2})$")
 

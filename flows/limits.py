@@ -11,6 +11,7 @@ guards (checking a password, asking the registry) starts.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from sqlalchemy import bindparam, case, select, update
@@ -69,19 +70,41 @@ _SPEND = (update(RateHit)
           .execution_options(synchronize_session=False))
 
 
+@functools.cache
+def _spend_each(count: int):
+    """Spend one hit of each of `count` buckets in one UPDATE (built once per count): each row is checked and
+    counted on its own terms (its limit and window, by bucket), as `_SPEND` would, under its own row lock."""
+    bucket, names = RateHit.bucket, [bindparam(f"b{i}", type_=RateHit.bucket.type) for i in range(count)]
+
+    def by_bucket(name: str, column):
+        return case(*[(names[i], bindparam(f"{name}{i}", type_=column.type)) for i in range(count)], value=bucket)
+    expired = RateHit.window_start <= by_bucket("cutoff", RateHit.window_start)
+    return (update(RateHit)
+            .where(bucket.in_(names), expired | (RateHit.hits < by_bucket("limit", RateHit.hits)))
+            .values(hits=case((expired, 1), else_=RateHit.hits + 1),
+                    window_start=case((expired, bindparam("now")), else_=RateHit.window_start))
+            .returning(bucket)
+            .execution_options(synchronize_session=False))
+
+
 def take_all(session: Session, buckets: list[tuple[str, int, int]]) -> int | None:
-    """Spend one hit of each (bucket, limit, window seconds) with one commit (e.g. a client's per-minute and
-    per-day limits): None when every one allowed it, else the longest wait. The hits of an allowed bucket stand
-    even when another refused (as two `take` calls would leave them)."""
+    """Spend one hit of each (bucket, limit, window seconds) with one statement and one commit (e.g. a client's
+    per-minute and per-day limits): None when every one allowed it, else the longest wait. The hits of an allowed
+    bucket stand even when another refused (as two `take` calls would leave them). A bucket without its row yet
+    (its first hit) or over its limit goes the single-bucket way (create the row, spend again, else the wait)."""
     now = utcnow()
+    params: dict = {"now": now}
+    for i, (bucket, limit, window_seconds) in enumerate(buckets):
+        params.update({f"b{i}": bucket, f"limit{i}": limit, f"cutoff{i}": now - timedelta(seconds=window_seconds)})
+    conn = session.connection()
+    spent = {b for (b,) in conn.execute(_spend_each(len(buckets)), params)}
     waits = []
     for bucket, limit, window_seconds in buckets:
-        params = {"b": bucket, "limit": limit, "now": now, "cutoff": now - timedelta(seconds=window_seconds)}
-        spent = session.execute(_SPEND, params).first()
-        if not spent:
-            _ensure(session, bucket, now)
-            spent = session.execute(_SPEND, params).first()
-        if not spent:
+        if bucket in spent:
+            continue
+        one = {"b": bucket, "limit": limit, "now": now, "cutoff": now - timedelta(seconds=window_seconds)}
+        _ensure(session, bucket, now)
+        if conn.execute(_SPEND, one).first() is None:
             started = session.scalar(select(RateHit.window_start).where(RateHit.bucket == bucket))
             waits.append(max(1, window_seconds - int((now - started).total_seconds())) if started else window_seconds)
     session.commit()

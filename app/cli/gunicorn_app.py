@@ -32,13 +32,15 @@ class ZeroTripServer(BaseApplication):
         self.cfg.set("on_exit", self._on_exit)
 
     def load(self):
-        from app import create_app
+        from app import create_app, freeze_startup_objects
         from app.db import forget_engines_after_fork
 
         # The master checked the schema through the pooled engine before forking: drop the inherited pool
         # without closing its sockets, so no worker ever talks on the master's connection.
         forget_engines_after_fork()
-        return create_app(self.zerotrip_cfg)
+        application = create_app(self.zerotrip_cfg)
+        freeze_startup_objects()
+        return application
 
     def _when_ready(self, arbiter) -> None:
         if self.metrics is None:

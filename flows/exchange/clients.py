@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import Row, and_, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from app import digits
-from app.db import utcnow
+from app.db import core_execute, utcnow
 from app.errors import Conflict, DomainError, Forbidden, TooManyAttempts, Unauthorized
 from app.models import ExchangeClient, ExchangeKey, ExchangeMessage
 from app.security_log import refused
@@ -107,22 +107,29 @@ def revoke_key(session: Session, key_id: str) -> bool:
 
 
 # Built once (the statements of every signed request; building them costs more than running them).
-_KEY_AND_CLIENT = (select(ExchangeKey, ExchangeClient)
-                   .join(ExchangeClient, ExchangeClient.id == ExchangeKey.client_id)
-                   .where(ExchangeKey.id == bindparam("kid"), ExchangeKey.client_id == bindparam("cid")))
-_M = ExchangeMessage.__table__
-_SEEN = select(_M.c.body_sha256, _M.c.status, _M.c.answer, _M.c.created_at).where(
-    _M.c.client_id == bindparam("cid"), _M.c.message_id == bindparam("mid"))
+_C, _K, _M = ExchangeClient.__table__, ExchangeKey.__table__, ExchangeMessage.__table__
+# The key, its client and the message id's earlier answer (if any) in one round trip, as plain rows (no ORM
+# objects on the hot path): the client row is read-only here and has the model's attribute names.
+_GATE = (select(*(c for c in _C.c if c.name != "webhook_secret_enc"), _K.c.public_key.label("key_public_key"), _K.c.revoked_at.label("key_revoked_at"),
+                _M.c.body_sha256.label("seen_body_sha256"), _M.c.status.label("seen_status"),
+                _M.c.answer.label("seen_answer"), _M.c.created_at.label("seen_created_at"))
+         .select_from(_K.join(_C, _C.c.id == _K.c.client_id)
+                      .outerjoin(_M, and_(_M.c.client_id == _K.c.client_id, _M.c.message_id == bindparam("mid"))))
+         .where(_K.c.id == bindparam("kid"), _K.c.client_id == bindparam("cid")))
 _FORGET = _M.delete().where(_M.c.client_id == bindparam("cid"), _M.c.message_id == bindparam("mid"))
+_PURGE = _M.delete().where(_M.c.created_at < bindparam("cutoff"))
 _REMEMBER = _M.insert()
+_SYNC_OFF = text("SET LOCAL synchronous_commit TO OFF")
 
 
 @dataclass
 class Caller:
-    client: ExchangeClient
+    client: Row  # the exchange_clients row (the model's attribute names: id, name, actions, purposes, …)
     key_id: str
     message_id: str
     body_sha256: str
+    # the message id's stored answer, read with the key: (body_sha256, status, answer, created_at) or None
+    seen: tuple | None = None
 
 
 def authenticate(session: Session, *, headers, method: str, path: str, body: bytes, action: str,
@@ -144,22 +151,24 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
     if not digits.is_ascii_digits(ts) or abs(int(ts) - now) > signing.WINDOW_SECONDS:
         deny("timestamp_skew", f"X-ZT-Timestamp must be Unix seconds within ±{signing.WINDOW_SECONDS} s of the "
              "server's time.", server_time=int(now))
-    if not _ID.match(values["X-ZT-Message-Id"]):
+    message_id = values["X-ZT-Message-Id"]
+    if not _ID.match(message_id):
         deny("signature_invalid", "X-ZT-Message-Id: 1–64 letters, digits, . _ : -")
-    found = session.execute(_KEY_AND_CLIENT, {"kid": key_id, "cid": client_id}).first()
-    key, client = found if found else (None, None)
-    if key is None:
+    row = core_execute(session, _GATE, {"kid": key_id, "cid": client_id, "mid": message_id}).first()
+    if row is None:
         deny("key_unknown", "No such key for this client.")
-    if key.revoked_at is not None:
+    if row.key_revoked_at is not None:
         deny("key_revoked", "This key was revoked.")
-    message = signing.string_to_sign(method, path, ts, values["X-ZT-Message-Id"], body)
-    if not signing.verify(key.public_key, values["X-ZT-Signature"], message):
+    message = signing.string_to_sign(method, path, ts, message_id, body)
+    if not signing.verify(row.key_public_key, values["X-ZT-Signature"], message):
         deny("signature_invalid", "The signature does not verify.")
-    if client.agreement_expires < datetime.fromtimestamp(now).date():
+    if row.agreement_expires < datetime.fromtimestamp(now).date():
         deny("agreement_expired", "The data-sharing agreement has expired.", Forbidden)
-    if action not in (client.actions or []):
+    if action not in (row.actions or []):
         deny("action_not_allowed", f"This client may not {action}.", Forbidden)
-    caller = Caller(client, key_id, values["X-ZT-Message-Id"], signing.body_hash(body))
+    seen = None if row.seen_body_sha256 is None else (row.seen_body_sha256, row.seen_status, row.seen_answer,
+                                                      row.seen_created_at)
+    caller = Caller(row, key_id, message_id, signing.body_hash(body), seen)
     wait = spend(session, caller)
     if wait is not None:
         refused("exchange_rate_limit", actor=f"exchange:{client_id}", address=address)
@@ -173,7 +182,7 @@ def spend(session: Session, caller: Caller) -> int | None:
     client = caller.client
     if session.get_bind().dialect.name == "postgresql":
         # a counter, not a record: its commit need not wait for the disk (every request hits these rows)
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        core_execute(session, _SYNC_OFF)
     return limits.take_all(session, [(f"exchange:{client.id}:minute", client.per_minute, 60),
                                      (f"exchange:{client.id}:day", client.per_day, 86_400)])
 
@@ -182,25 +191,25 @@ def replayed(session: Session, caller: Caller, address: str | None) -> tuple[int
     """The stored answer when this message id was seen with the same body (an honest retry); 409
     `message_id_reused` with another body; None for a new id (then it is recorded in the caller's transaction)."""
     cutoff = utcnow() - MESSAGE_TTL
-    key = {"cid": caller.client.id, "mid": caller.message_id}
-    seen = session.execute(_SEEN, key).first()
-    if seen is not None and seen.created_at < cutoff:
-        session.execute(_FORGET, key)
+    seen = caller.seen  # read with the key (authenticate): one round trip less
+    if seen is not None and seen[3] < cutoff:
+        core_execute(session, _FORGET, {"cid": caller.client.id, "mid": caller.message_id})
         seen = None
     if seen is None:
         if secrets.randbelow(PURGE_EVERY) == 0:  # ids older than 10 minutes are dropped now and then
-            session.execute(delete(ExchangeMessage).where(ExchangeMessage.created_at < cutoff))
+            core_execute(session, _PURGE, {"cutoff": cutoff})
         return None
-    if seen.body_sha256 != caller.body_sha256:
+    body_sha256, status, answer, _created = seen
+    if body_sha256 != caller.body_sha256:
         refused("exchange_message_id_reused", actor=f"exchange:{caller.client.id}", address=address)
         raise Conflict("This message id was used with another body.", error_code="message_id_reused")
-    return seen.status, seen.answer or ""
+    return status, answer or ""
 
 
 def remember(session: Session, caller: Caller, status: int, answer: str) -> None:
     """Keep the answer under the message id, in the transaction of the work (a concurrent twin of the same id
     fails on the primary key and is told to retry)."""
-    session.execute(_REMEMBER, {"client_id": caller.client.id, "message_id": caller.message_id,
+    core_execute(session, _REMEMBER, {"client_id": caller.client.id, "message_id": caller.message_id,
                                 "body_sha256": caller.body_sha256, "status": status, "answer": answer,
                                 "created_at": utcnow()})
 

@@ -14,9 +14,9 @@ def test_there_is_one_head_and_the_test_database_is_at_it(db_url):
 
 def test_models_and_migrations_agree(db_url):
     """Exactly, but for what PostgreSQL's monthly partitions hold another way (app/partitions.py): the partitions
-    themselves, and the unique constraints listed in PG_CONSTRAINTS (kept across months by `unique_keys`, or
-    widened by the month)."""
-    from app.partitions import PARTITIONED, PG_CONSTRAINTS, month_of_partition
+    themselves, the unique constraints listed in PG_CONSTRAINTS (kept across months by `unique_keys`, or
+    widened by the month) and the indexes in PG_INDEXES (where SQLite's unique constraint is the index)."""
+    from app.partitions import PARTITIONED, PG_CONSTRAINTS, PG_INDEXES, month_of_partition
 
     with make_engine(db_url).connect() as conn:
         pg = conn.dialect.name == "postgresql"
@@ -26,7 +26,8 @@ def test_models_and_migrations_agree(db_url):
             if type_ == "table" and reflected and (month_of_partition(name or "") or
                                                    (name or "").removesuffix("_default") in PARTITIONED):
                 return False
-            return not (type_ == "unique_constraint" and name in allowed)
+            return not (type_ == "unique_constraint" and name in allowed
+                        or pg and type_ == "index" and reflected and name in PG_INDEXES)
 
         context = MigrationContext.configure(conn, opts={"compare_type": False, "include_object": include})
         diff = compare_metadata(context, Base.metadata)
