@@ -9,9 +9,8 @@ import random
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-
 from functools import cache
+from pathlib import Path
 
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session

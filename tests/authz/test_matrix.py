@@ -83,6 +83,9 @@ MATRIX = {
     ("POST", AP + "/withdraw"): ("approval", None, {**STAFF, "staff_here": 403, "staff_there": 403}),
     ("GET", T): ("task", None, STAFF),
     ("POST", T + "/decide"): ("task", {"decision": "done", "reason": "checked at home"}, STAFF),
+    # a benefit's re-check after new income data (flows.lifecycle.income): the world's task is a home-help task,
+    # not a re-check (409) once role and jurisdiction have passed
+    ("POST", T + "/recheck"): ("task", {"outcome": "confirm", "reason": "收入核实无误"}, {**STAFF, "staff_here": 409}),
     ("GET", "/api/v1/staff/applications/<string:application_id>"): ("application", None, STAFF),
     ("GET", SG): ("grant", None, STAFF),
     ("POST", SG + "/approve"): ("grant", None, {**STAFF, "staff_here": 403}),  # reviewer < approver

@@ -71,6 +71,8 @@ STAFF_MATRIX = {
     ("GET", T): ("task", None, "reviewer", 404, 404, _, _, _),
     ("POST", T + "/decide"): ("task", {"decision": "done", "reason": "checked at home"}, "reviewer",
                               404, 404, DECIDES, DECIDES, SELF),
+    ("POST", T + "/recheck"): ("task", {"outcome": "confirm", "reason": "收入核实无误"}, "reviewer",
+                               404, 404, DECIDES, DECIDES, SELF),
     ("POST", T + "/claim"): ("task", None, "reviewer", 404, 404, _, _, _),
     ("POST", T + "/release"): ("task", None, "reviewer", 404, 404, _, _, _),
     ("POST", T + "/reassign"): ("task", {"staff_id": None, "reason": "休假"}, "supervisor", 404, 404, _, _, _),
@@ -162,7 +164,7 @@ def test_every_id_bearing_staff_route_has_its_staff_columns():
 # DECIDES on exactly these.
 DECIDING = {
     "task:decide": [("POST", T + "/decide")],
-    "casework:review": [("POST", SA + "/review")],
+    "casework:review": [("POST", SA + "/review"), ("POST", T + "/recheck")],
     "case:home_visit": [("POST", SA + "/home-visit"), ("POST", SA + "/visit-files")],
     "case:street_review": [("POST", SA + "/street-review")],
     "case:county_approve": [("POST", SA + "/county-decision")],
