@@ -87,7 +87,7 @@ class Config:
     dispatch_max_attempts: int = 8
     bind_max_failures: int = 5
     bind_max_failures_per_address: int = 50  # a backstop: carriers put many residents behind one address
-    scan_batch_size: int = 250_000  # residents per committed batch of a backfill (a crash resumes from the last)
+    scan_batch_size: int = 50_000  # residents old enough per committed batch of a backfill (a crash resumes)
     keys_generated: bool = False
     signing_keys: str = ""  # "kid:secret,kid:secret": the first signs, every one verifies (rotation)
     trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed

@@ -27,7 +27,7 @@ class ProgramScans(click.Group):
 
 def _command(program) -> click.Command:
     def progress(done: int, total: int, proposed: int) -> None:
-        sys.stderr.write(f"scan {program.command_name}: residents {done}/{total}, proposed {proposed}\n")
+        sys.stderr.write(f"scan {program.command_name}: batch {done}/{total}, proposed {proposed}\n")
 
     @click.command(program.command_name, help=f"Propose {program.name} to everyone newly eligible "
                    "(idempotent per date).")

@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     bindparam,
     case,
-    func,
     insert,
     literal,
     literal_column,
@@ -50,11 +49,11 @@ from flows.scans.runs import ScanResult
 PROGRAM = program.CODE
 APPLICATION_COLUMNS = ["id", "program", "resident_id", "period", "origin", "state", "as_of", "prefill", "trace",
                        "scan_run_id", "created_at", "updated_at"]
-# The values a run binds (_params); per batch also the id range and the time written. The statements are built
+# The values a run binds (_params); per batch also its birth dates and the time written. The statements are built
 # once per process and shape of the parameters (_statements), so a run only binds values.
 P = {name: bindparam(name, type_=type_) for name, type_ in (
     ("run_id", String), ("as_of", Date), ("as_of_text", String), ("as_of_year", Integer), ("as_of_md", Integer),
-    ("cut_min", Date), ("prev_cut", Date), ("changed_since", DateTime), ("lo", Integer), ("hi", Integer),
+    ("cut_min", Date), ("prev_cut", Date), ("changed_since", DateTime), ("born_after", Date), ("born_by", Date),
     ("now", DateTime))}
 
 
@@ -127,13 +126,16 @@ def _prefill(d: Dialect, r, segments: tuple, n_tiers: int):
 
 
 def _scope(scope: str | None, r, a):
-    """The residents (r) and applications (a) a statement looks at: all; a backfill batch's id range; or the
-    next-day scan's birthdays crossed since the last run (the birth-date index) and records changed since it
-    (the updated_at index)."""
-    if scope == "range":
-        return [r.c.id >= P["lo"], r.c.id < P["hi"]], [a.c.resident_id >= P["lo"], a.c.resident_id < P["hi"]]
+    """The residents (r) and applications (a) a statement looks at: all; a backfill batch's birth dates (the
+    birth-date index, as the whole statement's own plan reads it: a batch never walks the residents too young);
+    or the next-day scan's birthdays crossed since the last run (the birth-date index) and records changed since
+    it (the updated_at index)."""
+    res = Resident.__table__
+    if scope == "born":
+        born = [res.c.birth_date > P["born_after"], res.c.birth_date <= P["born_by"]]
+        return ([r.c.birth_date > P["born_after"], r.c.birth_date <= P["born_by"]],
+                [a.c.resident_id.in_(select(res.c.id).where(*born))])
     if scope == "daily":
-        res = Resident.__table__
         crossed = select(res.c.id).where(res.c.birth_date > P["prev_cut"], res.c.birth_date <= P["cut_min"])
         changed = select(res.c.id).where(res.c.updated_at > P["changed_since"])
         return [r.c.id.in_(union(crossed, changed))], []
@@ -212,21 +214,34 @@ def scan_turning_80(cfg, as_of: date, progress=None) -> ScanResult:
                       seconds=time.perf_counter() - started, counts=counts)
 
 
+def _batch_bounds(conn, cut_min: date, size: int) -> list[date]:
+    """The last birth date of each batch of about `size` residents old enough (read from the birth-date index,
+    oldest first; residents born on one day stay in one batch); the last bound is `cut_min`."""
+    bd = Resident.__table__.c.birth_date
+    bounds, after = [], None
+    while True:
+        query = select(bd).where(bd <= cut_min).order_by(bd).offset(size - 1).limit(1)
+        found = conn.execute(query.where(bd > after) if after is not None else query).scalar()
+        if found is None or found >= cut_min:
+            return [*bounds, cut_min]
+        bounds.append(found)
+        after = found
+
+
 def _backfill(cfg, engine, d: Dialect, as_of: date, params: dict, progress) -> tuple[int, int]:
-    with engine.connect() as conn:  # two statements: SQLite answers a lone MIN or MAX from the index, not both
-        lo = conn.execute(select(func.min(Resident.id))).scalar()
-        hi = conn.execute(select(func.max(Resident.id))).scalar()
-    if lo is None:
-        return 0, 0
-    statements = _statements(d, as_of, "range")
-    size, proposed, batches = cfg.scan_batch_size, 0, 0
-    for start in range(lo, hi + 1, size):
+    """Every resident old enough on `as_of`, in committed batches of about `scan_batch_size` of them by birth
+    date (a crash resumes: every batch is idempotent)."""
+    with engine.connect() as conn:
+        bounds = _batch_bounds(conn, params["cut_min"], cfg.scan_batch_size)
+    statements = _statements(d, as_of, "born")
+    proposed, after = 0, date.min
+    for batches, born_by in enumerate(bounds, start=1):
         with engine.begin() as conn:
-            proposed += _run_batch(conn, statements, {**params, "lo": start, "hi": start + size})
-        batches += 1
+            proposed += _run_batch(conn, statements, {**params, "born_after": after, "born_by": born_by})
+        after = born_by
         if progress:
-            progress(min(start + size - lo, hi - lo + 1), hi - lo + 1, proposed)
-    return proposed, batches
+            progress(batches, len(bounds), proposed)
+    return proposed, len(bounds)
 
 
 def _daily(engine, d: Dialect, as_of: date, params: dict, previous) -> int:
