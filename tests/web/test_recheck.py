@@ -135,3 +135,43 @@ def test_a_reviewer_confirms_a_re_check_and_a_second_person_approves_it(browser,
     session.expire_all()
     case = session.get(Benefit, benefit.id)
     assert (case.state, case.monthly_amount_fen) == ("active", 140_000)
+
+
+def test_a_dismissed_re_check_keeps_the_payment_and_a_late_answer_is_refused_in_words(browser, stack, session, cfg,
+                                                                                     tmp_path):
+    from flows.dates import today_shanghai
+
+    today = today_shanghai()
+    number, application, benefit = _household(session, cfg, today)
+    _staff(stack, "qian.street", "reviewer", must_change=False, street="140105001", name="钱审核")
+    _staff(stack, "wang.street", "reviewer", must_change=False, street="140105001", name="王审核")
+    path = tmp_path / "economic.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(("id_number", "kind", "period", "amount", "quantity", "ref", "source"))
+        w.writerow((number, "income_wage", _month(today, 1), "3000.00", "", "", "tax"))
+    stack.cli("import", "economic", str(path))
+
+    desk, colleague = _sign_in(browser, stack, "qian.street"), _sign_in(browser, stack, "wang.street")
+    try:
+        for d in (desk, colleague):  # both have the case page open
+            d.open(f"#/case/{application.id}")
+            d.wait_screen("case")
+        desk.page.fill("#recheck-reason-0", "一次性劳务收入,入户核实不计入")
+        desk.page.click("#rechecks button:has-text('不予调整')")
+        desk.page.wait_for_selector("main .note:has-text('已决定不予调整')")
+        desk.wait_screen("case")
+        assert "已决定不予调整,待遇照常发放" in desk.page.inner_text("#rechecks")
+        check(desk, "recheck-dismissed")
+        colleague.page.fill("#recheck-reason-0", "收入属实")
+        colleague.page.click("#rechecks button:has-text('确认调整')")
+        colleague.page.wait_for_selector("#rechecks .note.error:has-text('这项复核已经处理过了')")
+        # a reviewer's approvals screen: nothing waits
+        colleague.page.click("#nav a:has-text('待审批调整')")
+        colleague.wait_screen("approvals")
+        assert "没有等待审批的调整" in colleague.page.inner_text("main")
+    finally:
+        desk.close()
+        colleague.close()
+    session.expire_all()
+    assert session.get(Benefit, benefit.id).monthly_amount_fen == 180_000

@@ -4,6 +4,10 @@
 // their own screen (admin.js). Plain DOM, words from strings.js.
 import { S } from "./strings.js";
 
+// Who may approve each kind, as the API decides it (flows/lifecycle/income.py: casework:approve, the approver):
+// the others see the row without the button (the API refuses them anyway, in words).
+const APPROVERS = { benefit_recheck: ["approver"] };
+
 export async function approvalsScreen(ui, me, programs) {
   const { api, el, note, show, route, main } = ui;
   const A = S.approvals;
@@ -32,7 +36,9 @@ export async function approvalsScreen(ui, me, programs) {
     el("td", { text: mine(a) ? A.byMe : A.byOther }), el("td", { text: a.created_at.slice(0, 10) }),
     el("td", {}, mine(a) ? el("button", { class: "btn quiet", type: "button", text: A.withdraw,
       onclick: act(a, "withdraw", A.withdrawn) })
-      : el("button", { class: "btn primary", type: "button", text: A.approve, onclick: act(a, "approve", A.approved) }))));
+      : (APPROVERS[a.kind] || []).includes(me.role)
+        ? el("button", { class: "btn primary", type: "button", text: A.approve, onclick: act(a, "approve", A.approved) })
+        : el("span", { text: A.notYours }))));
   const list = el("section", { class: "card", "aria-labelledby": "approvals-h" },
     el("h2", { id: "approvals-h", text: A.pending }),
     waiting.length ? el("table", {}, el("caption", { text: A.caption }),

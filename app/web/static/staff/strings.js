@@ -498,7 +498,7 @@ export const S = {
     pending: "等待审批", caption: "由提出人以外的工作人员审批", none: "没有等待审批的调整。",
     cols: ["事项", "调整内容", "确认理由", "提出人", "提出日期", "操作"],
     byMe: "本人提出", byOther: "其他工作人员提出",
-    approve: "审批同意", withdraw: "撤回",
+    approve: "审批同意", withdraw: "撤回", notYours: "由区县审批人员审批",
     approved: "已审批同意,调整已生效,居民会收到通知。", withdrawn: "已撤回。",
     history: "最近处理的调整", states: { approved: "已审批同意", withdrawn: "已撤回" }, noHistory: "还没有处理过的调整。",
     codes: {
