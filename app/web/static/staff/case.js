@@ -55,3 +55,41 @@ export function extendForm(path, { api, el, field, note, route, main }) {
   } }, el("h2", { text: X.title }), el("p", { text: X.hint }), field("extend-reason", X.reason, reason), msg,
   el("button", { class: "btn", type: "submit", text: X.submit }));
 }
+
+// The re-checks of the benefit this case granted, after new income data (动态管理): the proposal (the new amount
+// or the stop) and its grounds in words; an open one answered here with a reason — confirmed (a different person
+// approves it on the approvals screen before it applies) or dismissed (the payment stays).
+export function recheckSection(rechecks, { api, el, field, note, route, main }) {
+  if (!rechecks || !rechecks.length) return null;
+  const R = S.case.recheck;
+  const stateOf = (r) => r.state === "open" ? R.states.open : r.decision === "dismiss" ? R.states.dismiss
+    : r.decision === "confirm" ? R.states[r.approval_state] || R.states.pending : R.states[r.state] || R.states.closed;
+  const item = (r, i) => {
+    const facts = [el("p", { class: "proposal", text: r.text || R.noText }),
+      r.reasons.length ? el("p", { text: R.why }) : null,
+      r.reasons.length ? el("ul", {}, r.reasons.map((x) => el("li", { text: x }))) : null,
+      el("p", {}, el("span", { class: `badge ${r.state === "open" ? "at_risk" : "none"}`, text: stateOf(r) }))];
+    if (r.state !== "open") return el("div", { class: "recheck" }, ...facts);
+    const reason = el("textarea", { rows: "2", required: true, minlength: "2", maxlength: "500" });
+    const msg = el("div", { "aria-live": "polite" });
+    const answer = (outcome) => async () => {
+      msg.replaceChildren();
+      if (reason.value.trim().length < 2) { msg.replaceChildren(note(R.short, "error")); return; }
+      try {
+        await api(`/api/v1/staff/tasks/${encodeURIComponent(r.task_id)}/recheck`, { method: "POST",
+          body: { outcome, reason: reason.value.trim() } });
+        await route();
+        main.prepend(note(outcome === "confirm" ? R.confirmed : R.dismissed));
+      } catch (err) { msg.replaceChildren(note(R.codes[err.code] || err.message, "error")); }
+    };
+    return el("form", { class: "recheck", id: `recheck-${i}`, novalidate: true, onsubmit: (e) => e.preventDefault() },
+      ...facts, field(`recheck-reason-${i}`, R.reason, reason), msg,
+      el("p", { class: "actions" },
+        el("button", { class: "btn primary", type: "button", text: R.confirm, onclick: answer("confirm") }),
+        el("button", { class: "btn danger", type: "button", text: R.dismiss, onclick: answer("dismiss") })));
+  };
+  return el("section", { class: "card", id: "rechecks", "aria-labelledby": "rechecks-h" },
+    el("h2", { id: "rechecks-h", text: R.title }),
+    rechecks.some((r) => r.state === "open") ? el("p", { class: "muted", text: R.hint }) : null,
+    ...rechecks.map(item));
+}

@@ -104,6 +104,10 @@ function row(t, scope, names, pick, msg) {
     if ((t.kind === "review" || t.kind === "approve") && t.application_id) {
       actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.kinds[t.kind] }));
     }
+    // a benefit's re-check is answered on its case page, where the proposal and its grounds are said in words
+    if (t.kind === "benefit_recheck" && t.application_id) {
+      actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.case.recheck.open }));
+    }
     if (t.kind === "home_visit" && t.application_id) {
       actions.push(el("a", { class: "btn", href: `#/visit/${t.application_id}`, text: S.visit.open }));
     }
@@ -115,7 +119,9 @@ function row(t, scope, names, pick, msg) {
   }
   return el("tr", { "data-task": t.id },
     el("td", {}, pick), el("td", { text: `${t.resident_name_masked || "—"} ${t.resident_id_masked || ""}` }),
-    el("td", { text: S.kinds[t.kind] || t.kind }), el("td", { text: names[t.program] || S.program(t.program) }),
+    el("td", {}, el("span", { text: S.kinds[t.kind] || t.kind }),
+      t.text ? el("p", { class: "task-text", text: t.text }) : null),  // the task in words, where its kind says it
+    el("td", { text: names[t.program] || S.program(t.program) }),
     el("td", { text: S.states[t.application_state] || t.application_state || "—" }),
     el("td", { text: I.waiting(t.waiting_working_days) }),
     el("td", {}, el("span", { class: `badge ${t.badge}`, text: S.badge[t.badge] }), " ",

@@ -3,10 +3,11 @@ import { S } from "./strings.js";
 import { homeVisitScreen } from "./visit.js";
 import { noticesScreen, objectionScreen, sheetScreen } from "./notices.js";
 import { paramsScreen } from "./admin.js";
+import { approvalsScreen } from "./approvals.js";
 import { exchangeScreen } from "./exchange.js";
 import { decisionsTable } from "./counter_appeal.js";
 import { inboxScreen } from "./inbox.js";
-import { economicReport, extendForm, timelineEntry } from "./case.js";
+import { economicReport, extendForm, recheckSection, timelineEntry } from "./case.js";
 import { deliveryLine, letterHref, letterScreen, lettersScreen, letterTable, stopLetterScreen } from "./letters.js";
 
 const KEY = "zt.staff";
@@ -95,6 +96,7 @@ function header() {
   const here = location.hash.split("?")[0];
   if (["clerk", "community_worker", "reviewer"].includes(me.role)) links.push(["#/counter", S.nav.counter]);
   if (me.role !== "admin") links.push(["#/letters", S.nav.letters]);
+  if (me.role === "reviewer" || me.role === "approver") links.push(["#/approvals", S.nav.approvals]);
   if (me.role === "supervisor") links.push(["#/supervision", S.nav.supervision]);
   if (me.role === "supervisor" || me.role === "admin") links.push(["#/roll", S.nav.roll]);
   if (me.role === "admin") links.push(["#/accounts", S.nav.accounts], ["#/params", S.nav.params]);
@@ -209,6 +211,7 @@ async function caseScreen(id) {
   show("case", el("h1", { text: `${c.program_name} · ${S.states[c.state] || c.state}` }),
     c.near_relative_of_staff ? note(C.nearRelative) : null,
     section(C.resident, el("p", { text: C.masked(c.resident) }), el("p", { text: C.place(c.resident) }), reveal, revealOut),
+    recheckSection(c.rechecks, { api, el, field, note, route, main }),
     section(C.household, el("ul", {}, c.household.map((m) => el("li", { text: C.member(m) })))),
     el("div", { class: "card" }, prefill),
     section(S.review.trace, trace),
@@ -728,6 +731,7 @@ async function drawRoute() {
     if (hash.startsWith("#/objection/")) return await objectionScreen(hash.slice(12), helpers);
     if (hash.startsWith("#/accounts")) return await accountsScreen();
     if (hash.startsWith("#/params")) return await paramsScreen(helpers, me);
+    if (hash.startsWith("#/approvals")) return await approvalsScreen(helpers, me, programs);
     if (hash.startsWith("#/exchange")) return await exchangeScreen(helpers);
     if (hash.startsWith("#/roll")) return await rollScreen();
     if (hash.startsWith("#/search")) return searchScreen();
