@@ -38,6 +38,9 @@ class Kind:
     # False: approved only through its owner's route (which runs that kind's own checks first, e.g. the
     # jurisdiction and self-involvement rules of a payout grant), never through the generic approve.
     direct: bool = True
+    # Whether a member of staff may see this approval in a list (None: everyone who may list approvals): a kind
+    # about one household shows only within the jurisdiction of that household.
+    visible_to: Callable[[Session, Approval, StaffMember], bool] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -150,13 +153,26 @@ def withdraw(session: Session, approval: Approval, by: StaffMember) -> Approval:
     return approval
 
 
-def listing(session: Session, state: str | None = "pending", kind: str | None = None, limit: int = 200):
+def listing(session: Session, state: str | None = "pending", kind: str | None = None, limit: int = 200,
+            staff: StaffMember | None = None):
+    """The newest approvals (of a state, of a kind); with `staff`, only those she may see (`Kind.visible_to`)."""
     q = select(Approval).order_by(Approval.created_at.desc()).limit(limit)
     if state:
         q = q.where(Approval.state == state)
     if kind:
         q = q.where(Approval.kind == kind)
-    return session.execute(q).scalars().all()
+    rows = session.execute(q).scalars().all()
+    if staff is None:
+        return rows
+    return [a for a in rows if _visible(session, a, staff)]
+
+
+def _visible(session: Session, approval: Approval, staff: StaffMember) -> bool:
+    try:
+        check = kind_of(approval.kind).visible_to
+    except NotFound:
+        return True
+    return check is None or check(session, approval, staff)
 
 
 def payload_of(approval: Approval) -> dict:

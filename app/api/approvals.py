@@ -56,13 +56,14 @@ class Approvals(MethodView):
     @blp.arguments(ApprovalListArgs, location="query")
     @blp.response(200, ApprovalSchema(many=True))
     def get(self, args):
-        """Approvals, pending by default (reviewer or above)."""
+        """Approvals, pending by default (reviewer or above); an approval about one household only within its
+        jurisdiction."""
         staff = current_staff()
         if staff.role == "clerk":
             raise Forbidden("Approvals are listed to reviewers and above.", error_code="approval_role")
         session = SessionLocal()
         return [approvals.payload_of(a) for a in approvals.listing(
-            session, None if args["state"] == "all" else args["state"], args["kind"])]
+            session, None if args["state"] == "all" else args["state"], args["kind"], staff=staff)]
 
 
 @blp.route("/params")

@@ -275,7 +275,15 @@ def _describe(approval: Approval) -> str:
     return (approval.payload or {}).get("text") or approval.kind
 
 
-approvals.register(approvals.Kind(APPROVAL_KIND, "approver", apply, _describe))
+def _visible_to(session: Session, approval: Approval, staff: StaffMember) -> bool:
+    """A re-check is listed to staff of the household's jurisdiction only."""
+    benefit = session.get(Benefit, (approval.payload or {}).get("benefit_id"))
+    holder = session.get(Resident, benefit.resident_id) if benefit is not None else None
+    return holder is not None and in_jurisdiction(_caller(staff), holder.district_code, holder.street_code,
+                                                  holder.community_code)
+
+
+approvals.register(approvals.Kind(APPROVAL_KIND, "approver", apply, _describe, visible_to=_visible_to))
 
 
 # ---- what the case page shows ---------------------------------------------------------------------------------

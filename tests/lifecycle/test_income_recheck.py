@@ -252,3 +252,24 @@ def test_a_pushed_income_record_re_checks_a_receiving_household(session, cfg, cl
         "ref": "", "source": "tax"}}])
     assert again.json["message"]["results"][0]["status"] == "accepted"
     assert len(_tasks(session, case)) == 1
+
+
+def test_a_re_check_waiting_for_approval_is_listed_only_within_the_households_jurisdiction(session, cfg, cli,
+                                                                                          client, tmp_path):
+    _, number, _, case = _household(session, cfg)
+    rh = _staff(session, cfg)
+    _, elsewhere = h.staff(session, cfg, role="approver", district="140106", username="other_district")
+    _, next_street = h.staff(session, cfg, role="reviewer", street="140105002", username="street_zhao")
+    _import(cli, tmp_path, [_wage(number, "2026-11", "3000.00")])
+    [task] = _tasks(session, case)
+    approval_id = _confirm(client, rh, task.id)["approval_id"]
+
+    def listed(headers):
+        answer = client.get("/api/v1/staff/approvals", headers=headers, query_string={"kind": "benefit_recheck"})
+        assert answer.status_code == 200, answer.json
+        return [a["id"] for a in answer.json]
+
+    assert listed(rh) == [approval_id]  # the household's street
+    assert listed(elsewhere) == [] and listed(next_street) == []  # another district, another street
+    refused = client.post(f"/api/v1/staff/approvals/{approval_id}/approve", headers=elsewhere)
+    assert refused.status_code == 403
