@@ -45,6 +45,16 @@ def _household(session, cfg, today: date):
     return number, application, benefit
 
 
+def _import_wage(stack, tmp_path, number: str, month: str, yuan: str) -> None:
+    """One month's wage of a member through `zerotrip import economic`, as the tax bureau's file brings it."""
+    path = tmp_path / "economic.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(("id_number", "kind", "period", "amount", "quantity", "ref", "source"))
+        w.writerow((number, "income_wage", month, yuan, "", "", "tax"))
+    stack.cli("import", "economic", str(path))
+
+
 def _sign_in(browser, stack, username: str) -> Desk:
     desk = Desk(browser, stack.api)
     desk.open("#/inbox")
@@ -61,12 +71,7 @@ def test_a_reviewer_confirms_a_re_check_and_a_second_person_approves_it(browser,
     _staff(stack, "qian.street", "reviewer", must_change=False, street="140105001", name="钱审核")
     _staff(stack, "sun.county", "approver", must_change=False, name="孙审批")
     # last month's wage 3000: (5 × 600 + 3000) / 6 = 1000 a month → 3 × 800 − 1000 = 1400 yuan
-    path = tmp_path / "economic.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(("id_number", "kind", "period", "amount", "quantity", "ref", "source"))
-        w.writerow((number, "income_wage", _month(today, 1), "3000.00", "", "", "tax"))
-    stack.cli("import", "economic", str(path))
+    _import_wage(stack, tmp_path, number, _month(today, 1), "3000.00")
     session.expire_all()
     assert session.get(Benefit, benefit.id).monthly_amount_fen == 180_000  # never changed silently
 
@@ -145,12 +150,7 @@ def test_a_dismissed_re_check_keeps_the_payment_and_a_late_answer_is_refused_in_
     number, application, benefit = _household(session, cfg, today)
     _staff(stack, "qian.street", "reviewer", must_change=False, street="140105001", name="钱审核")
     _staff(stack, "wang.street", "reviewer", must_change=False, street="140105001", name="王审核")
-    path = tmp_path / "economic.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(("id_number", "kind", "period", "amount", "quantity", "ref", "source"))
-        w.writerow((number, "income_wage", _month(today, 1), "3000.00", "", "", "tax"))
-    stack.cli("import", "economic", str(path))
+    _import_wage(stack, tmp_path, number, _month(today, 1), "3000.00")
 
     desk, colleague = _sign_in(browser, stack, "qian.street"), _sign_in(browser, stack, "wang.street")
     try:
