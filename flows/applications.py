@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Date, Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -16,10 +16,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.db import utcnow
 from app.errors import Conflict
 from app.models import Application, ApplicationApplicant, Benefit, Resident, StaffTask
-from flows import case_states, programs
+from flows import areas, case_states, programs
 from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
-from flows.facts import resident_facts
+from flows.facts import FACT_COLUMNS, resident_facts
 from flows.money import yuan
 from notifications.outbox import enqueue
 
@@ -29,6 +29,7 @@ FINAL_AFTER_CONFIRM = ("approved", "rejected")
 
 
 BENEFIT_COLUMNS = ("id", "program", "tier", "monthly_amount_fen", "start_month", "end_month", "state")
+AREA_FIELDS = ("district_code", "street_code", "community_code")  # pre-filled codes shown with their names
 
 
 def benefit_join():
@@ -40,33 +41,50 @@ def benefit_join():
 
 
 def rows_for_resident(resident_id: int | None, programs_only: list[str] | None = None) -> tuple[Select, dict]:
-    """The resident's applications, newest first, as one Core SELECT of plain rows, each with its benefit's columns
-    (`benefit_<name>`, NULL without one): a list page in one round trip, no ORM objects. Returns the
+    """The resident's applications, newest first, as one Core SELECT of plain rows, each with what the citizen is
+    shown beside it (`_shown_columns`): a list page in one round trip, no ORM objects. Returns the
     statement (built once per process, so SQLAlchemy's compiled cache is hit without re-walking it) and its
     parameters."""
-    params: dict = {"resident_id": resident_id}
+    params: dict = {"resident_id": resident_id, "on": today_shanghai()}
     if programs_only:
         params["programs"] = list(programs_only)
     return _rows_query(bool(programs_only)), params
 
 
 def row_by_id(application_id: str) -> tuple[Select, dict]:
-    """One application as a plain row with its benefit's columns (like `rows_for_resident`)."""
-    return _row_by_id_query(), {"application_id": application_id}
+    """One application as a plain row with what the citizen is shown beside it (like `rows_for_resident`)."""
+    return _row_by_id_query(), {"application_id": application_id, "on": today_shanghai()}
+
+
+def _shown_columns() -> list:
+    """An application row as the citizen is shown it, in the same round trip: its benefit's columns
+    (`benefit_<name>`), whether it has applicants (`has_applicants`), the name valid on `:on` of each pre-filled
+    area code (`name_<field>`) and its subject's facts (`subject_<name>`, for a proposal's rule trace)."""
+    a, b, r = Application.__table__.c, Benefit.__table__.c, Resident.__table__.c
+    on = bindparam("on", type_=Date)
+    return [*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS),
+            exists().where(ApplicationApplicant.__table__.c.application_id == a.id).label("has_applicants"),
+            *(areas.name_on(a.prefill[(field, "value")].as_string(), on).label(f"name_{field}")
+              for field in AREA_FIELDS),
+            *(r[name].label(f"subject_{name}") for name in FACT_COLUMNS)]
+
+
+def _shown_from():
+    a, r = Application.__table__.c, Resident.__table__
+    return benefit_join().outerjoin(r, r.c.id == a.resident_id)
 
 
 @functools.cache
 def _row_by_id_query() -> Select:
-    a, b = Application.__table__.c, Benefit.__table__.c
-    return (select(*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS))
-            .select_from(benefit_join()).where(a.id == bindparam("application_id")))
+    a = Application.__table__.c
+    return select(*_shown_columns()).select_from(_shown_from()).where(a.id == bindparam("application_id"))
 
 
 @functools.cache
 def _rows_query(by_program: bool) -> Select:
-    a, b = Application.__table__.c, Benefit.__table__.c
-    query = (select(*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS))
-             .select_from(benefit_join())
+    a = Application.__table__.c
+    query = (select(*_shown_columns())
+             .select_from(_shown_from())
              .where(or_(a.resident_id == bindparam("resident_id"), a.id.in_(  # and those proposed to her
                  select(ApplicationApplicant.application_id)
                  .where(ApplicationApplicant.resident_id == bindparam("resident_id"))))))

@@ -179,6 +179,15 @@ def _names_query():
         or_(a.c.valid_to.is_(None), a.c.valid_to > bindparam("on")))
 
 
+def name_on(code, on):
+    """The name valid on `on` of the area whose code is the SQL expression `code`, as a scalar subquery (NULL
+    without one): a list names its rows' areas in its own statement."""
+    a = Area.__table__.alias("named_area")
+    return (select(a.c.name).where(a.c.code == code, a.c.valid_from <= on,
+                                   or_(a.c.valid_to.is_(None), a.c.valid_to > on))
+            .limit(1).scalar_subquery())
+
+
 def names(session: Session, codes, on: date) -> dict[str, str]:
     """code → the name valid on `on` (codes without one are left out); one Core statement built once (every
     citizen's list of applications names its areas)."""

@@ -62,19 +62,21 @@ def _resident_for_facts(session: Session, resident_id: int):
     return core_execute(session, _resident_row_query(), {"resident_id": resident_id}).first()
 
 
-def rule_trace(session: Session, application: Application) -> list[dict]:
+def rule_trace(session: Session, application: Application, resident=None) -> list[dict]:
     """The application's trace: the decision's, or — for a proposal not yet decided — the program's own rule run
-    now on the facts as of the proposal, so that every reason shown is a condition of this program's rule."""
+    now on the facts as of the proposal, so that every reason shown is a condition of this program's rule.
+    `resident`: its subject's facts columns (`flows.facts.FACT_COLUMNS`) when the caller has read them already."""
     if application.trace:
         return list(application.trace)
-    decision = decide_now(session, application, application.as_of)
+    decision = decide_now(session, application, application.as_of, resident)
     return decision.trace() if decision is not None else []
 
 
-def decide_now(session: Session, application: Application, as_of: date):
+def decide_now(session: Session, application: Application, as_of: date, resident=None):
     """The program's rule run now on the registry's facts as of `as_of` (None without a program or subject)."""
     program = programs.get(application.program)
-    resident = _resident_for_facts(session, application.resident_id)
+    if resident is None:
+        resident = _resident_for_facts(session, application.resident_id)
     if program is None or resident is None:
         return None
     return program.decide(program_facts(session, application, as_of, resident), as_of)

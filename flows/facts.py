@@ -5,6 +5,8 @@ from __future__ import annotations
 from app.models import Resident
 from flows.programs.base import PersonFacts as Facts
 
+FACT_COLUMNS = ("id", "birth_date", "death_date", "hukou_local", "source_date", "source")  # what it reads
+
 
 def resident_facts(resident: Resident) -> Facts:
     return Facts(

@@ -8,17 +8,16 @@ from sqlalchemy import select
 
 from app.models import Application, Benefit, BenefitChange
 from flows import appeals, programs, sources
-from flows.applications import BENEFIT_COLUMNS
+from flows.applications import AREA_FIELDS, BENEFIT_COLUMNS
 from flows.casework import rule_trace
 from flows.dates import nth_birthday, today_shanghai, zh_date
+from flows.facts import FACT_COLUMNS
 from flows.money import yuan
 
 # what the resident reads beside each field (flows.sources: the common names and each program's own)
 FIELD_LABELS, SOURCE_NAMES = sources.FIELD_LABELS, sources.SOURCE_NAMES
 ACTIONS = {"proposed": ["confirm", "decline"], "declined": ["reopen"]}
 
-
-AREA_FIELDS = ("district_code", "street_code", "community_code")
 
 
 def _value_of(item):
@@ -160,9 +159,23 @@ def payloads_of_rows(session, rows) -> list[dict]:
     when some of them have a benefit, for its lifecycle changes)."""
     benefits = [_benefit_of_row(row) for row in rows]
     changes = changes_of(session, [b.id for b in benefits if b is not None])
-    names = area_names_of(session, rows)
-    return [build(session, row, benefit, changes.get(benefit.id, []) if benefit is not None else [], names)
+    return [build(session, row, benefit, changes.get(benefit.id, []) if benefit is not None else [],
+                  _area_names_of_row(row), _resident_of_row(row))
             for row, benefit in zip(rows, benefits, strict=True)]
+
+
+def _area_names_of_row(row) -> dict[str, str]:
+    """code → name of the row's pre-filled area codes, read in the row's own statement (`name_<field>`)."""
+    pre = row.prefill or {}
+    return {code: name for code, name in ((_value_of(pre.get(key)), getattr(row, f"name_{key}"))
+                                          for key in AREA_FIELDS) if isinstance(code, str) and name is not None}
+
+
+def _resident_of_row(row):
+    """The subject's facts columns read with the row (`subject_<name>`), or None without a subject."""
+    if row.subject_id is None:
+        return None
+    return SimpleNamespace(**{name: getattr(row, f"subject_{name}") for name in FACT_COLUMNS})
 
 
 def _benefit_of_row(row):
@@ -171,12 +184,13 @@ def _benefit_of_row(row):
     return SimpleNamespace(**{name: getattr(row, f"benefit_{name}") for name in BENEFIT_COLUMNS})
 
 
-def build(session, application, benefit, changes, names: dict[str, str] | None = None) -> dict:
+def build(session, application, benefit, changes, names: dict[str, str] | None = None, resident=None) -> dict:
     """`application` and `benefit` are ORM objects or plain rows with the same attribute names; `names` the
-    area names of its pre-filled codes (`area_names_of`, looked up here when not given)."""
+    area names of its pre-filled codes (`area_names_of`, looked up here when not given); `resident` its
+    subject's facts columns when already read (`flows.casework.rule_trace`)."""
     program = programs.get(application.program)
     pre = application.prefill or {}
-    rule = rule_trace(session, application)
+    rule = rule_trace(session, application, resident)
     return {
         "id": application.id,
         "program": application.program,

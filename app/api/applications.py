@@ -171,8 +171,8 @@ class Applications(MethodView):
         audit_read(session, "application.list", decision, ids=[row.id for row in rows])
         if decision is not None and decision.via in ("proxy", "staff"):
             session.commit()
-        others = applicants.views_of(session, [row.id for row in rows])
-        return [_with_proxy(session, row, out, others[row.id])
+        others = applicants.views_of(session, [row.id for row in rows if row.has_applicants])
+        return [_with_proxy(session, row, out, others.get(row.id, []))
                 for row, out in zip(rows, payloads_of_rows(session, rows), strict=True)]
 
 
@@ -194,7 +194,7 @@ class ApplicationById(MethodView):
         if decision.via == "proxy":
             _act(session, row, decision, "application.view")
             session.commit()
-        return _with_proxy(session, row, payloads_of_rows(session, [row])[0])
+        return _with_proxy(session, row, payloads_of_rows(session, [row])[0], None if row.has_applicants else [])
 
 
 @blp.route("/<string:application_id>/confirm")
