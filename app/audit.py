@@ -88,10 +88,13 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
 
     Three Core statements on the session's connection (four with subjects): advancing the head row takes the
     lock that serialises appends (SQLite's write lock, PostgreSQL's row lock, held to the commit) and returns
-    the seq and previous hash. Only the very first event, with no head row to lock yet, takes PostgreSQL's
+    the seq and previous hash. The session's pending writes are flushed first (as autoflush would before a
+    read), so that the head stays locked only for the append and the commit, not for the action's writes. Only the very first event, with no head row to lock yet, takes PostgreSQL's
     advisory lock (`_lock_head`) so that two first appends cannot both create it.
     """
     advance, add, store = _statements()
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()  # the action's own writes first: the head's lock is then held only for the append
     conn = session.connection()
     head = conn.execute(advance).first()
     if head is None:  # the very first event: create the head (from the last event, if any), then advance it

@@ -15,11 +15,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import utcnow
 from app.errors import Conflict
-from app.models import Application, ApplicationApplicant, Benefit, Resident, StaffTask
+from app.models import Application, ApplicationApplicant, Benefit, BenefitChange, Resident, StaffTask
 from flows import areas, case_states, programs
 from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
-from flows.facts import FACT_COLUMNS, resident_facts
+from flows.facts import FACT_COLUMNS, resident_facts, resident_for_facts
 from flows.money import yuan
 from notifications.outbox import enqueue
 
@@ -58,12 +58,13 @@ def row_by_id(application_id: str) -> tuple[Select, dict]:
 
 def _shown_columns() -> list:
     """An application row as the citizen is shown it, in the same round trip: its benefit's columns
-    (`benefit_<name>`), whether it has applicants (`has_applicants`), the name valid on `:on` of each pre-filled
+    (`benefit_<name>`; `benefit_has_changes`), whether it has applicants (`has_applicants`), the name valid on `:on` of each pre-filled
     area code (`name_<field>`) and its subject's facts (`subject_<name>`, for a proposal's rule trace)."""
     a, b, r = Application.__table__.c, Benefit.__table__.c, Resident.__table__.c
     on = bindparam("on", type_=Date)
     return [*a, *(b[name].label(f"benefit_{name}") for name in BENEFIT_COLUMNS),
             exists().where(ApplicationApplicant.__table__.c.application_id == a.id).label("has_applicants"),
+            exists().where(BenefitChange.__table__.c.benefit_id == b.id).label("benefit_has_changes"),
             *(areas.name_on(a.prefill[(field, "value")].as_string(), on).label(f"name_{field}")
               for field in AREA_FIELDS),
             *(r[name].label(f"subject_{name}") for name in FACT_COLUMNS)]
@@ -101,16 +102,21 @@ def take_proposal(session: Session, application: Application, actor: str, state:
         raise ValueError(f"a proposal cannot be taken to {state}")
     now = utcnow()
     values = {"state": state, "confirmed_at": now, "confirmed_by": actor, "updated_at": now}
-    table = Application.__table__
-    won = session.execute(
-        update(table).where(table.c.id == application.id, table.c.state == "proposed").values(**values)
-    ).rowcount
+    won = session.execute(_take_statement(), {"application_id": application.id, **values}).rowcount
     if not won:
         session.refresh(application)
         return False
     for name, value in values.items():
         set_committed_value(application, name, value)
     return True
+
+
+@functools.cache
+def _take_statement():
+    """take_proposal's conditional UPDATE, built once (one-tap confirmations arrive in bursts)."""
+    t = Application.__table__
+    return (update(t).where(t.c.id == bindparam("application_id"), t.c.state == "proposed")
+            .values({name: bindparam(name) for name in ("state", "confirmed_at", "confirmed_by", "updated_at")}))
 
 
 def confirm(session: Session, application: Application, actor_account_id: str, today: date | None = None) -> Application:
@@ -129,7 +135,7 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
 
 def _decide(session: Session, application: Application, today: date) -> None:
     program = programs.get(application.program)
-    resident = session.get(Resident, application.resident_id)
+    resident = resident_for_facts(session, application.resident_id)
     decision = program.decide(resident_facts(resident), today)
     application.trace = decision.trace()
     application.decided_at, application.updated_at = utcnow(), utcnow()

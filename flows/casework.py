@@ -11,18 +11,18 @@ home-help task, and the facts each rule needs (the program's own facts hook, els
 
 from __future__ import annotations
 
-import functools
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.db import core_execute, utcnow
+from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unprocessable
 from app.models import Application, Benefit, OneOffPayment, Resident, StaffTask, StepDeadline
 from flows import applicants, case_states, programs, workdays
 from flows import applications as elderly_flow
 from flows.dates import today_shanghai
+from flows.facts import resident_for_facts
 from flows.money import yuan
 from flows.programs.base import STAFF_REVIEW_REASONS
 from notifications.outbox import enqueue
@@ -45,21 +45,7 @@ def program_facts(session: Session, application: Application, as_of: date, resid
     program = programs.get(application.program)
     if program is not None and program.facts:  # flows.programs.base.Program.hook
         return program.hook("facts")(session, application, as_of)
-    return elderly_flow.resident_facts(resident or _resident_for_facts(session, application.resident_id))
-
-
-@functools.cache
-def _resident_row_query():
-    return select(*Resident.__table__.c).where(Resident.__table__.c.id == bindparam("resident_id"))
-
-
-def _resident_for_facts(session: Session, resident_id: int):
-    """The resident as facts are read from her (a plain row with the ORM attribute names, read on the session's
-    connection: this runs for every proposal a list shows), or her ORM object when the session holds unflushed
-    changes that a read must see."""
-    if session.new or session.dirty or session.deleted:
-        return session.get(Resident, resident_id)
-    return core_execute(session, _resident_row_query(), {"resident_id": resident_id}).first()
+    return elderly_flow.resident_facts(resident or resident_for_facts(session, application.resident_id))
 
 
 def rule_trace(session: Session, application: Application, resident=None) -> list[dict]:
@@ -76,7 +62,7 @@ def decide_now(session: Session, application: Application, as_of: date, resident
     """The program's rule run now on the registry's facts as of `as_of` (None without a program or subject)."""
     program = programs.get(application.program)
     if resident is None:
-        resident = _resident_for_facts(session, application.resident_id)
+        resident = resident_for_facts(session, application.resident_id)
     if program is None or resident is None:
         return None
     return program.decide(program_facts(session, application, as_of, resident), as_of)

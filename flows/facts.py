@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from app.db import core_execute
 from app.models import Resident
 from flows.programs.base import PersonFacts as Facts
 
 FACT_COLUMNS = ("id", "birth_date", "death_date", "hukou_local", "source_date", "source")  # what it reads
+
+
+@functools.cache
+def _facts_query():
+    r = Resident.__table__.c
+    return select(*(r[name] for name in FACT_COLUMNS)).where(r.id == bindparam("resident_id"))
+
+
+def resident_for_facts(session: Session, resident_id: int):
+    """The resident's `FACT_COLUMNS` as a plain row read on the session's connection (this runs for every
+    proposal a list shows and every confirmation), or her ORM object when the session holds unflushed changes
+    that a read must see; None when there is no such resident."""
+    if session.new or session.dirty or session.deleted:
+        return session.get(Resident, resident_id)
+    return core_execute(session, _facts_query(), {"resident_id": resident_id}).first()
 
 
 def resident_facts(resident: Resident) -> Facts:

@@ -156,9 +156,9 @@ def payload(session, application: Application) -> dict:
 
 def payloads_of_rows(session, rows) -> list[dict]:
     """A page of `flows.applications.rows_for_resident` rows as the citizen sees them (one more query only
-    when some of them have a benefit, for its lifecycle changes)."""
+    when some of their benefits have lifecycle changes, for those)."""
     benefits = [_benefit_of_row(row) for row in rows]
-    changes = changes_of(session, [b.id for b in benefits if b is not None])
+    changes = changes_of(session, [row.benefit_id for row in rows if row.benefit_has_changes])
     return [build(session, row, benefit, changes.get(benefit.id, []) if benefit is not None else [],
                   _area_names_of_row(row), _resident_of_row(row))
             for row, benefit in zip(rows, benefits, strict=True)]

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import digits
-from app.api.application_views import payload, payloads_of_rows
+from app.api.application_views import payloads_of_rows
 from app.api.base import ErrorSchema, page_of
 from app.api.fast_dump import FastDumpSchema
 from app.api.schemas import NO_NUL, Digits, StrictSchema, UtcDateTime
@@ -131,7 +131,21 @@ def _application(application_id: str, action: str):
 
 
 def view(session, application: Application) -> dict:
-    return _with_proxy(session, application, payload(session, application))
+    """The application as the citizen sees it after an action (committed): read back as GET one reads it."""
+    return shown(session, _row(session, application.id))
+
+
+def _row(session, application_id: str):
+    """The application as one plain row with what is shown beside it (`flows.applications.row_by_id`), or None."""
+    if len(application_id) > 64:
+        return None
+    query, params = flow.row_by_id(application_id)
+    return core_execute(session, query, params).first()
+
+
+def shown(session, row) -> dict:
+    """A `_row` as the citizen sees it: fields, reasons, benefit, applicants, who confirmed for her."""
+    return _with_proxy(session, row, payloads_of_rows(session, [row])[0], None if row.has_applicants else [])
 
 
 def _with_proxy(session, application, out: dict, applicants_of: list[dict] | None = None) -> dict:
@@ -185,8 +199,7 @@ class ApplicationById(MethodView):
     def get(self, application_id):
         """One application with each pre-filled field, its source, and why you qualify."""
         session = SessionLocal()
-        query, params = flow.row_by_id(application_id)
-        row = core_execute(session, query, params).first() if len(application_id) <= 64 else None
+        row = _row(session, application_id)
         # authz decides on the owner and the program: a transient Application (never added to the session)
         subject = Application(id=row.id, resident_id=row.resident_id, program=row.program) if row else None
         decision = authorize(session, "application:view", subject, "application",
@@ -194,7 +207,7 @@ class ApplicationById(MethodView):
         if decision.via == "proxy":
             _act(session, row, decision, "application.view")
             session.commit()
-        return _with_proxy(session, row, payloads_of_rows(session, [row])[0], None if row.has_applicants else [])
+        return shown(session, row)
 
 
 @blp.route("/<string:application_id>/confirm")
