@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import record
-from app.authz import may_check_approval
+from app.authz import Caller, decide, may_check_approval
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.models import Approval, StaffMember
@@ -173,6 +173,15 @@ def _visible(session: Session, approval: Approval, staff: StaffMember) -> bool:
     except NotFound:
         return True
     return check is None or check(session, approval, staff)
+
+
+def staff_may(session: Session, staff: StaffMember, action: str, obj) -> bool:
+    """Whether this member of staff may `action` on `obj` by the object-level rules (app.authz.decide; nothing
+    audited): what a kind about one household or one grant uses as its `visible_to`."""
+    caller = Caller(kind="staff", account_id=staff.account_id, staff_id=staff.id, role=staff.role,
+                    district_code=staff.district_code, street_code=staff.street_code,
+                    community_code=staff.community_code)
+    return obj is not None and decide(session, caller, action, obj).allowed
 
 
 def payload_of(approval: Approval) -> dict:

@@ -268,9 +268,16 @@ def _apply_grant_approval(session: Session, approval, staff: StaffMember) -> Non
     activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
 
 
+def _grant_approval_visible_to(session: Session, approval, staff: StaffMember) -> bool:
+    """A grant's approval is listed to staff who may see the grant (its principal within their jurisdiction)."""
+    grant_id = (approval.payload or {}).get("grant_id") or approval.subject_ref.partition(":")[2]
+    return approvals.staff_may(session, staff, "grant:view", session.get(ProxyGrant, grant_id))
+
+
 GRANT_APPROVAL = "proxy_grant"
 approvals.register(approvals.Kind(GRANT_APPROVAL, "approver", _apply_grant_approval,
-                                  lambda a: f"代办授权(含代收款项) {a.subject_ref}", direct=False))
+                                  lambda a: f"代办授权(含代收款项) {a.subject_ref}", direct=False,
+                                  visible_to=_grant_approval_visible_to))
 
 
 def grants_of(session: Session, account: Account) -> list[ProxyGrant]:

@@ -85,6 +85,13 @@ def test_staff_record_a_grant_for_a_resident_without_a_phone(client, session, cf
                                "scopes": ["view", "payout"]})
     assert payout.status_code == 201 and payout.json["status"] == "pending_approval"
     gid = payout.json["id"]
+
+    def waiting(headers):  # the grant's approval in the maker-checker list: only within the principal's district
+        answer = client.get("/api/v1/staff/approvals", headers=headers, query_string={"kind": "proxy_grant"})
+        assert answer.status_code == 200, answer.json
+        return [a["subject_ref"] for a in answer.json]
+
+    assert waiting(approver_h) == [f"grant:{gid}"] and waiting(other_h) == []
     assert client.post(f"/api/v1/staff/proxy-grants/{gid}/approve", headers=clerk_h).status_code == 403
     assert client.post(f"/api/v1/staff/proxy-grants/{gid}/approve", headers=other_h).status_code == 404
     approved = client.post(f"/api/v1/staff/proxy-grants/{gid}/approve", headers=approver_h)
