@@ -7,20 +7,10 @@ months ahead by the scheduler, and a default partition for anything outside them
 yet created): `ensure_month` moves such rows into their month when it creates it.
 
 A partitioned table's unique constraints must include the partition key, so two keys that must hold across
-months are kept in the unpartitioned table `unique_keys` instead: the outbox's idempotency key and an exchange
-record's (client, dataset, reference id).
-
-- The outbox: a per-row BEFORE INSERT trigger (migration 0170) claims the key; a second row with a taken key is
-  skipped, exactly as `ON CONFLICT DO NOTHING` skipped it before.
-- Exchange records (migration 0181): the writer claims the keys of a whole batch first (`claim_keys`, one
-  statement) and inserts only the rows whose key it won; a statement-level AFTER INSERT trigger refuses
-  (unique_violation on `uq_exchange_records_key`) any inserted row that does not hold its key, so a writer that
-  skips the claim fails loudly instead of storing a second record. Storing a message of 1,000 records took
-  ≈ 27 ms with 0170's per-row trigger and takes ≈ 14 ms this way (claim ≈ 5 ms, insert with its check ≈ 9 ms).
-
-Either way a row moved to another month by an UPDATE keeps its key, a deleted row frees it, and the keys stay
-when a month is archived (detached, never deleted), so a message or record archived years ago is still never
-stored twice.
+months are kept in `unique_keys` by a BEFORE INSERT trigger instead (migration 0170): the outbox's
+idempotency key and an exchange record's (client, dataset, reference id). A second row with a taken key is
+skipped, exactly as `ON CONFLICT DO NOTHING` skipped it before; a row moved to another month by an UPDATE keeps
+its key. The keys stay when a month is archived, so a message archived years ago is still never sent twice.
 """
 
 from __future__ import annotations
@@ -31,7 +21,6 @@ from datetime import date
 
 from sqlalchemy import String, bindparam, func, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.models.partitions import UniqueKey
 from app.sql import is_postgres
@@ -65,11 +54,6 @@ PG_CONSTRAINTS = {
 # the exchange record's key, for the push's idempotency look-up.
 PG_INDEXES = {"ix_exchange_records_key"}
 _U = UniqueKey.__table__
-_FREE = func.unnest(bindparam("keys", type_=ARRAY(String)), bindparam("row_ids", type_=ARRAY(String))) \
-    .table_valued("key", "row_id").render_derived(name="claimed")
-_CLAIM = pg_insert(_U).from_select(["scope", "key", "row_id"], select(
-    bindparam("scope", type_=String), _FREE.c.key, _FREE.c.row_id).order_by(_FREE.c.key)) \
-    .on_conflict_do_nothing().returning(_U.c.row_id)
 _ASKED = func.unnest(bindparam("keys", type_=ARRAY(String))).table_valued("key").render_derived(name="asked")
 # LATERAL … LIMIT 1: one probe of the primary key per key asked, whatever the statistics say (a plain join may be
 # planned as a scan of every key when the table has not been analysed yet)
@@ -190,16 +174,3 @@ def key_holders(conn, scope: str, keys: list[str]) -> list[str]:
     """The ids of the rows that hold any of these keys (PostgreSQL): one primary-key probe a key, however many
     months the partitioned table has. A row of an archived month is among them (its key stays)."""
     return list(conn.execute(_HELD, {"scope": scope, "keys": keys}).scalars()) if keys else []
-
-
-def claim_keys(conn, scope: str, keys: dict[str, str]) -> set[str]:
-    """Claim `unique_keys` for new rows ({key: row id}) in one statement; the row ids that won their key (insert
-    only those). A key held by an earlier row is not won; one that another transaction holds uncommitted waits
-    for it (then is won only if that transaction rolled back). Claimed in key order, so two writers with
-    overlapping keys lock them in the same order and never deadlock on each other. On SQLite every row wins:
-    the table's own unique constraint holds the key."""
-    if not keys or not is_postgres(conn):
-        return set(keys.values())
-    ordered = sorted(keys)
-    return set(conn.execute(_CLAIM, {"scope": scope, "keys": ordered, "row_ids": [keys[k] for k in ordered]})
-               .scalars())

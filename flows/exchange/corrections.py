@@ -13,8 +13,6 @@ from app import audit
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Approval, DeathRecord, ExchangeRecord, Resident, StaffMember
-from app.models.ids import new_id
-from app.partitions import claim_keys, exchange_record_key
 from flows import approvals
 
 KIND = "death_correction"
@@ -44,13 +42,9 @@ def _apply(session, approval: Approval, checker: StaffMember) -> None:
                        error_code="death_changed")
     session.execute(delete(DeathRecord).where(DeathRecord.resident_id == resident.id))
     resident.death_date, resident.updated_at = None, utcnow()
-    record = ExchangeRecord(id=new_id(), client_id=f"staff:{checker.id}"[:40], dataset="deaths",
-                            reference_id=f"approval:{approval.id}", body_sha256="-", status="accepted",
-                            reasons=[], resident_id=resident.id, effect="death_cancelled", state="pending")
-    # the key is the approval's, so always free; claimed as every writer of exchange_records must (0181)
-    claim_keys(session.connection(), "exchange_records",
-               {exchange_record_key(record.client_id, record.dataset, record.reference_id): record.id})
-    session.add(record)
+    session.add(ExchangeRecord(client_id=f"staff:{checker.id}"[:40], dataset="deaths",
+                               reference_id=f"approval:{approval.id}", body_sha256="-", status="accepted",
+                               reasons=[], resident_id=resident.id, effect="death_cancelled", state="pending"))
     audit.record(session, actor=approvals.actor_of(checker), action="staff.death_correction_approve",
                  on_behalf_of=f"resident:{resident.id}", object_ref=f"approval:{approval.id}")
 

@@ -12,16 +12,11 @@ import os
 from datetime import date
 
 from sqlalchemy import (
-    JSON,
-    DateTime,
-    Integer,
     String,
     bindparam,
-    cast,
     delete,
     func,
     insert,
-    null,
     select,
     true,
     update,
@@ -32,7 +27,7 @@ from app.crypto import cipher_for
 from app.db import utcnow
 from app.models import DeathRecord, ExchangeRecord, Resident
 from app.models.ids import new_id
-from app.partitions import claim_keys, exchange_record_key, key_holders
+from app.partitions import exchange_record_key, key_holders
 from app.sql import is_postgres
 from flows.exchange.datasets import GATES, PUSH
 from flows.imports import partner
@@ -65,19 +60,6 @@ _EXISTING = select(*_EXISTING_COLUMNS).where(  # SQLite: the unique constraint's
 _IDS = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("id").render_derived(name="wanted")
 _ROW = select(*_EXISTING_COLUMNS).where(_X.c.id == _IDS.c.id).limit(1).lateral("found")
 _EXISTING_BY_ID = select(*_ROW.c).select_from(_IDS.join(_ROW, true()))
-
-
-# PostgreSQL: a message's new records in one INSERT … SELECT FROM unnest(arrays) (one statement for the key guard
-# of migration 0181, and no per-row executor start on the partitioned table); SQLite: executemany.
-_PER_ROW = {"id": String, "reference_id": String, "body_sha256": String, "status": String, "reasons": String,
-            "resident_id": Integer, "effect": String, "state": String}
-_NEW = func.unnest(*(bindparam(c, type_=ARRAY(t)) for c, t in _PER_ROW.items())) \
-    .table_valued(*_PER_ROW).render_derived(name="new")
-_INSERT_UNNEST = insert(_X).from_select(
-    ["client_id", "dataset", "created_at", "applied_at", *_PER_ROW],
-    select(bindparam("client_id", type_=String), bindparam("dataset", type_=String),
-           bindparam("created_at", type_=DateTime), null(),
-           *(cast(_NEW.c[c], JSON) if c == "reasons" else _NEW.c[c] for c in _PER_ROW)))
 
 
 def authoritative_death_sources() -> tuple[str, ...]:
@@ -278,24 +260,7 @@ def _store(session, client, dataset, group, results) -> None:
             updates.append({"b_id": old.id, **{f"b_{k}": v for k, v in values.items()}})
     conn = session.connection()
     if inserts:
-        _insert_new(conn, client.id, dataset, now, inserts)
+        conn.execute(insert(_X), inserts)
     if updates:
         conn.execute(update(_X).where(_X.c.id == bindparam("b_id")).values(
             {name[2:]: bindparam(name) for name in updates[0] if name != "b_id"}), updates)
-
-
-def _insert_new(conn, client_id: str, dataset: str, now, rows: list[dict]) -> None:
-    """Insert the records whose key this transaction wins: a record pushed by two requests at once is stored
-    once (the second waits for the first's key, wins nothing and inserts nothing; on SQLite the unique
-    constraint and the database's single writer decide)."""
-    won = claim_keys(conn, "exchange_records",
-                     {exchange_record_key(client_id, dataset, r["reference_id"]): r["id"] for r in rows})
-    rows = [r for r in rows if r["id"] in won]
-    if not rows:
-        return
-    if not is_postgres(conn):
-        conn.execute(insert(_X), rows)
-        return
-    arrays = {c: [r[c] for r in rows] for c in _PER_ROW}
-    arrays["reasons"] = [json.dumps(r, ensure_ascii=False) for r in arrays["reasons"]]
-    conn.execute(_INSERT_UNNEST, {"client_id": client_id, "dataset": dataset, "created_at": now, **arrays})

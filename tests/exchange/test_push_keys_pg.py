@@ -1,8 +1,8 @@
-"""Migration 0181 on PostgreSQL: a pushed record's key (client, dataset, reference id) is claimed in `unique_keys`
-by the push itself, one statement per message, and stays exact across the monthly partitions: two requests
-pushing the same key at once store it once (the second waits for the first's key and wins nothing); a record
-moved to another month keeps its key, is found again as a duplicate or updated in place; a deleted record frees
-its key; and the statement-level guard refuses any row inserted without holding its key."""
+"""On PostgreSQL a pushed record's key (client, dataset, reference id) is kept unique across the monthly partitions in
+`unique_keys` (migration 0170's trigger), and the push finds earlier records through it (`key_holders`, one probe a
+key): two requests pushing the same key at once store it once (the second waits for the first's key); a record
+moved to another month keeps its key and is found again as a duplicate or updated in place; a deleted record frees
+its key."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.db import session_factory
 from app.models import ExchangeClient, ExchangeRecord
 from app.models.partitions import UniqueKey
-from app.partitions import claim_keys, exchange_record_key
+from app.partitions import exchange_record_key
 from flows.exchange.push import push
 from tests.builders import make_resident
 from tests.exchange.helpers import Department
@@ -114,24 +114,3 @@ def test_a_record_in_another_month_keeps_its_key_and_a_deleted_one_frees_it(pg, 
     stored = _stored(session, "R-2")
     assert len(stored) == 1 and _holder(session, "R-2") == stored[0].id
 
-
-def _row(row_id: str, ref: str) -> dict:
-    return {"id": row_id, "client_id": SENDER, "dataset": "hukou_moves", "reference_id": ref, "body_sha256": "0" * 64,
-            "status": "accepted", "reasons": [], "resident_id": None, "effect": None, "state": "none",
-            "created_at": datetime(2026, 11, 2)}
-
-
-def test_a_row_inserted_without_holding_its_key_is_refused(pg, session):
-    with pytest.raises(IntegrityError, match="uq_exchange_records_key"):  # no claim at all
-        session.execute(insert(ExchangeRecord.__table__), [_row("a" * 32, "R-3")])
-    session.rollback()
-    key = exchange_record_key(SENDER, "hukou_moves", "R-3")
-    assert claim_keys(session.connection(), "exchange_records", {key: "b" * 32}) == {"b" * 32}
-    session.execute(insert(ExchangeRecord.__table__), [_row("b" * 32, "R-3")])
-    session.commit()
-    assert claim_keys(session.connection(), "exchange_records", {key: "c" * 32}) == set()  # taken
-    with pytest.raises(IntegrityError, match="uq_exchange_records_key"):  # a second row with a taken key
-        session.execute(insert(ExchangeRecord.__table__), [_row("c" * 32, "R-3")])
-    session.rollback()
-    assert session.scalar(select(func.count()).select_from(ExchangeRecord).where(
-        ExchangeRecord.reference_id == "R-3")) == 1

@@ -26,7 +26,7 @@ from app.models import (
     PayrollLine,
     PayrollRun,
 )
-from app.partitions import claim_keys, exchange_record_key, key_holders
+from app.partitions import exchange_record_key, key_holders
 from notifications.outbox import insert_rows
 from tests.builders import make_resident
 
@@ -78,7 +78,6 @@ def test_old_months_detach_dump_and_the_trail_still_verifies(pg, session, cfg, c
     session.add(PayrollLine(run_id="r" * 32, month="2024-01", program="elderly_allowance", benefit_id="b" * 32,
                             resident_id=resident.id, tier="80-89", amount_fen=5000, covered_from="2024-01",
                             covered_to="2024-01", months={"2024-01": ["80-89", 5000]}, status="paid"))
-    claim_keys(session.connection(), "exchange_records", {exchange_record_key("gongan", "deaths", "D-1"): "x" * 32})
     session.execute(insert(ExchangeRecord.__table__), [{
         "id": "x" * 32, "client_id": "gongan", "dataset": "deaths", "reference_id": "D-1", "body_sha256": "0" * 64,
         "status": "accepted", "reasons": [], "resident_id": resident.id, "effect": None, "state": "none",
@@ -124,11 +123,15 @@ def test_old_months_detach_dump_and_the_trail_still_verifies(pg, session, cfg, c
     session.commit()
     assert session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == "old:january")) is None
 
-    # nor is an exchange record of an archived month stored again: its key stays claimed (migration 0181)
+    # nor is an exchange record of an archived month stored again: its key stays, and the push finds its holder
     key = exchange_record_key("gongan", "deaths", "D-1")
     assert key_holders(session.connection(), "exchange_records", [key]) == ["x" * 32]
-    assert claim_keys(session.connection(), "exchange_records", {key: "y" * 32}) == set()
-    session.rollback()
+    session.execute(insert(ExchangeRecord.__table__), [{
+        "id": "y" * 32, "client_id": "gongan", "dataset": "deaths", "reference_id": "D-1", "body_sha256": "1" * 64,
+        "status": "accepted", "reasons": [], "resident_id": resident.id, "effect": None, "state": "none",
+        "created_at": datetime(2026, 11, 5)}])
+    session.commit()
+    assert session.execute(text("SELECT COUNT(*) FROM exchange_records WHERE reference_id = 'D-1'")).scalar() == 0
 
     # February once its message is sent
     session.execute(text("UPDATE outbox SET state = 'sent' WHERE idempotency_key = 'old:february'"))
