@@ -51,7 +51,8 @@ PG_CONSTRAINTS = {
     "uq_payroll_lines_run_id_benefit_id": "uq_payroll_lines_run_id_benefit_id_month",
 }
 # Indexes PostgreSQL has on a partitioned table where SQLite's unique constraint is the index (migration 0180):
-# the exchange record's key, for the push's idempotency look-up.
+# the exchange record's key (the push's idempotency look-up now goes through unique_keys, `key_holders`: one probe
+# a key however many months are attached, and never misplanned on a month not yet analysed).
 PG_INDEXES = {"ix_exchange_records_key"}
 _U = UniqueKey.__table__
 _ASKED = func.unnest(bindparam("keys", type_=ARRAY(String))).table_valued("key").render_derived(name="asked")
