@@ -19,8 +19,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import String, bindparam, func, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from app.models.partitions import UniqueKey
 from app.sql import is_postgres
 
 ARCHIVE_SCHEMA = "archive"
@@ -49,8 +51,16 @@ PG_CONSTRAINTS = {
     "uq_payroll_lines_run_id_benefit_id": "uq_payroll_lines_run_id_benefit_id_month",
 }
 # Indexes PostgreSQL has on a partitioned table where SQLite's unique constraint is the index (migration 0180):
-# the exchange record's key, for the push's idempotency look-up.
+# the exchange record's key (the push's idempotency look-up now goes through unique_keys, `key_holders`: one probe
+# a key however many months are attached, and never misplanned on a month not yet analysed).
 PG_INDEXES = {"ix_exchange_records_key"}
+_U = UniqueKey.__table__
+_ASKED = func.unnest(bindparam("keys", type_=ARRAY(String))).table_valued("key").render_derived(name="asked")
+# LATERAL … LIMIT 1: one probe of the primary key per key asked, whatever the statistics say (a plain join may be
+# planned as a scan of every key when the table has not been analysed yet)
+_HOLDER = select(_U.c.row_id).where(_U.c.scope == bindparam("scope", type_=String), _U.c.key == _ASKED.c.key) \
+    .limit(1).lateral("holder")
+_HELD = select(_HOLDER.c.row_id).select_from(_ASKED.join(_HOLDER, true()))
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _PARTITION = re.compile(r"^(?P<table>[a-z_]+)_(?P<y>[0-9]{4})_(?P<m>[0-9]{2})$")
 
@@ -154,3 +164,14 @@ def ensure_ahead(conn, today: date, ahead: int = 3) -> int:
         for month in sorted({add_months(current, n) for n in range(ahead + 1)} | set(months_in_default(conn, table))):
             created += ensure_month(conn, table, month)
     return created
+
+
+def exchange_record_key(client_id: str, dataset: str, reference_id: str) -> str:
+    """An exchange record's key in `unique_keys` (client ids and dataset codes hold no '|': it splits one way)."""
+    return f"{client_id}|{dataset}|{reference_id}"
+
+
+def key_holders(conn, scope: str, keys: list[str]) -> list[str]:
+    """The ids of the rows that hold any of these keys (PostgreSQL): one primary-key probe a key, however many
+    months the partitioned table has. A row of an archived month is among them (its key stays)."""
+    return list(conn.execute(_HELD, {"scope": scope, "keys": keys}).scalars()) if keys else []

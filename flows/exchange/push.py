@@ -11,12 +11,24 @@ import json
 import os
 from datetime import date
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.models import DeathRecord, ExchangeRecord, Resident
 from app.models.ids import new_id
+from app.partitions import exchange_record_key, key_holders
+from app.sql import is_postgres
 from flows.exchange.datasets import GATES, PUSH
 from flows.imports import partner
 
@@ -39,9 +51,15 @@ _TEXT_OR_NONE = (str, type(None))  # a tuple built once (`str | None` builds a u
 _D, _R, _X = DeathRecord.__table__, Resident.__table__, ExchangeRecord.__table__
 
 
-_EXISTING = select(_X.c.id, _X.c.dataset, _X.c.reference_id, _X.c.body_sha256, _X.c.status, _X.c.reasons).where(
+_EXISTING_COLUMNS = (_X.c.id, _X.c.dataset, _X.c.reference_id, _X.c.body_sha256, _X.c.status, _X.c.reasons)
+_EXISTING = select(*_EXISTING_COLUMNS).where(  # SQLite: the unique constraint's index
     _X.c.client_id == bindparam("c"), _X.c.dataset == bindparam("d"),
     _X.c.reference_id.in_(bindparam("refs", expanding=True)))
+# PostgreSQL: the keys' holders from unique_keys (app.partitions.key_holders, one probe a key), then those rows by
+# id, one primary-key probe each (LATERAL … LIMIT 1, robust to a month's partition not yet analysed)
+_IDS = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("id").render_derived(name="wanted")
+_ROW = select(*_EXISTING_COLUMNS).where(_X.c.id == _IDS.c.id).limit(1).lateral("found")
+_EXISTING_BY_ID = select(*_ROW.c).select_from(_IDS.join(_ROW, true()))
 
 
 def authoritative_death_sources() -> tuple[str, ...]:
@@ -105,14 +123,7 @@ def push(session, cfg, client, items: list, today: date) -> list[dict]:
         else:
             shaped.append((i, ref, dataset, record, item.get("event"), _hash(item)))
     allowed = allowed_push(client)
-    existing = {}
-    refs_by_dataset: dict[str, list[str]] = {}
-    for s_ in shaped:
-        refs_by_dataset.setdefault(s_[2], []).append(s_[1])
-    for dataset, refs in refs_by_dataset.items():  # the whole key (client, dataset, ref): an index probe (0180 on PostgreSQL)
-        for start in range(0, len(refs), 500):
-            for row in conn.execute(_EXISTING, {"c": client.id, "d": dataset, "refs": refs[start:start + 500]}):
-                existing[(row.dataset, row.reference_id)] = row
+    existing = {(row.dataset, row.reference_id): row for row in _existing(conn, client.id, shaped)}
     by_dataset: dict[str, list] = {}
     for i, ref, dataset, record, event, digest in shaped:
         old = existing.get((dataset, ref))
@@ -127,6 +138,18 @@ def push(session, cfg, client, items: list, today: date) -> list[dict]:
         _push_dataset(conn, cipher, client, PUSH[dataset], group, results, today)
         _store(session, client, dataset, group, results)
     return results  # type: ignore[return-value]
+
+
+def _existing(conn, client_id: str, shaped: list) -> list:
+    """The stored records with the keys of this message (client, dataset, reference id)."""
+    if is_postgres(conn):
+        holders = key_holders(conn, "exchange_records", [exchange_record_key(client_id, s[2], s[1]) for s in shaped])
+        return list(conn.execute(_EXISTING_BY_ID, {"ids": holders})) if holders else []
+    refs_by_dataset: dict[str, list[str]] = {}
+    for s in shaped:
+        refs_by_dataset.setdefault(s[2], []).append(s[1])
+    return [row for dataset, refs in refs_by_dataset.items() for start in range(0, len(refs), 500)
+            for row in conn.execute(_EXISTING, {"c": client_id, "d": dataset, "refs": refs[start:start + 500]})]
 
 
 def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:

@@ -2,7 +2,8 @@
 month; `zerotrip db archive --before YYYY-MM` detaches and dumps old months (never drops); a month with a message
 not yet final refuses to detach; `zerotrip audit verify` passes across the archived boundary, from the anchor
 written at that boundary, and fails when the database's record of the boundary is altered; an idempotency key
-archived with its month still keeps the message from being queued twice."""
+archived with its month still keeps the message from being queued twice, and an exchange record's key the record
+from being stored twice."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from app.models import (
     PayrollLine,
     PayrollRun,
 )
+from app.partitions import exchange_record_key, key_holders
 from notifications.outbox import insert_rows
 from tests.builders import make_resident
 
@@ -120,6 +122,16 @@ def test_old_months_detach_dump_and_the_trail_still_verifies(pg, session, cfg, c
     assert insert_rows(session, [{"kind": "approved", "idempotency_key": "old:january", "account_id": "a" * 32}]) == 1
     session.commit()
     assert session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == "old:january")) is None
+
+    # nor is an exchange record of an archived month stored again: its key stays, and the push finds its holder
+    key = exchange_record_key("gongan", "deaths", "D-1")
+    assert key_holders(session.connection(), "exchange_records", [key]) == ["x" * 32]
+    session.execute(insert(ExchangeRecord.__table__), [{
+        "id": "y" * 32, "client_id": "gongan", "dataset": "deaths", "reference_id": "D-1", "body_sha256": "1" * 64,
+        "status": "accepted", "reasons": [], "resident_id": resident.id, "effect": None, "state": "none",
+        "created_at": datetime(2026, 11, 5)}])
+    session.commit()
+    assert session.execute(text("SELECT COUNT(*) FROM exchange_records WHERE reference_id = 'D-1'")).scalar() == 0
 
     # February once its message is sent
     session.execute(text("UPDATE outbox SET state = 'sent' WHERE idempotency_key = 'old:february'"))
