@@ -130,27 +130,48 @@ def _signed_call(action: str, work) -> Response:
         refused("exchange_body_size", actor=f"exchange:{request.headers.get('X-ZT-Client', '-')[:40]}",
                 address=client_ip(), limit=MAX_BODY)
         raise RequestEntityTooLarge(f"The request body is larger than {MAX_BODY} bytes.")
+    request_hash = signing.body_hash(body)
+    status, text = _once_more_after_a_race(lambda: _answer_once(action, work, body, request_hash))
+    return Response(text, status=status, mimetype="application/json",
+                    headers={"X-ZT-Request-Hash": request_hash, "Cache-Control": "no-store"})
+
+
+def _once_more_after_a_race(step):
+    """Run a request's transaction; when a request racing it stored the same message id or the same record first
+    (PostgreSQL: this one waited for its commit, then met the key), roll back and run it once more from the start,
+    now seeing what the other stored: the stored answer of a retried message id, `duplicate` for a record already
+    accepted, an update for a changed one. A second collision is a 409 to retry, never a 500."""
+    try:
+        return step()
+    except RACES:
+        SessionLocal().rollback()
+    try:
+        return step()
+    except RACES:
+        SessionLocal().rollback()
+        raise Conflict("This message id or one of its records is being processed; retry shortly.",
+                       error_code="message_in_progress") from None
+
+
+RACES = (IntegrityError, push.KeyTaken)
+
+
+def _answer_once(action: str, work, body: bytes, request_hash: str) -> tuple[int, str]:
+    """Authenticate, then the stored answer of a repeated message id, or do the work and store its answer; one
+    transaction, committed before the answer."""
     session = SessionLocal()
     caller = clients.authenticate(session, headers=request.headers, method=request.method, path=request.full_path
                                   .rstrip("?"), body=body, action=PERMISSION[action], address=client_ip())
-    request_hash = signing.body_hash(body)
     stored = clients.replayed(session, caller, client_ip())
-    if stored is None:
-        envelope = _envelope(body, caller, action)
-        status, text = _answer(caller, action, 200, work(session, caller, envelope["message"], request_hash),
-                               request_hash)
-        try:
-            clients.remember(session, caller, status, text)
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            raise Conflict("This message id is being processed; retry shortly.",
-                           error_code="message_in_progress") from None
-    else:
-        status, text = stored
+    if stored is not None:
         session.commit()
-    return Response(text, status=status, mimetype="application/json",
-                    headers={"X-ZT-Request-Hash": request_hash, "Cache-Control": "no-store"})
+        return stored
+    envelope = _envelope(body, caller, action)
+    status, text = _answer(caller, action, 200, work(session, caller, envelope["message"], request_hash),
+                           request_hash)
+    clients.remember(session, caller, status, text)
+    session.commit()
+    return status, text
 
 
 @blp.route("/registry/notify")
@@ -204,12 +225,14 @@ class DeathWebhook(MethodView):
     @blp.alt_response(401, description="error_code: signature_missing, signature_invalid, key_unknown")
     def post(self, publisher):
         """OpenCRVS-style DEATH_REGISTERED webhook (HMAC-SHA256, not the Ed25519 scheme)."""
-        session = SessionLocal()
-        answer = webhook.receive(session, config(), publisher, request.get_data(cache=True),
-                                 request.headers.get("X-Hub-Signature-256", ""), client_ip(),
-                                 local_today(config()))
-        session.commit()
-        return answer
+        def once():
+            session = SessionLocal()
+            answer = webhook.receive(session, config(), publisher, request.get_data(cache=True),
+                                     request.headers.get("X-Hub-Signature-256", ""), client_ip(),
+                                     local_today(config()))
+            session.commit()
+            return answer
+        return _once_more_after_a_race(once)
 
     @blp.doc(responses={"200": {"description": "the challenge", "content": {"text/plain": {
         "schema": {"type": "string"}}}}, "404": {"description": "unknown publisher or mode"}})

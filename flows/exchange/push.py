@@ -68,6 +68,12 @@ def authoritative_death_sources() -> tuple[str, ...]:
     return tuple(s.strip() for s in raw.split(",") if s.strip())
 
 
+class KeyTaken(Exception):
+    """A record key this push inserts was stored by a concurrent push that committed first (PostgreSQL: the key
+    guard of the monthly partitions skipped the row). The caller rolls the push back and runs it again, which then
+    sees that record: a duplicate, or an update of it."""
+
+
 class Collector:
     """Stands in for the import's reject report: the writer's per-row rejections, by item index."""
 
@@ -259,8 +265,8 @@ def _store(session, client, dataset, group, results) -> None:
         else:
             updates.append({"b_id": old.id, **{f"b_{k}": v for k, v in values.items()}})
     conn = session.connection()
-    if inserts:
-        conn.execute(insert(_X), inserts)
+    if inserts and len(conn.execute(insert(_X).returning(_X.c.id), inserts).all()) != len(inserts):
+        raise KeyTaken(f"{len(inserts)} records of {dataset}: a key was stored meanwhile by another push")
     if updates:
         conn.execute(update(_X).where(_X.c.id == bindparam("b_id")).values(
             {name[2:]: bindparam(name) for name in updates[0] if name != "b_id"}), updates)

@@ -1,6 +1,7 @@
 """On PostgreSQL a pushed record's key (client, dataset, reference id) is kept unique across the monthly partitions in
 `unique_keys` (migration 0170's trigger), and the push finds earlier records through it (`key_holders`, one probe a
-key): two requests pushing the same key at once store it once (the second waits for the first's key); a record
+key): two requests pushing the same key at once store it once (the second waits for the first's key, then is
+refused and, run again, finds the first one's record); a record
 moved to another month keeps its key and is found again as a duplicate or updated in place; a deleted record frees
 its key."""
 
@@ -18,7 +19,7 @@ from app.db import session_factory
 from app.models import ExchangeClient, ExchangeRecord
 from app.models.partitions import UniqueKey
 from app.partitions import exchange_record_key
-from flows.exchange.push import push
+from flows.exchange.push import KeyTaken, push
 from tests.builders import make_resident
 from tests.exchange.helpers import Department
 
@@ -71,10 +72,16 @@ def test_the_same_key_pushed_by_two_requests_at_once_is_stored_once(pg, cfg, cli
             first.commit()
             try:
                 racing.result(timeout=30)
-                second.commit()
+                raise AssertionError("the second push must not answer as if it had stored the record")
             except IntegrityError:  # the same move again: the import's own constraint on hukou_moves refuses it
                 assert same_body
-                second.rollback()
+            except KeyTaken:  # the changed record: its key was taken meanwhile, the guard skipped the row
+                assert not same_body
+            second.rollback()
+            # run again (what the API does, app/api/exchange.py): it now sees the first one's record
+            again = _push(second, cfg, [item])[0]
+            second.commit()
+            assert again["status"] == "accepted" and (again.get("duplicate") is True) == same_body, again
     finally:
         first.close()
         second.close()
