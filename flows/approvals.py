@@ -38,8 +38,8 @@ class Kind:
     # False: approved only through its owner's route (which runs that kind's own checks first, e.g. the
     # jurisdiction and self-involvement rules of a payout grant), never through the generic approve.
     direct: bool = True
-    # Whether a member of staff may see this approval in a list (None: everyone who may list approvals): a kind
-    # about one household shows only within the jurisdiction of that household.
+    # Whether a member of staff may see this approval in a list and approve it (None: everyone who may list
+    # approvals): a kind about one household shows only within the jurisdiction of that household.
     visible_to: Callable[[Session, Approval, StaffMember], bool] | None = None
 
 
@@ -123,6 +123,10 @@ def approve(session: Session, approval: Approval, checker: StaffMember, *, confl
     if not _role_at_least(checker, kind.checker_role):
         refused("approval_role", actor=who, kind=approval.kind, role=checker.role)
         raise Forbidden(f"Approving this needs the {kind.checker_role} role.")
+    if kind.visible_to is not None and not kind.visible_to(session, approval, checker):
+        refused("approval_jurisdiction", actor=who, kind=approval.kind, approval=approval.id)
+        raise Forbidden("This approval is about a household outside your jurisdiction.",
+                        error_code="outside_jurisdiction")
     claimed = session.execute(
         update(Approval).where(Approval.id == approval.id, Approval.state == "pending")
         .values(state="approved", checker=who, decided_at=utcnow())

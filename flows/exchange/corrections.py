@@ -49,5 +49,13 @@ def _apply(session, approval: Approval, checker: StaffMember) -> None:
                  on_behalf_of=f"resident:{resident.id}", object_ref=f"approval:{approval.id}")
 
 
+def _visible_to(session, approval: Approval, staff: StaffMember) -> bool:
+    """A death correction is listed (and approved) only by staff who may see the resident (her jurisdiction)."""
+    resident_id = approval.subject_ref.partition(":")[2]
+    resident = session.get(Resident, int(resident_id)) if resident_id.isascii() and resident_id.isdigit() else None
+    return approvals.staff_may(session, staff, "resident:view", resident)
+
+
 approvals.register(approvals.Kind(KIND, "approver", _apply,
-                                  describe=lambda a: f"更正死亡登记（{a.subject_ref}）：{(a.payload or {}).get('reason', '')}"))
+                                  describe=lambda a: f"更正死亡登记（{a.subject_ref}）：{(a.payload or {}).get('reason', '')}",
+                                  visible_to=_visible_to))

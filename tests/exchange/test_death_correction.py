@@ -54,6 +54,11 @@ def test_staff_correction_needs_a_second_approver(client, session, cfg, cli, wor
     pending = client.get("/api/v1/staff/approvals", headers=approver_headers).json
     assert [a["kind"] for a in pending if a["id"] == approval_id] == ["death_correction"]
     assert client.post(f"/api/v1/staff/approvals/{approval_id}/approve", headers=clerk_headers).status_code == 403
+    # another district's approver neither sees it nor approves it
+    _, far_headers = h.staff(session, cfg, "approver", district="140106", username="approver-far")
+    assert [a for a in client.get("/api/v1/staff/approvals", headers=far_headers).json if a["id"] == approval_id] == []
+    far = client.post(f"/api/v1/staff/approvals/{approval_id}/approve", headers=far_headers)
+    assert far.status_code == 403 and far.json["error_code"] == "outside_jurisdiction"
     resp = client.post(f"/api/v1/staff/approvals/{approval_id}/approve", headers=approver_headers)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     wait_applied(session, worker)
