@@ -12,8 +12,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
-from app import sqlite_gate
-
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -73,7 +71,6 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                execution_options=options)
         event.listen(engine, "connect", _sqlite_pragmas)
-        sqlite_gate.install(engine)
     else:
         engine = create_engine(url, pool_size=10, max_overflow=20, execution_options=options)
         event.listen(engine, "checkout", _closed_by_server)
