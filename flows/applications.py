@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from datetime import date, timedelta
 
-from sqlalchemy import Date, Select, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Date, Select, and_, bindparam, exists, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -83,12 +83,12 @@ def _row_by_id_query() -> Select:
 
 @functools.cache
 def _rows_query(by_program: bool) -> Select:
-    a = Application.__table__.c
-    query = (select(*_shown_columns())
-             .select_from(_shown_from())
-             .where(or_(a.resident_id == bindparam("resident_id"), a.id.in_(  # and those proposed to her
-                 select(ApplicationApplicant.application_id)
-                 .where(ApplicationApplicant.resident_id == bindparam("resident_id"))))))
+    a, applicant = Application.__table__.c, ApplicationApplicant.__table__.c
+    # hers, and those proposed to her as an applicant: one set of ids from two index probes (an OR of the two
+    # made PostgreSQL's planner guess half the table and scan it, with every join after it)
+    ids = union_all(select(a.id).where(a.resident_id == bindparam("resident_id")),
+                    select(applicant.application_id).where(applicant.resident_id == bindparam("resident_id")))
+    query = select(*_shown_columns()).select_from(_shown_from()).where(a.id.in_(ids))
     if by_program:
         query = query.where(a.program.in_(bindparam("programs", expanding=True)))
     return query.order_by(a.created_at.desc(), a.id)
