@@ -11,6 +11,7 @@ from sqlalchemy import delete
 
 from app import audit
 from app.db import utcnow
+from app.digits import ASCII_DIGITS
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Approval, DeathRecord, ExchangeRecord, Resident, StaffMember
 from flows import approvals
@@ -52,7 +53,7 @@ def _apply(session, approval: Approval, checker: StaffMember) -> None:
 def _visible_to(session, approval: Approval, staff: StaffMember) -> bool:
     """A death correction is listed (and approved) only by staff who may see the resident (her jurisdiction)."""
     resident_id = approval.subject_ref.partition(":")[2]
-    resident = session.get(Resident, int(resident_id)) if resident_id.isascii() and resident_id.isdigit() else None
+    resident = session.get(Resident, int(resident_id)) if ASCII_DIGITS.fullmatch(resident_id) else None
     return approvals.staff_may(session, staff, "resident:view", resident)
 
 
