@@ -14,18 +14,16 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import (
-    Application,
     Approval,
     AuditEvent,
     Benefit,
     BenefitChange,
-    EconomicRecord,
     OutboxMessage,
     PayrollLine,
     StaffTask,
 )
 from tests.authz import helpers as h
-from tests.builders import make_resident
+from tests.lifecycle.helpers import dibao_household
 
 TODAY = "2026-12-10"
 PASSWORD = "correct horse battery"
@@ -40,24 +38,8 @@ def _clock(monkeypatch):
 
 
 def _household(session, cfg):
-    head, number = make_resident(session, cfg, name="张大山", birth_date=date(1960, 3, 3), household_id="HI1",
-                                 sex="M", phone="13911120001")
-    make_resident(session, cfg, name="王秀兰", birth_date=date(1962, 4, 4), household_id="HI1", relation="配偶",
-                  phone="13911120002")
-    make_resident(session, cfg, name="张小川", birth_date=date(2001, 5, 5), household_id="HI1", sex="M",
-                  relation="子", phone="13911120003")
-    for month in ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"):
-        session.add(EconomicRecord(resident_id=head.id, kind="income_wage", period=month, amount_fen=60_000,
-                                   source="tax", source_date=date(2026, 11, 20)))
-    application = Application(program="dibao", resident_id=head.id, state="approved", as_of=date(2026, 11, 25),
-                              prefill={}, trace=[])
-    session.add(application)
-    session.flush()
-    case = Benefit(program="dibao", resident_id=head.id, application_id=application.id, tier="3p",
-                   monthly_amount_fen=180_000, start_month="2026-12", state="active")
-    session.add(case)
-    session.commit()
-    return head, number, application, case
+    return dibao_household(session, cfg, "HI1", ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"),
+                           date(2026, 11, 20), as_of=date(2026, 11, 25), start_month="2026-12")
 
 
 def _import(cli, tmp_path, rows, name="e.csv"):

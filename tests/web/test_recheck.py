@@ -10,11 +10,9 @@ from __future__ import annotations
 import csv
 from datetime import date, timedelta
 
-from app.models import Application, Benefit, EconomicRecord
-from tests.builders import make_resident
+from app.models import Benefit
+from tests.lifecycle.helpers import dibao_household
 from tests.web.test_workbench import PASSWORD, Desk, _staff, check
-
-PROGRAM = "dibao"
 
 
 def _month(d: date, back: int) -> str:
@@ -23,25 +21,10 @@ def _month(d: date, back: int) -> str:
 
 
 def _household(session, cfg, today: date):
-    """3 members, the head's wage 600 yuan a month for the six months before last, 1800 yuan a month since this
-    month (3 × 800 − 600), as tests/lifecycle/test_income_recheck.py has it."""
-    head, number = make_resident(session, cfg, name="张大山", birth_date=date(1960, 3, 3), household_id="HR1",
-                                 sex="M", phone="13911120001")
-    make_resident(session, cfg, name="王秀兰", birth_date=date(1962, 4, 4), household_id="HR1", relation="配偶",
-                  phone="13911120002")
-    make_resident(session, cfg, name="张小川", birth_date=date(2001, 5, 5), household_id="HR1", sex="M",
-                  relation="子", phone="13911120003")
-    for back in range(7, 1, -1):
-        session.add(EconomicRecord(resident_id=head.id, kind="income_wage", period=_month(today, back),
-                                   amount_fen=60_000, source="tax", source_date=today - timedelta(days=20)))
-    application = Application(program=PROGRAM, resident_id=head.id, state="approved",
-                              as_of=today - timedelta(days=15), prefill={}, trace=[])
-    session.add(application)
-    session.flush()
-    benefit = Benefit(program=PROGRAM, resident_id=head.id, application_id=application.id, tier="3p",
-                      monthly_amount_fen=180_000, start_month=_month(today, 0), state="active")
-    session.add(benefit)
-    session.commit()
+    """The head's wage 600 yuan a month for the six months before last (tests.lifecycle.helpers.dibao_household)."""
+    _, number, application, benefit = dibao_household(
+        session, cfg, "HR1", [_month(today, back) for back in range(7, 1, -1)], today - timedelta(days=20),
+        as_of=today - timedelta(days=15), start_month=_month(today, 0))
     return number, application, benefit
 
 
