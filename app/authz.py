@@ -145,6 +145,13 @@ class Caller:
     def ref(self) -> str:
         return f"{'staff' if self.kind == 'staff' else 'account'}:{self.staff_id or self.account_id}"
 
+    @classmethod
+    def of_staff(cls, staff) -> Caller:
+        """A member of staff (a StaffMember) as the rules see her: role and jurisdiction."""
+        return cls(kind="staff", account_id=staff.account_id, staff_id=staff.id, role=staff.role,
+                   district_code=staff.district_code, street_code=staff.street_code,
+                   community_code=staff.community_code)
+
 
 @dataclass
 class Decision:

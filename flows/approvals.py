@@ -182,10 +182,7 @@ def _visible(session: Session, approval: Approval, staff: StaffMember) -> bool:
 def staff_may(session: Session, staff: StaffMember, action: str, obj) -> bool:
     """Whether this member of staff may `action` on `obj` by the object-level rules (app.authz.decide; nothing
     audited): what a kind about one household or one grant uses as its `visible_to`."""
-    caller = Caller(kind="staff", account_id=staff.account_id, staff_id=staff.id, role=staff.role,
-                    district_code=staff.district_code, street_code=staff.street_code,
-                    community_code=staff.community_code)
-    return obj is not None and decide(session, caller, action, obj).allowed
+    return obj is not None and decide(session, Caller.of_staff(staff), action, obj).allowed
 
 
 def payload_of(approval: Approval) -> dict:

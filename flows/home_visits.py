@@ -39,9 +39,7 @@ def _second(session: Session, caller: Caller, application: Application, staff_id
     resident = session.get(Resident, application.resident_id)
     account = session.get(Account, other.account_id) if other is not None else None
     if other is None or account is None or account.disabled_at is not None or not role_allows(other.role, permission) or not in_jurisdiction(
-            Caller(kind="staff", account_id=other.account_id, staff_id=other.id, role=other.role, district_code=other.district_code,
-                   street_code=other.street_code, community_code=other.community_code),
-            resident.district_code, resident.street_code, resident.community_code):
+            Caller.of_staff(other), resident.district_code, resident.street_code, resident.community_code):
         raise Unprocessable("The second investigator must be a colleague who may do home visits for this "
                             "household.", error_code="second_investigator_invalid")
     return other

@@ -203,12 +203,6 @@ def handle(session: Session, task: StaffTask, staff: StaffMember, outcome: str, 
     return approval
 
 
-def _caller(staff: StaffMember) -> Caller:
-    return Caller(kind="staff", account_id=staff.account_id, staff_id=staff.id, role=staff.role,
-                  district_code=staff.district_code, street_code=staff.street_code,
-                  community_code=staff.community_code)
-
-
 def apply(session: Session, approval: Approval, checker: StaffMember) -> None:
     """The second person's approval: the rule re-run on the confirmed facts date at the amounts of the month after
     today, the benefit re-priced or stopped from that month, the family told in the program's words."""
@@ -218,7 +212,7 @@ def apply(session: Session, approval: Approval, checker: StaffMember) -> None:
     if benefit is None or program is None:
         raise Conflict("The benefit of this re-check no longer exists.", error_code="benefit_gone")
     holder = session.get(Resident, benefit.resident_id)
-    caller = _caller(checker)
+    caller = Caller.of_staff(checker)
     if not role_allows(checker.role, "casework:approve") or not in_jurisdiction(
             caller, holder.district_code, holder.street_code, holder.community_code):
         raise Forbidden("Approving a re-check needs casework:approve in the household's jurisdiction.",
@@ -279,7 +273,7 @@ def _visible_to(session: Session, approval: Approval, staff: StaffMember) -> boo
     """A re-check is listed to staff of the household's jurisdiction only."""
     benefit = session.get(Benefit, (approval.payload or {}).get("benefit_id"))
     holder = session.get(Resident, benefit.resident_id) if benefit is not None else None
-    return holder is not None and in_jurisdiction(_caller(staff), holder.district_code, holder.street_code,
+    return holder is not None and in_jurisdiction(Caller.of_staff(staff), holder.district_code, holder.street_code,
                                                   holder.community_code)
 
 
