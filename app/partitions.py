@@ -15,11 +15,12 @@ its key. The keys stay when a month is archived, so a message archived years ago
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, bindparam, func, select, text, true
+from sqlalchemy import Select, String, bindparam, func, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.models.partitions import UniqueKey
@@ -51,7 +52,7 @@ PG_CONSTRAINTS = {
     "uq_payroll_lines_run_id_benefit_id": "uq_payroll_lines_run_id_benefit_id_month",
 }
 # Indexes PostgreSQL has on a partitioned table where SQLite's unique constraint is the index (migration 0180):
-# the exchange record's key (the push's idempotency look-up now goes through unique_keys, `key_holders`: one probe
+# the exchange record's key (the push's idempotency look-up now goes through unique_keys, `rows_holding`: one probe
 # a key however many months are attached, and never misplanned on a month not yet analysed).
 PG_INDEXES = {"ix_exchange_records_key"}
 _U = UniqueKey.__table__
@@ -169,6 +170,15 @@ def ensure_ahead(conn, today: date, ahead: int = 3) -> int:
 def exchange_record_key(client_id: str, dataset: str, reference_id: str) -> str:
     """An exchange record's key in `unique_keys` (client ids and dataset codes hold no '|': it splits one way)."""
     return f"{client_id}|{dataset}|{reference_id}"
+
+
+@functools.cache
+def rows_holding(table, columns: tuple) -> Select:
+    """The `columns` of the rows of `table` (partitioned, with an `id`) holding the keys `:keys` in `unique_keys`
+    (scope `:scope`): per key one probe of unique_keys, then one of the row by id, in one statement. A key whose
+    row was archived returns nothing here (`key_holders` still names it)."""
+    row = select(*columns).where(table.c.id == _HOLDER.c.row_id).limit(1).lateral("held_row")
+    return select(*row.c).select_from(_ASKED.join(_HOLDER, true()).join(row, true()))
 
 
 def key_holders(conn, scope: str, keys: list[str]) -> list[str]:

@@ -11,23 +11,13 @@ import json
 import os
 from datetime import date
 
-from sqlalchemy import (
-    String,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-    true,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.models import DeathRecord, ExchangeRecord, Resident
 from app.models.ids import new_id
-from app.partitions import exchange_record_key, key_holders
+from app.partitions import exchange_record_key, rows_holding
 from app.sql import is_postgres
 from flows.exchange.datasets import GATES, PUSH
 from flows.imports import partner
@@ -55,11 +45,6 @@ _EXISTING_COLUMNS = (_X.c.id, _X.c.dataset, _X.c.reference_id, _X.c.body_sha256,
 _EXISTING = select(*_EXISTING_COLUMNS).where(  # SQLite: the unique constraint's index
     _X.c.client_id == bindparam("c"), _X.c.dataset == bindparam("d"),
     _X.c.reference_id.in_(bindparam("refs", expanding=True)))
-# PostgreSQL: the keys' holders from unique_keys (app.partitions.key_holders, one probe a key), then those rows by
-# id, one primary-key probe each (LATERAL … LIMIT 1, robust to a month's partition not yet analysed)
-_IDS = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("id").render_derived(name="wanted")
-_ROW = select(*_EXISTING_COLUMNS).where(_X.c.id == _IDS.c.id).limit(1).lateral("found")
-_EXISTING_BY_ID = select(*_ROW.c).select_from(_IDS.join(_ROW, true()))
 
 
 def authoritative_death_sources() -> tuple[str, ...]:
@@ -148,9 +133,9 @@ def push(session, cfg, client, items: list, today: date) -> list[dict]:
 
 def _existing(conn, client_id: str, shaped: list) -> list:
     """The stored records with the keys of this message (client, dataset, reference id)."""
-    if is_postgres(conn):
-        holders = key_holders(conn, "exchange_records", [exchange_record_key(client_id, s[2], s[1]) for s in shaped])
-        return list(conn.execute(_EXISTING_BY_ID, {"ids": holders})) if holders else []
+    if is_postgres(conn):  # through unique_keys: one probe a key, then the row by id (app.partitions.rows_holding)
+        keys = [exchange_record_key(client_id, s[2], s[1]) for s in shaped]
+        return list(conn.execute(rows_holding(_X, _EXISTING_COLUMNS), {"scope": "exchange_records", "keys": keys}))
     refs_by_dataset: dict[str, list[str]] = {}
     for s in shaped:
         refs_by_dataset.setdefault(s[2], []).append(s[1])
