@@ -86,30 +86,143 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
     `actor_kind` (self | proxy | staff | system | department) defaults from the actor and `on_behalf_of`;
     `visible_at` delays the event in the subjects' feed (a confidential purpose).
 
-    Three Core statements on the session's connection (four with subjects): advancing the head row takes the
-    lock that serialises appends (SQLite's write lock, PostgreSQL's row lock, held to the commit) and returns
-    the seq and previous hash. The session's pending writes are flushed first (as autoflush would before a
-    read), so that the head stays locked only for the append and the commit, not for the action's writes. Only the very first event, with no head row to lock yet, takes PostgreSQL's
-    advisory lock (`_lock_head`) so that two first appends cannot both create it.
+    Advancing the head row takes the lock that serialises appends (SQLite's write lock, PostgreSQL's row lock,
+    held to the commit), so everything between it and the commit is paid by every other appender. The
+    session's pending writes are flushed first (as autoflush would before a read). On PostgreSQL the append is
+    one statement (`_append_in_one_statement`): the head's UPDATE computes the hash in SQL and the same
+    statement inserts the event and its subjects, so the lock is held for that statement and the commit only.
+    Elsewhere three or four Core statements: advance (returning the seq and previous hash), insert the event,
+    store its hash (and the subjects). Only the very first event, with no head row to lock yet, takes
+    PostgreSQL's advisory lock (`_lock_head`) so that two first appends cannot both create it.
     """
-    advance, add, store = _statements()
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()  # the action's own writes first: the head's lock is then held only for the append
+    event = SimpleNamespace(seq=None, ts=None, actor=actor[:64], on_behalf_of=on_behalf_of,
+                            action=action[:64], object_ref=(object_ref or None) and object_ref[:96],
+                            result=result[:32], request_id=(request_id or None) and request_id[:64],
+                            source_ip=(source_ip or None) and source_ip[:64], details=dict(details or {}),
+                            prev_hash=None)
+    ids = _subject_ids(event, subjects)
+    kind = actor_kind or default_actor_kind(event.actor, event.on_behalf_of)
     conn = session.connection()
+    if conn.dialect.name == "postgresql" and _append_in_one_statement(conn, event, ids, kind, visible_at):
+        return event
+    advance, add, store = _statements()
     head = conn.execute(advance).first()
     if head is None:  # the very first event: create the head (from the last event, if any), then advance it
         _lock_head(session)
         head = conn.execute(advance).first()
-    event = SimpleNamespace(seq=head.seq, ts=utcnow(), actor=actor[:64], on_behalf_of=on_behalf_of,
-                            action=action[:64], object_ref=(object_ref or None) and object_ref[:96],
-                            result=result[:32], request_id=(request_id or None) and request_id[:64],
-                            source_ip=(source_ip or None) and source_ip[:64], details=dict(details or {}),
-                            prev_hash=head.hash)
+    event.seq, event.ts, event.prev_hash = head.seq, utcnow(), head.hash
     event.hash = event_hash(event)
     conn.execute(add, [vars(event)])
     conn.execute(store, {"new_hash": event.hash})
-    _link_subjects(session, event, subjects, actor_kind, visible_at)
+    if ids:
+        conn.execute(_add_subjects(), [{"resident_id": r, "seq": event.seq, "actor_kind": kind,
+                                        "visible_at": visible_at} for r in ids])
     return event
+
+
+def record_at_commit(session: Session, **event) -> None:
+    """`record`, deferred to the moment the session commits (after its last other write): for a request whose
+    audit event is its last write, so that the chain's lock is held for the append and the commit only. Dropped
+    with a rollback. Not for work inside a savepoint (`begin_nested`), whose rollback would not drop it."""
+    session.connection()  # in a transaction now, so that a rollback (after_rollback) drops it
+    pending = session.info.setdefault(_PENDING, [])
+    if not pending:
+        _listen_once(session)
+    pending.append(event)
+
+
+_PENDING = "zerotrip_audit_at_commit"
+
+
+def _listen_once(session: Session) -> None:
+    from sqlalchemy import event as sa_event
+
+    if not sa_event.contains(session, "before_commit", _append_pending):
+        sa_event.listen(session, "before_commit", _append_pending)
+        sa_event.listen(session, "after_rollback", _drop_pending)
+
+
+def _append_pending(session: Session) -> None:
+    for event in session.info.pop(_PENDING, ()):
+        record(session, **event)
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+# The canonical JSON of an event (`canonical`) with its keys sorted: the three values the database chooses in a
+# PostgreSQL append (the previous hash, the seq, the time) are spliced between four pieces of text built here.
+_CHOSEN_BY_THE_DATABASE = ("prev_hash", "seq", "ts")
+
+
+def _canonical_pieces(event) -> dict[str, str]:
+    fields = _fields(SimpleNamespace(**{**vars(event), "seq": 0, "ts": ""}))  # those two spliced in below
+    pieces, current = [], "{"
+    for i, key in enumerate(sorted(fields)):
+        current += ("," if i else "") + json.dumps(key, ensure_ascii=False) + ":"
+        if key in _CHOSEN_BY_THE_DATABASE:
+            quote = "" if key == "seq" else '"'
+            pieces.append(current + quote)
+            current = quote
+        else:
+            current += json.dumps(fields[key], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                  default=str)
+    pieces.append(current + "}")
+    return {f"piece{i}": piece for i, piece in enumerate(pieces)}
+
+
+@functools.cache
+def _one_statement():
+    """PostgreSQL: advance the head, hash the event in SQL (sha256 over the same canonical JSON as `event_hash`,
+    its seq, previous hash and time spliced in), insert it and its subjects — one round trip. The time is taken
+    after the head's row lock is granted (the sub-select is re-evaluated on the row it waited for), so times
+    follow seqs as they do in `record`'s other path."""
+    from sqlalchemy import ARRAY, Integer, String
+    from sqlalchemy import DateTime as DateTimeType
+
+    details = AuditEvent.__table__.c.details.type
+    return text("""
+        WITH head AS (
+            UPDATE audit_head AS h
+               SET (seq, prev_hash, ts, hash) = (
+                   SELECT h.seq + 1, h.hash, now_.ts,
+                          encode(sha256(convert_to(CAST(:piece0 AS text) || h.hash || CAST(:piece1 AS text)
+                                 || CAST(h.seq + 1 AS text) || CAST(:piece2 AS text)
+                                 || to_char(now_.ts, 'YYYY-MM-DD"T"HH24:MI:SS.US') || CAST(:piece3 AS text),
+                                 'UTF8')), 'hex')
+                     FROM (SELECT CAST(clock_timestamp() AT TIME ZONE 'UTC' AS timestamp) AS ts) AS now_)
+             WHERE h.id = :head_id
+            RETURNING h.seq, h.prev_hash, h.ts, h.hash),
+        event AS (
+            INSERT INTO audit_events (seq, ts, actor, on_behalf_of, action, object_ref, result, request_id,
+                                      source_ip, details, prev_hash, hash)
+            SELECT seq, ts, :actor, :on_behalf_of, :action, :object_ref, :result, :request_id, :source_ip,
+                   CAST(:details AS json), prev_hash, hash FROM head),
+        subjects AS (
+            INSERT INTO audit_subjects (resident_id, seq, actor_kind, visible_at)
+            SELECT subject, head.seq, :actor_kind, CAST(:visible_at AS timestamp)
+              FROM head, unnest(CAST(:subjects AS integer[])) AS subject)
+        SELECT seq, prev_hash, ts, hash FROM head
+    """).bindparams(bindparam("details", type_=details), bindparam("subjects", type_=ARRAY(Integer)),
+                    bindparam("visible_at", type_=DateTimeType()), bindparam("actor_kind", type_=String()),
+                    bindparam("on_behalf_of", type_=String()), bindparam("object_ref", type_=String()),
+                    bindparam("request_id", type_=String()), bindparam("source_ip", type_=String()))
+
+
+def _append_in_one_statement(conn, event, ids: list[int], kind: str, visible_at) -> bool:
+    """False when there is no head row yet (the very first event takes `record`'s other path)."""
+    values = {**_canonical_pieces(event), "head_id": HEAD_ID, "actor": event.actor,
+              "on_behalf_of": event.on_behalf_of, "action": event.action, "object_ref": event.object_ref,
+              "result": event.result, "request_id": event.request_id, "source_ip": event.source_ip,
+              "details": event.details, "subjects": ids, "actor_kind": kind, "visible_at": visible_at}
+    row = conn.execute(_one_statement(), values).first()
+    if row is None:
+        return False
+    event.seq, event.prev_hash, event.ts, event.hash = row.seq, row.prev_hash, row.ts, row.hash
+    return True
 
 
 @functools.cache
@@ -130,18 +243,12 @@ def default_actor_kind(actor: str, on_behalf_of: str | None) -> str:
     return "system"
 
 
-def _link_subjects(session: Session, event, subjects, actor_kind: str | None,
-                   visible_at: datetime | None = None) -> None:
+def _subject_ids(event, subjects) -> list[int]:
     ids = {int(r) for r in subjects or () if r is not None}
     own = subject_of(event.on_behalf_of)
     if own is not None:
         ids.add(own)
-    if not ids:
-        return
-    kind = actor_kind or default_actor_kind(event.actor, event.on_behalf_of)
-    session.connection().execute(_add_subjects(),
-                    [{"resident_id": r, "seq": event.seq, "actor_kind": kind, "visible_at": visible_at}
-                     for r in sorted(ids)])
+    return sorted(ids)
 
 
 @dataclass

@@ -43,6 +43,10 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+    # The last event's previous hash and time: PostgreSQL's one-statement append returns them from the head's
+    # UPDATE (app/audit.py); empty on SQLite.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AuditSubject(Base):

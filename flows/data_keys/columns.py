@@ -40,6 +40,7 @@ NOT_DATA_KEYED = {
     "proxy_invitations.token_hash": "SHA-256 of a random single-use token",
     "staff_members.password_hash": "scrypt of the password (its own salt; not the data key)",
     "audit_events.prev_hash": "the audit chain (SHA-256, signed anchors); audit rows are never rewritten",
+    "audit_head.prev_hash": "the audit chain's head: the last event's previous hash (SHA-256, no key)",
     "archived_partitions.last_hash": "the audit chain's hash at an archived boundary (SHA-256, also anchored)",
 }
 

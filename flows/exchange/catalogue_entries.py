@@ -89,7 +89,7 @@ REFERENCES: dict[str, tuple[str, str, str]] = {
 # Operational tables: not a data resource (不予共享); every column listed.
 INTERNAL: dict[str, str] = {
     "audit_events": "seq ts actor on_behalf_of action object_ref result request_id source_ip details prev_hash hash",
-    "audit_head": "id seq hash",
+    "audit_head": "id seq hash prev_hash ts",
     "audit_subjects": "resident_id seq actor_kind visible_at",
     "bind_attempts": "id account_id id_hash source_ip succeeded created_at",
     "exchange_clients": "id name actions purposes per_minute per_day pia_ref agreement_ref agreement_expires contact "

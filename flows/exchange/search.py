@@ -76,12 +76,14 @@ def search(session, cfg, client, message: dict, request_hash: str, address: str 
             told[str(person.id)] = data
         responses.append({"reference_id": reference, "status": "succ", "data": data})
     delay = int(allowed.get("delay_days") or 0)
-    audit.record(session, actor=f"exchange:{client.id}", action="exchange.search", object_ref=f"dataset:{dataset.code}",
-                 source_ip=address, details={"client": client.id, "department": client.name, "purpose": code,
-                                             "purpose_text": allowed.get("text") or code, "ref": ref.strip(),
-                                             "dataset": dataset.code, "fields": fields, "told": told,
-                                             "request_hash": request_hash},
-                 subjects=ids, actor_kind="department",
-                 visible_at=utcnow() + timedelta(days=delay) if delay else None)
+    # at the commit, after the message id's answer is kept: the audit chain's lock is then held for the append only
+    audit.record_at_commit(session, actor=f"exchange:{client.id}", action="exchange.search",
+                           object_ref=f"dataset:{dataset.code}",
+                           source_ip=address, details={
+                               "client": client.id, "department": client.name, "purpose": code,
+                               "purpose_text": allowed.get("text") or code, "ref": ref.strip(), "dataset": dataset.code,
+                               "fields": fields, "told": told, "request_hash": request_hash},
+                           subjects=ids, actor_kind="department",
+                           visible_at=utcnow() + timedelta(days=delay) if delay else None)
     return {"transaction_id": message.get("transaction_id"), "correlation_id": request_hash,
             "search_response": responses}
