@@ -1,9 +1,8 @@
 """The audit trail: append-only, hash-chained events with a daily anchor of the head outside the database.
 
 Each event's hash is SHA-256 over canonical JSON of its fields, including the previous event's hash; seq is
-gap-free. Appends are serialised: on PostgreSQL a transaction-scoped advisory lock, and everywhere the
-single chain-head row is written first (which takes SQLite's single-writer lock), so concurrent writers
-never fork the chain. Events hold no raw personal data: actors and objects are internal ids
+gap-free. Appends are serialised on the single chain-head row, written first (its row lock on PostgreSQL, where
+the whole append is one statement; SQLite's single-writer lock), so concurrent writers never fork the chain. Events hold no raw personal data: actors and objects are internal ids
 ("account:<id>", "resident:<id>", "application:<id>") or keyed hashes.
 
 `verify()` walks the chain and returns the first broken seq; with an anchor file it also detects a full
@@ -126,7 +125,7 @@ def record_at_commit(session: Session, **event) -> None:
     """`record`, deferred to the moment the session commits (after its last other write): for a request whose
     audit event is its last write, so that the chain's lock is held for the append and the commit only. Dropped
     with a rollback. Not for work inside a savepoint (`begin_nested`), whose rollback would not drop it."""
-    session.connection()  # in a transaction now, so that a rollback (after_rollback) drops it
+    session.connection()  # in a transaction now: its end without a commit (rollback, close) drops the event
     pending = session.info.setdefault(_PENDING, [])
     if not pending:
         _listen_once(session)
@@ -141,7 +140,7 @@ def _listen_once(session: Session) -> None:
 
     if not sa_event.contains(session, "before_commit", _append_pending):
         sa_event.listen(session, "before_commit", _append_pending)
-        sa_event.listen(session, "after_rollback", _drop_pending)
+        sa_event.listen(session, "after_transaction_end", _drop_pending)
 
 
 def _append_pending(session: Session) -> None:
@@ -149,8 +148,9 @@ def _append_pending(session: Session) -> None:
         record(session, **event)
 
 
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _drop_pending(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended (a savepoint's end changes nothing)
+        session.info.pop(_PENDING, None)
 
 
 # The canonical JSON of an event (`canonical`) with its keys sorted: the three values the database chooses in a

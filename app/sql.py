@@ -180,6 +180,22 @@ def at_least_of(index, floor):
     return case((index < floor, floor), else_=index)
 
 
+_RESCANS_OFF = (text("SET LOCAL enable_seqscan TO off"), text("SET LOCAL enable_material TO off"))
+
+
+def probe_indexes(conn) -> None:
+    """PostgreSQL, for the rest of the caller's transaction: sequential scans and materialised rescans priced
+    out, so that an `INSERT … SELECT … WHERE NOT EXISTS (the same table)` is an index probe per candidate or one
+    hash of the existing rows, whatever the table's statistics say. Planned while the table looked empty
+    (statistics of 0 rows: a fresh database after ANALYZE, or statistics not yet refreshed after a first batch),
+    the NOT EXISTS became a nested loop re-reading the whole table for every candidate — including the rows the
+    statement itself was adding, so quadratic: at 10 M residents the bare backfill statement ran for hours (perf:
+    all in heapgetpage and tuple visibility). Tables without a usable index are still scanned."""
+    if conn.dialect.name == "postgresql":
+        for statement in _RESCANS_OFF:
+            conn.execute(statement)
+
+
 def exists_where(*criteria, from_=None):
     """EXISTS (SELECT 1 …) of Core criteria (exists() would select *, which keeps SQLite from answering from an
     index alone); `from_` gives the FROM when the criteria do not (a join)."""

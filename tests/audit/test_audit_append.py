@@ -73,6 +73,8 @@ def test_record_at_commit_appends_last_or_not_at_all(session, tmp_path):
     session.commit()
     audit.record_at_commit(session, actor="staff:1", action="test.dropped", subjects=[5])
     session.rollback()
+    audit.record_at_commit(session, actor="staff:1", action="test.closed", subjects=[5])
+    session.close()
     audit.record_at_commit(session, actor="staff:1", action="test.deferred", subjects=[5])
     audit.record(session, actor="staff:1", action="test.now")  # appended first: the deferred one waits
     session.commit()

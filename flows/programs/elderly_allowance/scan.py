@@ -38,6 +38,7 @@ from app.sql import (
     json_object_of,
     month_text_of,
     nth_birthday_next_month_of,
+    probe_indexes,
     ymd_of,
 )
 from flows import parameters
@@ -181,6 +182,7 @@ def _run_batch(conn, statements: tuple, params: dict) -> int:
     """The applications, then their outbox rows, in the caller's transaction; the number of applications."""
     params = {**params, "now": utcnow()}
     applications, outbox = statements
+    probe_indexes(conn)  # the NOT EXISTS on applications, which these statements fill, stays an index probe
     inserted = conn.execute(applications, params).rowcount
     conn.execute(outbox, params)
     return max(inserted, 0)
