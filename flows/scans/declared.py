@@ -14,7 +14,7 @@ from sqlalchemy import Date, DateTime, String, and_, exists, insert, literal, li
 
 from app.db import make_engine, utcnow
 from app.models import Application, ApplicationApplicant, Benefit, OutboxMessage
-from app.sql import OUTBOX_COLUMNS, Dialect
+from app.sql import OUTBOX_COLUMNS, Dialect, probe_indexes
 from flows.programs import PROGRAMS
 from flows.scans import runs
 from flows.scans.runs import ScanResult
@@ -33,6 +33,7 @@ def scan(cfg, code: str, as_of: date, engine=None, progress=None) -> ScanResult:
     run_started, now = utcnow(), utcnow()
     try:
         with engine.begin() as conn:
+            probe_indexes(conn)  # its NOT EXISTS on applications, which it fills, stays an index probe
             proposed = conn.execute(_applications(d, program, as_of, run.id, now)).rowcount
             applicants = 0
             if "applicant_id" in program.hook("candidates")(as_of).selected_columns:

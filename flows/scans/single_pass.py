@@ -14,7 +14,7 @@ from sqlalchemy import DateTime, Integer, String, literal, literal_column, selec
 
 from app.db import make_engine, utcnow
 from app.models import Application, OutboxMessage
-from app.sql import OUTBOX_COLUMNS, Dialect, insert_ignore_into, json_object_of
+from app.sql import OUTBOX_COLUMNS, Dialect, insert_ignore_into, json_object_of, probe_indexes
 from flows.scans import runs
 from flows.scans.runs import ScanResult
 
@@ -48,6 +48,7 @@ def propose_in_one_pass(cfg, program: str, as_of: date, engine,
     now = run_started = utcnow()
     try:
         with engine.begin() as conn:
+            probe_indexes(conn)  # its NOT EXISTS on applications, which it fills, stays an index probe
             proposed = max(conn.execute(proposals(d, run.id, now)).rowcount, 0)
             conn.execute(outbox_insert(d, run.id, now))
     except Exception as exc:
