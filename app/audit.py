@@ -1,9 +1,10 @@
 """The audit trail: append-only, hash-chained events with a daily anchor of the head outside the database.
 
 Each event's hash is SHA-256 over canonical JSON of its fields, including the previous event's hash; seq is
-gap-free. Appends are serialised on the single chain-head row, written first (its row lock on PostgreSQL, where
-the whole append is one statement; SQLite's single-writer lock), so concurrent writers never fork the chain. Events hold no raw personal data: actors and objects are internal ids
-("account:<id>", "resident:<id>", "application:<id>") or keyed hashes.
+gap-free. Appends are serialised on the single chain-head row, written first (its row lock on PostgreSQL,
+where the whole append is one statement; SQLite's single-writer lock), so concurrent writers never fork the
+chain. Events hold no raw personal data: actors and objects are internal ids ("account:<id>", "resident:<id>",
+"application:<id>") or keyed hashes.
 
 `verify()` walks the chain and returns the first broken seq; with an anchor file it also detects a full
 rewrite (recomputed hashes) and truncation.
@@ -124,7 +125,8 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
 def record_at_commit(session: Session, **event) -> None:
     """`record`, deferred to the moment the session commits (after its last other write): for a request whose
     audit event is its last write, so that the chain's lock is held for the append and the commit only. Dropped
-    with a rollback. Not for work inside a savepoint (`begin_nested`), whose rollback would not drop it."""
+    when the transaction ends without a commit (rollback, close). Not for work inside a savepoint
+    (`begin_nested`), whose rollback would not drop it."""
     session.connection()  # in a transaction now: its end without a commit (rollback, close) drops the event
     pending = session.info.setdefault(_PENDING, [])
     if not pending:
