@@ -51,10 +51,11 @@ PG_CONSTRAINTS = {
     "uq_exchange_records_key": None,
     "uq_payroll_lines_run_id_benefit_id": "uq_payroll_lines_run_id_benefit_id_month",
 }
-# Indexes PostgreSQL has on a partitioned table where SQLite's unique constraint is the index (migration 0180):
-# the exchange record's key (the push's idempotency look-up now goes through unique_keys, `rows_holding`: one probe
-# a key however many months are attached, and never misplanned on a month not yet analysed).
-PG_INDEXES = {"ix_exchange_records_key"}
+# Indexes PostgreSQL has on a partitioned table where SQLite's unique constraint is the index: the exchange
+# record's key (migration 0180; the push's idempotency look-up now goes through unique_keys, `rows_holding`: one
+# probe a key however many months are attached, and never misplanned on a month not yet analysed) and the
+# outbox's idempotency key (migration 0182: `enqueue` and the letters look messages up by it).
+PG_INDEXES = {"ix_exchange_records_key", "ix_outbox_idempotency_key"}
 _U = UniqueKey.__table__
 _ASKED = func.unnest(bindparam("keys", type_=ARRAY(String))).table_valued("key").render_derived(name="asked")
 # LATERAL … LIMIT 1: one probe of the primary key per key asked, whatever the statistics say (a plain join may be
