@@ -14,14 +14,17 @@ the wrong tier. Expected: 0 of each.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import json
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -43,6 +46,7 @@ from app.models import (
     Resident,
 )
 from app.models.ids import new_id
+from app.sql import copying_rows, is_postgres
 from flows import one_offs, parameters, programs
 from flows.dates import month_from_index, month_index
 from flows.money import yuan
@@ -119,14 +123,18 @@ def _inputs(session: Session, as_of: date) -> dict:
     }
 
 
-def _compute_lines(session: Session, month: str) -> list[dict]:
+def _compute_lines(session: Session, month: str) -> tuple[list[dict], dict]:
+    """The roll's lines, and (id, birth date, death date) of each recipient of a benefit, read with the benefits
+    for the anomaly report."""
     paid = _paid_through(session)
-    b = Benefit.__table__  # plain rows (the roll reads, never changes, benefits): no ORM identity map per benefit
+    b, r = Benefit.__table__, Resident.__table__  # plain rows (the roll reads, never changes, them): no ORM objects
     benefits = session.execute(
         select(b.c.id, b.c.program, b.c.resident_id, b.c.tier, b.c.monthly_amount_fen, b.c.start_month,
-               b.c.end_month)
+               b.c.end_month, r.c.birth_date, r.c.death_date)
+        .join(r, r.c.id == b.c.resident_id)
         .where(b.c.state.in_(PAYABLE_STATES), b.c.start_month <= month)
         .order_by(b.c.program, b.c.id)).all()
+    people = {row.resident_id: (row.resident_id, row.birth_date, row.death_date) for row in benefits}
     changes: dict[str, list] = defaultdict(list)
     for c in session.scalars(select(BenefitChange).where(BenefitChange.kind.in_((*AMOUNT_CHANGES, "resumed")))
                              .execution_options(populate_existing=True)):
@@ -141,8 +149,12 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
             first = max(first, month_from_index(month_index(paid[benefit.id]) + 1))
         if first > last:
             continue
-        covered = {m: amount_in(benefit, changes.get(benefit.id, []), m) for m in months_between(first, last)
-                   if m not in away.get(benefit.id, ())}
+        history = changes.get(benefit.id)
+        if first == last and history is None and benefit.id not in away:  # most lines: one month, never repriced
+            covered = {last: (benefit.tier, benefit.monthly_amount_fen)}
+        else:
+            covered = {m: amount_in(benefit, history or [], m) for m in months_between(first, last)
+                       if m not in away.get(benefit.id, ())}
         if not covered:
             continue
         first, last = min(covered), max(covered)
@@ -156,7 +168,7 @@ def _compute_lines(session: Session, month: str) -> list[dict]:
             "account_mask": mask, "status": "scheduled" if mask else "no_account",
         })
     _add_differences(session, lines, {b.id: b for b in benefits}, changes, paid)
-    return lines + one_offs.lines(session, month, accounts)  # one-off payments (flows.one_offs), one line each
+    return lines + one_offs.lines(session, month, accounts), people  # one-offs (flows.one_offs): a line each
 
 
 def _add_differences(session: Session, lines: list[dict], benefits: dict, changes: dict, paid: dict) -> None:
@@ -214,41 +226,68 @@ def _suspended_months(session: Session, benefit_ids: set[str]) -> dict[str, set[
     return out
 
 
-def anomalies(session: Session, lines: list[dict], month: str) -> dict:
-    """Check a roll's lines against the registry and the rules, and against closed rolls."""
-    found: dict[str, list] = {k: [] for k in ANOMALY_KINDS}
-    ids = [ln["resident_id"] for ln in lines]
-    people = {}
-    for i in range(0, len(ids), 5000):
-        people.update({r.id: r for r in session.execute(
-            select(Resident.id, Resident.birth_date, Resident.death_date).where(Resident.id.in_(ids[i:i + 5000])))})
+def _registry_of(session: Session, lines: list[dict], month: str, known: dict | None = None) -> tuple[dict, dict]:
+    """What the checks read: the roll's residents (id, birth, death; those not already `known`) and the months
+    each benefit was paid in other closed rolls."""
+    people = dict(known or {})
+    people.update(_people(session, sorted({ln["resident_id"] for ln in lines} - people.keys())))
     closed: dict[str, set] = defaultdict(set)
     for benefit_id, months in session.execute(
             select(PayrollLine.benefit_id, PayrollLine.months).join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
             .where(PayrollRun.state == "closed", PayrollRun.month != month, PayrollLine.status == "paid")):
         closed[benefit_id] |= set(months)
-    per_person: dict[tuple[int, str], set] = defaultdict(set)
+    return people, closed
+
+
+def _check(lines: list[dict], people: dict, closed: dict) -> dict:
+    """The anomaly report: a roll's lines against the registry and the rules, and against closed rolls (plain
+    Python over what `_registry_of` read: it runs while PostgreSQL stores the lines)."""
+    found: dict[str, list] = {k: [] for k in ANOMALY_KINDS}
+    rule: dict[tuple, tuple[str, int] | None] = {}  # the rules' answer is the same for everyone born the same day
+
+    def by_rule(program: str, tier: str, born: date, m: str) -> tuple[str, int] | None:
+        key = (program, tier, born, m)
+        if key not in rule:
+            rule[key] = expected_amount(program, tier, born, m)
+        return rule[key]
+
+    exclusive = {code for pair in programs.EXCLUSIVE_PAIRS for code in pair}
+    per_person: dict[tuple[int, str], set] = defaultdict(set)  # programs paid per (resident, month), if exclusive
     seen: set[tuple[int, str, str]] = set()
     for ln in lines:
-        person = people.get(ln["resident_id"])
-        death_month = f"{person.death_date:%Y-%m}" if person and person.death_date else None
+        resident_id, program, benefit_id = ln["resident_id"], ln["program"], ln["benefit_id"]
+        person = people.get(resident_id)
+        death_month = f"{person[2]:%Y-%m}" if person and person[2] else None
         for m, (tier, fen) in ln["months"].items():
             if death_month and m > death_month:
-                found["paid_after_death"].append({"benefit_id": ln["benefit_id"], "month": m})
-            if m in closed.get(ln["benefit_id"], ()) or (ln["resident_id"], ln["program"], m) in seen:
-                found["paid_twice"].append({"benefit_id": ln["benefit_id"], "month": m})
-            seen.add((ln["resident_id"], ln["program"], m))
-            per_person[(ln["resident_id"], m)].add(ln["program"])
-            expected = expected_amount(ln["program"], ln["tier"], person.birth_date, m) if person else None
+                found["paid_after_death"].append({"benefit_id": benefit_id, "month": m})
+            paid_for = (resident_id, program, m)
+            if paid_for in seen or m in closed.get(benefit_id, ()):
+                found["paid_twice"].append({"benefit_id": benefit_id, "month": m})
+            seen.add(paid_for)
+            if program in exclusive:
+                per_person[(resident_id, m)].add(program)
+            expected = by_rule(program, ln["tier"], person[1], m) if person else None
             # a legacy benefit (old manual process) may carry no tier label: then the amount alone is compared
             if expected is not None and (expected[1] != fen or (tier and expected[0] != tier)):
-                found["wrong_tier"].append({"benefit_id": ln["benefit_id"], "month": m, "paid": [tier, fen],
+                found["wrong_tier"].append({"benefit_id": benefit_id, "month": m, "paid": [tier, fen],
                                             "expected": list(expected)})
     for (resident_id, m), progs in per_person.items():
         for a, b in programs.EXCLUSIVE_PAIRS:
             if a in progs and b in progs:
                 found["paid_exclusive"].append({"resident_id": resident_id, "month": m, "programs": [a, b]})
     return found
+
+
+def _people(session: Session, ids: list[int]) -> dict:
+    """(id, birth date, death date) of the roll's residents by id: one array parameter on PostgreSQL (a city's roll
+    names ~10⁵ residents), pages of 5,000 bound values on SQLite."""
+    columns = select(Resident.id, Resident.birth_date, Resident.death_date)
+    if is_postgres(session):
+        pages = [columns.where(Resident.id == any_(bindparam("ids", ids, type_=ARRAY(Integer))))] if ids else []
+    else:
+        pages = [columns.where(Resident.id.in_(ids[i:i + 5000])) for i in range(0, len(ids), 5000)]
+    return {row[0]: row for page in pages for row in session.execute(page).tuples()}
 
 
 def _totals(lines: list[dict]) -> dict:
@@ -268,6 +307,20 @@ def digest(lines: list[dict]) -> str:
     body = json.dumps(sorted((ln["benefit_id"], ln["amount_fen"], ln["arrears_fen"], ln["covered_from"],
                               ln["covered_to"]) for ln in lines), separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+@contextmanager
+def _collector_paused():
+    """A roll allocates a few small objects per line (≈ 10⁵ lines for a city) that live until it ends; the cyclic
+    collector's passes over that growing heap found nothing to free and cost ≈ 15% of the roll (measured on
+    PostgreSQL at 300,000 residents). Paused while the lines are computed, as it was before if already off."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def compute(session: Session, month: str, as_of: date, close: bool = False) -> Roll:
@@ -290,23 +343,55 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
         return Roll(run, count, run.totals, run.anomalies, recomputed=False)
     session.execute(delete(PayrollLine).where(PayrollLine.run_id == run.id))
     paid_before = _paid_through(session) if close else {}
-    lines = _compute_lines(session, month)
-    found = anomalies(session, lines, month)
-    totals = _totals(lines)
-    if lines:
-        session.execute(insert(PayrollLine.__table__), [{**ln, "run_id": run.id, "differences": ln.get("differences"),
-                                               "status": ("paid" if close and ln["status"] == "scheduled"
-                                                          else ln["status"])} for ln in lines])
+    with _collector_paused():
+        lines, people = _compute_lines(session, month)
+        registry = _registry_of(session, lines, month, people)
+        with _writing_lines(session, run.id, lines, close):  # PostgreSQL stores them while these run
+            found, totals, lines_digest = _check(lines, *registry), _totals(lines), digest(lines)
     run.as_of, run.computed_at = as_of, utcnow()
     run.totals = totals
     run.anomalies = {k: {"count": len(v), "items": v[:100]} for k, v in found.items()}
-    run.inputs = {**_inputs(session, as_of), "lines": len(lines), "digest": digest(lines)}
+    run.inputs = {**_inputs(session, as_of), "lines": len(lines), "digest": lines_digest}
     if close:
         run.state, run.closed_at = "closed", utcnow()
         _announce_first_payments(session, [ln for ln in lines if ln["tier"] != "one_off"], paid_before, month)
         one_offs.close(session, [ln for ln in lines if ln["tier"] == "one_off"], month)
         _announce_repricing(session, lines, month)
     return Roll(run, len(lines), totals, run.anomalies)
+
+
+_LINE_COLUMNS = ("run_id", "month", "program", "benefit_id", "resident_id", "tier", "amount_fen", "arrears_fen",
+                 "covered_from", "covered_to", "months", "differences", "account_mask", "status")
+
+
+@contextmanager
+def _writing_lines(session: Session, run_id: str, lines: list[dict], close: bool):
+    """The roll's lines, paid at once when the roll closes. On PostgreSQL by COPY, fed by psycopg's writer thread:
+    the server stores them (≈ 20 µs a line: partition, indexes, foreign keys) while the block runs; on leaving
+    it, the COPY ends and any error is raised."""
+    if not lines:
+        yield
+        return
+    if not is_postgres(session):
+        session.execute(insert(PayrollLine.__table__), [
+            {**ln, "run_id": run_id, "differences": ln.get("differences"),
+             "status": "paid" if close and ln["status"] == "scheduled" else ln["status"]} for ln in lines])
+        yield
+        return
+    encoded: dict[tuple, str] = {}  # most lines pay one month at one of a few amounts: each JSON spelled once
+
+    def months_json(months: dict) -> str:
+        key = tuple((m, *v) for m, v in months.items())
+        if key not in encoded:
+            encoded[key] = json.dumps(months)
+        return encoded[key]
+
+    with copying_rows(session.connection(), PayrollLine.__tablename__, _LINE_COLUMNS, (
+            (run_id, ln["month"], ln["program"], ln["benefit_id"], ln["resident_id"], ln["tier"], ln["amount_fen"],
+             ln["arrears_fen"], ln["covered_from"], ln["covered_to"], months_json(ln["months"]),
+             json.dumps(ln["differences"]) if ln.get("differences") else None, ln["account_mask"],
+             "paid" if close and ln["status"] == "scheduled" else ln["status"]) for ln in lines)):
+        yield
 
 
 def _announce_first_payments(session: Session, lines: list[dict], paid_before: dict, month: str) -> int:

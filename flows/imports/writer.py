@@ -21,6 +21,7 @@ from app import idnumbers
 from app.crypto import FieldCipher
 from app.db import utcnow
 from app.models.resident import Resident
+from app.sql import copy_rows
 
 SOURCE = "population_registry"
 BATCH_ROWS = 10_000
@@ -85,22 +86,6 @@ def _raw_rows(conn, sql: str, params: tuple) -> list[tuple]:
     cursor = conn.connection.driver_connection.cursor()
     try:
         return cursor.execute(sql, params).fetchall()
-    finally:
-        cursor.close()
-
-
-def copy_rows(conn, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Append `rows` (tuples in `columns` order) to `table` with PostgreSQL's COPY, inside the connection's
-    transaction: one round trip for the batch instead of one INSERT per page of rows."""
-    from psycopg import sql  # PostgreSQL only
-
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
     finally:
         cursor.close()
 
