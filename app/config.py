@@ -88,6 +88,7 @@ class Config:
     bind_max_failures: int = 5
     bind_max_failures_per_address: int = 50  # a backstop: carriers put many residents behind one address
     scan_batch_size: int = 50_000  # residents old enough per committed batch of a backfill (a crash resumes)
+    scan_workers: int = 0  # a backfill's batches at once on PostgreSQL; 0: one per core up to 4 (SQLite: 1)
     keys_generated: bool = False
     signing_keys: str = ""  # "kid:secret,kid:secret": the first signs, every one verifies (rotation)
     trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed
@@ -218,10 +219,11 @@ _ENV_NAMES = {
     "archive_after_months": "ZEROTRIP_ARCHIVE_AFTER_MONTHS",
     "appeal_limit_working_days": "ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS",
     "appeal_filing_days": "ZEROTRIP_APPEAL_FILING_DAYS",
+    "scan_workers": "ZEROTRIP_SCAN_WORKERS",
 }
 
 # integer settings an operator may change, with the range that makes sense (a typo stops the start)
-_RANGES = {"appeal_limit_working_days": (5, 60), "appeal_filing_days": (15, 365)}
+_RANGES = {"appeal_limit_working_days": (5, 60), "appeal_filing_days": (15, 365), "scan_workers": (0, 32)}
 
 
 def _coerce(name: str, value: str):

@@ -127,3 +127,36 @@ def test_two_scans_at_once_create_each_application_once(session, cfg):
         t.join()
     assert not errors
     assert _count(session, Application) == 20 and _count(session, OutboxMessage) == 20
+
+
+def test_a_backfill_runs_its_batches_side_by_side_on_postgresql(session, cfg, monkeypatch):
+    """Batches of disjoint birth dates, several at once on PostgreSQL (one after another on SQLite): each
+    resident proposed once with one message, progress after every batch."""
+    import threading
+
+    from flows.programs.elderly_allowance import scan
+    from tests.waiting import STALL_S
+
+    people = [make_resident(session, cfg, name=f"批{i}", birth_date=date(1925 + i % 7, 3, 1 + i))[0]
+              for i in range(13)]
+    cfg.scan_batch_size, cfg.scan_workers = 2, 3
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # On PostgreSQL the first two batches must be in flight together: each waits for the other at the barrier.
+    met, real_batch, calls = threading.Barrier(2, timeout=STALL_S), scan._run_batch, []
+
+    def batch(conn, statements, params):
+        calls.append(threading.current_thread().name)
+        if postgres and len(calls) <= 2:
+            met.wait()
+        return real_batch(conn, statements, params)
+
+    monkeypatch.setattr(scan, "_run_batch", batch)
+    seen = []
+    result = scan_turning_80(cfg, AS_OF, progress=lambda done, total, proposed: seen.append((done, total, proposed)))
+
+    assert result.proposed == 13 and result.candidates_batches == len(calls) == len(seen)
+    assert [done for done, _, _ in seen] == list(range(1, len(calls) + 1)) and seen[-1][2] == 13
+    assert all(total == len(calls) for _, total, _ in seen)
+    assert sorted(session.scalars(select(Application.resident_id))) == sorted(p.id for p in people)
+    assert _count(session, OutboxMessage) == 13
+    assert (len(set(calls)) > 1) == postgres  # worker threads on PostgreSQL; the caller's own thread on SQLite

@@ -45,6 +45,7 @@ from flows import parameters
 from flows.dates import birth_cutoff
 from flows.programs import elderly_allowance as program
 from flows.scans import runs
+from flows.scans.batches import run_batches, workers_for
 from flows.scans.runs import ScanResult
 
 PROGRAM = program.CODE
@@ -232,17 +233,21 @@ def _batch_bounds(conn, cut_min: date, size: int) -> list[date]:
 
 def _backfill(cfg, engine, d: Dialect, as_of: date, params: dict, progress) -> tuple[int, int]:
     """Every resident old enough on `as_of`, in committed batches of about `scan_batch_size` of them by birth
-    date (a crash resumes: every batch is idempotent)."""
+    date, side by side on PostgreSQL (flows.scans.batches; a crash resumes: every batch is idempotent)."""
     with engine.connect() as conn:
         bounds = _batch_bounds(conn, params["cut_min"], cfg.scan_batch_size)
     statements = _statements(d, as_of, "born")
-    proposed, after = 0, date.min
-    for batches, born_by in enumerate(bounds, start=1):
+
+    def batch(born: tuple[date, date]) -> int:
         with engine.begin() as conn:
-            proposed += _run_batch(conn, statements, {**params, "born_after": after, "born_by": born_by})
-        after = born_by
+            return _run_batch(conn, statements, {**params, "born_after": born[0], "born_by": born[1]})
+
+    proposed = 0
+    slices = zip([date.min, *bounds[:-1]], bounds, strict=True)
+    for done, count in enumerate(run_batches(batch, slices, workers_for(cfg, engine)), start=1):
+        proposed += count
         if progress:
-            progress(batches, len(bounds), proposed)
+            progress(done, len(bounds), proposed)
     return proposed, len(bounds)
 
 
