@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, String, any_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -230,12 +230,22 @@ def _registry_of(session: Session, lines: list[dict], month: str, known: dict | 
     """What the checks read: the roll's residents (id, birth, death; those not already `known`) and the months
     each benefit was paid in other closed rolls."""
     people = dict(known or {})
-    people.update(_people(session, sorted({ln["resident_id"] for ln in lines} - people.keys())))
+    ids = sorted({ln["resident_id"] for ln in lines} - people.keys())
+    columns = select(Resident.id, Resident.birth_date, Resident.death_date)
+    people.update({row[0]: row for query in _by_keys(session, columns, Resident.id, ids, Integer)
+                   for row in session.execute(query).tuples()})
+    # A closed line can share a month with a line of this roll only if it covers a month from that line's first
+    # on: for lines starting this month, closed lines reaching this month or later (rolls closed out of order);
+    # for lines with arrears, the closed lines of their benefits. Not every closed line of every month since
+    # the service began (after a year, a city's twelve rolls).
+    paid = (select(PayrollLine.benefit_id, PayrollLine.months).join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
+            .where(PayrollRun.state == "closed", PayrollRun.month != month, PayrollLine.status == "paid"))
+    in_arrears = sorted({ln["benefit_id"] for ln in lines if ln["covered_from"] < month})
     closed: dict[str, set] = defaultdict(set)
-    for benefit_id, months in session.execute(
-            select(PayrollLine.benefit_id, PayrollLine.months).join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
-            .where(PayrollRun.state == "closed", PayrollRun.month != month, PayrollLine.status == "paid")):
-        closed[benefit_id] |= set(months)
+    for query in [paid.where(PayrollLine.covered_to >= month),
+                  *_by_keys(session, paid, PayrollLine.benefit_id, in_arrears, String)]:
+        for benefit_id, months in session.execute(query):
+            closed[benefit_id] |= set(months)
     return people, closed
 
 
@@ -279,15 +289,14 @@ def _check(lines: list[dict], people: dict, closed: dict) -> dict:
     return found
 
 
-def _people(session: Session, ids: list[int]) -> dict:
-    """(id, birth date, death date) of the roll's residents by id: one array parameter on PostgreSQL (a city's roll
-    names ~10⁵ residents), pages of 5,000 bound values on SQLite."""
-    columns = select(Resident.id, Resident.birth_date, Resident.death_date)
+def _by_keys(session: Session, query, column, keys: list, kind) -> list:
+    """`query` restricted to rows whose `column` is one of `keys`: one array parameter on PostgreSQL (a city's
+    roll names ~10⁵ residents), pages of 5,000 bound values on SQLite; no query for no keys."""
+    if not keys:
+        return []
     if is_postgres(session):
-        pages = [columns.where(Resident.id == any_(bindparam("ids", ids, type_=ARRAY(Integer))))] if ids else []
-    else:
-        pages = [columns.where(Resident.id.in_(ids[i:i + 5000])) for i in range(0, len(ids), 5000)]
-    return {row[0]: row for page in pages for row in session.execute(page).tuples()}
+        return [query.where(column == any_(bindparam(f"{column.key}_keys", keys, type_=ARRAY(kind))))]
+    return [query.where(column.in_(keys[i:i + 5000])) for i in range(0, len(keys), 5000)]
 
 
 def _totals(lines: list[dict]) -> dict:

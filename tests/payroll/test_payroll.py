@@ -124,3 +124,23 @@ def test_the_first_payment_of_a_new_benefit_is_announced_once_and_legacy_ones_ar
     sent = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "payment_started")).all()
     assert [(m.resident_id, m.data["benefit_id"], m.data["monthly_amount"]) for m in sent] == [(person.id, new.id, "50.00")]
     assert old.id not in [m.data["benefit_id"] for m in sent]
+
+
+def test_a_month_a_closed_roll_already_paid_is_reported_paid_twice(session, cfg):
+    """The roll reads only the closed lines that can overlap it; a month paid by an earlier closed roll and owed
+    again (here: that roll's coverage recorded short of what it paid) is still found."""
+    from sqlalchemy import update
+
+    person, _ = make_resident(session, cfg, birth_date=date(1940, 1, 1))
+    _account(session, cfg, person)
+    other, _ = make_resident(session, cfg, birth_date=date(1941, 5, 5))
+    _account(session, cfg, other, "6222020200112239999")
+    b = benefit(session, person, start="2026-01")
+    benefit(session, other, start="2026-01")
+    payroll.compute(session, "2026-01", date(2026, 1, 5), close=True)
+    session.commit()
+    session.execute(update(PayrollLine).where(PayrollLine.benefit_id == b.id).values(covered_to="2025-12"))
+    session.commit()
+    feb = payroll.compute(session, "2026-02", date(2026, 2, 5))
+    assert feb.anomalies["paid_twice"]["count"] == 1
+    assert feb.anomalies["paid_twice"]["items"] == [{"benefit_id": b.id, "month": "2026-01"}]
