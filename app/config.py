@@ -223,7 +223,7 @@ _ENV_NAMES = {
 }
 
 # integer settings an operator may change, with the range that makes sense (a typo stops the start)
-_RANGES = {"appeal_limit_working_days": (5, 60), "appeal_filing_days": (15, 365), "scan_workers": (0, 32)}
+_RANGES = {"appeal_limit_working_days": (5, 60), "appeal_filing_days": (15, 365), "scan_workers": (0, 16)}
 
 
 def _coerce(name: str, value: str):
