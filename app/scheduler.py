@@ -7,6 +7,7 @@ running the job twice; the scans themselves are idempotent per as-of date as wel
 from __future__ import annotations
 
 import logging
+import signal
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -114,8 +115,17 @@ def build_scheduler(cfg) -> BlockingScheduler:
     return scheduler
 
 
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM end the scheduler (KeyboardInterrupt in the main thread, as Python's own SIGINT handler
+    does), whatever disposition the process inherited: one started in the background of a non-interactive shell
+    inherits SIGINT ignored, Python then installs no handler, and Ctrl-C or `kill -INT` never reached it."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
+
+
 def main(cfg) -> None:
-    """Catch up today's partitions and scan at start, then run on schedule until stopped."""
+    """Catch up today's partitions and scan at start, then run on schedule until stopped (SIGINT, SIGTERM)."""
+    _stop_on_signals()
     timed("partitions", ensure_partitions)(cfg)
     timed("daily-scans", run_daily_scans, LEASE_TTL)(cfg)
     scheduler = build_scheduler(cfg)

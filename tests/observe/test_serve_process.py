@@ -122,3 +122,23 @@ def test_metrics_scrape_and_json_log_lines(cfg, tmp_path, session, resident, app
     assert mine[0]["route"] == "/api/v1/applications/{application_id}" and mine[0]["status"] == resp.status_code
     assert id_number not in log and "13900139000" not in log and "trace-observe" in log
     assert_clean(log, "serve log")
+
+
+def test_the_scheduler_stops_on_sigint_or_sigterm_even_when_started_with_sigint_ignored(cfg, tmp_path):
+    """A process started in the background of a non-interactive shell inherits SIGINT ignored (and Python then
+    installs no handler for it): the scheduler still stops on SIGINT, and on SIGTERM, saying so."""
+    import os
+
+    env = {**os.environ, "DATABASE_URL": cfg.database_url, "ZEROTRIP_INSTANCE_PATH": str(tmp_path / "instance"),
+           "PYTHONUNBUFFERED": "1"}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        log_path = tmp_path / f"scheduler-{sig.name}.log"
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler"], env=env, stdout=log, stderr=log,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        try:
+            wait_for_line(log_path, "scheduler started", proc)
+        finally:
+            proc.send_signal(sig)
+            wait_exit(proc)
+        assert "scheduler stopped" in log_path.read_text(), log_path.read_text()[-2000:]
