@@ -89,6 +89,9 @@ class Config:
     bind_max_failures_per_address: int = 50  # a backstop: carriers put many residents behind one address
     scan_batch_size: int = 50_000  # residents old enough per committed batch of a backfill (a crash resumes)
     scan_workers: int = 0  # a backfill's batches at once on PostgreSQL; 0: one per core up to 4 (SQLite: 1)
+    # processes that validate, encrypt and write a population file's rows on PostgreSQL; 0: one per core up to 4
+    # for a file of 100,000 rows or more, else 1 (SQLite: 1)
+    import_workers: int = 0
     keys_generated: bool = False
     signing_keys: str = ""  # "kid:secret,kid:secret": the first signs, every one verifies (rotation)
     trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed
@@ -220,10 +223,12 @@ _ENV_NAMES = {
     "appeal_limit_working_days": "ZEROTRIP_APPEAL_LIMIT_WORKING_DAYS",
     "appeal_filing_days": "ZEROTRIP_APPEAL_FILING_DAYS",
     "scan_workers": "ZEROTRIP_SCAN_WORKERS",
+    "import_workers": "ZEROTRIP_IMPORT_WORKERS",
 }
 
 # integer settings an operator may change, with the range that makes sense (a typo stops the start)
-_RANGES = {"appeal_limit_working_days": (5, 60), "appeal_filing_days": (15, 365), "scan_workers": (0, 16)}
+_RANGES = {"appeal_limit_working_days": (5, 60), "appeal_filing_days": (15, 365), "scan_workers": (0, 16),
+           "import_workers": (0, 16)}
 
 
 def _coerce(name: str, value: str):

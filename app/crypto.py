@@ -33,6 +33,8 @@ class _Key:
         self.kid = kid
         self.aead = AESGCM(hashlib.sha256(b"enc:" + data_key).digest())
         self.mac_key = hashlib.sha256(b"mac:" + data_key).digest()
+        encoded = kid.encode("ascii")
+        self.head = _V2 + bytes([ALG_AES256GCM, len(encoded)]) + encoded  # a v2 ciphertext's header
 
     def hash(self, value: str, kind: str) -> str:
         return hmac.digest(self.mac_key, f"{kind}:{value}".encode(), "sha256").hex()
@@ -63,10 +65,8 @@ class FieldCipher:
 
     def encrypt(self, plaintext: str, context: bytes = b"") -> bytes:
         key = self._keys[0]
-        kid = key.kid.encode("ascii")
-        head = _V2 + bytes([ALG_AES256GCM, len(kid)]) + kid
-        nonce = os.urandom(12)
-        return head + nonce + key.aead.encrypt(nonce, plaintext.encode(), head + context)
+        head, nonce = key.head, os.urandom(12)
+        return head + nonce + key.aead.encrypt(nonce, plaintext.encode(), head + context if context else head)
 
     def decrypt(self, blob: bytes, context: bytes = b"") -> str:
         blob = bytes(blob) if blob is not None else b""

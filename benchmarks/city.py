@@ -4,7 +4,10 @@
     python benchmarks/city.py --db sqlite --people 100000
 
 Prints, in one run: the database engine's durability settings (PostgreSQL: fsync, synchronous_commit), free disk
-before and after, the population load through the import's validation and writer (rows/s), the elderly-allowance
+before and after, the population load — a synthetic city written as a population CSV (untimed), then the real
+`import_population` of it into the empty table (survey, validation, encryption, `COPY`, secondary indexes built
+after; on PostgreSQL in one process per core) in rows/s, beside a bare load of the same stored rows (PostgreSQL:
+`COPY` of them, dumped beforehand, into an empty table of the same shape, the same indexes built after), the elderly-allowance
 backfill scan beside a bare `INSERT … SELECT` of the same rows (medians of --repeat), the next day's scan after
 an import that changed 1,000 residents, and the database size. Reuses `benchmarks/scan.py` for the scan parts.
 Then the monthly payroll: every proposal of the backfill becomes an active benefit (set-up, untimed), and the
@@ -37,7 +40,7 @@ from app.migrate import upgrade  # noqa: E402
 from app.models import Application, OutboxMessage  # noqa: E402
 from flows.dates import today_shanghai  # noqa: E402
 from flows.imports.population import import_population  # noqa: E402
-from flows.synthetic_city import seed_city  # noqa: E402
+from flows.synthetic_city import people, write_population_csv  # noqa: E402
 
 
 def free_disk(path: Path) -> str:
@@ -92,11 +95,7 @@ def main() -> None:
             print(f"population already loaded: {conn.scalar(text('SELECT count(*) FROM residents')):,} residents",
                   flush=True)
     else:
-        t = time.perf_counter()
-        seeded = seed_city(cfg, args.people, args.seed)
-        load_s = time.perf_counter() - t
-        print(f"population load: {seeded['seeded']:,} residents in {load_s:.1f} s = {seeded['seeded'] / load_s:,.0f} "
-              "rows/s (validated, encrypted, through the import's writer)", flush=True)
+        load_population(cfg, engine, tmp, args.people, args.seed)
     if engine.dialect.name == "postgresql":
         # As autovacuum would before the month's work: the planner's statistics, and every freshly loaded page's
         # hint bits and visibility set once (at 5.4 M the first bare statement after a plain ANALYZE took 1,790 s)
@@ -133,6 +132,64 @@ def main() -> None:
           f"{', '.join(f'{s:.3f}' for s in day_scans[1:]) or '-'} s")
     payroll_figures(cfg, engine, as_of, args.repeat)
     print(f"database size: {db_size(engine, url)}; after: {free_disk(disk_at)}")
+
+
+def load_population(cfg, engine, tmp: Path, n: int, seed: int) -> None:
+    """The synthetic city as a CSV (untimed), its import timed; on PostgreSQL the bare load beside it."""
+    t = time.perf_counter()
+    csv_path = tmp / "population.csv"
+    write_population_csv(csv_path, people(n, seed, today_shanghai()))
+    print(f"population CSV: {n:,} rows, {csv_path.stat().st_size / 2**20:,.0f} MB, generated in "
+          f"{time.perf_counter() - t:.1f} s (untimed)", flush=True)
+    t = time.perf_counter()
+    result = import_population(cfg, csv_path)
+    load_s = time.perf_counter() - t
+    csv_path.unlink()
+    print(f"population import (first load): {result['imported']:,} residents in {load_s:.1f} s = "
+          f"{result['imported'] / load_s:,.0f} rows/s (target ≥ 50,000; {result['processes']} processes; of which "
+          f"secondary indexes built after: {result.get('index_seconds', '-')} s; rejected {result['rejected']})",
+          flush=True)
+    if engine.dialect.name == "postgresql":
+        bare_s = bare_load(engine, tmp)
+        print(f"bare load of the same rows (COPY into an empty table of the same shape, its indexes after): "
+              f"{bare_s:.1f} s = {result['imported'] / bare_s:,.0f} rows/s; ratio import/bare time "
+              f"{load_s / bare_s:.2f}", flush=True)
+
+
+def bare_load(engine, tmp: Path) -> float:
+    """The database's own share of a first load: the stored residents dumped by `COPY … TO` (untimed), then
+    timed: `COPY` into an empty table of the same columns and unique keys, and its secondary indexes built."""
+    from sqlalchemy import MetaData
+    from sqlalchemy.schema import CreateIndex, CreateSchema, CreateTable, DropSchema
+
+    from app.models.resident import Resident
+
+    bare = Resident.__table__.to_metadata(MetaData(schema="bare_load"))
+    dump = tmp / "residents.copy"
+    columns = ", ".join(c.name for c in bare.columns)
+    with engine.begin() as conn:
+        conn.execute(CreateSchema("bare_load"))
+        conn.execute(CreateTable(bare))
+        for index in (ix for ix in bare.indexes if ix.unique):
+            conn.execute(CreateIndex(index))
+        cursor = conn.connection.driver_connection.cursor()
+        with open(dump, "wb") as out, cursor.copy(f"COPY public.residents ({columns}) TO STDOUT") as copy:
+            for data in copy:
+                out.write(data)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        with open(dump, "rb") as source, cursor.copy(f"COPY bare_load.residents ({columns}) FROM STDIN") as copy:
+            while data := source.read(1 << 20):
+                copy.write(data)
+    with engine.begin() as conn:
+        for index in (ix for ix in bare.indexes if not ix.unique):
+            conn.execute(CreateIndex(index))
+    seconds = time.perf_counter() - started
+    dump.unlink()
+    with engine.begin() as conn:
+        conn.execute(DropSchema("bare_load", cascade=True))
+    return seconds
 
 
 BARE_ROLL = """

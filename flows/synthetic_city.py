@@ -2,7 +2,7 @@
 
 Deterministic for a given seed and "today" (ages are relative to today, so that the nightly scan always finds
 someone turning 80). Rows come out as the strings of a population CSV and are loaded through the same validation
-and bulk writer as the import (`flows.imports.population.load_people`).
+and bulk writer as the import (`flows.imports.people.load_people`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from app.crypto import cipher_for
 from app.db import make_engine
 from app.idnumbers import check_char
 from flows.imports.batch import local_today
-from flows.imports.population import load_people
+from flows.imports.people import load_people
 from flows.imports.reference import (
     GRANDCHILD,
     HEAD,

@@ -28,6 +28,14 @@ class Survey:
     sha256: str
     rows: int = 0
     keys: dict = field(default_factory=dict)
+    lines: int = 0  # physical lines, as the CSV reader counts them (LF, CRLF or a lone CR end one)
+    newlines: int = 0  # LF bytes in the file
+    multiline: bool = False  # some record (or the header) spans several physical lines (a quoted line break)
+
+    @property
+    def splits_at_newlines(self) -> bool:
+        """Every record is one line ending in LF or CRLF: the file can be cut into blocks at any LF byte."""
+        return not self.multiline and self.newlines in (self.lines, self.lines - 1)
 
     def duplicates(self) -> set:
         return {key for key, count in self.keys.items() if count > 1}
@@ -36,6 +44,7 @@ class Survey:
 class _HashingReader(io.RawIOBase):
     def __init__(self, raw, digest):
         self._raw, self._digest = raw, digest
+        self.newlines = 0
 
     def readable(self) -> bool:
         return True
@@ -43,18 +52,28 @@ class _HashingReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         data = self._raw.read(len(buffer))
         self._digest.update(data)
+        self.newlines += data.count(b"\n")
         buffer[: len(data)] = data
         return len(data)
 
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
-def _open_text(path: Path, digest=None):
+
+def _open_binary(path: Path):
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed by the TextIOWrapper
+        raw = open(path, "rb")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise BadInput(f"cannot read {path.name}: {exc.strerror or exc}") from None
     if path.is_dir():
         raw.close()
         raise BadInput(f"cannot read {path.name}: is a directory")
+    return raw
+
+
+def _open_text(path: Path, digest=None):
+    raw = _open_binary(path)
     stream = io.BufferedReader(_HashingReader(raw, digest), _CHUNK) if digest else raw
     return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
 
@@ -83,25 +102,69 @@ def _bad_content(path: Path, exc: Exception) -> BadInput:
     return BadInput(f"{path.name} is not a readable CSV file: {exc}")
 
 
+def _numbered(reader, names: list[str], offset: int, foreign: list[int]) -> Iterator[tuple[int, dict | None]]:
+    """The reader's records as (offset + physical line of the record's first line, {column: value} or None for
+    a ragged row), blank lines skipped; counts in foreign[0] the records holding a non-ASCII digit."""
+    width, previous = len(names), reader.line_num
+    for record in reader:
+        line, previous = previous + 1, reader.line_num
+        if not record or record == [""]:
+            continue
+        if digits.foreign_digit_unmapped("".join(record)):
+            foreign[0] += 1
+        yield offset + line, (dict(zip(names, record, strict=True)) if len(record) == width else None)
+
+
+def log_foreign_digits(source: str, count: int) -> None:
+    """One security log line for the rows holding a non-ASCII digit (the validators reject them)."""
+    if count:
+        refused("ascii_digits", actor="import", source=source, rows=count)
+
+
 def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str] | None]]:
     """Yield (physical line number of the record's first line, {column: value}); None for a ragged row."""
-    foreign = 0  # rows holding a non-ASCII digit: the validators reject them; one security log line
+    foreign = [0]
     with _open_text(path) as text:
         reader = csv.reader(text)
         try:
             names = _check_header(next(reader, None), expected)
-            width, previous = len(names), reader.line_num
-            for record in reader:
-                line, previous = previous + 1, reader.line_num
-                if not record or record == [""]:
-                    continue
-                if digits.foreign_digit_unmapped("".join(record)):
-                    foreign += 1
-                yield line, (dict(zip(names, record, strict=True)) if len(record) == width else None)
+            yield from _numbered(reader, names, 0, foreign)
         except (UnicodeDecodeError, csv.Error) as exc:
             raise _bad_content(path, exc) from None
-    if foreign:
-        refused("ascii_digits", actor="import", source=path.name, rows=foreign)
+    log_foreign_digits(path.name, foreign[0])
+
+
+def header(path: Path, expected: tuple[str, ...]) -> list[str]:
+    """The file's column names, in the file's order (checked against `expected`)."""
+    with _open_text(path) as text:
+        return _check_header(next(csv.reader(text), None), expected)
+
+
+def line_blocks(path: Path, size: int = _CHUNK) -> Iterator[tuple[int, bytes]]:
+    """The records after the header in blocks of about `size` bytes cut at line ends: (physical line number of
+    the block's first line, its bytes). Only for a file whose survey `splits_at_newlines`."""
+    with _open_binary(path) as raw:
+        raw.readline()  # the header
+        line, rest = 2, b""
+        while chunk := raw.read(size):
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                rest = data
+                continue
+            block, rest = data[:cut], data[cut:]
+            yield line, block
+            line += block.count(b"\n")
+        if rest:
+            yield line, rest
+
+
+def block_rows(block: bytes, names: list[str], first_line: int) -> tuple[list[tuple[int, dict | None]], int]:
+    """A block of `line_blocks` as `rows` gives it: ((line, record or None), …) and how many records hold a
+    non-ASCII digit. The survey has read the whole file: it decodes and parses."""
+    foreign = [0]
+    reader = csv.reader(io.StringIO(block.decode("utf-8"), newline=""))
+    return list(_numbered(reader, names, first_line - 1, foreign)), foreign[0]
 
 
 def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None = None) -> Survey:
@@ -109,13 +172,19 @@ def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] 
     digest = hashlib.sha256()
     result = Survey(sha256="")
     with _open_text(path, digest) as text:
+        hashing = text.buffer.raw
         reader = csv.reader(text)
         try:
             names = _check_header(next(reader, None), expected)
             keys, width = result.keys, len(names)
             # a key that declares the columns it reads (`key.columns`) gets only those: no full dict per row
             wanted = [(c, names.index(c)) for c in getattr(key, "columns", ())]
+            previous = reader.line_num
+            result.multiline = previous > 1
             for record in reader:
+                if reader.line_num - previous > 1:
+                    result.multiline = True
+                previous = reader.line_num
                 if not record or record == [""]:
                     continue
                 result.rows += 1
@@ -125,5 +194,5 @@ def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] 
                         keys[k] = keys.get(k, 0) + 1
         except (UnicodeDecodeError, csv.Error) as exc:
             raise _bad_content(path, exc) from None
-    result.sha256 = digest.hexdigest()
+    result.sha256, result.lines, result.newlines = digest.hexdigest(), reader.line_num, hashing.newlines
     return result

@@ -35,6 +35,9 @@ _HASHED_OF = operator.itemgetter(*_HASHED)
 _WRITTEN = ("id_enc", "id_mask", "name", "sex", "birth_date", "household_id", "relation_to_head",
             "district_code", "street_code", "community_code", "hukou_local", "phone_hash", "phone_enc",
             "death_date", "row_hash", "source", "source_date", "updated_at")
+# PostgreSQL's types of ("id_hash", *_WRITTEN), for COPY's binary format
+_COPY_TYPES = ("varchar", "bytea", "varchar", "varchar", "varchar", "date", "varchar", "varchar", "varchar",
+               "varchar", "varchar", "bool", "varchar", "bytea", "date", "varchar", "varchar", "date", "timestamp")
 # SQLite: the batch's hashes as one JSON parameter (json_each) on the driver, not 10,000 placeholders compiled
 _RAW_LOOKUP = "SELECT id_hash, id, row_hash FROM residents WHERE id_hash IN (SELECT value FROM json_each(?))"
 # PostgreSQL: the batch's hashes as one array parameter (= ANY), not 10,000 placeholders to build and parse
@@ -164,7 +167,7 @@ class ResidentWriter:
                 conn.exec_driver_sql(_RAW_UPDATE, updates)
             return
         if inserts:
-            copy_rows(conn, "residents", ("id_hash", *_WRITTEN), inserts)
+            copy_rows(conn, "residents", ("id_hash", *_WRITTEN), inserts, _COPY_TYPES)
         if updates:
             conn.execute(_UPDATE, [{"b_id": row[-1], **{"b_" + k: v for k, v in zip(_WRITTEN, row, strict=False)}}
                                    for row in updates])

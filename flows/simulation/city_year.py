@@ -53,7 +53,7 @@ from app.models import (
 from app.models.ids import new_id
 from flows import applicants, casework, counter, payroll, payroll_gate, programs
 from flows.dates import month_of
-from flows.imports.population import load_people
+from flows.imports.people import load_people
 from flows.imports.report import RejectReport, report_path
 from flows.imports.writer import ResidentWriter
 from flows.lifecycle.jobs import run_daily
