@@ -97,9 +97,31 @@ def init_app(flask_app, cfg) -> None:
     flask_app.extensions["zerotrip_engine"] = engine
     SessionLocal.configure(bind=engine)
 
+    @flask_app.after_request
+    def _end_transaction(response):
+        end_transaction(response.status_code)
+        return response
+
     @flask_app.teardown_appcontext
     def _remove_session(_exc):
         SessionLocal.remove()
+
+
+def end_transaction(status: int) -> None:
+    """A successful request's transaction still open when its response is ready — a read's, or a write's read-back
+    after its use case committed — ends with COMMIT instead of the ROLLBACK of closing the session. The same for
+    a read, but psycopg forgets every prepared statement of the connection on ROLLBACK, so PostgreSQL planned
+    each of the API's statements anew on every request (a list page's planning cost 0.7 ms of server CPU, twelve
+    times its execution: pg_stat_statements, plans = calls). A request answered 4xx/5xx (including an exception
+    no handler answered) is still rolled back, whatever it had written."""
+    if status >= 400 or not SessionLocal.registry.has():
+        return
+    session = SessionLocal()
+    if session.in_transaction():
+        try:
+            session.commit()
+        except Exception:  # e.g. the connection went away: nothing of the response depends on it
+            session.rollback()
 
 
 def core_execute(session, statement, params: dict | None = None):
