@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,17 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "checkout", _closed_by_server)
     _engines[url] = engine
     return engine
+
+
+MAX_AUTO_WORKERS = 4
+
+
+def side_by_side(configured: int, engine: Engine) -> int:
+    """How many connections a job's independent units of work use at once: `configured` when set (an operator's
+    ZEROTRIP_*_WORKERS), else one per core up to 4 on PostgreSQL; always 1 on SQLite (one writer)."""
+    if engine.dialect.name != "postgresql":
+        return 1
+    return configured or min(MAX_AUTO_WORKERS, os.cpu_count() or 1)
 
 
 def dispose_engines() -> None:

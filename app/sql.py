@@ -221,6 +221,12 @@ def nth_birthday_next_month_of(d: Dialect, n: int, col):
     return (y + n) * 12 + m + bump
 
 
+def binary_copy_types(table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """PostgreSQL's names of `table`'s `columns` types (`varchar`, `bytea`, `timestamp without time zone`, …), as
+    `copy_rows(…, types=…)` takes them for COPY's binary format: derived from the model, never listed by hand."""
+    return tuple(table.c[name].type.compile(dialect=postgresql.dialect()).lower().split("(")[0] for name in columns)
+
+
 def copy_rows(conn, table: str, columns: tuple[str, ...], rows: Iterable[tuple],
               types: tuple[str, ...] | None = None) -> None:
     """Append `rows` (tuples in `columns` order) to `table` with PostgreSQL's COPY, inside the connection's

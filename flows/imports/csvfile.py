@@ -27,6 +27,7 @@ class BadInput(Exception):
 class Survey:
     sha256: str
     rows: int = 0
+    names: list[str] = field(default_factory=list)  # the header's column names, in the file's order
     keys: dict = field(default_factory=dict)
     lines: int = 0  # physical lines, as the CSV reader counts them (LF, CRLF or a lone CR end one)
     newlines: int = 0  # LF bytes in the file
@@ -134,12 +135,6 @@ def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
     log_foreign_digits(path.name, foreign[0])
 
 
-def header(path: Path, expected: tuple[str, ...]) -> list[str]:
-    """The file's column names, in the file's order (checked against `expected`)."""
-    with _open_text(path) as text:
-        return _check_header(next(csv.reader(text), None), expected)
-
-
 def line_blocks(path: Path, size: int = _CHUNK) -> Iterator[tuple[int, bytes]]:
     """The records after the header in blocks of about `size` bytes cut at line ends: (physical line number of
     the block's first line, its bytes). Only for a file whose survey `splits_at_newlines`."""
@@ -175,7 +170,7 @@ def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] 
         hashing = text.buffer.raw
         reader = csv.reader(text)
         try:
-            names = _check_header(next(reader, None), expected)
+            names = result.names = _check_header(next(reader, None), expected)
             keys, width = result.keys, len(names)
             # a key that declares the columns it reads (`key.columns`) gets only those: no full dict per row
             wanted = [(c, names.index(c)) for c in getattr(key, "columns", ())]

@@ -17,21 +17,20 @@ has one writer). Workers are started by `spawn`: nothing of the parent (its conn
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from app.crypto import FieldCipher
-from app.db import make_engine
+from app.db import make_engine, side_by_side
 from flows.imports.csvfile import Survey, block_rows, line_blocks, log_foreign_digits
 from flows.imports.people import LoadResult, load_people
 from flows.imports.reference import severity
 from flows.imports.writer import ResidentWriter, WriteCounts
 
-MAX_AUTO_WORKERS = 4
 AUTO_FROM_ROWS = 100_000  # below this, starting the processes costs more than they save
 IN_FLIGHT_PER_WORKER = 3
 BLOCK_BYTES = 1 << 20  # ≈ 9,000 population rows: about one writer batch (BATCH_ROWS) a block
@@ -42,11 +41,9 @@ def import_workers(cfg, engine, checked: Survey) -> int:
     """How many processes load this file: `import_workers` when set (ZEROTRIP_IMPORT_WORKERS), else one per core
     up to 4 for a file of at least 100,000 rows; 1 (the serial import) on SQLite or for a file with a record
     over several lines."""
-    if engine.dialect.name != "postgresql" or not checked.splits_at_newlines:
+    if not checked.splits_at_newlines or (not cfg.import_workers and checked.rows < AUTO_FROM_ROWS):
         return 1
-    if cfg.import_workers:
-        return cfg.import_workers
-    return min(MAX_AUTO_WORKERS, os.cpu_count() or 1) if checked.rows >= AUTO_FROM_ROWS else 1
+    return side_by_side(cfg.import_workers, engine)
 
 
 class CollectedIssues:
@@ -80,35 +77,42 @@ def _load_block(first_line: int, block: bytes) -> tuple[WriteCounts, int, list, 
     return result.writes, result.valid, issues.rows, len(numbered), foreign
 
 
-def load_in_processes(cfg, path: Path, today: date, names: list[str], duplicates: set, report, workers: int,
+@dataclass
+class _Taken:
+    """What the parent has taken back from the workers so far, in file order."""
+
+    writes: WriteCounts = field(default_factory=WriteCounts)
+    valid: int = 0
+    seen: int = 0
+    foreign: int = 0
+
+    def take(self, future: Future, report, progress: Callable[[int], None] | None) -> None:
+        writes, valid, rows, seen, foreign = future.result()
+        self.writes.add(writes)
+        for line, raw_id, issues in rows:
+            report.add_row(line, raw_id, issues)
+        self.valid, self.seen, self.foreign = self.valid + valid, self.seen + seen, self.foreign + foreign
+        if progress:
+            progress(self.seen)
+
+
+def load_in_processes(cfg, path: Path, today: date, checked: Survey, report, workers: int,
                       progress: Callable[[int], None] | None = None) -> LoadResult:
     """The file's rows loaded by `workers` processes; the same result, report and rows as `load_people`."""
-    writes, valid, seen, foreign = WriteCounts(), 0, 0, 0
+    taken, waiting = _Taken(), deque()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(cfg.database_url, cfg.data_keyring, today, names, duplicates)) as pool:
-        waiting, blocks = deque(), line_blocks(path, BLOCK_BYTES)
+                             initargs=(cfg.database_url, cfg.data_keyring, today, checked.names,
+                                       checked.duplicates())) as pool:
         try:
-            for first_line, block in blocks:
+            for first_line, block in line_blocks(path, BLOCK_BYTES):
                 waiting.append(pool.submit(_load_block, first_line, block))
                 while len(waiting) >= workers * IN_FLIGHT_PER_WORKER or (waiting and waiting[0].done()):
-                    seen, foreign, valid = _take(waiting.popleft().result(), writes, report, seen, foreign, valid)
-                    if progress:
-                        progress(seen)
+                    taken.take(waiting.popleft(), report, progress)
             while waiting:
-                seen, foreign, valid = _take(waiting.popleft().result(), writes, report, seen, foreign, valid)
-                if progress:
-                    progress(seen)
+                taken.take(waiting.popleft(), report, progress)
         finally:
             for future in waiting:
                 future.cancel()
-    log_foreign_digits(path.name, foreign)
-    return LoadResult(writes, report.rejected, report.warned, valid)
-
-
-def _take(result, writes: WriteCounts, report, seen: int, foreign: int, valid: int) -> tuple[int, int, int]:
-    block_writes, block_valid, rows, block_seen, block_foreign = result
-    writes.add(block_writes)
-    for line, raw_id, issues in rows:
-        report.add_row(line, raw_id, issues)
-    return seen + block_seen, foreign + block_foreign, valid + block_valid
+    log_foreign_digits(path.name, taken.foreign)
+    return LoadResult(taken.writes, report.rejected, report.warned, taken.valid)

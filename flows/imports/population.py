@@ -9,7 +9,7 @@ from pathlib import Path
 from app.crypto import cipher_for
 from app.models.resident import Resident
 from flows.imports.batch import finish_import, local_today, open_batch
-from flows.imports.csvfile import header, rows
+from flows.imports.csvfile import rows
 from flows.imports.first_load import indexes_after
 from flows.imports.parallel import import_workers, load_in_processes
 from flows.imports.people import load_people
@@ -30,8 +30,7 @@ def import_population(cfg, path: Path, progress: Callable[[int], None] | None = 
     try:
         with indexes_after(cfg, engine, Resident.__table__) as timing:  # into an empty table: indexes after
             if workers > 1:
-                result = load_in_processes(cfg, path, today, header(path, POPULATION_COLUMNS),
-                                           checked.duplicates(), report, workers, progress)
+                result = load_in_processes(cfg, path, today, checked, report, workers, progress)
             else:
                 result = load_people(ResidentWriter(engine, cipher_for(cfg), today), rows(path, POPULATION_COLUMNS),
                                      today, checked.duplicates(), report, progress)

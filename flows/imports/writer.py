@@ -6,6 +6,7 @@ not written at all, so `updated_at` only moves when something changed (the scans
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ from app import idnumbers
 from app.crypto import FieldCipher
 from app.db import utcnow
 from app.models.resident import Resident
-from app.sql import copy_rows
+from app.sql import binary_copy_types, copy_rows
 
 SOURCE = "population_registry"
 BATCH_ROWS = 10_000
@@ -35,9 +36,7 @@ _HASHED_OF = operator.itemgetter(*_HASHED)
 _WRITTEN = ("id_enc", "id_mask", "name", "sex", "birth_date", "household_id", "relation_to_head",
             "district_code", "street_code", "community_code", "hukou_local", "phone_hash", "phone_enc",
             "death_date", "row_hash", "source", "source_date", "updated_at")
-# PostgreSQL's types of ("id_hash", *_WRITTEN), for COPY's binary format
-_COPY_TYPES = ("varchar", "bytea", "varchar", "varchar", "varchar", "date", "varchar", "varchar", "varchar",
-               "varchar", "varchar", "bool", "varchar", "bytea", "date", "varchar", "varchar", "date", "timestamp")
+_COPIED = ("id_hash", *_WRITTEN)
 # SQLite: the batch's hashes as one JSON parameter (json_each) on the driver, not 10,000 placeholders compiled
 _RAW_LOOKUP = "SELECT id_hash, id, row_hash FROM residents WHERE id_hash IN (SELECT value FROM json_each(?))"
 # PostgreSQL: the batch's hashes as one array parameter (= ANY), not 10,000 placeholders to build and parse
@@ -51,6 +50,11 @@ _UPDATE = (
     .where(_T.c.id == bindparam("b_id"))
     .values({name: bindparam("b_" + name) for name in _WRITTEN})
 )
+
+
+@functools.cache
+def _copy_types() -> tuple[str, ...]:
+    return binary_copy_types(_T, _COPIED)
 
 
 @dataclass
@@ -167,7 +171,7 @@ class ResidentWriter:
                 conn.exec_driver_sql(_RAW_UPDATE, updates)
             return
         if inserts:
-            copy_rows(conn, "residents", ("id_hash", *_WRITTEN), inserts, _COPY_TYPES)
+            copy_rows(conn, "residents", _COPIED, inserts, _copy_types())
         if updates:
             conn.execute(_UPDATE, [{"b_id": row[-1], **{"b_" + k: v for k, v in zip(_WRITTEN, row, strict=False)}}
                                    for row in updates])

@@ -8,22 +8,19 @@ cores instead of one. SQLite has one writer: there the batches run one after ano
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from itertools import islice
 from typing import TypeVar
 
-Slice = TypeVar("Slice")
+from app.db import side_by_side
 
-MAX_AUTO_WORKERS = 4
+Slice = TypeVar("Slice")
 
 
 def workers_for(cfg, engine) -> int:
-    """`scan_workers` when set (ZEROTRIP_SCAN_WORKERS), else one per core up to 4 on PostgreSQL; 1 on SQLite."""
-    if engine.dialect.name != "postgresql":
-        return 1
-    return cfg.scan_workers or min(MAX_AUTO_WORKERS, os.cpu_count() or 1)
+    """A backfill's batches at once: `scan_workers` (ZEROTRIP_SCAN_WORKERS) or `app.db.side_by_side`'s default."""
+    return side_by_side(cfg.scan_workers, engine)
 
 
 def run_batches(batch: Callable[[Slice], int], slices: Iterable[Slice], workers: int) -> Iterator[int]:
