@@ -223,8 +223,10 @@ def nth_birthday_next_month_of(d: Dialect, n: int, col):
 
 def binary_copy_types(table, columns: tuple[str, ...]) -> tuple[str, ...]:
     """PostgreSQL's names of `table`'s `columns` types (`varchar`, `bytea`, `timestamp without time zone`, …), as
-    `copy_rows(…, types=…)` takes them for COPY's binary format: derived from the model, never listed by hand."""
-    return tuple(table.c[name].type.compile(dialect=postgresql.dialect()).lower().split("(")[0] for name in columns)
+    `copy_rows(…, types=…)` takes them for COPY's binary format: derived from the model, never listed by hand (a
+    length and a collation, as in `VARCHAR(64) COLLATE "C"`, are not part of the name)."""
+    compiled = (table.c[name].type.compile(dialect=postgresql.dialect()).lower() for name in columns)
+    return tuple(text_.split(" collate ")[0].split("(")[0] for text_ in compiled)
 
 
 def copy_rows(conn, table: str, columns: tuple[str, ...], rows: Iterable[tuple],

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.models.digests import HEX_DIGEST
 from app.models.ids import new_id
 
 
@@ -46,7 +47,7 @@ class RefreshToken(Base):
 
     __tablename__ = "refresh_tokens"
 
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(HEX_DIGEST, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("auth_sessions.id"), index=True)
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -59,7 +60,7 @@ class BindAttempt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[str] = mapped_column(String(32))
-    id_hash: Mapped[str | None] = mapped_column(String(64))
+    id_hash: Mapped[str | None] = mapped_column(HEX_DIGEST)
     source_ip: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

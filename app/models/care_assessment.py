@@ -9,6 +9,7 @@ from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.models.digests import HEX_DIGEST
 
 
 class CareAssessment(Base):
@@ -19,7 +20,7 @@ class CareAssessment(Base):
     assessed_on: Mapped[date] = mapped_column(Date)
     level: Mapped[int] = mapped_column(Integer)  # 0–4
     assessor: Mapped[str] = mapped_column(String(64))
-    row_digest: Mapped[str] = mapped_column(String(64))
+    row_digest: Mapped[str] = mapped_column(HEX_DIGEST)
     source: Mapped[str] = mapped_column(String(32), default="care_assessment")
     source_date: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

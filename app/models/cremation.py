@@ -9,6 +9,7 @@ from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.models.digests import HEX_DIGEST
 
 
 class CremationRecord(Base):
@@ -24,7 +25,7 @@ class CremationRecord(Base):
     arranger_phone_mask: Mapped[str | None] = mapped_column(String(16))
     services: Mapped[str] = mapped_column(String(64))  # e.g. "接运;冷藏;火化;骨灰寄存"
     waived_fen: Mapped[int] = mapped_column(Integer, default=0)
-    row_digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the row (no key): unchanged re-imports
+    row_digest: Mapped[str] = mapped_column(HEX_DIGEST)  # SHA-256 of the row (no key): unchanged re-imports
     source: Mapped[str] = mapped_column(String(32), default="funeral_home")
     source_date: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -13,6 +13,7 @@ from sqlalchemy import Date, DateTime, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.models.digests import HEX_DIGEST
 from app.models.ids import new_id
 
 
@@ -52,7 +53,7 @@ class ExchangeSubscriptionPerson(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     subscription_id: Mapped[str] = mapped_column(String(32))
-    id_hash: Mapped[str] = mapped_column(String(64))
+    id_hash: Mapped[str] = mapped_column(HEX_DIGEST)
     reference_id: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(64))
     ref: Mapped[str] = mapped_column(String(64))

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.models.digests import HEX_DIGEST
 from app.models.ids import new_id
 
 
@@ -30,13 +31,13 @@ class DisabilityCertificate(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
-    cert_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    cert_hash: Mapped[str] = mapped_column(HEX_DIGEST, unique=True)
     cert_mask: Mapped[str] = mapped_column(String(24))
     category: Mapped[str] = mapped_column(String(2))
     grade: Mapped[int] = mapped_column(Integer)
     issue_date: Mapped[date] = mapped_column(Date)
     expiry_date: Mapped[date] = mapped_column(Date)
-    row_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(HEX_DIGEST)
     source: Mapped[str] = mapped_column(String(32), default="disabled_persons_federation")
     source_date: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -88,7 +89,7 @@ class EconomicRecord(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     kind: Mapped[str] = mapped_column(String(24))
     period: Mapped[str] = mapped_column(String(7), default="")  # YYYY-MM for income, "" for assets
-    ref_hash: Mapped[str] = mapped_column(String(64), default="")
+    ref_hash: Mapped[str] = mapped_column(HEX_DIGEST, default="")
     ref_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # the ref encrypted, so that a key rotation can re-key ref_hash
     amount_fen: Mapped[int] = mapped_column(Integer, default=0)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
@@ -112,7 +113,7 @@ class PayoutAccount(Base):
     bank_name: Mapped[str] = mapped_column(String(64), default="")
     number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     number_mask: Mapped[str] = mapped_column(String(40))
-    number_hash: Mapped[str] = mapped_column(String(64))
+    number_hash: Mapped[str] = mapped_column(HEX_DIGEST)
     source: Mapped[str] = mapped_column(String(16), default="import")  # import | citizen | proxy | staff
     changed_by: Mapped[str | None] = mapped_column(String(32))
     source_date: Mapped[date] = mapped_column(Date)

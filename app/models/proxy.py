@@ -14,6 +14,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.models.digests import HEX_DIGEST
 from app.models.ids import new_id
 
 
@@ -52,7 +53,7 @@ class ProxyInvitation(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     created_by_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(HEX_DIGEST, unique=True)
     scopes: Mapped[list] = mapped_column(default=list)
     programs: Mapped[list] = mapped_column(default=list)
     grant_days: Mapped[int] = mapped_column(default=365)
@@ -74,7 +75,7 @@ class ProxyRequest(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     requester_account_id: Mapped[str] = mapped_column(String(32))
     requester_resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
-    target_id_hash: Mapped[str] = mapped_column(String(64))
+    target_id_hash: Mapped[str] = mapped_column(HEX_DIGEST)
     target_resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     name_masked: Mapped[str] = mapped_column(String(64))
     relation: Mapped[str] = mapped_column(String(16))

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Date, DateTime, Index, Integer, LargeBinary, Str
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.models.digests import HEX_DIGEST
 
 
 class Resident(Base):
@@ -16,7 +17,7 @@ class Resident(Base):
     __tablename__ = "residents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_hash: Mapped[str] = mapped_column(HEX_DIGEST, unique=True)
     id_enc: Mapped[bytes] = mapped_column(LargeBinary)
     id_mask: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(64))
@@ -28,10 +29,10 @@ class Resident(Base):
     street_code: Mapped[str] = mapped_column(String(9))
     community_code: Mapped[str] = mapped_column(String(12))
     hukou_local: Mapped[bool] = mapped_column(Boolean)
-    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    phone_hash: Mapped[str | None] = mapped_column(HEX_DIGEST)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     death_date: Mapped[date | None] = mapped_column(Date)
-    row_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(HEX_DIGEST)
     source: Mapped[str] = mapped_column(String(32), default="population_registry")
     source_date: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

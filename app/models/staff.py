@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.models.digests import HEX_DIGEST
 from app.models.ids import new_id
 
 
@@ -27,7 +28,7 @@ class StaffMember(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     # The staff member's own ID number, stored like residents' (keyed hash for look-up, ciphertext, mask):
     # `zerotrip staff add --id-number` / `staff set-id`. Without it she records and approves no grants.
-    id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_hash: Mapped[str | None] = mapped_column(HEX_DIGEST, index=True)
     id_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_mask: Mapped[str | None] = mapped_column(String(18))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,4 +1,5 @@
-"""A first load into an empty table: its secondary indexes are built after the rows, not kept up row by row.
+"""A first load into an empty table: its secondary indexes are built after the rows, not kept up row by row, and
+the writer need not look for rows the table cannot hold yet.
 
 Building an index once over loaded rows is much cheaper than maintaining it through every insert (limits.md:
 "load before building secondary indexes"). Only when the table is empty at the start, only the non-unique indexes
@@ -6,6 +7,10 @@ the model declares (the unique keys the writer looks rows up by stay), and only 
 `import:first_load` lease — a concurrent import simply writes with whatever indexes exist. The indexes are built
 again whatever happens to the load (a failure included), and the seconds that took are reported; a load killed
 before that (SIGKILL) leaves them to the next import, which builds the missing ones first.
+
+`FirstLoad.all_new` tells the writer that every record it is given is new (the table was empty when the lease was
+taken, and the import's survey rejects every repeated ID number), so it may skip its look-up (`ResidentWriter`
+keeps a fall-back for a row someone else inserted meanwhile).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from sqlalchemy import Table, literal, select, text
 from sqlalchemy.engine import Engine
@@ -38,16 +44,25 @@ def _is_empty(engine: Engine, table: Table) -> bool:
         return conn.execute(select(literal(1)).select_from(table).limit(1)).first() is None
 
 
+@dataclass
+class FirstLoad:
+    """What a load learns from `indexes_after`: whether every row it writes is new, and for its summary the
+    seconds the index build took (`index_seconds`, absent when nothing was dropped)."""
+
+    all_new: bool = False
+    summary: dict = field(default_factory=dict)
+
+
 @contextmanager
-def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[dict]:
-    """Around a load: on an empty `table`, drop its secondary indexes first and build them after; yields a dict
-    that then holds `index_seconds` (absent when nothing was dropped)."""
-    timing: dict = {}
+def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[FirstLoad]:
+    """Around a load: on an empty `table`, drop its secondary indexes first and build them after."""
+    load = FirstLoad()
+    timing = load.summary
     if not joblock.acquire(cfg, LEASE, ttl_seconds=6 * 3600):
-        yield timing
+        yield load
         return
     try:
-        empty = _is_empty(engine, table)
+        empty = load.all_new = _is_empty(engine, table)
         with engine.begin() as conn:
             present = index_names(conn, table.name)
             secondary = [ix for ix in table.indexes if not ix.unique]
@@ -60,7 +75,7 @@ def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[dict]:
                 _build(conn, secondary, timing)
                 secondary = []
         try:
-            yield timing
+            yield load
         finally:
             if secondary:
                 with engine.begin() as conn:

@@ -62,9 +62,10 @@ class CollectedIssues:
         return rejected
 
 
-def _start_worker(database_url: str, keyring: tuple, today: date, names: list[str], duplicates: set) -> None:
+def _start_worker(database_url: str, keyring: tuple, today: date, names: list[str], duplicates: set,
+                  all_new: bool) -> None:
     """A worker's writer: its own engine, the parent's data keys (passed as they are, never through a file)."""
-    writer = ResidentWriter(make_engine(database_url), FieldCipher(ring=keyring), today)
+    writer = ResidentWriter(make_engine(database_url), FieldCipher(ring=keyring), today, all_new=all_new)
     _worker.update(writer=writer, today=today, names=names, duplicates=duplicates)
 
 
@@ -96,14 +97,15 @@ class _Taken:
             progress(self.seen)
 
 
-def load_in_processes(cfg, path: Path, today: date, checked: Survey, report, workers: int,
+def load_in_processes(cfg, path: Path, today: date, checked: Survey, report, workers: int, all_new: bool = False,
                       progress: Callable[[int], None] | None = None) -> LoadResult:
-    """The file's rows loaded by `workers` processes; the same result, report and rows as `load_people`."""
+    """The file's rows loaded by `workers` processes; the same result, report and rows as `load_people`
+    (`all_new`: a first load, `first_load.FirstLoad`)."""
     taken, waiting = _Taken(), deque()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                              initargs=(cfg.database_url, cfg.data_keyring, today, checked.names,
-                                       checked.duplicates())) as pool:
+                                       checked.duplicates(), all_new)) as pool:
         try:
             for first_line, block in line_blocks(path, BLOCK_BYTES):
                 waiting.append(pool.submit(_load_block, first_line, block))

@@ -28,12 +28,13 @@ def import_population(cfg, path: Path, progress: Callable[[int], None] | None = 
     report = RejectReport(report_path(cfg.instance_path, KIND, batch_id))
     workers = import_workers(cfg, engine, checked)
     try:
-        with indexes_after(cfg, engine, Resident.__table__) as timing:  # into an empty table: indexes after
+        with indexes_after(cfg, engine, Resident.__table__) as first:  # into an empty table: indexes after
             if workers > 1:
-                result = load_in_processes(cfg, path, today, checked, report, workers, progress)
+                result = load_in_processes(cfg, path, today, checked, report, workers, first.all_new, progress)
             else:
-                result = load_people(ResidentWriter(engine, cipher_for(cfg), today), rows(path, POPULATION_COLUMNS),
-                                     today, checked.duplicates(), report, progress)
+                writer = ResidentWriter(engine, cipher_for(cfg), today, all_new=first.all_new)
+                result = load_people(writer, rows(path, POPULATION_COLUMNS), today, checked.duplicates(), report,
+                                     progress)
     finally:
         report.close()
-    return {**finish_import(engine, batch_id, result.writes, report), **timing, "processes": workers}
+    return {**finish_import(engine, batch_id, result.writes, report), **first.summary, "processes": workers}

@@ -1,7 +1,11 @@
 """Bulk upsert of validated residents (SQLAlchemy Core executemany, one transaction per batch).
 
 Existing rows are found in bulk by keyed ID hash; a row whose business fields hash (`row_hash`) is the same is
-not written at all, so `updated_at` only moves when something changed (the scans rely on it).
+not written at all, so `updated_at` only moves when something changed (the scans rely on it). On a first load
+(`all_new`: the table was empty when the load began, `first_load.FirstLoad`) there is nothing to find, and the
+look-up is skipped: a batch goes straight in. Should another writer have inserted one of its residents meanwhile,
+the unique ID hash refuses the batch, its transaction rolls back, and it is written again with the look-up, as
+every later batch of that writer.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from itertools import islice
 from sqlalchemy import String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from app import idnumbers
 from app.crypto import FieldCipher
@@ -30,6 +35,7 @@ BATCH_ROWS = 10_000
 # default 2 MiB cache once the table has a few hundred thousand rows (limits.md: 65 k → 129 k rows/s).
 SQLITE_CACHE = "PRAGMA cache_size = -262144"
 _T = Resident.__table__
+_UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE, on psycopg's error from a COPY
 _HASHED = ("name", "sex", "birth_date", "household_id", "relation_to_head", "district_code", "street_code",
            "community_code", "hukou_local", "phone", "death_date")
 _HASHED_OF = operator.itemgetter(*_HASHED)
@@ -97,6 +103,11 @@ def _raw_rows(conn, sql: str, params: tuple) -> list[tuple]:
         cursor.close()
 
 
+def _is_unique_violation(exc: Exception) -> bool:
+    """SQLAlchemy's IntegrityError, or the driver's own error from a COPY (SQLSTATE 23505)."""
+    return isinstance(exc, IntegrityError) or getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION
+
+
 def resident_row_hash(cipher: FieldCipher, record: dict) -> str:
     """The keyed change-detection hash of a resident's registry fields (also recomputed by a key rotation)."""
     return cipher.lookup_hash("\x1f".join(map(str, _HASHED_OF(record))), "row")
@@ -110,9 +121,10 @@ class ResidentWriter:
     connection (psycopg's `Cursor.copy`), changed rows through Core's executemany UPDATE.
     """
 
-    def __init__(self, engine: Engine, cipher: FieldCipher, source_date: date):
+    def __init__(self, engine: Engine, cipher: FieldCipher, source_date: date, all_new: bool = False):
         self.engine, self.cipher, self.source_date = engine, cipher, source_date
         self.raw = engine.dialect.name == "sqlite"
+        self.all_new = all_new
 
     def row_hash(self, record: dict) -> str:
         return resident_row_hash(self.cipher, record)
@@ -142,14 +154,21 @@ class ResidentWriter:
         """Upsert one batch (ID numbers unique within it) in one transaction."""
         lookup = self.cipher.lookup_hash
         keyed = [(lookup(r["id_number"], "id"), self.row_hash(r), r) for r in records]
+        if self.all_new:
+            try:
+                return self._write(keyed, look_up=False)
+            except Exception as exc:
+                if not _is_unique_violation(exc):
+                    raise
+                self.all_new = False  # a resident inserted by someone else since the load began
+        return self._write(keyed, look_up=True)
+
+    def _write(self, keyed: list[tuple[str, str, dict]], look_up: bool) -> WriteCounts:
         counts, stamps = WriteCounts(), self._stamps()
         with self.engine.begin() as conn:
             if self.raw:
                 conn.exec_driver_sql(SQLITE_CACHE)
-            hashes = [k[0] for k in keyed]
-            found_rows = (_raw_rows(conn, _RAW_LOOKUP, (json.dumps(hashes),)) if self.raw
-                          else conn.execute(_LOOKUP_ARRAY, {"hashes": hashes}))
-            existing = {h: (i, rh) for h, i, rh in found_rows}
+            existing = self._existing(conn, [k[0] for k in keyed]) if look_up else {}
             inserts, updates = [], []
             for id_hash, row_hash, record in keyed:
                 found = existing.get(id_hash)
@@ -162,6 +181,12 @@ class ResidentWriter:
             self._execute(conn, inserts, updates)
         counts.imported, counts.updated = len(inserts), len(updates)
         return counts
+
+    def _existing(self, conn, hashes: list[str]) -> dict[str, tuple[int, str]]:
+        """id_hash → (id, row_hash) of the batch's residents already in the table."""
+        found_rows = (_raw_rows(conn, _RAW_LOOKUP, (json.dumps(hashes),)) if self.raw
+                      else conn.execute(_LOOKUP_ARRAY, {"hashes": hashes}))
+        return {h: (i, rh) for h, i, rh in found_rows}
 
     def _execute(self, conn, inserts: list[tuple], updates: list[tuple]) -> None:
         if self.raw:

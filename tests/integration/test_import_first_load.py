@@ -42,3 +42,24 @@ def test_indexes_a_killed_first_load_left_unbuilt_are_built_by_the_next_import(c
     result = summary(cli("import", "population", str(write_csv(tmp_path / "q.csv", [person(2)]))))
     assert result["imported"] == "1" and "index_seconds" in result, result
     assert SECONDARY <= _indexes(engine)
+
+
+def test_a_first_load_writer_that_meets_a_row_inserted_meanwhile_writes_the_batch_again_with_its_look_up(
+        cli, cfg, engine, tmp_path):
+    """A first load skips the look-up (the table was empty when it began); a resident someone else inserted since
+    then makes the unique ID hash refuse the batch, which is written again with the look-up: nothing lost, nothing
+    twice, no error."""
+    from app.crypto import cipher_for
+    from flows.imports.batch import local_today
+    from flows.imports.validation import validate_person
+    from flows.imports.writer import ResidentWriter
+
+    summary(cli("import", "population", str(write_csv(tmp_path / "p.csv", [person(3)]))))  # "meanwhile"
+    today = local_today(cfg)
+    records = [validate_person(person(n), today)[0] for n in range(1, 6)]
+    writer = ResidentWriter(engine, cipher_for(cfg), today, all_new=True)
+    counts = writer.write(records)
+    assert (counts.imported, counts.updated, counts.unchanged) == (4, 0, 1) and not writer.all_new
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*), count(DISTINCT id_hash) FROM residents")).one()
+    assert tuple(stored) == (5, 5)
