@@ -10,8 +10,10 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 
-def is_unique_violation(exc: IntegrityError, table: str, *columns: str) -> bool:
-    orig = exc.orig
+def is_unique_violation(exc: Exception, table: str, *columns: str) -> bool:
+    """`exc`: SQLAlchemy's IntegrityError, or the driver's own error where SQLAlchemy is not between (a `COPY` on
+    the driver's cursor, app.sql.copy_rows)."""
+    orig = exc.orig if isinstance(exc, IntegrityError) else exc
     diag = getattr(orig, "diag", None)
     if diag is not None:  # PostgreSQL (psycopg): SQLSTATE 23505 with the table and "Key (a, b)=(…)"
         detail = diag.message_detail or ""

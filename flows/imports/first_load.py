@@ -57,7 +57,6 @@ class FirstLoad:
 def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[FirstLoad]:
     """Around a load: on an empty `table`, drop its secondary indexes first and build them after."""
     load = FirstLoad()
-    timing = load.summary
     if not joblock.acquire(cfg, LEASE, ttl_seconds=6 * 3600):
         yield load
         return
@@ -72,14 +71,14 @@ def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[FirstLoad]:
                         conn.execute(DropIndex(index, if_exists=True))
             else:  # a first load killed before its indexes were built: they are built now, before loading
                 secondary = [ix for ix in secondary if ix.name not in present]
-                _build(conn, secondary, timing)
+                _build(conn, secondary, load.summary)
                 secondary = []
         try:
             yield load
         finally:
             if secondary:
                 with engine.begin() as conn:
-                    _build(conn, secondary, timing)
+                    _build(conn, secondary, load.summary)
     finally:
         joblock.release(cfg, LEASE)
 

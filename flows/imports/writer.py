@@ -21,13 +21,13 @@ from itertools import islice
 from sqlalchemy import String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from app import idnumbers
 from app.crypto import FieldCipher
 from app.db import utcnow
 from app.models.resident import Resident
 from app.sql import binary_copy_types, copy_rows
+from flows.conflicts import is_unique_violation
 
 SOURCE = "population_registry"
 BATCH_ROWS = 10_000
@@ -35,7 +35,6 @@ BATCH_ROWS = 10_000
 # default 2 MiB cache once the table has a few hundred thousand rows (limits.md: 65 k → 129 k rows/s).
 SQLITE_CACHE = "PRAGMA cache_size = -262144"
 _T = Resident.__table__
-_UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE, on psycopg's error from a COPY
 _HASHED = ("name", "sex", "birth_date", "household_id", "relation_to_head", "district_code", "street_code",
            "community_code", "hukou_local", "phone", "death_date")
 _HASHED_OF = operator.itemgetter(*_HASHED)
@@ -103,11 +102,6 @@ def _raw_rows(conn, sql: str, params: tuple) -> list[tuple]:
         cursor.close()
 
 
-def _is_unique_violation(exc: Exception) -> bool:
-    """SQLAlchemy's IntegrityError, or the driver's own error from a COPY (SQLSTATE 23505)."""
-    return isinstance(exc, IntegrityError) or getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION
-
-
 def resident_row_hash(cipher: FieldCipher, record: dict) -> str:
     """The keyed change-detection hash of a resident's registry fields (also recomputed by a key rotation)."""
     return cipher.lookup_hash("\x1f".join(map(str, _HASHED_OF(record))), "row")
@@ -158,7 +152,7 @@ class ResidentWriter:
             try:
                 return self._write(keyed, look_up=False)
             except Exception as exc:
-                if not _is_unique_violation(exc):
+                if not is_unique_violation(exc, "residents", "id_hash"):
                     raise
                 self.all_new = False  # a resident inserted by someone else since the load began
         return self._write(keyed, look_up=True)
