@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -35,6 +35,12 @@ def today_shanghai(now: datetime | None = None) -> date:
         if fake is not None:
             return fake
     return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
+
+
+def shanghai_date(naive_utc: datetime) -> date:
+    """The day in Shanghai of a stored timestamp (naive UTC, `app.db.utcnow`): from 16:00 UTC it is already the
+    next day there, the day `today_shanghai()` answers."""
+    return naive_utc.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
 
 
 def is_leap(year: int) -> bool:

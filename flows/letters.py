@@ -31,6 +31,7 @@ from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
 from app.models import Application, Benefit, BenefitChange, LetterDelivery, OutboxMessage, Resident
 from flows import programs, workdays
+from flows.dates import shanghai_date
 from notifications.outbox import DELEGATED, SENT
 from notifications.templates import LAWSUIT_MONTHS, REVIEW_DAYS
 
@@ -106,7 +107,7 @@ def delivery(session: Session, letter_id: str, outbox_clause) -> dict | None:
     if message is None:
         return None
     at = message.sent_at or message.created_at
-    return {"method": "electronic", "delivered_on": at.date(), "recorded_by": None, "recorded_at": at,
+    return {"method": "electronic", "delivered_on": shanghai_date(at), "recorded_by": None, "recorded_at": at,
             "note": None, "channel": message.channel}
 
 
@@ -123,7 +124,7 @@ def decision_letter(session: Session, application: Application, today: date) -> 
         raise Conflict("The case is not decided yet; there is no decision to print.", error_code="not_decided")
     resident = session.get(Resident, application.resident_id)
     program = programs.get(application.program)
-    decided_on = application.decided_at.date()
+    decided_on = shanghai_date(application.decided_at)
     approved = application.state == "approved"
     reasons = [] if approved else [e.get("text") or e.get("code") for e in (application.trace or [])
                                    if not e.get("passed", True)]
@@ -246,7 +247,7 @@ def waiting(session: Session, caller: Caller, today: date, *, overdue_only: bool
                ~exists().where(LetterDelivery.letter_id == BenefitChange.id),
                ~exists().where(_stop_outbox(Benefit.id, Benefit.resident_id, BenefitChange.effective_month)))
         .order_by(BenefitChange.as_of).limit(WAITING_LIMIT)).all()
-    rows = [("decision", i, p, s, at.date(), n, c) for i, p, s, at, n, c in decisions]
+    rows = [("decision", i, p, s, shanghai_date(at), n, c) for i, p, s, at, n, c in decisions]
     rows += [("stop", i, p, s, on, n, c) for i, p, s, on, n, c in stops]
     out = []
     for kind, letter_id, code, decision, decided_on, name, community in sorted(rows, key=lambda r: (r[4], r[1])):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.authz import Caller, jurisdiction_clause
 from app.models import Account, Application, AuditEvent, Resident, StaffMember, StaffTask, StepDeadline
 from flows import letters, workdays
+from flows.dates import shanghai_date
 from flows.workbench import badge
 
 LOOKUP_ACTIONS = ("staff.resident_search", "staff.resident_lookup", "staff.resident_reveal")
@@ -38,11 +39,12 @@ def dashboard(session: Session, caller: Caller, today: date, *, audit_anchor_pat
     grid: dict[tuple, Counter] = defaultdict(Counter)
     overdue = []
     for task in tasks:
-        state, left = badge(task.created_at.date(), task.due_at.date() if task.due_at else None, today)
+        due_on = shanghai_date(task.due_at) if task.due_at else None
+        state, left = badge(shanghai_date(task.created_at), due_on, today)
         grid[(task.street_code or task.district_code, task.kind)][state] += 1
         if state == "overdue":
             overdue.append({"task_id": task.id, "kind": task.kind, "office": task.street_code or task.district_code,
-                            "application_id": task.application_id, "due_on": task.due_at.date(),
+                            "application_id": task.application_id, "due_on": due_on,
                             "working_days_overdue": -left, "claimed_by": task.claimed_by,
                             "responsible": (names.get(task.claimed_by) or task.claimed_by) if task.claimed_by
                             else None})
@@ -117,7 +119,7 @@ def activity(session: Session, caller: Caller, today: date) -> list[dict]:
     counts: Counter = Counter()
     for ts, actor, action, details in rows:
         purpose = (details or {}).get("purpose") or "none"
-        counts[(ts.date().isoformat(), actor, purpose, action.removeprefix("staff.resident_"))] += 1
+        counts[(shanghai_date(ts).isoformat(), actor, purpose, action.removeprefix("staff.resident_"))] += 1
     per_day: Counter = Counter()
     for (day, actor, _p, _a), n in counts.items():
         per_day[(day, actor)] += n

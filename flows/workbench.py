@@ -18,7 +18,7 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from app.models import Application, Resident, StaffMember, StaffTask, StepDeadline
 from flows import appeals, case_states, workdays
-from flows.dates import today_shanghai
+from flows.dates import shanghai_date, today_shanghai
 from flows.staff import MIN_PASSWORD, check_password, hash_password
 
 BULK_MAX = 50
@@ -162,8 +162,8 @@ def case_facts(session: Session, application_ids) -> dict[str, CaseFacts]:
 
 
 def task_view(session: Session, task: StaffTask, today: date, cases: dict | None = None) -> dict:
-    created = task.created_at.date()
-    due = task.due_at.date() if task.due_at else None
+    created = shanghai_date(task.created_at)
+    due = shanghai_date(task.due_at) if task.due_at else None
     state, left = badge(created, due, today)
     if cases is None:
         cases = case_facts(session, [task.application_id])

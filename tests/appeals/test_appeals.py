@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.db import utcnow
 from app.models import Appeal, Application, Benefit, BenefitChange, OutboxMessage, StaffTask
 from flows import workdays
+from flows.dates import today_shanghai
 from tests.authz import helpers as h
 
 STREET, COMMUNITY = "140105001", "140105001001"
@@ -25,9 +26,9 @@ def _rejected(session, resident, staff_id: str | None, days_ago: int = 5, progra
     trace = [{"code": "age", "passed": False, "value": "79", "source": "hukou", "text": "未满80周岁"}]
     if staff_id:
         trace.append({"code": "staff_review", "passed": False, "value": "rule_not_met", "source": "staff",
-                      "staff_id": staff_id, "source_date": date.today().isoformat(), "text": "工作人员审核未通过"})
+                      "staff_id": staff_id, "source_date": today_shanghai().isoformat(), "text": "工作人员审核未通过"})
     a = Application(program=program, resident_id=resident.id, state=state, decision="rule_not_met", period=period,
-                    as_of=date.today() - timedelta(days=days_ago + 30), prefill={}, trace=trace,
+                    as_of=today_shanghai() - timedelta(days=days_ago + 30), prefill={}, trace=trace,
                     decided_at=utcnow() - timedelta(days=days_ago))
     session.add(a)
     session.commit()
@@ -56,9 +57,9 @@ def test_an_appeal_goes_to_someone_else_and_upheld_starts_the_benefit_from_when_
     assert made.status_code == 201, made.json
     appeal = made.json
     until = client.get(f"/api/v1/applications/{application.id}", headers=citizen).json["appeal_until"]
-    assert date.today() + timedelta(days=54) <= date.fromisoformat(until) <= date.today() + timedelta(days=56)
+    assert today_shanghai() + timedelta(days=54) <= date.fromisoformat(until) <= today_shanghai() + timedelta(days=56)
     assert appeal["state"] == "received" and appeal["filed_via"] == "owner"
-    assert date.fromisoformat(appeal["due_on"]) == workdays.add_working_days(date.today(), 20)
+    assert date.fromisoformat(appeal["due_on"]) == workdays.add_working_days(today_shanghai(), 20)
     assert "行政复议" in appeal["remedies"] and "行政诉讼" in appeal["remedies"]
     again = client.post("/api/v1/appeals", headers=citizen, json={"application_id": application.id,
                                                                    "reason_code": "other"})
@@ -168,12 +169,12 @@ def test_an_upheld_appeal_of_a_stop_resumes_the_benefit(cfg, session, client):
     session.add(benefit)
     session.flush()
     session.add(BenefitChange(benefit_id=benefit.id, change_key="stop:moved_out", kind="stopped",
-                              effective_month="2026-10", reason="moved_out", as_of=date.today() - timedelta(days=3),
+                              effective_month="2026-10", reason="moved_out", as_of=today_shanghai() - timedelta(days=3),
                               trace=[]))
     session.commit()
     citizen = h.headers_for(session, cfg, account)
     listed = client.get("/api/v1/benefits", headers=citizen).json  # /m/ offers 申请复核 until this day
-    assert listed[0]["appeal_until"] == (date.today() - timedelta(days=3) + timedelta(days=60)).isoformat()
+    assert listed[0]["appeal_until"] == (today_shanghai() - timedelta(days=3) + timedelta(days=60)).isoformat()
     made = client.post("/api/v1/appeals", headers=citizen, json={"benefit_id": benefit.id,
                                                                   "reason_code": "facts_wrong"})
     assert made.status_code == 201, made.json
@@ -202,9 +203,9 @@ def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
         session.expire_all()
         return session.scalars(select(Appeal)).one()
 
-    early = run(date.today())
+    early = run(today_shanghai())
     assert early.reminded_on is None and early.urged_on is None
-    before = workdays.add_working_days(date.today(), 18)
+    before = workdays.add_working_days(today_shanghai(), 18)
     reminded = run(before)
     assert reminded.reminded_on == before and reminded.urged_on is None
     task = session.scalars(select(StaffTask).where(StaffTask.kind == "appeal")).one()
@@ -232,7 +233,7 @@ def test_the_daily_sweep_reminds_urges_and_escalates(cfg, session, client, cli):
     board = client.get("/api/v1/staff/supervision", headers=supervisor)
     assert board.status_code == 200, board.json
     office = next(r for r in board.json["appeals"] if r["office"] == STREET)
-    assert office["received"] == 1 and office["overdue"] == (1 if date.today() > due else 0)
+    assert office["received"] == 1 and office["overdue"] == (1 if today_shanghai() > due else 0)
     again = run(late + timedelta(days=1))  # idempotent: nothing twice
     assert again.escalated_on == late
     session.expire_all()
@@ -257,7 +258,7 @@ def test_an_upheld_appeal_of_a_stop_is_paid_with_arrears_by_the_next_roll(cfg, s
     benefit = session.get(Benefit, benefit.id)
     benefit.state, benefit.end_month = "stopped", "2026-09"  # stopped from October (moved out, wrongly)
     session.add(BenefitChange(benefit_id=benefit.id, change_key="stop:moved_out", kind="stopped",
-                              effective_month="2026-10", reason="moved_out", as_of=date.today() - timedelta(days=10),
+                              effective_month="2026-10", reason="moved_out", as_of=today_shanghai() - timedelta(days=10),
                               trace=[]))
     session.commit()
     stopped = cli("payroll", "--month", "2026-10", "--close", "--as-of", "2026-10-05")
@@ -303,7 +304,7 @@ def test_the_limit_and_the_filing_period_are_operator_settings(cfg, session, db_
     made = client.post("/api/v1/appeals", headers=citizen, json={"application_id": recent.id,
                                                                   "reason_code": "facts_wrong"})
     assert made.status_code == 201, made.json
-    assert date.fromisoformat(made.json["due_on"]) == workdays.add_working_days(date.today(), 10)
+    assert date.fromisoformat(made.json["due_on"]) == workdays.add_working_days(today_shanghai(), 10)
     older = _rejected(session, resident, None, days_ago=40, period="2026-08")  # within 60 days, not within 30
     late = client.post("/api/v1/appeals", headers=citizen, json={"application_id": older.id,
                                                                   "reason_code": "facts_wrong"})
@@ -325,10 +326,10 @@ def test_a_proxy_with_confirm_appeals_a_stopped_benefit_for_the_person_she_helps
     session.flush()
     session.add_all([BenefitChange(benefit_id=benefit.id, change_key="stop:moved_out", kind="stopped",
                                    effective_month="2026-10", reason="moved_out",
-                                   as_of=date.today() - timedelta(days=3), trace=[]),
+                                   as_of=today_shanghai() - timedelta(days=3), trace=[]),
                      BenefitChange(benefit_id=old.id, change_key="stop:moved_out", kind="stopped",
                                    effective_month="2025-07", reason="moved_out",
-                                   as_of=date.today() - timedelta(days=200), trace=[])])
+                                   as_of=today_shanghai() - timedelta(days=200), trace=[])])
     session.commit()
     helper = h.headers_for(session, cfg, helper_acc)
     listed = {b["id"]: b["appeal_until"] for b in client.get(f"/api/v1/benefits?subject={helping.id}",

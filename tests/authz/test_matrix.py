@@ -9,7 +9,7 @@ work) are in tests/authz/test_staff_matrix.py, which requires a row there for ev
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -26,6 +26,7 @@ from app.models import (
     PublicNotice,
 )
 from flows import visit_files
+from flows.dates import today_shanghai
 from flows.programs.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
 from tests.visits import image_bytes
@@ -223,13 +224,13 @@ def world(session, cfg):
     session.add(ended)
     session.flush()
     stop = BenefitChange(benefit_id=ended.id, change_key="stop", kind="stopped", effective_month="2026-07",
-                         reason="moved_out", as_of=date.today() - timedelta(days=2), trace=[])
+                         reason="moved_out", as_of=today_shanghai() - timedelta(days=2), trace=[])
     session.add(stop)
     task = h.task(session, owner, application_id=app_row.id)
     item = InboxItem(outbox_id="o" * 32, resident_id=owner.id, account_id=owner_acc.id, kind="proposal_ready",
                      title="t", body="b", recipient_key=f"account:{owner_acc.id}")
     session.add(item)
-    today = date.today()
+    today = today_shanghai()
     notice = PublicNotice(application_id=app_row.id, program="dibao", street_code=owner.street_code,
                           masked_name="王*爷", amount_fen=30000, starts_on=today - timedelta(days=1),
                           ends_on=today + timedelta(days=5))

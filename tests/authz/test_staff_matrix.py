@@ -22,7 +22,7 @@ Only refusals change nothing, so the world is built once for the module; the few
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -40,6 +40,7 @@ from app.models import (
     PublicNotice,
 )
 from flows import payroll_gate, visit_files
+from flows.dates import today_shanghai
 from flows.programs.dibao.cases import HOME_VISIT_CHECKLIST
 from tests.authz import helpers as h
 from tests.authz.test_matrix import AP, CV, MATRIX, SA, SG, T
@@ -228,7 +229,7 @@ def world(db_url, session_dir):
         return response
 
     w = World(session, cfg, flask_app.test_client())
-    today = date.today()
+    today = today_shanghai()
     owner, _, _ = h.person(session, cfg, "张小三", sex="M", household=HOUSEHOLD)
     proxy, proxy_account, _ = h.person(session, cfg, "张代办")
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.db import utcnow
 from app.models import Appeal, Application, AuditEvent, Benefit, BenefitChange, CounterVisit
 from flows import workdays
+from flows.dates import today_shanghai
 from tests.authz import helpers as h
 
 STREET, COMMUNITY = "140105001", "140105001001"
@@ -23,7 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def _decided(session, resident, days_ago: int, state="rejected") -> Application:
     application = Application(program="elderly_allowance", resident_id=resident.id, state=state,
                               decision="rule_not_met", period=f"once-{days_ago}",
-                              as_of=date.today() - timedelta(days=days_ago + 30), prefill={}, trace=[],
+                              as_of=today_shanghai() - timedelta(days=days_ago + 30), prefill={}, trace=[],
                               decided_at=utcnow() - timedelta(days=days_ago))
     session.add(application)
     session.commit()
@@ -72,7 +73,7 @@ def test_an_appeal_at_the_counter_with_her_signature_is_on_the_receipt(cfg, sess
     made = _appeal(client, clerk, visit_id, application_id=refused.id)
     assert made.status_code == 201, made.json
     assert made.json["filed_via"] == "counter" and made.json["state"] == "received"
-    assert date.fromisoformat(made.json["due_on"]) == workdays.add_working_days(date.today(), 20)
+    assert date.fromisoformat(made.json["due_on"]) == workdays.add_working_days(today_shanghai(), 20)
     again = _appeal(client, clerk, visit_id, application_id=refused.id, reason_code="other")
     assert again.status_code == 409 and again.json["error_code"] == "appeal_exists"
 
@@ -111,7 +112,7 @@ def test_a_stopped_benefit_is_appealed_at_the_counter(cfg, session, client):
     session.add(benefit)
     session.flush()
     session.add(BenefitChange(benefit_id=benefit.id, change_key="stop:moved_out", kind="stopped",
-                              effective_month="2026-10", reason="moved_out", as_of=date.today() - timedelta(days=3),
+                              effective_month="2026-10", reason="moved_out", as_of=today_shanghai() - timedelta(days=3),
                               trace=[]))
     session.commit()
     visit = client.post("/api/v1/staff/counter/identify", headers=clerk, json={"id_number": id_number}).json

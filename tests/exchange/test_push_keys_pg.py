@@ -19,6 +19,7 @@ from app.db import session_factory
 from app.models import ExchangeClient, ExchangeRecord
 from app.models.partitions import UniqueKey
 from app.partitions import exchange_record_key
+from flows.dates import today_shanghai
 from flows.exchange.push import KeyTaken, push
 from tests.builders import make_resident
 from tests.exchange.helpers import Department
@@ -38,7 +39,7 @@ def _move(ref: str, number: str, direction: str = "in") -> dict:
 
 
 def _push(session, cfg, items: list[dict]) -> list[dict]:
-    return push(session, cfg, session.get(ExchangeClient, SENDER), items, date.today())
+    return push(session, cfg, session.get(ExchangeClient, SENDER), items, today_shanghai())
 
 
 def _stored(session, ref: str) -> list[ExchangeRecord]:

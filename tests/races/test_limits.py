@@ -4,12 +4,13 @@ account / per target ID / per address, and the public-notice limit. Each asserts
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 
 import requests
 from sqlalchemy import func, select
 
 from app.models import AuditEvent, BindAttempt, PublicNotice
+from flows.dates import today_shanghai
 from tests.authz import helpers as h
 from tests.builders import make_account, make_resident
 from tests.races.conftest import QUIET
@@ -98,7 +99,7 @@ def test_the_per_address_backstop_is_higher_than_the_per_account_limit(servers, 
 def test_60_parallel_notice_requests_from_one_address_pass_exactly_30(servers, session, cfg):
     resident, _ = make_resident(session, cfg)
     application = h.application(session, resident, program="dibao", state="public_notice")
-    today = date.today()
+    today = today_shanghai()
     session.add(PublicNotice(application_id=application.id, program="dibao", street_code="140105001",
                              masked_name="李*英", amount_fen=35000, starts_on=today - timedelta(days=1),
                              ends_on=today + timedelta(days=5), state="open"))

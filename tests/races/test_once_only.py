@@ -24,6 +24,7 @@ from app.models import (
     ServiceRating,
     StaffTask,
 )
+from flows.dates import today_shanghai
 from tests.authz import helpers as h
 from tests.builders import make_resident
 from tests.races.conftest import QUIET
@@ -39,7 +40,7 @@ def test_24_parallel_objections_of_one_account_give_one_201_and_23_documented_40
     _, account, _ = h.person(session, cfg, "李四")
     headers = h.headers_for(session, cfg, account)
     application = h.application(session, subject, program="dibao", state="public_notice")
-    today = date.today()
+    today = today_shanghai()
     notice = PublicNotice(application_id=application.id, program="dibao", street_code="140105001",
                           masked_name="张*", amount_fen=35000, starts_on=today - timedelta(days=1),
                           ends_on=today + timedelta(days=5), state="open")

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.crypto import cipher_for
 from app.masking import mask_account
 from app.models import Application, Benefit, OutboxMessage, PayoutAccount, PayrollLine, PayrollRun
+from flows.dates import today_shanghai
 from tests.authz import helpers as h
 from tests.races.conftest import QUIET
 
@@ -162,7 +163,7 @@ def test_24_parallel_decisions_on_one_objection_one_stands(servers, session, cfg
     subject, _, _ = h.person(session, cfg, "陈三")
     _, objector, _ = h.person(session, cfg, "陈四")
     application = h.application(session, subject, program="dibao", state="public_notice")
-    today = date.today()
+    today = today_shanghai()
     notice = PublicNotice(application_id=application.id, program="dibao", street_code="140105001",
                           masked_name="陈*", amount_fen=35000, starts_on=today, ends_on=today.replace(year=today.year + 1),
                           state="open")
