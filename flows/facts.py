@@ -7,7 +7,7 @@ import functools
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from app.db import core_execute
+from app.db import select_first
 from app.models import Resident
 from flows.programs.base import PersonFacts as Facts
 
@@ -26,7 +26,7 @@ def resident_for_facts(session: Session, resident_id: int):
     that a read must see; None when there is no such resident."""
     if session.new or session.dirty or session.deleted:
         return session.get(Resident, resident_id)
-    return core_execute(session, _facts_query(), {"resident_id": resident_id}).first()
+    return select_first(session, _facts_query(), {"resident_id": resident_id})
 
 
 def resident_facts(resident: Resident) -> Facts:

@@ -19,7 +19,7 @@ from app.api.security import (
     current_principal,
 )
 from app.authz import resolve_subject
-from app.db import SessionLocal, core_execute
+from app.db import SessionLocal, select_first
 from app.models import Application
 from flows import activity, applicants, casework
 from flows import applications as flow
@@ -140,7 +140,7 @@ def _row(session, application_id: str):
     if len(application_id) > 64:
         return None
     query, params = flow.row_by_id(application_id)
-    return core_execute(session, query, params).first()
+    return select_first(session, query, params)
 
 
 def shown(session, row) -> dict:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from werkzeug.http import HTTP_STATUS_CODES
 
 from app.api.schemas import AsciiInteger
-from app.db import core_execute
+from app.db import select_first, select_rows
 from app.errors import DomainError
 
 log = logging.getLogger("zerotrip.api")
@@ -51,17 +51,29 @@ def _bounded_pagination_schema(def_page, def_page_size, def_max_page_size):
         def make_paginator(self, data, **kwargs):
             return fs_pagination.PaginationParameters(**data)
 
+        def load_empty(self):
+            """What `load({})` gives (SchemaReusingParser: a request without a query string)."""
+            return fs_pagination.PaginationParameters(page=def_page, page_size=def_page_size)
+
     return PaginationParametersSchema
 
 
 fs_pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 class SchemaReusingParser(FlaskParser):
     """webargs instantiates a Schema *class* on every request (marshmallow deep-copies every declared field
-    for that); loading is stateless, so one instance per class serves every request and thread."""
+    for that); loading is stateless, so one instance per class serves every request and thread.
+
+    A request without a query string gives a query schema nothing to load: what `load({})` returns is known in
+    advance — a schema's own `load_empty()`, or, for a schema of optional fields with constant defaults and no
+    hooks, those defaults — and is returned without marshmallow's walk over the fields."""
 
     _instances: dict[type, ma.Schema] = {}
+    _empty_loaders: dict[object, object] = {}
 
     def _get_schema(self, argmap, req):
         if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
@@ -70,6 +82,33 @@ class SchemaReusingParser(FlaskParser):
                 schema = self._instances.setdefault(argmap, argmap())
             return schema
         return super()._get_schema(argmap, req)
+
+    def parse(self, argmap, req=None, *, location=None, validate=None, **kwargs):
+        declared = isinstance(argmap, ma.Schema) or isinstance(argmap, type) and issubclass(argmap, ma.Schema)
+        if declared and location == "query" and validate is None and req is not None and not req.args:
+            schema = self._get_schema(argmap, req)  # (a dict argmap would be a new class each time: not cached)
+            load_empty = self._empty_loaders.get(argmap, False)  # per declared class or instance (its options)
+            if load_empty is False:
+                load_empty = self._empty_loaders.setdefault(argmap, _empty_loader(schema))
+            if load_empty is not None:
+                return load_empty()
+        return super().parse(argmap, req, location=location, validate=validate, **kwargs)
+
+
+def _empty_loader(schema: ma.Schema):
+    """A callable giving `schema.load({})`, or None when that cannot be known without loading."""
+    own = getattr(schema, "load_empty", None)
+    if own is not None:
+        return own
+    if schema.many or any(schema._hooks.values()):
+        return None
+    defaults = {}
+    for name, field in schema.load_fields.items():
+        if field.required or type(field.load_default) not in _SCALARS and field.load_default is not ma.missing:
+            return None
+        if field.load_default is not ma.missing:
+            defaults[field.attribute or name] = field.load_default
+    return lambda: dict(defaults)
 
 
 def _pagination_metadata(page, page_size, item_count):
@@ -154,7 +193,7 @@ class ZeroTripApi(Api):
         return self.handle_http_exception(InternalServerError())
 
 
-_PAGED: dict = {}  # a statement built once → (the same with LIMIT and OFFSET as bound parameters, Core only?)
+_PAGED: dict = {}  # a statement built once → (its paged form with LIMIT and OFFSET bound, its count, Core only?)
 
 
 def page_of(session, query, pagination_parameters, *, rows: bool = False, params: dict | None = None) -> list:
@@ -163,28 +202,34 @@ def page_of(session, query, pagination_parameters, *, rows: bool = False, params
     The page is read first; the total is counted by a second query only when the page cannot tell it (a
     full page, or an empty page past the first): a partial page ends the list, so total = offset + its rows.
     Returns ORM objects (scalars), or whole result rows when `rows=True` (a query over several entities, or Core).
-    With `params`, `query` is a statement built once per process with bound parameters: its paged form is
-    kept too, so neither is rebuilt nor re-walked for SQLAlchemy's cache key on each request.
+    With `params`, `query` is a statement built once per process with bound parameters: its paged form and its
+    count are kept too, so neither is rebuilt, and one over table columns only runs straight on the driver
+    (`app.db.select_rows`).
     """
     size, offset = pagination_parameters.page_size, pagination_parameters.first_item
-    core = False  # plain table columns only: run on the session's connection, without the ORM's dispatch
+    core, counted = False, None  # core: plain table columns only, run without the ORM's dispatch
     if params is None:
         page, bind = query.limit(size).offset(offset), {}
     else:
-        page, core = _PAGED.get(query) or (None, False)
+        page, counted, core = _PAGED.get(query) or (None, None, False)
         if page is None:
             core = rows and all("entity" not in column for column in query.column_descriptions)
-            page, core = _PAGED.setdefault(
-                query, (query.limit(bindparam("page_limit")).offset(bindparam("page_offset")), core))
+            page, counted, core = _PAGED.setdefault(query, (
+                query.limit(bindparam("page_limit")).offset(bindparam("page_offset")), _count_of(query), core))
         bind = {**params, "page_limit": size, "page_offset": offset}
     if core:
-        items = core_execute(session, page, bind).all()
+        items = select_rows(session, page, bind)
     else:
         items = session.execute(page, bind).all() if rows else session.scalars(page, bind).all()
     if 0 < len(items) < size or (not items and offset == 0):
         pagination_parameters.item_count = offset + len(items)
+    elif core:
+        pagination_parameters.item_count = select_first(session, counted, params)[0]
     else:
-        counted = select(func.count()).select_from(query.order_by(None).subquery())
-        pagination_parameters.item_count = (core_execute(session, counted, params) if core
-                                            else session.execute(counted, params or {})).scalar()
+        pagination_parameters.item_count = session.execute(counted if counted is not None else _count_of(query),
+                                                           params or {}).scalar()
     return items
+
+
+def _count_of(query):
+    return select(func.count().label("total")).select_from(query.order_by(None).subquery())

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.db import core_execute, utcnow
+from app.db import select_first, utcnow
 from app.errors import Unauthorized
 from app.models import Account, AuthSession, RefreshToken
 
@@ -72,10 +72,7 @@ def issue_access_token(cfg, account: Account, auth_session: AuthSession, audienc
 def _verification_key(cfg, token: str) -> bytes:
     """The key named by the token's `kid` (any key of the ring: rotation); unknown kid → 401. A token
     without a kid (issued before kids existed) is checked against the signing key."""
-    try:
-        kid = jwt.get_unverified_header(token).get("kid")
-    except jwt.PyJWTError:
-        raise Unauthorized("The access token is not valid.") from None
+    kid = _kid_of(token.partition(".")[0])
     ring = cfg.signing_keyring
     if kid is None:
         return ring[0][1]
@@ -86,6 +83,27 @@ def _verification_key(cfg, token: str) -> bytes:
 
     security_log.refused("token_kid_unknown", address=request_context().get("source_ip"))
     raise Unauthorized("The access token is not valid.")
+
+
+_HEADERS: dict[str, str | None] = {}  # a token's header segment → its kid (every token of one key has the same)
+_HEADERS_MAX = 64
+
+
+def _kid_of(header_segment: str) -> str | None:
+    """The `kid` of a JWT header segment, parsed once per distinct segment (PyJWT's own parser and checks);
+    the signature is still checked on every token by `jwt.decode`, which parses the header again."""
+    if header_segment in _HEADERS:
+        return _HEADERS[header_segment]
+    try:
+        kid = jwt.get_unverified_header(header_segment + ".e30.").get("kid")
+    except jwt.PyJWTError:
+        raise Unauthorized("The access token is not valid.") from None
+    if not isinstance(kid, str | None):
+        raise Unauthorized("The access token is not valid.")
+    if len(_HEADERS) >= _HEADERS_MAX:
+        _HEADERS.clear()
+    _HEADERS[header_segment] = kid
+    return kid
 
 
 def _epoch(naive_utc) -> float:
@@ -218,7 +236,7 @@ def verify_access(session: Session, cfg, token: str, audience: str = CITIZEN_AUD
     claims = verified_claims(cfg, token, audience)
     if claims.get("typ") != "access":
         raise Unauthorized("The access token is not valid.")
-    row = core_execute(session, _live_session_query(), {"sid": str(claims["sid"])}).first()
+    row = select_first(session, _live_session_query(), {"sid": str(claims["sid"])})
     if (row is None or row.revoked_at is not None or row.account_id != claims["sub"]
             or row.expires_at <= utcnow()):
         raise Unauthorized("The session has ended; sign in again.")

@@ -141,3 +141,25 @@ def test_confirming_while_a_benefit_period_is_still_open_is_409_and_changes_noth
     assert session.get(Application, li_app.id).state == "proposed"
     assert session.query(Benefit).filter_by(resident_id=li.id).count() == 1
     assert session.query(OutboxMessage).count() == outbox_before
+
+
+def test_a_list_without_a_query_string_is_the_first_page_of_the_defaults(session, cfg, citizen):
+    """No query string: the parser answers from the schemas' defaults without loading (app/api/base.py); the
+    page, its X-Pagination and each refusal are those of the same defaults written out."""
+    import json
+
+    li, li_id = make_resident(session, cfg, name="李秀英", phone="13912345678", birth_date=date(1946, 11, 20))
+    scan_turning_80(cfg, date(2026, 11, 25))
+    c = citizen()
+    c.bind("李秀英", li_id, "13912345678")
+    bare, spelled = c.get("/api/v1/applications"), c.get("/api/v1/applications?page=1&page_size=10")
+    assert bare.status_code == spelled.status_code == 200 and len(bare.json) == 1
+    assert bare.json == spelled.json
+    assert json.loads(bare.headers["X-Pagination"]) == json.loads(spelled.headers["X-Pagination"]) == {
+        "total": 1, "total_pages": 1, "first_page": 1, "last_page": 1, "page": 1}
+    second = c.get("/api/v1/applications?page=2&page_size=1")
+    assert second.status_code == 200 and second.json == []
+    assert json.loads(second.headers["X-Pagination"])["total"] == 1
+    assert c.get("/api/v1/applications?page=0").status_code == 422
+    assert c.get("/api/v1/applications?page_size=101").status_code == 422
+    assert c.get("/api/v1/applications?subject=").status_code == 422  # a query string: loaded as ever

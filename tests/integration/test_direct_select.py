@@ -1,0 +1,102 @@
+"""`app.db.select_rows` / `select_first` (app/direct_select.py): a Core SELECT run straight on the driver gives the
+same values as `Connection.execute` on both databases — dates, timestamps, JSON, booleans, labels, constant
+and bound parameters — falls back to `Connection.execute` for what it does not mirror, and raises a driver
+error as SQLAlchemy's own exception."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    column,
+    exc,
+    func,
+    select,
+    table,
+)
+
+from app.db import make_engine, select_first, select_rows, session_factory
+
+probe_metadata = MetaData()
+probe = Table("direct_select_probe", probe_metadata,
+              Column("id", Integer, primary_key=True), Column("name", String(40)), Column("born", Date),
+              Column("seen_at", DateTime), Column("data", JSON), Column("alive", Boolean),
+              Column("note", String(40), nullable=True))
+ROWS = [
+    {"id": 1, "name": "张三", "born": date(1944, 2, 29), "seen_at": datetime(2026, 12, 6, 8, 30, 1, 250000),
+     "data": {"source": "population", "list": [1, "二"]}, "alive": True, "note": None},
+    {"id": 2, "name": "李四", "born": date(1950, 1, 1), "seen_at": datetime(2026, 1, 1), "data": [],
+     "alive": False, "note": "x"},
+    {"id": 3, "name": "王五", "born": date(1930, 12, 31), "seen_at": datetime(2025, 6, 1, 23, 59, 59),
+     "data": {"k": None}, "alive": True, "note": "y"},
+]
+
+
+@pytest.fixture
+def session(cfg):
+    engine = make_engine(cfg.database_url)
+    probe_metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(probe.insert(), ROWS)
+    s = session_factory(cfg)()
+    yield s
+    s.close()
+    probe_metadata.drop_all(engine)
+
+
+def _statement():
+    c = probe.c
+    return (select(c.id, c.name.label("who"), c.born, c.seen_at, c.data, c.alive, c.note)
+            .where(c.born <= bindparam("on", type_=Date), c.seen_at < bindparam("before", type_=DateTime),
+                   c.name != "nobody")  # a constant: a parameter SQLAlchemy binds itself
+            .order_by(c.id).limit(bindparam("size")))
+
+
+def test_rows_are_the_values_connection_execute_gives(session):
+    statement = _statement()
+    params = {"on": date(1950, 1, 1), "before": datetime(2026, 12, 31), "size": 10}
+    expected = session.connection().execute(statement, params).all()
+    got = select_rows(session, statement, params)
+    assert [tuple(row) for row in got] == [tuple(row) for row in expected] and len(got) == 3
+    assert got[0].who == "张三" and got[0].seen_at == datetime(2026, 12, 6, 8, 30, 1, 250000)
+    assert got[0].born == date(1944, 2, 29) and got[0].data == {"source": "population", "list": [1, "二"]}
+    assert got[1].alive is False and got[0].note is None
+    # the statement's compiled form is kept: other parameters, other rows
+    fewer = select_rows(session, statement, {"on": date(1945, 1, 1), "before": datetime(2026, 12, 31), "size": 1})
+    assert [row.id for row in fewer] == [1]
+
+
+def test_first_is_the_first_row_or_none(session):
+    statement = _statement()
+    row = select_first(session, statement, {"on": date(1960, 1, 1), "before": datetime(2026, 12, 31), "size": 5})
+    assert row.id == 1 and row.who == "张三"
+    assert select_first(session, statement, {"on": date(1900, 1, 1), "before": datetime(2026, 12, 31),
+                                             "size": 5}) is None
+
+
+def test_what_it_does_not_mirror_goes_through_connection_execute(session):
+    c = probe.c
+    expanding = select(c.id, c.name).where(c.id.in_(bindparam("ids", expanding=True))).order_by(c.id)
+    assert [tuple(row) for row in select_rows(session, expanding, {"ids": [3, 1]})] == [(1, "张三"), (3, "王五")]
+    odd_keys = select(func.count().label("_n"), c.alive.label("class")).group_by(c.alive).order_by(c.alive)
+    rows = select_rows(session, odd_keys)  # keys a named tuple cannot have: SQLAlchemy's own rows
+    assert [tuple(row) for row in rows] == [(1, False), (2, True)] and rows[1]._mapping["class"] is True
+
+
+def test_a_driver_error_is_sqlalchemys_own_and_the_session_goes_on(session):
+    missing = select(column("x")).select_from(table("no_such_table_anywhere"))
+    with pytest.raises(exc.DBAPIError):
+        select_rows(session, missing)
+    session.rollback()
+    assert select_first(session, select(probe.c.name).where(probe.c.id == 2)).name == "李四"
