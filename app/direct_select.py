@@ -44,7 +44,8 @@ class _Compiled:
         self.order = list(compiled.positiontup or ()) if compiled.positional else None
         self.escaped = dict(compiled.escaped_bind_names or {})
         self.row = namedtuple("Row", keys)
-        self.processors = [column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns]
+        processors = [column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns]
+        self.processors = processors if any(processors) else None  # None: the driver's values as they are
 
     def parameters(self, params: dict):
         values = self.compiled.construct_params(params, escape_names=False)
@@ -57,7 +58,7 @@ class _Compiled:
 
     def rows(self, raw_rows) -> list:
         make, processors = self.row._make, self.processors
-        if not any(processors):
+        if processors is None:
             return [make(raw) for raw in raw_rows]
         return [make([value if process is None or value is None else process(value)
                       for process, value in zip(processors, raw, strict=True)]) for raw in raw_rows]

@@ -40,7 +40,7 @@ def today_shanghai(now: datetime | None = None) -> date:
 def shanghai_date(naive_utc: datetime) -> date:
     """The day in Shanghai of a stored timestamp (naive UTC, `app.db.utcnow`): from 16:00 UTC it is already the
     next day there, the day `today_shanghai()` answers."""
-    return naive_utc.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+    return today_shanghai(naive_utc.replace(tzinfo=UTC))
 
 
 def is_leap(year: int) -> bool:
