@@ -35,6 +35,9 @@ def create_app(config: dict | Config | None = None) -> Flask:
     flask_app = Flask(__name__, instance_path=cfg.instance_path, static_folder=None)
     flask_app.config.update(cfg.flask_settings())
     flask_app.extensions["zerotrip_config"] = cfg
+    from app.api.json_provider import OrjsonProvider
+
+    flask_app.json = OrjsonProvider(flask_app)
 
     from app import db
     from app.api import init_api, observe

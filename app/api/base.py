@@ -84,8 +84,9 @@ class SchemaReusingParser(FlaskParser):
         return super()._get_schema(argmap, req)
 
     def parse(self, argmap, req=None, *, location=None, validate=None, **kwargs):
+        req = req if req is not None else self.get_default_request()  # use_args (flask-smorest's arguments) passes None
         declared = isinstance(argmap, ma.Schema) or isinstance(argmap, type) and issubclass(argmap, ma.Schema)
-        if declared and location == "query" and validate is None and req is not None and not req.args:
+        if declared and location == "query" and validate is None and not req.args:
             schema = self._get_schema(argmap, req)  # (a dict argmap would be a new class each time: not cached)
             load_empty = self._empty_loaders.get(argmap, False)  # per declared class or instance (its options)
             if load_empty is False:
