@@ -175,7 +175,7 @@ def file(session: Session, *, application: Application | None, benefit: Benefit 
     try:  # the partial unique index decides between parallel appeals of one decision, not a prior SELECT
         with session.begin_nested():
             session.add(appeal)
-            session.flush([appeal])
+            session.flush()
     except IntegrityError as exc:
         if not is_unique_violation(exc, "appeals", "decision_key"):
             raise
@@ -335,7 +335,7 @@ def _resume(session: Session, appeal: Appeal, benefit: Benefit, today: date) -> 
     try:
         with session.begin_nested():
             benefit.state, benefit.end_month, benefit.updated_at = "active", None, utcnow()
-            session.flush([benefit])
+            session.flush()
     except IntegrityError as exc:
         if not is_unique_violation(exc, "benefits", "program", "resident_id"):
             raise

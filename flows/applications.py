@@ -162,7 +162,7 @@ def add_open_benefit(session: Session, **values) -> Benefit:
     benefit = Benefit(**values, state="active")
     session.add(benefit)
     try:
-        session.flush([benefit])
+        session.flush()
     except IntegrityError as exc:
         if not is_unique_violation(exc, "benefits", "program", "resident_id"):
             raise

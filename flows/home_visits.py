@@ -83,7 +83,7 @@ def record(session: Session, caller: Caller, application: Application, args: dic
     try:  # the visit and the program's step stand or fall together
         with session.begin_nested():
             session.add(visit)
-            session.flush([visit])
+            session.flush()
             program_step()
     except IntegrityError as exc:  # a resend racing the first send: the first one stands
         if not is_unique_violation(exc, "home_visits", "client_id"):
