@@ -143,7 +143,8 @@ def _only_read(session) -> bool:
     (pysqlite begins one before the first write, and a read-only one keeps no prepared statements), nothing
     waits to be flushed, and nothing listens for the commit (`app.audit.record_at_commit`). Closing the session
     at teardown then ends it as the commit would, for a quarter of the cost (10 µs of 41). Always False on
-    PostgreSQL (psycopg is in a transaction from the first statement)."""
+    PostgreSQL, where the commit goes through (psycopg sends no COMMIT when no transaction is open: a request
+    whose reads all ran on their own, `app.direct_select`)."""
     if session.new or session.dirty or session.deleted or session.dispatch.before_commit:
         return False
     dbapi_connection = session.connection().connection.dbapi_connection

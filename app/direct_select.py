@@ -11,6 +11,9 @@ Statements this does not mirror — expanding `IN` parameters, post-compile or l
 output parameters, column keys that are not plain identifiers — go through `Connection.execute` as before.
 A driver error is raised as SQLAlchemy's `DBAPIError` subclass (what callers catch); a lost connection is
 invalidated as SQLAlchemy would.
+
+On PostgreSQL a read before any write of its transaction runs on its own, without psycopg's BEGIN
+(`_may_read_alone`), so a request that only reads costs no BEGIN and no COMMIT round trip.
 """
 
 from __future__ import annotations
@@ -80,13 +83,32 @@ def _compiled_for(statement, dialect):
 
 def select_rows(connection, statement, params: dict | None = None) -> list:
     """All rows of `statement` (built once per process) as named tuples, on `connection` (a SQLAlchemy
-    Connection, inside its transaction)."""
+    Connection: inside its transaction once one is open on the driver)."""
     return _run(connection, statement, params, first=False)
 
 
 def select_first(connection, statement, params: dict | None = None):
     """The first row of `statement` (built once per process) as a named tuple, or None."""
     return _run(connection, statement, params, first=True)
+
+
+def _may_read_alone(dbapi_connection) -> bool:
+    """psycopg, no transaction open yet, READ COMMITTED: this SELECT runs on its own (autocommit), without the
+    BEGIN psycopg would send first — and a request that only reads then ends without a COMMIT either (psycopg
+    sends neither COMMIT nor ROLLBACK when no transaction is open): two round trips of four for an authenticated
+    list page. Nothing changes for what follows: under READ COMMITTED each statement sees its own snapshot
+    anyway, a plain SELECT takes no lock a transaction would keep, and the first write after it begins the
+    transaction as before. Not under REPEATABLE READ or SERIALIZABLE (one snapshot from the first statement),
+    nor once a transaction is open."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    return (pgconn is not None and pgconn.transaction_status == 0  # PQTRANS_IDLE
+            and not dbapi_connection.autocommit
+            and dbapi_connection.isolation_level in _STATEMENT_SNAPSHOTS)
+
+
+# psycopg.IsolationLevel (an IntEnum): READ UNCOMMITTED (1, which PostgreSQL runs as READ COMMITTED) and READ
+# COMMITTED (2); None is the server's default, PostgreSQL's own READ COMMITTED unless an operator changed it.
+_STATEMENT_SNAPSHOTS = (None, 1, 2)
 
 
 def _run(connection, statement, params: dict | None, first: bool):
@@ -96,6 +118,9 @@ def _run(connection, statement, params: dict | None, first: bool):
         return result.first() if first else result.all()
     arguments = compiled.parameters(params or {})
     dbapi_connection = connection.connection.dbapi_connection
+    alone = _may_read_alone(dbapi_connection)
+    if alone:
+        dbapi_connection.autocommit = True
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(compiled.sql, arguments)
@@ -109,5 +134,7 @@ def _run(connection, statement, params: dict | None, first: bool):
                                       connection_invalidated=disconnected) from error
     finally:
         cursor.close()
+        if alone:
+            dbapi_connection.autocommit = False
     rows = compiled.rows(raw)
     return (rows[0] if rows else None) if first else rows

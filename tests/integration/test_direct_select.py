@@ -100,3 +100,32 @@ def test_a_driver_error_is_sqlalchemys_own_and_the_session_goes_on(session):
         select_rows(session, missing)
     session.rollback()
     assert select_first(session, select(probe.c.name).where(probe.c.id == 2)).name == "李四"
+
+
+def _driver(session):
+    return session.connection().connection.dbapi_connection
+
+
+def test_on_postgresql_a_read_before_any_write_opens_no_transaction(session):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("psycopg's BEGIN: SQLite's driver begins a transaction only before a write")
+    driver = _driver(session)
+    assert select_first(session, select(probe.c.name).where(probe.c.id == 1)).name == "张三"
+    assert driver.pgconn.transaction_status == 0 and driver.autocommit is False  # idle: no BEGIN was sent
+    # the first write after it begins the transaction as before: it still rolls back whole
+    session.connection().execute(probe.update().where(probe.c.id == 1).values(name="改名"))
+    assert driver.pgconn.transaction_status != 0
+    assert select_first(session, select(probe.c.name).where(probe.c.id == 1)).name == "改名"  # inside it
+    assert driver.pgconn.transaction_status != 0
+    session.rollback()
+    assert select_first(session, select(probe.c.name).where(probe.c.id == 1)).name == "张三"
+
+
+def test_on_postgresql_repeatable_read_keeps_one_snapshot(session):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("psycopg's isolation levels")
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    driver = _driver(session)
+    select_first(session, select(probe.c.name).where(probe.c.id == 1))
+    assert driver.pgconn.transaction_status != 0  # the read began the transaction (its snapshot)
+    session.rollback()
