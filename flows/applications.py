@@ -126,17 +126,19 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
     if application.state != "proposed":
         raise Conflict(f"The application is {application.state} and cannot be confirmed; reopen it first.",
                        error_code="application_state")
+    # The registry read and the rule run before the proposal is taken: on SQLite that UPDATE takes the database's
+    # one write lock, held to the commit, and every other confirmation waits for it meanwhile.
+    program = programs.get(application.program)
+    resident = resident_for_facts(session, application.resident_id)
+    decision = program.decide(resident_facts(resident), today or today_shanghai())
     if not take_proposal(session, application, actor_account_id):  # someone else moved it first: see what they did
         return confirm(session, application, actor_account_id, today)
     with session.no_autoflush:  # one flush at commit for the decision, the benefit and the outbox row
-        _decide(session, application, today or today_shanghai())
+        _record_decision(session, application, program, resident, decision)
     return application
 
 
-def _decide(session: Session, application: Application, today: date) -> None:
-    program = programs.get(application.program)
-    resident = resident_for_facts(session, application.resident_id)
-    decision = program.decide(resident_facts(resident), today)
+def _record_decision(session: Session, application: Application, program, resident, decision) -> None:
     application.trace = decision.trace()
     application.decided_at, application.updated_at = utcnow(), utcnow()
     if not decision.eligible:
