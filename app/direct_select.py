@@ -111,6 +111,16 @@ def _may_read_alone(dbapi_connection) -> bool:
 _STATEMENT_SNAPSHOTS = (None, 1, 2)
 
 
+def _back_to_transactions(connection, dbapi_connection) -> None:
+    """Autocommit off again after a read on its own. A connection that refuses (it broke during the statement:
+    psycopg allows the change only when idle) is discarded rather than ever returned to the pool in autocommit,
+    and the statement's own error, if any, is what the caller sees."""
+    try:
+        dbapi_connection.autocommit = False
+    except Exception:
+        connection.invalidate()
+
+
 def _run(connection, statement, params: dict | None, first: bool):
     compiled = _compiled_for(statement, connection.dialect)
     if compiled is _UNSUPPORTED:
@@ -135,6 +145,6 @@ def _run(connection, statement, params: dict | None, first: bool):
     finally:
         cursor.close()
         if alone:
-            dbapi_connection.autocommit = False
+            _back_to_transactions(connection, dbapi_connection)
     rows = compiled.rows(raw)
     return (rows[0] if rows else None) if first else rows

@@ -129,3 +129,18 @@ def test_on_postgresql_repeatable_read_keeps_one_snapshot(session):
     select_first(session, select(probe.c.name).where(probe.c.id == 1))
     assert driver.pgconn.transaction_status != 0  # the read began the transaction (its snapshot)
     session.rollback()
+
+
+def test_on_postgresql_a_connection_lost_during_a_read_alone_is_discarded(session):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL backend terminated under the session")
+    engine = session.get_bind()
+    connection = session.connection()
+    pid = connection.connection.dbapi_connection.info.backend_pid
+    with engine.connect() as other:
+        other.execute(select(func.pg_terminate_backend(pid)))
+    with pytest.raises(exc.DBAPIError) as raised:  # SQLAlchemy's own, not psycopg's complaint about autocommit
+        select_first(session, select(probe.c.name).where(probe.c.id == 1))
+    assert raised.value.connection_invalidated and connection.invalidated
+    session.rollback()
+    assert select_first(session, select(probe.c.name).where(probe.c.id == 1)).name == "张三"  # a fresh connection
