@@ -160,8 +160,9 @@ def core_execute(session, statement, params: dict | None = None):
 
 
 def select_rows(session, statement, params: dict | None = None) -> list:
-    """All rows of a Core SELECT built once per process (`app.direct_select`), on the session's connection inside
-    its transaction: named tuples, the same values as `core_execute(...).all()`, at a fraction of the cost."""
+    """All rows of a Core SELECT built once per process (`app.direct_select`), on the session's connection (inside
+    its transaction once one is open): named tuples, the same values as `core_execute(...).all()`, at a fraction
+    of the cost."""
     return direct_select.select_rows(session.connection(), statement, params)
 
 

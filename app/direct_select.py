@@ -18,14 +18,13 @@ On PostgreSQL a read before any write of its transaction runs on its own, withou
 
 from __future__ import annotations
 
+import functools
 import keyword
 from collections import namedtuple
 
 from sqlalchemy import exc
 
-_UNSUPPORTED = object()
-_COMPILED: dict = {}  # (statement, dialect name) → _Compiled or _UNSUPPORTED
-_MAX_COMPILED = 512
+_UNSUPPORTED = object()  # _compiled_for's answer for a statement that goes through Connection.execute
 
 
 class _Compiled:
@@ -67,18 +66,12 @@ class _Compiled:
                       for process, value in zip(processors, raw, strict=True)]) for raw in raw_rows]
 
 
+@functools.lru_cache(maxsize=512)  # per statement built once and engine dialect
 def _compiled_for(statement, dialect):
-    key = (statement, dialect.name)
-    found = _COMPILED.get(key)
-    if found is None:
-        try:
-            found = _Compiled(statement, dialect)
-        except (ValueError, exc.SQLAlchemyError, AttributeError, TypeError):
-            found = _UNSUPPORTED
-        if len(_COMPILED) >= _MAX_COMPILED:
-            _COMPILED.clear()
-        _COMPILED[key] = found
-    return found
+    try:
+        return _Compiled(statement, dialect)
+    except (ValueError, exc.SQLAlchemyError, AttributeError, TypeError):
+        return _UNSUPPORTED
 
 
 def select_rows(connection, statement, params: dict | None = None) -> list:

@@ -85,24 +85,16 @@ def _verification_key(cfg, token: str) -> bytes:
     raise Unauthorized("The access token is not valid.")
 
 
-_HEADERS: dict[str, str | None] = {}  # a token's header segment → its kid (every token of one key has the same)
-_HEADERS_MAX = 64
-
-
+@functools.lru_cache(maxsize=64)  # every token of one key has the same header segment; a refusal is not kept
 def _kid_of(header_segment: str) -> str | None:
     """The `kid` of a JWT header segment, parsed once per distinct segment (PyJWT's own parser and checks);
     the signature is still checked on every token by `jwt.decode`, which parses the header again."""
-    if header_segment in _HEADERS:
-        return _HEADERS[header_segment]
     try:
         kid = jwt.get_unverified_header(header_segment + ".e30.").get("kid")
     except jwt.PyJWTError:
         raise Unauthorized("The access token is not valid.") from None
     if not isinstance(kid, str | None):
         raise Unauthorized("The access token is not valid.")
-    if len(_HEADERS) >= _HEADERS_MAX:
-        _HEADERS.clear()
-    _HEADERS[header_segment] = kid
     return kid
 
 
