@@ -64,10 +64,16 @@ def _local(at: datetime | None) -> date | None:
     return today_shanghai(at.replace(tzinfo=UTC)) if at else None
 
 
+def is_decided(application) -> bool:
+    """Approved or rejected, with the time of the decision: what an appeal can be filed against (an ORM object or a
+    row with `state` and `decided_at`)."""
+    return application.state in ("approved", "rejected") and application.decided_at is not None
+
+
 def decision_of(session: Session, application: Application | None, benefit: Benefit | None) -> tuple[str, date]:
     """(decision key, date of the decision) of what is appealed; 409 `not_decided` when there is none yet."""
     if application is not None:
-        if application.state not in ("approved", "rejected") or application.decided_at is None:
+        if not is_decided(application):
             raise Conflict("Only a decided application can be appealed; this one is "
                            f"{application.state}.", error_code="not_decided")
         return f"application:{application.id}", _local(application.decided_at)
@@ -85,7 +91,7 @@ def last_filing_day(decided_on: date, filing_days: int = FILING_DAYS) -> date:
 def application_appeal_until(application, today: date, filing_days: int = FILING_DAYS) -> date | None:
     """The last day to appeal a decided application (approved or rejected), or None when it is not decided or the
     filing period is over (an ORM object or a row with `state` and `decided_at`)."""
-    if application.state not in ("approved", "rejected") or application.decided_at is None:
+    if not is_decided(application):
         return None
     last = last_filing_day(_local(application.decided_at), filing_days)
     return last if last >= today else None

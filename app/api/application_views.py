@@ -210,7 +210,8 @@ def build(session, application, benefit, changes, names: dict[str, str] | None =
         "actions": ACTIONS.get(application.state, []),
         "trace": trace_of(application, changes, rule),
         "benefit": benefit_payload(benefit) if benefit else None,
-        "appeal_until": appeals.application_appeal_until(application, today_shanghai(), filing_days()),
+        "appeal_until": (appeals.application_appeal_until(application, today_shanghai(), filing_days())
+                         if appeals.is_decided(application) else None),  # the clock and the setting only then
     }
 
 

@@ -46,8 +46,9 @@ def client_ip() -> str:
     if cached is None:
         from app.api.client_address import client_address
 
-        cached = g.client_ip = client_address(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
-                                              config().trusted_proxies)
+        trusted = config().trusted_proxies  # without trusted proxies the header is never read
+        cached = g.client_ip = client_address(request.remote_addr,
+                                              request.headers.getlist("X-Forwarded-For") if trusted else [], trusted)
     return cached
 
 
