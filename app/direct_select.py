@@ -28,7 +28,8 @@ _UNSUPPORTED = object()  # _compiled_for's answer for a statement that goes thro
 
 
 class _Compiled:
-    __slots__ = ("sql", "compiled", "bind_processors", "positional", "order", "escaped", "row", "processors")
+    __slots__ = ("sql", "compiled", "bind_processors", "positional", "order", "escaped", "row", "processors",
+                 "names_of_key", "required", "constants")
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
@@ -42,6 +43,20 @@ class _Compiled:
         self.sql = compiled.string
         self.compiled = compiled
         self.bind_processors = dict(compiled._bind_processors)
+        # A call binds the caller's parameters (by each bindparam's key, as `construct_params` does) over the
+        # values the statement carries itself — the literals of its comparisons and JSON paths, bindparam
+        # defaults — which are processed once, here: on a list page they were most of the binding's cost.
+        self.names_of_key: dict[str, list[str]] = {}
+        self.required: list[str] = []
+        self.constants: dict = {}
+        for bind, name in compiled.bind_names.items():
+            if bind.callable is not None or bind.expanding:
+                raise ValueError("a parameter computed at execution")
+            self.names_of_key.setdefault(bind.key, []).append(name)
+            if bind.required:
+                self.required.append(bind.key)
+            else:
+                self.constants[name] = self._processed(name, bind.effective_value)
         self.positional = compiled.positional
         self.order = list(compiled.positiontup or ()) if compiled.positional else None
         self.escaped = dict(compiled.escaped_bind_names or {})
@@ -49,11 +64,17 @@ class _Compiled:
         processors = [column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns]
         self.processors = processors if any(processors) else None  # None: the driver's values as they are
 
+    def _processed(self, name: str, value):
+        process = self.bind_processors.get(name)
+        return value if process is None else process(value)
+
     def parameters(self, params: dict):
-        values = self.compiled.construct_params(params, escape_names=False)
-        for name, process in self.bind_processors.items():
-            if name in values:
-                values[name] = process(values[name])
+        if any(key not in params for key in self.required):
+            self.compiled.construct_params(params, escape_names=False)  # SQLAlchemy's own error for the missing one
+        values = self.constants.copy()
+        for key, value in params.items():
+            for name in self.names_of_key.get(key, ()):
+                values[name] = self._processed(name, value)
         if self.positional:
             return tuple(values[name] for name in self.order)
         return {self.escaped.get(name, name): value for name, value in values.items()} if self.escaped else values

@@ -77,6 +77,21 @@ def test_rows_are_the_values_connection_execute_gives(session):
     assert [row.id for row in fewer] == [1]
 
 
+def test_constants_and_defaults_bind_as_connection_execute_binds_them(session):
+    c = probe.c
+    statement = (select(c.id, c.name)
+                 .where(c.data["source"].as_string() == "population",  # a JSON path and a literal: constants
+                        c.born <= bindparam("on", type_=Date), c.id >= bindparam("least", value=1))
+                 .order_by(c.id))
+    for params in ({"on": date(1950, 1, 1)}, {"on": date(1950, 1, 1), "least": 2}, {"on": date(1900, 1, 1)}):
+        expected = session.connection().execute(statement, params).all()
+        assert [tuple(r) for r in select_rows(session, statement, params)] == [tuple(r) for r in expected]
+    assert [r.id for r in select_rows(session, statement, {"on": date(1950, 1, 1)})] == [1]
+    assert select_rows(session, statement, {"on": date(1950, 1, 1), "least": 2}) == []
+    with pytest.raises(exc.InvalidRequestError, match="value is required"):
+        select_rows(session, statement, {"least": 1})  # a required parameter missing: SQLAlchemy's own error
+
+
 def test_first_is_the_first_row_or_none(session):
     statement = _statement()
     row = select_first(session, statement, {"on": date(1960, 1, 1), "before": datetime(2026, 12, 31), "size": 5})

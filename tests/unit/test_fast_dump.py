@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import marshmallow as ma
@@ -41,6 +42,8 @@ CASES = [
     _application(decided_at=datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8)))),  # aware, not UTC
     _application(id=12345, state=b"proposed", monthly_amount=50),  # not yet strings: str() / decode like marshmallow
     {k: v for k, v in _application().items() if k not in ("benefit", "reasons", "decline_reason")},  # keys absent
+    _application(fields=[{k: v for k, v in _field(1).items() if k != "source_date"}, None],  # absent in a nested one
+                 benefit=OrderedDict(_application()["benefit"]), extra="not in the schema"),  # a dict subclass
 ]
 
 
