@@ -82,7 +82,7 @@ def compile_schema(schema: ma.Schema) -> Callable | None:
     if schema.only is not None or schema.exclude:
         return None
     source = _Source()
-    every = []  # (name, expression of `v<i>`) for the whole dict at once, when every field is present
+    every = []  # one `name: expression` line per field: the whole dict at once, when every field is present
     general = ["def dump_general(obj):",
                "    if not isinstance(obj, dict):",
                "        return marshmallow_dump(obj)",
