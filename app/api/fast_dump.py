@@ -33,11 +33,20 @@ class _Source:
 
     def __init__(self):
         self.names: dict[str, object] = {"_missing": missing}
+        self._known: dict[int, str] = {}  # id(value) → its name: each field's expressions share one set
+        self._nested: dict[int, Callable | None] = {}  # id(schema) → its compiled dump, compiled once
 
     def name(self, value, prefix: str) -> str:
-        name = f"{prefix}{len(self.names)}"
-        self.names[name] = value
+        name = self._known.get(id(value))
+        if name is None:
+            name = self._known[id(value)] = f"{prefix}{len(self.names)}"
+            self.names[name] = value
         return name
+
+    def compiled(self, schema: ma.Schema) -> Callable | None:
+        if id(schema) not in self._nested:
+            self._nested[id(schema)] = compile_schema(schema)
+        return self._nested[id(schema)]
 
 
 def _expression(field: mf.Field, var: str, source: _Source, depth: int = 0, bind: str | None = None) -> str | None:
@@ -47,7 +56,7 @@ def _expression(field: mf.Field, var: str, source: _Source, depth: int = 0, bind
     if isinstance(field, mf.Nested):
         if field.only is not None or field.exclude:
             return None
-        one = compile_schema(field.schema)
+        one = source.compiled(field.schema)
         if one is None:
             return None
         dump = source.name(one, "nested")
