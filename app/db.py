@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import JSON, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -63,6 +65,29 @@ def _closed_by_server(dbapi_conn, _record, _proxy) -> None:
         raise DisconnectionError("the server closed this connection")
 
 
+# orjson reads an integer beyond 64 bits as a float, without an error: a value holding a run of 19 digits or more
+# (every integer from 2**63 up has 19) is read by the standard library instead. Found by mapping every byte to
+# "0" (a digit) or " " and looking for nineteen "0"s: both in C, a tenth of a regular expression's search.
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= code <= 57 else 32 for code in range(256))
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def json_loads(value):
+    """A JSON column's value as Python objects: by orjson, half the standard library's time (a list page's JSON
+    columns cost a tenth of its CPU on PostgreSQL); what orjson refuses or reads otherwise (NaN, a lone surrogate
+    escape, an integer beyond 64 bits) by the standard library, so nothing reads differently."""
+    try:
+        raw = value.encode() if isinstance(value, str) else bytes(value)
+    except UnicodeEncodeError:
+        return json.loads(value)
+    if _NINETEEN_DIGITS not in raw.translate(_DIGITS_AS_ZEROS):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw)
+
+
 def make_engine(url: str) -> Engine:
     """One engine per URL per process; SQLite gets WAL and a busy timeout."""
     if url in _engines:
@@ -72,10 +97,11 @@ def make_engine(url: str) -> Engine:
     options = {"preserve_rowcount": True}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               execution_options=options)
+                               execution_options=options, json_deserializer=json_loads)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=20, execution_options=options)
+        engine = create_engine(url, pool_size=10, max_overflow=20, execution_options=options,
+                               json_deserializer=json_loads)
         event.listen(engine, "checkout", _closed_by_server)
     _engines[url] = engine
     return engine

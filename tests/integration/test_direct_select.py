@@ -159,3 +159,22 @@ def test_on_postgresql_a_connection_lost_during_a_read_alone_is_discarded(sessio
     assert raised.value.connection_invalidated and connection.invalidated
     session.rollback()
     assert select_first(session, select(probe.c.name).where(probe.c.id == 1)).name == "张三"  # a fresh connection
+
+
+
+def test_on_postgresql_a_statement_run_again_on_its_connection_gives_its_own_rows(session):
+    """The statement's cursor is kept on the connection between calls: the rows of one call never leak into the
+    next, an error leaves the next call a working cursor, and a large result is not held."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("psycopg's cursors are kept; SQLite's are closed after each call")
+    c = probe.c
+    divided = select(c.id, (c.id / bindparam("by", type_=Integer)).label("share")).order_by(c.id)
+    assert [tuple(r) for r in select_rows(session, divided, {"by": 1})] == [(1, 1), (2, 2), (3, 3)]
+    assert select_first(session, divided, {"by": 1}) == (1, 1)
+    with pytest.raises(exc.DBAPIError, match="division by zero"):
+        select_rows(session, divided, {"by": 0})
+    session.rollback()
+    assert [tuple(r) for r in select_rows(session, divided, {"by": 1})] == [(1, 1), (2, 2), (3, 3)]
+    numbers = select(func.generate_series(1, bindparam("last", type_=Integer)).column_valued("n"))
+    assert len(select_rows(session, numbers, {"last": 1500})) == 1500
+    assert [r.n for r in select_rows(session, numbers, {"last": 2})] == [1, 2]
