@@ -76,9 +76,14 @@ def json_loads(value):
     """A JSON column's value as Python objects: by orjson, half the standard library's time (a list page's JSON
     columns cost a tenth of its CPU on PostgreSQL); what orjson refuses or reads otherwise (NaN, a lone surrogate
     escape, an integer beyond 64 bits) by the standard library, so nothing reads differently."""
-    try:
-        raw = value.encode() if isinstance(value, str) else bytes(value)
-    except UnicodeEncodeError:
+    if isinstance(value, str):
+        try:
+            raw = value.encode()
+        except UnicodeEncodeError:
+            return json.loads(value)
+    elif isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+    else:  # not JSON text: the standard library's own error, as before
         return json.loads(value)
     if _NINETEEN_DIGITS not in raw.translate(_DIGITS_AS_ZEROS):
         try:

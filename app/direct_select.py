@@ -136,8 +136,6 @@ def _back_to_transactions(connection, dbapi_connection) -> None:
 
 
 _CURSORS = "zerotrip_direct_select_cursors"
-
-
 _KEPT_ROWS = 1000  # a cursor that fetched more is closed, not kept: it would hold the rows until its next use
 
 
