@@ -14,12 +14,12 @@ Ciphertext formats (the first byte says which):
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+_BLOCK = 64  # SHA-256's block size: an HMAC key is padded to it
 _V1 = b"\x01"
 _V2 = b"\x02"
 ALG_AES256GCM = 1
@@ -35,9 +35,20 @@ class _Key:
         self.mac_key = hashlib.sha256(b"mac:" + data_key).digest()
         encoded = kid.encode("ascii")
         self.head = _V2 + bytes([ALG_AES256GCM, len(encoded)]) + encoded  # a v2 ciphertext's header
+        # HMAC-SHA256 (RFC 2104) with its two keyed states hashed once: a hash then copies them instead of hashing
+        # the padded key twice more (0.6 µs instead of hmac.digest's 1.35; an import computes three a row).
+        padded = self.mac_key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
 
     def hash(self, value: str, kind: str) -> str:
-        return hmac.digest(self.mac_key, f"{kind}:{value}".encode(), "sha256").hex()
+        """HMAC-SHA256 of `kind:value` under the MAC key, in hex: the same as
+        `hmac.digest(mac_key, f"{kind}:{value}".encode(), "sha256").hex()`."""
+        inner = self._inner.copy()
+        inner.update(f"{kind}:{value}".encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 def header(blob: bytes) -> tuple[int, str | None]:

@@ -185,7 +185,10 @@ def cpu_seconds(pids: list[int]) -> list[float]:
 def balanced_wrk(workers: list[int], url: str, connections: int, seconds: float, lua_args: list[str] | None = None,
                  repeat_when_lopsided: bool = True) -> dict:
     """`wrk`, with each worker's share of the server's CPU over the run (`split`); run again, up to ATTEMPTS in
-    all, while one worker did less than BALANCED of the other's work (`attempts`)."""
+    all, while one worker did less than BALANCED of the other's work (`attempts`). Without two workers found,
+    a plain run (`split` empty)."""
+    if len(workers) < 2:
+        return {**wrk(url, connections, seconds, lua_args), "split": [], "attempts": 1}
     for attempt in range(1, ATTEMPTS + 1):
         before = cpu_seconds(workers)
         run = wrk(url, connections, seconds, lua_args)
@@ -198,7 +201,7 @@ def balanced_wrk(workers: list[int], url: str, connections: int, seconds: float,
 
 
 def describe_split(run: dict) -> str:
-    split = "/".join(f"{share:.0%}" for share in run["split"])
+    split = "/".join(f"{share:.0%}" for share in run["split"]) or "not found"
     return f"workers {split}" + (f" (run {run['attempts']} times: lopsided)" if run["attempts"] > 1 else "")
 
 
@@ -328,7 +331,7 @@ def report(args, results: dict, cfg, confirmers) -> None:
                 failures.append(f"{label} c8 p99 {p99:.1f} ms (target ≤ {TARGET_P99_MS:.0f} ms)")
     everything = [run for runs in results.values() for run in runs]
     repeated = sum(run["attempts"] > 1 for run in everything)
-    lopsided = sum(min(run["split"]) < BALANCED * max(run["split"]) for run in everything)
+    lopsided = sum(bool(run["split"]) and min(run["split"]) < BALANCED * max(run["split"]) for run in everything)
     print(f"runs repeated because one worker took most of the connections: {repeated}; runs still lopsided "
           f"(their figure is one worker's): {lopsided} of {len(everything)}")
     confirm, bare50 = results["confirm@50"], results["bare@50"]

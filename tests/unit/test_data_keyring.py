@@ -3,6 +3,10 @@ what any of its keys wrote (and the pre-kid v1 format); a missing key or an unkn
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+
 import pytest
 
 from app.config import ConfigError, load_config
@@ -45,3 +49,16 @@ def test_a_key_missing_from_the_ring_and_an_unknown_algorithm_are_refused():
 def test_malformed_data_key_lists_are_refused(value):
     with pytest.raises(ConfigError, match="ZEROTRIP_DATA_KEYS"):
         _cfg(ZEROTRIP_DATA_KEYS=value)
+
+
+@pytest.mark.parametrize("value", ["110101194501011234", "13800138000", "", "二" * 300, "x" * 64, "a:b\x1fc"])
+def test_a_keyed_hash_is_hmac_sha256_under_the_derived_mac_key(value):
+    """Stored look-up hashes must stay what they were: HMAC-SHA256 of "kind:value" under sha256("mac:" + key),
+    however it is computed (the key's two HMAC states are prepared once)."""
+    for data_key in (os.urandom(32), b"k" * 32, os.urandom(64)):
+        cipher = FieldCipher(ring=(("current", data_key), ("old", os.urandom(32))))
+        mac_key = hashlib.sha256(b"mac:" + data_key).digest()
+        for kind in ("id", "phone", "row"):
+            expected = hmac.digest(mac_key, f"{kind}:{value}".encode(), "sha256").hex()
+            assert cipher.lookup_hash(value, kind) == expected
+            assert cipher.lookup_hashes(value, kind)[0] == expected
