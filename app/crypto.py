@@ -32,12 +32,12 @@ class _Key:
     def __init__(self, kid: str, data_key: bytes):
         self.kid = kid
         self.aead = AESGCM(hashlib.sha256(b"enc:" + data_key).digest())
-        self.mac_key = hashlib.sha256(b"mac:" + data_key).digest()
+        mac_key = hashlib.sha256(b"mac:" + data_key).digest()
         encoded = kid.encode("ascii")
         self.head = _V2 + bytes([ALG_AES256GCM, len(encoded)]) + encoded  # a v2 ciphertext's header
         # HMAC-SHA256 (RFC 2104) with its two keyed states hashed once: a hash then copies them instead of hashing
         # the padded key twice more (0.6 µs instead of hmac.digest's 1.35; an import computes three a row).
-        padded = self.mac_key.ljust(_BLOCK, b"\0")
+        padded = mac_key.ljust(_BLOCK, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
 

@@ -157,7 +157,8 @@ def _cursor_for(pooled, dbapi_connection, compiled: _Compiled):
 
 
 def _forget_cursor(pooled, compiled: _Compiled, cursor) -> None:
-    """After an error, the cursor is not reused: the next call starts with a fresh one."""
+    """Close the cursor and drop it from the connection's kept ones (after an error, a large result, or on SQLite
+    after every call): the next call starts with a fresh one."""
     cursors = pooled.info.get(_CURSORS)
     if cursors is not None and cursors[1].get(compiled) is cursor:
         del cursors[1][compiled]
@@ -180,23 +181,20 @@ def _run(connection, statement, params: dict | None, first: bool):
         dbapi_connection.autocommit = True
     reused = hasattr(dbapi_connection, "pgconn")
     cursor = _cursor_for(pooled, dbapi_connection, compiled) if reused else dbapi_connection.cursor()
-    raw = ()
+    keep = False  # kept only after a call that succeeded with a small result
     try:
         cursor.execute(compiled.sql, arguments)
         raw = cursor.fetchmany(1) if first else cursor.fetchall()
+        keep = reused and len(raw) <= _KEPT_ROWS
     except connection.dialect.loaded_dbapi.Error as error:
         disconnected = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
-        _forget_cursor(pooled, compiled, cursor)
         if disconnected:
             connection.invalidate(error)
         raise exc.DBAPIError.instance(compiled.sql, arguments, error, connection.dialect.loaded_dbapi.Error,
                                       dialect=connection.dialect, ismulti=False,
                                       connection_invalidated=disconnected) from error
-    except BaseException:
-        _forget_cursor(pooled, compiled, cursor)
-        raise
     finally:
-        if not reused or len(raw) > _KEPT_ROWS:
+        if not keep:
             _forget_cursor(pooled, compiled, cursor)
         if alone:
             _back_to_transactions(connection, dbapi_connection)

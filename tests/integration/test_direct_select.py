@@ -161,7 +161,6 @@ def test_on_postgresql_a_connection_lost_during_a_read_alone_is_discarded(sessio
     assert select_first(session, select(probe.c.name).where(probe.c.id == 1)).name == "张三"  # a fresh connection
 
 
-
 def test_on_postgresql_a_statement_run_again_on_its_connection_gives_its_own_rows(session):
     """The statement's cursor is kept on the connection between calls: the rows of one call never leak into the
     next, an error leaves the next call a working cursor, and a large result is not held."""
