@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from datetime import date, timedelta
 
-from sqlalchemy import Date, Select, and_, bindparam, exists, select, union_all, update
+from sqlalchemy import Date, Select, and_, bindparam, exists, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.db import utcnow
 from app.errors import Conflict
 from app.models import Application, ApplicationApplicant, Benefit, BenefitChange, Resident, StaffTask
+from app.models.ids import new_id
 from flows import areas, case_states, programs
 from flows.conflicts import is_unique_violation
 from flows.dates import today_shanghai
@@ -94,15 +95,19 @@ def _rows_query(by_program: bool) -> Select:
     return query.order_by(a.created_at.desc(), a.id)
 
 
-def take_proposal(session: Session, application: Application, actor: str, state: str = "confirmed") -> bool:
+def take_proposal(session: Session, application: Application, actor: str, state: str = "confirmed",
+                  **columns) -> bool:
     """proposed → `state` in one conditional UPDATE, so that of racing taps (a double tap, two proxies, several
     proposed applicants) exactly one wins. True for the winner, whose object then holds what the row holds
-    without reading it back; False for the others, with the object re-read to show what the winner did."""
+    without reading it back; False for the others, with the object re-read to show what the winner did.
+    `columns`: more of the row for the same statement — the rule's outcome when it was decided before the tap
+    was taken (`decision`, `trace`, `decided_at`, with `state` the outcome), so the decision costs no second
+    UPDATE."""
     if not case_states.may_move("proposed", state):
         raise ValueError(f"a proposal cannot be taken to {state}")
     now = utcnow()
-    values = {"state": state, "confirmed_at": now, "confirmed_by": actor, "updated_at": now}
-    won = session.execute(_take_statement(), {"application_id": application.id, **values}).rowcount
+    values = {"state": state, "confirmed_at": now, "confirmed_by": actor, "updated_at": now, **columns}
+    won = session.execute(_take_statement(tuple(values)), {"application_id": application.id, **values}).rowcount
     if not won:
         session.refresh(application)
         return False
@@ -112,11 +117,11 @@ def take_proposal(session: Session, application: Application, actor: str, state:
 
 
 @functools.cache
-def _take_statement():
-    """take_proposal's conditional UPDATE, built once (one-tap confirmations arrive in bursts)."""
+def _take_statement(names: tuple[str, ...]):
+    """take_proposal's conditional UPDATE of these columns, built once (one-tap confirmations arrive in bursts)."""
     t = Application.__table__
     return (update(t).where(t.c.id == bindparam("application_id"), t.c.state == "proposed")
-            .values({name: bindparam(name) for name in ("state", "confirmed_at", "confirmed_by", "updated_at")}))
+            .values({name: bindparam(name) for name in names}))
 
 
 def confirm(session: Session, application: Application, actor_account_id: str, today: date | None = None) -> Application:
@@ -131,23 +136,23 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
     program = programs.get(application.program)
     resident = resident_for_facts(session, application.resident_id)
     decision = program.decide(resident_facts(resident), today or today_shanghai())
-    if not take_proposal(session, application, actor_account_id):  # someone else moved it first: see what they did
+    # the tap and the rule's outcome in one statement: proposed → approved | rejected
+    outcome, code = ("approved", "rule_met") if decision.eligible else ("rejected", "rule_not_met")
+    if not take_proposal(session, application, actor_account_id, outcome, decision=code, trace=decision.trace(),
+                         decided_at=utcnow()):  # someone else moved it first: see what they did
         return confirm(session, application, actor_account_id, today)
-    with session.no_autoflush:  # one flush at commit for the decision, the benefit and the outbox row
+    with session.no_autoflush:
         _record_decision(session, application, program, resident, decision)
     return application
 
 
 def _record_decision(session: Session, application: Application, program, resident, decision) -> None:
-    application.trace = decision.trace()
-    application.decided_at, application.updated_at = utcnow(), utcnow()
+    """What follows the rule's outcome (written by the take): the message and, if eligible, the benefit."""
     if not decision.eligible:
-        case_states.move(application, "rejected", decision="rule_not_met")
         enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
                 resident_id=resident.id, application_id=application.id,
                 data={"program": program.code, "reason": _first_failed(decision)})
         return
-    case_states.move(application, "approved", decision="rule_met")
     add_open_benefit(session, program=program.code, resident_id=resident.id, application_id=application.id,
                      tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen,
                      start_month=decision.start_month)
@@ -157,20 +162,28 @@ def _record_decision(session: Session, application: Application, program, reside
                   "start_month": decision.start_month, "tier": decision.tier})
 
 
-def add_open_benefit(session: Session, **values) -> Benefit:
-    """A new benefit period in payment. At most one active or suspended benefit per program and person (the
+def add_open_benefit(session: Session, **values) -> str:
+    """A new benefit period in payment; its id. At most one active or suspended benefit per program and person (the
     partial unique index `uq_benefits_open`): a second one — a proposal confirmed while a period is still open,
-    or two decisions racing — is a 409 `benefit_already_open`, and the request's transaction rolls back whole."""
-    benefit = Benefit(**values, state="active")
-    session.add(benefit)
-    try:
+    or two decisions racing — is a 409 `benefit_already_open`, and the request's transaction rolls back whole.
+    One Core INSERT at once (nothing reads the row back as an object; the unit of work cost twice the statement),
+    after the session's pending changes (a period ended in the same transaction frees the index first)."""
+    if session.new or session.dirty or session.deleted:
         session.flush()
+    benefit_id = new_id()
+    try:
+        session.connection().execute(_insert_benefit(), {**values, "id": benefit_id, "state": "active"})
     except IntegrityError as exc:
         if not is_unique_violation(exc, "benefits", "program", "resident_id"):
             raise
         raise Conflict("This person already receives this benefit; a new period can start only after the open one "
                        "has ended.", error_code="benefit_already_open") from None
-    return benefit
+    return benefit_id
+
+
+@functools.cache
+def _insert_benefit():
+    return insert(Benefit.__table__)  # the columns' defaults (origin, tier, created_at, updated_at) fill the rest
 
 
 def _first_failed(decision) -> str:

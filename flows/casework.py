@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unprocessable
-from app.models import Application, Benefit, OneOffPayment, Resident, StaffTask, StepDeadline
+from app.models import Application, OneOffPayment, Resident, StaffTask, StepDeadline
 from flows import applicants, case_states, programs, workdays
 from flows import applications as elderly_flow
 from flows.dates import today_shanghai
@@ -155,8 +155,9 @@ def _reject(session: Session, application: Application, code: str, text: str) ->
             data={"program": application.program, "reason_code": code, "reason": text})
 
 
-def start_benefit(session: Session, application: Application, decision) -> Benefit:
-    benefit = elderly_flow.add_open_benefit(
+def start_benefit(session: Session, application: Application, decision) -> str:
+    """Approve: the benefit period (its id), the one-off if any, the message."""
+    benefit_id = elderly_flow.add_open_benefit(
         session, program=application.program, resident_id=application.resident_id, application_id=application.id,
         tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen, start_month=decision.start_month)
     case_states.move(application, "approved", decision="rule_met")
@@ -170,7 +171,7 @@ def start_benefit(session: Session, application: Application, decision) -> Benef
             resident_id=application.resident_id, application_id=application.id,
             data={"program": application.program, "monthly_amount": yuan(decision.monthly_amount_fen),
                   "start_month": decision.start_month, "tier": decision.tier})
-    return benefit
+    return benefit_id
 
 
 # ---- staff review (reviewed programs) ---------------------------------------------------------------------------

@@ -229,7 +229,9 @@ class ApplicationConfirm(MethodView):
                     "note": args.get("declared_note") or ""}
         application = casework.confirm(session, application, current_principal().account_id, declared=declared)
         if before != application.state:
-            application.confirmed_via_grant = decision.grant.id if decision.via == "proxy" else None
+            via_grant = decision.grant.id if decision.via == "proxy" else None
+            if application.confirmed_via_grant != via_grant:  # no flush for an unchanged value
+                application.confirmed_via_grant = via_grant
             _act(session, application, decision, "application.confirm")
         session.commit()
         return view(session, application)
