@@ -24,6 +24,7 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from app import direct_select
 from app.db import utcnow
 from app.digits import ASCII_DIGITS
 from app.models import AuditEvent, AuditHead, AuditSubject
@@ -211,7 +212,8 @@ def _one_statement():
     """).bindparams(bindparam("details", type_=details), bindparam("subjects", type_=ARRAY(Integer)),
                     bindparam("visible_at", type_=DateTimeType()), bindparam("actor_kind", type_=String()),
                     bindparam("on_behalf_of", type_=String()), bindparam("object_ref", type_=String()),
-                    bindparam("request_id", type_=String()), bindparam("source_ip", type_=String()))
+                    bindparam("request_id", type_=String()), bindparam("source_ip", type_=String())
+                    ).columns(*(AuditHead.__table__.c[name] for name in ("seq", "prev_hash", "ts", "hash")))  # its order
 
 
 def _append_in_one_statement(conn, event, ids: list[int], kind: str, visible_at) -> bool:
@@ -220,7 +222,7 @@ def _append_in_one_statement(conn, event, ids: list[int], kind: str, visible_at)
               "on_behalf_of": event.on_behalf_of, "action": event.action, "object_ref": event.object_ref,
               "result": event.result, "request_id": event.request_id, "source_ip": event.source_ip,
               "details": event.details, "subjects": ids, "actor_kind": kind, "visible_at": visible_at}
-    row = conn.execute(_one_statement(), values).first()
+    row = direct_select.write_first(conn, _one_statement(), values)
     if row is None:
         return False
     event.seq, event.prev_hash, event.ts, event.hash = row.seq, row.prev_hash, row.ts, row.hash

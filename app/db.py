@@ -202,6 +202,12 @@ def select_first(session, statement, params: dict | None = None):
     return direct_select.select_first(session.connection(), statement, params)
 
 
+def execute_write(session, statement, params: dict | None = None) -> int:
+    """A Core INSERT/UPDATE/DELETE built once per process, every value bound, in the session's transaction
+    (`app.direct_select.execute_write`): its rowcount. Pending ORM changes are not flushed first."""
+    return direct_select.execute_write(session.connection(), statement, params)
+
+
 def session_factory(cfg) -> sessionmaker:
     return sessionmaker(bind=make_engine(cfg.database_url), expire_on_commit=False)
 

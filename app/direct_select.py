@@ -1,4 +1,5 @@
-"""A Core SELECT built once per process, run straight on the driver's cursor of the session's connection.
+"""A Core SELECT (or a write: `execute_write`, `write_first`) built once per process, run straight on the driver's
+cursor of the session's connection.
 
 `Connection.execute` of an already compiled statement still pays, per call, for SQLAlchemy's cache-key walk,
 an execution context, parameter construction and a `CursorResult` with its metadata: on an authenticated list
@@ -31,11 +32,14 @@ class _Compiled:
     __slots__ = ("sql", "compiled", "bind_processors", "positional", "order", "escaped", "row", "processors",
                  "names_of_key", "required", "constants")
 
-    def __init__(self, statement, dialect):
+    def __init__(self, statement, dialect, write: bool = False):
         compiled = statement.compile(dialect=dialect)
         if (compiled.post_compile_params or compiled.literal_execute_params or compiled.has_out_parameters
-                or not compiled._result_columns):
+                or not (write or compiled._result_columns)):
             raise ValueError("not a plain SELECT")
+        if write and (getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None)
+                      or getattr(compiled, "postfetch", None)):
+            raise ValueError("column defaults computed at execution")  # SQLAlchemy's execution context fills them
         keys = [column[0] for column in compiled._result_columns]
         if (len(set(keys)) != len(keys)
                 or any(not k.isidentifier() or keyword.iskeyword(k) or k.startswith("_") for k in keys)):
@@ -60,7 +64,7 @@ class _Compiled:
         self.positional = compiled.positional
         self.order = list(compiled.positiontup or ()) if compiled.positional else None
         self.escaped = dict(compiled.escaped_bind_names or {})
-        self.row = namedtuple("Row", keys)
+        self.row = namedtuple("Row", keys) if keys else None  # None: a write without RETURNING (its rowcount)
         processors = [column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns]
         self.processors = processors if any(processors) else None  # None: the driver's values as they are
 
@@ -87,10 +91,10 @@ class _Compiled:
                       for process, value in zip(processors, raw, strict=True)]) for raw in raw_rows]
 
 
-@functools.lru_cache(maxsize=512)  # per statement built once and engine dialect
-def _compiled_for(statement, dialect):
+@functools.lru_cache(maxsize=512)  # per statement built once, engine dialect, and whether it writes
+def _compiled_for(statement, dialect, write: bool = False):
     try:
-        return _Compiled(statement, dialect)
+        return _Compiled(statement, dialect, write)
     except (ValueError, exc.SQLAlchemyError, AttributeError, TypeError):
         return _UNSUPPORTED
 
@@ -104,6 +108,20 @@ def select_rows(connection, statement, params: dict | None = None) -> list:
 def select_first(connection, statement, params: dict | None = None):
     """The first row of `statement` (built once per process) as a named tuple, or None."""
     return _run(connection, statement, params, first=True)
+
+
+def execute_write(connection, statement, params: dict | None = None) -> int:
+    """A Core INSERT, UPDATE or DELETE without RETURNING, built once per process, on `connection` inside its
+    transaction; the driver's rowcount. Run straight on the driver when every value is a bound parameter the
+    call gives; a statement with columns whose defaults SQLAlchemy computes at execution (an `onupdate`, an
+    INSERT given some columns only) goes through `Connection.execute`, which fills them. On a confirmation
+    SQLAlchemy's execution layer cost more CPU than the driver's whole call, four times over."""
+    return _run(connection, statement, params, first=False, write=True)
+
+
+def write_first(connection, statement, params: dict | None = None):
+    """`execute_write` of a statement that returns rows (RETURNING, or a data-modifying WITH): its first row."""
+    return _run(connection, statement, params, first=True, write=True)
 
 
 def _may_read_alone(dbapi_connection) -> bool:
@@ -168,15 +186,20 @@ def _forget_cursor(pooled, compiled: _Compiled, cursor) -> None:
         pass
 
 
-def _run(connection, statement, params: dict | None, first: bool):
-    compiled = _compiled_for(statement, connection.dialect)
+def _run(connection, statement, params: dict | None, first: bool, write: bool = False):
+    compiled = _compiled_for(statement, connection.dialect, write)
+    if write and compiled is not _UNSUPPORTED and any(key not in (params or {}) for key in compiled.required):
+        # an INSERT of some columns only: SQLAlchemy compiles it for the keys given and fills the others' defaults
+        compiled = _UNSUPPORTED
     if compiled is _UNSUPPORTED:
         result = connection.execute(statement, params or {})
+        if not result.returns_rows:
+            return result.rowcount
         return result.first() if first else result.all()
     arguments = compiled.parameters(params or {})
     pooled = connection.connection
     dbapi_connection = pooled.dbapi_connection
-    alone = _may_read_alone(dbapi_connection)
+    alone = not write and _may_read_alone(dbapi_connection)  # a write never leaves its transaction
     if alone:
         dbapi_connection.autocommit = True
     reused = hasattr(dbapi_connection, "pgconn")
@@ -184,8 +207,12 @@ def _run(connection, statement, params: dict | None, first: bool):
     keep = False  # kept only after a call that succeeded with a small result
     try:
         cursor.execute(compiled.sql, arguments)
-        raw = cursor.fetchmany(1) if first else cursor.fetchall()
-        keep = reused and len(raw) <= _KEPT_ROWS
+        if compiled.row is None:
+            raw = cursor.rowcount
+            keep = reused
+        else:
+            raw = cursor.fetchmany(1) if first else cursor.fetchall()
+            keep = reused and len(raw) <= _KEPT_ROWS
     except connection.dialect.loaded_dbapi.Error as error:
         disconnected = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
         if disconnected:
@@ -198,5 +225,7 @@ def _run(connection, statement, params: dict | None, first: bool):
             _forget_cursor(pooled, compiled, cursor)
         if alone:
             _back_to_transactions(connection, dbapi_connection)
+    if compiled.row is None:
+        return raw
     rows = compiled.rows(raw)
     return (rows[0] if rows else None) if first else rows

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.db import utcnow
+from app.db import execute_write, utcnow
 from app.errors import Conflict
 from app.models import Application, ApplicationApplicant, Benefit, BenefitChange, Resident, StaffTask
 from app.models.ids import new_id
@@ -107,7 +107,7 @@ def take_proposal(session: Session, application: Application, actor: str, state:
         raise ValueError(f"a proposal cannot be taken to {state}")
     now = utcnow()
     values = {"state": state, "confirmed_at": now, "confirmed_by": actor, "updated_at": now, **columns}
-    won = session.execute(_take_statement(tuple(values)), {"application_id": application.id, **values}).rowcount
+    won = execute_write(session, _take_statement(tuple(values)), {"application_id": application.id, **values})
     if not won:
         session.refresh(application)
         return False
@@ -170,9 +170,11 @@ def add_open_benefit(session: Session, **values) -> str:
     after the session's pending changes (a period ended in the same transaction frees the index first)."""
     if session.new or session.dirty or session.deleted:
         session.flush()
-    benefit_id = new_id()
+    now, benefit_id = utcnow(), new_id()
+    row = {"application_id": None, "origin": "application", "tier": "", "end_month": None, **values,
+           "id": benefit_id, "state": "active", "created_at": now, "updated_at": now}
     try:
-        session.connection().execute(_insert_benefit(), {**values, "id": benefit_id, "state": "active"})
+        execute_write(session, _insert_benefit(), row)
     except IntegrityError as exc:
         if not is_unique_violation(exc, "benefits", "program", "resident_id"):
             raise
@@ -183,7 +185,8 @@ def add_open_benefit(session: Session, **values) -> str:
 
 @functools.cache
 def _insert_benefit():
-    return insert(Benefit.__table__)  # the columns' defaults (origin, tier, created_at, updated_at) fill the rest
+    table = Benefit.__table__
+    return insert(table).values({column.name: bindparam(column.name) for column in table.columns})
 
 
 def _first_failed(decision) -> str:

@@ -18,7 +18,7 @@ import functools
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db import select_first, utcnow
+from app.db import execute_write, select_first, utcnow
 from app.models import OutboxMessage
 from app.models.ids import new_id
 
@@ -64,7 +64,7 @@ def enqueue(session: Session, *, kind: str, idempotency_key: str, resident_id: i
               "resident_id": resident_id, "account_id": account_id, "application_id": application_id,
               "data": dict(data or {}), "state": PENDING, "attempts": 0, "next_attempt_at": not_before or now,
               "created_at": now}
-    session.connection().execute(_insert_message(), values)
+    execute_write(session, _insert_message(), values)
     row = OutboxMessage(**values)
     make_transient_to_detached(row)
     session.add(row)
@@ -77,7 +77,8 @@ _UNSET_COLUMNS = dict.fromkeys(("channel", "lease_until", "lease_owner", "last_e
 
 @functools.cache
 def _insert_message():
-    return insert(outbox_table())
+    table = outbox_table()
+    return insert(table).values({column.name: bindparam(column.name) for column in table.columns})
 
 
 @functools.cache

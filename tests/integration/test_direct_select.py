@@ -26,7 +26,7 @@ from sqlalchemy import (
     table,
 )
 
-from app.db import make_engine, select_first, select_rows, session_factory
+from app.db import execute_write, make_engine, select_first, select_rows, session_factory
 
 probe_metadata = MetaData()
 probe = Table("direct_select_probe", probe_metadata,
@@ -177,3 +177,43 @@ def test_on_postgresql_a_statement_run_again_on_its_connection_gives_its_own_row
     numbers = select(func.generate_series(1, bindparam("last", type_=Integer)).column_valued("n"))
     assert len(select_rows(session, numbers, {"last": 1500})) == 1500
     assert [r.n for r in select_rows(session, numbers, {"last": 2})] == [1, 2]
+
+
+def _bound_insert(target):
+    return target.insert().values({col.name: bindparam(col.name) for col in target.columns})
+
+
+def test_a_write_runs_in_the_sessions_transaction_and_gives_its_rowcount(session):
+    """`execute_write`: rowcount; a write as the first statement never runs on its own (a read may): the
+    transaction's rollback takes it back on both databases; values bind with their types (JSON, dates)."""
+    c = probe.c
+    insert_one = _bound_insert(probe)
+    row = {"id": 4, "name": "赵六", "born": date(1946, 5, 1), "seen_at": datetime(2026, 12, 7, 3, 0),
+           "data": {"source": "民政", "n": [1]}, "alive": True, "note": None}
+    assert execute_write(session, insert_one, row) == 1
+    if session.get_bind().dialect.name == "postgresql":
+        assert _driver(session).pgconn.transaction_status != 0  # inside a transaction, not autocommit
+    written = select(c.id, c.name, c.born, c.seen_at, c.data, c.alive, c.note).where(c.id == 4)
+    assert tuple(select_first(session, written)) == tuple(row.values())
+    renamed = probe.update().where(c.alive == bindparam("alive_now")).values(note=bindparam("new_note"))
+    assert execute_write(session, renamed, {"alive_now": True, "new_note": "z"}) == 3
+    session.rollback()
+    assert select_first(session, select(c.id).where(c.id == 4)) is None
+    assert [r.note for r in select_rows(session, select(c.note).order_by(c.id))] == [None, "x", "y"]
+
+
+def test_a_write_whose_defaults_sqlalchemy_computes_goes_through_connection_execute(session):
+    defaulted = Table("direct_select_probe", MetaData(), Column("id", Integer, primary_key=True),
+                      Column("name", String(40), default="默认"), Column("note", String(40)))
+    assert execute_write(session, defaulted.insert(), {"id": 9, "note": "n"}) == 1  # `name` filled by its default
+    assert select_first(session, select(probe.c.name).where(probe.c.id == 9)).name == "默认"
+    session.rollback()
+
+
+def test_a_unique_violation_by_a_write_is_sqlalchemys_integrity_error(session):
+    row = {**ROWS[0], "id": 1}
+    with pytest.raises(exc.IntegrityError):
+        execute_write(session, _bound_insert(probe), row)
+    session.rollback()
+    assert execute_write(session, _bound_insert(probe), {**row, "id": 5}) == 1  # the kept cursor still works
+    session.rollback()
