@@ -108,15 +108,15 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
     conn = session.connection()
     if conn.dialect.name == "postgresql" and _append_in_one_statement(conn, event, ids, kind, visible_at):
         return event
-    advance, add, store = _statements()
-    head = conn.execute(advance).first()
+    advance, add, store = _statements()  # straight on the driver: the head's lock is held meanwhile
+    head = direct_select.write_first(conn, advance)
     if head is None:  # the very first event: create the head (from the last event, if any), then advance it
         _lock_head(session)
-        head = conn.execute(advance).first()
+        head = direct_select.write_first(conn, advance)
     event.seq, event.ts, event.prev_hash = head.seq, utcnow(), head.hash
     event.hash = event_hash(event)
-    conn.execute(add, [vars(event)])
-    conn.execute(store, {"new_hash": event.hash})
+    direct_select.execute_write(conn, add, vars(event))
+    direct_select.execute_write(conn, store, {"new_hash": event.hash})
     if ids:
         conn.execute(_add_subjects(), [{"resident_id": r, "seq": event.seq, "actor_kind": kind,
                                         "visible_at": visible_at} for r in ids])

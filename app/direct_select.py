@@ -37,9 +37,10 @@ class _Compiled:
         if (compiled.post_compile_params or compiled.literal_execute_params or compiled.has_out_parameters
                 or not (write or compiled._result_columns)):
             raise ValueError("not a plain SELECT")
-        if write and (getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None)
-                      or getattr(compiled, "postfetch", None)):
-            raise ValueError("column defaults computed at execution")  # SQLAlchemy's execution context fills them
+        if write and (getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None)):
+            # Python-side defaults SQLAlchemy's execution context would fill (values the server computes — a SET
+            # of an expression, a server default — need nothing from us)
+            raise ValueError("column defaults computed at execution")
         keys = [column[0] for column in compiled._result_columns]
         if (len(set(keys)) != len(keys)
                 or any(not k.isidentifier() or keyword.iskeyword(k) or k.startswith("_") for k in keys)):

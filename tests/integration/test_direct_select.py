@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from app.db import execute_write, make_engine, select_first, select_rows, session_factory
+from app.direct_select import write_first
 
 probe_metadata = MetaData()
 probe = Table("direct_select_probe", probe_metadata,
@@ -217,3 +218,14 @@ def test_a_unique_violation_by_a_write_is_sqlalchemys_integrity_error(session):
     session.rollback()
     assert execute_write(session, _bound_insert(probe), {**row, "id": 5}) == 1  # the kept cursor still works
     session.rollback()
+
+
+def test_write_first_returns_what_the_server_computed(session):
+    """An UPDATE … RETURNING whose SET is an expression the server computes (the audit head's advance)."""
+    c = probe.c
+    advance = (probe.update().where(c.id == bindparam("which")).values(id=c.id + 10)
+               .returning(c.id, c.name))
+    assert tuple(write_first(session.connection(), advance, {"which": 2})) == (12, "李四")
+    assert write_first(session.connection(), advance, {"which": 99}) is None
+    session.rollback()
+    assert select_first(session, select(c.name).where(c.id == 2)).name == "李四"
