@@ -141,13 +141,12 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
     if not take_proposal(session, application, actor_account_id, outcome, decision=code, trace=decision.trace(),
                          decided_at=utcnow()):  # someone else moved it first: see what they did
         return confirm(session, application, actor_account_id, today)
-    with session.no_autoflush:
-        _record_decision(session, application, program, resident, decision)
+    _record_decision(session, application, program, resident, decision)
     return application
 
 
 def _record_decision(session: Session, application: Application, program, resident, decision) -> None:
-    """What follows the rule's outcome (written by the take): the message and, if eligible, the benefit."""
+    """What follows the rule's outcome (written by the take): if eligible the benefit, and the message."""
     if not decision.eligible:
         enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
                 resident_id=resident.id, application_id=application.id,
