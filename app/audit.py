@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app import direct_select
-from app.db import utcnow
+from app.db import flush_pending, utcnow
 from app.digits import ASCII_DIGITS
 from app.models import AuditEvent, AuditHead, AuditSubject
 
@@ -96,8 +96,8 @@ def record(session: Session, *, actor: str, action: str, result: str = "ok", on_
     store its hash (and the subjects). Only the very first event, with no head row to lock yet, takes
     PostgreSQL's advisory lock (`_lock_head`) so that two first appends cannot both create it.
     """
-    if session.autoflush and (session.new or session.dirty or session.deleted):
-        session.flush()  # the action's own writes first: the head's lock is then held only for the append
+    if session.autoflush:
+        flush_pending(session)  # the action's own writes first: the head's lock is then held only for the append
     event = SimpleNamespace(seq=None, ts=None, actor=actor[:64], on_behalf_of=on_behalf_of,
                             action=action[:64], object_ref=(object_ref or None) and object_ref[:96],
                             result=result[:32], request_id=(request_id or None) and request_id[:64],

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import JSON, MetaData, String, create_engine, event
+from sqlalchemy import JSON, MetaData, String, bindparam, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -203,9 +203,23 @@ def select_first(session, statement, params: dict | None = None):
 
 
 def execute_write(session, statement, params: dict | None = None) -> int:
-    """A Core INSERT/UPDATE/DELETE built once per process, every value bound, in the session's transaction
-    (`app.direct_select.execute_write`): its rowcount. Pending ORM changes are not flushed first."""
+    """A Core INSERT/UPDATE/DELETE built once per process, in the session's transaction
+    (`app.direct_select.execute_write`): its rowcount. Pending ORM changes are not flushed first
+    (`flush_pending`)."""
     return direct_select.execute_write(session.connection(), statement, params)
+
+
+def flush_pending(session) -> None:
+    """Write the session's pending ORM changes now — what autoflush does before a query — ahead of a Core
+    statement the ORM does not see (a read that must see them, a write that must come after them)."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+
+
+def bound_insert(table):
+    """An INSERT of one row into `table` with every column a bound parameter of its own name: built once by the
+    caller (`functools.cache`), run with `execute_write` and a dict holding a value for every column."""
+    return table.insert().values({column.name: bindparam(column.name) for column in table.columns})
 
 
 def session_factory(cfg) -> sessionmaker:

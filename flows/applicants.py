@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app import digits
-from app.db import core_execute, utcnow
+from app.db import core_execute, flush_pending, utcnow
 from app.masking import mask_name
 from app.models import Account, Application, ApplicationApplicant, Resident
 from app.models.ids import new_id
@@ -83,8 +83,7 @@ def views_of(session: Session, application_ids: list[str]) -> dict[str, list[dic
     out: dict[str, list[dict]] = {i: [] for i in application_ids}
     if not application_ids:
         return out
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # what the ORM's autoflush would do before a read
+    flush_pending(session)
     for r in core_execute(session, _applicants_query(), {"ids": list(application_ids)}):
         out[r.application_id].append({"name": mask_name(r.name), "role": r.role,
                                       "role_text": ROLE_TEXT.get(r.role, r.role), "state": r.state})

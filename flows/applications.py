@@ -8,12 +8,12 @@ from __future__ import annotations
 import functools
 from datetime import date, timedelta
 
-from sqlalchemy import Date, Select, and_, bindparam, exists, insert, select, union_all, update
+from sqlalchemy import Date, Select, and_, bindparam, exists, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.db import execute_write, utcnow
+from app.db import bound_insert, execute_write, flush_pending, utcnow
 from app.errors import Conflict
 from app.models import Application, ApplicationApplicant, Benefit, BenefitChange, Resident, StaffTask
 from app.models.ids import new_id
@@ -167,8 +167,7 @@ def add_open_benefit(session: Session, **values) -> str:
     or two decisions racing — is a 409 `benefit_already_open`, and the request's transaction rolls back whole.
     One Core INSERT at once (nothing reads the row back as an object; the unit of work cost twice the statement),
     after the session's pending changes (a period ended in the same transaction frees the index first)."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    flush_pending(session)
     now, benefit_id = utcnow(), new_id()
     row = {"application_id": None, "origin": "application", "tier": "", "end_month": None, **values,
            "id": benefit_id, "state": "active", "created_at": now, "updated_at": now}
@@ -184,8 +183,7 @@ def add_open_benefit(session: Session, **values) -> str:
 
 @functools.cache
 def _insert_benefit():
-    table = Benefit.__table__
-    return insert(table).values({column.name: bindparam(column.name) for column in table.columns})
+    return bound_insert(Benefit.__table__)
 
 
 def _first_failed(decision) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app import digits
-from app.db import core_execute
+from app.db import core_execute, flush_pending
 from app.models.areas import Area
 
 COLUMNS = ("code", "name", "valid_from", "valid_to")
@@ -194,8 +194,7 @@ def names(session: Session, codes, on: date) -> dict[str, str]:
     wanted = sorted({c for c in codes if c})
     if not wanted:
         return {}
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # what the ORM's autoflush would do before a read
+    flush_pending(session)
     return dict(core_execute(session, _names_query(), {"codes": wanted, "on": on}).all())
 
 

@@ -18,7 +18,7 @@ import functools
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db import execute_write, select_first, utcnow
+from app.db import bound_insert, execute_write, flush_pending, select_first, utcnow
 from app.models import OutboxMessage
 from app.models.ids import new_id
 
@@ -55,12 +55,11 @@ def enqueue(session: Session, *, kind: str, idempotency_key: str, resident_id: i
     is an UPDATE at the next flush."""
     if resident_id is None and account_id is None and application_id is None:
         raise ValueError("a message needs a resident, an account or an application")
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    flush_pending(session)
     if select_first(session, _key_taken(), {"idempotency_key": idempotency_key}) is not None:
         return None
     now = utcnow()
-    values = {**_UNSET_COLUMNS, "id": new_id(), "idempotency_key": idempotency_key, "kind": kind,
+    values = {**_unset_columns(), "id": new_id(), "idempotency_key": idempotency_key, "kind": kind,
               "resident_id": resident_id, "account_id": account_id, "application_id": application_id,
               "data": dict(data or {}), "state": PENDING, "attempts": 0, "next_attempt_at": not_before or now,
               "created_at": now}
@@ -71,14 +70,16 @@ def enqueue(session: Session, *, kind: str, idempotency_key: str, resident_id: i
     return row
 
 
-# every column a new message leaves empty, so the object returned holds the whole row (no lazy load of them)
-_UNSET_COLUMNS = dict.fromkeys(("channel", "lease_until", "lease_owner", "last_error", "provider_msgid", "sent_at"))
+@functools.cache
+def _unset_columns() -> dict:
+    """Every column, empty: a new message's values go over it, so the INSERT binds every column and the object
+    returned holds the whole row (no lazy load of what it left empty)."""
+    return dict.fromkeys(column.name for column in outbox_table().columns)
 
 
 @functools.cache
 def _insert_message():
-    table = outbox_table()
-    return insert(table).values({column.name: bindparam(column.name) for column in table.columns})
+    return bound_insert(outbox_table())
 
 
 @functools.cache

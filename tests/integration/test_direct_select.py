@@ -26,7 +26,7 @@ from sqlalchemy import (
     table,
 )
 
-from app.db import execute_write, make_engine, select_first, select_rows, session_factory
+from app.db import bound_insert, execute_write, make_engine, select_first, select_rows, session_factory
 from app.direct_select import write_first
 
 probe_metadata = MetaData()
@@ -180,15 +180,11 @@ def test_on_postgresql_a_statement_run_again_on_its_connection_gives_its_own_row
     assert [r.n for r in select_rows(session, numbers, {"last": 2})] == [1, 2]
 
 
-def _bound_insert(target):
-    return target.insert().values({col.name: bindparam(col.name) for col in target.columns})
-
-
 def test_a_write_runs_in_the_sessions_transaction_and_gives_its_rowcount(session):
     """`execute_write`: rowcount; a write as the first statement never runs on its own (a read may): the
     transaction's rollback takes it back on both databases; values bind with their types (JSON, dates)."""
     c = probe.c
-    insert_one = _bound_insert(probe)
+    insert_one = bound_insert(probe)
     row = {"id": 4, "name": "赵六", "born": date(1946, 5, 1), "seen_at": datetime(2026, 12, 7, 3, 0),
            "data": {"source": "民政", "n": [1]}, "alive": True, "note": None}
     assert execute_write(session, insert_one, row) == 1
@@ -214,9 +210,9 @@ def test_a_write_whose_defaults_sqlalchemy_computes_goes_through_connection_exec
 def test_a_unique_violation_by_a_write_is_sqlalchemys_integrity_error(session):
     row = {**ROWS[0], "id": 1}
     with pytest.raises(exc.IntegrityError):
-        execute_write(session, _bound_insert(probe), row)
+        execute_write(session, bound_insert(probe), row)
     session.rollback()
-    assert execute_write(session, _bound_insert(probe), {**row, "id": 5}) == 1  # the kept cursor still works
+    assert execute_write(session, bound_insert(probe), {**row, "id": 5}) == 1  # the kept cursor still works
     session.rollback()
 
 
