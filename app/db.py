@@ -157,8 +157,9 @@ def end_transaction(status: int) -> None:
     after its use case committed — ends with COMMIT instead of the ROLLBACK of closing the session. The same for
     a read, but psycopg forgets every prepared statement of the connection on ROLLBACK, so PostgreSQL planned
     each of the API's statements anew on every request (a list page's planning cost 0.7 ms of server CPU, twelve
-    times its execution: pg_stat_statements, plans = calls). A request answered 4xx/5xx (including an exception
-    no handler answered) is still rolled back, whatever it had written."""
+    times its execution: pg_stat_statements, plans = calls). A transaction that holds nothing to commit
+    (`_only_read`) is left to the session's close. A request answered 4xx/5xx (including an exception no handler
+    answered) is still rolled back, whatever it had written."""
     if status >= 400 or not SessionLocal.registry.has():
         return
     session = SessionLocal()
@@ -170,16 +171,20 @@ def end_transaction(status: int) -> None:
 
 
 def _only_read(session) -> bool:
-    """True when committing would change nothing and keep nothing: SQLite's driver has not begun a transaction
-    (pysqlite begins one before the first write, and a read-only one keeps no prepared statements), nothing
+    """True when committing would change nothing and keep nothing: the driver has no transaction open, nothing
     waits to be flushed, and nothing listens for the commit (`app.audit.record_at_commit`). Closing the session
-    at teardown then ends it as the commit would, for a quarter of the cost (10 µs of 41). Always False on
-    PostgreSQL, where the commit goes through (psycopg sends no COMMIT when no transaction is open: a request
-    whose reads all ran on their own, `app.direct_select`)."""
+    at teardown then ends it as the commit would, for a quarter of the cost (10 µs of 41). pysqlite begins a
+    transaction before the first write (a read-only one keeps no prepared statements); on PostgreSQL a request
+    whose reads all ran on their own (`app.direct_select`) leaves psycopg idle, and psycopg's ROLLBACK of an idle
+    connection — the pool's reset when the session closes — sends nothing and keeps the prepared statements, as
+    its COMMIT would."""
     if session.new or session.dirty or session.deleted or session.dispatch.before_commit:
         return False
     dbapi_connection = session.connection().connection.dbapi_connection
-    return getattr(dbapi_connection, "in_transaction", True) is False
+    pgconn = getattr(dbapi_connection, "pgconn", None)  # psycopg
+    if pgconn is not None:
+        return pgconn.transaction_status == 0  # PQTRANS_IDLE, as app.direct_select reads it
+    return getattr(dbapi_connection, "in_transaction", True) is False  # pysqlite
 
 
 def core_execute(session, statement, params: dict | None = None):

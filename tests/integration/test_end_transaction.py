@@ -1,16 +1,18 @@
-"""`app.db.end_transaction`, the end of a successful request's open transaction: COMMIT — on PostgreSQL always
-(psycopg keeps its prepared statements only then), on SQLite unless the transaction only read (nothing written,
-nothing pending, nobody listening for the commit), which the session's close then ends. Whatever was written,
-flushed or deferred to the commit is committed; a 4xx answer's transaction is rolled back."""
+"""`app.db.end_transaction`, the end of a successful request's open transaction: COMMIT, unless the driver has no
+transaction open and nothing is pending or listening for the commit — then the session's close ends it. On
+PostgreSQL a read inside a transaction is committed (psycopg forgets its prepared statements on a ROLLBACK);
+reads that ran on their own (`app.direct_select`) leave no transaction, and the close keeps them prepared.
+Whatever was written, flushed or deferred to the commit is committed; a 4xx answer's transaction is rolled
+back."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, select, text
 from sqlalchemy.orm import registry
 
 from app.audit import record_at_commit
-from app.db import SessionLocal, end_transaction, make_engine
+from app.db import SessionLocal, end_transaction, make_engine, select_first
 from app.models import AuditEvent
 
 probe_metadata = MetaData()
@@ -56,6 +58,22 @@ def test_a_read_is_committed_on_postgresql_and_closed_on_sqlite(engine):
     assert session.execute(select(func.count()).select_from(probe)).scalar() == 0
     _finish(200)
     assert engine.commits == ([1] if engine.dialect.name == "postgresql" else [])
+
+
+def test_reads_on_their_own_are_closed_and_stay_prepared_on_postgresql(engine):
+    """Requests that only read through `select_first` end without a COMMIT on both databases; on PostgreSQL,
+    where psycopg prepares a statement on its fifth run on a connection, the statement is still prepared on
+    that connection after the requests' sessions closed (a ROLLBACK that went through would have dropped it)."""
+    counted = select(func.count().label("n")).select_from(probe)
+    for _ in range(7):
+        assert select_first(SessionLocal(), counted).n == 0
+        _finish(200)
+    assert engine.commits == []
+    if engine.dialect.name == "postgresql":
+        prepared = select(func.count().label("n")).select_from(text("pg_prepared_statements")).where(
+            text("statement LIKE '%end_transaction_probe%'"))
+        assert select_first(SessionLocal(), prepared).n == 1
+        _finish(200)
 
 
 def test_a_core_write_is_committed(engine):
