@@ -72,9 +72,11 @@ def enqueue(session: Session, *, kind: str, idempotency_key: str, resident_id: i
 
 @functools.cache
 def _unset_columns() -> dict:
-    """Every column, empty: a new message's values go over it, so the INSERT binds every column and the object
-    returned holds the whole row (no lazy load of what it left empty)."""
-    return dict.fromkeys(column.name for column in outbox_table().columns)
+    """Every column without a default, empty: `enqueue` sets the others, so the INSERT binds every column and the
+    object returned holds the whole row (no lazy load of what it left empty). A column added later with a
+    server default is left out, and the INSERT, no longer fully bound, lets the server fill it."""
+    return dict.fromkeys(column.name for column in outbox_table().columns
+                         if column.default is None and column.server_default is None)
 
 
 @functools.cache

@@ -142,13 +142,17 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
             other.wait_screen("mine")
             other.page.click("main button:has-text('退回任务池')")
             other.wait_screen("mine")
+            # released once her list is redrawn without it (a fetch: "networkidle" does not wait for it)
+            other.page.wait_for_function("!document.querySelector('main table')")
         finally:
             other.close()
 
-        desk.open("#/inbox")
+        desk.page.reload()  # the pool as it is now (opening the same #/inbox again would keep the drawn page)
+        desk.settle()
         desk.wait_screen("inbox")
         desk.page.click("main table button:has-text('认领')")
         desk.wait_screen("inbox")
+        desk.page.wait_for_function("!document.querySelector('main table')")  # claimed: gone from the pool
         desk.page.click("a[href='#/mine']")
         desk.wait_screen("mine")
         check(desk, "mine")
