@@ -64,7 +64,15 @@ class Phone:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def open(self, hash_: str = "#/home"):
-        self.page.goto(f"{self.base}/m/{hash_}")
+        self.visit(f"{self.base}/m/{hash_}")
+
+    def visit(self, url: str):
+        """The page at `url`, drawn afresh: the address the page is already at is reloaded (going to it again
+        changes nothing in the browser, and the page drawn before — its buttons included — would stay)."""
+        if self.page.url == url:
+            self.page.reload()
+        else:
+            self.page.goto(url)
         self.settle()
 
     def go(self, hash_: str):

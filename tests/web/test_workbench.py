@@ -39,8 +39,7 @@ class Desk(Phone):
         super().__init__(browser, base, viewport=DESKTOP)
 
     def open(self, hash_: str = "#/inbox"):
-        self.page.goto(f"{self.base}/staff/{hash_}")
-        self.settle()
+        self.visit(f"{self.base}/staff/{hash_}")
 
     def settle(self):
         self.page.wait_for_function("document.body.dataset.hash !== undefined && "
@@ -147,8 +146,7 @@ def test_a_reviewers_day_and_refusals_in_words(browser, stack, tmp_path, phone):
         finally:
             other.close()
 
-        desk.page.reload()  # the pool as it is now (opening the same #/inbox again would keep the drawn page)
-        desk.settle()
+        desk.open("#/inbox")  # the pool as it is now
         desk.wait_screen("inbox")
         desk.page.click("main table button:has-text('认领')")
         desk.wait_screen("inbox")
