@@ -178,13 +178,9 @@ def _only_read(session) -> bool:
     whose reads all ran on their own (`app.direct_select`) leaves psycopg idle, and psycopg's ROLLBACK of an idle
     connection — the pool's reset when the session closes — sends nothing and keeps the prepared statements, as
     its COMMIT would."""
-    if session.new or session.dirty or session.deleted or session.dispatch.before_commit:
+    if has_pending(session) or session.dispatch.before_commit:
         return False
-    dbapi_connection = session.connection().connection.dbapi_connection
-    pgconn = getattr(dbapi_connection, "pgconn", None)  # psycopg
-    if pgconn is not None:
-        return pgconn.transaction_status == 0  # PQTRANS_IDLE, as app.direct_select reads it
-    return getattr(dbapi_connection, "in_transaction", True) is False  # pysqlite
+    return not direct_select.transaction_open(session.connection().connection.dbapi_connection)
 
 
 def core_execute(session, statement, params: dict | None = None):
@@ -214,10 +210,15 @@ def execute_write(session, statement, params: dict | None = None) -> int:
     return direct_select.execute_write(session.connection(), statement, params)
 
 
+def has_pending(session) -> bool:
+    """Whether the session holds ORM changes not yet written (new, changed or deleted objects)."""
+    return bool(session.new or session.dirty or session.deleted)
+
+
 def flush_pending(session) -> None:
     """Write the session's pending ORM changes now — what autoflush does before a query — ahead of a Core
     statement the ORM does not see (a read that must see them, a write that must come after them)."""
-    if session.new or session.dirty or session.deleted:
+    if has_pending(session):
         session.flush()
 
 

@@ -133,10 +133,18 @@ def _may_read_alone(dbapi_connection) -> bool:
     anyway, a plain SELECT takes no lock a transaction would keep, and the first write after it begins the
     transaction as before. Not under REPEATABLE READ or SERIALIZABLE (one snapshot from the first statement),
     nor once a transaction is open."""
-    pgconn = getattr(dbapi_connection, "pgconn", None)
-    return (pgconn is not None and pgconn.transaction_status == 0  # PQTRANS_IDLE
+    return (hasattr(dbapi_connection, "pgconn") and not transaction_open(dbapi_connection)
             and not dbapi_connection.autocommit
             and dbapi_connection.isolation_level in _STATEMENT_SNAPSHOTS)
+
+
+def transaction_open(dbapi_connection) -> bool:
+    """Whether the driver's connection is inside a transaction: psycopg's status is not PQTRANS_IDLE (0), or
+    pysqlite has begun one (which it does before the first write); True when the driver does not say."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is not None:
+        return pgconn.transaction_status != 0
+    return getattr(dbapi_connection, "in_transaction", True) is not False
 
 
 # psycopg.IsolationLevel (an IntEnum): READ UNCOMMITTED (1, which PostgreSQL runs as READ COMMITTED) and READ

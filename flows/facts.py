@@ -7,7 +7,7 @@ import functools
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from app.db import select_first
+from app.db import has_pending, select_first
 from app.models import Resident
 from flows.programs.base import PersonFacts as Facts
 
@@ -24,7 +24,7 @@ def resident_for_facts(session: Session, resident_id: int):
     """The resident's `FACT_COLUMNS` as a plain row read on the session's connection (this runs for every
     proposal a list shows and every confirmation), or her ORM object when the session holds unflushed changes
     that a read must see; None when there is no such resident."""
-    if session.new or session.dirty or session.deleted:
+    if has_pending(session):
         return session.get(Resident, resident_id)
     return select_first(session, _facts_query(), {"resident_id": resident_id})
 
