@@ -6,6 +6,7 @@ import base64
 import hashlib
 import logging
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -50,6 +51,21 @@ def parse_data_keys(value: str) -> list[tuple[str, str]]:
         seen.add(kid)
         pairs.append((kid, secret))
     return pairs
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9_+/-]+={0,2}")
+MIN_DATA_KEY_BYTES = 16
+
+
+def check_data_key(name: str, secret: str) -> None:
+    """ConfigError unless a data key is base64 (URL-safe or standard, padding optional) of at least 16 bytes:
+    anything else would be read loosely (characters outside the alphabet dropped) into a guessable key."""
+    bad = not _BASE64.fullmatch(secret) or len(secret.rstrip("=")) % 4 == 1
+    if not bad:
+        bad = len(base64.urlsafe_b64decode(secret.rstrip("=") + "=" * (-len(secret.rstrip("=")) % 4))) < MIN_DATA_KEY_BYTES
+    if bad:
+        raise ConfigError(f"{name}: a data key is base64 of at least {MIN_DATA_KEY_BYTES} random bytes (e.g. "
+                          "python3 -c 'import os,base64;print(base64.urlsafe_b64encode(os.urandom(32)).decode())')")
 
 
 def data_key_material(secret: str) -> bytes:
@@ -280,6 +296,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     if cfg.env == "production" and environ.get("ZEROTRIP_FAKE_TODAY", "").strip():
         raise ConfigError("ZEROTRIP_FAKE_TODAY (the test clock) is refused in production")
     _ensure_keys(cfg)
+    for kid, secret in parse_data_keys(cfg.data_keys) or [(DEFAULT_KID, cfg.data_key)]:
+        check_data_key(f"ZEROTRIP_DATA_KEYS (kid {kid})" if cfg.data_keys else "ZEROTRIP_DATA_KEY", secret)
     _ensure_proof_key(cfg)
     if not cfg.audit_anchor_path:
         cfg.audit_anchor_path = str(Path(cfg.instance_path) / "audit-anchors.jsonl")

@@ -115,6 +115,17 @@ class FieldCipher:
         """The keyed hash under every key of the ring, current first: what look-ups match during a rotation."""
         return [key.hash(value, kind) for key in self._keys]
 
+    def hash_index(self, values, kind: str = "id") -> dict[str, str]:
+        """For a batch look-up: every key's hash of each value → the current key's hash of that value. Query
+        `IN` its keys, file each row found under `index[row_hash]`: a row not yet re-keyed is found as one that
+        is (one key: the identity of the current hashes)."""
+        index: dict[str, str] = {}
+        for value in values:
+            hashes = self.lookup_hashes(value, kind)
+            for h in hashes:
+                index[h] = hashes[0]
+        return index
+
 
 _cache: dict[tuple, FieldCipher] = {}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from app.crypto import cipher_for
 from app.db import make_engine
 from app.idnumbers import check_char
-from flows.imports.batch import local_today
+from flows.imports.batch import local_today, refuse_during_rotation
 from flows.imports.people import load_people
 from flows.imports.reference import (
     GRANDCHILD,
@@ -296,7 +296,10 @@ def seed_city(cfg, n: int, seed: int = 1, progress: Callable[[int], None] | None
     started, today = time.monotonic(), local_today(cfg)
     generator = PeopleWriter(City(seed, today))
     report = RejectReport(report_path(cfg.instance_path, "seed", f"s{seed}"), always=False)
-    writer = ResidentWriter(make_engine(cfg.database_url), cipher_for(cfg), today)
+    engine = make_engine(cfg.database_url)
+    with engine.connect() as conn:
+        refuse_during_rotation(conn)
+    writer = ResidentWriter(engine, cipher_for(cfg), today)
     numbered = ((line, row) for line, row in enumerate(generator.rows(n), start=2))
     try:
         result = load_people(writer, numbered, today, set(), report, progress)

@@ -8,6 +8,7 @@ import click
 from app.cli.common import Progress, ready_config, summary
 from app.db import session_scope
 from flows import areas
+from flows.imports.csvfile import BadInput
 from flows.synthetic_city import seed_city
 
 
@@ -21,7 +22,10 @@ def seed(n: int, seed: int) -> None:
     synthetic city's area names (areas= counts the names added or changed)."""
     cfg = ready_config()
     progress = Progress("seed", total=n)
-    result = seed_city(cfg, n, seed, progress.update)
+    try:
+        result = seed_city(cfg, n, seed, progress.update)
+    except BadInput as exc:
+        raise click.ClickException(str(exc)) from None
     progress.update(n, force=True)
     named = areas.Result()
     with session_scope(cfg) as session:

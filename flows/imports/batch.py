@@ -25,13 +25,18 @@ def local_today(cfg) -> date:
     return fake_today() or datetime.now(ZoneInfo(cfg.timezone)).date()
 
 
+def refuse_during_rotation(conn) -> None:
+    """BadInput while a data-key rotation runs (or was interrupted and not yet resumed): a bulk write waits for it."""
+    if conn.execute(select(KeyRotation.id).where(KeyRotation.state == "running")).first():
+        raise BadInput("a data-key rotation is running (zerotrip keys rotate-data): imports wait until it "
+                       "finishes (an interrupted one: run it again to resume)")
+
+
 def start_batch(engine: Engine, kind: str, file_name: str, sha256: str) -> str:
     """Record the start of a run (committed at once, so that a crash leaves a trace)."""
     batch_id = new_id()
     with engine.begin() as conn:
-        if conn.execute(select(KeyRotation.id).where(KeyRotation.state == "running")).first():
-            raise BadInput("a data-key rotation is running (zerotrip keys rotate-data): imports wait until it "
-                           "finishes, since rows not yet re-keyed would not be found under the new key")
+        refuse_during_rotation(conn)
         conn.execute(insert(_T).values(id=batch_id, kind=kind, file_name=file_name[:255], file_sha256=sha256,
                                        started_at=utcnow(), counts={}))
     return batch_id

@@ -76,7 +76,8 @@ class BenefitWriter:
         counts, now = WriteCounts(), utcnow()
         hashed = [(line, self.cipher.lookup_hash(rec["id_number"], "id"), rec) for line, rec in items]
         with self.engine.begin() as conn:
-            people = {h: (i, d) for h, i, d in conn.execute(_RESIDENTS, {"hashes": [h for _, h, _ in hashed]})}
+            index = self.cipher.hash_index({rec["id_number"] for _, rec in items}, "id")  # any key of the ring
+            people = {index[h]: (i, d) for h, i, d in conn.execute(_RESIDENTS, {"hashes": list(index)})}
             ids = [p[0] for p in people.values()]
             current = {(b.program, b.resident_id): b for b in conn.execute(_BENEFITS, {"ids": ids})} if ids else {}
             inserts, updates = [], []

@@ -108,8 +108,8 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
     existing = {r.resident_id: r.row_digest for r in conn.execute(_EXISTING, {"ids": [p.id for _, p, _ in matched]})} \
         if matched else {}
     hashes = {rec["arranger"]: cipher.lookup_hash(rec["arranger"], "id") for _, _, rec in matched}
-    arrangers = {r.id_hash: r.id for r in conn.execute(_ARRANGERS, {"hashes": list(set(hashes.values()))})} \
-        if hashes else {}
+    index = cipher.hash_index(hashes, "id")  # an arranger's row under any key of the ring
+    arrangers = {index[r.id_hash]: r.id for r in conn.execute(_ARRANGERS, {"hashes": list(index)})} if hashes else {}
     inserts, updates = [], []
     for _line, person, rec in matched:
         row_hash = _row_hash(rec)

@@ -25,7 +25,7 @@ _EXISTING = select(_T.c.cert_hash, _T.c.id, _T.c.row_hash).where(_T.c.cert_hash.
 _UPDATE = update(_T).where(_T.c.id == bindparam("b_id")).values(
     resident_id=bindparam("b_resident"), category=bindparam("b_category"), grade=bindparam("b_grade"),
     issue_date=bindparam("b_issue"), expiry_date=bindparam("b_expiry"), row_hash=bindparam("b_row_hash"),
-    source_date=bindparam("b_source_date"), updated_at=bindparam("b_now"))
+    cert_hash=bindparam("b_cert_hash"), source_date=bindparam("b_source_date"), updated_at=bindparam("b_now"))
 
 
 def mask_certificate(number: str) -> str:
@@ -62,27 +62,28 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
 def write(conn, cipher, items, found, report, today) -> WriteCounts:
     counts, now = WriteCounts(), utcnow()
     keyed = [(line, cipher.lookup_hash(rec["cert"], "cert"), rec) for line, rec in items]
-    existing = {h: (i, rh) for h, i, rh in conn.execute(_EXISTING, {"h": [k for _, k, _ in keyed]})}
+    index = cipher.hash_index({rec["cert"] for _, rec in items}, "cert")  # a row under any key of the ring
+    existing = {index[h]: (i, rh) for h, i, rh in conn.execute(_EXISTING, {"h": list(index)})}
     inserts, updates = [], []
     for line, cert_hash, rec in keyed:
         person = partner.resident_of(found, cipher, rec)
         if person is None:
             report.add_row(line, rec["id_number"], [partner.UNKNOWN])
             continue
-        row_hash = cipher.lookup_hash(f"{rec['category']}|{rec['grade']}|{rec['issue']}|{rec['expiry']}|{person.id}",
-                                      "row")
-        current = existing.get(cert_hash)
+        row_hashes = cipher.lookup_hashes(f"{rec['category']}|{rec['grade']}|{rec['issue']}|{rec['expiry']}|"
+                                          f"{person.id}", "row")
+        row_hash, current = row_hashes[0], existing.get(cert_hash)
         if current is None:
             inserts.append({"resident_id": person.id, "cert_hash": cert_hash, "cert_mask": mask_certificate(rec["cert"]),
                             "category": rec["category"], "grade": rec["grade"], "issue_date": rec["issue"],
                             "expiry_date": rec["expiry"], "row_hash": row_hash, "source": SOURCE,
                             "source_date": today, "updated_at": now})
-        elif current[1] == row_hash:
+        elif current[1] in row_hashes:  # unchanged (a row under an earlier key is left to the rotation)
             counts.unchanged += 1
         else:
             updates.append({"b_id": current[0], "b_resident": person.id, "b_category": rec["category"],
                             "b_grade": rec["grade"], "b_issue": rec["issue"], "b_expiry": rec["expiry"],
-                            "b_row_hash": row_hash, "b_source_date": today, "b_now": now})
+                            "b_row_hash": row_hash, "b_cert_hash": cert_hash, "b_source_date": today, "b_now": now})
     return partner.save(conn, counts, insert(_T), inserts, _UPDATE, updates)
 
 

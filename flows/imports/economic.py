@@ -75,7 +75,8 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
     counts, now = WriteCounts(), utcnow()
     matched = [(person.id, rec) for _, person, rec in partner.known_residents(items, found, cipher, report)]
     ids = list({pid for pid, _ in matched})
-    existing = {(r.resident_id, r.kind, r.period, r.ref_hash): r
+    refs = cipher.hash_index({rec["ref"] for _, rec in matched if rec["ref"]}, "ref")  # any key of the ring
+    existing = {(r.resident_id, r.kind, r.period, refs.get(r.ref_hash, r.ref_hash)): r
                 for r in (conn.execute(_EXISTING, {"ids": ids}) if ids else [])}
     inserts, updates, income = [], [], []
     for pid, rec in matched:

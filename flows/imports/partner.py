@@ -82,9 +82,10 @@ UNKNOWN = ("RESIDENT_UNKNOWN", "no resident with this ID number in the populatio
 
 
 def people(conn: Connection, cipher: FieldCipher, items: list[tuple[int, dict]]) -> dict:
-    """{id_hash: row(id, birth_date, death_date)} for the batch's ID numbers."""
-    hashes = list({cipher.lookup_hash(rec["id_number"], "id") for _, rec in items})
-    return {r.id_hash: r for r in conn.execute(_PEOPLE, {"hashes": hashes})}
+    """{id_hash: row(id, birth_date, death_date)} for the batch's ID numbers, under the current key's hash of each
+    (`resident_of`) whichever key of the ring the resident's row is still keyed by."""
+    index = cipher.hash_index({rec["id_number"] for _, rec in items}, "id")
+    return {index[r.id_hash]: r for r in conn.execute(_PEOPLE, {"hashes": list(index)})}
 
 
 def check_date(value: str, code: str, today: date, issues: list, what: str) -> date | None:

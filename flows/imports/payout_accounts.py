@@ -62,7 +62,8 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
         if current is None:
             inserts.append({"resident_id": pid, **values, "source": "import", "changed_by": None,
                             "source_date": today, "updated_at": now})
-        elif (current.number_hash, current.kind, current.bank_name) == (number_hash, rec["kind"], rec["bank"]):
+        elif (current.number_hash in cipher.lookup_hashes(rec["account"], "account")  # under any key of the ring
+              and (current.kind, current.bank_name) == (rec["kind"], rec["bank"])):
             counts.unchanged += 1
         elif current.source != "import":
             report.add_row(line, rec["id_number"], [("ACCOUNT_CHANGED_BY_CITIZEN",

@@ -42,6 +42,7 @@ _WRITTEN = ("id_enc", "id_mask", "name", "sex", "birth_date", "household_id", "r
             "district_code", "street_code", "community_code", "hukou_local", "phone_hash", "phone_enc",
             "death_date", "row_hash", "source", "source_date", "updated_at")
 _COPIED = ("id_hash", *_WRITTEN)
+_UPDATED = _COPIED  # an update re-keys the ID hash too: a row found under an earlier key of the ring
 # SQLite: the batch's hashes as one JSON parameter (json_each) on the driver, not 10,000 placeholders compiled
 _RAW_LOOKUP = "SELECT id_hash, id, row_hash FROM residents WHERE id_hash IN (SELECT value FROM json_each(?))"
 # PostgreSQL: the batch's hashes as one array parameter (= ANY), not 10,000 placeholders to build and parse
@@ -49,11 +50,11 @@ _LOOKUP_ARRAY = select(_T.c.id_hash, _T.c.id, _T.c.row_hash).where(
     _T.c.id_hash == any_(bindparam("hashes", type_=ARRAY(String))))
 _RAW_INSERT = (f"INSERT INTO residents (id_hash, {', '.join(_WRITTEN)}) "
                f"VALUES ({', '.join('?' * (len(_WRITTEN) + 1))})")
-_RAW_UPDATE = f"UPDATE residents SET {', '.join(c + ' = ?' for c in _WRITTEN)} WHERE id = ?"
+_RAW_UPDATE = f"UPDATE residents SET {', '.join(c + ' = ?' for c in _UPDATED)} WHERE id = ?"
 _UPDATE = (
     update(_T)
     .where(_T.c.id == bindparam("b_id"))
-    .values({name: bindparam("b_" + name) for name in _WRITTEN})
+    .values({name: bindparam("b_" + name) for name in _UPDATED})
 )
 
 
@@ -105,6 +106,11 @@ def _raw_rows(conn, sql: str, params: tuple) -> list[tuple]:
 def resident_row_hash(cipher: FieldCipher, record: dict) -> str:
     """The keyed change-detection hash of a resident's registry fields (also recomputed by a key rotation)."""
     return cipher.lookup_hash("\x1f".join(map(str, _HASHED_OF(record))), "row")
+
+
+def _row_hashes(cipher: FieldCipher, record: dict) -> list[str]:
+    """`resident_row_hash` under every key of the ring, current first."""
+    return cipher.lookup_hashes("\x1f".join(map(str, _HASHED_OF(record))), "row")
 
 
 class ResidentWriter:
@@ -162,25 +168,31 @@ class ResidentWriter:
         with self.engine.begin() as conn:
             if self.raw:
                 conn.exec_driver_sql(SQLITE_CACHE)
-            existing = self._existing(conn, [k[0] for k in keyed]) if look_up else {}
+            existing = self._existing(conn, keyed) if look_up else {}
             inserts, updates = [], []
             for id_hash, row_hash, record in keyed:
                 found = existing.get(id_hash)
                 if found is None:
                     inserts.append((id_hash, *self._values(record, row_hash, stamps)))
-                elif found[1] == row_hash:
-                    counts.unchanged += 1
+                elif found[1] == row_hash or (found[2] and found[1] in _row_hashes(self.cipher, record)):
+                    counts.unchanged += 1  # a row still under an earlier key of the ring is left to the rotation
                 else:
-                    updates.append((*self._values(record, row_hash, stamps), found[0]))
+                    updates.append((id_hash, *self._values(record, row_hash, stamps), found[0]))
             self._execute(conn, inserts, updates)
         counts.imported, counts.updated = len(inserts), len(updates)
         return counts
 
-    def _existing(self, conn, hashes: list[str]) -> dict[str, tuple[int, str]]:
-        """id_hash → (id, row_hash) of the batch's residents already in the table."""
+    def _existing(self, conn, keyed: list[tuple[str, str, dict]]) -> dict[str, tuple[int, str, bool]]:
+        """The current key's id_hash → (id, row_hash, keyed by an earlier key) of the batch's residents already in
+        the table. While the ring holds several keys (a data-key rotation), a row is found under any of them."""
+        if len(self.cipher.kids) > 1:
+            index = self.cipher.hash_index((record["id_number"] for _, _, record in keyed), "id")
+        else:
+            index = {h: h for h, _, _ in keyed}
+        hashes = list(index)
         found_rows = (_raw_rows(conn, _RAW_LOOKUP, (json.dumps(hashes),)) if self.raw
                       else conn.execute(_LOOKUP_ARRAY, {"hashes": hashes}))
-        return {h: (i, rh) for h, i, rh in found_rows}
+        return {index[h]: (i, rh, index[h] != h) for h, i, rh in found_rows}
 
     def _execute(self, conn, inserts: list[tuple], updates: list[tuple]) -> None:
         if self.raw:
@@ -192,5 +204,5 @@ class ResidentWriter:
         if inserts:
             copy_rows(conn, "residents", _COPIED, inserts, _copy_types())
         if updates:
-            conn.execute(_UPDATE, [{"b_id": row[-1], **{"b_" + k: v for k, v in zip(_WRITTEN, row, strict=False)}}
+            conn.execute(_UPDATE, [{"b_id": row[-1], **{"b_" + k: v for k, v in zip(_UPDATED, row, strict=False)}}
                                    for row in updates])

@@ -62,3 +62,14 @@ def test_a_keyed_hash_is_hmac_sha256_under_the_derived_mac_key(value):
             expected = hmac.digest(mac_key, f"{kind}:{value}".encode(), "sha256").hex()
             assert cipher.lookup_hash(value, kind) == expected
             assert cipher.lookup_hashes(value, kind)[0] == expected
+
+
+@pytest.mark.parametrize("value", ["a", "abcde", "!!!!", "####", "%%%%%%%%", "my secret key!", "密钥" * 20,
+                                   "c2hvcnQ", "YWJj" * 3])
+def test_a_data_key_that_is_not_base64_of_16_bytes_or_more_is_refused(value):
+    """Read loosely, '!!!!' and '####' were both the SHA-256 of nothing, a key anyone can compute."""
+    with pytest.raises(ConfigError, match="ZEROTRIP_DATA_KEY: a data key is base64"):
+        _cfg(ZEROTRIP_DATA_KEY=value)
+    with pytest.raises(ConfigError, match="ZEROTRIP_DATA_KEYS"):  # (kid k2) …, or not kid:key at all
+        _cfg(ZEROTRIP_DATA_KEYS=f"k2:{value},default:{OLD}")
+    assert cipher_for(_cfg(ZEROTRIP_DATA_KEY=OLD + "=")).kids == ["default"]  # padding is optional
