@@ -14,7 +14,7 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.authz import Caller
@@ -85,6 +85,32 @@ def record(visit: CounterVisit, **action) -> None:
     visit.actions = [*(visit.actions or []), action]
 
 
+def hold(session: Session, visit: CounterVisit) -> CounterVisit:
+    """Serialize writers of one visit: a no-op UPDATE of its row holds it until the transaction ends (PostgreSQL: a
+    row lock, a parallel writer waits; SQLite: the write lock — `with_for_update()` would do nothing there), then
+    its `actions` are re-read, so what is appended next starts from the last committed list, not from a copy
+    read before a parallel request appended to it (a lost update)."""
+    session.execute(update(CounterVisit).where(CounterVisit.id == visit.id)
+                    .values(resident_id=CounterVisit.resident_id).execution_options(synchronize_session=False))
+    session.refresh(visit, ["actions"])
+    return visit
+
+
+def _append(session: Session, visit: CounterVisit, **action) -> None:
+    """`record` on the held, freshly read visit (see `hold`)."""
+    hold(session, visit)
+    record(visit, **action)
+
+
+def confirmed_here(session: Session, visit: CounterVisit, application_id: str) -> bool:
+    """Whether this visit already confirmed the application — read after holding the visit, so of parallel
+    confirms of one proposal exactly one finds it not yet confirmed (and records it); a repeat, sent later or at
+    the same time, gets the same answer without a second entry (or audit event)."""
+    hold(session, visit)
+    return any(a.get("action") == "confirm" and a.get("application_id") == application_id
+               for a in visit.actions or [])
+
+
 def open_items(session: Session, resident_id: int) -> list[Application]:
     """The resident's open proposals and applications (as subject), newest first."""
     return list(session.scalars(select(Application).where(
@@ -138,7 +164,7 @@ def confirm(session: Session, visit: CounterVisit, application: Application, sta
     # she confirms, at the counter: the actor is the resident (an applicant ≠ subject is checked as such); the
     # staff member who helped is in the visit and in the audit trail
     casework.confirm(session, application, f"resident:{visit.resident_id}", today)
-    record(visit, action="confirm", application_id=application.id, consent=consent)
+    _append(session, visit, action="confirm", application_id=application.id, consent=consent)
     return application
 
 
@@ -155,7 +181,7 @@ def start_application(session: Session, visit: CounterVisit, program, form: dict
     # she applies, at the counter: the actor is the resident; the clerk who helped is in the visit and the audit
     application = program.hook("apply")(session, resident, f"resident:{resident.id}", form, today)
     path = store_consent(instance_path, visit, consent)
-    record(visit, action="apply", application_id=application.id, program=program.code,
+    _append(session, visit, action="apply", application_id=application.id, program=program.code,
            consent={"kind": consent_kind, "path": path})
     return application
 
@@ -175,7 +201,7 @@ def file_appeal(session: Session, visit: CounterVisit, *, application: Applicati
     appeal = appeals.file(session, application=application, benefit=benefit, reason_code=reason_code,
                           comment=comment, filed_by=filed_by, filed_via="counter", today=today)
     path = store_consent(instance_path, visit, consent)
-    record(visit, action="appeal", appeal_id=appeal.id, decision_key=appeal.decision_key,
+    _append(session, visit, action="appeal", appeal_id=appeal.id, decision_key=appeal.decision_key,
            consent={"kind": consent_kind, "path": path})
     return appeal
 

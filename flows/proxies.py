@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import qrcode
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.authz import DEFAULT_SCOPES, SCOPES, SENSITIVE_SCOPES, grant_is_live
@@ -30,6 +31,7 @@ from app.security_log import refused
 from flows import approvals, proxy_requests
 from flows import programs as program_catalogue
 from flows import staff as staff_flow
+from flows.conflicts import is_unique_violation
 from notifications.outbox import enqueue
 
 INVITATION_TTL = timedelta(minutes=30)
@@ -218,7 +220,12 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
         raise Conflict("The proxy must first sign in to the mini-program and bind her own identity.",
                        error_code="proxy_not_bound")
     if _existing(session, principal.id, proxy_account.id) is not None:
-        raise Conflict("This person already is (or is about to be) the resident's proxy.")
+        raise _already_proxy()
+    # a staff grant of the pair past its end is closed (`expired`), so that it does not hold the pair's unique key
+    session.execute(update(ProxyGrant).where(
+        ProxyGrant.resident_id == principal.id, ProxyGrant.proxy_resident_id == proxy_resident.id,
+        ProxyGrant.basis.in_(STAFF_BASES), ProxyGrant.status == "active", ProxyGrant.expires_at <= utcnow())
+        .values(status="expired").execution_options(synchronize_session=False))
     grant = ProxyGrant(resident_id=principal.id, proxy_account_id=proxy_account.id,
                        proxy_resident_id=proxy_resident.id, status="pending_approval", scopes=scopes,
                        programs=programs, relation="guardian" if basis == "guardianship" else "family", basis=basis,
@@ -226,14 +233,26 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
                                  "checked_at": (checked_at or utcnow()).isoformat(timespec="seconds"),
                                  "place": place},
                        created_by=f"staff:{staff.id}", expires_at=utcnow() + timedelta(days=_days(days)))
-    session.add(grant)
-    session.flush()
+    # one open staff grant per pair (unique key uq_proxy_grants_staff_pair): of parallel recordings one inserts;
+    # the others get the same 409 as a repeat sent later
+    try:
+        with session.begin_nested():
+            session.add(grant)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "proxy_grants", "resident_id", "proxy_resident_id"):
+            raise
+        raise _already_proxy() from None
     if "payout" not in scopes:
         grant.approved_by = f"staff:{staff.id}"
         activate(session, grant, proxy_resident)
     else:  # the payout scope waits for a second person: one maker-checker approval (flows.approvals)
         approvals.propose(session, GRANT_APPROVAL, f"grant:{grant.id}", {"grant_id": grant.id}, staff)
     return grant
+
+
+def _already_proxy() -> Conflict:
+    return Conflict("This person already is (or is about to be) the resident's proxy.")
 
 
 def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMember) -> ProxyGrant:

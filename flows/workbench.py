@@ -195,7 +195,8 @@ def colleagues(session: Session, me: StaffMember, permission: str) -> list[dict]
 
 def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
     """Make a pool task personal: one conditional UPDATE (open and unclaimed → claimed by her). Of two claimers
-    one wins; the other gets 409 `task_claimed`. Claiming one's own task again is a no-op."""
+    one wins; the other gets 409 `task_claimed`. Claiming one's own task again is a no-op — also when her own
+    parallel claim won a moment ago: the loser re-reads the task and answers from the winner's state."""
     if task.claimed_by == staff.id and task.state == "open":
         return task
     appeals.on_claim(session, task, staff.id)  # an appeal: never its original decider; received → reviewing
@@ -204,6 +205,8 @@ def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
         .values(claimed_by=staff.id, claimed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     session.refresh(task)
     if not won:
+        if task.claimed_by == staff.id and task.state == "open":
+            return task  # her own claim (a repeat sent at the same time) won: the same answer
         if task.state != "open":
             raise Conflict(f"The task is {task.state}; there is nothing to claim.", error_code="task_decided")
         raise Conflict("Someone else claimed this task a moment ago.", error_code="task_claimed")

@@ -260,7 +260,8 @@ class CounterConfirm(MethodView):
     def post(self, visit_id):
         """Confirm one of her proposals on her behalf, with her recorded consent: multipart form with
         `application_id`, `consent_kind` (signature | slip_photo) and the image file `consent` (PNG or JPEG,
-        at most 2 MB). Audited as done by me on her behalf."""
+        at most 2 MB). Audited as done by me on her behalf. Idempotent: a repeat (also one sent at the same time)
+        gets the same answer and records nothing more."""
         session, today = SessionLocal(), wb.today()
         visit, decision = _visit(session, visit_id)  # authorization first: a stranger's visit is 404
         try:
@@ -271,6 +272,11 @@ class CounterConfirm(MethodView):
         application = session.get(Application, args["application_id"])
         if application is None or application.resident_id != visit.resident_id:
             raise NotFound("No such application of this resident.")
+        flow.consent_type(data)  # a repeat with a bad file is refused as the first one would be
+        if flow.confirmed_here(session, visit, application.id):  # a repeat: the same answer, nothing new
+            session.commit()
+            session.expire_all()  # what was read before the parallel confirm that won committed is re-read
+            return _visit_payload(session, visit)
         path = flow.store_consent(config().instance_path, visit, data)
         flow.confirm(session, visit, application, current_staff().id, today,
                      {"kind": args["consent_kind"], "path": path})

@@ -3,19 +3,23 @@
 A grant lets one account (the proxy, bound to her own identity) act for one resident (the principal) within
 scopes, until it expires or either side revokes it. `status`: requested (the proxy asked) | pending_principal
 (waiting for the resident) | pending_approval (a staff grant with the payout scope waits for a second staff
-member) | active | revoked | declined.
+member) | active | revoked | declined | expired (a staff grant past its end, closed when staff record the pair
+anew). At most one staff-recorded grant per (principal, proxy person) is active or waiting for approval: a partial
+unique index (`STAFF_GRANT_OPEN`), so that parallel recordings leave one grant (flows.proxies.record_by_staff).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy import DateTime, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
 from app.models.digests import HEX_DIGEST
 from app.models.ids import new_id
+
+STAFF_GRANT_OPEN = "basis IN ('guardianship', 'written_authorisation') AND status IN ('active', 'pending_approval')"
 
 
 class ProxyGrant(Base):
@@ -42,6 +46,8 @@ class ProxyGrant(Base):
     __table_args__ = (
         Index("ix_proxy_grants_resident", "resident_id", "status"),
         Index("ix_proxy_grants_proxy", "proxy_account_id", "status"),
+        Index("uq_proxy_grants_staff_pair", "resident_id", "proxy_resident_id", unique=True,
+              postgresql_where=text(STAFF_GRANT_OPEN), sqlite_where=text(STAFF_GRANT_OPEN)),
     )
 
 

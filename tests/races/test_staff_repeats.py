@@ -1,0 +1,94 @@
+"""Staff requests repeated at once through two real servers (20 at a time): a guardianship grant recorded once,
+a counter confirm recorded once (one visit entry, one audit event), and a worker's own task claim answered 200."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from datetime import date
+
+import requests
+from sqlalchemy import func, select
+
+from app.models import AuditEvent, Benefit, CounterVisit, ProxyGrant, StaffTask
+from tests.authz import helpers as h
+from tests.races.conftest import QUIET
+
+STREET, COMMUNITY = "140105001", "140105001001"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _count(session, query) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def _ref(base, headers, id_number) -> str:
+    found = requests.post(f"{base}/api/v1/staff/residents/lookup", headers=headers,
+                          json={"id_number": id_number, "purpose": "guardianship_grant"}, timeout=QUIET)
+    assert found.status_code == 200, found.text
+    return found.json()["resident_ref"]
+
+
+def test_20_parallel_guardianship_recordings_leave_one_grant(servers, session, cfg):
+    principal, _, principal_id = h.person(session, cfg, "赵奶奶", birth=date(1936, 4, 4), street=STREET,
+                                          community=COMMUNITY)
+    proxy, _, proxy_id = h.person(session, cfg, "赵小梅", birth=date(1970, 8, 8), street=STREET,
+                                  community=COMMUNITY)
+    _, clerk = h.staff(session, cfg, "clerk", street=STREET)
+    body = {"resident_ref": _ref(servers.apis[0], clerk, principal_id), "proxy_ref": _ref(servers.apis[0], clerk, proxy_id),
+            "basis": "guardianship", "document_ref": "DOC-1", "place": "office", "scopes": ["view", "confirm"]}
+
+    answers = servers.burst(20, lambda i, base: requests.post(f"{base}/api/v1/staff/proxy-grants", headers=clerk,
+                                                              json=body, timeout=QUIET))
+    assert Counter(r.status_code for r in answers) == {201: 1, 409: 19}, [r.text for r in answers if r.status_code >= 500]
+    refusals = {r.json()["message"] for r in answers if r.status_code == 409}
+    repeat = requests.post(f"{servers.apis[1]}/api/v1/staff/proxy-grants", headers=clerk, json=body, timeout=QUIET)
+    assert repeat.status_code == 409 and refusals == {repeat.json()["message"]}  # the same 409 as one sent later
+    grants = session.scalars(select(ProxyGrant).where(ProxyGrant.resident_id == principal.id)).all()
+    assert [(g.proxy_resident_id, g.status) for g in grants] == [(proxy.id, "active")]
+    assert _count(session, select(AuditEvent).where(AuditEvent.action == "staff.proxy_grant_record")) == 1
+
+
+def test_20_parallel_counter_confirms_record_one_entry(servers, session, cfg):
+    resident, _, id_number = h.person(session, cfg, "钱爷爷", birth=date(1940, 5, 6), street=STREET,
+                                      community=COMMUNITY)
+    proposal = h.application(session, resident)
+    _, clerk = h.staff(session, cfg, "clerk", street=STREET)
+    visit = requests.post(f"{servers.apis[0]}/api/v1/staff/counter/identify", headers=clerk,
+                          json={"id_number": id_number}, timeout=QUIET).json()["visit_id"]
+
+    def act(i, base):
+        return requests.post(f"{base}/api/v1/staff/counter/visits/{visit}/confirm", headers=clerk,
+                             data={"application_id": proposal.id, "consent_kind": "signature"},
+                             files={"consent": ("signature.png", io.BytesIO(PNG), "image/png")}, timeout=QUIET)
+
+    answers = servers.burst(20, act)
+    assert Counter(r.status_code for r in answers) == {200: 20}, [r.text for r in answers if r.status_code != 200]
+    same = {str(sorted((k, v) for k, v in r.json().items() if k != "resident_ref")) for r in answers}
+    assert len(same) == 1, sorted(same)  # the same answer every time (but for the short-lived reference, encrypted anew)
+    session.expire_all()
+    actions = session.get(CounterVisit, visit).actions
+    assert [(a["action"], a["application_id"]) for a in actions] == [("confirm", proposal.id)]
+    assert _count(session, select(AuditEvent).where(AuditEvent.action == "counter.confirm")) == 1
+    assert _count(session, select(Benefit).where(Benefit.resident_id == resident.id)) == 1
+
+
+def test_20_parallel_claims_by_the_holder_are_all_200(servers, session, cfg):
+    resident, _, _ = h.person(session, cfg, street=STREET, community=COMMUNITY)
+    task = h.task(session, resident, kind="home_visit")
+    worker, worker_headers = h.staff(session, cfg, "community_worker", street=STREET, community=COMMUNITY)
+    _, other_headers = h.staff(session, cfg, "community_worker", street=STREET, community=COMMUNITY)
+
+    answers = servers.burst(20, lambda i, base: requests.post(f"{base}/api/v1/staff/tasks/{task.id}/claim",
+                                                              headers=worker_headers, json={}, timeout=QUIET))
+    assert Counter(r.status_code for r in answers) == {200: 20}, [r.text for r in answers if r.status_code != 200]
+    assert {r.json()["claimed_by"] for r in answers} == {worker.id}
+    # then the holder and somebody else at once: hers stay 200, the other's are 409 task_claimed
+    mixed = servers.burst(20, lambda i, base: (i % 2, requests.post(
+        f"{base}/api/v1/staff/tasks/{task.id}/claim", headers=other_headers if i % 2 else worker_headers, json={},
+        timeout=QUIET)))
+    assert Counter((other, r.status_code) for other, r in mixed) == {(0, 200): 10, (1, 409): 10}
+    assert {r.json()["error_code"] for other, r in mixed if other} == {"task_claimed"}
+    session.expire_all()
+    assert session.get(StaffTask, task.id).claimed_by == worker.id
