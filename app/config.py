@@ -53,6 +53,15 @@ def parse_data_keys(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+MIN_SIGNING_SECRET = 32
+
+
+def _first(pairs: list[tuple[str, str]], name: str) -> str:
+    if not pairs:
+        raise ConfigError(f"{name} is set but names no key (kid:key,kid:key)")
+    return pairs[0][1]
+
+
 _BASE64 = re.compile(r"[A-Za-z0-9_+/-]+={0,2}")
 MIN_DATA_KEY_BYTES = 16
 
@@ -244,7 +253,7 @@ _ENV_NAMES = {
 
 # integer settings an operator may change, with the range that makes sense (a typo stops the start)
 _RANGES = {"appeal_limit_working_days": (5, 60), "appeal_filing_days": (15, 365), "scan_workers": (0, 16),
-           "import_workers": (0, 16)}
+           "import_workers": (0, 16), "archive_after_months": (1, 1200)}
 
 
 def _coerce(name: str, value: str):
@@ -284,9 +293,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     if cfg.database_url.startswith("postgres://"):
         cfg.database_url = "postgresql+psycopg://" + cfg.database_url[len("postgres://"):]
     if cfg.signing_keys:
-        cfg.signing_key = parse_signing_keys(cfg.signing_keys)[0][1]
+        cfg.signing_key = _first(parse_signing_keys(cfg.signing_keys), "ZEROTRIP_SIGNING_KEYS")
     if cfg.data_keys:
-        cfg.data_key = parse_data_keys(cfg.data_keys)[0][1]
+        cfg.data_key = _first(parse_data_keys(cfg.data_keys), "ZEROTRIP_DATA_KEYS")
     _check_trusted_proxies(cfg.trusted_proxies)
     for attr, (low, high) in _RANGES.items():
         if not low <= getattr(cfg, attr) <= high:
@@ -296,6 +305,10 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     if cfg.env == "production" and environ.get("ZEROTRIP_FAKE_TODAY", "").strip():
         raise ConfigError("ZEROTRIP_FAKE_TODAY (the test clock) is refused in production")
     _ensure_keys(cfg)
+    for kid, secret in parse_signing_keys(cfg.signing_keys) or [(DEFAULT_KID, cfg.signing_key)]:
+        if len(secret) < MIN_SIGNING_SECRET:  # HS256: a short secret is found by brute force from one token
+            raise ConfigError(f"{'ZEROTRIP_SIGNING_KEYS (kid ' + kid + ')' if cfg.signing_keys else 'ZEROTRIP_SIGNING_KEY'}"
+                              f": a signing secret has at least {MIN_SIGNING_SECRET} random characters")
     for kid, secret in parse_data_keys(cfg.data_keys) or [(DEFAULT_KID, cfg.data_key)]:
         check_data_key(f"ZEROTRIP_DATA_KEYS (kid {kid})" if cfg.data_keys else "ZEROTRIP_DATA_KEY", secret)
     _ensure_proof_key(cfg)

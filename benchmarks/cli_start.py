@@ -63,7 +63,7 @@ def fmt(runs: list[float]) -> str:
 def scan_part(people: int, repeat: int, database_url: str | None, skip_seed: bool, first_day: date) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="zt-bench-cli-"))
     env = {**os.environ, "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.db'}",
-           "ZEROTRIP_INSTANCE_PATH": str(tmp), "ZEROTRIP_SIGNING_KEY": "bench-signing-key-0123456789",
+           "ZEROTRIP_INSTANCE_PATH": str(tmp), "ZEROTRIP_SIGNING_KEY": "bench-signing-key-0123456789abcdef",
            "ZEROTRIP_DATA_KEY": "YmVuY2htYXJrLWRhdGEta2V5LTAxMjM0NTY3ODlhYmNkZWY"}
     subprocess.run([*zerotrip(), "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
     if not skip_seed:

@@ -45,7 +45,7 @@ from flows.synthetic_city import people, write_population_csv  # noqa: E402
 
 TARGET = 0.50
 TARGET_REIMPORT = 0.80
-KEYS = {"data_key": "YmVuY2htYXJrLWRhdGEta2V5LTAxMjM0NTY3ODlhYmNkZWY", "signing_key": "benchmark-signing-key"}
+KEYS = {"data_key": "YmVuY2htYXJrLWRhdGEta2V5LTAxMjM0NTY3ODlhYmNkZWY", "signing_key": "benchmark-signing-key-0123456789abcdef"}
 
 
 def config(url: str, instance: Path):

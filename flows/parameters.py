@@ -21,6 +21,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import digits
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Approval, Benefit, BenefitChange, ParameterValue, PayrollRun, Resident, StaffMember
 from flows import approvals, programs
@@ -31,6 +32,8 @@ from flows.params import Dated
 KIND = "parameter_change"
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 _DEFAULTS: dict[tuple[str, str], Dated] = {}
+
+PLANNED_YEARS_AHEAD = 5  # a dated change further ahead than this is a typo (9999-12 was accepted)
 
 
 def _program(code: str):
@@ -46,7 +49,11 @@ def parse_value(program, key: str, raw: str):
     if spec is None:
         raise Unprocessable(f"{program.code} has no settable parameter {key[:60]!r}; settable: "
                             + ", ".join(sorted(program.parameter_specs)), error_code="parameter_invalid")
-    text = str(raw).strip()
+    text = digits.to_ascii(str(raw).strip())  # full-width ０-９ are read as 0-9, as everywhere
+    foreign = digits.foreign_digit(text)
+    if foreign is not None:
+        raise Unprocessable(f"{key}: write numbers with the digits 0-9 (full-width ０-９ are accepted); "
+                            f"{digits.describe(foreign)} is not one of them.", error_code="parameter_invalid")
     if spec.kind == "int":
         if not re.fullmatch(r"[0-9]{1,9}", text):
             raise Unprocessable(f"{key} takes a whole number.", error_code="parameter_invalid")
@@ -75,6 +82,9 @@ def propose_change(session: Session, maker: StaffMember, code: str, key: str, ra
         raise Unprocessable("--from is a month YYYY-MM.", error_code="parameter_invalid")
     if month_index(from_month) < month_index(f"{program.start_date:%Y-%m}"):
         raise Unprocessable("A change cannot start before the program.", error_code="parameter_invalid")
+    if int(from_month[:4]) > today_shanghai().year + PLANNED_YEARS_AHEAD:
+        raise Unprocessable(f"A change starts at most {PLANNED_YEARS_AHEAD} years ahead.",
+                            error_code="parameter_invalid")
     latest_closed = session.scalar(select(func.max(PayrollRun.month)).where(PayrollRun.state == "closed"))
     in_closed = latest_closed is not None and from_month <= latest_closed
     if in_closed and not arrears:

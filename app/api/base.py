@@ -14,7 +14,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
-from app.api.schemas import AsciiInteger
+from app.api.schemas import NO_NUL_PATTERN, AsciiInteger
 from app.db import select_first, select_rows
 from app.errors import DomainError
 
@@ -150,6 +150,16 @@ class SchemaExtrasPlugin(BasePlugin):
         cls = schema if isinstance(schema, type) else type(schema)
         return dict(getattr(getattr(cls, "Meta", None), "openapi_extra", None) or {})
 
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        """A free-text query parameter says that it holds no NUL character: every request is refused with one
+        (app/api/request_context.py), since no stored text or id can hold it."""
+        for operation in (operations or {}).values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = parameter.get("schema") if isinstance(parameter, dict) else None
+                if (parameter.get("in") == "query" and isinstance(schema, dict) and schema.get("type") == "string"
+                        and not {"pattern", "enum", "format"} & set(schema)):
+                    schema["pattern"] = NO_NUL_PATTERN
+
 
 class ZeroTripApi(Api):
     ERROR_SCHEMA = ErrorSchema
@@ -190,7 +200,8 @@ class ZeroTripApi(Api):
     def handle_unexpected(self, error: Exception):
         if isinstance(error, HTTPException):
             return self.handle_http_exception(error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"  # never the raw path
+        log.exception("unhandled error on %s %s", request.method, route)
         return self.handle_http_exception(InternalServerError())
 
 

@@ -61,3 +61,17 @@ def client_address(peer: str | None, forwarded_for: list[str], trusted: str) -> 
         if not _trusted(address, networks):
             return str(address)
     return str(_address(entries[0])) if entries else peer
+
+
+@functools.lru_cache(maxsize=4096)
+def limit_key(address: str) -> str:
+    """What a per-address limit counts: an IPv4 address as it is (an IPv4-mapped IPv6 one too), an IPv6 client by
+    its /64 — one subscriber is given a whole /64 and could otherwise rotate through its addresses."""
+    parsed = _address(address)
+    if parsed is None:
+        return address
+    if getattr(parsed, "ipv4_mapped", None):
+        return str(parsed.ipv4_mapped)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)

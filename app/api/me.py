@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from app.api.base import ErrorSchema
 from app.api.schemas import ID_INPUT, NO_NUL, Digits, MeSchema, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, client_ip, config, current_account
+from app.api.security import audit_event, auth_required, client_limit_key, config, current_account
 from app.crypto import cipher_for
 from app.db import SessionLocal, utcnow
 from app.errors import Conflict
@@ -85,7 +85,7 @@ class Identity(MethodView):
         session, cfg = SessionLocal(), config()
         account = session.merge(current_account())
         result = identity.bind(session, cfg, client_for(cfg), account, args["name"], args["id_number"],
-                               args["phone_code"], client_ip())
+                               args["phone_code"], client_limit_key())  # an IPv6 client by its /64
         bound = account.resident_id if result.status == "bound" else None
         audit_event(session, "identity.bind", object_ref=f"resident:{bound}" if bound else None, result=result.status,
                     subjects=[bound] if bound else (), actor_kind="self")

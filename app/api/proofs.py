@@ -16,7 +16,15 @@ from flask_smorest import Blueprint
 from app import security_log
 from app.api.base import ErrorSchema
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, authorize, client_ip, config, current_caller
+from app.api.security import (
+    audit_event,
+    auth_required,
+    authorize,
+    client_ip,
+    client_limit_key,
+    config,
+    current_caller,
+)
 from app.api.staff_security import staff_required
 from app.db import SessionLocal, session_factory, utcnow
 from app.errors import Conflict, NotFound, TooManyAttempts
@@ -35,7 +43,7 @@ def _rate_limit() -> None:
     from flask import current_app
 
     with session_factory(current_app.extensions["zerotrip_config"])() as s:
-        wait = limits.take(s, f"proofs:{client_ip()}", PUBLIC_LIMIT, PUBLIC_WINDOW)
+        wait = limits.take(s, f"proofs:{client_limit_key()}", PUBLIC_LIMIT, PUBLIC_WINDOW)
     if wait is not None:
         security_log.refused("proof_rate", address=client_ip(), path=request.path)
         raise TooManyAttempts("Too many verifications from this address; try again later.", retry_after=wait)

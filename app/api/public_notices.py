@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app import security_log
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, Digits, StrictSchema
-from app.api.security import auth_required, client_ip, current_account
+from app.api.security import auth_required, client_ip, client_limit_key, current_account
 from app.db import SessionLocal, session_factory
 from app.errors import Forbidden, NotFound, TooManyAttempts
 from app.models import PublicNotice
@@ -82,7 +82,7 @@ class Notices(MethodView):
     @blp.paginate(page_size=10, max_page_size=MAX_PAGE_SIZE)
     def get(self, args, pagination_parameters):
         """Notices open today in one street (public; a street is required; pages of at most 20)."""
-        rate_limit(f"notices:{client_ip()}")
+        rate_limit(f"notices:{client_limit_key()}")
         session, today = SessionLocal(), today_shanghai()
         query = (select(PublicNotice).where(PublicNotice.street_code == args["street"], PublicNotice.state == "open",
                                             PublicNotice.starts_on <= today, PublicNotice.ends_on >= today)

@@ -12,13 +12,15 @@ import random
 import re
 
 from flask import Flask, current_app, g, request
-from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
 from app import jsonscan
 from app.errors import DomainError
 from app.security_log import refused
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A caller's X-Request-ID is kept when it is a label: letters among its characters, no run of 11 digits (a phone,
+# an ID number) and not a token — it is written into every log line of the request.
+_SAFE_ID = re.compile(r"^(?=.*[A-Za-z])(?!.*[0-9]{11})(?!.*eyJ)[A-Za-z0-9._-]{8,64}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _NON_JSON_PREFIXES = ("/api/v1/wechat/",)
 # Routes that parse any body as JSON (request.get_json(force=True)), whatever its media type.
@@ -36,7 +38,8 @@ def init_app(flask_app: Flask) -> None:
     @flask_app.before_request
     def _assign_request_id():
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _SAFE_ID.match(incoming) else _new_request_id()
+        g.request_id = incoming if _SAFE_ID.match(incoming) else new_request_id()
+        _refuse_nul_in_address()
         _require_json_body()
         _bound_json_body()
         _reject_unknown_query_parameters(flask_app)
@@ -50,12 +53,27 @@ def init_app(flask_app: Flask) -> None:
         return response
 
 
-def _new_request_id() -> str:
+def new_request_id() -> str:
     """16 hex digits from the process's own generator: a request id is a label to find log lines by, not a
     secret, so it needs no system call (`secrets` reads the kernel's generator on every request, releasing the
     interpreter lock to other threads each time). `random` reseeds itself in a forked child, so gunicorn's
     workers do not repeat each other's ids."""
     return f"{random.getrandbits(64):016x}"
+
+
+def _refuse_nul_in_address() -> None:
+    """A NUL character (`%00`) can be in no id and no stored text (PostgreSQL refuses it): in the path, nothing
+    is there (404); in a query parameter, the value is wrong (422)."""
+    if "\x00" in request.path:
+        raise NotFound("No such resource.")
+    if "%00" in request.query_string.decode("latin-1"):
+        bad = sorted({name[:64].replace("\x00", "") or "?" for name, value in request.args.items(multi=True)
+                      if "\x00" in name or "\x00" in value})
+        if bad:
+            from app.errors import Unprocessable
+
+            raise Unprocessable("A query parameter holds a NUL character.",
+                                errors={"query": {name: ["NUL characters are not allowed."] for name in bad[:10]}})
 
 
 def _require_json_body() -> None:
@@ -92,6 +110,9 @@ def _bound_json_body() -> None:
         return
     try:
         data = request.get_data(cache=True)
+        if limit and request.content_length is None and len(data) >= limit and request.environ["wsgi.input"].read(1):
+            # a chunked body (no Content-Length) is cut at the limit by Werkzeug, silently: more is still coming
+            raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")
     except RequestEntityTooLarge:
         refused("body_size", address=request.remote_addr, path=request.path, limit=limit)
         raise

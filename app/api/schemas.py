@@ -9,7 +9,8 @@ from marshmallow import validate
 
 from app import digits
 
-NO_NUL = validate.Regexp(r"^[^\x00]*$", error="NUL characters are not allowed.")
+NO_NUL_PATTERN = r"^[^\x00]*$"
+NO_NUL = validate.Regexp(NO_NUL_PATTERN, error="NUL characters are not allowed.")
 DIGITS_ONLY = "Write numbers with the digits 0-9 (full-width ０-９ are accepted); {char} is not one of them."
 # Marks every request field that holds a number (OpenAPI extension): the digit tests find them by it.
 DIGITS_MARK = "x-ascii-digits"

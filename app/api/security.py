@@ -40,6 +40,13 @@ def current_auth_session():
     return auth
 
 
+def client_limit_key() -> str:
+    """The client's address as per-address limits count it (an IPv6 client by its /64)."""
+    from app.api.client_address import limit_key
+
+    return limit_key(client_ip())
+
+
 def client_ip() -> str:
     """The client's address (the TCP peer, or what a trusted reverse proxy says; app/api/client_address.py)."""
     cached = g.get("client_ip")

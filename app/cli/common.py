@@ -53,3 +53,33 @@ class Progress:
         total = f"/{self.total}" if self.total else ""
         sys.stderr.write(f"{self.label}: {done}{total} ({now - self.started:.1f}s)\n")
         sys.stderr.flush()
+
+
+EARLIEST_DAY_YEAR = 1900
+LATEST_YEARS_AHEAD = 2
+
+
+def day_bounds():
+    """(earliest, latest) day a command may be run as of: 1900-01-01 to two years after today (the test clock's
+    today when set): a date outside is a typo, and 9999-12-31 wrote proposals for everybody."""
+    from datetime import date
+
+    from flows.dates import today_shanghai
+
+    today = today_shanghai()
+    return date(EARLIEST_DAY_YEAR, 1, 1), date(today.year + LATEST_YEARS_AHEAD, 12, 31)
+
+
+class DayType(click.DateTime):
+    """`--as-of YYYY-MM-DD`, within `day_bounds()` (a datetime, as click.DateTime gives)."""
+
+    def __init__(self):
+        super().__init__(formats=["%Y-%m-%d"])
+
+    def convert(self, value, param, ctx):
+        moment = super().convert(value, param, ctx)
+        earliest, latest = day_bounds()
+        if not earliest <= moment.date() <= latest:
+            self.fail(f"{moment.date().isoformat()} is not between {earliest.isoformat()} and {latest.isoformat()}",
+                      param, ctx)
+        return moment

@@ -45,9 +45,9 @@ def demo_environment(api_port: int, mock_port: int) -> dict:
 
 
 @click.command("demo")
-@click.option("--api-port", default=5000, show_default=True, type=int)
-@click.option("--mock-port", default=5001, show_default=True, type=int)
-@click.option("--metrics-port", default=9464, show_default=True, type=int)
+@click.option("--api-port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--mock-port", default=5001, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--metrics-port", default=9464, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--dispatchers", default=2, show_default=True, type=click.IntRange(min=1),
               help="dispatcher processes (they share the outbox through leases)")
 def demo(api_port: int, mock_port: int, metrics_port: int, dispatchers: int) -> None:
@@ -63,13 +63,19 @@ def demo(api_port: int, mock_port: int, metrics_port: int, dispatchers: int) -> 
     env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     ports = {"api_port": api_port, "mock_port": mock_port, "metrics_port": metrics_port}
     commands = [*PROCESSES, *((f"dispatcher-{n}", DISPATCHER) for n in range(1, dispatchers + 1))]
-    children = []
-    for name, args in commands:
-        argv = [sys.executable, "-m", "app.cli", *[a.format(**ports) for a in args]]
-        children.append((name, subprocess.Popen(argv, env=env)))
-        if name == "mock-wechat":
-            _wait_http(f"http://127.0.0.1:{mock_port}/__mock__/messages")
-    _wait_http(f"http://127.0.0.1:{api_port}/readyz")
+    children: list = []
+    signal.signal(signal.SIGTERM, _interrupt)  # from here on, a SIGTERM stops the children as Ctrl-C does
+    try:
+        for name, args in commands:
+            argv = [sys.executable, "-m", "app.cli", *[a.format(**ports) for a in args]]
+            children.append((name, subprocess.Popen(argv, env=env)))
+            if name == "mock-wechat":
+                _wait_http(f"http://127.0.0.1:{mock_port}/__mock__/messages")
+        _wait_http(f"http://127.0.0.1:{api_port}/readyz")
+    except (KeyboardInterrupt, _Stop):  # interrupted while starting: nothing may outlive the demo
+        _stop(children)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        raise SystemExit(130) from None
     click.echo(f"api:          http://127.0.0.1:{api_port}/api/v1  (gunicorn; see its start line above)")
     click.echo(f"swagger ui:   http://127.0.0.1:{api_port}/docs")
     click.echo(f"health:       http://127.0.0.1:{api_port}/healthz  ready: /readyz")
@@ -84,18 +90,32 @@ def demo(api_port: int, mock_port: int, metrics_port: int, dispatchers: int) -> 
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+class _Stop(Exception):
+    """SIGTERM, raised where the demo is waiting (start-up or supervision)."""
+
+
+def _interrupt(*_) -> None:
+    raise _Stop
+
+
 def _supervise(children) -> None:
-    stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     try:
-        while not stop["now"]:
+        stopping = False
+        while not stopping:
             for name, proc in children:
                 if proc.poll() is not None:
                     click.echo(f"{name} exited with code {proc.returncode}; stopping the demo", err=True)
-                    stop["now"] = True
+                    stopping = True
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stop):
         pass
+    _stop(children)
+
+
+def _stop(children) -> None:
+    """Terminate every child still running, wait up to 10 s each, kill what remains."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for _name, proc in children:
         if proc.poll() is None:
             proc.terminate()

@@ -7,8 +7,11 @@ prometheus_client files. A dead worker's live gauges are dropped (`mark_process_
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
+import signal
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
@@ -23,8 +26,8 @@ class ZeroTripServer(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
-        if self.zerotrip_cfg.log_format == "json":
-            self.cfg.set("logger_class", JsonLogger)
+        self.cfg.set("logger_class", JsonLogger if self.zerotrip_cfg.log_format == "json" else ScrubbedLogger)
+        self.cfg.set("post_worker_init", _post_worker_init)
         if "control_socket_disable" in self.cfg.settings:  # gunicorn ≥ 24: no shared ~/.gunicorn socket
             self.cfg.set("control_socket_disable", True)
         self.cfg.set("when_ready", self._when_ready)
@@ -60,7 +63,30 @@ class ZeroTripServer(BaseApplication):
             shutil.rmtree(self.owned_metrics_dir, ignore_errors=True)
 
 
-class JsonLogger(Logger):
+class ScrubbedLogger(Logger):
+    """gunicorn's own lines through the scrubbing every other line gets; a refused request's line keeps the
+    address and the kind of error, never the request text it quotes (a raw request line or header can hold
+    an ID number, a phone, a name)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        from app.logging_setup import ScrubFilter
+
+        for handler in self.error_log.handlers:
+            handler.addFilter(_BadRequestLine())
+            handler.addFilter(ScrubFilter())
+
+
+class _BadRequestLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Invalid request from ip="):
+            head, _, error = message.partition(": ")
+            record.msg, record.args = f"{head}: {error.split(':')[0].split(chr(39))[0].strip()[:80]}", ()
+        return True
+
+
+class JsonLogger(ScrubbedLogger):
     """gunicorn's own lines (start, worker boots, signals) as JSON too when ZEROTRIP_LOG_FORMAT=json."""
 
     def setup(self, cfg) -> None:
@@ -69,6 +95,31 @@ class JsonLogger(Logger):
 
         for handler in self.error_log.handlers:
             handler.setFormatter(JsonFormatter())
+
+
+def _post_worker_init(_worker) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the master then stops the workers itself. A
+    worker that also handled SIGINT ran its quit handler inside its quit handler (both waiting on the thread
+    pool's shutdown) and hung until the master killed it 10 s later. And a request gunicorn refuses before the
+    app sees it (a request line over 4,094 bytes, bytes that are no HTTP) is answered in the API's JSON error
+    shape, not an HTML page quoting the request: gunicorn has no setting for that page, so its one writer is
+    replaced in this worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from gunicorn import util
+
+    util.write_error = _write_json_error
+
+
+def _write_json_error(sock, status_int, reason, _mesg) -> None:
+    from gunicorn import util
+
+    from app.api.request_context import new_request_id
+
+    body = json.dumps({"code": status_int, "status": reason, "request_id": new_request_id(),
+                       "message": f"The request could not be read as HTTP ({reason})."}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    util.write_nonblock(sock, head + body)
 
 
 def _child_exit(_arbiter, worker) -> None:

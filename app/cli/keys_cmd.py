@@ -9,6 +9,12 @@ import click
 from app.cli.common import ready_config, summary
 
 
+def _a_number(_ctx, _param, value: float) -> float:
+    if value != value:  # NaN passes every range comparison
+        raise click.BadParameter("must be a number of seconds from 0 to 60")
+    return value
+
+
 @click.group("keys")
 def keys_group() -> None:
     """Data keys: rotation (see docs/keys.md)."""
@@ -17,7 +23,7 @@ def keys_group() -> None:
 @keys_group.command("rotate-data")
 @click.option("--batch", "batch_size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows per transaction.")
-@click.option("--pause", default=0.0, show_default=True, type=click.FloatRange(0, 60),
+@click.option("--pause", default=0.0, show_default=True, type=click.FloatRange(0, 60), callback=_a_number,
               help="Seconds to wait after each full batch (spares a busy database).")
 def rotate_data(batch_size: int, pause: float) -> None:
     """Re-encrypt and re-key every encrypted or keyed-hash column under the current data key, in batches while

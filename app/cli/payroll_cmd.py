@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import ready_config, summary
+from app.cli.common import DayType, day_bounds, ready_config, summary
 from app.cli.signed import PASSWORD, run_refusable, signed_in
 from app.crypto import cipher_for
 from app.db import session_scope
@@ -24,6 +24,10 @@ _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 def _month(month: str | None) -> str:
     if not month or not _MONTH.match(month):
         raise click.BadParameter("must be YYYY-MM", param_hint="--month")
+    earliest, latest = day_bounds()
+    if not earliest.isoformat()[:7] <= month <= latest.isoformat()[:7]:
+        raise click.BadParameter(f"must be between {earliest.isoformat()[:7]} and {latest.isoformat()[:7]}",
+                                 param_hint="--month")
     return month
 
 
@@ -32,7 +36,7 @@ def _month(month: str | None) -> str:
 @click.option("--close", is_flag=True, help="Close the roll: it is never recomputed afterwards (no bank file yet: "
                                             "a supervisor signs it off, then `payroll release`).")
 @click.option("--by", "by", default=None, help="your staff username (the closer; asks for your password)")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=DayType(), default=None,
               help="Date of the data (Asia/Shanghai); default today.")
 @click.option("--out", "out_dir", default=None, hidden=True,
               help="(no longer used here: the bank files are written by `payroll release --out DIR`)")

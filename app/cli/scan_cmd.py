@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from app.cli.common import ready_config, summary
+from app.cli.common import DayType, ready_config, summary
 
 
 class ProgramScans(click.Group):
@@ -31,7 +31,7 @@ def _command(program) -> click.Command:
 
     @click.command(program.command_name, help=f"Propose {program.name} to everyone newly eligible "
                    "(idempotent per date).")
-    @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    @click.option("--as-of", "as_of", type=DayType(), default=None,
                   help="Calendar date (Asia/Shanghai) to scan for; default today.")
     def run(as_of) -> None:
         from flows.dates import today_shanghai

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import click
 
-from app.cli.common import config_or_exit, ready_config
+from app.cli.common import DayType, config_or_exit, ready_config
 
 
 def default_workers() -> int:
@@ -31,7 +32,7 @@ def prepare_metrics_dir() -> str | None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="ZEROTRIP_HOST")
-@click.option("--port", default=5000, show_default=True, type=int, envvar="ZEROTRIP_PORT")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), envvar="ZEROTRIP_PORT")
 @click.option("--workers", type=click.IntRange(min=1), envvar="ZEROTRIP_WORKERS",
               help="gunicorn worker processes [default: the cores this process may use]")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1), envvar="ZEROTRIP_THREADS",
@@ -40,7 +41,7 @@ def prepare_metrics_dir() -> str | None:
               help="seconds a worker may stay silent before gunicorn restarts it")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, envvar="ZEROTRIP_METRICS_HOST",
               help="where the Prometheus port listens (not loopback needs ZEROTRIP_METRICS_TOKEN)")
-@click.option("--metrics-port", default=9464, show_default=True, type=click.IntRange(min=0),
+@click.option("--metrics-port", default=9464, show_default=True, type=click.IntRange(0, 65535),
               envvar="ZEROTRIP_METRICS_PORT", help="0 turns the metrics port off")
 @click.option("--dev", is_flag=True, help="Flask's threaded development server instead of gunicorn.")
 def serve(host: str, port: int, workers: int | None, threads: int, timeout: int, metrics_host: str,
@@ -71,7 +72,11 @@ def serve(host: str, port: int, workers: int | None, threads: int, timeout: int,
                "errorlog": "-", "loglevel": "info", "proc_name": "zerotrip-api",
                # X-Forwarded-Proto & co. only from our own proxies, like X-Forwarded-For (app/api/client_address.py)
                "forwarded_allow_ips": ",".join(cfg.trusted_proxies.replace(",", " ").split())}
-    ZeroTripServer(cfg, options, metrics, owned).run()
+    try:
+        ZeroTripServer(cfg, options, metrics, owned).run()
+    finally:  # also when gunicorn could not bind (it exits without its on_exit hook)
+        if owned:
+            shutil.rmtree(owned, ignore_errors=True)
 
 
 def _serve_dev(cfg, host: str, port: int, metrics) -> None:
@@ -103,7 +108,7 @@ def scheduler(ctx: click.Context) -> None:
 
 
 @scheduler.command("run-once")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=DayType(), default=None,
               help="The day the jobs run for (the test clock; refused in production). Default: today.")
 def run_once(as_of) -> None:
     """Run the daily jobs once (partitions, scans, lifecycle, 低保 deadlines) for one day, then exit."""
@@ -124,7 +129,7 @@ def run_once(as_of) -> None:
 
 @click.command("mock-wechat")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5001, show_default=True, type=int)
+@click.option("--port", default=5001, show_default=True, type=click.IntRange(0, 65535))
 def mock_wechat(host: str, port: int) -> None:
     """Run the mock WeChat server (its own Flask app; shares no code with the backend)."""
     import sys

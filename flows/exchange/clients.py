@@ -148,7 +148,7 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
     if any(not v for v in values.values()):
         deny("signature_missing", "Sign the request: headers " + ", ".join(signing.HEADERS) + " are required.")
     ts = values["X-ZT-Timestamp"]
-    if not digits.is_ascii_digits(ts) or abs(int(ts) - now) > signing.WINDOW_SECONDS:
+    if not digits.is_ascii_digits(ts) or len(ts) > 12 or abs(int(ts) - now) > signing.WINDOW_SECONDS:
         deny("timestamp_skew", f"X-ZT-Timestamp must be Unix seconds within ±{signing.WINDOW_SECONDS} s of the "
              "server's time.", server_time=int(now))
     message_id = values["X-ZT-Message-Id"]

@@ -112,6 +112,8 @@ def test_rotation_killed_half_way_resumes_and_everything_still_works(session, cf
     assert session.get(RateHit, old_bucket) is not None
     audit_count = session.scalar(text("SELECT count(*) FROM audit_events"))
     audit_before = _audit_digest(session, audit_count)
+    anchored = _zerotrip(cfg, f"default:{OLD}", "audit", "anchor", "--anchors", str(cfg.audit_anchor_path))
+    assert anchored.returncode == 0, anchored.stdout + anchored.stderr  # verify below checks the chain against it
 
     # A 10 s pause after each full batch keeps the rotation running for minutes after its first batch of residents
     # (10 full batches of them; its lease is renewed per batch), so a slow second CLI call below cannot find it

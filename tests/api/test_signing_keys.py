@@ -46,13 +46,23 @@ def test_the_single_signing_key_keeps_working(cfg, wechat):
     single = _client(cfg, signing_key="one-signing-secret-0123456789abcdef", signing_keys="")
     token = Citizen(single, wechat).tokens["access_token"]
     assert _status(single, token) == 200
-    moved = _client(cfg, signing_keys="next:another-secret-0123456789abcdef,default:one-signing-secret-0123456789abcdef")
+    moved = _client(cfg, signing_keys="next:another-signing-secret-0123456789abcdef,default:one-signing-secret-0123456789abcdef")
     assert _status(moved, token) == 200, "ZEROTRIP_SIGNING_KEY's kid is `default`, so it can join a key ring"
 
 
-@pytest.mark.parametrize("value", ["no-colon", "a:x,a:y", ":secret", "kid:"])
+@pytest.mark.parametrize("value", ["no-colon", "a:x,a:y", ":secret", "kid:", ",", " , ", "a:x", "a:" + "s" * 31])
 def test_malformed_key_rings_are_refused_at_start(value):
     from app.config import ConfigError, load_config
 
     with pytest.raises(ConfigError):
         load_config({"signing_keys": value})
+
+
+@pytest.mark.parametrize("secret", ["x", "s" * 31])
+def test_a_short_signing_secret_is_refused_in_every_mode(secret):
+    """One token signed with `x` gave the secret away by brute force in milliseconds (then any claims)."""
+    from app.config import ConfigError, load_config
+
+    for env in ("development", "production"):
+        with pytest.raises(ConfigError, match="at least 32"):
+            load_config({"env": env, "signing_key": secret})

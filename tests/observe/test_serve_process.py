@@ -142,3 +142,34 @@ def test_the_scheduler_stops_on_sigint_or_sigterm_even_when_started_with_sigint_
             proc.send_signal(sig)
             wait_exit(proc)
         assert "scheduler stopped" in log_path.read_text(), log_path.read_text()[-2000:]
+
+
+def _raw(base: str, data: bytes) -> bytes:
+    import socket
+
+    host, port = base.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=HTTP_TIMEOUT) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_what_gunicorn_refuses_is_json_and_its_log_line_quotes_nothing_personal(cfg, tmp_path):
+    id_number = make_id_number(__import__("datetime").date(1946, 12, 3))
+    with serve(cfg, tmp_path, env={"ZEROTRIP_LOG_FORMAT": "json"}) as api:
+        bad_version = _raw(api.base, f"GET /x HTTP/1.1 {id_number}\r\nHost: a\r\n\r\n".encode())
+        too_long = _raw(api.base, b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+        echoed = requests.get(f"{api.base}/healthz", headers={"X-Request-ID": f"id-{id_number}"}, timeout=HTTP_TIMEOUT)
+        kept = requests.get(f"{api.base}/healthz", headers={"X-Request-ID": "trace-kept-0001"}, timeout=HTTP_TIMEOUT)
+        chunked = requests.post(f"{api.base}/api/v1/proofs/verify", headers={"Content-Type": "application/json"},
+                                data=(b"[" + b"0," * 65536 for _ in range(20)), timeout=HTTP_TIMEOUT)  # 2.6 MB
+        log = api.log()
+    for answer, status in ((bad_version, b"400"), (too_long, b"414")):
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 " + status) and b"Content-Type: application/json" in head, answer[:300]
+        assert json.loads(body)["code"] == int(status) and id_number.encode() not in body
+    assert echoed.headers["X-Request-ID"] != f"id-{id_number}" and kept.headers["X-Request-ID"] == "trace-kept-0001"
+    assert chunked.status_code == 413 and chunked.json()["code"] == 413, chunked.text[:300]  # was 400, cut short
+    assert "Invalid request from ip=" in log and id_number not in log, log[-3000:]

@@ -234,3 +234,18 @@ def test_the_dibao_guide_states_the_standard_and_limits_from_the_parameters(sess
     after = client.get("/api/v1/programs/dibao").json["guide"]
     assert "低于本市低保标准(950.00元/人/月)" in after["conditions"][1]
     assert not any("800" in text for text in after["conditions"])
+
+
+def test_full_width_digits_are_read_other_scripts_and_far_months_refused(session, cfg, client):
+    _, headers = h.staff(session, cfg, role="admin", username="admin_wu")
+
+    def propose(value, month="2027-01"):
+        return client.post("/api/v1/staff/params", headers=headers,
+                           json={"program": "elderly_allowance", "key": "tiers.80-89", "value": value, "from": month})
+
+    arabic = propose("٦٠")
+    assert arabic.status_code == 422 and "U+0666" in arabic.json["message"], arabic.json
+    far = propose("60.00", "9999-12")
+    assert far.status_code == 422 and far.json["error_code"] == "parameter_invalid", far.json
+    full_width = propose("６０.００")
+    assert full_width.status_code == 201 and full_width.json["payload"]["value"] == 6000, full_width.json

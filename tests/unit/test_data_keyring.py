@@ -45,7 +45,7 @@ def test_a_key_missing_from_the_ring_and_an_unknown_algorithm_are_refused():
         FieldCipher(ring=(("a", b"k" * 32),)).decrypt(b"\x09garbage")
 
 
-@pytest.mark.parametrize("value", ["nokid", ":key", "a:x,a:y", "bad kid!:x"])
+@pytest.mark.parametrize("value", ["nokid", ":key", "a:x,a:y", "bad kid!:x", ",", " , "])
 def test_malformed_data_key_lists_are_refused(value):
     with pytest.raises(ConfigError, match="ZEROTRIP_DATA_KEYS"):
         _cfg(ZEROTRIP_DATA_KEYS=value)

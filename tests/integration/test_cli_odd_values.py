@@ -1,0 +1,33 @@
+"""Odd values an operator can type: refused with a clear message (exit 2) before anything is written."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Application
+
+
+@pytest.mark.parametrize("args", [
+    ("scan", "elderly-allowance", "--as-of", "9999-12-31"),  # wrote a proposal for everybody
+    ("scan", "elderly-allowance", "--as-of", "0001-01-01"),  # ended in "year -79 is out of range"
+    ("scheduler", "run-once", "--as-of", "1899-12-31"),
+    ("payroll", "--month", "9999-12"),  # stored a draft roll of 286,704 anomalies
+    ("payroll", "--month", "0000-01"),
+    ("keys", "rotate-data", "--pause", "nan"),  # re-keyed a batch, then crashed in time.sleep
+    ("keys", "rotate-data", "--pause", "-1"),
+])
+def test_out_of_range_days_months_and_pauses_are_refused(cli, session, args):
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and ("between" in result.output or "range" in result.output
+                                                 or "number" in result.output), result.output
+    assert session.scalar(select(func.count()).select_from(Application)) == 0
+
+
+@pytest.mark.parametrize("months", ["0", "-1", "100000"])
+def test_an_archive_retention_out_of_range_is_a_configuration_error(months):
+    from app.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="ZEROTRIP_ARCHIVE_AFTER_MONTHS"):
+        load_config({"archive_after_months": int(months)})
