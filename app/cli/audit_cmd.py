@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from app.cli.common import ready_config, summary
+from app.cli.common import EXIT_BAD_INPUT, ready_config, summary
 from app.db import session_scope
 
 
@@ -21,8 +23,9 @@ def audit_verify(anchor_path) -> None:
     from app.audit import record, verify
 
     cfg = ready_config()
+    anchors = _readable_anchors(anchor_path, cfg.audit_anchor_path)
     with session_scope(cfg) as session:
-        result = verify(session, anchor_path or cfg.audit_anchor_path)
+        result = verify(session, anchors)
         # the supervisor's dashboard shows the last verification (issue 13 item 3)
         record(session, actor="cli:audit-verify", action="audit.verify", result="ok" if result.ok else "broken",
                details={"events": result.events, "broken_seq": result.broken_seq})
@@ -31,6 +34,29 @@ def audit_verify(anchor_path) -> None:
         summary(ok=0, events=result.events, broken_seq=result.broken_seq)
         raise SystemExit(1)
     summary(ok=1, events=result.events, head_seq=result.head_seq, head=result.head_hash[:16])
+
+
+def _readable_anchors(given: str | None, default: str) -> str:
+    """The anchor file to check against, read once here so that a bad one is a clear refusal (exit 2), never a
+    traceback nor a silent pass: --anchors must name an existing file; the configured default may be absent (no
+    anchor written yet), which is said on stderr."""
+    from app.audit import read_anchors
+
+    path = Path(given or default)
+    if not path.exists():
+        if given:
+            click.echo(f"Error: anchor file {path} does not exist: nothing to check the chain against", err=True)
+            raise SystemExit(EXIT_BAD_INPUT)
+        click.echo(f"audit verify: no anchor file at {path} (AUDIT_ANCHOR_PATH): the chain is checked without "
+                   "anchors, so a full rewrite would not be caught", err=True)
+        return str(path)
+    try:
+        read_anchors(str(path))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        click.echo(f"Error: anchor file {path} is not readable as anchor lines ({type(exc).__name__}: "
+                   f"{str(exc)[:200]})", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    return str(path)
 
 
 @audit_group.command("anchor")

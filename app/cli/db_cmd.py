@@ -30,14 +30,14 @@ def db_backup(out_dir) -> None:
     """Back up the database (PostgreSQL: pg_dump custom format; SQLite: online backup API) and the instance
     files it refers to (audit anchors, import reports, payroll files) into a folder with a manifest of
     checksums. Never the keys: keep the data key that decrypts it as long as the backup."""
-    from flows.backup.archive import RestoreRefused, backup
+    from flows.backup.archive import BackupFailed, RestoreRefused, backup
     from flows.backup.database import DumpFailed
 
     cfg = config_or_exit()
     target = Path(out_dir) if out_dir else Path(cfg.instance_path) / "backups" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         result = backup(cfg, target, progress=lambda line: click.echo(line, err=True))
-    except (RestoreRefused, DumpFailed) as exc:
+    except (RestoreRefused, DumpFailed, BackupFailed) as exc:
         raise click.ClickException(str(exc)) from None
     summary(**result)
 
@@ -88,11 +88,13 @@ def db_archive(before, out_dir) -> None:
         summary(archived_months=0, refused=1)
         sys.exit(1)
     stopped = result.pop("stopped", None)
-    if stopped:
-        click.echo(f"archive stopped: {stopped}", err=True)
-    summary(**result)
-    if stopped:  # part of what was asked is not archived
-        sys.exit(1)
+    if not stopped:
+        summary(**result)
+        return
+    # part of what was asked is not archived: the summary says so beside what was
+    click.echo(f"archive stopped: {stopped}", err=True)
+    summary(**result, refused=1)
+    sys.exit(1)
 
 
 def register(cli) -> None:

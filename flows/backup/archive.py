@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,20 +55,56 @@ def _dump_with_checksums(cfg, engine, out_dir: Path) -> tuple[str, dict]:
         return db_file, table_checksums(conn)
 
 
-def backup(cfg, out_dir: Path, progress=print) -> dict:
-    """Write a backup folder; returns its summary."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise RestoreRefused(f"{out_dir} exists and is not empty")
-    engine = make_engine(cfg.database_url)
+class BackupFailed(RuntimeError):
+    """The backup folder could not be written (an unwritable place, a full disk); what was begun is removed."""
+
+
+def _check_sample_keys(cfg, samples: list[dict]):
+    """The configured cipher, once it decrypts every sample (a backup these keys cannot read would not restore)."""
     cipher = cipher_for(cfg)
-    samples = _samples(engine)
     try:
         for sample in samples:
             cipher.decrypt(bytes.fromhex(sample["ciphertext"]))
-    except ValueError as exc:  # a backup these keys cannot read would not restore either
+    except ValueError as exc:
         raise RestoreRefused(f"the configured data keys ({','.join(cipher.kids)}) cannot decrypt the database's "
                              f"{sample['column']}: {exc}; set ZEROTRIP_DATA_KEYS before backing up") from None
+    return cipher
+
+
+def backup(cfg, out_dir: Path, progress=print) -> dict:
+    """Write a backup folder; returns its summary. A failure half-way removes what it wrote (BackupFailed for
+    a place that cannot be written)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise RestoreRefused(f"{out_dir} exists and is not an empty folder")
+    engine = make_engine(cfg.database_url)
+    samples = _samples(engine)
+    cipher = _check_sample_keys(cfg, samples)
+    created = not out_dir.exists()
+    try:
+        return _write_backup(cfg, engine, cipher, samples, out_dir, progress)
+    except (OSError, sqlite3.Error) as exc:
+        _remove_partial(out_dir, created)
+        raise BackupFailed(f"cannot write the backup to {out_dir}: {getattr(exc, 'strerror', None) or exc}") from None
+    except BaseException:
+        _remove_partial(out_dir, created)
+        raise
+
+
+def _remove_partial(out_dir: Path, created: bool) -> None:
+    """Remove what a failed backup wrote: the folder it created, or what it put into the empty one it was given."""
+    if created:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    elif out_dir.is_dir():
+        for child in out_dir.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
+def _write_backup(cfg, engine, cipher, samples: list[dict], out_dir: Path, progress) -> dict:
+    """The database file, the instance files and the manifest, into out_dir."""
     (out_dir / "files").mkdir(parents=True, exist_ok=True)
     progress("backup: database")
     db_file, tables = _dump_with_checksums(cfg, engine, out_dir)
@@ -109,24 +146,90 @@ def _check_keys(cfg, manifest: dict) -> None:
                              f"(its ciphertexts use keys {', '.join(check.get('kids', [check['current_kid']]))}): {exc}") from None
 
 
+def _damaged(what: str) -> RestoreRefused:
+    return RestoreRefused(f"the backup is damaged: {what}; nothing was written")
+
+
+# manifest.json's keys that restore reads, with their types; a file entry's keys likewise.
+_MANIFEST_KEYS = {"format": str, "dialect": str, "database": str, "database_sha256": str, "tables": dict,
+                  "files": list, "key_check": dict}
+_ENTRY_KEYS = {"role": str, "path": str, "stored": str, "sha256": str}
+_KEY_CHECK_KEYS = {"current_kid": str, "canary": str, "samples": list}
+
+
+def _missing_keys(item, wanted: dict) -> list[str]:
+    """The keys of `wanted` that `item` (a dict) lacks or holds with another type."""
+    return [key for key, kind in wanted.items() if not isinstance(item.get(key), kind)]
+
+
+def _inside(name: str) -> bool:
+    """`name` is a path inside the backup folder (a manifest cannot point restore at other files)."""
+    return not Path(name).is_absolute() and ".." not in Path(name).parts and name not in ("", ".")
+
+
+def _key_check_gaps(check: dict) -> list[str]:
+    """What the key check lacks: its canary, current kid, or a sample's column and ciphertext."""
+    bad = [f"key_check.{key}" for key in _missing_keys(check, _KEY_CHECK_KEYS)]
+    samples = check.get("samples") if isinstance(check.get("samples"), list) else []
+    return bad + [f"key_check.samples[{i}]" for i, sample in enumerate(samples)
+                  if not isinstance(sample, dict) or _missing_keys(sample, {"column": str, "ciphertext": str})]
+
+
+def _check_entries(manifest: dict) -> None:
+    """Every file entry is complete, stored inside the backup, and an instance path stays inside the instance."""
+    for i, entry in enumerate(manifest["files"]):
+        bad = _missing_keys(entry, _ENTRY_KEYS) if isinstance(entry, dict) else ["(not an object)"]
+        if bad:
+            raise _damaged(f"manifest.json's files[{i}] lacks {', '.join(bad)}")
+        if entry["role"] not in files.ROLES:
+            raise _damaged(f"manifest.json's files[{i}] has an unknown role {entry['role']!r}")
+        if not _inside(entry["stored"]) or (entry["role"] == "instance" and not _inside(entry["path"])):
+            raise _damaged(f"manifest.json's files[{i}] points outside its folder ({entry['stored']}, {entry['path']})")
+
+
+def read_manifest(source: Path) -> dict:
+    """manifest.json, checked to hold everything restore reads; RestoreRefused("the backup is damaged: …")
+    otherwise (never a traceback)."""
+    manifest_path = source / "manifest.json"
+    if not manifest_path.is_file():
+        raise RestoreRefused(f"{source} has no manifest.json: not a backup folder")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _damaged(f"manifest.json is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise _damaged(f"manifest.json holds a {type(manifest).__name__}, not an object")
+    if manifest.get("format") != FORMAT:
+        raise RestoreRefused(f"unknown backup format {manifest.get('format')!r}")
+    bad = _missing_keys(manifest, _MANIFEST_KEYS) or _key_check_gaps(manifest["key_check"])
+    if bad:
+        raise _damaged(f"manifest.json lacks {', '.join(bad)}")
+    if not _inside(manifest["database"]):
+        raise _damaged(f"manifest.json names a database file outside the backup ({manifest['database']})")
+    _check_entries(manifest)
+    return manifest
+
+
+def _check_checksums(source: Path, manifest: dict) -> None:
+    """The database file and every stored file are there and match their SHA-256."""
+    named = [(manifest["database"], manifest["database_sha256"])] + [(e["stored"], e["sha256"]) for e in manifest["files"]]
+    for name, digest in named:
+        path = source / name
+        if not path.is_file():
+            raise _damaged(f"{name} is missing")
+        if files.sha256_of(path) != digest:
+            raise _damaged(f"{name} does not match its checksum")
+
+
 def restore(cfg, source: Path, force: bool = False, progress=print) -> dict:
     """Restore a backup folder into the configured database and instance folder. Refuses (writing nothing)
     when the backup is damaged, the data keys cannot decrypt it, or the target holds data and not `force`."""
     source = Path(source)
-    manifest_path = source / "manifest.json"
-    if not manifest_path.is_file():
-        raise RestoreRefused(f"{source} has no manifest.json: not a backup folder")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if manifest.get("format") != FORMAT:
-        raise RestoreRefused(f"unknown backup format {manifest.get('format')!r}")
+    manifest = read_manifest(source)
     engine = make_engine(cfg.database_url)
     if manifest["dialect"] != engine.dialect.name:
         raise RestoreRefused(f"a {manifest['dialect']} backup cannot be restored into {engine.dialect.name}")
-    if files.sha256_of(source / manifest["database"]) != manifest["database_sha256"]:
-        raise RestoreRefused("the database file does not match its checksum: the backup is damaged")
-    for entry in manifest["files"]:
-        if files.sha256_of(source / entry["stored"]) != entry["sha256"]:
-            raise RestoreRefused(f"{entry['stored']} does not match its checksum: the backup is damaged")
+    _check_checksums(source, manifest)
     _check_keys(cfg, manifest)
     if not force and not is_empty(engine):
         raise RestoreRefused("the target database holds data: restore refuses to overwrite it without --force")

@@ -11,6 +11,8 @@ from decimal import Decimal
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Connection, Engine
 
+from app.audit import GENESIS, HEAD_ID
+
 
 def _plain(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -44,12 +46,32 @@ def table_checksums(bind: Engine | Connection) -> dict[str, dict]:
     return out
 
 
+# The rows `zerotrip db upgrade` writes by itself into an empty database (checked on SQLite and PostgreSQL: only
+# migration 0002's audit-chain head at its genesis state), so a freshly upgraded database counts as empty. A
+# column not named here must be empty (NULL) too; any other row means data.
+MIGRATION_ROWS = {"audit_head": {"id": HEAD_ID, "seq": 0, "hash": GENESIS}}
+
+
+def _only_migration_row(conn: Connection, table, expected: dict) -> bool:
+    """The table holds nothing but the one row the migration wrote, unchanged."""
+    rows = conn.execute(select(table).limit(2)).mappings().all()
+    if len(rows) != 1:
+        return not rows
+    return all(value == expected.get(column) for column, value in rows[0].items())
+
+
 def is_empty(engine: Engine) -> bool:
-    """No table holds a row (the schema's version table aside)."""
+    """No table holds a row — the schema's version table and the rows the migrations write themselves
+    (MIGRATION_ROWS) aside: a database just made by `zerotrip db upgrade` is an empty restore target."""
     meta = MetaData()
     meta.reflect(engine)
     with engine.connect() as conn:
         for name, table in meta.tables.items():
-            if name != "alembic_version" and conn.execute(select(1).select_from(table).limit(1)).first():
+            if name == "alembic_version":
+                continue
+            if name in MIGRATION_ROWS:
+                if not _only_migration_row(conn, table, MIGRATION_ROWS[name]):
+                    return False
+            elif conn.execute(select(1).select_from(table).limit(1)).first():
                 return False
     return True

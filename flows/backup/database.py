@@ -10,6 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.partitions import ARCHIVE_SCHEMA
 
 
 class DumpFailed(RuntimeError):
@@ -54,24 +57,112 @@ def dump(url: str, dest_dir: Path, snapshot: str | None = None) -> str:
 
 
 def restore(url: str, engine: Engine, source: Path) -> None:
-    """Replace the target database's contents with the backup's."""
+    """Replace the target database's contents with the backup's. Checks the backup's database first and, on
+    PostgreSQL, keeps the current schemas aside until pg_restore has succeeded: a failed restore leaves the
+    target as it was (DumpFailed)."""
     if url.startswith("sqlite"):
-        engine.dispose()
-        target = sqlite_path(url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        src, dst = sqlite3.connect(source), sqlite3.connect(target)
+        _restore_sqlite(url, engine, source)
+    else:
+        _restore_postgresql(url, engine, source)
+
+
+def _check_sqlite_file(source: Path) -> None:
+    """The backup's SQLite file opens and passes `PRAGMA quick_check` (a damaged file refuses before writing)."""
+    try:
+        conn = sqlite3.connect(f"file:{Path(source).resolve()}?mode=ro", uri=True)
         try:
-            src.backup(dst)
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
         finally:
-            dst.close()
-            src.close()
-        return
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("DROP SCHEMA IF EXISTS archive CASCADE"))  # detached months (db archive): in the dump too
-        conn.execute(text("CREATE SCHEMA public"))
+            conn.close()
+    except sqlite3.Error as exc:
+        raise DumpFailed(f"the backup's database file {source.name} is unreadable ({exc}): nothing was restored") from None
+    if verdict != "ok":
+        raise DumpFailed(f"the backup's database file {source.name} is damaged ({verdict}): nothing was restored")
+
+
+def _restore_sqlite(url: str, engine: Engine, source: Path) -> None:
+    """SQLite: the backup API copies the checked file over the target."""
+    _check_sqlite_file(source)
     engine.dispose()
-    done = subprocess.run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
-                           "--exit-on-error", f"--dbname={_libpq_url(url)}", str(source)], capture_output=True, text=True)
+    target = sqlite_path(url)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+# Where the target's own schemas wait while pg_restore runs; reserved, so never a schema of the application.
+SET_ASIDE = {"public": "zerotrip_restore_old_public", ARCHIVE_SCHEMA: "zerotrip_restore_old_archive"}
+
+
+def _pg_run(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True)
+
+
+def _check_dump(pg_restore: str, source: Path) -> None:
+    """`pg_restore --list`: the dump's table of contents reads (a damaged or foreign file refuses here)."""
+    listed = _pg_run([pg_restore, "--list", str(source)])
+    if listed.returncode != 0:
+        raise DumpFailed(f"the backup's database dump {source.name} is unreadable (pg_restore --list: "
+                         f"{listed.stderr.strip()[:300]}): nothing was restored")
+
+
+def _schemas(conn) -> set[str]:
+    return set(conn.execute(text("SELECT nspname FROM pg_namespace")).scalars())
+
+
+def _set_aside(engine: Engine) -> list[str]:
+    """One transaction: rename public (and archive, if present) to their reserved names and create an empty
+    public. Refuses, touching nothing, when a reserved name is taken (a restore interrupted before)."""
+    with engine.begin() as conn:
+        present = _schemas(conn)
+        left = sorted(present & set(SET_ASIDE.values()))
+        if left:
+            raise DumpFailed(f"an earlier restore was interrupted: the data before it is in schema(s) "
+                             f"{', '.join(left)}; rename them back (ALTER SCHEMA {SET_ASIDE['public']} RENAME TO "
+                             "public, after dropping the half-restored public) or drop them, then rerun. "
+                             "Nothing was changed")
+        moved = [name for name in SET_ASIDE if name in present]
+        for name in moved:
+            conn.execute(text(f"ALTER SCHEMA {name} RENAME TO {SET_ASIDE[name]}"))
+        conn.execute(text("CREATE SCHEMA public"))
+    return moved
+
+
+def _put_back(engine: Engine, moved: list[str]) -> None:
+    """One transaction: drop whatever a failed pg_restore left and give the set-aside schemas their names back."""
+    with engine.begin() as conn:
+        for name in SET_ASIDE:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+        for name in moved:
+            conn.execute(text(f"ALTER SCHEMA {SET_ASIDE[name]} RENAME TO {name}"))
+
+
+def _drop_set_aside(engine: Engine, moved: list[str]) -> None:
+    with engine.begin() as conn:
+        for name in moved:
+            conn.execute(text(f"DROP SCHEMA {SET_ASIDE[name]} CASCADE"))
+
+
+def _restore_postgresql(url: str, engine: Engine, source: Path) -> None:
+    """Tool and dump checked first; the current schemas set aside, pg_restore in one transaction, then the old
+    schemas dropped — or, when pg_restore fails, put back as they were."""
+    pg_restore = _tool("pg_restore")
+    _check_dump(pg_restore, source)
+    moved = _set_aside(engine)
+    engine.dispose()
+    done = _pg_run([pg_restore, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
+                    f"--dbname={_libpq_url(url)}", str(source)])
     if done.returncode != 0:
-        raise DumpFailed(f"pg_restore failed: {done.stderr.strip()[:500]}")
+        failure = done.stderr.strip()[:500]
+        try:
+            _put_back(engine, moved)
+        except SQLAlchemyError as exc:
+            aside = ", ".join(SET_ASIDE[name] for name in moved)
+            raise DumpFailed(f"pg_restore failed ({failure}) and putting the previous data back failed too "
+                             f"({type(exc).__name__}): it is in schema(s) {aside}") from None
+        raise DumpFailed(f"pg_restore failed, the target database is as it was: {failure}")
+    _drop_set_aside(engine, moved)

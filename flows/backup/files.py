@@ -1,6 +1,6 @@
 """The instance files a backup carries: everything under the instance folder (reports, payroll files, the
 audit anchors …) except keys, the SQLite database itself and earlier backups; the anchor file and import
-reports kept elsewhere are added by their configured or recorded path."""
+reports and `db archive` dumps kept elsewhere are added by their configured or recorded path."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from app.models import ImportBatch
+from app.models import ArchivedPartition, ImportBatch
 
 KEY_SUFFIXES = (".key", ".pem", ".p12", ".pfx")
 BACKUPS_DIR = "backups"
+ROLES = ("instance", "anchors", "external")
 
 
 def sha256_of(path: Path) -> str:
@@ -30,7 +31,7 @@ def is_key_file(path: Path) -> bool:
 
 def collect(cfg, engine: Engine, skip: set[Path]) -> list[dict]:
     """[{role, path, source}] — role "instance" (path relative to the instance folder), "anchors" (the anchor
-    file outside it) or "external" (an import report outside it; path is its absolute path)."""
+    file outside it) or "external" (an import report or an archive dump outside it; path is its absolute path)."""
     instance = Path(cfg.instance_path).resolve()
     found: list[dict] = []
     if instance.is_dir():
@@ -43,13 +44,20 @@ def collect(cfg, engine: Engine, skip: set[Path]) -> list[dict]:
     anchors = Path(cfg.audit_anchor_path).resolve()
     if anchors.is_file() and instance not in anchors.parents:
         found.append({"role": "anchors", "path": anchors.name, "source": anchors})
-    with engine.connect() as conn:
-        reports = conn.execute(select(ImportBatch.report_path).where(ImportBatch.report_path.is_not(None))).scalars()
-        for report in sorted(set(reports)):
-            path = Path(report).resolve()
-            if path.is_file() and instance not in path.parents:
-                found.append({"role": "external", "path": str(path), "source": path})
+    found += [{"role": "external", "path": str(path), "source": path}
+              for path in _external_files(engine) if instance not in path.parents]
     return found
+
+
+def _external_files(engine: Engine) -> list[Path]:
+    """Files the database records by path that exist: import reports and `db archive` dumps (an archive written
+    with --out lies outside the instance folder, and its dump is the only copy of a detached month once the
+    detached table is dropped)."""
+    with engine.connect() as conn:
+        recorded = set(conn.execute(select(ImportBatch.report_path).where(ImportBatch.report_path.is_not(None))).scalars())
+        recorded |= set(conn.execute(select(ArchivedPartition.dump_file)).scalars())
+    paths = {Path(name).resolve() for name in recorded if name}
+    return sorted(path for path in paths if path.is_file())
 
 
 def destination(cfg, entry: dict) -> Path:

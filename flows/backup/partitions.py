@@ -54,7 +54,8 @@ def archive(cfg, before: str, today: date, out_dir: Path | None = None,
     if before > limit:
         raise ArchiveRefused(f"months from {limit} on are kept in the live database "
                              f"(ZEROTRIP_ARCHIVE_AFTER_MONTHS={cfg.archive_after_months}): use --before {limit} or earlier")
-    folder = Path(out_dir) if out_dir else Path(cfg.instance_path) / "archive"
+    # absolute: archived_partitions records each dump's path, which `db backup` later reads (flows/backup/files.py)
+    folder = (Path(out_dir) if out_dir else Path(cfg.instance_path) / "archive").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with engine.begin() as conn:

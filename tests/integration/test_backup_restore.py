@@ -133,3 +133,16 @@ def test_restore_refuses_before_writing_when_the_data_key_cannot_decrypt(cfg, po
     assert refused.returncode != 0 and "cannot decrypt" in refused.stderr, refused.stderr
     assert _rows(target) == {}, "nothing was written to the target"
     assert not (tmp_path / "anchors3.jsonl").exists() and not (instance3 / "reports").exists()
+
+
+def test_a_freshly_upgraded_database_is_an_empty_target(cfg, populated, tmp_path):
+    """`zerotrip db upgrade` alone writes the audit chain's genesis head (audit_head): that is not data."""
+    backup_dir = tmp_path / "backup"
+    assert _zerotrip(populated, "db", "backup", "--out", str(backup_dir)).returncode == 0
+    target = _target_url(cfg.database_url, tmp_path, "upgraded")
+    env2 = {"DATABASE_URL": target, "ZEROTRIP_INSTANCE_PATH": str(tmp_path / "instance4"),
+            "AUDIT_ANCHOR_PATH": str(tmp_path / "anchors4.jsonl")}
+    assert _zerotrip(env2, "db", "upgrade").returncode == 0
+    restored = _zerotrip(env2, "db", "restore", str(backup_dir))
+    assert restored.returncode == 0 and "verified=1" in restored.stdout, restored.stderr
+    assert _rows(target) == _rows(cfg.database_url)

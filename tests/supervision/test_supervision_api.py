@@ -117,6 +117,7 @@ def test_the_dashboard_shows_the_last_audit_verification(cfg, session, client, c
     _, boss = h.staff(session, cfg, "supervisor", street=STREET)
     before = client.get("/api/v1/staff/supervision", headers=boss).json["audit"]
     assert before["last_verified_at"] is None and before["last_verify_ok"] is None
+    assert cli("audit", "anchor", "--anchors", str(tmp_path / "anchors.jsonl")).exit_code == 0
     verified = cli("audit", "verify", "--anchors", str(tmp_path / "anchors.jsonl"))
     assert verified.exit_code == 0, verified.output
     after = client.get("/api/v1/staff/supervision", headers=boss)
