@@ -113,7 +113,18 @@ def take_proposal(session: Session, application: Application, actor: str, state:
         return False
     for name, value in values.items():
         set_committed_value(application, name, value)
+    _changed_here(session, application.id)
     return True
+
+
+def _changed_here(session: Session, application_id: str) -> None:
+    session.info.setdefault("applications_changed", set()).add(application_id)
+
+
+def changed_here(session: Session, application_id: str) -> bool:
+    """Whether this session's own conditional UPDATE moved the application (a confirmation or a decline): of
+    racing repeats only the winner is attributed and audited — the others see the same new state."""
+    return application_id in session.info.get("applications_changed", ())
 
 
 @functools.cache
@@ -208,6 +219,7 @@ def decline(session: Session, application: Application, reason: str, comment: st
     session.refresh(application)
     if not claimed:
         return decline(session, application, reason, comment, actor_account_id)
+    _changed_here(session, application.id)
     if reason == "data_wrong":
         _open_correction_task(session, application, comment, actor_account_id)
     return application

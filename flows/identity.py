@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import security_log
 from app.crypto import cipher_for
@@ -75,9 +76,13 @@ def _record(session: Session, account: Account, id_hash: str | None, ip: str, ok
     session.commit()
 
 
+def _already_bound() -> Conflict:
+    return Conflict("This account is already bound to a resident; unbind it first.", error_code="account_bound")
+
+
 def bind(session: Session, cfg, client, account: Account, name: str, id_number: str, phone_code: str, ip: str) -> BindResult:
     if account.resident_id is not None:
-        raise Conflict("This account is already bound to a resident; unbind it first.", error_code="account_bound")
+        raise _already_bound()
     try:
         number = validate(id_number, today_shanghai())
     except InvalidIdNumber as exc:
@@ -103,6 +108,11 @@ def bind(session: Session, cfg, client, account: Account, name: str, id_number: 
         if not is_unique_violation(exc, "accounts", "resident_id"):
             raise
         raise Conflict(BOUND_ELSEWHERE, error_code="resident_bound_elsewhere") from None
+    except Conflict as exc:
+        if exc.error_code == "account_bound":  # a parallel repeat of this binding won: not a failed match
+            session.rollback()
+            _give_back(session, taken)
+        raise
     _give_back(session, taken)  # a success is not a failure
     return result
 
@@ -110,6 +120,8 @@ def bind(session: Session, cfg, client, account: Account, name: str, id_number: 
 def _bind_matched(session: Session, account: Account, resident: Resident, phone_hashes: list[str], id_hash: str,
                   ip: str) -> BindResult:
     holder = session.execute(select(Account).where(Account.resident_id == resident.id)).scalar()
+    if holder is not None and holder.id == account.id:  # a parallel repeat of this very binding won a moment ago
+        raise _already_bound()
     if holder is not None:
         enqueue(session, kind="identity_bind_attempt",
                 idempotency_key=f"bind-attempt:{holder.id}:{utcnow():%Y%m%d%H%M%S%f}", account_id=holder.id,
@@ -121,8 +133,16 @@ def _bind_matched(session: Session, account: Account, resident: Resident, phone_
         _open_verification_task(session, account, resident)
         _record(session, account, id_hash, ip, ok=True)
         return BindResult("pending_staff_verification")
-    account.resident_id, account.bound_at = resident.id, utcnow()
-    session.flush()
+    # one conditional UPDATE: of parallel bindings of one account (each with its own phone code) one wins; the
+    # others get what a repeat sent later gets
+    now = utcnow()
+    won = session.execute(update(Account).where(Account.id == account.id, Account.resident_id.is_(None))
+                          .values(resident_id=resident.id, bound_at=now)
+                          .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise _already_bound()
+    set_committed_value(account, "resident_id", resident.id)
+    set_committed_value(account, "bound_at", now)
     bindings.on_bound(session, account, resident)
     _record(session, account, id_hash, ip, ok=True)
     return BindResult("bound")

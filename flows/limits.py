@@ -70,6 +70,10 @@ _SPEND = (update(RateHit)
           .execution_options(synchronize_session=False))
 
 
+_LOCK_IN_ORDER = (select(RateHit.bucket).where(RateHit.bucket.in_(bindparam("buckets", expanding=True)))
+                  .order_by(RateHit.bucket).with_for_update())
+
+
 @functools.cache
 def _spend_each(count: int):
     """Spend one hit of each of `count` buckets in one UPDATE (built once per count): each row is checked and
@@ -93,10 +97,15 @@ def take_all(session: Session, buckets: list[tuple[str, int, int]]) -> int | Non
     bucket stand even when another refused (as two `take` calls would leave them). A bucket without its row yet
     (its first hit) or over its limit goes the single-bucket way (create the row, spend again, else the wait)."""
     now = utcnow()
+    buckets = sorted(buckets)
     params: dict = {"now": now}
     for i, (bucket, limit, window_seconds) in enumerate(buckets):
         params.update({f"b{i}": bucket, f"limit{i}": limit, f"cutoff{i}": now - timedelta(seconds=window_seconds)})
     conn = session.connection()
+    if len(buckets) > 1 and conn.dialect.name == "postgresql":
+        # the rows locked in one order by every caller: one UPDATE over several rows locks them in the order it
+        # meets them, which two callers may not share (a deadlock, seen once in 20 parallel pushes)
+        conn.execute(_LOCK_IN_ORDER, {"buckets": [b for b, _, _ in buckets]})
     spent = {b for (b,) in conn.execute(_spend_each(len(buckets)), params)}
     waits = []
     for bucket, limit, window_seconds in buckets:

@@ -223,12 +223,11 @@ class ApplicationConfirm(MethodView):
         """One tap: accept the pre-filled data as shown; the rule decides at once. A repeat changes nothing."""
         session = SessionLocal()
         application, decision = _application(application_id, "application:confirm")
-        before = application.state
         args = args or {}
         declared = {"monthly_income_fen": fen(args.get("declared_monthly_income") or "0"),
                     "note": args.get("declared_note") or ""}
         application = casework.confirm(session, application, current_principal().account_id, declared=declared)
-        if before != application.state:
+        if flow.changed_here(session, application.id):  # not a repeat, nor the loser of parallel repeats
             via_grant = decision.grant.id if decision.via == "proxy" else None
             if application.confirmed_via_grant != via_grant:  # no flush for an unchanged value
                 application.confirmed_via_grant = via_grant
@@ -250,9 +249,8 @@ class ApplicationDecline(MethodView):
         """Say no, with a reason; `data_wrong` also opens a correction task for staff."""
         session = SessionLocal()
         application, decision = _application(application_id, "application:decline")
-        before = application.state
         application = flow.decline(session, application, args["reason"], args["comment"], current_principal().account_id)
-        if before != application.state:
+        if flow.changed_here(session, application.id):
             _act(session, application, decision, "application.decline")
         session.commit()
         return view(session, application)

@@ -608,7 +608,8 @@ class WorkbenchRollSchema(ma.Schema):
 
 def _month(month: str) -> str:
     if len(month) != 7 or not (digits.is_ascii_digits(month[:4]) and month[4] == "-"
-                               and digits.is_ascii_digits(month[5:]) and "01" <= month[5:] <= "12"):
+                               and digits.is_ascii_digits(month[5:]) and "01" <= month[5:] <= "12"
+                               and month[:4] >= "1900"):
         raise NotFound("No roll for that month (YYYY-MM).")
     return month
 

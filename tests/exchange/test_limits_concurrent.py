@@ -36,3 +36,24 @@ def test_24_concurrent_takes_allow_exactly_the_limit(cfg, session):
     assert limits.take_all(session, buckets) is not None
     session.expire_all()
     assert session.scalar(select(RateHit.hits).where(RateHit.bucket == "exchange:race:day")) == 25
+
+
+def test_callers_naming_the_buckets_in_either_order_never_deadlock(cfg, session):
+    """One UPDATE over two rows locked them in the order it met them: two callers could lock them crosswise
+    (PostgreSQL: 'deadlock detected', a 500 in 20 parallel pushes). Rows are now locked in one order."""
+    pair = [("exchange:cross:minute", 10_000, 60), ("exchange:cross:day", 100_000, 86_400)]
+    make, start = session_factory(cfg), threading.Barrier(16)
+
+    def take(i):
+        s = make()
+        try:
+            start.wait()
+            for _ in range(15):
+                assert limits.take_all(s, pair if i % 2 else pair[::-1]) is None
+        finally:
+            s.close()
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(take, range(16)))
+    hits = dict(session.execute(select(RateHit.bucket, RateHit.hits).where(RateHit.bucket.like("exchange:cross:%"))).all())
+    assert hits == {"exchange:cross:minute": 240, "exchange:cross:day": 240}

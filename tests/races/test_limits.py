@@ -77,6 +77,23 @@ def test_24_parallel_failed_bindings_of_one_account_record_exactly_5(servers, se
     assert servers.security_lines("bind_failures") - refused == 20
 
 
+def test_12_parallel_right_bindings_of_one_account_bind_once(servers, session, cfg):
+    """Each with its own phone code: 4-5 answered 200 and left as many open bindings (and feed entries); some of
+    the rest were told the resident was bound to "another" account — their own."""
+    from app.models import IdentityBinding
+
+    _, id_number = make_resident(session, cfg, name="李秀英", phone="13900001111")
+    me = _Binder(servers, session, cfg, 2)
+    answers = servers.burst(12, lambda i, base: me.bind(base, "李秀英", id_number))
+    statuses = Counter(r.status_code for r in answers)
+    # at most 5 attempts of one account are in flight at once (each holds a slot until it ends): the rest wait
+    assert statuses[200] == 1 and statuses[200] + statuses[409] + statuses[429] == 12, statuses
+    assert statuses[409] >= 4 and {r.json()["error_code"] for r in answers if r.status_code == 409} == {"account_bound"}
+    assert me.bind(servers.apis[0], "李秀英", id_number).json()["error_code"] == "account_bound"  # no slot lost
+    assert _count(session, select(IdentityBinding)) == 1
+    assert _count(session, select(AuditEvent).where(AuditEvent.action == "identity.bind")) == 1
+
+
 def test_24_accounts_guessing_one_target_id_get_5_tries_between_them(servers, session, cfg):
     _, id_number = make_resident(session, cfg, name="李秀英", phone="13900001111")
     binders = [_Binder(servers, session, cfg, 100 + i) for i in range(24)]

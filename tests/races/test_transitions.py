@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.crypto import cipher_for
 from app.masking import mask_account
-from app.models import Application, Benefit, OutboxMessage, PayoutAccount, PayrollLine, PayrollRun
+from app.models import Application, AuditEvent, Benefit, OutboxMessage, PayoutAccount, PayrollLine, PayrollRun
 from flows.dates import today_shanghai
 from tests.authz import helpers as h
 from tests.races.conftest import QUIET
@@ -50,6 +50,9 @@ def test_24_parallel_confirms_and_declines_change_the_state_once(servers, sessio
         assert _count(session, select(Benefit)) == 0
         assert _count(session, select(OutboxMessage)) == 0
     assert all(r.json()["error_code"] == "application_state" for _, r in answers if r.status_code == 409)
+    # the winner alone is audited (and shown in her feed): the other 11 repeats answered the same, did nothing
+    assert _count(session, select(AuditEvent).where(
+        AuditEvent.action.in_(("application.confirm", "application.decline")))) == 1
 
 
 def test_24_parallel_reopens_and_confirms_of_a_declined_application(servers, session, cfg):
