@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app import audit, idnumbers
+from app import audit, digits, idnumbers
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.errors import DomainError, Forbidden
 from app.security_log import refused
+from flows.dates import today_shanghai
 from flows.exchange.datasets import ANSWERS
 from flows.imports import partner
 
@@ -24,6 +25,20 @@ MAX_IDS = 1000
 
 def _fail(message: str, code: str):
     return DomainError(message, error_code=code)
+
+
+def _id_number(query: dict, value: str, today) -> tuple[str, tuple[str, str] | None]:
+    """(the normalised number, None) or ("", (reason code, detail)) for a value that is no ID number: another
+    query type, another script's digits, the wrong length, check character or birth date."""
+    if query.get("type", "CN-ID") != "CN-ID":
+        return "", ("ID_TYPE", "query.type must be CN-ID")
+    try:
+        return idnumbers.validate(value, today), None
+    except idnumbers.InvalidIdNumber as exc:
+        foreign = digits.foreign_digit(idnumbers.normalize(value))
+        if foreign is not None:
+            return "", ("ID_DIGITS", f"write the ID number with the digits 0-9; {digits.describe(foreign)} is not one")
+        return "", (exc.code, str(exc))
 
 
 def search(session, cfg, client, message: dict, request_hash: str, address: str | None) -> dict:
@@ -54,13 +69,19 @@ def search(session, cfg, client, message: dict, request_hash: str, address: str 
                 dataset=dataset.code)
         raise Forbidden("Fields outside this client's allowlist for the purpose: " + ", ".join(
             f[:32] for f in outside), error_code="field_not_allowed")
-    numbers = []
+    numbers, rejected, today = [], {}, today_shanghai()
     for it in items:
-        value = ((it or {}).get("query") or {}).get("value") if isinstance(it, dict) else None
+        query = ((it or {}).get("query") or {}) if isinstance(it, dict) else {}
+        value = query.get("value") if isinstance(query, dict) else None
         reference = it.get("reference_id") if isinstance(it, dict) else None
         if not isinstance(value, str) or not isinstance(reference, str) or len(reference) > 64:
             raise _fail("each search_request item needs reference_id and query.value (an ID number)", "search_invalid")
-        numbers.append((reference, idnumbers.normalize(value) or ""))
+        number, problem = _id_number(query, value, today)
+        if problem is not None:
+            rejected[len(numbers)] = problem
+            if problem[0] == "ID_DIGITS":
+                refused("ascii_digits", actor=f"exchange:{client.id}", address=address, field="query.value")
+        numbers.append((reference, number))
     cipher = cipher_for(cfg)
     conn = session.connection()
     found = partner.people(conn, cipher, [(i, {"id_number": n}) for i, (_, n) in enumerate(numbers) if n])
@@ -68,7 +89,13 @@ def search(session, cfg, client, message: dict, request_hash: str, address: str 
     ids = sorted({p.id for p in resident_of.values() if p is not None})
     facts = dataset.answer(conn, ids) if ids else {}
     responses, told = [], {}
-    for reference, number in numbers:
+    for i, (reference, number) in enumerate(numbers):
+        if i in rejected:  # not an ID number at all: said so, never "not receiving" (the asker would act on it)
+            code, detail = rejected[i]
+            responses.append({"reference_id": reference, "status": "rjct",
+                              "status_reason_code": "rjct.reference_id.invalid",
+                              "status_reason_message": f"{code}: {detail}"})
+            continue
         person = resident_of.get(number) if number else None
         full = facts.get(person.id) if person is not None else None
         data = {f: (full or dataset.not_receiving).get(f) for f in fields}

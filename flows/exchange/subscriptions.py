@@ -108,6 +108,8 @@ def subscribe(session: Session, cfg, client: ExchangeClient, *, scope: str, purp
             raise _bad("unknown program")
         publishable = set(programs.get(program).published_events) if program else set(EVENTS)
     wanted = list(events or sorted(publishable))
+    if not publishable:
+        raise _bad(f"{program} publishes no events a subscription could follow")
     if not wanted or set(wanted) - publishable:
         raise _bad("events must be among " + ", ".join(sorted(publishable)))
     sub = ExchangeSubscription(client_id=client.id, scope=scope, program=program, events=sorted(set(wanted)),
@@ -117,14 +119,20 @@ def subscribe(session: Session, cfg, client: ExchangeClient, *, scope: str, purp
     if scope == "people":
         if not isinstance(people, list) or not 1 <= len(people) <= MAX_PEOPLE:
             raise _bad(f"people: a list of 1–{MAX_PEOPLE} entries")
-        cipher, seen = cipher_for(cfg), set()
+        cipher, seen, references = cipher_for(cfg), set(), set()
         for i, p in enumerate(people):
             if not isinstance(p, dict):
                 raise _bad(f"people[{i}] must be an object")
-            number = idnumbers.normalize(str(p.get("id_number") or "")) or ""
+            try:  # a number that is none would be kept as a hash that never matches: the department never told
+                number = idnumbers.validate(str(p.get("id_number") or ""), today)
+            except idnumbers.InvalidIdNumber as exc:
+                raise _bad(f"people[{i}].id_number is not an ID number ({exc.code}: {exc})") from None
             reference = p.get("reference_id")
-            if not number or not isinstance(reference, str) or not reference.strip() or len(reference) > 64:
-                raise _bad(f"people[{i}] needs reference_id and a valid id_number")
+            if not isinstance(reference, str) or not reference.strip() or len(reference) > 64:
+                raise _bad(f"people[{i}] needs reference_id (1-64 characters)")
+            if reference.strip() in references:
+                raise _bad(f"people[{i}].reference_id repeats an earlier entry's")
+            references.add(reference.strip())
             p_purpose = p.get("purpose") or purpose
             if p_purpose not in (client.purposes or {}):
                 raise Forbidden(f"people[{i}]: purpose not registered", error_code="purpose_not_allowed")

@@ -122,3 +122,25 @@ def test_opencrvs_death_webhook_is_hmac_signed(client, session, cfg, cli):
     challenge = client.get(path, query_string={"hub.mode": "subscribe", "hub.challenge": "abc",
                                                "hub.topic": "DEATH_REGISTERED"})
     assert challenge.get_data(as_text=True) == "abc"
+
+
+def test_a_value_that_is_no_id_number_is_rejected_item_by_item_never_not_receiving(client, session, cfg, cli, caplog):
+    """Arabic-Indic digits of a real recipient were answered "not receiving" — a department deciding medical aid
+    would have acted on it."""
+    _member, _headers, number = _world(session, cfg)
+    insurance = Department(cli, "ybj4", "search", PURPOSES)
+    arabic = number.translate({ord(str(d)): chr(0x0660 + d) for d in range(10)})
+    full_width = number.translate({ord(str(d)): chr(0xFF10 + d) for d in range(10)})
+    wrong_check = number[:17] + ("0" if number[17] != "0" else "1")
+    caplog.set_level(logging.WARNING, logger="zerotrip.security")
+    resp = insurance.search(client, "dibao_household", "medical_aid", [number, arabic, number[:17], wrong_check,
+                                                                        full_width, ""])
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    answers = resp.json["message"]["search_response"]
+    assert [a["status"] for a in answers] == ["succ", "rjct", "rjct", "rjct", "succ", "rjct"]
+    assert answers[0]["data"] == answers[4]["data"] == {"receiving": True}
+    assert [a["status_reason_message"].split(":")[0] for a in answers if a["status"] == "rjct"] == [
+        "ID_DIGITS", "ID_FORMAT", "ID_CHECKSUM", "ID_FORMAT"]
+    assert all("data" not in a and a["status_reason_code"] == "rjct.reference_id.invalid"
+               for a in answers if a["status"] == "rjct")
+    assert sum("rule=ascii_digits" in r.getMessage() for r in caplog.records) == 1

@@ -207,3 +207,24 @@ def test_async_search_answers_at_on_search(client, session, cfg, cli, allow_loca
         assert envelope["header"]["in_reply_to"] == mid
         assert [r["data"] for r in envelope["message"]["search_response"]] == [
             {"receiving": True, "since": "2025-05"}] * 3
+
+
+def test_people_that_are_no_id_numbers_or_repeat_a_reference_are_refused(client, session, cfg, cli, allow_local):
+    """Stored as a hash that never matches, such an entry meant the department was never told — silently."""
+    _, _, number = h.person(session, cfg, "钱秀兰", birth=date(1950, 5, 5))
+    ybj = Department(cli, "ybj-v", "search,subscribe", PURPOSES)
+    arabic = number.translate({ord(str(d)): chr(0x0660 + d) for d in range(10)})
+
+    def subscribe(people):
+        mid, body = ybj.envelope("subscribe", {"callback_url": "http://127.0.0.1:9/dci", "scope": "people",
+                                               "purpose": "case_check", "ref": "YB-V", "expires_on": "2027-06-30",
+                                               "people": people})
+        return ybj.post(client, "/exchange/v1/registry/subscribe", body, mid)
+
+    for bad in ("123", arabic, number[:17] + ("1" if number[17] == "0" else "0")):
+        resp = subscribe([{"reference_id": "P-1", "id_number": bad}])
+        assert (resp.status_code, resp.json["error_code"]) == (400, "subscription_invalid"), resp.json
+        assert "people[0].id_number" in resp.json["message"]
+    twice = subscribe([{"reference_id": "P-1", "id_number": number}, {"reference_id": "P-1", "id_number": number}])
+    assert twice.status_code == 400 and "people[1].reference_id" in twice.json["message"]
+    assert subscribe([{"reference_id": "P-1", "id_number": number}]).status_code == 200
