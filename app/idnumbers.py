@@ -71,7 +71,7 @@ def validate(raw: str, today: date) -> str:
 
 
 def mask(id_number: str) -> str:
-    """Keep the first and the last character only: 1***************3."""
+    """Keep the first and the last character only: 1****************3 (16 stars)."""
     number = normalize(id_number)
     if len(number) < 2:
         return "*" * len(number)

@@ -73,6 +73,8 @@ WHAT = {
     "staff.case_extend": "延长了办理时限",
     "appeal.file": "提出了复核申请",
     "appeal.withdraw": "撤回了复核申请",
+    "appeal.view": "查看了复核申请",
+    "appeal.list": "查看了复核申请列表",
     "staff.appeal_record": "在窗口代为登记了复核申请",
     "counter.confirm": "在窗口经您同意代为确认了申请",
     "counter.apply": "在窗口经您同意代为提交了申请",

@@ -86,7 +86,8 @@ def verify(session: Session, cfg, code: str, now: datetime) -> dict:
     try:
         claims = proofcode.verify(code, cfg.proof_keyring, _aware(now), issuer=cfg.proof_issuer)
     except proofcode.ProofError as exc:
-        return {"valid": False, "status": "invalid", "reason": exc.reason, "message": str(exc), "claims": None}
+        status = "expired" if exc.reason == "expired" else "invalid"  # a good code past its date is not forged
+        return {"valid": False, "status": status, "reason": exc.reason, "message": str(exc), "claims": None}
     online = status_of(session, claims.certificate_id, now)
     if online is None:  # signed by our key but not on record: treat as not issued
         return {"valid": False, "status": "invalid", "reason": "not_issued",

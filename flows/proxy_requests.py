@@ -26,7 +26,7 @@ from app import security_log
 from app.authz import DEFAULT_SCOPES
 from app.crypto import cipher_for
 from app.db import utcnow
-from app.errors import Conflict, TooManyAttempts
+from app.errors import Conflict, TooManyAttempts, Unprocessable
 from app.idnumbers import InvalidIdNumber, validate
 from app.masking import mask_name
 from app.models import Account, ProxyGrant, ProxyRequest, ProxyRequestQuota, Resident
@@ -96,13 +96,13 @@ def request(session: Session, cfg, account: Account, name: str, id_number: str, 
 
     if account.resident_id is None:
         raise Conflict("Bind your own identity first; a proxy acts under her own name.")
+    try:  # a typo is said at once (a check character tells nothing of whether the person exists)
+        number = validate(id_number, today_shanghai())
+    except InvalidIdNumber as exc:
+        raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
     _take_daily_slot(session, account, address)
     now = utcnow()
     cipher = cipher_for(cfg)
-    try:
-        number = validate(id_number, today_shanghai())
-    except InvalidIdNumber:
-        number = id_number.strip().upper()  # matches nobody; hashed like any number, so the same work is done
     id_hashes = cipher.lookup_hashes(number, "id")  # more than one while a data-key rotation runs
     id_hash = id_hashes[0]
     principal = session.execute(select(Resident).where(Resident.id_hash.in_(id_hashes))).scalar()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app import authz
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
-from app.api.security import audit_event, auth_required, authorize, config, current_caller
+from app.api.security import audit_event, audit_read, auth_required, authorize, config, current_caller
 from app.api.staff_security import current_staff, staff_required
 from app.db import SessionLocal
 from app.errors import NotFound, Unprocessable
@@ -155,11 +155,20 @@ class Appeals(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters):
         """My appeals and those of the people I help with `view`, newest first."""
-        session = SessionLocal()
-        residents = authz.visible_residents_for(session, current_caller(), "view")
+        session, caller = SessionLocal(), current_caller()
+        residents = authz.visible_residents_for(session, caller, "view")
         query = (select(Appeal).where(Appeal.resident_id.in_(residents or [-1]))
                  .order_by(Appeal.created_at.desc(), Appeal.id))
-        return [flow.view(a) for a in page_of(session, query, pagination_parameters)]
+        appeals = page_of(session, query, pagination_parameters)
+        shown: dict[int, list[str]] = {}
+        for appeal in appeals:  # another's appeals shown to her proxy: one read event in each one's feed
+            if appeal.resident_id != caller.resident_id:
+                shown.setdefault(appeal.resident_id, []).append(appeal.id)
+        for resident_id, ids in shown.items():
+            audit_event(session, "appeal.list", on_behalf_of=f"resident:{resident_id}", details={"ids": ids})
+        if shown:
+            session.commit()
+        return [flow.view(a) for a in appeals]
 
 
 @blp.route("/appeals/<string:appeal_id>")
@@ -169,7 +178,11 @@ class AppealOne(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="No such appeal")
     def get(self, appeal_id):
         """One appeal: state, limit, decision with its reason, the external remedies."""
-        appeal, _obj, _decision = _appeal(SessionLocal(), appeal_id, "view")
+        session = SessionLocal()
+        appeal, _obj, decision = _appeal(session, appeal_id, "view")
+        if decision.via == "proxy":  # her proxy's read is in her feed, as every read of her case is
+            audit_read(session, "appeal.view", decision, object_ref=f"appeal:{appeal.id}")
+            session.commit()
         return flow.view(appeal)
 
 
@@ -184,8 +197,10 @@ class AppealWithdraw(MethodView):
         """Withdraw an open appeal (the resident, or a proxy with `confirm`)."""
         session = SessionLocal()
         appeal, _obj, decision = _appeal(session, appeal_id, "appeal")
-        flow.withdraw(session, appeal, current_caller().ref)
-        audit_event(session, "appeal.withdraw", object_ref=f"appeal:{appeal.id}", on_behalf_of=decision.on_behalf_of)
+        if appeal.outcome != "withdrawn":  # a repeat answers the same and is not recorded twice
+            flow.withdraw(session, appeal, current_caller().ref)
+            audit_event(session, "appeal.withdraw", object_ref=f"appeal:{appeal.id}",
+                        on_behalf_of=decision.on_behalf_of)
         session.commit()
         return flow.view(appeal)
 

@@ -132,9 +132,17 @@ def test_who_may_appeal_and_when(cfg, session, client):
     # shown to the resident: the proxy's appeal is in her feed
     feed = client.get("/api/v1/me/activity", headers=h.headers_for(session, cfg, account))
     assert feed.status_code == 200 and "提出了复核申请" in {e["what"] for e in feed.json}
+    # her proxy's reads of the appeal are in her feed too, one entry each
+    assert client.get(f"/api/v1/appeals/{made.json['id']}", headers=helper_headers).status_code == 200
+    assert [a["id"] for a in client.get("/api/v1/appeals", headers=helper_headers).json] == [made.json["id"]]
+    feed = client.get("/api/v1/me/activity", headers=h.headers_for(session, cfg, account)).json
+    assert [e["what"] for e in feed].count("查看了复核申请") == 1
+    assert [e["what"] for e in feed].count("查看了复核申请列表") == 1
     withdrawn = client.post(f"/api/v1/appeals/{made.json['id']}/withdraw", headers=helper_headers)
     assert withdrawn.status_code == 200 and withdrawn.json["outcome"] == "withdrawn"
     assert client.post(f"/api/v1/appeals/{made.json['id']}/withdraw", headers=helper_headers).status_code == 200
+    feed = client.get("/api/v1/me/activity", headers=h.headers_for(session, cfg, account)).json
+    assert [e["what"] for e in feed].count("撤回了复核申请") == 1  # the repeat answered the same, recorded nothing
 
     late = _rejected(session, resident, None, days_ago=61, period="2026-08")
     over = client.post("/api/v1/appeals", headers=helper_headers, json={**body, "application_id": late.id})

@@ -159,7 +159,7 @@ def test_an_expired_code_fails_with_words(client, world, monkeypatch):
     later = utcnow() + timedelta(days=31, minutes=1)
     monkeypatch.setattr(api, "utcnow", lambda: later)
     answer = client.post("/api/v1/proofs/verify", json={"code": code}).json
-    assert (answer["valid"], answer["status"], answer["reason"]) == (False, "invalid", "expired")
+    assert (answer["valid"], answer["status"], answer["reason"]) == (False, "expired", "expired")  # not "invalid"
     assert "expired" in answer["message"]
     monkeypatch.setattr(api, "utcnow", lambda: later - timedelta(minutes=2))
     assert client.post("/api/v1/proofs/verify", json={"code": code}).json["valid"] is True

@@ -84,6 +84,9 @@ def test_five_requests_a_day_then_429_and_one_open_request_per_id_number(client,
     _, acc, _ = h.person(session, cfg, "张丽")
     headers = h.headers_for(session, cfg, acc)
     first = make_id_number(date(1941, 3, 3))
+    typo = first[:17] + ("0" if first[17] != "0" else "1")  # a wrong check character: said at once, no slot spent
+    mistyped = _ask(client, headers, "某某", typo)
+    assert mistyped.status_code == 422 and mistyped.json["errors"] == {"json": {"id_number": ["ID_CHECKSUM"]}}
     assert _ask(client, headers, "某某", first).status_code == 202
     again = _ask(client, headers, "别名", first)
     assert again.status_code == 409 and again.json["error_code"] == "proxy_request_open"

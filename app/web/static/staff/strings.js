@@ -205,7 +205,7 @@ export const S = {
       "counter.confirm": "在窗口经本人同意代为确认了申请", "counter.apply": "在窗口经本人同意代为提交了申请",
       "application.view": "查看了申请", "application.confirm": "确认了申请", "application.decline": "放弃了申请",
       "application.reopen": "撤回了放弃", "application.create": "提交了申请", "rating.create": "评价了服务",
-      "appeal.file": "提出了复核申请", "appeal.withdraw": "撤回了复核申请", "authz.denied": "尝试办理但没有权限",
+      "appeal.file": "提出了复核申请", "appeal.withdraw": "撤回了复核申请", "appeal.view": "查看了复核申请", "appeal.list": "查看了复核申请列表", "authz.denied": "尝试办理但没有权限",
       "step.staff_review": "审核结论", "step.home_visit": "入户调查结论", "step.street_review": "街道审核意见",
       "step.county_approval": "县级审批决定", "step.objection": "公示异议处理结论", "step.appeal": "复核后重新办理",
     },
