@@ -19,7 +19,7 @@ from app.models import Application, ApplicationApplicant, Benefit, BenefitChange
 from app.models.ids import new_id
 from flows import areas, case_states, programs
 from flows.conflicts import is_unique_violation
-from flows.dates import today_shanghai
+from flows.dates import shanghai_date, today_shanghai
 from flows.facts import FACT_COLUMNS, resident_facts, resident_for_facts
 from flows.money import yuan
 from notifications.outbox import enqueue
@@ -242,7 +242,8 @@ def reopen(session: Session, application: Application) -> Application:
     if application.state != "declined":
         raise Conflict(f"The application is {application.state}; only a declined application can be reopened.",
                        error_code="application_state")
-    if application.declined_at and utcnow() - application.declined_at > timedelta(days=REOPEN_DAYS):
+    # calendar days in the city, on the test clock too (ZEROTRIP_FAKE_TODAY)
+    if application.declined_at and (today_shanghai() - shanghai_date(application.declined_at)).days > REOPEN_DAYS:
         raise Conflict(f"A decline can only be undone within {REOPEN_DAYS} days.", error_code="reopen_too_late")
     claimed = session.execute(
         update(Application).where(Application.id == application.id,

@@ -22,6 +22,7 @@ from app.errors import Conflict, DomainError, Forbidden, TooManyAttempts, Unauth
 from app.models import ExchangeClient, ExchangeKey, ExchangeMessage
 from app.security_log import refused
 from flows import limits
+from flows.dates import SHANGHAI, fake_today
 from flows.exchange import signing
 
 ACTIONS = ("push", "search", "subscribe")
@@ -162,7 +163,7 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
     message = signing.string_to_sign(method, path, ts, message_id, body)
     if not signing.verify(row.key_public_key, values["X-ZT-Signature"], message):
         deny("signature_invalid", "The signature does not verify.")
-    if row.agreement_expires < datetime.fromtimestamp(now).date():
+    if row.agreement_expires < (fake_today() or datetime.fromtimestamp(now, SHANGHAI).date()):  # the city's day
         deny("agreement_expired", "The data-sharing agreement has expired.", Forbidden)
     if action not in (row.actions or []):
         deny("action_not_allowed", f"This client may not {action}.", Forbidden)

@@ -1,6 +1,6 @@
 """Sign-in, identity binding rules, and the application endpoints through HTTP."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from app.models import Application, StaffTask
 from flows.programs.elderly_allowance.scan import scan_turning_80
@@ -110,6 +110,23 @@ def test_decline_data_wrong_opens_a_task_and_reopen_undoes_it(session, cfg, citi
     assert c.post(f"/api/v1/applications/{app_id}/confirm").status_code == 409
     assert c.post(f"/api/v1/applications/{app_id}/reopen").json["state"] == "proposed"
     assert c.post(f"/api/v1/applications/{app_id}/confirm").json["state"] == "approved"
+
+
+def test_a_decline_is_undone_within_30_calendar_days_on_the_test_clock_too(session, cfg, citizen, monkeypatch):
+    from flows.dates import today_shanghai
+
+    li, li_id = make_resident(session, cfg, phone="13912345678")
+    scan_turning_80(cfg, date(2026, 11, 25))
+    app_id = session.query(Application).one().id
+    c = citizen()
+    c.bind("李秀英", li_id, "13912345678")
+    declined_on = today_shanghai()
+    assert c.post(f"/api/v1/applications/{app_id}/decline", json={"reason": "not_needed"}).status_code == 200
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", (declined_on + timedelta(days=31)).isoformat())
+    late = c.post(f"/api/v1/applications/{app_id}/reopen")
+    assert late.status_code == 409 and late.json["error_code"] == "reopen_too_late"
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", (declined_on + timedelta(days=30)).isoformat())
+    assert c.post(f"/api/v1/applications/{app_id}/reopen").json["state"] == "proposed"
 
 
 def test_errors_share_one_json_shape(client):

@@ -112,7 +112,7 @@ def test_push_deaths_take_effect_at_once_and_a_withdrawal_resumes(client, sessio
     assert people[1][2].id not in lines and people[2][2].id not in lines
 
 
-def test_refusals_carry_their_codes_and_one_security_line(client, session, cfg, cli, caplog):
+def test_refusals_carry_their_codes_and_one_security_line(client, session, cfg, cli, caplog, monkeypatch):
     police = Department(cli, "gongan2", "push", death_source="public_security")
     _, number = make_resident(session, cfg)
     mid, body = police.envelope("notify", {"records": [_death("X1", number)]})
@@ -156,6 +156,10 @@ def test_refusals_carry_their_codes_and_one_security_line(client, session, cfg, 
     # an expired agreement, an action not allowed
     late = Department(cli, "late", "push", expires="2020-01-01")
     assert code(late.push(client, [_death("L1", number)]), 403) == "agreement_expired"
+    soon = Department(cli, "soon", "push", expires="2030-12-31")  # and on the test clock's day, past its end
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2031-01-01")
+    assert code(soon.push(client, [_death("L2", number)]), 403) == "agreement_expired"
+    monkeypatch.delenv("ZEROTRIP_FAKE_TODAY")
     asker = Department(cli, "asker", "search")
     assert code(asker.push(client, [_death("A1", number)]), 403) == "action_not_allowed"
 
