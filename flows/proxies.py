@@ -252,7 +252,7 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
 
 
 def _already_proxy() -> Conflict:
-    return Conflict("This person already is (or is about to be) the resident's proxy.")
+    return Conflict("This person already is (or is about to be) the resident's proxy.", error_code="proxy_grant_exists")
 
 
 def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMember) -> ProxyGrant:
@@ -263,7 +263,7 @@ def approve_by_second_staff(session: Session, grant: ProxyGrant, staff: StaffMem
         raise Conflict(f"The grant is {grant.status}; nothing to approve.", error_code="grant_not_pending")
     if grant.created_by == f"staff:{staff.id}":
         refused("self_approval", actor=f"staff:{staff.id}", kind=GRANT_APPROVAL)
-        raise Forbidden("A second staff member must approve a grant with the payout scope.")
+        raise Forbidden("A second staff member must approve a grant with the payout scope.", error_code="self_approval")
     staff_flow.refuse_self_involvement(session, staff, (grant.resident_id, grant.proxy_resident_id), "approve")
     approval = approvals.pending_for(session, GRANT_APPROVAL, f"grant:{grant.id}")
     if approval is None:

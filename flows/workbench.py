@@ -210,7 +210,13 @@ def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
         if task.state != "open":
             raise Conflict(f"The task is {task.state}; there is nothing to claim.", error_code="task_decided")
         raise Conflict("Someone else claimed this task a moment ago.", error_code="task_claimed")
+    session.info.setdefault("tasks_claimed", set()).add(task.id)
     return task
+
+
+def claimed_here(session: Session, task_id: str) -> bool:
+    """Whether this session's own UPDATE claimed the task (a repeat, even a parallel one, is not audited again)."""
+    return task_id in session.info.get("tasks_claimed", ())
 
 
 def release(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:

@@ -11,10 +11,10 @@ from app.api.base import ErrorSchema
 from app.api.schemas import ID_INPUT, NO_NUL, Digits, StrictSchema, UtcDateTime
 from app.api.security import audit_event, authorize, config, current_caller
 from app.api.staff_security import current_staff, staff_required
-from app.api.staff_workbench import WorkbenchBulkResultSchema, _each, _task
+from app.api.staff_workbench import WorkbenchBulkResultSchema, _each, _task, check_assignee
 from app.authz import role_allows
 from app.db import SessionLocal
-from app.errors import Forbidden, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.masking import mask_name
 from app.models import Application, CounterVisit, Resident, StaffMember
 from flows import counter as flow
@@ -406,6 +406,10 @@ class BulkReassign(MethodView):
 
         def one(task_id):
             task, decision = _task(session, task_id, "task:reassign", bulk=True)
+            if task.claimed_by != absent.id:  # moved since the list was read (a parallel repeat): not again
+                raise Conflict("The task is no longer held by that staff member.", error_code="task_moved")
+            if to is not None:
+                check_assignee(session, task, to)
             wb.reassign(session, task, to)
             audit_event(session, "staff.task_reassign", object_ref=f"task:{task.id}",
                         on_behalf_of=decision.on_behalf_of,

@@ -16,7 +16,7 @@ from app.api.staff import StaffSchema, TaskSchema, staff_payload, task_payload
 from app.api.staff_security import current_staff, staff_required
 from app.authz import PERMISSIONS, ROLES, may_manage_staff, separation_of_duties
 from app.db import SessionLocal
-from app.errors import DomainError, Forbidden, NotFound
+from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.masking import mask_name
 from app.models import Application, StaffMember, StaffTask
 from flows import staff as staff_flow
@@ -243,6 +243,23 @@ def _task(session, task_id: str, action: str, bulk: bool = False):
     return task, decision
 
 
+def check_assignee(session, task: StaffTask, to: StaffMember) -> None:
+    """Whom a supervisor may give a task: an enabled account whose jurisdiction holds the task and whose role
+    works on its kind — what her own claim would need (else the task would sit where nobody can see it)."""
+    from app.models import Account
+
+    account = session.get(Account, to.account_id)
+    if account is None or account.disabled_at is not None:
+        raise Conflict("That staff account is disabled.", error_code="assignee_not_allowed")
+    caller = authz.Caller(kind="staff", account_id=to.account_id, staff_id=to.id, role=to.role,
+                          district_code=to.district_code, street_code=to.street_code,
+                          community_code=to.community_code)
+    if not authz.decide(session, caller, "task:claim", task).allowed or not flow.role_allows(
+            to.role, flow.permission_for(task.kind)):
+        raise Conflict("That staff member could not see or work on this task (jurisdiction or role).",
+                       error_code="assignee_not_allowed")
+
+
 def _claimable(session, task_id: str, bulk: bool = False):
     task, decision = _task(session, task_id, "task:claim", bulk)
     if not flow.role_allows(current_caller().role, flow.permission_for(task.kind)):
@@ -263,7 +280,8 @@ class Claim(MethodView):
         session = SessionLocal()
         task, decision = _claimable(session, task_id)
         flow.claim(session, task, current_staff())
-        audit_event(session, "staff.task_claim", object_ref=f"task:{task.id}", on_behalf_of=decision.on_behalf_of)
+        if flow.claimed_here(session, task.id):
+            audit_event(session, "staff.task_claim", object_ref=f"task:{task.id}", on_behalf_of=decision.on_behalf_of)
         session.commit()
         return _inbox_row(session, task, flow.today(), None)
 
@@ -292,8 +310,10 @@ class Reassign(MethodView):
     @blp.response(200, InboxTaskSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Not a supervisor")
     @blp.alt_response(404, schema=ErrorSchema, description="No such task in your jurisdiction, or no such staff")
+    @blp.alt_response(409, schema=ErrorSchema, description="The staff member could not work on it: disabled, "
+                      "another jurisdiction or a role that does not claim it (`error_code`: assignee_not_allowed)")
     def post(self, args, task_id):
-        """A supervisor gives an open task to a staff member of the same jurisdiction (or back to the pool)."""
+        """A supervisor gives an open task to a staff member who could claim it herself (or back to the pool)."""
         session = SessionLocal()
         task, decision = _task(session, task_id, "task:reassign")
         to = None
@@ -301,6 +321,7 @@ class Reassign(MethodView):
             to = session.get(StaffMember, args["staff_id"])
             if to is None or to.district_code != task.district_code:
                 raise NotFound("No such staff member here.")
+            check_assignee(session, task, to)
         task_from = task.claimed_by
         flow.reassign(session, task, to)
         audit_event(session, "staff.task_reassign", object_ref=f"task:{task.id}", on_behalf_of=decision.on_behalf_of,
@@ -341,8 +362,9 @@ class BulkClaim(MethodView):
         def one(task_id):
             task, decision = _claimable(session, task_id, bulk=True)
             flow.claim(session, task, current_staff())
-            audit_event(session, "staff.task_claim", object_ref=f"task:{task.id}",
-                        on_behalf_of=decision.on_behalf_of, details={"bulk": True})
+            if flow.claimed_here(session, task.id):
+                audit_event(session, "staff.task_claim", object_ref=f"task:{task.id}",
+                            on_behalf_of=decision.on_behalf_of, details={"bulk": True})
 
         return _each(session, list(dict.fromkeys(args["ids"])), one, "task")
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.db import utcnow
 from app.models import AuditEvent, StaffTask, StepDeadline
+from flows import staff as staff_flow
 from tests.authz import helpers as h
 
 STREET = "140105001"
@@ -68,6 +69,19 @@ def test_reassign_needs_a_reason_and_is_audited(cfg, session, client):
     assert moved.status_code == 200 and moved.json["claimed_by"] == other.id
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.task_reassign")).one()
     assert event.details["reason"] == "逾期未办，改派" and event.details["to"] == other.id
+    # only to someone who could claim it herself: another street's clerk, a disabled account, a supervisor
+    # would leave it where nobody sees it
+    other_street, _ = h.staff(session, cfg, "reviewer", street="140105002")
+    disabled, _ = h.staff(session, cfg, "reviewer", street=STREET)
+    staff_flow.disable(session, disabled)
+    session.commit()
+    supervisor, _ = h.staff(session, cfg, "supervisor")
+    for nobody in (other_street, disabled, supervisor):
+        refused = client.post(f"/api/v1/staff/tasks/{task.id}/reassign", headers=boss,
+                              json={"staff_id": nobody.id, "reason": "改派"})
+        assert (refused.status_code, refused.json["error_code"]) == (409, "assignee_not_allowed"), refused.json
+    session.expire_all()
+    assert session.get(StaffTask, task.id).claimed_by == other.id
 
 
 def test_bulk_reassignment_of_an_absent_workers_tasks(cfg, session, client):

@@ -234,7 +234,7 @@ def _require(application: Application, state: str) -> None:
     if application.program != CODE:
         raise Conflict("Not a 低保 application.")
     if application.state != state:
-        raise Conflict(f"The application is {application.state}, not {state}.")
+        raise Conflict(f"The application is {application.state}, not {state}.", error_code="state_conflict")
 
 
 def waiting_for(application: Application, state: str) -> None:
