@@ -90,7 +90,7 @@ def propose_change(session: Session, maker: StaffMember, code: str, key: str, ra
     if in_closed and not arrears:
         raise Unprocessable(f"{from_month} is in a closed roll (last closed {latest_closed}): add --arrears to pay "
                             "the differences in the next open roll.", error_code="month_closed")
-    payload = {"program": code, "key": key, "value": value, "raw": str(raw).strip(), "from": from_month,
+    payload = {"program": code, "key": key, "value": value, "raw": digits.to_ascii(str(raw).strip()), "from": from_month,
                "arrears": bool(in_closed and arrears)}
     return approvals.propose(session, KIND, f"param:{code}:{key}", payload, maker)
 

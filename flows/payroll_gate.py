@@ -19,7 +19,7 @@ from app.audit import record
 from app.authz import may_sign_off_roll
 from app.crypto import FieldCipher
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models import Approval, PayrollRun, StaffMember
 from flows import approvals, payroll
 
@@ -52,10 +52,14 @@ def signoff_of(session: Session, month: str) -> Approval | None:
 
 
 def after_close(session: Session, run: PayrollRun, closer: str) -> Approval:
-    """Ask for the sign-off of a closed roll (idempotent: the pending or approved one stands)."""
+    """Ask for the sign-off of a closed roll (idempotent: the pending or approved one stands). Asked again after a
+    withdrawal, the request keeps the first closer as its maker: whoever closed the roll never signs it off,
+    however it is asked again."""
     found = signoff_of(session, run.month)
     if found is not None and found.state in ("pending", "approved"):
         return found
+    if found is not None:
+        closer = found.maker
     anomalies = {k: v.get("count", 0) for k, v in (run.anomalies or {}).items()}
     try:
         return approvals.propose(session, KIND, subject(run.month),
@@ -70,6 +74,8 @@ def sign_off(session: Session, month: str, supervisor: StaffMember, note: str) -
     """A supervisor (not the closer) signs the anomaly report off, with a note."""
     if not may_sign_off_roll(supervisor.role):
         raise Forbidden("A roll is signed off by a supervisor.", error_code="approval_role")
+    if not (note or "").strip():
+        raise Unprocessable("Say what you checked in the anomaly report (the note).", error_code="note_missing")
     run_of(session, month)
     approval = signoff_of(session, month)
     if approval is None:

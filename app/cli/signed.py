@@ -19,7 +19,10 @@ def signed_in(session, username: str, password: str):
     from app.errors import Unauthorized
     from flows.staff import login
 
-    staff, outcome = login(session, username, password)
+    try:
+        staff, outcome = login(session, username, password)
+    except Unauthorized:  # no such user: the same words as a wrong password (no list of usernames by trying)
+        staff, outcome = None, "unknown"
     session.commit()  # the sign-in (its lock-out counter) stands whatever becomes of the change
     if outcome != "ok":
         raise Unauthorized("Wrong username or password, or the account is locked or disabled.")

@@ -249,3 +249,4 @@ def test_full_width_digits_are_read_other_scripts_and_far_months_refused(session
     assert far.status_code == 422 and far.json["error_code"] == "parameter_invalid", far.json
     full_width = propose("６０.００")
     assert full_width.status_code == 201 and full_width.json["payload"]["value"] == 6000, full_width.json
+    assert full_width.json["payload"]["raw"] == "60.00"  # the approver sees the value as stored

@@ -55,9 +55,23 @@ def test_the_roll_is_released_only_after_another_supervisor_signed_it_off(cfg, s
     assert own.exit_code == 2 and "self_approval" in own.stderr
     clerk = sign_off(cfg, "2026-11", "clerk1")
     assert clerk.exit_code == 2 and "supervisor" in clerk.stderr
+    blank = sign_off(cfg, "2026-11", "checker", note="  ")
+    assert blank.exit_code == 2 and "note_missing" in blank.stderr
+    nobody = sign_off(cfg, "2026-11", "nobody-here")  # the same words as a wrong password
+    wrong = _cli(cfg, "payroll", "sign-off", "--month", "2026-11", "--by", "checker", "--note", "x", "--password", "no")
+    assert nobody.exit_code == wrong.exit_code == 2 and nobody.stderr == wrong.stderr
     generic = _cli(cfg, "approvals", "list")
     approval_id = generic.stdout.split()[0]
     assert _cli(cfg, "approvals", "approve", approval_id, "--by", "checker").exit_code == 2  # only via sign-off
+
+    # the closer withdraws the request and asks again: a view writes nothing, a new close keeps her as its maker
+    assert _cli(cfg, "approvals", "withdraw", approval_id, "--by", "closer").exit_code == 0
+    viewed = _cli(cfg, "payroll", "--month", "2026-11", "--as-of", "2026-11-05")
+    assert _last(viewed)["signoff"] == "withdrawn", viewed.output
+    reclosed = _cli(cfg, "payroll", "--month", "2026-11", "--close", "--as-of", "2026-11-05")  # no --by
+    assert _last(reclosed)["signoff"] == "pending"
+    again = sign_off(cfg, "2026-11", "closer")
+    assert again.exit_code == 2 and "self_approval" in again.stderr
 
     signed = sign_off(cfg, "2026-11", "checker")
     assert signed.exit_code == 0 and _last(signed)["signoff"] == "approved", signed.output
