@@ -48,6 +48,7 @@ WHAT = {
     "staff.application_view": "查看了申请",
     "staff.case_queue": "在审核列表中查看了您的申请",
     "staff.task_list": "在工作队列中查看了您的事项",
+    "staff.inbox": "在工作台待办列表中查看了您的事项",
     "staff.overdue_list": "在超期督办列表中查看了您的申请",
     "staff.task_view": "查看了待办事项",
     "staff.task_decide": "处理了待办事项",

@@ -7,7 +7,7 @@ import shutil
 
 import click
 
-from app.cli.common import DayType, config_or_exit, ready_config
+from app.cli.common import DayType, ready_config
 
 
 def default_workers() -> int:
@@ -134,7 +134,8 @@ def mock_wechat(host: str, port: int) -> None:
     """Run the mock WeChat server (its own Flask app; shares no code with the backend)."""
     import sys
 
-    config_or_exit()
+    # no backend configuration is read: it would generate the backend's development keys for a process that
+    # shares nothing with it
     args = [sys.executable, "-m", "mock_wechat", "--host", host, "--port", str(port)]
     os.execv(sys.executable, args)  # its own process image: the backend never imports mock_wechat
 
