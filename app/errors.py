@@ -40,9 +40,17 @@ class Unprocessable(DomainError):
 class TooManyAttempts(DomainError):
     status, code_name = 429, "too_many_attempts"
 
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+    def __init__(self, message: str, retry_after: int, error_code: str | None = None):
+        super().__init__(message, error_code=error_code, headers={"Retry-After": str(max(1, int(retry_after)))})
         self.retry_after = retry_after
+
+
+class TooLarge(DomainError):
+    status, code_name = 413, "request_entity_too_large"
+
+
+class UnsupportedMedia(DomainError):
+    status, code_name = 415, "unsupported_media_type"
 
 
 class UpstreamUnavailable(DomainError):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.api.security import client_ip, config
 from app.db import SessionLocal
-from app.errors import Conflict, DomainError
+from app.errors import Conflict, DomainError, TooLarge, UnsupportedMedia
 from app.security_log import refused
 from flows.exchange import clients, push, search, signing, webhook
 from flows.imports.batch import local_today
@@ -101,7 +101,7 @@ SIGNED = [{"name": h, "in": "header", "required": True, "schema": {"type": "stri
 
 def _envelope(body: bytes, caller: clients.Caller, action: str) -> dict:
     if request.mimetype != "application/json":
-        raise DomainError("Send the message as application/json.", error_code="invalid_json")
+        raise UnsupportedMedia("Send the message as application/json.", error_code="media_type")
     try:
         data = json.loads(body)
     except ValueError:
@@ -125,11 +125,9 @@ def _answer(caller, action: str, status: int, message: dict, request_hash: str) 
 def _signed_call(action: str, work) -> Response:
     body = request.get_data(cache=True)
     if len(body) > MAX_BODY:
-        from werkzeug.exceptions import RequestEntityTooLarge
-
         refused("exchange_body_size", actor=f"exchange:{request.headers.get('X-ZT-Client', '-')[:40]}",
                 address=client_ip(), limit=MAX_BODY)
-        raise RequestEntityTooLarge(f"The request body is larger than {MAX_BODY} bytes.")
+        raise TooLarge(f"The request body is larger than {MAX_BODY} bytes.", error_code="body_too_large")
     request_hash = signing.body_hash(body)
     status, text = _once_more_after_a_race(lambda: _answer_once(action, work, body, request_hash))
     return Response(text, status=status, mimetype="application/json",

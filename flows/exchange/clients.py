@@ -174,7 +174,7 @@ def authenticate(session: Session, *, headers, method: str, path: str, body: byt
     wait = None if honest_retry else spend(session, caller)  # a retry gets its stored answer, never a 429
     if wait is not None:
         refused("exchange_rate_limit", actor=f"exchange:{client_id}", address=address)
-        raise TooManyAttempts("Over this client's request limit.", wait)
+        raise TooManyAttempts("Over this client's request limit.", wait, error_code="rate_limited")
     return caller
 
 

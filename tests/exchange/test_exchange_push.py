@@ -23,6 +23,7 @@ from app.models import (
     PayrollLine,
     Resident,
 )
+from flows.exchange import signing
 from tests.builders import make_resident
 from tests.exchange.helpers import PUSH_PATH, Department, start_worker, wait_applied
 from tests.lifecycle.helpers import benefit
@@ -187,12 +188,19 @@ def test_over_size_413_and_over_rate_429(client, session, cfg, cli):
     _, number = make_resident(session, cfg)
     big = [{"reference_id": f"B{i}", "dataset": "deaths",
             "record": {"id_number": number, "death_date": "2026-10-01", "source": "x" * 1200}} for i in range(1000)]
-    assert small.push(client, big).status_code == 413
+    too_big = small.push(client, big)
+    assert (too_big.status_code, too_big.json["error_code"]) == (413, "body_too_large")
+    plain = Department(cli, "plain", "push", death_source="public_security")
+    mid, body = plain.envelope("notify", {"transaction_id": "T", "records": [_death("M1", number)]})
+    as_text = client.post("/exchange/v1/registry/notify", data=body, headers={
+        **signing.signed_headers(plain.id, plain.key_id, plain.key, "POST", "/exchange/v1/registry/notify",
+                                 int(time.time()), mid, body), "Content-Type": "text/plain"})
+    assert (as_text.status_code, as_text.json["error_code"]) == (415, "media_type")
     first = small.push(client, [_death("S1", number)], message_id="honest-retry-1")
     assert first.status_code == 200
     assert small.push(client, [_death("S2", number)]).status_code == 200
     third = small.push(client, [_death("S3", number)])
-    assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
+    assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1 and third.json["error_code"] == "rate_limited"
     # an honest retry (same id, same body) is never refused: the stored answer, byte for byte, over the limit too
     retry = small.push(client, [_death("S1", number)], message_id="honest-retry-1")
     assert retry.status_code == 200 and retry.data == first.data
