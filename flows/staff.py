@@ -205,8 +205,13 @@ def login(session: Session, username: str, password: str) -> tuple[StaffMember |
 
 def _locked(session: Session, staff: StaffMember, now) -> TooManyAttempts:
     until = session.scalar(select(StaffMember.locked_until).where(StaffMember.id == staff.id))
-    wait = (until - now).total_seconds() if until and until > now else LOCK_FOR.total_seconds()
-    refusal = TooManyAttempts("Too many failed sign-ins; the account is locked for a while.", int(wait) + 1)
+    if until is None or until <= now:  # not locked: the five attempts are all being checked at this moment
+        refusal = TooManyAttempts("Too many sign-in attempts for this account at once; try again in a moment.", 1,
+                                  error_code="login_busy")
+        refusal.actor = f"staff:{staff.id}"
+        return refusal
+    refusal = TooManyAttempts("Too many failed sign-ins; the account is locked for a while.",
+                              int((until - now).total_seconds()) + 1, error_code="account_locked")
     refusal.actor = f"staff:{staff.id}"
     return refusal
 
