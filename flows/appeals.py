@@ -30,7 +30,7 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unprocessable
 from app.models import Appeal, Application, Benefit, BenefitChange, Resident, StaffTask
 from flows import casework, programs, workdays
-from flows.conflicts import is_unique_violation
+from flows.conflicts import add_or_conflict, is_unique_violation
 from flows.dates import month_of, today_shanghai
 from notifications.outbox import enqueue
 
@@ -178,14 +178,9 @@ def file(session: Session, *, application: Application | None, benefit: Benefit 
                     program=subject.program, decided_on=decided_on, reason_code=reason_code,
                     comment=(comment or "").strip(), filed_by=filed_by, filed_via=filed_via, grant_id=grant_id,
                     state="received", due_on=workdays.add_working_days(today, limit_working_days))
-    try:  # the partial unique index decides between parallel appeals of one decision, not a prior SELECT
-        with session.begin_nested():
-            session.add(appeal)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc, "appeals", "decision_key"):
-            raise
-        raise Conflict("An appeal of this decision is already open.", error_code="appeal_exists") from None
+    # the partial unique index decides between parallel appeals of one decision
+    add_or_conflict(session, appeal, "appeals", ("decision_key",),
+                    Conflict("An appeal of this decision is already open.", error_code="appeal_exists"))
     resident = session.get(Resident, appeal.resident_id)
     session.add(StaffTask(kind=TASK_KIND, resident_id=resident.id, application_id=appeal.application_id or
                           (benefit.application_id if benefit is not None else None),

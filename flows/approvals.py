@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import record
@@ -26,7 +25,7 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.models import Approval, StaffMember
 from app.security_log import refused
-from flows.conflicts import is_unique_violation
+from flows.conflicts import add_or_conflict
 
 
 @dataclass(frozen=True)
@@ -82,15 +81,8 @@ def propose(session: Session, kind: str, subject_ref: str, payload: dict, maker:
     kind_of(kind)
     maker_ref = maker if isinstance(maker, str) else actor_of(maker)
     approval = Approval(kind=kind, subject_ref=subject_ref[:120], payload=payload, maker=maker_ref, state="pending")
-    try:
-        with session.begin_nested():
-            session.add(approval)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc, "approvals", "kind", "subject_ref"):
-            raise
-        raise Conflict(f"A change of {subject_ref[:60]} already waits for approval; withdraw it first.",
-                       error_code="approval_pending") from None
+    add_or_conflict(session, approval, "approvals", ("kind", "subject_ref"), Conflict(
+        f"A change of {subject_ref[:60]} already waits for approval; withdraw it first.", error_code="approval_pending"))
     record(session, actor=maker_ref, action="approval.propose", object_ref=f"approval:{approval.id}",
            details={"kind": kind, "subject": subject_ref[:120]})
     return approval

@@ -21,3 +21,16 @@ def is_unique_violation(exc: Exception, table: str, *columns: str) -> bool:
                 and detail.startswith(f"Key ({', '.join(columns)})="))
     message = str(orig)  # SQLite: "UNIQUE constraint failed: t.a, t.b"
     return message == "UNIQUE constraint failed: " + ", ".join(f"{table}.{c}" for c in columns)
+
+
+def add_or_conflict(session, row, table: str, columns: tuple[str, ...], conflict: Exception) -> None:
+    """Add and flush `row` in a savepoint; when it breaks the unique key (table, columns), raise `conflict` (the
+    flow's documented 409) instead — the key, not a prior SELECT, decides between parallel requests."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, table, *columns):
+            raise
+        raise conflict from None

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 import qrcode
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.authz import DEFAULT_SCOPES, SCOPES, SENSITIVE_SCOPES, grant_is_live
@@ -31,7 +30,7 @@ from app.security_log import refused
 from flows import approvals, proxy_requests
 from flows import programs as program_catalogue
 from flows import staff as staff_flow
-from flows.conflicts import is_unique_violation
+from flows.conflicts import add_or_conflict
 from notifications.outbox import enqueue
 
 INVITATION_TTL = timedelta(minutes=30)
@@ -235,14 +234,7 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
                        created_by=f"staff:{staff.id}", expires_at=utcnow() + timedelta(days=_days(days)))
     # one open staff grant per pair (unique key uq_proxy_grants_staff_pair): of parallel recordings one inserts;
     # the others get the same 409 as a repeat sent later
-    try:
-        with session.begin_nested():
-            session.add(grant)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc, "proxy_grants", "resident_id", "proxy_resident_id"):
-            raise
-        raise _already_proxy() from None
+    add_or_conflict(session, grant, "proxy_grants", ("resident_id", "proxy_resident_id"), _already_proxy())
     if "payout" not in scopes:
         grant.approved_by = f"staff:{staff.id}"
         activate(session, grant, proxy_resident)

@@ -10,7 +10,6 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import digits
@@ -21,7 +20,7 @@ from app.errors import Conflict, Forbidden, TooManyAttempts, Unauthorized, Unpro
 from app.idnumbers import InvalidIdNumber, mask, validate
 from app.models import Account, AuthSession, Resident, StaffMember, StaffTask
 from app.security_log import refused
-from flows.conflicts import is_unique_violation
+from flows.conflicts import add_or_conflict
 from flows.dates import today_shanghai
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -103,14 +102,9 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
                         password_hash=hash_password(password), role=role, district_code=district,
                         street_code=street or None, community_code=community or None, resident_id=resident_id,
                         failed_logins=0)
-    try:  # two admins creating the same username at once: one account, the other the same 409
-        with session.begin_nested():
-            session.add(staff)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc, "staff_members", "username"):
-            raise
-        raise Conflict("a staff member with this username exists", error_code="username_taken") from None
+    # two admins creating the same username at once: one account, the other the same 409
+    add_or_conflict(session, staff, "staff_members", ("username",),
+                    Conflict("a staff member with this username exists", error_code="username_taken"))
     if id_number:
         set_id_number(session, cipher, staff, id_number)
     return staff

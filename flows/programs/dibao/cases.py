@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -27,7 +26,7 @@ from app.models import (
 from flows import case_states, workdays
 from flows.applications import take_proposal
 from flows.casework import close_deadline, open_deadline, reopen_at_step, start_benefit
-from flows.conflicts import is_unique_violation
+from flows.conflicts import add_or_conflict
 from flows.dates import month_of, today_shanghai
 from flows.money import yuan
 from flows.near_relatives import staff_in_household
@@ -132,14 +131,9 @@ def apply(session: Session, applicant: Resident, actor: str, declared_monthly_in
         program=CODE, resident_id=applicant.id, period=period, origin="citizen", state="checking", as_of=today,
         prefill=_prefill(session, applicant, declared_monthly_income_fen, declared_note, today),
         confirmed_at=utcnow(), confirmed_by=actor)
-    try:  # parallel submissions: the unique key (program, resident_id, period) lets one in
-        with session.begin_nested():
-            session.add(application)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc, "applications", "program", "resident_id", "period"):
-            raise
-        raise Conflict(ONE_A_MONTH, error_code="one_application_a_month") from None
+    # parallel submissions: the unique key (program, resident_id, period) lets one in
+    add_or_conflict(session, application, "applications", ("program", "resident_id", "period"),
+                    Conflict(ONE_A_MONTH, error_code="one_application_a_month"))
     check(session, application, today)
     return application
 
@@ -314,14 +308,9 @@ def object_to(session: Session, notice: PublicNotice, account_id: str, text: str
     if not 5 <= len(text) <= 1000:
         raise Unprocessable("Say in 5 to 1000 characters what is wrong.", errors={"text": ["5–1000 characters"]})
     row = Objection(notice_id=notice.id, account_id=account_id, text=text, state="open")
-    try:  # the unique key (notice_id, account_id) decides between parallel objections, not a prior SELECT
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc, "objections", "notice_id", "account_id"):
-            raise
-        raise Conflict("You have already objected to this notice.", error_code="objection_exists") from None
+    # the unique key (notice_id, account_id) decides between parallel objections
+    add_or_conflict(session, row, "objections", ("notice_id", "account_id"),
+                    Conflict("You have already objected to this notice.", error_code="objection_exists"))
     application = session.get(Application, notice.application_id)
     resident = session.get(Resident, application.resident_id)
     session.add(StaffTask(kind="objection", resident_id=resident.id, application_id=application.id,
