@@ -72,10 +72,12 @@ def serve(host: str, port: int, workers: int | None, threads: int, timeout: int,
                "errorlog": "-", "loglevel": "info", "proc_name": "zerotrip-api",
                # X-Forwarded-Proto & co. only from our own proxies, like X-Forwarded-For (app/api/client_address.py)
                "forwarded_allow_ips": ",".join(cfg.trusted_proxies.replace(",", " ").split())}
+    master = os.getpid()
     try:
         ZeroTripServer(cfg, options, metrics, owned).run()
-    finally:  # also when gunicorn could not bind (it exits without its on_exit hook)
-        if owned:
+    finally:  # also when gunicorn could not bind (it exits without its on_exit hook) — in the master only: a
+        # forked worker leaves run() through this same frame when it exits, while the others still write there
+        if owned and os.getpid() == master:
             shutil.rmtree(owned, ignore_errors=True)
 
 

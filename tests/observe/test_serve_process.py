@@ -173,3 +173,28 @@ def test_what_gunicorn_refuses_is_json_and_its_log_line_quotes_nothing_personal(
     assert echoed.headers["X-Request-ID"] != f"id-{id_number}" and kept.headers["X-Request-ID"] == "trace-kept-0001"
     assert chunked.status_code == 413 and chunked.json()["code"] == 413, chunked.text[:300]  # was 400, cut short
     assert "Invalid request from ip=" in log and id_number not in log, log[-3000:]
+
+
+def test_a_worker_that_exits_leaves_the_metrics_folder_serve_made(cfg, tmp_path):
+    """`zerotrip serve` without PROMETHEUS_MULTIPROC_DIR makes its own folder and removes it when it ends — in the
+    master only: an exiting worker leaves through the same frame, and removed the folder its successor and the
+    metrics port still use."""
+    import os
+
+    from tests.waiting import _children, wait_until
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with serve(cfg, tmp_path, env={"PROMETHEUS_MULTIPROC_DIR": "", "TMPDIR": str(scratch)}) as api:
+        (owned,) = list(scratch.glob("zerotrip-metrics-*"))
+        port = api.base.rsplit(":", 1)[1]
+        (master,) = [pid for pid in _children().get(os.getpid(), [])
+                     if f"--port\0{port}\0" in open(f"/proc/{pid}/cmdline").read()]
+        (worker,) = _children()[master]
+        os.kill(worker, signal.SIGTERM)  # a graceful exit, as on a restart
+        wait_until(lambda: _children().get(master, []), lambda pids: pids and worker not in pids,
+                   what="gunicorn's next worker")
+        assert requests.get(f"{api.base}/healthz", timeout=HTTP_TIMEOUT).status_code == 200
+        assert owned.is_dir(), "a worker's exit removed the serve's metrics folder"
+        assert requests.get(api.metrics, timeout=HTTP_TIMEOUT).status_code == 200
+    assert not owned.exists()  # the master removed it when it ended
