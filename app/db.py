@@ -215,6 +215,17 @@ def has_pending(session) -> bool:
     return bool(session.new or session.dirty or session.deleted)
 
 
+def note_changed(session, kind: str, key: str) -> None:
+    """Record that this session's own conditional UPDATE moved `key` (an application taken, a task claimed)."""
+    session.info.setdefault(("changed", kind), set()).add(key)
+
+
+def changed_here(session, kind: str, key: str) -> bool:
+    """Whether `note_changed` recorded it: of racing repeats only the winner is attributed and audited — the
+    others answer the same new state and record nothing."""
+    return key in session.info.get(("changed", kind), ())
+
+
 def flush_pending(session) -> None:
     """Write the session's pending ORM changes now — what autoflush does before a query — ahead of a Core
     statement the ORM does not see (a read that must see them, a write that must come after them)."""

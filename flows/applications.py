@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.db import bound_insert, execute_write, flush_pending, utcnow
+from app.db import bound_insert, execute_write, flush_pending, note_changed, utcnow
 from app.errors import Conflict
 from app.models import Application, ApplicationApplicant, Benefit, BenefitChange, Resident, StaffTask
 from app.models.ids import new_id
@@ -113,18 +113,8 @@ def take_proposal(session: Session, application: Application, actor: str, state:
         return False
     for name, value in values.items():
         set_committed_value(application, name, value)
-    _changed_here(session, application.id)
+    note_changed(session, "application", application.id)
     return True
-
-
-def _changed_here(session: Session, application_id: str) -> None:
-    session.info.setdefault("applications_changed", set()).add(application_id)
-
-
-def changed_here(session: Session, application_id: str) -> bool:
-    """Whether this session's own conditional UPDATE moved the application (a confirmation or a decline): of
-    racing repeats only the winner is attributed and audited — the others see the same new state."""
-    return application_id in session.info.get("applications_changed", ())
 
 
 @functools.cache
@@ -219,7 +209,7 @@ def decline(session: Session, application: Application, reason: str, comment: st
     session.refresh(application)
     if not claimed:
         return decline(session, application, reason, comment, actor_account_id)
-    _changed_here(session, application.id)
+    note_changed(session, "application", application.id)
     if reason == "data_wrong":
         _open_correction_task(session, application, comment, actor_account_id)
     return application

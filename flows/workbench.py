@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.authz import Caller, jurisdiction_clause, role_allows
-from app.db import utcnow
+from app.db import note_changed, utcnow
 from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from app.models import Application, Resident, StaffMember, StaffTask, StepDeadline
 from flows import appeals, case_states, workdays
@@ -210,13 +210,8 @@ def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
         if task.state != "open":
             raise Conflict(f"The task is {task.state}; there is nothing to claim.", error_code="task_decided")
         raise Conflict("Someone else claimed this task a moment ago.", error_code="task_claimed")
-    session.info.setdefault("tasks_claimed", set()).add(task.id)
+    note_changed(session, "task", task.id)
     return task
-
-
-def claimed_here(session: Session, task_id: str) -> bool:
-    """Whether this session's own UPDATE claimed the task (a repeat, even a parallel one, is not audited again)."""
-    return task_id in session.info.get("tasks_claimed", ())
 
 
 def release(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:

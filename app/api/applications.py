@@ -19,7 +19,7 @@ from app.api.security import (
     current_principal,
 )
 from app.authz import resolve_subject
-from app.db import SessionLocal, select_first
+from app.db import SessionLocal, changed_here, select_first
 from app.models import Application
 from flows import activity, applicants, casework
 from flows import applications as flow
@@ -227,7 +227,7 @@ class ApplicationConfirm(MethodView):
         declared = {"monthly_income_fen": fen(args.get("declared_monthly_income") or "0"),
                     "note": args.get("declared_note") or ""}
         application = casework.confirm(session, application, current_principal().account_id, declared=declared)
-        if flow.changed_here(session, application.id):  # not a repeat, nor the loser of parallel repeats
+        if changed_here(session, "application", application.id):  # not a repeat, nor a parallel repeat's loser
             via_grant = decision.grant.id if decision.via == "proxy" else None
             if application.confirmed_via_grant != via_grant:  # no flush for an unchanged value
                 application.confirmed_via_grant = via_grant
@@ -250,7 +250,7 @@ class ApplicationDecline(MethodView):
         session = SessionLocal()
         application, decision = _application(application_id, "application:decline")
         application = flow.decline(session, application, args["reason"], args["comment"], current_principal().account_id)
-        if flow.changed_here(session, application.id):
+        if changed_here(session, "application", application.id):
             _act(session, application, decision, "application.decline")
         session.commit()
         return view(session, application)

@@ -15,7 +15,7 @@ from app.api.security import audit_event, authorize, client_ip, current_caller
 from app.api.staff import StaffSchema, TaskSchema, staff_payload, task_payload
 from app.api.staff_security import current_staff, staff_required
 from app.authz import PERMISSIONS, ROLES, may_manage_staff, separation_of_duties
-from app.db import SessionLocal
+from app.db import SessionLocal, changed_here
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.masking import mask_name
 from app.models import Application, StaffMember, StaffTask
@@ -251,10 +251,7 @@ def check_assignee(session, task: StaffTask, to: StaffMember) -> None:
     account = session.get(Account, to.account_id)
     if account is None or account.disabled_at is not None:
         raise Conflict("That staff account is disabled.", error_code="assignee_not_allowed")
-    caller = authz.Caller(kind="staff", account_id=to.account_id, staff_id=to.id, role=to.role,
-                          district_code=to.district_code, street_code=to.street_code,
-                          community_code=to.community_code)
-    if not authz.decide(session, caller, "task:claim", task).allowed or not flow.role_allows(
+    if not authz.decide(session, authz.Caller.of_staff(to), "task:claim", task).allowed or not flow.role_allows(
             to.role, flow.permission_for(task.kind)):
         raise Conflict("That staff member could not see or work on this task (jurisdiction or role).",
                        error_code="assignee_not_allowed")
@@ -280,7 +277,7 @@ class Claim(MethodView):
         session = SessionLocal()
         task, decision = _claimable(session, task_id)
         flow.claim(session, task, current_staff())
-        if flow.claimed_here(session, task.id):
+        if changed_here(session, "task", task.id):
             audit_event(session, "staff.task_claim", object_ref=f"task:{task.id}", on_behalf_of=decision.on_behalf_of)
         session.commit()
         return _inbox_row(session, task, flow.today(), None)
@@ -362,7 +359,7 @@ class BulkClaim(MethodView):
         def one(task_id):
             task, decision = _claimable(session, task_id, bulk=True)
             flow.claim(session, task, current_staff())
-            if flow.claimed_here(session, task.id):
+            if changed_here(session, "task", task.id):
                 audit_event(session, "staff.task_claim", object_ref=f"task:{task.id}",
                             on_behalf_of=decision.on_behalf_of, details={"bulk": True})
 

@@ -66,25 +66,24 @@ def demo(api_port: int, mock_port: int, metrics_port: int, dispatchers: int) -> 
     children: list = []
     signal.signal(signal.SIGTERM, _interrupt)  # from here on, a SIGTERM stops the children as Ctrl-C does
     try:
-        for name, args in commands:
-            argv = [sys.executable, "-m", "app.cli", *[a.format(**ports) for a in args]]
-            children.append((name, subprocess.Popen(argv, env=env)))
-            if name == "mock-wechat":
-                _wait_http(f"http://127.0.0.1:{mock_port}/__mock__/messages")
-        _wait_http(f"http://127.0.0.1:{api_port}/readyz")
-    except (KeyboardInterrupt, _Stop):  # interrupted while starting: nothing may outlive the demo
-        _stop(children)
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-        raise SystemExit(130) from None
-    click.echo(f"api:          http://127.0.0.1:{api_port}/api/v1  (gunicorn; see its start line above)")
-    click.echo(f"swagger ui:   http://127.0.0.1:{api_port}/docs")
-    click.echo(f"health:       http://127.0.0.1:{api_port}/healthz  ready: /readyz")
-    click.echo(f"metrics:      http://127.0.0.1:{metrics_port}/metrics  (loopback only)")
-    click.echo(f"phone app:    http://127.0.0.1:{api_port}/m/")
-    click.echo(f"mock wechat:  http://127.0.0.1:{mock_port}/__mock__/messages{env_note}")
-    click.echo(f"mock sms:     http://127.0.0.1:{mock_port}/__mock__/sms")
-    click.echo(f"one scheduler and {dispatchers} dispatchers running; Ctrl-C stops everything")
-    try:
+        try:
+            for name, args in commands:
+                argv = [sys.executable, "-m", "app.cli", *[a.format(**ports) for a in args]]
+                children.append((name, subprocess.Popen(argv, env=env)))
+                if name == "mock-wechat":
+                    _wait_http(f"http://127.0.0.1:{mock_port}/__mock__/messages")
+            _wait_http(f"http://127.0.0.1:{api_port}/readyz")
+        except (KeyboardInterrupt, _Stop):  # interrupted while starting: nothing may outlive the demo
+            _stop(children)
+            raise SystemExit(130) from None
+        click.echo(f"api:          http://127.0.0.1:{api_port}/api/v1  (gunicorn; see its start line above)")
+        click.echo(f"swagger ui:   http://127.0.0.1:{api_port}/docs")
+        click.echo(f"health:       http://127.0.0.1:{api_port}/healthz  ready: /readyz")
+        click.echo(f"metrics:      http://127.0.0.1:{metrics_port}/metrics  (loopback only)")
+        click.echo(f"phone app:    http://127.0.0.1:{api_port}/m/")
+        click.echo(f"mock wechat:  http://127.0.0.1:{mock_port}/__mock__/messages{env_note}")
+        click.echo(f"mock sms:     http://127.0.0.1:{mock_port}/__mock__/sms")
+        click.echo(f"one scheduler and {dispatchers} dispatchers running; Ctrl-C stops everything")
         _supervise(children)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

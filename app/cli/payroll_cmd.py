@@ -59,12 +59,11 @@ def payroll_command(ctx, month: str | None, close: bool, by: str | None, as_of, 
 
     with session_scope(cfg) as session:
         roll = payroll.compute(session, month, day, close=close)
-        signoff = "none"
-        if roll.run.state == "closed" and close:  # a view of a closed roll asks for nothing
-            signoff = payroll_gate.after_close(session, roll.run, closer).state
-        elif roll.run.state == "closed":
-            asked = payroll_gate.signoff_of(session, month)
-            signoff = asked.state if asked is not None else "none"
+        asked = None
+        if roll.run.state == "closed":  # a view of a closed roll asks for nothing: it shows the request's state
+            asked = (payroll_gate.after_close(session, roll.run, closer) if close
+                     else payroll_gate.signoff_of(session, month))
+        signoff = asked.state if asked is not None else "none"
         click.echo(f"{'program':<28}{'benefits':>10}{'month':>14}{'arrears':>14}{'total':>14}{'no account':>12}")
         grand = 0
         for code, t in sorted(roll.totals.items()):

@@ -103,14 +103,18 @@ def _raw_rows(conn, sql: str, params: tuple) -> list[tuple]:
         cursor.close()
 
 
+def _row_text(record: dict) -> str:
+    return "\x1f".join(map(str, _HASHED_OF(record)))
+
+
 def resident_row_hash(cipher: FieldCipher, record: dict) -> str:
     """The keyed change-detection hash of a resident's registry fields (also recomputed by a key rotation)."""
-    return cipher.lookup_hash("\x1f".join(map(str, _HASHED_OF(record))), "row")
+    return cipher.lookup_hash(_row_text(record), "row")
 
 
 def _row_hashes(cipher: FieldCipher, record: dict) -> list[str]:
     """`resident_row_hash` under every key of the ring, current first."""
-    return cipher.lookup_hashes("\x1f".join(map(str, _HASHED_OF(record))), "row")
+    return cipher.lookup_hashes(_row_text(record), "row")
 
 
 class ResidentWriter:
