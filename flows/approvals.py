@@ -16,14 +16,14 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import record
-from app.authz import Caller, decide, may_check_approval
+from app.authz import Caller, decide, jurisdiction_clause, may_check_approval
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
-from app.models import Approval, StaffMember
+from app.models import Approval, Resident, StaffMember
 from app.security_log import refused
 from flows.conflicts import add_or_conflict
 
@@ -40,6 +40,9 @@ class Kind:
     # Whether a member of staff may see this approval in a list and approve it (None: everyone who may list
     # approvals): a kind about one household shows only within the jurisdiction of that household.
     visible_to: Callable[[Session, Approval, StaffMember], bool] | None = None
+    # For a kind about one household: the resident its subject names (None when there is none), stamped on the
+    # approval when proposed, so that lists filter by the resident's jurisdiction (and page) in SQL.
+    resident_of: Callable[[Session, str, dict], int | None] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -55,16 +58,22 @@ def register(kind: Kind) -> Kind:
 
 def kind_of(name: str) -> Kind:
     if name not in KINDS:
-        for module in KIND_MODULES:
-            importlib.import_module(module)
-        from flows import programs  # a program's trigger module registers the kind of its approval
-
-        for program in programs.PROGRAMS.values():
-            if program.trigger:
-                importlib.import_module(program.trigger.partition(":")[0])
+        all_kinds()
     if name not in KINDS:
         raise NotFound(f"No approval kind {name[:40]!r}.")
     return KINDS[name]
+
+
+def all_kinds() -> dict[str, Kind]:
+    """Every kind, their modules imported first."""
+    for module in KIND_MODULES:
+        importlib.import_module(module)
+    from flows import programs  # a program's trigger module registers the kind of its approval
+
+    for program in programs.PROGRAMS.values():
+        if program.trigger:
+            importlib.import_module(program.trigger.partition(":")[0])
+    return KINDS
 
 
 def actor_of(staff: StaffMember) -> str:
@@ -78,9 +87,10 @@ def _role_at_least(staff: StaffMember, role: str) -> bool:
 
 def propose(session: Session, kind: str, subject_ref: str, payload: dict, maker: StaffMember | str) -> Approval:
     """A pending approval; 409 `approval_pending` if the same subject already waits for one."""
-    kind_of(kind)
+    resident_of = kind_of(kind).resident_of
     maker_ref = maker if isinstance(maker, str) else actor_of(maker)
-    approval = Approval(kind=kind, subject_ref=subject_ref[:120], payload=payload, maker=maker_ref, state="pending")
+    approval = Approval(kind=kind, subject_ref=subject_ref[:120], payload=payload, maker=maker_ref, state="pending",
+                        resident_id=resident_of(session, subject_ref, payload) if resident_of else None)
     add_or_conflict(session, approval, "approvals", ("kind", "subject_ref"), Conflict(
         f"A change of {subject_ref[:60]} already waits for approval; withdraw it first.", error_code="approval_pending"))
     record(session, actor=maker_ref, action="approval.propose", object_ref=f"approval:{approval.id}",
@@ -151,24 +161,26 @@ def withdraw(session: Session, approval: Approval, by: StaffMember) -> Approval:
 
 def listing(session: Session, state: str | None = "pending", kind: str | None = None, limit: int = 200,
             staff: StaffMember | None = None):
-    """The newest approvals (of a state, of a kind); with `staff`, only those she may see (`Kind.visible_to`)."""
-    q = select(Approval).order_by(Approval.created_at.desc()).limit(limit)
+    """The newest approvals (of a state, of a kind); with `staff`, only those she may see."""
+    return session.execute(listing_query(state, kind, staff).limit(limit)).scalars().all()
+
+
+def listing_query(state: str | None = "pending", kind: str | None = None, staff: StaffMember | None = None):
+    """The approvals of a state (None: all) and of a kind (None: all), newest first, as a SELECT to page; with
+    `staff`, only those she may see: an approval about one household (a kind with `resident_of`) only when that
+    resident lives within her jurisdiction, as the kind's `visible_to` decides when she approves it."""
+    query = select(Approval).order_by(Approval.created_at.desc(), Approval.id.desc())
     if state:
-        q = q.where(Approval.state == state)
+        query = query.where(Approval.state == state)
     if kind:
-        q = q.where(Approval.kind == kind)
-    rows = session.execute(q).scalars().all()
-    if staff is None:
-        return rows
-    return [a for a in rows if _visible(session, a, staff)]
-
-
-def _visible(session: Session, approval: Approval, staff: StaffMember) -> bool:
-    try:
-        check = kind_of(approval.kind).visible_to
-    except NotFound:
-        return True
-    return check is None or check(session, approval, staff)
+        query = query.where(Approval.kind == kind)
+    if staff is not None:
+        households = sorted(name for name, k in all_kinds().items() if k.resident_of is not None)
+        within = jurisdiction_clause(Caller.of_staff(staff), Resident.district_code, Resident.street_code,
+                                     Resident.community_code)
+        query = (query.outerjoin(Resident, Resident.id == Approval.resident_id)
+                 .where(or_(Approval.kind.not_in(households), within)))
+    return query
 
 
 def staff_may(session: Session, staff: StaffMember, action: str, obj) -> bool:

@@ -285,10 +285,16 @@ def _grant_approval_visible_to(session: Session, approval, staff: StaffMember) -
     return approvals.staff_may(session, staff, "grant:view", session.get(ProxyGrant, grant_id))
 
 
+def _grant_principal(session: Session, subject_ref: str, payload: dict) -> int | None:
+    """The principal of the grant an approval is about (`grant:<id>`)."""
+    grant = session.get(ProxyGrant, (payload or {}).get("grant_id") or subject_ref.partition(":")[2])
+    return grant.resident_id if grant is not None else None
+
+
 GRANT_APPROVAL = "proxy_grant"
 approvals.register(approvals.Kind(GRANT_APPROVAL, "approver", _apply_grant_approval,
                                   lambda a: f"代办授权(含代收款项) {a.subject_ref}", direct=False,
-                                  visible_to=_grant_approval_visible_to))
+                                  visible_to=_grant_approval_visible_to, resident_of=_grant_principal))
 
 
 def grants_of(session: Session, account: Account) -> list[ProxyGrant]:

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.api.base import ErrorSchema
+from app.api.base import ErrorSchema, page_of
 from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
 from app.api.staff_security import current_staff, staff_required
 from app.db import SessionLocal
@@ -35,7 +35,13 @@ class ApprovalSchema(ma.Schema):
 class ApprovalListArgs(StrictSchema):
     state = ma.fields.String(load_default="pending", validate=ma.validate.OneOf(("pending", "approved",
                                                                                   "withdrawn", "all")))
-    kind = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
+    kind = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40), metadata={
+        "description": "one kind, e.g. `parameter_change`, `proxy_grant`, `benefit_recheck`; an unknown kind is 422"})
+
+    @ma.validates("kind")
+    def _known_kind(self, value, **_kwargs):
+        if value is not None and value not in approvals.all_kinds():
+            raise ma.ValidationError(f"No approval kind {value[:40]!r}.")
 
 
 class ParamChangeArgs(StrictSchema):
@@ -55,15 +61,15 @@ class Approvals(MethodView):
     @staff_required(blp)
     @blp.arguments(ApprovalListArgs, location="query")
     @blp.response(200, ApprovalSchema(many=True))
-    def get(self, args):
-        """Approvals, pending by default (reviewer or above); an approval about one household only within its
-        jurisdiction."""
+    @blp.paginate(page_size=50, max_page_size=200)
+    def get(self, args, pagination_parameters):
+        """Approvals, pending by default (reviewer or above), newest first; an approval about one household only
+        within its jurisdiction."""
         staff = current_staff()
         if staff.role == "clerk":
             raise Forbidden("Approvals are listed to reviewers and above.", error_code="approval_role")
-        session = SessionLocal()
-        return [approvals.payload_of(a) for a in approvals.listing(
-            session, None if args["state"] == "all" else args["state"], args["kind"], staff=staff)]
+        query = approvals.listing_query(None if args["state"] == "all" else args["state"], args["kind"], staff)
+        return [approvals.payload_of(a) for a in page_of(SessionLocal(), query, pagination_parameters)]
 
 
 @blp.route("/params")

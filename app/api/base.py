@@ -37,7 +37,8 @@ MAX_PAGE = 100_000
 
 
 def _bounded_pagination_schema(def_page, def_page_size, def_max_page_size):
-    """flask-smorest leaves `page` unbounded: a huge page overflows the database's OFFSET. Cap it (documented)."""
+    """The query schema of `@blp.paginate()` as the API reads it: ASCII digits only (after the full-width mapping),
+    and `page` bounded (flask-smorest leaves it unbounded: a huge page overflows the database's OFFSET)."""
 
     class PaginationParametersSchema(ma.Schema):
         class Meta:
@@ -58,7 +59,17 @@ def _bounded_pagination_schema(def_page, def_page_size, def_max_page_size):
     return PaginationParametersSchema
 
 
-fs_pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
+def _is_pagination_schema(argmap) -> bool:
+    """The schema class `Blueprint.paginate()` passes to its parser (`PAGINATION_ARGUMENTS_PARSER`)."""
+    return (isinstance(argmap, type) and issubclass(argmap, ma.Schema)
+            and argmap.__module__ == fs_pagination.__name__ and {"page", "page_size"} <= set(argmap._declared_fields))
+
+
+def _pagination_settings(argmap) -> tuple[int, int, int]:
+    """(default page, default page size, largest page size) of flask-smorest's pagination schema class."""
+    fields = argmap._declared_fields
+    largest = next(v.max for v in fields["page_size"].validators if isinstance(v, ma.validate.Range))
+    return fields["page"].load_default, fields["page_size"].load_default, largest
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -74,6 +85,15 @@ class SchemaReusingParser(FlaskParser):
 
     _instances: dict[type, ma.Schema] = {}
     _empty_loaders: dict[object, object] = {}
+    _paginations: dict[type, type] = {}
+
+    def _own_pagination(self, argmap):
+        """`Blueprint.paginate()` hands its parser a schema class of its own making: this parser reads the
+        project's bounded one with the same defaults instead (`_bounded_pagination_schema`)."""
+        own = self._paginations.get(argmap)
+        if own is None:
+            own = self._paginations.setdefault(argmap, _bounded_pagination_schema(*_pagination_settings(argmap)))
+        return own
 
     def _get_schema(self, argmap, req):
         if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
@@ -85,6 +105,8 @@ class SchemaReusingParser(FlaskParser):
 
     def parse(self, argmap, req=None, *, location=None, validate=None, **kwargs):
         req = req if req is not None else self.get_default_request()  # use_args (flask-smorest's arguments) passes None
+        if _is_pagination_schema(argmap):
+            argmap = self._own_pagination(argmap)
         declared = isinstance(argmap, ma.Schema) or isinstance(argmap, type) and issubclass(argmap, ma.Schema)
         if declared and location == "query" and validate is None and not req.args:
             schema = self._get_schema(argmap, req)  # (a dict argmap would be a new class each time: not cached)
@@ -152,10 +174,13 @@ class SchemaExtrasPlugin(BasePlugin):
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         """A free-text query parameter says that it holds no NUL character: every request is refused with one
-        (app/api/request_context.py), since no stored text or id can hold it."""
+        (app/api/request_context.py), since no stored text or id can hold it. A list's `page` says its bound."""
         for operation in (operations or {}).values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
                 schema = parameter.get("schema") if isinstance(parameter, dict) else None
+                if (parameter.get("in") == "query" and parameter.get("name") == "page" and isinstance(schema, dict)
+                        and schema.get("type") == "integer"):
+                    schema["maximum"] = MAX_PAGE  # the bound the pagination parser holds (SchemaReusingParser)
                 if (parameter.get("in") == "query" and isinstance(schema, dict) and schema.get("type") == "string"
                         and not {"pattern", "enum", "format"} & set(schema)):
                     schema["pattern"] = NO_NUL_PATTERN

@@ -68,6 +68,8 @@ def _list(state: str, kind: str | None) -> None:
     from flows import approvals
 
     def work(session):
+        if kind is not None:
+            approvals.kind_of(kind)  # an unknown kind is a mistake to say, not an empty list
         rows = approvals.listing(session, None if state == "all" else state, kind)
         for a in rows:
             click.echo(f"{a.id}  {a.kind}  {a.state}  maker={a.maker}  checker={a.checker or '-'}  "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, String, text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -27,6 +27,9 @@ class Approval(Base):
     # What the approval is about ("grant:<id>", "param:<program>:<key>"): at most one pending per subject.
     subject_ref: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The resident (household) it is about, for a kind about one household (`Kind.resident_of`): its list shows it
+    # only to staff of that resident's jurisdiction. NULL for approvals about no household.
+    resident_id: Mapped[int | None] = mapped_column(Integer)
     maker: Mapped[str] = mapped_column(String(64))
     checker: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)

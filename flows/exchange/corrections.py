@@ -57,6 +57,12 @@ def _visible_to(session, approval: Approval, staff: StaffMember) -> bool:
     return approvals.staff_may(session, staff, "resident:view", resident)
 
 
+def _resident_of(session, subject_ref: str, payload: dict) -> int | None:
+    """The resident a correction is about (`resident:<id>`)."""
+    number = subject_ref.partition(":")[2]
+    return int(number) if ASCII_DIGITS.fullmatch(number) else None
+
+
 approvals.register(approvals.Kind(KIND, "approver", _apply,
                                   describe=lambda a: f"更正死亡登记（{a.subject_ref}）：{(a.payload or {}).get('reason', '')}",
-                                  visible_to=_visible_to))
+                                  visible_to=_visible_to, resident_of=_resident_of))

@@ -277,7 +277,14 @@ def _visible_to(session: Session, approval: Approval, staff: StaffMember) -> boo
                                                   holder.community_code)
 
 
-approvals.register(approvals.Kind(APPROVAL_KIND, "approver", apply, _describe, visible_to=_visible_to))
+def _holder_of(session: Session, subject_ref: str, payload: dict) -> int | None:
+    """The holder of the benefit a re-check is about."""
+    benefit = session.get(Benefit, (payload or {}).get("benefit_id") or subject_ref.partition(":")[2])
+    return benefit.resident_id if benefit is not None else None
+
+
+approvals.register(approvals.Kind(APPROVAL_KIND, "approver", apply, _describe, visible_to=_visible_to,
+                                  resident_of=_holder_of))
 
 
 # ---- what the case page shows ---------------------------------------------------------------------------------

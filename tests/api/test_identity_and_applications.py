@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from app.api.base import MAX_PAGE
 from app.models import Application, StaffTask
 from flows.programs.elderly_allowance.scan import scan_turning_80
 from tests.builders import make_resident
@@ -179,4 +180,11 @@ def test_a_list_without_a_query_string_is_the_first_page_of_the_defaults(session
     assert json.loads(second.headers["X-Pagination"])["total"] == 1
     assert c.get("/api/v1/applications?page=0").status_code == 422
     assert c.get("/api/v1/applications?page_size=101").status_code == 422
+    # the page is bounded (a huge OFFSET overflows the database) and read as ASCII digits after the full-width
+    # mapping, as every integer in a query is
+    assert c.get(f"/api/v1/applications?page={MAX_PAGE + 1}").status_code == 422
+    assert c.get(f"/api/v1/applications?page={MAX_PAGE}").status_code == 200
+    assert c.get("/api/v1/applications?page=\uff11&page_size=\uff11\uff10").json == bare.json
+    assert c.get("/api/v1/applications?page=\u0661").status_code == 422
+    assert c.get("/api/v1/applications?page=1e0").status_code == 422
     assert c.get("/api/v1/applications?subject=").status_code == 422  # a query string: loaded as ever

@@ -42,7 +42,7 @@ def grant(session, principal, proxy_account, proxy_resident, scopes=("view", "co
     session.flush()
     if g.status == "pending_approval":  # what flows.proxies.record_by_staff writes: the maker-checker approval
         session.add(Approval(kind="proxy_grant", subject_ref=f"grant:{g.id}", payload={"grant_id": g.id},
-                             maker="test", state="pending"))
+                             maker="test", state="pending", resident_id=principal.id))
     session.commit()
     return g
 

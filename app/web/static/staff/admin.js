@@ -15,8 +15,8 @@ export async function paramsScreen(ui, me) {
   const { api, el, field, note, show, route, main } = ui;
   const P = S.params;
   const [programs, pending, all] = await Promise.all([api("/api/v1/programs"),
-    api("/api/v1/staff/approvals?state=pending&kind=parameter_change"),
-    api("/api/v1/staff/approvals?state=all&kind=parameter_change")]);
+    api("/api/v1/staff/approvals?state=pending&kind=parameter_change&page_size=200"),
+    api("/api/v1/staff/approvals?state=all&kind=parameter_change&page_size=200")]);
   const names = new Map(programs.map((p) => [p.code, p.name]));
   const settable = programs.filter((p) => p.parameters.length);
   const msg = el("div", { "aria-live": "polite" });

@@ -13,8 +13,8 @@ export async function approvalsScreen(ui, me, programs) {
   const A = S.approvals;
   const kinds = Object.keys(A.kinds);
   const [names, pending, all] = await Promise.all([programs(),
-    Promise.all(kinds.map((k) => api(`/api/v1/staff/approvals?state=pending&kind=${k}`))),
-    Promise.all(kinds.map((k) => api(`/api/v1/staff/approvals?state=all&kind=${k}`)))]);
+    Promise.all(kinds.map((k) => api(`/api/v1/staff/approvals?state=pending&kind=${k}&page_size=200`))),
+    Promise.all(kinds.map((k) => api(`/api/v1/staff/approvals?state=all&kind=${k}&page_size=40`)))]);
   const msg = el("div", { "aria-live": "polite" });
   const mine = (a) => a.maker === `staff:${me.id}`;
   const what = (a) => (a.payload || {}).text || A.kinds[a.kind];
