@@ -183,6 +183,17 @@ def _only_read(session) -> bool:
     return not direct_select.transaction_open(session.connection().connection.dbapi_connection)
 
 
+def begin_writing(session) -> None:
+    """Open the session's transaction as a writer before work that reads, then writes, inside savepoints (a bulk
+    action's items). On SQLite a SAVEPOINT outside a transaction begins a deferred one: its first read takes a
+    snapshot, and its first write then fails at once ("database is locked", no busy timeout) when another
+    connection has committed since. `BEGIN IMMEDIATE` waits for the write lock first (busy_timeout), so the reads
+    see what the earlier writer committed. PostgreSQL takes row locks as it writes: nothing to do."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def core_execute(session, statement, params: dict | None = None):
     """A Core statement (table columns, no ORM entity) on the session's connection, inside its transaction.
 

@@ -148,14 +148,16 @@ def appealable(session: Session, resident_id: int, today: date, filing_days: int
 
 
 def original_deciders(session: Session, application: Application | None, benefit: Benefit | None) -> list[str]:
-    """Staff ids recorded on the decision appealed (the trace's staff steps): none of them may decide the appeal."""
+    """Staff ids recorded on the decision appealed (the trace's staff steps, both investigators of a home visit
+    included): none of them may decide the appeal."""
     if application is None and benefit is not None and benefit.application_id:
         application = session.get(Application, benefit.application_id)
     entries = list(application.trace or []) if application is not None else []
     if benefit is not None:
         for trace in session.scalars(select(BenefitChange.trace).where(BenefitChange.benefit_id == benefit.id)):
             entries += list(trace or [])
-    return sorted({e["staff_id"] for e in entries if isinstance(e, dict) and e.get("staff_id")})
+    return sorted({e[key] for e in entries if isinstance(e, dict)
+                   for key in ("staff_id", "second_staff_id") if e.get(key)})
 
 
 def file(session: Session, *, application: Application | None, benefit: Benefit | None, reason_code: str,

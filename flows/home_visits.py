@@ -67,6 +67,11 @@ def record(session: Session, caller: Caller, application: Application, args: dic
     second = _second(session, caller, application, args["second_investigator"], permission)
     signatures = args["signatures"]
     signer = args["household_signer"]
+    if len({signatures["investigator_1"], signatures["investigator_2"], signatures["household"]}) < 3:
+        raise Unprocessable("Each person signs on their own: the two investigators' and the household's signatures "
+                            "are three different files.", error_code="visit_signatures_same")
+    if len(set(args.get("photos") or [])) < len(args.get("photos") or []):
+        raise Unprocessable("A photo is listed twice.", error_code="visit_file_invalid")
     _files(session, application, [signatures["investigator_1"], signatures["investigator_2"]], ("signature",),
            "A signature of each investigator")
     _files(session, application, [signatures["household"]],

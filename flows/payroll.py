@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.crypto import FieldCipher
 from app.db import utcnow
+from app.errors import Conflict
 from app.models import (
     Benefit,
     BenefitChange,
@@ -48,7 +49,7 @@ from app.models import (
 from app.models.ids import new_id
 from app.sql import copying_rows, is_postgres
 from flows import one_offs, parameters, programs
-from flows.dates import month_from_index, month_index
+from flows.dates import month_from_index, month_index, month_of
 from flows.money import yuan
 from notifications.outbox import insert_rows
 
@@ -333,7 +334,12 @@ def _collector_paused():
 
 
 def compute(session: Session, month: str, as_of: date, close: bool = False) -> Roll:
-    """Compute (or recompute) the draft roll of `month`; with close=True, close it. A closed roll is returned as is."""
+    """Compute (or recompute) the draft roll of `month`; with close=True, close it. A closed roll is returned as is.
+    A roll is closed in its month or later (409 `roll_month_ahead` before): closing a later month would pay its
+    months ahead of time, before a death or a move in between could stop them. A draft of it may be looked at."""
+    if close and month > month_of(as_of):
+        raise Conflict(f"The roll of {month} is closed in {month} or later, not on data of {as_of.isoformat()}.",
+                       error_code="roll_month_ahead")
     # Two `payroll` runs at once (two operators, two hosts): the month's row is created by an insert that
     # ignores a conflict on the unique month, then claimed by a conditional UPDATE (state = 'draft') that holds
     # the row (PostgreSQL row lock, SQLite write lock) until this transaction ends. The second run waits, finds
@@ -475,12 +481,29 @@ def write_bank_files(session: Session, run: PayrollRun, cipher: FieldCipher, out
 
 
 def payments_of(session: Session, benefit_id: str) -> list[dict]:
-    """What the citizen sees per month: month, amount, arrears, status (newest first)."""
+    """What the citizen sees per month: month, amount, arrears, status (newest first) — the lines of closed rolls,
+    and of the next roll (`scheduled`) only while it stands: a draft computed after the last roll closed, for a
+    later month, while the benefit is still paid. An older draft (computed before a later month closed, or before
+    the benefit stopped) would announce months already paid or not owed."""
     rows = session.execute(
-        select(PayrollLine, PayrollRun.state).join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
+        select(PayrollLine, PayrollRun.state, PayrollRun.computed_at).join(PayrollRun, PayrollRun.id == PayrollLine.run_id)
         .where(PayrollLine.benefit_id == benefit_id).order_by(PayrollLine.month.desc())).all()
+    last_closed = session.execute(select(PayrollRun.month, PayrollRun.closed_at).where(PayrollRun.state == "closed")
+                                  .order_by(PayrollRun.month.desc()).limit(1)).first()
+    benefit = session.get(Benefit, benefit_id)
+    drafts = sorted(ln.month for ln, state, computed_at in rows if state != "closed" and _draft_stands(
+        ln, computed_at, last_closed, benefit))
+    shown = [(ln, state) for ln, state, _ in rows if state == "closed" or drafts and ln.month == drafts[0]]
     return [{"month": ln.month, "amount": yuan(ln.amount_fen), "arrears": yuan(ln.arrears_fen),
              "total": yuan(ln.amount_fen + ln.arrears_fen), "covered_from": ln.covered_from,
              "covered_to": ln.covered_to, "status": ("paid" if state == "closed" and ln.status == "paid"
                                                      else "no_account" if ln.status == "no_account" else "scheduled"),
-             "account": ln.account_mask} for ln, state in rows]
+             "account": ln.account_mask} for ln, state in shown]
+
+
+def _draft_stands(line: PayrollLine, computed_at, last_closed, benefit) -> bool:
+    if benefit is None or benefit.state != "active":
+        return False
+    if last_closed is not None and (line.month <= last_closed.month or computed_at < last_closed.closed_at):
+        return False
+    return not (benefit.end_month and line.covered_to > benefit.end_month)

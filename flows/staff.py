@@ -84,7 +84,7 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
     if role not in ROLES:
         raise Unprocessable(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
-        raise Unprocessable(f"the password must have at least {MIN_PASSWORD} characters")
+        raise Unprocessable(f"The password must have at least {MIN_PASSWORD} characters.", error_code="password_too_short")
     if not (digits.is_ascii_digits(district) and len(district) == 6):
         raise Unprocessable("district must be a 6-digit code")
     if street and not (digits.is_ascii_digits(street) and len(street) == 9 and street.startswith(district)):

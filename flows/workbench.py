@@ -225,15 +225,22 @@ def release(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
     return task
 
 
-def reassign(session: Session, task: StaffTask, to: StaffMember) -> StaffTask:
-    """A supervisor moves an open task to someone (or back to the pool with `to=None`)."""
+def reassign(session: Session, task: StaffTask, to: StaffMember, *, held_by: str | None = None) -> StaffTask:
+    """A supervisor moves an open task to someone (or back to the pool with `to=None`); with `held_by`, only while
+    that staff member still holds it (a bulk move of an absent worker's tasks: of two at once, one moves each
+    task) — 409 `task_moved` otherwise."""
     if to is not None:
         appeals.before_assign(session, task, to.id)
+    condition = [StaffTask.id == task.id, StaffTask.state == "open"]
+    if held_by is not None:
+        condition.append(StaffTask.claimed_by == held_by)
     done = session.execute(
-        update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open")
+        update(StaffTask).where(*condition)
         .values(claimed_by=to.id if to else None, claimed_at=utcnow() if to else None)
         .execution_options(synchronize_session=False)).rowcount
     session.refresh(task)
+    if not done and task.state == "open":
+        raise Conflict("The task is no longer held by that staff member.", error_code="task_moved")
     if not done:
         raise Conflict(f"The task is {task.state}.", error_code="task_decided")
     return task

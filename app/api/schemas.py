@@ -11,11 +11,27 @@ from app import digits
 
 NO_NUL_PATTERN = r"^[^\x00]*$"
 NO_NUL = validate.Regexp(NO_NUL_PATTERN, error="NUL characters are not allowed.")
+# A reason someone must give (a reassignment, a decision): two visible characters at least — spaces and invisible
+# characters (zero-width, BOM) alone say nothing — and no NUL. One pattern: the OpenAPI document shows one.
+_VISIBLE = r"[^\s\x00\u200b-\u200d\u2060\ufeff]"
+GIVEN_REASON = validate.Regexp(rf"^[^\x00]*{_VISIBLE}[^\x00]*{_VISIBLE}[^\x00]*$",
+                               error="Give the reason in words (at least two visible characters).")
+
+
+def reason_field(longest: int, **kwargs) -> ma.fields.String:
+    """A required reason of 2 to `longest` characters, two of them visible (`GIVEN_REASON`)."""
+    return ma.fields.String(required=True, validate=[validate.Length(2, longest), GIVEN_REASON], **kwargs)
 DIGITS_ONLY = "Write numbers with the digits 0-9 (full-width ０-９ are accepted); {char} is not one of them."
 # Marks every request field that holds a number (OpenAPI extension): the digit tests find them by it.
 DIGITS_MARK = "x-ascii-digits"
 # An ID number as typed: 17 digits and a check character, full-width accepted, spaces around ignored.
 ID_INPUT = r"^\s*[0-9０-９]{17}[0-9０-９XxＸｘ]\s*$"
+# The OpenAPI format of an ID number input (a custom one: fuzzers register a generator of valid numbers for it).
+ID_FORMAT = "cn-resident-id"
+ID_DESCRIPTION = ("A resident ID number (GB 11643): 6-digit area code, birth date YYYYMMDD (not in the future), 3-digit "
+                  "sequence, ISO 7064 MOD 11-2 check character (0-9 or X). Full-width digits and Ｘ/ｘ/x are read. A "
+                  "number of the right shape whose check character or birth date is wrong is 422 with its reason "
+                  "(ID_CHECKSUM, ID_BIRTH_DATE_INVALID, ID_BIRTH_DATE_FUTURE).")
 
 
 def _refuse_digit(field_name: str, ch: str) -> None:
@@ -44,6 +60,8 @@ class Digits(ma.fields.String):
             validators = [validate.Regexp(pattern, error=pattern_error or "Not in the expected form."),
                           *(v for v in validators if not isinstance(v, validate.Regexp))]
         kwargs["metadata"] = {**kwargs.get("metadata", {}), DIGITS_MARK: True}
+        if id_number:  # what no pattern can say: the check character and the birth date (ID_FORMAT ... → 422)
+            kwargs["metadata"] = {"format": ID_FORMAT, "description": ID_DESCRIPTION, **kwargs["metadata"]}
         super().__init__(*args, validate=validators, **kwargs)
         self.id_number = id_number
 
@@ -86,6 +104,29 @@ class UtcDateTime(ma.fields.DateTime):
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _json_types(self, data, **_kwargs):
+        """In a JSON body a number is a JSON number and a boolean a JSON boolean, as the OpenAPI document says:
+        marshmallow alone would read `"39.9"` or `"yes"` too. (Query parameters arrive as text and are read as
+        such: webargs hands them over as a MultiDictProxy, a JSON object arrives as a dict. An `AsciiInteger` is
+        a count typed into a form and also reads its digits as text, full-width ones included.)"""
+        if type(data) is not dict:
+            return data
+        errors = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            value = data.get(key)
+            if value is None:
+                continue
+            if isinstance(field, ma.fields.Boolean) and not isinstance(value, bool):
+                errors[key] = ["Not a valid boolean: give true or false."]
+            elif (isinstance(field, ma.fields.Number) and not isinstance(field, AsciiInteger)
+                  and (isinstance(value, bool) or not isinstance(value, int | float))):
+                errors[key] = ["Not a valid number: give a JSON number."]
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
 
 
 class AccountSchema(ma.Schema):

@@ -17,7 +17,7 @@ from app.api.application_views import payload as application_payload
 from app.api.applications import ApplicationSchema
 from app.api.base import ErrorSchema, page_of
 from app.api.proxies import GrantSchema, ProgramList, ScopeList, grant_payload
-from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime
+from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime, reason_field
 from app.api.security import (
     audit_event,
     audit_read,
@@ -98,7 +98,7 @@ class TaskSchema(ma.Schema):
 
 class StaffDecideArgs(StrictSchema):
     decision = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.DECISIONS))
-    reason = ma.fields.String(required=True, validate=[ma.validate.Length(2, 500), NO_NUL])
+    reason = reason_field(500)
 
 
 class StaffLookupArgs(StrictSchema):

@@ -8,13 +8,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.base import ErrorSchema
-from app.api.schemas import ID_INPUT, NO_NUL, Digits, StrictSchema, UtcDateTime
+from app.api.schemas import ID_INPUT, NO_NUL, Digits, StrictSchema, UtcDateTime, reason_field
 from app.api.security import audit_event, authorize, config, current_caller
 from app.api.staff_security import current_staff, staff_required
 from app.api.staff_workbench import WorkbenchBulkResultSchema, _each, _task, check_assignee
 from app.authz import role_allows
 from app.db import SessionLocal
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.errors import Forbidden, NotFound, Unprocessable
 from app.masking import mask_name
 from app.models import Application, CounterVisit, Resident, StaffMember
 from flows import counter as flow
@@ -379,7 +379,7 @@ class Dashboard(MethodView):
 class BulkReassignArgs(StrictSchema):
     from_staff_id = ma.fields.String(required=True, validate=[ma.validate.Length(1, 32), NO_NUL])
     to_staff_id = ma.fields.String(required=True, allow_none=True, validate=[ma.validate.Length(1, 32), NO_NUL])
-    reason = ma.fields.String(required=True, validate=[ma.validate.Length(2, 200), NO_NUL])
+    reason = reason_field(200)
 
 
 @blp.route("/supervision/bulk-reassign")
@@ -402,15 +402,16 @@ class BulkReassign(MethodView):
             to = session.get(StaffMember, args["to_staff_id"])
             if to is None or to.district_code != caller.district_code:
                 raise NotFound("No such staff member here.")
+            if to.id == absent.id:
+                raise Unprocessable("Give the tasks to someone else, or back to the pool.",
+                                    errors={"json": {"to_staff_id": ["The same staff member as from_staff_id."]}})
         ids = [t.id for t in supervision.tasks_held_by(session, caller, absent.id)]
 
         def one(task_id):
             task, decision = _task(session, task_id, "task:reassign", bulk=True)
-            if task.claimed_by != absent.id:  # moved since the list was read (a parallel repeat): not again
-                raise Conflict("The task is no longer held by that staff member.", error_code="task_moved")
             if to is not None:
                 check_assignee(session, task, to)
-            wb.reassign(session, task, to)
+            wb.reassign(session, task, to, held_by=absent.id)  # moved since the list was read: 409 task_moved
             audit_event(session, "staff.task_reassign", object_ref=f"task:{task.id}",
                         on_behalf_of=decision.on_behalf_of,
                         details={"from": absent.id, "to": to.id if to else None, "reason": args["reason"],

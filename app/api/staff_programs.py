@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.api.base import ErrorSchema, page_of
-from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
+from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime, reason_field
 from app.api.security import audit_event, authorize, current_caller
 from app.api.staff import TaskSchema, task_payload
 from app.api.staff_security import current_staff, staff_required
@@ -47,7 +47,7 @@ def _casework(application: Application, code: str | None = None):
     if module is None:
         raise Conflict("This program's process has no such step.", error_code="application_state")
     return module
-REASON = ma.fields.String(required=True, validate=[ma.validate.Length(2, 500), NO_NUL], metadata={
+REASON = reason_field(500, metadata={
     "description": "the decision's reason in plain words: audited, kept in the trace, and shown to the citizen "
                    "with the coded reason of a rejection"})
 
@@ -456,7 +456,7 @@ class RecheckArgs(StrictSchema):
     outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(income.OUTCOMES), metadata={
         "description": "confirm: propose the new amount or the stop for a second person's approval; dismiss: the "
                        "payment stays as it is"})
-    reason = ma.fields.String(required=True, validate=[ma.validate.Length(2, 500), NO_NUL])
+    reason = reason_field(500)
 
 
 class RecheckSchema(TaskSchema):

@@ -13,7 +13,6 @@ import click
 from app.cli.common import DayType, day_bounds, ready_config, summary
 from app.cli.signed import PASSWORD, run_refusable, signed_in
 from app.crypto import cipher_for
-from app.db import session_scope
 from flows import payroll, programs
 from flows.dates import today_shanghai
 from flows.money import yuan
@@ -57,24 +56,30 @@ def payroll_command(ctx, month: str | None, close: bool, by: str | None, as_of, 
         closer = _staff_ref(cfg, by, _env_password() or click.prompt("Password", hide_input=True))
     from flows import payroll_gate
 
-    with session_scope(cfg) as session:
+    def work(session):
         roll = payroll.compute(session, month, day, close=close)
         asked = None
         if roll.run.state == "closed":  # a view of a closed roll asks for nothing: it shows the request's state
             asked = (payroll_gate.after_close(session, roll.run, closer) if close
                      else payroll_gate.signoff_of(session, month))
-        signoff = asked.state if asked is not None else "none"
-        click.echo(f"{'program':<28}{'benefits':>10}{'month':>14}{'arrears':>14}{'total':>14}{'no account':>12}")
-        grand = 0
-        for code, t in sorted(roll.totals.items()):
-            name = programs.get(code).name if programs.get(code) else code
-            click.echo(f"{name:<24}{t['benefits']:>10}{yuan(t['amount_fen']):>14}{yuan(t['arrears_fen']):>14}"
-                       f"{yuan(t['total_fen']):>14}{t['no_account']:>12}")
-            grand += t["total_fen"]
-        click.echo("anomalies: " + ", ".join(f"{k}={v['count']}" for k, v in roll.anomalies.items()))
-        anomaly_count = sum(v["count"] for v in roll.anomalies.values())
-        summary(month=month, state=roll.run.state, recomputed=str(roll.recomputed).lower(), lines=roll.lines,
-                total=yuan(grand), anomalies=anomaly_count, signoff=signoff, csv="none")
+        _print_roll(roll, month, asked.state if asked is not None else "none")
+
+    run_refusable(work, cfg)  # a refusal (a month not yet begun) → one line, exit 2
+
+
+def _print_roll(roll, month: str, signoff: str) -> None:
+    """The roll's totals per program, its anomalies and the one-line summary."""
+    click.echo(f"{'program':<28}{'benefits':>10}{'month':>14}{'arrears':>14}{'total':>14}{'no account':>12}")
+    grand = 0
+    for code, t in sorted(roll.totals.items()):
+        name = programs.get(code).name if programs.get(code) else code
+        click.echo(f"{name:<24}{t['benefits']:>10}{yuan(t['amount_fen']):>14}{yuan(t['arrears_fen']):>14}"
+                   f"{yuan(t['total_fen']):>14}{t['no_account']:>12}")
+        grand += t["total_fen"]
+    click.echo("anomalies: " + ", ".join(f"{k}={v['count']}" for k, v in roll.anomalies.items()))
+    anomaly_count = sum(v["count"] for v in roll.anomalies.values())
+    summary(month=month, state=roll.run.state, recomputed=str(roll.recomputed).lower(), lines=roll.lines,
+            total=yuan(grand), anomalies=anomaly_count, signoff=signoff, csv="none")
 
 
 def _env_password() -> str | None:

@@ -149,7 +149,7 @@ INTERNAL: dict[str, str] = {
     "benefit_proofs": "id benefit_id resident_id program kid alg issued_at expires_at issued_by via",
     "key_rotations": "id to_kid state step last_key counts started_at updated_at finished_at",
     # issue 10 (maker-checker approvals, parameters as operator data)
-    "approvals": "id kind subject_ref payload maker checker state created_at decided_at",
+    "approvals": "id kind subject_ref resident_id payload maker checker state created_at decided_at",
     "parameter_values": "id program key effective_month value arrears approval_id created_at",
     # issue 15 item 1 (subscriptions of the exchange)
     "exchange_callbacks": "client_id base_url updated_at",

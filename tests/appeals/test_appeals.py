@@ -354,3 +354,27 @@ def test_a_proxy_with_confirm_appeals_a_stopped_benefit_for_the_person_she_helps
     assert made.status_code == 201 and made.json["filed_via"] == "proxy" and made.json["benefit_id"] == benefit.id
     mine = client.get("/api/v1/appeals", headers=h.headers_for(session, cfg, account)).json
     assert [a["id"] for a in mine] == [made.json["id"]]
+
+
+def test_neither_investigator_of_the_home_visit_decides_the_appeal(cfg, session, client):
+    """Both people at the door are on the decision appealed (the visit's `second_staff_id` too)."""
+    resident, account, _ = h.person(session, cfg, "陈建国", birth=date(1940, 5, 1), street=STREET, community=COMMUNITY)
+    first_row, first = h.staff(session, cfg, "reviewer", street=STREET)
+    second_row, second = h.staff(session, cfg, "reviewer", street=STREET)
+    _, other = h.staff(session, cfg, "reviewer", street=STREET)
+    application = _rejected(session, resident, None)
+    application.trace = [*application.trace, {"code": "home_visit", "passed": True, "source": "staff",
+                                               "staff_id": first_row.id, "second_staff_id": second_row.id,
+                                               "text": "入户调查"}]
+    session.commit()
+    made = client.post("/api/v1/appeals", headers=h.headers_for(session, cfg, account),
+                       json={"application_id": application.id, "reason_code": "facts_wrong"})
+    assert made.status_code == 201, made.json
+    task = session.scalars(select(StaffTask).where(StaffTask.kind == "appeal")).one()
+    for investigator in (first, second):
+        claim = client.post(f"/api/v1/staff/tasks/{task.id}/claim", headers=investigator)
+        assert claim.status_code == 403 and claim.json["error_code"] == "original_decider"
+        decide = client.post(f"/api/v1/staff/appeals/{made.json['id']}/decision", headers=investigator,
+                             json={"outcome": "rejected", "reason": REASON})
+        assert decide.status_code == 403 and decide.json["error_code"] == "original_decider"
+    assert client.post(f"/api/v1/staff/tasks/{task.id}/claim", headers=other).status_code == 200

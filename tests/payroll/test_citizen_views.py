@@ -55,3 +55,36 @@ def cfg_session(cfg):
     from app.db import session_factory
 
     return session_factory(cfg)()
+
+
+def test_only_the_standing_next_roll_is_shown_as_scheduled(session, cfg, client, wechat):  # noqa: F811
+    """A draft computed before a later roll closed (or before the benefit stopped) would announce months already
+    paid, or not owed: the citizen sees closed rolls, and the next roll's draft only while it stands."""
+    from tests.lifecycle.helpers import benefit
+
+    zhang, zhang_id = make_resident(session, cfg, name="张大爷", phone="13912345679", birth_date=date(1936, 12, 10),
+                                    sex="M")
+    c = Citizen(client, wechat)
+    assert c.bind("张大爷", zhang_id, "13912345679").status_code == 200
+    b = benefit(session, zhang, start="2026-01")
+
+    def shown():
+        resp = c.get(f"/api/v1/benefits/{b.id}/payments")
+        assert resp.status_code == 200, resp.json
+        return [(p["month"], p["status"], p["covered_from"], p["covered_to"]) for p in resp.json]
+
+    with cfg_session(cfg) as s:
+        payroll.compute(s, "2027-05", date(2026, 12, 10))  # someone looked at a far month's draft
+        s.commit()
+    assert shown() == [("2027-05", "no_account", "2026-01", "2027-05")]  # (no payout account on file yet)
+    with cfg_session(cfg) as s:
+        payroll.compute(s, "2027-02", date(2027, 2, 5), close=True)
+        s.commit()
+    assert shown() == [("2027-02", "no_account", "2026-01", "2027-02")]  # the old draft no longer stands
+    with cfg_session(cfg) as s:
+        payroll.compute(s, "2027-03", date(2027, 2, 20))
+        s.commit()
+    assert shown() == [("2027-03", "no_account", "2026-01", "2027-03"), ("2027-02", "no_account", "2026-01", "2027-02")]
+    b.state, b.end_month = "stopped", "2027-02"  # e.g. a death in February, after the draft was made
+    session.commit()
+    assert shown() == [("2027-02", "no_account", "2026-01", "2027-02")]

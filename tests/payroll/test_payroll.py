@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.crypto import cipher_for
 from app.masking import mask_account
-from app.models import PayoutAccount, PayrollLine
+from app.models import PayoutAccount, PayrollLine, PayrollRun
 from flows import payroll
 from flows.lifecycle.jobs import run_daily
 from tests.builders import make_resident
@@ -105,6 +105,11 @@ def test_payroll_cli_writes_the_bank_file_with_full_numbers_only_there(cli, cfg,
     assert rows[0]["account_number"] == "6222020200112233445" and rows[0]["amount"] == "50.00"
     assert number not in Path(last["csv"]).read_text(encoding="utf-8-sig")
     assert cli("payroll", "--month", "2026-13").exit_code == 2
+    # a month not yet begun may be looked at as a draft, not closed: its months would be paid ahead of time
+    assert cli("payroll", "--month", "2027-03", "--as-of", "2026-12-05").exit_code == 0
+    ahead = cli("payroll", "--month", "2027-03", "--close", "--as-of", "2026-12-05")
+    assert ahead.exit_code == 2 and "roll_month_ahead" in ahead.output and "Traceback" not in ahead.output
+    assert session.scalar(select(PayrollRun.state).where(PayrollRun.month == "2027-03")) == "draft"
 
 
 def test_the_first_payment_of_a_new_benefit_is_announced_once_and_legacy_ones_are_not(session, cfg):

@@ -1,5 +1,6 @@
 """Staff requests repeated at once through two real servers (20 at a time): a guardianship grant recorded once,
-a counter confirm recorded once (one visit entry, one audit event), and a worker's own task claim answered 200."""
+a counter confirm recorded once (one visit entry, one audit event), a worker's own task claim answered 200, and a
+bulk reassignment of an absent worker's tasks moving each task once (never a 500 on SQLite)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,27 @@ def test_20_parallel_claims_by_the_holder_are_all_200(servers, session, cfg):
     assert {r.json()["error_code"] for other, r in mixed if other} == {"task_claimed"}
     session.expire_all()
     assert session.get(StaffTask, task.id).claimed_by == worker.id
+
+
+def test_20_parallel_bulk_reassignments_move_each_task_once(servers, session, cfg):
+    resident, _, _ = h.person(session, cfg, "孙大爷", birth=date(1941, 2, 2), street=STREET, community=COMMUNITY)
+    absent, absent_h = h.staff(session, cfg, "reviewer", street=STREET)
+    stand_in, _ = h.staff(session, cfg, "reviewer", street=STREET)
+    _, boss = h.staff(session, cfg, "supervisor")
+    tasks = [h.task(session, resident, kind="review") for _ in range(5)]
+    for t in tasks:
+        claimed = requests.post(f"{servers.apis[0]}/api/v1/staff/tasks/{t.id}/claim", headers=absent_h, timeout=QUIET)
+        assert claimed.status_code == 200, claimed.text
+    body = {"from_staff_id": absent.id, "to_staff_id": stand_in.id, "reason": "病假两周"}
+
+    answers = servers.burst(20, lambda i, base: requests.post(f"{base}/api/v1/staff/supervision/bulk-reassign",
+                                                              headers=boss, json=body, timeout=QUIET))
+    assert {r.status_code for r in answers} == {200}, [r.text for r in answers if r.status_code != 200]
+    moved = [item["id"] for r in answers for item in r.json()["results"] if item["ok"]]
+    assert sorted(moved) == sorted(t.id for t in tasks)  # each task once, whoever moved it
+    others = {item["error_code"] for r in answers for item in r.json()["results"] if not item["ok"]}
+    assert others <= {"task_moved"}
+    session.expire_all()
+    assert {t.claimed_by for t in session.scalars(select(StaffTask).where(StaffTask.id.in_([t.id for t in tasks])))} \
+        == {stand_in.id}
+    assert _count(session, select(AuditEvent).where(AuditEvent.action == "staff.task_reassign")) == 5

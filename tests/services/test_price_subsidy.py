@@ -53,6 +53,15 @@ def test_trigger_approve_paid_per_person_without_confirmation(session, cfg, cli,
     http = client.post("/api/v1/staff/program-triggers", headers=checker_headers,
                        json={"program": "price_subsidy", "index_month": "2026-02", "amount_per_person": "30.00"})
     assert http.status_code == 409 and http.json["error_code"] == "trigger_exists"
+    wide = client.post("/api/v1/staff/program-triggers", headers=checker_headers,  # full-width digits read as 0-9
+                       json={"program": "price_subsidy", "index_month": "２０２６-０２", "amount_per_person": "３０.００"})
+    assert wide.status_code == 409 and wide.json["error_code"] == "trigger_exists", wide.json
+    wide_cli = cli("programs", "trigger", "price_subsidy", "--index-month", "2026-02", "--amount-per-person", "３０",
+                   "--by", "admin_li")
+    assert wide_cli.exit_code == 2 and "trigger_exists" in wide_cli.stderr
+    other_script = client.post("/api/v1/staff/program-triggers", headers=checker_headers,
+                               json={"program": "price_subsidy", "index_month": "2026-02", "amount_per_person": "٣٠"})
+    assert other_script.status_code == 422
 
     own = cli("programs", "approve", approval_id, "--by", "admin_wang")
     assert own.exit_code == 2 and "self_approval" in own.stderr

@@ -50,6 +50,15 @@ def test_a_visit_needs_two_investigators_and_their_signatures(cfg, session, clie
     assert photo_as_signature.status_code == 422
     missing = {k: v for k, v in body.items() if k != "signatures"}
     assert client.post(base + "/home-visit", headers=mine, json=missing).status_code == 422
+    # three people sign: one drawing cannot stand for all three (nor for the two investigators)
+    one = body["signatures"]["investigator_1"]
+    for same in ({"investigator_1": one, "investigator_2": one, "household": one},
+                 {**body["signatures"], "investigator_2": one}, {**body["signatures"], "household": one}):
+        shared = client.post(base + "/home-visit", headers=mine, json={**body, "signatures": same})
+        assert shared.status_code == 422 and shared.json["error_code"] == "visit_signatures_same", shared.json
+    twice = client.post(base + "/home-visit", headers=mine, json={**body, "photos": body["photos"] * 2})
+    assert twice.status_code == 422 and twice.json["error_code"] == "visit_file_invalid"
+    assert session.scalar(select(func.count()).select_from(HomeVisit)) == 0
 
     done = client.post(base + "/home-visit", headers=mine, json=body)
     assert done.status_code == 200 and done.json["state"] == "reviewing", done.json

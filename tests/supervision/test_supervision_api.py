@@ -102,6 +102,18 @@ def test_bulk_reassignment_of_an_absent_workers_tasks(cfg, session, client):
     assert session.get(StaffTask, tasks[2].id).claimed_by is None
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.task_reassign")).all()
     assert len(events) == 2 and all(e.details["reason"] == "病假两周" and e.details["bulk"] for e in events)
+    # a reason in words, and someone other than the absent worker
+    for blank in ("  ", "\u200b\u200b\u200b", " 好 ", "\ufeff\n\t"):
+        refused = client.post("/api/v1/staff/supervision/bulk-reassign", headers=boss,
+                              json={"from_staff_id": stand_in.id, "to_staff_id": None, "reason": blank})
+        assert refused.status_code == 422 and "reason" in refused.json["errors"]["json"], blank
+        single = client.post(f"/api/v1/staff/tasks/{tasks[0].id}/reassign", headers=boss,
+                             json={"staff_id": None, "reason": blank})
+        assert single.status_code == 422, blank
+    same = client.post("/api/v1/staff/supervision/bulk-reassign", headers=boss,
+                       json={"from_staff_id": stand_in.id, "to_staff_id": stand_in.id, "reason": "原地改派"})
+    assert same.status_code == 422 and "to_staff_id" in same.json["errors"]["json"]
+    assert len(session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.task_reassign")).all()) == 2
     back = client.post("/api/v1/staff/supervision/bulk-reassign", headers=boss,
                        json={"from_staff_id": stand_in.id, "to_staff_id": None, "reason": "回到任务池"})
     assert back.json["done"] == 2

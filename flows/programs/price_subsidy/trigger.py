@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from app import digits
 from app.audit import record
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unprocessable
@@ -35,6 +36,7 @@ PAYABLE = ("active", "suspended", "stopped")
 def _amount(text: str | None, what: str) -> int | None:
     if text is None or text == "":
         return None
+    text = digits.to_ascii(text)  # full-width ０-９ read as 0-9, as every amount typed in
     try:
         value = fen(text) if text.isascii() else None
     except ValueError:
@@ -55,6 +57,7 @@ def trigger(session: Session, staff: StaffMember, options: dict) -> Approval:
     if staff.role != "admin":
         raise Forbidden("The price subsidy is triggered by an admin.", error_code="approval_role")
     month = options.get("index_month") or ""
+    month = digits.to_ascii(month) if isinstance(month, str) else month
     if not (isinstance(month, str) and MONTH.fullmatch(month)) or month > f"{today_shanghai():%Y-%m}" \
             or month < f"{program.PARAMETERS['start_date']:%Y-%m}":
         raise Unprocessable("index_month must be YYYY-MM, from the program's start and not after this month.",
