@@ -310,6 +310,7 @@ def _reopen(session: Session, appeal: Appeal, today: date) -> None:
         application = session.get(Application, appeal.application_id)
         if application.state == "rejected":
             casework.reopen(session, application, today, cause)
+            appeal.reopened_case = True  # the case's next decision is a new one (flows.decision_round)
         else:  # an approved case whose amount or tier is disputed: the case worker corrects it
             _follow_up(session, appeal, application.id)
         return

@@ -17,9 +17,9 @@ from app.db import bound_insert, execute_write, flush_pending, note_changed, utc
 from app.errors import Conflict
 from app.models import Application, ApplicationApplicant, Benefit, BenefitChange, Resident, StaffTask
 from app.models.ids import new_id
-from flows import areas, case_states, programs
+from flows import areas, case_states, decision_round, programs
 from flows.conflicts import is_unique_violation
-from flows.dates import shanghai_date, today_shanghai
+from flows.dates import clock_now, shanghai_date, today_shanghai
 from flows.facts import FACT_COLUMNS, resident_facts, resident_for_facts
 from flows.money import yuan
 from notifications.outbox import enqueue
@@ -140,7 +140,7 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
     # the tap and the rule's outcome in one statement: proposed → approved | rejected
     outcome, code = ("approved", "rule_met") if decision.eligible else ("rejected", "rule_not_met")
     if not take_proposal(session, application, actor_account_id, outcome, decision=code, trace=decision.trace(),
-                         decided_at=utcnow()):  # someone else moved it first: see what they did
+                         decided_at=clock_now()):  # someone else moved it first: see what they did
         return confirm(session, application, actor_account_id, today)
     _record_decision(session, application, program, resident, decision)
     return application
@@ -149,7 +149,7 @@ def confirm(session: Session, application: Application, actor_account_id: str, t
 def _record_decision(session: Session, application: Application, program, resident, decision) -> None:
     """What follows the rule's outcome (written by the take): if eligible the benefit, and the message."""
     if not decision.eligible:
-        enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
+        enqueue(session, kind="rejected", idempotency_key=decision_round.rejection_key(session, application.id),
                 resident_id=resident.id, application_id=application.id,
                 data={"program": program.code, "reason": _first_failed(decision)})
         return

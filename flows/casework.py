@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Unprocessable
 from app.models import Application, OneOffPayment, Resident, StaffTask, StepDeadline
-from flows import applicants, case_states, programs, workdays
+from flows import applicants, case_states, decision_round, programs, workdays
 from flows import applications as elderly_flow
-from flows.dates import today_shanghai
+from flows.dates import clock_now, today_shanghai
 from flows.facts import resident_for_facts
 from flows.money import yuan
 from flows.programs.base import STAFF_REVIEW_REASONS
@@ -149,8 +149,8 @@ def _first_failed(decision) -> str:
 
 def _reject(session: Session, application: Application, code: str, text: str) -> None:
     case_states.move(application, "rejected", decision=code)
-    application.decided_at = application.updated_at
-    enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
+    application.decided_at = clock_now()
+    enqueue(session, kind="rejected", idempotency_key=decision_round.rejection_key(session, application.id),
             resident_id=application.resident_id, application_id=application.id,
             data={"program": application.program, "reason_code": code, "reason": text})
 
@@ -161,7 +161,7 @@ def start_benefit(session: Session, application: Application, decision) -> str:
         session, program=application.program, resident_id=application.resident_id, application_id=application.id,
         tier=decision.tier, monthly_amount_fen=decision.monthly_amount_fen, start_month=decision.start_month)
     case_states.move(application, "approved", decision="rule_met")
-    application.decided_at = application.updated_at
+    application.decided_at = clock_now()
     if getattr(decision, "one_off_fen", 0) > 0:  # a one-off on approval, paid by the next roll (flows.one_offs)
         session.add(OneOffPayment(program=application.program, key=f"application:{application.id}:one_off",
                                   payee_resident_id=application.resident_id,

@@ -37,6 +37,17 @@ def today_shanghai(now: datetime | None = None) -> date:
     return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
 
 
+def clock_now() -> datetime:
+    """Now as a stored timestamp (naive UTC) on the test clock: without it the real now (`app.db.utcnow`); with it,
+    that day at this moment's time of day in Shanghai. For the moment of a decision, whose day counts (the letter's
+    3 working days, the 60 days to appeal): decided on the test clock's day, it is that day's decision."""
+    now = datetime.now(SHANGHAI)
+    fake = fake_today()
+    if fake is not None:
+        now = datetime.combine(fake, now.timetz())
+    return now.astimezone(UTC).replace(tzinfo=None)
+
+
 def shanghai_date(naive_utc: datetime) -> date:
     """The day in Shanghai of a stored timestamp (naive UTC, `app.db.utcnow`): from 16:00 UTC it is already the
     next day there, the day `today_shanghai()` answers."""

@@ -1,7 +1,8 @@
 """Decisions in writing and their delivery (送达, issue 12 item 5), for any program.
 
 A letter is either
-- a decided application's 决定书 (`letter_id` = the application id): approved, rejected or stopped; or
+- a decided application's 决定书 (`letter_id` = the application id; for a case an upheld appeal re-opened and
+  decided anew, the id of that appeal: flows.decision_round): approved, rejected or stopped; or
 - a stopped or suspended benefit's 停发 letter (`letter_id` = the `benefit_changes` row's id): death, moving away,
   a certificate expired, the household's 低保 ended …
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import String, and_, cast, exists, literal, or_, select
+from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,8 +30,8 @@ from app.authz import Caller, jurisdiction_clause
 from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
-from app.models import Application, Benefit, BenefitChange, LetterDelivery, OutboxMessage, Resident
-from flows import programs, workdays
+from app.models import Appeal, Application, Benefit, BenefitChange, LetterDelivery, OutboxMessage, Resident
+from flows import decision_round, programs, workdays
 from flows.dates import shanghai_date
 from notifications.outbox import DELEGATED, SENT
 from notifications.templates import LAWSUIT_MONTHS, REVIEW_DAYS
@@ -75,13 +76,21 @@ def find(session: Session, letter_id: str):
     change = session.get(BenefitChange, letter_id)
     if change is not None and change.kind in STOP_KINDS:
         return "stop", session.get(Benefit, change.benefit_id), change
+    appeal = session.get(Appeal, letter_id)
+    if appeal is not None and appeal.reopened_case and appeal.application_id:
+        application = session.get(Application, appeal.application_id)
+        if application is not None and decision_round.letter_id(session, application.id) == letter_id:
+            return "decision", application, application
     return None
 
 
 # The decision's message is found by its idempotency key (the outbox's unique index), never by a scan:
 # application:<id>:rejected, benefit:<id>:stopped, benefit:<id>:suspended:<month>, death:<resident>:after_death.
-def _decision_outbox(application_id):
-    return and_(OutboxMessage.idempotency_key == literal("application:") + application_id + literal(":rejected"),
+def _decision_outbox(application_id, reopened_by):
+    """The current decision's rejection message: `application:<id>:rejected`, or after a re-opening appeal
+    `…:rejected:<appeal id>` (flows.decision_round) — columns or values."""
+    key = literal("application:") + application_id + literal(":rejected")
+    return and_(OutboxMessage.idempotency_key == func.coalesce(key + literal(":") + reopened_by, key),
                 OutboxMessage.state.in_(DELIVERED))
 
 
@@ -129,9 +138,12 @@ def decision_letter(session: Session, application: Application, today: date) -> 
     reasons = [] if approved else [e.get("text") or e.get("code") for e in (application.trace or [])
                                    if not e.get("passed", True)]
     tracked = application.state in TRACKED_DECISIONS
-    sent = delivery(session, application.id, _decision_outbox(application.id) if tracked else None)
+    reopened_by = decision_round.reopened_by(session, application.id)
+    letter_id = reopened_by or application.id
+    sent = delivery(session, letter_id,
+                    _decision_outbox(literal(application.id), literal(reopened_by)) if tracked else None)
     return {
-        "letter_id": application.id, "kind": "decision",
+        "letter_id": letter_id, "kind": "decision",
         "application_id": application.id, "program_name": program.name if program else application.program,
         "applicant_name": resident.name, "id_number_masked": resident.id_mask, "decision": application.state,
         "decision_code": application.decision, "decided_on": decided_on, "reasons": reasons[:20],
@@ -231,13 +243,15 @@ def waiting(session: Session, caller: Caller, today: date, *, overdue_only: bool
     """Unsent rejections and stops of the caller's jurisdiction decided within WINDOW_DAYS, oldest first."""
     since = today - timedelta(days=WINDOW_DAYS)
     place = jurisdiction_clause(caller, Resident.district_code, Resident.street_code, Resident.community_code)
-    staff_sent = exists().where(LetterDelivery.letter_id == Application.id)
+    reopened_by = decision_round.reopening_appeal(Application.id)
+    letter_id = func.coalesce(reopened_by, Application.id)
+    staff_sent = exists().where(LetterDelivery.letter_id == letter_id)
     decisions = session.execute(
-        select(Application.id, Application.program, Application.state, Application.decided_at, Resident.name,
+        select(letter_id, Application.program, Application.state, Application.decided_at, Resident.name,
                Resident.community_code)
         .join(Resident, Resident.id == Application.resident_id)
         .where(Application.state.in_(TRACKED_DECISIONS), Application.decided_at >= datetime.combine(since, time()), place, ~staff_sent,
-               ~exists().where(_decision_outbox(Application.id)))
+               ~exists().where(_decision_outbox(Application.id, reopened_by)))
         .order_by(Application.decided_at).limit(WAITING_LIMIT)).all()
     stops = session.execute(
         select(BenefitChange.id, Benefit.program, BenefitChange.kind, BenefitChange.as_of, Resident.name,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -35,6 +35,9 @@ class Appeal(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(80))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Upheld, and it re-opened the (rejected) case: the case's next decision is named by this appeal
+    # (flows.decision_round).
+    reopened_case: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     due_on: Mapped[date] = mapped_column(Date)  # working-day limit from the day it was received
     reviewer_id: Mapped[str | None] = mapped_column(String(32))
     reminded_on: Mapped[date | None] = mapped_column(Date)
@@ -49,4 +52,6 @@ class Appeal(Base):
               sqlite_where=text("state IN ('received', 'reviewing')")),
         Index("ix_appeals_resident", "resident_id"),
         Index("ix_appeals_open_due", "state", "due_on"),
+        Index("ix_appeals_reopened", "application_id", postgresql_where=text("reopened_case"),
+              sqlite_where=text("reopened_case")),
     )

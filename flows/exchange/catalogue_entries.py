@@ -117,7 +117,7 @@ INTERNAL: dict[str, str] = {
     "objections": "id notice_id account_id text state created_at",
     # 复核 (flows.appeals) and home-visit evidence (flows.home_visits): case records of this bureau, not shared
     "appeals": "id decision_key application_id benefit_id resident_id program decided_on reason_code comment filed_by "
-               "filed_via grant_id state outcome decision_reason decided_by decided_at due_on reviewer_id reminded_on "
+               "filed_via grant_id state outcome decision_reason decided_by decided_at reopened_case due_on reviewer_id reminded_on "
                "urged_on escalated_on created_at updated_at",
     "home_visits": "id client_id application_id investigator_1 investigator_2 household_signer evidence checklist note "
                    "visited_at latitude longitude created_at",

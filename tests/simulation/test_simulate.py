@@ -32,3 +32,14 @@ def test_households_that_become_poor_are_proposed_at_once_and_go_through_every_s
     assert int(eligible) > 0 and coverage.startswith("100.0%") and wrongful == "0", row
     # visit, review, a 7-day notice and approval take weeks; the first payment comes after the approval
     assert 7 < int(to_approval) < int(to_pay), row
+
+
+def test_a_price_subsidy_triggered_on_a_pay_day_is_counted_in_that_days_roll(cli):
+    """70 days from 1 January: the trigger falls on 5 February, the roll's day; the roll closed after the
+    approval that same day pays it (the report used to look only at later rolls: 0% paid, 28 days)."""
+    result = cli("simulate", "--people", "1000", "--days", "70", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "(`price_subsidy`)" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert int(cells[1]) > 0 and cells[2].startswith("100.0%"), row
+    assert cells[5] == "0", row  # paid the day it was approved

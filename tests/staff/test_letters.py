@@ -193,3 +193,60 @@ def test_a_stop_because_the_household_left_another_program_names_that_program(se
     body = client.get(f"/api/v1/staff/stops/{change.id}/letter", headers=clerk).json
     assert body["reasons"][0] == f"家庭已不再享受{other.name}"
     assert body["reasons"][1].startswith(f"依据:{other.name}对象数据库记载日期 2026-11-01")
+
+
+def test_a_case_an_upheld_appeal_reopened_and_rejected_again_has_a_new_letter_and_message(session, cfg, client):
+    """The second rejection is a decision of its own: its message is sent (its key was taken by the first), and its
+    letter waits to be delivered (the first letter's delivery does not count for it)."""
+    from app.models import Appeal, StaffTask
+    from flows import appeals
+
+    person, app, first_reviewer = _rejected(session, cfg, client, name="周残")
+    _, clerk = h.staff(session, cfg, "clerk", street="140105001")
+    assert client.post(f"/api/v1/staff/letters/{app.id}/sent", headers=clerk,
+                       json={"method": "in_person", "note": "第一次"}).status_code == 201
+    session.expire_all()
+    appeal = appeals.file(session, application=app, benefit=None, reason_code="facts_wrong", comment="",
+                          filed_by="staff:counter", filed_via="counter")
+    session.commit()
+    _, second = h.staff(session, cfg, "reviewer", street="140105001")
+    task = session.scalars(select(StaffTask).where(StaffTask.kind == "appeal")).one()
+    assert client.post(f"/api/v1/staff/tasks/{task.id}/claim", headers=second).status_code == 200
+    upheld = client.post(f"/api/v1/staff/appeals/{appeal.id}/decision", headers=second,
+                         json={"outcome": "upheld", "reason": "原决定所依据的信息有误，重新审核"})
+    assert upheld.status_code == 200, upheld.json
+    again = client.post(f"/api/v1/staff/applications/{app.id}/review", headers=second,
+                        json={"decision": "reject", "reason_code": "rule_not_met", "reason": "重新审核后仍不符合条件"})
+    assert again.status_code == 200 and again.json["state"] == "rejected", again.json
+
+    session.expire_all()
+    assert session.get(Appeal, appeal.id).reopened_case is True
+    keys = sorted(m.idempotency_key for m in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "rejected", OutboxMessage.application_id == app.id)))
+    assert keys == [f"application:{app.id}:rejected", f"application:{app.id}:rejected:{appeal.id}"]
+    letter = client.get(f"/api/v1/staff/applications/{app.id}/decision-letter", headers=clerk).json
+    assert (letter["letter_id"], letter["decision_code"], letter["sent"]) == (appeal.id, "rule_not_met", False)
+    assert [w["letter_id"] for w in client.get("/api/v1/staff/letters", headers=clerk).json] == [appeal.id]
+    sent = client.post(f"/api/v1/staff/letters/{appeal.id}/sent", headers=clerk, json={"method": "post"})
+    assert sent.status_code == 201 and sent.json["delivery"]["method"] == "post", sent.json
+    assert client.get("/api/v1/staff/letters", headers=clerk).json == []
+    assert client.post(f"/api/v1/staff/letters/{appeal.id}/sent", headers=clerk,
+                       json={"method": "post"}).json["error_code"] == "letter_already_sent"
+    assert len(session.scalars(select(LetterDelivery)).all()) == 2
+
+
+def test_a_case_decided_on_the_test_clock_is_that_days_decision(session, cfg, client, monkeypatch):
+    """Decided while the test clock says 40 days from now, the letter is dated that day (3 working days to send
+    it, not overdue at once) and the 60 days to appeal count from it."""
+    later = today_shanghai() + timedelta(days=40)
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", later.isoformat())
+    person, app, _ = _rejected(session, cfg, client, name="吴残")
+    _, clerk = h.staff(session, cfg, "clerk", street="140105001")
+    letter = client.get(f"/api/v1/staff/applications/{app.id}/decision-letter", headers=clerk).json
+    assert (letter["decided_on"], letter["overdue"]) == (later.isoformat(), False), letter
+    assert letter["send_by"] == workdays.add_working_days(later, 3).isoformat()
+    assert client.get("/api/v1/staff/letters?overdue=true", headers=clerk).json == []
+    from flows import appeals
+
+    session.expire_all()
+    assert appeals.application_appeal_until(session.get(type(app), app.id), later) == later + timedelta(days=60)

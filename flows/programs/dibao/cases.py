@@ -23,11 +23,11 @@ from app.models import (
     StaffTask,
     StepDeadline,
 )
-from flows import case_states, workdays
+from flows import case_states, decision_round, workdays
 from flows.applications import take_proposal
 from flows.casework import close_deadline, open_deadline, reopen_at_step, start_benefit
 from flows.conflicts import add_or_conflict
-from flows.dates import month_of, today_shanghai
+from flows.dates import clock_now, month_of, today_shanghai
 from flows.money import yuan
 from flows.near_relatives import staff_in_household
 from flows.programs import dibao
@@ -490,11 +490,11 @@ def extendable(session: Session, application: Application) -> bool:
 
 def reject(session: Session, application: Application, code: str, text: str, today: date) -> None:
     case_states.move(application, "rejected", decision=code)
-    application.decided_at = application.updated_at
+    application.decided_at = clock_now()
     for row in session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
                                                           StepDeadline.done_on.is_(None))):
         row.done_on = today
-    enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
+    enqueue(session, kind="rejected", idempotency_key=decision_round.rejection_key(session, application.id),
             resident_id=application.resident_id, application_id=application.id,
             data={"program": CODE, "reason_code": code, "reason": text})
 

@@ -16,10 +16,10 @@ from app.masking import mask_name
 from app.models import Application, Benefit, BenefitChange, CareAssessment, Resident, StaffTask
 from app.models.ids import new_id
 from app.sql import insert_ignore
-from flows import case_states
+from flows import case_states, decision_round
 from flows.applications import take_proposal
 from flows.casework import start_benefit
-from flows.dates import birth_cutoff, month_from_index, month_index
+from flows.dates import birth_cutoff, clock_now, month_from_index, month_index
 from flows.money import yuan
 from flows.programs import elderly_care_service_subsidy as rule
 from notifications.outbox import enqueue, insert_rows
@@ -228,10 +228,11 @@ def confirm(session: Session, application: Application, actor: str, today: date,
     person = session.get(Resident, application.resident_id)
     decision = rule.decide(facts_of(session, person, today), today)
     application.trace = decision.trace()
-    application.decided_at = application.updated_at = utcnow()
+    application.updated_at = utcnow()
+    application.decided_at = clock_now()
     if not decision.eligible:
         case_states.move(application, "rejected", decision="rule_not_met")
-        enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
+        enqueue(session, kind="rejected", idempotency_key=decision_round.rejection_key(session, application.id),
                 resident_id=person.id, application_id=application.id,
                 data={"program": CODE, "program_name": rule.NAME,
                       "reason": next(c.citizen_text for c in decision.conditions if not c.passed)})

@@ -15,7 +15,8 @@ from app.models import Application, ApplicationApplicant, CremationRecord, Payou
 from app.models.applicant import OneOffPayment
 from app.models.ids import new_id
 from app.sql import insert_ignore
-from flows import applicants, case_states
+from flows import applicants, case_states, decision_round
+from flows.dates import clock_now
 from flows.money import yuan
 from flows.programs.funeral_subsidy import (
     CODE,
@@ -190,11 +191,12 @@ def confirm(session, application: Application, actor: str, today: date, declared
     person = session.get(Resident, application.resident_id)
     decision = decide(facts_of(session, person), today)
     application.trace = decision.trace()
-    application.decided_at = application.updated_at = utcnow()
+    application.updated_at = utcnow()
+    application.decided_at = clock_now()
     data = _occasion(person, decision)
     if not decision.eligible:
         case_states.move(application, "rejected", decision="rule_not_met")
-        enqueue(session, kind="rejected", idempotency_key=f"application:{application.id}:rejected",
+        enqueue(session, kind="rejected", idempotency_key=decision_round.rejection_key(session, application.id),
                 resident_id=applicant.resident_id, application_id=application.id,
                 data={**data, "reason": next(c.citizen_text for c in decision.conditions if not c.passed)})
         return application

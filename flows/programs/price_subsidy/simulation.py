@@ -60,8 +60,9 @@ def row(sim, s) -> dict:
     for hid in s.execute(select(Resident.household_id).where(Resident.id.in_(heads - moved))).scalars():
         counted += s.scalar(select(func.count()).select_from(Resident).where(
             Resident.household_id == hid, (Resident.death_date.is_(None)) | (Resident.death_date >= first)))
-    after = sorted(m for m, closed in sim.closed_on.items() if closed > state["trigger_day"])
-    roll = after[0] if after else None  # the first roll closed after the approval
+    # the first roll closed after the approval: a day's events (the approval) come before its roll (the 5th)
+    after = sorted(m for m, closed in sim.closed_on.items() if closed >= state["trigger_day"])
+    roll = after[0] if after else None
     paid = s.scalar(select(func.coalesce(func.sum(OneOffPayment.persons), 0)).where(
         OneOffPayment.cause_ref == state["approval_id"], OneOffPayment.state == "paid",
         OneOffPayment.paid_in_month == roll)) if roll else 0
