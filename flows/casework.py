@@ -190,6 +190,7 @@ def review(session: Session, application: Application, staff_id: str, approve: b
     if not approve and reason_code not in REVIEW_REJECTION_REASONS:
         raise Unprocessable("A rejection needs a reason code.",
                             errors={"reason_code": sorted(REVIEW_REJECTION_REASONS)})
+    not_claimed_by_another(session, application, "review", staff_id)
     program = programs.get(application.program)
     decision = program.decide(program_facts(session, application, today), today)
     passes = approve and decision.eligible
@@ -234,6 +235,7 @@ def approve(session: Session, application: Application, staff_id: str, approve: 
     if any(e.get("code") == "staff_review" and e.get("staff_id") == staff_id for e in staff_entries):
         raise Forbidden("You did the review of this case, so a different person must approve it.",
                         error_code="segregation_of_duties")
+    not_claimed_by_another(session, application, program.approval_step.code, staff_id)
     decision = program.decide(program_facts(session, application, today), today)
     _take_step(session, application, "approving", "approved" if approve and decision.eligible else "rejected")
     entry = {"code": "staff_approval", "passed": bool(approve), "value": "approve" if approve else reason_code,
@@ -263,6 +265,15 @@ def _take_step(session: Session, application: Application, waiting: str, to: str
     if not won:
         raise Conflict(f"The application is no longer {waiting}: someone decided this step a moment ago.",
                        error_code="application_state")
+
+
+def not_claimed_by_another(session: Session, application: Application, kind: str, staff_id: str) -> None:
+    """409 `task_not_yours` when a colleague has claimed the case's open `kind` task: a claim is hers until she
+    releases it or a supervisor reassigns it (an unclaimed task may be done by anyone who may)."""
+    holders = set(session.scalars(select(StaffTask.claimed_by).where(
+        StaffTask.application_id == application.id, StaffTask.kind == kind, StaffTask.state == "open")))
+    if holders - {None, staff_id}:
+        raise Conflict(f"Another staff member has claimed this case's {kind} task.", error_code="task_not_yours")
 
 
 def _close_tasks(session: Session, application: Application, kind: str) -> None:

@@ -261,10 +261,7 @@ def bulk_review_one(session: Session, application: Application, staff_id: str, t
     if application.state != "reviewing":
         raise Conflict(f"The application is {application.state}, not waiting for review.",
                        error_code="application_state")
-    holders = set(session.scalars(select(StaffTask.claimed_by).where(
-        StaffTask.application_id == application.id, StaffTask.kind == "review", StaffTask.state == "open")))
-    if holders - {None, staff_id}:
-        raise Conflict("Another staff member has claimed this case's review.", error_code="task_not_yours")
+    casework.not_claimed_by_another(session, application, "review", staff_id)
     decision = programs.get(application.program).decide(casework.program_facts(session, application, today), today)
     if not decision.eligible:
         failed = next((c.citizen_text for c in decision.conditions if not c.passed), "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 
 from flask import current_app, g, request
 
@@ -126,9 +127,36 @@ def audit_event(session, action: str, *, object_ref: str | None = None, on_behal
     if actor is None:
         actor = current_caller().ref if g.get("principal") is not None else "anonymous"
     stamped = {**_who_acted(session, on_behalf_of or (subjects and "list")), **(details or {})}
-    return audit.record(session, actor=actor, action=action, result=result, on_behalf_of=on_behalf_of,
-                        object_ref=object_ref, request_id=g.get("request_id"), source_ip=client_ip(),
-                        details=stamped, subjects=subjects, actor_kind=actor_kind)
+    event = {"actor": actor, "action": action, "result": result, "on_behalf_of": on_behalf_of,
+             "object_ref": object_ref, "request_id": g.get("request_id"), "source_ip": client_ip(),
+             "details": stamped, "subjects": subjects, "actor_kind": actor_kind}
+    deferred = g.get(DEFERRED_AUDIT)
+    if deferred is not None:  # inside `audit_events_after`: appended once the work's own rows are locked
+        deferred.append(event)
+        return None
+    return audit.record(session, **event)
+
+
+DEFERRED_AUDIT = "zerotrip_deferred_audit"
+
+
+@contextmanager
+def audit_events_after(session):
+    """Collect this request's audit events while the block runs and append them (in order) when it ends without an
+    exception. Bulk work locks one row per item (a task claimed, a case reviewed); appending each item's event at
+    once took the audit chain's head row between them, so two bulk requests (or a bulk and a single claim) each
+    held a row the other waited for: a deadlock on PostgreSQL. Rows first, the chain last: one order for all.
+    The caller drops the events of an item whose savepoint rolled back (the list is yielded)."""
+    from app import audit
+
+    events: list[dict] = []
+    setattr(g, DEFERRED_AUDIT, events)
+    try:
+        yield events
+    finally:
+        setattr(g, DEFERRED_AUDIT, None)
+    for event in events:
+        audit.record(session, **event)
 
 
 def audit_read(session, action: str, decision, *, object_ref: str | None = None, ids=None,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app import authz, digits
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime, reason_field
-from app.api.security import audit_event, authorize, client_ip, current_caller
+from app.api.security import audit_event, audit_events_after, authorize, client_ip, current_caller
 from app.api.staff import StaffSchema, TaskSchema, staff_payload, task_payload
 from app.api.staff_security import current_staff, staff_required
 from app.authz import PERMISSIONS, ROLES, may_manage_staff, separation_of_duties
@@ -333,21 +333,26 @@ class Reassign(MethodView):
 
 
 def _each(session, ids, one, noun: str) -> dict:
-    """Run `one(id)` per item in its own savepoint; a result per item, nothing skipped silently (each refusal is
-    audited too)."""
+    """Run `one(id)` per item in its own savepoint; a result per item, in the order asked, nothing skipped silently
+    (each refusal is audited too). The items are worked in the order of their ids and the audit events appended
+    after the last one (`audit_events_after`): two bulk requests, or a bulk and a single claim, lock the rows they
+    share in one order and the audit chain last — never each waiting for the other."""
     begin_writing(session)
-    results = []
-    for item in ids:
-        try:
-            with session.begin_nested():
-                one(item)
-            results.append({"id": item, "ok": True, "status": 200, "error_code": None, "message": None,
-                            "detail": None})
-        except DomainError as exc:
-            audit_event(session, "authz.denied" if exc.status in (403, 404) else "staff.bulk_refused",
-                        object_ref=f"{noun}:{item[:40]}", result=exc.code_name, details={"bulk": True})
-            results.append({"id": item, "ok": False, "status": exc.status, "error_code": exc.error_code,
-                            "message": exc.message, "detail": ((exc.errors or {}).get("condition") or [None])[0]})
+    results: list = [None] * len(ids)
+    with audit_events_after(session) as events:
+        for i in sorted(range(len(ids)), key=lambda i: ids[i]):
+            item, kept = ids[i], len(events)
+            try:
+                with session.begin_nested():
+                    one(item)
+                results[i] = {"id": item, "ok": True, "status": 200, "error_code": None, "message": None,
+                              "detail": None}
+            except DomainError as exc:
+                del events[kept:]  # what the rolled-back item would have recorded
+                audit_event(session, "authz.denied" if exc.status in (403, 404) else "staff.bulk_refused",
+                            object_ref=f"{noun}:{item[:40]}", result=exc.code_name, details={"bulk": True})
+                results[i] = {"id": item, "ok": False, "status": exc.status, "error_code": exc.error_code,
+                              "message": exc.message, "detail": ((exc.errors or {}).get("condition") or [None])[0]}
     session.commit()
     done = sum(r["ok"] for r in results)
     return {"results": results, "done": done, "refused": len(results) - done}

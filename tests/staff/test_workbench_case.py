@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from app.models import Application, AuditEvent
+from app.models import Application, AuditEvent, StaffTask
 from flows import casework
 from flows.dates import today_shanghai
 from flows.programs.disability_care_subsidy.scan import scan_disability
@@ -65,3 +65,18 @@ def test_a_rejection_in_writing_states_reasons_remedies_and_the_sending_day(sess
                                                                    "lawsuit_months": 6}
     assert any("已享受同类补贴" in r for r in body["reasons"])
     assert body["send_by"] > body["decided_on"] and body["applicant_name"] == "孙残"
+
+
+def test_a_case_whose_review_a_colleague_claimed_is_hers_to_review(session, cfg, client):
+    """A claim holds until released or reassigned: the single review route refuses another reviewer as the bulk
+    review does (409 task_not_yours); unclaimed, anyone who may review does."""
+    _, _, app = _reviewing(session, cfg, name="冯小残")
+    _, alice = h.staff(session, cfg, "reviewer")
+    _, bob = h.staff(session, cfg, "reviewer")
+    task = session.scalars(select(StaffTask).where(StaffTask.application_id == app.id,
+                                                   StaffTask.kind == "review")).one()
+    assert client.post(f"/api/v1/staff/tasks/{task.id}/claim", headers=alice).status_code == 200
+    body = {"decision": "approve", "reason": "核实无误"}
+    taken = client.post(f"/api/v1/staff/applications/{app.id}/review", headers=bob, json=body)
+    assert taken.status_code == 409 and taken.json["error_code"] == "task_not_yours", taken.json
+    assert client.post(f"/api/v1/staff/applications/{app.id}/review", headers=alice, json=body).status_code == 200
