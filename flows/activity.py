@@ -90,6 +90,11 @@ WHAT = {
     "staff.task_claim": "认领了您的待办事项",
     "staff.task_release": "把您的待办事项退回任务池",
     "staff.task_reassign": "改派了您的待办事项",
+    "staff.letter_sent": "登记了决定书已送达",
+    "staff.stop_letter": "查看并打印了停发决定书",
+    "staff.benefit_recheck": "复查了您的待遇",
+    "staff.notice_list": "在公示管理列表中查看了您的公示",
+    "staff.notice_sheet": "打印了含有您的公示名单",
 }
 # A look at one field says which (staff.resident_reveal: details["field"]).
 REVEALED = {"id_number": "查看了您的完整身份证号", "phone": "查看了您的完整电话号码"}
@@ -128,6 +133,11 @@ PURPOSES = {
     "staff.task_claim": ("casework", "处理待办事项"),
     "staff.task_release": ("casework", "处理待办事项"),
     "staff.task_reassign": ("deadline_supervision", "督办超期事项"),
+    "staff.letter_sent": ("decision_letter", "送达决定书"),
+    "staff.stop_letter": ("decision_letter", "送达决定书"),
+    "staff.benefit_recheck": ("benefit_recheck", "复查待遇"),
+    "staff.notice_list": ("public_notice", "办理公示"),
+    "staff.notice_sheet": ("public_notice", "办理公示"),
 }
 # Purposes a staff member states herself (a look-up, a search of the registry, a reveal of a full ID number or
 # phone on the case page): the feed says the one she stated.
@@ -246,9 +256,15 @@ def entry(session, event: AuditEvent, actor_kind: str, resident_id: int) -> dict
     if actor_kind == "department":
         return _base(event, actor_kind, name, office, purpose)
     own = event.on_behalf_of == f"resident:{resident_id}" or actor_kind == "self"
-    object_id = (event.object_ref or "").partition(":")[2] or None
+    kind, _, object_id = (event.object_ref or "").partition(":")
+    if kind == "resident":  # a row number, not an id to show: she is the resident
+        object_id = ""
+    object_id = object_id or None
     ids = [str(i) for i in details.get("ids") or details.get("applications") or []] if own else []
-    return {"at": event.ts, "action": event.action, "what": what(event), "result": event.result,
+    text = what(event)
+    if not own and (event.on_behalf_of or "").startswith("resident:") and details.get("household"):
+        text += "（您家庭成员的案件，其中有您的信息）"  # a case of her household shows her too (staff.case_view)
+    return {"at": event.ts, "action": event.action, "what": text, "result": event.result,
             "actor_kind": actor_kind, "actor_name": name, "office": office,
             "office_code": office_code,
             "purpose": purpose[0] if purpose else None, "purpose_text": purpose[1] if purpose else None,

@@ -56,6 +56,16 @@ def _phone_mask(resident: Resident) -> str | None:
     return getattr(resident, "phone_mask", None) or ("1**********" if resident.phone_enc else None)
 
 
+def household_ids(session: Session, application: Application) -> list[int]:
+    """The residents of the applicant's household other than the applicant: the case page shows them too (names
+    masked, birth years, the economic check per member), so each sees that read in her own feed."""
+    resident = session.get(Resident, application.resident_id)
+    if resident is None or not resident.household_id:
+        return []
+    return [r for r in session.scalars(select(Resident.id).where(Resident.household_id == resident.household_id))
+            if r != resident.id]
+
+
 def case(session: Session, application: Application, today: date, caller: Caller | None = None) -> dict:
     resident = session.get(Resident, application.resident_id)
     members = session.scalars(select(Resident).where(Resident.household_id == resident.household_id,

@@ -76,7 +76,7 @@ class VisitFileOne(MethodView):
         application = session.get(Application, row.application_id) if row is not None else None
         if application is None:
             raise NotFound("No such file.")
-        decision = authorize(session, "application:view", application, "application",
+        decision = authorize(session, "application:view", application, "file",  # the same 404 as no file
                              object_ref=f"visit_file:{file_id[:40]}")
         path = flow.absolute(config().instance_path, row)
         if not path.is_file():

@@ -107,3 +107,26 @@ def test_the_feed_is_paginated_like_the_other_lists(client, session, cfg):
     assert json.loads(resp.headers["X-Pagination"])["total"] == 3
     bad = client.get("/api/v1/me/activity", headers=w["mh"], query_string={"actor_kind": "someone"})
     assert bad.status_code == 422
+
+
+def test_a_case_page_read_is_in_every_household_members_feed_and_no_row_number_is_shown(client, session, cfg):
+    """The case page shows the household (masked names, birth years, each member's economic check): the wife sees
+    that read of her husband's case in her own feed, said as such. A staff look-up of a resident names her by a
+    row number in the audit trail: the feed does not show it (object ids are random hex)."""
+    husband, husband_acc, husband_id = h.person(session, cfg, "张德明", birth=date(1945, 1, 1), household="H-ZD")
+    _, wife_acc, _ = h.person(session, cfg, "王桂兰", birth=date(1947, 1, 1), household="H-ZD")
+    case = h.application(session, husband)
+    _, sh = h.staff(session, cfg, "reviewer", "140105", street="140105001")
+    assert client.get(f"/api/v1/staff/applications/{case.id}/case", headers=sh).status_code == 200
+    assert client.post("/api/v1/staff/residents/lookup", headers=sh,
+                       json={"id_number": husband_id, "purpose": "guardianship_grant"}).status_code == 200
+    seen = _feed(client, h.headers_for(session, cfg, wife_acc))
+    assert [(e["action"], e["what"]) for e in seen] == [
+        ("staff.case_view", "查看了您的申请案件（您家庭成员的案件，其中有您的信息）")]
+    assert seen[0]["object_id"] is None
+    own = _feed(client, h.headers_for(session, cfg, husband_acc))
+    assert [(e["action"], e["object_id"]) for e in own] == [("staff.resident_lookup", None),
+                                                             ("staff.case_view", case.id)]
+    session.expire_all()
+    lookup = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.resident_lookup")).one()
+    assert lookup.object_ref == f"resident:{husband.id}"  # what the feed must not repeat

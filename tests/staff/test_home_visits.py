@@ -122,7 +122,10 @@ def test_uploads_are_checked_by_content_stripped_and_served_only_to_staff_who_ma
     assert got.status_code == 200 and got.headers["Cache-Control"] == "no-store" and got.mimetype == "image/jpeg"
     stored = Image.open(io.BytesIO(got.data))
     assert not stored.getexif() and max(stored.size) == 1600
-    assert client.get(f"/api/v1/staff/visit-files/{made.json['id']}", headers=elsewhere).status_code == 404
+    hidden = client.get(f"/api/v1/staff/visit-files/{made.json['id']}", headers=elsewhere)
+    unknown = client.get("/api/v1/staff/visit-files/" + "0" * 32, headers=elsewhere)
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json["message"] == unknown.json["message"]  # nothing says the file exists
     assert client.get(f"/api/v1/staff/visit-files/{made.json['id']}").status_code == 401
 
 
