@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.authz import proxy_grants_in_force
+from app.clock import clock_now
 from app.db import utcnow
 from app.masking import mask_name
 from app.models import Account, IdentityBinding, ProxyGrant, Resident
@@ -45,4 +46,4 @@ def on_unbound(session: Session, account: Account, resident_id: int) -> int:
                     .values(unbound_at=utcnow()))
     return session.scalar(select(func.count()).select_from(ProxyGrant).where(
         ProxyGrant.proxy_resident_id == resident_id, ProxyGrant.status == "active",
-        ProxyGrant.revoked_at.is_(None), ProxyGrant.expires_at > utcnow()))
+        ProxyGrant.revoked_at.is_(None), ProxyGrant.expires_at > clock_now()))

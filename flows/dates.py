@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FAKE_TODAY = "ZEROTRIP_FAKE_TODAY"
-
-
-class FakeClockRefused(RuntimeError):
-    """ZEROTRIP_FAKE_TODAY was set in production (ZEROTRIP_ENV=production)."""
-
-
-def fake_today(environ=None) -> date | None:
-    """The test clock: ZEROTRIP_FAKE_TODAY=YYYY-MM-DD makes every `today_shanghai()` of this process (API,
-    scheduler, CLI) answer that day. Refused in production: a wrong calendar would pay the wrong months."""
-    environ = os.environ if environ is None else environ
-    raw = environ.get(FAKE_TODAY, "").strip()
-    if not raw:
-        return None
-    if environ.get("ZEROTRIP_ENV", "").strip() == "production":
-        raise FakeClockRefused(f"{FAKE_TODAY} is a test clock and is refused in production")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise FakeClockRefused(f"{FAKE_TODAY} must be YYYY-MM-DD, not {raw[:20]!r}") from None
+# The test clock lives below the flows (app.clock), where authorization reads it too; named here for the flows.
+from app.clock import FAKE_TODAY, SHANGHAI, FakeClockRefused, clock_now, fake_today  # noqa: F401
 
 
 def today_shanghai(now: datetime | None = None) -> date:
@@ -35,17 +14,6 @@ def today_shanghai(now: datetime | None = None) -> date:
         if fake is not None:
             return fake
     return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
-
-
-def clock_now() -> datetime:
-    """Now as a stored timestamp (naive UTC) on the test clock: without it the real now (`app.db.utcnow`); with it,
-    that day at this moment's time of day in Shanghai. For the moment of a decision, whose day counts (the letter's
-    3 working days, the 60 days to appeal): decided on the test clock's day, it is that day's decision."""
-    now = datetime.now(SHANGHAI)
-    fake = fake_today()
-    if fake is not None:
-        now = datetime.combine(fake, now.timetz())
-    return now.astimezone(UTC).replace(tzinfo=None)
 
 
 def shanghai_date(naive_utc: datetime) -> date:

@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.authz import DEFAULT_SCOPES, SCOPES, SENSITIVE_SCOPES, grant_is_live
-from app.db import utcnow
+from app.clock import clock_now
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.masking import mask_name
 from app.models import Account, ProxyGrant, ProxyInvitation, Resident, StaffMember
@@ -71,7 +71,7 @@ def create_invitation(session: Session, resident: Resident, account: Account, sc
     token = secrets.token_urlsafe(15)  # 20 characters, all valid in a mini-program scene
     invitation = ProxyInvitation(resident_id=resident.id, created_by_account_id=account.id, token_hash=_hash(token),
                                  scopes=scopes, programs=programs, grant_days=_days(days),
-                                 expires_at=utcnow() + INVITATION_TTL)
+                                 expires_at=clock_now() + INVITATION_TTL)
     session.add(invitation)
     session.flush()
     return invitation, token
@@ -107,7 +107,7 @@ def _bound_proxy(session: Session, account: Account, principal_id: int) -> Resid
 def accept_invitation(session: Session, token: str, account: Account) -> ProxyGrant:
     invitation = session.execute(select(ProxyInvitation).where(ProxyInvitation.token_hash == _hash(token or ""))
                                  ).scalar()
-    if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= clock_now():
         raise NotFound("The invitation is not valid any more; ask for a new QR code.")
     principal = session.get(Resident, invitation.resident_id)
     proxy_resident = _bound_proxy(session, account, principal.id)
@@ -115,18 +115,19 @@ def accept_invitation(session: Session, token: str, account: Account) -> ProxyGr
         raise Conflict("You already are (or are about to be) this person's proxy.")
     claimed = session.execute(update(ProxyInvitation).where(ProxyInvitation.id == invitation.id,
                                                             ProxyInvitation.used_at.is_(None))
-                              .values(used_at=utcnow(), used_by_account_id=account.id)).rowcount
+                              .values(used_at=clock_now(), used_by_account_id=account.id)).rowcount
     if not claimed:
         raise NotFound("The invitation is not valid any more; ask for a new QR code.")
     session.refresh(invitation)
     same_household = proxy_resident.household_id == principal.household_id
     automatic = same_household and not (set(invitation.scopes) & SENSITIVE_SCOPES)
-    grant = ProxyGrant(resident_id=principal.id, proxy_account_id=account.id, proxy_resident_id=proxy_resident.id,
+    grant = ProxyGrant(created_at=clock_now(), resident_id=principal.id, proxy_account_id=account.id,
+                       proxy_resident_id=proxy_resident.id,
                        status="pending_principal", scopes=list(invitation.scopes), programs=list(invitation.programs),
                        relation="household" if same_household else "family",
                        basis="invitation_same_household" if same_household else "invitation",
                        evidence={"invitation_id": invitation.id}, created_by=f"account:{account.id}",
-                       expires_at=utcnow() + timedelta(days=invitation.grant_days))
+                       expires_at=clock_now() + timedelta(days=invitation.grant_days))
     session.add(grant)
     session.flush()
     invitation.grant_id = grant.id
@@ -152,7 +153,7 @@ def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] |
     # one conditional UPDATE: of parallel confirms (or a confirm and a decline) one changes the grant
     claimed = session.execute(
         update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status.in_(("requested", "pending_principal")))
-        .values(status="active", scopes=narrowed, approved_by=actor, activated_at=utcnow())
+        .values(status="active", scopes=narrowed, approved_by=actor, activated_at=clock_now())
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(grant)
@@ -169,7 +170,7 @@ def decline(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
                        error_code="grant_not_pending")
     claimed = session.execute(
         update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status.in_(PENDING))
-        .values(status="declined", revoked_at=utcnow(), revoked_by=actor)
+        .values(status="declined", revoked_at=clock_now(), revoked_by=actor)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(grant)
@@ -183,12 +184,12 @@ def revoke(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
     if grant.status in ("revoked", "declined"):
         return grant
     grant.status = "revoked" if grant.status == "active" else "declined"
-    grant.revoked_at, grant.revoked_by = utcnow(), actor
+    grant.revoked_at, grant.revoked_by = clock_now(), actor
     return grant
 
 
 def activate(session: Session, grant: ProxyGrant, proxy_resident: Resident | None) -> None:
-    grant.status, grant.activated_at = "active", utcnow()
+    grant.status, grant.activated_at = "active", clock_now()
     session.flush()
     enqueue(session, kind="proxy_granted", idempotency_key=f"proxy-grant:{grant.id}:active",
             resident_id=grant.resident_id,
@@ -223,15 +224,15 @@ def record_by_staff(session: Session, staff: StaffMember, principal: Resident, p
     # a staff grant of the pair past its end is closed (`expired`), so that it does not hold the pair's unique key
     session.execute(update(ProxyGrant).where(
         ProxyGrant.resident_id == principal.id, ProxyGrant.proxy_resident_id == proxy_resident.id,
-        ProxyGrant.basis.in_(STAFF_BASES), ProxyGrant.status == "active", ProxyGrant.expires_at <= utcnow())
+        ProxyGrant.basis.in_(STAFF_BASES), ProxyGrant.status == "active", ProxyGrant.expires_at <= clock_now())
         .values(status="expired").execution_options(synchronize_session=False))
-    grant = ProxyGrant(resident_id=principal.id, proxy_account_id=proxy_account.id,
+    grant = ProxyGrant(created_at=clock_now(), resident_id=principal.id, proxy_account_id=proxy_account.id,
                        proxy_resident_id=proxy_resident.id, status="pending_approval", scopes=scopes,
                        programs=programs, relation="guardian" if basis == "guardianship" else "family", basis=basis,
                        evidence={"document_ref": document_ref[:120], "checked_by": f"staff:{staff.id}",
-                                 "checked_at": (checked_at or utcnow()).isoformat(timespec="seconds"),
+                                 "checked_at": (checked_at or clock_now()).isoformat(timespec="seconds"),
                                  "place": place},
-                       created_by=f"staff:{staff.id}", expires_at=utcnow() + timedelta(days=_days(days)))
+                       created_by=f"staff:{staff.id}", expires_at=clock_now() + timedelta(days=_days(days)))
     # one open staff grant per pair (unique key uq_proxy_grants_staff_pair): of parallel recordings one inserts;
     # the others get the same 409 as a repeat sent later
     add_or_conflict(session, grant, "proxy_grants", ("resident_id", "proxy_resident_id"), _already_proxy())
@@ -270,7 +271,7 @@ def _apply_grant_approval(session: Session, approval, staff: StaffMember) -> Non
     grant = session.get(ProxyGrant, approval.payload.get("grant_id") or approval.subject_ref.split(":", 1)[1])
     claimed = session.execute(
         update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status == "pending_approval")
-        .values(status="active", approved_by=f"staff:{staff.id}", activated_at=utcnow())
+        .values(status="active", approved_by=f"staff:{staff.id}", activated_at=clock_now())
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(grant)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app import security_log
 from app.authz import DEFAULT_SCOPES
+from app.clock import clock_now
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.errors import Conflict, TooManyAttempts, Unprocessable
@@ -101,7 +102,7 @@ def request(session: Session, cfg, account: Account, name: str, id_number: str, 
     except InvalidIdNumber as exc:
         raise Unprocessable("The ID number is not valid.", errors={"json": {"id_number": [exc.code]}}) from None
     _take_daily_slot(session, account, address)
-    now = utcnow()
+    now = clock_now()  # the request's 7 days and the grant's end run on the test clock too
     cipher = cipher_for(cfg)
     id_hashes = cipher.lookup_hashes(number, "id")  # more than one while a data-key rotation runs
     id_hash = id_hashes[0]
@@ -145,8 +146,8 @@ def _blocking(grant: ProxyGrant | None, now: datetime) -> ProxyGrant | None:
 def _ask(session: Session, proxy_request: ProxyRequest, principal: Resident, account: Account, days: int,
          now: datetime) -> None:
     proxy_resident = session.get(Resident, account.resident_id)
-    grant = ProxyGrant(resident_id=principal.id, proxy_account_id=account.id, proxy_resident_id=proxy_resident.id,
-                       status="requested", scopes=list(proxy_request.scopes), programs=list(proxy_request.programs),
+    grant = ProxyGrant(created_at=now, resident_id=principal.id, proxy_account_id=account.id,
+                       proxy_resident_id=proxy_resident.id, status="requested", scopes=list(proxy_request.scopes), programs=list(proxy_request.programs),
                        relation=proxy_request.relation, basis="request", evidence={"request_id": proxy_request.id},
                        created_by=f"account:{account.id}", expires_at=now + timedelta(days=days))
     session.add(grant)
@@ -168,7 +169,7 @@ def _ask(session: Session, proxy_request: ProxyRequest, principal: Resident, acc
 def check_confirmable(session: Session, grant: ProxyGrant, now: datetime | None = None) -> None:
     """A requested grant can be accepted only within the request's 7 days."""
     if grant.basis == "request" and grant.status == "requested" and \
-            grant.created_at + REQUEST_TTL <= (now or utcnow()):
+            grant.created_at + REQUEST_TTL <= (now or clock_now()):
         raise Conflict("The request has expired (7 days); the family member may ask again.")
 
 
@@ -181,7 +182,7 @@ def status_of(proxy_request: ProxyRequest, grant: ProxyGrant | None, now: dateti
     """What the requester sees: pending | active | expired — never whether anything matched or was declined."""
     if grant is not None and grant.activated_at is not None:
         return "active"
-    return "pending" if proxy_request.expires_at > (now or utcnow()) else "expired"
+    return "pending" if proxy_request.expires_at > (now or clock_now()) else "expired"
 
 
 def requests_of(session: Session, account: Account) -> list[tuple[ProxyRequest, ProxyGrant | None]]:

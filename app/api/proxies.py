@@ -23,7 +23,8 @@ from app.api.security import (
     current_caller,
 )
 from app.authz import SCOPES
-from app.db import SessionLocal, utcnow
+from app.clock import clock_now
+from app.db import SessionLocal
 from app.errors import Conflict
 from app.masking import mask_name
 from app.models import ProxyGrant, Resident
@@ -106,8 +107,10 @@ def grant_payload(session, grant: ProxyGrant, role: str) -> dict:
     principal = session.get(Resident, grant.resident_id)
     proxy = session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None
     status = grant.status
-    if status == "requested" and grant.created_at + proxy_requests.REQUEST_TTL <= utcnow():
+    if status == "requested" and grant.created_at + proxy_requests.REQUEST_TTL <= clock_now():
         status = "expired"  # a request not answered within 7 days can no longer be accepted
+    elif status == "active" and grant.expires_at <= clock_now():
+        status = "expired"  # past its end: nothing is done or seen through it any more
     return {"id": grant.id, "role": role, "status": status, "live": grant_is_live(grant),
             "scopes": list(grant.scopes or []), "programs": list(grant.programs or []), "relation": grant.relation,
             "basis": grant.basis, "principal_name": mask_name(principal.name) if principal else "",

@@ -157,3 +157,30 @@ def test_twelve_parallel_requests_from_one_requester_give_exactly_five(app, sess
     assert sorted(codes) == [202] * 5 + [429] * 7
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "proxy.request")) == 5
+
+
+def test_on_the_test_clock_a_request_lapses_after_7_days_and_a_grant_at_its_end(client, session, cfg, monkeypatch):
+    """The days of a request (7) and of a grant (its `days`) run on the test clock (ZEROTRIP_FAKE_TODAY), as the
+    decisions' do: a test lets the days pass the way the README says, without touching the database."""
+    from flows.dates import today_shanghai
+
+    mother, mother_acc, mother_id = h.person(session, cfg, "刘桂兰", birth=date(1940, 1, 1), household="H-M")
+    _, a_acc, _ = h.person(session, cfg, "张丽", household="H-A")
+    _, b_acc, _ = h.person(session, cfg, "张强", household="H-B")
+    ah, bh, mh = (h.headers_for(session, cfg, acc) for acc in (a_acc, b_acc, mother_acc))
+    today = today_shanghai()
+    assert _ask(client, ah, "刘桂兰", mother_id, days=30).status_code == 202
+    assert _ask(client, bh, "刘桂兰", make_id_number(date(1941, 2, 2))).status_code == 202
+    grant_id = client.get("/api/v1/proxies/grants", headers=mh).json[0]["id"]
+    assert client.post(f"/api/v1/proxies/grants/{grant_id}/confirm", headers=mh).status_code == 200
+    assert client.get(f"/api/v1/applications?subject={grant_id}", headers=ah).status_code == 200
+
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", (today + timedelta(days=8)).isoformat())
+    assert [g["status"] for g in client.get("/api/v1/proxies/grants", headers=bh).json] == ["expired"]
+    assert client.get(f"/api/v1/applications?subject={grant_id}", headers=ah).status_code == 200  # 30 days
+
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", (today + timedelta(days=31)).isoformat())
+    ended = client.get(f"/api/v1/applications?subject={grant_id}", headers=ah)
+    assert ended.status_code == 403, ended.json
+    assert [(g["role"], g["status"], g["live"]) for g in client.get("/api/v1/proxies/grants", headers=mh).json] == [
+        ("principal", "expired", False)]
