@@ -116,13 +116,18 @@ def import_file(session: Session, path: Path) -> Result:
     result = Result()
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or set(COLUMNS[:3]) - {c.strip() for c in reader.fieldnames}:
+        # the header is read as every import reads it: spaces around a name and its case do not matter
+        if reader.fieldnames is not None:
+            reader.fieldnames = [(c or "").strip().lower() for c in reader.fieldnames]
+        if reader.fieldnames is None or set(COLUMNS[:3]) - set(reader.fieldnames):
             raise ValueError(f"the header must have the columns {', '.join(COLUMNS)} (optional: "
                              f"{', '.join(OFFICE_COLUMNS)})")
         good: dict[tuple, tuple[int, dict]] = {}
         twice: dict[tuple, list[int]] = {}
-        for line, raw in enumerate(reader, start=2):
-            reason, row = check_row({k.strip(): v for k, v in raw.items() if k})
+        for raw in reader:
+            # the physical line the record starts on: its last line less the line breaks inside its fields
+            line = reader.line_num - sum(str(v).count("\n") for v in raw.values() if v)
+            reason, row = check_row({k: v for k, v in raw.items() if k})
             if reason:
                 result.rejected.append((line, (raw.get("code") or "")[:12], reason))
                 continue

@@ -20,16 +20,39 @@ def import_group() -> None:
 
 
 def run_import(job, path: str, label: str) -> None:
-    """Run one import job on `path` with progress on stderr; exit 2 (nothing written) for an unreadable file."""
+    """Run one import job on `path` with progress on stderr; exit 2 (nothing written) for an unreadable file or
+    while another import of the same kind runs (its lease `import:<kind>`; one killed on this host is taken
+    over); exit 1 with one line — never a traceback, which would print rows of the file — when the database or
+    the machine fails midway."""
+    from flows import joblock
+
     cfg = ready_config()
+    lease = f"import:{label}"
+    if not joblock.acquire(cfg, lease, ttl_seconds=6 * 3600, take_over_gone=True):
+        click.echo(f"error: another `zerotrip import {label}` is running ({joblock.holder(cfg, lease) or 'a moment ago'}); "
+                   "run this one when it has finished", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     progress = Progress(label)
     try:
         result = job(cfg, Path(path), progress=progress.update, on_total=lambda n: setattr(progress, "total", n))
     except BadInput as exc:
         click.echo(f"error: {idnumbers.redact(str(exc))}", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:  # noqa: BLE001 - said in one line; the rows written so far in its batch roll back
+        click.echo(f"error: the import stopped: {failure_of(exc)}", err=True)
+        sys.exit(1)
+    finally:
+        joblock.release(cfg, lease)
     progress.update(sum(result[k] for k in ("imported", "updated", "unchanged", "rejected")), force=True)
     summary(**{k: v for k, v in result.items() if k != "batch"})
+
+
+def failure_of(exc: Exception) -> str:
+    """An unexpected failure in one line without the data it was handling: a database error's own message (not
+    SQLAlchemy's, which lists the statement's parameters: names, dates, households), ID numbers masked."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [""])[0][:200]
+    return idnumbers.redact(f"{type(orig).__name__}: {first}" if first else type(orig).__name__)
 
 
 @import_group.command("population")

@@ -11,7 +11,6 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from app.db import utcnow
-from app.digits import is_ascii_digits
 from app.models import JobLock
 from flows import joblock
 
@@ -20,27 +19,13 @@ LEASE_SECONDS = 120
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _gone(owner: str) -> bool:
-    """The owner ran on this host and its process no longer exists."""
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not is_ascii_digits(pid):
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def take(cfg, engine: Engine) -> str | None:
     """Take the lease; None when taken, else the owner that holds it."""
     if joblock.acquire(cfg, NAME, LEASE_SECONDS, OWNER):
         return None
     with engine.begin() as conn:
         holder = conn.execute(select(JobLock.owner).where(JobLock.name == NAME)).scalar()
-        if holder is not None and _gone(holder):
+        if holder is not None and joblock.gone(holder):
             taken = conn.execute(update(JobLock).where(JobLock.name == NAME, JobLock.owner == holder)
                                  .values(owner=OWNER, locked_until=utcnow() + timedelta(seconds=LEASE_SECONDS)))
             if taken.rowcount == 1:

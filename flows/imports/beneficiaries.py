@@ -122,7 +122,7 @@ class BenefitWriter:
 def _valid_rows(path: Path, today: date, duplicates: set, report: RejectReport):
     for line, row in rows(path, COLUMNS):
         if row is None:
-            report.add_row(line, "", [("ROW_FORMAT", "the row's number of fields differs from the header's")])
+            report.add_row(line, "", [("ROW_FORMAT", "the row's number of fields differs from the header's, or a field holds a NUL character")])
             continue
         record, issues = validate_row(row, today)
         if key(row) in duplicates:

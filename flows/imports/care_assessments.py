@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 
+from app import idnumbers
 from app.db import utcnow
 from app.models.care_assessment import CareAssessment
 from flows.imports import partner
@@ -31,7 +32,7 @@ _UPDATE = update(_A).where(_A.c.resident_id == bindparam("b_id"), _A.c.assessed_
 
 
 def key(row: dict) -> tuple:
-    return (row["id_number"].strip().upper(), row["assessed_on"].strip())
+    return (idnumbers.normalize(row["id_number"]), row["assessed_on"].strip())  # full-width = the same person
 
 
 def validate(row: dict, today: date) -> tuple[dict | None, list]:

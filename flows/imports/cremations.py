@@ -82,7 +82,7 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
 
 def _amount(text: str) -> int | None:
     text = text.strip() or "0"
-    if not all(c.isascii() for c in text):
+    if not digits.AMOUNT.match(text):  # 0.00–10000.00 as written: no exponent, Infinity or NaN
         return None
     try:
         value = fen(text)

@@ -17,6 +17,9 @@ from app import digits
 from app.security_log import refused
 
 _CHUNK = 1 << 20
+# The csv module refuses a field over 128 KiB, and with it the whole file: read up to 16 MiB, and let the field's
+# own check refuse the row (a 200 KB name is NAME_INVALID, the rest of the file imported).
+csv.field_size_limit(16 << 20)
 
 
 class BadInput(Exception):
@@ -111,9 +114,12 @@ def _numbered(reader, names: list[str], offset: int, foreign: list[int]) -> Iter
         line, previous = previous + 1, reader.line_num
         if not record or record == [""]:
             continue
-        if digits.foreign_digit_unmapped("".join(record)):
+        joined = "".join(record)
+        if digits.foreign_digit_unmapped(joined):
             foreign[0] += 1
-        yield offset + line, (dict(zip(names, record, strict=True)) if len(record) == width else None)
+        # a NUL can be in no stored text (PostgreSQL refuses it): the row is malformed, like a ragged one
+        well_formed = len(record) == width and "\x00" not in joined
+        yield offset + line, (dict(zip(names, record, strict=True)) if well_formed else None)
 
 
 def log_foreign_digits(source: str, count: int) -> None:

@@ -22,12 +22,14 @@ from flows.economic_kinds import ASSET_KINDS, INCOME_KINDS
 from flows.imports import partner
 from flows.imports.writer import WriteCounts
 from flows.lifecycle.income import on_income_change
+from flows.money import fen
 
 KIND = "economic"
 COLUMNS = ("id_number", "kind", "period", "amount", "quantity", "ref", "source")
 SOURCES = ("tax", "social_security", "real_estate", "vehicles", "market_regulation", "bank")
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _AMOUNT = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
+MAX_FEN = 2_147_483_647  # the column holds fen in 32 bits: at most 21,474,836.47 yuan
 _T = EconomicRecord.__table__
 _EXISTING = select(_T.c.id, _T.c.resident_id, _T.c.kind, _T.c.period, _T.c.ref_hash, _T.c.amount_fen,
                    _T.c.quantity, _T.c.source).where(_T.c.resident_id.in_(bindparam("ids", expanding=True)))
@@ -52,8 +54,9 @@ def validate(row: dict, today: date) -> tuple[dict | None, list]:
     elif kind in ASSET_KINDS and period:
         issues.append(("PERIOD_INVALID", "assets have an empty period"))
     amount = row["amount"].strip() or "0"
-    if not _AMOUNT.match(amount):
-        issues.append(("AMOUNT_INVALID", "amount must be a non-negative amount in yuan with at most 2 decimals"))
+    if not _AMOUNT.match(amount) or fen(amount) > MAX_FEN:
+        issues.append(("AMOUNT_INVALID", "amount must be a non-negative amount in yuan with at most 2 decimals, "
+                                         "at most 21474836.47"))
     quantity = row["quantity"].strip() or "1"
     if not digits.is_ascii_digits(quantity) or not 1 <= int(quantity) <= 999:
         issues.append(("QUANTITY_INVALID", "quantity must be 1–999"))

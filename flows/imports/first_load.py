@@ -57,7 +57,7 @@ class FirstLoad:
 def indexes_after(cfg, engine: Engine, table: Table) -> Iterator[FirstLoad]:
     """Around a load: on an empty `table`, drop its secondary indexes first and build them after."""
     load = FirstLoad()
-    if not joblock.acquire(cfg, LEASE, ttl_seconds=6 * 3600):
+    if not joblock.acquire(cfg, LEASE, ttl_seconds=6 * 3600, take_over_gone=True):  # a killed load's lease too
         yield load
         return
     try:

@@ -106,7 +106,7 @@ def id_or_issue(row: dict, today: date, issues: list) -> str | None:
 def _valid_rows(path: Path, spec: Spec, today: date, duplicates: set, report: PartnerReport) -> Iterable:
     for line, row in rows(path, spec.columns):
         if row is None:
-            report.add_row(line, "", [("ROW_FORMAT", "the row's number of fields differs from the header's")])
+            report.add_row(line, "", [("ROW_FORMAT", "the row's number of fields differs from the header's, or a field holds a NUL character")])
             continue
         record, issues = spec.validate(row, today)
         if duplicates and spec.key(row) in duplicates:

@@ -12,7 +12,7 @@ from flows.imports.validation import id_key, validate_person
 from flows.imports.writer import BATCH_ROWS, ResidentWriter, WriteCounts
 
 _DUPLICATE = ("DUPLICATE_ID", "this ID number appears more than once in the file")
-_RAGGED = ("ROW_FORMAT", "the row's number of fields differs from the header's")
+_RAGGED = ("ROW_FORMAT", "the row's number of fields differs from the header's, or a field holds a NUL character")
 
 
 @dataclass

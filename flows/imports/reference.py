@@ -65,7 +65,7 @@ ERROR, WARNING = "error", "warning"
 
 # The fixed list of reasons a row can get in a reject report (docs/data-contracts.md explains each).
 REASONS: dict[str, tuple[str, str]] = {
-    "ROW_FORMAT": (ERROR, "the row does not have as many fields as the header"),
+    "ROW_FORMAT": (ERROR, "the row does not have as many fields as the header, or a field holds a NUL character"),
     "ID_FORMAT": (ERROR, "ID number is not 17 digits and a check character (digit or X)"),
     "ID_CHECKSUM": (ERROR, "ID number's ISO 7064 MOD 11-2 check character is wrong"),
     "ID_BIRTH_DATE_INVALID": (ERROR, "the birth date inside the ID number does not exist (or is before 1880)"),

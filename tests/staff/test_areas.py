@@ -134,3 +134,17 @@ def test_me_and_the_proposal_give_area_names_beside_the_codes(cfg, session, clie
     prefill = {f["field"]: f for f in client.get(f"/api/v1/staff/applications/{app.id}/case",
                                                  headers=reviewer).json["prefill"]}
     assert prefill["street_code"]["value_name"] == me["street_name"]
+
+
+def test_import_areas_reads_the_header_as_every_import_and_names_physical_lines(cfg, tmp_path):
+    path = tmp_path / "areas.csv"
+    path.write_text(" Code ,NAME,Valid_From,valid_to\n"
+                    "140106,迎泽区,,\n"
+                    "\n"
+                    "1401060,短码,,\n"
+                    "140106001,\"柳巷\n街道\",,\n"
+                    "140106002,,,\n", encoding="utf-8")
+    result = _cli(cfg, "import", "areas", str(path))
+    assert result.exit_code == 0, result.output
+    assert _last(result)["rejected"] == "2"
+    assert "line 4: 1401060 CODE_INVALID" in result.stderr and "line 7: 140106002" in result.stderr, result.stderr

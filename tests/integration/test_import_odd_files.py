@@ -1,0 +1,96 @@
+"""What departments' files and operators' mistakes do to `zerotrip import` (found by an operator's probe): each
+bad row is rejected with a documented code and the good rows are imported; a second import of the same kind at
+once is refused in one line (it crashed on the unique ID hash, printing rows of the file); a killed run's leases
+are taken over on this host; no traceback."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from sqlalchemy import text
+
+from app.db import make_engine
+from flows import joblock
+from flows.imports.first_load import LEASE, index_names
+from tests.integration.test_import_first_load import SECONDARY
+from tests.integration.test_import_population import person, report_rows, summary, write_csv
+
+DEAD = f"{socket.gethostname()}:999999999"  # a process of this host that no longer exists
+
+
+def _codes(result) -> list[str]:
+    return sorted(r["reason"] for r in report_rows(summary(result)["report"]) if r["severity"] == "error")
+
+
+def test_a_nul_or_a_huge_field_rejects_its_row_only(cli, tmp_path):
+    rows = [person(1), person(2, name="张\x00三"), person(3, household_id="H00\x000003"), person(4, name="长" * 200_000),
+            person(5)]
+    result = cli("import", "population", str(write_csv(tmp_path / "p.csv", rows)))
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    got = summary(result)
+    assert (got["imported"], got["rejected"]) == ("2", "3"), got
+    assert _codes(result) == ["NAME_INVALID", "ROW_FORMAT", "ROW_FORMAT"]
+
+
+def test_a_second_import_of_the_same_kind_at_once_is_refused_in_one_line(cli, cfg, tmp_path):
+    path = str(write_csv(tmp_path / "p.csv", [person(1)]))
+    assert joblock.acquire(cfg, "import:population", 600, owner="another-host:4242")
+    try:
+        refused = cli("import", "population", path)
+        assert refused.exit_code == 2 and "another `zerotrip import population` is running (another-host:4242)" in \
+            refused.output, refused.output
+        assert "Traceback" not in refused.output
+    finally:
+        joblock.release(cfg, "import:population", owner="another-host:4242")
+    # a run killed on this host leaves its lease to a process that is gone: the next one takes it over
+    assert joblock.acquire(cfg, "import:population", 600, owner=DEAD)
+    assert summary(cli("import", "population", path))["imported"] == "1"
+
+
+def test_indexes_a_killed_first_load_left_are_built_though_its_lease_is_still_held(cli, cfg, tmp_path):
+    engine = make_engine(cfg.database_url)
+    assert summary(cli("import", "population", str(write_csv(tmp_path / "p.csv", [person(1)]))))["imported"] == "1"
+    with engine.begin() as conn:  # what SIGTERM between the rows and the index build leaves: the lease too
+        conn.execute(text("DROP INDEX ix_residents_household_id"))
+    assert joblock.acquire(cfg, LEASE, 6 * 3600, owner=DEAD)
+    assert summary(cli("import", "population", str(write_csv(tmp_path / "q.csv", [person(2)]))))["imported"] == "1"
+    with engine.connect() as conn:
+        assert SECONDARY <= index_names(conn, "residents")
+
+
+def test_partner_amounts_and_keys_as_the_contract_says(cli, tmp_path):
+    someone = person(1)
+    assert summary(cli("import", "population", str(write_csv(tmp_path / "p.csv", [someone]))))["imported"] == "1"
+    number = someone["id_number"]
+    economic = tmp_path / "e.csv"
+    economic.write_text("id_number,kind,period,amount,quantity,ref,source\n"
+                        f"{number},real_estate,,30000000.00,1,CERT-1,real_estate\n"
+                        f"{number},real_estate,,2000000.00,1,CERT-2,real_estate\n", encoding="utf-8")
+    result = cli("import", "economic", str(economic))
+    assert result.exit_code == 0 and (summary(result)["imported"], summary(result)["rejected"]) == ("1", "1"), \
+        result.output
+    assert _codes(result) == ["AMOUNT_INVALID"]
+
+    wide = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in number)  # the same person in full width
+    care = tmp_path / "c.csv"
+    care.write_text("id_number,assessed_on,level,assessor\n"
+                    f"{number},2026-11-01,2,张医生\n{wide},2026-11-01,3,李医生\n", encoding="utf-8")
+    result = cli("import", "care-assessments", str(care))
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert _codes(result) == ["DUPLICATE_ID", "DUPLICATE_ID"]
+
+
+@pytest.mark.parametrize("waived", ["Infinity", "sNaN", "1e3", "-5"])
+def test_a_cremation_amount_is_written_as_an_amount(cli, tmp_path, waived):
+    from flows.imports.cremations import COLUMNS
+
+    arranger = person(2)
+    assert summary(cli("import", "population", str(write_csv(tmp_path / "p.csv", [person(1), arranger]))))
+    row = {"id_number": person(1)["id_number"], "funeral_home": "太原市殡仪馆", "cremation_date": "2026-11-20",
+           "arranger_name": arranger["name"], "arranger_id_number": arranger["id_number"],
+           "arranger_phone": arranger["phone"], "services": "basic", "waived_amount": waived}
+    path = write_csv(tmp_path / "c.csv", [row], columns=COLUMNS)
+    result = cli("import", "cremations", str(path))
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert "WAIVED_AMOUNT_INVALID" in _codes(result)
