@@ -94,3 +94,34 @@ def test_a_cremation_amount_is_written_as_an_amount(cli, tmp_path, waived):
     result = cli("import", "cremations", str(path))
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert "WAIVED_AMOUNT_INVALID" in _codes(result)
+
+
+def test_sigterm_ends_a_first_load_as_ctrl_c_does_indexes_built_leases_released(cfg, tmp_path):
+    """SIGTERM mid-load (a service manager's stop): the batch rolls back, the first load's dropped indexes are
+    built and both leases released — the process used to vanish and leave them for hours. Waits on the
+    import's progress line, not on the clock; a machine fast enough to finish first still checks the end."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from datetime import date
+
+    from flows import synthetic_city
+
+    big = tmp_path / "big.csv"
+    synthetic_city.write_population_csv(big, synthetic_city.people(60_000, 3, date(2026, 12, 1)))
+    env = {**os.environ, "DATABASE_URL": cfg.database_url, "ZEROTRIP_IMPORT_WORKERS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "import", "population", str(big)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # the first progress line: rows are being written
+        if line.startswith("population: ") and not line.startswith("population: 0/"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    out, err = proc.communicate()
+    assert "Traceback" not in err, err
+    engine = make_engine(cfg.database_url)
+    with engine.connect() as conn:
+        assert SECONDARY <= index_names(conn, "residents")
+    for lease in ("import:population", LEASE):
+        assert joblock.acquire(cfg, lease, 60, owner="another-host:1"), lease
+        joblock.release(cfg, lease, owner="another-host:1")
