@@ -46,7 +46,8 @@ def _prefilled(application: Application, names: dict[str, str]) -> list[dict]:
         if key in MASKED_KEYS and isinstance(value, str):
             value = mask_name(value)
         out.append({"field": key, "label": sources.field_label(key), "value": None if value is None else str(value)[:500],
-                    "value_name": names.get(value) if key in AREA_KEYS and isinstance(value, str) else None,
+                    "value_name": (names.get(value) if key in AREA_KEYS and isinstance(value, str)
+                                   else sources.value_words(key, entry.get("value"))),
                     "source": entry.get("source"), "source_name": sources.source_name(entry.get("source")),
                     "source_date": entry.get("source_date")})
     return out

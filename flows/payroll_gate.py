@@ -117,7 +117,20 @@ def status(session: Session, month: str) -> dict:
     return {"month": month, "state": run.state if run else "none",
             "anomalies": {k: v.get("count", 0) for k, v in ((run.anomalies if run else None) or {}).items()},
             "closed_by": approval.maker if approval else None,
+            "closed_by_name": who(session, approval.maker) if approval else None,
             "signoff": approval.state if approval else "none",
             "signed_off_by": approval.checker if approval else None,
+            "signed_off_by_name": who(session, approval.checker) if approval and approval.checker else None,
             "signed_off_at": approval.decided_at if approval else None,
             "note": (approval.payload or {}).get("note") if approval else None}
+
+
+def who(session: Session, actor: str | None) -> str | None:
+    """An actor of the gate in words: a staff member's name (or username), else what ran it."""
+    if not actor:
+        return None
+    kind, _, ident = actor.partition(":")
+    if kind == "staff":
+        staff = session.get(StaffMember, ident)
+        return (staff.display_name or staff.username) if staff is not None else "工作人员"
+    return {"cli": "命令行操作", "simulation": "模拟运行"}.get(kind, actor)

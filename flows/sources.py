@@ -20,6 +20,8 @@ COMMON_LABELS = {
     "monthly_amount": "每月金额(元)", "start_month": "起始发放月份",
 }
 SOURCE_OTHER = "其他部门"
+# Codes of the common fields in words (a program adds its own: Program.field_values).
+COMMON_VALUES = {"sex": {"F": "女", "M": "男"}}
 
 
 def _sources() -> dict[str, str]:
@@ -48,3 +50,14 @@ def field_label(key: str) -> str:
         if key in program.field_labels:
             return program.field_labels[key]
     return key
+
+
+def value_words(key: str, value) -> str | None:
+    """A pre-filled field's coded value in words (是/否, 女/男, a program's own codes), or None when it is words
+    already or nobody declared it."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    words = COMMON_VALUES.get(key) or next(
+        (p.field_values[key] for p in programs.PROGRAMS.values() if key in p.field_values and value is not None
+         and str(value) in p.field_values[key]), None)
+    return words.get(str(value)) if words and value is not None else None

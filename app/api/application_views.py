@@ -34,15 +34,22 @@ def area_names_of(session, applications) -> dict[str, str]:
     return areas.names(session, [c for c in codes if isinstance(c, str)], today_shanghai())
 
 
+# Pre-filled data kept for staff, not shown as a field: the household's economic check (the case page's own table).
+INTERNAL_FIELDS = ("economic_check",)
+
+
 def fields_of(prefill: dict, names: dict[str, str] | None = None) -> list[dict]:
     """The pre-filled fields; an area code's name (from `names`) is `value_name`, the code stays in `value`."""
     out = []
     for key, item in (prefill or {}).items():
+        if key in INTERNAL_FIELDS:
+            continue
         value = _value_of(item)
         source = item.get("source", "") if isinstance(item, dict) else ""
         out.append({
             "field": key, "label": FIELD_LABELS.get(key, key),
-            "value": _text(value), "value_name": (names or {}).get(value) if key in AREA_FIELDS else None,
+            "value": _text(value),
+            "value_name": (names or {}).get(value) if key in AREA_FIELDS else sources.value_words(key, value),
             "source": source, "source_name": SOURCE_NAMES.get(source, source),
             "source_date": (item.get("source_date") if isinstance(item, dict) else None) or None,
         })

@@ -632,8 +632,10 @@ class WorkbenchRollSchema(ma.Schema):
     state = ma.fields.String(required=True, metadata={"description": "none | draft | closed"})
     anomalies = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
     closed_by = ma.fields.String(allow_none=True)
+    closed_by_name = ma.fields.String(allow_none=True, metadata={"description": "the closer's name"})
     signoff = ma.fields.String(required=True, metadata={"description": "none | pending | approved | withdrawn"})
     signed_off_by = ma.fields.String(allow_none=True)
+    signed_off_by_name = ma.fields.String(allow_none=True, metadata={"description": "the supervisor's name"})
     signed_off_at = UtcDateTime(format="iso", allow_none=True)
     note = ma.fields.String(allow_none=True)
 

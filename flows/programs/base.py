@@ -186,6 +186,8 @@ class Program:
     # labels of its own pre-filled fields.
     sources: dict = field(default_factory=dict)
     field_labels: dict = field(default_factory=dict)
+    # Its pre-filled fields' codes in words (field → {code: words}), e.g. a disability category "4" → 肢体残疾.
+    field_values: dict = field(default_factory=dict)
     # Its name in messages (e.g. 城乡低保 for 城乡最低生活保障); default: `name`.
     message_name_text: str = ""
     # Its own casework module (e.g. "flows.programs.<code>.cases") for the staff steps of a process beyond one

@@ -20,6 +20,7 @@ from flows.programs.base import (
 )
 from flows.programs.disability_care_subsidy import (
     CERTIFICATE_LABELS,
+    CERTIFICATE_VALUES,
     DIBAO_HOUSEHOLD,
     DIBAO_REGISTRY,
     GRADE_NAMES,
@@ -112,7 +113,7 @@ PROGRAM = zero_trip_program(CODE, "困难残疾人生活补贴", "生活补贴",
 
 # Its wording for a stop at the certificate's expiry or when the household leaves 低保 (Program.stop_texts,
 # change_texts; the stop reason is "<household program>_ended", flows.lifecycle.jobs).
-PROGRAM = replace(PROGRAM, field_labels=CERTIFICATE_LABELS, stop_texts={
+PROGRAM = replace(PROGRAM, field_labels=CERTIFICATE_LABELS, field_values=CERTIFICATE_VALUES, stop_texts={
     "certificate_expired": ("残疾人证已过有效期", "因残疾人证已过有效期，", "换领新证后可重新申请"),
     "dibao_ended": ("家庭已不再享受低保", "因您的家庭已不再享受城乡低保，", "如有异议请联系社区")},
     change_texts={"certificate_expired": "残疾人证有效期至{value},自{month}起停止发放{src}",

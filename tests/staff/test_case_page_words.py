@@ -113,3 +113,23 @@ def test_the_timeline_names_a_proxy_masked_and_on_whose_behalf_she_acted(session
     proxy = next(e for e in timeline if e["actor_kind"] == "proxy")
     assert proxy["action"] == "application.view" and proxy["actor_name"] == "张*"
     assert proxy["on_behalf_of_name"] == "刘*兰" and proxy["actor_role"] is None
+
+
+def test_coded_values_are_in_words_and_the_resident_never_sees_the_internal_check(session, cfg, client):
+    """A pre-filled code reads in words beside it (女 for F, 是 for a true flag, 肢体残疾 for category 4); the
+    household's economic check is the case page's own table, never a pre-filled field dumped on /m/."""
+    from tests.staff.test_workbench_case import _reviewing
+
+    _, _, disability = _reviewing(session, cfg, name="钱小残")
+    _, reviewer = h.staff(session, cfg, "reviewer", street=STREET)
+    page = client.get(f"/api/v1/staff/applications/{disability.id}/case", headers=reviewer).json
+    words = {f["field"]: f["value_name"] for f in page["prefill"]}
+    assert (words.get("sex"), words.get("hukou_local"), words.get("disability_category"), words.get("tier")) == (
+        "女", "是", "肢体残疾", "一级"), words
+    assert words.get("name") is None
+    head, account, _, application = _dibao_case(session, cfg)
+    mine = client.get(f"/api/v1/applications/{application.id}", headers=h.headers_for(session, cfg, account)).json
+    assert "economic_check" not in {f["field"] for f in mine["fields"]}
+    from flows.sources import value_words
+
+    assert value_words("tier", "80-89") is None  # words already

@@ -81,3 +81,23 @@ def test_an_expired_access_token_is_refreshed_without_losing_the_screen(phone, c
     assert p.page.locator("main h1").inner_text() == "补贴和发放"
     new = p.page.evaluate("JSON.parse(localStorage.getItem('zt.tokens'))")
     assert new["refresh"] != old["refresh"], "the refresh token was rotated"
+
+
+def test_an_identity_bound_on_another_wechat_is_said_as_such(phone, city):
+    """Bound on one phone, the same person on another WeChat is told to go to the community office — not that her
+    details do not match (which sent her into retries that count against her)."""
+    first = phone()
+    sign_in_and_bind(first, city.young)
+    p = phone()
+    p.open("#/home")
+    p.page.click("main .btn.primary")
+    p.page.wait_for_function("document.body.dataset.screen === 'bind'")
+    p.settle()
+    p.page.fill("input[name=name]", city.young["name"])
+    p.page.fill("input[name=id_number]", city.young["id_number"])
+    p.page.fill("input[name=phone]", city.young["phone"])
+    p.page.click("main button[type=submit]")
+    alert = p.page.locator("main [role=alert]")
+    alert.wait_for()
+    assert "已经在另一个微信上绑定" in alert.inner_text() and "社区" in alert.inner_text()
+    assert not TECHNICAL.search(p.page.inner_text("main"))

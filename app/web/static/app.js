@@ -100,6 +100,7 @@ function showError(box, err, overrides = {}) {
   box.hidden = false;
   box.focus();
 }
+function clearError(box) { box.textContent = ""; box.hidden = true; }
 function showOk(box, text) { box.textContent = text; box.className = "notice"; box.hidden = false; box.setAttribute("role", "status"); }
 
 async function busy(btn, fn) {
@@ -218,7 +219,10 @@ route(/^\/bind$/, async () => {
         elderDefault(res.resident ? res.resident.age : undefined);
         if (!res.account.bound) return render();
         afterSignIn();
-      } catch (err) { showError(box, err, { 409: S.bind.mismatch, 422: S.bind.invalid }); }
+      } catch (err) {
+        const elsewhere = err instanceof ApiError && (err.body || {}).error_code === "resident_bound_elsewhere";
+        showError(box, err, { 409: elsewhere ? S.bind.elsewhere : S.bind.mismatch, 422: S.bind.invalid });
+      }
     });
   });
   return [h("h1", { text: S.bind.title }), para(S.bind.lead), box, form];
@@ -285,15 +289,17 @@ route(/^\/app\/([0-9a-f]{8,64})$/, async (m, params) => {
   const out = [h("h1", { text: a.program_name }), h("p", { class: "state state-" + a.state, text: stateText(a.state) }), box];
   if (a.state === "approved") out.push(para(S.detail.approved, "notice ok"));
   if (a.state === "rejected") out.push(para(S.detail.rejected, "notice"));
-  if (a.monthly_amount) out.push(h("p", { class: "amount big" }, S.detail.amount(a.monthly_amount)));
-  if (a.monthly_amount && a.start_month) out.push(para(S.detail.startMonth(fmt.month(a.start_month))));
+  const refused = ["rejected", "declined", "expired"].includes(a.state);  // no amount to announce, no "why you qualify"
+  if (a.monthly_amount && !refused) out.push(h("p", { class: "amount big" }, S.detail.amount(a.monthly_amount)));
+  if (a.monthly_amount && a.start_month && !refused) out.push(para(S.detail.startMonth(fmt.month(a.start_month))));
   if (a.actions.includes("confirm")) {
     const btn = button(forName ? S.detail.confirmFor(forName) : S.detail.confirm, () => busy(btn, async () => {
       try { await post(`/api/v1/applications/${id}/confirm`); render(); } catch (err) { showError(box, err); }
     }), "btn primary");
     out.push(btn, link(`#/app/${id}/decline${q}`, S.detail.declineLink, "btn"));
   }
-  out.push(section(forName ? S.detail.whyFor(forName) : S.detail.why, h("ul", { class: "reasons" }, ...a.reasons.map((r) => h("li", { text: r })))));
+  const why = refused ? S.detail.checked : forName ? S.detail.whyFor(forName) : S.detail.why;
+  out.push(section(why, h("ul", { class: "reasons" }, ...a.reasons.map((r) => h("li", { text: r })))));
   out.push(section(S.detail.prefilled, h("dl", { class: "fields" }, ...a.fields.map((f) => [
     h("dt", { text: f.label }), h("dd", {}, h("span", { class: "value", text: f.value_name || (S.detail.values[f.field] || {})[f.value] || f.value }), h("span", { class: "source", text: S.detail.source(f.source_name, f.source_date && fmt.date(f.source_date)) }))]))));
   if (a.state !== "proposed") out.push(section(S.detail.timeline, timeline(a), a.confirmed_by_proxy ? para(S.detail.byProxy(a.confirmed_by_proxy)) : null));
@@ -368,6 +374,7 @@ function appealForm(body, title, until, back, draftKey) {
         try {
           const made = await post("/api/v1/appeals", { ...body, reason_code: chosen.value, comment: comment.value.trim() });
           d.clear();
+          clearError(box);  // an earlier refusal no longer stands
           form.replaceWith(para(S.appeal.done(fmt.date(made.due_on)), "notice ok"), para(made.remedies, "sub"), link(back, S.back));
         } catch (err) {
           const code = err instanceof ApiError && err.body ? err.body.error_code : null;
@@ -415,6 +422,7 @@ route(/^\/app\/([0-9a-f]{8,64})\/decline$/, async (m, params) => {
         const reason = form.querySelector("input[name=reason]:checked").value;
         await post(`/api/v1/applications/${id}/decline`, comment.value.trim() ? { reason, comment: comment.value.trim() } : { reason });
         d.clear();
+        clearError(box);  // an earlier refusal no longer stands
         form.replaceWith(para(S.decline.done, "notice ok"), link(`#/app/${id}${params.get("g") ? "?g=" + params.get("g") : ""}`, S.back));
       } catch (err) { showError(box, err); }
     });
@@ -442,6 +450,7 @@ route(/^\/app\/([0-9a-f]{8,64})\/rate$/, async (m) => {
       try {
         const r = await post(`/api/v1/applications/${id}/rating`, { level: Number(chosen.value), comment: comment.value.trim() || null });
         d.clear();
+        clearError(box);  // an earlier refusal no longer stands
         form.replaceWith(para(S.rating.thanks, "notice ok"), r.follow_up_due_at ? para(S.rating.followUp(fmt.date(r.follow_up_due_at)), "notice") : "", link("#/home", S.home));
       } catch (err) { showError(box, err, { 409: S.rating.already }); }
     });
@@ -478,12 +487,12 @@ route(/^\/benefits$/, async () => {
   const appeals = await myAppeals();
   const cards = await Promise.all(list.map(async (b) => {
     let pays = null;
-    if (!b.whose) { try { pays = await get(`/api/v1/benefits/${b.id}/payments`); } catch { pays = null; } }
+    try { pays = await get(`/api/v1/benefits/${b.id}/payments`); } catch { pays = null; }  // a proxy's too
     return h("li", { class: "card" }, b.whose ? h("p", { class: "whose", text: S.benefits.whose(b.whose) }) : null, h("h2", { text: b.program_name }),
       h("p", { class: "amount big", text: S.benefits.monthly(b.monthly_amount) }),
       para(`${S.benefits.state[b.state] || b.state} · ${S.benefits.since(fmt.month(b.start_month))}${b.end_month ? " " + S.benefits.until(fmt.month(b.end_month)) : ""}`),
       pays === null ? null : h("div", {}, h("h3", { text: S.benefits.payments }),
-        pays.length ? h("ul", { class: "plain" }, ...pays.slice(0, 12).map((p) => h("li", { text: S.benefits.paid(fmt.month(p.month || p.period || ""), p.amount || p.amount_yuan || "") })))
+        pays.length ? h("ul", { class: "plain" }, ...pays.slice(0, 12).map((p) => h("li", { text: S.benefits.payment(fmt.month(p.month || p.period || ""), p.total || p.amount || "", p.status, p.arrears) })))
           : para(S.benefits.noPayments, "hint")),
       ["stopped", "suspended"].includes(b.state) ? para(S.benefits.remedies, "sub") : null,
       b.state === "active" ? link(`#/proof/${b.id}`, S.benefits.proof, "btn") : null,
@@ -646,6 +655,7 @@ route(/^\/(?:apply\/)?([a-z][a-z0-9_]{1,40})$/, async (m) => {
       try {
         const res = await post(f.path, body);
         d.clear();
+        clearError(box);  // an earlier refusal no longer stands
         form.replaceWith(para(f.texts.done || S.apply.done, "notice ok"), res && res.id ? link(`#/app/${res.id}`, S.detail.title) : "");
       } catch (err) { showError(box, err, { 404: S.apply.unavailable, 405: S.apply.unavailable }); }
     });

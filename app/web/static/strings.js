@@ -58,6 +58,7 @@ export const S = {
     phoneHint: "请填写在户籍登记时留的手机号",
     button: "确认身份",
     mismatch: "姓名、身份证号和手机号与登记的信息对不上。请核对后再试。",
+    elsewhere: "这个身份已经在另一个微信上绑定了。如需改用这个微信，请带身份证到社区服务站办理，工作人员核实后为您更换。",
     pending: "您的手机号是家人共用的,工作人员会核实后通知您,一般不超过3个工作日。",
     invalid: "身份证号的格式不对,请核对后再试。",
     missing: "请把姓名、身份证号和手机号都填上。",
@@ -89,6 +90,7 @@ export const S = {
   detail: {
     title: "申请详情",
     why: "您为什么符合条件",
+    checked: "审核核对的情况",
     whyFor: (name) => `${name}为什么符合条件`,
     prefilled: "已为您填好的信息",
     source: (name, date) => (date ? `来源:${name}(${date})` : `来源:${name}`),
@@ -188,6 +190,9 @@ export const S = {
     payments: "发放记录",
     noPayments: "还没有发放记录。",
     paid: (month, yuan) => `${month}:${yuan} 元`,
+    // a payment line as the roll holds it: paid, waiting for an account, or scheduled (its total with arrears)
+    payment: (month, yuan, status, arrears) => `${month}:${yuan} 元` + (Number(arrears) > 0 ? `(含补发 ${arrears} 元)` : "")
+      + (status === "no_account" ? ",尚未发放:还没有收款账户,请到社区登记" : status === "scheduled" ? ",待发放" : ",已发放"),
     state: { active: "发放中", suspended: "暂停发放", ended: "已停止", stopped: "已停止" },
     // a stop or suspension is a decision: the same remedies as the letter and the message (行政复议 / 行政诉讼)
     remedies: "如对停发或暂停发放的决定不服,可自收到决定之日起60日内依法申请行政复议,或在6个月内向人民法院提起行政诉讼。",

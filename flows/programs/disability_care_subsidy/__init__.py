@@ -207,6 +207,10 @@ PROGRAM = zero_trip_program(CODE, "重度残疾人护理补贴", "护理补贴",
 # stop_texts, change_texts).
 CERTIFICATE_LABELS = {"certificate": "残疾人证号", "disability_category": "残疾类别", "disability_grade": "残疾等级",
                       "certificate_issue_date": "发证日期", "certificate_expiry_date": "证件有效期至"}
-PROGRAM = replace(PROGRAM, field_labels=CERTIFICATE_LABELS,
+# The certificate's codes in words (Program.field_values): its category and grade, and the tier they set.
+CERTIFICATE_VALUES = {"disability_category": CATEGORIES,
+                      "disability_grade": {str(g): words for g, words in GRADE_NAMES.items()},
+                      "tier": {f"grade{g}": words for g, words in GRADE_NAMES.items()}}
+PROGRAM = replace(PROGRAM, field_labels=CERTIFICATE_LABELS, field_values=CERTIFICATE_VALUES,
     stop_texts={"certificate_expired": ("残疾人证已过有效期", "因残疾人证已过有效期，", "换领新证后可重新申请")},
                   change_texts={"certificate_expired": "残疾人证有效期至{value},自{month}起停止发放{src}"})

@@ -57,7 +57,8 @@ export async function paramsScreen(ui, me) {
 
   const describe = (a) => {
     const p = a.payload || {};
-    return P.change(names.get(p.program) || p.program, p.key, p.raw ?? String(p.value), p.from);
+    const spec = ((programs.find((x) => x.code === p.program) || {}).parameters || []).find((x) => x.key === p.key);
+    return P.change(names.get(p.program) || p.program, spec ? spec.text : p.key, p.raw ?? String(p.value), p.from);
   };
   const act = (a, path, done) => async () => {
     msg.replaceChildren();

@@ -147,8 +147,11 @@ export async function inboxScreen(scope, helpers) {
   const [names, known] = await Promise.all([ui.programs(), api("/api/v1/staff/communities").catch(() => [])]);
   const communities = new Map(known.map((c) => [c.code, c.name]));
   const f = wanted(params, names, communities);
-  const query = new URLSearchParams({ scope, page_size: String(BULK_MAX), ...f });
-  const [counts, tasks] = await Promise.all([api("/api/v1/staff/inbox/counts"), api(`/api/v1/staff/inbox?${query}`)]);
+  const page = /^[1-9][0-9]{0,4}$/.test(params.get("page") || "") ? params.get("page") : "1";
+  const query = new URLSearchParams({ scope, page_size: String(BULK_MAX), page, ...f });
+  const [counts, listed] = await Promise.all([api("/api/v1/staff/inbox/counts"),
+    ui.apiPaged(`/api/v1/staff/inbox?${query}`)]);
+  const tasks = listed.data;
   for (const t of tasks) if (t.community_code && !communities.has(t.community_code)) communities.set(t.community_code, t.community_code);
   const msg = el("div", { "aria-live": "polite" });
   const picks = tasks.map((t) => el("input", { type: "checkbox", value: t.id, "aria-label": I.select(label(t)) }));
@@ -178,5 +181,18 @@ export async function inboxScreen(scope, helpers) {
   const chased = tasks.filter((t) => t.reminded_on || t.urged_on).length;
   show(scope === "mine" ? "mine" : "inbox", el("h1", { text: scope === "mine" ? I.mineTitle : I.title }),
     el("p", { class: "counts", text: I.counts(counts) }), chased ? note(I.chased(chased), "warn") : null,
-    filterForm(scope, f, names, communities), msg, table, bar);
+    filterForm(scope, f, names, communities), msg,
+    listed.meta.total_pages > 1 ? el("p", { class: "counts", text: I.pageOf(listed.meta.page || 1,
+      listed.meta.total_pages, listed.meta.total) }) : null, table, bar, pager(scope, f, listed.meta));
+}
+
+// Which page of how many, with the previous and next pages (the filters kept): a list is never cut off unsaid.
+function pager(scope, f, meta) {
+  const { el } = ui;
+  if (!meta || !(meta.total_pages > 1)) return null;
+  const to = (n) => `#/${scope === "mine" ? "mine" : "inbox"}?${new URLSearchParams({ ...f, page: String(n) })}`;
+  return el("nav", { class: "pager", "aria-label": I.pages },
+    meta.previous_page ? el("a", { class: "btn quiet", href: to(meta.previous_page), text: I.previous }) : null,
+    el("span", { text: I.pageOf(meta.page || meta.total_pages, meta.total_pages, meta.total) }),
+    meta.next_page ? el("a", { class: "btn quiet", href: to(meta.next_page), text: I.next }) : null);
 }

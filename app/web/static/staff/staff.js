@@ -10,6 +10,11 @@ import { inboxScreen } from "./inbox.js";
 import { economicReport, extendForm, recheckSection, timelineEntry } from "./case.js";
 import { deliveryLine, letterHref, letterScreen, lettersScreen, letterTable, stopLetterScreen } from "./letters.js";
 
+// Pre-filled area codes are shown as "name(code)"; other coded values (sex, a category) by their words alone.
+const AREA_FIELDS = ["district_code", "street_code", "community_code"];
+// A step or task kind in words on the supervision board: the inbox's names first (审核, 审批 …), then the receipt's.
+const stepName = (code) => S.kinds[code] || S.receipt.steps[code] || code;
+
 const KEY = "zt.staff";
 const main = document.getElementById("main");
 let me = null;
@@ -37,7 +42,19 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = "GET", body } = {}) {
+async function api(path, options = {}) {
+  return (await request(path, options)).data;
+}
+
+// A page of a list and its X-Pagination metadata ({total, page, total_pages, next_page, previous_page}).
+async function apiPaged(path) {
+  const { data, response } = await request(path);
+  let meta = {};
+  try { meta = JSON.parse(response.headers.get("X-Pagination") || "{}"); } catch { meta = {}; }
+  return { data, meta };
+}
+
+async function request(path, { method = "GET", body } = {}) {
   const headers = {};
   const t = store.get();
   if (t) headers.Authorization = `Bearer ${t.access}`;
@@ -52,7 +69,7 @@ async function api(path, { method = "GET", body } = {}) {
     err.retryAfter = Number(r.headers.get("Retry-After") || 0);
     throw err;
   }
-  return data;
+  return { data, response: r };
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -179,7 +196,8 @@ async function caseScreen(id) {
   const prefill = el("table", {}, el("caption", { text: C.prefill }), el("thead", {}, el("tr", {},
     ...[pc.field, pc.value, pc.source, pc.date].map((h) => el("th", { scope: "col", text: h })))),
   el("tbody", {}, c.prefill.map((f) => el("tr", {}, el("td", { text: f.label || f.field }),
-    el("td", { text: f.value_name ? C.named(f.value_name, f.value) : f.value || "—" }), el("td", { text: f.source_name || "—" }),
+    el("td", { text: f.value_name ? (AREA_FIELDS.includes(f.field) ? C.named(f.value_name, f.value) : f.value_name)
+      : f.value || "—" }), el("td", { text: f.source_name || "—" }),
     el("td", { text: f.source_date || "—" })))));
   const trace = el("ul", { class: "trace" }, ...(c.trace || []).map((t) => el("li", {},
     el("span", { class: `badge ${t.passed ? "on_track" : "overdue"}`, text: t.passed ? S.review.passed : S.review.failed }),
@@ -291,10 +309,12 @@ function accountChanges(s, msg) {
   const district = el("input", { inputmode: "numeric", value: s.district_code || "", maxlength: "6" });
   const street = el("input", { inputmode: "numeric", value: s.street_code || "", maxlength: "9" });
   const community = el("input", { inputmode: "numeric", value: s.community_code || "", maxlength: "12" });
-  const password = el("input", { type: "password", autocomplete: "new-password" });
+  const password = el("input", { type: "password", autocomplete: "new-password", minlength: "12", required: true });
   const done = async (text) => { await route(); main.prepend(note(text)); };
-  const fail = (err) => msg.replaceChildren(note(err.message, "error"));
-  return el("details", { class: "account-changes" }, el("summary", { text: A.change }),
+  // the refusal beside the row it is about (the page's own message area may be far above or below)
+  const here = el("div", { "aria-live": "polite" });
+  const fail = (err) => { here.replaceChildren(note(err.message, "error")); msg.replaceChildren(); };
+  return el("details", { class: "account-changes" }, el("summary", { text: A.change }), here,
     el("form", { onsubmit: async (e) => {
       e.preventDefault();
       try {
@@ -324,7 +344,7 @@ async function accountsScreen() {
     role: el("select", {}, ...Object.entries(S.roles).map(([k, v]) => el("option", { value: k, text: v }))),
     district_code: el("input", { required: true, inputmode: "numeric", value: me.district_code }),
     street_code: el("input", { inputmode: "numeric" }), community_code: el("input", { inputmode: "numeric" }),
-    password: el("input", { type: "password", autocomplete: "new-password", required: true }),
+    password: el("input", { type: "password", autocomplete: "new-password", required: true, minlength: "12" }),
   };
   const labels = { username: S.accounts.username, display_name: S.accounts.name, role: S.accounts.role,
     district_code: S.accounts.district, street_code: S.accounts.street, community_code: S.accounts.community,
@@ -366,8 +386,8 @@ async function rollScreen() {
     el("td", { text: S.roll.anomalyNames[k] || k }), el("td", { text: S.roll.count(n) })));
   const facts = [el("p", { text: S.roll.state(S.roll.states[roll.state] || roll.state) }),
     el("p", { text: S.roll.signoff(S.roll.signoffs[roll.signoff] || roll.signoff) })];
-  if (roll.closed_by) facts.push(el("p", { text: S.roll.closedBy(roll.closed_by) }));
-  if (roll.signed_off_by) facts.push(el("p", { text: S.roll.signedBy(roll.signed_off_by, (roll.signed_off_at || "").slice(0, 16).replace("T", " ")) }));
+  if (roll.closed_by) facts.push(el("p", { text: S.roll.closedBy(roll.closed_by_name || roll.closed_by) }));
+  if (roll.signed_off_by) facts.push(el("p", { text: S.roll.signedBy(roll.signed_off_by_name || roll.signed_off_by, (roll.signed_off_at || "").slice(0, 16).replace("T", " ")) }));
   if (roll.note) facts.push(el("p", { text: S.roll.noteShown(roll.note) }));
   const noteBox = el("textarea", { rows: "3", required: true });
   const form = roll.signoff === "pending" && me.role === "supervisor" ? el("form", { class: "card", onsubmit: async (e) => {
@@ -618,10 +638,10 @@ function medianChart(rows) {
     class: "chart" });
   // one text alternative for the whole picture: the label and every bar in words
   chart.append(svg("title", { id: "median-title" }, `${U.chartLabel}:${rows.map((r) =>
-    U.bar(S.receipt.steps[r.step] || r.step, r.median_working_days, r.cases)).join(";")}`));
+    U.bar(stepName(r.step), r.median_working_days, r.cases)).join(";")}`));
   rows.forEach((r, i) => {
     const y = 10 + i * (barH + 10); const w = Math.max(2, (width - left - 60) * r.median_working_days / max);
-    const name = S.receipt.steps[r.step] || r.step;
+    const name = stepName(r.step);
     const g = svg("g", { "aria-hidden": "true" });
     g.append(svg("text", { x: left - 8, y: y + barH / 2 + 5, "text-anchor": "end" }, name),
       svg("rect", { x: left, y, width: w, height: barH, fill: "#0b5394" }),
@@ -640,7 +660,7 @@ async function supervisionScreen() {
   const sc = U.stepCols;
   const perStep = el("table", {}, el("caption", { text: U.perStep }),
     el("thead", {}, el("tr", {}, ...Object.values(sc).map((h) => el("th", { scope: "col", text: h })))),
-    el("tbody", {}, d.per_step.map((r) => el("tr", {}, el("td", { text: r.office }), el("td", { text: S.receipt.steps[r.step] || r.step }),
+    el("tbody", {}, d.per_step.map((r) => el("tr", {}, el("td", { text: r.office }), el("td", { text: stepName(r.step) }),
       ...["on_track", "at_risk", "overdue", "none"].map((k) => el("td", {}, r[k] ? el("span", { class: `badge ${k}`, text: String(r[k]) }) : "0"))))));
   const oc = U.overdueCols;
   const overdue = d.overdue.length ? el("table", {}, el("caption", { text: U.overdue }),
@@ -648,7 +668,7 @@ async function supervisionScreen() {
     el("tbody", {}, d.overdue.map((o, i) => {
       const to = el("select", { id: `to-${i}`, "aria-label": U.to }, ...staffOptions(true));
       const reason = el("input", { id: `reason-${i}`, "aria-label": U.reason, required: true, minlength: "2" });
-      return el("tr", { "data-task": o.task_id }, el("td", { text: o.task_id.slice(0, 8) }), el("td", { text: S.receipt.steps[o.kind] || o.kind }),
+      return el("tr", { "data-task": o.task_id }, el("td", { text: o.task_id.slice(0, 8) }), el("td", { text: stepName(o.kind) }),
         el("td", { text: o.office }), el("td", { text: o.due_on }), el("td", {}, el("span", { class: "badge overdue", text: String(o.working_days_overdue) })),
         el("td", { class: "who", text: o.responsible || U.pool }),
         el("td", {}, el("form", { class: "inline", onsubmit: async (e) => {
@@ -715,7 +735,7 @@ async function drawRoute() {
     if (!me) me = await api("/api/v1/staff/me");
     header();
     if (me.must_change_password || hash.startsWith("#/password")) return passwordScreen();
-    const inbox = { api, el, field, note, show, go, route, main, programs };
+    const inbox = { api, apiPaged, el, field, note, show, go, route, main, programs };
     if (hash.startsWith("#/mine")) return await inboxScreen("mine", inbox);
     if (hash.startsWith("#/case/")) return await caseScreen(hash.slice(7));
     const helpers = { api, el, field, note, show, section, go, route, main };
