@@ -668,6 +668,7 @@ async function supervisionScreen() {
     el("tbody", {}, d.overdue.map((o, i) => {
       const to = el("select", { id: `to-${i}`, "aria-label": U.to }, ...staffOptions(true));
       const reason = el("input", { id: `reason-${i}`, "aria-label": U.reason, required: true, minlength: "2" });
+      const here = el("div", { "aria-live": "polite" });
       return el("tr", { "data-task": o.task_id }, el("td", { text: o.task_id.slice(0, 8) }), el("td", { text: stepName(o.kind) }),
         el("td", { text: o.office }), el("td", { text: o.due_on }), el("td", {}, el("span", { class: "badge overdue", text: String(o.working_days_overdue) })),
         el("td", { class: "who", text: o.responsible || U.pool }),
@@ -676,8 +677,8 @@ async function supervisionScreen() {
           try {
             await api(`/api/v1/staff/tasks/${o.task_id}/reassign`, { method: "POST", body: { staff_id: to.value || null, reason: reason.value.trim() } });
             await route(); main.prepend(note(U.reassigned));
-          } catch (err) { msg.replaceChildren(note(err.message, "error")); }
-        } }, to, reason, el("button", { class: "btn", type: "submit", text: U.reassign }))));
+          } catch (err) { here.replaceChildren(note(err.message, "error")); }  // beside the row it is about
+        } }, to, reason, el("button", { class: "btn", type: "submit", text: U.reassign })), here));
     }))) : note(U.noneOverdue);
   const ac = U.actCols;
   const activity = d.activity.length ? el("table", {}, el("caption", { text: U.activity }),
@@ -689,15 +690,20 @@ async function supervisionScreen() {
   const from = el("select", { required: true }, ...staffOptions(false));
   const to = el("select", {}, ...staffOptions(true));
   const reason = el("input", { required: true, minlength: "2" });
+  const bulkMsg = el("div", { "aria-live": "polite" });
   const bulk = el("form", { class: "card", onsubmit: async (e) => {
     e.preventDefault();
     try {
       const res = await api("/api/v1/staff/supervision/bulk-reassign", { method: "POST",
         body: { from_staff_id: from.value, to_staff_id: to.value || null, reason: reason.value.trim() } });
-      await route(); main.prepend(note(U.bulkDone(res.done, res.refused)));
-    } catch (err) { msg.replaceChildren(note(err.message, "error")); }
+      await route();
+      // what was not moved, and why, in words (S.inbox.refusals, else the API's reason)
+      const why = res.results.filter((r) => !r.ok).map((r) => S.inbox.refusals[r.error_code] || S.err.codes[r.error_code]
+        || r.message);
+      main.prepend(note(U.bulkDone(res.done, res.refused) + (why.length ? " " + [...new Set(why)].join(";") : "")));
+    } catch (err) { bulkMsg.replaceChildren(note(err.message, "error")); }
   } }, el("h2", { text: U.bulk }), field("bulk-from", U.from, from), field("bulk-to", U.to, to),
-  field("bulk-reason", U.reason, reason), el("button", { class: "btn primary", type: "submit", text: U.reassign }));
+  field("bulk-reason", U.reason, reason), bulkMsg, el("button", { class: "btn primary", type: "submit", text: U.reassign }));
   const roll = d.roll;
   show("supervision", el("h1", { text: U.title }), msg, el("div", { class: "card" },
     el("p", { text: U.facts(d.today, d.trips_this_month) }),
