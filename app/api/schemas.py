@@ -17,10 +17,6 @@ _VISIBLE = r"[^\s\x00\u200b-\u200d\u2060\ufeff]"
 GIVEN_REASON = validate.Regexp(rf"^[^\x00]*{_VISIBLE}[^\x00]*{_VISIBLE}[^\x00]*$",
                                error="Give the reason in words (at least two visible characters).")
 
-
-def reason_field(longest: int, **kwargs) -> ma.fields.String:
-    """A required reason of 2 to `longest` characters, two of them visible (`GIVEN_REASON`)."""
-    return ma.fields.String(required=True, validate=[validate.Length(2, longest), GIVEN_REASON], **kwargs)
 DIGITS_ONLY = "Write numbers with the digits 0-9 (full-width ０-９ are accepted); {char} is not one of them."
 # Marks every request field that holds a number (OpenAPI extension): the digit tests find them by it.
 DIGITS_MARK = "x-ascii-digits"
@@ -32,6 +28,11 @@ ID_DESCRIPTION = ("A resident ID number (GB 11643): 6-digit area code, birth dat
                   "sequence, ISO 7064 MOD 11-2 check character (0-9 or X). Full-width digits and Ｘ/ｘ/x are read. A "
                   "number of the right shape whose check character or birth date is wrong is 422 with its reason "
                   "(ID_CHECKSUM, ID_BIRTH_DATE_INVALID, ID_BIRTH_DATE_FUTURE).")
+
+
+def reason_field(longest: int, **kwargs) -> ma.fields.String:
+    """A required reason of 2 to `longest` characters, two of them visible (`GIVEN_REASON`)."""
+    return ma.fields.String(required=True, validate=[validate.Length(2, longest), GIVEN_REASON], **kwargs)
 
 
 def _refuse_digit(field_name: str, ch: str) -> None:

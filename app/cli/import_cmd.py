@@ -42,7 +42,7 @@ def run_import(job, path: str, label: str) -> None:
     except BadInput as exc:
         click.echo(f"error: {idnumbers.redact(str(exc))}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except Exception as exc:  # noqa: BLE001 - said in one line; the rows written so far in its batch roll back
+    except Exception as exc:  # noqa: BLE001 - said in one line; its open transaction rolls back
         click.echo(f"error: the import stopped: {failure_of(exc)}", err=True)
         sys.exit(1)
     finally:
