@@ -49,7 +49,13 @@ def run_import(job, path: str, label: str) -> None:
         if main:
             signal.signal(signal.SIGTERM, previous)
         joblock.release(cfg, lease)
-    progress.update(sum(result[k] for k in ("imported", "updated", "unchanged", "rejected")), force=True)
+    done = sum(result[k] for k in ("imported", "updated", "unchanged", "rejected"))
+    progress.update(done, force=True)
+    if getattr(progress, "total", None) and done < progress.total:  # the survey read more rows than were loaded
+        click.echo(f"error: {Path(path).name} changed while it was imported ({done} of the {progress.total} rows "
+                   "surveyed were read): import the complete file again", err=True)
+        summary(**{k: v for k, v in result.items() if k != "batch"}, complete="false")
+        sys.exit(1)
     summary(**{k: v for k, v in result.items() if k != "batch"})
 
 

@@ -125,3 +125,22 @@ def test_sigterm_ends_a_first_load_as_ctrl_c_does_indexes_built_leases_released(
     for lease in ("import:population", LEASE):
         assert joblock.acquire(cfg, lease, 60, owner="another-host:1"), lease
         joblock.release(cfg, lease, owner="another-host:1")
+
+
+def test_a_file_that_shrank_while_it_was_imported_is_said_and_exits_1(cfg, tmp_path, capsys, monkeypatch):
+    """The survey counted the rows, the load read fewer (the file was cut or replaced meanwhile): the run says so
+    and exits 1 instead of 0 with a batch that looks complete."""
+    from app.cli import import_cmd
+
+    monkeypatch.setenv("DATABASE_URL", cfg.database_url)
+
+    def cut_short(_cfg, _path, progress, on_total):
+        on_total(10)
+        return {"imported": 4, "updated": 0, "unchanged": 0, "rejected": 0, "warnings": 0, "report": "r.csv",
+                "batch": "b"}
+
+    with pytest.raises(SystemExit) as stopped:
+        import_cmd.run_import(cut_short, str(tmp_path / "people.csv"), "population")
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert "people.csv changed while it was imported (4 of the 10 rows surveyed were read)" in err

@@ -57,6 +57,12 @@ def test_wang_li_confirms_her_fathers_allowance(phone, city):
     assert "代为确认" in father.page.inner_text("main")
     daughter.go("#/family")
     check_screen(daughter, "family-helper")
+    # His applications are in her list too, under his masked name, opened for him (within the grant)
+    daughter.go("#/apps")
+    assert "替王" in daughter.page.inner_text("main") and "高龄津贴" in daughter.page.inner_text("main")
+    daughter.page.click("main li:has-text('替王') h2 a")
+    daughter.settle()
+    assert "已通过" in daughter.page.inner_text("main")
 
     # She shows proof of his allowance for him (a proxy with `view`): his benefit, under his masked name.
     daughter.go("#/benefits")

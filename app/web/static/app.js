@@ -466,11 +466,17 @@ async function programs() {
 }
 
 route(/^\/apps$/, async () => {
-  const [apps, progs] = await Promise.all([get("/api/v1/applications"), programs().catch(() => [])]);
+  const [own, progs, helped] = await Promise.all([get("/api/v1/applications"), programs().catch(() => []), helping()]);
+  // and those of each person she helps, within the grant (the API decides what it shows her)
+  const others = await Promise.all(helped.map(async (g) =>
+    (await get(`/api/v1/applications?subject=${encodeURIComponent(g.id)}`).catch(() => []))
+      .map((a) => ({ ...a, whose: g.principal_name, grant: g.id }))));
+  const apps = [...own, ...others.flat()];
   const limit = Object.fromEntries(progs.map((p) => [p.code, p.guide.time_limit]));
   if (!apps.length) return [h("h1", { text: S.apps.title }), para(S.apps.none, "notice")];
   return [h("h1", { text: S.apps.title }), h("ul", { class: "cards" }, ...apps.map((a) => h("li", { class: "card" },
-    h("h2", {}, h("a", { href: `#/app/${a.id}`, class: "row", text: a.program_name })),
+    a.whose ? h("p", { class: "whose", text: S.benefits.whose(a.whose) }) : null,
+    h("h2", {}, h("a", { href: `#/app/${a.id}${a.grant ? "?g=" + a.grant : ""}`, class: "row", text: a.program_name })),
     h("p", { class: "state state-" + a.state, text: stateText(a.state) }), timeline(a),
     limit[a.program] && !["approved", "rejected", "declined"].includes(a.state) ? para(S.apps.deadline(limit[a.program]), "hint") : null)))];
 });
