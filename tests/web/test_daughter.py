@@ -73,3 +73,30 @@ def test_wang_li_confirms_her_fathers_allowance(phone, city):
     main = daughter.page.inner_text("main")
     assert "高龄津贴" in main and "王*国" in main and city.wang["id_number"][-4:] in main, main
     assert daughter.page.input_value("#proof-code").startswith("ZT1:")
+
+
+def test_a_daughter_asks_to_help_and_her_father_agrees_on_his_phone(phone, city):
+    """The other way round: she asks with his name and ID number (#/ask); the answer says nothing of whether they
+    matched; he sees the request on his family screen and agrees; she then helps him."""
+    father, daughter = phone(), phone()
+    sign_in_and_bind(father, city.wang)
+    sign_in_and_bind(daughter, city.wang_daughter)
+    daughter.go("#/family")
+    daughter.page.click("text=申请替家人办理")
+    daughter.settle()
+    assert daughter.screen() == "ask"
+    check_screen(daughter, "ask")
+    daughter.page.fill("input[name=name]", city.wang["name"])
+    daughter.page.fill("input[name=id_number]", city.wang["id_number"])
+    daughter.page.select_option("select[name=relation]", "child")
+    daughter.page.click("main button[type=submit]")
+    daughter.page.wait_for_selector("text=申请已发出")
+    daughter.go("#/family")
+    assert "等待对方同意" in daughter.page.inner_text("main")
+
+    father.go("#/family")
+    father.page.click("main .card .btn.primary")  # 同意
+    father.page.wait_for_selector("text=已生效")
+    daughter.go("#/home")
+    daughter.go("#/family")
+    assert "已生效" in daughter.page.inner_text("main")

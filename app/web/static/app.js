@@ -571,7 +571,9 @@ function grantCard(g, box, primaryTaken) {
   if (g.role === "principal" && ["pending_principal", "requested"].includes(g.status)) {
     actions.push(act("confirm", S.family.confirmGrant, primaryTaken.done ? "btn" : "btn primary"), act("decline", S.family.declineGrant, "btn"));
     primaryTaken.done = true;
-  } else if (g.live || g.status.startsWith("pending") || g.status === "requested") actions.push(act("revoke", S.family.revoke, "btn quiet"));
+  } else if (g.status !== "pending" && (g.live || g.status.startsWith("pending") || g.status === "requested")) {
+    actions.push(act("revoke", S.family.revoke, "btn quiet"));  // (a request of hers, `pending`, lapses by itself)
+  }
   return h("li", { class: "card" }, h("h3", { text: other || "—" }), para(status + (g.live ? " · " + S.family.until(fmt.date(g.expires_at)) : ""), "state"), ...actions);
 }
 
@@ -583,7 +585,7 @@ route(/^\/family$/, async () => {
   const mine = grants.filter((g) => g.role === "principal" && current(g)).map((g) => grantCard(g, box, taken));
   const help = grants.filter((g) => g.role === "proxy" && current(g)).map((g) => grantCard(g, box, taken));
   return [h("h1", { text: S.family.title }), para(S.family.lead), box,
-    link("#/invite", S.family.invite, taken.done ? "btn" : "btn primary"),
+    link("#/invite", S.family.invite, taken.done ? "btn" : "btn primary"), link("#/ask", S.family.ask, "btn"),
     section(S.family.myProxies, mine.length ? h("ul", { class: "cards" }, ...mine) : para(S.family.none, "hint")),
     section(S.family.iHelp, help.length ? h("ul", { class: "cards" }, ...help) : para(S.family.none, "hint"))];
 });
@@ -600,6 +602,35 @@ route(/^\/invite$/, async () => {
     h("img", { class: "qr", src, alt: S.family.qrAlt, width: "240", height: "240" }),
     para(S.family.expires(fmt.time(inv.expires_at)), "hint"),
     h("div", { class: "field" }, h("label", { for: "invite-link", text: S.family.link }), h("input", { id: "invite-link", readonly: true, value: url }))];
+});
+
+// Ask to become a relative's proxy (代办申请): her name and ID number; she is asked on her own phone if they match.
+// The answer is the same whether or not they match anyone (nobody learns who is registered).
+route(/^\/ask$/, async () => {
+  const box = alertBox();
+  const name = h("input", { name: "name", autocomplete: "off", maxlength: "64", required: true });
+  const idn = h("input", { name: "id_number", autocomplete: "off", maxlength: "20", required: true, inputmode: "text" });
+  const relation = h("select", { name: "relation" }, ...Object.entries(S.family.relations).map(([k, v]) => h("option", { value: k, text: v })));
+  const form = h("form", { class: "form", novalidate: true },
+    field(S.family.askName, name), field(S.family.askId, idn), field(S.family.askRelation, relation),
+    h("button", { type: "submit", class: "btn primary", text: S.family.askButton }));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (!name.value.trim() || !idn.value.trim()) return showError(box, new ApiError(422), { 422: S.family.askMissing });
+    busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        await post("/api/v1/proxies/requests", { name: name.value.trim(), id_number: idn.value.trim().toUpperCase(),
+          relation: relation.value });
+        clearError(box);
+        form.replaceWith(para(S.family.asked, "notice ok"), link("#/family", S.family.title, "btn"));
+      } catch (err) {
+        const code = err instanceof ApiError ? (err.body || {}).error_code : null;
+        showError(box, err, { 409: code === "proxy_request_open" ? S.family.askOpen : S.family.askBindFirst,
+          422: S.bind.invalid });
+      }
+    });
+  });
+  return [h("h1", { text: S.family.ask }), para(S.family.askLead), box, form];
 });
 
 route(/^\/accept$/, async (m, params) => {
