@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import contextmanager
+from functools import cache
 
 from sqlalchemy import (
     Boolean,
@@ -34,6 +35,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 OUTBOX_COLUMNS = ("id", "idempotency_key", "kind", "resident_id", "application_id", "data", "state", "attempts",
                   "next_attempt_at", "created_at")
 OUTBOX_INTO = "(" + ", ".join(OUTBOX_COLUMNS) + ") "
+
+
+@cache
+def alias_of(table, name: str):
+    """`table AS name`, built once: an alias is immutable, and building one (with its column collection, on first
+    use of `.c`) was most of what the daily jobs spent before their SQL ran (~0.1 s a day on a wide table)."""
+    return table.alias(name)
 
 
 class Dialect:

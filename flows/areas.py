@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app import digits
 from app.db import core_execute, flush_pending
 from app.models.areas import Area
+from app.sql import alias_of
 
 COLUMNS = ("code", "name", "valid_from", "valid_to")
 OFFICE_COLUMNS = ("office_phone", "office_address")  # optional: a file without them leaves what is stored
@@ -187,7 +188,7 @@ def _names_query():
 def name_on(code, on):
     """The name valid on `on` of the area whose code is the SQL expression `code`, as a scalar subquery (NULL
     without one): a list names its rows' areas in its own statement."""
-    a = Area.__table__.alias("named_area")
+    a = alias_of(Area.__table__, "named_area")
     return (select(a.c.name).where(a.c.code == code, a.c.valid_from <= on,
                                    or_(a.c.valid_to.is_(None), a.c.valid_to > on))
             .limit(1).scalar_subquery())

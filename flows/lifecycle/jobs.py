@@ -43,6 +43,7 @@ from app.models.messaging import OutboxMessage
 from app.sql import (
     OUTBOX_COLUMNS,
     Dialect,
+    alias_of,
     date_text_of,
     exists_where,
     insert_ignore_into,
@@ -125,7 +126,7 @@ def change_row(d: Dialect, b, *, key, kind, effective, tier, amount, reason, as_
 def outbox_from_changes(d: Dialect, kind: str, key_suffix, data, where, *, as_of: date, now):
     """Outbox rows for the changes written on `as_of` (key: benefit:<id>:<key_suffix(c)>, data: data(b, c), the
     changes' criteria: where(c); `b` the benefit and `c` the change)."""
-    b, c = _B.alias("b"), _C.alias("c")
+    b, c = alias_of(_B, "b"), alias_of(_C, "c")
     rows = (select(new_id(d), _s("benefit:") + b.c.id + _s(":") + key_suffix(c), _s(kind), b.c.resident_id,
                    b.c.application_id, json_object_of(d, data(b, c)), _s("pending"), literal(0, Integer),
                    literal(now, DateTime), literal(now, DateTime))
@@ -154,13 +155,13 @@ def _moved_away(r, as_of: date):
 def stop_on_death(conn, d: Dialect, as_of: date) -> dict:
     """Benefits of the deceased stop from the month after the death; open proposals and cases expire."""
     now = utcnow()
-    b, r = _B.alias("b"), _R.alias("r")
+    b, r = alias_of(_B, "b"), alias_of(_R, "r")
     trace = registry_trace(d, r, "alive", _s("false"), {"death_date": date_text_of(d, r.c.death_date)})
     rows = (change_row(d, b, key=_s("stop"), kind="stopped", effective=next_month_of(d, r.c.death_date),
                        tier=b.c.tier, amount=literal(0, Integer), reason="death", as_of=as_of, trace=trace, now=now)
             .select_from(b.join(r, r.c.id == b.c.resident_id)).where(b.c.state.in_(OPEN_BENEFIT), _dead(r, as_of)))
     stopped = max(conn.execute(change_insert(d, rows)).rowcount, 0)
-    rd = _R.alias("r")
+    rd = alias_of(_R, "r")
     death_month = month_of(d, rd.c.death_date)
     end_month = (select(case((and_(_B.c.end_month.is_not(None), _B.c.end_month < death_month), _B.c.end_month),
                              else_=death_month)).where(rd.c.id == _B.c.resident_id).scalar_subquery())
@@ -191,7 +192,7 @@ def _expire_cases(conn, now, reason: str, residents) -> int:
 
 def _moved_on(r, as_of: date):
     """The latest move out of the city by `as_of` of the resident row `r` (`as_of` when the registry lost it)."""
-    m = _M.alias("m")
+    m = alias_of(_M, "m")
     latest = select(func.max(m.c.move_date)).where(m.c.resident_id == r.c.id, m.c.direction == "out",
                                                     m.c.move_date <= as_of).scalar_subquery()
     return func.coalesce(latest, literal(as_of, Date), type_=Date)
@@ -200,7 +201,7 @@ def _moved_on(r, as_of: date):
 def suspend_on_move_out(conn, d: Dialect, as_of: date) -> dict:
     """Benefits of residents whose hukou left the city are suspended from the month after the move."""
     now = utcnow()
-    b, r = _B.alias("b"), _R.alias("r")
+    b, r = alias_of(_B, "b"), alias_of(_R, "r")
     moved = _moved_on(r, as_of)
     trace = registry_trace(d, r, "hukou_local", _s("false"), {"move_date": date_text_of(d, moved)})
     rows = (change_row(d, b, key=_s("suspend:") + date_str(d, moved), kind="suspended",
@@ -208,7 +209,7 @@ def suspend_on_move_out(conn, d: Dialect, as_of: date) -> dict:
                        reason="moved_out", as_of=as_of, trace=trace, now=now)
             .select_from(b.join(r, r.c.id == b.c.resident_id)).where(b.c.state == "active", _moved_away(r, as_of)))
     suspended = max(conn.execute(change_insert(d, rows)).rowcount, 0)
-    rd = _R.alias("r")
+    rd = alias_of(_R, "r")
     end_month = select(month_of(d, _moved_on(rd, as_of))).where(rd.c.id == _B.c.resident_id).scalar_subquery()
     conn.execute(update(_B).where(_B.c.state == "active", _B.c.resident_id.in_(
         select(_R.c.id).where(_moved_away(_R, as_of)))).values(state="suspended", updated_at=now, end_month=end_month))
@@ -231,7 +232,7 @@ def resume_on_move_in(conn, d: Dialect, as_of: date) -> dict:
     if not resumable:
         return {"resumed_move_in": 0}
     now = utcnow()
-    b, r, m, m2 = _B.alias("b"), _R.alias("r"), _M.alias("m"), _M.alias("m2")
+    b, r, m, m2 = alias_of(_B, "b"), alias_of(_R, "r"), alias_of(_M, "m"), alias_of(_M, "m2")
     last_out = select(func.max(m2.c.move_date)).where(m2.c.resident_id == r.c.id,
                                                       m2.c.direction == "out").correlate(r).scalar_subquery()
     back = select(func.max(m.c.move_date)).where(m.c.resident_id == r.c.id, m.c.direction == "in",
@@ -261,19 +262,19 @@ def resume_on_move_in(conn, d: Dialect, as_of: date) -> dict:
 def in_household_benefit(r, household_program: str):
     """A member of the household of the resident row `r` receives the benefit of `household_program`: household
     first (index on household_id), then the member's benefit (unique index on program, resident)."""
-    rd, bd = _R.alias("rd"), _B.alias("bd")
+    rd, bd = alias_of(_R, "rd"), alias_of(_B, "bd")
     receiving = exists_where(bd.c.program == household_program, bd.c.resident_id == rd.c.id, bd.c.state == "active")
     return exists_where(rd.c.household_id == r.c.household_id, receiving)
 
 
 def _valid_cert(resident_id, as_of: date, max_grade: int):
-    c2 = _DC.alias("c2")
+    c2 = alias_of(_DC, "c2")
     return exists_where(c2.c.resident_id == resident_id, c2.c.issue_date <= as_of, c2.c.expiry_date >= as_of,
                         c2.c.grade <= int(max_grade))
 
 
 def _last_expiry(resident_id, as_of: date):
-    c = _DC.alias("c")
+    c = alias_of(_DC, "c")
     return select(func.max(c.c.expiry_date)).where(c.c.resident_id == resident_id,
                                                    c.c.expiry_date < as_of).scalar_subquery()
 
@@ -287,7 +288,7 @@ def stop_on_certificate_expiry(conn, d: Dialect, as_of: date) -> dict:
         if not program.certificate_based:
             continue
         max_grade = program.parameters["max_grade"].at(max(as_of, program.parameters["start_date"]))
-        b, r = _B.alias("b"), _R.alias("r")
+        b, r = alias_of(_B, "b"), alias_of(_R, "r")
         trace = json_array_of(d, json_object_of(d, {
             "code": _s("certificate_valid"), "passed": json_constant(d, "false"),
             "value": date_text_of(d, _last_expiry(r.c.id, as_of)), "source": _s("disabled_persons_federation"),
@@ -321,7 +322,7 @@ def stop_without_household_benefit(conn, d: Dialect, as_of: date) -> dict:
             continue
         reason = f"{household_program}_ended"
         fact, source = program.household_fact  # the condition of its rule and where it comes from
-        b, r = _B.alias("b"), _R.alias("r")
+        b, r = alias_of(_B, "b"), alias_of(_R, "r")
         trace = json_array_of(d, json_object_of(d, {"code": _s(fact), "passed": json_constant(d, "false"),
                                                     "value": _s("false"), "source": _s(source),
                                                     "source_date": _s(as_of.isoformat())}))
@@ -349,7 +350,7 @@ def remind_and_escalate(conn, d: Dialect, as_of: date) -> dict:
     """Reminders on day 3 and day 10 of an unanswered proposal, then a home-help task for the community worker."""
     now = utcnow()
     counts = {}
-    a, r, t = _A.alias("a"), _R.alias("r"), _T.alias("t")
+    a, r, t = alias_of(_A, "a"), alias_of(_R, "r"), alias_of(_T, "t")
     for day in REMINDER_DAYS:
         rows = (select(new_id(d), _s("application:") + a.c.id + _s(f":reminder:{day}"),
                        literal("reminder", String), a.c.resident_id, a.c.id, json_object_of(d, {"program": a.c.program,

@@ -14,7 +14,7 @@ from sqlalchemy import Date, DateTime, String, and_, exists, insert, literal, li
 
 from app.db import make_engine, utcnow
 from app.models import Application, ApplicationApplicant, Benefit, OutboxMessage
-from app.sql import OUTBOX_COLUMNS, Dialect, probe_indexes
+from app.sql import OUTBOX_COLUMNS, Dialect, alias_of, probe_indexes
 from flows.programs import PROGRAMS
 from flows.scans import runs
 from flows.scans.runs import ScanResult
@@ -76,7 +76,7 @@ def _applicants(d: Dialect, program, as_of: date, run_id: str, now):
 
 def _outbox(d: Dialect, run_id: str, now, *, to_applicants: bool):
     """One proposal_ready row per new application and applicant (applicant ≠ subject), or to the subject."""
-    ap, tt, o = Application.__table__.alias("a"), ApplicationApplicant.__table__.alias("t"), OutboxMessage.__table__
+    ap, tt, o = alias_of(Application.__table__, "a"), alias_of(ApplicationApplicant.__table__, "t"), OutboxMessage.__table__
     data = literal_column(d.json_object({"program": "a.program"}))
     tail = (literal("proposal_ready", String), literal("pending", String), literal(0), literal(now, DateTime),
             literal(now, DateTime))

@@ -14,7 +14,7 @@ from sqlalchemy import DateTime, Integer, String, literal, literal_column, selec
 
 from app.db import make_engine, utcnow
 from app.models import Application, OutboxMessage
-from app.sql import OUTBOX_COLUMNS, Dialect, insert_ignore_into, json_object_of, probe_indexes
+from app.sql import OUTBOX_COLUMNS, Dialect, alias_of, insert_ignore_into, json_object_of, probe_indexes
 from flows.scans import runs
 from flows.scans.runs import ScanResult
 
@@ -25,7 +25,7 @@ PROPOSAL_COLUMNS = ("id", "program", "resident_id", "period", "origin", "state",
 
 def outbox_insert(d: Dialect, run_id: str, now: datetime):
     """A `proposal_ready` outbox row for every application the run proposed."""
-    a = Application.__table__.alias("a")
+    a = alias_of(Application.__table__, "a")
     rows = select(literal_column(d.new_id()),
                   literal("application:", String) + a.c.id + literal(":proposal_ready", String),
                   literal("proposal_ready", String), a.c.resident_id, a.c.id,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 
 from app.models import Application, Benefit, Resident
+from app.sql import alias_of
 from flows.exchange.answers import IDS, RECEIVING, SINCE
 from flows.exchange.datasets import Answer, declare_answer, declare_gate
 from flows.programs.dibao import CODE
 
 _B, _R, _A = Benefit.__table__, Resident.__table__, Application.__table__
-_RD = _R.alias("rd")
+_RD = alias_of(_R, "rd")
 # Built once (a statement built per call costs more Python than the query itself on a one-ID search).
 _HOUSEHOLD = (select(_R.c.id, func.min(_B.c.start_month))
               .join(_RD, _RD.c.household_id == _R.c.household_id)
@@ -33,7 +34,7 @@ def _checking_authorized(conn, ids: list[int]) -> set[int]:
     """Residents whose household has an open 低保 case at the 核对 step (the household's 授权核对 is recorded
     when the case enters `checking`), or receives 低保 (the 授权核对 signed with the application covers the
     动态管理 checks while the benefit runs: new income data re-checks the case, flows.lifecycle.income)."""
-    rd = _R.alias("rd")
+    rd = alias_of(_R, "rd")
     q = (select(_R.c.id).join(rd, rd.c.household_id == _R.c.household_id)
          .join(_A, and_(_A.c.resident_id == rd.c.id, _A.c.program == CODE, _A.c.state == "checking"))
          .where(_R.c.id.in_(IDS)))

@@ -34,7 +34,15 @@ from sqlalchemy import (
 )
 
 from app.models import Application, Benefit, EconomicRecord, Resident
-from app.sql import Dialect, date_text_of, exists_where, insert_ignore_into, json_object_of, yuan_text_of
+from app.sql import (
+    Dialect,
+    alias_of,
+    date_text_of,
+    exists_where,
+    insert_ignore_into,
+    json_object_of,
+    yuan_text_of,
+)
 from flows.dates import month_of
 from flows.imports.reference import HEAD
 from flows.lifecycle.jobs import IN_PROGRESS
@@ -53,8 +61,8 @@ def _yuan(fen: int) -> str:
 def _households(months: tuple[str, ...]):
     """Per household with an economic record of a member: its living members, their records, their income over
     the window and their deposits, homes, vehicles and companies."""
-    r, e = Resident.__table__.alias("r"), EconomicRecord.__table__.alias("e")
-    r2, e2 = Resident.__table__.alias("r2"), EconomicRecord.__table__.alias("e2")
+    r, e = alias_of(Resident.__table__, "r"), alias_of(EconomicRecord.__table__, "e")
+    r2, e2 = alias_of(Resident.__table__, "r2"), alias_of(EconomicRecord.__table__, "e2")
 
     def total(condition, col):
         return func.coalesce(func.sum(case((condition, col), else_=literal(0, Integer))), literal(0, Integer))
@@ -79,9 +87,9 @@ def _insert(d: Dialect, as_of: date, run_id: str, now: datetime):
     standard = dibao.PARAMETERS["standard"].at(on)
     months = dibao.window(as_of)
     deposit_limit = standard * dibao.PARAMETERS["deposit_months"].at(on)
-    s, h = _households(months), Resident.__table__.alias("h")
-    rd, bd = Resident.__table__.alias("rd"), Benefit.__table__.alias("bd")
-    a = Application.__table__.alias("a")
+    s, h = _households(months), alias_of(Resident.__table__, "h")
+    rd, bd = alias_of(Resident.__table__, "rd"), alias_of(Benefit.__table__, "bd")
+    a = alias_of(Application.__table__, "a")
     as_of_text = literal(as_of.isoformat(), String)
 
     def reg(value):

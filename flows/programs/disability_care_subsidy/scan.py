@@ -34,6 +34,7 @@ from sqlalchemy import (
 from app.models import Application, Benefit, DisabilityCertificate, Resident
 from app.sql import (
     Dialect,
+    alias_of,
     at_least_of,
     date_text_of,
     exists_where,
@@ -54,7 +55,7 @@ def _yuan(fen: int) -> str:
 def in_household_benefit(household_id, program_code: str):
     """Core EXISTS: a member of the household `household_id` (a column) receives `program_code`'s benefit now.
     Household first (index on household_id), then the member's benefit (unique index on program, resident)."""
-    rd, bd = Resident.__table__.alias("rd"), Benefit.__table__.alias("bd")
+    rd, bd = alias_of(Resident.__table__, "rd"), alias_of(Benefit.__table__, "bd")
     member_paid = exists_where(bd.c.program == program_code, bd.c.resident_id == rd.c.id, bd.c.state == "active")
     return exists_where(rd.c.household_id == household_id, member_paid)
 
@@ -73,9 +74,9 @@ def _insert(d: Dialect, program, as_of: date, run_id: str, now: datetime):
     on = max(as_of, start)
     max_grade, amounts = params["max_grade"].at(on), params["amounts"].at(on)
     t = DisabilityCertificate.__table__
-    c, c2, r = t.alias("c"), t.alias("c2"), Resident.__table__.alias("r")
-    ap, a = Application.__table__.alias("ap"), Application.__table__.alias("a")
-    b, bs = Benefit.__table__.alias("b"), Benefit.__table__.alias("bs")
+    c, c2, r = alias_of(t, "c"), alias_of(t, "c2"), alias_of(Resident.__table__, "r")
+    ap, a = alias_of(Application.__table__, "ap"), alias_of(Application.__table__, "a")
+    b, bs = alias_of(Benefit.__table__, "b"), alias_of(Benefit.__table__, "bs")
     day, as_of_text = literal(as_of, Date), literal(as_of.isoformat(), String)
 
     def reg(value):

@@ -9,7 +9,7 @@ from sqlalchemy import Integer, String, literal, select, update
 
 from app.db import utcnow
 from app.models import Benefit, BenefitChange, Resident
-from app.sql import Dialect, at_least_of, date_text_of, month_text_of, nth_birthday_next_month_of
+from app.sql import Dialect, alias_of, at_least_of, date_text_of, month_text_of, nth_birthday_next_month_of
 from flows.dates import birth_cutoff
 from flows.lifecycle.jobs import change_insert, change_row, json_constant, outbox_from_changes, registry_trace
 from flows.programs import elderly_allowance as program
@@ -29,7 +29,7 @@ def raise_tiers(conn, d: Dialect, as_of: date) -> dict:
             continue
         at_or_above = [t[1] for t in tiers[i:]]
         now, cut = utcnow(), birth_cutoff(as_of, age)
-        b, r = _B.alias("b"), _R.alias("r")
+        b, r = alias_of(_B, "b"), alias_of(_R, "r")
         trace = registry_trace(d, r, "age", literal(str(age), String),
                                {"birth_date": date_text_of(d, r.c.birth_date), "passed": json_constant(d, "true")})
         effective = month_text_of(d, at_least_of(nth_birthday_next_month_of(d, age, r.c.birth_date),

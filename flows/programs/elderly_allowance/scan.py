@@ -32,6 +32,7 @@ from app.models import Application, Benefit, OutboxMessage, Resident
 from app.sql import (
     OUTBOX_COLUMNS,
     Dialect,
+    alias_of,
     date_text_of,
     exists_where,
     insert_ignore_into,
@@ -153,8 +154,8 @@ def _insert(d: Dialect, table, ignore: bool):
 @functools.lru_cache(maxsize=32)
 def _build(dialect: str, segments: tuple, n_tiers: int, scope: str | None, ignore: bool) -> tuple:
     d = Dialect(dialect)
-    r, a, b = Resident.__table__.alias("r"), Application.__table__.alias("a"), Benefit.__table__.alias("b")
-    box = Application.__table__.alias("a")  # the run's applications, read by the outbox statement
+    r, a, b = alias_of(Resident.__table__, "r"), alias_of(Application.__table__, "a"), alias_of(Benefit.__table__, "b")
+    box = alias_of(Application.__table__, "a")  # the run's applications, read by the outbox statement
     in_r, in_box = _scope(scope, r, box)
     # `proposed` applications for the residents eligible on the as-of date who have no application and no benefit
     rows = select(literal_column(d.new_id()), literal(PROGRAM, String), r.c.id, literal("once", String),
