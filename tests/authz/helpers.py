@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import date, timedelta
+from unittest import mock
 
 from app.db import utcnow
 from app.models import Application, Approval, ProxyGrant, StaffTask
+from flows.staff import hash_password as scrypt_hash
 from tests.builders import make_account, make_resident
 
 _n = itertools.count(1)
+
+
+@functools.cache
+def _hash_once(password: str) -> str:
+    """The scrypt hash of `password`, computed once per test process: these staff sign in with it as with any
+    (the same salt for equal passwords matters to no test here; the authorization matrix builds three staff per
+    route, 0.26 s of scrypt each time)."""
+    return scrypt_hash(password)
 
 
 def headers_for(session, cfg, account) -> dict:
@@ -77,9 +88,10 @@ def staff(session, cfg, role="reviewer", district="140105", street=None, communi
     if with_id and id_number is None:
         id_number = (cipher.decrypt(session.get(Resident, resident_id).id_enc) if resident_id is not None
                      else make_id_number(date(1985, 6, 15)))
-    s = create_staff(session, username=username or f"staff{next(_n)}", password=password, role=role,
-                     district=district, street=street, community=community, resident_id=resident_id,
-                     id_number=id_number if with_id else None, cipher=cipher)
+    with mock.patch("flows.staff.hash_password", _hash_once):
+        s = create_staff(session, username=username or f"staff{next(_n)}", password=password, role=role,
+                         district=district, street=street, community=community, resident_id=resident_id,
+                         id_number=id_number if with_id else None, cipher=cipher)
     session.commit()
     from app.models import Account
 

@@ -8,29 +8,36 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import empty_database
 from tests.integration.test_backup_restore import _rows, _target_url, _zerotrip
 
 
-@pytest.fixture
-def source_env(cfg):
-    """The test database with a few residents and an anchor (a file outside the instance folder)."""
-    env = {"DATABASE_URL": cfg.database_url, "AUDIT_ANCHOR_PATH": cfg.audit_anchor_path}
+@pytest.fixture(scope="module")
+def pristine_backup(db_url, session_dir, tmp_path_factory) -> Path:
+    """A backup of a database with a few residents and an anchor (a file outside the instance folder), made once
+    for the module: seeding, anchoring and backing up are three commands, and every test damages a copy."""
+    empty_database(db_url)
+    anchors = session_dir / "anchors.jsonl"
+    anchors.unlink(missing_ok=True)
+    env = {"DATABASE_URL": db_url, "AUDIT_ANCHOR_PATH": str(anchors)}
     assert _zerotrip(env, "seed", "--people", "20").returncode == 0
     assert _zerotrip(env, "audit", "anchor").returncode == 0
-    return env
+    folder = tmp_path_factory.mktemp("pristine") / "backup"
+    made = _zerotrip(env, "db", "backup", "--out", str(folder))
+    assert made.returncode == 0, made.stderr
+    return folder
 
 
 @pytest.fixture
-def backup_dir(source_env, tmp_path) -> Path:
-    folder = tmp_path / "backup"
-    made = _zerotrip(source_env, "db", "backup", "--out", str(folder))
-    assert made.returncode == 0, made.stderr
-    return folder
+def backup_dir(pristine_backup, tmp_path) -> Path:
+    """This test's own copy of the backup (a backup folder names its files relative to itself)."""
+    return Path(shutil.copytree(pristine_backup, tmp_path / "backup"))
 
 
 def _target_env(cfg, tmp_path: Path, name: str) -> dict:

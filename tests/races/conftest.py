@@ -1,4 +1,5 @@
-"""Two `zerotrip serve` processes on one database (and mock WeChat), started once for this directory.
+"""Two `zerotrip serve` processes on one database (and mock WeChat), started once per test process (package
+scope started them once per file: pytest-xdist interleaves this directory's files with others').
 
 Each race test fires ≥ 20 requests released together by a barrier, alternating between the two processes,
 and asserts the exact outcome. No fixed timeouts: start-up is awaited while the process lives, and a request
@@ -59,7 +60,7 @@ class Servers:
                                 stderr=subprocess.PIPE, text=True)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def servers(db_url, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("races")
     mock_port, ports = free_port(), [free_port(), free_port()]
