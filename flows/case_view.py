@@ -57,17 +57,10 @@ def _phone_mask(resident: Resident) -> str | None:
     return getattr(resident, "phone_mask", None) or ("1**********" if resident.phone_enc else None)
 
 
-def household_ids(session: Session, application: Application) -> list[int]:
-    """The residents of the applicant's household other than the applicant: the case page shows them too (names
-    masked, birth years, the economic check per member), so each sees that read in her own feed."""
-    resident = session.get(Resident, application.resident_id)
-    if resident is None or not resident.household_id:
-        return []
-    return [r for r in session.scalars(select(Resident.id).where(Resident.household_id == resident.household_id))
-            if r != resident.id]
-
-
-def case(session: Session, application: Application, today: date, caller: Caller | None = None) -> dict:
+def case(session: Session, application: Application, today: date,
+         caller: Caller | None = None) -> tuple[dict, list[int]]:
+    """The case page, and the residents of the applicant's household other than her: the page shows them too
+    (names masked, birth years, the economic check per member), so each sees that read in her own feed."""
     resident = session.get(Resident, application.resident_id)
     members = session.scalars(select(Resident).where(Resident.household_id == resident.household_id,
                                                      Resident.household_id.is_not(None))
@@ -80,6 +73,7 @@ def case(session: Session, application: Application, today: date, caller: Caller
     place = areas.names(session, (resident.district_code, resident.street_code, resident.community_code,
                                   *(e.get("value") for e in prefilled if isinstance(e, dict)
                                     and isinstance(e.get("value"), str))), today)
+    others = [m.id for m in members if m.id != resident.id]
     return {
         "application_id": application.id, "program": application.program,
         "program_name": program.name if program else application.program, "state": application.state,
@@ -119,7 +113,7 @@ def case(session: Session, application: Application, today: date, caller: Caller
                                     StaffTask.state == "open")) if (t.details or {}).get("checklist")), None),
         # re-checks of its benefit after new income data (动态管理), in words (flows.lifecycle.income)
         "rechecks": income.rechecks_of(session, application.id),
-    }
+    }, others
 
 
 def timeline(session: Session, application: Application, limit: int = 200) -> list[dict]:

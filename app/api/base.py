@@ -105,7 +105,10 @@ class SchemaReusingParser(FlaskParser):
 
     def parse(self, argmap, req=None, *, location=None, validate=None, **kwargs):
         req = req if req is not None else self.get_default_request()  # use_args (flask-smorest's arguments) passes None
-        if _is_pagination_schema(argmap):
+        own = self._paginations.get(argmap) if isinstance(argmap, type) else None  # seen: one look-up
+        if own is not None:
+            argmap = own
+        elif _is_pagination_schema(argmap):
             argmap = self._own_pagination(argmap)
         declared = isinstance(argmap, ma.Schema) or isinstance(argmap, type) and issubclass(argmap, ma.Schema)
         if declared and location == "query" and validate is None and not req.args:

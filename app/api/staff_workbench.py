@@ -566,8 +566,7 @@ class CasePage(MethodView):
 
         session = SessionLocal()
         application, decision = _case_app(session, application_id)
-        out = case_view.case(session, application, flow.today(), current_caller())
-        household = case_view.household_ids(session, application)
+        out, household = case_view.case(session, application, flow.today(), current_caller())
         audit_event(session, "staff.case_view", object_ref=f"application:{application.id}",
                     on_behalf_of=decision.on_behalf_of, subjects=household,
                     details={"household": len(household)} if household else None)
