@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.api.security import client_ip, config
 from app.db import SessionLocal
 from app.errors import Conflict, DomainError, TooLarge, UnsupportedMedia
+from app.nul import holds_nul
 from app.security_log import refused
 from flows.exchange import clients, push, search, signing, webhook
 from flows.imports.batch import local_today
@@ -106,6 +107,8 @@ def _envelope(body: bytes, caller: clients.Caller, action: str) -> dict:
         data = json.loads(body)
     except ValueError:
         raise DomainError("The body is not valid JSON.", error_code="invalid_json") from None
+    if holds_nul(data):
+        raise DomainError("A text in the message holds a NUL character (U+0000).", error_code="nul_character")
     header = data.get("header") if isinstance(data, dict) else None
     if not isinstance(header, dict) or not isinstance(data.get("message"), dict):
         raise DomainError("The envelope needs header and message objects.", error_code="envelope_invalid")
@@ -223,6 +226,9 @@ class DeathWebhook(MethodView):
     @blp.alt_response(401, description="error_code: signature_missing, signature_invalid, key_unknown")
     def post(self, publisher):
         """OpenCRVS-style DEATH_REGISTERED webhook (HMAC-SHA256, not the Ed25519 scheme)."""
+        if request.mimetype != "application/json":
+            raise UnsupportedMedia("Send the event as application/json.", error_code="media_type")
+
         def once():
             session = SessionLocal()
             answer = webhook.receive(session, config(), publisher, request.get_data(cache=True),

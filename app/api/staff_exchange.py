@@ -6,6 +6,8 @@ street) manages them. Every change is audited."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -147,6 +149,21 @@ def _commit(session, what: str) -> None:
         raise Conflict(f"{what} exists already.", error_code="exists") from None
 
 
+@contextmanager
+def _new_rows(session, what: str):
+    """The rows the block adds, flushed at its end: a parallel request that stored the same id first makes this a
+    409 whether its key meets ours in a read's autoflush inside the block or in the flush (not a 500 from the
+    audit event's read after it); the paperwork's own refusals stay 422."""
+    try:
+        yield
+        session.flush()
+    except (IntegrityError, flow.ClientExists):
+        session.rollback()
+        raise Conflict(f"{what} exists already.", error_code="exists") from None
+    except flow.BadRegistration as exc:
+        raise Unprocessable(str(exc), error_code="bad_registration") from None
+
+
 @blp.route("/datasets")
 class Datasets(MethodView):
     @staff_required(blp)
@@ -185,14 +202,12 @@ class Clients(MethodView):
         session = SessionLocal()
         if session.get(ExchangeClient, args["id"]) is not None:
             raise Conflict(f"Client {args['id']} exists already.", error_code="exists")
-        try:
+        with _new_rows(session, f"Client {args['id']}"):
             flow.register(session, client_id=args["id"], name=args["name"], public_key=args["public_key"],
                           actions=args["actions"], purposes=args["purposes"], pia_ref=args["pia_ref"],
                           agreement_ref=args["agreement_ref"], agreement_expires=args["agreement_expires"],
                           contact=args["contact"], per_minute=args["per_minute"], per_day=args["per_day"],
                           death_source=args["death_source"], key_id=args.get("key_id"))
-        except flow.BadRegistration as exc:
-            raise Unprocessable(str(exc), error_code="bad_registration") from None
         audit_event(session, "exchange.client_register", object_ref=f"exchange:{args['id']}",
                     details={"actions": sorted(args["actions"]), "purposes": sorted(args["purposes"]),
                              "pia": args["pia_ref"], "agreement": args["agreement_ref"]})
@@ -212,10 +227,8 @@ class ClientKeys(MethodView):
         _admin()
         session = SessionLocal()
         _one(session, client_id)
-        try:
+        with _new_rows(session, f"Key {args.get('key_id') or ''}".strip()):
             key = flow.add_key(session, client_id, args["public_key"], args.get("key_id"))
-        except flow.BadRegistration as exc:
-            raise Unprocessable(str(exc), error_code="bad_registration") from None
         audit_event(session, "exchange.key_add", object_ref=f"exchange:{client_id}", details={"key": key.id})
         _commit(session, f"Key {key.id}")
         return _one(session, client_id)

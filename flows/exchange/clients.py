@@ -36,6 +36,10 @@ class BadRegistration(ValueError):
     pass
 
 
+class ClientExists(BadRegistration):
+    """The client id is registered already (a repeat, or a parallel registration that committed first)."""
+
+
 def register(session: Session, *, client_id: str, name: str, public_key: str, actions: list[str], purposes: dict,
              pia_ref: str, agreement_ref: str, agreement_expires: date, contact: str, per_minute: int = 600,
              per_day: int = 200_000, death_source: str | None = None, key_id: str | None = None) -> ExchangeClient:
@@ -51,7 +55,7 @@ def register(session: Session, *, client_id: str, name: str, public_key: str, ac
         raise BadRegistration(f"actions must be among {', '.join(ACTIONS)}")
     _check_purposes(purposes)
     if session.get(ExchangeClient, client_id) is not None:
-        raise BadRegistration(f"client {client_id} exists")
+        raise ClientExists(f"client {client_id} exists")
     client = ExchangeClient(id=client_id, name=name.strip()[:64], actions=sorted(set(actions)), purposes=purposes,
                             per_minute=per_minute, per_day=per_day, pia_ref=pia_ref.strip()[:64],
                             agreement_ref=agreement_ref.strip()[:64], agreement_expires=agreement_expires,

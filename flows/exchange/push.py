@@ -23,6 +23,7 @@ from flows.exchange.datasets import GATES, PUSH
 from flows.imports import partner
 
 MAX_RECORDS = 1000
+MAX_REFERENCE = 64  # characters of a record's reference_id (a webhook event's id is one)
 DEATH_CANCELLED = "DEATH_CANCELLED"
 EVENTS = (None, "DEATH_REGISTERED", DEATH_CANCELLED)
 REASONS = {
@@ -89,7 +90,7 @@ def _shape(item) -> tuple[str | None, str | None, dict | None, str | None]:
     if not isinstance(item, dict):
         return None, None, None, "RECORD_INVALID"
     ref, dataset, record = item.get("reference_id"), item.get("dataset"), item.get("record")
-    if not isinstance(ref, str) or not 1 <= len(ref) <= 64 or not isinstance(record, dict) \
+    if not isinstance(ref, str) or not 1 <= len(ref) <= MAX_REFERENCE or not isinstance(record, dict) \
             or not all(isinstance(v, _TEXT_OR_NONE) for v in record.values()) or not isinstance(dataset, str):
         return (ref if isinstance(ref, str) else None), None, None, "RECORD_INVALID"
     if dataset not in PUSH:

@@ -48,11 +48,13 @@ def search(session, cfg, client, message: dict, request_hash: str, address: str 
         raise _fail("message needs search_criteria and a non-empty search_request list", "search_invalid")
     if len(items) > MAX_IDS:
         raise _fail(f"at most {MAX_IDS} IDs per call", "rjct.search.too_many_records_found")
-    dataset = ANSWERS.get(criteria.get("reg_type"))
+    reg_type = criteria.get("reg_type")
+    dataset = ANSWERS.get(reg_type) if isinstance(reg_type, str) else None
     if dataset is None:
         raise _fail("reg_type must be one of " + ", ".join(ANSWERS), "reg_type_unknown")
-    purpose = (criteria.get("authorize") or {}).get("purpose") or {}
-    code, ref = purpose.get("code"), purpose.get("ref")
+    authorize = criteria.get("authorize")
+    purpose = authorize.get("purpose") if isinstance(authorize, dict) else None
+    code, ref = (purpose.get("code"), purpose.get("ref")) if isinstance(purpose, dict) else (None, None)
     if not isinstance(code, str) or not isinstance(ref, str) or not ref.strip() or len(ref) > 64:
         raise _fail("authorize.purpose needs code and ref (the case at the asking department)", "purpose_missing")
     allowed = client.purposes.get(code)

@@ -11,6 +11,7 @@ import json
 from app.crypto import cipher_for
 from app.errors import DomainError, NotFound, Unauthorized
 from app.models import ExchangeClient
+from app.nul import holds_nul
 from app.security_log import refused
 from flows.exchange import push, signing
 
@@ -43,10 +44,16 @@ def receive(session, cfg, publisher: str, body: bytes, signature: str, address: 
         deceased = event["deceased"]
         record = {"id_number": str(deceased["id_number"]), "death_date": str(deceased["death_date"]),
                   "source": client.death_source or "health"}
-        ref, topic = str(event["id"])[:64], event["topic"]
+        ref, topic = event["id"], event["topic"]
     except (ValueError, KeyError, TypeError):
         raise DomainError("Expected {id, topic, deceased: {id_number, death_date}}.",
                           error_code="envelope_invalid") from None
+    if holds_nul(event):
+        raise DomainError("A text in the event holds a NUL character (U+0000).", error_code="nul_character")
+    if not isinstance(ref, str) or not ref.strip() or len(ref) > push.MAX_REFERENCE:
+        # the event id is the record's reference: cut short, two events would be one (the second lost)
+        raise DomainError(f"The event id must be text of 1-{push.MAX_REFERENCE} characters.",
+                          error_code="envelope_invalid")
     if topic != "DEATH_REGISTERED":
         return {"header": {"status": "succ"}, "message": {"results": [], "ignored_topic": str(topic)[:40]}}
     results = push.push(session, cfg, client, [{"reference_id": ref, "dataset": "deaths", "record": record}], today)

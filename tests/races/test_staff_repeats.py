@@ -117,3 +117,28 @@ def test_20_parallel_bulk_reassignments_move_each_task_once(servers, session, cf
     assert {t.claimed_by for t in session.scalars(select(StaffTask).where(StaffTask.id.in_([t.id for t in tasks])))} \
         == {stand_in.id}
     assert _count(session, select(AuditEvent).where(AuditEvent.action == "staff.task_reassign")) == 5
+
+
+def test_20_parallel_registrations_of_one_department_and_of_one_key_store_each_once(servers, session, cfg):
+    """An admin's double-clicks (or two admins) on the exchange screen: one department, one key, never a 500 (the
+    parallel INSERT met the key in the audit event's read, outside the 409 guard: 7 of 20 were 500s)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.models import ExchangeClient, ExchangeKey
+    from flows.exchange import signing
+    from tests.exchange.test_exchange_admin_api import URL, _body
+
+    _, admin = h.staff(session, cfg, "admin", "140105")
+    body = _body(Ed25519PrivateKey.generate(), id="mzjpar", key_id="mzjpar-k1")
+    answers = servers.burst(20, lambda i, base: requests.post(f"{base}{URL}", headers=admin, json=body,
+                                                              timeout=QUIET))
+    assert Counter(r.status_code for r in answers) == {201: 1, 409: 19}, [r.text for r in answers]
+    key = {"public_key": signing.public_key_text(Ed25519PrivateKey.generate()), "key_id": "mzjpar-k2"}
+    added = servers.burst(20, lambda i, base: requests.post(f"{base}{URL}/mzjpar/keys", headers=admin, json=key,
+                                                            timeout=QUIET))
+    codes = Counter(r.status_code for r in added)
+    assert codes[201] == 1 and set(codes) <= {201, 409, 422}, [r.text for r in added]
+    assert _count(session, select(ExchangeClient).where(ExchangeClient.id == "mzjpar")) == 1
+    assert _count(session, select(ExchangeKey).where(ExchangeKey.client_id == "mzjpar")) == 2
+    assert _count(session, select(AuditEvent).where(AuditEvent.action == "exchange.client_register")) == 1
+    assert _count(session, select(AuditEvent).where(AuditEvent.action == "exchange.key_add")) == 1
