@@ -61,8 +61,26 @@ def set_callback(session: Session, cfg, client_id: str, base_url: str) -> Exchan
     if row is None:
         row = ExchangeCallback(client_id=client_id, base_url=base_url.rstrip("/"))
         session.add(row)
+    elif row.base_url != base_url.rstrip("/"):
+        _repoint_waiting(session, client_id, row.base_url, base_url.rstrip("/"))
     row.base_url, row.updated_at = base_url.rstrip("/"), utcnow()
     return row
+
+
+def _repoint_waiting(session: Session, client_id: str, old_base: str, new_base: str) -> None:
+    """Messages still waiting for this client go to the new URL: a department that corrected its URL (or
+    replaced one it no longer controls) must not have its queued notifies, which carry ID numbers, retried at
+    the old one until they dead-letter. A message being sent at this moment keeps the URL it is sent to."""
+    from app.models import OutboxMessage as O
+    from notifications.outbox import PENDING
+
+    waiting = session.scalars(select(O).where(O.kind.in_(("exchange_notify", "exchange_on_search")),
+                                              O.state == PENDING)).all()
+    for message in waiting:
+        data = message.data or {}
+        url = data.get("url") or ""
+        if data.get("client_id") == client_id and url.startswith(old_base):
+            message.data = {**data, "url": new_base + url[len(old_base):]}
 
 
 def _expiry(value, today: date, client: ExchangeClient) -> date:

@@ -11,9 +11,9 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from app.db import make_engine
+from app.db import make_engine, utcnow
 from app.models import Benefit, OutboxMessage
 from notifications import outbox as ob
 from tests.authz import helpers as h
@@ -228,3 +228,29 @@ def test_people_that_are_no_id_numbers_or_repeat_a_reference_are_refused(client,
     twice = subscribe([{"reference_id": "P-1", "id_number": number}, {"reference_id": "P-1", "id_number": number}])
     assert twice.status_code == 400 and "people[1].reference_id" in twice.json["message"]
     assert subscribe([{"reference_id": "P-1", "id_number": number}]).status_code == 200
+
+
+def test_a_corrected_callback_url_takes_the_messages_still_waiting(client, session, cfg, cli, allow_local):
+    """A department set a wrong URL, an answer was queued and failed there; it corrects the URL and the next
+    attempt goes to the new one (it went on to the old URL until it dead-lettered: probe of 7 Dec)."""
+    from notifications.dispatcher import DispatchSettings, dispatch_once
+    from tests.ports import free_port
+
+    _, _, number = h.person(session, cfg, "孙桂芝", birth=date(1951, 4, 4))
+    with Receiver(bureau_key(client)) as receiver:
+        ybj = Department(cli, "ybj-fix", "search,subscribe", PURPOSES)
+        closed = f"http://127.0.0.1:{free_port()}/dci"
+        assert cli("exchange", "callback", "set", "--client", ybj.id, "--url", closed).exit_code == 0
+        criteria = {"reg_type": "dibao_household", "authorize": {"purpose": {"code": "case_check", "ref": "C-9"}}}
+        mid, body = ybj.envelope("search", {"transaction_id": "TF", "search_criteria": criteria, "search_request": [
+            {"reference_id": "R0", "query": {"type": "CN-ID", "value": number}}]})
+        assert ybj.post(client, "/exchange/v1/registry/search", body, mid).status_code == 200
+        settings = DispatchSettings(quiet_hours=None)
+        assert dispatch_once(cfg, settings=settings)["sent"] == 0  # connection refused: waits for a retry
+        assert cli("exchange", "callback", "set", "--client", ybj.id, "--url", receiver.base).exit_code == 0
+        session.execute(update(OutboxMessage).where(OutboxMessage.kind == "exchange_on_search")
+                        .values(next_attempt_at=utcnow()))  # the retry is due now
+        session.commit()
+        assert dispatch_once(cfg, settings=settings)["sent"] == 1
+        (envelope,) = receiver.distinct("on-search").values()
+        assert envelope["header"]["in_reply_to"] == mid
