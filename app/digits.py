@@ -24,7 +24,7 @@ FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)}
 _ID_MAP = {**FULLWIDTH_DIGITS, 0xFF38: "X", 0xFF58: "X", ord("x"): "X"}
 ASCII_DIGITS = re.compile(r"[0-9]+")
 # Money in yuan: up to 7 integer digits and 2 decimals; no sign, exponent, NaN, separator or space.
-AMOUNT = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")
+AMOUNT = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?\Z")
 _NUMERIC = ("Nd", "No", "Nl")
 
 

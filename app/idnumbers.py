@@ -13,7 +13,7 @@ from app import digits
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]\Z")
 # Detection for masking: matches every script's digits on purpose (a full-width ID in a log is masked too).
 ID_PATTERN = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 

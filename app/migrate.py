@@ -26,11 +26,30 @@ def alembic_config(database_url: str):
     return cfg
 
 
+class SchemaAhead(RuntimeError):
+    """The database carries a revision this code does not know: newer code migrated it (a rollback of the code,
+    or a backup of a newer version restored). Upgrading cannot help; running the newer code, or restoring a
+    backup of this version, can."""
+
+
+def unknown_revisions(database_url: str) -> set[str]:
+    """The database's revisions that no migration file of this code names (empty when it is at or behind head)."""
+    return current_revisions(database_url) - set(known_revisions())
+
+
+def ahead_message(unknown: set[str]) -> str:
+    return (f"the database is at revision {', '.join(sorted(unknown))}, newer than this code (head "
+            f"{', '.join(sorted(head_revisions()))}): run the code that migrated it")
+
+
 def upgrade(database_url: str) -> tuple[set[str], set[str]]:
-    """Upgrade to head; return (revisions before, revisions after)."""
+    """Upgrade to head; return (revisions before, revisions after). SchemaAhead for a database newer than this
+    code (Alembic would fail with a traceback on the revision it cannot locate)."""
     from alembic import command
 
     before = current_revisions(database_url)
+    if before - set(known_revisions()):
+        raise SchemaAhead(ahead_message(before - set(known_revisions())))
     command.upgrade(alembic_config(database_url), "heads")
     return before, current_revisions(database_url)
 
@@ -42,6 +61,12 @@ def _assignments(path: Path) -> dict:
         if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value is not None:
             values[target.id] = ast.literal_eval(node.value)
     return values
+
+
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision of this code's migration files."""
+    return frozenset(found["revision"] for found in map(_assignments, VERSIONS.glob("*.py")) if "revision" in found)
 
 
 @functools.cache

@@ -63,8 +63,8 @@ _ASKED = func.unnest(bindparam("keys", type_=ARRAY(String))).table_valued("key")
 _HOLDER = select(_U.c.row_id).where(_U.c.scope == bindparam("scope", type_=String), _U.c.key == _ASKED.c.key) \
     .limit(1).lateral("holder")
 _HELD = select(_HOLDER.c.row_id).select_from(_ASKED.join(_HOLDER, true()))
-_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
-_PARTITION = re.compile(r"^(?P<table>[a-z_]+)_(?P<y>[0-9]{4})_(?P<m>[0-9]{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
+_PARTITION = re.compile(r"^(?P<table>[a-z_]+)_(?P<y>[0-9]{4})_(?P<m>[0-9]{2})\Z")
 
 
 def exists(conn, name: str, schema: str = "public") -> bool:

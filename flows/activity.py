@@ -161,7 +161,7 @@ def office_of(staff, session=None) -> str:
     return areas.office_label(code, _area_name(session, code) if session is not None else None)
 
 
-_CODED_OFFICE = re.compile(r"^(?:社区居委会|街道办事处|区民政局) ([0-9]{6}|[0-9]{9}|[0-9]{12})$")
+_CODED_OFFICE = re.compile(r"^(?:社区居委会|街道办事处|区民政局) ([0-9]{6}|[0-9]{9}|[0-9]{12})\Z")
 
 
 def _area_name(session, code: str) -> str | None:

@@ -26,7 +26,7 @@ LEVELS = {6: "district", 9: "street", 12: "community"}
 MAX_NAME = 64
 MAX_ADDRESS = 128
 # 接待电话: ASCII digits in groups joined by single '-' (0351-1234567, 12345), 3–20 characters
-PHONE = re.compile(r"^[0-9]+(-[0-9]+)*$")
+PHONE = re.compile(r"^[0-9]+(-[0-9]+)*\Z")
 PHONE_LENGTH = (3, 20)
 # how an office is written: the area's name and the office's kind, or the kind and the code when no name is known
 OFFICE_KINDS = {"district": "民政局", "street": "办事处", "community": "居委会"}

@@ -30,7 +30,7 @@ from flows.lifecycle import household
 from flows.params import Dated
 
 KIND = "parameter_change"
-MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z")
 _DEFAULTS: dict[tuple[str, str], Dated] = {}
 
 PLANNED_YEARS_AHEAD = 5  # a dated change further ahead than this is a typo (9999-12 was accepted)

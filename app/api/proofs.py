@@ -33,7 +33,7 @@ from flows import limits, proofs
 
 blp = Blueprint("proofs", __name__, url_prefix="/api/v1", description="Proof of a benefit (signed QR code)")
 
-CERT_ID = re.compile(r"^[0-9a-f]{32}$")
+CERT_ID = re.compile(r"^[0-9a-f]{32}\Z")
 # The public verification and status routes: per source address, a fixed window in `rate_hits` (flows.limits).
 # A busy counter checks a few codes a minute; a scraper of certificate ids or a CPU burner gets 429.
 PUBLIC_LIMIT, PUBLIC_WINDOW = 120, 60

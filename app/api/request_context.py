@@ -20,18 +20,18 @@ from app.security_log import refused
 
 # A caller's X-Request-ID is kept when it is a label: letters among its characters, no run of 11 digits (a phone,
 # an ID number) and not a token — it is written into every log line of the request.
-_SAFE_ID = re.compile(r"^(?=.*[A-Za-z])(?!.*[0-9]{11})(?!.*eyJ)[A-Za-z0-9._-]{8,64}$")
+_SAFE_ID = re.compile(r"^(?=.*[A-Za-z])(?!.*[0-9]{11})(?!.*eyJ)[A-Za-z0-9._-]{8,64}\Z")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _NON_JSON_PREFIXES = ("/api/v1/wechat/",)
 # Routes that parse any body as JSON (request.get_json(force=True)), whatever its media type.
 _FORCED_JSON_PATHS = ("/api/v1/wechat/events",)
 # Uploads of a home visit's photos and signatures: the image itself as the body (≤ 10 MiB, checked by content).
-_UPLOAD_PATH = re.compile(r"^/api/v1/staff/applications/[^/]+/visit-files$")
+_UPLOAD_PATH = re.compile(r"^/api/v1/staff/applications/[^/]+/visit-files\Z")
 UPLOAD_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 UPLOAD_LIMIT = 10 * 1024 * 1024
 # Routes that take an uploaded file (multipart/form-data): the counter's consent image with a confirmation or a
 # started application or an appeal (issue 13).
-_MULTIPART_PATHS = re.compile(r"^/api/v1/staff/counter/visits/[^/]{1,200}/(confirm|applications|appeals)$")
+_MULTIPART_PATHS = re.compile(r"^/api/v1/staff/counter/visits/[^/]{1,200}/(confirm|applications|appeals)\Z")
 
 
 def init_app(flask_app: Flask) -> None:

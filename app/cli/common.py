@@ -19,16 +19,35 @@ def config_or_exit(**overrides):
         raise click.ClickException(str(exc)) from None
 
 
+def _unreachable(cfg, exc: Exception) -> click.ClickException:
+    return click.ClickException(f"database not reachable ({type(exc).__name__}): {cfg.database_url.split('@')[-1]}")
+
+
+def reachable_config(**overrides):
+    """Config for a command that needs the database to answer, whatever its schema (backup, restore, upgrade)."""
+    from app.migrate import current_revisions
+
+    cfg = config_or_exit(**overrides)
+    try:
+        current_revisions(cfg.database_url)
+    except Exception as exc:  # noqa: BLE001 - unreachable database is reported, not traced
+        raise _unreachable(cfg, exc) from None
+    return cfg
+
+
 def ready_config(**overrides):
     """Config for a command that needs the schema at head; refuses clearly otherwise."""
-    from app.migrate import is_at_head
+    from app.migrate import ahead_message, is_at_head, unknown_revisions
 
     cfg = config_or_exit(**overrides)
     try:
         at_head = is_at_head(cfg.database_url)
     except Exception as exc:  # noqa: BLE001 - unreachable database is reported, not traced
-        raise click.ClickException(f"database not reachable ({type(exc).__name__}): {cfg.database_url.split('@')[-1]}") from None
+        raise _unreachable(cfg, exc) from None
     if not at_head:
+        unknown = unknown_revisions(cfg.database_url)
+        if unknown:
+            raise click.ClickException(ahead_message(unknown))
         raise click.ClickException("database schema is not at head: run `zerotrip db upgrade` first")
     return cfg
 

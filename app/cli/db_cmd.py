@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import config_or_exit, summary
-from app.migrate import upgrade
+from app.cli.common import reachable_config, ready_config, summary
+from app.migrate import SchemaAhead, upgrade
+
+ARCHIVE_LEASE = "db:archive"
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a file the command could not write or read (a read-only or immutable file, a full disk)."""
+    return f"{exc.strerror or type(exc).__name__}: {exc.filename}" if exc.filename else str(exc)
 
 
 @click.group("db")
@@ -18,8 +25,11 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations up to head."""
-    cfg = config_or_exit()
-    before, after = upgrade(cfg.database_url)
+    cfg = reachable_config()
+    try:
+        before, after = upgrade(cfg.database_url)
+    except SchemaAhead as exc:
+        raise click.ClickException(str(exc)) from None
     summary(upgraded=int(before != after), revision=",".join(sorted(after)) or "none")
 
 
@@ -33,12 +43,14 @@ def db_backup(out_dir) -> None:
     from flows.backup.archive import BackupFailed, RestoreRefused, backup
     from flows.backup.database import DumpFailed
 
-    cfg = config_or_exit()
+    cfg = reachable_config()
     target = Path(out_dir) if out_dir else Path(cfg.instance_path) / "backups" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         result = backup(cfg, target, progress=lambda line: click.echo(line, err=True))
     except (RestoreRefused, DumpFailed, BackupFailed) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(_os_error(exc)) from None
     summary(**result)
 
 
@@ -52,11 +64,13 @@ def db_restore(backup_dir, force: bool) -> None:
     from flows.backup.archive import RestoreRefused, restore
     from flows.backup.database import DumpFailed
 
-    cfg = config_or_exit()
+    cfg = reachable_config()
     try:
         result = restore(cfg, Path(backup_dir), force=force, progress=lambda line: click.echo(line, err=True))
     except (RestoreRefused, DumpFailed) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(_os_error(exc)) from None
     summary(**result)
     if not result["verified"]:
         click.echo(f"restore: tables differ from the manifest: {result['differ']}", err=True)
@@ -73,11 +87,17 @@ def db_archive(before, out_dir) -> None:
     never drops. A month with a message not yet final refuses (and the months after it); months younger than
     ZEROTRIP_ARCHIVE_AFTER_MONTHS (default 24) stay. `zerotrip audit verify` continues from the archived
     boundary, which is also written to the anchor file."""
+    from flows import joblock
     from flows.backup.database import DumpFailed
     from flows.backup.partitions import ArchiveRefused, archive
     from flows.dates import today_shanghai
 
-    cfg = config_or_exit()
+    cfg = ready_config()
+    # one archive at a time: two recorded each month twice and wrote the same dump file at once
+    if not joblock.acquire(cfg, ARCHIVE_LEASE, ttl_seconds=6 * 3600, take_over_gone=True):
+        click.echo(f"error: another `zerotrip db archive` is running "
+                   f"({joblock.holder(cfg, ARCHIVE_LEASE) or 'a moment ago'}); nothing was done", err=True)
+        sys.exit(2)
     try:
         result = archive(cfg, before, today_shanghai(), Path(out_dir) if out_dir else None,
                          progress=lambda line: click.echo(line, err=True))
@@ -87,6 +107,10 @@ def db_archive(before, out_dir) -> None:
         click.echo(f"archive refused: {exc}", err=True)
         summary(archived_months=0, refused=1)
         sys.exit(1)
+    except OSError as exc:
+        raise click.ClickException(_os_error(exc)) from None
+    finally:
+        joblock.release(cfg, ARCHIVE_LEASE)
     stopped = result.pop("stopped", None)
     if not stopped:
         summary(**result)

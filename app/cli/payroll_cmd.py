@@ -17,7 +17,7 @@ from flows import payroll, programs
 from flows.dates import today_shanghai
 from flows.money import yuan
 
-_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z")
 
 
 def _month(month: str | None) -> str:

@@ -29,7 +29,7 @@ ACTIONS = ("push", "search", "subscribe")
 MAX_DELAY_DAYS = 365
 MESSAGE_TTL = timedelta(minutes=10)
 PURGE_EVERY = 100
-_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
 
 
 class BadRegistration(ValueError):

@@ -27,8 +27,8 @@ from flows.money import fen
 KIND = "economic"
 COLUMNS = ("id_number", "kind", "period", "amount", "quantity", "ref", "source")
 SOURCES = ("tax", "social_security", "real_estate", "vehicles", "market_regulation", "bank")
-_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
-_AMOUNT = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
+_AMOUNT = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?\Z")
 MAX_FEN = 2_147_483_647  # the column holds fen in 32 bits: at most 21,474,836.47 yuan
 _T = EconomicRecord.__table__
 _EXISTING = select(_T.c.id, _T.c.resident_id, _T.c.kind, _T.c.period, _T.c.ref_hash, _T.c.amount_fen,

@@ -24,7 +24,7 @@ POPULATION_COLUMNS = (
     "id_number", "name", "sex", "birth_date", "household_id", "relation_to_head",
     "district_code", "street_code", "community_code", "hukou_local", "phone", "death_date",
 )
-_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
+_PHONE = re.compile(r"^1[3-9][0-9]{9}\Z")
 _PHONE_NOISE = str.maketrans("", "", " -")
 
 Issue = tuple[str, str]
