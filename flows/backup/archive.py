@@ -14,13 +14,13 @@ from sqlalchemy import create_engine, select, text
 
 from app.crypto import cipher_for, header
 from app.db import make_engine
-from app.models import EconomicRecord, PayoutAccount, Resident, StaffMember
+from app.models import EconomicRecord, KeyRotation, PayoutAccount, Resident, StaffMember
 from flows.backup import database, files
 from flows.backup.checksums import is_empty, table_checksums
 
 FORMAT = "zerotrip-backup/1"
 CANARY = "zerotrip backup key check"
-_SAMPLED = ((Resident, "id_enc"), (Resident, "phone_enc"), (PayoutAccount, "number_enc"), (StaffMember, "id_enc"),
+SAMPLED = ((Resident, "id_enc"), (Resident, "phone_enc"), (PayoutAccount, "number_enc"), (StaffMember, "id_enc"),
             (EconomicRecord, "ref_enc"))
 
 
@@ -28,11 +28,11 @@ class RestoreRefused(RuntimeError):
     """The restore would destroy data or could not decrypt it; nothing was written."""
 
 
-def _samples(engine) -> list[dict]:
+def samples(engine) -> list[dict]:
     """One ciphertext per encrypted column (from the data itself) and a canary under the current key."""
     out = []
     with engine.connect() as conn:
-        for model, column in _SAMPLED:
+        for model, column in SAMPLED:
             col = getattr(model, column)
             blob = conn.execute(select(col).where(col.is_not(None)).limit(1)).scalar()
             if blob is not None:
@@ -78,11 +78,11 @@ def backup(cfg, out_dir: Path, progress=print) -> dict:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise RestoreRefused(f"{out_dir} exists and is not an empty folder")
     engine = make_engine(cfg.database_url)
-    samples = _samples(engine)
-    cipher = _check_sample_keys(cfg, samples)
+    found = samples(engine)
+    cipher = _check_sample_keys(cfg, found)
     created = not out_dir.exists()
     try:
-        return _write_backup(cfg, engine, cipher, samples, out_dir, progress)
+        return _write_backup(cfg, engine, cipher, found, out_dir, progress)
     except (OSError, sqlite3.Error) as exc:
         _remove_partial(out_dir, created)
         raise BackupFailed(f"cannot write the backup to {out_dir}: {getattr(exc, 'strerror', None) or exc}") from None
@@ -117,12 +117,20 @@ def _write_backup(cfg, engine, cipher, samples: list[dict], out_dir: Path, progr
                         "sha256": files.sha256_of(out_dir / stored)})
     with engine.connect() as conn:
         revision = ",".join(sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+        rotating = conn.execute(select(KeyRotation.to_kid).where(KeyRotation.state == "running")).first()
+    kids = {_kid(s["ciphertext"]) for s in samples} | {cipher.current_kid}
+    if rotating is not None:
+        # rows are under the old key and the new one while a rotation runs (one sample a column cannot tell
+        # which): every key of the ring may be needed to read this backup, and a restore asks for all of them
+        kids |= set(cipher.kids)
+        progress(f"backup: a data-key rotation to {rotating.to_kid} is running; this backup needs keys "
+                 f"{', '.join(sorted(kids))}")
     manifest = {
         "format": FORMAT, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dialect": engine.dialect.name, "revision": revision, "database": db_file,
         "database_sha256": files.sha256_of(out_dir / db_file), "tables": tables, "files": entries,
         "key_check": {"current_kid": cipher.current_kid, "canary": cipher.encrypt(CANARY, b"backup").hex(),
-                      "samples": samples, "kids": sorted({_kid(s["ciphertext"]) for s in samples} | {cipher.current_kid})},
+                      "samples": samples, "kids": sorted(kids)},
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     return {"backup": str(out_dir), "dialect": manifest["dialect"], "tables": len(tables),
@@ -141,6 +149,9 @@ def _check_keys(cfg, manifest: dict) -> None:
             raise ValueError("canary mismatch")
         for sample in check["samples"]:
             cipher.decrypt(bytes.fromhex(sample["ciphertext"]))
+        missing = [kid for kid in check.get("kids", []) if kid not in cipher.kids and not kid.startswith("(")]
+        if missing:  # e.g. a backup made during a rotation: its rows are under both keys
+            raise ValueError(f"the backup names data key {', '.join(missing)}, which is not in the ring")
     except ValueError as exc:
         raise RestoreRefused(f"the configured data keys ({','.join(cipher.kids)}) cannot decrypt this backup "
                              f"(its ciphertexts use keys {', '.join(check.get('kids', [check['current_kid']]))}): {exc}") from None

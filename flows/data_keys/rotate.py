@@ -126,11 +126,41 @@ def rotate(cfg, batch_size: int = 500, progress: Callable[[str, int], None] | No
                               f"another host, run again once its lease lapses ({lease.LEASE_SECONDS} s)")
     try:
         return _rotate(cfg, engine, cipher, batch_size, progress, pause)
+    except ValueError as exc:
+        if "not in the ring" not in str(exc) and "decrypts" not in str(exc):
+            raise
+        raise RotationRefused(f"{exc}: the rotation stopped after its last complete batch; put that key back "
+                              "in ZEROTRIP_DATA_KEYS (after the new one) and run again to resume") from None
     finally:
         lease.release(cfg)
 
 
+def _refuse_unreadable(engine: Engine, cipher) -> None:
+    """Before a rotation is opened: the ring must read the data. A ring without the data's key (a mistyped kid,
+    the old key left out) failed on the first row with a traceback and left a running rotation to the wrong
+    key behind, which kept imports and seeding refused until someone deleted it by hand."""
+    from app.crypto import header
+    from flows.backup.archive import samples
+
+    missing = set()
+    for sample in samples(engine):
+        blob = bytes.fromhex(sample["ciphertext"])
+        kid = header(blob)[1]
+        if kid is not None and kid not in cipher.kids:
+            missing.add(kid)
+        elif kid is None:
+            try:
+                cipher.decrypt(blob)
+            except ValueError:
+                missing.add("(a key without kid)")
+    if missing:
+        raise RotationRefused(f"the data is (partly) under data key {', '.join(sorted(missing))}, which is not in "
+                              f"ZEROTRIP_DATA_KEYS ({', '.join(cipher.kids)}): put the new key first and keep the "
+                              "old one after it until the rotation ends; nothing was changed")
+
+
 def _rotate(cfg, engine: Engine, cipher, batch_size: int, progress, pause: float) -> dict:
+    _refuse_unreadable(engine, cipher)
     rotation = _open_rotation(engine, cipher.current_kid)
     for step in STEPS[STEP_NAMES.index(rotation["step"]):]:
         if rotation["step"] != step.name:
