@@ -196,6 +196,8 @@ def _check_entries(manifest: dict) -> None:
             raise _damaged(f"manifest.json's files[{i}] has an unknown role {entry['role']!r}")
         if not _inside(entry["stored"]) or (entry["role"] == "instance" and not _inside(entry["path"])):
             raise _damaged(f"manifest.json's files[{i}] points outside its folder ({entry['stored']}, {entry['path']})")
+        if entry["role"] == "external" and not files.is_external_kind(entry["path"]):
+            raise _damaged(f"manifest.json's files[{i}] is no import report or archive dump ({entry['path'][:200]})")
 
 
 def read_manifest(source: Path) -> dict:
@@ -251,8 +253,13 @@ def restore(cfg, source: Path, force: bool = False, progress=print) -> dict:
                 raise RestoreRefused(f"{target} exists with other content: restore refuses without --force")
     progress("restore: database")
     database.restore(cfg.database_url, engine, source / manifest["database"])
+    recorded = files.recorded_paths(make_engine(cfg.database_url))
     for entry in manifest["files"]:
         target = files.destination(cfg, entry)
+        if entry["role"] == "external" and target.resolve() not in recorded:
+            # a file outside the instance folder is written only where the restored data records one
+            progress(f"restore: {entry['path'][:200]} is not recorded by the restored database; not written")
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / entry["stored"], target)
     progress("restore: verifying checksums")

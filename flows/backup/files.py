@@ -49,15 +49,30 @@ def collect(cfg, engine: Engine, skip: set[Path]) -> list[dict]:
     return found
 
 
+# what an "external" file can be: an import report (CSV) or an archive dump; a manifest naming any other kind of
+# file outside the instance folder is damaged (restore would write it wherever the manifest said)
+EXTERNAL_SUFFIXES = (".csv", ".dump")
+
+
+def recorded_paths(engine: Engine) -> set[Path]:
+    """The files the database records by path: import reports and `db archive` dumps."""
+    with engine.connect() as conn:
+        recorded = set(conn.execute(select(ImportBatch.report_path).where(ImportBatch.report_path.is_not(None))).scalars())
+        recorded |= set(conn.execute(select(ArchivedPartition.dump_file)).scalars())
+    return {Path(name).resolve() for name in recorded if name}
+
+
 def _external_files(engine: Engine) -> list[Path]:
     """Files the database records by path that exist: import reports and `db archive` dumps (an archive written
     with --out lies outside the instance folder, and its dump is the only copy of a detached month once the
     detached table is dropped)."""
-    with engine.connect() as conn:
-        recorded = set(conn.execute(select(ImportBatch.report_path).where(ImportBatch.report_path.is_not(None))).scalars())
-        recorded |= set(conn.execute(select(ArchivedPartition.dump_file)).scalars())
-    paths = {Path(name).resolve() for name in recorded if name}
-    return sorted(path for path in paths if path.is_file())
+    return sorted(path for path in recorded_paths(engine) if path.is_file())
+
+
+def is_external_kind(path: str) -> bool:
+    candidate = Path(path)
+    return candidate.is_absolute() and candidate.suffix.lower() in EXTERNAL_SUFFIXES and not is_key_file(candidate) \
+        and ".." not in candidate.parts
 
 
 def destination(cfg, entry: dict) -> Path:

@@ -176,6 +176,16 @@ def _entry_outside(folder: Path) -> None:
     _write_manifest(folder, manifest)
 
 
+def _external_anywhere(folder: Path) -> None:
+    """An entry that would have restore write a file of the manifest's choosing outside the instance folder (the
+    probe of 7 Dec wrote /tmp/…/pwned_by_manifest.txt; a cron file or a shell profile is as easy)."""
+    manifest = _manifest(folder)
+    first = manifest["files"][0]
+    manifest["files"].append({"role": "external", "path": str(folder.parent / "pwned_by_manifest.txt"),
+                              "stored": first["stored"], "sha256": first["sha256"]})
+    _write_manifest(folder, manifest)
+
+
 def _no_database_file(folder: Path) -> None:
     (folder / _manifest(folder)["database"]).unlink()
 
@@ -187,6 +197,7 @@ def _no_stored_file(folder: Path) -> None:
 DAMAGES = [(_garbage, "manifest.json is not valid JSON"), (_truncated, "manifest.json is not valid JSON"),
            (_a_list, "holds a list"), (_no_tables, "lacks tables"), (_no_canary, "lacks key_check.canary"),
            (_entry_not_an_object, "files[0]"), (_entry_outside, "outside"), (_no_database_file, "is missing"),
+           (_external_anywhere, "no import report or archive dump"),
            (_no_stored_file, "is missing")]
 
 
@@ -230,3 +241,18 @@ def test_a_backup_that_fails_half_way_removes_what_it_wrote(cfg, tmp_path, monke
     with pytest.raises(archive.BackupFailed):
         archive.backup(cfg, tmp_path / "given", progress=lambda line: None)
     assert list((tmp_path / "given").iterdir()) == [], "the empty folder it was given is empty again"
+
+
+def test_a_report_the_restored_data_does_not_record_is_not_written(cfg, backup_dir, tmp_path):
+    """An import report or dump is restored to its absolute path only where the restored database records one."""
+    manifest = _manifest(backup_dir)
+    first = manifest["files"][0]
+    stray = tmp_path / "elsewhere" / "population-x.csv"
+    manifest["files"].append({"role": "external", "path": str(stray), "stored": first["stored"],
+                              "sha256": first["sha256"]})
+    _write_manifest(backup_dir, manifest)
+    target = _target_env(cfg, tmp_path, "stray")
+    done = _zerotrip(target, "db", "restore", str(backup_dir))
+    assert done.returncode == 0 and "verified=1" in done.stdout, done.stderr
+    assert "not recorded by the restored database; not written" in done.stderr
+    assert not stray.exists()
