@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 
 import click
 
@@ -102,3 +105,23 @@ class DayType(click.DateTime):
             self.fail(f"{moment.date().isoformat()} is not between {earliest.isoformat()} and {latest.isoformat()}",
                       param, ctx)
         return moment
+
+
+def _raise_interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (an operator's kill, a service manager's stop) ends the block as Ctrl-C does: its clean-up runs
+    (a transaction rolls back, a child tool is stopped, set-aside data is put back, leases are released) instead
+    of the process vanishing with all of them left behind. Only the main thread may set a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+

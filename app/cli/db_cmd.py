@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import reachable_config, ready_config, summary
+from app.cli.common import reachable_config, ready_config, sigterm_as_interrupt, summary
 from app.migrate import SchemaAhead, upgrade
 
 ARCHIVE_LEASE = "db:archive"
@@ -46,7 +46,8 @@ def db_backup(out_dir) -> None:
     cfg = reachable_config()
     target = Path(out_dir) if out_dir else Path(cfg.instance_path) / "backups" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
-        result = backup(cfg, target, progress=lambda line: click.echo(line, err=True))
+        with sigterm_as_interrupt():  # a killed backup stops pg_dump and removes its half-written folder
+            result = backup(cfg, target, progress=lambda line: click.echo(line, err=True))
     except (RestoreRefused, DumpFailed, BackupFailed) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -66,7 +67,8 @@ def db_restore(backup_dir, force: bool) -> None:
 
     cfg = reachable_config()
     try:
-        result = restore(cfg, Path(backup_dir), force=force, progress=lambda line: click.echo(line, err=True))
+        with sigterm_as_interrupt():  # a killed restore stops pg_restore and puts the target's data back
+            result = restore(cfg, Path(backup_dir), force=force, progress=lambda line: click.echo(line, err=True))
     except (RestoreRefused, DumpFailed) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
 
 from app import idnumbers
-from app.cli.common import EXIT_BAD_INPUT, Progress, ready_config, summary
+from app.cli.common import EXIT_BAD_INPUT, Progress, ready_config, sigterm_as_interrupt, summary
 from flows.imports.beneficiaries import import_beneficiaries
 from flows.imports.csvfile import BadInput
 from flows.imports.population import import_population
@@ -35,10 +33,12 @@ def run_import(job, path: str, label: str) -> None:
                    "run this one when it has finished", err=True)
         sys.exit(EXIT_BAD_INPUT)
     progress = Progress(label)
-    main = threading.current_thread() is threading.main_thread()  # only the main thread may set a handler
-    previous = signal.signal(signal.SIGTERM, _stop_as_interrupted) if main else None
+    # SIGTERM ends an import as Ctrl-C does: the open batch rolls back, a first load builds the indexes it
+    # dropped, the worker processes finish their blocks and exit, the leases are released
     try:
-        result = job(cfg, Path(path), progress=progress.update, on_total=lambda n: setattr(progress, "total", n))
+        with sigterm_as_interrupt():
+            result = job(cfg, Path(path), progress=progress.update,
+                         on_total=lambda n: setattr(progress, "total", n))
     except BadInput as exc:
         click.echo(f"error: {idnumbers.redact(str(exc))}", err=True)
         sys.exit(EXIT_BAD_INPUT)
@@ -46,8 +46,6 @@ def run_import(job, path: str, label: str) -> None:
         click.echo(f"error: the import stopped: {failure_of(exc)}", err=True)
         sys.exit(1)
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
         joblock.release(cfg, lease)
     done = sum(result[k] for k in ("imported", "updated", "unchanged", "rejected"))
     progress.update(done, force=True)
@@ -57,13 +55,6 @@ def run_import(job, path: str, label: str) -> None:
         summary(**{k: v for k, v in result.items() if k != "batch"}, complete="false")
         sys.exit(1)
     summary(**{k: v for k, v in result.items() if k != "batch"})
-
-
-def _stop_as_interrupted(_signum, _frame) -> None:
-    """SIGTERM (an operator's kill, a service manager's stop) ends an import as Ctrl-C does: the open batch rolls
-    back, a first load builds the indexes it dropped, the worker processes finish their blocks and exit, the
-    leases are released — instead of the process vanishing with all of them left behind."""
-    raise KeyboardInterrupt
 
 
 def failure_of(exc: Exception) -> str:

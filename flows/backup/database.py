@@ -154,8 +154,12 @@ def _restore_postgresql(url: str, engine: Engine, source: Path) -> None:
     _check_dump(pg_restore, source)
     moved = _set_aside(engine)
     engine.dispose()
-    done = _pg_run([pg_restore, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-                    f"--dbname={_libpq_url(url)}", str(source)])
+    try:
+        done = _pg_run([pg_restore, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
+                        f"--dbname={_libpq_url(url)}", str(source)])
+    except BaseException:  # Ctrl-C, or SIGTERM raised as it: subprocess.run killed pg_restore (its one
+        _put_back(engine, moved)  # transaction rolls back); the data set aside gets its names back
+        raise
     if done.returncode != 0:
         failure = done.stderr.strip()[:500]
         try:

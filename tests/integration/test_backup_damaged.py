@@ -8,7 +8,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import empty_database
 from tests.integration.test_backup_restore import _rows, _target_url, _zerotrip
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +125,40 @@ def test_a_forced_restore_without_pg_restore_keeps_the_target(backup_dir, restor
                        "--force")
     assert _rows(restored_target["DATABASE_URL"]) == before, "the target's data is still there"
     _one_line_error(forced, "pg_restore not found")
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # ended, not yet reaped
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def test_a_restore_stopped_by_sigterm_stops_pg_restore_and_keeps_the_target(backup_dir, restored_target, tmp_path):
+    """A service manager's stop (SIGTERM) during pg_restore: the process vanished, pg_restore went on as an
+    orphan and the data stayed set aside (probe of 7 Dec). Now pg_restore is stopped and the data put back."""
+    _postgresql_only(restored_target["DATABASE_URL"])
+    before = _rows(restored_target["DATABASE_URL"])
+    tools, started = tmp_path / "slow-tools", tmp_path / "pg_restore.pid"
+    tools.mkdir()
+    real = shutil.which("pg_restore")
+    (tools / "pg_restore").write_text(  # the real tool for --list; a restore that waits until it is stopped
+        f'#!/bin/sh\ncase "$1" in --list) exec "{real}" "$@";; esac\necho $$ > "{started}"\n'
+        'while true; do sleep 0.05; done\n', encoding="utf-8")
+    (tools / "pg_restore").chmod(0o755)
+    env = {**os.environ, **restored_target, "PATH": f"{tools}:{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "db", "restore", str(backup_dir), "--force"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = wait_until(lambda: (started.exists() and started.read_text().strip())
+                      or (proc.poll() is not None and "the restore exited"), what="the slow pg_restore to start")
+    assert seen != "the restore exited", proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate()
+    assert proc.returncode != 0 and "Traceback" not in err, err
+    child = int(started.read_text())
+    wait_until(lambda: _stopped(child), what="pg_restore to be stopped")
+    assert _rows(restored_target["DATABASE_URL"]) == before, "the target's data is back"
+    assert _set_aside_schemas(restored_target["DATABASE_URL"]) == []
 
 
 def test_a_restore_after_an_interrupted_one_refuses_and_says_where_the_data_is(backup_dir, restored_target):
