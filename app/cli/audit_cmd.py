@@ -66,8 +66,12 @@ def audit_anchor(anchor_path) -> None:
     from app.audit import write_anchor
 
     cfg = ready_config()
-    with session_scope(cfg) as session:
-        anchor = write_anchor(session, anchor_path or cfg.audit_anchor_path)
+    try:
+        with session_scope(cfg) as session:
+            anchor = write_anchor(session, anchor_path or cfg.audit_anchor_path)
+    except OSError as exc:  # an unwritable or immutable file, a folder that is a file: one line
+        raise click.ClickException(f"cannot write the anchor file: {exc.strerror or type(exc).__name__}: "
+                                   f"{exc.filename or anchor_path or cfg.audit_anchor_path}") from None
     summary(anchored=1, seq=anchor["seq"], head=anchor["hash"][:16])
 
 

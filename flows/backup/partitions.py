@@ -141,16 +141,20 @@ def _dump_pending(cfg, engine, folder: Path, progress) -> int:
             raise DumpFailed(f"pg_dump of {qualified} failed (the table stays detached in the archive schema; "
                              f"rerun `zerotrip db archive` to dump it): {done.stderr.strip()[:300]}")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             rows = conn.execute(text(f"SELECT COUNT(*) FROM {qualified}")).scalar()
             last = conn.execute(text(f"SELECT seq, hash FROM {qualified} ORDER BY seq DESC LIMIT 1")).first() \
                 if table == "audit_events" else None
+        if last is not None:
+            # the boundary's anchor before the record: written after it, a failed write (a full disk, an
+            # immutable file, a kill) left a recorded month that `audit verify` called tampered for good, and
+            # a rerun skipped it; now a rerun dumps and anchors the month again (the same line twice is harmless)
+            append_anchor(cfg.audit_anchor_path, last.seq, last.hash, archived=month)
+        with engine.begin() as conn:
             conn.execute(ArchivedPartition.__table__.insert().values(
                 table_name=table, month=month, detached_as=qualified, rows=rows, dump_file=str(path),
                 dump_sha256=digest, last_seq=last.seq if last else None, last_hash=last.hash if last else None,
                 archived_at=utcnow()))
-        if last is not None:
-            append_anchor(cfg.audit_anchor_path, last.seq, last.hash, archived=month)
         progress(f"{qualified}: {rows:,} rows → {path.name} (sha256 {digest[:16]})")
         count += 1
     return count

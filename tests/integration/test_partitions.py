@@ -170,3 +170,30 @@ def test_archive_on_sqlite_says_what_to_do_instead(db_url, cli):
         pytest.skip("SQLite's answer")
     result = cli("db", "archive", "--before", "2020-01")
     assert result.exit_code == 1 and "PostgreSQL only" in result.stderr, result.output
+
+
+def test_an_anchor_that_could_not_be_written_is_written_by_the_rerun(pg, session, cfg, cli, tmp_path, monkeypatch):
+    """The boundary's anchor was written after the month was recorded: a failed write (a full disk, an immutable
+    file, a kill) left `audit verify` calling the trail tampered for good, and a rerun skipped the month."""
+    from flows.backup import partitions
+
+    _old_chain(session, [datetime(2024, 1, 10, 8), datetime(2024, 1, 20, 9)])
+    audit.record(session, actor="system:test", action="test.now")
+    session.commit()
+    assert cli("audit", "anchor").exit_code == 0
+    written = partitions.append_anchor
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device", cfg.audit_anchor_path)
+
+    monkeypatch.setattr(partitions, "append_anchor", disk_full)
+    failed = cli("db", "archive", "--before", "2024-02", "--out", str(tmp_path))
+    assert failed.exit_code == 1 and "No space left on device" in failed.stderr, failed.output
+    assert "Traceback" not in failed.output
+    session.expire_all()
+    assert session.scalar(select(ArchivedPartition).where(ArchivedPartition.table_name == "audit_events")) is None
+    monkeypatch.setattr(partitions, "append_anchor", written)
+    again = cli("db", "archive", "--before", "2024-02", "--out", str(tmp_path))
+    assert again.exit_code == 0 and "tables_dumped=1" in again.stdout, again.output  # detached by the first run
+    verified = cli("audit", "verify")
+    assert verified.exit_code == 0 and "ok=1" in verified.stdout, verified.output
