@@ -41,6 +41,9 @@ class AdminPurposeArgs(StrictSchema):
                             values=ma.fields.List(ma.fields.String(validate=CODE), validate=ma.validate.Length(max=40)),
                             load_default=dict, validate=ma.validate.Length(max=20))
     push = ma.fields.List(ma.fields.String(validate=CODE), load_default=list, validate=ma.validate.Length(max=20))
+    programs = ma.fields.List(ma.fields.String(validate=CODE), load_default=list, validate=ma.validate.Length(max=20),
+                              metadata={"description": "programs whose stops a subscription may follow as a "
+                                                       "whole under this purpose (docs/exchange.md)"})
 
 
 class AdminClientArgs(StrictSchema):

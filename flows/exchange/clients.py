@@ -81,6 +81,11 @@ def _check_purposes(purposes: dict) -> None:
         unknown_push = set(spec.get("push") or ()) - set(PUSH)
         if unknown_push:
             raise BadRegistration(f"purpose {code}: unknown push dataset {', '.join(sorted(unknown_push))}")
+        from flows.programs import PROGRAMS
+
+        unknown_programs = set(spec.get("programs") or ()) - set(PROGRAMS)
+        if unknown_programs:
+            raise BadRegistration(f"purpose {code}: unknown program {', '.join(sorted(unknown_programs))}")
         for dataset, fields in (spec.get("fields") or {}).items():
             known = ANSWERS.get(dataset)
             if known is None:

@@ -97,3 +97,20 @@ def test_only_a_district_admin_manages_clients(client, session, cfg):
         assert client.post(URL, json=_body(key), headers=headers).status_code == 403, role
     _, citizen_account, _ = h.person(session, cfg, "王大爷")
     assert client.get(URL, headers=h.headers_for(session, cfg, citizen_account)).status_code == 401
+
+
+def test_a_purpose_that_follows_a_whole_program_can_be_registered_on_the_screen(client, session, cfg):
+    """The CLI could register `programs` in a purpose (a subscription to every stop of 低保 under a legal basis);
+    the workbench's form refused the field (422 unknown field), so only an operator could."""
+    _, admin = h.staff(session, cfg, "admin", "140105")
+    purposes = {"premium_aid": {"legal_basis": "《社会救助暂行办法》第二十八条；医保参保资助", "programs": ["dibao"],
+                                "fields": {"dibao_household": ["receiving"]}}}
+    made = client.post(URL, json=_body(Ed25519PrivateKey.generate(), id="ybjp", key_id="ybjp-k1",
+                                       actions=["search", "subscribe"], purposes=purposes), headers=admin)
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.json["purposes"]["premium_aid"]["programs"] == ["dibao"]
+    unknown = {"premium_aid": {**purposes["premium_aid"], "programs": ["no_such_program"]}}
+    refused = client.post(URL, json=_body(Ed25519PrivateKey.generate(), id="ybjq", key_id="ybjq-k1",
+                                          actions=["subscribe"], purposes=unknown), headers=admin)
+    assert (refused.status_code, refused.json["error_code"]) == (422, "bad_registration")
+    assert "no_such_program" in refused.json["message"]
