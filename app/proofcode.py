@@ -198,13 +198,15 @@ def verify(code: str, keys: list[ProofKey], now: datetime, issuer: str | None = 
     if not good:
         raise ProofError("bad_signature", "The signature does not match: the code was altered or forged.")
     try:
+        if not isinstance(payload, dict):  # signed, but a list or a text: no claims (IndexError was a 500)
+            raise TypeError("claims are not a map")
         body = payload[CLAIM_BENEFIT]
         claims = Claims(certificate_id=payload[CTI].hex(), program=str(body["b"]), program_name=str(body["bn"]),
                         tier=str(body["t"]), name_masked=str(body["n"]), id_last4=str(body["i"]),
                         issued_at=datetime.fromtimestamp(payload[IAT], UTC),
                         expires_at=datetime.fromtimestamp(payload[EXP], UTC), issuer=str(payload.get(ISS, "")),
                         kid=base64.b64encode(key.kid).decode())
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError):
         raise ProofError("malformed", "The code is signed but its content is not a proof of benefit.") from None
     if issuer is not None and claims.issuer != issuer:
         raise ProofError("unknown_key", "The code was issued by someone else.")

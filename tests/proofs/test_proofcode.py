@@ -38,3 +38,23 @@ def test_an_unknown_algorithm_is_named_so_an_sm2_profile_can_sit_beside_es256():
     with pytest.raises(proofcode.ProofError) as refused:
         proofcode.verify(_wrap(raw), [], datetime.now(UTC))
     assert refused.value.reason == "unsupported_alg"
+
+
+@pytest.mark.parametrize("claims", [[1, 2, 3], "text", {-65537: "not a map"}], ids=["list", "text", "benefit_text"])
+def test_a_well_signed_code_whose_claims_are_no_map_is_malformed(claims):
+    """Only a holder of the signing key can make one, but the verification route must still answer (a list of
+    claims raised IndexError: a 500 where the docs promise a verdict)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from pycose.headers import KID, Algorithm
+    from pycose.messages import Sign1Message
+
+    from app.proofkeys import ProofKey
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    key = ProofKey(kid=b"k1", public=private.public_key(), private=private)
+    message = Sign1Message(phdr={Algorithm: proofcode.Es256, KID: key.kid}, payload=cbor2.dumps(claims))
+    message.key = proofcode._cose_key(key)
+    code = proofcode.PREFIX + base45.b45encode(zlib.compress(message.encode(), 9)).decode()
+    with pytest.raises(proofcode.ProofError) as refused:
+        proofcode.verify(code, [key], datetime.now(UTC))
+    assert refused.value.reason == "malformed"
