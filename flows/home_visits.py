@@ -72,11 +72,14 @@ def record(session: Session, caller: Caller, application: Application, args: dic
                             "are three different files.", error_code="visit_signatures_same")
     if len(set(args.get("photos") or [])) < len(args.get("photos") or []):
         raise Unprocessable("A photo is listed twice.", error_code="visit_file_invalid")
-    _files(session, application, [signatures["investigator_1"], signatures["investigator_2"]], ("signature",),
-           "A signature of each investigator")
-    _files(session, application, [signatures["household"]],
-           ("thumbprint_form",) if signer == "thumbprint_form" else ("signature",),
-           "The household member's signature (or the photo of the thumb-printed form)")
+    drawn = _files(session, application, [signatures["investigator_1"], signatures["investigator_2"]],
+                   ("signature",), "A signature of each investigator")
+    drawn += _files(session, application, [signatures["household"]],
+                    ("thumbprint_form",) if signer == "thumbprint_form" else ("signature",),
+                    "The household member's signature (or the photo of the thumb-printed form)")
+    if len({row.sha256 for row in drawn}) < 3:  # one drawing uploaded three times is three ids, one signature
+        raise Unprocessable("Each person signs on their own: two of the signatures are the same drawing.",
+                            error_code="visit_signatures_same")
     photos = args.get("photos") or []
     _files(session, application, photos, ("photo",), "A photo")
     location = args.get("location") or {}

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from app.models import AuditEvent, Benefit, CounterVisit, ProxyGrant, StaffTask
 from tests.authz import helpers as h
+from tests.builders import make_resident
 from tests.races.conftest import QUIET
 
 STREET, COMMUNITY = "140105001", "140105001001"
@@ -142,3 +143,35 @@ def test_20_parallel_registrations_of_one_department_and_of_one_key_store_each_o
     assert _count(session, select(ExchangeKey).where(ExchangeKey.client_id == "mzjpar")) == 2
     assert _count(session, select(AuditEvent).where(AuditEvent.action == "exchange.client_register")) == 1
     assert _count(session, select(AuditEvent).where(AuditEvent.action == "exchange.key_add")) == 1
+
+
+def test_two_reviewers_deciding_one_street_review_at_once_one_decision_stands(servers, session, cfg):
+    """One approves while the other rejects, 10 times each at once: the case went on to 公示 while a 'rejected'
+    message was queued and both decisions were audited. Now one request moves the case; the rest are 409."""
+    from app.models import Application, OutboxMessage, PublicNotice
+    from flows.programs.dibao import cases
+
+    head, _ = make_resident(session, cfg, name="孟大山", birth_date=date(1975, 3, 3), household_id="HR1", sex="M",
+                            street=STREET, community=COMMUNITY)
+    application = cases.apply(session, head, "acct-1", declared_monthly_income_fen=20_000)
+    investigator, _ = h.staff(session, cfg, "community_worker", street=STREET, community=COMMUNITY)
+    cases.record_home_visit(session, application, investigator.id, dict.fromkeys(cases.HOME_VISIT_CHECKLIST, True))
+    session.commit()
+    assert application.state == "reviewing"
+    _, approver = h.staff(session, cfg, "reviewer", street=STREET)
+    _, rejecter = h.staff(session, cfg, "reviewer", street=STREET)
+    path = f"/api/v1/staff/applications/{application.id}/street-review"
+    yes = {"decision": "approve", "reason": "入户调查与申报一致"}
+    no = {"decision": "reject", "reason_code": "income_above_standard", "reason": "收入高于标准"}
+    answers = servers.burst(20, lambda i, base: requests.post(
+        f"{base}{path}", headers=approver if i % 2 else rejecter, json=yes if i % 2 else no, timeout=QUIET))
+    codes = Counter(r.status_code for r in answers)
+    assert codes == {200: 1, 409: 19}, [r.text for r in answers if r.status_code != 409]
+    session.expire_all()
+    state = session.get(Application, application.id).state
+    rejected = _count(session, select(OutboxMessage).where(OutboxMessage.application_id == application.id,
+                                                           OutboxMessage.kind == "rejected"))
+    notices = _count(session, select(PublicNotice).where(PublicNotice.application_id == application.id))
+    assert (state, rejected, notices) in (("public_notice", 0, 1), ("rejected", 1, 0)), (state, rejected, notices)
+    assert _count(session, select(AuditEvent).where(AuditEvent.action.like("staff.street_review%"),
+                                                    AuditEvent.object_ref == f"application:{application.id}")) <= 1

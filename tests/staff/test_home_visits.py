@@ -56,6 +56,11 @@ def test_a_visit_needs_two_investigators_and_their_signatures(cfg, session, clie
                  {**body["signatures"], "investigator_2": one}, {**body["signatures"], "household": one}):
         shared = client.post(base + "/home-visit", headers=mine, json={**body, "signatures": same})
         assert shared.status_code == 422 and shared.json["error_code"] == "visit_signatures_same", shared.json
+    # nor one drawing uploaded three times (three file ids, one signature: the ids alone were compared)
+    copies = [upload(client.post, application.id, "signature", mine).json["id"] for _ in range(3)]
+    copied = client.post(base + "/home-visit", headers=mine, json={**body, "signatures": dict(
+        zip(("investigator_1", "investigator_2", "household"), copies, strict=True))})
+    assert copied.status_code == 422 and copied.json["error_code"] == "visit_signatures_same", copied.json
     twice = client.post(base + "/home-visit", headers=mine, json={**body, "photos": body["photos"] * 2})
     assert twice.status_code == 422 and twice.json["error_code"] == "visit_file_invalid"
     assert session.scalar(select(func.count()).select_from(HomeVisit)) == 0

@@ -17,13 +17,15 @@ class StaffPhone(Desk):
 
 
 def _sign(page, selector: str) -> None:
+    """A stroke across the pad; each pad (#sign-1, -2, -3) its own hand: three people do not draw the same."""
+    hand = int(selector[-1])
     page.locator(selector).scroll_into_view_if_needed()
     box = page.locator(selector).bounding_box()
     x, y = box["x"] + 20, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
     for i in range(1, 12):
-        page.mouse.move(x + i * 20, y + (8 if i % 2 else -8))
+        page.mouse.move(x + i * (16 + hand * 2), y + ((5 + hand * 3) if i % 2 else -(5 + hand * 3)))
     page.mouse.up()
 
 

@@ -236,11 +236,24 @@ def waiting_for(application: Application, state: str) -> None:
     _require(application, state)
 
 
+def _take(session: Session, application: Application, state: str) -> None:
+    """409 unless this is a 低保 case at `state` — decided by one conditional UPDATE, so that of two staff deciding
+    the same step at once one stands and the other writes nothing (both were accepted: the case went on while
+    the resident was told it was rejected). On PostgreSQL the second waits for the first's commit, then finds
+    the state moved; SQLite runs writing transactions one at a time."""
+    _require(application, state)
+    won = session.execute(update(Application).where(Application.id == application.id, Application.state == state)
+                          .values(updated_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise Conflict(f"The application is no longer {state}: someone decided this step a moment ago.",
+                       error_code="state_conflict")
+
+
 def record_home_visit(session: Session, application: Application, staff_id: str, checklist: dict[str, bool],
                       note: str = "", today: date | None = None) -> Application:
     """The street's staff record the visit: every checklist item true → street review; otherwise rejected."""
     today = today or today_shanghai()
-    _require(application, "home_visit")
+    _take(session, application, "home_visit")
     missing = [item for item in HOME_VISIT_CHECKLIST if item not in checklist]
     if missing:
         raise Unprocessable("The checklist is incomplete.", errors={"checklist": missing})
@@ -267,7 +280,7 @@ def street_review(session: Session, application: Application, staff_id: str, app
                   reason_code: str | None = None, today: date | None = None, note: str = "") -> Application:
     """Street review: approve → public notice for N days; reject with a coded reason (and the staff's words)."""
     today = today or today_shanghai()
-    _require(application, "reviewing")
+    _take(session, application, "reviewing")
     if not approve and reason_code not in dibao.REJECTION_REASONS:
         raise Unprocessable("A rejection needs a reason code.", errors={"reason_code": sorted(dibao.REJECTION_REASONS)})
     close_deadline(session, application, "reviewing", today)
@@ -429,7 +442,7 @@ def county_decide(session: Session, application: Application, staff_id: str, app
                   reason_code: str | None = None, today: date | None = None, note: str = "") -> Application:
     """County approval: the rule is re-checked on today's data; approval starts the benefit next month."""
     today = today or today_shanghai()
-    _require(application, "approving")
+    _take(session, application, "approving")
     close_deadline(session, application, "approving", today)
     if not approve:
         code = reason_code if reason_code in dibao.REJECTION_REASONS else "county_rejected"
