@@ -46,6 +46,8 @@ def register(session: Session, *, client_id: str, name: str, public_key: str, ac
     """Register a department; BadRegistration when the paperwork (PIA, agreement) or the allowlists are wrong."""
     if not _ID.match(client_id or "") or len(client_id) > 40:
         raise BadRegistration("client id: 1–40 letters, digits, . _ : -")
+    if not (name or "").strip():
+        raise BadRegistration("the department's name is required (the screens and every audit line show it)")
     if not (pia_ref or "").strip():
         raise BadRegistration("a PIA reference (个人信息保护影响评估, PIPL art. 55–56) is required")
     if not (agreement_ref or "").strip():

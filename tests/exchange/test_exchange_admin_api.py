@@ -114,3 +114,6 @@ def test_a_purpose_that_follows_a_whole_program_can_be_registered_on_the_screen(
                                           actions=["subscribe"], purposes=unknown), headers=admin)
     assert (refused.status_code, refused.json["error_code"]) == (422, "bad_registration")
     assert "no_such_program" in refused.json["message"]
+    blank = client.post(URL, json=_body(Ed25519PrivateKey.generate(), id="ybjr", key_id="ybjr-k1", name="   "),
+                        headers=admin)
+    assert (blank.status_code, blank.json["error_code"]) == (422, "bad_registration")
