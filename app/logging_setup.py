@@ -11,7 +11,8 @@ import time
 from app.idnumbers import redact
 
 _JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
-_SECRETS = re.compile(r"(session_key|access_token|refresh_token|secret|code)=([^&\s\"']+)", re.I)
+# `code` (a login code, js_code=…) but not WeChat's `errcode=40001`, which an operator needs to read
+_SECRETS = re.compile(r"(session_key|access_token|refresh_token|secret|(?<!err)code)=([^&\s\"']+)", re.I)
 
 
 def scrub(text: str) -> str:

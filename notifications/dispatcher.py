@@ -72,6 +72,19 @@ def _env(name: str, default, kind=float):
     return kind(raw) if raw not in (None, "") else default
 
 
+def parse_quiet_hours(raw) -> tuple[int, int] | None:
+    """`22-8` → (22, 8): local hours [start, end) in which non-urgent sends wait (off/none/0: never). ValueError
+    in words for anything else (`22-24` crashed the dispatcher at night, `25-8` was taken silently)."""
+    if not raw or str(raw).strip().lower() in ("off", "none", "0"):
+        return None
+    start, sep, end = str(raw).strip().partition("-")
+    if not sep or not (start.isascii() and start.isdigit() and end.isascii() and end.isdigit()) \
+            or not (0 <= int(start) <= 23 and 0 <= int(end) <= 23) or start == end:
+        raise ValueError(f"DISPATCH_QUIET_HOURS must be two different hours 0-23 as START-END (e.g. 22-8) or off, "
+                         f"not {str(raw)[:20]!r}")
+    return int(start), int(end)
+
+
 @dataclass
 class DispatchSettings:
     batch: int = 100
@@ -87,10 +100,7 @@ class DispatchSettings:
     def from_config(cls, cfg) -> DispatchSettings:
         """Config attributes first, then DISPATCH_* environment variables (documented in docs/notifications.md)."""
         quiet_raw = os.environ.get("DISPATCH_QUIET_HOURS", getattr(cfg, "dispatch_quiet_hours", "22-8"))
-        quiet = None
-        if quiet_raw and str(quiet_raw).lower() not in ("off", "none", "0"):
-            start, _, end = str(quiet_raw).partition("-")
-            quiet = (int(start), int(end))
+        quiet = parse_quiet_hours(quiet_raw)
         timeout = float(getattr(cfg, "http_timeout", 5.0))
         return cls(
             batch=_env("DISPATCH_BATCH", int(getattr(cfg, "dispatch_batch", 100)), int),

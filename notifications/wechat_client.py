@@ -42,6 +42,15 @@ class WeChatTransportError(Exception):
     """No usable answer: timeout, connection error, 5xx, malformed body."""
 
 
+class TokenUnavailable(WeChatTransportError):
+    """The access token could not be had (the token endpoint answered an errcode: an IP not on the allow list,
+    a wrong secret, a frozen app): nothing was sent, and every message waits for the fix, none fails for it."""
+
+    def __init__(self, errcode: int, errmsg: str):
+        super().__init__(f"access token not available: errcode {errcode} {errmsg[:100]}")
+        self.errcode = errcode
+
+
 @dataclass
 class PhoneInfo:
     phone: str
@@ -130,7 +139,10 @@ class WeChatClient:
                 "secret": self.cfg.wechat_secret,
                 "force_refresh": bool(force or failed_token),
             }
-            payload = self._request("POST", "/cgi-bin/stable_token", body=body)
+            try:
+                payload = self._request("POST", "/cgi-bin/stable_token", body=body)
+            except WeChatError as exc:  # the token endpoint's own refusal, not the call's
+                raise TokenUnavailable(exc.errcode, exc.errmsg) from None
             token = payload["access_token"]
             expires_at = utcnow() + timedelta(seconds=int(payload["expires_in"]))
             issued = utcnow()

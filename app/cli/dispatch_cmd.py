@@ -38,7 +38,15 @@ def _count_results() -> None:
 @click.option("--worker-id", help="Name used in leases (default host:pid).")
 def dispatch(once: bool, limit: int | None, worker_id: str | None) -> None:
     """Send due outbox messages. Without --once: loop until SIGTERM/SIGINT (several may run at once)."""
+    from app.logging_setup import configure_logging
+    from notifications.dispatcher import DispatchSettings
+
     cfg = ready_config()
+    configure_logging(cfg)  # ZEROTRIP_LOG_FORMAT=json holds for this process too (its alerts were plain text)
+    try:
+        DispatchSettings.from_config(cfg)  # a setting it cannot read stops it now, not at night mid-batch
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     _count_results()
     if once:
         summarize(dispatch_once(cfg, limit=limit, worker_id=worker_id))

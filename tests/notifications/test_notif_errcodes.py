@@ -108,3 +108,23 @@ def test_43101_after_a_timed_out_attempt_is_unknown_not_refused(session, wechat,
     assert got.state == "unknown" and "probably delivered" in got.last_error
     sub = session.execute(select(Subscription).where(Subscription.account_id == acc.id)).scalar_one()
     assert (sub.status, sub.remaining) == ("accept", 0)
+
+
+def test_a_token_endpoint_that_refuses_makes_every_message_wait_not_fail(session, wechat, resident, application,
+                                                                          account, dispatcher):
+    """40164 (this server's IP is not on the mini-program's allow list) from the token endpoint was taken as the
+    send's own answer: an unknown errcode, the message failed for good (or moved to SMS for good). Nothing was
+    sent; the message waits for an operator to fix the allow list, its grant kept."""
+    r = resident()
+    template = grant(session, wechat, account(resident=r))
+    row = proposal(session, application(r))
+    wechat.faults({"script": {"/cgi-bin/stable_token": [40164] * 4}, "only_paths": ["/cgi-bin/stable_token"]})
+    t0 = utcnow() + timedelta(seconds=1)
+    dispatcher(clock=lambda: t0, settings=DispatchSettings(quiet_hours=None, backoff=NO_JITTER)).run_once()
+    got = outbox_row(session, row.id)
+    assert (got.state, got.attempts) == ("pending", 1), got.last_error
+    assert "40164" in got.last_error and "access token" in got.last_error
+    assert got.next_attempt_at >= t0 + timedelta(seconds=300)
+    session.expire_all()
+    assert session.scalar(select(Subscription.remaining).where(Subscription.template_id == template.id)) == 1
+    assert wechat.messages() == []
