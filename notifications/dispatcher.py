@@ -173,6 +173,7 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.limiter = RateLimiter(self.settings.rate_per_s)
         self._pool: ThreadPoolExecutor | None = None
+        self.marked_unknown = 0  # in-flight rows of a dead dispatcher this one marked unknown, not yet counted
 
     # -- claim ---------------------------------------------------------------------------------------------
     def claim(self, n: int) -> tuple[str, list[str]]:
@@ -191,6 +192,7 @@ class Dispatcher:
             ).rowcount
             if lost:
                 log.error("outbox alert: %d in-flight row(s) whose dispatcher died marked unknown", lost)
+                self.marked_unknown += lost  # counted in this run's summary (`unknown=`)
             due = or_(and_(T.state == ob.PENDING, T.next_attempt_at <= now),
                       and_(T.state == ob.SENDING, T.lease_until < now))
             pick = select(T.id).where(due).order_by(T.next_attempt_at).limit(n)
@@ -214,6 +216,9 @@ class Dispatcher:
         while limit is None or counts["claimed"] < limit:
             n = self.settings.batch if limit is None else min(self.settings.batch, limit - counts["claimed"])
             lease, ids = self.claim(n)
+            if self.marked_unknown:
+                counts["unknown"] += self.marked_unknown
+                self.marked_unknown = 0
             if not ids:
                 break
             counts["claimed"] += len(ids)

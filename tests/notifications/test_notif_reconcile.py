@@ -59,3 +59,12 @@ def test_the_scheduler_runs_the_reconciler(cfg):
 
     job = build_scheduler(cfg).get_job("outbox-reconcile")
     assert job is not None and getattr(job.func, "__wrapped__", job.func) is reconcile.run  # timed() wraps it
+
+
+def test_a_dispatch_run_counts_the_lost_rows_it_marks_unknown(session, cfg, dispatcher):
+    """A dispatcher claiming work marks a dead one's in-flight rows unknown; its summary said unknown=0."""
+    now = utcnow()
+    _row(session, "lost1", "inflight", lease_owner="w:dead", lease_until=now - timedelta(minutes=5))
+    _row(session, "lost2", "inflight", lease_owner="w:dead", lease_until=now - timedelta(minutes=5))
+    counts = dispatcher().run_once()
+    assert counts["unknown"] == 2, counts
