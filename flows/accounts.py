@@ -10,7 +10,8 @@ from app.errors import TooManyAttempts, Unauthorized, UpstreamUnavailable
 from app.models import Account
 from notifications.wechat_client import WeChatError, WeChatTransportError
 
-CODE_ERRORS = {40029, 40163, 40226}
+CODE_ERRORS = {40029, 40163}
+BLOCKED = 40226  # WeChat's risk control blocks this user: another wx.login does not help
 
 
 def login_with_wechat(session: Session, client, code: str) -> Account:
@@ -19,6 +20,10 @@ def login_with_wechat(session: Session, client, code: str) -> Account:
     except WeChatError as exc:
         if exc.errcode in CODE_ERRORS:
             raise Unauthorized("The WeChat login code is invalid, used or expired; call wx.login again.") from None
+        if exc.errcode == BLOCKED:
+            raise Unauthorized("WeChat's risk control has blocked this WeChat user from signing in; a new login "
+                               "will not help. Ask at the counter, or sign in with another WeChat account.",
+                               error_code="wechat_user_blocked") from None
         if exc.errcode == 45011:
             raise TooManyAttempts("WeChat is limiting sign-ins; try again in a minute.", 60) from None
         raise UpstreamUnavailable("WeChat could not sign you in right now; try again shortly.") from None

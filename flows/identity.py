@@ -165,6 +165,8 @@ def _phone_from_wechat(client, phone_code: str, openid: str | None) -> str:
         if exc.errcode in (40029, 40013):
             raise Unprocessable("The phone authorisation code is invalid or expired; ask the user again.",
                                 errors={"json": {"phone_code": ["invalid_or_expired"]}}) from None
+        if exc.errcode == 45011:  # as at sign-in: WeChat's minute limit, said with when to try again
+            raise TooManyAttempts("WeChat is limiting phone confirmations; try again in a minute.", 60) from None
         raise UpstreamUnavailable("WeChat could not confirm the phone number right now.") from None
     except WeChatTransportError:
         raise UpstreamUnavailable("WeChat could not be reached; try again shortly.") from None
