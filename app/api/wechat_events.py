@@ -123,7 +123,23 @@ class WechatEvents(MethodView):
         if not isinstance(payload, dict) or "Encrypt" in payload:
             raise DomainError("Send the event as plaintext JSON.")
         session = SessionLocal()
+        if not _first_delivery(session):
+            log.info("wechat event push repeated (same signature, timestamp and nonce): not applied again")
+            return Response("success", mimetype="text/plain")
         changed = apply_event(session, payload)
         session.commit()
         log.info("wechat event %s applied to %d item(s)", str(payload.get("Event"))[:40], changed)
         return Response("success", mimetype="text/plain")
+
+
+def _first_delivery(session) -> bool:
+    """Whether this signed push (its signature, timestamp and nonce) is seen for the first time within the time
+    it could be accepted: a push captured and sent again added a grant each time (the body is not signed in
+    WeChat's plaintext mode, so the signed query is what makes a push one push). WeChat's own retry of a push it
+    got no answer to is answered `success` without applying it twice."""
+    from flows import limits
+
+    args = request.args
+    once = hashlib.sha256("|".join((args.get("signature", ""), args.get("timestamp", ""),
+                                    args.get("nonce", ""))).encode()).hexdigest()[:40]
+    return limits.take(session, f"wechat-push:{once}", 1, 2 * MAX_SKEW_S) is None

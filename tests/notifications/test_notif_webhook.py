@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -18,8 +19,10 @@ from tests.waiting import HTTP_TIMEOUT
 URL = "/api/v1/wechat/events"
 
 
-def _query(cfg, ts=None, nonce="n0nce", bad=False):
+def _query(cfg, ts=None, nonce=None, bad=False):
+    """A push's signed query; each push its own nonce, as WeChat sends them (the same one twice is a replay)."""
     ts = str(int(time.time()) if ts is None else ts)
+    nonce = nonce or uuid.uuid4().hex[:10]
     sig = signature(cfg.wechat_push_token, ts, nonce)
     return {"signature": ("0" * 40) if bad else sig, "timestamp": ts, "nonce": nonce}
 
@@ -75,6 +78,20 @@ def test_popup_change_and_sent_events(client, cfg, session, account):
     client.post(URL, query_string=_query(cfg), json=sent)
     session.expire_all()
     assert "10002" in session.get(OutboxMessage, row.id).last_error
+
+
+def test_a_push_sent_again_is_answered_but_applied_once(client, cfg, session, account):
+    """A captured push sent again (or WeChat's own retry) added a grant each time: three sends, three grants."""
+    acc = account()
+    one = template_for("proposal_ready")
+    query = _query(cfg)
+    body = _event(acc.openid, "subscribe_msg_popup_event", [{"TemplateId": one.id, "SubscribeStatusString": "accept"}])
+    for _ in range(3):
+        resp = client.post(URL, query_string=query, json=body)
+        assert resp.status_code == 200 and resp.get_data(as_text=True) == "success"
+    assert _remaining(session, acc, one) == ("accept", 1)
+    client.post(URL, query_string=_query(cfg), json=body)  # a new push (its own nonce) of another pop-up
+    assert _remaining(session, acc, one) == ("accept", 2)
 
 
 @pytest.fixture
