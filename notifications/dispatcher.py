@@ -40,6 +40,7 @@ from sqlalchemy import and_, or_, select, update
 
 from app.crypto import cipher_for
 from app.db import session_factory, utcnow
+from app.digits import is_ascii_digits
 from app.models import OutboxMessage, Resident
 from app.models.ids import new_id
 from app.sql import insert_ignore, is_postgres
@@ -78,7 +79,7 @@ def parse_quiet_hours(raw) -> tuple[int, int] | None:
     if not raw or str(raw).strip().lower() in ("off", "none", "0"):
         return None
     start, sep, end = str(raw).strip().partition("-")
-    if not sep or not (start.isascii() and start.isdigit() and end.isascii() and end.isdigit()) \
+    if not sep or not (is_ascii_digits(start) and is_ascii_digits(end)) \
             or not (0 <= int(start) <= 23 and 0 <= int(end) <= 23) or start == end:
         raise ValueError(f"DISPATCH_QUIET_HOURS must be two different hours 0-23 as START-END (e.g. 22-8) or off, "
                          f"not {str(raw)[:20]!r}")
