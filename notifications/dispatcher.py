@@ -80,7 +80,7 @@ def parse_quiet_hours(raw) -> tuple[int, int] | None:
         return None
     start, sep, end = str(raw).strip().partition("-")
     if not sep or not (is_ascii_digits(start) and is_ascii_digits(end)) \
-            or not (0 <= int(start) <= 23 and 0 <= int(end) <= 23) or start == end:
+            or not (0 <= int(start) <= 23 and 0 <= int(end) <= 23) or int(start) == int(end):
         raise ValueError(f"DISPATCH_QUIET_HOURS must be two different hours 0-23 as START-END (e.g. 22-8) or off, "
                          f"not {str(raw)[:20]!r}")
     return int(start), int(end)
