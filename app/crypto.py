@@ -24,6 +24,30 @@ _V1 = b"\x01"
 _V2 = b"\x02"
 ALG_AES256GCM = 1
 ALGORITHMS = {ALG_AES256GCM: "AES-256-GCM"}
+_NONCE = 12
+_NONCES_A_DRAW = 1024
+
+
+class _Nonces:
+    """Random 96-bit GCM nonces, drawn from the OS 1,024 at a time (one `os.urandom` call a nonce costs as much
+    as the encryption itself; an import makes two a row). Each is as random as its own `os.urandom(12)`; each is
+    handed out once: `list.pop` is atomic under the GIL (threads of a gunicorn worker share the pool), and a
+    forked child starts with an empty pool (`os.register_at_fork`), so parent and child never share one."""
+
+    def __init__(self):
+        self._pool: list[bytes] = []
+        os.register_at_fork(after_in_child=self._pool.clear)
+
+    def take(self) -> bytes:
+        try:
+            return self._pool.pop()
+        except IndexError:
+            drawn = os.urandom(_NONCE * _NONCES_A_DRAW)
+            self._pool.extend(drawn[i:i + _NONCE] for i in range(_NONCE, len(drawn), _NONCE))
+            return drawn[:_NONCE]
+
+
+_nonces = _Nonces()
 
 
 class _Key:
@@ -76,7 +100,7 @@ class FieldCipher:
 
     def encrypt(self, plaintext: str, context: bytes = b"") -> bytes:
         key = self._keys[0]
-        head, nonce = key.head, os.urandom(12)
+        head, nonce = key.head, _nonces.take()
         return head + nonce + key.aead.encrypt(nonce, plaintext.encode(), head + context if context else head)
 
     def decrypt(self, blob: bytes, context: bytes = b"") -> str:

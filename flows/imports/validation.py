@@ -42,6 +42,8 @@ def parse_date(value: str) -> date | None:
 
 def normalize_phone(raw: str) -> str | None:
     """11 digits, a leading +86 stripped; '' for no phone; None when invalid."""
+    if len(raw) == 11 and _PHONE.match(raw):  # the usual case: nothing to strip
+        return raw
     value = raw.translate(_PHONE_NOISE)
     if value.startswith("+86"):
         value = value[3:]
@@ -93,7 +95,8 @@ def _person_fields(row: dict[str, str], today: date, issues: list[Issue]) -> dic
 
 
 def _place_fields(row: dict[str, str], issues: list[Issue]) -> dict:
-    district, street, community = (row[c].strip() for c in ("district_code", "street_code", "community_code"))
+    district = row["district_code"].strip()
+    street, community = row["street_code"].strip(), row["community_code"].strip()
     if district not in TAIYUAN_DISTRICTS:
         issues.append(("DISTRICT_UNKNOWN", f"district_code {district[:12]!r} is not a Taiyuan district"))
     if len(street) != 9 or not digits.is_ascii_digits(street):

@@ -18,6 +18,8 @@ RE_FUNCS = {"compile", "match", "fullmatch", "search", "sub", "subn", "findall",
 # (file, enclosing assignment target or function) → why a Unicode-aware \d is right there
 ALLOWLIST = {
     ("app/idnumbers.py", "ID_PATTERN"): "detects ID numbers in free text for masking: every script's digits",
+    ("app/digits.py", "is_ascii_digits"): "isdigit() only after isascii(): among ASCII characters only 0-9 are "
+                                          "digits",
     ("notifications/templates.py", "_ANY_DIGIT"): "refuses a WeChat `name` value holding a digit of any script",
     ("notifications/templates.py", "_LONG_DIGITS"): "detects long digit runs (IDs, cards) to keep them out of "
                                                     "messages, in any script",

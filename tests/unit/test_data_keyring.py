@@ -73,3 +73,42 @@ def test_a_data_key_that_is_not_base64_of_16_bytes_or_more_is_refused(value):
     with pytest.raises(ConfigError, match="ZEROTRIP_DATA_KEYS"):  # (kid k2) …, or not kid:key at all
         _cfg(ZEROTRIP_DATA_KEYS=f"k2:{value},default:{OLD}")
     assert cipher_for(_cfg(ZEROTRIP_DATA_KEY=OLD + "=")).kids == ["default"]  # padding is optional
+
+
+def test_nonces_are_never_handed_out_twice_by_threads_or_across_a_fork():
+    """Encryptions draw their GCM nonces from a pool (app/crypto.py `_Nonces`): threads sharing a cipher never
+    get one twice, and a child forked while the pool is full does not reuse the parent's."""
+    import threading
+
+    cipher = FieldCipher(b"k" * 32)
+    start = 3 + len("default")  # v2 header: version, alg, kid length, kid
+
+    def nonce(blob: bytes) -> bytes:
+        return blob[start:start + 12]
+
+    cipher.encrypt("x")  # the pool is now full (1,023 left)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.close(read)
+        os.write(write, b"".join(nonce(cipher.encrypt("x")) for _ in range(50)))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        from_child = pipe.read()
+    os.waitpid(child, 0)
+    seen: list[bytes] = [from_child[i:i + 12] for i in range(0, len(from_child), 12)]
+    assert len(seen) == 50
+
+    def encrypt_many():
+        mine = [nonce(cipher.encrypt("x")) for _ in range(3000)]
+        with lock:
+            seen.extend(mine)
+
+    lock = threading.Lock()
+    threads = [threading.Thread(target=encrypt_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 50 + 4 * 3000 and len(set(seen)) == len(seen)
