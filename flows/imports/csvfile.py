@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app import digits
 from app.security_log import refused
+from flows.imports.gc_pause import fewer_collections
 
 _CHUNK = 1 << 20
 # The csv module refuses a field over 128 KiB, and with it the whole file: read up to 16 MiB, and let the field's
@@ -35,12 +36,15 @@ class Survey:
     keys: dict = field(default_factory=dict)
     lines: int = 0  # physical lines, as the CSV reader counts them (LF, CRLF or a lone CR end one)
     newlines: int = 0  # LF bytes in the file
+    ends_with_newline: bool = True  # the file's last byte is LF (or the file is empty)
     multiline: bool = False  # some record (or the header) spans several physical lines (a quoted line break)
 
     @property
     def splits_at_newlines(self) -> bool:
         """Every record is one line ending in LF or CRLF: the file can be cut into blocks at any LF byte."""
-        return not self.multiline and self.newlines in (self.lines, self.lines - 1)
+        # each LF ends a line, and the last line has one unless the file ends without: a lone CR (a line end to
+        # the csv module, not to the blocks' cutting) makes the counts differ
+        return not self.multiline and self.newlines == self.lines - (not self.ends_with_newline)
 
     def duplicates(self) -> set:
         return {key for key, count in self.keys.items() if count > 1}
@@ -50,6 +54,7 @@ class _HashingReader(io.RawIOBase):
     def __init__(self, raw, digest):
         self._raw, self._digest = raw, digest
         self.newlines = 0
+        self.last = b""
 
     def readable(self) -> bool:
         return True
@@ -58,6 +63,7 @@ class _HashingReader(io.RawIOBase):
         data = self._raw.read(len(buffer))
         self._digest.update(data)
         self.newlines += data.count(b"\n")
+        self.last = data[-1:] or self.last
         buffer[: len(data)] = data
         return len(data)
 
@@ -171,10 +177,28 @@ def _blocks(raw, size: int, line: int = 2) -> Iterator[tuple[int, bytes]]:
 def block_rows(block: bytes, names: list[str], first_line: int) -> tuple[list[tuple[int, dict | None]], int]:
     """A block of `line_blocks` as `rows` gives it: ((line, record or None), …) and how many records hold a
     non-ASCII digit. The survey has read the whole file: it decodes and parses."""
-    foreign = [0]
-    reader = csv.reader(io.StringIO(block.decode("utf-8"), newline=""))
+    text = block.decode("utf-8")
     any_foreign = digits.foreign_digit_unmapped_in_utf8(block)  # usually none: then no row need be asked
+    if _plain(block):
+        return _plain_rows(text, names, first_line, any_foreign)
+    foreign = [0]
+    reader = csv.reader(io.StringIO(text, newline=""))
     return list(_numbered(reader, names, first_line - 1, foreign, any_foreign)), foreign[0]
+
+
+def _plain_rows(text: str, names: list[str], first_line: int,
+                any_foreign: bool) -> tuple[list[tuple[int, dict | None]], int]:
+    """`block_rows` of a `_plain` block without the csv module: each line its fields split at commas."""
+    width, numbered, foreign = len(names), [], 0
+    for line_number, line in enumerate(text.split("\n"), first_line):
+        line = line.removesuffix("\r")
+        if not line:
+            continue  # a blank line is no record
+        if any_foreign and digits.foreign_digit_unmapped(line):
+            foreign += 1
+        record = line.split(",")
+        numbered.append((line_number, dict(zip(names, record, strict=False)) if len(record) == width else None))
+    return numbered, foreign
 
 
 def _tally(reader, names: list[str], key: Callable[[dict], object] | None,
@@ -219,6 +243,7 @@ def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] 
         except (UnicodeDecodeError, csv.Error) as exc:
             raise _bad_content(path, exc) from None
     result.sha256, result.lines, result.newlines = digest.hexdigest(), reader.line_num, hashing.newlines
+    result.ends_with_newline = hashing.last in (b"", b"\n")
     return result
 
 
@@ -231,6 +256,12 @@ def survey_block(block: bytes, names: list[str], key: Callable[[dict], object] |
     """`survey` of one block of whole lines (`survey_in_blocks`, in a worker process): (the file's first problem
     in it as BadInput's words or None, records, physical lines, keys); None when a record spans lines or the
     block ends inside a quoted field (the cut split a record: the file is surveyed whole instead)."""
+    with fewer_collections():  # a dict a row for the key
+        return _survey_block(block, names, key, file_name)
+
+
+def _survey_block(block: bytes, names: list[str], key: Callable[[dict], object] | None,
+                  file_name: str) -> tuple[str | None, int, int, list] | None:
     keys: list = []
     try:
         text = block.decode("utf-8")
@@ -288,11 +319,14 @@ def survey_in_blocks(path: Path, expected: tuple[str, ...], key: Callable[[dict]
         names = result.names = _check_header(header, expected)
         digest.update(head)
         result.newlines, result.lines = head.count(b"\n"), 1
+        last = head[-1:]
 
         def blocks() -> Iterator[tuple]:
+            nonlocal last
             for _, block in _blocks(raw, size):
                 digest.update(block)
                 result.newlines += block.count(b"\n")
+                last = block[-1:]
                 yield block, names, key, path.name
 
         outcomes = map_blocks(blocks())
@@ -307,7 +341,7 @@ def survey_in_blocks(path: Path, expected: tuple[str, ...], key: Callable[[dict]
                 result.keys.update(keys)
         finally:
             outcomes.close()
-    result.sha256 = digest.hexdigest()
+    result.sha256, result.ends_with_newline = digest.hexdigest(), last in (b"", b"\n")
     return result
 
 

@@ -41,6 +41,7 @@ from flows.imports.csvfile import (
     survey_block,
     survey_in_blocks,
 )
+from flows.imports.gc_pause import fewer_collections
 from flows.imports.people import LoadResult, load_people
 from flows.imports.reference import severity
 from flows.imports.writer import ResidentWriter, WriteCounts
@@ -148,9 +149,10 @@ def _load_block(first_line: int, block: bytes, names: list[str], duplicates: fro
     rows with a non-ASCII digit)."""
     writer = _worker["writer"]
     writer.all_new = writer.all_new and all_new  # once it has met a row inserted by someone else, never again
-    numbered, foreign = block_rows(block, names, first_line)
     issues = CollectedIssues()
-    result = load_people(writer, numbered, _worker["today"], duplicates, issues)
+    with fewer_collections():  # the block's rows are parsed here, before load_people
+        numbered, foreign = block_rows(block, names, first_line)
+        result = load_people(writer, numbered, _worker["today"], duplicates, issues)
     return result.writes, result.valid, issues.rows, len(numbered), foreign
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from flows.imports.gc_pause import fewer_collections
 from flows.imports.validation import id_key, validate_person
 from flows.imports.writer import BATCH_ROWS, ResidentWriter, WriteCounts
 
@@ -32,6 +33,12 @@ def load_people(
     progress: Callable[[int], None] | None = None,
 ) -> LoadResult:
     """Validate (line, row) pairs, report problems (`report.add_row`), upsert the good records."""
+    with fewer_collections():
+        return _load(writer, numbered_rows, today, duplicates, report, progress)
+
+
+def _load(writer: ResidentWriter, numbered_rows: Iterable[tuple[int, dict[str, str] | None]], today: date,
+          duplicates: set, report, progress: Callable[[int], None] | None) -> LoadResult:
     writes, pending, seen, valid = WriteCounts(), [], 0, 0
     for line, row in numbered_rows:
         seen += 1

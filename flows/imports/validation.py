@@ -7,6 +7,7 @@ ID number, a phone number or a name.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -30,6 +31,7 @@ _PHONE_NOISE = str.maketrans("", "", " -")
 Issue = tuple[str, str]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a population's birth dates repeat: an import asks the same ones again
 def parse_date(value: str) -> date | None:
     """Strict YYYY-MM-DD (date.fromisoformat alone also takes 20240101 and week dates)."""
     if len(value) != 10 or value[4] != "-" or value[7] != "-":
@@ -94,7 +96,7 @@ def _person_fields(row: dict[str, str], today: date, issues: list[Issue]) -> dic
             "relation_to_head": relation or OTHER}
 
 
-def _place_fields(row: dict[str, str], issues: list[Issue]) -> dict:
+def _place_fields(row: dict[str, str], record: dict, issues: list[Issue]) -> None:
     district = row["district_code"].strip()
     street, community = row["street_code"].strip(), row["community_code"].strip()
     if district not in TAIYUAN_DISTRICTS:
@@ -107,10 +109,11 @@ def _place_fields(row: dict[str, str], issues: list[Issue]) -> dict:
         issues.append(("COMMUNITY_INVALID", "community_code must be 12 digits"))
     elif not community.startswith(street):
         issues.append(("COMMUNITY_MISMATCH", f"community_code {community} is not in street {street[:12]}"))
-    return {"district_code": district, "street_code": street, "community_code": community}
+    record["district_code"], record["street_code"], record["community_code"] = district, street, community
 
 
-def _status_fields(row: dict[str, str], today: date, born: date | None, issues: list[Issue]) -> dict:
+def _status_fields(row: dict[str, str], today: date, record: dict, issues: list[Issue]) -> None:
+    born = record["birth_date"]
     hukou = HUKOU_VALUES.get(row["hukou_local"].strip().lower())
     if hukou is None:
         issues.append(("HUKOU_INVALID", "hukou_local must be true/false, 1/0 or 是/否"))
@@ -125,7 +128,7 @@ def _status_fields(row: dict[str, str], today: date, born: date | None, issues: 
         issues.append(("DEATH_DATE_INVALID", "death_date is in the future"))
     elif died and born and died < born:
         issues.append(("DEATH_DATE_INVALID", "death_date is before the birth date"))
-    return {"hukou_local": hukou, "phone": phone or None, "death_date": died}
+    record["hukou_local"], record["phone"], record["death_date"] = hukou, phone or None, died
 
 
 def validate_person(row: dict[str, str], today: date) -> tuple[dict | None, list[Issue]]:
@@ -139,9 +142,9 @@ def validate_person(row: dict[str, str], today: date) -> tuple[dict | None, list
         issues.append(("ID_BIRTH_MISMATCH", "birth_date differs from the ID number's birth date"))
     if number and record["sex"] and record["sex"] != idnumbers.sex_of(number):
         issues.append(("ID_SEX_MISMATCH", "sex differs from the ID number's digit 17"))
-    record.update(_place_fields(row, issues))
-    record.update(_status_fields(row, today, record["birth_date"], issues))
-    if any(severity(code) == "error" for code, _ in issues):
+    _place_fields(row, record, issues)  # the record's fields filled in place: no dict built to be merged
+    _status_fields(row, today, record, issues)
+    if issues and any(severity(code) == "error" for code, _ in issues):
         return None, issues
     record["id_number"] = number
     return record, issues

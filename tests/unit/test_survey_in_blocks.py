@@ -5,9 +5,19 @@ Tiny blocks, so that every file here is cut many times."""
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 
-from flows.imports.csvfile import BadInput, survey, survey_block, survey_in_blocks
+from flows.imports.csvfile import (
+    BadInput,
+    block_rows,
+    line_blocks,
+    rows,
+    survey,
+    survey_block,
+    survey_in_blocks,
+)
 from flows.imports.validation import POPULATION_COLUMNS, id_key
 
 HEADER = ",".join(POPULATION_COLUMNS)
@@ -52,10 +62,11 @@ def test_blocks_give_what_the_whole_file_gives(tmp_path, name, size):
     path.write_bytes(FILES[name].encode())
     whole, blocks = _both(path, size)
     assert blocks is not None
-    assert (blocks.rows, blocks.lines, blocks.newlines, blocks.sha256, blocks.names, blocks.multiline) == (
-        whole.rows, whole.lines, whole.newlines, whole.sha256, whole.names, whole.multiline)
+    assert (blocks.rows, blocks.lines, blocks.newlines, blocks.sha256, blocks.names, blocks.multiline,
+            blocks.ends_with_newline) == (whole.rows, whole.lines, whole.newlines, whole.sha256, whole.names,
+                                          whole.multiline, whole.ends_with_newline)
     assert dict(blocks.keys) == whole.keys and blocks.duplicates() == whole.duplicates()
-    assert blocks.splits_at_newlines == whole.splits_at_newlines
+    assert blocks.splits_at_newlines == whole.splits_at_newlines == (name != "a lone carriage return")
 
 
 @pytest.mark.parametrize("size", [1, 97, 400, 1 << 20])
@@ -80,3 +91,28 @@ def test_a_byte_that_is_not_utf8_is_refused_in_the_same_words(tmp_path, size):
     with pytest.raises(BadInput) as blocks:
         survey_in_blocks(path, POPULATION_COLUMNS, id_key, _in_order, size)
     assert str(blocks.value) == str(whole.value) and "not UTF-8" in str(whole.value)
+
+
+FILES["a foreign digit, a NUL"] = HEADER + "\n" + "\n".join(
+    [*ROWS[:10], _row(10, household_id="H٣٣"), _row(11, name="王\x00"), *ROWS[12:]]) + "\n"
+
+
+@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("size", [1, 97, 400, 1 << 20])
+def test_a_file_s_blocks_give_the_rows_the_whole_file_gives(tmp_path, name, size):
+    """What a worker loads (`block_rows` of each `line_blocks` block) is what the import in one process reads
+    (`rows`): the same (line, record) pairs, ragged and NUL rows as None, the same count of foreign digits —
+    for every file the survey lets several processes load."""
+    path = tmp_path / "p.csv"
+    path.write_bytes(FILES[name].encode())
+    whole = survey(path, POPULATION_COLUMNS)
+    if not whole.splits_at_newlines:
+        pytest.skip("such a file is loaded in one process")  # a lone CR ends a line the blocks do not cut at
+    names, pairs, foreign = whole.names, [], 0
+    for first_line, block in line_blocks(path, size):
+        numbered, count = block_rows(block, names, first_line)
+        pairs, foreign = pairs + numbered, foreign + count
+    with patch("flows.imports.csvfile.log_foreign_digits") as logged:
+        assert pairs == list(rows(path, POPULATION_COLUMNS))
+    assert foreign == (logged.call_args.args[1] if logged.called else 0)
+    assert foreign == (1 if name == "a foreign digit, a NUL" else 0)
