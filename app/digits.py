@@ -15,9 +15,7 @@ script's digits on purpose.
 
 from __future__ import annotations
 
-import functools
 import re
-import sys
 import unicodedata
 
 FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)}
@@ -40,33 +38,28 @@ def id_to_ascii(text: str) -> str:
     return text.strip().translate(_ID_MAP).upper()
 
 
-@functools.cache
-def _foreign() -> frozenset[str]:
-    """Every non-ASCII Nd/No/Nl character (built once, ~0.3 s). A set, not a regex character class: a class of
-    this many ranges is searched range by range for each character, while a set answers each in one hash."""
-    return frozenset(chr(code) for code in range(0x80, sys.maxunicode + 1)
-                     if unicodedata.category(chr(code)) in _NUMERIC)
+_FULLWIDTH = frozenset(chr(code) for code in FULLWIDTH_DIGITS)
+
+
+def _foreign_in(text: str) -> set[str]:
+    """The distinct non-ASCII Nd/No/Nl characters of `text`: each distinct character's category is asked once
+    (a set of all such characters took 0.3 s to build in every process that asked, an import worker's or an
+    API worker's first request)."""
+    return {ch for ch in set(text) if ch >= "\x80" and unicodedata.category(ch) in _NUMERIC}
 
 
 def foreign_digit(text: str) -> str | None:
     """The first digit-like character that is not ASCII 0-9 (after the mapping, callers map first)."""
     if text.isascii():
         return None
-    numeric = _foreign()
-    if numeric.isdisjoint(text):
-        return None
-    return next(ch for ch in text if ch in numeric)
-
-
-@functools.cache
-def _foreign_after_mapping() -> frozenset[str]:
-    return _foreign() - {chr(code) for code in FULLWIDTH_DIGITS}
+    found = _foreign_in(text)
+    return next(ch for ch in text if ch in found) if found else None
 
 
 def foreign_digit_unmapped(text: str) -> bool:
     """Whether `text` holds a digit the one mapping does not turn into ASCII (`foreign_digit` of the mapped text,
     without building the mapped text: an import asks it of every row)."""
-    return not text.isascii() and not _foreign_after_mapping().isdisjoint(text)
+    return not text.isascii() and not _foreign_in(text) <= _FULLWIDTH
 
 
 _ASCII_BYTES = bytes(range(0x80))
