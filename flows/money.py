@@ -13,8 +13,9 @@ def yuan(fen: int | None) -> str | None:
 def fen(yuan_text: str) -> int:
     try:
         value = Decimal(yuan_text)
+        cents = value.quantize(Decimal("0.01"))  # InvalidOperation: NaN, Infinity, beyond the precision
     except InvalidOperation:
         raise ValueError("not an amount") from None
-    if value != value.quantize(Decimal("0.01")):
+    if value != cents:
         raise ValueError("more than two decimals")
     return int(value * 100)

@@ -9,16 +9,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.fields import DelimitedList
 
-from app.api.schemas import StrictSchema
+from app.api.schemas import Digits, StrictSchema
 from app.db import SessionLocal
 
 blp = Blueprint("areas", __name__, url_prefix="/api/v1/areas", description="Area names (区划名称)")
 
 
 class AreaArgs(StrictSchema):
-    codes = DelimitedList(ma.fields.String(validate=[ma.validate.Length(6, 12),
-                                                               ma.validate.Regexp(r"^[0-9]+$", flags=0)]),
-                                    required=True, validate=ma.validate.Length(1, 100))
+    codes = DelimitedList(Digits(validate=ma.validate.Length(6, 12), pattern=r"^[0-9]+\Z",
+                                 pattern_error="an area code of 6, 9 or 12 digits"),
+                          required=True, validate=ma.validate.Length(1, 100))
 
 
 class AreaSchema(ma.Schema):

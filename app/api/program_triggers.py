@@ -10,9 +10,10 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app import digits
 from app.api.approvals import ApprovalSchema
 from app.api.base import ErrorSchema
-from app.api.schemas import NO_NUL, StrictSchema
+from app.api.schemas import NO_NUL, Digits, StrictSchema
 from app.api.staff_security import current_staff, staff_required
 from app.db import SessionLocal
 from app.errors import NotFound
@@ -27,9 +28,9 @@ class TriggerArgs(StrictSchema):
                                metadata={"description": "the code of a program that declares a trigger"})
     index_month = ma.fields.String(required=True, validate=[ma.validate.Length(equal=7), NO_NUL],
                                    metadata={"example": "2026-11"})
-    amount_per_person = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=12), NO_NUL],
-                                         metadata={"example": "30.00"})
-    amount_rural = ma.fields.String(validate=[ma.validate.Length(min=1, max=12), NO_NUL], load_default=None)
+    amount_per_person = Digits(required=True, pattern=digits.AMOUNT.pattern, pattern_error="an amount like 30.00",
+                               metadata={"example": "30.00"})
+    amount_rural = Digits(pattern=digits.AMOUNT.pattern, pattern_error="an amount like 30.00", load_default=None)
 
 
 @blp.route("")

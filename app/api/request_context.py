@@ -18,6 +18,14 @@ from app import jsonscan
 from app.errors import DomainError
 from app.security_log import refused
 
+
+def _client_address() -> str:
+    """The client's address as the limits see it (a trusted proxy's X-Forwarded-For read), for a refusal's line."""
+    from app.api.security import client_ip  # the request hooks load before the API's modules
+
+    return client_ip()
+
+
 # A caller's X-Request-ID is kept when it is a label: letters among its characters, no run of 11 digits (a phone,
 # an ID number) and not a token — it is written into every log line of the request.
 _SAFE_ID = re.compile(r"^(?=.*[A-Za-z])(?!.*[0-9]{11})(?!.*eyJ)[A-Za-z0-9._-]{8,64}\Z")
@@ -103,7 +111,7 @@ def _bound_json_body() -> None:
     if _UPLOAD_PATH.match(request.path):
         limit = request.max_content_length = UPLOAD_LIMIT
     if limit and request.content_length and request.content_length > limit:
-        refused("body_size", address=request.remote_addr, path=request.path, limit=limit)
+        refused("body_size", address=_client_address(), path=request.path, limit=limit)
         raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json") or request.path in _FORCED_JSON_PATHS):
@@ -114,12 +122,12 @@ def _bound_json_body() -> None:
             # a chunked body (no Content-Length) is cut at the limit by Werkzeug, silently: more is still coming
             raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")
     except RequestEntityTooLarge:
-        refused("body_size", address=request.remote_addr, path=request.path, limit=limit)
+        refused("body_size", address=_client_address(), path=request.path, limit=limit)
         raise
     try:
         jsonscan.check(data)
     except jsonscan.JsonTooComplex as exc:
-        refused("json_limits", address=request.remote_addr, path=request.path, why=str(exc).replace(" ", "_"))
+        refused("json_limits", address=_client_address(), path=request.path, why=str(exc).replace(" ", "_"))
         raise DomainError(f"The request body is not acceptable JSON: {exc}.", error_code="invalid_json") from None
 
 

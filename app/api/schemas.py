@@ -39,11 +39,12 @@ def _refuse_digit(field_name: str, ch: str) -> None:
     """One security log line for a refused non-ASCII digit (the value itself is never logged)."""
     from flask import g, has_request_context, request
 
+    from app.api.security import client_ip
     from app.security_log import refused
 
     account = getattr(g, "account", None) if has_request_context() else None
     refused("ascii_digits", actor=getattr(account, "id", None),
-            address=request.remote_addr if has_request_context() else None, field=field_name,
+            address=client_ip() if has_request_context() else None, field=field_name,
             char=digits.describe(ch), path=request.path if has_request_context() else "-")
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 
 from app import digits
 from app.api.base import Blueprint, ErrorSchema
+from app.api.security import client_ip
 from app.db import SessionLocal
 from app.errors import DomainError, Unauthorized
 from app.models import Account, OutboxMessage
@@ -53,7 +54,7 @@ def _verify() -> None:
     if not (sig and timestamp and nonce) or not hmac.compare_digest(expected, sig.lower().encode("utf-8")):
         raise Unauthorized("Bad or missing signature.")
     if not digits.is_ascii_digits(timestamp.strip()[:12]):  # int() would take "١٧٠٠…" (issue 9 item 4)
-        refused("ascii_digits", address=request.remote_addr, field="timestamp", path=request.path)
+        refused("ascii_digits", address=client_ip(), field="timestamp", path=request.path)
         raise Unauthorized("Bad timestamp.")
     skew = abs(time.time() - int(timestamp.strip()[:12]))
     if skew > MAX_SKEW_S:

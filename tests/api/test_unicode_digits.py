@@ -174,3 +174,18 @@ def test_the_webhook_timestamp_is_ascii_digits_even_when_signed(app, client, cap
             "signature": signature(token, ts, "n1"), "timestamp": ts, "nonce": "n1", "echostr": "ok"})
         assert r.status_code == expected, (ts, r.status_code, r.data[:200])
     assert sum("rule=ascii_digits" in rec.getMessage() for rec in caplog.records) == 1
+
+
+def test_a_refusal_s_log_line_names_the_client_a_trusted_proxy_reports(app, client, caplog):
+    """The `ascii_digits` and `json_limits` lines carry the address the limits count (app/api/security.py
+    `client_ip`), not the proxy's: behind a trusted proxy they all said 127.0.0.1."""
+    app.extensions["zerotrip_config"].trusted_proxies = "127.0.0.0/8"
+    caplog.set_level(logging.WARNING, logger="zerotrip.security")
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    assert client.get("/api/v1/public-notices?street=14010500٣", headers=forwarded).status_code == 422
+    deep = "[" * 40 + "]" * 40
+    assert client.post("/api/v1/me/identity", data=deep, content_type="application/json",
+                       headers=forwarded).status_code == 400
+    lines = [rec.getMessage() for rec in caplog.records if "result=refused" in rec.getMessage()]
+    assert any("rule=ascii_digits" in line for line in lines) and any("rule=json_limits" in line for line in lines)
+    assert all("address=203.0.113.9" in line for line in lines), lines

@@ -62,6 +62,13 @@ def test_trigger_approve_paid_per_person_without_confirmation(session, cfg, cli,
     other_script = client.post("/api/v1/staff/program-triggers", headers=checker_headers,
                                json={"program": "price_subsidy", "index_month": "2026-02", "amount_per_person": "٣٠"})
     assert other_script.status_code == 422
+    for odd in ("Infinity", "sNaN", "1e100", "1E+2", "1_0", " 30", "30\n", "-30", "30.001"):  # 500 before, or taken
+        refused = client.post("/api/v1/staff/program-triggers", headers=checker_headers,
+                              json={"program": "price_subsidy", "index_month": "2026-03", "amount_per_person": odd})
+        assert refused.status_code == 422 and "amount_per_person" in refused.json["errors"]["json"], (odd, refused.json)
+    odd_cli = cli("programs", "trigger", "price_subsidy", "--index-month", "2026-03", "--amount-per-person", "1E+2",
+                  "--by", "admin_li")
+    assert odd_cli.exit_code == 2 and "amount_per_person" in odd_cli.stderr, odd_cli.output
 
     own = cli("programs", "approve", approval_id, "--by", "admin_wang")
     assert own.exit_code == 2 and "self_approval" in own.stderr

@@ -40,7 +40,10 @@ def test_import_areas_validates_rows_and_the_api_returns_code_and_name(cfg, clie
         {"code": "140105", "name": "小店区"}, {"code": "140105001", "name": "坞城街道"},
         {"code": "140106", "name": None}]
     assert all(a["office_phone"] is None for a in got.json)  # a file without the column records none
-    assert client.get("/api/v1/areas?codes=１４０１０５").status_code == 422
+    wide = client.get("/api/v1/areas?codes=１４０１０５")  # full-width digits read as 0-9, as every number
+    assert wide.status_code == 200 and [a["name"] for a in wide.json] == ["小店区"], wide.json
+    for odd in ("140105%0A", "14010%D9%A5", "1401O5"):  # a final newline, an Arabic-Indic digit, a letter O
+        assert client.get(f"/api/v1/areas?codes={odd}").status_code == 422, odd
     bad = tmp_path / "bad.csv"
     bad.write_text("code,label\n140105,x\n", encoding="utf-8")
     assert _cli(cfg, "import", "areas", str(bad)).exit_code == 2

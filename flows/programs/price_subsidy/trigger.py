@@ -37,8 +37,8 @@ def _amount(text: str | None, what: str) -> int | None:
     if text is None or text == "":
         return None
     text = digits.to_ascii(text)  # full-width ０-９ read as 0-9, as every amount typed in
-    try:
-        value = fen(text) if text.isascii() else None
+    try:  # as written, like every amount: no exponent, sign, space, Infinity or NaN
+        value = fen(text) if digits.AMOUNT.match(text) else None
     except ValueError:
         value = None
     limit = program.PARAMETERS["max_amount"].at(today_shanghai())
