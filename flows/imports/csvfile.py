@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -93,9 +94,9 @@ def _check_header(header: list[str] | None, expected: tuple[str, ...]) -> list[s
     if not header:
         raise BadInput("the file is empty: a header line is expected")
     names = [h.strip().lower() for h in header]
-    unknown = [n for n in names if n not in expected]
+    unknown = _as_names([n for n in names if n not in expected])
     missing = [n for n in expected if n not in names]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = _as_names(sorted({n for n in names if names.count(n) > 1}))
     problems = [
         f"{label}: {', '.join(values)}"
         for label, values in (("unknown columns", unknown), ("missing columns", missing), ("repeated", repeated))
@@ -104,6 +105,17 @@ def _check_header(header: list[str] | None, expected: tuple[str, ...]) -> list[s
     if problems:
         raise BadInput("wrong header (" + "; ".join(problems) + "); expected: " + ",".join(expected))
     return names
+
+
+_COLUMN_NAME = re.compile(r"[a-z_]{1,40}\Z")
+
+
+def _as_names(values: list[str]) -> list[str]:
+    """What a wrong header's message may show of its values: those written like column names. A file without
+    its header line has a resident's row there (name, phone, ID number), which the message would print."""
+    shown = [v for v in values if _COLUMN_NAME.match(v)]
+    hidden = len(values) - len(shown)
+    return shown + ([f"{hidden} more not shown (not column names: is the header line missing?)"] if hidden else [])
 
 
 def _bad_content(path: Path, exc: Exception) -> BadInput:
@@ -157,6 +169,23 @@ def line_blocks(path: Path, size: int = _CHUNK) -> Iterator[tuple[int, bytes]]:
     with _open_binary(path) as raw:
         raw.readline()  # the header
         yield from _blocks(raw, size)
+
+
+def line_spans(path: Path, size: int = _CHUNK) -> Iterator[tuple[int, int, int]]:
+    """`line_blocks` as (physical line number of the block's first line, byte offset, length): what a worker
+    process is sent to read the block itself (`read_span`). A pipe holds 64 KiB: blocks of a megabyte sent
+    through it kept the importing process waiting on a worker that an interrupt had ended."""
+    with _open_binary(path) as raw:
+        offset = len(raw.readline())  # the header
+        for line, block in _blocks(raw, size):
+            yield line, offset, len(block)
+            offset += len(block)
+
+
+def read_span(path: str, offset: int, length: int) -> bytes:
+    with open(path, "rb") as raw:
+        raw.seek(offset)
+        return raw.read(length)
 
 
 def _blocks(raw, size: int, line: int = 2) -> Iterator[tuple[int, bytes]]:
@@ -304,10 +333,17 @@ def _tally_plain(text: str, names: list[str], key: Callable[[dict], object] | No
     return count, physical
 
 
+def survey_span(path: str, offset: int, length: int, names: list[str], key: Callable[[dict], object] | None,
+                file_name: str) -> tuple[str | None, int, int, list] | None:
+    """`survey_block` of the block at `offset` (read here: in a worker process)."""
+    return survey_block(read_span(path, offset, length), names, key, file_name)
+
+
 def survey_in_blocks(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None,
                      map_blocks: Callable, size: int = _CHUNK) -> Survey | None:
     """`survey`'s result, the records' part computed block by block by `map_blocks(blocks)` — which applies
-    `survey_block` to each (block, names, key, file name) and yields the outcomes in order (worker processes) —
+    `survey_span` to each (path, offset, length, names, key, file name) and yields the outcomes in order (worker
+    processes) —
     while this process hashes the bytes and counts the line ends. None when the header or a record spans
     lines (or cannot be read on its own line): `survey` reads that file whole."""
     digest, result = hashlib.sha256(), Survey(sha256="", keys=Counter())
@@ -323,11 +359,13 @@ def survey_in_blocks(path: Path, expected: tuple[str, ...], key: Callable[[dict]
 
         def blocks() -> Iterator[tuple]:
             nonlocal last
+            offset = len(head)
             for _, block in _blocks(raw, size):
                 digest.update(block)
                 result.newlines += block.count(b"\n")
                 last = block[-1:]
-                yield block, names, key, path.name
+                yield str(path), offset, len(block), names, key, path.name
+                offset += len(block)
 
         outcomes = map_blocks(blocks())
         try:

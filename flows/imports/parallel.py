@@ -20,6 +20,8 @@ the file; a file whose header or some record spans lines is surveyed whole here,
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -35,11 +37,12 @@ from app.db import make_engine, side_by_side
 from flows.imports.csvfile import (
     Survey,
     block_rows,
-    line_blocks,
+    line_spans,
     log_foreign_digits,
+    read_span,
     survey,
-    survey_block,
     survey_in_blocks,
+    survey_span,
 )
 from flows.imports.gc_pause import fewer_collections
 from flows.imports.people import LoadResult, load_people
@@ -61,7 +64,7 @@ class Processes:
     def survey(self, path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None) -> Survey:
         """`csvfile.survey`'s result, its records read by the workers (the whole file here when it must be)."""
         def blocks(tasks: Iterable[tuple]) -> Iterator:
-            return in_order(self.pool, survey_block, tasks, self.count * IN_FLIGHT_PER_WORKER)
+            return in_order(self.pool, survey_span, tasks, self.count * IN_FLIGHT_PER_WORKER)
 
         return survey_in_blocks(path, expected, key, blocks, BLOCK_BYTES) or survey(path, expected, key)
 
@@ -80,9 +83,25 @@ def import_processes(cfg, engine: Engine, path: Path, today: date) -> Iterator[P
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker,
                              initargs=(cfg.database_url, cfg.data_keyring, today)) as pool:
-        for _ in range(count):
-            pool.submit(_ready)  # start them all now: their imports run while this process reads
+        with _ctrl_c_ignored():  # inherited by the new interpreters: a Ctrl-C is this process's to handle
+            for _ in range(count):
+                pool.submit(_ready)  # start them all now: their imports run while this process reads
         yield Processes(pool, count)
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored while the workers are started (an ignored signal stays ignored in a new interpreter). A
+    Ctrl-C at the terminal reaches the whole process group: the workers printed a traceback each, mid-import
+    or mid-start-up; now this process stops, the blocks in flight finish, and the pool ends them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _size(path: Path) -> int:
@@ -103,7 +122,10 @@ def import_workers(cfg, engine, checked: Survey) -> int:
 
 def in_order(pool: ProcessPoolExecutor, fn: Callable, tasks: Iterable[tuple], in_flight: int) -> Iterator:
     """`fn(*task)` of each task in the pool, a few in flight, the outcomes in the tasks' order. A task that
-    fails raises here; closing the iterator (or a failure) cancels the tasks not yet started."""
+    fails raises here; closing the iterator (or a failure) cancels the tasks not yet started. An interrupt
+    (Ctrl-C, SIGTERM) cancels nothing: the few in flight finish, or end with the pool when the signal reached
+    the workers too (Python 3.11's executor then also sets them failed, which a cancelled one refuses in a
+    traceback of its own thread)."""
     waiting: deque = deque()
     try:
         for task in tasks:
@@ -112,9 +134,10 @@ def in_order(pool: ProcessPoolExecutor, fn: Callable, tasks: Iterable[tuple], in
                 yield waiting.popleft().result()
         while waiting:
             yield waiting.popleft().result()
-    finally:
+    except (Exception, GeneratorExit):
         for future in waiting:
             future.cancel()
+        raise
 
 
 class CollectedIssues:
@@ -143,10 +166,11 @@ def _ready() -> None:
     """Nothing: submitted once per worker so that all start at once."""
 
 
-def _load_block(first_line: int, block: bytes, names: list[str], duplicates: frozenset,
+def _load_block(first_line: int, path: str, offset: int, length: int, names: list[str], duplicates: frozenset,
                 all_new: bool) -> tuple[WriteCounts, int, list, int, int]:
-    """In a worker: one block through the serial import's own loop. (writes, valid, report rows, rows seen,
-    rows with a non-ASCII digit)."""
+    """In a worker: one block, read here, through the serial import's own loop. (writes, valid, report rows,
+    rows seen, rows with a non-ASCII digit)."""
+    block = read_span(path, offset, length)
     writer = _worker["writer"]
     writer.all_new = writer.all_new and all_new  # once it has met a row inserted by someone else, never again
     issues = CollectedIssues()
@@ -180,8 +204,8 @@ def load_in_processes(processes: Processes, path: Path, checked: Survey, report,
     """The file's rows loaded by the worker processes; the same result, report and rows as `load_people`
     (`all_new`: a first load, `first_load.FirstLoad`)."""
     taken, duplicates = _Taken(), frozenset(checked.duplicates())
-    tasks = ((first_line, block, checked.names, duplicates, all_new)
-             for first_line, block in line_blocks(path, BLOCK_BYTES))
+    tasks = ((first_line, str(path), offset, length, checked.names, duplicates, all_new)
+             for first_line, offset, length in line_spans(path, BLOCK_BYTES))
     for outcome in in_order(processes.pool, _load_block, tasks, processes.count * IN_FLIGHT_PER_WORKER):
         taken.take(outcome, report, progress)
     log_foreign_digits(path.name, taken.foreign)

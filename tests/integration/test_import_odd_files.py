@@ -144,3 +144,20 @@ def test_a_file_that_shrank_while_it_was_imported_is_said_and_exits_1(cfg, tmp_p
     assert stopped.value.code == 1
     err = capsys.readouterr().err
     assert "people.csv changed while it was imported (4 of the 10 rows surveyed were read)" in err
+
+
+def test_a_file_without_its_header_line_is_refused_without_printing_its_first_row(cli, tmp_path):
+    """The first line is read as the header; when it is a resident's row, the refusal named its values as
+    unknown columns: name, phone and birth date in clear on stderr (a 6 MB line, 6 MB of it)."""
+    row = person(1)
+    path = tmp_path / "p.csv"
+    path.write_text(",".join(row.values()) + "\n", encoding="utf-8")
+    result = cli("import", "population", str(path))
+    assert result.exit_code == 2 and "wrong header" in result.output, result.output
+    for value in (row["name"], row["phone"], row["birth_date"], row["id_number"], row["household_id"].lower()):
+        assert value and value not in result.output, value
+    assert "not shown" in result.output and "missing columns: id_number" in result.output
+    odd = tmp_path / "odd.csv"
+    odd.write_text("id_number,name,sex,birth_date,household_id,relation_to_head,district_code,street_code,"
+                   "community_code,hukou_local,phone,death_date,nickname\n", encoding="utf-8")
+    assert "unknown columns: nickname" in cli("import", "population", str(odd)).output

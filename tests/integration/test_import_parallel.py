@@ -76,3 +76,42 @@ def test_a_wrong_worker_count_is_refused_by_name(cli, tmp_path, monkeypatch, val
     monkeypatch.setenv("ZEROTRIP_IMPORT_WORKERS", value)
     result = cli("import", "population", str(write_csv(tmp_path / "p.csv", [person(1)])))
     assert result.exit_code != 0 and "ZEROTRIP_IMPORT_WORKERS" in (result.stderr + result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_to_the_whole_process_group_ends_the_import_in_one_line(cfg, db_url, tmp_path, sig):
+    """A terminal's Ctrl-C or a service manager's stop signals the importing process and its workers at once.
+    The importing process used to hang for good at exit (its queue's thread writing a 1 MB block into a pipe no
+    worker read any more) and the workers printed tracebacks. Waits on the import's first progress line and on
+    the process's CPU time, never on the clock."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from datetime import date
+
+    from flows import synthetic_city
+    from tests.waiting import wait_exit
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("worker processes load on PostgreSQL only")
+    big = tmp_path / "big.csv"
+    synthetic_city.write_population_csv(big, synthetic_city.people(200_000, 5, date(2026, 12, 1)))
+    env = {**os.environ, "DATABASE_URL": cfg.database_url, "ZEROTRIP_IMPORT_WORKERS": "2"}
+    proc = subprocess.Popen(  # its own process group, SIGINT not inherited as ignored
+        [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                               "sys.argv[1:] = ['import', 'population', sys.argv[1]]; "
+                               "from app.cli import main; main()", str(big)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for line in proc.stderr:  # the workers have started: the survey or the load is under way
+            if line.startswith("population: "):
+                break
+        os.killpg(proc.pid, getattr(signal, sig))
+        assert wait_exit(proc, what=f"the import after {sig} to its group") != 0
+        err = proc.stderr.read()
+        assert "Traceback" not in err and "Aborted!" in err, err
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

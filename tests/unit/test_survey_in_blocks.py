@@ -13,10 +13,12 @@ from flows.imports.csvfile import (
     BadInput,
     block_rows,
     line_blocks,
+    line_spans,
+    read_span,
     rows,
     survey,
-    survey_block,
     survey_in_blocks,
+    survey_span,
 )
 from flows.imports.validation import POPULATION_COLUMNS, id_key
 
@@ -32,7 +34,7 @@ def _row(n: int, **fields) -> str:
 
 
 def _in_order(tasks):
-    return (survey_block(*task) for task in tasks)
+    return (survey_span(*task) for task in tasks)
 
 
 def _both(path, size):
@@ -109,7 +111,9 @@ def test_a_file_s_blocks_give_the_rows_the_whole_file_gives(tmp_path, name, size
     if not whole.splits_at_newlines:
         pytest.skip("such a file is loaded in one process")  # a lone CR ends a line the blocks do not cut at
     names, pairs, foreign = whole.names, [], 0
-    for first_line, block in line_blocks(path, size):
+    for (first_line, block), (span_line, offset, length) in zip(line_blocks(path, size), line_spans(path, size),
+                                                                strict=True):
+        assert (span_line, read_span(str(path), offset, length)) == (first_line, block)
         numbered, count = block_rows(block, names, first_line)
         pairs, foreign = pairs + numbered, foreign + count
     with patch("flows.imports.csvfile.log_foreign_digits") as logged:
