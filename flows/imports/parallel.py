@@ -25,6 +25,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -122,10 +123,10 @@ def import_workers(cfg, engine, checked: Survey) -> int:
 
 def in_order(pool: ProcessPoolExecutor, fn: Callable, tasks: Iterable[tuple], in_flight: int) -> Iterator:
     """`fn(*task)` of each task in the pool, a few in flight, the outcomes in the tasks' order. A task that
-    fails raises here; closing the iterator (or a failure) cancels the tasks not yet started. An interrupt
-    (Ctrl-C, SIGTERM) cancels nothing: the few in flight finish, or end with the pool when the signal reached
-    the workers too (Python 3.11's executor then also sets them failed, which a cancelled one refuses in a
-    traceback of its own thread)."""
+    fails raises here and cancels the tasks not yet started. Nothing is cancelled when the pool broke (its
+    workers ended by a signal to the process group), on an interrupt (Ctrl-C, SIGTERM) or when the iterator is
+    dropped: the few in flight finish, or end with the pool — whose thread (Python 3.11) then sets each failed,
+    and a cancelled one refused that in a traceback."""
     waiting: deque = deque()
     try:
         for task in tasks:
@@ -134,7 +135,9 @@ def in_order(pool: ProcessPoolExecutor, fn: Callable, tasks: Iterable[tuple], in
                 yield waiting.popleft().result()
         while waiting:
             yield waiting.popleft().result()
-    except (Exception, GeneratorExit):
+    except BrokenProcessPool:
+        raise
+    except Exception:
         for future in waiting:
             future.cancel()
         raise
