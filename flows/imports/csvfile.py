@@ -215,28 +215,47 @@ def block_rows(block: bytes, names: list[str], first_line: int) -> tuple[list[tu
     return list(_numbered(reader, names, first_line - 1, foreign, any_foreign)), foreign[0]
 
 
+def _plain_records(lines: list[str], first_line: int) -> Iterator[tuple[int, list[str]]]:
+    """The records of a `_plain` block's lines (its text split at LF) as the csv module reads them, without it:
+    (physical line number, the line's fields split at commas), blank lines skipped."""
+    for line_number, line in enumerate(lines, first_line):
+        line = line.removesuffix("\r")
+        if line:  # a blank line is no record
+            yield line_number, line.split(",")
+
+
 def _plain_rows(text: str, names: list[str], first_line: int,
                 any_foreign: bool) -> tuple[list[tuple[int, dict | None]], int]:
-    """`block_rows` of a `_plain` block without the csv module: each line its fields split at commas."""
+    """`block_rows` of a `_plain` block without the csv module."""
     width, numbered, foreign = len(names), [], 0
-    for line_number, line in enumerate(text.split("\n"), first_line):
-        line = line.removesuffix("\r")
-        if not line:
-            continue  # a blank line is no record
-        if any_foreign and digits.foreign_digit_unmapped(line):
+    for line_number, record in _plain_records(text.split("\n"), first_line):
+        if any_foreign and digits.foreign_digit_unmapped("".join(record)):
             foreign += 1
-        record = line.split(",")
         numbered.append((line_number, dict(zip(names, record, strict=False)) if len(record) == width else None))
     return numbered, foreign
+
+
+def _key_reader(names: list[str], key: Callable[[dict], object] | None) -> Callable[[list], object]:
+    """A record's survey key (None for none, or a record of the wrong width). A key that declares the columns it
+    reads (`key.columns`) gets only those: no full dict per row."""
+    if key is None:
+        return lambda _record: None
+    width = len(names)
+    wanted = [(c, names.index(c)) for c in getattr(key, "columns", ())]
+
+    def key_of(record: list) -> object:
+        if len(record) != width:
+            return None
+        return key({c: record[i] for c, i in wanted} if wanted else dict(zip(names, record, strict=True)))
+
+    return key_of
 
 
 def _tally(reader, names: list[str], key: Callable[[dict], object] | None,
            add: Callable[[object], None]) -> tuple[int, bool, list | None]:
     """The survey's pass over the reader's records: (records, whether one spanned several physical lines, the
     last record); each well-formed record's key, when it has one, goes to `add`."""
-    width, count, multiline, last = len(names), 0, False, None
-    # a key that declares the columns it reads (`key.columns`) gets only those: no full dict per row
-    wanted = [(c, names.index(c)) for c in getattr(key, "columns", ())]
+    key_of, count, multiline, last = _key_reader(names, key), 0, False, None
     previous = reader.line_num
     for record in reader:
         if reader.line_num - previous > 1:
@@ -245,10 +264,8 @@ def _tally(reader, names: list[str], key: Callable[[dict], object] | None,
         if not record or record == [""]:
             continue
         count, last = count + 1, record
-        if key is not None and len(record) == width:
-            k = key({c: record[i] for c, i in wanted} if wanted else dict(zip(names, record, strict=True)))
-            if k is not None:
-                add(k)
+        if (k := key_of(record)) is not None:
+            add(k)
     return count, multiline, last
 
 
@@ -317,19 +334,11 @@ def _tally_plain(text: str, names: list[str], key: Callable[[dict], object] | No
     """`_tally` of a `_plain` block's text without the csv module (a third of its time): (records, lines)."""
     lines = text.split("\n")
     physical = len(lines) - (lines[-1] == "")  # a final line end ends the last line, it does not start one
-    width, count = len(names), 0
-    wanted = [(c, names.index(c)) for c in getattr(key, "columns", ())]
-    for line in lines:
-        line = line.removesuffix("\r")
-        if not line:
-            continue  # a blank line is no record
+    key_of, count = _key_reader(names, key), 0
+    for _, record in _plain_records(lines, 1):
         count += 1
-        if key is not None:
-            record = line.split(",")
-            if len(record) == width:
-                k = key({c: record[i] for c, i in wanted} if wanted else dict(zip(names, record, strict=True)))
-                if k is not None:
-                    add(k)
+        if (k := key_of(record)) is not None:
+            add(k)
     return count, physical
 
 
