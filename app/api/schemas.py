@@ -79,9 +79,12 @@ class Digits(ma.fields.String):
 
 class AsciiInteger(ma.fields.Integer):
     """An integer; given as a string (query parameters), only ASCII digits (after the full-width mapping):
-    `int()` alone would take "٣" or "３" and, through `Decimal`, exponents."""
+    `int()` alone would take "٣" or "３" and, through `Decimal`, exponents. A JSON number with a fraction
+    (7.5) is refused, not cut to 7 as marshmallow's Integer does; 7.0 is 7."""
 
     def _validated(self, value):
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
         if isinstance(value, str):
             text = digits.to_ascii(value)
             bad = digits.foreign_digit(text)

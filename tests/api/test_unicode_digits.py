@@ -189,3 +189,16 @@ def test_a_refusal_s_log_line_names_the_client_a_trusted_proxy_reports(app, clie
     lines = [rec.getMessage() for rec in caplog.records if "result=refused" in rec.getMessage()]
     assert any("rule=ascii_digits" in line for line in lines) and any("rule=json_limits" in line for line in lines)
     assert all("address=203.0.113.9" in line for line in lines), lines
+
+
+def test_a_whole_number_field_refuses_a_fraction(client, session, cfg):
+    """`{"days": 7.5}` was taken as 7 days (marshmallow's Integer cuts the fraction); 7.0 is 7."""
+    _, acc, _ = h.person(session, cfg, "王秀英")
+    _, _, father_id = h.person(session, cfg, "王大爷", sex="M")
+    body = {"id_number": father_id, "name": "王大爷", "relation": "child"}
+    head = h.headers_for(session, cfg, acc)
+    for days in (7.5, 0.5, 1e-9):
+        r = client.post("/api/v1/proxies/requests", json={**body, "days": days}, headers=head)
+        assert r.status_code == 422 and "days" in r.json["errors"]["json"], (days, r.status_code, r.json)
+    r = client.post("/api/v1/proxies/requests", json={**body, "days": 7.0}, headers=head)
+    assert r.status_code < 300, (r.status_code, r.json)
