@@ -182,6 +182,16 @@ def grant_is_live(grant: ProxyGrant, now: datetime | None = None) -> bool:
     return grant.status == "active" and grant.revoked_at is None and grant.expires_at > (now or clock_now())
 
 
+def actions_open_to(decision, program: str | None, actions: list[str]) -> list[str]:
+    """Of an application's next `actions` (confirm, decline, reopen), those the caller may take: all for the owner;
+    for a proxy, those her grant's scopes cover for the program (a view-only proxy was offered confirm and
+    decline, and every tap was refused)."""
+    grant = getattr(decision, "grant", None)
+    if decision is None or decision.via != "proxy" or grant is None:
+        return actions
+    return [a for a in actions if grant_covers(grant, CITIZEN_ACTIONS[f"application:{a}"], program)]
+
+
 def grant_covers(grant: ProxyGrant, scope: str, program: str | None) -> bool:
     if scope not in (grant.scopes or []):
         return False

@@ -45,7 +45,8 @@ def _hash(token: str) -> str:
 
 
 def check_scopes(scopes: list[str] | None, programs: list[str] | None) -> tuple[list[str], list[str]]:
-    scopes = list(dict.fromkeys(scopes or DEFAULT_SCOPES))
+    # none given: the default scopes; an empty list: the narrowest grant, view only (not the default's four)
+    scopes = list(dict.fromkeys(DEFAULT_SCOPES if scopes is None else scopes))
     bad = [s for s in scopes if s not in SCOPES]
     if bad:
         raise Unprocessable("Unknown scope.", errors={"json": {"scopes": bad}})
@@ -112,7 +113,7 @@ def accept_invitation(session: Session, token: str, account: Account) -> ProxyGr
     principal = session.get(Resident, invitation.resident_id)
     proxy_resident = _bound_proxy(session, account, principal.id)
     if _existing(session, principal.id, account.id) is not None:
-        raise Conflict("You already are (or are about to be) this person's proxy.")
+        raise _already_yours()
     claimed = session.execute(update(ProxyInvitation).where(ProxyInvitation.id == invitation.id,
                                                             ProxyInvitation.used_at.is_(None))
                               .values(used_at=clock_now(), used_by_account_id=account.id)).rowcount
@@ -128,8 +129,9 @@ def accept_invitation(session: Session, token: str, account: Account) -> ProxyGr
                        basis="invitation_same_household" if same_household else "invitation",
                        evidence={"invitation_id": invitation.id}, created_by=f"account:{account.id}",
                        expires_at=clock_now() + timedelta(days=invitation.grant_days))
-    session.add(grant)
-    session.flush()
+    # one open grant per pair (unique key uq_proxy_grants_family_pair): of parallel accepts of several of the
+    # resident's invitations one inserts; the others get the same 409 as a repeat (their invitations unused)
+    add_family_grant(session, grant, _already_yours())
     invitation.grant_id = grant.id
     if automatic:
         activate(session, grant, proxy_resident)
@@ -138,10 +140,35 @@ def accept_invitation(session: Session, token: str, account: Account) -> ProxyGr
     return grant
 
 
-def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] | None = None) -> ProxyGrant:
-    """The resident (or a proxy who manages her proxies) says yes, optionally narrowing the scopes."""
+def _already_yours() -> Conflict:
+    return Conflict("You already are (or are about to be) this person's proxy.", error_code="proxy_grant_exists")
+
+
+def add_family_grant(session: Session, grant: ProxyGrant, conflict: Exception) -> None:
+    """Insert a grant from an invitation or a request; `conflict` when the pair already has one open (its unique
+    key decides between parallel requests). A grant of the pair past its end, or a request of it unanswered for
+    7 days, is closed first (`expired`): neither is in force or answerable, and neither holds the key."""
+    now = clock_now()
+    session.execute(update(ProxyGrant).where(
+        ProxyGrant.resident_id == grant.resident_id, ProxyGrant.proxy_account_id == grant.proxy_account_id,
+        ProxyGrant.basis.not_in(STAFF_BASES),
+        or_(and_(ProxyGrant.status == "active", ProxyGrant.expires_at <= now),
+            and_(ProxyGrant.status == "requested", ProxyGrant.created_at <= now - proxy_requests.REQUEST_TTL)))
+        .values(status="expired").execution_options(synchronize_session=False))
+    add_or_conflict(session, grant, "proxy_grants", ("resident_id", "proxy_account_id"), conflict)
+
+
+def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] | None = None) -> bool:
+    """The resident (or a proxy who manages her proxies) says yes, optionally narrowing the scopes. True when
+    this call activated the grant; False for a repeat of a confirmation already made (the same scopes, or none
+    asked): nothing changes. Asking other scopes of an active grant is 409: it cannot be widened or narrowed
+    after the fact (revoke it and invite again)."""
     if grant.status == "active":
-        return grant
+        wanted = check_scopes(scopes, grant.programs)[0] if scopes is not None else None
+        if wanted is not None and set(wanted) != set(grant.scopes or []):
+            raise Conflict("The grant is already active with other scopes; to change them, revoke it and invite "
+                           "again.", error_code="grant_not_pending")
+        return False
     if grant.status not in ("requested", "pending_principal"):
         raise Conflict(f"The grant is {grant.status}; it cannot be confirmed.", error_code="grant_not_pending")
     proxy_requests.check_confirmable(session, grant)
@@ -161,7 +188,7 @@ def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] |
         return confirm(session, grant, actor, scopes)
     activate(session, grant, session.get(Resident, grant.proxy_resident_id) if grant.proxy_resident_id else None)
     proxy_requests.accepted(session, grant)
-    return grant
+    return True
 
 
 def decline(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
@@ -179,13 +206,21 @@ def decline(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
     return grant
 
 
-def revoke(session: Session, grant: ProxyGrant, actor: str) -> ProxyGrant:
-    """Either side, at once: the next request of the proxy for the resident's data is refused."""
-    if grant.status in ("revoked", "declined"):
-        return grant
-    grant.status = "revoked" if grant.status == "active" else "declined"
-    grant.revoked_at, grant.revoked_by = clock_now(), actor
-    return grant
+def revoke(session: Session, grant: ProxyGrant, actor: str) -> bool:
+    """Either side, at once: the next request of the proxy for the resident's data is refused. True when this
+    call ended the grant (False: it had ended already). A conditional UPDATE on the status read: a confirmation
+    landing meanwhile (pending → active) is seen and the grant revoked as active, not overwritten as declined
+    after its activation was announced."""
+    if grant.status in ("revoked", "declined", "expired"):
+        return False
+    ended = "revoked" if grant.status == "active" else "declined"
+    claimed = session.execute(
+        update(ProxyGrant).where(ProxyGrant.id == grant.id, ProxyGrant.status == grant.status)
+        .values(status=ended, revoked_at=clock_now(), revoked_by=actor)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(grant)
+    return True if claimed else revoke(session, grant, actor)
 
 
 def activate(session: Session, grant: ProxyGrant, proxy_resident: Resident | None) -> None:

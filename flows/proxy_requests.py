@@ -143,15 +143,23 @@ def _blocking(grant: ProxyGrant | None, now: datetime) -> ProxyGrant | None:
     return grant
 
 
+class _PairTaken(Exception):
+    """The pair's grant was opened by a parallel request (uq_proxy_grants_family_pair)."""
+
+
 def _ask(session: Session, proxy_request: ProxyRequest, principal: Resident, account: Account, days: int,
          now: datetime) -> None:
+    from flows.proxies import add_family_grant
+
     proxy_resident = session.get(Resident, account.resident_id)
     grant = ProxyGrant(created_at=now, resident_id=principal.id, proxy_account_id=account.id,
                        proxy_resident_id=proxy_resident.id, status="requested", scopes=list(proxy_request.scopes), programs=list(proxy_request.programs),
                        relation=proxy_request.relation, basis="request", evidence={"request_id": proxy_request.id},
                        created_by=f"account:{account.id}", expires_at=now + timedelta(days=days))
-    session.add(grant)
-    session.flush()
+    try:  # a parallel request or accept of the same pair opened one meanwhile: that one stands, nothing is asked
+        add_family_grant(session, grant, _PairTaken())
+    except _PairTaken:
+        return
     proxy_request.grant_id = grant.id
     if _turned_down_before(session, proxy_resident.id, principal.id, now, proxy_request.id):
         return

@@ -18,7 +18,7 @@ from app.api.security import (
     current_caller,
     current_principal,
 )
-from app.authz import resolve_subject
+from app.authz import actions_open_to, resolve_subject
 from app.db import SessionLocal, changed_here, select_first
 from app.models import Application
 from flows import activity, applicants, casework
@@ -130,9 +130,9 @@ def _application(application_id: str, action: str):
     return application, decision
 
 
-def view(session, application: Application) -> dict:
+def view(session, application: Application, decision) -> dict:
     """The application as the citizen sees it after an action (committed): read back as GET one reads it."""
-    return shown(session, _row(session, application.id))
+    return shown(session, _row(session, application.id), decision)
 
 
 def _row(session, application_id: str):
@@ -143,14 +143,17 @@ def _row(session, application_id: str):
     return select_first(session, query, params)
 
 
-def shown(session, row) -> dict:
-    """A `_row` as the citizen sees it: fields, reasons, benefit, applicants, who confirmed for her."""
-    return _with_proxy(session, row, payloads_of_rows(session, [row])[0], None if row.has_applicants else [])
+def shown(session, row, decision) -> dict:
+    """A `_row` as the citizen sees it: fields, reasons, benefit, applicants, who confirmed for her, what the
+    caller (`decision`: authz's) may do next."""
+    return _with_proxy(session, row, payloads_of_rows(session, [row])[0], decision,
+                       None if row.has_applicants else [])
 
 
-def _with_proxy(session, application, out: dict, applicants_of: list[dict] | None = None) -> dict:
-    """Who confirmed, when a proxy did (masked name); `application` is an ORM object or a plain row;
-    `applicants_of`: its applicants when already read for the whole page."""
+def _with_proxy(session, application, out: dict, decision, applicants_of: list[dict] | None = None) -> dict:
+    """Who confirmed, when a proxy did (masked name), and the actions open to the caller; `application` is an ORM
+    object or a plain row; `applicants_of`: its applicants when already read for the whole page."""
+    out["actions"] = actions_open_to(decision, application.program, out["actions"])
     out["confirmed_by_proxy"] = None
     out["applicants"] = applicants.view(session, application.id) if applicants_of is None else applicants_of
     if application.confirmed_via_grant and application.confirmed_by:
@@ -186,7 +189,7 @@ class Applications(MethodView):
         if decision is not None and decision.via in ("proxy", "staff"):
             session.commit()
         others = applicants.views_of(session, [row.id for row in rows if row.has_applicants])
-        return [_with_proxy(session, row, out, others.get(row.id, []))
+        return [_with_proxy(session, row, out, decision, others.get(row.id, []))
                 for row, out in zip(rows, payloads_of_rows(session, rows), strict=True)]
 
 
@@ -207,7 +210,7 @@ class ApplicationById(MethodView):
         if decision.via == "proxy":
             _act(session, row, decision, "application.view")
             session.commit()
-        return shown(session, row)
+        return shown(session, row, decision)
 
 
 @blp.route("/<string:application_id>/confirm")
@@ -233,7 +236,7 @@ class ApplicationConfirm(MethodView):
                 application.confirmed_via_grant = via_grant
             _act(session, application, decision, "application.confirm")
         session.commit()
-        return view(session, application)
+        return view(session, application, decision)
 
 
 @blp.route("/<string:application_id>/decline")
@@ -253,7 +256,7 @@ class ApplicationDecline(MethodView):
         if changed_here(session, "application", application.id):
             _act(session, application, decision, "application.decline")
         session.commit()
-        return view(session, application)
+        return view(session, application, decision)
 
 
 @blp.route("/<string:application_id>/reopen")
@@ -273,4 +276,4 @@ class ApplicationReopen(MethodView):
         if before != application.state:
             _act(session, application, decision, "application.reopen")
         session.commit()
-        return view(session, application)
+        return view(session, application, decision)

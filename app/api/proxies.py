@@ -8,6 +8,7 @@ import base64
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from app.api.activity import ActivitySchema, feed_page
 from app.api.base import ErrorSchema
@@ -27,7 +28,7 @@ from app.clock import clock_now
 from app.db import SessionLocal
 from app.errors import Conflict
 from app.masking import mask_name
-from app.models import ProxyGrant, Resident
+from app.models import Account, ProxyGrant, Resident
 from flows import proxies as flow
 from flows import proxy_requests
 from flows.programs import PROGRAMS
@@ -87,7 +88,9 @@ class GrantNoBody(StrictSchema):
 class GrantSchema(ma.Schema):
     id = ma.fields.String(required=True)
     role = ma.fields.String(required=True, metadata={"enum": ["principal", "proxy", "manager", "staff"]})
-    status = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"description": "requested | pending_principal | "
+                              "pending_approval | active | suspended (the proxy has unbound her identity; it works "
+                              "again when she binds herself) | revoked | declined | expired"})
     live = ma.fields.Boolean(required=True)
     scopes = ma.fields.List(ma.fields.String(), required=True)
     programs = ma.fields.List(ma.fields.String(), required=True)
@@ -111,11 +114,22 @@ def grant_payload(session, grant: ProxyGrant, role: str) -> dict:
         status = "expired"  # a request not answered within 7 days can no longer be accepted
     elif status == "active" and grant.expires_at <= clock_now():
         status = "expired"  # past its end: nothing is done or seen through it any more
-    return {"id": grant.id, "role": role, "status": status, "live": grant_is_live(grant),
+    live = grant_is_live(grant)
+    if live and not _proxy_bound(session, grant):
+        status, live = "suspended", False  # the proxy unbound her identity: nothing works through it until she
+        # binds herself again (app.authz.proxy_grants_in_force); the resident may still revoke it
+    return {"id": grant.id, "role": role, "status": status, "live": live,
             "scopes": list(grant.scopes or []), "programs": list(grant.programs or []), "relation": grant.relation,
             "basis": grant.basis, "principal_name": mask_name(principal.name) if principal else "",
             "proxy_name": mask_name(proxy.name) if proxy else "", "created_at": grant.created_at,
             "activated_at": grant.activated_at, "expires_at": grant.expires_at, "revoked_at": grant.revoked_at}
+
+
+def _proxy_bound(session, grant: ProxyGrant) -> bool:
+    """Whether the grant's proxy person is bound now to an enabled account (the one the grant works from)."""
+    return grant.proxy_resident_id is not None and session.execute(
+        select(Account.id).where(Account.resident_id == grant.proxy_resident_id, Account.disabled_at.is_(None))
+        .limit(1)).first() is not None
 
 
 def _role(grant: ProxyGrant, account) -> str:
@@ -262,9 +276,9 @@ class GrantConfirm(MethodView):
         """The resident says yes to a request or an invitation from another household (may narrow scopes)."""
         session = SessionLocal()
         grant, decision = _grant(session, grant_id, "grant:confirm")
-        flow.confirm(session, grant, current_caller().ref, (args or {}).get("scopes"))
-        audit_event(session, "proxy.grant_confirm", object_ref=f"grant:{grant.id}",
-                    on_behalf_of=decision.on_behalf_of, details={"scopes": grant.scopes})
+        if flow.confirm(session, grant, current_caller().ref, (args or {}).get("scopes")):  # not a repeat
+            audit_event(session, "proxy.grant_confirm", object_ref=f"grant:{grant.id}",
+                        on_behalf_of=decision.on_behalf_of, details={"scopes": grant.scopes})
         session.commit()
         return grant_payload(session, grant, _role(grant, current_account()))
 
@@ -297,9 +311,9 @@ class GrantRevoke(MethodView):
         """Either side ends the grant at once: the proxy's next request for the resident's data is refused."""
         session = SessionLocal()
         grant, decision = _grant(session, grant_id, "grant:revoke")
-        flow.revoke(session, grant, current_caller().ref)
-        audit_event(session, "proxy.grant_revoke", object_ref=f"grant:{grant.id}",
-                    on_behalf_of=decision.on_behalf_of if decision.via == "proxy" else None)
+        if flow.revoke(session, grant, current_caller().ref):  # not a repeat
+            audit_event(session, "proxy.grant_revoke", object_ref=f"grant:{grant.id}",
+                        on_behalf_of=decision.on_behalf_of if decision.via == "proxy" else None)
         session.commit()
         return grant_payload(session, grant, _role(grant, current_account()))
 

@@ -439,8 +439,8 @@ class GrantRevoke(MethodView):
         """End a grant (e.g. the guardianship ended); reviewer or above."""
         session = SessionLocal()
         grant, decision = _grant(session, grant_id, "grant:revoke")
-        proxy_flow.revoke(session, grant, current_caller().ref)
-        audit_event(session, "staff.proxy_grant_revoke", object_ref=f"grant:{grant.id}",
-                    on_behalf_of=decision.on_behalf_of)
+        if proxy_flow.revoke(session, grant, current_caller().ref):  # not a repeat
+            audit_event(session, "staff.proxy_grant_revoke", object_ref=f"grant:{grant.id}",
+                        on_behalf_of=decision.on_behalf_of)
         session.commit()
         return grant_payload(session, grant, "staff")

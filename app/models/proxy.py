@@ -3,9 +3,11 @@
 A grant lets one account (the proxy, bound to her own identity) act for one resident (the principal) within
 scopes, until it expires or either side revokes it. `status`: requested (the proxy asked) | pending_principal
 (waiting for the resident) | pending_approval (a staff grant with the payout scope waits for a second staff
-member) | active | revoked | declined | expired (a staff grant past its end, closed when staff record the pair
-anew). At most one staff-recorded grant per (principal, proxy person) is active or waiting for approval: a partial
-unique index (`STAFF_GRANT_OPEN`), so that parallel recordings leave one grant (flows.proxies.record_by_staff).
+member) | active | revoked | declined | expired (a grant past its end, or a request unanswered for 7 days,
+closed when the pair is granted anew). At most one staff-recorded grant per (principal, proxy person) is active
+or waiting for approval (`STAFF_GRANT_OPEN`), and at most one grant from an invitation or a request per
+(principal, proxy account) is active or waiting (`FAMILY_GRANT_OPEN`): partial unique indexes, so that parallel
+recordings, accepts or requests leave one grant (flows.proxies).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from app.models.digests import HEX_DIGEST
 from app.models.ids import new_id
 
 STAFF_GRANT_OPEN = "basis IN ('guardianship', 'written_authorisation') AND status IN ('active', 'pending_approval')"
+FAMILY_GRANT_OPEN = ("basis NOT IN ('guardianship', 'written_authorisation') "
+                     "AND status IN ('active', 'requested', 'pending_principal')")
 
 
 class ProxyGrant(Base):
@@ -48,6 +52,8 @@ class ProxyGrant(Base):
         Index("ix_proxy_grants_proxy", "proxy_account_id", "status"),
         Index("uq_proxy_grants_staff_pair", "resident_id", "proxy_resident_id", unique=True,
               postgresql_where=text(STAFF_GRANT_OPEN), sqlite_where=text(STAFF_GRANT_OPEN)),
+        Index("uq_proxy_grants_family_pair", "resident_id", "proxy_account_id", unique=True,
+              postgresql_where=text(FAMILY_GRANT_OPEN), sqlite_where=text(FAMILY_GRANT_OPEN)),
     )
 
 

@@ -124,3 +124,68 @@ def test_invitation_is_single_use_and_sensitive_scopes_wait_for_the_resident(cli
     again = client.post("/api/v1/proxies/invitations/accept", headers=h.headers_for(session, cfg, other_acc),
                         json={"token": inv.json["token"]})
     assert again.status_code == 404
+
+
+def test_an_empty_scope_list_is_the_narrowest_grant_not_the_default(client, session, cfg):
+    father, father_acc, _ = h.person(session, cfg, "吴大爷", household="H-F")
+    fh = h.headers_for(session, cfg, father_acc)
+    made = client.post("/api/v1/proxies/invitations", headers=fh, json={"scopes": []})
+    assert made.status_code == 201 and made.json["scopes"] == ["view"], made.json
+    default = client.post("/api/v1/proxies/invitations", headers=fh, json={})
+    assert default.json["scopes"] == ["view", "confirm", "decline", "receive_messages"]
+
+    _, daughter_acc, _ = h.person(session, cfg, "殷瑞宁", household="H-D")
+    grant = h.grant(session, father, daughter_acc, session.get(type(father), daughter_acc.resident_id),
+                    ("view", "confirm", "decline"), status="pending_principal")
+    narrowed = client.post(f"/api/v1/proxies/grants/{grant.id}/confirm", headers=fh, json={"scopes": []})
+    assert narrowed.status_code == 200 and narrowed.json["scopes"] == ["view"], narrowed.json
+
+
+def test_a_repeated_confirmation_changes_nothing_and_other_scopes_are_refused(client, session, cfg):
+    father, father_acc, _ = h.person(session, cfg, "吴大爷", household="H-F")
+    daughter, daughter_acc, _ = h.person(session, cfg, "殷瑞宁", household="H-D")
+    fh = h.headers_for(session, cfg, father_acc)
+    grant = h.grant(session, father, daughter_acc, daughter, ("view", "confirm"), status="pending_principal")
+    for _ in range(3):
+        again = client.post(f"/api/v1/proxies/grants/{grant.id}/confirm", headers=fh)
+        assert again.status_code == 200 and again.json["status"] == "active"
+    same = client.post(f"/api/v1/proxies/grants/{grant.id}/confirm", headers=fh, json={"scopes": ["confirm"]})
+    assert same.status_code == 200  # the scopes it has: a repeat
+    other = client.post(f"/api/v1/proxies/grants/{grant.id}/confirm", headers=fh, json={"scopes": ["view"]})
+    assert other.status_code == 409 and other.json["error_code"] == "grant_not_pending", other.json
+    assert "revoke" in other.json["message"]
+    session.expire_all()
+    assert session.get(ProxyGrant, grant.id).scopes == ["view", "confirm"]
+    confirms = session.scalars(select(AuditEvent).where(AuditEvent.action == "proxy.grant_confirm")).all()
+    assert len(confirms) == 1
+    for _ in range(2):
+        assert client.post(f"/api/v1/proxies/grants/{grant.id}/revoke", headers=fh).status_code == 200
+    assert len(session.scalars(select(AuditEvent).where(AuditEvent.action == "proxy.grant_revoke")).all()) == 1
+
+
+def test_a_proxy_is_offered_only_the_actions_her_grant_covers(client, session, cfg):
+    father, father_acc, _ = h.person(session, cfg, "吴大爷", household="H-F")
+    daughter, daughter_acc, _ = h.person(session, cfg, "殷瑞宁", household="H-D")
+    son, son_acc, _ = h.person(session, cfg, "吴小弟", household="H-S")
+    app_row = h.application(session, father)
+    h.grant(session, father, daughter_acc, daughter, ("view",))
+    son_grant = h.grant(session, father, son_acc, son, ("view", "confirm"))
+    dh, sh = h.headers_for(session, cfg, daughter_acc), h.headers_for(session, cfg, son_acc)
+    assert client.get(f"/api/v1/applications/{app_row.id}", headers=h.headers_for(session, cfg, father_acc)
+                      ).json["actions"] == ["confirm", "decline"]
+    assert client.get(f"/api/v1/applications/{app_row.id}", headers=dh).json["actions"] == []
+    assert client.get(f"/api/v1/applications/{app_row.id}", headers=sh).json["actions"] == ["confirm"]
+    listed = client.get(f"/api/v1/applications?subject={son_grant.id}", headers=sh).json
+    assert [a["actions"] for a in listed] == [["confirm"]]
+
+
+def test_the_resident_sees_a_grant_suspended_while_the_proxy_has_unbound(client, session, cfg):
+    father, father_acc, _ = h.person(session, cfg, "吴大爷", household="H-F")
+    daughter, daughter_acc, _ = h.person(session, cfg, "殷瑞宁", household="H-D")
+    grant = h.grant(session, father, daughter_acc, daughter, ("view",))
+    fh, dh = h.headers_for(session, cfg, father_acc), h.headers_for(session, cfg, daughter_acc)
+    assert client.get(f"/api/v1/proxies/grants/{grant.id}", headers=fh).json["live"] is True
+    assert client.delete("/api/v1/me/identity", headers=dh).status_code in (200, 204)
+    shown = client.get(f"/api/v1/proxies/grants/{grant.id}", headers=fh).json
+    assert (shown["status"], shown["live"]) == ("suspended", False), shown
+    assert client.post(f"/api/v1/proxies/grants/{grant.id}/revoke", headers=fh).json["status"] == "revoked"

@@ -149,3 +149,28 @@ def test_24_parallel_first_payout_accounts_and_preferences_all_succeed_once_stor
     assert Counter(r.status_code for r in answers) == {200: 24}, [r.text for r in answers if r.status_code != 200]
     assert _count(session, select(PayoutAccount)) == 1
     assert _count(session, select(NotificationPref)) == 1
+
+
+def test_one_account_accepting_24_invitations_of_one_resident_at_once_makes_one_grant(servers, session, cfg):
+    """Each accept found no grant of the pair and inserted one: four active grants, and revoking one left the
+    daughter able to read her father's record through the others (uq_proxy_grants_family_pair)."""
+    father, father_account, _ = h.person(session, cfg, "吴大爷", birth=date(1941, 3, 3), household="H-W1")
+    _, daughter_account, _ = h.person(session, cfg, "殷小红", household="H-Y1")
+    father_h, daughter_h = (h.headers_for(session, cfg, a) for a in (father_account, daughter_account))
+    tokens = []
+    for _ in range(24):
+        made = requests.post(f"{servers.apis[0]}/api/v1/proxies/invitations", headers=father_h,
+                             json={"scopes": ["view"]}, timeout=QUIET)
+        assert made.status_code == 201, made.text
+        tokens.append(made.json()["token"])
+    answers = servers.burst(24, lambda i, base: requests.post(
+        f"{base}/api/v1/proxies/invitations/accept", headers=daughter_h, json={"token": tokens[i]}, timeout=QUIET))
+    assert Counter(r.status_code for r in answers) == {200: 1, 409: 23}, [r.text for r in answers]
+    assert {r.json()["error_code"] for r in answers if r.status_code == 409} == {"proxy_grant_exists"}
+    grants = session.scalars(select(ProxyGrant).where(ProxyGrant.resident_id == father.id)).all()
+    assert len(grants) == 1
+    # the losers' invitations are still unused: the father may hand one to someone else
+    other_h = h.headers_for(session, cfg, h.person(session, cfg, "吴小弟", household="H-W2")[1])
+    loser = next(i for i, r in enumerate(answers) if r.status_code == 409)
+    assert requests.post(f"{servers.apis[1]}/api/v1/proxies/invitations/accept", headers=other_h,
+                         json={"token": tokens[loser]}, timeout=QUIET).status_code == 200

@@ -202,3 +202,29 @@ def test_24_parallel_approvals_of_one_reviewed_disability_case_one_stands(server
     # no certificate on file: the rule re-check fails and the one decision that stands is a rejection
     assert session.get(Application, application.id).state == "rejected"
     assert _count(session, select(OutboxMessage).where(OutboxMessage.kind == "rejected")) == 1
+
+
+def test_a_revoke_racing_24_confirms_of_a_pending_grant_ends_it(servers, session, cfg):
+    """The revoke wrote `declined` over a confirmation that had landed meanwhile (announced as a new proxy);
+    now it is a conditional UPDATE: the grant ends revoked (or declined, had it come first), never active."""
+    principal, principal_account, _ = h.person(session, cfg, "冯爷爷", birth=date(1938, 8, 8))
+    proxy_resident, proxy_account, _ = h.person(session, cfg, "冯小弟")
+    grant = h.grant(session, principal, proxy_account, proxy_resident, status="pending_principal")
+    headers = h.headers_for(session, cfg, principal_account)
+
+    def act(i, base):
+        kind = "revoke" if i == 12 else "confirm"
+        return kind, requests.post(f"{base}/api/v1/proxies/grants/{grant.id}/{kind}", headers=headers, json={},
+                                   timeout=QUIET)
+
+    answers = servers.burst(24, act)
+    assert not [r.text for _, r in answers if r.status_code >= 500]
+    revoked = next(r for kind, r in answers if kind == "revoke")
+    assert revoked.status_code == 200 and revoked.json()["status"] in ("revoked", "declined"), revoked.text
+    session.expire_all()
+    ended = session.get(type(grant), grant.id)
+    assert ended.status == revoked.json()["status"]
+    granted = _count(session, select(OutboxMessage).where(OutboxMessage.kind == "proxy_granted"))
+    assert (ended.status, granted) in (("revoked", 1), ("declined", 0))  # announced only if it was active
+    audits = _count(session, select(AuditEvent).where(AuditEvent.action == "proxy.grant_confirm"))
+    assert audits == granted  # one confirmation recorded, not one per repeat

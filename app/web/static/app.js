@@ -548,14 +548,23 @@ route(/^\/lookups$/, async () => {
 route(/^\/inbox$/, async () => {
   const items = await get("/api/v1/inbox");
   if (!items.length) return [h("h1", { text: S.inbox.title }), para(S.inbox.none, "notice")];
-  return [h("h1", { text: S.inbox.title }), h("ul", { class: "cards" }, ...items.map((i) => {
+  const box = alertBox();
+  // the item's one-tap action (a new proxy: 撤销授权), a POST to the path the API gives
+  const act = (a) => {
+    const b = button(a.label, () => busy(b, async () => {
+      try { await post(a.path); b.replaceWith(para(S.inbox.done, "state")); } catch (err) { showError(box, err); }
+    }), "btn");
+    return b;
+  };
+  return [h("h1", { text: S.inbox.title }), box, h("ul", { class: "cards" }, ...items.map((i) => {
     const open = async (e) => {
       if (!i.read_at) { e.preventDefault(); try { await post(`/api/v1/inbox/${i.id}/read`); } catch { /* reading still works */ } location.hash = e.currentTarget.getAttribute("href"); }
     };
     return h("li", { class: "card msg" + (i.read_at ? "" : " unread"), "data-kind": i.kind },
       h("h2", {}, i.read_at ? "" : h("span", { class: "badge", text: S.inbox.unread }), i.title),
       para(i.body), h("time", { datetime: i.created_at, text: fmt.date(i.created_at) }),
-      i.application_id ? h("a", { href: `#/app/${i.application_id}`, class: "btn", text: S.inbox.open, onclick: open }) : null);
+      i.application_id ? h("a", { href: `#/app/${i.application_id}`, class: "btn", text: S.inbox.open, onclick: open }) : null,
+      i.action && i.action.method === "POST" ? act(i.action) : null);
   }))];
 });
 
@@ -571,7 +580,7 @@ function grantCard(g, box, primaryTaken) {
   if (g.role === "principal" && ["pending_principal", "requested"].includes(g.status)) {
     actions.push(act("confirm", S.family.confirmGrant, primaryTaken.done ? "btn" : "btn primary"), act("decline", S.family.declineGrant, "btn"));
     primaryTaken.done = true;
-  } else if (g.status !== "pending" && (g.live || g.status.startsWith("pending") || g.status === "requested")) {
+  } else if (g.status !== "pending" && (g.live || g.status.startsWith("pending") || ["requested", "suspended"].includes(g.status))) {
     actions.push(act("revoke", S.family.revoke, "btn quiet"));  // (a request of hers, `pending`, lapses by itself)
   }
   return h("li", { class: "card" }, h("h3", { text: other || "—" }), para(status + (g.live ? " · " + S.family.until(fmt.date(g.expires_at)) : ""), "state"), ...actions);
@@ -581,7 +590,7 @@ route(/^\/family$/, async () => {
   const grants = await get("/api/v1/proxies/grants");
   const box = alertBox();
   const taken = { done: false };
-  const current = (g) => g.live || g.status.startsWith("pending") || g.status === "requested";
+  const current = (g) => g.live || g.status.startsWith("pending") || ["requested", "suspended"].includes(g.status);
   const mine = grants.filter((g) => g.role === "principal" && current(g)).map((g) => grantCard(g, box, taken));
   const help = grants.filter((g) => g.role === "proxy" && current(g)).map((g) => grantCard(g, box, taken));
   return [h("h1", { text: S.family.title }), para(S.family.lead), box,

@@ -277,6 +277,7 @@ export const S = {
     none: "没有新消息。",
     unread: "未读",
     open: "查看",
+    done: "已撤销,立即生效。",
   },
 
   // Family (proxies).
@@ -315,6 +316,7 @@ export const S = {
       revoked: "已取消",
       declined: "已拒绝",
       expired: "已过期",
+      suspended: "已暂停(代办人已解除绑定)",
     },
     until: (date) => `有效至 ${date}`,
     acceptTitle: "接受代办邀请",
