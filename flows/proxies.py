@@ -237,7 +237,7 @@ def _ask_principal(session: Session, grant: ProxyGrant, proxy_resident: Resident
     enqueue(session, kind="proxy_request", idempotency_key=f"proxy-grant:{grant.id}:asked",
             resident_id=grant.resident_id,
             data={"grant_id": grant.id, "proxy_name": mask_name(proxy_resident.name), "scopes": list(grant.scopes),
-                  "text": "有人申请成为您的亲情代办人,请在小程序中确认或拒绝"})
+                  "invited": True, "text": "您邀请的家人已接受亲情代办邀请,请在小程序中确认后生效"})
 
 
 def record_by_staff(session: Session, staff: StaffMember, principal: Resident, proxy_resident: Resident, *,

@@ -552,6 +552,9 @@ def _say_proxy_granted(c: _Ctx) -> str:
 def _say_proxy_request(c: _Ctx) -> str:
     d = c.data
     who = _masked(d.get("proxy_name")) or "一位亲属"
+    if d.get("invited"):  # the resident's own QR code was scanned: she asked for this, it waits for her yes
+        return (f"{who}已接受您的亲情代办邀请，将可以为您{_scopes(d.get('scopes'))}。"
+                "请进入小程序确认后生效；如不是您邀请的人，请拒绝。")
     return (f"{who}申请成为您的亲情代办人，希望为您{_scopes(d.get('scopes'))}。"
             "请进入小程序确认或拒绝；如不认识此人，请直接拒绝。")
 

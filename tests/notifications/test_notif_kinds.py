@@ -57,6 +57,8 @@ CASES = {
                       "revoke_path": "/api/v1/proxies/grants/g1/revoke"},
     "proxy_request": {"grant_id": "g2", "proxy_name": "王*明", "scopes": ["view", "payout"],
                       "text": "有人申请成为您的亲情代办人,请在小程序中确认或拒绝"},
+    "proxy_request/invited": {"grant_id": "g4", "proxy_name": "王*明", "scopes": ["view", "confirm"],
+                              "invited": True, "text": "您邀请的家人已接受亲情代办邀请,请在小程序中确认后生效"},
     "identity_bind_attempt": {},
     "proxy_restored": {"grant_id": "g3", "proxy_name": "王*明", "scopes": ["view", "confirm"],
                        "revoke_path": "/api/v1/proxies/grants/g3/revoke"},
@@ -181,6 +183,8 @@ def test_wording_of_key_kinds(session, context):
     assert "残疾人证" in body("benefit_stopped/certificate_expired")
     assert "王*明" in body("proxy_granted") and "撤销" in body("proxy_granted")
     assert "确认或拒绝" in body("proxy_request") and "变更收款账户" in body("proxy_request")
+    invited = body("proxy_request/invited")  # her own QR code was scanned: not "someone asks, refuse a stranger"
+    assert "已接受您的亲情代办邀请" in invited and "不认识此人" not in invited and "确认后生效" in invited
     assert "中国农业银行尾号0018的银行账户" in body("payout_account_changed")
     assert "2026年11月27日 10:30" in body("payout_account_changed") and "亲情代办人王*明" in body("payout_account_changed")
     assert "尾号0018的社会保障卡" in body("payout_account_changed/self")
@@ -293,7 +297,7 @@ def test_proxy_request_goes_to_the_resident(session, resident, account, dispatch
     asker_r = resident(name="王大明", household_id="HK-PR-2", birth_date=date(1975, 5, 5))
     asker = account(resident=asker_r)
     g = ProxyGrant(resident_id=principal.id, proxy_account_id=asker.id, proxy_resident_id=asker_r.id,
-                   status="requested", scopes=["view"], programs=[], relation="child", basis="request",
+                   status="pending_principal", scopes=["view"], programs=[], relation="child", basis="invitation",
                    evidence={}, created_by="x", expires_at=utcnow() + timedelta(days=30))
     session.add(g)
     session.flush()
@@ -301,6 +305,6 @@ def test_proxy_request_goes_to_the_resident(session, resident, account, dispatch
     session.commit()
     assert dispatcher().run_once()["inbox_only"] == 1  # no template, no phone on file: inbox
     item = session.execute(select(InboxItem).where(InboxItem.resident_id == principal.id)).scalar_one()
-    assert item.kind == "proxy_request" and "王*明申请成为您的亲情代办人" in item.body
+    assert item.kind == "proxy_request" and "王*明已接受您的亲情代办邀请" in item.body
     assert session.execute(select(InboxItem).where(InboxItem.account_id == asker.id)).first() is None
     assert own.resident_id == principal.id
