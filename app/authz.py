@@ -453,10 +453,15 @@ def separation_of_duties(session: Session, caller: Caller, action: str,
             raise Forbidden("No one decides a case about themselves or their own household; another member of "
                             "staff must handle it.", error_code="staff_self_involvement")
     if action in APPROVING_ACTIONS and isinstance(application, Application):
-        earlier = [e for e in (application.trace or []) if e.get("source") == "staff"
-                   and caller.staff_id in (e.get("staff_id"), e.get("second_staff_id"))
-                   and e.get("code") in EARLIER_STEPS]
-        if earlier:
-            security_log.refused("segregation_of_duties", actor=caller.ref, action=action)
-            raise Forbidden("You recorded the home visit or did the review of this case, so a different person "
-                            "must approve it.", error_code="segregation_of_duties")
+        refuse_earlier_step(application, caller.staff_id, caller.ref, action)
+
+
+def refuse_earlier_step(application: Application, staff_id: str, actor: str, action: str) -> None:
+    """403 `segregation_of_duties` when `staff_id` recorded the case's home visit or did its review: she may not
+    approve it — nor claim or be given its approval task, which she would hold without being able to decide."""
+    earlier = [e for e in (application.trace or []) if e.get("source") == "staff"
+               and staff_id in (e.get("staff_id"), e.get("second_staff_id")) and e.get("code") in EARLIER_STEPS]
+    if earlier:
+        security_log.refused("segregation_of_duties", actor=actor, action=action)
+        raise Forbidden("You recorded the home visit or did the review of this case, so a different person "
+                        "must approve it.", error_code="segregation_of_duties")

@@ -23,7 +23,7 @@ from app.audit import record
 from app.authz import Caller, decide, jurisdiction_clause, may_check_approval
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
-from app.models import Approval, Resident, StaffMember
+from app.models import Approval, AuditEvent, Resident, StaffMember
 from app.security_log import refused
 from flows.conflicts import add_or_conflict
 
@@ -122,6 +122,10 @@ def approve(session: Session, approval: Approval, checker: StaffMember, *, confl
     if approval.maker == who:
         refused("self_approval", actor=who, kind=approval.kind, approval=approval.id)
         raise Forbidden("A different person must approve what you proposed.", error_code="self_approval")
+    if _account_of_maker(session, approval.maker, checker):
+        refused("self_approval", actor=who, kind=approval.kind, approval=approval.id, via="maker_set_account")
+        raise Forbidden("The maker created this account or set its password: a different person must approve "
+                        "what she proposed.", error_code="self_approval")
     if not _role_at_least(checker, kind.checker_role):
         refused("approval_role", actor=who, kind=approval.kind, role=checker.role)
         raise Forbidden(f"Approving this needs the {kind.checker_role} role.")
@@ -140,6 +144,19 @@ def approve(session: Session, approval: Approval, checker: StaffMember, *, confl
     record(session, actor=who, action="approval.approve", object_ref=f"approval:{approval.id}",
            details={"kind": approval.kind, "subject": approval.subject_ref, "maker": approval.maker})
     return approval
+
+
+# What gives an admin the password of another staff account: she could sign in as it and be her own checker.
+_ACCOUNT_TAKEN = ("staff.account_create", "staff.account_reset_password")
+
+
+def _account_of_maker(session: Session, maker: str, checker: StaffMember) -> bool:
+    """Whether the maker created the checker's account or reset its password (the audit trail says who): one
+    admin could otherwise create a second admin, sign in as it and approve her own change. Conservative — an
+    account she once reset stays excluded from checking her proposals; any other admin may check them."""
+    return session.execute(select(AuditEvent.seq).where(
+        AuditEvent.actor == maker, AuditEvent.object_ref == f"staff:{checker.id}",
+        AuditEvent.action.in_(_ACCOUNT_TAKEN)).limit(1)).first() is not None
 
 
 def withdraw(session: Session, approval: Approval, by: StaffMember) -> Approval:

@@ -93,6 +93,7 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
         raise Unprocessable("the community code must be 12 digits")
     if community and not (street and community.startswith(street)):
         raise Unprocessable("the community code must be inside the street (give --street too)")
+    require_level(role, community)
     if session.execute(select(StaffMember.id).where(StaffMember.username == username)).first():
         raise Conflict("a staff member with this username exists", error_code="username_taken")
     account = Account(kind="staff")
@@ -108,6 +109,14 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
     if id_number:
         set_id_number(session, cipher, staff, id_number)
     return staff
+
+
+def require_level(role: str, community: str | None) -> None:
+    """A community worker's jurisdiction is her community: without one she would act across the whole district
+    (open its cases, reveal ID numbers, start counter visits in every street)."""
+    if role == "community_worker" and not community:
+        raise Unprocessable("A community worker needs her community (and its street).",
+                            errors={"community_code": ["required_for_role"]}, error_code="community_required")
 
 
 def set_id_number(session: Session, cipher, staff: StaffMember, raw: str) -> None:
@@ -182,6 +191,11 @@ def login(session: Session, username: str, password: str) -> tuple[StaffMember |
             return staff, "locked"
         return staff, "bad_password"
     if account is None or account.disabled_at is not None:
+        # the right password: its claimed attempt is given back, as on a sign-in (a disabled account kept
+        # counting them, and from the fifth every answer was 429 "try again in a moment" instead of 401)
+        session.execute(update(StaffMember).where(StaffMember.id == staff.id, StaffMember.failed_logins > 0)
+                        .values(failed_logins=StaffMember.failed_logins - 1)
+                        .execution_options(synchronize_session=False))
         return staff, "disabled"
     now = utcnow()
     reset = session.execute(
@@ -214,11 +228,18 @@ def disable(session: Session, staff: StaffMember) -> int:
     """Disable a staff login at once: the account and every open session."""
     account = session.get(Account, staff.account_id)
     account.disabled_at = utcnow()
-    sessions = session.execute(select(AuthSession).where(AuthSession.account_id == account.id,
-                                                         AuthSession.revoked_at.is_(None))).scalars().all()
-    for auth in sessions:
-        auth.revoked_at, auth.revoked_reason = utcnow(), "disabled"
-    return len(sessions)
+    return end_sessions(session, staff, "disabled")
+
+
+def end_sessions(session: Session, staff: StaffMember, reason: str, keep: str | None = None) -> int:
+    """End the staff member's open sign-ins (but `keep`, the one asking): their access and refresh tokens are
+    refused on the next request, in every process. A password changed or reset ends the others: a stolen
+    session does not outlive the usual remedy."""
+    where = [AuthSession.account_id == staff.account_id, AuthSession.revoked_at.is_(None)]
+    if keep is not None:
+        where.append(AuthSession.id != keep)
+    return session.execute(update(AuthSession).where(*where).values(revoked_at=utcnow(), revoked_reason=reason)
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 def queue(session: Session, caller: Caller, name: str):

@@ -13,13 +13,13 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.authz import Caller, jurisdiction_clause, role_allows
+from app.authz import APPROVING_ACTIONS, Caller, jurisdiction_clause, refuse_earlier_step, role_allows
 from app.db import note_changed, utcnow
 from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from app.models import Application, Resident, StaffMember, StaffTask, StepDeadline
 from flows import appeals, case_states, workdays
 from flows.dates import shanghai_date, today_shanghai
-from flows.staff import MIN_PASSWORD, check_password, hash_password
+from flows.staff import MIN_PASSWORD, check_password, end_sessions, hash_password, require_level
 
 BULK_MAX = 50
 # The permission a task kind needs (app.authz.PERMISSIONS): a task is in the pool of every staff member whose
@@ -51,7 +51,8 @@ def kinds_for(role: str | None, kinds) -> list[str]:
 
 # ---- password ---------------------------------------------------------------------------------------------------
 
-def change_password(session: Session, staff: StaffMember, current: str, new: str) -> None:
+def change_password(session: Session, staff: StaffMember, current: str, new: str, sign_in: str | None = None) -> None:
+    """Her own change; every other sign-in of hers ends (`sign_in`: the one asking, which goes on)."""
     if not check_password(current, staff.password_hash):
         raise Unauthorized("The current password is wrong.")
     if len(new) < MIN_PASSWORD:
@@ -61,6 +62,7 @@ def change_password(session: Session, staff: StaffMember, current: str, new: str
         raise Unprocessable("The new password must differ from the current one.",
                             errors={"new_password": ["unchanged"]}, error_code="password_unchanged")
     staff.password_hash, staff.password_changed_at, staff.must_change_password = hash_password(new), utcnow(), False
+    end_sessions(session, staff, "password_changed", keep=sign_in)
 
 
 # ---- deadlines and badges ---------------------------------------------------------------------------------------
@@ -199,6 +201,7 @@ def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
     parallel claim won a moment ago: the loser re-reads the task and answers from the winner's state."""
     if task.claimed_by == staff.id and task.state == "open":
         return task
+    _refuse_own_earlier_step(session, task, staff.id, "task:claim")
     appeals.on_claim(session, task, staff.id)  # an appeal: never its original decider; received → reviewing
     won = session.execute(
         update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open", StaffTask.claimed_by.is_(None))
@@ -212,6 +215,16 @@ def claim(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
         raise Conflict("Someone else claimed this task a moment ago.", error_code="task_claimed")
     note_changed(session, "task", task.id)
     return task
+
+
+def _refuse_own_earlier_step(session: Session, task: StaffTask, staff_id: str, action: str) -> None:
+    """A case's approval task is never held by who reviewed it or recorded its home visit (she cannot approve it,
+    and holding it blocked everyone who could): 403 `segregation_of_duties`, as her approval would be."""
+    if KIND_PERMISSION.get(task.kind) not in APPROVING_ACTIONS or task.application_id is None:
+        return
+    application = session.get(Application, task.application_id)
+    if application is not None:
+        refuse_earlier_step(application, staff_id, f"staff:{staff_id}", action)
 
 
 def release(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
@@ -230,6 +243,7 @@ def reassign(session: Session, task: StaffTask, to: StaffMember, *, held_by: str
     that staff member still holds it (a bulk move of an absent worker's tasks: of two at once, one moves each
     task) — 409 `task_moved` otherwise."""
     if to is not None:
+        _refuse_own_earlier_step(session, task, to.id, "task:reassign")
         appeals.before_assign(session, task, to.id)
     condition = [StaffTask.id == task.id, StaffTask.state == "open"]
     if held_by is not None:
@@ -286,6 +300,7 @@ def change_account(session: Session, admin: StaffMember, staff: StaffMember, cha
         raise Unprocessable("The street code must be inside the district.")
     if community and not (street and community.startswith(street)):
         raise Unprocessable("The community code must be inside the street.")
+    require_level(changes.get("role", staff.role), community)
     staff.district_code, staff.street_code, staff.community_code = district, street or None, community or None
     return staff
 
@@ -296,6 +311,7 @@ def reset_password(session: Session, staff: StaffMember, password: str) -> None:
                             error_code="password_too_short")
     staff.password_hash, staff.must_change_password = hash_password(password), True
     staff.failed_logins, staff.locked_until = 0, None
+    end_sessions(session, staff, "password_reset")  # every sign-in ends: she signs in with the new password
 
 
 def today() -> date:

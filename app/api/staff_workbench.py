@@ -11,7 +11,14 @@ from sqlalchemy import select
 from app import authz, digits
 from app.api.base import ErrorSchema, page_of
 from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime, reason_field
-from app.api.security import audit_event, audit_events_after, authorize, client_ip, current_caller
+from app.api.security import (
+    audit_event,
+    audit_events_after,
+    authorize,
+    client_ip,
+    current_caller,
+    current_principal,
+)
 from app.api.staff import StaffSchema, TaskSchema, staff_payload, task_payload
 from app.api.staff_security import current_staff, staff_required
 from app.authz import PERMISSIONS, ROLES, may_manage_staff, separation_of_duties
@@ -158,7 +165,8 @@ class Password(MethodView):
         """Change my password (required at the first sign-in and after a reset by an administrator)."""
         session = SessionLocal()
         staff = session.merge(current_staff())
-        flow.change_password(session, staff, args["current_password"], args["new_password"])
+        flow.change_password(session, staff, args["current_password"], args["new_password"],
+                             current_principal().session_id)
         audit_event(session, "staff.password_change", object_ref=f"staff:{staff.id}")
         session.commit()
         return staff_payload(staff)

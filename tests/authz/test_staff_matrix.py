@@ -199,6 +199,9 @@ class World:
             if column == "household":  # one relative per role: a staff ID number is one person's
                 _, _, kw["id_number"] = h.person(self.session, self.cfg, "张家人", household=HOUSEHOLD)
             role = {"worker_out": "community_worker", "supervisor": "supervisor", "admin": "admin"}.get(column, role)
+            if role == "community_worker" and "community" not in where:  # her jurisdiction is a community:
+                street = where.get("street", STREET)  # the case's, or one in the column's other street
+                where = {"street": street, "community": COMMUNITY if street == STREET else street + "001"}
             self._headers[key] = h.staff(self.session, self.cfg, role, DISTRICT, **where, **kw)[1]
         return self._headers[key]
 

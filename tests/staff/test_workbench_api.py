@@ -24,8 +24,13 @@ def _zerotrip(cfg, *args):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_staff_add_accepts_every_role(cfg, session, client, role):
+    place = ("--street", STREET, "--community", COMMUNITY) if role == "community_worker" else ()
+    if place:  # her jurisdiction is her community: without one she is refused
+        bare = _zerotrip(cfg, "staff", "add", "--username", f"u_{role}", "--role", role, "--district", "140105",
+                         "--password", PASSWORD)
+        assert bare.exit_code == 2 and "community" in bare.output, bare.output
     made = _zerotrip(cfg, "staff", "add", "--username", f"u_{role}", "--role", role, "--district", "140105",
-                     "--password", PASSWORD, "--must-change-password")
+                     *place, "--password", PASSWORD, "--must-change-password")
     assert made.exit_code == 0, made.output
     signed = client.post("/api/v1/staff/auth/login", json={"username": f"u_{role}", "password": PASSWORD})
     assert signed.status_code == 200 and signed.json["staff"]["role"] == role
