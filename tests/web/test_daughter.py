@@ -74,6 +74,15 @@ def test_wang_li_confirms_her_fathers_allowance(phone, city):
     assert "高龄津贴" in main and "王*国" in main and city.wang["id_number"][-4:] in main, main
     assert daughter.page.input_value("#proof-code").startswith("ZT1:")
 
+    # He changes his mind: the new-proxy message's one tap (撤销授权) ends her grant at once.
+    father.go("#/inbox")
+    granted = father.page.locator("[data-kind=proxy_granted]")
+    assert granted.count() == 1
+    granted.locator("button", has_text="撤销授权").click()
+    father.page.wait_for_selector("text=已撤销,立即生效。")
+    daughter.go("#/apps")
+    assert "替王" not in daughter.page.inner_text("main")
+
 
 def test_a_daughter_asks_to_help_and_her_father_agrees_on_his_phone(phone, city):
     """The other way round: she asks with his name and ID number (#/ask); the answer says nothing of whether they
