@@ -47,7 +47,7 @@ from app.models import (
     Resident,
 )
 from app.models.ids import new_id
-from app.sql import copying_rows, is_postgres
+from app.sql import Dialect, copying_rows, is_postgres
 from flows import one_offs, parameters, programs
 from flows.dates import month_from_index, month_index, month_of
 from flows.money import yuan
@@ -145,6 +145,8 @@ def _compute_lines(session: Session, month: str) -> tuple[list[dict], dict]:
     lines = []
     for benefit in benefits:
         last = min(month, benefit.end_month) if benefit.end_month else month
+        if benefit.death_date is not None:  # never a month after the death (a draft before the daily job ran)
+            last = min(last, month_of(benefit.death_date))
         first = benefit.start_month
         if benefit.id in paid:
             first = max(first, month_from_index(month_index(paid[benefit.id]) + 1))
@@ -333,6 +335,18 @@ def _collector_paused():
             gc.enable()
 
 
+def _catch_up_stops(session: Session, as_of: date) -> None:
+    """Before a roll closes, the deaths and moves out of the city the registry already holds by `as_of` stop or
+    suspend their benefits, as the next daily job would (the same set-based steps, with their messages, in this
+    transaction): a roll closed after a death import and before that job paid the months after the death."""
+    from flows.lifecycle.jobs import stop_on_death, suspend_on_move_out
+
+    conn = session.connection()
+    dialect = Dialect(conn.dialect.name)
+    stop_on_death(conn, dialect, as_of)
+    suspend_on_move_out(conn, dialect, as_of)
+
+
 def compute(session: Session, month: str, as_of: date, close: bool = False) -> Roll:
     """Compute (or recompute) the draft roll of `month`; with close=True, close it. A closed roll is returned as is.
     A roll is closed in its month or later (409 `roll_month_ahead` before): closing a later month would pay its
@@ -357,6 +371,8 @@ def compute(session: Session, month: str, as_of: date, close: bool = False) -> R
         count = session.scalar(select(func.count()).select_from(PayrollLine).where(PayrollLine.run_id == run.id))
         return Roll(run, count, run.totals, run.anomalies, recomputed=False)
     session.execute(delete(PayrollLine).where(PayrollLine.run_id == run.id))
+    if close:
+        _catch_up_stops(session, as_of)
     paid_before = _paid_through(session) if close else {}
     with _collector_paused():
         lines, people = _compute_lines(session, month)

@@ -107,6 +107,21 @@ class DayType(click.DateTime):
         return moment
 
 
+def as_of_day(cfg, as_of):
+    """The day a command runs as of: `--as-of` (a DayType datetime) or today. In production a day after today is
+    refused (a roll closed on tomorrow's data paid months ahead, a scan proposed to people not yet eligible):
+    there a later day is only the test clock's, which production refuses too."""
+    from flows.dates import today_shanghai
+
+    today = today_shanghai()
+    if as_of is None:
+        return today
+    if cfg.env == "production" and as_of.date() > today:
+        raise click.UsageError(f"--as-of {as_of.date().isoformat()} is after today ({today.isoformat()}): a day "
+                               "ahead is a test clock, refused in production (ZEROTRIP_ENV=production)")
+    return as_of.date()
+
+
 def _raise_interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import DayType, day_bounds, ready_config, summary
+from app.cli.common import DayType, as_of_day, day_bounds, ready_config, summary
 from app.cli.signed import PASSWORD, run_refusable, signed_in
 from app.crypto import cipher_for
 from flows import payroll, programs
-from flows.dates import today_shanghai
 from flows.money import yuan
 
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z")
@@ -50,7 +49,7 @@ def payroll_command(ctx, month: str | None, close: bool, by: str | None, as_of, 
     if out_dir:
         click.echo("note: --out is used by `zerotrip payroll release`; closing writes no bank file", err=True)
     cfg = ready_config()
-    day = as_of.date() if as_of else today_shanghai()
+    day = as_of_day(cfg, as_of)
     closer = "cli"
     if close and by:
         closer = _staff_ref(cfg, by, _env_password() or click.prompt("Password", hide_input=True))

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from app.cli.common import DayType, ready_config, summary
+from app.cli.common import DayType, as_of_day, ready_config, summary
 
 
 class ProgramScans(click.Group):
@@ -34,11 +34,10 @@ def _command(program) -> click.Command:
     @click.option("--as-of", "as_of", type=DayType(), default=None,
                   help="Calendar date (Asia/Shanghai) to scan for; default today.")
     def run(as_of) -> None:
-        from flows.dates import today_shanghai
         from flows.scans import run_scan
 
         cfg = ready_config()
-        day = as_of.date() if as_of else today_shanghai()
+        day = as_of_day(cfg, as_of)
         result = run_scan(cfg, program, day, progress=progress)
         summary(program=result.program, as_of=day.isoformat(), mode=result.mode, proposed=result.proposed,
                 skipped=str(result.skipped).lower(), seconds=f"{result.seconds:.2f}")

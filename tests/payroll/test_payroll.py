@@ -74,13 +74,42 @@ def test_anomalies_paid_after_death_and_wrong_tier(session, cfg, monkeypatch):
     old, _ = make_resident(session, cfg, name="乙", birth_date=date(1930, 1, 1))
     benefit(session, old, start="2026-01")  # 96 years old paid at 80-89
     roll = payroll.compute(session, "2026-02", date(2026, 2, 5))
-    assert roll.anomalies["paid_after_death"]["count"] == 1
+    # the roll itself pays no month after a death the registry holds: 甲's line ends with January
+    lines = {ln.resident_id: ln for ln in session.scalars(select(PayrollLine).where(PayrollLine.run_id == roll.run.id))}
+    assert (lines[dead.id].covered_from, lines[dead.id].covered_to) == ("2026-01", "2026-01")
+    assert roll.anomalies["paid_after_death"]["count"] == 0
     assert roll.anomalies["wrong_tier"]["count"] == 2  # 乙 in January and February (甲, 86, is at the right tier)
     assert roll.anomalies["paid_twice"]["count"] == 0
     monkeypatch.setattr(payroll.programs, "EXCLUSIVE_PAIRS", (("elderly_allowance", "disability_care_subsidy"),))
     benefit(session, old, program="disability_care_subsidy", tier="grade1", fen=10000, start="2026-02")
     roll = payroll.compute(session, "2026-02", date(2026, 2, 5))
     assert roll.anomalies["paid_exclusive"]["count"] == 1
+
+
+def test_closing_stops_a_death_and_suspends_a_move_out_the_daily_job_has_not_seen(session, cfg):
+    """A death imported (or a hukou moved out) and the roll closed before the next daily job: the months after
+    were paid. Closing now applies the stops the registry already holds, with their messages."""
+    from app.models import Benefit, OutboxMessage
+
+    dead, _ = make_resident(session, cfg, name="胡巧叶", birth_date=date(1940, 1, 1), death_date=date(2026, 10, 15))
+    gone, _ = make_resident(session, cfg, name="钱老汉", birth_date=date(1941, 1, 1), hukou_local=False)
+    here, _ = make_resident(session, cfg, name="孙奶奶", birth_date=date(1942, 1, 1))
+    from app.models import HukouMove
+
+    session.add(HukouMove(resident_id=gone.id, move_date=date(2026, 10, 20), direction="out", area_code="110105",
+                          source_date=date(2026, 10, 25)))
+    stopped, suspended, paid = (benefit(session, p, start="2026-09") for p in (dead, gone, here))
+    roll = payroll.compute(session, "2027-01", date(2027, 1, 8), close=True)
+    session.commit()
+    lines = {ln.resident_id: ln for ln in session.scalars(select(PayrollLine).where(PayrollLine.run_id == roll.run.id))}
+    assert (lines[dead.id].covered_from, lines[dead.id].covered_to) == ("2026-09", "2026-10")
+    assert (lines[gone.id].covered_from, lines[gone.id].covered_to) == ("2026-09", "2026-10")
+    assert (lines[here.id].covered_from, lines[here.id].covered_to) == ("2026-09", "2027-01")
+    session.expire_all()
+    assert [session.get(Benefit, b.id).state for b in (stopped, suspended, paid)] == ["stopped", "suspended", "active"]
+    kinds = set(session.scalars(select(OutboxMessage.kind)))
+    assert "benefit_stopped" in kinds  # the move out is told, as the daily job tells it
+    assert roll.anomalies["paid_after_death"]["count"] == 0
 
 
 def test_payroll_cli_writes_the_bank_file_with_full_numbers_only_there(cli, cfg, session, tmp_path):
