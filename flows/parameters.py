@@ -99,12 +99,15 @@ def _apply(session: Session, approval: Approval, checker: StaffMember) -> None:
     p = approval.payload
     program = _program(p["program"])
     parse_value(program, p["key"], p["raw"])  # the declared range may have narrowed since the proposal
+    if program.amount_for is not None:
+        load(session)
+        before = rule_amounts(session, program, p["from"])  # what the rule gave each benefit without this change
     session.add(ParameterValue(program=p["program"], key=p["key"], effective_month=p["from"], value={"v": p["value"]},
                                arrears=bool(p.get("arrears")), approval_id=approval.id))
     session.flush()
     load(session)
     if program.amount_for is not None:
-        reprice(session, program, p["from"], approval.id)
+        reprice(session, program, p["from"], approval.id, before)
     elif program.household_facts is not None:  # a household case: its rule on the facts of its last decision
         household.reprice_on_parameter_change(session, program, p["from"], f"param:{approval.id}"[:40],
                                               today_shanghai(), _amount_before)
@@ -162,17 +165,31 @@ def load_for(cfg) -> None:
         load(session)
 
 
-def reprice(session: Session, program, from_month: str, approval_id: str) -> int:
-    """A `repriced` change from `from_month` for each benefit in payment whose amount changes then."""
-    benefits = session.execute(
+def _in_payment(session: Session, program):
+    return session.execute(
         select(Benefit, Resident.birth_date).join(Resident, Resident.id == Benefit.resident_id)
         .where(Benefit.program == program.code, Benefit.state.in_(("active", "suspended")))).all()
+
+
+def rule_amounts(session: Session, program, from_month: str) -> dict[str, tuple[str, int] | None]:
+    """benefit id → what the program's rule, as the parameters stand now, gives it from `from_month`."""
+    return {benefit.id: program.amount_for(benefit.tier, born, max(from_month, benefit.start_month))
+            for benefit, born in _in_payment(session, program)}
+
+
+def reprice(session: Session, program, from_month: str, approval_id: str,
+            before: dict[str, tuple[str, int] | None] | None = None) -> int:
+    """A `repriced` change from `from_month` for each benefit in payment whose amount changes then — only where
+    this change moved what the rule gives it (`before`: `rule_amounts` without the change). A benefit paid an
+    amount of its own (a legacy one of another tier, say) is not brought to the rule by an unrelated key's
+    change: a new 90-99 amount cut an 80-89 legacy benefit's 300.00 to 50.00."""
     today = today_shanghai()
+    this_month = f"{today:%Y-%m}"
     n = 0
-    for benefit, born in benefits:
+    for benefit, born in _in_payment(session, program):
         month = max(from_month, benefit.start_month)
         owed = program.amount_for(benefit.tier, born, month)
-        if owed is None or not owed[0]:
+        if owed is None or not owed[0] or (before is not None and before.get(benefit.id) == owed):
             continue
         tier, fen = owed
         old = _amount_before(session, benefit, month)
@@ -184,18 +201,24 @@ def reprice(session: Session, program, from_month: str, approval_id: str) -> int
                                   trace=[{"code": "parameter_change", "passed": True, "value": str(fen),
                                           "source": "parameters", "source_date": today.isoformat(),
                                           "text": f"补贴标准自{month}起调整"}]))
-        if month <= f"{today:%Y-%m}":
-            benefit.tier, benefit.monthly_amount_fen = tier, fen
+        if month <= this_month:  # what the benefit is paid now: its dated history read to this month, so a
+            # later change (a tier raised since `month`) still stands on the record, as it does on the roll
+            changes = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id)).all()
+            benefit.tier, benefit.monthly_amount_fen = amount_in(benefit, list(changes), this_month)
         n += 1
     session.flush()
     return n
 
 
 def _amount_before(session: Session, benefit: Benefit, month: str) -> tuple[str, int]:
-    from flows.payroll import amount_in  # the payroll's reading of a benefit's dated history
-
     changes = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id)).all()
     return amount_in(benefit, list(changes), month)
+
+
+def amount_in(benefit, changes: list, month: str) -> tuple[str, int]:
+    from flows.payroll import amount_in as read  # the payroll's reading of a benefit's dated history
+
+    return read(benefit, changes, month)
 
 
 def guide(program, today: date | None = None) -> dict:

@@ -250,3 +250,44 @@ def test_full_width_digits_are_read_other_scripts_and_far_months_refused(session
     full_width = propose("６０.００")
     assert full_width.status_code == 201 and full_width.json["payload"]["value"] == 6000, full_width.json
     assert full_width.json["payload"]["raw"] == "60.00"  # the approver sees the value as stored
+
+
+def test_a_change_to_one_tier_leaves_other_tiers_and_later_raises_alone(session, cfg, cli, monkeypatch):
+    """A new 90-99 amount cut an 80-89 legacy benefit's own 300.00 to 50.00 (every benefit of the program was
+    brought to the rule); an `--arrears` 80-89 change from before a tier raise put the raised benefit's record
+    back on 80-89."""
+    from app.models import Benefit, BenefitChange
+
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2026-12-10")
+    h.staff(session, cfg, role="admin", username="admin_wang")
+    h.staff(session, cfg, role="admin", username="admin_li")
+    legacy_person = h.person(session, cfg, "段娅婉", birth=date(1940, 1, 1))[0]  # 86: 80-89 by age
+    legacy = Benefit(program="elderly_allowance", resident_id=legacy_person.id, origin="legacy", tier="",
+                     monthly_amount_fen=30000, start_month="2026-01", state="active")
+    raised_person = h.person(session, cfg, "陈梁", birth=date(1936, 9, 2))[0]  # 90 in 2026-09
+    raised = benefit(session, raised_person, start="2026-01")
+    session.add(legacy)
+    session.add(BenefitChange(benefit_id=raised.id, change_key="tier:90-99", kind="tier_raised",
+                              effective_month="2026-10", old_tier="80-89", old_amount_fen=5000, tier="90-99",
+                              monthly_amount_fen=10000, reason="age", as_of=date(2026, 9, 2), trace=[]))
+    raised.tier, raised.monthly_amount_fen = "90-99", 10000
+    session.commit()
+
+    def approve(*args):
+        made = cli("params", "set", "elderly_allowance", *args, "--by", "admin_wang")
+        assert made.exit_code == 0, made.output
+        assert cli("params", "approve", _summary(made)["approval"], "--by", "admin_li").exit_code == 0
+
+    approve("tiers.90-99", "101.00", "--from", "2027-01")
+    session.expire_all()
+    assert session.get(Benefit, legacy.id).monthly_amount_fen == 30000
+    assert not session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == legacy.id)).all()
+
+    approve("tiers.80-89", "55.00", "--from", "2026-09", "--arrears")
+    session.expire_all()
+    record = session.get(Benefit, raised.id)
+    assert (record.tier, record.monthly_amount_fen) == ("90-99", 10000)  # still her amount today
+    repriced = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == raised.id,
+                                                           BenefitChange.kind == "repriced")).all()
+    assert sorted((c.effective_month, c.tier, c.monthly_amount_fen) for c in repriced) == [
+        ("2026-09", "80-89", 5500), ("2027-01", "90-99", 10100)]  # her own tier's new amount does reach her
