@@ -98,16 +98,28 @@ def sign_off_simulated(session: Session, month: str) -> None:
         approval.payload = {**approval.payload, "note": "simulated"}
 
 
-def release(session: Session, month: str, by: str, cipher: FieldCipher, out_dir: Path) -> list[Path]:
-    """Write the bank files of a closed roll, only after its sign-off (409 `roll_not_signed_off` before)."""
+def release(session: Session, month: str, by: str, cipher: FieldCipher, out_dir: Path,
+            again: bool = False) -> list[Path]:
+    """Write the bank files of a closed roll, only after its sign-off (409 `roll_not_signed_off` before). Once:
+    a second release is 409 `roll_released` (a second bank file sent is a second payment), unless `again` —
+    the same files written once more (a file lost before it reached the bank), audited as such."""
     run = run_of(session, month)
     approval = signoff_of(session, month)
     if approval is None or approval.state != "approved":
         raise Conflict("The anomaly report of this roll has not been signed off by a supervisor yet; "
                        "nothing is released.", error_code="roll_not_signed_off")
+    earlier = (approval.payload or {}).get("released")  # the sign-off's row keeps who released it, and when
+    if earlier and not again:
+        raise Conflict(f"The roll of {month} was released already ({who(session, earlier['by'])}, "
+                       f"{earlier['at']} UTC); sending its bank files twice pays twice. To write the same files "
+                       "once more (a file lost before it reached the bank), release it again with --again.",
+                       error_code="roll_released")
     files = payroll.write_bank_files(session, run, cipher, out_dir)
-    record(session, actor=by, action="payroll.release", object_ref=subject(month),
-           details={"files": len(files), "signed_off_by": approval.checker})
+    if not earlier:
+        approval.payload = {**(approval.payload or {}),
+                            "released": {"by": by, "at": f"{utcnow():%Y-%m-%d %H:%M}"}}
+    record(session, actor=by, action="payroll.release_again" if earlier else "payroll.release",
+           object_ref=subject(month), details={"files": len(files), "signed_off_by": approval.checker})
     return files
 
 

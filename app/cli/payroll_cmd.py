@@ -117,9 +117,11 @@ def sign_off(month, by, note, password) -> None:
 @click.option("--by", "by", required=True, help="your staff username")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Directory for the bank CSV files (default instance/payroll/MONTH).")
+@click.option("--again", is_flag=True, help="Write the files of a roll released before once more (audited).")
 @PASSWORD
-def release(month, by, out_dir, password) -> None:
-    """Write the bank CSV files of a closed roll — only after its anomaly report was signed off."""
+def release(month, by, out_dir, again, password) -> None:
+    """Write the bank CSV files of a closed roll — only after its anomaly report was signed off, and once
+    (`--again` writes the same files once more)."""
     from flows import payroll_gate
     from flows.approvals import actor_of
 
@@ -128,9 +130,12 @@ def release(month, by, out_dir, password) -> None:
 
     def work(session):
         staff = signed_in(session, by, password)
-        return payroll_gate.release(session, month, actor_of(staff), cipher_for(cfg), target)
+        return payroll_gate.release(session, month, actor_of(staff), cipher_for(cfg), target, again=again)
 
-    files = run_refusable(work, cfg)
+    try:
+        files = run_refusable(work, cfg)
+    except OSError as exc:  # the directory cannot be made or written: nothing is released (rolled back)
+        raise click.ClickException(f"cannot write the bank files to {target}: {exc.strerror or exc}") from None
     summary(month=month, released=len(files), csv=",".join(str(f) for f in files) or "none")
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from app.models import AuditEvent
 from tests.authz import helpers as h
 from tests.builders import make_resident
 from tests.payroll.test_payroll import _account, benefit
@@ -78,6 +80,19 @@ def test_the_roll_is_released_only_after_another_supervisor_signed_it_off(cfg, s
     out = release(cfg, "2026-11", "clerk1", tmp_path)
     assert out.exit_code == 0, out.output
     assert _last(out)["released"] == "1" and len(list(tmp_path.iterdir())) == 1
+    # once: a second bank file sent is a second payment; --again writes the same file once more, audited
+    elsewhere = tmp_path / "second"
+    twice = release(cfg, "2026-11", "clerk1", elsewhere)
+    assert twice.exit_code == 2 and "roll_released" in twice.stderr and not elsewhere.exists(), twice.output
+    again = _cli(cfg, "payroll", "release", "--month", "2026-11", "--by", "clerk1", "--out", str(elsewhere), "--again")
+    assert again.exit_code == 0 and _last(again)["released"] == "1", again.output
+    first, second = ([f.read_bytes() for f in d.iterdir() if f.is_file()] for d in (tmp_path, elsewhere))
+    assert first == second and len(first) == 1
+    actions = [a for (a,) in session.execute(select(AuditEvent.action).where(AuditEvent.action.like("payroll.release%")))]
+    assert sorted(actions) == ["payroll.release", "payroll.release_again"]
+    unwritable = _cli(cfg, "payroll", "release", "--month", "2026-11", "--by", "clerk1", "--out", "/proc/nope", "--again")
+    assert unwritable.exit_code == 1 and "cannot write the bank files" in unwritable.stderr
+    assert "Traceback" not in unwritable.output
 
 
 def test_the_workbench_api_shows_and_signs_off_the_roll(cfg, session, client):
