@@ -304,6 +304,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
         raise ConfigError("ZEROTRIP_LOG_FORMAT is text or json")
     if cfg.env == "production" and environ.get("ZEROTRIP_FAKE_TODAY", "").strip():
         raise ConfigError("ZEROTRIP_FAKE_TODAY (the test clock) is refused in production")
+    _check_test_clock(environ)
     _ensure_keys(cfg)
     for kid, secret in parse_signing_keys(cfg.signing_keys) or [(DEFAULT_KID, cfg.signing_key)]:
         if len(secret) < MIN_SIGNING_SECRET:  # HS256: a short secret is found by brute force from one token
@@ -315,6 +316,17 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     if not cfg.audit_anchor_path:
         cfg.audit_anchor_path = str(Path(cfg.instance_path) / "audit-anchors.jsonl")
     return cfg
+
+
+def _check_test_clock(environ) -> None:
+    """A test clock that is no day (2027-13-01) is refused at start, in one line, not by the first command's
+    first `today` in a traceback."""
+    from app.clock import FakeClockRefused, fake_today
+
+    try:
+        fake_today({**environ, "ZEROTRIP_ENV": ""})
+    except FakeClockRefused as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _check_trusted_proxies(spec: str) -> None:

@@ -9,7 +9,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import digits
@@ -83,6 +83,12 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
     """A staff member; `id_number` (with the `cipher`) is her own ID number (see `set_id_number`)."""
     if role not in ROLES:
         raise Unprocessable(f"role must be one of {', '.join(ROLES)}")
+    if not username or username != username.strip() or len(username) > 64 or not username.isprintable():
+        raise Unprocessable("The username has 1 to 64 printable characters and no surrounding spaces.",
+                            errors={"username": ["invalid"]}, error_code="username_invalid")
+    if len(display_name) > 64 or not display_name.isprintable():
+        raise Unprocessable("The display name has at most 64 printable characters.",
+                            errors={"display_name": ["invalid"]}, error_code="display_name_invalid")
     if len(password) < MIN_PASSWORD:
         raise Unprocessable(f"The password must have at least {MIN_PASSWORD} characters.", error_code="password_too_short")
     if not (digits.is_ascii_digits(district) and len(district) == 6):
@@ -94,7 +100,8 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
     if community and not (street and community.startswith(street)):
         raise Unprocessable("the community code must be inside the street (give --street too)")
     require_level(role, community)
-    if session.execute(select(StaffMember.id).where(StaffMember.username == username)).first():
+    if session.execute(select(StaffMember.id).where(func.lower(StaffMember.username) == username.lower())).first():
+        # `WANG` beside `wang`: two accounts a colleague cannot tell apart
         raise Conflict("a staff member with this username exists", error_code="username_taken")
     account = Account(kind="staff")
     session.add(account)

@@ -77,6 +77,12 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """ZeroTrip: proactive civil-affairs benefits (免申即享)."""
+    from app.clock import FakeClockRefused, fake_today  # (light: os, datetime)
+
+    try:  # a test clock that is no day, or one set in production: one line, exit 2, before any command's work
+        fake_today()
+    except FakeClockRefused as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def main() -> None:

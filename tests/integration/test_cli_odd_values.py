@@ -31,3 +31,24 @@ def test_an_archive_retention_out_of_range_is_a_configuration_error(months):
 
     with pytest.raises(ConfigError, match="ZEROTRIP_ARCHIVE_AFTER_MONTHS"):
         load_config({"archive_after_months": int(months)})
+
+
+@pytest.mark.parametrize("args", [("payroll", "--month", "2026-12"), ("scheduler", "run-once"),
+                                  ("scan", "elderly-allowance")])
+def test_a_test_clock_that_is_no_day_is_one_line_exit_2(cli, session, monkeypatch, args):
+    """ZEROTRIP_FAKE_TODAY=2027-13-01 ended `payroll` and `scheduler run-once` in a 40-line traceback."""
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2027-13-01")
+    result = cli(*args)
+    assert result.exit_code == 2 and "ZEROTRIP_FAKE_TODAY must be YYYY-MM-DD" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_staff_username_or_name_out_of_shape_is_refused(cli, session):
+    """A 100-character username on PostgreSQL ended in a traceback that printed the new account's password hash;
+    `WANG` beside `wang` made two accounts a colleague cannot tell apart."""
+    base = ("staff", "add", "--role", "clerk", "--district", "140105", "--password", "correct horse battery")
+    assert cli(*base, "--username", "wang", "--id-number", "").exit_code == 0
+    for username in ("x" * 100, "", " wang2 ", "WANG"):
+        result = cli(*base, "--username", username, "--id-number", "")
+        assert result.exit_code == 2 and "Traceback" not in result.output, (username, result.output)
+        assert "$scrypt$" not in result.output and "scrypt" not in result.output
