@@ -22,6 +22,11 @@ def shanghai_date(naive_utc: datetime) -> date:
     return today_shanghai(naive_utc.replace(tzinfo=UTC))
 
 
+def end_of_day(day: date) -> datetime:
+    """23:59:59 of `day` in Shanghai as a stored timestamp (naive UTC): how a task's `due_at` is kept."""
+    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+
+
 def is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 

@@ -18,6 +18,7 @@ from app.models import (
     StaffTask,
     StepDeadline,
 )
+from flows.dates import shanghai_date
 from flows.programs.dibao import cases
 from tests.api.conftest import Citizen, wechat, wechat_server  # noqa: F401  (fixtures)
 from tests.builders import make_account, make_resident
@@ -58,6 +59,8 @@ def test_full_case_with_objection_dismissed_and_county_approval(session, cfg):
     assert visit.details["checklist"] == list(cases.HOME_VISIT_CHECKLIST)
     deadline = session.scalar(select(StepDeadline).where(StepDeadline.step == "home_visit"))
     assert deadline.due_on == date(2026, 12, 9)  # 10 working days
+    # the inbox's due time is the step's limit (it was 14 calendar days from the real clock)
+    assert shanghai_date(visit.due_at) == deadline.due_on
 
     with pytest.raises(Exception, match="checklist"):
         cases.record_home_visit(session, app, "s1", {"居住情况与申报一致": True}, today=date(2026, 11, 30))

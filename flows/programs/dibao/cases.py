@@ -27,7 +27,7 @@ from flows import case_states, decision_round, workdays
 from flows.applications import take_proposal
 from flows.casework import close_deadline, open_deadline, reopen_at_step, start_benefit
 from flows.conflicts import add_or_conflict
-from flows.dates import clock_now, month_of, today_shanghai
+from flows.dates import clock_now, end_of_day, month_of, today_shanghai
 from flows.money import yuan
 from flows.near_relatives import staff_in_household
 from flows.programs import dibao
@@ -36,6 +36,7 @@ from notifications.outbox import enqueue
 CODE = dibao.CODE
 HOME_VISIT_CHECKLIST = dibao.HOME_VISIT_CHECKLIST
 STEP_LIMITS = {s.code: s.working_days for s in dibao.STEPS}
+OBJECTION_WORKING_DAYS = 5  # the street answers an objection within a week: its task's due day
 CASE_STEP = "case"  # the time limit of the whole case (30 working days, extendable once to 45)
 
 
@@ -204,7 +205,7 @@ def check(session: Session, application: Application, today: date) -> Applicatio
         return application
     case_states.move(application, "home_visit")
     resident = session.get(Resident, application.resident_id)
-    open_deadline(session, application, "home_visit", today, STEP_LIMITS["home_visit"])
+    deadline = open_deadline(session, application, "home_visit", today, STEP_LIMITS["home_visit"])
     relatives = staff_in_household(session, resident)
     # 近亲属 of staff: flagged (单独登记备案) and visited by the district (county), not the street
     session.add(StaffTask(kind="home_visit", resident_id=resident.id, application_id=application.id,
@@ -214,7 +215,7 @@ def check(session: Session, application: Application, today: date) -> Applicatio
                           dedupe_key=f"home_visit:{application.id}",
                           details={"program": CODE, "checklist": list(HOME_VISIT_CHECKLIST),
                                    **({"near_relative_of_staff": True} if relatives else {})},
-                          due_at=utcnow() + timedelta(days=14)))
+                          due_at=end_of_day(deadline.due_on)))  # the step's limit, in working days
     enqueue(session, kind="home_visit_scheduled", idempotency_key=f"application:{application.id}:home_visit_scheduled",
             resident_id=resident.id, application_id=application.id, data={"program": CODE})
     return application
@@ -330,7 +331,7 @@ def object_to(session: Session, notice: PublicNotice, account_id: str, text: str
                           street_code=resident.street_code, district_code=resident.district_code,
                           community_code=resident.community_code,
                           details={"notice_id": notice.id, "objection_id": row.id},
-                          due_at=utcnow() + timedelta(days=5)))
+                          due_at=end_of_day(workdays.add_working_days(today_shanghai(), OBJECTION_WORKING_DAYS))))
     return row
 
 
