@@ -50,6 +50,9 @@ def payroll_command(ctx, month: str | None, close: bool, by: str | None, as_of, 
         click.echo("note: --out is used by `zerotrip payroll release`; closing writes no bank file", err=True)
     cfg = ready_config()
     day = as_of_day(cfg, as_of)
+    if close and not by and cfg.env == "production":  # the two-person rule needs to know who closed
+        raise click.UsageError("--close needs --by USER in production: the supervisor who signs the roll off "
+                               "must be someone other than the one who closed it")
     closer = "cli"
     if close and by:
         closer = _staff_ref(cfg, by, _env_password() or click.prompt("Password", hide_input=True))
