@@ -91,8 +91,15 @@ def _open_text(path: Path, digest=None):
 
 
 def _check_header(header: list[str] | None, expected: tuple[str, ...]) -> list[str]:
-    if not header:
+    if header is None:
         raise BadInput("the file is empty: a header line is expected")
+    if header in ([], [""]):  # the reject report counts lines from the header as line 1
+        raise BadInput("line 1 is blank: the header line must be the file's first line")
+    if len(header) == 1 and len(expected) > 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if separator in header[0]:
+                raise BadInput(f"the header's columns are separated by {name}: save the file as CSV with "
+                               "commas; expected: " + ",".join(expected))
     names = [h.strip().lower() for h in header]
     unknown = _as_names([n for n in names if n not in expected])
     missing = [n for n in expected if n not in names]

@@ -132,3 +132,16 @@ def test_payout_accounts_are_encrypted_and_masked(cli, cfg, session, tmp_path):
     assert acct.number_mask == "***************3445"
     assert cipher_for(cfg).decrypt(acct.number_enc) == "6222020200112233445"
     assert b"6222020200112233445" not in acct.number_enc
+
+
+def test_a_blank_first_line_or_another_separator_is_said_in_words(cli, cfg, session, tmp_path):
+    """A file starting with blank lines read "the file is empty"; a `;`-separated header "unknown columns: 1 more
+    not shown"."""
+    cases = {"blank.csv": ("\n\nid_number,death_date\n", "line 1 is blank"),
+             "semicolons.csv": ("id_number;death_date\n", "separated by semicolons"),
+             "empty.csv": ("", "the file is empty")}
+    for name, (text, words) in cases.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = cli("import", "deaths", str(path))
+        assert result.exit_code == 2 and words in result.stderr, (name, result.output)
