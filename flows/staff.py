@@ -36,6 +36,8 @@ CASE_TASKS = {
     "review": "POST /api/v1/staff/applications/{id}/review",
     "approve": "POST /api/v1/staff/applications/{id}/approve",
     "home_visit": "POST /api/v1/staff/applications/{id}/home-visit",
+    "street_review": "POST /api/v1/staff/applications/{id}/street-review",
+    "county_approval": "POST /api/v1/staff/applications/{id}/county-decision",
     "objection": "POST /api/v1/staff/objections/{id}/decide",
     "home_help": "POST /api/v1/staff/tasks/{id}/home-help",
     "benefit_recheck": "POST /api/v1/staff/tasks/{id}/recheck",

@@ -25,6 +25,8 @@ BULK_MAX = 50
 # The permission a task kind needs (app.authz.PERMISSIONS): a task is in the pool of every staff member whose
 # role has it, in the task's jurisdiction. Kinds not listed need task:decide.
 KIND_PERMISSION = {"review": "casework:review", "approve": "casework:approve", "home_visit": "case:home_visit", "objection": "objection:decide",
+                   # a case's street review and county approval (a program's steps with those decisions)
+                   "street_review": "case:street_review", "county_approval": "case:county_approve",
                    "home_help": "casework:home_help", "appeal": "appeal:decide",
                    # an appeal past its limit (flows.appeals.sweep): in the supervisors' pool, to reassign
                    "appeal_overdue": "task:reassign",

@@ -65,8 +65,17 @@ def test_full_case_with_objection_dismissed_and_county_approval(session, cfg):
     with pytest.raises(Exception, match="checklist"):
         cases.record_home_visit(session, app, "s1", {"居住情况与申报一致": True}, today=date(2026, 11, 30))
     cases.record_home_visit(session, app, "s1", OK, today=date(2026, 11, 30))
+    session.flush()
+
+    def open_tasks():  # the step each waits on is a task in somebody's inbox, due on the step's limit
+        return {t.kind: shanghai_date(t.due_at) for t in session.scalars(
+            select(StaffTask).where(StaffTask.application_id == app.id, StaffTask.state == "open"))}
+
+    review_due = session.scalar(select(StepDeadline.due_on).where(StepDeadline.step == "reviewing"))
+    assert open_tasks() == {"street_review": review_due}
     cases.street_review(session, app, "s1", approve=True, today=date(2026, 12, 1))
     session.commit()
+    assert open_tasks() == {}
     notice = session.scalars(select(PublicNotice)).one()
     assert (notice.masked_name, notice.amount_fen, notice.ends_on) == ("张*三", 90_000, date(2026, 12, 7))  # Jun–Nov window on 1 Dec
     objection = cases.object_to(session, notice, "acct-neighbour", "他家有经营收入未申报", today=date(2026, 12, 3))
@@ -78,8 +87,12 @@ def test_full_case_with_objection_dismissed_and_county_approval(session, cfg):
     with pytest.raises(Exception, match="period is over"):
         cases.object_to(session, notice, "acct-late", "过了公示期的异议", today=date(2026, 12, 8))
     assert app.state == "approving"
+    session.flush()
+    approve_due = session.scalar(select(StepDeadline.due_on).where(StepDeadline.step == "approving"))
+    assert open_tasks().get("county_approval") == approve_due and "street_review" not in open_tasks()
     cases.county_decide(session, app, "c1", approve=True, today=date(2026, 12, 10))
     session.commit()
+    assert "county_approval" not in open_tasks()
     b = session.scalars(select(Benefit)).one()
     assert (b.program, b.monthly_amount_fen, b.start_month, b.tier) == ("dibao", 90_000, "2027-01", "2p")
     assert app.trace[-1]["code"] == "county_approval"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -37,6 +37,9 @@ CODE = dibao.CODE
 HOME_VISIT_CHECKLIST = dibao.HOME_VISIT_CHECKLIST
 STEP_LIMITS = {s.code: s.working_days for s in dibao.STEPS}
 OBJECTION_WORKING_DAYS = 5  # the street answers an objection within a week: its task's due day
+# The staff steps after the home visit, each a task in the pool of whoever decides it (flows.workbench's
+# KIND_PERMISSION): the street's review and the county's approval were in no inbox, overdue list or count.
+STEP_TASKS = {"home_visit": "home_visit", "reviewing": "street_review", "approving": "county_approval"}
 CASE_STEP = "case"  # the time limit of the whole case (30 working days, extendable once to 45)
 
 
@@ -269,8 +272,22 @@ def record_home_visit(session: Session, application: Application, staff_id: str,
         reject(session, application, "home_visit_mismatch", dibao.REJECTION_REASONS["home_visit_mismatch"], today)
         return application
     case_states.move(application, "reviewing")
-    open_deadline(session, application, "reviewing", today, STEP_LIMITS["reviewing"])
+    _open_step_task(session, application, "reviewing",
+                    open_deadline(session, application, "reviewing", today, STEP_LIMITS["reviewing"]))
     return application
+
+
+def _open_step_task(session: Session, application: Application, state: str, deadline: StepDeadline) -> None:
+    """The step's task, due on its limit; a step done again (after a re-investigation) gets a task of its own."""
+    kind = STEP_TASKS[state]
+    resident = session.get(Resident, application.resident_id)
+    earlier = session.scalar(select(func.count()).select_from(StaffTask).where(
+        StaffTask.application_id == application.id, StaffTask.kind == kind))
+    session.add(StaffTask(kind=kind, resident_id=resident.id, application_id=application.id,
+                          district_code=resident.district_code, street_code=resident.street_code,
+                          community_code=resident.community_code,
+                          dedupe_key=f"{kind}:{application.id}" + (f":{earlier + 1}" if earlier else ""),
+                          details={"program": CODE}, due_at=end_of_day(deadline.due_on)))
 
 
 def _staff_text(base: str, note: str) -> str:
@@ -285,6 +302,7 @@ def street_review(session: Session, application: Application, staff_id: str, app
     if not approve and reason_code not in dibao.REJECTION_REASONS:
         raise Unprocessable("A rejection needs a reason code.", errors={"reason_code": sorted(dibao.REJECTION_REASONS)})
     close_deadline(session, application, "reviewing", today)
+    _close_task(session, application, STEP_TASKS["reviewing"])
     application.trace = [*application.trace, {
         "code": "street_review", "passed": bool(approve), "value": "approve" if approve else reason_code,
         "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
@@ -415,7 +433,8 @@ def close_notice(session: Session, notice: PublicNotice, today: date) -> bool:
         reject(session, application, "objection_upheld", dibao.REJECTION_REASONS["objection_upheld"], today)
     else:
         case_states.move(application, "approving")
-        open_deadline(session, application, "approving", today, STEP_LIMITS["approving"])
+        _open_step_task(session, application, "approving",
+                        open_deadline(session, application, "approving", today, STEP_LIMITS["approving"]))
         _discount_notice(session, application, notice)
     return True
 
@@ -445,6 +464,7 @@ def county_decide(session: Session, application: Application, staff_id: str, app
     today = today or today_shanghai()
     _take(session, application, "approving")
     close_deadline(session, application, "approving", today)
+    _close_task(session, application, STEP_TASKS["approving"])
     if not approve:
         code = reason_code if reason_code in dibao.REJECTION_REASONS else "county_rejected"
         application.trace = [*application.trace, {
@@ -505,6 +525,8 @@ def extendable(session: Session, application: Application) -> bool:
 def reject(session: Session, application: Application, code: str, text: str, today: date) -> None:
     case_states.move(application, "rejected", decision=code)
     application.decided_at = clock_now()
+    for kind in STEP_TASKS.values():  # nothing left to do at any step of a refused case
+        _close_task(session, application, kind)
     for row in session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
                                                           StepDeadline.done_on.is_(None))):
         row.done_on = today
@@ -536,7 +558,7 @@ def reopen_after_appeal(session: Session, application: Application, today: date,
                     and e.get("passed") is False and e.get("code") in REOPEN_AT), None)
     state = REOPEN_AT[refused["code"]] if refused else "home_visit"
     return reopen_at_step(session, application, state, state, STEP_LIMITS[state], today, cause,
-                          task_kind="home_visit" if state == "home_visit" else None)
+                          task_kind=STEP_TASKS.get(state))
 
 
 def sweep(session: Session, today: date) -> dict:

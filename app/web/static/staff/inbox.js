@@ -101,7 +101,7 @@ function row(t, scope, names, pick, msg) {
   if (scope !== "mine") {
     actions.push(el("button", { class: "btn", type: "button", text: I.claim, onclick: act("claim") }));
   } else {
-    if ((t.kind === "review" || t.kind === "approve") && t.application_id) {
+    if (["review", "approve", "street_review", "county_approval"].includes(t.kind) && t.application_id) {
       actions.push(el("a", { class: "btn", href: `#/case/${t.application_id}`, text: S.kinds[t.kind] }));
     }
     // a benefit's re-check is answered on its case page, where the proposal and its grounds are said in words

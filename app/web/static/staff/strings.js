@@ -138,6 +138,7 @@ export const S = {
     notify_resident: "通知对象",
     appeal: "复核申请", appeal_overdue: "复核超期督办", appeal_follow_up: "复核后更正",
     benefit_recheck: "待遇复核",
+    street_review: "街道审核", county_approval: "区县审批",
   },
   states: { proposed: "待确认", checking: "经济状况核对中", home_visit: "待入户调查", reviewing: "待审核",
     public_notice: "公示中", approving: "待审批", approved: "已通过", rejected: "未通过", declined: "居民不需要",
