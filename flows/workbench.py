@@ -240,26 +240,30 @@ def release(session: Session, task: StaffTask, staff: StaffMember) -> StaffTask:
     return task
 
 
-def reassign(session: Session, task: StaffTask, to: StaffMember, *, held_by: str | None = None) -> StaffTask:
+def reassign(session: Session, task: StaffTask, to: StaffMember, *, held_by: str | None = None) -> bool:
     """A supervisor moves an open task to someone (or back to the pool with `to=None`); with `held_by`, only while
     that staff member still holds it (a bulk move of an absent worker's tasks: of two at once, one moves each
-    task) — 409 `task_moved` otherwise."""
+    task) — 409 `task_moved` otherwise. False when it was already where it is sent (a repeat, or a parallel
+    repeat's loser): nothing changed, nothing to record."""
     if to is not None:
         _refuse_own_earlier_step(session, task, to.id, "task:reassign")
         appeals.before_assign(session, task, to.id)
-    condition = [StaffTask.id == task.id, StaffTask.state == "open"]
+    target = to.id if to else None
+    condition = [StaffTask.id == task.id, StaffTask.state == "open", StaffTask.claimed_by.is_distinct_from(target)]
     if held_by is not None:
         condition.append(StaffTask.claimed_by == held_by)
     done = session.execute(
         update(StaffTask).where(*condition)
-        .values(claimed_by=to.id if to else None, claimed_at=utcnow() if to else None)
+        .values(claimed_by=target, claimed_at=utcnow() if to else None)
         .execution_options(synchronize_session=False)).rowcount
     session.refresh(task)
+    if not done and task.state == "open" and held_by is None and task.claimed_by == target:
+        return False
     if not done and task.state == "open":
         raise Conflict("The task is no longer held by that staff member.", error_code="task_moved")
     if not done:
         raise Conflict(f"The task is {task.state}.", error_code="task_decided")
-    return task
+    return True
 
 
 # ---- bulk review ------------------------------------------------------------------------------------------------

@@ -333,9 +333,10 @@ class Reassign(MethodView):
                 raise NotFound("No such staff member here.")
             check_assignee(session, task, to)
         task_from = task.claimed_by
-        flow.reassign(session, task, to)
-        audit_event(session, "staff.task_reassign", object_ref=f"task:{task.id}", on_behalf_of=decision.on_behalf_of,
-                    details={"to": to.id if to else None, "from": task_from, "reason": args["reason"]})
+        if flow.reassign(session, task, to):  # a repeat (already hers, or in the pool) records nothing
+            audit_event(session, "staff.task_reassign", object_ref=f"task:{task.id}",
+                        on_behalf_of=decision.on_behalf_of,
+                        details={"to": to.id if to else None, "from": task_from, "reason": args["reason"]})
         session.commit()
         return _inbox_row(session, task, flow.today(), None)
 

@@ -120,6 +120,21 @@ def test_20_parallel_bulk_reassignments_move_each_task_once(servers, session, cf
     assert _count(session, select(AuditEvent).where(AuditEvent.action == "staff.task_reassign")) == 5
 
 
+def test_20_identical_reassignments_move_the_task_once_and_record_it_once(servers, session, cfg):
+    """A supervisor's double-clicks: every answer 200 with the task where she sent it, one audit event (there were
+    twenty, nineteen of them moving nothing)."""
+    resident, _, _ = h.person(session, cfg, "孙奶奶", birth=date(1942, 2, 2), street=STREET, community=COMMUNITY)
+    stand_in, _ = h.staff(session, cfg, "reviewer", street=STREET)
+    _, boss = h.staff(session, cfg, "supervisor")
+    task = h.task(session, resident, kind="review")
+    body = {"staff_id": stand_in.id, "reason": "王工休假"}
+    answers = servers.burst(20, lambda i, base: requests.post(f"{base}/api/v1/staff/tasks/{task.id}/reassign",
+                                                              headers=boss, json=body, timeout=QUIET))
+    assert {r.status_code for r in answers} == {200}, [r.text for r in answers if r.status_code != 200]
+    assert {r.json()["claimed_by"] for r in answers} == {stand_in.id}
+    assert _count(session, select(AuditEvent).where(AuditEvent.action == "staff.task_reassign")) == 1
+
+
 def test_20_parallel_registrations_of_one_department_and_of_one_key_store_each_once(servers, session, cfg):
     """An admin's double-clicks (or two admins) on the exchange screen: one department, one key, never a 500 (the
     parallel INSERT met the key in the audit event's read, outside the 409 guard: 7 of 20 were 500s)."""
