@@ -244,4 +244,16 @@ def reopen(session: Session, application: Application) -> Application:
     session.refresh(application)
     if not claimed:
         return reopen(session, application)
+    _withdraw_corrections(session, application)
     return application
+
+
+def _withdraw_corrections(session: Session, application: Application) -> None:
+    """Her decline said the data were wrong; undoing it takes that back: the correction task it opened closes (a
+    clerk was sent to correct data of a case the resident had confirmed meanwhile)."""
+    for task in session.scalars(select(StaffTask).where(StaffTask.application_id == application.id,
+                                                        StaffTask.kind == "data_correction",
+                                                        StaffTask.state == "open")):
+        task.state, task.closed_at = "closed", utcnow()
+        task.details = {**(task.details or {}), "decision": "withdrawn",
+                        "reason": "居民已撤回拒绝(数据有误)", "decided_at": utcnow().isoformat(timespec="seconds")}

@@ -110,6 +110,9 @@ def test_decline_data_wrong_opens_a_task_and_reopen_undoes_it(session, cfg, citi
     assert session.query(StaffTask).filter_by(kind="data_correction").count() == 1
     assert c.post(f"/api/v1/applications/{app_id}/confirm").status_code == 409
     assert c.post(f"/api/v1/applications/{app_id}/reopen").json["state"] == "proposed"
+    session.expire_all()  # her undo takes back "the data are wrong": the correction task is closed, not left open
+    task = session.query(StaffTask).filter_by(kind="data_correction").one()
+    assert (task.state, task.details["decision"]) == ("closed", "withdrawn")
     assert c.post(f"/api/v1/applications/{app_id}/confirm").json["state"] == "approved"
 
 
