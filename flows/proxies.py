@@ -21,7 +21,7 @@ import qrcode
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.authz import DEFAULT_SCOPES, SCOPES, SENSITIVE_SCOPES, grant_is_live
+from app.authz import DEFAULT_SCOPES, SCOPES, SENSITIVE_SCOPES, grant_is_live, proxy_grants_in_force
 from app.clock import clock_now
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.masking import mask_name
@@ -341,5 +341,11 @@ def grants_of(session: Session, account: Account) -> list[ProxyGrant]:
         return []
     clauses = [and_(ProxyGrant.proxy_resident_id == account.resident_id, ~proxy_requests.UNACCEPTED_REQUEST),
                ProxyGrant.resident_id == account.resident_id]
+    # a proxy who manages someone's proxies (manage_proxies, in force now) sees that person's grants too: she
+    # could act on each by its id, but had no way to find them
+    managed = [grant.resident_id for grant, held_by in proxy_grants_in_force(
+        session, proxy_resident_id=account.resident_id) if held_by == account.id and "manage_proxies" in grant.scopes]
+    if managed:
+        clauses.append(ProxyGrant.resident_id.in_(managed))  # requests waiting for an answer too: hers to give
     return list(session.execute(select(ProxyGrant).where(or_(*clauses))
                                 .order_by(ProxyGrant.created_at.desc(), ProxyGrant.id)).scalars())

@@ -189,3 +189,19 @@ def test_the_resident_sees_a_grant_suspended_while_the_proxy_has_unbound(client,
     shown = client.get(f"/api/v1/proxies/grants/{grant.id}", headers=fh).json
     assert (shown["status"], shown["live"]) == ("suspended", False), shown
     assert client.post(f"/api/v1/proxies/grants/{grant.id}/revoke", headers=fh).json["status"] == "revoked"
+
+
+def test_a_proxy_who_manages_proxies_finds_the_resident_s_other_grants(client, session, cfg):
+    father, father_acc, _ = h.person(session, cfg, "吴大爷", household="H-F")
+    daughter, daughter_acc, _ = h.person(session, cfg, "殷瑞宁", household="H-D")
+    son, son_acc, _ = h.person(session, cfg, "吴小弟", household="H-S")
+    h.grant(session, father, daughter_acc, daughter, ("view", "manage_proxies"))
+    sons = h.grant(session, father, son_acc, son, ("view", "confirm"), status="pending_principal")
+    listed = client.get("/api/v1/proxies/grants", headers=h.headers_for(session, cfg, daughter_acc)).json
+    assert {(g["id"], g["role"]) for g in listed if g["id"] == sons.id} == {(sons.id, "manager")}
+    confirmed = client.post(f"/api/v1/proxies/grants/{sons.id}/confirm",
+                            headers=h.headers_for(session, cfg, daughter_acc))
+    assert confirmed.status_code == 200 and confirmed.json["status"] == "active"
+    # a proxy without manage_proxies sees only her own grant
+    only = client.get("/api/v1/proxies/grants", headers=h.headers_for(session, cfg, son_acc)).json
+    assert [g["id"] for g in only] == [sons.id]

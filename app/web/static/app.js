@@ -570,14 +570,14 @@ route(/^\/inbox$/, async () => {
 
 // ---------- family: proxies, invitations, accepting ----------
 function grantCard(g, box, primaryTaken) {
-  const other = g.role === "principal" ? g.proxy_name : g.principal_name;
+  const other = g.role === "proxy" ? g.principal_name : g.proxy_name;
   const act = (path, text, cls) => {
     const b = button(text, () => busy(b, async () => { try { await post(`/api/v1/proxies/grants/${g.id}/${path}`); render(); } catch (err) { showError(box, err); } }), cls);
     return b;
   };
   const status = g.live ? S.family.status.active : (S.family.status[g.status] || g.status);
   const actions = [];
-  if (g.role === "principal" && ["pending_principal", "requested"].includes(g.status)) {
+  if ((g.role === "principal" || g.role === "manager") && ["pending_principal", "requested"].includes(g.status)) {
     actions.push(act("confirm", S.family.confirmGrant, primaryTaken.done ? "btn" : "btn primary"), act("decline", S.family.declineGrant, "btn"));
     primaryTaken.done = true;
   } else if (g.status !== "pending" && (g.live || g.status.startsWith("pending") || ["requested", "suspended"].includes(g.status))) {
@@ -593,10 +593,17 @@ route(/^\/family$/, async () => {
   const current = (g) => g.live || g.status.startsWith("pending") || ["requested", "suspended"].includes(g.status);
   const mine = grants.filter((g) => g.role === "principal" && current(g)).map((g) => grantCard(g, box, taken));
   const help = grants.filter((g) => g.role === "proxy" && current(g)).map((g) => grantCard(g, box, taken));
+  // the other proxies of someone whose proxies she manages (manage_proxies), by the person they act for
+  const managed = new Map();
+  for (const g of grants.filter((x) => x.role === "manager" && current(x))) {
+    if (!managed.has(g.principal_name)) managed.set(g.principal_name, []);
+    managed.get(g.principal_name).push(grantCard(g, box, taken));
+  }
   return [h("h1", { text: S.family.title }), para(S.family.lead), box,
     link("#/invite", S.family.invite, taken.done ? "btn" : "btn primary"), link("#/ask", S.family.ask, "btn"),
     section(S.family.myProxies, mine.length ? h("ul", { class: "cards" }, ...mine) : para(S.family.none, "hint")),
-    section(S.family.iHelp, help.length ? h("ul", { class: "cards" }, ...help) : para(S.family.none, "hint"))];
+    section(S.family.iHelp, help.length ? h("ul", { class: "cards" }, ...help) : para(S.family.none, "hint")),
+    ...[...managed].map(([name, cards]) => section(S.family.iManage(name), h("ul", { class: "cards" }, ...cards)))];
 });
 
 route(/^\/invite$/, async () => {

@@ -286,6 +286,7 @@ export const S = {
     lead: "家人可以在手机上替您办理,您随时可以取消。",
     myProxies: "替我办理的家人",
     iHelp: "我帮助的人",
+    iManage: (name) => `${name}的其他代办人(由我管理)`,
     none: "还没有。",
     invite: "邀请家人替我办理",
     ask: "申请替家人办理",
