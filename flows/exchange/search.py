@@ -93,10 +93,10 @@ def search(session, cfg, client, message: dict, request_hash: str, address: str 
     responses, told = [], {}
     for i, (reference, number) in enumerate(numbers):
         if i in rejected:  # not an ID number at all: said so, never "not receiving" (the asker would act on it)
-            code, detail = rejected[i]
+            reason, detail = rejected[i]  # (not `code`: that is the purpose the audit event records)
             responses.append({"reference_id": reference, "status": "rjct",
                               "status_reason_code": "rjct.reference_id.invalid",
-                              "status_reason_message": f"{code}: {detail}"})
+                              "status_reason_message": f"{reason}: {detail}"})
             continue
         person = resident_of.get(number) if number else None
         full = facts.get(person.id) if person is not None else None

@@ -11,10 +11,10 @@ import json
 import logging
 from datetime import date, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.db import utcnow
-from app.models import AuditSubject, Benefit
+from app.models import AuditEvent, AuditSubject, Benefit
 from tests.authz import helpers as h
 from tests.builders import make_id_number
 from tests.exchange.helpers import Department
@@ -144,3 +144,8 @@ def test_a_value_that_is_no_id_number_is_rejected_item_by_item_never_not_receivi
     assert all("data" not in a and a["status_reason_code"] == "rjct.reference_id.invalid"
                for a in answers if a["status"] == "rjct")
     assert sum("rule=ascii_digits" in r.getMessage() for r in caplog.records) == 1
+    # the look-up's audit event keeps the purpose asked for, whatever the rejected items said (a junk ID in the
+    # list wrote its reason code, ID_DIGITS, as the purpose)
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "exchange.search")
+                            .order_by(AuditEvent.seq.desc())).first()
+    assert event.details["purpose"] == "medical_aid", event.details
