@@ -106,6 +106,10 @@ def subscribe(session: Session, cfg, client: ExchangeClient, *, scope: str, purp
                    "callback_missing")
     if scope not in ("people", "program"):
         raise _bad("scope is people or program")
+    if not isinstance(purpose, str) or (program is not None and not isinstance(program, str)):
+        raise _bad("purpose and program are strings (a code)")
+    if events is not None and (not isinstance(events, list) or not all(isinstance(e, str) for e in events)):
+        raise _bad("events: a list of event names")
     if not isinstance(ref, str) or not ref.strip() or len(ref) > 64:
         raise _bad("ref (the case at the subscribing department) is required, at most 64 characters")
     allowed = (client.purposes or {}).get(purpose)
@@ -152,6 +156,8 @@ def subscribe(session: Session, cfg, client: ExchangeClient, *, scope: str, purp
                 raise _bad(f"people[{i}].reference_id repeats an earlier entry's")
             references.add(reference.strip())
             p_purpose = p.get("purpose") or purpose
+            if not isinstance(p_purpose, str):
+                raise _bad(f"people[{i}].purpose is a string (a code)")
             if p_purpose not in (client.purposes or {}):
                 raise Forbidden(f"people[{i}]: purpose not registered", error_code="purpose_not_allowed")
             p_ref = str(p.get("ref") or ref).strip()[:64]

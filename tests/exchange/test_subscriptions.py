@@ -254,3 +254,17 @@ def test_a_corrected_callback_url_takes_the_messages_still_waiting(client, sessi
         assert dispatch_once(cfg, settings=settings)["sent"] == 1
         (envelope,) = receiver.distinct("on-search").values()
         assert envelope["header"]["in_reply_to"] == mid
+
+
+def test_fields_of_the_wrong_type_are_400_not_500(client, session, cfg, cli, allow_local):
+    """A purpose, program or event given as a list or an object was a 500 (an unhashable look-up)."""
+    _, _, number = h.person(session, cfg, "钱秀英", birth=date(1950, 5, 6))
+    ybj = Department(cli, "ybj-t", "search,subscribe", PURPOSES)
+    base = {"callback_url": "http://127.0.0.1:9/dci", "scope": "people", "purpose": "case_check", "ref": "YB-T",
+            "expires_on": "2027-06-30", "people": [{"reference_id": "P-1", "id_number": number}]}
+    for change in ({"purpose": ["case_check"]}, {"purpose": {"a": 1}}, {"program": ["dibao"]},
+                   {"events": [["start"]]}, {"events": {"start": 1}},
+                   {"people": [{"reference_id": "P-1", "id_number": number, "purpose": ["case_check"]}]}):
+        mid, body = ybj.envelope("subscribe", {**base, **change})
+        resp = ybj.post(client, "/exchange/v1/registry/subscribe", body, mid)
+        assert (resp.status_code, resp.json["error_code"]) == (400, "subscription_invalid"), (change, resp.json)
