@@ -37,6 +37,7 @@ REASONS = {
     "CORROBORATION": "recorded as corroboration; a death takes effect on the authoritative source's report",
     "EVENT_UNKNOWN": "event must be DEATH_REGISTERED or DEATH_CANCELLED (deaths only)",
     "NOT_THE_SOURCE": "only the source that reported a death can withdraw it",
+    "STILL_REPORTED": "this report is withdrawn; the death stands on another report that is not",
 }
 _TEXT_OR_NONE = (str, type(None))  # a tuple built once (`str | None` builds a union per value checked)
 _D, _R, _X = DeathRecord.__table__, Resident.__table__, ExchangeRecord.__table__
@@ -201,7 +202,7 @@ def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:
                 effects[i] = None
                 continue
             if event == DEATH_CANCELLED:
-                effects[i] = _cancel_death(conn, person, rec, refs[i], results, i)
+                effects[i] = _cancel_death(conn, client, person, rec, refs[i], results, i)
                 continue
         to_write.append((i, rec))
         effects[i] = ds.effect(rec)
@@ -221,14 +222,23 @@ def _push_dataset(conn, cipher, client, ds, group, results, today) -> None:
             results[i]["_effect"] = effects.get(i)
 
 
-def _cancel_death(conn, person, rec, ref, results, i) -> str | None:
+def _cancel_death(conn, client, person, rec, ref, results, i) -> str | None:
+    """A withdrawal takes back this client's report under this reference id, and only that: another department of
+    the same source, or another reference id, withdrew deaths it never reported. While another report of the
+    death still stands, the death stands."""
     current = conn.execute(select(_D.c.source).where(_D.c.resident_id == person.id)).first()
     if current is None:
         results[i] = {"reference_id": ref, "status": "accepted", "reasons": []}
         return None
-    if current.source != rec["source"]:
+    reports = conn.execute(select(_X.c.client_id, _X.c.reference_id).where(
+        _X.c.resident_id == person.id, _X.c.effect == "death", _X.c.status == "accepted")).all()
+    if current.source != rec["source"] or (client.id, ref) not in {(r.client_id, r.reference_id) for r in reports}:
         results[i] = {"reference_id": ref, "status": "rejected",
                       "reasons": _reasons([("NOT_THE_SOURCE", REASONS["NOT_THE_SOURCE"])])}
+        return None
+    if len(reports) > 1:  # this report is taken back (stored as the withdrawal); the others still say she died
+        results[i] = {"reference_id": ref, "status": "accepted",
+                      "reasons": _reasons([("STILL_REPORTED", REASONS["STILL_REPORTED"])])}
         return None
     conn.execute(delete(_D).where(_D.c.resident_id == person.id))
     conn.execute(update(_R).where(_R.c.id == bindparam("rid")).values(death_date=None, updated_at=utcnow()),

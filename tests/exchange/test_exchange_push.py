@@ -91,8 +91,18 @@ def test_push_deaths_take_effect_at_once_and_a_withdrawal_resumes(client, sessio
     assert counts == (session.scalar(select(func.count()).select_from(BenefitChange)),
                       session.scalar(select(func.count()).select_from(OutboxMessage)))
 
-    # The source withdraws the first death: the benefit resumes from the stop month, the family is told.
+    # Only the report itself is withdrawn: another department of the same source, or another reference id, is
+    # refused (it withdrew any death of that source, and benefits resumed for someone dead).
     first, number, b = people[0]
+    other_office = Department(cli, "gongan2", "push", death_source="public_security")
+    for sender, ref in ((other_office, "D0"), (police, "D-ANY")):
+        refused = sender.push(client, [{**_death(ref, number), "event": "DEATH_CANCELLED"}])
+        result = refused.json["message"]["results"][0]
+        assert (result["status"], result["reasons"][0]["code"]) == ("rejected", "NOT_THE_SOURCE"), result
+    session.expire_all()
+    assert session.get(Resident, first.id).death_date is not None
+
+    # The source withdraws the first death: the benefit resumes from the stop month, the family is told.
     withdraw = police.push(client, [{**_death("D0", number), "event": "DEATH_CANCELLED"}])
     assert withdraw.json["message"]["results"][0]["status"] == "accepted"
     wait_applied(session, worker)
