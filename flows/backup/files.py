@@ -33,20 +33,31 @@ def collect(cfg, engine: Engine, skip: set[Path]) -> list[dict]:
     """[{role, path, source}] — role "instance" (path relative to the instance folder), "anchors" (the anchor
     file outside it) or "external" (an import report or an archive dump outside it; path is its absolute path)."""
     instance = Path(cfg.instance_path).resolve()
+    anchors = Path(cfg.audit_anchor_path).resolve()
     found: list[dict] = []
     if instance.is_dir():
         for path in sorted(instance.rglob("*")):
             rel = path.relative_to(instance)
             if (not path.is_file() or is_key_file(path) or path.resolve() in skip or rel.parts[0] == BACKUPS_DIR
-                    or path.name.endswith(("-wal", "-shm", "-journal"))):
+                    or path.name.endswith(("-wal", "-shm", "-journal")) or _is_sqlite_database(path)):
+                continue  # another SQLite database left here is no file of this one (restore wrote it over it)
+            if path.resolve() == anchors:  # the anchors go back where the target's AUDIT_ANCHOR_PATH says
+                found.append({"role": "anchors", "path": anchors.name, "source": anchors})
                 continue
             found.append({"role": "instance", "path": rel.as_posix(), "source": path})
-    anchors = Path(cfg.audit_anchor_path).resolve()
     if anchors.is_file() and instance not in anchors.parents:
         found.append({"role": "anchors", "path": anchors.name, "source": anchors})
     found += [{"role": "external", "path": str(path), "source": path}
               for path in _external_files(engine) if instance not in path.parents]
     return found
+
+
+def _is_sqlite_database(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 # what an "external" file can be: an import report (CSV) or an archive dump; a manifest naming any other kind of

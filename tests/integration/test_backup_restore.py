@@ -146,3 +146,26 @@ def test_a_freshly_upgraded_database_is_an_empty_target(cfg, populated, tmp_path
     restored = _zerotrip(env2, "db", "restore", str(backup_dir))
     assert restored.returncode == 0 and "verified=1" in restored.stdout, restored.stderr
     assert _rows(target) == _rows(cfg.database_url)
+
+
+def test_a_stray_database_in_the_instance_folder_is_not_a_file_and_anchors_keep_their_role(cfg, tmp_path):
+    """A SQLite file left in the instance folder (the database living elsewhere) went into the backup as an instance
+    file, and a forced restore then copied it over the database it had just restored; anchors kept inside the
+    instance folder came back there, not where the target's AUDIT_ANCHOR_PATH says."""
+    import sqlite3
+    from dataclasses import replace
+
+    from app.db import make_engine
+    from flows.backup.files import collect
+
+    instance = Path(cfg.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    stray = instance / "zt.db"
+    sqlite3.connect(stray).execute("CREATE TABLE t (x)").connection.close()
+    (instance / "notes.txt").write_text("kept", encoding="utf-8")
+    anchors = instance / "anchors.jsonl"
+    anchors.write_text("", encoding="utf-8")
+    entries = collect(replace(cfg, audit_anchor_path=str(anchors)), make_engine(cfg.database_url), set())
+    roles = {e["path"]: e["role"] for e in entries}
+    assert "zt.db" not in roles and roles.get("notes.txt") == "instance", roles
+    assert roles.get("anchors.jsonl") == "anchors", roles
