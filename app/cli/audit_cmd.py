@@ -51,11 +51,14 @@ def _readable_anchors(given: str | None, default: str) -> str:
                    "anchors, so a full rewrite would not be caught", err=True)
         return str(path)
     try:
-        read_anchors(str(path))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        anchors = read_anchors(str(path))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, OverflowError) as exc:
         click.echo(f"Error: anchor file {path} is not readable as anchor lines ({type(exc).__name__}: "
                    f"{str(exc)[:200]})", err=True)
         raise SystemExit(EXIT_BAD_INPUT) from None
+    if not anchors:
+        click.echo(f"audit verify: the anchor file {path} holds no anchor: the chain is checked without anchors, "
+                   "so a full rewrite would not be caught", err=True)
     return str(path)
 
 

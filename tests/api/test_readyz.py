@@ -21,6 +21,14 @@ def test_not_ready_before_migrations_or_without_a_database(cfg, tmp_path):
         assert empty.get("/healthz").status_code == 200
         resp = empty.get("/readyz")
         assert resp.status_code == 503 and resp.json["migrations"] == "behind"
+        import sqlite3
+
+        newer = tmp_path / "newer.db"  # migrated by a later release: a revision this code does not know
+        sqlite3.connect(newer).execute("CREATE TABLE alembic_version (version_num VARCHAR(32))").connection.close()
+        with sqlite3.connect(newer) as conn:
+            conn.execute("INSERT INTO alembic_version VALUES ('9999')")
+        resp = _client(cfg, f"sqlite:///{newer}").get("/readyz")
+        assert resp.status_code == 503 and resp.json["migrations"] == "ahead"
         gone = _client(cfg, f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
         resp = gone.get("/readyz")
         assert resp.status_code == 503 and resp.json["database"] == "unreachable"

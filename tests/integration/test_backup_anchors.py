@@ -26,8 +26,9 @@ def test_anchors_naming_no_file_refuse(env, tmp_path):
     _refused(_zerotrip(env, "audit", "verify", "--anchors", str(tmp_path / "missing.jsonl")), "does not exist")
 
 
-@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x01binary\x80", b"not json\n", b'{"seq": 1}\n', b"[1, 2]\n"],
-                         ids=["binary", "not-json", "no-hash", "not-an-object"])
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x01binary\x80", b"not json\n", b'{"seq": 1}\n', b"[1, 2]\n",
+                                     b'{"seq": 1e400, "hash": "00"}\n'],
+                         ids=["binary", "not-json", "no-hash", "not-an-object", "seq-infinite"])
 def test_an_anchor_file_that_is_not_anchor_lines_refuses(env, tmp_path, content):
     path = tmp_path / "anchors.jsonl"
     path.write_bytes(content)
@@ -41,3 +42,10 @@ def test_without_an_anchor_file_yet_verify_passes_and_says_it_read_none(env, cfg
     assert _zerotrip(env, "audit", "anchor").returncode == 0
     anchored = _zerotrip(env, "audit", "verify", "--anchors", cfg.audit_anchor_path)
     assert anchored.returncode == 0 and "ok=1" in anchored.stdout and "no anchor file" not in anchored.stderr
+
+
+def test_an_anchor_file_holding_no_anchor_passes_and_says_so(env, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    done = _zerotrip(env, "audit", "verify", "--anchors", str(empty))
+    assert done.returncode == 0 and "holds no anchor" in done.stderr, done.stdout + done.stderr
