@@ -9,6 +9,7 @@ later import does not overwrite it (flows.imports.payout_accounts).
 
 from __future__ import annotations
 
+from sqlalchemy import and_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,9 +69,9 @@ def view(account: PayoutAccount | None) -> dict:
             "account_masked": account.number_mask, "source": account.source, "updated_at": account.updated_at}
 
 
-def _first_account(session: Session, resident_id: int, values: dict) -> PayoutAccount:
-    """Insert the resident's first account; if a parallel request inserted it a moment ago (primary key
-    resident_id), load that one instead, which this change then overwrites (a PUT: the last one wins)."""
+def _first_account(session: Session, resident_id: int, values: dict) -> PayoutAccount | None:
+    """Insert the resident's first account; None if a parallel request inserted it a moment ago (primary key
+    resident_id): this change then goes over that one (a PUT: the last one wins)."""
     account = PayoutAccount(resident_id=resident_id, **values)
     try:
         with session.begin_nested():
@@ -80,7 +81,7 @@ def _first_account(session: Session, resident_id: int, values: dict) -> PayoutAc
     except IntegrityError as exc:
         if not is_unique_violation(exc, "payout_accounts", "resident_id"):
             raise
-    return session.get(PayoutAccount, resident_id, populate_existing=True)
+    return None
 
 
 def change(session: Session, cfg, resident: Resident, *, kind: str, number: str, bank_name: str | None,
@@ -100,9 +101,17 @@ def change(session: Session, cfg, resident: Resident, *, kind: str, number: str,
               "number_mask": mask_account(number), "number_hash": number_hash,
               "source": "proxy" if via_proxy else "citizen", "changed_by": actor_account_id[:32],
               "source_date": today_shanghai(), "updated_at": now}
-    account = account or _first_account(session, resident.id, values)
-    for key, value in values.items():
-        setattr(account, key, value)
+    inserted = _first_account(session, resident.id, values) if account is None else None
+    if inserted is not None:
+        account = inserted
+    else:  # a conditional UPDATE: of parallel identical changes one changes the account (and tells her once)
+        same = and_(PayoutAccount.kind == stored, PayoutAccount.bank_name == bank,
+                    PayoutAccount.number_hash.in_(number_hashes))
+        done = session.execute(update(PayoutAccount).where(PayoutAccount.resident_id == resident.id, ~same)
+                               .values(**values).execution_options(synchronize_session=False)).rowcount
+        account = session.get(PayoutAccount, resident.id, populate_existing=True)
+        if not done:
+            return account, False
     enqueue(session, kind="payout_account_changed",
             idempotency_key=f"resident:{resident.id}:payout_account_changed:{now:%Y%m%d%H%M%S%f}",
             resident_id=resident.id,

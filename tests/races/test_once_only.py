@@ -15,9 +15,11 @@ from app.models import (
     Account,
     Appeal,
     Application,
+    AuditEvent,
     Benefit,
     NotificationPref,
     Objection,
+    OutboxMessage,
     PayoutAccount,
     ProxyGrant,
     PublicNotice,
@@ -149,6 +151,16 @@ def test_24_parallel_first_payout_accounts_and_preferences_all_succeed_once_stor
     assert Counter(r.status_code for r in answers) == {200: 24}, [r.text for r in answers if r.status_code != 200]
     assert _count(session, select(PayoutAccount)) == 1
     assert _count(session, select(NotificationPref)) == 1
+
+    # the same change sent 24 times at once changes the account once and tells her once (it told her four times)
+    changed = select(AuditEvent).where(AuditEvent.action == "payout.account_change", AuditEvent.result == "changed")
+    told = select(OutboxMessage).where(OutboxMessage.kind == "payout_account_changed")
+    assert (_count(session, changed), _count(session, told)) == (1, 1)
+    body = {**body, "account_number": "6222020200112233453"}
+    answers = servers.burst(24, lambda i, base: requests.put(
+        f"{base}/api/v1/benefits/{benefit.id}/payout-account", headers=headers, json=body, timeout=QUIET))
+    assert Counter(r.status_code for r in answers) == {200: 24}, [r.text for r in answers if r.status_code != 200]
+    assert (_count(session, changed), _count(session, told)) == (2, 2)
 
 
 def test_one_account_accepting_24_invitations_of_one_resident_at_once_makes_one_grant(servers, session, cfg):
