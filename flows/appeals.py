@@ -286,7 +286,12 @@ def withdraw(session: Session, appeal: Appeal, actor: str) -> Appeal:
     """Withdraw an open appeal; withdrawing it again gives the same answer (a double tap), a decided one 409."""
     if appeal.outcome == "withdrawn":
         return appeal
-    _close(session, appeal, "decided", "withdrawn", "申请人撤回", actor)
+    try:
+        _close(session, appeal, "decided", "withdrawn", "申请人撤回", actor)
+    except Conflict:
+        if appeal.outcome == "withdrawn":  # her parallel tap withdrew it a moment ago: the same answer
+            return appeal
+        raise
     _tell(session, appeal, "withdrawn", f"您已撤回{_program_name(appeal.program)}复核申请。" + REMEDIES)
     return appeal
 

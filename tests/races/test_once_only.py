@@ -71,6 +71,13 @@ def test_24_parallel_appeals_of_one_decision_give_one_201_and_23_documented_409s
     assert _count(session, select(Appeal)) == 1
     assert _count(session, select(StaffTask).where(StaffTask.kind == "appeal")) == 1
 
+    # a withdrawal tapped 24 times at once: every answer the same 200 (three were 409 appeal_decided), told once
+    appeal_id = next(r.json()["id"] for r in answers if r.status_code == 201)
+    withdrawn = servers.burst(24, lambda i, base: requests.post(
+        f"{base}/api/v1/appeals/{appeal_id}/withdraw", headers=headers, timeout=QUIET, json={}))
+    assert Counter(r.status_code for r in withdrawn) == {200: 24}, [r.text for r in withdrawn if r.status_code != 200]
+    assert {r.json()["outcome"] for r in withdrawn} == {"withdrawn"}
+
 
 def test_24_parallel_ratings_of_one_case_give_one_201_and_23_documented_409s(servers, session, cfg):
     resident, account, _ = h.person(session, cfg, "王芳")
