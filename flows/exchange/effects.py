@@ -18,6 +18,7 @@ from app.db import utcnow
 from app.models import Benefit, BenefitChange
 from app.models.ids import new_id
 from app.sql import Dialect
+from flows.dates import month_from_index, month_index, next_month
 from flows.lifecycle.jobs import stop_on_death, suspend_on_move_out
 from notifications.outbox import insert_rows
 
@@ -27,12 +28,41 @@ _B, _C = Benefit.__table__, BenefitChange.__table__
 def apply(conn, d: Dialect, effect: str, resident_ids: list[int], as_of: date) -> dict:
     """Apply one kind of effect for these residents (idempotent: a second run changes nothing)."""
     if effect == "death":
-        return stop_on_death(conn, d, as_of)
+        counts = stop_on_death(conn, d, as_of)
+        counts["realigned_death"] = realign_death_stops(conn, resident_ids)
+        return counts
     if effect == "move_out":
         return suspend_on_move_out(conn, d, as_of)
     if effect == "death_cancelled":
         return {"resumed_death_cancelled": resume_after_withdrawn_death(conn, resident_ids, as_of)}
     raise ValueError(f"unknown effect {effect}")
+
+
+def realign_death_stops(conn, resident_ids: list[int]) -> int:
+    """A corrected death date (an update of the report) moves the stop with it: the benefits already stopped for
+    the death end with the new death month (a later date: the months in between are owed, and the next roll pays
+    them; an earlier one: the anomaly report shows what was paid after it)."""
+    if not resident_ids:
+        return 0
+    from app.models import Resident
+
+    r = Resident.__table__
+    rows = conn.execute(
+        select(_B.c.id, _B.c.end_month, _C.c.id.label("change_id"), _C.c.effective_month, r.c.death_date)
+        .join(_C, and_(_C.c.benefit_id == _B.c.id, _C.c.change_key == "stop", _C.c.reason == "death"))
+        .join(r, r.c.id == _B.c.resident_id)
+        .where(_B.c.resident_id.in_(resident_ids), _B.c.state == "stopped", r.c.death_date.is_not(None))).all()
+    moved = 0
+    for row in rows:
+        end = f"{row.death_date:%Y-%m}"
+        effective = next_month(row.death_date)
+        ended_by_death = row.end_month == month_from_index(month_index(row.effective_month) - 1)
+        if not ended_by_death or (row.end_month == end and row.effective_month == effective):
+            continue  # already there, or ended earlier for another reason (a move out): that end stands
+        conn.execute(update(_B).where(_B.c.id == row.id).values(end_month=end, updated_at=utcnow()))
+        conn.execute(update(_C).where(_C.c.id == row.change_id).values(effective_month=effective))
+        moved += 1
+    return moved
 
 
 def resume_after_withdrawn_death(conn, resident_ids: list[int], as_of: date) -> int:

@@ -295,3 +295,20 @@ def test_a_funeral_home_pushes_a_cremation_record_and_the_arranger_is_proposed_t
     assert mine["state"] == "proposed" and [a["role"] for a in mine["applicants"]] == ["funeral_arranger"], mine
     session.expire_all()
     assert session.get(Application, mine["id"]).resident_id == father.id
+
+
+def test_a_corrected_death_date_moves_the_stop_with_it(client, session, cfg, cli, worker):
+    """The same reference id with a later date (a correction) left the benefit ending with the first date's month:
+    the months in between were never paid; an earlier one left it paid on."""
+    police = Department(cli, "gongan-c", "push", death_source="public_security")
+    (person, number, b), = _people(session, cfg, 1)
+    for died, end, effective in (("2026-10-15", "2026-10", "2026-11"), ("2026-12-01", "2026-12", "2027-01"),
+                                 ("2026-08-20", "2026-08", "2026-09")):
+        resp = police.push(client, [_death("DC", number, died)])
+        assert resp.json["message"]["results"][0]["status"] == "accepted", resp.json
+        wait_applied(session, worker)
+        session.expire_all()
+        row = session.get(Benefit, b.id)
+        stop = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == b.id,
+                                                           BenefitChange.change_key == "stop")).one()
+        assert (row.state, row.end_month, stop.effective_month) == ("stopped", end, effective), died
