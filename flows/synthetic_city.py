@@ -20,7 +20,7 @@ from pathlib import Path
 from app.crypto import cipher_for
 from app.db import make_engine
 from app.idnumbers import check_char
-from flows.imports.batch import local_today, refuse_during_rotation
+from flows.imports.batch import local_today, refuse_during_rotation, refuse_unreadable_ring
 from flows.imports.people import load_people
 from flows.imports.reference import (
     GRANDCHILD,
@@ -299,6 +299,7 @@ def seed_city(cfg, n: int, seed: int = 1, progress: Callable[[int], None] | None
     engine = make_engine(cfg.database_url)
     with engine.connect() as conn:
         refuse_during_rotation(conn)
+    refuse_unreadable_ring(engine, cipher_for(cfg))
     writer = ResidentWriter(engine, cipher_for(cfg), today)
     numbered = ((line, row) for line, row in enumerate(generator.rows(n), start=2))
     try:

@@ -135,20 +135,27 @@ def rotate(cfg, batch_size: int = 500, progress: Callable[[str, int], None] | No
         lease.release(cfg)
 
 
-def _refuse_unreadable(engine: Engine, cipher) -> None:
-    """Before a rotation is opened: the ring must read the data. A ring without the data's key (a mistyped kid,
-    the old key left out) failed on the first row with a traceback and left a running rotation to the wrong
-    key behind, which kept imports and seeding refused until someone deleted it by hand."""
+def unreadable_kids(engine: Engine, cipher) -> set[str]:
+    """The data keys (kids) of stored ciphertexts this ring cannot decrypt: the samples a backup checks, one per
+    encrypted column, decrypted the way restore decrypts them. Empty: the ring reads the data."""
     from app.crypto import header
     from flows.backup.archive import samples
 
     missing = set()
-    for sample in samples(engine):  # the samples a backup checks, decrypted the way restore decrypts them
+    for sample in samples(engine):
         blob = bytes.fromhex(sample["ciphertext"])
         try:
             cipher.decrypt(blob)
         except ValueError:
             missing.add(header(blob)[1] or "(a key without kid)")
+    return missing
+
+
+def _refuse_unreadable(engine: Engine, cipher) -> None:
+    """Before a rotation is opened: the ring must read the data. A ring without the data's key (a mistyped kid,
+    the old key left out) failed on the first row with a traceback and left a running rotation to the wrong
+    key behind, which kept imports and seeding refused until someone deleted it by hand."""
+    missing = unreadable_kids(engine, cipher)
     if missing:
         raise RotationRefused(f"the data is (partly) under data key {', '.join(sorted(missing))}, which is not in "
                               f"ZEROTRIP_DATA_KEYS ({', '.join(cipher.kids)}): put the new key first and keep the "

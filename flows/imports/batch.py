@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
+from app.crypto import cipher_for
 from app.db import make_engine, utcnow
 from app.models.ids import new_id
 from app.models.keys import KeyRotation
@@ -32,8 +33,23 @@ def refuse_during_rotation(conn) -> None:
                        "finishes (an interrupted one: run it again to resume)")
 
 
-def start_batch(engine: Engine, kind: str, file_name: str, sha256: str) -> str:
-    """Record the start of a run (committed at once, so that a crash leaves a trace)."""
+def refuse_unreadable_ring(engine: Engine, cipher) -> None:
+    """BadInput when the data-key ring cannot read the stored data (ZEROTRIP_DATA_KEYS without the data's key):
+    rows would be keyed under a key the stored ones are not, so every resident of the file was inserted a second
+    time beside herself, and the rotation that followed failed on the duplicates."""
+    from flows.data_keys.rotate import unreadable_kids
+
+    missing = unreadable_kids(engine, cipher)
+    if missing:
+        raise BadInput(f"the stored data is under data key {', '.join(sorted(missing))}, which is not in the key "
+                       f"ring ({', '.join(cipher.kids)}): set ZEROTRIP_DATA_KEY(S) to include it; nothing was written")
+
+
+def start_batch(engine: Engine, kind: str, file_name: str, sha256: str, cipher=None) -> str:
+    """Record the start of a run (committed at once, so that a crash leaves a trace); refused while a rotation
+    runs, and (with the run's `cipher`) when the key ring cannot read the stored data."""
+    if cipher is not None:
+        refuse_unreadable_ring(engine, cipher)
     batch_id = new_id()
     with engine.begin() as conn:
         refuse_during_rotation(conn)
@@ -51,7 +67,7 @@ def open_batch(cfg, kind: str, path: Path, columns: tuple[str, ...], key: Callab
     if on_total:
         on_total(checked.rows)
     engine = engine or make_engine(cfg.database_url)
-    return checked, engine, start_batch(engine, kind, path.name, checked.sha256)
+    return checked, engine, start_batch(engine, kind, path.name, checked.sha256, cipher_for(cfg))
 
 
 def finish_batch(engine: Engine, batch_id: str, counts: dict, report_path: str | None) -> None:
