@@ -271,6 +271,16 @@ def _coerce(name: str, value: str):
     return value
 
 
+def _in_instance_folder(cfg: Config, step) -> None:
+    """`step(cfg)`, which may write development keys under the instance folder: a folder that cannot be made or
+    written (ZEROTRIP_INSTANCE_PATH under /proc, or naming a file) is a configuration error, not a traceback."""
+    try:
+        step(cfg)
+    except OSError as exc:
+        raise ConfigError(f"the instance folder {cfg.instance_path} cannot be used (ZEROTRIP_INSTANCE_PATH): "
+                          f"{exc.strerror or exc}") from None
+
+
 def _dev_key(instance: Path, name: str) -> str:
     """A development key persisted under instance/ so restarts can still decrypt the data."""
     instance.mkdir(parents=True, exist_ok=True)
@@ -305,14 +315,14 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     if cfg.env == "production" and environ.get("ZEROTRIP_FAKE_TODAY", "").strip():
         raise ConfigError("ZEROTRIP_FAKE_TODAY (the test clock) is refused in production")
     _check_test_clock(environ)
-    _ensure_keys(cfg)
+    _in_instance_folder(cfg, _ensure_keys)
     for kid, secret in parse_signing_keys(cfg.signing_keys) or [(DEFAULT_KID, cfg.signing_key)]:
         if len(secret) < MIN_SIGNING_SECRET:  # HS256: a short secret is found by brute force from one token
             raise ConfigError(f"{'ZEROTRIP_SIGNING_KEYS (kid ' + kid + ')' if cfg.signing_keys else 'ZEROTRIP_SIGNING_KEY'}"
                               f": a signing secret has at least {MIN_SIGNING_SECRET} random characters")
     for kid, secret in parse_data_keys(cfg.data_keys) or [(DEFAULT_KID, cfg.data_key)]:
         check_data_key(f"ZEROTRIP_DATA_KEYS (kid {kid})" if cfg.data_keys else "ZEROTRIP_DATA_KEY", secret)
-    _ensure_proof_key(cfg)
+    _in_instance_folder(cfg, _ensure_proof_key)
     if not cfg.audit_anchor_path:
         cfg.audit_anchor_path = str(Path(cfg.instance_path) / "audit-anchors.jsonl")
     return cfg

@@ -52,3 +52,14 @@ def test_a_staff_username_or_name_out_of_shape_is_refused(cli, session):
         result = cli(*base, "--username", username, "--id-number", "")
         assert result.exit_code == 2 and "Traceback" not in result.output, (username, result.output)
         assert "$scrypt$" not in result.output and "scrypt" not in result.output
+
+
+def test_an_instance_folder_that_cannot_be_made_is_a_configuration_error(tmp_path):
+    """ZEROTRIP_INSTANCE_PATH naming a file (or a place under /proc) ended the first command in a traceback."""
+    from app.config import ConfigError, load_config
+
+    a_file = tmp_path / "instance"
+    a_file.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match="instance folder"):
+        load_config({"instance_path": str(a_file), "database_url": f"sqlite:///{tmp_path / 'x.db'}",
+                     "signing_key": "", "data_key": ""})
