@@ -310,6 +310,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     for attr, (low, high) in _RANGES.items():
         if not low <= getattr(cfg, attr) <= high:
             raise ConfigError(f"{_ENV_NAMES[attr]} must be between {low} and {high} (is {getattr(cfg, attr)})")
+    if cfg.env != "production" and cfg.env.strip().lower().startswith("prod"):
+        raise ConfigError(f"ZEROTRIP_ENV={cfg.env!r}: production is spelt `production` (anything else is development, "
+                          "with generated keys and the test clock allowed)")
     if cfg.log_format not in ("text", "json"):
         raise ConfigError("ZEROTRIP_LOG_FORMAT is text or json")
     if cfg.env == "production" and environ.get("ZEROTRIP_FAKE_TODAY", "").strip():

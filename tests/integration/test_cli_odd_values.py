@@ -63,3 +63,11 @@ def test_an_instance_folder_that_cannot_be_made_is_a_configuration_error(tmp_pat
     with pytest.raises(ConfigError, match="instance folder"):
         load_config({"instance_path": str(a_file), "database_url": f"sqlite:///{tmp_path / 'x.db'}",
                      "signing_key": "", "data_key": ""})
+
+
+@pytest.mark.parametrize("spelling", ["Production", "prod", " production "])
+def test_a_misspelt_production_is_refused_not_taken_for_development(tmp_path, spelling):
+    from app.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="production is spelt"):
+        load_config({"env": spelling, "instance_path": str(tmp_path), "database_url": f"sqlite:///{tmp_path / 'x.db'}"})
