@@ -31,7 +31,7 @@ from app.errors import Conflict, Forbidden, Unprocessable
 from app.models import Appeal, Application, Benefit, BenefitChange, Resident, StaffTask
 from flows import casework, programs, workdays
 from flows.conflicts import add_or_conflict, is_unique_violation
-from flows.dates import month_of, today_shanghai
+from flows.dates import end_of_day, month_of, today_shanghai
 from notifications.outbox import enqueue
 
 FILING_DAYS = 60  # defaults of the operator settings (app.config: appeal_filing_days, appeal_limit_working_days)
@@ -190,15 +190,11 @@ def file(session: Session, *, application: Application | None, benefit: Benefit 
                           community_code=resident.community_code, dedupe_key=f"appeal:{appeal.id}",
                           details={"appeal_id": appeal.id, "program": appeal.program, "reason_code": reason_code,
                                    "excluded_staff": original_deciders(session, application, benefit)},
-                          due_at=_end_of(appeal.due_on)))
+                          due_at=end_of_day(appeal.due_on)))
     _tell(session, appeal, "received",
           f"您对{_program_name(appeal.program)}决定提出的复核申请已受理，将在{_zh(appeal.due_on)}前作出复核决定。"
           + REMEDIES)
     return appeal
-
-
-def _end_of(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 15, 59, 59)  # 23:59:59 Asia/Shanghai, stored as UTC
 
 
 def _zh(day: date) -> str:
@@ -332,7 +328,7 @@ def _follow_up(session: Session, appeal: Appeal, application_id: str | None) -> 
                           district_code=resident.district_code, street_code=resident.street_code,
                           community_code=resident.community_code, dedupe_key=f"appeal_follow_up:{appeal.id}",
                           details={"appeal_id": appeal.id, "program": appeal.program},
-                          due_at=_end_of(workdays.add_working_days(today_shanghai(), 5))))
+                          due_at=end_of_day(workdays.add_working_days(today_shanghai(), 5))))
 
 
 def _resume(session: Session, appeal: Appeal, benefit: Benefit, today: date) -> None:
@@ -413,7 +409,7 @@ def _escalate(session: Session, appeal: Appeal, today: date) -> None:
                           community_code=resident.community_code, dedupe_key=f"{OVERDUE_TASK_KIND}:{appeal.id}",
                           details={"appeal_id": appeal.id, "program": appeal.program,
                                    "due_on": appeal.due_on.isoformat(), "reviewer_id": appeal.reviewer_id},
-                          due_at=_end_of(workdays.add_working_days(today, 2))))
+                          due_at=end_of_day(workdays.add_working_days(today, 2))))
     _tell(session, appeal, "escalated",
           f"您的{_program_name(appeal.program)}复核申请已超过办理时限，已报请上级督办，我们会尽快作出决定。"
           "如有疑问，请拨打12345。" + REMEDIES)

@@ -21,7 +21,7 @@ from app.errors import Conflict, Forbidden, Unprocessable
 from app.models import Application, OneOffPayment, Resident, StaffTask, StepDeadline
 from flows import applicants, case_states, decision_round, programs, workdays
 from flows import applications as elderly_flow
-from flows.dates import clock_now, today_shanghai
+from flows.dates import clock_now, end_of_day, today_shanghai
 from flows.facts import resident_for_facts
 from flows.money import yuan
 from flows.programs.base import STAFF_REVIEW_REASONS
@@ -117,9 +117,7 @@ def _open_step(session: Session, application: Application, resident: Resident, p
 
 
 def _due_datetime(start: date, working_days: int):
-    due = workdays.add_working_days(start, working_days)
-    return utcnow().replace(year=due.year, month=due.month, day=due.day, hour=15, minute=59, second=59,
-                            microsecond=0)
+    return end_of_day(workdays.add_working_days(start, working_days))
 
 
 def open_deadline(session: Session, application: Application, step: str, start: date, working_days: int) -> StepDeadline:
@@ -202,7 +200,7 @@ def review(session: Session, application: Application, staff_id: str, approve: b
                    f"工作人员审核未通过:{REVIEW_REJECTION_REASONS[reason_code]}" + (f"({note[:200]})" if note else "")}
     application.trace = decision.trace() + [staff_entry]
     close_deadline(session, application, "review", today)
-    _close_tasks(session, application, "review")
+    close_tasks(session, application, "review")
     if passes and program.approval_step is not None:
         case_states.move(application, "approving")
         _open_step(session, application, session.get(Resident, application.resident_id), program, "approve",
@@ -244,7 +242,7 @@ def approve(session: Session, application: Application, staff_id: str, approve: 
              f"工作人员审批未通过:{REVIEW_REJECTION_REASONS[reason_code]}" + (f"({note[:200]})" if note else "")}
     application.trace = decision.trace() + staff_entries + [entry]
     close_deadline(session, application, "approve", today)
-    _close_tasks(session, application, "approve")
+    close_tasks(session, application, "approve")
     if approve and decision.eligible:
         start_benefit(session, application, decision)
     elif approve:
@@ -276,7 +274,8 @@ def not_claimed_by_another(session: Session, application: Application, kind: str
         raise Conflict(f"Another staff member has claimed this case's {kind} task.", error_code="task_not_yours")
 
 
-def _close_tasks(session: Session, application: Application, kind: str) -> None:
+def close_tasks(session: Session, application: Application, kind: str) -> None:
+    """Close the application's open tasks of `kind` (its step was done, or the case ended)."""
     for task in session.scalars(select(StaffTask).where(StaffTask.application_id == application.id,
                                                         StaffTask.kind == kind, StaffTask.state == "open")):
         task.state, task.closed_at = "done", utcnow()

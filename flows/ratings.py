@@ -11,7 +11,7 @@ Rules (plain Python; the HTTP layer authenticates and authorizes):
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,21 +22,18 @@ from app.errors import Conflict
 from app.models import Application, Resident, ServiceRating, StaffTask
 from flows import workdays
 from flows.conflicts import is_unique_violation
-from flows.dates import today_shanghai
+from flows.dates import end_of_day, today_shanghai
 
 ENDED_STATES = ("approved", "rejected", "declined")
 LEVELS = {1: "非常不满意", 2: "不满意", 3: "基本满意", 4: "满意", 5: "非常满意"}
 DISSATISFIED = (1, 2)
 FOLLOW_UP_WORKING_DAYS = 15
 FOLLOW_UP_KIND = "rating_follow_up"
-SHANGHAI = timezone(timedelta(hours=8))
 
 
 def follow_up_due(rated_on: date) -> datetime:
     """End of the 15th working day after `rated_on`, Shanghai time, as naive UTC (how due_at is stored)."""
-    due_day = workdays.add_working_days(rated_on, FOLLOW_UP_WORKING_DAYS)
-    local = datetime.combine(due_day, time(23, 59, 59), tzinfo=SHANGHAI)
-    return local.astimezone(UTC).replace(tzinfo=None)
+    return end_of_day(workdays.add_working_days(rated_on, FOLLOW_UP_WORKING_DAYS))
 
 
 def existing(session: Session, application_id: str, rater_account_id: str) -> ServiceRating | None:

@@ -26,7 +26,7 @@ from app.models import (
 )
 from flows import case_states, decision_round, workdays
 from flows.applications import take_proposal
-from flows.casework import close_deadline, open_deadline, reopen_at_step, start_benefit
+from flows.casework import close_deadline, close_tasks, open_deadline, reopen_at_step, start_benefit
 from flows.conflicts import add_or_conflict
 from flows.dates import clock_now, end_of_day, month_of, today_shanghai
 from flows.money import yuan
@@ -263,7 +263,7 @@ def record_home_visit(session: Session, application: Application, staff_id: str,
     if missing:
         raise Unprocessable("The checklist is incomplete.", errors={"checklist": missing})
     close_deadline(session, application, "home_visit", today)
-    _close_task(session, application, "home_visit")
+    close_tasks(session, application, "home_visit")
     ok = all(bool(checklist[item]) for item in HOME_VISIT_CHECKLIST)
     application.trace = [*application.trace, {
         "code": "home_visit", "passed": ok, "value": "ok" if ok else "mismatch", "source": "staff",
@@ -303,7 +303,7 @@ def street_review(session: Session, application: Application, staff_id: str, app
     if not approve and reason_code not in dibao.REJECTION_REASONS:
         raise Unprocessable("A rejection needs a reason code.", errors={"reason_code": sorted(dibao.REJECTION_REASONS)})
     close_deadline(session, application, "reviewing", today)
-    _close_task(session, application, STEP_TASKS["reviewing"])
+    close_tasks(session, application, STEP_TASKS["reviewing"])
     application.trace = [*application.trace, {
         "code": "street_review", "passed": bool(approve), "value": "approve" if approve else reason_code,
         "source": "staff", "source_date": today.isoformat(), "staff_id": staff_id,
@@ -466,7 +466,7 @@ def county_decide(session: Session, application: Application, staff_id: str, app
     today = today or today_shanghai()
     _take(session, application, "approving")
     close_deadline(session, application, "approving", today)
-    _close_task(session, application, STEP_TASKS["approving"])
+    close_tasks(session, application, STEP_TASKS["approving"])
     if not approve:
         code = reason_code if reason_code in dibao.REJECTION_REASONS else "county_rejected"
         application.trace = [*application.trace, {
@@ -528,19 +528,13 @@ def reject(session: Session, application: Application, code: str, text: str, tod
     case_states.move(application, "rejected", decision=code)
     application.decided_at = clock_now()
     for kind in STEP_TASKS.values():  # nothing left to do at any step of a refused case
-        _close_task(session, application, kind)
+        close_tasks(session, application, kind)
     for row in session.scalars(select(StepDeadline).where(StepDeadline.application_id == application.id,
                                                           StepDeadline.done_on.is_(None))):
         row.done_on = today
     enqueue(session, kind="rejected", idempotency_key=decision_round.rejection_key(session, application.id),
             resident_id=application.resident_id, application_id=application.id,
             data={"program": CODE, "reason_code": code, "reason": text})
-
-
-def _close_task(session: Session, application: Application, kind: str) -> None:
-    for task in session.scalars(select(StaffTask).where(StaffTask.application_id == application.id,
-                                                        StaffTask.kind == kind, StaffTask.state == "open")):
-        task.state, task.closed_at = "done", utcnow()
 
 
 def flag_overdue(session: Session, today: date) -> int:
