@@ -203,22 +203,18 @@ def reprice(session: Session, program, from_month: str, approval_id: str,
                                           "text": f"补贴标准自{month}起调整"}]))
         if month <= this_month:  # what the benefit is paid now: its dated history read to this month, so a
             # later change (a tier raised since `month`) still stands on the record, as it does on the roll
-            changes = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id)).all()
-            benefit.tier, benefit.monthly_amount_fen = amount_in(benefit, list(changes), this_month)
+            benefit.tier, benefit.monthly_amount_fen = _amount_before(session, benefit, this_month)
         n += 1
     session.flush()
     return n
 
 
 def _amount_before(session: Session, benefit: Benefit, month: str) -> tuple[str, int]:
+    """(tier, fen) of the benefit in `month` from its dated history (the changes added so far included)."""
+    from flows.payroll import amount_in  # the payroll's reading of a benefit's dated history
+
     changes = session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == benefit.id)).all()
     return amount_in(benefit, list(changes), month)
-
-
-def amount_in(benefit, changes: list, month: str) -> tuple[str, int]:
-    from flows.payroll import amount_in as read  # the payroll's reading of a benefit's dated history
-
-    return read(benefit, changes, month)
 
 
 def guide(program, today: date | None = None) -> dict:
