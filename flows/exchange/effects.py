@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import and_, insert, select, update
 
 from app.db import utcnow
-from app.models import Benefit, BenefitChange
+from app.models import Benefit, BenefitChange, Resident
 from app.models.ids import new_id
 from app.sql import Dialect
 from flows.dates import month_from_index, month_index, next_month
@@ -44,8 +44,6 @@ def realign_death_stops(conn, resident_ids: list[int]) -> int:
     them; an earlier one: the anomaly report shows what was paid after it)."""
     if not resident_ids:
         return 0
-    from app.models import Resident
-
     r = Resident.__table__
     rows = conn.execute(
         select(_B.c.id, _B.c.end_month, _C.c.id.label("change_id"), _C.c.effective_month, r.c.death_date)
