@@ -85,7 +85,16 @@ def empty_database(url: str) -> None:
             written = conn.execute(text(" UNION ALL ".join(
                 f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in names))).scalars().all() \
                 if names else []
-            if written:
+            if written and conn.execute(text("SELECT current_setting('is_superuser')")).scalar() == "on":
+                # DELETE, not TRUNCATE: a TRUNCATE makes new files for each table and its indexes (15–20 ms a
+                # table; a third of the PostgreSQL suite's time went there), a DELETE of a test's few rows takes
+                # well under one. Triggers off for this transaction (a superuser's setting): the append-only
+                # triggers and the foreign-key checks (every table with a row is in the list anyway). Rows then
+                # come back in no particular order: a test that compares a list orders its query.
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for name in written:
+                    conn.execute(text(f"DELETE FROM {name}"))
+            elif written:
                 conn.execute(text("TRUNCATE " + ", ".join(written) + " RESTART IDENTITY CASCADE"))
             for sequence in conn.execute(text("SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
                                               "FROM pg_sequences WHERE last_value IS NOT NULL")).scalars():

@@ -23,7 +23,7 @@ def _login(client, username, password=PASSWORD):
 
 
 def _events(session, action):
-    return session.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars().all()
+    return session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all()
 
 
 def test_cli_adds_the_first_admin_who_can_sign_in(cli, client, session):
