@@ -170,7 +170,8 @@ def add_open_benefit(session: Session, **values) -> str:
     after the session's pending changes (a period ended in the same transaction frees the index first)."""
     flush_pending(session)
     now, benefit_id = utcnow(), new_id()
-    row = {"application_id": None, "origin": "application", "tier": "", "end_month": None, **values,
+    row = {"application_id": None, "origin": "application", "tier": "", "end_month": None,
+           "legacy_paid_through": None, **values,
            "id": benefit_id, "state": "active", "created_at": now, "updated_at": now}
     try:
         execute_write(session, _insert_benefit(), row)

@@ -131,7 +131,7 @@ def _compute_lines(session: Session, month: str) -> tuple[list[dict], dict]:
     b, r = Benefit.__table__, Resident.__table__  # plain rows (the roll reads, never changes, them): no ORM objects
     benefits = session.execute(
         select(b.c.id, b.c.program, b.c.resident_id, b.c.tier, b.c.monthly_amount_fen, b.c.start_month,
-               b.c.end_month, r.c.birth_date, r.c.death_date)
+               b.c.end_month, b.c.legacy_paid_through, r.c.birth_date, r.c.death_date)
         .join(r, r.c.id == b.c.resident_id)
         .where(b.c.state.in_(PAYABLE_STATES), b.c.start_month <= month)
         .order_by(b.c.program, b.c.id)).all()
@@ -148,8 +148,10 @@ def _compute_lines(session: Session, month: str) -> tuple[list[dict], dict]:
         if benefit.death_date is not None:  # never a month after the death (a draft before the daily job ran)
             last = min(last, month_of(benefit.death_date))
         first = benefit.start_month
-        if benefit.id in paid:
-            first = max(first, month_from_index(month_index(paid[benefit.id]) + 1))
+        # after the last month a closed roll paid, or the old manual process did (a legacy benefit's import)
+        done = max(paid.get(benefit.id, ""), benefit.legacy_paid_through or "")
+        if done:
+            first = max(first, month_from_index(month_index(done) + 1))
         if first > last:
             continue
         history = changes.get(benefit.id)

@@ -61,6 +61,9 @@ class Benefit(Base):
     state: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A legacy benefit (origin "legacy"): the last month the old manual process paid; the roll pays from the
+    # month after (flows.payroll). None: nothing paid before, or not said by the import.
+    legacy_paid_through: Mapped[str | None] = mapped_column(String(7))
 
     # At most one active or suspended benefit per program and person; closed periods (stopped) are unlimited,
     # so a certificate renewed after expiry starts a new benefit period.

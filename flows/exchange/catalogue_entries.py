@@ -26,7 +26,7 @@ PRODUCED: dict[str, dict] = {
             "application_id": ("申请编号", "一般"), "origin": ("来源（申请/主动发现）", "一般"), "tier": ("档次", "一般"),
             "monthly_amount_fen": ("月发放金额（分）", "敏感"), "start_month": ("起始月", "一般"),
             "end_month": ("终止月", "一般"), "state": ("状态", "一般"), "created_at": ("创建时间", "一般"),
-            "updated_at": ("更新时间", "一般"),
+            "updated_at": ("更新时间", "一般"), "legacy_paid_through": ("原渠道已发放至（月）", "一般"),
         },
     },
     "benefit_changes": {

@@ -60,10 +60,12 @@ def start_batch(engine: Engine, kind: str, file_name: str, sha256: str, cipher=N
 
 def open_batch(cfg, kind: str, path: Path, columns: tuple[str, ...], key: Callable[[dict], object],
                on_total: Callable[[int], None] | None, engine: Engine | None = None,
-               surveyor: Callable[..., Survey] = survey) -> tuple[Survey, Engine, str]:
+               surveyor: Callable[..., Survey] = survey,
+               optional: tuple[str, ...] = ()) -> tuple[Survey, Engine, str]:
     """Survey the whole file (csvfile.BadInput before anything is written; `surveyor`: `csvfile.survey` or
-    what gives its result), report its row count, record the batch's start: (survey, engine, batch id)."""
-    checked = surveyor(path, columns, key)
+    what gives its result; `optional`: columns a file may have besides `columns`), report its row count,
+    record the batch's start: (survey, engine, batch id)."""
+    checked = surveyor(path, columns, key, optional=optional)
     if on_total:
         on_total(checked.rows)
     engine = engine or make_engine(cfg.database_url)

@@ -1,6 +1,8 @@
 """Legacy beneficiaries (people already paid under the old manual process) → active benefits, origin "legacy".
 
-The scans look at `benefits`, so a resident imported here is never proposed again for that program.
+The scans look at `benefits`, so a resident imported here is never proposed again for that program. The optional
+`paid_through` column says the last month the old process paid: the roll pays from the month after (without it,
+from the start month, arrears included).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from flows.imports.writer import WriteCounts, write_in_batches
 KIND = "beneficiaries"
 ORIGIN = "legacy"
 COLUMNS = ("id_number", "program", "start_month", "monthly_amount")
+OPTIONAL = ("paid_through",)
 BATCH_ROWS = 5_000
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
 _AMOUNT = digits.AMOUNT
@@ -37,9 +40,10 @@ _R, _B = Resident.__table__, Benefit.__table__
 _RESIDENTS = select(_R.c.id_hash, _R.c.id, _R.c.death_date).where(
     _R.c.id_hash.in_(bindparam("hashes", expanding=True)))
 _BENEFITS = select(_B.c.id, _B.c.program, _B.c.resident_id, _B.c.origin, _B.c.state, _B.c.monthly_amount_fen,
-                   _B.c.start_month, _B.c.end_month).where(_B.c.resident_id.in_(bindparam("ids", expanding=True)))
+                   _B.c.start_month, _B.c.end_month, _B.c.legacy_paid_through).where(_B.c.resident_id.in_(bindparam("ids", expanding=True)))
 _UPDATE = update(_B).where(_B.c.id == bindparam("b_id")).values(
-    monthly_amount_fen=bindparam("b_fen"), start_month=bindparam("b_month"), updated_at=bindparam("b_now"))
+    monthly_amount_fen=bindparam("b_fen"), start_month=bindparam("b_month"),
+    legacy_paid_through=bindparam("b_paid"), updated_at=bindparam("b_now"))
 
 
 def key(row: dict[str, str]) -> tuple[str, str] | None:
@@ -62,9 +66,12 @@ def validate_row(row: dict[str, str], today: date) -> tuple[dict | None, list[tu
     fen = int(Decimal(amount) * 100) if _AMOUNT.match(amount) else 0
     if fen <= 0:
         issues.append(("AMOUNT_INVALID", "monthly_amount must be a positive amount in yuan, e.g. 50.00"))
+    paid = row.get("paid_through", "").strip() or None  # None: the file does not say (no column, or blank)
+    if paid is not None and (not _MONTH.match(paid) or paid > today.strftime("%Y-%m") or paid < month):
+        issues.append(("PAID_THROUGH_INVALID", "paid_through must be YYYY-MM, from start_month to the current month"))
     if issues:
         return None, issues
-    return {"id_number": number, "program": program, "start_month": month, "fen": fen}, issues
+    return {"id_number": number, "program": program, "start_month": month, "fen": fen, "paid_through": paid}, issues
 
 
 class BenefitWriter:
@@ -90,11 +97,14 @@ class BenefitWriter:
                 existing = current.get((rec["program"], person[0]))
                 if existing is None:
                     inserts.append(self._new(person[0], rec, now))
-                elif (existing.monthly_amount_fen, existing.start_month) == (rec["fen"], rec["start_month"]):
+                    continue
+                paid = rec["paid_through"] or existing.legacy_paid_through  # a file that does not say keeps it
+                if (existing.monthly_amount_fen, existing.start_month, existing.legacy_paid_through) == (
+                        rec["fen"], rec["start_month"], paid):
                     counts.unchanged += 1
                 else:
                     updates.append({"b_id": existing.id, "b_fen": rec["fen"], "b_month": rec["start_month"],
-                                    "b_now": now})
+                                    "b_paid": paid, "b_now": now})
             if inserts:
                 conn.execute(insert(_B), inserts)
             if updates:
@@ -116,11 +126,12 @@ class BenefitWriter:
     def _new(resident_id: int, rec: dict, now) -> dict:
         return {"id": new_id(), "program": rec["program"], "resident_id": resident_id, "application_id": None,
                 "origin": ORIGIN, "tier": "", "monthly_amount_fen": rec["fen"], "start_month": rec["start_month"],
-                "end_month": None, "state": "active", "created_at": now, "updated_at": now}
+                "end_month": None, "state": "active", "legacy_paid_through": rec["paid_through"],
+                "created_at": now, "updated_at": now}
 
 
 def _valid_rows(path: Path, today: date, duplicates: set, report: RejectReport):
-    for line, row in rows(path, COLUMNS):
+    for line, row in rows(path, COLUMNS, OPTIONAL):
         if row is None:
             report.add_row(line, "", [("ROW_FORMAT", "the row's number of fields differs from the header's, or a field holds a NUL character")])
             continue
@@ -138,7 +149,7 @@ def import_beneficiaries(cfg, path: Path, progress: Callable[[int], None] | None
                          on_total: Callable[[int], None] | None = None) -> dict:
     """Import legacy beneficiaries; raises csvfile.BadInput (before writing anything) when unreadable."""
     path, today = Path(path), local_today(cfg)
-    checked, engine, batch_id = open_batch(cfg, KIND, path, COLUMNS, key, on_total)
+    checked, engine, batch_id = open_batch(cfg, KIND, path, COLUMNS, key, on_total, optional=OPTIONAL)
     report = RejectReport(report_path(cfg.instance_path, KIND, batch_id))
     writer = BenefitWriter(engine, cipher_for(cfg))
     try:

@@ -90,7 +90,9 @@ def _open_text(path: Path, digest=None):
     return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
 
 
-def _check_header(header: list[str] | None, expected: tuple[str, ...]) -> list[str]:
+def _check_header(header: list[str] | None, expected: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[str]:
+    """The header's column names; BadInput unless it holds every `expected` column once, and besides them only
+    `optional` ones."""
     if header is None:
         raise BadInput("the file is empty: a header line is expected")
     if header in ([], [""]):  # the reject report counts lines from the header as line 1
@@ -101,7 +103,7 @@ def _check_header(header: list[str] | None, expected: tuple[str, ...]) -> list[s
                 raise BadInput(f"the header's columns are separated by {name}: save the file as CSV with "
                                "commas; expected: " + ",".join(expected))
     names = [h.strip().lower() for h in header]
-    unknown = _as_names([n for n in names if n not in expected])
+    unknown = _as_names([n for n in names if n not in expected and n not in optional])
     missing = [n for n in expected if n not in names]
     repeated = _as_names(sorted({n for n in names if names.count(n) > 1}))
     problems = [
@@ -110,7 +112,8 @@ def _check_header(header: list[str] | None, expected: tuple[str, ...]) -> list[s
         if values
     ]
     if problems:
-        raise BadInput("wrong header (" + "; ".join(problems) + "); expected: " + ",".join(expected))
+        besides = f" (optional: {','.join(optional)})" if optional else ""
+        raise BadInput("wrong header (" + "; ".join(problems) + "); expected: " + ",".join(expected) + besides)
     return names
 
 
@@ -157,13 +160,15 @@ def log_foreign_digits(source: str, count: int) -> None:
         refused("ascii_digits", actor="import", source=source, rows=count)
 
 
-def rows(path: Path, expected: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str] | None]]:
-    """Yield (physical line number of the record's first line, {column: value}); None for a ragged row."""
+def rows(path: Path, expected: tuple[str, ...],
+         optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str] | None]]:
+    """Yield (physical line number of the record's first line, {column: value}); None for a ragged row. An
+    `optional` column the file does not have is not in the dict."""
     foreign = [0]
     with _open_text(path) as text:
         reader = csv.reader(text)
         try:
-            names = _check_header(next(reader, None), expected)
+            names = _check_header(next(reader, None), expected, optional)
             yield from _numbered(reader, names, 0, foreign)
         except (UnicodeDecodeError, csv.Error) as exc:
             raise _bad_content(path, exc) from None
@@ -276,7 +281,8 @@ def _tally(reader, names: list[str], key: Callable[[dict], object] | None,
     return count, multiline, last
 
 
-def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None = None) -> Survey:
+def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None = None,
+           optional: tuple[str, ...] = ()) -> Survey:
     """Read the whole file once: raise BadInput for what makes it unimportable; count rows and keys."""
     digest = hashlib.sha256()
     result = Survey(sha256="")
@@ -289,7 +295,7 @@ def survey(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] 
         hashing = text.buffer.raw
         reader = csv.reader(text)
         try:
-            names = result.names = _check_header(next(reader, None), expected)
+            names = result.names = _check_header(next(reader, None), expected, optional)
             result.multiline = reader.line_num > 1
             result.rows, multiline, _ = _tally(reader, names, key, add)
             result.multiline |= multiline
@@ -356,7 +362,7 @@ def survey_span(path: str, offset: int, length: int, names: list[str], key: Call
 
 
 def survey_in_blocks(path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None,
-                     map_blocks: Callable, size: int = _CHUNK) -> Survey | None:
+                     map_blocks: Callable, size: int = _CHUNK, optional: tuple[str, ...] = ()) -> Survey | None:
     """`survey`'s result, the records' part computed block by block by `map_blocks(blocks)` — which applies
     `survey_span` to each (path, offset, length, names, key, file name) and yields the outcomes in order (worker
     processes) —
@@ -368,7 +374,7 @@ def survey_in_blocks(path: Path, expected: tuple[str, ...], key: Callable[[dict]
         header = _one_line_record(head)
         if header is None:
             return None
-        names = result.names = _check_header(header, expected)
+        names = result.names = _check_header(header, expected, optional)
         digest.update(head)
         result.newlines, result.lines = head.count(b"\n"), 1
         last = head[-1:]

@@ -62,12 +62,14 @@ class Processes:
     pool: ProcessPoolExecutor
     count: int
 
-    def survey(self, path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None) -> Survey:
+    def survey(self, path: Path, expected: tuple[str, ...], key: Callable[[dict], object] | None,
+               optional: tuple[str, ...] = ()) -> Survey:
         """`csvfile.survey`'s result, its records read by the workers (the whole file here when it must be)."""
         def blocks(tasks: Iterable[tuple]) -> Iterator:
             return in_order(self.pool, survey_span, tasks, self.count * IN_FLIGHT_PER_WORKER)
 
-        return survey_in_blocks(path, expected, key, blocks, BLOCK_BYTES) or survey(path, expected, key)
+        return (survey_in_blocks(path, expected, key, blocks, BLOCK_BYTES, optional)
+                or survey(path, expected, key, optional))
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app.idnumbers import check_char
-from app.models import Benefit, ImportBatch, Resident
+from app.models import Benefit, ImportBatch, PayrollLine, Resident
 
 COLUMNS = ("id_number", "program", "start_month", "monthly_amount")
 POPULATION = ("id_number", "name", "sex", "birth_date", "household_id", "relation_to_head", "district_code",
@@ -111,4 +111,43 @@ def test_wrong_header_exits_2_and_writes_nothing(cli, session, tmp_path):
     path = write(tmp_path / "b.csv", ("id_number", "program", "amount"), [("x", "dibao", "1")])
     result = cli("import", "beneficiaries", str(path))
     assert result.exit_code == 2 and "header" in result.stderr
+    assert session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_paid_through_says_what_the_old_process_paid_and_the_roll_pays_only_the_months_after(cli, session, tmp_path):
+    """A legacy beneficiary paid for years by the old process: with `paid_through` the first roll pays the months
+    after it; without, every month since the start (the contract's arrears): the column is what prevents that."""
+    ids = residents(cli, tmp_path)
+    rows = [(ids[0], "elderly_allowance", "2020-02", "100.00", "2026-10"),  # paid by the old process to October
+            (ids[1], "elderly_allowance", "2026-09", "100.00", ""),  # not said: paid from the start month
+            (ids[2], "elderly_allowance", "2026-08", "100.00", "2026-07"),  # before its start: refused
+            (ids[2], "dibao", "2026-08", "800.00", "2027-01")]  # after the current month: refused
+    counts = summary(cli("import", "beneficiaries", str(write(tmp_path / "b.csv", (*COLUMNS, "paid_through"),
+                                                                  rows))))
+    assert (counts["imported"], counts["rejected"]) == ("2", "2")
+    assert report(counts["report"]) == {("4", "PAID_THROUGH_INVALID"), ("5", "PAID_THROUGH_INVALID")}
+
+    # A later file without the column keeps what was said; one with a new month updates it.
+    again = summary(cli("import", "beneficiaries", str(write(tmp_path / "b2.csv", COLUMNS, [r[:4] for r in rows[:2]]))))
+    assert (again["unchanged"], again["updated"]) == ("2", "0")
+
+    roll = cli("payroll", "--month", "2026-12", "--as-of", "2026-12-05")
+    assert roll.exit_code == 0, roll.output
+    lines = dict(session.execute(select(Resident.name, PayrollLine.covered_from)
+                                 .join(Resident, Resident.id == PayrollLine.resident_id)).all())
+    amounts = dict(session.execute(select(Resident.name, PayrollLine.arrears_fen)
+                                   .join(Resident, Resident.id == PayrollLine.resident_id)).all())
+    assert lines == {"赵秀1": "2026-11", "赵秀2": "2026-09"}
+    assert amounts == {"赵秀1": 10000, "赵秀2": 30000}  # one month before December; three
+
+    moved = summary(cli("import", "beneficiaries", str(write(tmp_path / "b3.csv", (*COLUMNS, "paid_through"),
+                                                                 [rows[0][:4] + ("2026-11",)]))))
+    assert (moved["updated"], moved["unchanged"]) == ("1", "0")
+    assert session.scalar(select(Benefit.legacy_paid_through).where(Benefit.start_month == "2020-02")) == "2026-11"
+
+
+def test_a_column_besides_the_contract_and_paid_through_is_still_a_wrong_header(cli, session, tmp_path):
+    path = write(tmp_path / "b.csv", (*COLUMNS, "paid_through", "note"), [("x", "dibao", "2026-01", "1", "", "")])
+    result = cli("import", "beneficiaries", str(path))
+    assert result.exit_code == 2 and "unknown columns: note" in result.stderr and "optional: paid_through" in result.stderr
     assert session.scalar(select(func.count()).select_from(ImportBatch)) == 0
