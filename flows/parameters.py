@@ -182,7 +182,9 @@ def reprice(session: Session, program, from_month: str, approval_id: str,
     """A `repriced` change from `from_month` for each benefit in payment whose amount changes then — only where
     this change moved what the rule gives it (`before`: `rule_amounts` without the change). A benefit paid an
     amount of its own (a legacy one of another tier, say) is not brought to the rule by an unrelated key's
-    change: a new 90-99 amount cut an 80-89 legacy benefit's 300.00 to 50.00."""
+    change: a new 90-99 amount cut an 80-89 legacy benefit's 300.00 to 50.00. Nor is one paid above what the rule
+    gave it cut by a change of its own key: a new 80-89 amount of 60.00 does not cut a legacy 100.00 (it raises
+    one paid 40.00)."""
     today = today_shanghai()
     this_month = f"{today:%Y-%m}"
     n = 0
@@ -193,7 +195,8 @@ def reprice(session: Session, program, from_month: str, approval_id: str,
             continue
         tier, fen = owed
         old = _amount_before(session, benefit, month)
-        if fen == old[1]:
+        ruled = before is None or (before.get(benefit.id) or ("", None))[1] == old[1]  # paid what the rule gave
+        if fen == old[1] or (fen < old[1] and not ruled):
             continue
         session.add(BenefitChange(benefit_id=benefit.id, change_key=f"param:{approval_id}"[:40], kind="repriced",
                                   effective_month=month, old_tier=old[0], old_amount_fen=old[1], tier=tier,

@@ -47,7 +47,7 @@ def run_import(job, path: str, label: str) -> None:
         sys.exit(1)
     finally:
         joblock.release(cfg, lease)
-    done = sum(result[k] for k in ("imported", "updated", "unchanged", "rejected"))
+    done = sum(result.get(k, 0) for k in ("imported", "updated", "unchanged", "skipped", "rejected"))
     progress.update(done, force=True)
     if getattr(progress, "total", None) and done < progress.total:  # the survey read more rows than were loaded
         click.echo(f"error: {Path(path).name} changed while it was imported ({done} of the {progress.total} rows "

@@ -82,5 +82,7 @@ def finish_import(engine: Engine, batch_id: str, writes, report) -> dict:
     """Record the run's counts (from its WriteCounts and its closed reject report) and return its summary."""
     counts = {"imported": writes.imported, "updated": writes.updated, "unchanged": writes.unchanged,
               "rejected": report.rejected, "warnings": report.warned}
+    if writes.skipped:  # said only when there are any (the summary's keys stay those of the contract otherwise)
+        counts["skipped"] = writes.skipped
     finish_batch(engine, batch_id, counts, str(report.path))
     return {**counts, "report": str(report.path), "batch": batch_id}

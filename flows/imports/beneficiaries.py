@@ -22,6 +22,7 @@ from app.db import utcnow
 from app.models.application import Benefit
 from app.models.ids import new_id
 from app.models.resident import Resident
+from flows.dates import month_from_index, month_index
 from flows.imports.batch import finish_import, local_today, open_batch
 from flows.imports.csvfile import rows
 from flows.imports.reference import PROGRAMS
@@ -60,15 +61,20 @@ def validate_row(row: dict[str, str], today: date) -> tuple[dict | None, list[tu
     if program not in PROGRAMS:
         issues.append(("PROGRAM_UNKNOWN", f"program {program[:40]!r} is not known"))
     month = row["start_month"].strip()
-    if not _MONTH.match(month) or month > today.strftime("%Y-%m") or month < "1950-01":
+    month_ok = bool(_MONTH.match(month)) and "1950-01" <= month <= today.strftime("%Y-%m")
+    if not month_ok:
         issues.append(("MONTH_INVALID", "start_month must be YYYY-MM, not after the current month"))
     amount = row["monthly_amount"].strip()
     fen = int(Decimal(amount) * 100) if _AMOUNT.match(amount) else 0
     if fen <= 0:
         issues.append(("AMOUNT_INVALID", "monthly_amount must be a positive amount in yuan, e.g. 50.00"))
     paid = row.get("paid_through", "").strip() or None  # None: the file does not say (no column, or blank)
-    if paid is not None and (not _MONTH.match(paid) or paid > today.strftime("%Y-%m") or paid < month):
-        issues.append(("PAID_THROUGH_INVALID", "paid_through must be YYYY-MM, from start_month to the current month"))
+    # from the month before the start (nothing paid yet: how to undo a paid_through given by mistake) to now;
+    # against an invalid start month only the format and the current month are checked (MONTH_INVALID says it)
+    earliest = month_from_index(month_index(month) - 1) if month_ok else ""
+    if paid is not None and (not _MONTH.match(paid) or paid > today.strftime("%Y-%m") or paid < earliest):
+        issues.append(("PAID_THROUGH_INVALID", "paid_through must be YYYY-MM, from the month before start_month to "
+                                               "the current month"))
     if issues:
         return None, issues
     return {"id_number": number, "program": program, "start_month": month, "fen": fen, "paid_through": paid}, issues
@@ -92,7 +98,8 @@ class BenefitWriter:
                 person = people.get(id_hash)
                 problem = self._problem(person, current.get((rec["program"], person[0])) if person else None, rec)
                 if problem:
-                    report.add_row(line, rec["id_number"], [problem])
+                    if not report.add_row(line, rec["id_number"], [problem]):  # a warning: skipped on purpose
+                        counts.skipped += 1
                     continue
                 existing = current.get((rec["program"], person[0]))
                 if existing is None:

@@ -68,6 +68,7 @@ def write(conn, cipher, items, found, report, today) -> WriteCounts:
         elif current.source != "import":
             report.add_row(line, rec["id_number"], [("ACCOUNT_CHANGED_BY_CITIZEN",
                                                      "the resident's own account change is kept")])
+            counts.skipped += 1
         else:
             updates.append({"b_id": pid, "b_kind": rec["kind"], "b_bank": rec["bank"], "b_enc": values["number_enc"],
                             "b_mask": values["number_mask"], "b_hash": number_hash, "b_sd": today, "b_now": now})

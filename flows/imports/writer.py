@@ -64,11 +64,13 @@ class WriteCounts:
     imported: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0  # valid rows not applied on purpose, with a warning (BENEFIT_EXISTS, ACCOUNT_CHANGED_BY_CITIZEN)
 
     def add(self, other: WriteCounts) -> None:
         self.imported += other.imported
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.skipped += other.skipped
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:

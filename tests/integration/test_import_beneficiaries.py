@@ -120,12 +120,14 @@ def test_paid_through_says_what_the_old_process_paid_and_the_roll_pays_only_the_
     ids = residents(cli, tmp_path)
     rows = [(ids[0], "elderly_allowance", "2020-02", "100.00", "2026-10"),  # paid by the old process to October
             (ids[1], "elderly_allowance", "2026-09", "100.00", ""),  # not said: paid from the start month
-            (ids[2], "elderly_allowance", "2026-08", "100.00", "2026-07"),  # before its start: refused
-            (ids[2], "dibao", "2026-08", "800.00", "2027-01")]  # after the current month: refused
+            (ids[2], "elderly_allowance", "2026-08", "100.00", "2026-06"),  # before the month before its start
+            (ids[2], "dibao", "2026-08", "800.00", "2027-01"),  # after the current month: refused
+            (ids[2], "disability_living_subsidy", "2026-13", "80.00", "2026-10")]  # the start month is what is wrong
     counts = summary(cli("import", "beneficiaries", str(write(tmp_path / "b.csv", (*COLUMNS, "paid_through"),
                                                                   rows))))
-    assert (counts["imported"], counts["rejected"]) == ("2", "2")
-    assert report(counts["report"]) == {("4", "PAID_THROUGH_INVALID"), ("5", "PAID_THROUGH_INVALID")}
+    assert (counts["imported"], counts["rejected"]) == ("2", "3")
+    assert report(counts["report"]) == {("4", "PAID_THROUGH_INVALID"), ("5", "PAID_THROUGH_INVALID"),
+                                        ("6", "MONTH_INVALID")}
 
     # A later file without the column keeps what was said; one with a new month updates it.
     again = summary(cli("import", "beneficiaries", str(write(tmp_path / "b2.csv", COLUMNS, [r[:4] for r in rows[:2]]))))
@@ -144,6 +146,10 @@ def test_paid_through_says_what_the_old_process_paid_and_the_roll_pays_only_the_
                                                                  [rows[0][:4] + ("2026-11",)]))))
     assert (moved["updated"], moved["unchanged"]) == ("1", "0")
     assert session.scalar(select(Benefit.legacy_paid_through).where(Benefit.start_month == "2020-02")) == "2026-11"
+    # given by mistake: the month before the start says nothing was paid (a blank cell would keep the value)
+    undone = summary(cli("import", "beneficiaries", str(write(tmp_path / "b4.csv", (*COLUMNS, "paid_through"),
+                                                                  [rows[0][:4] + ("2020-01",)]))))
+    assert undone["updated"] == "1"
 
 
 def test_a_column_besides_the_contract_and_paid_through_is_still_a_wrong_header(cli, session, tmp_path):
@@ -151,3 +157,24 @@ def test_a_column_besides_the_contract_and_paid_through_is_still_a_wrong_header(
     result = cli("import", "beneficiaries", str(path))
     assert result.exit_code == 2 and "unknown columns: note" in result.stderr and "optional: paid_through" in result.stderr
     assert session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_a_row_skipped_with_benefit_exists_is_counted_and_the_import_completes(cli, session, tmp_path):
+    """Re-importing the legacy list after a benefit was suspended (moved out): the row is skipped on purpose, with
+    its warning; the import completes (exit 0), it did not say the file changed while it was read."""
+    ids = residents(cli, tmp_path)
+    rows = [(ids[0], "elderly_allowance", "2020-02", "100.00"), (ids[1], "elderly_allowance", "2021-07", "100.00")]
+    path = write(tmp_path / "b.csv", COLUMNS, rows)
+    assert summary(cli("import", "beneficiaries", str(path)))["imported"] == "2"
+    moves = write(tmp_path / "moves.csv", ("id_number", "move_date", "direction", "area_code"),
+                  [(ids[0], "2026-10-15", "out", "110105")])
+    assert summary(cli("import", "hukou-moves", str(moves)))["imported"] == "1"
+    assert cli("scheduler", "run-once", "--as-of", "2026-11-02").exit_code == 0
+    assert session.scalar(select(Benefit.state).where(Benefit.start_month == "2020-02")) == "suspended"
+
+    again = cli("import", "beneficiaries", str(path))
+    assert again.exit_code == 0 and "changed while it was imported" not in again.stderr, again.stderr
+    counts = summary(again)
+    assert (counts["unchanged"], counts["skipped"], counts["warnings"], counts["rejected"]) == ("1", "1", "1", "0")
+    assert "complete" not in counts
+    assert report(counts["report"]) == {("2", "BENEFIT_EXISTS")}

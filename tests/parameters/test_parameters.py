@@ -291,3 +291,50 @@ def test_a_change_to_one_tier_leaves_other_tiers_and_later_raises_alone(session,
                                                            BenefitChange.kind == "repriced")).all()
     assert sorted((c.effective_month, c.tier, c.monthly_amount_fen) for c in repriced) == [
         ("2026-09", "80-89", 5500), ("2027-01", "90-99", 10100)]  # her own tier's new amount does reach her
+
+
+def test_a_change_of_a_legacy_benefits_own_tier_raises_it_but_never_cuts_an_amount_above_the_rule(session, cfg, cli,
+                                                                                                  monkeypatch):
+    """Found by a probe: a new 80-89 amount of 60.00 (the rule's 50.00 before) cut legacy benefits paid 100.00 by
+    the old process to 60.00. A legacy amount below the new one is raised; one above stays, with no change."""
+    from app.models import Benefit, BenefitChange
+
+    monkeypatch.setenv("ZEROTRIP_FAKE_TODAY", "2026-12-10")
+    h.staff(session, cfg, role="admin", username="admin_wang")
+    h.staff(session, cfg, role="admin", username="admin_li")
+    above, below, ruled = (Benefit(program="elderly_allowance", resident_id=h.person(session, cfg, name,
+                                                                                     birth=date(1940, 1, 1))[0].id,
+                                   origin="legacy", tier="", monthly_amount_fen=fen, start_month="2026-01",
+                                   state="active") for name, fen in (("段娅婉", 10000), ("陈梁", 4000), ("周平", 5000)))
+    session.add_all([above, below, ruled])
+    session.commit()
+    made = cli("params", "set", "elderly_allowance", "tiers.80-89", "60.00", "--from", "2026-12", "--by", "admin_wang")
+    assert made.exit_code == 0, made.output
+    assert cli("params", "approve", _summary(made)["approval"], "--by", "admin_li").exit_code == 0
+    session.expire_all()
+    assert [session.get(Benefit, b.id).monthly_amount_fen for b in (above, below, ruled)] == [10000, 6000, 6000]
+    assert not session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == above.id)).all()
+
+
+def test_the_age_tier_raise_never_cuts_a_legacy_amount_and_says_nothing_then(session, cfg, cli):
+    """Found by a probe: the daily tier raise took every benefit not yet in the higher tier, so a legacy benefit
+    paid 300.00 at 101 was "raised" to 100.00 (90-99), then to 300.00, with two messages. A raise only raises."""
+    from app.models import Benefit, BenefitChange
+
+    def legacy(name, born, fen):
+        person = h.person(session, cfg, name, birth=born)[0]
+        row = Benefit(program="elderly_allowance", resident_id=person.id, origin="legacy", tier="",
+                      monthly_amount_fen=fen, start_month="2020-01", state="active")
+        session.add(row)
+        return row
+
+    high, low = legacy("段娅婉", date(1925, 1, 1), 30000), legacy("陈梁", date(1935, 3, 1), 4000)
+    session.commit()
+    ran = cli("scheduler", "run-once", "--as-of", "2026-12-08")
+    assert ran.exit_code == 0, ran.output
+    session.expire_all()
+    assert (session.get(Benefit, high.id).tier, session.get(Benefit, high.id).monthly_amount_fen) == ("", 30000)
+    assert not session.scalars(select(BenefitChange).where(BenefitChange.benefit_id == high.id)).all()
+    assert session.get(Benefit, low.id).tier == "90-99" and session.get(Benefit, low.id).monthly_amount_fen > 4000
+    told = session.scalars(select(OutboxMessage.resident_id).where(OutboxMessage.kind == "tier_raised")).all()
+    assert told == [low.resident_id]

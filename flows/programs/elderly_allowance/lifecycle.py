@@ -18,7 +18,9 @@ _B, _R, _C = Benefit.__table__, Resident.__table__, BenefitChange.__table__
 
 
 def raise_tiers(conn, d: Dialect, as_of: date) -> dict:
-    """Raise the elderly-allowance tier at 90 and 100 from the month after the birthday; no confirmation."""
+    """Raise the elderly-allowance tier at 90 and 100 from the month after the birthday; no confirmation. Only a
+    raise: a benefit already paid at least the new tier's amount (a legacy one paid an amount of its own, say)
+    keeps its amount and gets no message."""
     on = max(as_of, program.PARAMETERS["start_date"])
     tiers = sorted(program.PARAMETERS["tiers"].at(on))  # lowest age first
     start = program.PARAMETERS["start_date"]
@@ -39,7 +41,7 @@ def raise_tiers(conn, d: Dialect, as_of: date) -> dict:
                            trace=trace, now=now)
                 .select_from(b.join(r, r.c.id == b.c.resident_id))
                 .where(b.c.program == program.CODE, b.c.state == "active", b.c.tier.not_in(at_or_above),
-                       r.c.birth_date <= cut))
+                       b.c.monthly_amount_fen < fen, r.c.birth_date <= cut))
         n = conn.execute(change_insert(d, rows)).rowcount
         conn.execute(outbox_from_changes(
             d, "tier_raised", lambda c: literal("tier_raised:", String) + c.c.tier,
