@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import digits
+from app.blank_text import has_format_characters, visible_count
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.errors import Unprocessable
@@ -51,8 +52,10 @@ def validate(kind: str, number: str, bank_name: str | None, holder_name: str, re
             errors["account_number"] = ["length_12_19"]
         elif len(number) >= 16 and not luhn_ok(number):
             errors["account_number"] = ["checksum"]
-        if not (bank_name or "").strip():
+        if not visible_count(bank_name or ""):
             errors["bank_name"] = ["required_for_bank_account"]
+        elif has_format_characters(bank_name):  # a direction override garbled the resident's alert naming it
+            errors["bank_name"] = ["format_characters"]
     elif stored == "sscard" and not 10 <= len(number) <= 19:
         errors["account_number"] = ["length_10_19"]
     if (holder_name or "").strip() != resident.name:

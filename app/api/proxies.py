@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.api.activity import ActivitySchema, feed_page
 from app.api.base import ErrorSchema
-from app.api.schemas import ID_INPUT, NO_NUL, AsciiInteger, Digits, StrictSchema, UtcDateTime
+from app.api.schemas import ID_INPUT, NO_NUL, SEEN_NAME, AsciiInteger, Digits, StrictSchema, UtcDateTime
 from app.api.security import (
     audit_event,
     audit_read,
@@ -63,7 +63,7 @@ class ProxyAcceptArgs(StrictSchema):
 
 
 class ProxyRequestArgs(StrictSchema):
-    name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), NO_NUL])
+    name = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), SEEN_NAME])
     id_number = Digits(required=True, id_number=True, pattern=ID_INPUT,
                        pattern_error="An ID number is 17 digits and a check character.")
     relation = ma.fields.String(required=True, validate=ma.validate.OneOf(flow.RELATIONS))

@@ -80,6 +80,9 @@ def test_full_case_with_objection_dismissed_and_county_approval(session, cfg):
     assert (notice.masked_name, notice.amount_fen, notice.ends_on) == ("张*三", 90_000, date(2026, 12, 7))  # Jun–Nov window on 1 Dec
     with pytest.raises(Exception, match="5 to 1000"):  # zero-width characters are no words
         cases.object_to(session, notice, "acct-blank", "\u200b" * 5 + " \u200d", today=date(2026, 12, 3))
+    for blank in ("\u3164" * 5, "\u2800" * 5, "\u115f\u1160\u115f\u1160\u115f"):  # letters drawn blank (a probe)
+        with pytest.raises(Exception, match="5 to 1000"):
+            cases.object_to(session, notice, "acct-blank", blank, today=date(2026, 12, 3))
     objection = cases.object_to(session, notice, "acct-neighbour", "他家有经营收入未申报", today=date(2026, 12, 3))
     with pytest.raises(Exception, match="already objected"):
         cases.object_to(session, notice, "acct-neighbour", "再说一次他家有收入", today=date(2026, 12, 3))

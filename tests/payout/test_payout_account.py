@@ -91,6 +91,9 @@ def test_a_stale_sign_in_needs_a_step_up(session, cfg, client, world):
     ({**BODY, "account_number": "12345678901"}, "account_number"),            # too short
     ({**BODY, "account_number": "6222020200112233445"}, "account_number"),    # checksum
     ({**BODY, "bank_name": None}, "bank_name"),
+    ({**BODY, "bank_name": "\u200b"}, "bank_name"),  # invisible only (a probe)
+    ({**BODY, "bank_name": "\u3164\u3164"}, "bank_name"),  # letters drawn blank
+    ({**BODY, "bank_name": "工商银行\u202e"}, "bank_name"),  # a direction override garbled the alert naming it
     ({**BODY, "holder_name": "李四"}, "holder_name"),
     ({"kind": "social_security_card", "account_number": "123", "holder_name": "王大爷"}, "account_number"),
 ])

@@ -205,3 +205,17 @@ def test_a_proxy_who_manages_proxies_finds_the_resident_s_other_grants(client, s
     # a proxy without manage_proxies sees only her own grant
     only = client.get("/api/v1/proxies/grants", headers=h.headers_for(session, cfg, son_acc)).json
     assert [g["id"] for g in only] == [sons.id]
+
+
+def test_a_request_naming_nobody_visible_is_refused_before_it_holds_the_id_number(session, cfg, client):
+    """Found by a probe: a name of one zero-width space was taken (202), and the requester's corrected request
+    was then refused for 7 days (one open request per ID number). Such names are a 422 now."""
+    _, mother_acc, mother_id = h.person(session, cfg, "刘桂兰", birth=date(1940, 1, 1), household="H-M")
+    _, daughter_acc, _ = h.person(session, cfg, "张丽", birth=date(1970, 1, 1), household="H-D")
+    dh = h.headers_for(session, cfg, daughter_acc)
+    for name in ("\u200b", "\u3164\u3164", "刘\u202e桂兰", " "):
+        refused = client.post("/api/v1/proxies/requests", headers=dh,
+                              json={"name": name, "id_number": mother_id, "relation": "child"})
+        assert refused.status_code == 422 and "name" in refused.json["errors"]["json"], (name, refused.json)
+    assert client.post("/api/v1/proxies/requests", headers=dh,
+                       json={"name": "刘桂兰", "id_number": mother_id, "relation": "child"}).status_code == 202

@@ -6,12 +6,12 @@ working days (flows.workdays); `flag_overdue` marks late steps. A rejection carr
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.blank_text import visible_count
 from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.masking import mask_name
@@ -338,8 +338,8 @@ def object_to(session: Session, notice: PublicNotice, account_id: str, text: str
     if notice.state != "open" or not notice.starts_on <= today <= notice.ends_on:
         raise Conflict("The notice period is over; objections are no longer accepted.", error_code="notice_closed")
     text = (text or "").strip()
-    visible = sum(1 for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc"))
-    if not 5 <= len(text) <= 1000 or visible < 5:  # zero-width characters are no words (they held a case)
+    visible = visible_count(text)
+    if not 5 <= len(text) <= 1000 or visible < 5:  # zero-width or blank-drawn characters are no words (they held a case)
         raise Unprocessable("Say in 5 to 1000 characters what is wrong.", errors={"text": ["5–1000 characters"]})
     row = Objection(notice_id=notice.id, account_id=account_id, text=text, state="open")
     # the unique key (notice_id, account_id) decides between parallel objections
