@@ -163,6 +163,8 @@ def confirm(session: Session, grant: ProxyGrant, actor: str, scopes: list[str] |
     this call activated the grant; False for a repeat of a confirmation already made (the same scopes, or none
     asked): nothing changes. Asking other scopes of an active grant is 409: it cannot be widened or narrowed
     after the fact (revoke it and invite again)."""
+    if grant.status == "active" and grant.expires_at is not None and grant.expires_at <= clock_now():
+        raise Conflict("The grant has expired; it cannot be confirmed (invite again).", error_code="grant_not_pending")
     if grant.status == "active":
         wanted = check_scopes(scopes, grant.programs)[0] if scopes is not None else None
         if wanted is not None and set(wanted) != set(grant.scopes or []):

@@ -219,3 +219,19 @@ def test_a_request_naming_nobody_visible_is_refused_before_it_holds_the_id_numbe
         assert refused.status_code == 422 and "name" in refused.json["errors"]["json"], (name, refused.json)
     assert client.post("/api/v1/proxies/requests", headers=dh,
                        json={"name": "刘桂兰", "id_number": mother_id, "relation": "child"}).status_code == 202
+
+
+def test_confirming_a_grant_that_ran_out_is_refused_not_taken_for_a_repeat(session, cfg, client):
+    """Found by a probe: a grant past its end still stored as active answered a confirmation 200 (a repeat
+    confirmation); it is 409 grant_not_pending, as for any grant no longer pending, and nothing changes."""
+    from datetime import timedelta
+
+    from app.models import ProxyGrant
+
+    mother, mother_acc, _ = h.person(session, cfg, "刘桂兰", birth=date(1940, 1, 1), household="H-M")
+    daughter, daughter_acc, _ = h.person(session, cfg, "张丽", birth=date(1970, 1, 1), household="H-D")
+    ran_out = h.grant(session, mother, daughter_acc, daughter, expires_in=timedelta(minutes=-5))
+    answer = client.post(f"/api/v1/proxies/grants/{ran_out.id}/confirm", headers=h.headers_for(session, cfg, mother_acc))
+    assert answer.status_code == 409 and answer.json["error_code"] == "grant_not_pending", answer.json
+    session.expire_all()
+    assert session.get(ProxyGrant, ran_out.id).activated_at == ran_out.activated_at
