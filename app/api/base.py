@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import marshmallow as ma
@@ -10,10 +11,12 @@ from flask import g, request
 from flask_smorest import Api, Blueprint  # noqa: F401  (re-exported)
 from flask_smorest import pagination as fs_pagination
 from sqlalchemy import bindparam, func, select
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
+from app.api.json_provider import one_value_a_key
 from app.api.schemas import NO_NUL_PATTERN, AsciiInteger
 from app.db import select_first, select_rows
 from app.errors import DomainError
@@ -86,6 +89,18 @@ class SchemaReusingParser(FlaskParser):
     _instances: dict[type, ma.Schema] = {}
     _empty_loaders: dict[object, object] = {}
     _paginations: dict[type, type] = {}
+
+    def _raw_load_json(self, req):
+        """webargs' reading of a JSON body, with one value a key (`json_provider.one_value_a_key`: a key named
+        twice in one object is a 400 `invalid_json`)."""
+        if not is_json_request(req):
+            return core.missing
+        data = req.get_data(cache=True)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return core.parse_json(data)  # webargs' own error for bytes that are not UTF-8
+        return json.loads(text, object_pairs_hook=one_value_a_key)
 
     def _own_pagination(self, argmap):
         """`Blueprint.paginate()` hands its parser a schema class of its own making: this parser reads the

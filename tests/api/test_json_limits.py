@@ -135,3 +135,14 @@ def test_a_nul_in_an_id_is_404_and_in_a_query_parameter_422(app, client):
         assert r.status_code == 404 and r.get_json()["code"] == 404, (method, path, r.status_code, r.data[:200])
     r = client.get("/api/v1/staff/approvals?kind=%00")
     assert r.status_code == 422 and r.get_json()["errors"] == {"query": {"kind": ["NUL characters are not allowed."]}}
+
+
+def test_a_key_named_twice_in_one_object_is_invalid_json(client):
+    """Found by a probe: `{"level": 3, "level": 1}` was taken with the last value (a gateway or an audit copy may
+    read the first). Nested objects are checked too; the same key in two objects is fine."""
+    for body in (b'{"code":"a","code":"b"}', b'{"code":"a","x":{"k":1,"k":2}}'):
+        r = client.post("/api/v1/auth/wechat-login", data=body, headers={"Content-Type": "application/json"})
+        got = r.get_json()
+        assert r.status_code == 400 and got["error_code"] == "invalid_json" and "twice" in got["message"], got
+    fine = client.post("/api/v1/auth/wechat-login", data=b'{"code":"a"}', headers={"Content-Type": "application/json"})
+    assert fine.status_code != 400 or fine.get_json().get("error_code") != "invalid_json"
