@@ -11,6 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
+from app.api.json_provider import one_value_a_key
 from app.api.security import client_ip, config
 from app.db import SessionLocal
 from app.errors import Conflict, DomainError, TooLarge, UnsupportedMedia
@@ -104,7 +105,7 @@ def _envelope(body: bytes, caller: clients.Caller, action: str) -> dict:
     if request.mimetype != "application/json":
         raise UnsupportedMedia("Send the message as application/json.", error_code="media_type")
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=one_value_a_key)  # a key twice: 400 invalid_json
     except ValueError:
         raise DomainError("The body is not valid JSON.", error_code="invalid_json") from None
     if holds_nul(data):
