@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from app import digits, idnumbers
@@ -21,6 +21,7 @@ from app.crypto import cipher_for
 from app.db import utcnow
 from app.models.application import Benefit
 from app.models.ids import new_id
+from app.models.programs_extra import PayrollLine, PayrollRun
 from app.models.resident import Resident
 from flows.dates import month_from_index, month_index
 from flows.imports.batch import finish_import, local_today, open_batch
@@ -42,6 +43,11 @@ _RESIDENTS = select(_R.c.id_hash, _R.c.id, _R.c.death_date).where(
     _R.c.id_hash.in_(bindparam("hashes", expanding=True)))
 _BENEFITS = select(_B.c.id, _B.c.program, _B.c.resident_id, _B.c.origin, _B.c.state, _B.c.monthly_amount_fen,
                    _B.c.start_month, _B.c.end_month, _B.c.legacy_paid_through).where(_B.c.resident_id.in_(bindparam("ids", expanding=True)))
+_L, _RUN = PayrollLine.__table__, PayrollRun.__table__
+# the first month a closed roll paid, per benefit: a paid_through from then on says those months were paid twice
+_ROLLS_PAID_FROM = (select(_L.c.benefit_id, func.min(_L.c.covered_from)).join(_RUN, _RUN.c.id == _L.c.run_id)
+                    .where(_RUN.c.state == "closed", _L.c.status == "paid",
+                           _L.c.benefit_id.in_(bindparam("bids", expanding=True))).group_by(_L.c.benefit_id))
 _UPDATE = update(_B).where(_B.c.id == bindparam("b_id")).values(
     monthly_amount_fen=bindparam("b_fen"), start_month=bindparam("b_month"),
     legacy_paid_through=bindparam("b_paid"), updated_at=bindparam("b_now"))
@@ -93,6 +99,8 @@ class BenefitWriter:
             people = {index[h]: (i, d) for h, i, d in conn.execute(_RESIDENTS, {"hashes": list(index)})}
             ids = [p[0] for p in people.values()]
             current = {(b.program, b.resident_id): b for b in conn.execute(_BENEFITS, {"ids": ids})} if ids else {}
+            rolls_paid_from = dict(conn.execute(_ROLLS_PAID_FROM, {"bids": [b.id for b in current.values()]}).all()
+                                   ) if current and any(rec["paid_through"] for _, rec in items) else {}
             inserts, updates = [], []
             for line, id_hash, rec in hashed:
                 person = people.get(id_hash)
@@ -106,6 +114,11 @@ class BenefitWriter:
                     inserts.append(self._new(person[0], rec, now))
                     continue
                 paid = rec["paid_through"] or existing.legacy_paid_through  # a file that does not say keeps it
+                ours_from = rolls_paid_from.get(existing.id)
+                if rec["paid_through"] and ours_from and rec["paid_through"] >= ours_from:
+                    report.add_row(line, rec["id_number"], [("PAID_THROUGH_OVERLAPS_ROLL", (
+                        f"a closed roll already paid this benefit from {ours_from}: the months from then to "
+                        f"{rec['paid_through']} were paid by both; the row is applied, check the overpayment"))])
                 if (existing.monthly_amount_fen, existing.start_month, existing.legacy_paid_through) == (
                         rec["fen"], rec["start_month"], paid):
                     counts.unchanged += 1

@@ -94,6 +94,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "PROGRAM_UNKNOWN": (ERROR, "program is not one of " + ", ".join(PROGRAMS)),
     "MONTH_INVALID": (ERROR, "start_month is not a real month written YYYY-MM, or is after the current month"),
     "AMOUNT_INVALID": (ERROR, "monthly_amount is not a positive amount in yuan with at most 2 decimals"),
+    "PAID_THROUGH_OVERLAPS_ROLL": (WARNING, "paid_through reaches months a closed roll of this service already paid "
+                                            "the benefit: those months were paid twice; the row is applied"),
     "PAID_THROUGH_INVALID": (ERROR, "paid_through is not a month written YYYY-MM from the month before start_month "
                                     "to the current month"),
     "BENEFIT_EXISTS": (WARNING, "the resident already has this benefit from an application, or a legacy one "

@@ -178,3 +178,23 @@ def test_a_row_skipped_with_benefit_exists_is_counted_and_the_import_completes(c
     assert (counts["unchanged"], counts["skipped"], counts["warnings"], counts["rejected"]) == ("1", "1", "1", "0")
     assert "complete" not in counts
     assert report(counts["report"]) == {("2", "BENEFIT_EXISTS")}
+
+
+def test_a_paid_through_reaching_months_a_closed_roll_paid_is_applied_with_a_warning(cli, session, tmp_path):
+    """Found by a probe: a legacy benefit first imported without paid_through had its years paid as arrears by
+    a closed roll; a later file saying the old process had paid them was taken silently. The row is applied (the
+    roll pays nothing twice from then on) and the report says those months were paid by both."""
+    ids = residents(cli, tmp_path)
+    first = write(tmp_path / "b.csv", COLUMNS, [(ids[0], "elderly_allowance", "2026-06", "100.00")])
+    assert summary(cli("import", "beneficiaries", str(first)))["imported"] == "1"
+    account = write(tmp_path / "acc.csv", ("id_number", "kind", "bank_name", "account_number"),
+                    [(ids[0], "bank", "中国银行", "6217000010001234567")])
+    assert summary(cli("import", "payout-accounts", str(account)))["imported"] == "1"  # a line is paid to an account
+    closed = cli("payroll", "--month", "2026-11", "--close", "--as-of", "2026-11-05")
+    assert closed.exit_code == 0, closed.output
+    later = write(tmp_path / "b2.csv", (*COLUMNS, "paid_through"),
+                  [(ids[0], "elderly_allowance", "2026-06", "100.00", "2026-08")])
+    counts = summary(cli("import", "beneficiaries", str(later)))
+    assert (counts["updated"], counts["warnings"], counts["rejected"]) == ("1", "1", "0")
+    assert report(counts["report"]) == {("2", "PAID_THROUGH_OVERLAPS_ROLL")}
+    assert session.scalar(select(Benefit.legacy_paid_through)) == "2026-08"
