@@ -32,6 +32,7 @@ from app.models import (
     Benefit,
     CounterVisit,
     ProxyGrant,
+    ProxyRequest,
     Resident,
     StaffMember,
     StaffTask,
@@ -63,6 +64,9 @@ CITIZEN_ACTIONS = {
 }
 # Grant actions (on a ProxyGrant): principal, the proxy herself, a managing proxy, staff.
 GRANT_ACTIONS = ("grant:view", "grant:revoke", "grant:confirm", "grant:approve")
+# Proxy-request actions (on a ProxyRequest): only its requester, never anyone else (not even the person asked:
+# she sees the grant it left her).
+REQUEST_ACTIONS = ("proxy_request:withdraw",)
 # Staff actions → the roles allowed (permission sets: no role implies another).
 _SEE = frozenset({"application:view", "benefit:view", "benefit:proof", "resident:view", "resident:lookup",
                   "task:view", "grant:view", "casework:queue"})
@@ -127,7 +131,7 @@ def may_reassign(role: str | None) -> bool:
 
 # Staff actions reserved to the district (county) level: a staff member bound to a street or community is refused.
 DISTRICT_LEVEL_ACTIONS = frozenset({"case:county_approve", "casework:approve"})
-ACTIONS = tuple(sorted(set(CITIZEN_ACTIONS) | set(GRANT_ACTIONS) | set(STAFF_ACTIONS)))
+ACTIONS = tuple(sorted(set(CITIZEN_ACTIONS) | set(GRANT_ACTIONS) | set(REQUEST_ACTIONS) | set(STAFF_ACTIONS)))
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,8 @@ def _subject(session: Session, obj, place: bool = True) -> tuple[int | None, str
         resident_id, program = obj.resident_id, obj.program
     elif isinstance(obj, ProxyGrant):
         resident_id, program = obj.resident_id, None
+    elif isinstance(obj, ProxyRequest):
+        resident_id, program = obj.requester_resident_id, None
     else:
         raise TypeError(f"no authorization rule for {type(obj).__name__}")
     if not place:
@@ -280,6 +286,8 @@ def decide(session: Session, caller: Caller | None, action: str, obj) -> Decisio
         return _deny(False, "no caller or no object")
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
+    if isinstance(obj, ProxyRequest):
+        return _decide_request(caller, action, obj)
     resident_id, program, where = _subject(session, obj, place=caller.kind == "staff")
     if caller.kind == "staff":
         return _decide_staff(caller, action, resident_id, where)
@@ -360,6 +368,13 @@ def _decide_citizen(session: Session, caller: Caller, action: str, resident_id: 
         return _deny(True, "the proxy grant has been revoked or has expired", grant=ended[0],
                      resident_id=resident_id)
     return _deny(False, "not the caller's, and no proxy grant")
+
+
+def _decide_request(caller: Caller, action: str, request: ProxyRequest) -> Decision:
+    if (action in REQUEST_ACTIONS and caller.kind != "staff" and caller.resident_id is not None
+            and caller.resident_id == request.requester_resident_id):
+        return Decision(True, True, via="owner", resident_id=request.requester_resident_id)
+    return _deny(False, "not the caller's request")
 
 
 def _decide_grant(session: Session, caller: Caller, action: str, grant: ProxyGrant) -> Decision:

@@ -79,7 +79,7 @@ def _turned_down_before(session: Session, requester_id: int, target_id: int, now
     """An earlier request from this person to the target that she declined or ignored (let expire)."""
     query = (select(ProxyRequest.id).outerjoin(ProxyGrant, ProxyGrant.id == ProxyRequest.grant_id)
              .where(ProxyRequest.requester_resident_id == requester_id, ProxyRequest.target_resident_id == target_id,
-                    ProxyRequest.id != this_id, ProxyGrant.activated_at.is_(None),
+                    ProxyRequest.id != this_id, ProxyGrant.activated_at.is_(None), ProxyRequest.withdrawn_at.is_(None),
                     or_(ProxyGrant.status == "declined", ProxyRequest.expires_at <= now)).limit(1))
     return session.execute(query).first() is not None
 
@@ -187,10 +187,37 @@ def accepted(session: Session, grant: ProxyGrant) -> None:
 
 
 def status_of(proxy_request: ProxyRequest, grant: ProxyGrant | None, now: datetime | None = None) -> str:
-    """What the requester sees: pending | active | expired — never whether anything matched or was declined."""
+    """What the requester sees: pending | active | expired | withdrawn — never whether anything matched or was
+    declined."""
     if grant is not None and grant.activated_at is not None:
         return "active"
+    if proxy_request.withdrawn_at is not None:
+        return "withdrawn"
     return "pending" if proxy_request.expires_at > (now or clock_now()) else "expired"
+
+
+def withdraw(session: Session, account: Account, found: ProxyRequest) -> tuple[ProxyRequest, ProxyGrant | None]:
+    """The requester (authorized: `proxy_request:withdraw`) takes her request back while it is pending: its open
+    key is freed (she may ask again at once), and the grant it left for the person asked, not yet confirmed, is
+    withdrawn (`revoked` by her). The same answer whether or not it matched anyone; a repeat changes nothing.
+    409 once the person has accepted (revoke the grant instead) or the 7 days have passed."""
+    now = clock_now()
+    if found.grant_id is not None:  # one conditional UPDATE: a confirmation racing this one wins or loses whole
+        session.execute(update(ProxyGrant).where(ProxyGrant.id == found.grant_id, ProxyGrant.activated_at.is_(None),
+                                                 ProxyGrant.status == "requested")
+                        .values(status="revoked", revoked_at=now, revoked_by=f"account:{account.id}")
+                        .execution_options(synchronize_session=False))
+    grant = session.get(ProxyGrant, found.grant_id, populate_existing=True) if found.grant_id else None
+    if grant is not None and grant.activated_at is not None:
+        raise Conflict("The person has accepted: the grant is active; revoke it instead.",
+                       error_code="proxy_request_accepted")
+    if found.withdrawn_at is None and found.expires_at <= now:
+        raise Conflict("The request expired after 7 days; there is nothing to withdraw.",
+                       error_code="proxy_request_expired")
+    session.execute(update(ProxyRequest).where(ProxyRequest.id == found.id, ProxyRequest.withdrawn_at.is_(None))
+                    .values(withdrawn_at=now, open_key=None).execution_options(synchronize_session=False))
+    session.refresh(found)
+    return found, grant
 
 
 def requests_of(session: Session, account: Account) -> list[tuple[ProxyRequest, ProxyGrant | None]]:

@@ -28,7 +28,7 @@ from app.clock import clock_now
 from app.db import SessionLocal
 from app.errors import Conflict
 from app.masking import mask_name
-from app.models import Account, ProxyGrant, Resident
+from app.models import Account, ProxyGrant, ProxyRequest, Resident
 from flows import proxies as flow
 from flows import proxy_requests
 from flows.programs import PROGRAMS
@@ -90,7 +90,8 @@ class GrantSchema(ma.Schema):
     role = ma.fields.String(required=True, metadata={"enum": ["principal", "proxy", "manager", "staff"]})
     status = ma.fields.String(required=True, metadata={"description": "requested | pending_principal | "
                               "pending_approval | active | suspended (the proxy has unbound her identity; it works "
-                              "again when she binds herself) | revoked | declined | expired"})
+                              "again when she binds herself) | revoked | declined | expired | withdrawn (a request "
+                              "its requester took back)"})
     live = ma.fields.Boolean(required=True)
     scopes = ma.fields.List(ma.fields.String(), required=True)
     programs = ma.fields.List(ma.fields.String(), required=True)
@@ -228,6 +229,28 @@ def request_payload(session, request, grant, account) -> dict:
             "relation": request.relation, "basis": "request", "principal_name": request.name_masked,
             "proxy_name": mask_name(own.name) if own else "", "created_at": request.created_at,
             "activated_at": None, "expires_at": request.expires_at, "revoked_at": None}
+
+
+@blp.route("/requests/<string:request_id>/withdraw")
+class RequestWithdraw(MethodView):
+    @auth_required(blp)
+    @blp.arguments(GrantNoBody, required=False)
+    @blp.response(200, GrantSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such request of yours")
+    @blp.alt_response(409, schema=ErrorSchema, description="Accepted already (`error_code`: proxy_request_accepted; "
+                      "revoke the grant instead) or expired (`proxy_request_expired`)")
+    def post(self, _args, request_id):
+        """Take back a request of mine while it is pending (a mistyped name, the wrong relation): it shows as
+        `withdrawn`, and a new request for the same ID number may be made at once. The same answer whether or
+        not it matched anyone; a repeat changes nothing."""
+        session = SessionLocal()
+        found = session.get(ProxyRequest, request_id) if len(request_id) <= 64 else None
+        authorize(session, "proxy_request:withdraw", found, "request", object_ref=f"proxy_request:{request_id[:40]}")
+        account = current_account()
+        request, grant = proxy_requests.withdraw(session, account, found)
+        audit_event(session, "proxy.request_withdraw", object_ref=f"proxy_request:{request.id}")
+        session.commit()
+        return request_payload(session, request, grant, account)
 
 
 @blp.route("/grants")

@@ -98,6 +98,7 @@ class ProxyRequest(Base):
     open_key: Mapped[str | None] = mapped_column(String(140), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)  # by the requester (flows.proxy_requests.withdraw)
 
     __table_args__ = (
         Index("ix_proxy_requests_requester", "requester_resident_id", "created_at"),

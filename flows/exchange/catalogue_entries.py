@@ -127,7 +127,7 @@ INTERNAL: dict[str, str] = {
     "outbox": "id idempotency_key kind resident_id account_id application_id data state channel attempts "
               "next_attempt_at lease_until lease_owner last_error provider_msgid created_at sent_at",
     "proxy_requests": "id requester_account_id requester_resident_id target_id_hash target_resident_id name_masked "
-                      "relation scopes programs grant_id messaged open_key created_at expires_at",
+                      "relation scopes programs grant_id messaged open_key created_at expires_at withdrawn_at",
     "staff_tasks": "id kind state resident_id application_id account_id district_code street_code community_code details "
                    "dedupe_key due_at created_at closed_at claimed_by claimed_at",
     "auth_sessions": "id account_id created_at auth_time expires_at revoked_at revoked_reason",

@@ -23,6 +23,7 @@ from app.models import (
     CounterVisit,
     InboxItem,
     Objection,
+    ProxyRequest,
     PublicNotice,
 )
 from flows import visit_files
@@ -76,6 +77,10 @@ MATRIX = {
     ("POST", G + "/confirm"): ("grant", None, {"owner": 200, "proxy_in": 403, **GRANT_OTHERS}),
     ("POST", G + "/decline"): ("grant", None, {"owner": 409, "proxy_in": 403, **GRANT_OTHERS}),
     ("POST", G + "/revoke"): ("grant", None, {"owner": 200, "proxy_in": 200, **GRANT_OTHERS}),
+    # A proxy request (the world's owner asked to help someone): only its requester withdraws it, not even her
+    # own proxies on her behalf.
+    ("POST", "/api/v1/proxies/requests/<string:request_id>/withdraw"): (
+        "proxy_request", None, {"owner": 200, "proxy_in": 404, **GRANT_OTHERS}),
     ("POST", "/api/v1/inbox/<string:item_id>/read"): (
         "inbox", None, {**CITIZEN_APP, "proxy_in": 404, "proxy_out": 404, "revoked": 404, "expired": 404}),
     # Maker-checker approvals (flows.approvals): a reviewer may not approve a parameter change (admin), and
@@ -256,6 +261,10 @@ def world(session, cfg):
                          district_code=owner.district_code, street_code=owner.street_code,
                          community_code=owner.community_code, source="typed", visited_on=today, actions=[])
     session.add(visit)
+    asked = ProxyRequest(requester_account_id=owner_acc.id, requester_resident_id=owner.id, target_id_hash="a" * 64,
+                         name_masked="李*", relation="child", scopes=["view"], programs=[], open_key=f"{owner.id}:a",
+                         created_at=utcnow(), expires_at=utcnow() + timedelta(days=7))
+    session.add(asked)
     session.commit()
     headers = {role: h.headers_for(session, cfg, acc) for role, acc in accounts.items()}
     _, headers["staff_here"] = h.staff(session, cfg, "reviewer", "140105")
@@ -265,7 +274,7 @@ def world(session, cfg):
     objects = {"month": "2026-11", "staff": colleague.id, "application": app_row.id, "grant": grants["proxy_in"].id, "task": task.id, "inbox": item.id, "benefit": benefit.id,
                "objection": objection.id, "approval": approval.id, "appeal": appeal.id,
                "visit_file": photo.id, "visit": visit.id, "exchange": "ybj", "stop": stop.id, "letter": decided.id,
-               "decided": decided.id}
+               "decided": decided.id, "proxy_request": asked.id}
     return headers, objects
 
 

@@ -235,3 +235,45 @@ def test_confirming_a_grant_that_ran_out_is_refused_not_taken_for_a_repeat(sessi
     assert answer.status_code == 409 and answer.json["error_code"] == "grant_not_pending", answer.json
     session.expire_all()
     assert session.get(ProxyGrant, ran_out.id).activated_at == ran_out.activated_at
+
+
+def test_a_requester_withdraws_her_pending_request_and_may_ask_again_at_once(session, cfg, client):
+    """Found by a probe: a mistyped request held the requester's one open request for that ID number for 7 days
+    and could not be taken back. Withdrawing frees it, withdraws the grant it left the person asked, and answers
+    the same whether or not anything matched; only the requester may."""
+    _, mother_acc, mother_id = h.person(session, cfg, "刘桂兰", birth=date(1940, 1, 1), household="H-M")
+    _, daughter_acc, _ = h.person(session, cfg, "张丽", birth=date(1970, 1, 1), household="H-D")
+    _, other_acc, _ = h.person(session, cfg, "李四", household="H-O")
+    mh, dh, oh = (h.headers_for(session, cfg, a) for a in (mother_acc, daughter_acc, other_acc))
+
+    def ask(name):
+        return client.post("/api/v1/proxies/requests", headers=dh,
+                           json={"name": name, "id_number": mother_id, "relation": "child"})
+
+    def mine():
+        return [g for g in client.get("/api/v1/proxies/grants", headers=dh).json if g["role"] == "proxy"]
+
+    assert ask("刘桂芳").status_code == 202  # a typo: matches nobody
+    typo = mine()[0]
+    assert ask("刘桂兰").status_code == 409  # one open request per ID number
+    assert client.post(f"/api/v1/proxies/requests/{typo['id']}/withdraw", headers=oh).status_code == 404
+    gone = client.post(f"/api/v1/proxies/requests/{typo['id']}/withdraw", headers=dh)
+    assert gone.status_code == 200 and gone.json["status"] == "withdrawn", gone.json
+    assert client.post(f"/api/v1/proxies/requests/{typo['id']}/withdraw", headers=dh).json["status"] == "withdrawn"
+
+    assert ask("刘桂兰").status_code == 202  # at once
+    right = next(g for g in mine() if g["status"] == "pending")
+    asked = client.get("/api/v1/proxies/grants", headers=mh).json
+    assert [(g["role"], g["status"]) for g in asked] == [("principal", "requested")]
+    withdrawn = client.post(f"/api/v1/proxies/requests/{right['id']}/withdraw", headers=dh)
+    assert withdrawn.status_code == 200 and withdrawn.json == {**right, "status": "withdrawn"} | {
+        k: withdrawn.json[k] for k in ("expires_at",)}
+    late = client.post(f"/api/v1/proxies/grants/{asked[0]['id']}/confirm", headers=mh)
+    assert late.status_code == 409 and late.json["error_code"] == "grant_not_pending"
+
+    assert ask("刘桂兰").status_code == 202
+    third = next(g for g in mine() if g["status"] == "pending")
+    pending = [g for g in client.get("/api/v1/proxies/grants", headers=mh).json if g["status"] == "requested"]
+    assert client.post(f"/api/v1/proxies/grants/{pending[0]['id']}/confirm", headers=mh).status_code == 200
+    accepted = client.post(f"/api/v1/proxies/requests/{third['id']}/withdraw", headers=dh)
+    assert accepted.status_code == 409 and accepted.json["error_code"] == "proxy_request_accepted"
