@@ -13,8 +13,9 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 NO_NUL = validate.Regexp(NO_NUL_PATTERN, error="NUL characters are not allowed.")
 # A reason someone must give (a reassignment, a decision): two visible characters at least — spaces and invisible
 # characters (zero-width, BOM) alone say nothing — and no NUL. One pattern: the OpenAPI document shows one.
-# The Hangul fillers and the blank braille pattern are drawn blank too (app.blank_text).
-_VISIBLE = r"[^\s\x00\u200b-\u200d\u2060\ufeff\u115f\u1160\u3164\uffa0\u2800]"
+# The direction controls show nothing either, and the Hangul fillers and the blank braille pattern are drawn
+# blank (app.blank_text).
+_VISIBLE = (r"[^\s\x00\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u115f\u1160\u3164\uffa0\u2800]")
 GIVEN_REASON = validate.Regexp(rf"^[^\x00]*{_VISIBLE}[^\x00]*{_VISIBLE}[^\x00]*$",
                                error="Give the reason in words (at least two visible characters).")
 # A person's name: something visible, and no format character (zero-width, direction controls, BOM) or NUL.

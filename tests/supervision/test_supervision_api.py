@@ -103,7 +103,7 @@ def test_bulk_reassignment_of_an_absent_workers_tasks(cfg, session, client):
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.task_reassign")).all()
     assert len(events) == 2 and all(e.details["reason"] == "病假两周" and e.details["bulk"] for e in events)
     # a reason in words, and someone other than the absent worker
-    for blank in ("  ", "\u200b\u200b\u200b", " 好 ", "\ufeff\n\t"):
+    for blank in ("  ", "\u200b\u200b\u200b", " 好 ", "\ufeff\n\t", "\u202e\u202e", "a\u202e", "\u3164\u3164"):  # the last three: probes
         refused = client.post("/api/v1/staff/supervision/bulk-reassign", headers=boss,
                               json={"from_staff_id": stand_in.id, "to_staff_id": None, "reason": blank})
         assert refused.status_code == 422 and "reason" in refused.json["errors"]["json"], blank
