@@ -275,17 +275,22 @@ def decide_task(session: Session, task: StaffTask, staff: StaffMember, decision:
     if task.kind in CASE_TASKS and task.application_id:
         # one path for decisions that move an application: the program endpoints (docs/programs.md, "Staff API")
         raise Conflict(f"This {task.kind} task belongs to an application; decide it with {CASE_TASKS[task.kind]}.")
+    if task.claimed_by not in (None, staff.id):  # a claim is hers until released or reassigned
+        raise Conflict("Another staff member has claimed this task.", error_code="task_not_yours")
     # Claiming the task is one conditional UPDATE (open → closed): of two staff deciding at once, one decision
-    # stands and the other gets 409 task_decided.
+    # stands and the other gets 409 task_decided; a claim taken meanwhile by a colleague stands too.
     now = utcnow()
     details = {**(task.details or {}), "decision": decision, "reason": reason[:500], "decided_by": staff.id,
                "decided_at": now.isoformat(timespec="seconds")}
     claimed = session.execute(
-        update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open")
+        update(StaffTask).where(StaffTask.id == task.id, StaffTask.state == "open",
+                                or_(StaffTask.claimed_by.is_(None), StaffTask.claimed_by == staff.id))
         .values(state="closed", closed_at=now, details=details)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(task)
+    if not claimed and task.state == "open":
+        raise Conflict("Another staff member has claimed this task.", error_code="task_not_yours")
     if not claimed:
         raise Conflict(f"The task is {task.state}; it was decided already.", error_code="task_decided")
     return task

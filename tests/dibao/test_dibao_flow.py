@@ -227,3 +227,29 @@ def test_the_program_form_is_declared_served_and_applied_through_the_generic_rou
     assert "老伴生病" in declared["declared_note"]
     again = c.post("/api/v1/programs/dibao/applications", json={})
     assert again.status_code == 409 and again.json["error_code"] == "application_in_progress"
+
+
+def test_a_step_a_colleague_claimed_is_hers_to_do(session, cfg):
+    """Found by a probe: a colleague's claim on a 低保 step's task (home visit, street review) did not stop
+    another reviewer from doing the step; it does (409 task_not_yours), as for the review of other programs."""
+    head, _, _ = _household(session, cfg)
+    app = cases.apply(session, head, "acct-1", declared_monthly_income_fen=20_000, today=TODAY)
+    session.commit()
+
+    def claim(kind, staff_id):
+        task = session.scalars(select(StaffTask).where(StaffTask.kind == kind, StaffTask.state == "open")).one()
+        task.claimed_by = staff_id
+        session.commit()
+
+    claim("home_visit", "s2")
+    with pytest.raises(Exception, match="claimed") as refused:
+        cases.record_home_visit(session, app, "s1", OK, today=date(2026, 11, 30))
+    assert refused.value.error_code == "task_not_yours"
+    session.rollback()
+    cases.record_home_visit(session, app, "s2", OK, today=date(2026, 11, 30))
+    session.commit()
+    claim("street_review", "s2")
+    with pytest.raises(Exception, match="claimed"):
+        cases.street_review(session, app, "s1", approve=True, today=date(2026, 12, 1))
+    session.rollback()
+    assert cases.street_review(session, app, "s2", approve=True, today=date(2026, 12, 1)).state == "public_notice"

@@ -80,3 +80,17 @@ def test_a_case_whose_review_a_colleague_claimed_is_hers_to_review(session, cfg,
     taken = client.post(f"/api/v1/staff/applications/{app.id}/review", headers=bob, json=body)
     assert taken.status_code == 409 and taken.json["error_code"] == "task_not_yours", taken.json
     assert client.post(f"/api/v1/staff/applications/{app.id}/review", headers=alice, json=body).status_code == 200
+
+
+def test_a_task_a_colleague_claimed_is_hers_to_decide(session, cfg, client):
+    """Found by a probe: `POST /tasks/{id}/decide` never looked at the claim; a claimed task is decided by its
+    holder only (409 task_not_yours), unclaimed by anyone who may."""
+    resident, _, _ = h.person(session, cfg, "冯大爷")
+    task = h.task(session, resident)
+    _, alice = h.staff(session, cfg, "reviewer")
+    _, bob = h.staff(session, cfg, "reviewer")
+    assert client.post(f"/api/v1/staff/tasks/{task.id}/claim", headers=alice).status_code == 200
+    body = {"decision": "done", "reason": "已入户核实"}
+    taken = client.post(f"/api/v1/staff/tasks/{task.id}/decide", headers=bob, json=body)
+    assert taken.status_code == 409 and taken.json["error_code"] == "task_not_yours", taken.json
+    assert client.post(f"/api/v1/staff/tasks/{task.id}/decide", headers=alice, json=body).status_code == 200

@@ -26,7 +26,14 @@ from app.models import (
 )
 from flows import case_states, decision_round, workdays
 from flows.applications import take_proposal
-from flows.casework import close_deadline, close_tasks, open_deadline, reopen_at_step, start_benefit
+from flows.casework import (
+    close_deadline,
+    close_tasks,
+    not_claimed_by_another,
+    open_deadline,
+    reopen_at_step,
+    start_benefit,
+)
 from flows.conflicts import add_or_conflict
 from flows.dates import clock_now, end_of_day, month_of, today_shanghai
 from flows.money import yuan
@@ -258,6 +265,7 @@ def record_home_visit(session: Session, application: Application, staff_id: str,
                       note: str = "", today: date | None = None) -> Application:
     """The street's staff record the visit: every checklist item true → street review; otherwise rejected."""
     today = today or today_shanghai()
+    not_claimed_by_another(session, application, STEP_TASKS["home_visit"], staff_id)  # a claim is hers
     _take(session, application, "home_visit")
     missing = [item for item in HOME_VISIT_CHECKLIST if item not in checklist]
     if missing:
@@ -299,6 +307,7 @@ def street_review(session: Session, application: Application, staff_id: str, app
                   reason_code: str | None = None, today: date | None = None, note: str = "") -> Application:
     """Street review: approve → public notice for N days; reject with a coded reason (and the staff's words)."""
     today = today or today_shanghai()
+    not_claimed_by_another(session, application, STEP_TASKS["reviewing"], staff_id)
     _take(session, application, "reviewing")
     if not approve and reason_code not in dibao.REJECTION_REASONS:
         raise Unprocessable("A rejection needs a reason code.", errors={"reason_code": sorted(dibao.REJECTION_REASONS)})
@@ -464,6 +473,7 @@ def county_decide(session: Session, application: Application, staff_id: str, app
                   reason_code: str | None = None, today: date | None = None, note: str = "") -> Application:
     """County approval: the rule is re-checked on today's data; approval starts the benefit next month."""
     today = today or today_shanghai()
+    not_claimed_by_another(session, application, STEP_TASKS["approving"], staff_id)
     _take(session, application, "approving")
     close_deadline(session, application, "approving", today)
     close_tasks(session, application, STEP_TASKS["approving"])
