@@ -179,26 +179,10 @@ def login(session: Session, username: str, password: str) -> tuple[StaffMember |
     if staff is None:
         _dummy_check(password)
         raise Unauthorized(INVALID_LOGIN)
-    now = utcnow()
-    open_ = or_(StaffMember.locked_until.is_(None), StaffMember.locked_until <= now)
-    claimed = session.execute(
-        update(StaffMember)
-        .where(StaffMember.id == staff.id, open_, StaffMember.failed_logins < MAX_FAILURES)
-        .values(failed_logins=StaffMember.failed_logins + 1)
-        .returning(StaffMember.failed_logins)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    session.commit()
-    if claimed is None:
-        raise _locked(session, staff, now)
+    claimed = claim_attempt(session, staff)
     account = session.get(Account, staff.account_id)
     if not check_password(password, staff.password_hash):
-        if claimed >= MAX_FAILURES:
-            session.execute(update(StaffMember).where(StaffMember.id == staff.id)
-                            .values(locked_until=utcnow() + LOCK_FOR, failed_logins=0)
-                            .execution_options(synchronize_session=False))
-            return staff, "locked"
-        return staff, "bad_password"
+        return staff, failed_attempt(session, staff, claimed)
     if account is None or account.disabled_at is not None:
         # the right password: its claimed attempt is given back, as on a sign-in (a disabled account kept
         # counting them, and from the fifth every answer was 429 "try again in a moment" instead of 401)
@@ -218,6 +202,35 @@ def login(session: Session, username: str, password: str) -> tuple[StaffMember |
         raise _locked(session, staff, now)
     account.last_login_at = now
     return staff, "ok"
+
+
+def claim_attempt(session: Session, staff: StaffMember) -> int:
+    """One of the 5 password checks of a lock period, claimed by a conditional UPDATE and committed at once (a
+    sign-in, or the current password of a password change); TooManyAttempts when none is left."""
+    now = utcnow()
+    open_ = or_(StaffMember.locked_until.is_(None), StaffMember.locked_until <= now)
+    claimed = session.execute(
+        update(StaffMember)
+        .where(StaffMember.id == staff.id, open_, StaffMember.failed_logins < MAX_FAILURES)
+        .values(failed_logins=StaffMember.failed_logins + 1)
+        .returning(StaffMember.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    session.commit()
+    if claimed is None:
+        raise _locked(session, staff, now)
+    return claimed
+
+
+def failed_attempt(session: Session, staff: StaffMember, claimed: int) -> str:
+    """A wrong password on a claimed attempt: "locked" when it spent the fifth (the lock is set), else
+    "bad_password". The caller audits and commits."""
+    if claimed >= MAX_FAILURES:
+        session.execute(update(StaffMember).where(StaffMember.id == staff.id)
+                        .values(locked_until=utcnow() + LOCK_FOR, failed_logins=0)
+                        .execution_options(synchronize_session=False))
+        return "locked"
+    return "bad_password"
 
 
 def _locked(session: Session, staff: StaffMember, now) -> TooManyAttempts:

@@ -13,13 +13,22 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.authz import APPROVING_ACTIONS, Caller, jurisdiction_clause, refuse_earlier_step, role_allows
 from app.db import note_changed, utcnow
 from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from app.models import Application, Resident, StaffMember, StaffTask, StepDeadline
 from flows import appeals, case_states, workdays
 from flows.dates import shanghai_date, today_shanghai
-from flows.staff import MIN_PASSWORD, check_password, end_sessions, hash_password, require_level
+from flows.staff import (
+    MIN_PASSWORD,
+    check_password,
+    claim_attempt,
+    end_sessions,
+    failed_attempt,
+    hash_password,
+    require_level,
+)
 
 BULK_MAX = 50
 # The permission a task kind needs (app.authz.PERMISSIONS): a task is in the pool of every staff member whose
@@ -54,9 +63,21 @@ def kinds_for(role: str | None, kinds) -> list[str]:
 # ---- password ---------------------------------------------------------------------------------------------------
 
 def change_password(session: Session, staff: StaffMember, current: str, new: str, sign_in: str | None = None) -> None:
-    """Her own change; every other sign-in of hers ends (`sign_in`: the one asking, which goes on)."""
+    """Her own change; every other sign-in of hers ends (`sign_in`: the one asking, which goes on). The current
+    password is checked on one of the sign-in's 5 attempts (`staff.claim_attempt`): someone holding her token
+    cannot guess it without limit; a wrong one is audited (and the fifth locks the account, audited too)."""
+    claimed = claim_attempt(session, staff)
     if not check_password(current, staff.password_hash):
+        outcome = failed_attempt(session, staff, claimed)
+        audit.record(session, actor=f"staff:{staff.id}", action="staff.password_change", result="bad_password",
+                     object_ref=f"staff:{staff.id}")
+        if outcome == "locked":
+            audit.record(session, actor=f"staff:{staff.id}", action="staff.lockout", result="locked",
+                         object_ref=f"staff:{staff.id}")
+        session.commit()
         raise Unauthorized("The current password is wrong.")
+    session.execute(update(StaffMember).where(StaffMember.id == staff.id).values(failed_logins=0)
+                    .execution_options(synchronize_session=False))
     if len(new) < MIN_PASSWORD:
         raise Unprocessable(f"The new password must have at least {MIN_PASSWORD} characters.",
                             errors={"new_password": ["too_short"]}, error_code="password_too_short")

@@ -116,3 +116,28 @@ def test_the_reviewer_of_a_case_neither_claims_nor_is_given_its_approval_task(cl
                         json={"staff_id": reviewer.id, "reason": "她有空"})
     assert given.status_code in (403, 409), given.json
     assert client.post(TASK.format(task.id) + "/claim", headers=other_h).status_code == 200
+
+
+def test_guessing_the_current_password_with_a_token_spends_the_sign_in_attempts_and_locks(client, session, cfg):
+    """Found by a probe: with one access token, 30 wrong current passwords on the password change were 30 quiet
+    401s. Each is now one of the sign-in's 5 attempts, audited; the fifth locks the account (429 after, and no
+    sign-in either), and a right one puts the count back."""
+    from app.models import AuditEvent
+
+    h.staff(session, cfg, "clerk", username="pw.guess")
+    tokens = _sign_in(client, "pw.guess")
+
+    def change(current):
+        return client.post("/api/v1/staff/auth/password", headers=_bearer(tokens),
+                           json={"current_password": current, "new_password": "a brand new secret"})
+
+    assert [change(f"guess number {n}").status_code for n in range(4)] == [401] * 4
+    assert change(PASSWORD).status_code == 200  # the right one: the count starts again
+    now_hers = "a brand new secret"
+    answers = [change(f"guess again {n}").status_code for n in range(6)]
+    assert answers == [401] * 5 + [429], answers
+    locked = client.post("/api/v1/staff/auth/login", json={"username": "pw.guess", "password": now_hers})
+    assert locked.status_code == 429
+    results = [e.result for e in session.scalars(select(AuditEvent).where(
+        AuditEvent.action.in_(("staff.password_change", "staff.lockout"))).order_by(AuditEvent.seq))]
+    assert results == ["bad_password"] * 4 + ["ok"] + ["bad_password"] * 5 + ["locked"], results
