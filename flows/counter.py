@@ -21,7 +21,7 @@ from app.authz import Caller
 from app.errors import NotFound, Unprocessable
 from app.idnumbers import InvalidIdNumber, validate
 from app.models import Appeal, Application, Benefit, CounterVisit, Resident, StaffMember, StepDeadline
-from flows import case_states
+from flows import case_states, visit_files
 
 CARD_FIELDS = ("name", "id_number", "sex", "birth_date", "address", "issuing_authority", "valid_until")
 CONSENT_KINDS = ("signature", "slip_photo")
@@ -127,7 +127,7 @@ def held_benefits(session: Session, resident_id: int) -> list[Benefit]:
 
 
 def consent_type(data: bytes) -> str:
-    """The consent image's extension (png or jpg, by its first bytes); 422 when empty, too large or neither."""
+    """The consent image's extension (png or jpg); 422 when empty, too large, neither, or not decodable."""
     if not data:
         raise Unprocessable("The consent file is empty.", error_code="consent_missing")
     if len(data) > CONSENT_MAX_BYTES:
@@ -137,11 +137,14 @@ def consent_type(data: bytes) -> str:
     if ext is None:
         raise Unprocessable("The consent must be a PNG or JPEG image (a signature or a photo of the signed slip).",
                             error_code="consent_type")
+    # the legal record of her agreement: decoded whole, not taken by its first bytes (kept as given)
+    visit_files.decode(data, not_an_image="consent_type")
     return ext
 
 
 def store_consent(instance_path: str, visit: CounterVisit, data: bytes) -> str:
-    """Keep the consent image (PNG or JPEG by its first bytes) as an instance file; its relative path."""
+    """Keep the consent image (PNG or JPEG, decoded whole by `consent_type`) as given, as an instance file; its
+    relative path."""
     ext = consent_type(data)
     digest = hashlib.sha256(data).hexdigest()
     relative = Path("consent") / visit.id / f"{digest}.{ext}"

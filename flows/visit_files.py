@@ -23,19 +23,12 @@ FORMATS = {"JPEG", "PNG", "WEBP"}
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
-def store(session: Session, instance_path: str, application: Application, kind: str, data: bytes,
-          staff_id: str) -> VisitFile:
-    """Check, re-encode and store one upload (in the caller's transaction); 422 with words when it is not an
-    acceptable image."""
+def decode(data: bytes, not_an_image: str = "not_an_image"):
+    """(format, the decoded image) of an upload, checked by decoding it whole — a file whose first bytes say PNG
+    but whose rest is text is no image; 422 `not_an_image` (or the caller's code) when it does not decode,
+    `image_too_large` for a decompression bomb."""
     from PIL import Image
 
-    if kind not in KINDS:
-        raise Unprocessable("Say what the file is.", errors={"kind": list(KINDS)})
-    if not data:
-        raise Unprocessable("The file is empty.", error_code="file_empty")
-    if len(data) > MAX_BYTES:
-        raise Unprocessable("The file is larger than 10 MB: take the photo again at a lower resolution.",
-                            error_code="file_too_large")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
@@ -49,7 +42,22 @@ def store(session: Session, instance_path: str, application: Application, kind: 
         raise Unprocessable("The image claims to be larger than any camera photo and was refused (a "
                             "decompression bomb). Take the photo again.", error_code="image_too_large") from None
     except Exception:  # noqa: BLE001 - any decoder failure means: not an image we accept
-        raise Unprocessable("The file is not a JPEG, PNG or WebP image.", error_code="not_an_image") from None
+        raise Unprocessable("The file is not a readable JPEG, PNG or WebP image.", error_code=not_an_image) from None
+    return fmt, image
+
+
+def store(session: Session, instance_path: str, application: Application, kind: str, data: bytes,
+          staff_id: str) -> VisitFile:
+    """Check, re-encode and store one upload (in the caller's transaction); 422 with words when it is not an
+    acceptable image."""
+    if kind not in KINDS:
+        raise Unprocessable("Say what the file is.", errors={"kind": list(KINDS)})
+    if not data:
+        raise Unprocessable("The file is empty.", error_code="file_empty")
+    if len(data) > MAX_BYTES:
+        raise Unprocessable("The file is larger than 10 MB: take the photo again at a lower resolution.",
+                            error_code="file_too_large")
+    fmt, image = decode(data)
     if fmt not in FORMATS:
         raise Unprocessable("The file is not a JPEG, PNG or WebP image.", error_code="not_an_image")
     image.thumbnail((LONGEST_SIDE[kind], LONGEST_SIDE[kind]))

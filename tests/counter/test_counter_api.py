@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from app.models import Application, AuditEvent, CounterVisit
 from tests.authz import helpers as h
+from tests.visits import image_bytes
 
 STREET, COMMUNITY = "140105001", "140105001001"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")  # a real image: a consent is decoded whole, not taken by its first bytes
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
 
@@ -50,6 +51,11 @@ def test_card_json_finds_her_and_consent_confirms_her_proposal(cfg, session, cli
                             data={"application_id": proposal.id, "consent_kind": "signature",
                                   "consent": (io.BytesIO(b"%PDF-1.4 not an image"), "slip.pdf")})
     assert not_image.status_code == 422 and not_image.json["error_code"] == "consent_type"
+    for fake in (b"\x89PNG\r\n\x1a\nhello this is text really", b"\x89PNG\r\n\x1a\n", PNG[:40]):  # a probe's
+        faked = client.post(f"/api/v1/staff/counter/visits/{visit['visit_id']}/confirm", headers=clerk,
+                            data={"application_id": proposal.id, "consent_kind": "signature",
+                                  "consent": (io.BytesIO(fake), "signature.png")})
+        assert faked.status_code == 422 and faked.json["error_code"] == "consent_type", faked.json
     huge = client.post(f"/api/v1/staff/counter/visits/{visit['visit_id']}/confirm", headers=clerk,
                        data={"application_id": proposal.id, "consent_kind": "slip_photo",
                              "consent": (io.BytesIO(PNG + b"\x00" * (2 * 1024 * 1024)), "slip.png")})

@@ -16,9 +16,10 @@ from app.models import Appeal, Application, AuditEvent, Benefit, BenefitChange, 
 from flows import workdays
 from flows.dates import today_shanghai
 from tests.authz import helpers as h
+from tests.visits import image_bytes
 
 STREET, COMMUNITY = "140105001", "140105001001"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")  # a real image: a consent is decoded whole, not taken by its first bytes
 
 
 def _decided(session, resident, days_ago: int, state="rejected") -> Application:
@@ -118,7 +119,7 @@ def test_a_stopped_benefit_is_appealed_at_the_counter(cfg, session, client):
     visit = client.post("/api/v1/staff/counter/identify", headers=clerk, json={"id_number": id_number}).json
     assert [(d["benefit_id"], d["decision"]) for d in visit["decisions"]] == [(benefit.id, "stopped")]
     made = _appeal(client, clerk, visit["visit_id"], benefit_id=benefit.id, consent_kind="slip_photo",
-                   consent=b"\xff\xd8\xff" + b"\x00" * 64)
+                   consent=image_bytes("JPEG"))
     assert made.status_code == 201, made.json
     receipt = client.get(f"/api/v1/staff/counter/visits/{visit['visit_id']}/receipt", headers=clerk).json
     assert [a["benefit_id"] for a in receipt["appeals"]] == [benefit.id]

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from app.models import Application, AuditEvent, CounterVisit
 from flows.programs import PROGRAMS
 from tests.authz import helpers as h
+from tests.visits import image_bytes
 
 STREET, COMMUNITY = "140105001", "140105001001"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")  # a real image: a consent is decoded whole, not taken by its first bytes
 CITIZEN_STARTED = next(p for p in PROGRAMS.values() if p.citizen_started)
 PROPOSED_ONLY = next(p for p in PROGRAMS.values() if not p.citizen_started)
 

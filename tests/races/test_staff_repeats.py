@@ -15,9 +15,10 @@ from app.models import AuditEvent, Benefit, CounterVisit, ProxyGrant, StaffTask
 from tests.authz import helpers as h
 from tests.builders import make_resident
 from tests.races.conftest import QUIET
+from tests.visits import image_bytes
 
 STREET, COMMUNITY = "140105001", "140105001001"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")  # a real image: a consent is decoded whole, not taken by its first bytes
 
 
 def _count(session, query) -> int:

@@ -12,9 +12,10 @@ from sqlalchemy import func, insert, select
 from app.db import utcnow
 from app.models import Approval, AuditEvent, CounterVisit, ProxyGrant, StaffTask
 from tests.authz import helpers as h
+from tests.visits import image_bytes
 
 STREET, COMMUNITY = "140105001", "140105001001"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")  # a real image: a consent is decoded whole, not taken by its first bytes
 
 
 def _count(session, query) -> int:
