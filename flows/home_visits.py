@@ -6,7 +6,7 @@ photos, the time and optionally the place. A one-person visit cannot be submitte
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -82,11 +82,12 @@ def record(session: Session, caller: Caller, application: Application, args: dic
                             error_code="visit_signatures_same")
     photos = args.get("photos") or []
     _files(session, application, photos, ("photo",), "A photo")
+    visited_at = _visit_time(args.get("visited_at"), application)
     location = args.get("location") or {}
     visit = HomeVisit(client_id=args["client_id"], application_id=application.id, investigator_1=caller.staff_id,
                       investigator_2=second.id, household_signer=signer,
                       evidence={"signatures": signatures, "photos": photos}, checklist=args["checklist"],
-                      note=args.get("note") or "", visited_at=_naive_utc(args.get("visited_at")) or utcnow(),
+                      note=args.get("note") or "", visited_at=visited_at,
                       latitude=location.get("latitude"), longitude=location.get("longitude"))
     try:  # the visit and the program's step stand or fall together
         with session.begin_nested():
@@ -113,6 +114,22 @@ def record(session: Session, caller: Caller, application: Application, args: dic
                               details={"program": application.program, "found_at_home_visit": differs,
                                        "home_visit_id": visit.id}))
     return visit, True
+
+
+CLOCK_SKEW = timedelta(minutes=10)  # a phone's clock may run a little ahead
+
+
+def _visit_time(given: datetime | None, application: Application) -> datetime:
+    """When the visit was made (now when not said): not in the future, nor before the case existed (a phone
+    offline at the door sends it later, with the time it was made)."""
+    now = utcnow()
+    at = _naive_utc(given) or now
+    if at > now + CLOCK_SKEW:
+        raise Unprocessable("The visit's time is in the future: check the phone's clock.",
+                            errors={"visited_at": ["in_the_future"]})
+    if application.created_at is not None and at < application.created_at - CLOCK_SKEW:
+        raise Unprocessable("The visit's time is before the case was opened.", errors={"visited_at": ["before_the_case"]})
+    return at
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.api.base import ErrorSchema, page_of
-from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime
+from app.api.schemas import NO_NUL, JsonBoolean, StrictSchema, UtcDateTime
 from app.api.staff_security import current_staff, staff_required
 from app.db import SessionLocal
 from app.errors import Forbidden
@@ -49,7 +49,7 @@ class ParamChangeArgs(StrictSchema):
     key = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=60), NO_NUL])
     value = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=20), NO_NUL])
     from_month = ma.fields.String(required=True, data_key="from", validate=ma.validate.Length(equal=7))
-    arrears = ma.fields.Boolean(load_default=False)
+    arrears = JsonBoolean(load_default=False)
 
 
 class NoBody(StrictSchema):

@@ -104,6 +104,16 @@ class AsciiInteger(ma.fields.Integer):
         return super()._validated(value)
 
 
+class JsonBoolean(ma.fields.Boolean):
+    """true or false, as JSON writes them: not "yes", "no", 1, 0 or "0" (marshmallow's Boolean takes all of
+    these, so that "no" for a checklist item read false, and an unticked item decides a case)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class UtcDateTime(ma.fields.DateTime):
     """Timestamps are stored as naive UTC; they go out as RFC 3339 with an offset."""
 

@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.api.base import ErrorSchema, page_of
-from app.api.schemas import NO_NUL, StrictSchema, UtcDateTime, reason_field
+from app.api.schemas import NO_NUL, JsonBoolean, StrictSchema, UtcDateTime, reason_field
 from app.api.security import audit_event, authorize, current_caller
 from app.api.staff import TaskSchema, task_payload
 from app.api.staff_security import current_staff, staff_required
@@ -153,7 +153,7 @@ class HomeVisitArgs(StrictSchema):
     client_id = ma.fields.String(required=True, validate=[ma.validate.Length(min=8, max=64), _client_id],
                                  metadata={"description": "generated on the phone per visit: a resend records it once"})
     checklist = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(CHECKLIST_ITEMS)),
-                               values=ma.fields.Boolean(), required=True,
+                               values=JsonBoolean(), required=True,
                                metadata={"description": "every item of the case's checklist → true/false"})
     note = ma.fields.String(load_default="", validate=[ma.validate.Length(max=500), NO_NUL])
     second_investigator = ma.fields.String(required=True, validate=_FILE_ID,

@@ -63,6 +63,14 @@ def test_a_visit_needs_two_investigators_and_their_signatures(cfg, session, clie
     assert copied.status_code == 422 and copied.json["error_code"] == "visit_signatures_same", copied.json
     twice = client.post(base + "/home-visit", headers=mine, json={**body, "photos": body["photos"] * 2})
     assert twice.status_code == 422 and twice.json["error_code"] == "visit_file_invalid"
+    # found by a probe: "yes", "no", 1 and 0 for a checklist item, and a visit dated 2099, were taken
+    item = next(iter(OK))
+    for loose in ("yes", "no", 1, 0, "true"):
+        sloppy = client.post(base + "/home-visit", headers=mine, json={**body, "checklist": {**OK, item: loose}})
+        assert sloppy.status_code == 422, (loose, sloppy.json)
+    for when, why in (("2099-01-01T00:00:00Z", "in_the_future"), ("2001-01-01T00:00:00Z", "before_the_case")):
+        dated = client.post(base + "/home-visit", headers=mine, json={**body, "visited_at": when})
+        assert dated.status_code == 422 and dated.json["errors"] == {"visited_at": [why]}, dated.json
     assert session.scalar(select(func.count()).select_from(HomeVisit)) == 0
 
     done = client.post(base + "/home-visit", headers=mine, json=body)
