@@ -24,3 +24,9 @@ def visible_count(text: str) -> int:
 def has_format_characters(text: str) -> bool:
     """Whether `text` holds a format or control character (a zero-width space, a direction override, …)."""
     return any(unicodedata.category(ch) in ("Cf", "Cc") for ch in text)
+
+
+def typed_count(text: str) -> int:
+    """How many characters of `text` someone can type and see as typed: spaces count, format and control
+    characters and the blank-drawn letters do not (a password's length)."""
+    return sum(1 for ch in text if ch not in BLANK_DRAWN and unicodedata.category(ch) not in ("Cf", "Cc"))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app import digits
 from app.authz import ROLES, Caller, jurisdiction_clause
+from app.blank_text import typed_count
 from app.crypto import cipher_for
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, TooManyAttempts, Unauthorized, Unprocessable
@@ -91,7 +92,7 @@ def create_staff(session: Session, *, username: str, password: str, role: str, d
     if len(display_name) > 64 or not display_name.isprintable():
         raise Unprocessable("The display name has at most 64 printable characters.",
                             errors={"display_name": ["invalid"]}, error_code="display_name_invalid")
-    if len(password) < MIN_PASSWORD:
+    if typed_count(password) < MIN_PASSWORD:
         raise Unprocessable(f"The password must have at least {MIN_PASSWORD} characters.", error_code="password_too_short")
     if not (digits.is_ascii_digits(district) and len(district) == 6):
         raise Unprocessable("district must be a 6-digit code")

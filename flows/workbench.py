@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.authz import APPROVING_ACTIONS, Caller, jurisdiction_clause, refuse_earlier_step, role_allows
+from app.blank_text import typed_count
 from app.db import note_changed, utcnow
 from app.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from app.models import Application, Resident, StaffMember, StaffTask, StepDeadline
@@ -78,7 +79,7 @@ def change_password(session: Session, staff: StaffMember, current: str, new: str
         raise Unauthorized("The current password is wrong.")
     session.execute(update(StaffMember).where(StaffMember.id == staff.id).values(failed_logins=0)
                     .execution_options(synchronize_session=False))
-    if len(new) < MIN_PASSWORD:
+    if typed_count(new) < MIN_PASSWORD:  # twelve zero-width spaces are no password anyone can type
         raise Unprocessable(f"The new password must have at least {MIN_PASSWORD} characters.",
                             errors={"new_password": ["too_short"]}, error_code="password_too_short")
     if new == current:
@@ -333,7 +334,7 @@ def change_account(session: Session, admin: StaffMember, staff: StaffMember, cha
 
 
 def reset_password(session: Session, staff: StaffMember, password: str) -> None:
-    if len(password) < MIN_PASSWORD:
+    if typed_count(password) < MIN_PASSWORD:
         raise Unprocessable(f"The password must have at least {MIN_PASSWORD} characters.",
                             error_code="password_too_short")
     staff.password_hash, staff.must_change_password = hash_password(password), True

@@ -141,3 +141,16 @@ def test_guessing_the_current_password_with_a_token_spends_the_sign_in_attempts_
     results = [e.result for e in session.scalars(select(AuditEvent).where(
         AuditEvent.action.in_(("staff.password_change", "staff.lockout"))).order_by(AuditEvent.seq))]
     assert results == ["bad_password"] * 4 + ["ok"] + ["bad_password"] * 5 + ["locked"], results
+
+
+def test_a_password_of_characters_nobody_can_type_is_too_short(client, session, cfg):
+    """Found by a probe: twelve zero-width spaces were taken as a new password; it cannot be typed at sign-in."""
+    h.staff(session, cfg, "clerk", username="pw.blank")
+    tokens = _sign_in(client, "pw.blank")
+    for blank in ("\u200b" * 12, "\u3164" * 12, "abc" + "\u200b" * 10):
+        refused = client.post("/api/v1/staff/auth/password", headers=_bearer(tokens),
+                              json={"current_password": PASSWORD, "new_password": blank})
+        assert refused.status_code == 422 and refused.json["error_code"] == "password_too_short", refused.json
+    spaced = client.post("/api/v1/staff/auth/password", headers=_bearer(tokens),
+                         json={"current_password": PASSWORD, "new_password": "open sesame 1"})
+    assert spaced.status_code == 200  # spaces are typed: they count
