@@ -123,6 +123,9 @@ def test_bad_input_is_refused_in_words_and_starts_nothing(cfg, session, client):
     assert full_width.status_code == 422  # a full-width point is not a digit: refused, never guessed
     as_json = client.post(path, headers=clerk, json={"program": CITIZEN_STARTED.code})
     assert as_json.status_code == 422 and as_json.json["error_code"] == "form_invalid"
+    urlencoded = client.post(path, headers=clerk, data={"program": CITIZEN_STARTED.code},
+                             content_type="application/x-www-form-urlencoded")  # a probe: it said "send JSON"
+    assert urlencoded.status_code == 415 and "multipart/form-data" in urlencoded.json["message"], urlencoded.json
     session.expire_all()
     assert session.scalar(select(Application.id)) is None
     assert session.get(CounterVisit, visit_id).actions == []
