@@ -76,11 +76,14 @@ def _take_target_message(session: Session, target_id: int, now: datetime) -> boo
 
 
 def _turned_down_before(session: Session, requester_id: int, target_id: int, now: datetime, this_id: str) -> bool:
-    """An earlier request from this person to the target that she declined or ignored (let expire)."""
+    """An earlier request from this person to the target that she declined or ignored (let expire). One its
+    requester withdrew was not ignored; one she had declined stays declined (a withdrawal keeps a declined
+    grant as it is: declining cannot be undone by withdrawing and asking again)."""
     query = (select(ProxyRequest.id).outerjoin(ProxyGrant, ProxyGrant.id == ProxyRequest.grant_id)
              .where(ProxyRequest.requester_resident_id == requester_id, ProxyRequest.target_resident_id == target_id,
-                    ProxyRequest.id != this_id, ProxyGrant.activated_at.is_(None), ProxyRequest.withdrawn_at.is_(None),
-                    or_(ProxyGrant.status == "declined", ProxyRequest.expires_at <= now)).limit(1))
+                    ProxyRequest.id != this_id, ProxyGrant.activated_at.is_(None),
+                    or_(ProxyGrant.status == "declined",
+                        and_(ProxyRequest.expires_at <= now, ProxyRequest.withdrawn_at.is_(None)))).limit(1))
     return session.execute(query).first() is not None
 
 

@@ -184,3 +184,20 @@ def test_on_the_test_clock_a_request_lapses_after_7_days_and_a_grant_at_its_end(
     assert ended.status_code == 403, ended.json
     assert [(g["role"], g["status"], g["live"]) for g in client.get("/api/v1/proxies/grants", headers=mh).json] == [
         ("principal", "expired", False)]
+
+
+def test_withdrawing_a_declined_request_and_asking_again_sends_her_nothing(client, session, cfg):
+    """A decline stays a decline: the requester (who still sees `pending`) withdraws and asks again, and the
+    person who said no is not asked again; a request withdrawn before any answer was not ignored."""
+    mother, mother_acc, mother_id = h.person(session, cfg, "刘桂兰", birth=date(1940, 1, 1))
+    mh = h.headers_for(session, cfg, mother_acc)
+    _, pest_acc, _ = h.person(session, cfg, "骗子", household="H-P")
+    pest = h.headers_for(session, cfg, pest_acc)
+    assert _ask(client, pest, "刘桂兰", mother_id).status_code == 202
+    asked = next(g for g in client.get("/api/v1/proxies/grants", headers=mh).json)
+    assert client.post(f"/api/v1/proxies/grants/{asked['id']}/decline", headers=mh).status_code == 200
+    mine = client.get("/api/v1/proxies/grants", headers=pest).json[0]
+    withdrawn = client.post(f"/api/v1/proxies/requests/{mine['id']}/withdraw", headers=pest)
+    assert withdrawn.status_code == 200 and withdrawn.json["status"] == "withdrawn"
+    assert _ask(client, pest, "刘桂兰", mother_id).status_code == 202
+    assert _requested_messages(session, mother.id) == 1  # the first request's message only
