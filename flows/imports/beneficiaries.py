@@ -42,7 +42,8 @@ _R, _B = Resident.__table__, Benefit.__table__
 _RESIDENTS = select(_R.c.id_hash, _R.c.id, _R.c.death_date).where(
     _R.c.id_hash.in_(bindparam("hashes", expanding=True)))
 _BENEFITS = select(_B.c.id, _B.c.program, _B.c.resident_id, _B.c.origin, _B.c.state, _B.c.monthly_amount_fen,
-                   _B.c.start_month, _B.c.end_month, _B.c.legacy_paid_through).where(_B.c.resident_id.in_(bindparam("ids", expanding=True)))
+                   _B.c.start_month, _B.c.end_month, _B.c.legacy_paid_through).where(
+    _B.c.resident_id.in_(bindparam("ids", expanding=True)))
 _L, _RUN = PayrollLine.__table__, PayrollRun.__table__
 # the first month a closed roll paid, per benefit: a paid_through from then on says those months were paid twice
 _ROLLS_PAID_FROM = (select(_L.c.benefit_id, func.min(_L.c.covered_from)).join(_RUN, _RUN.c.id == _L.c.run_id)
@@ -99,8 +100,10 @@ class BenefitWriter:
             people = {index[h]: (i, d) for h, i, d in conn.execute(_RESIDENTS, {"hashes": list(index)})}
             ids = [p[0] for p in people.values()]
             current = {(b.program, b.resident_id): b for b in conn.execute(_BENEFITS, {"ids": ids})} if ids else {}
-            rolls_paid_from = dict(conn.execute(_ROLLS_PAID_FROM, {"bids": [b.id for b in current.values()]}).all()
-                                   ) if current and any(rec["paid_through"] for _, rec in items) else {}
+            rolls_paid_from = {}  # only asked when the batch says what the old process paid
+            if current and any(rec["paid_through"] for _, rec in items):
+                bids = [b.id for b in current.values()]
+                rolls_paid_from = dict(conn.execute(_ROLLS_PAID_FROM, {"bids": bids}).all())
             inserts, updates = [], []
             for line, id_hash, rec in hashed:
                 person = people.get(id_hash)
