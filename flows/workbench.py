@@ -67,6 +67,13 @@ def change_password(session: Session, staff: StaffMember, current: str, new: str
     """Her own change; every other sign-in of hers ends (`sign_in`: the one asking, which goes on). The current
     password is checked on one of the sign-in's 5 attempts (`staff.claim_attempt`): someone holding her token
     cannot guess it without limit; a wrong one is audited (and the fifth locks the account, audited too)."""
+    if typed_count(new) < MIN_PASSWORD:  # twelve zero-width spaces are no password anyone can type
+        raise Unprocessable(f"The new password must have at least {MIN_PASSWORD} characters.",
+                            errors={"new_password": ["too_short"]}, error_code="password_too_short")
+    if new == current:
+        raise Unprocessable("The new password must differ from the current one.",
+                            errors={"new_password": ["unchanged"]}, error_code="password_unchanged")
+    # the new one is checked first: a 422 rolls back, and would leave this attempt spent with the right password
     claimed = claim_attempt(session, staff)
     if not check_password(current, staff.password_hash):
         outcome = failed_attempt(session, staff, claimed)
@@ -79,12 +86,6 @@ def change_password(session: Session, staff: StaffMember, current: str, new: str
         raise Unauthorized("The current password is wrong.")
     session.execute(update(StaffMember).where(StaffMember.id == staff.id).values(failed_logins=0)
                     .execution_options(synchronize_session=False))
-    if typed_count(new) < MIN_PASSWORD:  # twelve zero-width spaces are no password anyone can type
-        raise Unprocessable(f"The new password must have at least {MIN_PASSWORD} characters.",
-                            errors={"new_password": ["too_short"]}, error_code="password_too_short")
-    if new == current:
-        raise Unprocessable("The new password must differ from the current one.",
-                            errors={"new_password": ["unchanged"]}, error_code="password_unchanged")
     staff.password_hash, staff.password_changed_at, staff.must_change_password = hash_password(new), utcnow(), False
     end_sessions(session, staff, "password_changed", keep=sign_in)
 

@@ -154,3 +154,15 @@ def test_a_password_of_characters_nobody_can_type_is_too_short(client, session, 
     spaced = client.post("/api/v1/staff/auth/password", headers=_bearer(tokens),
                          json={"current_password": PASSWORD, "new_password": "open sesame 1"})
     assert spaced.status_code == 200  # spaces are typed: they count
+
+
+def test_a_new_password_refused_for_its_length_spends_no_sign_in_attempt(client, session, cfg):
+    """Found on reading the change through: the right current password with a too-short new one rolled back the
+    reset of the attempt it had spent, so five such tries locked her out."""
+    h.staff(session, cfg, "clerk", username="pw.short")
+    tokens = _sign_in(client, "pw.short")
+    for _ in range(6):
+        short = client.post("/api/v1/staff/auth/password", headers=_bearer(tokens),
+                            json={"current_password": PASSWORD, "new_password": "short"})
+        assert short.status_code == 422 and short.json["error_code"] == "password_too_short", short.json
+    assert client.post("/api/v1/staff/auth/login", json={"username": "pw.short", "password": PASSWORD}).status_code == 200
