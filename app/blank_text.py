@@ -12,8 +12,13 @@ import unicodedata
 BLANK_DRAWN = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
+def is_format(ch: str) -> bool:
+    """A format or control character (Unicode Cf, Cc): zero-width, direction controls, BOM, NUL, …"""
+    return unicodedata.category(ch) in ("Cf", "Cc")
+
+
 def is_unseen(ch: str) -> bool:
-    return ch.isspace() or ch in BLANK_DRAWN or unicodedata.category(ch) in ("Cf", "Cc")
+    return ch.isspace() or ch in BLANK_DRAWN or is_format(ch)
 
 
 def visible_count(text: str) -> int:
@@ -23,10 +28,10 @@ def visible_count(text: str) -> int:
 
 def has_format_characters(text: str) -> bool:
     """Whether `text` holds a format or control character (a zero-width space, a direction override, …)."""
-    return any(unicodedata.category(ch) in ("Cf", "Cc") for ch in text)
+    return any(map(is_format, text))
 
 
 def typed_count(text: str) -> int:
     """How many characters of `text` someone can type and see as typed: spaces count, format and control
     characters and the blank-drawn letters do not (a password's length)."""
-    return sum(1 for ch in text if ch not in BLANK_DRAWN and unicodedata.category(ch) not in ("Cf", "Cc"))
+    return sum(1 for ch in text if ch not in BLANK_DRAWN and not is_format(ch))

@@ -99,10 +99,9 @@ def _require_json_body() -> None:
         return
     if mimetype == "multipart/form-data" and _MULTIPART_PATHS.match(request.path):
         return
-    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json") \
-            and _MULTIPART_PATHS.match(request.path):  # a form with a file (the resident's consent)
-        raise UnsupportedMediaType("Send the form as multipart/form-data, with the consent file in it.")
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        if _MULTIPART_PATHS.match(request.path):  # a form with a file (the resident's consent)
+            raise UnsupportedMediaType("Send the form as multipart/form-data, with the consent file in it.")
         raise UnsupportedMediaType("Send the request body as application/json.")
 
 

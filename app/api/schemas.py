@@ -8,19 +8,20 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app import digits
+from app.blank_text import BLANK_DRAWN
 
 NO_NUL_PATTERN = r"^[^\x00]*$"
 NO_NUL = validate.Regexp(NO_NUL_PATTERN, error="NUL characters are not allowed.")
 # A reason someone must give (a reassignment, a decision): two visible characters at least — spaces and invisible
 # characters (zero-width, BOM) alone say nothing — and no NUL. One pattern: the OpenAPI document shows one.
-# The direction controls show nothing either, and the Hangul fillers and the blank braille pattern are drawn
-# blank (app.blank_text).
-_VISIBLE = (r"[^\s\x00\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u115f\u1160\u3164\uffa0\u2800]")
+# The direction controls show nothing either, and the letters drawn blank are app.blank_text's (written as \u
+# escapes, so that the OpenAPI document shows them).
+_BLANK_DRAWN = r"\s" + "".join(f"\\u{ord(ch):04x}" for ch in sorted(BLANK_DRAWN))
+_VISIBLE = rf"[^\x00\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff{_BLANK_DRAWN}]"
 GIVEN_REASON = validate.Regexp(rf"^[^\x00]*{_VISIBLE}[^\x00]*{_VISIBLE}[^\x00]*$",
                                error="Give the reason in words (at least two visible characters).")
 # A person's name: something visible, and no format character (zero-width, direction controls, BOM) or NUL.
 _NOT_IN_NAME = r"\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
-_BLANK_DRAWN = r"\s\u115f\u1160\u3164\uffa0\u2800"
 SEEN_NAME = validate.Regexp(rf"^[{_BLANK_DRAWN}]*[^{_BLANK_DRAWN}{_NOT_IN_NAME}][^{_NOT_IN_NAME}]*$",
                             error="Write the name in visible characters, without zero-width or direction characters.")
 
